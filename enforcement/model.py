@@ -1,0 +1,226 @@
+"""The case model: plain, immutable records shared by the phone, the wire and HQ.
+
+No I/O here. Every record carries a client-generated UUID (``id``) made on the phone, so records are
+created offline and reach HQ exactly once by that id. Times are timezone-aware datetimes; dates in a
+case number and in the staged rule are taken in the bureau's local zone (``LOCAL_TZ``).
+
+Errors::
+
+    EnforcementError            base of every error this package raises
+    ├── CatalogueError          malformed catalogue file (names file, entry, field)
+    ├── CaseValidationError     a case is missing or has a bad field (names the field)
+    ├── StageChoiceError        another stage chosen without a written reason
+    └── IdentifierError         bad plate / resident ID / case number
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from enum import IntEnum, StrEnum
+
+#: Chinese bureaus work in China Standard Time (no DST). A fixed offset keeps the domain free of tzdata,
+#: which phones may lack.
+LOCAL_TZ = timezone(timedelta(hours=8), "CST")
+
+
+class EnforcementError(Exception):
+    """Base of the enforcement package's errors. ``field`` names the offending field where known."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class CatalogueError(EnforcementError):
+    pass
+
+
+class CaseValidationError(EnforcementError):
+    pass
+
+
+class StageChoiceError(EnforcementError):
+    pass
+
+
+class IdentifierError(EnforcementError):
+    pass
+
+
+def new_id() -> str:
+    """A fresh client-generated record id (UUID4, canonical text form)."""
+    return str(uuid.uuid4())
+
+
+def local_date(moment: datetime) -> date:
+    """The bureau-local calendar date of an aware datetime."""
+    if moment.tzinfo is None:
+        raise CaseValidationError("time must carry a time zone", field="occurred_at")
+    return moment.astimezone(LOCAL_TZ).date()
+
+
+class Stage(IntEnum):
+    """Staged enforcement (第三次违章处罚制): 1st persuasion, 2nd warning, 3rd and later penalty."""
+
+    PERSUASION = 1  # 劝导
+    WARNING = 2  # 警告
+    PENALTY = 3  # 处罚
+
+
+class SubjectKind(StrEnum):
+    MOBILE_VENDOR = "mobile_vendor"  # 流动摊贩
+    SHOP = "shop"  # 店铺
+    VEHICLE = "vehicle"  # 车辆 (muck trucks, by plate)
+    CONSTRUCTION_SITE = "construction_site"  # 工地
+    UNKNOWN = "unknown"  # 不明 / 逃离
+
+
+class CaseStatus(StrEnum):
+    """Lifecycle of a case version. Only ACTIVE cases count for the staged rule."""
+
+    ACTIVE = "active"
+    VOIDED = "voided"  # 作废 by the officer (e.g. recorded in error)
+    WITHDRAWN = "withdrawn"  # 撤销 on review by the squad leader
+
+
+class ReviewState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
+class Disposition(StrEnum):
+    """The main thing done on the spot. Seizure is recorded as seized items beside any disposition."""
+
+    PERSUADED = "persuaded"  # 劝离
+    CORRECTED = "corrected"  # 当场整改
+    WARNING_NOTICE = "warning_notice"  # 警告通知书
+    PENALTY = "penalty"  # 罚款 (fine within the catalogue range, legal basis cited)
+    RECTIFY_ORDER = "rectify_order"  # 责令限期整改
+    REFERRED = "referred"  # 移交其他部门
+
+
+class PhotoKind(StrEnum):
+    BEFORE = "before"
+    DURING = "during"
+    SEIZED = "seized"
+    AFTER = "after"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where it happened. Either a GPS fix, or a typed address, or the reason there is none."""
+
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    address: str = ""  # street / landmark typed by the officer
+    grid_cell: str | None = None  # 网格 code when the district's grid is known
+    no_fix_reason: str = ""  # e.g. "室内无信号"; required when neither GPS nor address is given
+
+    @property
+    def has_fix(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A registered subject (摸底建档). ``id_number`` is a resident ID, stored only when needed."""
+
+    id: str
+    kind: SubjectKind
+    name: str = ""  # vendor's name or shop name (rare characters kept intact)
+    phone: str = ""
+    plate: str = ""  # normalised vehicle plate, e.g. 豫A12345
+    address: str = ""
+    description: str = ""
+    id_number: str = ""
+    district: str = ""
+    hardship: bool = False  # 困难户: help before punishment
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeizedItem:
+    kind: str  # e.g. 烧烤炉, 烧烤架, 炭槽, 桌椅, 推车
+    quantity: int
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoRef:
+    """A case's photo manifest entry. ``sha256`` of the evidence file is its identity phone → HQ."""
+
+    sha256: str
+    size: int
+    kind: PhotoKind = PhotoKind.DURING
+    width: int = 0
+    height: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One version of a case. Submitted versions are never changed: an amendment is a new ``Case`` with a
+    new ``id``, the same ``case_no``, ``version + 1`` and ``supersedes`` = the id it replaces."""
+
+    id: str
+    case_no: str
+    officer_badge: str
+    squad_code: str
+    device_id: str
+    violation_code: str
+    occurred_at: datetime
+    location: Location
+    subject_id: str | None  # None only when subject_unknown
+    computed_stage: Stage
+    chosen_stage: Stage
+    disposition: Disposition
+    subject_unknown: bool = False  # 不明 / 逃离
+    stage_override_reason: str = ""
+    stage_ordinal: int = 1  # 1 for first, 2 for second, ... (4+ is 处罚 repeated)
+    fine_yuan: int | None = None
+    legal_basis: str = ""
+    warning_notice_no: str = ""
+    seizure_receipt_no: str = ""
+    second_officer_badge: str = ""
+    rectify_deadline: date | None = None
+    referred_to: str = ""
+    seized_items: tuple[SeizedItem, ...] = ()
+    photos: tuple[PhotoRef, ...] = ()
+    notes: str = ""
+    version: int = 1
+    supersedes: str | None = None
+    status: CaseStatus = CaseStatus.ACTIVE
+    created_at: datetime | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def local_day(self) -> date:
+        return local_date(self.occurred_at)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """What the staged rule needs to know of an earlier case of the same subject."""
+
+    case_id: str
+    case_no: str
+    violation_code: str
+    occurred_at: datetime
+    stage: Stage  # the stage applied (chosen) in that case
+    status: CaseStatus = CaseStatus.ACTIVE
+    version: int = 1
+
+    @classmethod
+    def of(cls, case: Case) -> HistoryEntry:
+        return cls(
+            case_id=case.id,
+            case_no=case.case_no,
+            violation_code=case.violation_code,
+            occurred_at=case.occurred_at,
+            stage=case.chosen_stage,
+            status=case.status,
+            version=case.version,
+        )
