@@ -6,11 +6,12 @@ case number and in the staged rule are taken in the bureau's local zone (``LOCAL
 
 Errors::
 
-    EnforcementError            base of every error this package raises
-    ├── CatalogueError          malformed catalogue file (names file, entry, field)
-    ├── CaseValidationError     a case is missing or has a bad field (names the field)
-    ├── StageChoiceError        another stage chosen without a written reason
-    └── IdentifierError         bad plate / resident ID / case number
+    LocalizedError (enforcement.text: message in zh and en, code, field)
+    └── EnforcementError        base of every error this package raises
+        ├── CatalogueError          malformed catalogue file (names file, entry, field)
+        ├── CaseValidationError     a case is missing or has a bad field (names the field)
+        ├── StageChoiceError        another stage chosen without a written reason
+        └── IdentifierError         bad plate / resident ID / case number
 """
 
 from __future__ import annotations
@@ -20,33 +21,33 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from enum import IntEnum, StrEnum
 
+from enforcement.text import LocalizedError
+
 #: Chinese bureaus work in China Standard Time (no DST). A fixed offset keeps the domain free of tzdata,
 #: which phones may lack.
 LOCAL_TZ = timezone(timedelta(hours=8), "CST")
 
 
-class EnforcementError(Exception):
-    """Base of the enforcement package's errors. ``field`` names the offending field where known."""
+class EnforcementError(LocalizedError):
+    """Base of the enforcement package's errors: English and Chinese text, ``field`` where known."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+    code = "enforcement"
 
 
 class CatalogueError(EnforcementError):
-    pass
+    code = "catalogue"
 
 
 class CaseValidationError(EnforcementError):
-    pass
+    code = "case_invalid"
 
 
 class StageChoiceError(EnforcementError):
-    pass
+    code = "stage_choice"
 
 
 class IdentifierError(EnforcementError):
-    pass
+    code = "identifier"
 
 
 def new_id() -> str:
@@ -57,7 +58,7 @@ def new_id() -> str:
 def local_date(moment: datetime) -> date:
     """The bureau-local calendar date of an aware datetime."""
     if moment.tzinfo is None:
-        raise CaseValidationError("time must carry a time zone", field="occurred_at")
+        raise CaseValidationError("time must carry a time zone", zh="时间缺少时区", field="occurred_at")
     return moment.astimezone(LOCAL_TZ).date()
 
 
