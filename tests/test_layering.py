@@ -45,7 +45,8 @@ def offenders(package: str, forbidden: set[str], allow: set[str] = frozenset()) 
 
 
 def test_enforcement_imports_nothing_of_ours_or_io_libraries() -> None:
-    assert offenders("enforcement", {"mobile", "sync", "hq", "flet", "sqlite_utils", "httpx", "PIL", "sqlite3"}) == []
+    forbidden = {"mobile", "sync", "hq", "flet", "sqlite_utils", "httpx", "PIL", "sqlite3"}
+    assert offenders("enforcement", forbidden) == []
 
 
 def test_views_talk_only_to_state() -> None:

@@ -1,0 +1,56 @@
+"""JSON form of the domain records, one definition for the phone's outbox, the wire and HQ.
+
+pydantic's ``TypeAdapter`` validates and serialises the model's dataclasses directly, so there is no
+second, hand-written schema to drift from ``enforcement.model``. Validation failures become
+``CaseValidationError`` naming the first bad field (``raise … from`` keeps pydantic's detail).
+pydantic is on Flet's mobile wheel index (pydantic-core 2.23), so this runs on the phone too.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from enforcement.model import Case, CaseValidationError, HistoryEntry, Subject
+
+T = TypeVar("T")
+
+
+@cache
+def _adapter(kind: type[Any]) -> TypeAdapter[Any]:
+    return TypeAdapter(kind)
+
+
+def to_json_dict(record: Any) -> dict[str, Any]:
+    """A JSON-safe dict (ISO-8601 times with offset, enum values) of a model record."""
+    result: dict[str, Any] = _adapter(type(record)).dump_python(record, mode="json")
+    return result
+
+
+def from_json_dict(kind: type[T], data: Any) -> T:
+    """The record of ``kind`` from its JSON dict; refuses bad input naming the field."""
+    try:
+        record: T = _adapter(kind).validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or kind.__name__
+        raise CaseValidationError(
+            f"{kind.__name__}: field '{where}': {first['msg']}",
+            zh=f"记录字段“{where}”无效：{first['msg']}",
+            field=where,
+        ) from exc
+    return record
+
+
+def case_from_dict(data: Any) -> Case:
+    return from_json_dict(Case, data)
+
+
+def subject_from_dict(data: Any) -> Subject:
+    return from_json_dict(Subject, data)
+
+
+def history_from_dict(data: Any) -> HistoryEntry:
+    return from_json_dict(HistoryEntry, data)

@@ -1,0 +1,70 @@
+from datetime import date, datetime
+
+import pytest
+
+from enforcement.codec import case_from_dict, subject_from_dict, to_json_dict
+from enforcement.model import (
+    LOCAL_TZ,
+    Case,
+    CaseValidationError,
+    Disposition,
+    Location,
+    PhotoKind,
+    PhotoRef,
+    SeizedItem,
+    Stage,
+    Subject,
+    SubjectKind,
+    new_id,
+)
+
+
+def make_case() -> Case:
+    return Case(
+        id=new_id(),
+        case_no="ZD01-1023-261122-K7Q2M-0001",
+        officer_badge="1023",
+        squad_code="ZD01",
+        device_id=new_id(),
+        violation_code="0510",
+        occurred_at=datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ),
+        location=Location(lat=34.75, lon=113.62, accuracy_m=8.0, address="人民路夜市"),
+        subject_id=new_id(),
+        computed_stage=Stage.PENALTY,
+        chosen_stage=Stage.PENALTY,
+        disposition=Disposition.PENALTY,
+        fine_yuan=200,
+        seized_items=(SeizedItem("烧烤炉", 1), SeizedItem("炭槽", 2)),
+        photos=(PhotoRef("a" * 64, 123456, PhotoKind.SEIZED, 1600, 1200),),
+        rectify_deadline=date(2026, 11, 25),
+    )
+
+
+def test_case_round_trips_through_json_form() -> None:
+    case = make_case()
+    data = to_json_dict(case)
+    assert data["chosen_stage"] == 3
+    assert data["occurred_at"].endswith("+08:00")
+    assert case_from_dict(data) == case
+
+
+def test_rare_characters_survive() -> None:
+    subject = Subject(id=new_id(), kind=SubjectKind.MOBILE_VENDOR, name="王㐂𠮷")
+    assert subject_from_dict(to_json_dict(subject)).name == "王㐂𠮷"
+
+
+def test_bad_field_is_named_in_both_languages() -> None:
+    data = to_json_dict(make_case())
+    data["chosen_stage"] = 7
+    with pytest.raises(CaseValidationError) as err:
+        case_from_dict(data)
+    assert err.value.field == "chosen_stage"
+    assert "chosen_stage" in err.value.message("zh")
+
+
+def test_missing_field_is_named() -> None:
+    data = to_json_dict(make_case())
+    del data["violation_code"]
+    with pytest.raises(CaseValidationError) as err:
+        case_from_dict(data)
+    assert err.value.field == "violation_code"
