@@ -8,7 +8,6 @@ pydantic is on Flet's mobile wheel index (pydantic-core 2.23), so this runs on t
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -18,9 +17,14 @@ from enforcement.model import Case, CaseValidationError, HistoryEntry, Subject
 T = TypeVar("T")
 
 
-@cache
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
 def _adapter(kind: type[Any]) -> TypeAdapter[Any]:
-    return TypeAdapter(kind)
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    return adapter
 
 
 def to_json_dict(record: Any) -> dict[str, Any]:
