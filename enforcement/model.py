@@ -92,6 +92,27 @@ class ReviewState(StrEnum):
     RETURNED = "returned"
 
 
+class Role(StrEnum):
+    OFFICER = "officer"  # 执法队员
+    LEADER = "leader"  # 中队长
+    HQ = "hq"  # 指挥中心
+
+
+class ReviewDecision(StrEnum):
+    APPROVE = "approve"  # 通过
+    RETURN = "return"  # 退回 (with a comment; the officer amends as a new version)
+    WITHDRAW = "withdraw"  # 撤销 (the case no longer counts for the staged rule)
+
+
+class SyncState(StrEnum):
+    """Where a case is, as the phone sees it."""
+
+    LOCAL = "local"  # on the phone only
+    SENT = "sent"  # HQ has the record, photos still missing
+    COMPLETE = "complete"  # HQ has the record and every photo of its manifest
+    RETURNED = "returned"  # returned by the squad leader
+
+
 class Disposition(StrEnum):
     """The main thing done on the spot. Seizure is recorded as seized items beside any disposition."""
 
@@ -124,6 +145,41 @@ class Location:
     @property
     def has_fix(self) -> bool:
         return self.lat is not None and self.lon is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Officer:
+    badge: str  # 警号 / 执法证号
+    name: str
+    squad_code: str  # e.g. "ZD01"
+    squad_name: str = ""  # e.g. 人民路中队
+    district: str = ""  # e.g. "金水区"
+    role: Role = Role.OFFICER
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """A patrol shift (值班时段): started and ended by the officer on the phone."""
+
+    id: str
+    officer_badge: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    grid_cell: str = ""  # 网格 / road section patrolled
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A squad leader's decision on one case version: who, when, why. Never edited; a later review of
+    the same case supersedes an earlier one by ``decided_at``."""
+
+    id: str
+    case_id: str
+    case_no: str
+    decision: ReviewDecision
+    reviewer_badge: str
+    decided_at: datetime
+    comment: str = ""
 
 
 @dataclass(frozen=True, slots=True)
