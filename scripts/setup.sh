@@ -7,8 +7,8 @@ PY="${PYTHON:-python3}"
 
 # System packages: PostgreSQL (HQ's second backend, started on loopback by the tests), Debian's
 # chromium (UI tests through Playwright; never a downloaded browser), poppler-utils (PDF checks),
-# fonts-noto-cjk (source of the shipped font subset; only scripts/build_font.py reads it).
-APT_PKGS=(postgresql chromium poppler-utils fonts-noto-cjk)
+# (fonts-noto-cjk is needed only to rebuild the shipped font subset: scripts/build_font.py.)
+APT_PKGS=(postgresql chromium poppler-utils)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
