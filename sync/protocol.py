@@ -1,0 +1,355 @@
+"""The wire between the phone and HQ: versioned pydantic models, the error shape and its numbers. No I/O.
+
+Both sides import this module, so a field added here is added for both. pydantic 2.9-compatible API only
+(it runs on the phone).
+
+Endpoints (HQ, all JSON unless said; every request may carry ``X-StreetPatrol-Protocol: <n>``)::
+
+    GET  /v1/health                       ServerInfo                    (no token)
+    POST /v1/auth/sign-in                 SignInRequest → SignInResponse (no token)
+    POST /v1/auth/sign-out                → RevokeResponse              (revokes the calling token)
+    GET  /v1/devices                      → DeviceList                  (own devices; HQ: ?badge=)
+    POST /v1/devices/{device_id}/revoke   → RevokeResponse              (own device; HQ: ?badge= any)
+    POST /v1/push                         PushBatch → PushResponse
+    HEAD /v1/photos/{sha256}              200 when HQ has it, 404 otherwise
+    PUT  /v1/photos/{sha256}              raw bytes (application/octet-stream) → PhotoUploadResult
+    GET  /v1/changes?cursor=&limit=       → PullPage
+    GET  /v1/cases, /v1/cases/{id}        scoped reads (own / squad / everything)
+    GET  /v1/subjects?q=, /v1/subjects/{id}   the district's subject registry
+
+Every error has one JSON shape, ``ErrorBody``, with a stable ``errno`` (numbers are never reused or
+renumbered) whose HTTP status is ``ERRNO_HTTP_STATUS[errno]``, and the message in both UI languages.
+
+Change ``data`` shapes (validated with the models at the end of the module)::
+
+    subject     Subject dict (enforcement.codec.to_json_dict)
+    history     HistoryData   {subject_id, entries: [HistoryEntry dict]}
+    review      Review dict
+    catalogue   CatalogueData {version}
+    tombstone   TombstoneData {kind: "subject", id}
+    case_state  CaseStateData {case_id, case_no, state: SyncState, hq_stage, missing_photos}
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import IntEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from enforcement.model import HistoryEntry, Officer, Stage, SyncState
+
+#: The protocol this build speaks. Bumped on an incompatible change; HQ keeps serving older versions it
+#: lists in SUPPORTED_PROTOCOLS for as long as phones in the field may still run them.
+PROTOCOL_VERSION = 1
+SUPPORTED_PROTOCOLS: frozenset[int] = frozenset({1})
+PROTOCOL_HEADER = "X-StreetPatrol-Protocol"
+
+#: A push batch: at most this many records …
+MAX_BATCH_RECORDS = 100
+#: … and at most this many bytes of request body (the phone packs batches by payload size well below it).
+MAX_BATCH_BYTES = 1_048_576
+#: Payload bytes the phone packs into one batch (leaves room for the envelope within MAX_BATCH_BYTES).
+CLIENT_BATCH_PAYLOAD_BYTES = 512_000
+#: One evidence photo on the wire (phones send ~0.3–1 MB JPEGs; processed photos are far below this).
+MAX_PHOTO_BYTES = 16 * 2**20
+#: Pull page size bounds.
+DEFAULT_PULL_LIMIT = 200
+MAX_PULL_LIMIT = 1000
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+RecordKind = Literal["case", "subject", "shift", "review"]
+RecordStatus = Literal["accepted", "duplicate", "conflict", "deferred", "refused"]
+ChangeKind = Literal["subject", "history", "review", "catalogue", "tombstone", "case_state"]
+
+#: Statuses after which the phone may delete the record from its outbox (HQ has it, committed).
+ACKED_STATUSES: frozenset[str] = frozenset({"accepted", "duplicate", "conflict"})
+
+
+class Errno(IntEnum):
+    """Stable error numbers. Append only; never renumber or reuse."""
+
+    # 1xxx: the request itself
+    VALIDATION = 1001  # body or parameters do not match the schema
+    UNSUPPORTED_PROTOCOL = 1002  # the phone speaks a protocol version HQ does not
+    BATCH_TOO_MANY_RECORDS = 1003
+    BATCH_TOO_LARGE = 1004  # request body over MAX_BATCH_BYTES
+    NOT_FOUND = 1005
+    METHOD_NOT_ALLOWED = 1006
+    BAD_CURSOR = 1007
+    BAD_HASH = 1008  # a path hash that is not 64 lowercase hex digits
+    # 2xxx: who is asking
+    BAD_CREDENTIALS = 2001  # wrong badge or PIN (never says which)
+    TOKEN_MISSING = 2002
+    TOKEN_INVALID = 2003
+    TOKEN_EXPIRED = 2004
+    TOKEN_REVOKED = 2005
+    TOO_MANY_ATTEMPTS = 2006  # sign-in throttled; see Retry-After
+    FORBIDDEN = 2007  # signed in, but this is outside the caller's scope
+    ACCOUNT_DISABLED = 2008
+    DEVICE_MISMATCH = 2009  # the batch names another device than the token's
+    # 3xxx: one record of a push batch
+    RECORD_INVALID = 3001  # the payload is not a valid record of its kind
+    RECORD_NOT_OWNED = 3002  # e.g. a case of another officer's badge
+    RECORD_ID_REUSED = 3003  # same id as a stored record, different content
+    UNKNOWN_KIND = 3004
+    SUPERSEDES_UNKNOWN = 3005  # an amendment of a case version HQ does not have
+    VERSION_CONFLICT = 3006  # an amendment of a version that is already superseded
+    UNKNOWN_CASE = 3007  # a review of a case HQ does not have
+    # 4xxx: photos
+    PHOTO_HASH_MISMATCH = 4001  # bytes do not hash to the name; nothing stored
+    PHOTO_NOT_IN_MANIFEST = 4002  # no case of the caller lists this photo
+    PHOTO_TOO_LARGE = 4003  # body over MAX_PHOTO_BYTES
+    PHOTO_EMPTY = 4004
+    PHOTO_NOT_FOUND = 4005
+    # 5xxx: HQ
+    INTERNAL = 5001
+    UNAVAILABLE = 5002  # storage busy or HQ restarting; see Retry-After
+
+
+ERRNO_HTTP_STATUS: dict[Errno, int] = {
+    Errno.VALIDATION: 422,
+    Errno.UNSUPPORTED_PROTOCOL: 426,
+    Errno.BATCH_TOO_MANY_RECORDS: 413,
+    Errno.BATCH_TOO_LARGE: 413,
+    Errno.NOT_FOUND: 404,
+    Errno.METHOD_NOT_ALLOWED: 405,
+    Errno.BAD_CURSOR: 400,
+    Errno.BAD_HASH: 400,
+    Errno.BAD_CREDENTIALS: 401,
+    Errno.TOKEN_MISSING: 401,
+    Errno.TOKEN_INVALID: 401,
+    Errno.TOKEN_EXPIRED: 401,
+    Errno.TOKEN_REVOKED: 401,
+    Errno.TOO_MANY_ATTEMPTS: 429,
+    Errno.FORBIDDEN: 403,
+    Errno.ACCOUNT_DISABLED: 403,
+    Errno.DEVICE_MISMATCH: 403,
+    Errno.RECORD_INVALID: 422,
+    Errno.RECORD_NOT_OWNED: 403,
+    Errno.RECORD_ID_REUSED: 409,
+    Errno.UNKNOWN_KIND: 422,
+    Errno.SUPERSEDES_UNKNOWN: 409,
+    Errno.VERSION_CONFLICT: 409,
+    Errno.UNKNOWN_CASE: 409,
+    Errno.PHOTO_HASH_MISMATCH: 422,
+    Errno.PHOTO_NOT_IN_MANIFEST: 403,
+    Errno.PHOTO_TOO_LARGE: 413,
+    Errno.PHOTO_EMPTY: 422,
+    Errno.PHOTO_NOT_FOUND: 404,
+    Errno.INTERNAL: 500,
+    Errno.UNAVAILABLE: 503,
+}
+
+#: Default user-visible text per errno: (zh, en).
+ERRNO_MESSAGES: dict[Errno, tuple[str, str]] = {
+    Errno.VALIDATION: ("请求格式不正确", "The request is malformed"),
+    Errno.UNSUPPORTED_PROTOCOL: (
+        "应用版本过旧或过新，与指挥中心不兼容，请更新应用",
+        "This app version is not compatible with HQ; please update the app",
+    ),
+    Errno.BATCH_TOO_MANY_RECORDS: ("一次提交的记录过多", "Too many records in one batch"),
+    Errno.BATCH_TOO_LARGE: ("一次提交的数据过大", "The batch is too large"),
+    Errno.NOT_FOUND: ("未找到", "Not found"),
+    Errno.METHOD_NOT_ALLOWED: ("不支持该操作", "Method not allowed"),
+    Errno.BAD_CURSOR: ("同步位置无效，请重新同步", "Invalid sync cursor; sync again from the start"),
+    Errno.BAD_HASH: ("照片编号无效", "Invalid photo hash"),
+    Errno.BAD_CREDENTIALS: ("警号或密码错误", "Wrong badge number or PIN"),
+    Errno.TOKEN_MISSING: ("请先登录", "Please sign in"),
+    Errno.TOKEN_INVALID: ("登录已失效，请重新登录", "Your session is not valid; please sign in again"),
+    Errno.TOKEN_EXPIRED: ("登录已过期，请重新登录", "Your session has expired; please sign in again"),
+    Errno.TOKEN_REVOKED: ("本设备已被注销，请重新登录", "This device was signed out; please sign in again"),
+    Errno.TOO_MANY_ATTEMPTS: ("登录失败次数过多，请稍后再试", "Too many failed sign-ins; try again later"),
+    Errno.FORBIDDEN: ("无权访问", "Not allowed"),
+    Errno.ACCOUNT_DISABLED: ("账号已停用", "This account is disabled"),
+    Errno.DEVICE_MISMATCH: ("设备与登录信息不符", "The device does not match the session"),
+    Errno.RECORD_INVALID: ("记录内容无效", "The record is not valid"),
+    Errno.RECORD_NOT_OWNED: ("不能提交他人的记录", "You cannot submit another officer's record"),
+    Errno.RECORD_ID_REUSED: ("记录编号已被其他内容使用", "The record id is already used with other content"),
+    Errno.UNKNOWN_KIND: ("未知的记录类型", "Unknown record kind"),
+    Errno.SUPERSEDES_UNKNOWN: ("被修改的案件版本不存在", "The case version being amended is unknown"),
+    Errno.VERSION_CONFLICT: ("该案件已有更新的版本", "A newer version of this case already exists"),
+    Errno.UNKNOWN_CASE: ("案件不存在", "Unknown case"),
+    Errno.PHOTO_HASH_MISMATCH: ("照片传输损坏，请重试", "The photo was damaged in transfer; retry"),
+    Errno.PHOTO_NOT_IN_MANIFEST: ("该照片不属于您的案件", "This photo belongs to none of your cases"),
+    Errno.PHOTO_TOO_LARGE: ("照片过大", "The photo is too large"),
+    Errno.PHOTO_EMPTY: ("照片为空", "The photo is empty"),
+    Errno.PHOTO_NOT_FOUND: ("指挥中心没有该照片", "HQ does not have this photo"),
+    Errno.INTERNAL: ("指挥中心内部错误，请稍后重试", "HQ internal error; try again later"),
+    Errno.UNAVAILABLE: ("指挥中心暂时不可用，请稍后重试", "HQ is temporarily unavailable; try again later"),
+}
+
+
+def http_status(errno: Errno | int) -> int:
+    """The HTTP status of an errno (500 for a number this build does not know)."""
+    try:
+        return ERRNO_HTTP_STATUS[Errno(errno)]
+    except ValueError:
+        return 500
+
+
+class WireModel(BaseModel):
+    """Base of every wire model: unknown fields are ignored (an older peer tolerates newer fields)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class ErrorBody(WireModel):
+    """The one JSON shape of every error answer."""
+
+    errno: int
+    code: str  # the Errno member name in lowercase, e.g. "token_expired"
+    message_zh: str
+    message_en: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+def error_body(
+    errno: Errno,
+    *,
+    zh: str | None = None,
+    en: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> ErrorBody:
+    """The ErrorBody of ``errno`` with its default texts unless others are given."""
+    default_zh, default_en = ERRNO_MESSAGES[errno]
+    return ErrorBody(
+        errno=int(errno),
+        code=errno.name.lower(),
+        message_zh=zh or default_zh,
+        message_en=en or default_en,
+        detail=detail or {},
+    )
+
+
+class ServerInfo(WireModel):
+    name: str = "StreetPatrol HQ"
+    protocols: list[int]
+    server_time: datetime
+
+
+class SignInRequest(WireModel):
+    protocol: int = PROTOCOL_VERSION
+    badge: str = Field(min_length=1, max_length=32)
+    pin: str = Field(min_length=1, max_length=64)
+    device_id: str = Field(min_length=1, max_length=64)
+    device_name: str = Field(default="", max_length=100)
+
+
+class SignInResponse(WireModel):
+    protocol: int = PROTOCOL_VERSION
+    token: str
+    expires_at: datetime
+    officer: Officer
+    device_id: str
+    server_time: datetime
+
+
+class DeviceInfo(WireModel):
+    device_id: str
+    badge: str
+    device_name: str = ""
+    created_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    active_tokens: int = 0
+
+
+class DeviceList(WireModel):
+    devices: list[DeviceInfo]
+
+
+class RevokeResponse(WireModel):
+    device_id: str
+    revoked: int  # tokens revoked by this call
+    server_time: datetime
+
+
+class PushRecord(WireModel):
+    """One outbox entry on the wire: ``payload`` is the record's codec JSON dict."""
+
+    kind: RecordKind
+    id: str = Field(min_length=1, max_length=64)
+    device_seq: int = Field(ge=0)
+    payload: dict[str, Any]
+
+
+class PushBatch(WireModel):
+    protocol: int = PROTOCOL_VERSION
+    device_id: str = Field(min_length=1, max_length=64)
+    records: list[PushRecord]
+
+
+class RecordResult(WireModel):
+    """HQ's answer for one pushed record (after the batch's transaction committed).
+
+    ``accepted`` stored now; ``duplicate`` HQ already had exactly this; ``conflict`` stored, but HQ's
+    authoritative stage differs from the phone's (``hq_stage``, reason); ``deferred`` not stored, send again
+    later (e.g. what it refers to has not arrived); ``refused`` never storable as is (errno, reason).
+    ``missing_photos`` lists manifest hashes HQ still lacks; ``complete`` is true when there are none.
+    """
+
+    id: str
+    status: RecordStatus
+    errno: int | None = None
+    reason_zh: str = ""
+    reason_en: str = ""
+    hq_stage: Stage | None = None
+    complete: bool = False
+    missing_photos: list[str] = Field(default_factory=list)
+
+    @property
+    def acked(self) -> bool:
+        return self.status in ACKED_STATUSES
+
+
+class PushResponse(WireModel):
+    protocol: int = PROTOCOL_VERSION
+    results: list[RecordResult]
+    server_time: datetime
+
+
+class PhotoUploadResult(WireModel):
+    sha256: str
+    stored: bool  # written by this request
+    already_had: bool  # HQ had it before (nothing written)
+    completed_cases: list[str] = Field(default_factory=list)  # case ids now complete thanks to it
+
+
+class Change(WireModel):
+    kind: ChangeKind
+    id: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class PullPage(WireModel):
+    protocol: int = PROTOCOL_VERSION
+    changes: list[Change]
+    cursor: str  # opaque; the phone sends it back unchanged
+    more: bool
+    server_time: datetime
+
+
+class HistoryData(WireModel):
+    subject_id: str
+    entries: list[HistoryEntry]
+
+
+class CatalogueData(WireModel):
+    version: str
+
+
+class TombstoneData(WireModel):
+    kind: Literal["subject"] = "subject"
+    id: str
+
+
+class CaseStateData(WireModel):
+    case_id: str
+    case_no: str = ""
+    state: SyncState
+    hq_stage: Stage | None = None
+    missing_photos: list[str] = Field(default_factory=list)
