@@ -1,0 +1,460 @@
+"""The storage contract of HQ: one interface, two backends (SQLite embedded, PostgreSQL).
+
+Everything goes through a transaction::
+
+    with storage.transaction() as tx:          # a writer (SQLite: BEGIN IMMEDIATE)
+        user = tx.get_user("1023")
+        tx.audit("1023", "sign_in", target=device_id)
+    with storage.transaction(readonly=True) as tx:   # a consistent read snapshot
+        page = tx.changes_after(cursor, district="金水区", badge="1023")
+
+Leaving the ``with`` block normally commits; an exception rolls everything back (and propagates). Calls
+return only after the commit, so an acknowledgement sent after ``with`` is durable.
+
+Change feed (``emit`` / ``changes_after``): changes are numbered *at commit time*, in commit order, so a
+transaction that began earlier but commits later is still delivered to a reader whose cursor has passed
+earlier-started work (see ``hq.storage.postgres`` for how PostgreSQL guarantees it). Cursors are opaque
+strings issued by the storage (never the device clock); a cursor from another database raises
+``CursorError``. A change has a scope: everyone (catalogue), a district (subjects, tombstones, case
+history), or one officer (review decisions and HQ's state of their own cases). Only the newest change of
+each ``(kind, key)`` is kept (a newer one replaces the older), so a first pull gets the current state.
+
+Audit log (``audit`` / ``audit_events``): events are buffered in the transaction and appended at commit in
+the same ordered step, each carrying the SHA-256 of the one before (``hq.audit`` computes and verifies).
+
+Errors::
+
+    LocalizedError
+    └── StorageError            base of this package's errors
+        ├── CursorError         a pull cursor this storage never issued
+        └── StorageConflict     a uniqueness rule violated (e.g. a second latest version of a case)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from enforcement.model import Case, HistoryEntry, Officer, Review, Shift, Stage, Subject
+from enforcement.text import LocalizedError
+
+
+class StorageError(LocalizedError):
+    code = "storage"
+
+
+class CursorError(StorageError):
+    code = "bad_cursor"
+
+
+class StorageConflict(StorageError):
+    code = "storage_conflict"
+
+
+# ---------------------------------------------------------------------------------------------- rows
+
+
+@dataclass(frozen=True, slots=True)
+class District:
+    code: str  # the key officers carry in ``Officer.district`` (e.g. "金水区")
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Squad:
+    code: str  # e.g. "ZD01"
+    name: str  # e.g. 人民路中队
+    district: str  # District.code
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    """A user (officer, squad leader or HQ staff) and the argon2 hash of their PIN."""
+
+    officer: Officer
+    pin_hash: str
+    active: bool = True
+
+    @property
+    def badge(self) -> str:
+        return self.officer.badge
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    device_id: str
+    badge: str  # the user who last signed in on it
+    first_seen: datetime
+    last_seen: datetime
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    """A per-device bearer token; only its hash is stored."""
+
+    token_hash: str
+    device_id: str
+    badge: str
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def valid_at(self, now: datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class SignInFailures:
+    """Failed sign-ins under one throttling key (the caller picks it, e.g. badge or badge+address)."""
+
+    key: str
+    count: int
+    first_at: datetime
+    last_at: datetime
+    locked_until: datetime | None = None
+
+
+class RecordKind(StrEnum):
+    CASE = "case"
+    SUBJECT = "subject"
+    SHIFT = "shift"
+    REVIEW = "review"
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """HQ's ledger entry of one accepted record payload: the exactly-once memory.
+
+    Keyed by ``(record_id, payload_hash)``: an identical replay finds its receipt and gets the original
+    answer back. ``result`` is the JSON form of the answer that was given (status, errno, hq_stage…).
+    """
+
+    record_id: str
+    payload_hash: str
+    kind: RecordKind
+    badge: str
+    device_id: str
+    device_seq: int
+    received_at: datetime
+    result: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StageVerdict:
+    """HQ's authoritative stage of a case version, computed over HQ's whole history of the subject."""
+
+    stage: Stage
+    ordinal: int
+    explain_zh: str = ""
+    explain_en: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseState:
+    """HQ's view of one case version beside what the device said."""
+
+    case_id: str
+    case_no: str
+    version: int
+    officer_badge: str
+    squad_code: str
+    district: str
+    subject_id: str | None
+    violation_code: str
+    occurred_at: datetime
+    received_at: datetime
+    device_stage: Stage  # the stage the phone computed
+    chosen_stage: Stage  # the stage the officer applied
+    hq_stage: Stage
+    hq_ordinal: int
+    stage_conflict: bool  # hq_stage != device_stage: flagged for the squad leader
+    explain_zh: str
+    explain_en: str
+    photos_expected: int
+    photos_stored: int
+    latest: bool  # False once an amendment superseded it
+    review: str = ""  # ReviewDecision value of the newest review, "" when none
+
+    @property
+    def complete(self) -> bool:
+        """Complete only when every photo of the case's manifest has arrived."""
+        return self.photos_stored >= self.photos_expected
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoRow:
+    sha256: str
+    size: int
+    stored: bool
+    stored_at: datetime | None = None
+    uploaded_by: str = ""
+
+
+class ChangeKind(StrEnum):
+    CATALOGUE = "catalogue"
+    SUBJECT = "subject"
+    HISTORY = "history"
+    REVIEW = "review"
+    TOMBSTONE = "tombstone"
+    CASE_STATE = "case_state"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeScope:
+    """Who receives a change: everyone (both None), a district's users, or one officer."""
+
+    district: str | None = None
+    badge: str | None = None
+
+    @classmethod
+    def everyone(cls) -> ChangeScope:
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    kind: ChangeKind
+    key: str  # the record id (subject id, case id, review id, "catalogue")
+    data: Mapping[str, Any]  # JSON form (codec.to_json_dict of the record, or {} for a tombstone)
+    occurred_at: datetime | None = None  # for history: the case time (the 365-day window of a pull)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    changes: list[Change]
+    cursor: str  # give it back on the next pull; always valid, even when ``changes`` is empty
+    more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    seq: int
+    at: datetime
+    actor: str  # badge, "system" or "cli"
+    action: str  # e.g. "sign_in", "push", "sequence_gap", "review", "token_revoked"
+    target: str
+    detail: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditHead:
+    """The newest event's number and hash, stored apart from the events (catches a cut-off tail)."""
+
+    seq: int
+    hash: str
+
+
+# ---------------------------------------------------------------------------------------- contract
+
+
+@runtime_checkable
+class Tx(Protocol):
+    """One database transaction. Every method runs inside it; nothing is visible to others before the
+    ``with`` block ends. ``at`` arguments are aware datetimes (stored in UTC)."""
+
+    # -- organisation
+    def put_district(self, district: District) -> None: ...
+    def get_district(self, code: str) -> District | None: ...
+    def put_squad(self, squad: Squad) -> None: ...
+    def get_squad(self, code: str) -> Squad | None: ...
+    def list_squads(self, district: str | None = None) -> list[Squad]: ...
+
+    # -- users
+    def put_user(self, user: UserRow) -> None:
+        """Insert or replace the user with this badge."""
+        ...
+
+    def get_user(self, badge: str) -> UserRow | None: ...
+    def list_users(self, *, squad_code: str | None = None, district: str | None = None) -> list[UserRow]: ...
+    def set_pin_hash(self, badge: str, pin_hash: str) -> bool: ...
+    def set_user_active(self, badge: str, active: bool) -> bool: ...
+
+    # -- devices and tokens
+    def touch_device(self, device_id: str, badge: str, at: datetime, label: str = "") -> DeviceRow:
+        """Record that ``badge`` used ``device_id`` at ``at`` (creates the device on first use)."""
+        ...
+
+    def get_device(self, device_id: str) -> DeviceRow | None: ...
+    def add_token(self, token: TokenRow) -> None: ...
+    def get_token(self, token_hash: str) -> TokenRow | None: ...
+    def touch_token(self, token_hash: str, at: datetime) -> None: ...
+    def revoke_tokens(
+        self,
+        at: datetime,
+        *,
+        token_hash: str | None = None,
+        device_id: str | None = None,
+        badge: str | None = None,
+    ) -> int:
+        """Revoke the matching unrevoked tokens (at least one filter required); returns how many."""
+        ...
+
+    # -- sign-in throttling
+    def get_failures(self, key: str) -> SignInFailures | None: ...
+    def record_failure(self, key: str, at: datetime, locked_until: datetime | None = None) -> SignInFailures:
+        """Count one more failure under ``key`` (sets ``locked_until`` when given)."""
+        ...
+
+    def clear_failures(self, key: str) -> None: ...
+
+    # -- the exactly-once ledger and per-device sequence numbers
+    def get_receipt(self, record_id: str, payload_hash: str) -> Receipt | None: ...
+    def receipts_for(self, record_id: str) -> list[Receipt]:
+        """Every accepted payload under this record id, oldest first."""
+        ...
+
+    def add_receipt(self, receipt: Receipt) -> None: ...
+    def device_seq_high(self, device_id: str) -> int:
+        """The highest ``device_seq`` seen from the device (0 when none)."""
+        ...
+
+    def set_device_seq_high(self, device_id: str, seq: int) -> None:
+        """Raise the high-water mark to ``seq`` (never lowers it)."""
+        ...
+
+    # -- cases
+    def save_case(
+        self, case: Case, *, district: str, verdict: StageVerdict, received_at: datetime
+    ) -> CaseState:
+        """Store a new case version with its photo manifest; marks ``case.supersedes`` (if any) as no
+        longer latest. Completeness is computed from the photos already stored. Emits nothing: the
+        caller emits the changes it wants. ``StorageConflict`` if the id exists."""
+        ...
+
+    def get_case(self, case_id: str) -> Case | None: ...
+    def case_state(self, case_id: str) -> CaseState | None: ...
+    def latest_case_version(self, case_no: str) -> Case | None: ...
+    def case_versions(self, case_no: str) -> list[Case]:
+        """Every version of a case number, version 1 first."""
+        ...
+
+    def subject_history(self, subject_id: str, *, before: datetime | None = None) -> list[HistoryEntry]:
+        """The latest version of every case of the subject, from all officers, occurring strictly before
+        ``before`` (all when None), oldest first. A case withdrawn on review has status WITHDRAWN."""
+        ...
+
+    def list_cases(
+        self,
+        *,
+        district: str | None = None,
+        squad_code: str | None = None,
+        officer_badge: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        latest_only: bool = True,
+        conflicts_only: bool = False,
+        limit: int = 500,
+    ) -> list[CaseState]:
+        """Case states by occurrence time, newest first, filtered."""
+        ...
+
+    # -- photos
+    def get_photo(self, sha256: str) -> PhotoRow | None: ...
+    def mark_photo_stored(self, sha256: str, size: int, at: datetime, uploaded_by: str = "") -> list[str]:
+        """Record that the blob arrived; returns the ids of case versions that became complete now."""
+        ...
+
+    def cases_with_photo(self, sha256: str) -> list[str]:
+        """Ids of the case versions whose manifest lists this photo."""
+        ...
+
+    def missing_photos(self, case_id: str) -> list[str]: ...
+
+    # -- subjects, shifts, reviews, catalogue
+    def save_subject(self, subject: Subject, *, at: datetime, by_badge: str = "") -> None:
+        """Insert or replace a subject (the registry is editable); undeletes a deleted one."""
+        ...
+
+    def get_subject(self, subject_id: str, *, include_deleted: bool = False) -> Subject | None: ...
+    def delete_subject(self, subject_id: str, at: datetime) -> bool: ...
+    def list_subjects(self, district: str, *, limit: int = 1000) -> list[Subject]: ...
+    def save_shift(self, shift: Shift) -> None:
+        """Insert or replace a shift (closing a shift re-sends it with ``ended_at``)."""
+        ...
+
+    def get_shift(self, shift_id: str) -> Shift | None: ...
+    def list_shifts(self, badge: str, *, since: datetime | None = None) -> list[Shift]: ...
+    def save_review(self, review: Review, at: datetime) -> None:
+        """Store a review (never edited) and set the case's newest review by ``decided_at``."""
+        ...
+
+    def get_review(self, review_id: str) -> Review | None: ...
+    def reviews_for_case(self, case_id: str) -> list[Review]: ...
+    def set_catalogue(self, version: str, data: Mapping[str, Any], at: datetime) -> None: ...
+    def get_catalogue(self) -> tuple[str, dict[str, Any]] | None: ...
+
+    # -- change feed
+    def emit(
+        self,
+        kind: ChangeKind,
+        key: str,
+        data: Mapping[str, Any],
+        scope: ChangeScope,
+        *,
+        occurred_at: datetime | None = None,
+    ) -> None:
+        """Queue a change; it is numbered and written at commit, in commit order."""
+        ...
+
+    def changes_after(
+        self,
+        cursor: str | None,
+        *,
+        district: str,
+        badge: str,
+        history_since: datetime | None = None,
+        limit: int = 500,
+    ) -> ChangePage:
+        """Changes visible to an officer of ``district`` with ``badge``, after ``cursor`` (None: from the
+        beginning), in commit order. History changes of cases occurring before ``history_since`` are
+        skipped (the caller passes now - 365 days)."""
+        ...
+
+    # -- audit log
+    def audit(
+        self, actor: str, action: str, target: str = "", detail: Mapping[str, Any] | None = None
+    ) -> None:
+        """Queue an audit event; chained and written at commit."""
+        ...
+
+    def audit_events(self, after_seq: int = 0, limit: int = 1000) -> list[AuditEvent]: ...
+    def audit_head(self) -> AuditHead | None: ...
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """A storage backend. Thread-safe: each transaction has its own connection."""
+
+    backend: str  # "sqlite" | "postgres"
+
+    def create_schema(self) -> None:
+        """Create the tables if missing (idempotent)."""
+        ...
+
+    def transaction(self, *, readonly: bool = False) -> AbstractContextManager[Tx]: ...
+
+    def close(self) -> None: ...
+
+
+def iter_all_audit(storage: Storage, batch: int = 1000) -> Iterator[AuditEvent]:
+    """Every audit event in order, read in pages (each page its own read transaction)."""
+    after = 0
+    while True:
+        with storage.transaction(readonly=True) as tx:
+            events = tx.audit_events(after, batch)
+        yield from events
+        if len(events) < batch:
+            return
+        after = events[-1].seq
