@@ -88,9 +88,9 @@ class UserRow:
 class DeviceRow:
     device_id: str
     badge: str  # the user who last signed in on it
-    first_seen: datetime
-    last_seen: datetime
-    label: str = ""
+    created_at: datetime
+    last_seen_at: datetime
+    device_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,11 +282,17 @@ class Tx(Protocol):
     def set_user_active(self, badge: str, active: bool) -> bool: ...
 
     # -- devices and tokens
-    def touch_device(self, device_id: str, badge: str, at: datetime, label: str = "") -> DeviceRow:
-        """Record that ``badge`` used ``device_id`` at ``at`` (creates the device on first use)."""
+    def touch_device(self, device_id: str, badge: str, at: datetime, device_name: str = "") -> DeviceRow:
+        """Record that ``badge`` used ``device_id`` at ``at`` (creates the device on first use; an empty
+        ``device_name`` keeps the stored one)."""
         ...
 
     def get_device(self, device_id: str) -> DeviceRow | None: ...
+    def list_devices(self, badge: str | None = None) -> list[DeviceRow]:
+        """Devices (of one user when ``badge``), most recently seen first."""
+        ...
+
+    def active_token_count(self, device_id: str, now: datetime) -> int: ...
     def add_token(self, token: TokenRow) -> None: ...
     def get_token(self, token_hash: str) -> TokenRow | None: ...
     def touch_token(self, token_hash: str, at: datetime) -> None: ...
