@@ -1,0 +1,96 @@
+"""HQ service settings: one frozen dataclass, built in code or from ``STREETPATROL_*`` environment
+variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime, timedelta
+
+from sync.protocol import (
+    DEFAULT_PULL_LIMIT,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_RECORDS,
+    MAX_PHOTO_BYTES,
+    MAX_PULL_LIMIT,
+)
+
+
+def utc_now() -> datetime:
+    """HQ's clock: the only time source for server_time, token expiry and throttling."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PinHashing:
+    """argon2id cost. The defaults are argon2-cffi's RFC 9106 "low memory" profile; tests pass a cheap one."""
+
+    time_cost: int = 3
+    memory_cost: int = 65536  # KiB
+    parallelism: int = 4
+
+
+#: Cheap hashing for tests and the benchmark (never for real PINs).
+FAST_PIN_HASHING = PinHashing(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleSettings:
+    """Sign-in slow-down: after ``free_failures`` failures for one badge (``free_failures_per_address`` for
+    one client address: an office NAT serves many officers), each further failure locks that key for
+    ``base_delay * 2**(failures - free)`` (capped); attempts while locked get 429 with Retry-After and are
+    not checked. Counters are forgotten ``forget_after`` after the last failure; a success clears the
+    badge's counter."""
+
+    free_failures: int = 5
+    free_failures_per_address: int = 20
+    base_delay: timedelta = timedelta(seconds=2)
+    max_delay: timedelta = timedelta(minutes=15)
+    forget_after: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the HQ app needs besides its storage and blob store."""
+
+    token_ttl: timedelta = timedelta(days=14)  # phones may stay offline for two weeks
+    max_batch_records: int = MAX_BATCH_RECORDS
+    max_batch_bytes: int = MAX_BATCH_BYTES
+    max_photo_bytes: int = MAX_PHOTO_BYTES
+    default_pull_limit: int = DEFAULT_PULL_LIMIT
+    max_pull_limit: int = MAX_PULL_LIMIT
+    max_json_bytes: int = 64 * 1024  # any other JSON body (sign-in …)
+    pin_hashing: PinHashing = field(default_factory=PinHashing)
+    throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
+    trust_forwarded_for: bool = False  # take the client address from X-Forwarded-For (behind a proxy)
+    retry_after_unavailable: int = 5  # seconds, sent with 503
+    history_window: timedelta = timedelta(days=365)  # subject history sent to phones on pull
+    touch_interval: timedelta = timedelta(minutes=1)  # how often a token's last use is written
+    clock: Callable[[], datetime] = utc_now
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | None = None) -> Settings:
+    """Settings with overrides from ``STREETPATROL_TOKEN_TTL_HOURS``, ``STREETPATROL_MAX_PHOTO_BYTES``,
+    ``STREETPATROL_MAX_BATCH_RECORDS``, ``STREETPATROL_MAX_BATCH_BYTES`` and
+    ``STREETPATROL_TRUST_FORWARDED_FOR``."""
+    env = os.environ if env is None else env
+    settings = base or Settings()
+    changes: dict[str, object] = {}
+    if "STREETPATROL_TOKEN_TTL_HOURS" in env:
+        changes["token_ttl"] = timedelta(hours=float(env["STREETPATROL_TOKEN_TTL_HOURS"]))
+    names = {f.name for f in fields(Settings)}
+    for name in ("max_photo_bytes", "max_batch_records", "max_batch_bytes"):
+        key = "STREETPATROL_" + name.upper()
+        if key in env and name in names:
+            changes[name] = int(env[key])
+    if "STREETPATROL_TRUST_FORWARDED_FOR" in env:
+        changes["trust_forwarded_for"] = env["STREETPATROL_TRUST_FORWARDED_FOR"].lower() in {
+            "1",
+            "true",
+            "yes",
+        }
+    return replace(settings, **changes)  # type: ignore[arg-type]

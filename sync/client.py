@@ -1,0 +1,623 @@
+"""The phone's sync client: drives the outbox and the photo queue to HQ and applies HQ's changes.
+
+One ``sync_once`` does, in order: push the outbox in bounded batches (a record leaves the outbox only after
+HQ answered that it has it, committed), upload the photos HQ lacks (checked by hash first, so nothing is
+sent twice), pull HQ's changes page by page (the cursor is saved after each applied page), and finally
+record "last confirmed sync" in *server* time (the device clock is never trusted).
+
+Failures:
+
+- network errors and 5xx → retried with exponential backoff and jitter (``sleep``/``rng`` injectable);
+  429/503 → wait as long as ``Retry-After`` says; when the attempts are used up, ``ServerUnreachable``.
+- 401 → ``SignInRequired`` ("请重新登录" / "sign in again"); every record stays in the outbox.
+- a 4xx about one record → that record is parked with HQ's reason (``Store.outbox_parked``) and the rest
+  go on; a whole batch refused (413 too large, 422 malformed) is split until the bad record stands alone,
+  then parked.
+- 426 → ``ProtocolMismatch`` (update the app).
+
+``sync_once`` returns a ``SyncReport``; its ``error`` is the LocalizedError that stopped it (None when it
+finished). ``hook(step)`` is called at each step (tests raise there to simulate the app being killed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+from pydantic import ValidationError
+
+from enforcement.codec import from_json_dict, subject_from_dict, to_json_dict
+from enforcement.model import Officer, Review, SyncState
+from enforcement.text import LocalizedError
+from sync.protocol import (
+    CLIENT_BATCH_PAYLOAD_BYTES,
+    ERRNO_MESSAGES,
+    MAX_BATCH_RECORDS,
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+    CaseStateData,
+    CatalogueData,
+    Change,
+    Errno,
+    ErrorBody,
+    HistoryData,
+    PhotoUploadResult,
+    PullPage,
+    PushBatch,
+    PushRecord,
+    PushResponse,
+    RecordResult,
+    SignInRequest,
+    SignInResponse,
+    TombstoneData,
+)
+
+if TYPE_CHECKING:
+    from mobile.photostore import PhotoStore
+
+    from mobile.store import OutboxEntry, Store
+
+# Keys in the phone store's meta table.
+META_TOKEN = "sync.token"  # noqa: S105 (a meta key, not a secret)
+META_TOKEN_EXPIRES = "sync.token_expires_at"  # noqa: S105
+META_OFFICER = "sync.officer"
+META_CURSOR = "sync.cursor"
+META_LAST_CONFIRMED = "sync.last_confirmed"
+META_CATALOGUE_VERSION = "sync.hq_catalogue_version"
+
+PHOTO_PAGE = 50
+_CHUNK = 64 * 1024
+
+
+class Phase(StrEnum):
+    """What the sync is doing, for the progress line."""
+
+    OFFLINE = "offline"
+    CONNECTING = "connecting"
+    PUSHING = "pushing"
+    UPLOADING = "uploading_photos"
+    PULLING = "pulling"
+    IDLE = "idle"
+    ERROR = "error"
+
+
+PHASE_TEXT: dict[Phase, tuple[str, str]] = {
+    Phase.OFFLINE: ("离线", "Offline"),
+    Phase.CONNECTING: ("正在连接", "Connecting"),
+    Phase.PUSHING: ("正在上传记录", "Sending records"),
+    Phase.UPLOADING: ("正在上传照片", "Uploading photos"),
+    Phase.PULLING: ("正在接收更新", "Receiving updates"),
+    Phase.IDLE: ("已同步", "Up to date"),
+    Phase.ERROR: ("同步出错", "Sync error"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    phase: Phase
+    records_done: int = 0
+    records_total: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+
+    def text(self, lang: str = "zh") -> str:
+        zh, en = PHASE_TEXT[self.phase]
+        return zh if lang == "zh" else en
+
+
+class SyncError(LocalizedError):
+    """Base of the sync client's errors (shown to the officer)."""
+
+    code = "sync"
+
+
+class SignInRequired(SyncError):
+    """HQ does not accept the saved token (missing, expired, revoked): sign in again. Nothing is lost."""
+
+    code = "sign_in_again"
+
+    def __init__(self, errno: int | None = None) -> None:
+        super().__init__(
+            "Please sign in again; your records are kept on the phone",
+            zh="请重新登录，未上传的记录仍保存在手机上",
+        )
+        self.errno = errno
+
+
+class SignInFailed(SyncError):
+    """Sign-in refused (wrong badge/PIN, throttled, disabled): carries HQ's errno and text."""
+
+    code = "sign_in_failed"
+
+    def __init__(self, body: ErrorBody, retry_after: float | None = None) -> None:
+        super().__init__(body.message_en, zh=body.message_zh, field="pin")
+        self.errno = body.errno
+        self.retry_after = retry_after
+
+
+class ServerUnreachable(SyncError):
+    code = "offline"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            f"HQ cannot be reached; will retry later ({detail})" if detail else "HQ cannot be reached",
+            zh="无法连接指挥中心，稍后自动重试",
+        )
+
+
+class ProtocolMismatch(SyncError):
+    code = "protocol"
+
+    def __init__(self, body: ErrorBody) -> None:
+        super().__init__(body.message_en, zh=body.message_zh)
+        self.errno = body.errno
+
+
+class ServerRefused(SyncError):
+    """HQ refused a whole request with a 4xx (carries its errno and both texts)."""
+
+    code = "refused"
+
+    def __init__(self, status: int, body: ErrorBody) -> None:
+        super().__init__(body.message_en, zh=body.message_zh)
+        self.status = status
+        self.errno = body.errno
+        self.body = body
+
+
+class Interrupted(Exception):
+    """Raised by a test hook to simulate the app being killed at a step."""
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0  # records HQ acknowledged (accepted, duplicate or conflict)
+    duplicates: int = 0
+    stage_conflicts: list[str] = field(default_factory=list)  # record ids HQ staged differently
+    parked: list[str] = field(default_factory=list)  # record ids parked in this run
+    deferred: int = 0
+    photos_uploaded: int = 0
+    photos_already_at_hq: int = 0
+    photo_bytes: int = 0
+    photos_skipped: list[str] = field(default_factory=list)  # missing locally or refused by HQ
+    completed_cases: list[str] = field(default_factory=list)
+    changes_applied: int = 0
+    changes_rejected: int = 0
+    server_time: datetime | None = None
+    error: LocalizedError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class ProgressCallback(Protocol):
+    def __call__(self, progress: Progress) -> None: ...
+
+
+def _error_body(response: httpx.Response) -> ErrorBody:
+    try:
+        return ErrorBody.model_validate_json(response.content)
+    except ValidationError:
+        errno = Errno.INTERNAL if response.status_code >= 500 else Errno.VALIDATION
+        zh, en = ERRNO_MESSAGES[errno]
+        return ErrorBody(
+            errno=int(errno),
+            code=errno.name.lower(),
+            message_zh=zh,
+            message_en=f"{en} (HTTP {response.status_code})",
+        )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 6  # tries per request before ServerUnreachable
+    base_delay: float = 1.0  # seconds, doubled per failed try
+    max_delay: float = 60.0
+    max_retry_after: float = 300.0  # a longer Retry-After ends this sync (reported) instead of waiting
+
+
+class SyncClient:
+    """Sync of one phone store with HQ over ``http`` (an ``httpx.Client`` whose base_url is HQ)."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        store: Store,
+        photos: PhotoStore,
+        *,
+        on_progress: ProgressCallback | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+        retry: RetryPolicy | None = None,
+        hook: Callable[[str], None] | None = None,
+        batch_records: int = MAX_BATCH_RECORDS,
+        batch_bytes: int = CLIENT_BATCH_PAYLOAD_BYTES,
+    ) -> None:
+        self.http = http
+        self.store = store
+        self.photos = photos
+        self.on_progress = on_progress
+        self.sleep = sleep
+        self.rng = rng
+        self.retry = retry or RetryPolicy()
+        self.hook = hook
+        self.batch_records = batch_records
+        self.batch_bytes = batch_bytes
+        self._server_time: datetime | None = None
+
+    # ------------------------------------------------------------------------------------ plumbing
+
+    def _step(self, name: str) -> None:
+        if self.hook is not None:
+            self.hook(name)
+
+    def _progress(
+        self, phase: Phase, done: int = 0, total: int = 0, bytes_done: int = 0, bytes_total: int = 0
+    ) -> None:
+        if self.on_progress is not None:
+            self.on_progress(Progress(phase, done, total, bytes_done, bytes_total))
+
+    def _headers(self, auth: bool = True) -> dict[str, str]:
+        headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+        if auth:
+            token = self.store.meta_get(META_TOKEN)
+            if not token:
+                raise SignInRequired(int(Errno.TOKEN_MISSING))
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter: between half and all of base * 2**attempt (capped)."""
+        ceiling = min(self.retry.max_delay, self.retry.base_delay * 2.0**attempt)
+        return ceiling / 2 + ceiling / 2 * self.rng()
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: bool = True,
+        ok_statuses: Iterable[int] = (),
+        content_factory: Callable[[], Iterable[bytes]] | None = None,
+        extra_headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One request with retries. Returns a 2xx (or an ``ok_statuses``) response; raises SyncError.
+        ``content_factory`` makes a fresh body stream for each try."""
+        allowed = set(ok_statuses)
+        last = ""
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                self._progress(Phase.CONNECTING)
+            if content_factory is not None:
+                kwargs["content"] = content_factory()
+            headers = self._headers(auth) | (extra_headers or {})
+            try:
+                response = self.http.request(method, path, headers=headers, **kwargs)
+            except httpx.TransportError as exc:
+                last = type(exc).__name__
+                self.sleep(self._backoff(attempt))
+                continue
+            status = response.status_code
+            if status < 300 or status in allowed:
+                return response
+            if status in (429, 503):
+                wait = _retry_after(response)
+                if wait is not None and wait > self.retry.max_retry_after:
+                    raise ServerUnreachable(f"HTTP {status}, retry after {wait:.0f} s")
+                last = f"HTTP {status}"
+                self.sleep(wait if wait is not None else self._backoff(attempt))
+                continue
+            if status >= 500:
+                last = f"HTTP {status}"
+                self.sleep(self._backoff(attempt))
+                continue
+            body = _error_body(response)
+            if status == 401:
+                raise SignInRequired(body.errno)
+            if status == 426 or body.errno == Errno.UNSUPPORTED_PROTOCOL:
+                raise ProtocolMismatch(body)
+            raise ServerRefused(status, body)
+        raise ServerUnreachable(last)
+
+    def _note_server_time(self, moment: datetime) -> None:
+        self._server_time = moment
+
+    # ------------------------------------------------------------------------------------ sign-in
+
+    def sign_in(self, badge: str, pin: str) -> Officer:
+        """Sign in on this device; saves the token and the officer. Raises SignInFailed / SyncError."""
+        request = SignInRequest(
+            protocol=PROTOCOL_VERSION, badge=badge.strip(), pin=pin, device_id=self.store.device_id
+        )
+        try:
+            response = self._request(
+                "POST", "/v1/auth/sign-in", auth=False, json=request.model_dump(mode="json")
+            )
+        except ServerRefused as exc:
+            raise SignInFailed(exc.body) from exc
+        except SignInRequired as exc:  # 401 on sign-in = wrong badge or PIN
+            zh, en = ERRNO_MESSAGES[Errno.BAD_CREDENTIALS]
+            body = ErrorBody(
+                errno=int(Errno.BAD_CREDENTIALS), code="bad_credentials", message_zh=zh, message_en=en
+            )
+            raise SignInFailed(body) from exc
+        answer = SignInResponse.model_validate_json(response.content)
+        self.store.meta_set(META_TOKEN, answer.token)
+        self.store.meta_set(META_TOKEN_EXPIRES, answer.expires_at.isoformat())
+        self.store.meta_set(META_OFFICER, to_json_dict(answer.officer))
+        self.store.save_officer(answer.officer)
+        return answer.officer
+
+    def sign_out(self) -> None:
+        """Revoke this device's token at HQ (best effort) and forget it locally."""
+        with contextlib.suppress(SyncError):
+            self._request("POST", "/v1/auth/sign-out")
+        self.store.meta_set(META_TOKEN, None)
+
+    @property
+    def signed_in(self) -> bool:
+        return bool(self.store.meta_get(META_TOKEN))
+
+    def last_confirmed_sync(self) -> datetime | None:
+        """HQ's time at the end of the last sync that finished (not the device clock)."""
+        value = self.store.meta_get(META_LAST_CONFIRMED)
+        return datetime.fromisoformat(value) if value else None
+
+    # ------------------------------------------------------------------------------------ sync
+
+    def sync_once(self) -> SyncReport:
+        """Push, upload photos, pull. Stops at the first error that stops everything (in ``error``)."""
+        report = SyncReport()
+        self._server_time = None
+        try:
+            self._progress(Phase.CONNECTING)
+            self._push_all(report)
+            self._upload_photos(report)
+            self._pull_all(report)
+        except ServerUnreachable as exc:
+            report.error = exc
+            self._progress(Phase.OFFLINE)
+            return report
+        except SyncError as exc:
+            report.error = exc
+            self._progress(Phase.ERROR)
+            return report
+        report.server_time = self._server_time
+        if self._server_time is not None:
+            self.store.meta_set(META_LAST_CONFIRMED, self._server_time.isoformat())
+        self._progress(Phase.IDLE)
+        return report
+
+    # -- push
+
+    def _push_all(self, report: SyncReport) -> None:
+        records_total, bytes_total = self.store.outbox_stats()
+        done = bytes_done = 0
+        limit = self.batch_records
+        stalled: set[int] = set()
+        self._progress(Phase.PUSHING, 0, records_total, 0, bytes_total)
+        while True:
+            entries = self.store.outbox_pending(max_records=limit, max_bytes=self.batch_bytes)
+            if not entries or all(e.seq in stalled for e in entries):
+                return
+            try:
+                acked = self._push_batch(entries, report, stalled)
+            except ServerRefused as exc:
+                if exc.status not in (413, 422):
+                    raise
+                if len(entries) > 1:  # split until the record HQ cannot take stands alone
+                    limit = max(1, len(entries) // 2)
+                    continue
+                self._park(entries[0], exc.errno, exc.body.message_zh, exc.body.message_en, report)
+                limit = self.batch_records
+                continue
+            limit = self.batch_records
+            done += acked[0]
+            bytes_done += acked[1]
+            self._progress(Phase.PUSHING, done, records_total, bytes_done, bytes_total)
+
+    def _park(self, entry: OutboxEntry, errno: int | None, zh: str, en: str, report: SyncReport) -> None:
+        known = errno is not None and errno in Errno._value2member_map_
+        code = Errno(errno).name.lower() if known and errno is not None else f"errno_{errno}"
+        self.store.outbox_park(entry.seq, code, zh, en)
+        report.parked.append(entry.record_id)
+
+    def _push_batch(
+        self, entries: list[OutboxEntry], report: SyncReport, stalled: set[int]
+    ) -> tuple[int, int]:
+        records: list[PushRecord] = []
+        sendable: list[OutboxEntry] = []
+        for entry in entries:
+            try:
+                records.append(
+                    PushRecord.model_validate(
+                        {
+                            "kind": entry.kind,
+                            "id": entry.record_id,
+                            "device_seq": entry.seq,
+                            "payload": entry.payload,
+                        }
+                    )
+                )
+                sendable.append(entry)
+            except ValidationError:  # cannot even be put on the wire: park it, visible to the officer
+                zh, en = ERRNO_MESSAGES[Errno.RECORD_INVALID]
+                self._park(entry, int(Errno.RECORD_INVALID), zh, en, report)
+        if not records:
+            return 0, 0
+        entries = sendable
+        batch = PushBatch(protocol=PROTOCOL_VERSION, device_id=self.store.device_id, records=records)
+        self._step("push:send")
+        response = self._request("POST", "/v1/push", json=batch.model_dump(mode="json"))
+        answer = PushResponse.model_validate_json(response.content)
+        self._note_server_time(answer.server_time)
+        self._step("push:answered")
+        results: dict[str, RecordResult] = {r.id: r for r in answer.results}
+        acked: list[int] = []
+        acked_bytes = 0
+        for entry in entries:
+            result = results.get(entry.record_id)
+            if result is None:  # HQ said nothing about it: it stays in the outbox
+                stalled.add(entry.seq)
+                continue
+            if result.acked:
+                if entry.kind == "case":
+                    state = SyncState.COMPLETE if result.complete else SyncState.SENT
+                    self.store.set_sync_state(entry.record_id, state, result.hq_stage)
+                if result.status == "duplicate":
+                    report.duplicates += 1
+                if result.status == "conflict":
+                    report.stage_conflicts.append(entry.record_id)
+                acked.append(entry.seq)
+                acked_bytes += entry.size
+            elif result.status == "deferred":
+                stalled.add(entry.seq)
+                report.deferred += 1
+            else:
+                self._park(entry, result.errno, result.reason_zh, result.reason_en, report)
+        self._step("push:applied")
+        self.store.outbox_ack(acked)
+        self._step("push:acked")
+        report.pushed += len(acked)
+        return len(acked), acked_bytes
+
+    # -- photos
+
+    def _upload_photos(self, report: SyncReport) -> None:
+        photos_total, bytes_total = self.store.photo_stats()
+        done = bytes_done = 0
+        skipped: set[str] = set()
+        self._progress(Phase.UPLOADING, 0, photos_total, 0, bytes_total)
+        while True:
+            refs = [
+                r
+                for r in self.store.photos_to_upload(limit=PHOTO_PAGE + len(skipped))
+                if r.sha256 not in skipped
+            ]
+            if not refs:
+                return
+            for ref in refs:
+                sent = self._upload_one(ref.sha256, report)
+                if sent is None:
+                    skipped.add(ref.sha256)
+                    report.photos_skipped.append(ref.sha256)
+                    continue
+                done += 1
+                bytes_done += ref.size
+                self._progress(Phase.UPLOADING, done, photos_total, bytes_done, bytes_total)
+
+    def _upload_one(self, sha256: str, report: SyncReport) -> bool | None:
+        """Upload one photo unless HQ has it. True: sent; False: HQ had it; None: cannot now (skipped)."""
+        path = f"/v1/photos/{sha256}"
+        if not self.photos.has(sha256):
+            return None  # the file is gone from the phone; the case stays incomplete (visible)
+        self._step("photo:check")
+        head = self._request("HEAD", path, ok_statuses=(404,))
+        if head.status_code == 200:
+            self._step("photo:known")
+            self.store.mark_photo_uploaded(sha256)
+            report.photos_already_at_hq += 1
+            return False
+        file_path = self.photos.path(sha256)
+        self._step("photo:send")
+        try:
+            response = self._request(
+                "PUT",
+                path,
+                content_factory=lambda: _file_chunks(file_path),
+                extra_headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": str(file_path.stat().st_size),
+                },
+            )
+        except ServerRefused as exc:
+            if exc.status in (403, 404, 409, 413, 422):
+                return None  # e.g. its case is parked, or the file is damaged: leave it for the officer
+            raise
+        result = PhotoUploadResult.model_validate_json(response.content)
+        self._step("photo:answered")
+        self.store.mark_photo_uploaded(sha256)
+        for case_id in result.completed_cases:
+            self.store.set_sync_state(case_id, SyncState.COMPLETE)
+            report.completed_cases.append(case_id)
+        if result.already_had:
+            report.photos_already_at_hq += 1
+            return False
+        report.photos_uploaded += 1
+        report.photo_bytes += file_path.stat().st_size
+        return True
+
+    # -- pull
+
+    def _pull_all(self, report: SyncReport) -> None:
+        pages = 0
+        self._progress(Phase.PULLING)
+        while True:
+            cursor = self.store.meta_get(META_CURSOR)
+            params = {"cursor": cursor} if cursor else {}
+            try:
+                response = self._request("GET", "/v1/changes", params=params)
+            except ServerRefused as exc:
+                if exc.errno == Errno.BAD_CURSOR and cursor:  # e.g. HQ restored: start over
+                    self.store.meta_set(META_CURSOR, None)
+                    continue
+                raise
+            page = PullPage.model_validate_json(response.content)
+            self._note_server_time(page.server_time)
+            for change in page.changes:
+                if self._apply(change):
+                    report.changes_applied += 1
+                else:
+                    report.changes_rejected += 1
+            self._step("pull:applied")
+            self.store.meta_set(META_CURSOR, page.cursor)
+            pages += 1
+            self._progress(Phase.PULLING, report.changes_applied, report.changes_applied)
+            if not page.more:
+                return
+
+    def _apply(self, change: Change) -> bool:
+        """Apply one change to the phone store; False when its data is unusable (it is skipped)."""
+        try:
+            if change.kind == "subject":
+                self.store.apply_remote_subject(subject_from_dict(change.data))
+            elif change.kind == "tombstone":
+                self.store.delete_subject(TombstoneData.model_validate(change.data).id)
+            elif change.kind == "history":
+                history = HistoryData.model_validate(change.data)
+                self.store.add_remote_history(history.subject_id, history.entries)
+            elif change.kind == "review":
+                self.store.apply_review(from_json_dict(Review, change.data))
+            elif change.kind == "case_state":
+                state = CaseStateData.model_validate(change.data)
+                self.store.set_sync_state(state.case_id, state.state, state.hq_stage)
+            elif change.kind == "catalogue":
+                self.store.meta_set(META_CATALOGUE_VERSION, CatalogueData.model_validate(change.data).version)
+        except (ValidationError, LocalizedError):
+            return False
+        return True
+
+
+def _file_chunks(path: Any) -> Iterable[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            yield chunk
