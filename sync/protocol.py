@@ -14,8 +14,9 @@ Endpoints (HQ, all JSON unless said; every request may carry ``X-StreetPatrol-Pr
     HEAD /v1/photos/{sha256}              200 when HQ has it, 404 otherwise
     PUT  /v1/photos/{sha256}              raw bytes (application/octet-stream) → PhotoUploadResult
     GET  /v1/changes?cursor=&limit=       → PullPage
-    GET  /v1/cases, /v1/cases/{id}        scoped reads (own / squad / everything)
-    GET  /v1/subjects?q=, /v1/subjects/{id}   the district's subject registry
+    GET  /v1/photos/{sha256}              the photo's bytes (a case of it in the caller's scope)
+    GET  /v1/cases, /v1/cases/{id}        → CaseList / CaseDetail, scoped (own / squad / everything)
+    GET  /v1/subjects, /v1/subjects/{id}  → SubjectList / Subject dict: the caller's district registry
 
 Every error has one JSON shape, ``ErrorBody``, with a stable ``errno`` (numbers are never reused or
 renumbered) whose HTTP status is ``ERRNO_HTTP_STATUS[errno]``, and the message in both UI languages.
@@ -353,3 +354,45 @@ class CaseStateData(WireModel):
     state: SyncState
     hq_stage: Stage | None = None
     missing_photos: list[str] = Field(default_factory=list)
+
+
+class CaseSummary(WireModel):
+    """HQ's view of one case version (for leaders' and HQ's lists)."""
+
+    case_id: str
+    case_no: str
+    version: int
+    officer_badge: str
+    squad_code: str
+    district: str
+    subject_id: str | None
+    violation_code: str
+    occurred_at: datetime
+    received_at: datetime
+    device_stage: Stage
+    chosen_stage: Stage
+    hq_stage: Stage
+    hq_ordinal: int
+    stage_conflict: bool
+    explain_zh: str = ""
+    explain_en: str = ""
+    photos_expected: int = 0
+    photos_stored: int = 0
+    complete: bool = False
+    latest: bool = True
+    review: str = ""
+
+
+class CaseList(WireModel):
+    cases: list[CaseSummary]
+
+
+class CaseDetail(WireModel):
+    case: dict[str, Any]  # codec JSON of the Case version
+    state: CaseSummary
+    reviews: list[dict[str, Any]] = Field(default_factory=list)  # codec JSON of Review, oldest first
+    missing_photos: list[str] = Field(default_factory=list)
+
+
+class SubjectList(WireModel):
+    subjects: list[dict[str, Any]]  # codec JSON of Subject
