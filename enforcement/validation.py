@@ -1,0 +1,381 @@
+"""Whether a case or a subject may be saved: every refusal names the field and says, in words an officer
+understands (zh + en), what to do.
+
+``case_problems`` lists every problem of a case (a form can mark all fields at once); ``validate_case``
+raises the first as ``CaseValidationError`` (``.field`` = the ``Case`` field name). The rules follow the
+domain: a penalty cites its legal basis and stays within the catalogue's fine range; a seizure needs the
+violation to allow it, an inventory receipt and two officers present; a stage other than the computed one
+needs a written reason; an amendment names the version it replaces.
+
+``validate_subject`` returns a normalised copy of a subject (plate, phone, ID number in canonical form,
+text trimmed) or raises ``CaseValidationError`` naming the ``Subject`` field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+
+from enforcement.catalogue import Catalogue, Violation
+from enforcement.identifiers import normalise_phone, normalise_plate, validate_resident_id
+from enforcement.model import (
+    Case,
+    CaseValidationError,
+    Disposition,
+    IdentifierError,
+    Location,
+    Stage,
+    Subject,
+    SubjectKind,
+    local_date,
+)
+
+MAX_PHOTOS = 9
+#: A stage override reason needs at least this many non-space characters ("屡教不改" is 4).
+MIN_REASON_CHARS = 4
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+_KIND_ZH = {
+    SubjectKind.MOBILE_VENDOR: "流动摊贩",
+    SubjectKind.SHOP: "店铺",
+    SubjectKind.VEHICLE: "车辆",
+    SubjectKind.CONSTRUCTION_SITE: "工地",
+    SubjectKind.UNKNOWN: "不明当事人",
+}
+
+
+def clean_reason(text: str) -> str:
+    """A written reason with surrounding space removed and inner runs of space collapsed."""
+    return " ".join(text.split())
+
+
+def reason_is_enough(text: str) -> bool:
+    return len("".join(text.split())) >= MIN_REASON_CHARS
+
+
+def _problem(field: str, en: str, zh: str) -> CaseValidationError:
+    return CaseValidationError(en, zh=zh, field=field)
+
+
+def validate_case(case: Case, catalogue: Catalogue, *, subject: Subject | None = None) -> None:
+    """Raise ``CaseValidationError`` for the first problem of ``case`` (see ``case_problems``)."""
+    for problem in case_problems(case, catalogue, subject=subject):
+        raise problem
+
+
+def case_problems(
+    case: Case, catalogue: Catalogue, *, subject: Subject | None = None
+) -> list[CaseValidationError]:
+    """Every problem of ``case``, in the order of the form. ``subject``, when given, must be the case's
+    subject; its kind is then checked against the violation's subject kinds."""
+    violation = catalogue.violations.get(case.violation_code)
+    checks = (
+        _record(case),
+        _violation(case, catalogue),
+        _time(case),
+        _location(case.location),
+        _subject(case, violation, subject),
+        _stage(case),
+        _disposition(case, violation),
+        _seizure(case, violation),
+        _photos(case),
+        _version(case),
+    )
+    return [problem for check in checks for problem in check]
+
+
+def _record(case: Case) -> Iterator[CaseValidationError]:
+    if not case.id.strip():
+        yield _problem("id", "the record id is missing", "记录缺少编号")
+    if not case.case_no.strip():
+        yield _problem("case_no", "the case number is missing", "缺少案件编号")
+    if not case.officer_badge.strip():
+        yield _problem(
+            "officer_badge",
+            "the officer's badge number is missing; sign in again",
+            "缺少执法队员编号，请重新登录",
+        )
+    if not case.squad_code.strip():
+        yield _problem("squad_code", "the squad is missing; sign in again", "缺少所属中队，请重新登录")
+    if not case.device_id.strip():
+        yield _problem("device_id", "the device id is missing", "缺少设备编号")
+
+
+def _violation(case: Case, catalogue: Catalogue) -> Iterator[CaseValidationError]:
+    code = case.violation_code.strip()
+    if not code:
+        yield _problem("violation_code", "choose the violation type", "请选择违法类型")
+    elif code not in catalogue:
+        yield _problem(
+            "violation_code",
+            f"violation type {code} is not in catalogue {catalogue.version}; update it or choose again",
+            f"违法类型“{code}”不在目录（{catalogue.version}）中，请更新目录或重新选择",
+        )
+
+
+def _time(case: Case) -> Iterator[CaseValidationError]:
+    if case.occurred_at.tzinfo is None or case.occurred_at.utcoffset() is None:
+        yield _problem("occurred_at", "the time of the violation has no time zone", "案发时间缺少时区")
+
+
+def _location(location: Location) -> Iterator[CaseValidationError]:
+    lat, lon = location.lat, location.lon
+    if (lat is None) != (lon is None):
+        yield _problem("location", "the GPS position is incomplete", "定位坐标不完整，请重新定位")
+    elif lat is not None and lon is not None:
+        if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+            yield _problem(
+                "location",
+                "the GPS position is out of range (latitude -90..90, longitude -180..180)",
+                "定位坐标超出范围（纬度 -90～90，经度 -180～180），请重新定位",
+            )
+        if location.accuracy_m is not None and not (
+            math.isfinite(location.accuracy_m) and location.accuracy_m >= 0
+        ):
+            yield _problem("location", "the GPS accuracy is invalid", "定位精度无效，请重新定位")
+    elif not location.address.strip() and not location.no_fix_reason.strip():
+        yield _problem(
+            "location",
+            "get a GPS fix, type the address, or say why there is no fix",
+            "请定位，或填写地址，或说明无法定位的原因",
+        )
+
+
+def _subject(
+    case: Case, violation: Violation | None, subject: Subject | None
+) -> Iterator[CaseValidationError]:
+    has_id = bool(case.subject_id and case.subject_id.strip())
+    if case.subject_unknown and has_id:
+        yield _problem(
+            "subject_id",
+            "'subject unknown' is ticked, so no subject may be chosen",
+            "已勾选“当事人不明”，不能同时选择当事人",
+        )
+    elif not case.subject_unknown and not has_id:
+        yield _problem(
+            "subject_id",
+            "choose or register the subject; tick 'subject unknown' if they fled or cannot be identified",
+            "请选择或登记当事人；当事人逃离或无法确认时请勾选“当事人不明”",
+        )
+    elif subject is not None and has_id:
+        if subject.id != case.subject_id:
+            yield _problem("subject_id", "the subject given is not the case's subject", "当事人与案件不符")
+        elif violation is not None and subject.kind not in violation.subject_kinds:
+            kind_zh = _KIND_ZH.get(subject.kind, str(subject.kind))
+            yield _problem(
+                "subject_id",
+                f"{violation.name_en} does not apply to a subject of kind {subject.kind}",
+                f"“{violation.name_zh}”不适用于此类当事人（{kind_zh}）",
+            )
+
+
+def _stage(case: Case) -> Iterator[CaseValidationError]:
+    stages = set(Stage)
+    if case.computed_stage not in stages:
+        yield _problem("computed_stage", "the computed stage is invalid", "系统计算的处置阶段无效")
+        return
+    if case.chosen_stage not in stages:
+        yield _problem("chosen_stage", "choose the stage", "请选择处置阶段")
+        return
+    if case.stage_ordinal < 1 or Stage(min(case.stage_ordinal, Stage.PENALTY)) != case.computed_stage:
+        yield _problem(
+            "stage_ordinal",
+            f"violation count {case.stage_ordinal} does not match the computed stage",
+            f"违法次数（第{case.stage_ordinal}次）与系统计算的处置阶段不符",
+        )
+    if case.chosen_stage != case.computed_stage and not reason_is_enough(case.stage_override_reason):
+        yield _problem(
+            "stage_override_reason",
+            f"the stage you chose differs from the computed one; write the reason "
+            f"(at least {MIN_REASON_CHARS} characters)",
+            f"所选处置阶段与系统计算的不同，请写明理由（至少{MIN_REASON_CHARS}个字）",
+        )
+
+
+def _disposition(case: Case, violation: Violation | None) -> Iterator[CaseValidationError]:
+    try:
+        disposition = Disposition(case.disposition)
+    except ValueError:
+        yield _problem("disposition", "choose what was done", "请选择处置方式")
+        return
+    if disposition is Disposition.PENALTY:
+        yield from _penalty(case, violation)
+    elif case.fine_yuan is not None:
+        yield _problem(
+            "fine_yuan",
+            "a fine is recorded only when the disposition is a penalty",
+            "只有处置方式为“罚款”时才填写罚款金额",
+        )
+    if disposition is Disposition.WARNING_NOTICE and not case.warning_notice_no.strip():
+        yield _problem("warning_notice_no", "enter the warning notice number", "请填写警告通知书编号")
+    if disposition is Disposition.RECTIFY_ORDER:
+        if case.rectify_deadline is None:
+            yield _problem("rectify_deadline", "enter the deadline to rectify", "请填写整改期限")
+        elif case.occurred_at.tzinfo is not None and case.rectify_deadline <= local_date(case.occurred_at):
+            yield _problem(
+                "rectify_deadline",
+                "the deadline must be after the day of the violation",
+                "整改期限应晚于案发当天",
+            )
+    if disposition is Disposition.REFERRED and not case.referred_to.strip():
+        yield _problem("referred_to", "enter the department the case is referred to", "请填写移交部门")
+
+
+def _penalty(case: Case, violation: Violation | None) -> Iterator[CaseValidationError]:
+    if case.chosen_stage != Stage.PENALTY:
+        yield _problem(
+            "disposition",
+            "a fine needs the 'penalty' stage; to fine earlier, choose that stage and write the reason",
+            "罚款须选择“处罚”阶段；如需提前处罚，请改选阶段并写明理由",
+        )
+    if violation is not None:
+        if not violation.fines:
+            yield _problem(
+                "disposition",
+                f"this bureau does not fine for {violation.name_en}; choose another disposition",
+                f"“{violation.name_zh}”不由本局罚款，请选择其他处置方式（如移交）",
+            )
+        elif case.fine_yuan is None:
+            yield _problem(
+                "fine_yuan",
+                f"enter the fine ({violation.fine_min}-{violation.fine_max} yuan)",
+                f"请填写罚款金额（{violation.fine_min}～{violation.fine_max}元）",
+            )
+        elif not violation.fine_min <= case.fine_yuan <= violation.fine_max or case.fine_yuan <= 0:
+            yield _problem(
+                "fine_yuan",
+                f"the fine must be {violation.fine_min}-{violation.fine_max} yuan",
+                f"罚款金额应在 {violation.fine_min}～{violation.fine_max} 元之间",
+            )
+    if not case.legal_basis.strip():
+        yield _problem("legal_basis", "cite the legal basis of the penalty", "请填写处罚依据")
+
+
+def _seizure(case: Case, violation: Violation | None) -> Iterator[CaseValidationError]:
+    if not case.seized_items:
+        return
+    if violation is not None and not violation.seizure_allowed:
+        yield _problem(
+            "seized_items",
+            f"items may not be seized for {violation.name_en}",
+            f"“{violation.name_zh}”不允许暂扣物品",
+        )
+    for item in case.seized_items:
+        if not item.kind.strip():
+            yield _problem("seized_items", "name each seized item", "请填写暂扣物品名称")
+        elif item.quantity < 1:
+            yield _problem(
+                "seized_items",
+                f"the quantity of '{item.kind}' must be at least 1",
+                f"暂扣物品“{item.kind}”的数量至少为1",
+            )
+    if not case.seizure_receipt_no.strip():
+        yield _problem(
+            "seizure_receipt_no",
+            "enter the number of the seizure inventory (made in duplicate)",
+            "请填写暂扣物品清单编号（清单一式二份）",
+        )
+    second = case.second_officer_badge.strip()
+    if not second:
+        yield _problem(
+            "second_officer_badge",
+            "a seizure needs two officers present; enter the second officer's badge",
+            "暂扣须两名执法人员在场，请填写另一名执法人员编号",
+        )
+    elif second == case.officer_badge.strip():
+        yield _problem(
+            "second_officer_badge",
+            "the second officer must be someone else",
+            "另一名执法人员不能是本人",
+        )
+
+
+def _photos(case: Case) -> Iterator[CaseValidationError]:
+    if len(case.photos) > MAX_PHOTOS:
+        yield _problem(
+            "photos",
+            f"at most {MAX_PHOTOS} photos per case (this one has {len(case.photos)})",
+            f"每起案件最多{MAX_PHOTOS}张照片（当前{len(case.photos)}张）",
+        )
+    seen: set[str] = set()
+    for photo in case.photos:
+        if not _SHA256.fullmatch(photo.sha256) or photo.size <= 0:
+            yield _problem("photos", "a photo record is invalid", "照片记录无效，请重新拍摄")
+        elif photo.sha256 in seen:
+            yield _problem("photos", "the same photo was added twice", "同一张照片重复添加")
+        seen.add(photo.sha256)
+
+
+def _version(case: Case) -> Iterator[CaseValidationError]:
+    if case.version < 1:
+        yield _problem("version", "the version number is invalid", "版本号无效")
+    elif case.version > 1 and not (case.supersedes and case.supersedes.strip()):
+        yield _problem(
+            "supersedes",
+            "an amended case must name the version it replaces",
+            "修改后的案件须注明所取代的原版本",
+        )
+    elif case.version == 1 and case.supersedes:
+        yield _problem("supersedes", "a first version replaces nothing", "第一版不能取代其他版本")
+    if case.supersedes and case.supersedes == case.id:
+        yield _problem("supersedes", "a version cannot replace itself", "版本不能取代自身")
+
+
+# --- subjects ------------------------------------------------------------------------------------------
+
+
+def validate_subject(subject: Subject) -> Subject:
+    """A normalised copy of ``subject``; ``CaseValidationError`` naming the field if it cannot be saved."""
+    if not subject.id.strip():
+        raise _problem("id", "the record id is missing", "记录缺少编号")
+    try:
+        kind = SubjectKind(subject.kind)
+    except ValueError:
+        raise _problem("kind", "choose the kind of subject", "请选择当事人类型") from None
+    try:
+        plate = normalise_plate(subject.plate) if subject.plate.strip() else ""
+        phone = normalise_phone(subject.phone) if subject.phone.strip() else ""
+        id_number = validate_resident_id(subject.id_number) if subject.id_number.strip() else ""
+    except IdentifierError as err:
+        raise CaseValidationError(err.en, zh=err.zh, field=err.field) from err
+    result = replace(
+        subject,
+        kind=kind,
+        name=subject.name.strip(),
+        phone=phone,
+        plate=plate,
+        address=subject.address.strip(),
+        description=subject.description.strip(),
+        id_number=id_number,
+        district=subject.district.strip(),
+    )
+    _check_kind_fields(result)
+    return result
+
+
+def _check_kind_fields(subject: Subject) -> None:
+    kind = subject.kind
+    if kind is SubjectKind.VEHICLE and not subject.plate:
+        raise _problem("plate", "enter the vehicle's plate number", "请填写车牌号")
+    if kind is SubjectKind.SHOP:
+        if not subject.name:
+            raise _problem("name", "enter the shop's name", "请填写店铺名称")
+        if not subject.address:
+            raise _problem("address", "enter the shop's address", "请填写店铺地址")
+    if kind is SubjectKind.MOBILE_VENDOR and not (subject.name or subject.phone or subject.description):
+        raise _problem(
+            "name",
+            "enter the vendor's name, phone or a description",
+            "请至少填写摊贩的姓名、电话或特征描述之一",
+        )
+    if kind is SubjectKind.CONSTRUCTION_SITE and not (subject.name or subject.address):
+        raise _problem("name", "enter the site's name or address", "请填写工地名称或地址")
+    if kind is SubjectKind.UNKNOWN and not (subject.description or subject.name or subject.address):
+        raise _problem(
+            "description",
+            "describe the subject (appearance, goods, place)",
+            "请描述当事人特征（外貌、所售物品、地点等）",
+        )
