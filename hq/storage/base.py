@@ -339,6 +339,10 @@ class Tx(Protocol):
         caller emits the changes it wants. ``StorageConflict`` if the id exists."""
         ...
 
+    def set_verdict(self, case_id: str, verdict: StageVerdict) -> CaseState | None:
+        """Replace HQ's stage of a stored case version (recomputed when an earlier case arrived late)."""
+        ...
+
     def get_case(self, case_id: str) -> Case | None: ...
     def case_state(self, case_id: str) -> CaseState | None: ...
     def latest_case_version(self, case_no: str) -> Case | None: ...
@@ -357,6 +361,7 @@ class Tx(Protocol):
         district: str | None = None,
         squad_code: str | None = None,
         officer_badge: str | None = None,
+        subject_id: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         latest_only: bool = True,

@@ -1,0 +1,141 @@
+"""What both SQL backends share: the dialect seam, row helpers, timestamps, JSON and cursors.
+
+The SQL is written once with ``?`` placeholders and portable syntax (``ON CONFLICT … DO UPDATE``,
+``RETURNING``, partial indexes, ``TRUE``/``FALSE``), which SQLite ≥ 3.35 and PostgreSQL both accept; a
+``Dialect`` translates placeholders and time values and says how to serialise the commit step.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from hq.storage.base import CursorError, StorageError
+
+Row = Sequence[Any]
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class Dialect(Protocol):
+    """The few things SQLite and PostgreSQL do differently."""
+
+    name: str
+
+    def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+    def executemany(self, conn: Any, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+    def ts(self, value: datetime | None) -> Any:
+        """A timezone-aware datetime as the database stores it."""
+        ...
+
+    def from_ts(self, value: Any) -> datetime | None: ...
+    def lock_commit_step(self, conn: Any) -> None:
+        """Serialise the commit step (numbering changes and audit events) until the commit ends."""
+        ...
+
+
+def require_aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise StorageError(
+            "times given to the storage must carry a time zone",
+            zh="存储的时间必须带时区",
+            field="at",
+        )
+    return value
+
+
+def utc_text(value: datetime) -> str:
+    """Fixed-width UTC text that sorts like the time it names (SQLite's time representation)."""
+    return require_aware(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def loads(text: str | None) -> Any:
+    return json.loads(text) if text else {}
+
+
+def encode_cursor(epoch: str, seq: int) -> str:
+    """An opaque pull cursor: the database's epoch and the last delivered change number."""
+    return base64.urlsafe_b64encode(f"{epoch}:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(epoch: str, cursor: str | None) -> int:
+    """The change number of a cursor this database issued (0 for None); ``CursorError`` otherwise."""
+    if cursor is None or cursor == "":
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        issued_by, seq_text = text.split(":")
+        seq = int(seq_text)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise CursorError(
+            "the sync cursor is not valid; sync again from the start",
+            zh="同步位置无效，请重新同步",
+            field="cursor",
+        ) from exc
+    if issued_by != epoch or seq < 0:
+        raise CursorError(
+            "the sync cursor was issued by another HQ database; sync again from the start",
+            zh="同步位置来自其他指挥中心数据库，请重新同步",
+            field="cursor",
+        )
+    return seq
+
+
+class SqlBase:
+    """A transaction on one connection: query helpers the mixins build on."""
+
+    def __init__(self, conn: Any, dialect: Dialect, *, epoch: str, readonly: bool) -> None:
+        self.conn = conn
+        self.d = dialect
+        self.epoch = epoch
+        self.readonly = readonly
+
+    def _x(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return self.d.execute(self.conn, sql, params)
+
+    def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.d.executemany(self.conn, sql, rows)
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row: Row | None = self._x(sql, params).fetchone()
+        return row
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return list(self._x(sql, params).fetchall())
+
+    def _ts(self, value: datetime | None) -> Any:
+        return self.d.ts(None if value is None else require_aware(value))
+
+    def _dt(self, value: Any) -> datetime:
+        result = self.d.from_ts(value)
+        assert result is not None
+        return result
+
+    def _dt_opt(self, value: Any) -> datetime | None:
+        return self.d.from_ts(value)
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise StorageError(
+                "write in a read-only transaction", zh="只读事务中不能写入", field="transaction"
+            )
+
+
+def where(clauses: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """``WHERE a = ? AND b = ?`` of the clauses whose value is not None (column names are ours)."""
+    parts = [f"{column} ?" for column, value in clauses.items() if value is not None]
+    params = [value for value in clauses.values() if value is not None]
+    return (" WHERE " + " AND ".join(parts)) if parts else "", params

@@ -1,0 +1,126 @@
+"""The embedded SQLite backend (stdlib ``sqlite3``): one file, WAL, writers serialised.
+
+Writers open with ``BEGIN IMMEDIATE``, so at most one write transaction runs at a time and its commit
+step (numbering changes and audit events, ``hq.storage.sql_feed``) trivially happens in commit order:
+SQLite has no concurrent writers whose commits could overtake each other. Readers use deferred
+transactions and see a consistent WAL snapshot while a writer works. ``synchronous=FULL``: a commit is on
+disk before the caller answers.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hq.storage.base import Tx
+from hq.storage.sqlcore import Cursor, utc_text
+from hq.storage.sqltx import SqlTx, create_tables, read_epoch
+
+
+class SqliteDialect:
+    name = "sqlite"
+
+    def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        cursor: Cursor = conn.execute(sql, params)
+        return cursor
+
+    def executemany(self, conn: Any, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        conn.executemany(sql, rows)
+
+    def ts(self, value: datetime | None) -> Any:
+        return None if value is None else utc_text(value)
+
+    def from_ts(self, value: Any) -> datetime | None:
+        return None if value is None else datetime.fromisoformat(value)
+
+    def lock_commit_step(self, conn: Any) -> None:
+        """Nothing to do: ``BEGIN IMMEDIATE`` already made this the only writer."""
+
+
+class SqliteStorage:
+    """``hq.storage.base.Storage`` in a SQLite file (``":memory:"``: one private in-memory database)."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: str | Path, *, max_connections: int = 8, busy_timeout_s: float = 30.0) -> None:
+        self.path = str(path)
+        self.dialect = SqliteDialect()
+        self._memory = self.path == ":memory:"
+        self._max = 1 if self._memory else max_connections
+        self._busy_timeout_s = busy_timeout_s
+        self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._epoch: str | None = None
+
+    # -- connections
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_s
+        )
+        if not self._memory:
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        return conn
+
+    def _acquire(self) -> sqlite3.Connection:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if len(self._all) < self._max:
+                conn = self._connect()
+                self._all.append(conn)
+                return conn
+        return self._idle.get()
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        conn = self._acquire()
+        try:
+            yield conn
+        finally:
+            self._idle.put(conn)
+
+    # -- contract
+    def create_schema(self) -> None:
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                create_tables(conn, self.dialect)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self._epoch = read_epoch(conn, self.dialect)
+
+    @contextmanager
+    def transaction(self, *, readonly: bool = False) -> Iterator[Tx]:
+        with self._connection() as conn:
+            if self._epoch is None:
+                self._epoch = read_epoch(conn, self.dialect)
+            conn.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
+            try:
+                tx = SqlTx(conn, self.dialect, epoch=self._epoch, readonly=readonly)
+                yield tx
+                tx.commit_step()
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        while not self._idle.empty():
+            self._idle.get_nowait()

@@ -1,0 +1,43 @@
+"""The SQL transaction object both backends hand out, and the schema setup they share."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from hq.storage.base import StorageError
+from hq.storage.schema import SCHEMA_VERSION, ddl
+from hq.storage.sql_feed import FeedMixin
+from hq.storage.sql_people import PeopleMixin
+from hq.storage.sql_records import RecordsMixin
+from hq.storage.sqlcore import Dialect
+
+
+class SqlTx(PeopleMixin, RecordsMixin, FeedMixin):
+    """``hq.storage.base.Tx`` over one SQL connection inside one database transaction."""
+
+    def __init__(self, conn: Any, dialect: Dialect, *, epoch: str, readonly: bool) -> None:
+        super().__init__(conn, dialect, epoch=epoch, readonly=readonly)
+        self._init_feed()
+
+
+def create_tables(conn: Any, dialect: Dialect) -> None:
+    """Create the tables and this database's cursor epoch (inside the caller's transaction)."""
+    for statement in ddl(dialect.name):
+        dialect.execute(conn, statement)
+    for key, value in (("epoch", secrets.token_hex(8)), ("schema_version", str(SCHEMA_VERSION))):
+        dialect.execute(
+            conn, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value)
+        )
+
+
+def read_epoch(conn: Any, dialect: Dialect) -> str:
+    """This database's cursor epoch; ``StorageError`` when the schema was never created."""
+    row = dialect.execute(conn, "SELECT value FROM meta WHERE key = 'epoch'").fetchone()
+    if row is None:
+        raise StorageError(
+            "the HQ database has no schema; run `streetpatrol-hq init`",
+            zh="指挥中心数据库尚未初始化，请先运行 streetpatrol-hq init",
+            field="storage",
+        )
+    return str(row[0])
