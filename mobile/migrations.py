@@ -1,0 +1,205 @@
+"""The phone store's schema, as numbered migrations (pure SQL, no driver imports).
+
+``MIGRATIONS[i]`` brings a database from schema version ``i`` to ``i + 1``; the version lives in
+``PRAGMA user_version``. ``mobile.store`` runs each pending migration in its own write transaction together
+with the ``user_version`` bump, so a crash leaves the file at a whole version. A migration is never edited
+once shipped: a change is a new ``mNNN_...`` function appended to the list.
+
+Every migration takes ``db``: anything with ``execute(sql)`` (the store passes its sqlite_utils Database).
+
+Conventions in the tables:
+* ``*_at`` columns hold the ISO-8601 text of an aware datetime exactly as the codec writes it (offset kept);
+  ``*_utc`` columns hold the same instant as integer microseconds since the Unix epoch, for ordering and
+  ranges; ``local_day`` is the bureau-local date (``LOCAL_TZ``) as ``YYYY-MM-DD``.
+* ``name_key`` / ``extra_key`` are search keys (NFKC + casefold) of a subject's name, and of its address,
+  plate and description.
+* ``record`` columns hold the full codec JSON (``enforcement.codec.to_json_dict``) so a record read back
+  equals the one saved; the other columns are copies for querying.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+
+class SqlExecutor(Protocol):
+    def execute(self, sql: str, parameters: Any = ...) -> Any: ...
+
+
+def _run(db: SqlExecutor, script: str) -> None:
+    """Run ``;``-separated statements one by one (no ``executescript``: it would commit)."""
+    for statement in script.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def m001_initial(db: SqlExecutor) -> None:
+    """Tables of the first release."""
+    _run(
+        db,
+        """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE officers (
+    badge TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    squad_code TEXT NOT NULL,
+    squad_name TEXT NOT NULL DEFAULT '',
+    district TEXT NOT NULL DEFAULT '',
+    role TEXT NOT NULL
+);
+CREATE TABLE shifts (
+    id TEXT PRIMARY KEY,
+    officer_badge TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    started_utc INTEGER NOT NULL,
+    local_day TEXT NOT NULL,
+    ended_at TEXT,
+    grid_cell TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE subjects (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    name_key TEXT NOT NULL DEFAULT '',
+    phone TEXT NOT NULL DEFAULT '',
+    plate TEXT NOT NULL DEFAULT '',
+    address TEXT NOT NULL DEFAULT '',
+    extra_key TEXT NOT NULL DEFAULT '',
+    id_number TEXT NOT NULL DEFAULT '',
+    hardship INTEGER NOT NULL DEFAULT 0,
+    origin TEXT NOT NULL CHECK (origin IN ('local', 'remote')),
+    record TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE cases (
+    id TEXT PRIMARY KEY,
+    case_no TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    supersedes TEXT REFERENCES cases(id),
+    is_current INTEGER NOT NULL DEFAULT 1,
+    officer_badge TEXT NOT NULL,
+    squad_code TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    violation_code TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    occurred_utc INTEGER NOT NULL,
+    local_day TEXT NOT NULL,
+    subject_id TEXT,
+    subject_unknown INTEGER NOT NULL DEFAULT 0,
+    computed_stage INTEGER NOT NULL,
+    chosen_stage INTEGER NOT NULL,
+    stage_ordinal INTEGER NOT NULL,
+    stage_override_reason TEXT NOT NULL DEFAULT '',
+    disposition TEXT NOT NULL,
+    fine_yuan INTEGER,
+    lat REAL,
+    lon REAL,
+    accuracy_m REAL,
+    address TEXT NOT NULL DEFAULT '',
+    grid_cell TEXT,
+    no_fix_reason TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    sync_state TEXT NOT NULL DEFAULT 'local',
+    hq_stage INTEGER,
+    record TEXT NOT NULL,
+    saved_at TEXT NOT NULL,
+    UNIQUE (case_no, version)
+);
+CREATE TABLE case_photos (
+    case_id TEXT NOT NULL REFERENCES cases(id),
+    ordinal INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    width INTEGER NOT NULL DEFAULT 0,
+    height INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (case_id, ordinal)
+);
+CREATE TABLE photo_queue (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    sha256 TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    width INTEGER NOT NULL DEFAULT 0,
+    height INTEGER NOT NULL DEFAULT 0,
+    uploaded_at TEXT
+);
+CREATE TABLE seized_items (
+    case_id TEXT NOT NULL REFERENCES cases(id),
+    ordinal INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (case_id, ordinal)
+);
+CREATE TABLE remote_history (
+    subject_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    case_no TEXT NOT NULL,
+    violation_code TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    occurred_utc INTEGER NOT NULL,
+    stage INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (subject_id, case_id)
+);
+CREATE TABLE reviews (
+    id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    case_no TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    reviewer_badge TEXT NOT NULL,
+    decided_at TEXT NOT NULL,
+    decided_utc INTEGER NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL CHECK (origin IN ('local', 'remote'))
+);
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('case', 'subject', 'shift', 'review')),
+    payload TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    parked_code TEXT NOT NULL DEFAULT '',
+    parked_reason_zh TEXT NOT NULL DEFAULT '',
+    parked_reason_en TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+)
+""",
+    )
+
+
+def m002_query_indexes(db: SqlExecutor) -> None:
+    """Indexes for the phone's queries: patrol log, subject search, history, queues."""
+    _run(
+        db,
+        """
+CREATE INDEX cases_patrol_log ON cases (officer_badge, local_day, occurred_utc);
+CREATE INDEX cases_by_subject ON cases (subject_id, occurred_utc) WHERE subject_id IS NOT NULL;
+CREATE INDEX cases_by_violation ON cases (officer_badge, violation_code, case_no);
+CREATE INDEX case_photos_by_hash ON case_photos (sha256);
+CREATE INDEX photo_queue_waiting ON photo_queue (seq) WHERE uploaded_at IS NULL;
+CREATE INDEX subjects_by_plate ON subjects (plate);
+CREATE INDEX subjects_by_phone ON subjects (phone);
+CREATE INDEX shifts_by_day ON shifts (officer_badge, local_day, started_utc);
+CREATE INDEX shifts_open ON shifts (officer_badge) WHERE ended_at IS NULL;
+CREATE INDEX reviews_by_case ON reviews (case_id, decided_utc);
+CREATE INDEX outbox_pending ON outbox (seq) WHERE parked_code = '';
+CREATE INDEX outbox_by_record ON outbox (kind, record_id)
+""",
+    )
+
+
+#: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
+MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (m001_initial, m002_query_indexes)
+SCHEMA_VERSION = len(MIGRATIONS)
