@@ -1,0 +1,496 @@
+"""Push batches into HQ's storage: one database transaction per batch, one answer per record.
+
+``ingest_batch(storage, user, device_id, records)`` applies every record of a batch inside ONE
+transaction and returns only after it committed, so every answer it gives is durable. Per record:
+
+- **accepted** — stored now (a case whose HQ stage equals the phone's).
+- **conflict** — a case stored now, but HQ's authoritative stage differs from the phone's
+  (``hq_stage`` + the reason in zh/en); the case is flagged for the squad leader.
+- **duplicate** — HQ already accepted exactly this payload under this id: the original answer again.
+- **deferred** — not stored, send again later: what it refers to has not arrived (an amendment of an
+  unknown version, a review of an unknown case).
+- **refused** — never storable as is (errno + reason): invalid payload, another officer's record, an id
+  already used for other content, an amendment of a version that is no longer the latest. The rest of
+  the batch still applies.
+
+Records are immutable once accepted, with two declared exceptions: a subject may be edited (the registry
+is maintained in the field) and a shift may be closed (re-sent with ``ended_at``). Submitted cases are
+never updated in place: an amendment is a new version (``supersedes`` = the latest version's id).
+
+HQ's stage of a case is ``compute_stage`` over HQ's whole history of the subject (every officer's cases,
+latest versions, later ones excluded by the rule itself). When a case arrives late, the stored stages of
+the subject's later cases are recomputed too, and flagged where they now differ from the phone's.
+
+Per-device sequence numbers (``device_seq``, the phone's outbox order) are checked against the highest
+seen: gaps are reported (``IngestReport.gaps``, an audit event) but never refuse anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Literal
+
+from enforcement.catalogue import Catalogue, load_catalogue
+from enforcement.codec import from_json_dict, to_json_dict
+from enforcement.model import (
+    Case,
+    CaseValidationError,
+    Officer,
+    Review,
+    ReviewDecision,
+    Role,
+    Shift,
+    Subject,
+    SyncState,
+)
+from enforcement.staging import StageDecision, StagePolicy, compute_stage
+from enforcement.text import LocalizedError
+from enforcement.validation import validate_case, validate_subject
+from hq.storage.base import (
+    CaseState,
+    ChangeKind,
+    ChangeScope,
+    Receipt,
+    RecordKind,
+    StageVerdict,
+    Storage,
+    Tx,
+)
+from sync.protocol import ERRNO_MESSAGES, CaseStateData, Errno, HistoryData, PushRecord, RecordResult
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    results: list[RecordResult]
+    gaps: list[tuple[int, int]] = field(default_factory=list)  # missing device_seq ranges (inclusive)
+
+
+class _NotStored(Exception):
+    """A record that is not stored: deferred or refused, with the errno and the reason for the officer."""
+
+    def __init__(
+        self, status: Literal["refused", "deferred"], errno: Errno, zh: str = "", en: str = ""
+    ) -> None:
+        default_zh, default_en = ERRNO_MESSAGES[errno]
+        super().__init__(en or default_en)
+        self.status = status
+        self.errno = errno
+        self.zh = zh or default_zh
+        self.en = en or default_en
+
+
+def _refused(errno: Errno, zh: str = "", en: str = "") -> _NotStored:
+    return _NotStored("refused", errno, zh, en)
+
+
+def _deferred(errno: Errno, zh: str = "", en: str = "") -> _NotStored:
+    return _NotStored("deferred", errno, zh, en)
+
+
+def _invalid(err: LocalizedError) -> _NotStored:
+    where = f"（{err.field}）" if err.field else ""
+    return _refused(
+        Errno.RECORD_INVALID, f"记录内容无效{where}：{err.zh}", f"The record is not valid: {err.en}"
+    )
+
+
+@lru_cache(maxsize=1)
+def _default_catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+def payload_hash(kind: str, payload: Mapping[str, Any]) -> str:
+    """SHA-256 of a record's kind and canonical JSON payload (its identity for replays)."""
+    text = json.dumps([kind, payload], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def ingest_batch(
+    storage: Storage,
+    user: Officer,
+    device_id: str,
+    records: Sequence[PushRecord | Mapping[str, Any]],
+    *,
+    catalogue: Catalogue | None = None,
+    now: datetime | None = None,
+    policy: StagePolicy | None = None,
+) -> list[RecordResult]:
+    """One answer per record, in order, after the batch's transaction committed (see the module doc)."""
+    return ingest(storage, user, device_id, records, catalogue=catalogue, now=now, policy=policy).results
+
+
+def ingest(
+    storage: Storage,
+    user: Officer,
+    device_id: str,
+    records: Sequence[PushRecord | Mapping[str, Any]],
+    *,
+    catalogue: Catalogue | None = None,
+    now: datetime | None = None,
+    policy: StagePolicy | None = None,
+) -> IngestReport:
+    """``ingest_batch`` with the sequence gaps it found."""
+    with storage.transaction() as tx:
+        batch = _Batch(tx, user, device_id, catalogue or _default_catalogue(), now or datetime.now(UTC),
+                       policy or StagePolicy())  # fmt: skip
+        results = [batch.apply(record) for record in records]
+        gaps = batch.finish()
+    return IngestReport(results, gaps)
+
+
+class _Batch:
+    def __init__(
+        self, tx: Tx, user: Officer, device_id: str, catalogue: Catalogue, now: datetime, policy: StagePolicy
+    ) -> None:
+        self.tx = tx
+        self.user = user
+        self.device_id = device_id
+        self.catalogue = catalogue
+        self.now = now
+        self.policy = policy
+        self.seqs: list[int] = []
+        self.counts: dict[str, int] = {}
+        self.not_stored: list[dict[str, Any]] = []
+
+    # -- the batch
+    def apply(self, raw: PushRecord | Mapping[str, Any]) -> RecordResult:
+        record_id = str(raw.id if isinstance(raw, PushRecord) else raw.get("id", ""))
+        try:
+            record = raw if isinstance(raw, PushRecord) else PushRecord.model_validate(raw)
+        except ValueError as exc:
+            result = self._not_stored(
+                record_id, _refused(Errno.RECORD_INVALID, en=f"bad record: {exc}"[:300])
+            )
+            self._count(result)
+            return result
+        self.seqs.append(record.device_seq)
+        try:
+            result = self._apply(record)
+        except _NotStored as err:
+            result = self._not_stored(record.id, err)
+        self._count(result)
+        return result
+
+    def _count(self, result: RecordResult) -> None:
+        self.counts[result.status] = self.counts.get(result.status, 0) + 1
+        if result.status in ("refused", "deferred"):
+            self.not_stored.append({"id": result.id, "status": result.status, "errno": result.errno})
+
+    def finish(self) -> list[tuple[int, int]]:
+        """Record the device's sequence high-water mark and audit the batch; returns the gaps."""
+        gaps = sequence_gaps(self.tx.device_seq_high(self.device_id), self.seqs)
+        if self.seqs:
+            self.tx.set_device_seq_high(self.device_id, max(self.seqs))
+        if gaps:
+            self.tx.audit(self.user.badge, "sequence_gap", target=self.device_id,
+                          detail={"missing": [list(g) for g in gaps]})  # fmt: skip
+        self.tx.audit(self.user.badge, "push", target=self.device_id,
+                      detail={"counts": self.counts, "not_stored": self.not_stored[:100]})  # fmt: skip
+        return gaps
+
+    def _not_stored(self, record_id: str, err: _NotStored) -> RecordResult:
+        return RecordResult(
+            id=record_id, status=err.status, errno=int(err.errno), reason_zh=err.zh, reason_en=err.en
+        )
+
+    def _apply(self, record: PushRecord) -> RecordResult:
+        handler = {
+            RecordKind.CASE.value: self._case,
+            RecordKind.SUBJECT.value: self._subject,
+            RecordKind.SHIFT.value: self._shift,
+            RecordKind.REVIEW.value: self._review,
+        }.get(record.kind)
+        if handler is None:
+            raise _refused(Errno.UNKNOWN_KIND)
+        return handler(record)
+
+    def _parse(self, kind: type[Any], record: PushRecord) -> tuple[Any, str]:
+        try:
+            parsed = from_json_dict(kind, record.payload)
+        except CaseValidationError as err:
+            raise _invalid(err) from err
+        if parsed.id != record.id:
+            raise _refused(
+                Errno.RECORD_INVALID, "记录编号与内容不符", "The record id does not match its payload"
+            )
+        return parsed, payload_hash(record.kind, to_json_dict(parsed))
+
+    def _replay(self, record: PushRecord, digest: str) -> Receipt | None:
+        return self.tx.get_receipt(record.id, digest)
+
+    def _receipt(self, record: PushRecord, digest: str, result: RecordResult) -> RecordResult:
+        kept = result.model_dump(
+            mode="json", include={"status", "errno", "reason_zh", "reason_en", "hq_stage"}
+        )
+        self.tx.add_receipt(
+            Receipt(record.id, digest, RecordKind(record.kind), self.user.badge, self.device_id,
+                    record.device_seq, self.now, kept)
+        )  # fmt: skip
+        return result
+
+    def _duplicate(
+        self, receipt: Receipt, *, complete: bool = True, missing: Sequence[str] = ()
+    ) -> RecordResult:
+        original = receipt.result
+        return RecordResult(
+            id=receipt.record_id,
+            status="duplicate",
+            reason_zh=str(original.get("reason_zh", "")),
+            reason_en=str(original.get("reason_en", "")),
+            hq_stage=original.get("hq_stage"),
+            complete=complete,
+            missing_photos=list(missing),
+        )
+
+    # -- cases
+    def _case(self, record: PushRecord) -> RecordResult:
+        case, digest = self._parse(Case, record)
+        receipt = self._replay(record, digest)
+        if receipt is not None:
+            missing = self.tx.missing_photos(case.id)
+            return self._duplicate(receipt, complete=not missing, missing=missing)
+        if self.tx.get_case(case.id) is not None:
+            raise _refused(Errno.RECORD_ID_REUSED)
+        if case.officer_badge != self.user.badge:
+            raise _refused(
+                Errno.RECORD_NOT_OWNED,
+                f"案件属于队员 {case.officer_badge}，您只能提交自己的案件",
+                f"The case belongs to officer {case.officer_badge}; you may submit only your own cases",
+            )
+        subject = self.tx.get_subject(case.subject_id) if case.subject_id else None
+        try:
+            validate_case(case, self.catalogue, subject=subject)
+        except CaseValidationError as err:
+            raise _invalid(err) from err
+        self._check_version(case)
+        verdict = self._verdict(case)
+        state = self.tx.save_case(case, district=self.user.district, verdict=verdict, received_at=self.now)
+        emit_case_state(self.tx, state)
+        if case.subject_id:
+            restage_after(
+                self.tx, case.subject_id, case.occurred_at, skip_case_no=case.case_no, policy=self.policy
+            )
+            emit_history(
+                self.tx, case.subject_id, (subject.district if subject else "") or self.user.district
+            )
+        missing = self.tx.missing_photos(case.id)
+        conflict = state.stage_conflict
+        result = RecordResult(
+            id=case.id,
+            status="conflict" if conflict else "accepted",
+            reason_zh=f"指挥中心核定：{verdict.explain_zh}" if conflict else "",
+            reason_en=f"HQ's stage: {verdict.explain_en}" if conflict else "",
+            hq_stage=verdict.stage,
+            complete=not missing,
+            missing_photos=missing,
+        )
+        return self._receipt(record, digest, result)
+
+    def _check_version(self, case: Case) -> None:
+        if case.supersedes is None:
+            if self.tx.latest_case_version(case.case_no) is not None:
+                raise _refused(
+                    Errno.VERSION_CONFLICT,
+                    f"案件编号 {case.case_no} 已被使用；修改案件须作为新版本提交",
+                    f"Case number {case.case_no} is already used; submit a change as a new version",
+                )
+            return
+        previous = self.tx.case_state(case.supersedes)
+        if previous is None:
+            raise _deferred(Errno.SUPERSEDES_UNKNOWN)
+        if previous.officer_badge != self.user.badge:
+            raise _refused(Errno.RECORD_NOT_OWNED)
+        if previous.case_no != case.case_no or case.version != previous.version + 1:
+            raise _refused(
+                Errno.RECORD_INVALID,
+                f"修改后的案件须沿用案件编号 {previous.case_no}，版本号为 {previous.version + 1}",
+                f"An amendment keeps case number {previous.case_no} and has version {previous.version + 1}",
+            )
+        if not previous.latest:
+            raise _refused(Errno.VERSION_CONFLICT)
+
+    def _verdict(self, case: Case) -> StageVerdict:
+        history = self.tx.subject_history(case.subject_id) if case.subject_id else []
+        return verdict_of(
+            compute_stage(case.violation_code, case.occurred_at, history, self.policy, case_no=case.case_no)
+        )
+
+    # -- subjects
+    def _subject(self, record: PushRecord) -> RecordResult:
+        subject, digest = self._parse(Subject, record)
+        receipt = self._replay(record, digest)
+        if receipt is not None:
+            return self._duplicate(receipt)
+        try:
+            clean = validate_subject(subject)
+        except CaseValidationError as err:
+            raise _invalid(err) from err
+        if not clean.district:
+            clean = replace(clean, district=self.user.district)
+        if clean.district != self.user.district and self.user.role is not Role.HQ:
+            raise _refused(
+                Errno.RECORD_NOT_OWNED,
+                "只能登记本辖区的当事人",
+                "You may register subjects of your district only",
+            )
+        stored = self.tx.get_subject(clean.id, include_deleted=True)
+        if stored is not None and self.tx.get_subject(clean.id) is None:
+            raise _refused(Errno.RECORD_INVALID, "该当事人已被指挥中心删除", "This subject was deleted at HQ")
+        self.tx.save_subject(clean, at=self.now, by_badge=self.user.badge)
+        self.tx.emit(ChangeKind.SUBJECT, clean.id, to_json_dict(clean), ChangeScope(district=clean.district))
+        return self._receipt(record, digest, RecordResult(id=clean.id, status="accepted", complete=True))
+
+    # -- shifts
+    def _shift(self, record: PushRecord) -> RecordResult:
+        shift, digest = self._parse(Shift, record)
+        receipt = self._replay(record, digest)
+        if receipt is not None:
+            return self._duplicate(receipt)
+        if shift.officer_badge != self.user.badge:
+            raise _refused(Errno.RECORD_NOT_OWNED)
+        times = [t for t in (shift.started_at, shift.ended_at) if t is not None]
+        if any(t.tzinfo is None or t.utcoffset() is None for t in times):
+            raise _refused(Errno.RECORD_INVALID, "值班时间缺少时区", "The shift times have no time zone")
+        if shift.ended_at is not None and shift.ended_at < shift.started_at:
+            raise _refused(
+                Errno.RECORD_INVALID, "值班结束时间早于开始时间", "The shift ends before it starts"
+            )
+        stored = self.tx.get_shift(shift.id)
+        if stored is not None and not _closes(stored, shift):
+            raise _refused(Errno.RECORD_ID_REUSED)
+        self.tx.save_shift(shift)
+        return self._receipt(record, digest, RecordResult(id=shift.id, status="accepted", complete=True))
+
+    # -- reviews
+    def _review(self, record: PushRecord) -> RecordResult:
+        review, digest = self._parse(Review, record)
+        receipt = self._replay(record, digest)
+        if receipt is not None:
+            return self._duplicate(receipt)
+        if self.tx.get_review(review.id) is not None:
+            raise _refused(Errno.RECORD_ID_REUSED)
+        if self.user.role is Role.OFFICER or review.reviewer_badge != self.user.badge:
+            raise _refused(
+                Errno.RECORD_NOT_OWNED, "只有中队长可以审核案件", "Only a squad leader may review cases"
+            )
+        state = self.tx.case_state(review.case_id)
+        if state is None:
+            raise _deferred(Errno.UNKNOWN_CASE)
+        in_scope = (
+            (state.squad_code == self.user.squad_code)
+            if self.user.role is Role.LEADER
+            else (state.district == self.user.district)
+        )
+        if not in_scope:
+            raise _refused(
+                Errno.RECORD_NOT_OWNED, "只能审核本中队的案件", "You may review your own squad's cases only"
+            )
+        if review.case_no != state.case_no:
+            raise _refused(
+                Errno.RECORD_INVALID,
+                "审核记录的案件编号与案件不符",
+                "The review's case number does not match the case",
+            )
+        apply_review(self.tx, review, self.now, policy=self.policy)
+        return self._receipt(record, digest, RecordResult(id=review.id, status="accepted", complete=True))
+
+
+def apply_review(tx: Tx, review: Review, at: datetime, *, policy: StagePolicy | None = None) -> CaseState:
+    """Store a (checked) review and publish what follows from it: the decision to the case's officer, the
+    case's state, and, when it changes what counts (a withdrawal), the subject's history and the stages
+    of the subject's later cases. Used for pushed reviews and for reviews made at HQ."""
+    tx.save_review(review, at)
+    state = tx.case_state(review.case_id)
+    if state is None:
+        raise ValueError(f"review of an unknown case {review.case_id}")
+    tx.emit(ChangeKind.REVIEW, review.id, to_json_dict(review), ChangeScope(badge=state.officer_badge))
+    emit_case_state(tx, state)
+    if state.subject_id:
+        restage_after(tx, state.subject_id, state.occurred_at, skip_case_no=state.case_no, policy=policy)
+        subject = tx.get_subject(state.subject_id)
+        emit_history(tx, state.subject_id, (subject.district if subject else "") or state.district)
+    tx.audit(review.reviewer_badge, "review", target=review.case_id,
+             detail={"decision": review.decision.value, "review_id": review.id})  # fmt: skip
+    return state
+
+
+def verdict_of(decision: StageDecision) -> StageVerdict:
+    return StageVerdict(decision.stage, decision.ordinal, decision.explain("zh"), decision.explain("en"))
+
+
+def restage_after(
+    tx: Tx, subject_id: str, occurred_at: datetime, *, skip_case_no: str, policy: StagePolicy | None = None
+) -> list[CaseState]:
+    """Recompute HQ's stage of the subject's cases at or after ``occurred_at`` (a late arrival, an
+    amendment or a withdrawal can change what counted for them); returns the changed ones."""
+    later = tx.list_cases(subject_id=subject_id, since=occurred_at, limit=10_000)
+    if not later:
+        return []
+    history = tx.subject_history(subject_id)
+    changed = []
+    for state in later:
+        if state.case_no == skip_case_no:
+            continue
+        decision = compute_stage(
+            state.violation_code, state.occurred_at, history, policy or StagePolicy(), case_no=state.case_no
+        )
+        if (decision.stage, decision.ordinal) == (state.hq_stage, state.hq_ordinal):
+            continue
+        updated = tx.set_verdict(state.case_id, verdict_of(decision))
+        if updated is not None:
+            changed.append(updated)
+            emit_case_state(tx, updated)
+            tx.audit("system", "restaged", target=state.case_id,
+                     detail={"from": int(state.hq_stage), "to": int(decision.stage)})  # fmt: skip
+    return changed
+
+
+def emit_case_state(tx: Tx, state: CaseState) -> None:
+    """Tell the case's officer HQ's state of it (stage, photos still missing, returned)."""
+    missing = tx.missing_photos(state.case_id)
+    if state.review == ReviewDecision.RETURN.value:
+        sync_state = SyncState.RETURNED
+    else:
+        sync_state = SyncState.SENT if missing else SyncState.COMPLETE
+    data = CaseStateData(
+        case_id=state.case_id, case_no=state.case_no, state=sync_state, hq_stage=state.hq_stage,
+        missing_photos=missing,
+    )  # fmt: skip
+    tx.emit(ChangeKind.CASE_STATE, state.case_id, data.model_dump(mode="json"),
+            ChangeScope(badge=state.officer_badge))  # fmt: skip
+
+
+def emit_history(tx: Tx, subject_id: str, district: str) -> None:
+    """Publish the subject's whole case history to its district (pulls trim it to their window)."""
+    entries = tx.subject_history(subject_id)
+    data = HistoryData(subject_id=subject_id, entries=entries).model_dump(mode="json")
+    newest = max((e.occurred_at for e in entries), default=None)
+    tx.emit(ChangeKind.HISTORY, subject_id, data, ChangeScope(district=district), occurred_at=newest)
+
+
+def sequence_gaps(high: int, seqs: Sequence[int]) -> list[tuple[int, int]]:
+    """Ranges of sequence numbers skipped above ``high`` (the highest seen before) by ``seqs``."""
+    gaps = []
+    expected = high + 1
+    for seq in sorted(set(seqs)):
+        if seq < expected:
+            continue
+        if seq > expected:
+            gaps.append((expected, seq - 1))
+        expected = seq + 1
+    return gaps
+
+
+def _closes(stored: Shift, shift: Shift) -> bool:
+    """Whether ``shift`` is ``stored`` closed (or re-closed at the same time): the one allowed change."""
+    return (
+        stored.officer_badge == shift.officer_badge
+        and stored.started_at == shift.started_at
+        and stored.grid_cell == shift.grid_cell
+        and stored.ended_at in (None, shift.ended_at)
+    )

@@ -1,0 +1,481 @@
+"""The storage contract, run unchanged against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from enforcement.model import (
+    CaseStatus,
+    Review,
+    ReviewDecision,
+    Role,
+    Shift,
+    Stage,
+    new_id,
+)
+from hq.storage import open_storage
+from hq.storage.base import (
+    ChangeKind,
+    ChangeScope,
+    CursorError,
+    District,
+    Receipt,
+    RecordKind,
+    Squad,
+    StageVerdict,
+    Storage,
+    StorageConflict,
+    StorageError,
+    TokenRow,
+    UserRow,
+)
+from hq.storage.sqlite import SqliteStorage
+from tests.hq.conftest import DISTRICT, LEADER, NOW, OFFICER, OTHER_OFFICER, days, make_case, make_subject
+
+T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+VERDICT = StageVerdict(Stage.PERSUASION, 1, "第1次 · 劝导", "1st · Persuasion")
+
+
+def test_organisation_and_users_round_trip(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        tx.put_district(District(DISTRICT, "金水区城管局"))
+        tx.put_squad(Squad("ZD01", "人民路中队", DISTRICT))
+        tx.put_squad(Squad("ZD02", "滨河中队", "二七区"))
+        tx.put_user(UserRow(OFFICER, "argon2-hash"))
+        tx.put_user(UserRow(LEADER, "leader-hash"))
+    with storage.transaction(readonly=True) as tx:
+        assert tx.get_district(DISTRICT) == District(DISTRICT, "金水区城管局")
+        assert [s.code for s in tx.list_squads(DISTRICT)] == ["ZD01"]
+        assert [s.code for s in tx.list_squads()] == ["ZD01", "ZD02"]
+        user = tx.get_user(OFFICER.badge)
+        assert user is not None and user.officer == OFFICER and user.pin_hash == "argon2-hash"
+        assert user.officer.name == "王㐂𠮷"  # characters outside the BMP survive
+        assert [u.badge for u in tx.list_users(squad_code="ZD01")] == ["1023", "2001"]
+        assert tx.get_user("9999") is None
+    with storage.transaction() as tx:
+        assert tx.set_pin_hash(OFFICER.badge, "new-hash")
+        assert tx.set_user_active(OFFICER.badge, False)
+        assert not tx.set_pin_hash("9999", "x")
+        tx.put_user(UserRow(replace(LEADER, role=Role.HQ), "leader-hash"))
+    with storage.transaction(readonly=True) as tx:
+        user = tx.get_user(OFFICER.badge)
+        assert user is not None and user.pin_hash == "new-hash" and not user.active
+        leader = tx.get_user(LEADER.badge)
+        assert leader is not None and leader.officer.role is Role.HQ
+
+
+def test_devices_and_tokens(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        first = tx.touch_device("dev-1", OFFICER.badge, T0, "华为 Mate")
+        tx.touch_device("dev-1", OFFICER.badge, T0 + timedelta(hours=1))  # empty name keeps the stored one
+        tx.touch_device("dev-2", OFFICER.badge, T0 + timedelta(hours=2), "备用机")
+        for n, device in enumerate(["dev-1", "dev-1", "dev-2"]):
+            tx.add_token(TokenRow(f"hash-{n}", device, OFFICER.badge, T0, T0 + days(14)))
+    assert first.created_at == T0 and first.device_name == "华为 Mate"
+    with storage.transaction(readonly=True) as tx:
+        device = tx.get_device("dev-1")
+        assert device is not None and device.last_seen_at == T0 + timedelta(hours=1)
+        assert device.device_name == "华为 Mate"
+        assert [d.device_id for d in tx.list_devices(OFFICER.badge)] == ["dev-2", "dev-1"]
+        assert tx.active_token_count("dev-1", T0) == 2
+        assert tx.active_token_count("dev-1", T0 + days(15)) == 0  # expired
+        token = tx.get_token("hash-0")
+        assert token is not None and token.valid_at(T0) and not token.valid_at(T0 + days(14))
+    with storage.transaction() as tx:
+        assert tx.revoke_tokens(T0, device_id="dev-1") == 2
+        assert tx.revoke_tokens(T0, device_id="dev-1") == 0  # already revoked
+        tx.touch_token("hash-2", T0 + timedelta(minutes=5))
+        with pytest.raises(StorageError) as err:
+            tx.revoke_tokens(T0)
+        assert err.value.zh and err.value.field == "token_hash"
+    with storage.transaction(readonly=True) as tx:
+        revoked = tx.get_token("hash-0")
+        assert revoked is not None and revoked.revoked and not revoked.valid_at(T0)
+        live = tx.get_token("hash-2")
+        assert live is not None and live.last_used_at == T0 + timedelta(minutes=5)
+
+
+def test_sign_in_failure_counters(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        assert tx.get_failures("badge:1023") is None
+        tx.record_failure("badge:1023", T0)
+        tx.record_failure("badge:1023", T0 + timedelta(seconds=5), locked_until=T0 + timedelta(minutes=1))
+        third = tx.record_failure("badge:1023", T0 + timedelta(seconds=9))
+    assert third.count == 3 and third.first_at == T0 and third.last_at == T0 + timedelta(seconds=9)
+    assert third.locked_until == T0 + timedelta(minutes=1)  # kept when not given again
+    with storage.transaction() as tx:
+        tx.clear_failures("badge:1023")
+        assert tx.get_failures("badge:1023") is None
+
+
+def test_receipts_and_device_sequence_high_water(storage: Storage) -> None:
+    receipt = Receipt("rec-1", "h1", RecordKind.CASE, "1023", "dev-1", 7, T0, {"status": "accepted"})
+    with storage.transaction() as tx:
+        tx.add_receipt(receipt)
+        tx.add_receipt(replace(receipt, payload_hash="h2", received_at=T0 + timedelta(seconds=1)))
+        assert tx.device_seq_high("dev-1") == 0
+        tx.set_device_seq_high("dev-1", 9)
+        tx.set_device_seq_high("dev-1", 4)  # never lowers
+    with storage.transaction(readonly=True) as tx:
+        assert tx.get_receipt("rec-1", "h1") == receipt
+        assert tx.get_receipt("rec-1", "nope") is None
+        assert [r.payload_hash for r in tx.receipts_for("rec-1")] == ["h1", "h2"]
+        assert tx.device_seq_high("dev-1") == 9
+
+
+def test_case_versions_and_latest(storage: Storage) -> None:
+    v1 = make_case(subject_id=new_id(), photos=2)
+    v2 = replace(v1, id=new_id(), version=2, supersedes=v1.id, notes="补充说明")
+    with storage.transaction() as tx:
+        state = tx.save_case(v1, district=DISTRICT, verdict=VERDICT, received_at=T0)
+        assert state.latest and state.photos_expected == 2 and not state.complete
+        assert not state.stage_conflict and state.device_stage is Stage.PERSUASION
+        tx.save_case(v2, district=DISTRICT, verdict=StageVerdict(Stage.WARNING, 2), received_at=T0)
+    with storage.transaction(readonly=True) as tx:
+        assert tx.get_case(v1.id) == v1
+        assert tx.latest_case_version(v1.case_no) == v2
+        assert [c.version for c in tx.case_versions(v1.case_no)] == [1, 2]
+        old, new = tx.case_state(v1.id), tx.case_state(v2.id)
+        assert old is not None and not old.latest
+        assert new is not None and new.latest and new.hq_stage is Stage.WARNING and new.stage_conflict
+
+
+def test_save_case_refuses_a_stale_amendment_and_a_reused_id(storage: Storage) -> None:
+    v1 = make_case(subject_id=new_id())
+    v2 = replace(v1, id=new_id(), version=2, supersedes=v1.id)
+    with storage.transaction() as tx:
+        tx.save_case(v1, district=DISTRICT, verdict=VERDICT, received_at=T0)
+        tx.save_case(v2, district=DISTRICT, verdict=VERDICT, received_at=T0)
+    with pytest.raises(StorageConflict) as err, storage.transaction() as tx:
+        tx.save_case(replace(v2, id=new_id()), district=DISTRICT, verdict=VERDICT, received_at=T0)
+    assert err.value.field == "supersedes"
+    with pytest.raises(StorageConflict), storage.transaction() as tx:
+        tx.save_case(v1, district=DISTRICT, verdict=VERDICT, received_at=T0)
+    with storage.transaction(readonly=True) as tx:
+        assert [c.id for c in tx.case_versions(v1.case_no)] == [v1.id, v2.id]
+
+
+def test_subject_history_spans_officers_latest_versions_and_withdrawals(storage: Storage) -> None:
+    subject = new_id()
+    a = make_case(subject_id=subject, occurred_at=NOW - days(30))
+    b = make_case(officer=OTHER_OFFICER, subject_id=subject, occurred_at=NOW - days(20))
+    b2 = replace(b, id=new_id(), version=2, supersedes=b.id, status=CaseStatus.VOIDED)
+    c = make_case(subject_id=subject, occurred_at=NOW - days(10))
+    elsewhere = make_case(subject_id=new_id(), occurred_at=NOW - days(5))
+    with storage.transaction() as tx:
+        for case in (a, b, b2, c, elsewhere):
+            tx.save_case(case, district=DISTRICT, verdict=VERDICT, received_at=T0)
+        tx.save_review(
+            Review(new_id(), c.id, c.case_no, ReviewDecision.WITHDRAW, LEADER.badge, NOW - days(9)), T0
+        )
+    with storage.transaction(readonly=True) as tx:
+        history = tx.subject_history(subject)
+        assert [(e.case_id, e.status) for e in history] == [
+            (a.id, CaseStatus.ACTIVE),
+            (b2.id, CaseStatus.VOIDED),
+            (c.id, CaseStatus.WITHDRAWN),
+        ]
+        assert [e.case_id for e in tx.subject_history(subject, before=NOW - days(15))] == [a.id, b2.id]
+        state = tx.case_state(c.id)
+        assert state is not None and state.review == "withdraw"
+
+
+def test_list_cases_filters_and_verdict_updates(storage: Storage) -> None:
+    subject = new_id()
+    mine = make_case(subject_id=subject, occurred_at=NOW - days(2))
+    theirs = make_case(officer=OTHER_OFFICER, subject_id=subject, occurred_at=NOW - days(1))
+    with storage.transaction() as tx:
+        tx.save_case(mine, district=DISTRICT, verdict=VERDICT, received_at=T0)
+        tx.save_case(theirs, district=DISTRICT, verdict=VERDICT, received_at=T0)
+        updated = tx.set_verdict(theirs.id, StageVerdict(Stage.WARNING, 2, "第2次", "2nd"))
+    assert updated is not None and updated.stage_conflict and updated.explain_en == "2nd"
+    with storage.transaction(readonly=True) as tx:
+        assert [s.case_id for s in tx.list_cases(squad_code="ZD01")] == [theirs.id, mine.id]
+        assert [s.case_id for s in tx.list_cases(officer_badge=OFFICER.badge)] == [mine.id]
+        assert [s.case_id for s in tx.list_cases(conflicts_only=True)] == [theirs.id]
+        assert [s.case_id for s in tx.list_cases(since=NOW - days(1))] == [theirs.id]
+        assert [s.case_id for s in tx.list_cases(until=NOW - days(1))] == [mine.id]
+        assert [s.case_id for s in tx.list_cases(district="二七区")] == []
+        assert len(tx.list_cases(subject_id=subject, limit=1)) == 1
+
+
+def test_photos_make_cases_complete(storage: Storage) -> None:
+    case = make_case(subject_id=new_id(), photos=2)
+    other = make_case(subject_id=new_id(), photos=1)
+    shared, only = case.photos[0].sha256, case.photos[1].sha256
+    other = replace(other, photos=(case.photos[0],))
+    with storage.transaction() as tx:
+        assert tx.mark_photo_stored(only, 1001, T0, "1023") == []  # arrives before its case
+        tx.save_case(case, district=DISTRICT, verdict=VERDICT, received_at=T0)
+        tx.save_case(other, district=DISTRICT, verdict=VERDICT, received_at=T0)
+        assert tx.missing_photos(case.id) == [shared]
+        completed = tx.mark_photo_stored(shared, 1000, T0, "1023")
+        assert completed == sorted([case.id, other.id])
+        assert tx.mark_photo_stored(shared, 1000, T0, "1023") == []  # already stored
+    with storage.transaction(readonly=True) as tx:
+        state = tx.case_state(case.id)
+        assert state is not None and state.complete and state.photos_stored == 2
+        photo = tx.get_photo(shared)
+        assert photo is not None and photo.stored and photo.size == 1000 and photo.uploaded_by == "1023"
+        assert tx.cases_with_photo(shared) == sorted([case.id, other.id])
+        assert tx.get_photo("f" * 64) is None
+
+
+def test_subjects_shifts_reviews_catalogue(storage: Storage) -> None:
+    subject = make_subject()
+    shift = Shift(new_id(), OFFICER.badge, NOW - timedelta(hours=4), grid_cell="G-07")
+    case = make_case(subject_id=subject.id)
+    first = Review(new_id(), case.id, case.case_no, ReviewDecision.RETURN, LEADER.badge, NOW, "补拍照片")
+    second = replace(first, id=new_id(), decision=ReviewDecision.APPROVE, decided_at=NOW + timedelta(hours=1))
+    with storage.transaction() as tx:
+        tx.save_subject(subject, at=T0, by_badge=OFFICER.badge)
+        tx.save_shift(shift)
+        tx.save_shift(replace(shift, ended_at=NOW))
+        tx.save_case(case, district=DISTRICT, verdict=VERDICT, received_at=T0)
+        tx.save_review(second, T0)
+        tx.save_review(first, T0)  # older decision arriving later does not win
+        tx.set_catalogue("2026.11-1", {"format": 1}, T0)
+    with storage.transaction(readonly=True) as tx:
+        assert tx.get_subject(subject.id) == subject
+        assert tx.list_subjects(DISTRICT) == [subject]
+        assert tx.get_shift(shift.id) == replace(shift, ended_at=NOW)
+        assert tx.list_shifts(OFFICER.badge, since=NOW - days(1)) == [replace(shift, ended_at=NOW)]
+        assert [r.id for r in tx.reviews_for_case(case.id)] == [first.id, second.id]
+        assert tx.get_review(first.id) == first
+        state = tx.case_state(case.id)
+        assert state is not None and state.review == "approve"
+        assert tx.get_catalogue() == ("2026.11-1", {"format": 1})
+    with storage.transaction() as tx:
+        assert tx.delete_subject(subject.id, T0)
+        assert not tx.delete_subject(subject.id, T0)
+    with storage.transaction(readonly=True) as tx:
+        assert tx.get_subject(subject.id) is None
+        assert tx.get_subject(subject.id, include_deleted=True) == subject
+        assert tx.list_subjects(DISTRICT) == []
+
+
+def test_failed_transaction_leaves_nothing(storage: Storage) -> None:
+    with pytest.raises(RuntimeError), storage.transaction() as tx:
+        tx.put_user(UserRow(OFFICER, "h"))
+        tx.emit(ChangeKind.CATALOGUE, "catalogue", {"version": "x"}, ChangeScope.everyone())
+        tx.audit("1023", "test")
+        raise RuntimeError("boom")
+    with storage.transaction(readonly=True) as tx:
+        assert tx.get_user(OFFICER.badge) is None
+        assert tx.changes_after(None, district=DISTRICT, badge="1023").changes == []
+        assert tx.audit_events() == [] and tx.audit_head() is None
+
+
+def test_read_only_transaction_refuses_writes(storage: Storage) -> None:
+    with pytest.raises(StorageError) as err, storage.transaction(readonly=True) as tx:
+        tx.put_user(UserRow(OFFICER, "h"))
+    assert err.value.zh
+    with pytest.raises(StorageError), storage.transaction(readonly=True) as tx:
+        tx.emit(ChangeKind.CATALOGUE, "catalogue", {}, ChangeScope.everyone())
+
+
+def test_times_without_zone_are_refused(storage: Storage) -> None:
+    with pytest.raises(StorageError) as err, storage.transaction() as tx:
+        tx.record_failure("k", datetime(2026, 1, 1))  # noqa: DTZ001
+    assert err.value.field == "at"
+
+
+# ------------------------------------------------------------------------------------------ feed
+
+
+def _emit(storage: Storage, kind: ChangeKind, key: str, scope: ChangeScope, **data: object) -> None:
+    with storage.transaction() as tx:
+        tx.emit(kind, key, data, scope)
+
+
+def test_changes_are_scoped_to_the_caller(storage: Storage) -> None:
+    _emit(storage, ChangeKind.CATALOGUE, "catalogue", ChangeScope.everyone(), version="1")
+    _emit(storage, ChangeKind.SUBJECT, "s1", ChangeScope(district=DISTRICT), name="a")
+    _emit(storage, ChangeKind.SUBJECT, "s2", ChangeScope(district="二七区"), name="b")
+    _emit(storage, ChangeKind.REVIEW, "r1", ChangeScope(badge="1023"), decision="approve")
+    _emit(storage, ChangeKind.REVIEW, "r2", ChangeScope(badge="1024"), decision="return")
+    with storage.transaction(readonly=True) as tx:
+        mine = tx.changes_after(None, district=DISTRICT, badge="1023")
+        theirs = tx.changes_after(None, district="二七区", badge="1024")
+    assert [c.key for c in mine.changes] == ["catalogue", "s1", "r1"]
+    assert [c.key for c in theirs.changes] == ["catalogue", "s2", "r2"]
+    assert mine.changes[1].data == {"name": "a"} and not mine.more
+
+
+def test_cursor_pages_and_resumes(storage: Storage) -> None:
+    for n in range(5):
+        _emit(storage, ChangeKind.SUBJECT, f"s{n}", ChangeScope(district=DISTRICT), n=n)
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        with storage.transaction(readonly=True) as tx:
+            page = tx.changes_after(cursor, district=DISTRICT, badge="1023", limit=2)
+        seen += [c.key for c in page.changes]
+        cursor, pages = page.cursor, pages + 1
+        if not page.more:
+            break
+    assert seen == [f"s{n}" for n in range(5)] and pages == 3
+    with storage.transaction(readonly=True) as tx:
+        assert tx.changes_after(cursor, district=DISTRICT, badge="1023").changes == []
+    _emit(storage, ChangeKind.SUBJECT, "s0", ChangeScope(district=DISTRICT), n=99)  # an update
+    with storage.transaction(readonly=True) as tx:
+        page = tx.changes_after(cursor, district=DISTRICT, badge="1023")
+        fresh = tx.changes_after(None, district=DISTRICT, badge="1023")
+    assert [(c.key, c.data) for c in page.changes] == [("s0", {"n": 99})]
+    assert [c.key for c in fresh.changes] == ["s1", "s2", "s3", "s4", "s0"]  # newest change per key only
+
+
+def test_tombstone_replaces_its_subject(storage: Storage) -> None:
+    _emit(storage, ChangeKind.SUBJECT, "s1", ChangeScope(district=DISTRICT), name="a")
+    with storage.transaction(readonly=True) as tx:
+        before = tx.changes_after(None, district=DISTRICT, badge="1023").cursor
+    _emit(storage, ChangeKind.TOMBSTONE, "s1", ChangeScope(district=DISTRICT))
+    with storage.transaction(readonly=True) as tx:
+        fresh = tx.changes_after(None, district=DISTRICT, badge="1023")
+        since = tx.changes_after(before, district=DISTRICT, badge="1023")
+    assert [(c.kind, c.key) for c in fresh.changes] == [(ChangeKind.TOMBSTONE, "s1")]
+    assert [(c.kind, c.key) for c in since.changes] == [(ChangeKind.TOMBSTONE, "s1")]
+
+
+def test_history_window_trims_old_cases(storage: Storage) -> None:
+    recent, old = (NOW - days(10)).isoformat(), (NOW - days(400)).isoformat()
+    with storage.transaction() as tx:
+        tx.emit(ChangeKind.HISTORY, "subj-a", {"subject_id": "subj-a", "entries": [
+            {"case_id": "x", "occurred_at": old}, {"case_id": "y", "occurred_at": recent}]},
+            ChangeScope(district=DISTRICT), occurred_at=NOW - days(10))  # fmt: skip
+        tx.emit(ChangeKind.HISTORY, "subj-b", {"subject_id": "subj-b", "entries": [
+            {"case_id": "z", "occurred_at": old}]},
+            ChangeScope(district=DISTRICT), occurred_at=NOW - days(400))  # fmt: skip
+    with storage.transaction(readonly=True) as tx:
+        page = tx.changes_after(None, district=DISTRICT, badge="1023", history_since=NOW - days(365))
+        everything = tx.changes_after(None, district=DISTRICT, badge="1023")
+    assert [c.key for c in page.changes] == ["subj-a"]
+    assert [e["case_id"] for e in page.changes[0].data["entries"]] == ["y"]
+    assert [c.key for c in everything.changes] == ["subj-a", "subj-b"]
+
+
+def test_foreign_or_garbled_cursor_is_refused(storage: Storage, tmp_path: object) -> None:
+    _emit(storage, ChangeKind.CATALOGUE, "catalogue", ChangeScope.everyone())
+    other = SqliteStorage(":memory:")
+    other.create_schema()
+    with other.transaction(readonly=True) as tx:
+        foreign = tx.changes_after(None, district=DISTRICT, badge="1023").cursor
+    other.close()
+    for bad in (foreign, "not a cursor!", "bm9jb2xvbg"):
+        with pytest.raises(CursorError) as err, storage.transaction(readonly=True) as tx:
+            tx.changes_after(bad, district=DISTRICT, badge="1023")
+        assert err.value.field == "cursor" and err.value.zh
+
+
+def test_open_storage_picks_the_backend(tmp_path: object) -> None:
+    storage = open_storage(f"sqlite:///{tmp_path}/x.db")
+    assert storage.backend == "sqlite"
+    storage.close()
+
+
+# -------------------------------------------------------------------- commit order (PostgreSQL)
+
+
+@pytest.mark.postgres
+def test_a_commit_that_finishes_after_a_later_one_is_still_delivered(pg_storage: Storage) -> None:
+    """Transaction A starts (and writes) first, B second; B commits first, a reader pulls, then A
+    commits. Numbering at commit gives B the lower number, so the reader's cursor, already past B, still
+    gets A. (Numbering at write time would give A 1 and B 2: the reader would see 2, move its cursor past
+    1 and never receive A.) SQLite cannot interleave writers like this: BEGIN IMMEDIATE serialises them."""
+    storage = pg_storage
+    with storage.transaction() as first:
+        first.emit(ChangeKind.SUBJECT, "A", {"n": "A"}, ChangeScope(district=DISTRICT))
+        first.put_user(UserRow(OFFICER, "h"))
+        with storage.transaction() as second:
+            second.emit(ChangeKind.SUBJECT, "B", {"n": "B"}, ChangeScope(district=DISTRICT))
+        with storage.transaction(readonly=True) as reader:
+            page = reader.changes_after(None, district=DISTRICT, badge="x")
+        assert [c.key for c in page.changes] == ["B"]
+    with storage.transaction(readonly=True) as reader:
+        after = reader.changes_after(page.cursor, district=DISTRICT, badge="x")
+    assert [c.key for c in after.changes] == ["A"]
+
+
+@pytest.mark.postgres
+def test_a_reader_never_sees_a_number_before_its_predecessors_commit(pg_storage: Storage) -> None:
+    """While A is inside its commit step (numbered, not yet committed), B's commit waits, and a reader
+    sees neither: no number becomes visible ahead of a smaller one."""
+    storage = pg_storage
+    a_numbered = threading.Event()
+    release_a = threading.Event()
+    b_done = threading.Event()
+
+    def writer_a() -> None:
+        with storage.transaction() as tx:
+            tx.emit(ChangeKind.SUBJECT, "A", {}, ChangeScope(district=DISTRICT))
+            original = tx.commit_step  # type: ignore[attr-defined]
+
+            def slow_commit_step() -> None:
+                original()
+                a_numbered.set()
+                release_a.wait(10)
+
+            tx.commit_step = slow_commit_step  # type: ignore[attr-defined]
+
+    def writer_b() -> None:
+        a_numbered.wait(10)
+        with storage.transaction() as tx:
+            tx.emit(ChangeKind.SUBJECT, "B", {}, ChangeScope(district=DISTRICT))
+        b_done.set()
+
+    threads = [threading.Thread(target=writer_a), threading.Thread(target=writer_b)]
+    for thread in threads:
+        thread.start()
+    assert a_numbered.wait(10)
+    assert not b_done.wait(0.3)  # B waits for A's commit to finish
+    with storage.transaction(readonly=True) as reader:
+        assert reader.changes_after(None, district=DISTRICT, badge="x").changes == []
+    release_a.set()
+    for thread in threads:
+        thread.join(10)
+    with storage.transaction(readonly=True) as reader:
+        assert [c.key for c in reader.changes_after(None, district=DISTRICT, badge="x").changes] == ["A", "B"]
+
+
+def test_concurrent_writers_lose_no_change_for_a_polling_reader(storage: Storage) -> None:
+    """Many writers commit in random order while a reader polls with its cursor: it gets every change."""
+    writers, per_writer = 6, 8
+    rng = random.Random(4)
+    delays = [[rng.random() * 0.01 for _ in range(per_writer)] for _ in range(writers)]
+    done = threading.Event()
+    received: list[str] = []
+
+    def write(w: int) -> None:
+        for n in range(per_writer):
+            with storage.transaction() as tx:
+                tx.emit(ChangeKind.SUBJECT, f"{w}-{n}", {}, ChangeScope(district=DISTRICT))
+                time.sleep(delays[w][n])  # commits overtake each other
+
+    def read() -> None:
+        cursor = None
+        while True:
+            finished = done.is_set()
+            with storage.transaction(readonly=True) as tx:
+                page = tx.changes_after(cursor, district=DISTRICT, badge="x", limit=7)
+            received.extend(c.key for c in page.changes)
+            cursor = page.cursor
+            if finished and not page.more:
+                return
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    reader = threading.Thread(target=read)
+    reader.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    done.set()
+    reader.join(30)
+    assert sorted(received) == sorted(f"{w}-{n}" for w in range(writers) for n in range(per_writer))
