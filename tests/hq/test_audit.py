@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,11 @@ import pytest
 from hq.audit import GENESIS, ProblemKind, canonical_detail, event_hash, recompute, verify
 from hq.storage.base import AuditEvent, Storage
 from tests.hq.conftest import raw_sql
+
+_INSERT = (
+    "INSERT INTO audit (seq, at, actor, action, target, detail, prev_hash, hash)"
+    " VALUES (SEQ, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _log(storage: Storage, n: int = 5) -> list[AuditEvent]:
@@ -27,12 +33,13 @@ def test_events_are_chained_in_commit_order(storage: Storage) -> None:
     events = _log(storage)
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
     assert events[0].prev_hash == GENESIS
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:], strict=False))
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(events))
     assert all(recompute(e) == e.hash for e in events)
     assert events[2].detail == {"n": 2, "名": "王𠮷"}
     with storage.transaction(readonly=True) as tx:
         head = tx.audit_head()
-    assert head is not None and (head.seq, head.hash) == (5, events[-1].hash)
+    assert head is not None
+    assert (head.seq, head.hash) == (5, events[-1].hash)
     assert verify(storage) == []
 
 
@@ -76,7 +83,8 @@ def test_deleted_and_renumbered_event_is_found(storage: Storage) -> None:
     for seq in (3, 4, 5):
         run("UPDATE audit SET seq = ? WHERE seq = ?", [seq - 1, seq])
     kinds = _kinds(storage)
-    assert (ProblemKind.CHAIN_BROKEN, 2) in kinds and (ProblemKind.DELETED, 5) in kinds
+    assert (ProblemKind.CHAIN_BROKEN, 2) in kinds
+    assert (ProblemKind.DELETED, 5) in kinds
 
 
 def test_cut_off_tail_is_found(storage: Storage) -> None:
@@ -92,7 +100,7 @@ def test_event_appended_behind_the_head_is_found(storage: Storage) -> None:
     forged = event_hash(last.hash, at, "attacker", "push", "", {})
     at_text = at if storage.backend == "postgres" else at.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     raw_sql(storage)(
-        "INSERT INTO audit (seq, at, actor, action, target, detail, prev_hash, hash) VALUES (6, ?, ?, ?, ?, ?, ?, ?)",
+        _INSERT.replace("SEQ", "6"),
         [at_text, "attacker", "push", "", canonical_detail({}), last.hash, forged],
     )
     assert _kinds(storage) == [(ProblemKind.INSERTED, 6)]
@@ -108,7 +116,7 @@ def test_event_inserted_in_the_middle_is_found(storage: Storage) -> None:
     forged = event_hash(second.hash, at, "attacker", "push", "", {})
     at_text = at if storage.backend == "postgres" else at.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     run(
-        "INSERT INTO audit (seq, at, actor, action, target, detail, prev_hash, hash) VALUES (3, ?, ?, ?, ?, ?, ?, ?)",
+        _INSERT.replace("SEQ", "3"),
         [at_text, "attacker", "push", "", canonical_detail({}), second.hash, forged],
     )
     run("UPDATE audit_head SET seq = 6", [])
@@ -123,4 +131,4 @@ def test_head_rewritten_alone_is_found(storage: Storage) -> None:
 
 def test_naive_time_cannot_be_hashed() -> None:
     with pytest.raises(ValueError, match="timezone"):
-        event_hash(GENESIS, datetime(2026, 1, 1), "a", "b", "", {})  # noqa: DTZ001
+        event_hash(GENESIS, datetime(2026, 1, 1), "a", "b", "", {})

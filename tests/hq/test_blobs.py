@@ -23,7 +23,9 @@ def test_put_stores_sharded_and_reads_back(tmp_path: Path) -> None:
     assert isinstance(store, BlobStore)
     assert not store.has(SHA)
     assert store.put(SHA, DATA) is True
-    assert store.has(SHA) and store.read(SHA) == DATA and store.size(SHA) == len(DATA)
+    assert store.has(SHA)
+    assert store.read(SHA) == DATA
+    assert store.size(SHA) == len(DATA)
     assert store.path(SHA) == tmp_path / SHA[:2] / SHA[2:4] / SHA
     with store.open(SHA) as handle:
         assert handle.read() == DATA
@@ -35,8 +37,10 @@ def test_hash_mismatch_stores_nothing(tmp_path: Path) -> None:
     store = FilesystemBlobStore(tmp_path)
     with pytest.raises(BlobHashMismatch) as err:
         store.put(SHA, DATA + b"x")
-    assert err.value.field == "sha256" and "未保存" in err.value.zh
-    assert not store.has(SHA) and _files(tmp_path) == []
+    assert err.value.field == "sha256"
+    assert "未保存" in err.value.zh
+    assert not store.has(SHA)
+    assert _files(tmp_path) == []
 
 
 @pytest.mark.parametrize("name", ["", "abc", SHA.upper(), SHA[:-1] + "g", "../" + SHA[3:]])
@@ -44,7 +48,8 @@ def test_bad_names_are_refused(tmp_path: Path, name: str) -> None:
     store = FilesystemBlobStore(tmp_path)
     with pytest.raises(BlobError) as err:
         store.has(name)
-    assert err.value.field == "sha256" and err.value.zh
+    assert err.value.field == "sha256"
+    assert err.value.zh
 
 
 def test_missing_blob(tmp_path: Path) -> None:
@@ -60,10 +65,12 @@ def test_adopt_moves_a_verified_upload_in(tmp_path: Path) -> None:
     spooled = store.temp_dir() / "upload-1"
     spooled.write_bytes(DATA)
     assert store.adopt(SHA, spooled) is True
-    assert store.read(SHA) == DATA and not spooled.exists()
+    assert store.read(SHA) == DATA
+    assert not spooled.exists()
     again = store.temp_dir() / "upload-2"
     again.write_bytes(DATA)
-    assert store.adopt(SHA, again) is False and not again.exists()
+    assert store.adopt(SHA, again) is False
+    assert not again.exists()
 
 
 def test_adopt_refuses_a_damaged_upload(tmp_path: Path) -> None:
@@ -72,7 +79,8 @@ def test_adopt_refuses_a_damaged_upload(tmp_path: Path) -> None:
     spooled.write_bytes(DATA[:-1])
     with pytest.raises(BlobHashMismatch):
         store.adopt(SHA, spooled)
-    assert not store.has(SHA) and _files(tmp_path) == []
+    assert not store.has(SHA)
+    assert _files(tmp_path) == []
 
 
 def test_a_crash_while_writing_leaves_no_partial_blob(
@@ -87,5 +95,7 @@ def test_a_crash_while_writing_leaves_no_partial_blob(
     with pytest.raises(OSError, match="disk gone"):
         store.put(SHA, DATA)
     monkeypatch.undo()
-    assert not store.has(SHA) and _files(tmp_path) == []
-    assert store.put(SHA, DATA) and store.read(SHA) == DATA
+    assert not store.has(SHA)
+    assert _files(tmp_path) == []
+    assert store.put(SHA, DATA)
+    assert store.read(SHA) == DATA

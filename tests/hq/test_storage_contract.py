@@ -54,7 +54,9 @@ def test_organisation_and_users_round_trip(storage: Storage) -> None:
         assert [s.code for s in tx.list_squads(DISTRICT)] == ["ZD01"]
         assert [s.code for s in tx.list_squads()] == ["ZD01", "ZD02"]
         user = tx.get_user(OFFICER.badge)
-        assert user is not None and user.officer == OFFICER and user.pin_hash == "argon2-hash"
+        assert user is not None
+        assert user.officer == OFFICER
+        assert user.pin_hash == "argon2-hash"
         assert user.officer.name == "王㐂𠮷"  # characters outside the BMP survive
         assert [u.badge for u in tx.list_users(squad_code="ZD01")] == ["1023", "2001"]
         assert tx.get_user("9999") is None
@@ -65,9 +67,12 @@ def test_organisation_and_users_round_trip(storage: Storage) -> None:
         tx.put_user(UserRow(replace(LEADER, role=Role.HQ), "leader-hash"))
     with storage.transaction(readonly=True) as tx:
         user = tx.get_user(OFFICER.badge)
-        assert user is not None and user.pin_hash == "new-hash" and not user.active
+        assert user is not None
+        assert user.pin_hash == "new-hash"
+        assert not user.active
         leader = tx.get_user(LEADER.badge)
-        assert leader is not None and leader.officer.role is Role.HQ
+        assert leader is not None
+        assert leader.officer.role is Role.HQ
 
 
 def test_devices_and_tokens(storage: Storage) -> None:
@@ -77,28 +82,36 @@ def test_devices_and_tokens(storage: Storage) -> None:
         tx.touch_device("dev-2", OFFICER.badge, T0 + timedelta(hours=2), "备用机")
         for n, device in enumerate(["dev-1", "dev-1", "dev-2"]):
             tx.add_token(TokenRow(f"hash-{n}", device, OFFICER.badge, T0, T0 + days(14)))
-    assert first.created_at == T0 and first.device_name == "华为 Mate"
+    assert first.created_at == T0
+    assert first.device_name == "华为 Mate"
     with storage.transaction(readonly=True) as tx:
         device = tx.get_device("dev-1")
-        assert device is not None and device.last_seen_at == T0 + timedelta(hours=1)
+        assert device is not None
+        assert device.last_seen_at == T0 + timedelta(hours=1)
         assert device.device_name == "华为 Mate"
         assert [d.device_id for d in tx.list_devices(OFFICER.badge)] == ["dev-2", "dev-1"]
         assert tx.active_token_count("dev-1", T0) == 2
         assert tx.active_token_count("dev-1", T0 + days(15)) == 0  # expired
         token = tx.get_token("hash-0")
-        assert token is not None and token.valid_at(T0) and not token.valid_at(T0 + days(14))
+        assert token is not None
+        assert token.valid_at(T0)
+        assert not token.valid_at(T0 + days(14))
     with storage.transaction() as tx:
         assert tx.revoke_tokens(T0, device_id="dev-1") == 2
         assert tx.revoke_tokens(T0, device_id="dev-1") == 0  # already revoked
         tx.touch_token("hash-2", T0 + timedelta(minutes=5))
         with pytest.raises(StorageError) as err:
             tx.revoke_tokens(T0)
-        assert err.value.zh and err.value.field == "token_hash"
+        assert err.value.zh
+        assert err.value.field == "token_hash"
     with storage.transaction(readonly=True) as tx:
         revoked = tx.get_token("hash-0")
-        assert revoked is not None and revoked.revoked and not revoked.valid_at(T0)
+        assert revoked is not None
+        assert revoked.revoked
+        assert not revoked.valid_at(T0)
         live = tx.get_token("hash-2")
-        assert live is not None and live.last_used_at == T0 + timedelta(minutes=5)
+        assert live is not None
+        assert live.last_used_at == T0 + timedelta(minutes=5)
 
 
 def test_sign_in_failure_counters(storage: Storage) -> None:
@@ -107,7 +120,9 @@ def test_sign_in_failure_counters(storage: Storage) -> None:
         tx.record_failure("badge:1023", T0)
         tx.record_failure("badge:1023", T0 + timedelta(seconds=5), locked_until=T0 + timedelta(minutes=1))
         third = tx.record_failure("badge:1023", T0 + timedelta(seconds=9))
-    assert third.count == 3 and third.first_at == T0 and third.last_at == T0 + timedelta(seconds=9)
+    assert third.count == 3
+    assert third.first_at == T0
+    assert third.last_at == T0 + timedelta(seconds=9)
     assert third.locked_until == T0 + timedelta(minutes=1)  # kept when not given again
     with storage.transaction() as tx:
         tx.clear_failures("badge:1023")
@@ -134,16 +149,23 @@ def test_case_versions_and_latest(storage: Storage) -> None:
     v2 = replace(v1, id=new_id(), version=2, supersedes=v1.id, notes="补充说明")
     with storage.transaction() as tx:
         state = tx.save_case(v1, district=DISTRICT, verdict=VERDICT, received_at=T0)
-        assert state.latest and state.photos_expected == 2 and not state.complete
-        assert not state.stage_conflict and state.device_stage is Stage.PERSUASION
+        assert state.latest
+        assert state.photos_expected == 2
+        assert not state.complete
+        assert not state.stage_conflict
+        assert state.device_stage is Stage.PERSUASION
         tx.save_case(v2, district=DISTRICT, verdict=StageVerdict(Stage.WARNING, 2), received_at=T0)
     with storage.transaction(readonly=True) as tx:
         assert tx.get_case(v1.id) == v1
         assert tx.latest_case_version(v1.case_no) == v2
         assert [c.version for c in tx.case_versions(v1.case_no)] == [1, 2]
         old, new = tx.case_state(v1.id), tx.case_state(v2.id)
-        assert old is not None and not old.latest
-        assert new is not None and new.latest and new.hq_stage is Stage.WARNING and new.stage_conflict
+        assert old is not None
+        assert not old.latest
+        assert new is not None
+        assert new.latest
+        assert new.hq_stage is Stage.WARNING
+        assert new.stage_conflict
 
 
 def test_save_case_refuses_a_stale_amendment_and_a_reused_id(storage: Storage) -> None:
@@ -183,7 +205,8 @@ def test_subject_history_spans_officers_latest_versions_and_withdrawals(storage:
         ]
         assert [e.case_id for e in tx.subject_history(subject, before=NOW - days(15))] == [a.id, b2.id]
         state = tx.case_state(c.id)
-        assert state is not None and state.review == "withdraw"
+        assert state is not None
+        assert state.review == "withdraw"
 
 
 def test_list_cases_filters_and_verdict_updates(storage: Storage) -> None:
@@ -194,7 +217,9 @@ def test_list_cases_filters_and_verdict_updates(storage: Storage) -> None:
         tx.save_case(mine, district=DISTRICT, verdict=VERDICT, received_at=T0)
         tx.save_case(theirs, district=DISTRICT, verdict=VERDICT, received_at=T0)
         updated = tx.set_verdict(theirs.id, StageVerdict(Stage.WARNING, 2, "第2次", "2nd"))
-    assert updated is not None and updated.stage_conflict and updated.explain_en == "2nd"
+    assert updated is not None
+    assert updated.stage_conflict
+    assert updated.explain_en == "2nd"
     with storage.transaction(readonly=True) as tx:
         assert [s.case_id for s in tx.list_cases(squad_code="ZD01")] == [theirs.id, mine.id]
         assert [s.case_id for s in tx.list_cases(officer_badge=OFFICER.badge)] == [mine.id]
@@ -220,9 +245,14 @@ def test_photos_make_cases_complete(storage: Storage) -> None:
         assert tx.mark_photo_stored(shared, 1000, T0, "1023") == []  # already stored
     with storage.transaction(readonly=True) as tx:
         state = tx.case_state(case.id)
-        assert state is not None and state.complete and state.photos_stored == 2
+        assert state is not None
+        assert state.complete
+        assert state.photos_stored == 2
         photo = tx.get_photo(shared)
-        assert photo is not None and photo.stored and photo.size == 1000 and photo.uploaded_by == "1023"
+        assert photo is not None
+        assert photo.stored
+        assert photo.size == 1000
+        assert photo.uploaded_by == "1023"
         assert tx.cases_with_photo(shared) == sorted([case.id, other.id])
         assert tx.get_photo("f" * 64) is None
 
@@ -249,7 +279,8 @@ def test_subjects_shifts_reviews_catalogue(storage: Storage) -> None:
         assert [r.id for r in tx.reviews_for_case(case.id)] == [first.id, second.id]
         assert tx.get_review(first.id) == first
         state = tx.case_state(case.id)
-        assert state is not None and state.review == "approve"
+        assert state is not None
+        assert state.review == "approve"
         assert tx.get_catalogue() == ("2026.11-1", {"format": 1})
     with storage.transaction() as tx:
         assert tx.delete_subject(subject.id, T0)
@@ -261,15 +292,20 @@ def test_subjects_shifts_reviews_catalogue(storage: Storage) -> None:
 
 
 def test_failed_transaction_leaves_nothing(storage: Storage) -> None:
-    with pytest.raises(RuntimeError), storage.transaction() as tx:
-        tx.put_user(UserRow(OFFICER, "h"))
-        tx.emit(ChangeKind.CATALOGUE, "catalogue", {"version": "x"}, ChangeScope.everyone())
-        tx.audit("1023", "test")
-        raise RuntimeError("boom")
+    def failing_work() -> None:
+        with storage.transaction() as tx:
+            tx.put_user(UserRow(OFFICER, "h"))
+            tx.emit(ChangeKind.CATALOGUE, "catalogue", {"version": "x"}, ChangeScope.everyone())
+            tx.audit("1023", "test")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        failing_work()
     with storage.transaction(readonly=True) as tx:
         assert tx.get_user(OFFICER.badge) is None
         assert tx.changes_after(None, district=DISTRICT, badge="1023").changes == []
-        assert tx.audit_events() == [] and tx.audit_head() is None
+        assert tx.audit_events() == []
+        assert tx.audit_head() is None
 
 
 def test_read_only_transaction_refuses_writes(storage: Storage) -> None:
@@ -282,7 +318,7 @@ def test_read_only_transaction_refuses_writes(storage: Storage) -> None:
 
 def test_times_without_zone_are_refused(storage: Storage) -> None:
     with pytest.raises(StorageError) as err, storage.transaction() as tx:
-        tx.record_failure("k", datetime(2026, 1, 1))  # noqa: DTZ001
+        tx.record_failure("k", datetime(2026, 1, 1))
     assert err.value.field == "at"
 
 
@@ -305,7 +341,8 @@ def test_changes_are_scoped_to_the_caller(storage: Storage) -> None:
         theirs = tx.changes_after(None, district="二七区", badge="1024")
     assert [c.key for c in mine.changes] == ["catalogue", "s1", "r1"]
     assert [c.key for c in theirs.changes] == ["catalogue", "s2", "r2"]
-    assert mine.changes[1].data == {"name": "a"} and not mine.more
+    assert mine.changes[1].data == {"name": "a"}
+    assert not mine.more
 
 
 def test_cursor_pages_and_resumes(storage: Storage) -> None:
@@ -321,7 +358,8 @@ def test_cursor_pages_and_resumes(storage: Storage) -> None:
         cursor, pages = page.cursor, pages + 1
         if not page.more:
             break
-    assert seen == [f"s{n}" for n in range(5)] and pages == 3
+    assert seen == [f"s{n}" for n in range(5)]
+    assert pages == 3
     with storage.transaction(readonly=True) as tx:
         assert tx.changes_after(cursor, district=DISTRICT, badge="1023").changes == []
     _emit(storage, ChangeKind.SUBJECT, "s0", ChangeScope(district=DISTRICT), n=99)  # an update
@@ -371,7 +409,8 @@ def test_foreign_or_garbled_cursor_is_refused(storage: Storage, tmp_path: object
     for bad in (foreign, "not a cursor!", "bm9jb2xvbg"):
         with pytest.raises(CursorError) as err, storage.transaction(readonly=True) as tx:
             tx.changes_after(bad, district=DISTRICT, badge="1023")
-        assert err.value.field == "cursor" and err.value.zh
+        assert err.value.field == "cursor"
+        assert err.value.zh
 
 
 def test_open_storage_picks_the_backend(tmp_path: object) -> None:
