@@ -70,6 +70,9 @@ class IngestReport:
     gaps: list[tuple[int, int]] = field(default_factory=list)  # missing device_seq ranges (inclusive)
 
 
+_KINDS = frozenset(kind.value for kind in RecordKind)
+
+
 class _NotStored(Exception):
     """A record that is not stored: deferred or refused, with the errno and the reason for the officer."""
 
@@ -160,6 +163,10 @@ class _Batch:
     # -- the batch
     def apply(self, raw: PushRecord | Mapping[str, Any]) -> RecordResult:
         record_id = str(raw.id if isinstance(raw, PushRecord) else raw.get("id", ""))
+        if not isinstance(raw, PushRecord) and raw.get("kind") not in _KINDS:
+            result = self._not_stored(record_id, _refused(Errno.UNKNOWN_KIND))
+            self._count(result)
+            return result
         try:
             record = raw if isinstance(raw, PushRecord) else PushRecord.model_validate(raw)
         except ValueError as exc:

@@ -80,8 +80,8 @@ def test_devices_and_tokens(storage: Storage) -> None:
         first = tx.touch_device("dev-1", OFFICER.badge, T0, "华为 Mate")
         tx.touch_device("dev-1", OFFICER.badge, T0 + timedelta(hours=1))  # empty name keeps the stored one
         tx.touch_device("dev-2", OFFICER.badge, T0 + timedelta(hours=2), "备用机")
-        for n, device in enumerate(["dev-1", "dev-1", "dev-2"]):
-            tx.add_token(TokenRow(f"hash-{n}", device, OFFICER.badge, T0, T0 + days(14)))
+        for n, device_id in enumerate(["dev-1", "dev-1", "dev-2"]):
+            tx.add_token(TokenRow(f"hash-{n}", device_id, OFFICER.badge, T0, T0 + days(14)))
     assert first.created_at == T0
     assert first.device_name == "华为 Mate"
     with storage.transaction(readonly=True) as tx:
