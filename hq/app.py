@@ -1,0 +1,598 @@
+"""The HQ HTTP service: ``create_app(storage, blobs, settings)`` builds the FastAPI app (run under uvicorn).
+
+Routes are listed in ``sync.protocol``'s docstring. Every answer other than 2xx is an ``ErrorBody`` with a
+stable errno and both languages; an unknown failure is 500 ``INTERNAL`` without internals, a busy
+database 503 ``UNAVAILABLE`` with Retry-After. Request bodies are bounded before they are read:
+``BodyLimit`` refuses a declared Content-Length over the route's limit and stops counting bytes that go
+past it; photos are streamed to a temporary file with a cap and their hash checked before anything is
+stored. Push batches go to ``hq.ingest.ingest_batch`` (one transaction; the answer is sent after commit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path as FsPath
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from enforcement.catalogue import Catalogue, load_catalogue
+from enforcement.codec import to_json_dict
+from hq.auth import ApiError, Auth, Principal
+from hq.blobs import BlobHashMismatch, BlobStore
+from hq.ingest import emit_case_state, ingest_batch
+from hq.settings import Settings
+from hq.storage.base import CaseState, ChangeKind, CursorError, Storage, StorageError
+from hq.storage.base import Change as StoredChange
+from sync.protocol import (
+    PROTOCOL_HEADER,
+    SHA256_RE,
+    SUPPORTED_PROTOCOLS,
+    CaseDetail,
+    CaseList,
+    CaseSummary,
+    Change,
+    DeviceInfo,
+    DeviceList,
+    Errno,
+    ErrorBody,
+    PhotoUploadResult,
+    PullPage,
+    PushBatch,
+    PushResponse,
+    RevokeResponse,
+    ServerInfo,
+    SignInRequest,
+    SignInResponse,
+    SubjectList,
+    error_body,
+    http_status,
+)
+
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+    Awaitable[None],
+]
+
+_ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 426, 429, 503)
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {s: {"model": ErrorBody} for s in _ERROR_STATUSES}
+
+
+# ------------------------------------------------------------------------------------------ errors
+
+
+def error_response(error: ApiError | Errno, headers: dict[str, str] | None = None) -> JSONResponse:
+    if isinstance(error, Errno):
+        error = ApiError(error)
+    body = error_body(error.errno, zh=error.zh, en=error.en, detail=error.detail)
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=http_status(error.errno),
+        headers=error.headers | (headers or {}),
+    )
+
+
+def _unsupported_protocol(version: object) -> ApiError:
+    return ApiError(
+        Errno.UNSUPPORTED_PROTOCOL,
+        detail={"protocol": version, "supported": sorted(SUPPORTED_PROTOCOLS)},
+    )
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """A database that is locked / unreachable right now (retry later), by backend-neutral inspection."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return True
+    name = type(exc).__name__
+    module = type(exc).__module__
+    return module.startswith("psycopg") and name in {"OperationalError", "PoolTimeout", "ConnectionTimeout"}
+
+
+def install_error_handlers(app: FastAPI, settings: Settings) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        body = exc.body
+        if isinstance(body, dict) and "protocol" in body and body["protocol"] not in SUPPORTED_PROTOCOLS:
+            return error_response(_unsupported_protocol(body["protocol"]))
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        message = str(first.get("msg", ""))
+        return error_response(
+            ApiError(
+                Errno.VALIDATION,
+                zh=f"请求字段“{where}”无效：{message}",
+                en=f"Invalid request field '{where}': {message}",
+                detail={"field": where, "errors": len(errors)},
+            )
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        errno = {404: Errno.NOT_FOUND, 405: Errno.METHOD_NOT_ALLOWED}.get(exc.status_code, Errno.VALIDATION)
+        return error_response(errno)
+
+    @app.exception_handler(CursorError)
+    async def _cursor(request: Request, exc: CursorError) -> JSONResponse:
+        return error_response(Errno.BAD_CURSOR)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if _is_busy(exc) or isinstance(exc, StorageError):
+            return error_response(
+                Errno.UNAVAILABLE, headers={"Retry-After": str(settings.retry_after_unavailable)}
+            )
+        return error_response(Errno.INTERNAL)
+
+
+# ---------------------------------------------------------------------------------- body limits
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: JSON bodies are capped before the app reads them (413 with an errno).
+
+    ``limits(method, path)`` gives the cap and the errno to answer, or None when the route streams its own
+    body (photo upload)."""
+
+    def __init__(self, app: ASGIApp, limits: Callable[[str, str], tuple[int, Errno] | None]) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits(scope["method"], scope["path"])
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        cap, errno = limit
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > cap
+            except ValueError:
+                too_big = False
+            if too_big:
+                await error_response(errno)(scope, receive, send)
+                return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > cap:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await error_response(errno)(scope, receive, send)
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def _summary(state: CaseState) -> CaseSummary:
+    return CaseSummary(
+        case_id=state.case_id,
+        case_no=state.case_no,
+        version=state.version,
+        officer_badge=state.officer_badge,
+        squad_code=state.squad_code,
+        district=state.district,
+        subject_id=state.subject_id,
+        violation_code=state.violation_code,
+        occurred_at=state.occurred_at,
+        received_at=state.received_at,
+        device_stage=state.device_stage,
+        chosen_stage=state.chosen_stage,
+        hq_stage=state.hq_stage,
+        hq_ordinal=state.hq_ordinal,
+        stage_conflict=state.stage_conflict,
+        explain_zh=state.explain_zh,
+        explain_en=state.explain_en,
+        photos_expected=state.photos_expected,
+        photos_stored=state.photos_stored,
+        complete=state.complete,
+        latest=state.latest,
+        review=state.review,
+    )
+
+
+def wire_change(change: StoredChange) -> Change:
+    """A stored change as the phone receives it (``sync.protocol`` documents the data shapes)."""
+    data = dict(change.data)
+    if change.kind is ChangeKind.TOMBSTONE:
+        data = {"kind": "subject", "id": change.key}
+    return Change(kind=change.kind.value, id=change.key, data=data)
+
+
+def _client_address(request: Request, settings: Settings) -> str:
+    if settings.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
+class _Spool:
+    """A temporary upload file in the blob store's temp dir; removed unless adopted."""
+
+    def __init__(self, directory: FsPath) -> None:
+        fd, name = tempfile.mkstemp(prefix="upload-", dir=directory)
+        self.handle = os.fdopen(fd, "wb")
+        self.path = FsPath(name)
+
+    def write(self, chunk: bytes) -> None:
+        self.handle.write(chunk)
+
+    def finish(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+
+    def discard(self) -> None:
+        if not self.handle.closed:
+            self.handle.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+# -------------------------------------------------------------------------------------------- app
+
+
+def create_app(
+    storage: Storage,
+    blobs: BlobStore,
+    settings: Settings | None = None,
+    *,
+    catalogue: Catalogue | None = None,
+) -> FastAPI:
+    """The HQ app over ``storage`` (its schema must exist) and ``blobs`` (photo files)."""
+    settings = settings or Settings()
+    catalogue = catalogue or load_catalogue()
+    auth = Auth(storage, settings)
+    app = FastAPI(
+        title="StreetPatrol HQ 街巡指挥中心",
+        version="1",
+        description="Sync and review service of StreetPatrol. Errors: ErrorBody with a stable errno.",
+    )
+    app.state.storage = storage
+    app.state.blobs = blobs
+    app.state.settings = settings
+    app.state.auth = auth
+    install_error_handlers(app, settings)
+
+    def limits(method: str, path: str) -> tuple[int, Errno] | None:
+        if method == "PUT" and path.startswith("/v1/photos/"):
+            return None  # streamed with its own cap
+        if path == "/v1/push":
+            return settings.max_batch_bytes, Errno.BATCH_TOO_LARGE
+        return settings.max_json_bytes, Errno.VALIDATION
+
+    app.add_middleware(BodyLimit, limits=limits)
+
+    bearer = HTTPBearer(auto_error=False, description="The per-device token from /v1/auth/sign-in")
+
+    def check_protocol(
+        protocol: Annotated[int | None, Header(alias=PROTOCOL_HEADER, include_in_schema=False)] = None,
+    ) -> None:
+        if protocol is not None and protocol not in SUPPORTED_PROTOCOLS:
+            raise _unsupported_protocol(protocol)
+
+    def principal(
+        _: Annotated[None, Depends(check_protocol)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Principal:
+        return auth.authenticate(credentials.credentials if credentials else None)
+
+    Caller = Annotated[Principal, Depends(principal)]
+    Sha = Annotated[str, Path(description="SHA-256 of the photo file, 64 lowercase hex digits")]
+
+    def require_sha(sha256: str) -> None:
+        if not SHA256_RE.match(sha256):
+            raise ApiError(Errno.BAD_HASH, detail={"sha256": sha256[:80]})
+
+    # -- service
+
+    @app.get("/v1/health", response_model=ServerInfo, responses=ERROR_RESPONSES, tags=["service"])
+    def health() -> ServerInfo:
+        return ServerInfo(protocols=sorted(SUPPORTED_PROTOCOLS), server_time=settings.clock())
+
+    # -- auth and devices
+
+    @app.post(
+        "/v1/auth/sign-in",
+        response_model=SignInResponse,
+        responses=ERROR_RESPONSES,
+        tags=["auth"],
+        dependencies=[Depends(check_protocol)],
+    )
+    def sign_in(body: SignInRequest, request: Request) -> SignInResponse:
+        if body.protocol not in SUPPORTED_PROTOCOLS:
+            raise _unsupported_protocol(body.protocol)
+        return auth.sign_in(body, _client_address(request, settings))
+
+    @app.post("/v1/auth/sign-out", response_model=RevokeResponse, responses=ERROR_RESPONSES, tags=["auth"])
+    def sign_out(caller: Caller) -> RevokeResponse:
+        count = auth.sign_out(caller)
+        return RevokeResponse(device_id=caller.device_id, revoked=count, server_time=settings.clock())
+
+    @app.get("/v1/devices", response_model=DeviceList, responses=ERROR_RESPONSES, tags=["auth"])
+    def devices(caller: Caller, badge: str | None = None) -> DeviceList:
+        if badge not in (None, caller.badge):
+            caller.require_hq()
+        now = settings.clock()
+        with storage.transaction(readonly=True) as tx:
+            rows = tx.list_devices(badge or caller.badge)
+            counts = {row.device_id: tx.active_token_count(row.device_id, now) for row in rows}
+        return DeviceList(
+            devices=[
+                DeviceInfo(
+                    device_id=row.device_id,
+                    badge=row.badge,
+                    device_name=row.device_name,
+                    created_at=row.created_at,
+                    last_seen_at=row.last_seen_at,
+                    active_tokens=counts[row.device_id],
+                )
+                for row in rows
+            ]
+        )
+
+    @app.post(
+        "/v1/devices/{device_id}/revoke",
+        response_model=RevokeResponse,
+        responses=ERROR_RESPONSES,
+        tags=["auth"],
+    )
+    def revoke_device(device_id: str, caller: Caller, badge: str | None = None) -> RevokeResponse:
+        count = auth.revoke_device(caller, device_id, badge)
+        return RevokeResponse(device_id=device_id, revoked=count, server_time=settings.clock())
+
+    # -- push
+
+    @app.post("/v1/push", response_model=PushResponse, responses=ERROR_RESPONSES, tags=["sync"])
+    def push(body: PushBatch, caller: Caller) -> PushResponse:
+        if body.protocol not in SUPPORTED_PROTOCOLS:
+            raise _unsupported_protocol(body.protocol)
+        if body.device_id != caller.device_id:
+            raise ApiError(Errno.DEVICE_MISMATCH)
+        if len(body.records) > settings.max_batch_records:
+            raise ApiError(
+                Errno.BATCH_TOO_MANY_RECORDS,
+                detail={"records": len(body.records), "max_records": settings.max_batch_records},
+            )
+        results = ingest_batch(
+            storage, caller.officer, caller.device_id, body.records, catalogue=catalogue, now=settings.clock()
+        )
+        return PushResponse(results=results, server_time=settings.clock())
+
+    # -- photos
+
+    def _photo_cases(sha256: str) -> list[CaseState]:
+        with storage.transaction(readonly=True) as tx:
+            states = [tx.case_state(case_id) for case_id in tx.cases_with_photo(sha256)]
+        return [s for s in states if s is not None]
+
+    def _have_photo(sha256: str) -> bool:
+        with storage.transaction(readonly=True) as tx:
+            row = tx.get_photo(sha256)
+        return row is not None and row.stored and blobs.has(sha256)
+
+    @app.head("/v1/photos/{sha256}", responses=ERROR_RESPONSES, tags=["photos"])
+    def photo_exists(sha256: Sha, caller: Caller) -> Response:
+        require_sha(sha256)
+        readable = any(caller.can_read_case(s) for s in _photo_cases(sha256))
+        return Response(status_code=200 if readable and _have_photo(sha256) else 404)
+
+    @app.get(
+        "/v1/photos/{sha256}",
+        responses={**ERROR_RESPONSES, 200: {"content": {"image/jpeg": {}}}},
+        response_class=FileResponse,
+        tags=["photos"],
+    )
+    def photo(sha256: Sha, caller: Caller) -> FileResponse:
+        require_sha(sha256)
+        states = _photo_cases(sha256)
+        if not states:
+            raise ApiError(Errno.PHOTO_NOT_FOUND)
+        if not any(caller.can_read_case(s) for s in states):
+            raise ApiError(Errno.FORBIDDEN)
+        if not _have_photo(sha256):
+            raise ApiError(Errno.PHOTO_NOT_FOUND)
+        return FileResponse(blobs.path(sha256), media_type="image/jpeg")
+
+    @app.put(
+        "/v1/photos/{sha256}",
+        response_model=PhotoUploadResult,
+        responses=ERROR_RESPONSES,
+        tags=["photos"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        },
+    )
+    async def upload_photo(sha256: Sha, request: Request, caller: Caller) -> PhotoUploadResult:
+        require_sha(sha256)
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit():
+            if int(declared) > settings.max_photo_bytes:
+                raise ApiError(Errno.PHOTO_TOO_LARGE, detail={"max_bytes": settings.max_photo_bytes})
+            if int(declared) == 0:
+                raise ApiError(Errno.PHOTO_EMPTY)
+        states = await run_in_threadpool(_photo_cases, sha256)
+        if not any(s.officer_badge == caller.badge for s in states):
+            raise ApiError(Errno.PHOTO_NOT_IN_MANIFEST)
+        if await run_in_threadpool(_have_photo, sha256):
+            return PhotoUploadResult(sha256=sha256, stored=False, already_had=True)
+        spool = _Spool(blobs.temp_dir())
+        try:
+            digest = hashlib.sha256()
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > settings.max_photo_bytes:
+                    raise ApiError(Errno.PHOTO_TOO_LARGE, detail={"max_bytes": settings.max_photo_bytes})
+                digest.update(chunk)
+                spool.write(chunk)
+            if size == 0:
+                raise ApiError(Errno.PHOTO_EMPTY)
+            if digest.hexdigest() != sha256:
+                raise ApiError(Errno.PHOTO_HASH_MISMATCH, detail={"received_bytes": size})
+            await run_in_threadpool(spool.finish)
+            return await run_in_threadpool(_store_photo, sha256, spool.path, size, caller)
+        finally:
+            spool.discard()
+
+    def _store_photo(sha256: str, temp: FsPath, size: int, caller: Principal) -> PhotoUploadResult:
+        try:
+            already = not blobs.adopt(sha256, temp)
+        except BlobHashMismatch as exc:
+            raise ApiError(Errno.PHOTO_HASH_MISMATCH) from exc
+        now = settings.clock()
+        with storage.transaction() as tx:
+            completed = tx.mark_photo_stored(sha256, size, now, uploaded_by=caller.badge)
+            for case_id in completed:
+                state = tx.case_state(case_id)
+                if state is not None:
+                    emit_case_state(tx, state)
+            tx.audit(
+                caller.badge, "photo_stored", target=sha256, detail={"size": size, "completed": completed}
+            )
+        return PhotoUploadResult(
+            sha256=sha256, stored=not already, already_had=already, completed_cases=completed
+        )
+
+    # -- pull
+
+    @app.get("/v1/changes", response_model=PullPage, responses=ERROR_RESPONSES, tags=["sync"])
+    def changes(
+        caller: Caller,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int | None, Query(ge=1)] = None,
+    ) -> PullPage:
+        size = min(limit or settings.default_pull_limit, settings.max_pull_limit)
+        now = settings.clock()
+        with storage.transaction(readonly=True) as tx:
+            page = tx.changes_after(
+                cursor or None,
+                district=caller.district,
+                badge=caller.badge,
+                history_since=now - settings.history_window,
+                limit=size,
+            )
+        return PullPage(
+            changes=[wire_change(c) for c in page.changes],
+            cursor=page.cursor,
+            more=page.more,
+            server_time=now,
+        )
+
+    # -- scoped reads
+
+    @app.get("/v1/cases", response_model=CaseList, responses=ERROR_RESPONSES, tags=["read"])
+    def cases(
+        caller: Caller,
+        officer_badge: str | None = None,
+        squad_code: str | None = None,
+        conflicts_only: bool = False,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> CaseList:
+        filters: dict[str, Any] = {"officer_badge": officer_badge, "squad_code": squad_code}
+        if caller.is_hq:
+            pass
+        elif caller.role.value == "leader":
+            if squad_code not in (None, caller.officer.squad_code):
+                raise ApiError(Errno.FORBIDDEN)
+            filters["squad_code"] = caller.officer.squad_code
+        else:
+            if officer_badge not in (None, caller.badge) or squad_code is not None:
+                raise ApiError(Errno.FORBIDDEN)
+            filters["officer_badge"] = caller.badge
+        with storage.transaction(readonly=True) as tx:
+            states = tx.list_cases(conflicts_only=conflicts_only, limit=limit, **filters)
+        return CaseList(cases=[_summary(s) for s in states if caller.can_read_case(s)])
+
+    @app.get("/v1/cases/{case_id}", response_model=CaseDetail, responses=ERROR_RESPONSES, tags=["read"])
+    def case_detail(case_id: str, caller: Caller) -> CaseDetail:
+        with storage.transaction(readonly=True) as tx:
+            state = tx.case_state(case_id)
+            if state is None:
+                raise ApiError(Errno.NOT_FOUND)
+            if not caller.can_read_case(state):
+                raise ApiError(Errno.FORBIDDEN)
+            case = tx.get_case(case_id)
+            reviews = tx.reviews_for_case(case_id)
+            missing = tx.missing_photos(case_id)
+        if case is None:
+            raise ApiError(Errno.NOT_FOUND)
+        return CaseDetail(
+            case=to_json_dict(case),
+            state=_summary(state),
+            reviews=[to_json_dict(r) for r in reviews],
+            missing_photos=missing,
+        )
+
+    @app.get("/v1/subjects", response_model=SubjectList, responses=ERROR_RESPONSES, tags=["read"])
+    def subjects(
+        caller: Caller,
+        district: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    ) -> SubjectList:
+        wanted = district or caller.district
+        if not caller.can_read_district(wanted):
+            raise ApiError(Errno.FORBIDDEN)
+        with storage.transaction(readonly=True) as tx:
+            rows = tx.list_subjects(wanted, limit=limit)
+        return SubjectList(subjects=[to_json_dict(s) for s in rows])
+
+    @app.get("/v1/subjects/{subject_id}", responses=ERROR_RESPONSES, tags=["read"])
+    def subject(subject_id: str, caller: Caller) -> dict[str, Any]:
+        with storage.transaction(readonly=True) as tx:
+            row = tx.get_subject(subject_id)
+        if row is None:
+            raise ApiError(Errno.NOT_FOUND)
+        if not caller.can_read_district(row.district):
+            raise ApiError(Errno.FORBIDDEN)
+        return to_json_dict(row)
+
+    return app

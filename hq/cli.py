@@ -1,0 +1,281 @@
+"""``streetpatrol-hq``: run and administer the HQ service.
+
+    streetpatrol-hq init      --db hq.sqlite3 | --pg postgresql://…      create the schema
+    streetpatrol-hq serve     --db … | --pg …  --blobs DIR [--host 127.0.0.1] [--port 8080]
+    streetpatrol-hq seed-demo --db … | --pg …                             demo district, users and history
+    streetpatrol-hq export    --db … | --pg …  [--out cases.csv] [--district 金水区] [--since 2025-01-01]
+    streetpatrol-hq add-user  --db … --badge J2001 --name 王芳 --squad ZD01 [--role officer] (PIN prompted)
+
+Messages are printed in Chinese and English; a failure exits with status 1 and one line saying why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import getpass
+import io
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import TextIO
+
+from enforcement.catalogue import load_catalogue
+from enforcement.model import LOCAL_TZ, Officer, Role
+from enforcement.text import LocalizedError
+from hq.auth import PinHasher
+from hq.settings import Settings, settings_from_env
+from hq.storage import open_storage
+from hq.storage.base import Storage, UserRow
+
+EXPORT_COLUMNS = (
+    "case_no",
+    "case_id",
+    "version",
+    "occurred_at",
+    "district",
+    "squad_code",
+    "officer_badge",
+    "violation_code",
+    "violation_name",
+    "subject_id",
+    "device_stage",
+    "chosen_stage",
+    "hq_stage",
+    "hq_ordinal",
+    "stage_conflict",
+    "photos_expected",
+    "photos_stored",
+    "complete",
+    "review",
+    "received_at",
+)
+
+
+class CliError(LocalizedError):
+    code = "cli"
+
+
+def _storage_url(args: argparse.Namespace) -> str:
+    if args.pg:
+        return str(args.pg)
+    if args.db:
+        return str(args.db)
+    raise CliError("give --db PATH or --pg DSN", zh="请指定 --db 数据库文件 或 --pg 连接串", field="db")
+
+
+def _open(args: argparse.Namespace) -> Storage:
+    return open_storage(_storage_url(args), create=True)
+
+
+def _add_storage_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--db", type=Path, help="SQLite database file")
+    group.add_argument("--pg", help="PostgreSQL DSN (postgresql://…)")
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="streetpatrol-hq", description="StreetPatrol HQ 街巡指挥中心")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser("init", help="create the database schema 创建数据库")
+    _add_storage_args(init)
+
+    serve = commands.add_parser("serve", help="run the HTTP service 启动服务")
+    _add_storage_args(serve)
+    serve.add_argument("--blobs", type=Path, required=True, help="directory for photo files 照片目录")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+
+    seed = commands.add_parser("seed-demo", help="demo district, users and history 演示数据")
+    _add_storage_args(seed)
+
+    export = commands.add_parser("export", help="cases as CSV 导出案件")
+    _add_storage_args(export)
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--district")
+    export.add_argument("--squad")
+    export.add_argument("--since", type=_parse_day, help="first day (bureau-local), YYYY-MM-DD")
+    export.add_argument("--until", type=_parse_day, help="last day (bureau-local), YYYY-MM-DD")
+    export.add_argument("--all-versions", action="store_true", help="every version, not only the latest")
+
+    add_user = commands.add_parser("add-user", help="add or update a user 添加用户")
+    _add_storage_args(add_user)
+    add_user.add_argument("--badge", required=True)
+    add_user.add_argument("--name", required=True)
+    add_user.add_argument("--squad", required=True, help="squad code, e.g. ZD01")
+    add_user.add_argument("--role", choices=[r.value for r in Role], default=Role.OFFICER.value)
+    add_user.add_argument("--pin", help="the PIN (prompted when omitted)")
+    return parser
+
+
+# ------------------------------------------------------------------------------------------ commands
+
+
+def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
+    storage = _open(args)
+    storage.close()
+    print(f"数据库已就绪 / database ready: {_storage_url(args)}", file=out)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    import uvicorn
+
+    from hq.app import create_app
+    from hq.blobs import FilesystemBlobStore
+
+    storage = _open(args)
+    app = create_app(storage, FilesystemBlobStore(args.blobs), settings_from_env())
+    print(f"指挥中心服务 / HQ service: http://{args.host}:{args.port}", file=out)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    finally:
+        storage.close()
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from hq.demo import demo_text, seed_demo
+
+    storage = _open(args)
+    try:
+        summary = seed_demo(storage, Settings(), catalogue=load_catalogue())
+    finally:
+        storage.close()
+    print(demo_text(summary, load_catalogue()), file=out)
+    return 0
+
+
+def write_cases_csv(
+    storage: Storage,
+    out: TextIO,
+    *,
+    district: str | None = None,
+    squad_code: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    latest_only: bool = True,
+    limit: int = 1_000_000,
+) -> int:
+    """Write the cases as CSV (header first); returns the number of rows."""
+    catalogue = load_catalogue()
+    start = datetime.combine(since, time.min, LOCAL_TZ) if since else None
+    end = datetime.combine(until, time.max, LOCAL_TZ) if until else None
+    with storage.transaction(readonly=True) as tx:
+        states = tx.list_cases(
+            district=district,
+            squad_code=squad_code,
+            since=start,
+            until=end,
+            latest_only=latest_only,
+            limit=limit,
+        )
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for s in sorted(states, key=lambda s: (s.occurred_at, s.case_no, s.version)):
+        name = catalogue.name(s.violation_code, "zh") if s.violation_code in catalogue else ""
+        writer.writerow(
+            [
+                s.case_no,
+                s.case_id,
+                s.version,
+                s.occurred_at.astimezone(LOCAL_TZ).isoformat(),
+                s.district,
+                s.squad_code,
+                s.officer_badge,
+                s.violation_code,
+                name,
+                s.subject_id or "",
+                int(s.device_stage),
+                int(s.chosen_stage),
+                int(s.hq_stage),
+                s.hq_ordinal,
+                int(s.stage_conflict),
+                s.photos_expected,
+                s.photos_stored,
+                int(s.complete),
+                s.review,
+                s.received_at.isoformat(),
+            ]
+        )
+    return len(states)
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    storage = _open(args)
+    try:
+        options = {
+            "district": args.district,
+            "squad_code": args.squad,
+            "since": args.since,
+            "until": args.until,
+            "latest_only": not args.all_versions,
+        }
+        if args.out:
+            # utf-8-sig: spreadsheet programs then read the Chinese text correctly
+            with open(args.out, "w", encoding="utf-8-sig", newline="") as handle:
+                count = write_cases_csv(storage, handle, **options)
+            print(f"已导出 {count} 条案件 / exported {count} cases → {args.out}", file=out)
+        else:
+            write_cases_csv(storage, out, **options)
+    finally:
+        storage.close()
+    return 0
+
+
+def cmd_add_user(args: argparse.Namespace, out: TextIO) -> int:
+    pin = args.pin or getpass.getpass("PIN: ")
+    if len(pin) < 4 or not pin.isdigit():
+        raise CliError("the PIN must be at least 4 digits", zh="密码须为至少4位数字", field="pin")
+    storage = _open(args)
+    try:
+        with storage.transaction() as tx:
+            squad = tx.get_squad(args.squad)
+            if squad is None:
+                raise CliError(f"unknown squad {args.squad}", zh=f"中队“{args.squad}”不存在", field="squad")
+            officer = Officer(args.badge, args.name, squad.code, squad.name, squad.district, Role(args.role))
+            tx.put_user(UserRow(officer=officer, pin_hash=PinHasher(Settings().pin_hashing).hash(pin)))
+            tx.audit("cli", "user_saved", target=args.badge, detail={"role": args.role, "squad": squad.code})
+    finally:
+        storage.close()
+    print(f"用户已保存 / user saved: {args.badge} {args.name} ({args.role}, {args.squad})", file=out)
+    return 0
+
+
+COMMANDS = {
+    "init": cmd_init,
+    "serve": cmd_serve,
+    "seed-demo": cmd_seed_demo,
+    "export": cmd_export,
+    "add-user": cmd_add_user,
+}
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args, out)
+    except LocalizedError as exc:
+        print(f"错误：{exc.zh}\nerror: {exc.en}", file=sys.stderr)
+        return 1
+
+
+def run_to_string(argv: Sequence[str]) -> tuple[int, str]:
+    """Run the CLI and capture what it prints (for tests and scripts)."""
+    buffer = io.StringIO()
+    code = main(argv, buffer)
+    return code, buffer.getvalue()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
