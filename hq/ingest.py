@@ -40,6 +40,7 @@ from enforcement.codec import from_json_dict, to_json_dict
 from enforcement.model import (
     Case,
     CaseValidationError,
+    HistoryEntry,
     Officer,
     Review,
     ReviewDecision,
@@ -275,17 +276,24 @@ class _Batch:
         except CaseValidationError as err:
             raise _invalid(err) from err
         self._check_version(case)
-        verdict = self._verdict(case)
+        history = self.tx.subject_history(case.subject_id) if case.subject_id else []
+        verdict = verdict_of(
+            compute_stage(case.violation_code, case.occurred_at, history, self.policy, case_no=case.case_no)
+        )
         state = self.tx.save_case(case, district=self.user.district, verdict=verdict, received_at=self.now)
-        emit_case_state(self.tx, state)
+        missing = emit_case_state(self.tx, state)
         if case.subject_id:
-            restage_after(
-                self.tx, case.subject_id, case.occurred_at, skip_case_no=case.case_no, policy=self.policy
-            )
+            others = [e for e in history if e.case_no != case.case_no]
+            if any(e.occurred_at >= case.occurred_at for e in others):
+                restage_after(
+                    self.tx, case.subject_id, case.occurred_at, skip_case_no=case.case_no, policy=self.policy
+                )
             emit_history(
-                self.tx, case.subject_id, (subject.district if subject else "") or self.user.district
+                self.tx,
+                case.subject_id,
+                (subject.district if subject else "") or self.user.district,
+                entries=sorted([*others, HistoryEntry.of(case)], key=lambda e: (e.occurred_at, e.case_no)),
             )
-        missing = self.tx.missing_photos(case.id)
         conflict = state.stage_conflict
         result = RecordResult(
             id=case.id,
@@ -320,12 +328,6 @@ class _Batch:
             )
         if not previous.latest:
             raise _refused(Errno.VERSION_CONFLICT)
-
-    def _verdict(self, case: Case) -> StageVerdict:
-        history = self.tx.subject_history(case.subject_id) if case.subject_id else []
-        return verdict_of(
-            compute_stage(case.violation_code, case.occurred_at, history, self.policy, case_no=case.case_no)
-        )
 
     # -- subjects
     def _subject(self, record: PushRecord) -> RecordResult:
@@ -457,8 +459,9 @@ def restage_after(
     return changed
 
 
-def emit_case_state(tx: Tx, state: CaseState) -> None:
-    """Tell the case's officer HQ's state of it (stage, photos still missing, returned)."""
+def emit_case_state(tx: Tx, state: CaseState) -> list[str]:
+    """Tell the case's officer HQ's state of it (stage, photos still missing, returned); returns the
+    missing photos."""
     missing = tx.missing_photos(state.case_id)
     if state.review == ReviewDecision.RETURN.value:
         sync_state = SyncState.RETURNED
@@ -470,12 +473,17 @@ def emit_case_state(tx: Tx, state: CaseState) -> None:
     )  # fmt: skip
     tx.emit(ChangeKind.CASE_STATE, state.case_id, data.model_dump(mode="json"),
             ChangeScope(badge=state.officer_badge))  # fmt: skip
+    return missing
 
 
-def emit_history(tx: Tx, subject_id: str, district: str) -> None:
-    """Publish the subject's whole case history to its district (pulls trim it to their window)."""
-    entries = tx.subject_history(subject_id)
-    data = HistoryData(subject_id=subject_id, entries=entries).model_dump(mode="json")
+def emit_history(
+    tx: Tx, subject_id: str, district: str, *, entries: Sequence[HistoryEntry] | None = None
+) -> None:
+    """Publish the subject's whole case history to its district (pulls trim it to their window).
+    ``entries``: the history as ``tx.subject_history`` would give it now, when the caller has it."""
+    if entries is None:
+        entries = tx.subject_history(subject_id)
+    data = HistoryData(subject_id=subject_id, entries=list(entries)).model_dump(mode="json")
     newest = max((e.occurred_at for e in entries), default=None)
     tx.emit(ChangeKind.HISTORY, subject_id, data, ChangeScope(district=district), occurred_at=newest)
 

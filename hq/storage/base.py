@@ -336,7 +336,10 @@ class Tx(Protocol):
     ) -> CaseState:
         """Store a new case version with its photo manifest; marks ``case.supersedes`` (if any) as no
         longer latest. Completeness is computed from the photos already stored. Emits nothing: the
-        caller emits the changes it wants. ``StorageConflict`` if the id exists."""
+        caller emits the changes it wants. ``StorageConflict`` if the id exists or ``supersedes`` is not
+        the latest version: the transaction must then be rolled back (let the exception propagate).
+        Another version claiming the same ``(case_no, version)`` or latest slot fails in the database
+        (a concurrent amendment): the caller's transaction fails and is retried by the phone."""
         ...
 
     def set_verdict(self, case_id: str, verdict: StageVerdict) -> CaseState | None:

@@ -91,8 +91,6 @@ class RecordsMixin(SqlBase):
         self, case: Case, *, district: str, verdict: StageVerdict, received_at: datetime
     ) -> CaseState:
         self._writable()
-        if self._one("SELECT 1 FROM cases WHERE id = ?", (case.id,)):
-            raise StorageConflict(f"case {case.id} is already stored", zh="该案件记录已存在", field="id")
         if case.supersedes is not None:
             retired = self._x(
                 "UPDATE cases SET latest = FALSE WHERE id = ? AND latest", (case.supersedes,)
@@ -104,22 +102,26 @@ class RecordsMixin(SqlBase):
                     field="supersedes",
                 )
         manifest = sorted({photo.sha256 for photo in case.photos})
-        self._x(
+        inserted = self._x(
             "INSERT INTO cases (id, case_no, version, supersedes, officer_badge, squad_code, district,"
             " subject_id, violation_code, occurred_at, status, received_at, device_stage, chosen_stage,"
             " hq_stage, hq_ordinal, stage_conflict, explain_zh, explain_en, photos_expected, latest,"
             " review, payload)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, '', ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, '', ?)"
+            " ON CONFLICT (id) DO NOTHING",
             (case.id, case.case_no, case.version, case.supersedes, case.officer_badge, case.squad_code,
              district, case.subject_id, case.violation_code, self._ts(case.occurred_at), case.status.value,
              self._ts(received_at), int(case.computed_stage), int(case.chosen_stage), int(verdict.stage),
              verdict.ordinal, verdict.stage != case.computed_stage, verdict.explain_zh, verdict.explain_en,
              len(manifest), dumps(to_json_dict(case))),
-        )  # fmt: skip
+        ).rowcount  # fmt: skip
+        if inserted != 1:
+            raise StorageConflict(f"case {case.id} is already stored", zh="该案件记录已存在", field="id")
         if manifest:
-            self._many(
-                "INSERT INTO case_photos (case_id, sha256) VALUES (?, ?)",
-                [(case.id, sha) for sha in manifest],
+            values = ", ".join(["(?, ?)"] * len(manifest))
+            self._x(
+                f"INSERT INTO case_photos (case_id, sha256) VALUES {values}",
+                [value for sha in manifest for value in (case.id, sha)],
             )
         state = self.case_state(case.id)
         assert state is not None
