@@ -191,6 +191,7 @@ CREATE INDEX case_photos_by_hash ON case_photos (sha256);
 CREATE INDEX photo_queue_waiting ON photo_queue (seq) WHERE uploaded_at IS NULL;
 CREATE INDEX subjects_by_plate ON subjects (plate);
 CREATE INDEX subjects_by_phone ON subjects (phone);
+CREATE INDEX subjects_search ON subjects (name_key, extra_key);
 CREATE INDEX shifts_by_day ON shifts (officer_badge, local_day, started_utc);
 CREATE INDEX shifts_open ON shifts (officer_badge) WHERE ended_at IS NULL;
 CREATE INDEX reviews_by_case ON reviews (case_id, decided_utc);
