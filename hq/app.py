@@ -8,7 +8,6 @@ past it; photos are streamed to a temporary file with a cap and their hash check
 stored. Push batches go to ``hq.ingest.ingest_batch`` (one transaction; the answer is sent after commit).
 """
 
-from __future__ import annotations
 
 import contextlib
 import hashlib
@@ -180,29 +179,35 @@ class BodyLimit:
                 await error_response(errno)(scope, receive, send)
                 return
         received = 0
-        started = False
+        exceeded = False
+        answered = False
 
         async def limited_receive() -> Any:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > cap:
+                    exceeded = True
                     raise _BodyTooLarge
             return message
 
-        async def tracking_send(message: Any) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def guarded_send(message: Any) -> None:
+            # Once the cap was passed, whatever the app makes of the failed read (FastAPI turns it into a
+            # 400) is replaced by the 413.
+            nonlocal answered
+            if not exceeded:
+                answered = answered or message["type"] == "http.response.start"
+                await send(message)
+            elif not answered:
+                answered = True
+                await error_response(errno)(scope, receive, send)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
-            if started:
-                raise
-            await error_response(errno)(scope, receive, send)
+            if not answered:
+                await error_response(errno)(scope, receive, send)
 
 
 # ---------------------------------------------------------------------------------------- helpers
