@@ -350,8 +350,7 @@ class _Batch:
         stored = self.tx.get_subject(clean.id, include_deleted=True)
         if stored is not None and self.tx.get_subject(clean.id) is None:
             raise _refused(Errno.RECORD_INVALID, "该当事人已被指挥中心删除", "This subject was deleted at HQ")
-        self.tx.save_subject(clean, at=self.now, by_badge=self.user.badge)
-        self.tx.emit(ChangeKind.SUBJECT, clean.id, to_json_dict(clean), ChangeScope(district=clean.district))
+        self.tx.save_subject(clean, at=self.now, by_badge=self.user.badge)  # publishes it to the district
         return self._receipt(record, digest, RecordResult(id=clean.id, status="accepted", complete=True))
 
     # -- shifts

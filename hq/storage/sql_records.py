@@ -22,13 +22,16 @@ from enforcement.model import (
 )
 from hq.storage.base import (
     CaseState,
+    ChangeKind,
+    ChangeScope,
     PhotoRow,
     Receipt,
     RecordKind,
     StageVerdict,
     StorageConflict,
 )
-from hq.storage.sqlcore import Row, SqlBase, dumps, loads
+from hq.storage.sql_feed import FeedMixin
+from hq.storage.sqlcore import Row, dumps, loads
 
 _STATE_SELECT = """
 SELECT c.id, c.case_no, c.version, c.officer_badge, c.squad_code, c.district, c.subject_id,
@@ -41,7 +44,7 @@ FROM cases c
 """
 
 
-class RecordsMixin(SqlBase):
+class RecordsMixin(FeedMixin):
     # -- the exactly-once ledger
     def _receipt(self, row: Row) -> Receipt:
         return Receipt(
@@ -279,6 +282,9 @@ class RecordsMixin(SqlBase):
             " payload = excluded.payload",
             (subject.id, subject.district, self._ts(at), by_badge, dumps(to_json_dict(subject))),
         )
+        self.emit(
+            ChangeKind.SUBJECT, subject.id, to_json_dict(subject), ChangeScope(district=subject.district)
+        )
 
     def get_subject(self, subject_id: str, *, include_deleted: bool = False) -> Subject | None:
         sql = "SELECT payload FROM subjects WHERE id = ?"
@@ -289,13 +295,17 @@ class RecordsMixin(SqlBase):
 
     def delete_subject(self, subject_id: str, at: datetime) -> bool:
         self._writable()
-        return (
-            self._x(
-                "UPDATE subjects SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
-                (self._ts(at), subject_id),
-            ).rowcount
-            == 1
+        row = self._one("SELECT district FROM subjects WHERE id = ? AND deleted_at IS NULL", (subject_id,))
+        if row is None:
+            return False
+        self._x("UPDATE subjects SET deleted_at = ? WHERE id = ?", (self._ts(at), subject_id))
+        self.emit(
+            ChangeKind.TOMBSTONE,
+            subject_id,
+            {"kind": "subject", "id": subject_id},
+            ChangeScope(district=row[0]),
         )
+        return True
 
     def list_subjects(self, district: str, *, limit: int = 1000) -> list[Subject]:
         rows = self._all(
@@ -360,6 +370,7 @@ class RecordsMixin(SqlBase):
             " data = excluded.data",
             (version, self._ts(at), dumps(dict(data))),
         )
+        self.emit(ChangeKind.CATALOGUE, "catalogue", {"version": version}, ChangeScope.everyone())
 
     def get_catalogue(self) -> tuple[str, dict[str, Any]] | None:
         row = self._one("SELECT version, data FROM catalogue WHERE id = 1")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -132,10 +132,3 @@ class SqlBase:
             raise StorageError(
                 "write in a read-only transaction", zh="只读事务中不能写入", field="transaction"
             )
-
-
-def where(clauses: Mapping[str, Any]) -> tuple[str, list[Any]]:
-    """``WHERE a = ? AND b = ?`` of the clauses whose value is not None (column names are ours)."""
-    parts = [f"{column} ?" for column, value in clauses.items() if value is not None]
-    params = [value for value in clauses.values() if value is not None]
-    return (" WHERE " + " AND ".join(parts)) if parts else "", params

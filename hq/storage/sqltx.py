@@ -7,13 +7,12 @@ from typing import Any
 
 from hq.storage.base import StorageError
 from hq.storage.schema import SCHEMA_VERSION, ddl
-from hq.storage.sql_feed import FeedMixin
 from hq.storage.sql_people import PeopleMixin
 from hq.storage.sql_records import RecordsMixin
 from hq.storage.sqlcore import Dialect
 
 
-class SqlTx(PeopleMixin, RecordsMixin, FeedMixin):
+class SqlTx(PeopleMixin, RecordsMixin):
     """``hq.storage.base.Tx`` over one SQL connection inside one database transaction."""
 
     def __init__(self, conn: Any, dialect: Dialect, *, epoch: str, readonly: bool) -> None:

@@ -291,6 +291,30 @@ def test_subjects_shifts_reviews_catalogue(storage: Storage) -> None:
         assert tx.list_subjects(DISTRICT) == []
 
 
+def test_registry_writes_are_published(storage: Storage) -> None:
+    subject = make_subject()
+    with storage.transaction() as tx:
+        tx.save_subject(subject, at=T0)
+        tx.set_catalogue("2026.11-2", {"format": 1}, T0)
+    with storage.transaction(readonly=True) as tx:
+        page = tx.changes_after(None, district=DISTRICT, badge="1023")
+        elsewhere = tx.changes_after(None, district="二七区", badge="9")
+    assert [(c.kind, c.key) for c in page.changes] == [
+        (ChangeKind.SUBJECT, subject.id),
+        (ChangeKind.CATALOGUE, "catalogue"),
+    ]
+    assert page.changes[0].data["name"] == subject.name
+    assert page.changes[1].data == {"version": "2026.11-2"}
+    assert [c.kind for c in elsewhere.changes] == [ChangeKind.CATALOGUE]
+    with storage.transaction() as tx:
+        tx.delete_subject(subject.id, T0)
+    with storage.transaction(readonly=True) as tx:
+        after = tx.changes_after(page.cursor, district=DISTRICT, badge="1023")
+    assert [(c.kind, c.key, dict(c.data)) for c in after.changes] == [
+        (ChangeKind.TOMBSTONE, subject.id, {"kind": "subject", "id": subject.id})
+    ]
+
+
 def test_failed_transaction_leaves_nothing(storage: Storage) -> None:
     def failing_work() -> None:
         with storage.transaction() as tx:
