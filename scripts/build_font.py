@@ -1,0 +1,267 @@
+"""Build the CJK font StreetPatrol ships: a subset of Noto Sans CJK SC, plus its licence.
+
+Flutter web ignores system fonts and Pillow needs a font file for the photo watermark, so the app carries
+one font file that both read: ``assets/fonts/NotoSansSC-StreetPatrol.otf`` (CFF outlines, OpenType).
+
+Source: the face named exactly "Noto Sans CJK SC" inside Debian's ``NotoSansCJK-Regular.ttc``
+(package fonts-noto-cjk). The collection's first face is the Japanese one, and a loose match on "CJK SC"
+also hits "Noto Sans Mono CJK SC" (monospaced Latin), so the face is chosen by its exact family name.
+
+Coverage: ASCII, Latin-1, General Punctuation, CJK Symbols and Punctuation, Halfwidth and Fullwidth Forms,
+every GB2312 hanzi, every other character the GBK codec encodes that the face has (the rarer hanzi of
+names and shop signs, plus GBK's symbols), and 㐂 (U+3402) and 𠮷 (U+20BB7).
+
+Size: the subsetter follows GSUB closure by default, and Noto CJK's ``locl`` and vertical features pull in
+the Japanese/Korean/Traditional variants of thousands of hanzi (11 MB). The app sets horizontal zh-Hans
+text only, so ``locl`` and the vertical features are dropped (6 MB); hints and the other layout features
+(kerning, proportional forms, Latin ligatures) stay. Run with ``--compare`` to measure the alternatives.
+
+    .venv/bin/python scripts/build_font.py [--source TTC] [--out DIR] [--compare]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import textwrap
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from fontTools import subset
+from fontTools.ttLib import TTCollection, TTFont, newTable
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+COPYRIGHT_FILE = Path("/usr/share/doc/fonts-noto-cjk/copyright")
+FACE = "Noto Sans CJK SC"
+FAMILY = "Noto Sans SC StreetPatrol"
+POSTSCRIPT = "NotoSansSC-StreetPatrol"
+OUT_NAME = f"{POSTSCRIPT}.otf"
+RARE = (0x3402, 0x20BB7)  # 㐂, 𠮷 (the latter outside the BMP)
+VERTICAL_AND_LOCALE = {"locl", "vert", "vrt2", "vkna", "vrtr", "valt", "vhal", "vkrn", "vpal"}
+
+BLOCKS = {
+    "ASCII": range(0x20, 0x7F),
+    "Latin-1": range(0xA0, 0x100),
+    "General Punctuation": range(0x2000, 0x2070),
+    "CJK Symbols and Punctuation": range(0x3000, 0x3040),
+    "Halfwidth and Fullwidth Forms": range(0xFF00, 0xFFF0),
+}
+
+
+def is_hanzi(cp: int) -> bool:
+    return (
+        0x3400 <= cp <= 0x4DBF  # Extension A
+        or 0x4E00 <= cp <= 0x9FFF  # URO
+        or 0xF900 <= cp <= 0xFAFF  # compatibility ideographs
+        or 0x20000 <= cp <= 0x3FFFF  # Extensions B and later
+    )
+
+
+def encodes(cp: int, codec: str) -> bool:
+    try:
+        chr(cp).encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def load_face(source: Path, face: str = FACE) -> TTFont:
+    """The face of ``source`` (a .ttc) whose family name (name ID 1) is exactly ``face``."""
+    collection = TTCollection(str(source))
+    for font in collection.fonts:
+        if font["name"].getDebugName(1) == face:
+            return font
+    names = [f["name"].getDebugName(1) for f in collection.fonts]
+    raise SystemExit(f"{source}: no face named {face!r} (faces: {names})")
+
+
+def coverage(cmap: Iterable[int]) -> dict[str, set[int]]:
+    """The code points to keep, by group, restricted to what the face maps."""
+    have = set(cmap)
+    groups = {name: set(block) & have for name, block in BLOCKS.items()}
+    groups["GB2312 hanzi"] = {cp for cp in have if is_hanzi(cp) and encodes(cp, "gb2312")}
+    groups["other GBK hanzi"] = {
+        cp for cp in have if is_hanzi(cp) and encodes(cp, "gbk") and cp not in groups["GB2312 hanzi"]
+    }
+    kept = set().union(*groups.values())
+    groups["other GBK symbols"] = {cp for cp in have if cp > 0x7F and encodes(cp, "gbk")} - kept
+    groups["rare (㐂 𠮷)"] = {cp for cp in RARE if cp in have}
+    return groups
+
+
+def options(*, drop_locale: bool = True, hinting: bool = True) -> subset.Options:
+    opts = subset.Options()
+    if drop_locale:
+        opts.layout_features = [f for f in opts.layout_features if f not in VERTICAL_AND_LOCALE]
+    opts.hinting = hinting
+    opts.name_IDs = ["*"]  # keep the copyright, licence and licence URL records
+    opts.notdef_outline = True  # a missing glyph shows as a box, never as silent nothing
+    return opts
+
+
+def make_subset(source: Path, unicodes: set[int], opts: subset.Options) -> TTFont:
+    font = load_face(source)
+    subsetter = subset.Subsetter(opts)
+    subsetter.populate(unicodes=unicodes)
+    subsetter.subset(font)
+    return font
+
+
+def rename(font: TTFont) -> None:
+    """A modified version gets its own name, so it is never mistaken for the full Noto face."""
+    name = font["name"]
+    version = name.getDebugName(5) or ""
+    for record in list(name.names):
+        if record.nameID in (16, 17, 21, 22):
+            name.removeNames(nameID=record.nameID)
+    name.setName(FAMILY, 1, 3, 1, 0x409)
+    name.setName("Regular", 2, 3, 1, 0x409)
+    name.setName(f"{version.split(';')[0]};{POSTSCRIPT}", 3, 3, 1, 0x409)
+    name.setName(FAMILY, 4, 3, 1, 0x409)
+    name.setName(f"{version}; StreetPatrol subset", 5, 3, 1, 0x409)
+    name.setName(POSTSCRIPT, 6, 3, 1, 0x409)
+    name.names = [r for r in name.names if r.platformID == 3]
+    cff = font["CFF "].cff
+    cff.fontNames = [POSTSCRIPT]
+    top = cff.topDictIndex[0]
+    top.FamilyName = FAMILY
+    top.FullName = FAMILY
+
+
+def to_bytes(font: TTFont) -> bytes:
+    font.recalcTimestamp = False  # keep the source's dates: the same source gives the same bytes
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+def licence_text(font: TTFont, copyright_file: Path = COPYRIGHT_FILE) -> str:
+    """OFL.txt: the font's copyright notice followed by the SIL OFL 1.1 text from Debian's copyright file."""
+    lines = copyright_file.read_text(encoding="utf-8").splitlines()
+    start = len(lines) - 1 - lines[::-1].index("License: SIL-1.1")  # the stand-alone licence paragraph
+    body: list[str] = []
+    for line in lines[start + 1 :]:
+        if not line.startswith(" "):
+            break
+        body.append("" if line.strip() == "." else line[1:])
+    if not any("SIL OPEN FONT LICENSE Version 1.1" in line for line in body):
+        raise SystemExit(f"{copyright_file}: no SIL OFL 1.1 text found")
+    notice = font["name"].getDebugName(0) or ""
+    trademark = font["name"].getDebugName(7) or ""
+    head = textwrap.dedent(
+        f"""\
+        Copyright {notice}
+        {trademark}
+
+        {FAMILY} is a subset of {FACE} (Noto CJK, https://github.com/googlefonts/noto-cjk),
+        made by scripts/build_font.py. It is a Modified Version under the licence below.
+
+        This Font Software is licensed under the SIL Open Font License, Version 1.1.
+        This license is copied below, and is also available with a FAQ at: https://openfontlicense.org
+
+        """
+    )
+    return head + "\n".join(body).rstrip() + "\n"
+
+
+def to_truetype(otf: bytes) -> bytes:
+    """The same subset with quadratic (glyf) outlines, for the size comparison only."""
+    from fontTools.pens.cu2quPen import Cu2QuPen
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    font = TTFont(io.BytesIO(otf))
+    glyphs = font.getGlyphSet()
+    glyf = newTable("glyf")
+    glyf.glyphOrder = font.getGlyphOrder()
+    glyf.glyphs = {}
+    for gname in glyf.glyphOrder:
+        pen = TTGlyphPen(glyphs)
+        glyphs[gname].draw(Cu2QuPen(pen, 1.0, reverse_direction=True))
+        glyf[gname] = pen.glyph()
+    font["glyf"] = glyf
+    font["loca"] = newTable("loca")
+    for tag in ("CFF ", "VORG"):
+        if tag in font:
+            del font[tag]
+    maxp = font["maxp"]
+    maxp.tableVersion = 0x00010000
+    for attr in (
+        "maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs",
+        "maxStackElements", "maxSizeOfInstructions", "maxComponentElements",
+    ):  # fmt: skip
+        setattr(maxp, attr, 0)
+    maxp.maxZones = 1
+    post = font["post"]
+    post.formatType, post.extraNames, post.mapping = 2.0, [], {}
+    font["head"].glyphDataFormat = 0
+    font.sfntVersion = "\0\1\0\0"
+    return to_bytes(font)
+
+
+def woff2_size(otf: bytes) -> int | None:
+    try:
+        import brotli  # noqa: F401  (fontTools needs it for woff2)
+    except ImportError:
+        return None
+    font = TTFont(io.BytesIO(otf))
+    font.flavor = "woff2"
+    return len(to_bytes(font))
+
+
+def compare(source: Path, groups: dict[str, set[int]], chosen: bytes) -> list[tuple[str, str]]:
+    """Sizes of the alternatives considered (slow: each is a full subset run)."""
+    everything = set().union(*groups.values())
+    gb2312_only = everything - groups["other GBK hanzi"] - groups["other GBK symbols"]
+    rows = [("chosen: GBK set, no locl/vertical, hinted, OTF", f"{len(chosen):,}")]
+    cases = [
+        ("GB2312 set only, no locl/vertical, hinted, OTF", gb2312_only, options()),
+        ("GBK set, default features (locl+vertical closure), OTF", everything, options(drop_locale=False)),
+        ("GBK set, no locl/vertical, unhinted, OTF", everything, options(hinting=False)),
+    ]
+    for label, unicodes, opts in cases:
+        rows.append((label, f"{len(to_bytes(make_subset(source, unicodes, opts))):,}"))
+    rows.append(("chosen set as TTF (cu2qu, unhinted)", f"{len(to_truetype(chosen)):,}"))
+    w2 = woff2_size(chosen)
+    rows.append(("chosen set as woff2 (Pillow may not read it)", f"{w2:,}" if w2 else "brotli missing"))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, default=SOURCE)
+    parser.add_argument("--out", type=Path, default=ROOT / "assets" / "fonts")
+    parser.add_argument("--compare", action="store_true", help="also measure the alternatives (slow)")
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    face = load_face(args.source)
+    groups = coverage(face.getBestCmap())
+    unicodes = set().union(*groups.values())
+    font = make_subset(args.source, unicodes, options())
+    rename(font)
+    data = to_bytes(font)
+    missing = unicodes - set(TTFont(io.BytesIO(data)).getBestCmap())
+    if missing:
+        raise SystemExit(f"subset lost {len(missing)} code points, e.g. {sorted(missing)[:5]}")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / OUT_NAME).write_bytes(data)
+    (args.out / "OFL.txt").write_text(licence_text(face), encoding="utf-8")
+
+    print(f"{args.out / OUT_NAME}: {len(data):,} bytes, {len(font.getGlyphOrder()):,} glyphs, "
+          f"{len(unicodes):,} code points ({time.monotonic() - started:.0f} s)")
+    print("| group | code points |\n|---|---|")
+    for group, cps in groups.items():
+        print(f"| {group} | {len(cps):,} |")
+    if args.compare:
+        print("\n| alternative | bytes |\n|---|---|")
+        for label, size in compare(args.source, groups, data):
+            print(f"| {label} | {size} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
