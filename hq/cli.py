@@ -25,7 +25,7 @@ from enforcement.catalogue import load_catalogue
 from enforcement.model import LOCAL_TZ, Officer, Role
 from enforcement.text import LocalizedError
 from hq.auth import PinHasher
-from hq.settings import Settings, settings_from_env
+from hq.settings import settings_from_env
 from hq.storage import open_storage
 from hq.storage.base import Storage, UserRow
 
@@ -148,7 +148,7 @@ def cmd_seed_demo(args: argparse.Namespace, out: TextIO) -> int:
 
     storage = _open(args)
     try:
-        summary = seed_demo(storage, Settings(), catalogue=load_catalogue())
+        summary = seed_demo(storage, settings_from_env(), catalogue=load_catalogue())
     finally:
         storage.close()
     print(demo_text(summary, load_catalogue()), file=out)
@@ -243,7 +243,9 @@ def cmd_add_user(args: argparse.Namespace, out: TextIO) -> int:
             if squad is None:
                 raise CliError(f"unknown squad {args.squad}", zh=f"中队“{args.squad}”不存在", field="squad")
             officer = Officer(args.badge, args.name, squad.code, squad.name, squad.district, Role(args.role))
-            tx.put_user(UserRow(officer=officer, pin_hash=PinHasher(Settings().pin_hashing).hash(pin)))
+            tx.put_user(
+                UserRow(officer=officer, pin_hash=PinHasher(settings_from_env().pin_hashing).hash(pin))
+            )
             tx.audit("cli", "user_saved", target=args.badge, detail={"role": args.role, "squad": squad.code})
     finally:
         storage.close()

@@ -75,8 +75,9 @@ class Settings:
 
 def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | None = None) -> Settings:
     """Settings with overrides from ``STREETPATROL_TOKEN_TTL_HOURS``, ``STREETPATROL_MAX_PHOTO_BYTES``,
-    ``STREETPATROL_MAX_BATCH_RECORDS``, ``STREETPATROL_MAX_BATCH_BYTES`` and
-    ``STREETPATROL_TRUST_FORWARDED_FOR``."""
+    ``STREETPATROL_MAX_BATCH_RECORDS``, ``STREETPATROL_MAX_BATCH_BYTES``,
+    ``STREETPATROL_TRUST_FORWARDED_FOR`` and the argon2 cost ``STREETPATROL_PIN_TIME_COST`` /
+    ``STREETPATROL_PIN_MEMORY_KIB`` / ``STREETPATROL_PIN_PARALLELISM``."""
     env = os.environ if env is None else env
     settings = base or Settings()
     changes: dict[str, object] = {}
@@ -93,4 +94,15 @@ def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | Non
             "true",
             "yes",
         }
+    pin_cost = {
+        name: int(env[f"STREETPATROL_PIN_{key}"])
+        for name, key in (
+            ("time_cost", "TIME_COST"),
+            ("memory_cost", "MEMORY_KIB"),
+            ("parallelism", "PARALLELISM"),
+        )
+        if f"STREETPATROL_PIN_{key}" in env
+    }
+    if pin_cost:
+        changes["pin_hashing"] = replace(settings.pin_hashing, **pin_cost)
     return replace(settings, **changes)  # type: ignore[arg-type]
