@@ -140,11 +140,36 @@ def ingest(
 ) -> IngestReport:
     """``ingest_batch`` with the sequence gaps it found."""
     with storage.transaction() as tx:
+        tx.lock_subjects(_subjects_of(tx, records))
         batch = _Batch(tx, user, device_id, catalogue or _default_catalogue(), now or datetime.now(UTC),
                        policy or StagePolicy())  # fmt: skip
         results = [batch.apply(record) for record in records]
         gaps = batch.finish()
     return IngestReport(results, gaps)
+
+
+def _subjects_of(tx: Tx, records: Sequence[PushRecord | Mapping[str, Any]]) -> set[str]:
+    """The subjects whose history a batch may change: of its cases (and of the versions they amend) and
+    of the cases its reviews decide. Read before anything else, to lock them all at once."""
+    subjects: set[str] = set()
+    for raw in records:
+        kind, payload = (
+            (raw.kind, raw.payload) if isinstance(raw, PushRecord) else (raw.get("kind"), raw.get("payload"))
+        )
+        if not isinstance(payload, Mapping):
+            continue
+        refs = []
+        if kind == RecordKind.CASE.value:
+            if isinstance(payload.get("subject_id"), str):
+                subjects.add(payload["subject_id"])
+            refs.append(payload.get("supersedes"))
+        elif kind == RecordKind.REVIEW.value:
+            refs.append(payload.get("case_id"))
+        for case_id in refs:
+            state = tx.case_state(case_id) if isinstance(case_id, str) else None
+            if state is not None and state.subject_id:
+                subjects.add(state.subject_id)
+    return subjects
 
 
 class _Batch:
@@ -280,14 +305,24 @@ class _Batch:
         verdict = verdict_of(
             compute_stage(case.violation_code, case.occurred_at, history, self.policy, case_no=case.case_no)
         )
+        previous = self.tx.case_state(case.supersedes) if case.supersedes else None
         state = self.tx.save_case(case, district=self.user.district, verdict=verdict, received_at=self.now)
         missing = emit_case_state(self.tx, state)
+        if previous is not None and previous.subject_id and previous.subject_id != case.subject_id:
+            # the amendment moved the case to another subject: the old one's history lost a case
+            restage_after(self.tx, previous.subject_id, previous.occurred_at, skip_case_no=case.case_no,
+                          policy=self.policy)  # fmt: skip
+            moved_from = self.tx.get_subject(previous.subject_id)
+            emit_history(
+                self.tx, previous.subject_id, (moved_from.district if moved_from else "") or previous.district
+            )
         if case.subject_id:
             others = [e for e in history if e.case_no != case.case_no]
-            if any(e.occurred_at >= case.occurred_at for e in others):
-                restage_after(
-                    self.tx, case.subject_id, case.occurred_at, skip_case_no=case.case_no, policy=self.policy
-                )
+            since = case.occurred_at
+            if previous is not None and previous.subject_id == case.subject_id:
+                since = min(since, previous.occurred_at)  # an amendment may move the case later
+            if any(e.occurred_at >= since for e in others):
+                restage_after(self.tx, case.subject_id, since, skip_case_no=case.case_no, policy=self.policy)
             emit_history(
                 self.tx,
                 case.subject_id,
@@ -412,10 +447,14 @@ def apply_review(tx: Tx, review: Review, at: datetime, *, policy: StagePolicy | 
     """Store a (checked) review and publish what follows from it: the decision to the case's officer, the
     case's state, and, when it changes what counts (a withdrawal), the subject's history and the stages
     of the subject's later cases. Used for pushed reviews and for reviews made at HQ."""
+    before = tx.case_state(review.case_id)
+    if before is None:
+        raise ValueError(f"review of an unknown case {review.case_id}")
+    if before.subject_id:
+        tx.lock_subjects([before.subject_id])
     tx.save_review(review, at)
     state = tx.case_state(review.case_id)
-    if state is None:
-        raise ValueError(f"review of an unknown case {review.case_id}")
+    assert state is not None
     tx.emit(ChangeKind.REVIEW, review.id, to_json_dict(review), ChangeScope(badge=state.officer_badge))
     emit_case_state(tx, state)
     if state.subject_id:

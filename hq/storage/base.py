@@ -32,7 +32,7 @@ Errors::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -351,6 +351,13 @@ class Tx(Protocol):
     def latest_case_version(self, case_no: str) -> Case | None: ...
     def case_versions(self, case_no: str) -> list[Case]:
         """Every version of a case number, version 1 first."""
+        ...
+
+    def lock_subjects(self, subject_ids: Iterable[str]) -> None:
+        """Serialise work on these subjects' histories until this transaction ends, so two concurrent
+        pushes about one subject each see the other's case (PostgreSQL: transaction-scoped advisory
+        locks taken in one sorted step; SQLite: nothing to do, writers are already serial). Take them
+        once, before reading any history."""
         ...
 
     def subject_history(self, subject_id: str, *, before: datetime | None = None) -> list[HistoryEntry]:

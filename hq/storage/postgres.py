@@ -33,8 +33,9 @@ from hq.storage.sqltx import SqlTx, create_tables, read_epoch
 class PostgresDialect:
     name = "postgres"
 
-    def __init__(self, lock_key: int) -> None:
+    def __init__(self, lock_key: int, space: int) -> None:
         self.lock_key = lock_key
+        self.space = space
         self._translated: dict[str, str] = {}
 
     def _sql(self, text: str) -> str:
@@ -60,6 +61,23 @@ class PostgresDialect:
     def lock_commit_step(self, conn: Any) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
 
+    def lock_keys(self, conn: Any, keys: Sequence[str]) -> None:
+        """Two-key advisory locks (schema, name): a key space apart from the commit-step lock's. Taken in
+        sorted order in one statement, so two batches locking overlapping subjects cannot deadlock."""
+        if not keys:
+            return
+        names = sorted({_int4(zlib.crc32(key.encode())) for key in keys})
+        conn.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, k)) FROM"
+            " (SELECT k FROM unnest(%s::int4[]) AS k ORDER BY k) AS wanted",
+            (self.space, names),
+        )
+
+
+def _int4(value: int) -> int:
+    """An unsigned 32-bit number as PostgreSQL's signed int4."""
+    return (value ^ 0x8000_0000) - 0x8000_0000
+
 
 class PostgresStorage:
     """``hq.storage.base.Storage`` in PostgreSQL at ``dsn`` (tables in ``schema``, default ``public``)."""
@@ -70,7 +88,9 @@ class PostgresStorage:
         self.dsn = dsn
         self.schema = schema
         # One lock per schema, so test schemas side by side do not wait for each other.
-        self.dialect = PostgresDialect(0x5354_0000_0000 + zlib.crc32(schema.encode()))
+        self.dialect = PostgresDialect(
+            0x5354_0000_0000 + zlib.crc32(schema.encode()), _int4(zlib.crc32(schema.encode()))
+        )
         self._epoch: str | None = None
         self.pool = ConnectionPool(
             dsn,

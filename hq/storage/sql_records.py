@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -165,6 +165,10 @@ class RecordsMixin(FeedMixin):
     def case_versions(self, case_no: str) -> list[Case]:
         rows = self._all("SELECT payload FROM cases WHERE case_no = ? ORDER BY version", (case_no,))
         return [case_from_dict(loads(r[0])) for r in rows]
+
+    def lock_subjects(self, subject_ids: Iterable[str]) -> None:
+        self._writable()
+        self.d.lock_keys(self.conn, sorted({f"subject:{s}" for s in subject_ids}))
 
     def subject_history(self, subject_id: str, *, before: datetime | None = None) -> list[HistoryEntry]:
         sql = (

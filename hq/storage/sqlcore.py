@@ -42,6 +42,10 @@ class Dialect(Protocol):
         """Serialise the commit step (numbering changes and audit events) until the commit ends."""
         ...
 
+    def lock_keys(self, conn: Any, keys: Sequence[str]) -> None:
+        """Transaction-scoped exclusive locks on these names (no-op where writers are serial)."""
+        ...
+
 
 def require_aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:

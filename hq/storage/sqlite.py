@@ -42,6 +42,9 @@ class SqliteDialect:
     def lock_commit_step(self, conn: Any) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already made this the only writer."""
 
+    def lock_keys(self, conn: Any, keys: Sequence[str]) -> None:
+        """Nothing to do: ``BEGIN IMMEDIATE`` already made this the only writer."""
+
 
 class SqliteStorage:
     """``hq.storage.base.Storage`` in a SQLite file (``":memory:"``: one private in-memory database)."""

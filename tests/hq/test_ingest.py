@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -255,6 +257,77 @@ def test_a_voiding_amendment_stops_counting(storage: Storage) -> None:
         state = tx.case_state(second.id)
         assert state is not None
         assert (state.hq_stage, state.stage_conflict) == (Stage.PERSUASION, True)
+
+
+def test_an_amendment_moving_a_case_restages_both_subjects(storage: Storage) -> None:
+    old_subject, new_subject = new_id(), new_id()
+    first = make_case(subject_id=old_subject, occurred_at=NOW - days(5))
+    second = make_case(subject_id=old_subject, stage=Stage.WARNING)
+    push(storage, rec("case", first), rec("case", second))
+    push(storage, rec("case", _amend(first, subject_id=new_subject)))
+    with storage.transaction(readonly=True) as tx:
+        state = tx.case_state(second.id)
+        assert state is not None
+        assert state.hq_stage is Stage.PERSUASION  # the first case is no longer this subject's
+    changes = feed(storage)
+    assert changes[(ChangeKind.HISTORY, old_subject)]["entries"][0]["case_id"] == second.id
+    assert len(changes[(ChangeKind.HISTORY, old_subject)]["entries"]) == 1
+
+
+def test_an_amendment_moving_a_case_later_restages_what_it_passed(storage: Storage) -> None:
+    sid = new_id()
+    first = make_case(subject_id=sid, occurred_at=NOW - days(5))
+    second = make_case(subject_id=sid, stage=Stage.WARNING, occurred_at=NOW - days(2))
+    push(storage, rec("case", first), rec("case", second))
+    moved = _amend(first, occurred_at=NOW)  # typed the wrong day: it happened after the second case
+    assert one(storage, rec("case", moved)).hq_stage is Stage.WARNING
+    with storage.transaction(readonly=True) as tx:
+        state = tx.case_state(second.id)
+        assert state is not None
+        assert (state.hq_stage, state.stage_conflict) == (Stage.PERSUASION, True)
+
+
+@pytest.mark.postgres
+def test_concurrent_pushes_about_one_subject_see_each_other(
+    pg_storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two devices push a case of the same subject at once (PostgreSQL runs them concurrently). Each
+    push locks the subject's history first, so the later case's stage counts the earlier one whichever
+    commits first; without the lock the second would read the history before the first committed."""
+    sid = new_id()
+    earlier = make_case(officer=OTHER_OFFICER, subject_id=sid, occurred_at=NOW - days(1))
+    later = make_case(subject_id=sid)
+    in_first, release_first, second_started = threading.Event(), threading.Event(), threading.Event()
+    real_compute = ingest_module.compute_stage
+
+    def slow_compute(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name == "first":
+            in_first.set()
+            release_first.wait(10)
+        return real_compute(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "compute_stage", slow_compute)
+
+    def first() -> None:
+        push(pg_storage, rec("case", earlier), user=OTHER_OFFICER)
+
+    def second() -> None:
+        second_started.set()
+        push(pg_storage, rec("case", later))
+
+    threads = [threading.Thread(target=first, name="first"), threading.Thread(target=second, name="second")]
+    threads[0].start()
+    assert in_first.wait(10)  # the first push has read the history and holds the subject
+    threads[1].start()
+    assert second_started.wait(10)
+    time.sleep(0.2)  # let the second push reach the subject's lock (or, without one, race past it)
+    release_first.set()
+    for thread in threads:
+        thread.join(10)
+    with pg_storage.transaction(readonly=True) as tx:
+        state = tx.case_state(later.id)
+        assert state is not None
+        assert (state.hq_stage, state.hq_ordinal) == (Stage.WARNING, 2)
 
 
 # ---------------------------------------------------------------------------------------- photos
