@@ -105,8 +105,9 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         body = exc.body
-        if isinstance(body, dict) and "protocol" in body and body["protocol"] not in SUPPORTED_PROTOCOLS:
-            return error_response(_unsupported_protocol(body["protocol"]))
+        version = body.get("protocol") if isinstance(body, dict) else None
+        if isinstance(version, int) and not isinstance(version, bool) and version not in SUPPORTED_PROTOCOLS:
+            return error_response(_unsupported_protocol(version))
         errors = exc.errors()
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
