@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hq.storage.base import Tx
+from hq.storage.base import StorageError, Tx
 from hq.storage.sqlcore import Cursor, utc_text
 from hq.storage.sqltx import SqlTx, create_tables, read_epoch
 
@@ -82,7 +82,14 @@ class SqliteStorage:
                 conn = self._connect()
                 self._all.append(conn)
                 return conn
-        return self._idle.get()
+        try:
+            return self._idle.get(timeout=self._busy_timeout_s)
+        except queue.Empty:
+            raise StorageError(
+                "the HQ database is busy (no free connection); try again",
+                zh="指挥中心数据库繁忙，请稍后重试",
+                field="storage",
+            ) from None
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:

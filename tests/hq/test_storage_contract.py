@@ -437,6 +437,19 @@ def test_foreign_or_garbled_cursor_is_refused(storage: Storage, tmp_path: object
         assert err.value.zh
 
 
+def test_in_memory_sqlite_refuses_a_nested_transaction_instead_of_hanging() -> None:
+    storage = SqliteStorage(":memory:", busy_timeout_s=0.05)
+    storage.create_schema()
+    with storage.transaction() as tx:
+        tx.put_user(UserRow(OFFICER, "h"))
+        with pytest.raises(StorageError) as err, storage.transaction(readonly=True):
+            pass
+    assert err.value.zh
+    with storage.transaction(readonly=True) as tx:
+        assert tx.get_user(OFFICER.badge) is not None
+    storage.close()
+
+
 def test_open_storage_picks_the_backend(tmp_path: object) -> None:
     storage = open_storage(f"sqlite:///{tmp_path}/x.db")
     assert storage.backend == "sqlite"
