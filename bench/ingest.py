@@ -1,0 +1,278 @@
+"""Benchmark: HQ ingest of pushed cases, batches of 100, into SQLite and PostgreSQL, beside a raw floor.
+
+For each backend a fresh database receives the same cases (20 officers, 400 shared subjects so repeat
+offenders and stage conflicts occur, 3 photos per case), pushed as the phone pushes them: batches of
+100 records of one officer's device through ``hq.ingest.ingest_batch`` (parse, validate, exactly-once
+ledger, version checks, HQ's stage over the subject's whole history, case row + photo manifest,
+change-feed entries, audit event: one transaction per batch).
+
+The floor is the same case rows and photo-manifest rows written with plain ``executemany`` into the same
+schema, one transaction per batch of 100, rows prebuilt before timing: what the database alone costs.
+
+SQLite runs with WAL + synchronous=FULL in a temp directory. PostgreSQL is the server at
+``STREETPATROL_TEST_PG_DSN`` (or ``--pg-dsn``), or one started here with ``scripts/pg.sh`` (which runs it
+with fsync=off: a loopback test server, not a durable one). Prints a Markdown table and writes it to
+bench/results/ingest.md. Run: ``.venv/bin/python bench/ingest.py`` (well under a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from enforcement.catalogue import load_catalogue
+from enforcement.codec import to_json_dict
+from enforcement.model import (
+    LOCAL_TZ,
+    Case,
+    Disposition,
+    Location,
+    Officer,
+    PhotoKind,
+    PhotoRef,
+    Role,
+    Stage,
+)
+from hq.ingest import ingest_batch
+from hq.storage.base import Storage
+from hq.storage.postgres import PostgresStorage
+from hq.storage.sqlcore import dumps
+from hq.storage.sqlite import SqliteStorage
+from hq.storage.sqltx import SqlTx
+from sync.protocol import PushRecord
+
+ROOT = Path(__file__).resolve().parents[1]
+BATCH = 100
+DISTRICT = "金水区"
+START = datetime(2026, 6, 1, 8, 0, tzinfo=LOCAL_TZ)
+
+FLOOR_CASE_SQL = (
+    "INSERT INTO cases (id, case_no, version, supersedes, officer_badge, squad_code, district, subject_id,"
+    " violation_code, occurred_at, status, received_at, device_stage, chosen_stage, hq_stage, hq_ordinal,"
+    " stage_conflict, explain_zh, explain_en, photos_expected, latest, review, payload)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, '', ?)"
+)
+FLOOR_PHOTO_SQL = "INSERT INTO case_photos (case_id, sha256) VALUES (?, ?)"
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    officers: list[Officer]
+    batches: list[tuple[Officer, list[Case]]]
+
+    @property
+    def cases(self) -> int:
+        return sum(len(cases) for _, cases in self.batches)
+
+
+def build_workload(total: int, seed: int = 7) -> Workload:
+    """``total`` cases in batches of 100, each batch one officer's shift, subjects shared city-wide."""
+    rng = random.Random(seed)
+    officers = [
+        Officer(f"{1000 + n}", f"队员{n}", f"ZD{n % 4:02d}", district=DISTRICT, role=Role.OFFICER)
+        for n in range(20)
+    ]
+    subjects = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(400)]
+    codes = ["0510", "0501", "0504", "0108"]
+    batches = []
+    serial: dict[str, int] = {}
+    for b in range(total // BATCH):
+        officer = officers[b % len(officers)]
+        cases: list[Case] = []
+        for _ in range(BATCH):
+            serial[officer.badge] = n = serial.get(officer.badge, 0) + 1
+            when = START + timedelta(minutes=7 * (b * BATCH + len(cases)))
+            photos = tuple(
+                PhotoRef(f"{rng.getrandbits(256):064x}", 300_000 + k, PhotoKind.DURING, 1600, 1200)
+                for k in range(3)
+            )
+            cases.append(
+                Case(
+                    id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    case_no=f"{officer.squad_code}-{officer.badge}-260601-K7Q2M-{n:04d}",
+                    officer_badge=officer.badge,
+                    squad_code=officer.squad_code,
+                    device_id=f"device-{officer.badge}",
+                    violation_code=rng.choice(codes),
+                    occurred_at=when,
+                    location=Location(lat=34.75, lon=113.62, accuracy_m=8.0, address="人民路夜市"),
+                    subject_id=rng.choice(subjects),
+                    computed_stage=Stage.PERSUASION,
+                    chosen_stage=Stage.PERSUASION,
+                    disposition=Disposition.PERSUADED,
+                    photos=photos,
+                )
+            )
+        batches.append((officer, cases))
+    return Workload(officers, batches)
+
+
+def run_ingest(storage: Storage, work: Workload, threads: int = 1) -> tuple[float, dict[str, int]]:
+    """Push every batch; with ``threads`` > 1, that many devices push at once (batches dealt round-robin)."""
+    catalogue = load_catalogue()
+    pushes = []
+    for officer, cases in work.batches:
+        records = [
+            PushRecord(kind="case", id=c.id, device_seq=i + 1, payload=to_json_dict(c))
+            for i, c in enumerate(cases)
+        ]
+        pushes.append((officer, records))
+    statuses: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def worker(share: list[tuple[Officer, list[PushRecord]]]) -> None:
+        for officer, records in share:
+            results = ingest_batch(storage, officer, f"device-{officer.badge}", records, catalogue=catalogue)
+            with lock:
+                for result in results:
+                    statuses[result.status] = statuses.get(result.status, 0) + 1
+
+    workers = [threading.Thread(target=worker, args=(pushes[n::threads],)) for n in range(threads)]
+    started = time.perf_counter()
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return time.perf_counter() - started, statuses
+
+
+def run_floor(storage: Storage, work: Workload) -> float:
+    now = START + timedelta(days=30)
+    batches = []
+    for _, cases in work.batches:
+        case_rows: list[Sequence[Any]] = []
+        photo_rows: list[Sequence[Any]] = []
+        for c in cases:
+            ts = storage.dialect.ts  # type: ignore[attr-defined]
+            case_rows.append((
+                c.id, c.case_no, c.version, c.supersedes, c.officer_badge, c.squad_code, DISTRICT,
+                c.subject_id, c.violation_code, ts(c.occurred_at), c.status.value, ts(now), 1, 1, 1, 1,
+                False, "", "", 3, dumps(to_json_dict(c)),
+            ))  # fmt: skip
+            photo_rows.extend((c.id, p.sha256) for p in c.photos)
+        batches.append((case_rows, photo_rows))
+    started = time.perf_counter()
+    for case_rows, photo_rows in batches:
+        with storage.transaction() as tx:
+            assert isinstance(tx, SqlTx)
+            tx._many(FLOOR_CASE_SQL, case_rows)
+            tx._many(FLOOR_PHOTO_SQL, photo_rows)
+    return time.perf_counter() - started
+
+
+@contextmanager
+def postgres_dsn(given: str | None) -> Iterator[str]:
+    if given:
+        yield given
+        return
+    out = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "pg.sh")], check=True, capture_output=True, text=True
+    )
+    directory, dsn = out.stdout.split()
+    try:
+        yield dsn
+    finally:
+        subprocess.run(["bash", str(ROOT / "scripts" / "pg.sh"), "stop", directory], check=False)
+
+
+def measure(name: str, make: Callable[[], Storage], work: Workload, threads: int = 1) -> dict[str, Any]:
+    storage = make()
+    try:
+        ingest_s, statuses = run_ingest(storage, work, threads)
+    finally:
+        storage.close()
+    floor = make()
+    try:
+        floor_s = run_floor(floor, work)
+    finally:
+        floor.close()
+    return {"backend": name, "ingest_s": ingest_s, "floor_s": floor_s, "statuses": statuses}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", type=int, default=3000, help="cases per backend (multiple of 100)")
+    parser.add_argument("--pg-dsn", default=os.environ.get("STREETPATROL_TEST_PG_DSN"))
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ingest.md")
+    args = parser.parse_args()
+    work = build_workload(args.cases)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        counter = iter(range(100))
+
+        def sqlite_storage() -> Storage:
+            storage = SqliteStorage(Path(tmp) / f"hq-{next(counter)}.db")
+            storage.create_schema()
+            return storage
+
+        rows.append(measure("SQLite (WAL, synchronous=FULL)", sqlite_storage, work))
+    with postgres_dsn(args.pg_dsn) as dsn:
+
+        def pg_storage() -> Storage:
+            storage = PostgresStorage(dsn, schema=f"bench_{uuid.uuid4().hex[:12]}", max_size=4)
+            storage.create_schema()
+            return storage
+
+        rows.append(measure("PostgreSQL (loopback, psycopg pool)", pg_storage, work))
+        rows.append(measure("PostgreSQL, 4 devices pushing at once", pg_storage, work, threads=4))
+        _drop_bench_schemas(dsn)
+    table = render(rows, work)
+    print(table)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(table, encoding="utf-8")
+
+
+def _drop_bench_schemas(dsn: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        names = [
+            r[0]
+            for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bench!_%' ESCAPE '!'")
+        ]
+        for name in names:
+            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+def render(rows: list[dict[str, Any]], work: Workload) -> str:
+    n = work.cases
+    lines = [
+        f"# HQ ingest benchmark ({n:,} cases, batches of {BATCH}, 3 photos each, 400 shared subjects)",
+        "",
+        "ingest = `hq.ingest.ingest_batch` (validate, ledger, versions, HQ stage over the subject's",
+        "history, case + manifest rows, change feed, audit; one transaction per batch). floor = plain",
+        "`executemany` of the same case and manifest rows into the same schema, one transaction per",
+        "batch, rows prebuilt.",
+        "PostgreSQL started by scripts/pg.sh runs with fsync=off (loopback test server). With 4 devices at",
+        "once, their batches interleave (same cases, other arrival order, so other stage outcomes; the floor",
+        "column stays single-stream). Every batch here touches ~100 of only 400 subjects, so concurrent",
+        "batches always share subjects and queue on the subject locks (the worst case: a city's registry is",
+        f"far larger). Machine: {os.cpu_count()} CPUs, shared with other work; figures vary run to run.",
+        "",
+        "| backend | ingest cases/s | floor cases/s | ingest / floor | ms per batch of 100 | outcomes |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        ingest_rate, floor_rate = n / row["ingest_s"], n / row["floor_s"]
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(row["statuses"].items()))
+        lines.append(
+            f"| {row['backend']} | {ingest_rate:,.0f} | {floor_rate:,.0f} | {ingest_rate / floor_rate:.2f} "
+            f"| {1000 * row['ingest_s'] / len(work.batches):.0f} | {outcomes} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
