@@ -12,7 +12,10 @@ Conventions in the tables:
   ``*_utc`` columns hold the same instant as integer microseconds since the Unix epoch, for ordering and
   ranges; ``local_day`` is the bureau-local date (``LOCAL_TZ``) as ``YYYY-MM-DD``.
 * ``name_key`` / ``extra_key`` are search keys (NFKC + casefold) of a subject's name, and of its address,
-  plate and description.
+  plate and description; ``subject_chars`` is their character index (one row per distinct character of
+  each key, ``subject`` = ``subjects.n``, with the character's first position ``at`` (1-based) and the
+  key's length), so a name search reads the postings of the query's characters instead of scanning
+  every subject, and can rank candidates before reading them.
 * ``record`` columns hold the full codec JSON (``enforcement.codec.to_json_dict``) so a record read back
   equals the one saved; the other columns are copies for querying.
 """
@@ -21,6 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, Protocol
+
+#: ``PRAGMA application_id`` of a StreetPatrol phone store ("SPST"): a SQLite file of another app is refused.
+APPLICATION_ID = 0x53505354
 
 
 class SqlExecutor(Protocol):
@@ -35,7 +41,8 @@ def _run(db: SqlExecutor, script: str) -> None:
 
 
 def m001_initial(db: SqlExecutor) -> None:
-    """Tables of the first release."""
+    """Tables of the first release; marks the file as this app's (``PRAGMA application_id``)."""
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     _run(
         db,
         """
@@ -65,7 +72,8 @@ CREATE TABLE shifts (
     grid_cell TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE subjects (
-    id TEXT PRIMARY KEY,
+    n INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
     name TEXT NOT NULL DEFAULT '',
     name_key TEXT NOT NULL DEFAULT '',
@@ -79,6 +87,14 @@ CREATE TABLE subjects (
     record TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+CREATE TABLE subject_chars (
+    ch TEXT NOT NULL,
+    in_name INTEGER NOT NULL,
+    subject INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    key_len INTEGER NOT NULL,
+    PRIMARY KEY (ch, in_name, subject)
+) WITHOUT ROWID;
 CREATE TABLE cases (
     id TEXT PRIMARY KEY,
     case_no TEXT NOT NULL,
@@ -191,7 +207,6 @@ CREATE INDEX case_photos_by_hash ON case_photos (sha256);
 CREATE INDEX photo_queue_waiting ON photo_queue (seq) WHERE uploaded_at IS NULL;
 CREATE INDEX subjects_by_plate ON subjects (plate);
 CREATE INDEX subjects_by_phone ON subjects (phone);
-CREATE INDEX subjects_search ON subjects (name_key, extra_key);
 CREATE INDEX shifts_by_day ON shifts (officer_badge, local_day, started_utc);
 CREATE INDEX shifts_open ON shifts (officer_badge) WHERE ended_at IS NULL;
 CREATE INDEX reviews_by_case ON reviews (case_id, decided_utc);

@@ -61,7 +61,7 @@ from enforcement.model import (
 from enforcement.numbering import format_case_no, make_install_tag
 from enforcement.text import LocalizedError
 from enforcement.validation import validate_case, validate_subject
-from mobile.migrations import MIGRATIONS, SCHEMA_VERSION
+from mobile.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 T = TypeVar("T")
 
@@ -344,28 +344,67 @@ PHONE_SQL = "SELECT id, record FROM subjects WHERE phone = ? LIMIT ?"
 SIMILAR_RATIO = 0.5
 
 
-def fuzzy_query(key: str, limit: int) -> tuple[str, dict[str, Any]]:
-    """One scan of the subjects' search index for a name search: rows whose name (or address, plate,
-    description) contains ``key``, or whose name holds at least ~60% of the query's distinct characters
-    (up to 8 are used), best candidates first, at most ``max(100, 5 * limit)`` rows for the ranking step.
+def search_chars(key: str) -> set[str]:
+    """The characters a search key is indexed under (spaces are not)."""
+    return {c for c in key if not c.isspace()}
 
-    A name holding ``need`` of ``n`` characters holds one of any ``n - need + 1`` of them, so that cheap
-    test runs first and the full count only for rows that pass it.
-    """
-    chars = [c for c in dict.fromkeys(key) if not c.isspace()][:8]
-    need = max(2, math.ceil(len(chars) * 0.6)) if len(chars) >= 2 else len(chars) + 1  # 1 char: substring
-    params: dict[str, Any] = {"q": key, "need": need, "cap": max(100, 5 * limit)}
+
+SUBJECT_CHAR_INSERT = "INSERT INTO subject_chars (ch, in_name, subject, at, key_len) VALUES (?, ?, ?, ?, ?)"
+SUBJECT_CHAR_DELETE = "DELETE FROM subject_chars WHERE ch = ? AND in_name = ? AND subject = ?"
+
+
+def subject_char_rows(n: int, name_key: str, extra_key: str) -> set[tuple[str, int, int, int, int]]:
+    """``subject_chars`` rows of subject ``n`` (SUBJECT_CHAR_INSERT order)."""
+    rows = set()
+    for in_name, key in ((1, name_key), (0, extra_key)):
+        rows |= {(c, in_name, n, key.index(c) + 1, len(key)) for c in search_chars(key)}
+    return rows
+
+
+def name_candidates(conn: sqlite3.Connection, key: str, limit: int) -> list[tuple[int, str, int]]:
+    """``(subjects.n, name_key, position of key in it)`` of the subjects whose name holds at least ``need``
+    of the query's distinct characters (all for one character, else max(2, 60%) of up to 8), read from the
+    character index; those holding the most characters first, then those starting with the query's first
+    character, then the shorter names; at most ``max(100, 5 * limit)``, and only these are read."""
+    chars = sorted(search_chars(key))[:8]
+    if not chars:
+        return []
+    need = max(2, math.ceil(len(chars) * 0.6)) if len(chars) >= 2 else 1
+    params: dict[str, Any] = {"q": key, "first": key[0], "need": need, "cap": max(100, 5 * limit)}
     params.update({f"c{i}": c for i, c in enumerate(chars)})
-    hits = " + ".join(f"(instr(name_key, :c{i}) > 0)" for i in range(len(chars))) or "0"
-    any_of = " OR ".join(f"instr(name_key, :c{i}) > 0" for i in range(max(0, len(chars) - need + 1))) or "0"
+    marks = ", ".join(f":c{i}" for i in range(len(chars)))
     sql = (
-        "SELECT rowid, name_key, instr(name_key, :q) AS pos, instr(extra_key, :q) AS extra,"  # noqa: S608
-        f" {hits} AS hits FROM subjects"
-        " WHERE instr(name_key, :q) > 0 OR instr(extra_key, :q) > 0"
-        f" OR (({any_of}) AND ({hits}) >= :need)"
-        " ORDER BY pos > 0 DESC, hits DESC, extra > 0 DESC LIMIT :cap"
+        "WITH best AS (SELECT subject, count(*) AS hits, max(key_len) AS key_len,"  # noqa: S608
+        " max(ch = :first AND at = 1) AS starts FROM subject_chars"
+        f" WHERE ch IN ({marks}) AND in_name = 1 GROUP BY subject HAVING count(*) >= :need"
+        " ORDER BY hits DESC, starts DESC, key_len LIMIT :cap)"
+        " SELECT s.n, s.name_key, instr(s.name_key, :q) FROM best b JOIN subjects s ON s.n = b.subject"
     )
-    return sql, params
+    return [(row[0], row[1], row[2]) for row in conn.execute(sql, params).fetchall()]
+
+
+def extra_candidates(conn: sqlite3.Connection, key: str, limit: int) -> list[tuple[int, str]]:
+    """``(subjects.n, name_key)`` of up to ``limit`` subjects whose address, plate or description contains
+    ``key``: the postings of the query's rarest character (counted up to 2,000), each checked, stopping
+    at ``limit``."""
+    chars = sorted(search_chars(key))
+    if not chars or limit <= 0:
+        return []
+    counts = {
+        c: conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM subject_chars WHERE ch = ? AND in_name = 0 LIMIT 2000)", (c,)
+        ).fetchone()[0]
+        for c in chars
+    }
+    rarest = min(chars, key=lambda c: counts[c])
+    if counts[rarest] == 0:
+        return []  # a character no address holds: nothing can contain the query
+    rows = conn.execute(
+        "SELECT s.n, s.name_key FROM subject_chars c JOIN subjects s ON s.n = c.subject"
+        " WHERE c.ch = ? AND c.in_name = 0 AND instr(s.extra_key, ?) > 0 LIMIT ?",
+        (rarest, key, limit),
+    ).fetchall()
+    return [(row[0], row[1]) for row in rows]
 
 
 def _check_file(path: Path) -> None:
@@ -392,6 +431,16 @@ def _check_file(path: Path) -> None:
     conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id != APPLICATION_ID and (
+            version or conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        ):
+            raise StoreCorrupt(
+                f"{path.name} is a database of another application; the file was left unchanged",
+                zh=f"{path.name} 是其他应用的数据库，不是本应用的数据文件，文件未作任何改动",
+                field="path",
+                code="store_foreign",
+            )
         if version > SCHEMA_VERSION:
             raise StoreTooNew(
                 f"{path.name} was written by a newer app version (schema {version}, this app reads up to "
@@ -448,7 +497,10 @@ class Store:
     def open(cls, path: str | Path = ":memory:", *, catalogue: Catalogue) -> Store:
         """Open (creating if needed) the store at ``path``; ``":memory:"`` for a throw-away store.
 
-        Raises StoreCorrupt / StoreTooNew (file untouched), StoreError if it cannot be opened at all.
+        Raises StoreCorrupt (damaged, not SQLite, or another application's database) / StoreTooNew (file
+        untouched), StoreError if it cannot be opened at all. ``PRAGMA integrity_check`` reads the whole
+        file: about a second for a 200 MB store on a server disk, so the app opens the store off the UI
+        thread.
         """
         memory = str(path) == ":memory:"
         if not memory:
@@ -716,7 +768,20 @@ class Store:
 
     @staticmethod
     def _put_subject(conn: sqlite3.Connection, subject: Subject, origin: str) -> None:
-        conn.execute(SUBJECT_UPSERT, subject_row(subject, origin, datetime.now(UTC).isoformat()))
+        """Insert or update the subject and its rows in the character index."""
+        old = conn.execute(
+            "SELECT n, name_key, extra_key FROM subjects WHERE id = ?", (subject.id,)
+        ).fetchone()
+        row = subject_row(subject, origin, datetime.now(UTC).isoformat())
+        conn.execute(SUBJECT_UPSERT, row)
+        if old is None:
+            n = conn.execute("SELECT n FROM subjects WHERE id = ?", (subject.id,)).fetchone()[0]
+            before: set[tuple[str, int, int, int, int]] = set()
+        else:
+            n, before = old[0], subject_char_rows(old[0], old[1], old[2])
+        after = subject_char_rows(n, row[3], row[7])
+        conn.executemany(SUBJECT_CHAR_DELETE, [row[:3] for row in before - after])
+        conn.executemany(SUBJECT_CHAR_INSERT, after - before)
 
     def save_subject(self, subject: Subject) -> Subject:
         """Validate (normalising plate/phone, checking the ID number), save, queue for HQ; returns the
@@ -737,7 +802,14 @@ class Store:
     def delete_subject(self, subject_id: str) -> None:
         """HQ's tombstone: the subject and the history pulled for it go. Cases keep their subject_id."""
         with self._write() as conn:
-            conn.execute("DELETE FROM subjects WHERE id = ?", (subject_id,))
+            old = conn.execute(
+                "SELECT n, name_key, extra_key FROM subjects WHERE id = ?", (subject_id,)
+            ).fetchone()
+            if old is not None:
+                conn.executemany(
+                    SUBJECT_CHAR_DELETE, [r[:3] for r in subject_char_rows(old[0], old[1], old[2])]
+                )
+                conn.execute("DELETE FROM subjects WHERE n = ?", (old[0],))
             conn.execute("DELETE FROM remote_history WHERE subject_id = ?", (subject_id,))
 
     def get_subject(self, subject_id: str) -> Subject | None:
@@ -767,37 +839,37 @@ class Store:
 
     @staticmethod
     def _fuzzy(conn: sqlite3.Connection, key: str, limit: int) -> list[tuple[str, str]]:
-        """Name matches ranked exact > prefix > substring > address/plate/description > similar name.
-
-        Within the substring tiers the shorter name is the closer one (for a name containing the query,
-        difflib's ratio is 2·len(query) / (len(query) + len(name))), so difflib only ranks the similar
-        names, and only when the better tiers leave room for them."""
-        rows = conn.execute(*fuzzy_query(key, limit)).fetchall()
-        ranked: list[tuple[int, float, int, int]] = []  # (tier, -similarity, length, rowid)
-        similar = []
-        for rowid, name, pos, extra, _ in rows:
+        """Subjects ranked: name exact > prefix > contains the query > address/plate/description contains
+        it > similar name (difflib ratio >= SIMILAR_RATIO). A later tier is looked at only while the
+        earlier ones leave room. Within the substring tiers the shorter name is the closer one (difflib's
+        ratio is then 2·len(query) / (len(query) + len(name)), so difflib is not needed there)."""
+        ranked: list[tuple[int, float, int, int]] = []  # (tier, -similarity, length, subjects.n)
+        similar: list[tuple[int, str]] = []
+        for n, name, pos in name_candidates(conn, key, limit):
             if pos > 0:
                 tier = 0 if name == key else 1 if name.startswith(key) else 2
-                ranked.append((tier, -2 * len(key) / (len(key) + len(name)), len(name), rowid))
-            elif extra > 0:
-                ranked.append((3, 0.0, len(name), rowid))
+                ranked.append((tier, -2 * len(key) / (len(key) + len(name)), len(name), n))
             else:
-                similar.append((rowid, name))
+                similar.append((n, name))
+        if len(ranked) < limit:
+            seen = {rank[-1] for rank in ranked}
+            extra = [(n, name) for n, name in extra_candidates(conn, key, limit + len(seen)) if n not in seen]
+            ranked += [(3, 0.0, len(name), n) for n, name in extra[: limit - len(ranked)]]
         if len(ranked) < limit and similar:
             matcher = difflib.SequenceMatcher(None)
             matcher.set_seq2(key)  # difflib caches what it learns about the second sequence
-            for rowid, name in similar:
+            for n, name in similar:
                 matcher.set_seq1(name)
                 ratio = matcher.ratio()
                 if ratio >= SIMILAR_RATIO:
-                    ranked.append((4, -ratio, len(name), rowid))
+                    ranked.append((4, -ratio, len(name), n))
         best = [rank[-1] for rank in sorted(ranked)[:limit]]
         if not best:
             return []
         marks = ",".join("?" * len(best))
-        sql = f"SELECT rowid, id, record FROM subjects WHERE rowid IN ({marks})"  # noqa: S608
+        sql = f"SELECT n, id, record FROM subjects WHERE n IN ({marks})"  # noqa: S608
         found = {row[0]: (row[1], row[2]) for row in conn.execute(sql, best).fetchall()}
-        return [found[rowid] for rowid in best]
+        return [found[n] for n in best]
 
     # -------------------------------------------------------------------------------------- cases
 
@@ -1123,7 +1195,7 @@ class Store:
         rows = self._rows(
             "SELECT sha256, size, kind, width, height FROM photo_queue WHERE uploaded_at IS NULL"
             " ORDER BY seq LIMIT ?",
-            (limit,),
+            (max(0, limit),),
         )
         return [PhotoRef(row[0], row[1], PhotoKind(row[2]), row[3], row[4]) for row in rows]
 

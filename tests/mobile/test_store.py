@@ -176,6 +176,28 @@ def test_truncated_header_is_refused(tmp_path: Path) -> None:
     assert path.read_bytes() == b"SQLite format 3\x00\x10"
 
 
+def test_database_of_another_app_is_refused_and_left_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "patrol.db"
+    conn = raw(path)
+    conn.execute("CREATE TABLE contacts (name TEXT)")
+    conn.execute("INSERT INTO contacts VALUES ('王㐂')")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreCorrupt) as err:
+        open_store(path)
+    assert err.value.code == "store_foreign"
+    assert "其他应用" in err.value.message("zh")
+    assert "another application" in err.value.message("en")
+    assert path.read_bytes() == before
+
+
+def test_empty_file_becomes_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "patrol.db"
+    path.touch()  # e.g. made by a file picker: an empty file is an empty SQLite database
+    with open_store(path) as store:
+        assert store.schema_version == migrations.SCHEMA_VERSION
+
+
 def test_file_from_a_newer_app_is_refused_and_left_unchanged(tmp_path: Path) -> None:
     path = _filled_file(tmp_path)
     conn = raw(path)

@@ -174,3 +174,33 @@ def test_subject_rows_use_the_search_indexes(tmp_path: Path) -> None:
     }
     conn.close()
     assert all("USING INDEX" in plan for plan in plans.values()), plans
+
+
+def test_character_index_follows_renames_and_tombstones(tmp_path: Path) -> None:
+    path = tmp_path / "patrol.db"
+    store = open_store(path)
+    subject = store.save_subject(make_subject(name="张三烧烤", description="红色雨棚"))
+    store.save_subject(make_subject(id=subject.id, name="张三大排档", description="蓝色雨棚"))
+    conn = raw(path)
+
+    def postings() -> set[tuple[str, int, int, int]]:
+        rows = conn.execute("SELECT ch, in_name, at, key_len FROM subject_chars").fetchall()
+        return {(row[0], row[1], row[2], row[3]) for row in rows}
+
+    assert postings() == {(c, 1, i + 1, 5) for i, c in enumerate("张三大排档")} | {
+        (c, 0, i + 1, 4) for i, c in enumerate("蓝色雨棚")
+    }
+    assert [s.id for s in store.search_subjects("雨棚")] == [subject.id]  # address / description tier
+    assert store.search_subjects("红色") == []
+    store.delete_subject(subject.id)
+    assert postings() == set()
+    conn.close()
+    store.close()
+
+
+def test_address_matches_come_after_name_matches() -> None:
+    store = open_store()
+    by_name = store.save_subject(make_subject(kind=SubjectKind.SHOP, name="人民烧烤", address="黄河路1号"))
+    by_address = store.save_subject(make_subject(kind=SubjectKind.SHOP, name="老李面馆", address="人民路8号"))
+    assert [s.id for s in store.search_subjects("人民")] == [by_name.id, by_address.id]
+    assert [s.id for s in store.search_subjects("人民", limit=1)] == [by_name.id]
