@@ -28,10 +28,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from enforcement.codec import from_json_dict, subject_from_dict, to_json_dict
 from enforcement.model import Officer, Review, SyncState
@@ -61,8 +61,9 @@ from sync.protocol import (
 
 if TYPE_CHECKING:
     from mobile.photostore import PhotoStore
-
     from mobile.store import OutboxEntry, Store
+
+M = TypeVar("M", bound=BaseModel)
 
 # Keys in the phone store's meta table.
 META_TOKEN = "sync.token"  # noqa: S105 (a meta key, not a secret)
@@ -170,6 +171,22 @@ class ServerRefused(SyncError):
         self.status = status
         self.errno = body.errno
         self.body = body
+
+
+class BadAnswer(SyncError):
+    """HQ's answer could not be read (a proxy page, a truncated body): nothing is acknowledged."""
+
+    code = "bad_answer"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"HQ's answer could not be read ({detail})", zh="指挥中心的应答无法识别，稍后重试")
+
+
+def _parse(model: type[M], response: httpx.Response) -> M:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise BadAnswer(f"{model.__name__}, HTTP {response.status_code}") from exc
 
 
 class Interrupted(Exception):
@@ -360,7 +377,7 @@ class SyncClient:
                 errno=int(Errno.BAD_CREDENTIALS), code="bad_credentials", message_zh=zh, message_en=en
             )
             raise SignInFailed(body) from exc
-        answer = SignInResponse.model_validate_json(response.content)
+        answer = _parse(SignInResponse, response)
         self.store.meta_set(META_TOKEN, answer.token)
         self.store.meta_set(META_TOKEN_EXPIRES, answer.expires_at.isoformat())
         self.store.meta_set(META_OFFICER, to_json_dict(answer.officer))
@@ -468,7 +485,7 @@ class SyncClient:
         batch = PushBatch(protocol=PROTOCOL_VERSION, device_id=self.store.device_id, records=records)
         self._step("push:send")
         response = self._request("POST", "/v1/push", json=batch.model_dump(mode="json"))
-        answer = PushResponse.model_validate_json(response.content)
+        answer = _parse(PushResponse, response)
         self._note_server_time(answer.server_time)
         self._step("push:answered")
         results: dict[str, RecordResult] = {r.id: r for r in answer.results}
@@ -553,7 +570,7 @@ class SyncClient:
             if exc.status in (403, 404, 409, 413, 422):
                 return None  # e.g. its case is parked, or the file is damaged: leave it for the officer
             raise
-        result = PhotoUploadResult.model_validate_json(response.content)
+        result = _parse(PhotoUploadResult, response)
         self._step("photo:answered")
         self.store.mark_photo_uploaded(sha256)
         for case_id in result.completed_cases:
@@ -581,7 +598,7 @@ class SyncClient:
                     self.store.meta_set(META_CURSOR, None)
                     continue
                 raise
-            page = PullPage.model_validate_json(response.content)
+            page = _parse(PullPage, response)
             self._note_server_time(page.server_time)
             for change in page.changes:
                 if self._apply(change):
@@ -590,6 +607,7 @@ class SyncClient:
                     report.changes_rejected += 1
             self._step("pull:applied")
             self.store.meta_set(META_CURSOR, page.cursor)
+            self._step("pull:saved")
             pages += 1
             self._progress(Phase.PULLING, report.changes_applied, report.changes_applied)
             if not page.more:

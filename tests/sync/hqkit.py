@@ -126,6 +126,7 @@ def make_hq(root: Path, **settings: Any) -> Hq:
     """A fresh HQ in ``root`` with the test users (PINs in ``PINS``) and cheap PIN hashing."""
     clock = Clock()
     config = replace(Settings(), pin_hashing=FAST_PIN_HASHING, clock=clock, **settings)
+    root.mkdir(parents=True, exist_ok=True)
     storage = SqliteStorage(root / "hq.db")
     storage.create_schema()
     pins = PinHasher(config.pin_hashing)
