@@ -251,8 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / OUT_NAME).write_bytes(data)
     (args.out / "OFL.txt").write_text(licence_text(face), encoding="utf-8")
 
-    print(f"{args.out / OUT_NAME}: {len(data):,} bytes, {len(font.getGlyphOrder()):,} glyphs, "
-          f"{len(unicodes):,} code points ({time.monotonic() - started:.0f} s)")
+    print(
+        f"{args.out / OUT_NAME}: {len(data):,} bytes, {len(font.getGlyphOrder()):,} glyphs, "
+        f"{len(unicodes):,} code points ({time.monotonic() - started:.0f} s)"
+    )
     print("| group | code points |\n|---|---|")
     for group, cps in groups.items():
         print(f"| {group} | {len(cps):,} |")
