@@ -134,12 +134,22 @@ def test_serve_runs_the_service_and_a_demo_officer_signs_in(tmp_path: Path) -> N
     run_to_string(["seed-demo", "--db", str(db)])
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "hq.cli", "serve", "--db", str(db), "--blobs", str(tmp_path / "blobs"),
-         "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "hq.cli",
+            "serve",
+            "--db",
+            str(db),
+            "--blobs",
+            str(tmp_path / "blobs"),
+            "--port",
+            str(port),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-    )  # fmt: skip
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
