@@ -519,6 +519,14 @@ class Store:
             ) from exc
         try:
             return cls(conn, catalogue, memory=memory)
+        except sqlite3.Error as exc:  # e.g. a read-only file or folder: WAL cannot be set up
+            conn.close()
+            raise StoreError(
+                f"cannot open the database at {path}: {exc}",
+                zh=f"无法打开数据库 {path}：{exc}",
+                field="path",
+                code="store_open",
+            ) from exc
         except BaseException:
             conn.close()
             raise

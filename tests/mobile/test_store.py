@@ -226,6 +226,24 @@ def test_missing_parent_directory_is_refused(tmp_path: Path) -> None:
     assert "无法打开" in err.value.message("zh")
 
 
+def test_sqlite_failure_while_opening_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _filled_file(tmp_path)
+    before = path.read_bytes()
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr("mobile.store.Database", failing)
+    with pytest.raises(StoreError) as err:
+        open_store(path)
+    assert err.value.code == "store_open"
+    assert "无法打开" in err.value.message("zh")
+    assert "disk I/O error" in err.value.message("en")
+    assert path.read_bytes() == before
+
+
 def test_old_schema_is_migrated_keeping_data(tmp_path: Path) -> None:
     path = tmp_path / "patrol.db"
     conn = raw(path)
