@@ -279,6 +279,7 @@ class SyncClient:
         self.batch_records = batch_records
         self.batch_bytes = batch_bytes
         self._server_time: datetime | None = None
+        self._missing_at_hq: set[str] = set()  # photo hashes HQ said it lacks, during one sync
 
     # ------------------------------------------------------------------------------------ plumbing
 
@@ -405,6 +406,7 @@ class SyncClient:
         """Push, upload photos, pull. Stops at the first error that stops everything (in ``error``)."""
         report = SyncReport()
         self._server_time = None
+        self._missing_at_hq = set()
         try:
             self._progress(Phase.CONNECTING)
             self._push_all(report)
@@ -483,6 +485,7 @@ class SyncClient:
             return 0, 0
         entries = sendable
         batch = PushBatch(protocol=PROTOCOL_VERSION, device_id=self.store.device_id, records=records)
+        self.store.outbox_attempted(e.seq for e in entries)
         self._step("push:send")
         response = self._request("POST", "/v1/push", json=batch.model_dump(mode="json"))
         answer = _parse(PushResponse, response)
@@ -497,6 +500,7 @@ class SyncClient:
                 stalled.add(entry.seq)
                 continue
             if result.acked:
+                self._missing_at_hq.update(result.missing_photos)
                 if entry.kind == "case":
                     state = SyncState.COMPLETE if result.complete else SyncState.SENT
                     self.store.set_sync_state(entry.record_id, state, result.hq_stage)
@@ -548,8 +552,9 @@ class SyncClient:
         if not self.photos.has(sha256):
             return None  # the file is gone from the phone; the case stays incomplete (visible)
         self._step("photo:check")
-        head = self._request("HEAD", path, ok_statuses=(404,))
-        if head.status_code == 200:
+        # HQ listed it as missing in this run's push answers: no need to ask again before sending.
+        missing = sha256 in self._missing_at_hq
+        if not missing and self._request("HEAD", path, ok_statuses=(404,)).status_code == 200:
             self._step("photo:known")
             self.store.mark_photo_uploaded(sha256)
             report.photos_already_at_hq += 1
@@ -574,7 +579,10 @@ class SyncClient:
         self._step("photo:answered")
         self.store.mark_photo_uploaded(sha256)
         for case_id in result.completed_cases:
-            self.store.set_sync_state(case_id, SyncState.COMPLETE)
+            try:
+                self.store.set_sync_state(case_id, SyncState.COMPLETE)
+            except LocalizedError:  # a case of the same photo that is not on this phone
+                continue
             report.completed_cases.append(case_id)
         if result.already_had:
             report.photos_already_at_hq += 1

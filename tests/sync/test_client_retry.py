@@ -158,6 +158,7 @@ def test_401_asks_to_sign_in_again_and_keeps_every_record(phone: Phone) -> None:
     assert phone.store.outbox_stats()[0] == 3
     assert phone.store.outbox_parked() == []
     assert seen[-1].phase is Phase.ERROR
+    assert [e.attempts for e in phone.store.outbox_pending()] == [1, 1, 1]  # shown on the sync screen
 
 
 def test_426_says_update_the_app(phone: Phone) -> None:
