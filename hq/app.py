@@ -8,7 +8,6 @@ past it; photos are streamed to a temporary file with a cap and their hash check
 stored. Push batches go to ``hq.ingest.ingest_batch`` (one transaction; the answer is sent after commit).
 """
 
-
 import contextlib
 import hashlib
 import os
@@ -18,6 +17,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -130,12 +130,20 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
     async def _cursor(request: Request, exc: CursorError) -> JSONResponse:
         return error_response(Errno.BAD_CURSOR)
 
+    async def _busy(request: Request, exc: Exception) -> JSONResponse:
+        """The database is locked, unreachable, or a concurrent copy of the request won a race: retry."""
+        return error_response(
+            Errno.UNAVAILABLE, headers={"Retry-After": str(settings.retry_after_unavailable)}
+        )
+
+    # Handled here (the connection stays usable), not by the catch-all below (which logs and closes it).
+    for busy in (StorageError, sqlite3.OperationalError, psycopg.OperationalError):
+        app.add_exception_handler(busy, _busy)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if _is_busy(exc) or isinstance(exc, StorageError):
-            return error_response(
-                Errno.UNAVAILABLE, headers={"Retry-After": str(settings.retry_after_unavailable)}
-            )
+        if _is_busy(exc):
+            return await _busy(request, exc)
         return error_response(Errno.INTERNAL)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,7 +38,7 @@ from hq.app import create_app
 from hq.auth import PinHasher
 from hq.blobs import FilesystemBlobStore
 from hq.settings import FAST_PIN_HASHING, Settings
-from hq.storage.base import District, Squad, UserRow
+from hq.storage.base import District, Squad, Storage, UserRow
 from hq.storage.sqlite import SqliteStorage
 from sync.protocol import PROTOCOL_VERSION
 
@@ -86,10 +87,11 @@ class Clock:
 @dataclass
 class Hq:
     root: Path
-    storage: SqliteStorage
+    storage: Storage
     blobs: FilesystemBlobStore
     settings: Settings
     clock: Clock
+    open_storage: Callable[[], Storage]
     app: FastAPI = field(init=False)
     server: LiveServer | None = None
 
@@ -107,7 +109,7 @@ class Hq:
         server = self.serve()
         server.stop()
         self.storage.close()
-        self.storage = SqliteStorage(self.root / "hq.db")
+        self.storage = self.open_storage()
         self.storage.create_schema()
         self.app = create_app(self.storage, self.blobs, self.settings, catalogue=catalogue())
         server.start(self.app)
@@ -122,12 +124,14 @@ class Hq:
         self.storage.close()
 
 
-def make_hq(root: Path, **settings: Any) -> Hq:
-    """A fresh HQ in ``root`` with the test users (PINs in ``PINS``) and cheap PIN hashing."""
+def make_hq(root: Path, open_storage: Callable[[], Storage] | None = None, **settings: Any) -> Hq:
+    """A fresh HQ in ``root`` (SQLite there unless ``open_storage`` gives another backend) with the test
+    users (PINs in ``PINS``) and cheap PIN hashing."""
     clock = Clock()
     config = replace(Settings(), pin_hashing=FAST_PIN_HASHING, clock=clock, **settings)
     root.mkdir(parents=True, exist_ok=True)
-    storage = SqliteStorage(root / "hq.db")
+    open_storage = open_storage or (lambda: SqliteStorage(root / "hq.db"))
+    storage = open_storage()
     storage.create_schema()
     pins = PinHasher(config.pin_hashing)
     with storage.transaction() as tx:
@@ -137,7 +141,7 @@ def make_hq(root: Path, **settings: Any) -> Hq:
             tx.put_squad(squad)
         for officer in USERS:
             tx.put_user(UserRow(officer=officer, pin_hash=pins.hash(PINS[officer.badge])))
-    return Hq(root, storage, FilesystemBlobStore(root / "blobs"), config, clock)
+    return Hq(root, storage, FilesystemBlobStore(root / "blobs"), config, clock, open_storage)
 
 
 def sign_in(client: httpx.Client, officer: Officer, device_id: str | None = None) -> dict[str, str]:
