@@ -491,11 +491,9 @@ class SyncClient:
         answer = _parse(PushResponse, response)
         self._note_server_time(answer.server_time)
         self._step("push:answered")
-        results: dict[str, RecordResult] = {r.id: r for r in answer.results}
         acked: list[int] = []
         acked_bytes = 0
-        for entry in entries:
-            result = results.get(entry.record_id)
+        for entry, result in zip(entries, _match(entries, answer.results), strict=True):
             if result is None:  # HQ said nothing about it: it stays in the outbox
                 stalled.add(entry.seq)
                 continue
@@ -641,6 +639,18 @@ class SyncClient:
         except (ValidationError, LocalizedError):
             return False
         return True
+
+
+def _match(entries: list[OutboxEntry], results: list[RecordResult]) -> list[RecordResult | None]:
+    """HQ's result for each entry: by position when HQ answered every record in order (one record id may
+    appear twice in a batch, e.g. a shift started and then ended), otherwise by id."""
+    in_order = len(results) == len(entries) and all(
+        r.id == e.record_id for r, e in zip(results, entries, strict=True)
+    )
+    if in_order:
+        return list(results)
+    by_id = {r.id: r for r in results}
+    return [by_id.get(e.record_id) for e in entries]
 
 
 def _file_chunks(path: Any) -> Iterable[bytes]:

@@ -266,3 +266,30 @@ def test_a_batch_too_large_for_hq_is_split_and_only_the_oversized_record_parked(
         assert sorted(hq_case_ids(strict)) == sorted(c.id for c in normal)
     finally:
         strict.close()
+
+
+def test_subjects_shifts_and_amendments_reach_hq(hq: Hq, phone: Phone, make_client: ClientFactory) -> None:
+    from dataclasses import replace
+
+    subject = phone.store.save_subject(
+        Subject(new_id(), SubjectKind.VEHICLE, plate="豫a·12345", name="某渣土运输公司", district=DISTRICT)
+    )
+    shift = phone.store.start_shift(OFFICER.badge, AT - timedelta(hours=2), grid_cell="JS-0107")
+    phone.store.end_shift(shift.id, AT + timedelta(hours=1))  # the same record id twice in one batch
+    first = phone.record_case(subject_id=subject.id, violation_code="0306")
+    amended = replace(first, id=new_id(), version=2, supersedes=first.id, notes="补充：车辆已驶离")
+    phone.store.save_case(amended)
+    phone.recorded.append(amended)
+    report = signed_in(make_client(phone)).sync_once()
+    assert report.ok, report.error
+    assert report.pushed == 5
+    assert phone.store.outbox_stats() == (0, 0)
+    with hq.storage.transaction(readonly=True) as tx:
+        stored_subject = tx.get_subject(subject.id)
+        stored_shift = tx.get_shift(shift.id)
+        versions = tx.case_versions(first.case_no)
+    assert stored_subject is not None
+    assert stored_subject.plate == "豫A12345"
+    assert stored_shift is not None
+    assert stored_shift.ended_at == AT + timedelta(hours=1)
+    assert [(c.id, c.version) for c in versions] == [(first.id, 1), (amended.id, 2)]
