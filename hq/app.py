@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from enforcement.catalogue import Catalogue, load_catalogue
 from enforcement.codec import to_json_dict
+from enforcement.model import Role
 from hq.auth import ApiError, Auth, Principal
 from hq.blobs import BlobHashMismatch, BlobStore
 from hq.ingest import emit_case_state, ingest_batch
@@ -552,13 +553,11 @@ def create_app(
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> CaseList:
         filters: dict[str, Any] = {"officer_badge": officer_badge, "squad_code": squad_code}
-        if caller.is_hq:
-            pass
-        elif caller.role.value == "leader":
+        if caller.role is Role.LEADER:
             if squad_code not in (None, caller.officer.squad_code):
                 raise ApiError(Errno.FORBIDDEN)
             filters["squad_code"] = caller.officer.squad_code
-        else:
+        elif not caller.is_hq:
             if officer_badge not in (None, caller.badge) or squad_code is not None:
                 raise ApiError(Errno.FORBIDDEN)
             filters["officer_badge"] = caller.badge

@@ -69,9 +69,6 @@ class Settings:
     touch_interval: timedelta = timedelta(minutes=1)  # how often a token's last use is written
     clock: Callable[[], datetime] = utc_now
 
-    def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
-
 
 def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | None = None) -> Settings:
     """Settings with overrides from ``STREETPATROL_TOKEN_TTL_HOURS``, ``STREETPATROL_MAX_PHOTO_BYTES``,
