@@ -1,0 +1,385 @@
+"""Photo benchmark: mobile.photos against the naive Pillow pipeline and libvips, one run, same inputs.
+
+    .venv/bin/python bench/photos.py [--runs 10] [--out bench/results/photos.md]
+
+Inputs are made here, deterministically: camera-like JPEGs at 12 MP (4032 x 3024) and 48 MP (8064 x 6048)
+stored sideways with EXIF orientation 6, as phones store portrait shots, with sky and building gradients,
+window grids, a shop sign and a plate in Chinese, a foliage band of strong texture and sensor-like noise
+(sigma 5), saved at quality 92 like a phone camera (about 0.27 bytes per pixel).
+
+Variants, each timed in its own subprocess so that its peak RSS (VmHWM from /proc, which sees Pillow's
+and libvips' C allocations, unlike tracemalloc) is its own:
+
+- pipeline: ``process_photo`` with the watermark (what the officer waits for: decode, orient, resize,
+  thumbnail, watermark, encode, both hashes);
+- pipeline, no watermark;
+- naive: open, ``ImageOps.exif_transpose``, LANCZOS resize to 1600, save at quality 80 (no draft);
+- libvips: ``pyvips.Image.thumbnail_buffer`` + ``jpegsave_buffer`` (Q 80, progressive, optimised,
+  stripped), the near-limit reference, when pyvips imports (benchmark-only dependency).
+
+Rounds interleave the variants so that a busy machine slows all of them alike; the median of all runs is
+reported. Quality: PSNR of each output against a reference (full decode, orientation, LANCZOS, unencoded),
+and PSNR and SSIM of the pipeline's output (no watermark) against the naive output. numpy is used here only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SIZES = {"12 MP": (4032, 3024), "48 MP": (8064, 6048)}
+VARIANTS = ("pipeline", "pipeline_nowm", "naive", "vips")
+LABELS = {
+    "pipeline": "this pipeline (watermark on)",
+    "pipeline_nowm": "this pipeline, no watermark",
+    "naive": "naive Pillow",
+    "vips": "libvips thumbnail + save",
+    "idle": "(process floor: interpreter, imports, input bytes)",
+}
+TARGET_SPEEDUP = {"12 MP": 2.5, "48 MP": 5.0}
+
+
+# -- inputs ----------------------------------------------------------------------------------------------
+def camera_jpeg(stored_w: int, stored_h: int, seed: int = 7) -> bytes:
+    """A portrait street scene, stored sideways (EXIF orientation 6) as a phone camera writes it."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from mobile.photos import FONT_PATH
+
+    w, h = stored_h, stored_w  # the upright (display) size
+    rng = np.random.default_rng(seed)
+    y = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    sky = np.array([120, 160, 230], np.float32) + y * np.array([60, 50, -20], np.float32)
+    scene = Image.fromarray(np.ascontiguousarray(np.broadcast_to(sky, (h, w, 3)), dtype=np.uint8))
+    draw = ImageDraw.Draw(scene)
+    for i in range(6):  # buildings with window grids
+        x0, top = w * i // 6, int(h * (0.15 + 0.1 * rng.random()))
+        draw.rectangle(
+            (x0, top, x0 + w // 6, int(h * 0.7)), fill=tuple(int(c) for c in rng.integers(90, 200, 3))
+        )
+        for wy in range(top + h // 40, int(h * 0.68), h // 25):
+            for wx in range(x0 + w // 60, x0 + w // 6 - w // 40, w // 30):
+                lit = rng.random() < 0.4
+                draw.rectangle(
+                    (wx, wy, wx + w // 60, wy + h // 60), fill=(240, 220, 150) if lit else (40, 50, 70)
+                )
+    draw.rectangle((0, int(h * 0.7), w, h), fill=(85, 85, 90))  # road
+    sign = ImageFont.truetype(str(FONT_PATH), h // 25)
+    draw.rectangle((w // 10, int(h * 0.45), w // 10 + w // 2, int(h * 0.45) + h // 18), fill=(180, 20, 20))
+    draw.text((w // 10 + w // 40, int(h * 0.45)), "老王烧烤 · 夜市 24小时", font=sign, fill=(255, 240, 200))
+    draw.rectangle((w // 2, int(h * 0.8), w // 2 + w // 4, int(h * 0.8) + h // 30), fill=(20, 60, 200))
+    plate = ImageFont.truetype(str(FONT_PATH), h // 36)
+    draw.text((w // 2 + w // 60, int(h * 0.8)), "豫A·12345", font=plate, fill=(255, 255, 255))
+    pixels = np.asarray(scene, dtype=np.float32)
+    band = slice(int(h * 0.6), int(h * 0.72))  # foliage: strong texture
+    pixels[band] += rng.normal(0, 25, pixels[band].shape).astype(np.float32)
+    pixels += rng.normal(0, 5, pixels.shape).astype(np.float32)  # sensor noise
+    upright = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # orientation 6: display turns it clockwise
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "StreetPatrol"
+    exif[0x0110] = "BenchCam"
+    out = io.BytesIO()
+    stored.save(out, "JPEG", quality=92, exif=exif.tobytes())
+    return out.getvalue()
+
+
+# -- workers (run in a subprocess each) ------------------------------------------------------------------
+def make_variant(name: str):  # type: ignore[no-untyped-def]
+    """A function bytes -> output bytes for ``name``."""
+    if name in ("pipeline", "pipeline_nowm"):
+        from mobile.photos import Watermark, process_photo
+
+        mark = Watermark(
+            datetime(2025, 11, 22, 21, 3, 27, tzinfo=timezone(timedelta(hours=8))),
+            34.747123,
+            113.625301,
+            "012345",
+            "ZD01-012345-251122-AB12-0003",
+            "露天烧烤",
+        )
+        chosen = mark if name == "pipeline" else None
+        return lambda data: process_photo(data, chosen).evidence
+    if name == "naive":
+        from PIL import Image, ImageOps
+
+        def naive(data: bytes) -> bytes:
+            image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+            scale = 1600 / max(image.size)
+            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
+            out = io.BytesIO()
+            image.save(out, "JPEG", quality=80)
+            return out.getvalue()
+
+        return naive
+    if name == "vips":
+        import pyvips
+
+        pyvips.cache_set_max(0)  # no operation cache: every run does the work
+        return lambda data: pyvips.Image.thumbnail_buffer(data, 1600).jpegsave_buffer(
+            Q=80, interlace=True, optimize_coding=True, strip=True
+        )
+    if name == "idle":
+        return lambda data: b""
+    raise SystemExit(f"unknown variant {name}")
+
+
+def worker(name: str, path: str, runs: int, out_path: str) -> None:
+    data = Path(path).read_bytes()
+    run = make_variant(name)
+    out = run(data)  # warm-up: imports, font, codec tables
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        out = run(data)
+        times.append((time.perf_counter() - start) * 1000)
+    Path(out_path).write_bytes(out)
+    print(json.dumps({"times": times, "bytes": len(out), "rss_kb": peak_rss_kb()}))
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident set (VmHWM). ru_maxrss would do, but Linux carries it over from the
+    parent across fork + exec, so a child spawned by a big parent reports the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+# -- the parent ------------------------------------------------------------------------------------------
+@dataclass
+class Result:
+    times: list[float] = field(default_factory=list)
+    out_bytes: int = 0
+    rss_kb: int = 0
+    output: bytes = b""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+def spawn(name: str, path: Path, runs: int, tmp: Path) -> dict[str, object]:
+    out_path = tmp / f"{path.stem}.{name}.out"
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", name, str(path), str(runs), str(out_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{name} on {path.name} failed:\n{proc.stderr[-2000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["output"] = out_path.read_bytes()
+    return result
+
+
+def vips_status() -> tuple[str | None, str]:
+    """(None, libvips version) when pyvips works here, else (why not, "").
+
+    Asked in a subprocess: libvips loaded into this process clashes with Pillow's own FreeType when the
+    inputs' text is drawn (garbage glyph boxes), so only the vips worker ever imports it.
+    """
+    probe = "import pyvips; print('%d.%d.%d' % tuple(pyvips.version(i) for i in range(3)))"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines() or ["unknown error"]
+        return f"pyvips unavailable ({lines[-1]})", ""
+    return None, proc.stdout.strip()
+
+
+def quality(results: dict[str, Result], data: bytes) -> dict[str, float]:
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    def rgb(raw: bytes) -> np.ndarray:
+        return np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"), dtype=np.float64)
+
+    full = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    scale = 1600 / max(full.size)
+    ref_img = full.resize((round(full.width * scale), round(full.height * scale)), Image.LANCZOS)
+    ref = np.asarray(ref_img, dtype=np.float64)
+    scores = {
+        f"psnr_ref_{k}": psnr(rgb(r.output), ref) for k, r in results.items() if k != "idle" and r.output
+    }
+    ours, naive = rgb(results["pipeline_nowm"].output), rgb(results["naive"].output)
+    scores["psnr_vs_naive"] = psnr(ours, naive)
+    scores["ssim_vs_naive"] = ssim(ours, naive)
+    return scores
+
+
+def psnr(a, b) -> float:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    mse = float(np.mean((a - b) ** 2))
+    return float("inf") if mse == 0 else 10 * float(np.log10(255**2 / mse))
+
+
+def ssim(a, b, window: int = 8) -> float:  # type: ignore[no-untyped-def]
+    """Mean SSIM of the luma, sliding window x window (integral images), constants of Wang et al. 2004."""
+    import numpy as np
+
+    weights = np.array([0.299, 0.587, 0.114])
+    x, y = a @ weights, b @ weights
+
+    def box_mean(img):  # type: ignore[no-untyped-def]
+        c = np.cumsum(np.cumsum(np.pad(img, ((1, 0), (1, 0))), 0), 1)
+        n = window
+        return (c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]) / (n * n)
+
+    mx, my = box_mean(x), box_mean(y)
+    vx, vy = box_mean(x * x) - mx**2, box_mean(y * y) - my**2
+    cov = box_mean(x * y) - mx * my
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    s = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
+    return float(s.mean())
+
+
+def table(
+    label: str, data: bytes, results: dict[str, Result], scores: dict[str, float], vips: bool
+) -> list[str]:
+    naive = results["naive"].median
+    floor = results["idle"].rss_kb
+    lines = [
+        f"### {label}: {SIZES[label][0]} x {SIZES[label][1]} JPEG, {len(data) / 2**20:.1f} MB, "
+        "EXIF orientation 6",
+        "",
+        "| variant | median ms/photo (min–max) | speed vs naive | peak RSS MB (over floor) | output KB | "
+        "PSNR vs reference dB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in (*VARIANTS, "idle"):
+        if name not in results or (name == "vips" and not vips):
+            continue
+        r = results[name]
+        if name == "idle":
+            lines.append(f"| {LABELS[name]} | | | {r.rss_kb / 1024:.0f} | | |")
+            continue
+        psnr_cell = "(watermark)" if name == "pipeline" else f"{scores[f'psnr_ref_{name}']:.2f}"
+        lines.append(
+            f"| {LABELS[name]} | {r.median:.0f} ({min(r.times):.0f}–{max(r.times):.0f}) | "
+            f"{naive / r.median:.2f}x | {r.rss_kb / 1024:.0f} (+{(r.rss_kb - floor) / 1024:.0f}) | "
+            f"{r.out_bytes / 1024:.0f} | {psnr_cell} |"
+        )
+    return lines
+
+
+def verdicts(label: str, results: dict[str, Result], scores: dict[str, float], vips: bool) -> list[str]:
+    ours, ours_plain, naive = results["pipeline"], results["pipeline_nowm"], results["naive"]
+    speed = naive.median / ours.median
+    loss = scores["psnr_ref_naive"] - scores["psnr_ref_pipeline_nowm"]
+    out = [
+        f"- {label} speed: {speed:.2f}x naive with the watermark, "
+        f"{naive.median / ours_plain.median:.2f}x without (target >= {TARGET_SPEEDUP[label]}x): "
+        f"{'met' if speed >= TARGET_SPEEDUP[label] else 'NOT met'}",
+    ]
+    if vips:
+        ratio = ours.median / results["vips"].median
+        out.append(
+            f"- {label} vs libvips: {ratio:.2f}x its time with the watermark, "
+            f"{ours_plain.median / results['vips'].median:.2f}x without (target <= 1.5x): "
+            f"{'met' if ratio <= 1.5 else 'NOT met'}{' (faster than libvips)' if ratio < 1 else ''}"
+        )
+    out.append(
+        f"- {label} output: {ours.out_bytes / 1024:.0f} KB (target <= 350 KB): "
+        f"{'met' if ours.out_bytes <= 350 * 1024 else 'NOT met'}"
+    )
+    out.append(
+        f"- {label} quality: PSNR loss vs naive {loss:+.2f} dB against the reference; pipeline vs naive "
+        f"PSNR {scores['psnr_vs_naive']:.2f} dB, SSIM {scores['ssim_vs_naive']:.4f} "
+        f"(target loss <= 0.5 dB or SSIM >= 0.98): "
+        f"{'met' if loss <= 0.5 or scores['ssim_vs_naive'] >= 0.98 else 'NOT met'}"
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="photo pipeline benchmark")
+    parser.add_argument("--runs", type=int, default=10, help="timed runs per variant (split over rounds)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "photos.md")
+    parser.add_argument(
+        "--worker", nargs=4, metavar=("VARIANT", "PATH", "RUNS", "OUT"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    if args.worker:
+        name, path, runs, out_path = args.worker
+        worker(name, path, int(runs), out_path)
+        return 0
+
+    from PIL import __version__ as pillow_version
+
+    vips_problem, vips_version = vips_status()
+    variants = [v for v in VARIANTS if v != "vips" or vips_problem is None] + ["idle"]
+    rounds = 5 if args.runs >= 10 else 1
+    per_round = max(1, -(-args.runs // rounds))
+    load = os.getloadavg()[0]
+    report = [
+        "## Photo pipeline benchmark (bench/photos.py)",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load:.2f} at start; "
+        f"Python {platform.python_version()}, Pillow {pillow_version}"
+        + (f", libvips {vips_version}" if vips_problem is None else ""),
+        f"Runs: {rounds} interleaved rounds x {per_round} timed runs per variant (one warm-up each), "
+        "each variant in its own subprocess; median reported.",
+    ]
+    if vips_problem:
+        report.append(f"libvips reference skipped: {vips_problem}")
+        print(f"libvips reference skipped: {vips_problem}", file=sys.stderr)
+    summary: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench-photos-") as tmp_name:
+        tmp = Path(tmp_name)
+        for label, (width, height) in SIZES.items():
+            data = camera_jpeg(width, height)
+            path = tmp / f"in-{label.split()[0]}mp.jpg"
+            path.write_bytes(data)
+            results = {name: Result() for name in variants}
+            for _ in range(rounds):
+                for name in variants:
+                    got = spawn(name, path, 1 if name == "idle" else per_round, tmp)
+                    r = results[name]
+                    r.times += got["times"]  # type: ignore[arg-type]
+                    r.out_bytes = int(got["bytes"])  # type: ignore[call-overload]
+                    r.rss_kb = max(r.rss_kb, int(got["rss_kb"]))  # type: ignore[call-overload]
+                    r.output = got["output"]  # type: ignore[assignment]
+            scores = quality(results, data)
+            report += ["", *table(label, data, results, scores, vips_problem is None)]
+            summary += verdicts(label, results, scores, vips_problem is None)
+    report += [
+        "",
+        "Targets:",
+        *summary,
+        "",
+        "PSNR vs reference: against a full-resolution decode, oriented, LANCZOS-resized and not re-encoded.",
+        "The pipeline row includes thumbnail, watermark and both SHA-256 hashes; naive and libvips make",
+        "the evidence JPEG only. libvips runs with its default thread pool; the pipeline overlaps hashing",
+        "and the thumbnail on two helper threads; naive is single-threaded.",
+    ]
+    text = "\n".join(report) + "\n"
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
