@@ -1,0 +1,239 @@
+"""The squad's daily patrol log (中队巡查日志) as data: ``build_daylog`` assembles a ``DayLog`` from case
+versions, shifts, reviews and the catalogue. No I/O: the phone builds it from its local store, HQ from
+its storage; ``patrollog.pdf`` and ``patrollog.csvlog`` render it.
+
+What it holds, for one squad and one bureau-local day:
+
+- the officers on shift with their shift times (a shift is on the day when it overlaps it) and each
+  officer's figures; an officer with cases but no shift record is listed too;
+- the squad's figures (``enforcement.report.patrol_figures``: cases by type and stage, seized items,
+  fines, the bureau-style summary line);
+- returned cases: cases of the day the leader returned (any version), counted once each;
+- one line per case (its latest version), with its review status (``patrollog.reviewing``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from types import MappingProxyType
+
+from enforcement.catalogue import Catalogue
+from enforcement.model import (
+    LOCAL_TZ,
+    Case,
+    CaseStatus,
+    Disposition,
+    Location,
+    Review,
+    ReviewDecision,
+    SeizedItem,
+    Shift,
+    Stage,
+)
+from enforcement.report import PatrolFigures, latest_versions, patrol_figures
+from patrollog.reviewing import ReviewStatus, newest_review, review_status
+
+#: How the log names what was done on the spot.
+DISPOSITION_ZH: Mapping[Disposition, str] = MappingProxyType(
+    {
+        Disposition.PERSUADED: "劝离",
+        Disposition.CORRECTED: "当场整改",
+        Disposition.WARNING_NOTICE: "警告通知",
+        Disposition.PENALTY: "罚款",
+        Disposition.RECTIFY_ORDER: "责令限期整改",
+        Disposition.REFERRED: "移交",
+    }
+)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The bureau-local day as ``[start, end)``."""
+    start = datetime.combine(day, time.min, LOCAL_TZ)
+    return start, start + timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftSpan:
+    started_at: datetime
+    ended_at: datetime | None  # None: still on shift (or the end was not recorded)
+    grid_cell: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OfficerDay:
+    badge: str
+    name: str
+    shifts: tuple[ShiftSpan, ...]
+    figures: PatrolFigures
+
+    @property
+    def first_start(self) -> datetime | None:
+        return min((s.started_at for s in self.shifts), default=None)
+
+    @property
+    def last_end(self) -> datetime | None:
+        ends = [s.ended_at for s in self.shifts]
+        if not ends or None in ends:
+            return None
+        return max(e for e in ends if e is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseLine:
+    """One case of the day (its latest version)."""
+
+    case_id: str
+    case_no: str
+    version: int
+    occurred_at: datetime
+    officer_badge: str
+    officer_name: str
+    violation_code: str
+    violation_name: str
+    stage: Stage  # applied by the officer
+    hq_stage: Stage | None
+    subject: str  # the subject's label ("" when unknown)
+    location: Location
+    disposition: Disposition
+    fine_yuan: int | None
+    seized_items: tuple[SeizedItem, ...]
+    status: CaseStatus
+    review: ReviewStatus
+    review_comment: str = ""
+
+    @property
+    def seized_text(self) -> str:
+        return "、".join(f"{item.kind}×{item.quantity}" for item in self.seized_items)
+
+
+@dataclass(frozen=True, slots=True)
+class DayLog:
+    day: date
+    squad_code: str
+    squad_name: str
+    officers: tuple[OfficerDay, ...]
+    figures: PatrolFigures
+    violation_names: Mapping[str, str]  # code -> Chinese name, for every code in figures.by_violation
+    returned_case_nos: tuple[str, ...]
+    lines: tuple[CaseLine, ...]
+    review_counts: Mapping[ReviewStatus, int]
+
+    @property
+    def summary_line(self) -> str:
+        return self.figures.summary_line("zh")
+
+    def filtered(
+        self, *, officer: str | None = None, violation: str | None = None, stage: Stage | None = None
+    ) -> list[CaseLine]:
+        """The case lines of one officer / violation code / applied stage (None: any)."""
+        return [
+            line
+            for line in self.lines
+            if (officer is None or line.officer_badge == officer)
+            and (violation is None or line.violation_code == violation)
+            and (stage is None or line.stage == stage)
+        ]
+
+
+def _on_day(shift: Shift, start: datetime, end: datetime) -> bool:
+    return shift.started_at < end and (shift.ended_at is None or shift.ended_at >= start)
+
+
+def build_daylog(
+    day: date,
+    squad_code: str,
+    *,
+    cases: Iterable[Case],
+    shifts: Iterable[Shift],
+    reviews: Iterable[Review],
+    catalogue: Catalogue,
+    squad_name: str = "",
+    officer_names: Mapping[str, str] | None = None,
+    subject_labels: Mapping[str, str] | None = None,
+    hq_stages: Mapping[str, Stage] | None = None,
+) -> DayLog:
+    """The day log of ``squad_code`` on ``day``. ``cases``: case versions (others' squads and days are
+    left out; every version of a case may be given); ``shifts``: shifts of the squad's officers;
+    ``reviews``: reviews of the cases (any version); ``hq_stages``: HQ's stage by case id when known
+    (stage conflicts need a decision); names and labels for display."""
+    names = officer_names or {}
+    labels = subject_labels or {}
+    stages = hq_stages or {}
+    start, end = day_bounds(day)
+    day_cases = [c for c in cases if c.squad_code == squad_code and start <= c.occurred_at < end]
+    latest = latest_versions(day_cases)
+    all_reviews = list(reviews)
+    day_ids = {c.id: c.case_no for c in day_cases}
+    returned = sorted(
+        {
+            day_ids[r.case_id]
+            for r in all_reviews
+            if r.case_id in day_ids and r.decision == ReviewDecision.RETURN
+        }
+    )
+    squad_figures = patrol_figures(day_cases, catalogue, returned=returned)
+
+    day_shifts = [s for s in shifts if _on_day(s, start, end)]
+    badges = sorted({s.officer_badge for s in day_shifts} | {c.officer_badge for c in latest})
+    officers = []
+    for badge in badges:
+        spans = sorted(
+            (
+                ShiftSpan(s.started_at, s.ended_at, s.grid_cell)
+                for s in day_shifts
+                if s.officer_badge == badge
+            ),
+            key=lambda span: span.started_at,
+        )
+        own = [c for c in day_cases if c.officer_badge == badge]
+        officers.append(
+            OfficerDay(
+                badge, names.get(badge, ""), tuple(spans), patrol_figures(own, catalogue, returned=returned)
+            )
+        )
+
+    lines = []
+    for case in sorted(latest, key=lambda c: (c.occurred_at, c.case_no)):
+        status = review_status(case, all_reviews, hq_stage=stages.get(case.id))
+        review = newest_review(case, all_reviews)
+        lines.append(
+            CaseLine(
+                case_id=case.id,
+                case_no=case.case_no,
+                version=case.version,
+                occurred_at=case.occurred_at.astimezone(LOCAL_TZ),
+                officer_badge=case.officer_badge,
+                officer_name=names.get(case.officer_badge, ""),
+                violation_code=case.violation_code,
+                violation_name=_violation_name(case.violation_code, catalogue),
+                stage=Stage(case.chosen_stage),
+                hq_stage=stages.get(case.id),
+                subject=labels.get(case.subject_id or "", "") if case.subject_id else "",
+                location=case.location,
+                disposition=Disposition(case.disposition),
+                fine_yuan=case.fine_yuan,
+                seized_items=case.seized_items,
+                status=CaseStatus(case.status),
+                review=status,
+                review_comment=review.comment if review else "",
+            )
+        )
+    codes = set(squad_figures.by_violation) | {line.violation_code for line in lines}
+    return DayLog(
+        day=day,
+        squad_code=squad_code,
+        squad_name=squad_name,
+        officers=tuple(officers),
+        figures=squad_figures,
+        violation_names=MappingProxyType({c: _violation_name(c, catalogue) for c in sorted(codes)}),
+        returned_case_nos=tuple(returned),
+        lines=tuple(lines),
+        review_counts=MappingProxyType(dict(Counter(line.review for line in lines))),
+    )
+
+
+def _violation_name(code: str, catalogue: Catalogue) -> str:
+    return catalogue.name(code, "zh") if code in catalogue else code

@@ -1,0 +1,166 @@
+"""The day log as a PDF (fpdf2, pure Python, so the phone can make it offline too).
+
+Chinese text is set in the shipped font (``assets/fonts/NotoSansSC-StreetPatrol.otf``, a CFF-outline
+OpenType subset of Noto Sans CJK SC), embedded as a subset with a ToUnicode map, so text extracts from
+the PDF (``pdftotext``) as written. Pages are A4 landscape: the head (date, squad, summary line, stages),
+the officers on shift, cases by type, seized items, fines and returned cases, then one row per case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+from enforcement.model import Stage
+from enforcement.staging import stage_name
+from patrollog.csvlog import hhmm
+from patrollog.daylog import DISPOSITION_ZH, CaseLine, DayLog
+
+#: The font shipped with the app (the phone passes the path of its bundled copy).
+DEFAULT_FONT = Path(__file__).resolve().parents[1] / "assets" / "fonts" / "NotoSansSC-StreetPatrol.otf"
+FONT_FAMILY = "NotoSansSC"
+
+_HEAD = FontFace(fill_color=(230, 236, 245))
+_CASE_COLUMNS: Sequence[tuple[str, int]] = (
+    ("案件编号", 48),
+    ("版本", 9),
+    ("时间", 11),
+    ("队员", 21),
+    ("违法类型", 33),
+    ("阶段", 21),
+    ("当事人", 24),
+    ("地点", 26),
+    ("处置 / 罚款", 22),
+    ("暂扣物品", 24),
+    ("审核", 38),
+)
+
+
+class _LogPdf(FPDF):
+    def __init__(self, title: str) -> None:
+        super().__init__(orientation="L", unit="mm", format="A4")
+        self.log_title = title
+
+    def footer(self) -> None:
+        self.set_y(-10)
+        self.set_font(FONT_FAMILY, size=8)
+        self.cell(0, 5, f"{self.log_title}　第 {self.page_no()} 页 / 共 {{nb}} 页", align="C")
+
+
+def daylog_pdf(log: DayLog, *, font_path: Path | str = DEFAULT_FONT) -> bytes:
+    """The PDF bytes of a day log."""
+    squad = f"{log.squad_name}（{log.squad_code}）" if log.squad_name else log.squad_code
+    title = f"{squad} 中队巡查日志 {log.day.isoformat()}"
+    pdf = _LogPdf(title)
+    pdf.set_title(title)
+    pdf.set_creator("StreetPatrol 街巡")
+    pdf.set_lang("zh-CN")
+    pdf.add_font(FONT_FAMILY, "", str(font_path))
+    pdf.set_margins(10, 10, 10)
+    pdf.set_auto_page_break(auto=True, margin=14)
+    pdf.add_page()
+
+    pdf.set_font(FONT_FAMILY, size=16)
+    pdf.cell(0, 9, "中队巡查日志", new_x="LMARGIN", new_y="NEXT", align="C")
+    pdf.set_font(FONT_FAMILY, size=10)
+    pdf.cell(0, 6, f"日期：{log.day.isoformat()}　　中队：{squad}", new_x="LMARGIN", new_y="NEXT", align="C")
+    pdf.ln(2)
+    f = log.figures
+    _paragraph(pdf, f"汇总：{log.summary_line}")
+    _paragraph(pdf, f"处置阶段：{f.stage_line('zh')}")
+    _paragraph(
+        pdf,
+        f"案件 {f.cases} 起；罚款 {f.fined_cases} 起共 {f.fines_total} 元；退回案件 {f.returned} 起"
+        + (f"（{'、'.join(log.returned_case_nos)}）" if log.returned_case_nos else "")
+        + f"；作废 {f.voided} 起；撤销 {f.withdrawn} 起",
+    )
+
+    _heading(pdf, "执勤队员")
+    officers = [
+        [
+            o.badge,
+            o.name,
+            hhmm(o.first_start) or "—",
+            hhmm(o.last_end) or ("在岗" if o.shifts else "—"),
+            "；".join(f"{hhmm(s.started_at)}-{hhmm(s.ended_at) or '…'}" for s in o.shifts) or "无值班记录",
+            str(o.figures.cases),
+        ]
+        for o in log.officers
+    ]
+    _table(pdf, ["警号", "姓名", "上岗", "下岗", "班次", "案件数"], officers, (24, 36, 20, 20, 90, 20))
+
+    _heading(pdf, "按违法类型")
+    by_type = [[log.violation_names.get(code, code), code, str(n)] for code, n in f.by_violation.items()]
+    _table(pdf, ["违法类型", "代码", "起数"], [*by_type, ["合计", "", str(f.cases)]], (70, 20, 20))
+
+    _heading(pdf, "按处置阶段")
+    _table(pdf, ["阶段", "起数"], [[stage_name(s, "zh"), str(f.by_stage.get(s, 0))] for s in Stage], (40, 20))
+
+    _heading(pdf, "暂扣物品")
+    seized = [[kind, str(n)] for kind, n in f.seized.items()] or [["无", "0"]]
+    _table(pdf, ["物品", "数量"], seized, (40, 20))
+
+    _heading(pdf, "案件明细")
+    _table(
+        pdf,
+        [name for name, _ in _CASE_COLUMNS],
+        [_case_row(line) for line in log.lines] or [["无案件", *[""] * (len(_CASE_COLUMNS) - 1)]],
+        tuple(width for _, width in _CASE_COLUMNS),
+        size=8,
+    )
+    return bytes(pdf.output())
+
+
+def _case_row(line: CaseLine) -> list[str]:
+    stage = stage_name(line.stage, "zh")
+    if line.hq_stage is not None and line.hq_stage != line.stage:
+        stage += f"→{stage_name(line.hq_stage, 'zh')}"  # HQ's stage differs
+    action = DISPOSITION_ZH[line.disposition]
+    if line.fine_yuan:
+        action += f" {line.fine_yuan} 元"
+    review = line.review.label("zh") + (f"：{line.review_comment}" if line.review_comment else "")
+    return [
+        line.case_no,
+        str(line.version),
+        hhmm(line.occurred_at),
+        f"{line.officer_name} {line.officer_badge}".strip(),
+        line.violation_name,
+        stage,
+        line.subject or "不明",
+        line.location.address or line.location.no_fix_reason,
+        action,
+        line.seized_text,
+        review,
+    ]
+
+
+def _paragraph(pdf: FPDF, text: str) -> None:
+    pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+
+
+def _heading(pdf: FPDF, text: str) -> None:
+    pdf.ln(3)
+    pdf.set_font(FONT_FAMILY, size=12)
+    pdf.cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT_FAMILY, size=10)
+
+
+def _table(
+    pdf: FPDF, header: list[str], rows: list[list[str]], widths: tuple[int, ...], *, size: int = 10
+) -> None:
+    pdf.set_font(FONT_FAMILY, size=size)
+    with pdf.table(
+        col_widths=widths,
+        width=sum(widths),
+        align="LEFT",
+        headings_style=_HEAD,
+        line_height=size * 0.5,
+    ) as table:
+        for values in [header, *rows]:
+            row = table.row()
+            for value in values:
+                row.cell(value)
+    pdf.set_font(FONT_FAMILY, size=10)
