@@ -140,12 +140,19 @@ def ingest(
 ) -> IngestReport:
     """``ingest_batch`` with the sequence gaps it found."""
     with storage.transaction() as tx:
-        tx.lock_subjects(_subjects_of(tx, records))
+        # Before anything is read: the batch's subjects (histories it may change) and its record ids
+        # (a concurrent copy of this batch waits, then finds our receipts: duplicates, not a conflict).
+        tx.lock_subjects(_subjects_of(tx, records), record_ids=_record_ids(records))
         batch = _Batch(tx, user, device_id, catalogue or _default_catalogue(), now or datetime.now(UTC),
                        policy or StagePolicy())  # fmt: skip
         results = [batch.apply(record) for record in records]
         gaps = batch.finish()
     return IngestReport(results, gaps)
+
+
+def _record_ids(records: Sequence[PushRecord | Mapping[str, Any]]) -> set[str]:
+    ids = {raw.id if isinstance(raw, PushRecord) else raw.get("id") for raw in records}
+    return {i for i in ids if isinstance(i, str) and i}
 
 
 def _subjects_of(tx: Tx, records: Sequence[PushRecord | Mapping[str, Any]]) -> set[str]:

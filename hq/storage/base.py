@@ -353,11 +353,13 @@ class Tx(Protocol):
         """Every version of a case number, version 1 first."""
         ...
 
-    def lock_subjects(self, subject_ids: Iterable[str]) -> None:
+    def lock_subjects(self, subject_ids: Iterable[str], *, record_ids: Iterable[str] = ()) -> None:
         """Serialise work on these subjects' histories until this transaction ends, so two concurrent
         pushes about one subject each see the other's case (PostgreSQL: transaction-scoped advisory
         locks taken in one sorted step; SQLite: nothing to do, writers are already serial). Take them
-        once, before reading any history."""
+        once, before reading any history. ``record_ids`` are locked in the same step: two copies of
+        one batch (a phone's retry) then run one after the other, and the second finds the first's
+        receipts instead of failing on the unique key."""
         ...
 
     def subject_history(self, subject_id: str, *, before: datetime | None = None) -> list[HistoryEntry]:

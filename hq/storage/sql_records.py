@@ -166,9 +166,10 @@ class RecordsMixin(FeedMixin):
         rows = self._all("SELECT payload FROM cases WHERE case_no = ? ORDER BY version", (case_no,))
         return [case_from_dict(loads(r[0])) for r in rows]
 
-    def lock_subjects(self, subject_ids: Iterable[str]) -> None:
+    def lock_subjects(self, subject_ids: Iterable[str], *, record_ids: Iterable[str] = ()) -> None:
         self._writable()
-        self.d.lock_keys(self.conn, sorted({f"subject:{s}" for s in subject_ids}))
+        keys = {f"subject:{s}" for s in subject_ids} | {f"record:{r}" for r in record_ids}
+        self.d.lock_keys(self.conn, sorted(keys))
 
     def subject_history(self, subject_id: str, *, before: datetime | None = None) -> list[HistoryEntry]:
         sql = (
