@@ -31,6 +31,7 @@ from enforcement.model import Role
 from hq.auth import ApiError, Auth, Principal
 from hq.blobs import BlobHashMismatch, BlobStore
 from hq.ingest import emit_case_state, ingest_batch
+from hq.review import build_router as build_review_router
 from hq.settings import Settings
 from hq.storage.base import CaseState, ChangeKind, CursorError, Storage, StorageError
 from hq.storage.base import Change as StoredChange
@@ -608,4 +609,5 @@ def create_app(
             raise ApiError(Errno.FORBIDDEN)
         return to_json_dict(row)
 
+    app.include_router(build_review_router(storage, settings, catalogue, principal))
     return app

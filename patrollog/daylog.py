@@ -163,15 +163,18 @@ def build_daylog(
     labels = subject_labels or {}
     stages = hq_stages or {}
     start, end = day_bounds(day)
-    day_cases = [c for c in cases if c.squad_code == squad_code and start <= c.occurred_at < end]
-    latest = latest_versions(day_cases)
+    squad_cases = [c for c in cases if c.squad_code == squad_code]
+    # the latest version decides the day: an amendment may move a case to another day
+    latest = [c for c in latest_versions(squad_cases) if start <= c.occurred_at < end]
+    day_nos = {c.case_no for c in latest}
+    day_cases = [c for c in squad_cases if c.case_no in day_nos]
     all_reviews = list(reviews)
-    day_ids = {c.id: c.case_no for c in day_cases}
+    case_nos = {c.id: c.case_no for c in day_cases}
     returned = sorted(
         {
-            day_ids[r.case_id]
+            case_nos[r.case_id]
             for r in all_reviews
-            if r.case_id in day_ids and r.decision == ReviewDecision.RETURN
+            if r.case_id in case_nos and r.decision == ReviewDecision.RETURN
         }
     )
     squad_figures = patrol_figures(day_cases, catalogue, returned=returned)

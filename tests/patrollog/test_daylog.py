@@ -7,7 +7,7 @@ from enforcement.catalogue import Catalogue, load_catalogue
 from enforcement.model import CaseStatus, Stage
 from patrollog.daylog import build_daylog
 from patrollog.reviewing import ReviewStatus
-from tests.patrollog.dayfixture import NAMES, SUBJECTS, at, fixture_day
+from tests.patrollog.dayfixture import NAMES, SUBJECTS, amend, at, case, fixture_day
 
 DAY = date(2026, 11, 22)
 
@@ -110,3 +110,15 @@ def test_input_order_does_not_matter(catalogue: Catalogue) -> None:
         DAY, "ZD01", cases=day.cases[::-1], shifts=day.shifts[::-1], reviews=day.reviews[::-1], **kw
     )
     assert one == two
+
+
+def test_an_amendment_that_moves_the_time_moves_the_case(catalogue: Catalogue) -> None:
+    first = case("1023", 1, "0510", at(23, 50))
+    moved = amend(first, occurred_at=at(0, 10, day=23))
+    on_22 = build_daylog(DAY, "ZD01", cases=[first, moved], shifts=[], reviews=[], catalogue=catalogue)
+    on_23 = build_daylog(date(2026, 11, 23), "ZD01", cases=[moved, first], shifts=[], reviews=[],
+                         catalogue=catalogue)  # fmt: skip
+    assert on_22.figures.cases == 0
+    assert on_22.lines == ()
+    assert on_23.figures.cases == 1
+    assert [(x.case_no, x.version) for x in on_23.lines] == [(first.case_no, 2)]

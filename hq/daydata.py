@@ -1,0 +1,58 @@
+"""A squad's day read from HQ's storage into ``patrollog``'s day log (cases with every version, HQ's
+stages, reviews, shifts, names). Used by the review queue, the day-log download, the CLI and the
+dashboard, so all of them count the same way."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from enforcement.catalogue import Catalogue
+from enforcement.model import Case, Review, Shift, Stage
+from hq.storage.base import Tx
+from patrollog.daylog import DayLog, build_daylog, day_bounds
+
+#: Upper bound of case versions read for one squad-day (a squad of 30 officers × 50 cases is 1500).
+MAX_DAY_VERSIONS = 100_000
+
+
+def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> DayLog:
+    """The day log of ``squad_code`` on the bureau-local ``day`` from the storage behind ``tx``."""
+    start, end = day_bounds(day)
+    states = tx.list_cases(
+        squad_code=squad_code, since=start, until=end, latest_only=False, limit=MAX_DAY_VERSIONS
+    )
+    hq_stages: dict[str, Stage] = {s.case_id: s.hq_stage for s in states}
+    cases: list[Case] = []
+    for case_no in sorted({s.case_no for s in states}):
+        cases.extend(tx.case_versions(case_no))  # every version, wherever its time
+    reviews: list[Review] = []
+    for case in cases:
+        reviews.extend(tx.reviews_for_case(case.id))
+        if case.id not in hq_stages and (state := tx.case_state(case.id)) is not None:
+            hq_stages[case.id] = state.hq_stage
+    names = {u.badge: u.officer.name for u in tx.list_users(squad_code=squad_code)}
+    for badge in {c.officer_badge for c in cases} - set(names):
+        user = tx.get_user(badge)
+        names[badge] = user.officer.name if user else ""
+    shifts: list[Shift] = []
+    for badge in sorted(names):
+        # a night shift may start the evening before
+        shifts.extend(tx.list_shifts(badge, since=start - timedelta(days=1)))
+    labels: dict[str, str] = {}
+    for subject_id in {c.subject_id for c in cases if c.subject_id}:
+        subject = tx.get_subject(subject_id, include_deleted=True)
+        if subject is not None:
+            labels[subject_id] = subject.name or subject.plate
+    squad = tx.get_squad(squad_code)
+    return build_daylog(
+        day,
+        squad_code,
+        cases=cases,
+        shifts=shifts,
+        reviews=reviews,
+        catalogue=catalogue,
+        squad_name=squad.name if squad else "",
+        officer_names=names,
+        subject_labels=labels,
+        hq_stages=hq_stages,
+    )

@@ -1,0 +1,252 @@
+"""Squad leaders' review at HQ and the day-log download (issue #6), as an ``APIRouter``.
+
+    GET  /v1/review/queue?day=&squad=                → ReviewQueue   (leader: own squad; HQ: any squad)
+    POST /v1/review/{case_id}                        ReviewRequest → ReviewOutcome (leader: own squad; HQ)
+    GET  /v1/reports/daylog?day=&squad=&format=pdf|csv   the day log file (leader: own squad; HQ)
+
+Officers get 403 ``FORBIDDEN`` on all three. A review made here goes through ``hq.ingest.ingest_batch``
+as a pushed ``review`` record of the caller (``device_seq`` 0, so the phone's sequence numbers of that
+device are untouched): the same checks, the same exactly-once receipt (send the same ``review_id`` again
+and it is a duplicate), the same publication to the officer's phone (a returned case reaches it on the
+next pull) and the same audit event (who, when, why). The queue and the "counts as approved" rule are
+``patrollog.reviewing``'s, the same the phone uses offline.
+"""
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from enforcement.catalogue import Catalogue
+from enforcement.codec import to_json_dict
+from enforcement.model import LOCAL_TZ, Review, ReviewDecision, Role, Stage, new_id
+from hq.auth import ApiError, Principal
+from hq.daydata import load_daylog
+from hq.ingest import ingest_batch
+from hq.settings import Settings
+from hq.storage.base import Storage
+from patrollog.csvlog import CSV_BOM, daylog_csv
+from patrollog.daylog import CaseLine, DayLog
+from patrollog.pdf import daylog_pdf
+from patrollog.reviewing import ReviewStatus, review_status
+from sync.protocol import Errno, ErrorBody, PushRecord
+
+_ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorBody} for s in (401, 403, 404, 409, 422, 503)}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class QueueItem(_Model):
+    case_id: str
+    case_no: str
+    version: int
+    officer_badge: str
+    officer_name: str
+    occurred_at: datetime
+    violation_code: str
+    violation_name: str
+    stage: Stage
+    hq_stage: Stage | None
+    stage_conflict: bool
+    subject: str
+    address: str
+    fine_yuan: int | None
+    seized: str
+    status: ReviewStatus
+    status_zh: str
+    needs_decision: bool  # 处罚 or a stage conflict: counts as approved only after a decision
+    last_comment: str = ""
+
+
+class ReviewQueue(_Model):
+    day: date
+    squad_code: str
+    squad_name: str
+    items: list[QueueItem]  # waiting for the leader: decisions needed first, then by time
+    counts: dict[str, int]  # ReviewStatus value -> cases of the day
+    summary_zh: str
+
+
+class ReviewRequest(_Model):
+    decision: ReviewDecision
+    comment: str = Field(default="", max_length=500)
+    review_id: str | None = Field(default=None, min_length=1, max_length=64)  # resend = same review
+
+
+class ReviewOutcome(_Model):
+    review: dict[str, Any]  # codec JSON of the stored Review
+    record_status: Literal["accepted", "duplicate"]
+    status: ReviewStatus
+    status_zh: str
+    counts_as_approved: bool
+
+
+def _item(line: CaseLine) -> QueueItem:
+    conflict = line.hq_stage is not None and line.hq_stage != line.stage
+    return QueueItem(
+        case_id=line.case_id,
+        case_no=line.case_no,
+        version=line.version,
+        officer_badge=line.officer_badge,
+        officer_name=line.officer_name,
+        occurred_at=line.occurred_at,
+        violation_code=line.violation_code,
+        violation_name=line.violation_name,
+        stage=line.stage,
+        hq_stage=line.hq_stage,
+        stage_conflict=conflict,
+        subject=line.subject,
+        address=line.location.address,
+        fine_yuan=line.fine_yuan,
+        seized=line.seized_text,
+        status=line.review,
+        status_zh=line.review.label("zh"),
+        needs_decision=line.review is ReviewStatus.NEEDS_DECISION,
+        last_comment=line.review_comment,
+    )
+
+
+def queue_of(log: DayLog) -> ReviewQueue:
+    """The leader's queue of a day log: the cases still waiting for a decision."""
+    waiting = [line for line in log.lines if line.review.waiting]
+    waiting.sort(key=lambda line: (line.review is not ReviewStatus.NEEDS_DECISION, line.occurred_at))
+    return ReviewQueue(
+        day=log.day,
+        squad_code=log.squad_code,
+        squad_name=log.squad_name,
+        items=[_item(line) for line in waiting],
+        counts={status.value: n for status, n in log.review_counts.items()},
+        summary_zh=log.summary_line,
+    )
+
+
+def squad_scope(caller: Principal, squad: str | None) -> str:
+    """The squad a leader or HQ may see: a leader only their own (the default), HQ any (required)."""
+    if caller.role is Role.LEADER:
+        if squad not in (None, "", caller.officer.squad_code):
+            raise ApiError(Errno.FORBIDDEN, zh="只能查看本中队", en="You may see your own squad only")
+        return caller.officer.squad_code
+    if caller.is_hq:
+        if not squad:
+            raise ApiError(Errno.VALIDATION, zh="请指定中队", en="Give the squad", field="squad")
+        return squad
+    raise ApiError(Errno.FORBIDDEN, zh="只有中队长和指挥中心可以审核", en="Only leaders and HQ may review")
+
+
+def build_router(storage: Storage, settings: Settings, catalogue: Catalogue, principal: Any) -> APIRouter:
+    """The review and report routes; ``principal`` is the app's bearer-token dependency."""
+    router = APIRouter()
+    Caller = Annotated[Principal, Depends(principal)]
+    Day = Annotated[date | None, Query(description="bureau-local day, YYYY-MM-DD (default today)")]
+    SquadQ = Annotated[str | None, Query(max_length=32, description="squad code (HQ: required)")]
+
+    def today() -> date:
+        return settings.clock().astimezone(LOCAL_TZ).date()
+
+    def read_log(squad_code: str, day: date) -> DayLog:
+        with storage.transaction(readonly=True) as tx:
+            if tx.get_squad(squad_code) is None:
+                raise ApiError(Errno.NOT_FOUND, zh=f"中队“{squad_code}”不存在", en=f"No squad {squad_code}")
+            return load_daylog(tx, squad_code, day, catalogue)
+
+    @router.get("/v1/review/queue", response_model=ReviewQueue, responses=_ERRORS, tags=["review"])
+    def review_queue(caller: Caller, day: Day = None, squad: SquadQ = None) -> ReviewQueue:
+        return queue_of(read_log(squad_scope(caller, squad), day or today()))
+
+    @router.post("/v1/review/{case_id}", response_model=ReviewOutcome, responses=_ERRORS, tags=["review"])
+    def decide(case_id: str, body: ReviewRequest, caller: Caller) -> ReviewOutcome:
+        if caller.role not in (Role.LEADER, Role.HQ):
+            raise ApiError(
+                Errno.FORBIDDEN, zh="只有中队长和指挥中心可以审核", en="Only leaders and HQ may review"
+            )
+        if body.decision is not ReviewDecision.APPROVE and not body.comment.strip():
+            raise ApiError(
+                Errno.VALIDATION,
+                zh="退回或撤销案件须填写理由",
+                en="Returning or withdrawing a case needs a comment",
+                field="comment",
+                detail={"field": "comment"},
+            )
+        with storage.transaction(readonly=True) as tx:
+            state = tx.case_state(case_id)
+        if state is None:
+            raise ApiError(Errno.NOT_FOUND, zh="案件不存在", en="Unknown case")
+        if caller.role is Role.LEADER and state.squad_code != caller.officer.squad_code:
+            raise ApiError(
+                Errno.FORBIDDEN, zh="只能审核本中队的案件", en="You may review your own squad's cases only"
+            )
+        if not state.latest:
+            raise ApiError(
+                Errno.VERSION_CONFLICT,
+                zh="该案件已有更新的版本，请审核最新版本",
+                en="A newer version of this case exists; review the latest one",
+            )
+        now = settings.clock()
+        review = Review(
+            id=body.review_id or new_id(),
+            case_id=state.case_id,
+            case_no=state.case_no,
+            decision=body.decision,
+            reviewer_badge=caller.badge,
+            decided_at=now,
+            comment=body.comment.strip(),
+        )
+        if body.review_id:
+            with storage.transaction(readonly=True) as tx:
+                earlier = tx.get_review(body.review_id)
+            if earlier is not None and (earlier.case_id, earlier.decision, earlier.comment) == (
+                review.case_id, review.decision, review.comment,
+            ):  # fmt: skip
+                review = earlier  # a resend: the same record, answered as a duplicate
+        record = PushRecord(kind="review", id=review.id, device_seq=0, payload=to_json_dict(review))
+        [result] = ingest_batch(
+            storage, caller.officer, caller.device_id, [record], catalogue=catalogue, now=now
+        )
+        if not result.acked:
+            raise ApiError(
+                Errno(result.errno or Errno.RECORD_INVALID), zh=result.reason_zh, en=result.reason_en
+            )
+        with storage.transaction(readonly=True) as tx:
+            case = tx.get_case(state.case_id)
+            reviews = tx.reviews_for_case(state.case_id)
+            current = tx.case_state(state.case_id)
+        assert case is not None
+        status = review_status(case, reviews, hq_stage=current.hq_stage if current else None)
+        return ReviewOutcome(
+            review=to_json_dict(review),
+            record_status="duplicate" if result.status == "duplicate" else "accepted",
+            status=status,
+            status_zh=status.label("zh"),
+            counts_as_approved=status.counts_as_approved,
+        )
+
+    @router.get(
+        "/v1/reports/daylog",
+        responses={**_ERRORS, 200: {"content": {"application/pdf": {}, "text/csv": {}}}},
+        response_class=Response,
+        tags=["reports"],
+    )
+    async def daylog_file(
+        caller: Caller,
+        day: Day = None,
+        squad: SquadQ = None,
+        format: Annotated[Literal["pdf", "csv"], Query()] = "pdf",
+    ) -> Response:
+        squad_code = squad_scope(caller, squad)
+        log = await run_in_threadpool(read_log, squad_code, day or today())
+        name = f"巡查日志-{log.squad_code}-{log.day.isoformat()}.{format}"
+        disposition = f"attachment; filename=\"daylog-{log.squad_code}-{log.day.isoformat()}.{format}\"; " \
+                      f"filename*=UTF-8''{quote(name)}"  # fmt: skip
+        if format == "csv":
+            body = (CSV_BOM + daylog_csv(log)).encode("utf-8")
+            return Response(body, media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": disposition})  # fmt: skip
+        pdf = await run_in_threadpool(daylog_pdf, log)
+        return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
+
+    return router
