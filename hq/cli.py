@@ -5,6 +5,8 @@
     streetpatrol-hq seed-demo --db … | --pg …                             demo district, users and history
     streetpatrol-hq export    --db … | --pg …  [--out cases.csv] [--district 金水区] [--since 2025-01-01]
     streetpatrol-hq add-user  --db … --badge J2001 --name 王芳 --squad ZD01 [--role officer] (PIN prompted)
+    streetpatrol-hq report    --db … | --pg …  --squad ZD01 [--day 2026-11-22] [--format pdf|csv] [--out F]
+    streetpatrol-hq verify    --db … | --pg …                             audit chain check (exit 1: broken)
 
 Messages are printed in Chinese and English; a failure exits with status 1 and one line saying why.
 """
@@ -114,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_user.add_argument("--squad", required=True, help="squad code, e.g. ZD01")
     add_user.add_argument("--role", choices=[r.value for r in Role], default=Role.OFFICER.value)
     add_user.add_argument("--pin", help="the PIN (prompted when omitted)")
+
+    report = commands.add_parser("report", help="a squad's day log 中队巡查日志 (PDF/CSV)")
+    _add_storage_args(report)
+    report.add_argument("--squad", required=True, help="squad code, e.g. ZD01")
+    report.add_argument("--day", type=_parse_day, help="bureau-local day, YYYY-MM-DD (default today)")
+    report.add_argument("--format", choices=("pdf", "csv"), default="pdf")
+    report.add_argument("--out", type=Path, help="file to write (CSV: default standard output)")
+
+    verify = commands.add_parser("verify", help="check the audit log's hash chain 校验审计日志")
+    _add_storage_args(verify)
     return parser
 
 
@@ -253,12 +265,60 @@ def cmd_add_user(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    from hq.daydata import load_daylog
+    from patrollog.csvlog import CSV_BOM, daylog_csv
+    from patrollog.pdf import daylog_pdf
+
+    if args.format == "pdf" and args.out is None:
+        raise CliError("a PDF needs --out FILE", zh="生成 PDF 须指定 --out 输出文件", field="out")
+    day = args.day or settings_from_env().clock().astimezone(LOCAL_TZ).date()
+    storage = _open(args)
+    try:
+        with storage.transaction(readonly=True) as tx:
+            if tx.get_squad(args.squad) is None:
+                raise CliError(f"unknown squad {args.squad}", zh=f"中队“{args.squad}”不存在", field="squad")
+            log = load_daylog(tx, args.squad, day, load_catalogue())
+    finally:
+        storage.close()
+    if args.format == "csv" and args.out is None:
+        out.write(daylog_csv(log))
+        return 0
+    if args.format == "csv":
+        args.out.write_text(CSV_BOM + daylog_csv(log), encoding="utf-8", newline="")
+    else:
+        args.out.write_bytes(daylog_pdf(log))
+    print(f"已生成 / written: {args.out}（{log.summary_line}）", file=out)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    from hq.audit import verify
+    from hq.storage.base import iter_all_audit
+
+    storage = _open(args)
+    try:
+        problems = verify(storage)
+        events = sum(1 for _ in iter_all_audit(storage)) if not problems else 0
+    finally:
+        storage.close()
+    for problem in problems:
+        print(f"{problem.kind.value}\t#{problem.seq}\t{problem.message}", file=out)
+    if problems:
+        print(f"审计日志有 {len(problems)} 处问题 / audit log: {len(problems)} problem(s)", file=out)
+        return 1
+    print(f"审计日志完好 / audit log intact: {events} events", file=out)
+    return 0
+
+
 COMMANDS = {
     "init": cmd_init,
     "serve": cmd_serve,
     "seed-demo": cmd_seed_demo,
     "export": cmd_export,
     "add-user": cmd_add_user,
+    "report": cmd_report,
+    "verify": cmd_verify,
 }
 
 
