@@ -60,6 +60,7 @@ CHEAP_PIN_ENV = {
     "STREETPATROL_PIN_PARALLELISM": str(FAST_PIN_HASHING.parallelism),
 }
 
+REPO = Path(__file__).resolve().parents[1]
 _CATALOGUE: Catalogue | None = None
 
 
@@ -157,7 +158,10 @@ class HqProcess:
         self.blobs = blobs
         self.log = log
         self.port = port or free_port()
-        self.env = {**os.environ, **(env or {})}
+        # The repository first on the path: the server runs this checkout's code, packages included that
+        # the editable install does not list.
+        path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+        self.env = {**os.environ, "PYTHONPATH": path, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
 

@@ -1,0 +1,640 @@
+"""Load: how many phones can sync at once before HQ's answers slow down, on SQLite and on PostgreSQL.
+
+HQ is ``streetpatrol-hq serve`` in a subprocess (one uvicorn process: ``serve`` has no ``--workers``) over
+a fresh SQLite file or a fresh PostgreSQL (``scripts/pg.sh``), blobs on the local file system. Simulated
+phones speak the real protocol with asyncio ``httpx`` clients: each *round* of a phone is one shift slice
+— one ``POST /v1/push`` of ``cases_per_round`` new cases, a ``PUT /v1/photos/<sha256>`` of each photo HQ
+lists as missing (generated ~300 KB JPEGs, each unique), then ``GET /v1/changes`` until HQ has no more.
+
+Sign-in is not part of the timed steps: argon2id is deliberately slow, so every phone signs in before
+(officers seeded with test-cost argon2, the server started with that cost); the production cost is
+measured separately by signing in officers whose PINs were hashed at the production cost.
+
+The offered load steps up (``concurrency`` phones at once, each running rounds back to back until the
+step's window closes, at most ``max_rounds``): per step the table gives cases/s and photos/s (completed /
+elapsed, the drain after the window included), p50/p99 latency of every request, errors, HQ's CPU
+(% of one core), PostgreSQL's CPU, this load generator's CPU and HQ's resident memory. The *sustained*
+figure is the best step whose p99 stays ≤ 1 s. The lowest step is the baseline of the same run.
+
+Run: ``.venv/bin/python bench/load.py`` (both backends, about four minutes; ``--backend sqlite`` for one);
+writes bench/results/load.md. ``tests/reliability/test_load.py`` runs a 20-phone smoke with this code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+if __package__ in (None, ""):  # run as a script: make ``bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.fleet import (
+    CHEAP_PIN_ENV,
+    HqProcess,
+    fleet_officers,
+    noise_jpeg,
+    pin_for,
+    proc_cpu_seconds,
+    processes_named,
+    seed_hq,
+    tagged_jpeg,
+)
+from enforcement.codec import to_json_dict
+from enforcement.model import (
+    LOCAL_TZ,
+    Case,
+    Disposition,
+    Location,
+    Officer,
+    PhotoKind,
+    PhotoRef,
+    Stage,
+    local_date,
+    new_id,
+)
+from enforcement.numbering import format_case_no, make_install_tag
+from hq.settings import PinHashing
+from hq.storage import open_storage
+from hq.storage.sqlite import SqliteStorage
+from sync.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, PhotoUploadResult, PullPage, PushResponse
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results" / "load.md"
+P99_LIMIT = 1.0  # seconds
+
+
+@dataclass(frozen=True, slots=True)
+class LoadConfig:
+    backend: str = "sqlite"  # "sqlite" | "postgres"
+    steps: tuple[int, ...] = (10, 50, 100, 200, 500, 1000)
+    step_seconds: float = 5.0  # rounds start only within this window
+    max_rounds: int = 20  # per phone per step
+    cases_per_round: int = 2
+    photos_per_case: int = 1
+    photo_bytes: int = 300_000
+    timeout: float = 120.0  # per request
+    sign_in_concurrency: int = 50
+    production_sign_ins: int = 12  # officers with production-cost PINs (0: skip that measurement)
+
+
+@dataclass
+class Phone:
+    """A simulated phone: its officer, device id, install tag, token and sync state."""
+
+    officer: Officer
+    device_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    install_tag: str = field(default_factory=make_install_tag)
+    token: str = ""
+    seq: int = 0
+    cursor: str | None = None
+    cases: list[str] = field(default_factory=list)  # ids HQ acknowledged
+    photos: set[str] = field(default_factory=set)  # hashes HQ stored (or already had)
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", PROTOCOL_HEADER: str(PROTOCOL_VERSION)}
+
+
+@dataclass
+class Step:
+    concurrency: int
+    seconds: float = 0.0
+    rounds: int = 0
+    cases: int = 0
+    photos: int = 0
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"push": [], "photo": [], "pull": []})
+    errors: Counter[str] = field(default_factory=Counter)
+    hq_cpu: float = 0.0  # seconds
+    pg_cpu: float = 0.0
+    client_cpu: float = 0.0
+    hq_rss_kib: int = 0
+
+    @property
+    def all_latencies(self) -> list[float]:
+        return [x for values in self.latencies.values() for x in values]
+
+    def percentile(self, q: float, kind: str | None = None) -> float:
+        values = sorted(self.latencies[kind] if kind else self.all_latencies)
+        if not values:
+            return float("nan")
+        return values[min(len(values) - 1, int(q * len(values)))]
+
+    @property
+    def cases_per_s(self) -> float:
+        return self.cases / self.seconds if self.seconds else 0.0
+
+    @property
+    def photos_per_s(self) -> float:
+        return self.photos / self.seconds if self.seconds else 0.0
+
+    @property
+    def sustained(self) -> bool:
+        return not self.errors and self.percentile(0.99) <= P99_LIMIT
+
+
+@dataclass
+class SignInFigures:
+    label: str
+    count: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+
+    @property
+    def per_s(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class LoadResult:
+    config: LoadConfig
+    steps: list[Step]
+    sign_in: SignInFigures
+    production_sign_in: SignInFigures | None
+    hq_peak_rss_kib: int  # through sign-in and the steps
+    hq_peak_rss_after_production_kib: int  # after the production-cost sign-ins too
+    phones: list[Phone]
+    storage_url: str
+    blobs: Path
+    load_average: float = 0.0  # 1-minute load average of the machine before HQ started
+    notes: list[str] = field(default_factory=list)
+
+    def best_sustained(self) -> Step | None:
+        good = [s for s in self.steps if s.sustained]
+        return max(good, key=lambda s: s.cases_per_s) if good else None
+
+
+# ------------------------------------------------------------------------------------------ one phone
+
+
+class Generator:
+    """Makes each phone's cases and their unique photos (one noise JPEG, tagged per photo)."""
+
+    def __init__(self, config: LoadConfig) -> None:
+        self.config = config
+        self.base, self.width, self.height = noise_jpeg("load", config.photo_bytes)
+        self.start = datetime.now(LOCAL_TZ).replace(microsecond=0) - timedelta(hours=8)
+
+    def round(self, phone: Phone) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """A push body of ``cases_per_round`` new cases and the bytes of their photos by hash."""
+        records, blobs = [], {}
+        officer = phone.officer
+        for _ in range(self.config.cases_per_round):
+            phone.seq += 1
+            refs = []
+            for i in range(self.config.photos_per_case):
+                data = tagged_jpeg(self.base, f"{phone.device_id}/{phone.seq}/{i}")
+                sha = hashlib.sha256(data).hexdigest()
+                blobs[sha] = data
+                refs.append(PhotoRef(sha, len(data), PhotoKind.DURING, self.width, self.height))
+            occurred = self.start + timedelta(seconds=phone.seq)
+            case = Case(
+                id=new_id(),
+                case_no=format_case_no(
+                    officer.squad_code, officer.badge, local_date(occurred), phone.install_tag, phone.seq
+                ),
+                officer_badge=officer.badge,
+                squad_code=officer.squad_code,
+                device_id=phone.device_id,
+                violation_code="0510",
+                occurred_at=occurred,
+                location=Location(lat=34.7466, lon=113.6253, accuracy_m=8.0, address="人民路夜市"),
+                subject_id=None,
+                subject_unknown=True,
+                computed_stage=Stage.PERSUASION,
+                chosen_stage=Stage.PERSUASION,
+                disposition=Disposition.PERSUADED,
+                photos=tuple(refs),
+                created_at=occurred,
+            )
+            records.append(
+                {"kind": "case", "id": case.id, "device_seq": phone.seq, "payload": to_json_dict(case)}
+            )
+        body = {"protocol": PROTOCOL_VERSION, "device_id": phone.device_id, "records": records}
+        return body, blobs
+
+
+async def _timed(step: Step, kind: str, request: Any) -> httpx.Response | None:
+    """Await ``request``; its latency goes to ``step`` when it answers 2xx, otherwise an error is counted."""
+    started = time.perf_counter()
+    try:
+        response: httpx.Response = await request
+    except httpx.TimeoutException:
+        step.errors[f"{kind}: timeout"] += 1
+        return None
+    except httpx.TransportError as exc:
+        step.errors[f"{kind}: {type(exc).__name__}"] += 1
+        return None
+    if response.status_code >= 300:
+        errno = ""
+        with contextlib.suppress(ValueError):
+            errno = f" errno {response.json().get('errno')}"
+        step.errors[f"{kind}: HTTP {response.status_code}{errno}"] += 1
+        return None
+    step.latencies[kind].append(time.perf_counter() - started)
+    return response
+
+
+async def sync_round(http: httpx.AsyncClient, phone: Phone, generator: Generator, step: Step) -> None:
+    """Push a shift slice, upload the photos HQ lacks, pull until HQ has no more changes."""
+    body, blobs = generator.round(phone)
+    response = await _timed(step, "push", http.post("/v1/push", json=body, headers=phone.headers()))
+    if response is None:
+        return
+    missing: list[str] = []
+    for result in PushResponse.model_validate_json(response.content).results:
+        if result.acked:
+            phone.cases.append(result.id)
+            step.cases += 1
+            missing += [sha for sha in result.missing_photos if sha in blobs]
+        else:
+            step.errors[f"push: record {result.status} errno {result.errno}"] += 1
+    for sha in missing:
+        headers = phone.headers() | {"Content-Type": "application/octet-stream"}
+        response = await _timed(
+            step, "photo", http.put(f"/v1/photos/{sha}", content=blobs[sha], headers=headers)
+        )
+        if response is None:
+            continue
+        answer = PhotoUploadResult.model_validate_json(response.content)
+        if answer.stored or answer.already_had:
+            phone.photos.add(sha)
+            step.photos += 1
+    for _ in range(20):
+        params = {"cursor": phone.cursor} if phone.cursor else {}
+        response = await _timed(step, "pull", http.get("/v1/changes", params=params, headers=phone.headers()))
+        if response is None:
+            return
+        page = PullPage.model_validate_json(response.content)
+        phone.cursor = page.cursor
+        if not page.more:
+            break
+    step.rounds += 1
+
+
+# ------------------------------------------------------------------------------------------ steps
+
+
+def _client(base_url: str, connections: int, timeout: float) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout)
+
+
+async def sign_in_all(base_url: str, phones: list[Phone], concurrency: int, label: str) -> SignInFigures:
+    """Sign every phone in (``concurrency`` at a time); keeps their tokens."""
+    latencies: list[float] = []
+    errors = 0
+    queue = list(reversed(phones))
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while queue:
+            phone = queue.pop()
+            body = {
+                "protocol": PROTOCOL_VERSION,
+                "badge": phone.officer.badge,
+                "pin": pin_for(phone.officer.badge),
+                "device_id": phone.device_id,
+            }
+            started = time.perf_counter()
+            try:
+                response = await http.post("/v1/auth/sign-in", json=body)
+            except httpx.TransportError:
+                errors += 1
+                continue
+            if response.status_code != 200:
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+            phone.token = response.json()["token"]
+
+    started = time.perf_counter()
+    async with _client(base_url, concurrency, 300.0) as http:
+        await asyncio.gather(*(worker(http) for _ in range(min(concurrency, len(phones)))))
+    return SignInFigures(label, len(latencies), time.perf_counter() - started, latencies, errors)
+
+
+def _pg_cpu() -> float:
+    total = 0.0
+    for pid in processes_named("postgres"):
+        try:
+            total += proc_cpu_seconds(pid)
+        except OSError:
+            continue
+    return total
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def run_step(
+    hq: HqProcess, phones: list[Phone], generator: Generator, config: LoadConfig, concurrency: int
+) -> Step:
+    step = Step(concurrency)
+    active = phones[:concurrency]
+    cpu0, pg0, own0 = hq.cpu_seconds(), _pg_cpu(), _own_cpu()
+    started = time.perf_counter()
+    deadline = started + config.step_seconds
+
+    async def phone_loop(http: httpx.AsyncClient, phone: Phone) -> None:
+        for _ in range(config.max_rounds):
+            if time.perf_counter() >= deadline:
+                return
+            await sync_round(http, phone, generator, step)
+
+    async with _client(hq.url, concurrency, config.timeout) as http:
+        await asyncio.gather(*(phone_loop(http, phone) for phone in active))
+    step.seconds = time.perf_counter() - started
+    step.hq_cpu = hq.cpu_seconds() - cpu0
+    step.pg_cpu = _pg_cpu() - pg0 if config.backend == "postgres" else 0.0
+    step.client_cpu = _own_cpu() - own0
+    step.hq_rss_kib = hq.memory_kib("VmRSS")
+    return step
+
+
+async def _run(config: LoadConfig, hq: HqProcess, phones: list[Phone], slow: list[Phone]) -> LoadResult:
+    sign_in = await sign_in_all(hq.url, phones, config.sign_in_concurrency, "test-cost argon2id")
+    generator = Generator(config)
+    steps = [await run_step(hq, phones, generator, config, c) for c in config.steps]
+    peak = hq.memory_kib("VmHWM")
+    production = None
+    if slow:  # last: its argon2 memory (64 MiB per sign-in) would otherwise set the peak
+        production = await sign_in_all(hq.url, slow, min(4, len(slow)), "production argon2id")
+    return LoadResult(config, steps, sign_in, production, peak, hq.memory_kib("VmHWM"), phones, "", Path())
+
+
+def run_load(config: LoadConfig, root: Path, storage_url: str | None = None) -> LoadResult:
+    """Seed HQ (SQLite in ``root`` unless ``storage_url``), serve it, sign the phones in, run the steps."""
+    officers = fleet_officers(max(config.steps))
+    slow_officers = fleet_officers(config.production_sign_ins, first=9001 - config.production_sign_ins)
+    storage_url = storage_url or str(root / "hq.db")
+    seed_hq(storage_url, officers)
+    if slow_officers:
+        seed_hq(storage_url, slow_officers, PinHashing())
+    load_average = os.getloadavg()[0]
+    hq = HqProcess(storage_url, root / "blobs", root / "serve.log", env=CHEAP_PIN_ENV).start()
+    try:
+        result = asyncio.run(
+            _run(config, hq, [Phone(o) for o in officers], [Phone(o) for o in slow_officers])
+        )
+    finally:
+        hq.stop()
+    result.storage_url, result.blobs, result.load_average = storage_url, root / "blobs", load_average
+    return result
+
+
+def _probe(path: Path, count: int, seconds: float) -> tuple[int, float, float, float]:
+    storage = SqliteStorage(path)
+    storage.create_schema()
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def work(worker: int) -> None:
+        n = 0
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            with storage.transaction() as tx:
+                tx.touch_device(f"probe-{worker}-{n}", "7001", datetime.now(UTC))
+            with lock:
+                latencies.append(time.perf_counter() - started)
+            n += 1
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    storage.close()
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+    return count, len(latencies) / seconds, p99, latencies[-1]
+
+
+def sqlite_writer_probe(
+    root: Path, threads: tuple[int, ...] = (1, 8, 40), seconds: float = 2.0
+) -> list[tuple[int, float, float, float]]:
+    """HQ's ``SqliteStorage`` alone, no HTTP: ``n`` threads each committing small write transactions
+    (``touch_device``) back to back for ``seconds``. Returns (threads, commits/s, p99 s, max s) per ``n``:
+    how the write lock behaves when HQ's thread pool writes concurrently (8 pooled connections)."""
+    return [_probe(root / f"probe-{n}.db", n, seconds) for n in threads]
+
+
+def probe_table(rows: list[tuple[int, float, float, float]]) -> str:
+    lines = [
+        "SQLite write lock, no HTTP (HQ's `SqliteStorage`, threads committing one small write each, back to "
+        "back):",
+        "",
+        "| writer threads | commits/s | p99 ms | max ms |",
+        "|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {n} | {rate:.0f} | {_ms(p99)} | {_ms(worst)} |" for n, rate, p99, worst in rows]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------ checks
+
+
+def count_at_hq(result: LoadResult) -> dict[str, int]:
+    """What HQ holds of what the phones were told was stored: by case id and by SHA-256."""
+    cases = {c for p in result.phones for c in p.cases}
+    photos = {s for p in result.phones for s in p.photos}
+    storage = open_storage(result.storage_url, create=False)
+    try:
+        with storage.transaction(readonly=True) as tx:
+            states = tx.list_cases(latest_only=False, limit=10**7)
+            stored = {sha for sha in photos if (row := tx.get_photo(sha)) is not None and row.stored}
+    finally:
+        storage.close()
+    ids = Counter(s.case_id for s in states)
+    files = {p.name for p in result.blobs.rglob("*") if p.is_file() and p.parent.name != "tmp"}
+    return {
+        "cases_acked": len(cases),
+        "cases_at_hq": len(ids),
+        "case_rows": sum(ids.values()),
+        "acked_missing": len(cases - set(ids)),
+        "photos_acked": len(photos),
+        "photo_rows_stored": len(stored),
+        "blob_files": len(files),
+        "photos_without_file": len(photos - files),
+    }
+
+
+# ------------------------------------------------------------------------------------------ report
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}"
+
+
+def _limit(step: Step, config: LoadConfig) -> str:
+    """What the figures of a step point at (derived from them, not assumed)."""
+    hq_core = step.hq_cpu / step.seconds
+    signs = []
+    if hq_core >= 0.85:
+        signs.append(f"HQ process at {hq_core:.0%} of a core")
+    busy = sum(n for key, n in step.errors.items() if "503" in key)
+    if busy:
+        signs.append(f"{busy}× 503 busy")
+    if config.backend == "postgres" and step.pg_cpu / step.seconds >= 0.85:
+        signs.append(f"PostgreSQL at {step.pg_cpu / step.seconds:.0%}")
+    if not signs:
+        signs.append(f"HQ CPU {hq_core:.0%}: waiting, not computing")
+    return "; ".join(signs)
+
+
+def table(result: LoadResult) -> str:
+    config = result.config
+    lines = [
+        f"## {config.backend}",
+        "",
+        "| phones at once | rounds | cases | photos | cases/s | photos/s | p50 ms | p99 ms "
+        "| p99 push / photo / pull ms | errors | HQ CPU | PG CPU | load gen CPU | HQ RSS MiB | vs 10 |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|",
+    ]
+    base = result.steps[0]
+    for s in result.steps:
+        errors = ", ".join(f"{k} ×{n}" for k, n in s.errors.most_common(3)) or "0"
+        kinds = " / ".join(_ms(s.percentile(0.99, k)) for k in ("push", "photo", "pull"))
+        pg = f"{s.pg_cpu / s.seconds:.0%}" if config.backend == "postgres" else "–"
+        ratio = s.cases_per_s / base.cases_per_s if base.cases_per_s else 0.0
+        lines.append(
+            f"| {s.concurrency} | {s.rounds} | {s.cases} | {s.photos} | {s.cases_per_s:.1f} | "
+            f"{s.photos_per_s:.1f} | {_ms(s.percentile(0.5))} | {_ms(s.percentile(0.99))} | {kinds} | "
+            f"{errors} | {s.hq_cpu / s.seconds:.0%} | {pg} | {s.client_cpu / s.seconds:.0%} | "
+            f"{s.hq_rss_kib / 1024:.0f} | {ratio:.2f}× |"
+        )
+    best = result.best_sustained()
+    first_bad = next((s for s in result.steps if not s.sustained), None)
+    lines.append("")
+    if best is not None:
+        lines.append(
+            f"Highest sustained load with p99 ≤ {P99_LIMIT:.0f} s and no errors: **{best.cases_per_s:.1f} "
+            f"cases/s and {best.photos_per_s:.1f} photos/s** ({best.concurrency} phones at once)."
+        )
+    else:
+        lines.append(f"No step kept p99 ≤ {P99_LIMIT:.0f} s without errors.")
+    if first_bad is not None:
+        lines.append(
+            f"First step past the limit: {first_bad.concurrency} phones (p99 "
+            f"{_ms(first_bad.percentile(0.99))} ms) — {_limit(first_bad, config)}."
+        )
+    lines.append(
+        f"HQ peak resident memory (VmHWM): {result.hq_peak_rss_kib / 1024:.0f} MiB through the steps, "
+        f"{result.hq_peak_rss_after_production_kib / 1024:.0f} MiB after the production-cost sign-ins. "
+        f"Machine load average before the run: {result.load_average:.1f}."
+    )
+    for figures in (result.sign_in, result.production_sign_in):
+        if figures is None:
+            continue
+        p50 = statistics.median(figures.latencies) if figures.latencies else float("nan")
+        lines.append(
+            f"Sign-in ({figures.label}): {figures.count} phones in {figures.seconds:.1f} s = "
+            f"{figures.per_s:.1f}/s, p50 {_ms(p50)} ms, errors {figures.errors}."
+        )
+    lines += result.notes
+    return "\n".join(lines) + "\n"
+
+
+def header(config: LoadConfig) -> str:
+    return "\n".join(
+        [
+            "# Load: phones syncing at once against one HQ process",
+            "",
+            f"Each phone round: one push of {config.cases_per_round} new cases, the upload of their "
+            f"{config.cases_per_round * config.photos_per_case} photos (generated JPEG, "
+            f"~{config.photo_bytes // 1000} KB each, every one unique), pulls until HQ has no more. Rounds "
+            f"run back to back for a {config.step_seconds:.0f} s window per step (at most "
+            f"{config.max_rounds} per phone); rates are what completed divided by the step's whole time, "
+            "drain included. Latency: "
+            "every request of the step. HQ: `streetpatrol-hq serve` (one uvicorn process; `serve` has no "
+            "`--workers` option), blobs on local disk with fsync. SQLite: WAL, synchronous=FULL. "
+            "PostgreSQL: `scripts/pg.sh` (runs with fsync=off), HQ's pool of 10 connections. Phones signed "
+            "in before the timed steps (test-cost argon2id); the production cost is measured on its own. "
+            f"Load generator: asyncio httpx in one process on the same {os.cpu_count()}-core machine "
+            "(its CPU is in the table). CPU columns: % of one core.",
+            "",
+        ]
+    )
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+def start_postgres() -> tuple[str, str]:
+    """(directory, DSN) of a fresh PostgreSQL from scripts/pg.sh."""
+    out = subprocess.run(
+        ["bash", str(REPO / "scripts" / "pg.sh")], check=True, capture_output=True, text=True
+    ).stdout.split()
+    return out[0], out[1]
+
+
+def stop_postgres(directory: str) -> None:
+    subprocess.run(["bash", str(REPO / "scripts" / "pg.sh"), "stop", directory], check=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--steps", help="comma-separated concurrencies (default 10,50,100,200,500,1000)")
+    parser.add_argument("--seconds", type=float, help="window per step")
+    args = parser.parse_args(argv)
+    base = LoadConfig()
+    if args.steps:
+        base = replace(base, steps=tuple(int(x) for x in args.steps.split(",")))
+    if args.seconds:
+        base = replace(base, step_seconds=args.seconds)
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    parts = [header(base)]
+    started = time.perf_counter()
+    for backend in backends:
+        config = replace(base, backend=backend)
+        with tempfile.TemporaryDirectory(prefix=f"streetpatrol-load-{backend}-") as tmp:
+            pg_dir = None
+            try:
+                url = None
+                if backend == "postgres":
+                    pg_dir, url = start_postgres()
+                result = run_load(config, Path(tmp), url)
+                counts = count_at_hq(result)
+                result.notes.append(
+                    f"Check: {counts['cases_acked']} cases acknowledged, {counts['cases_at_hq']} case rows "
+                    f"at HQ ({counts['acked_missing']} acknowledged but absent); {counts['photos_acked']} "
+                    f"photos acknowledged, {counts['photo_rows_stored']} stored rows, "
+                    f"{counts['photos_without_file']} without a blob file."
+                )
+            finally:
+                if pg_dir:
+                    stop_postgres(pg_dir)
+            if backend == "sqlite":
+                result.notes.append("\n" + probe_table(sqlite_writer_probe(Path(tmp))))
+        text = table(result)
+        print(text, flush=True)
+        parts.append(text)
+    parts.append(f"Whole run: {time.perf_counter() - started:.0f} s.\n")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(parts), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
