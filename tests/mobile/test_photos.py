@@ -130,6 +130,12 @@ def test_long_edge_is_configurable_and_portrait_keeps_its_aspect() -> None:
     assert opened(result.thumbnail).size == (60, 100)
 
 
+@pytest.mark.parametrize(("size", "expected"), [((5000, 3), (1600, 1)), ((3, 5000), (1, 1600))])
+def test_extreme_aspect_ratios(size: tuple[int, int], expected: tuple[int, int]) -> None:
+    result = process_photo(encode(Image.new("RGB", size, "red"), "PNG"), WATERMARK)
+    assert (result.width, result.height) == expected
+
+
 def test_small_photos_are_never_enlarged() -> None:
     result = process_photo(encode(camera_like(300, 200)), WATERMARK)
     assert (result.width, result.height) == (300, 200)
