@@ -30,6 +30,7 @@ from enforcement.codec import to_json_dict
 from enforcement.model import Role
 from hq.auth import ApiError, Auth, Principal
 from hq.blobs import BlobHashMismatch, BlobStore
+from hq.dashboard import install_dashboard
 from hq.ingest import emit_case_state, ingest_batch
 from hq.review import build_router as build_review_router
 from hq.settings import Settings
@@ -610,4 +611,5 @@ def create_app(
         return to_json_dict(row)
 
     app.include_router(build_review_router(storage, settings, catalogue, principal))
+    install_dashboard(app, storage, auth, settings, catalogue)
     return app

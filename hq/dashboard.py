@@ -1,0 +1,347 @@
+"""HQ's dashboard (指挥中心看板): server-rendered HTML at ``/dashboard``, for the HQ role only.
+
+    GET  /dashboard?days=14&until=YYYY-MM-DD   the board (signed in as HQ), the sign-in form (not signed
+                                                in), or a 403 page in Chinese (another role)
+    POST /dashboard/sign-in                    form badge + PIN → ``hq.auth.Auth.sign_in`` → HttpOnly cookie
+    POST /dashboard/sign-out                   revokes the cookie's token
+    GET  /dashboard/export.csv?days=&until=    the window's cases as CSV (``hq.cli.write_cases_csv``)
+    GET  /assets/fonts/…                       the shipped CJK font (the page's ``@font-face``)
+
+The cookie holds a token of the ordinary kind (one per browser sign-in, its own device id), so expiry,
+revocation, throttling and the audit log work as for phones. The board: cases per day, squad, violation
+and HQ stage over the window (latest versions; voided and withdrawn cases left out), a trend chart
+(``hq.dashchart``), repeat offenders (subjects at 处罚, most cases first), stage conflicts waiting for a
+decision, each officer's last contact with HQ, and a CSV export link. These pages are not part of the
+JSON API (not in the OpenAPI document).
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from collections import Counter, defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from html import escape
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from enforcement.catalogue import Catalogue
+from enforcement.model import LOCAL_TZ, CaseStatus, ReviewDecision, Role, Stage
+from enforcement.staging import stage_name
+from hq.auth import ApiError, Auth, Principal
+from hq.dashchart import trend_svg
+from hq.settings import Settings
+from hq.storage.base import CaseState, Storage, Tx
+from patrollog.daylog import day_bounds
+from sync.protocol import Errno, SignInRequest
+
+COOKIE = "sp_hq_token"
+FONT_DIR = Path(__file__).resolve().parents[1] / "assets" / "fonts"
+FONT_URL = "/assets/fonts/NotoSansSC-StreetPatrol.otf"
+MAX_DAYS = 92
+MAX_CASES = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class Offender:
+    subject_id: str
+    label: str
+    cases: int
+    last_day: date
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    days: list[date]
+    total: int
+    by_day_stage: dict[date, dict[Stage, int]]
+    by_day_squad: dict[date, Counter[str]]
+    by_squad: Counter[str]
+    by_violation: Counter[str]
+    by_stage: Counter[Stage]
+    offenders: list[Offender]
+    conflicts: list[CaseState]
+    last_seen: list[tuple[str, str, str, datetime | None]]  # badge, name, squad, last contact
+    squads: dict[str, str]  # code -> name
+
+
+def load_board(tx: Tx, until: date, days: int) -> Board:
+    """The dashboard's figures for the ``days`` bureau-local days ending with ``until``."""
+    window = [until - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    start, end = day_bounds(window[0])[0], day_bounds(until)[1]
+    states = tx.list_cases(since=start, until=end, limit=MAX_CASES)
+    counted = []
+    for state in states:
+        if state.review == ReviewDecision.WITHDRAW.value:
+            continue
+        case = tx.get_case(state.case_id)
+        if case is not None and case.status == CaseStatus.ACTIVE:
+            counted.append(state)
+    by_day_stage: dict[date, dict[Stage, int]] = defaultdict(dict)
+    by_day_squad: dict[date, Counter[str]] = defaultdict(Counter)
+    for s in counted:
+        day = s.occurred_at.astimezone(LOCAL_TZ).date()
+        by_day_stage[day][s.hq_stage] = by_day_stage[day].get(s.hq_stage, 0) + 1
+        by_day_squad[day][s.squad_code] += 1
+    offenders = []
+    for subject_id in sorted({s.subject_id for s in counted if s.subject_id and s.hq_stage is Stage.PENALTY}):
+        history = [e for e in tx.subject_history(subject_id) if e.status == CaseStatus.ACTIVE]
+        subject = tx.get_subject(subject_id, include_deleted=True)
+        label = (subject.name or subject.plate) if subject else subject_id
+        last = max(e.occurred_at for e in history).astimezone(LOCAL_TZ).date() if history else until
+        offenders.append(Offender(subject_id, label, len(history), last))
+    offenders.sort(key=lambda o: (-o.cases, o.label))
+    conflicts = [s for s in tx.list_cases(conflicts_only=True, limit=500) if not s.review]
+    seen: dict[str, datetime] = {}
+    for device in tx.list_devices():
+        if device.badge not in seen or device.last_seen_at > seen[device.badge]:
+            seen[device.badge] = device.last_seen_at
+    users = sorted(tx.list_users(), key=lambda u: (u.officer.squad_code, u.badge))
+    last_seen = [
+        (u.badge, u.officer.name, u.officer.squad_code, seen.get(u.badge))
+        for u in users
+        if u.officer.role is not Role.HQ
+    ]
+    return Board(
+        days=window,
+        total=len(counted),
+        by_day_stage=dict(by_day_stage),
+        by_day_squad=dict(by_day_squad),
+        by_squad=Counter(s.squad_code for s in counted),
+        by_violation=Counter(s.violation_code for s in counted),
+        by_stage=Counter(s.hq_stage for s in counted),
+        offenders=offenders,
+        conflicts=conflicts,
+        last_seen=last_seen,
+        squads={sq.code: sq.name for sq in tx.list_squads()},
+    )
+
+
+# ------------------------------------------------------------------------------------------- pages
+
+_STYLE = f"""
+@font-face {{ font-family: StreetPatrolSC; src: url("{FONT_URL}") format("opentype"); font-display: swap; }}
+body {{ font-family: StreetPatrolSC, 'Noto Sans CJK SC', sans-serif; margin: 0; background: #f4f6f9;
+  color: #222; }}
+header {{ background: #1d3a5f; color: #fff; padding: 12px 24px; display: flex;
+  justify-content: space-between; }}
+main {{ padding: 16px 24px; display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr));
+  gap: 16px; }}
+section {{ background: #fff; border-radius: 6px; padding: 12px 16px; box-shadow: 0 1px 2px #0002; }}
+section.wide {{ grid-column: 1 / -1; }} svg {{ max-width: 100%; height: auto; }}
+h1 {{ font-size: 20px; margin: 0; }} h2 {{ font-size: 16px; margin: 4px 0 10px; }}
+table {{ border-collapse: collapse; width: 100%; font-size: 14px; }}
+th, td {{ border-bottom: 1px solid #e3e6ea; padding: 4px 6px; text-align: left; }}
+td.n, th.n {{ text-align: right; }} .big {{ font-size: 28px; font-weight: bold; }}
+form.signin {{ max-width: 320px; margin: 80px auto; background: #fff; padding: 24px; border-radius: 6px; }}
+form.signin input {{ width: 100%; padding: 8px; margin: 4px 0 12px; box-sizing: border-box; }}
+.error {{ color: #b00020; }} a {{ color: #1d5fa8; }}
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style>'
+        f"</head><body>{body}</body></html>"
+    )
+
+
+def sign_in_page(message: str = "") -> str:
+    error = f'<p class="error" role="alert">{escape(message)}</p>' if message else ""
+    return _page(
+        "指挥中心看板 · 登录",
+        '<form class="signin" method="post" action="/dashboard/sign-in">'
+        "<h1>指挥中心看板</h1><p>StreetPatrol HQ dashboard</p>"
+        f"{error}"
+        '<label for="badge">警号 Badge</label>'
+        '<input id="badge" name="badge" autocomplete="username" required>'
+        '<label for="pin">密码 PIN</label>'
+        '<input id="pin" name="pin" type="password" inputmode="numeric" '
+        'autocomplete="current-password" required>'
+        '<button type="submit">登录 Sign in</button></form>',
+    )
+
+
+def forbidden_page(name: str) -> str:
+    return _page(
+        "无权访问",
+        '<form class="signin" method="post" action="/dashboard/sign-out"><h1>无权访问</h1>'
+        f"<p>{escape(name)}，指挥中心看板仅限指挥中心人员使用。</p>"
+        "<p>The HQ dashboard is for HQ staff only.</p>"
+        '<button type="submit">退出登录 Sign out</button></form>',
+    )
+
+
+def _table(header: list[str], rows: list[list[str]], numeric: Collection[int] = ()) -> str:
+    head = "".join(f"<th{' class=n' if i in numeric else ''}>{escape(h)}</th>" for i, h in enumerate(header))
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td{' class=n' if i in numeric else ''}>{escape(c)}</td>" for i, c in enumerate(r))
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td>无</td></tr>'}</tbody></table>"
+
+
+def _section(title: str, content: str, css: str = "", anchor: str = "") -> str:
+    attrs = (f' class="{css}"' if css else "") + (f' id="{anchor}"' if anchor else "")
+    return f"<section{attrs}><h2>{escape(title)}</h2>{content}</section>"
+
+
+def _local(moment: datetime | None) -> str:
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else "从未同步"
+
+
+def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: date, days: int) -> str:
+    squads = sorted(board.by_squad) or sorted(board.squads)
+    day_rows = [
+        [d.isoformat(), *[str(board.by_day_squad.get(d, Counter())[s]) for s in squads],
+         str(sum(board.by_day_squad.get(d, Counter()).values()))]
+        for d in reversed(board.days)
+    ]  # fmt: skip
+    by_squad = [[s, board.squads.get(s, ""), str(n)] for s, n in board.by_squad.most_common()]
+    by_violation = [
+        [code, catalogue.name(code) if code in catalogue else code, str(n)]
+        for code, n in sorted(board.by_violation.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    by_stage = [[stage_name(s, "zh"), str(board.by_stage.get(s, 0))] for s in Stage]
+    offenders = [[o.label, str(o.cases), o.last_day.isoformat()] for o in board.offenders]
+    conflicts = [
+        [c.case_no, c.officer_badge, c.squad_code, stage_name(c.device_stage, "zh"),
+         stage_name(c.hq_stage, "zh"),
+         _local(c.occurred_at)]
+        for c in board.conflicts
+    ]  # fmt: skip
+    last_seen = [[b, n, s, _local(at)] for b, n, s, at in board.last_seen]
+    chart = trend_svg(board.days, board.by_day_stage, title=f"近 {days} 天每日案件数（按处置阶段）")
+    export = f"/dashboard/export.csv?days={days}&amp;until={until.isoformat()}"
+    first = board.days[0].isoformat()
+    header = (
+        f"<header><h1>指挥中心看板 · {escape(first)} 至 {until.isoformat()}</h1>"
+        f'<form method="post" action="/dashboard/sign-out">{escape(caller.officer.name)}'
+        f'（{escape(caller.badge)}） <button type="submit">退出</button></form></header>'
+    )
+    total = (
+        f'<p class="big" id="total-cases">{board.total}</p>'
+        f'<p>不含作废、撤销的案件。<a href="{export}" id="csv-export">导出 CSV</a></p>'
+    )
+    squad_columns = set(range(1, len(squads) + 2))
+    sections = [
+        _section("案件总数", total),
+        _section("按处置阶段（指挥中心核定）", _table(["阶段", "起数"], by_stage, {1})),
+        _section("趋势", chart, "wide"),
+        _section("按日期、中队", _table(["日期", *squads, "合计"], day_rows, squad_columns), "wide"),
+        _section("按中队", _table(["代码", "中队", "起数"], by_squad, {2})),
+        _section("按违法类型", _table(["代码", "违法类型", "起数"], by_violation, {2})),
+        _section("屡犯当事人（已到处罚阶段）", _table(["当事人", "案件数", "最近一次"], offenders, {1}),
+                 anchor="offenders"),
+        _section("待决定的阶段冲突",
+                 _table(["案件编号", "警号", "中队", "设备阶段", "中心阶段", "时间"], conflicts),
+                 "wide", "conflicts"),
+        _section("队员最近同步", _table(["警号", "姓名", "中队", "最近联系指挥中心"], last_seen),
+                 "wide", "last-sync"),
+    ]  # fmt: skip
+    body = header + "<main>" + "".join(sections) + "</main>"
+    return _page("指挥中心看板", body)
+
+
+# ------------------------------------------------------------------------------------------ routes
+
+
+def install_dashboard(
+    app: FastAPI, storage: Storage, auth: Auth, settings: Settings, catalogue: Catalogue
+) -> None:
+    """Add the dashboard's routes and the font's static route to ``app``."""
+    app.mount("/assets/fonts", StaticFiles(directory=FONT_DIR), name="fonts")
+
+    def caller_of(request: Request) -> Principal | None:
+        try:
+            return auth.authenticate(request.cookies.get(COOKIE))
+        except ApiError:
+            return None
+
+    def window(request: Request) -> tuple[date, int]:
+        try:
+            days = min(max(int(request.query_params.get("days", "14")), 1), MAX_DAYS)
+            text = request.query_params.get("until")
+            until = date.fromisoformat(text) if text else settings.clock().astimezone(LOCAL_TZ).date()
+        except ValueError as exc:
+            raise ApiError(Errno.VALIDATION, zh="日期或天数无效", en="Bad day or number of days") from exc
+        return until, days
+
+    @app.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
+    async def dashboard(request: Request) -> HTMLResponse:
+        caller = await run_in_threadpool(caller_of, request)
+        if caller is None:
+            return HTMLResponse(sign_in_page())
+        if not caller.is_hq:
+            return HTMLResponse(forbidden_page(caller.officer.name), status_code=403)
+        until, days = window(request)
+
+        def render() -> str:
+            with storage.transaction(readonly=True) as tx:
+                board = load_board(tx, until, days)
+            return board_page(board, catalogue, caller, until, days)
+
+        return HTMLResponse(await run_in_threadpool(render))
+
+    @app.post("/dashboard/sign-in", response_class=HTMLResponse, include_in_schema=False)
+    async def sign_in(request: Request) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        badge = (form.get("badge") or [""])[0].strip()[:32]
+        pin = (form.get("pin") or [""])[0][:64]
+        if not badge or not pin:
+            return HTMLResponse(sign_in_page("请输入警号和密码"), status_code=422)
+        address = request.client.host if request.client else "unknown"
+        body = SignInRequest(
+            badge=badge, pin=pin, device_id=f"web-{secrets.token_hex(8)}", device_name="指挥中心看板"
+        )
+        try:
+            signed = await run_in_threadpool(auth.sign_in, body, address)
+        except ApiError as err:
+            return HTMLResponse(sign_in_page(err.zh), status_code=err.status, headers=err.headers)
+        if signed.officer.role is not Role.HQ:
+            principal = await run_in_threadpool(auth.authenticate, signed.token)
+            await run_in_threadpool(auth.sign_out, principal)
+            return HTMLResponse(forbidden_page(signed.officer.name), status_code=403)
+        response = RedirectResponse("/dashboard", status_code=303)
+        max_age = int((signed.expires_at - settings.clock()).total_seconds())
+        response.set_cookie(COOKIE, signed.token, max_age=max_age, httponly=True, samesite="strict", path="/")
+        return response
+
+    @app.post("/dashboard/sign-out", include_in_schema=False)
+    async def sign_out(request: Request) -> Response:
+        caller = await run_in_threadpool(caller_of, request)
+        if caller is not None:
+            await run_in_threadpool(auth.sign_out, caller)
+        response = RedirectResponse("/dashboard", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    @app.get("/dashboard/export.csv", include_in_schema=False)
+    async def export(request: Request) -> Response:
+        from hq.cli import write_cases_csv
+
+        caller = await run_in_threadpool(caller_of, request)
+        if caller is None:
+            raise ApiError(Errno.TOKEN_MISSING)
+        if not caller.is_hq:
+            raise ApiError(Errno.FORBIDDEN)
+        until, days = window(request)
+        buffer = io.StringIO()
+        since = until - timedelta(days=days - 1)
+        await run_in_threadpool(write_cases_csv, storage, buffer, since=since, until=until)
+        name = f"cases-{since.isoformat()}-{until.isoformat()}.csv"
+        return Response(
+            ("\ufeff" + buffer.getvalue()).encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
