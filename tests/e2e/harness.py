@@ -1,0 +1,449 @@
+"""End-to-end harness: a real HQ (``streetpatrol-hq`` in a subprocess over tmp SQLite and blobs), the officer
+app in Flet's web mode (``python -m mobile.app --web`` in a subprocess) and Debian's Chromium driven by
+Playwright.
+
+Playwright's sync API keeps an event loop running in the thread that uses it while the browser is open,
+which breaks any later ``asyncio.run()`` of the same thread. ``Browser`` therefore owns one worker thread
+and every Playwright call runs there; tests only call ``Screen`` methods, which hand the work over and wait.
+
+Every process is stopped terminate → wait → kill (Flet's SIGTERM handler can hang), also when a test fails.
+Screenshots go to ``artifacts/screenshots/<name>.png`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from hq.settings import FAST_PIN_HASHING
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "artifacts" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--enable-unsafe-swiftshader",
+    "--disable-background-networking",
+)
+VIEWPORT = {"width": 412, "height": 915}
+#: 郑州 人民路 (金水区): the fake GPS fix of the browser context.
+GEO = {"latitude": 34.7466, "longitude": 113.6253}
+#: Cheap argon2 for ``seed-demo`` and ``serve`` (the PINs then verify fast and are not rehashed).
+CHEAP_PIN_ENV = {
+    "STREETPATROL_PIN_TIME_COST": str(FAST_PIN_HASHING.time_cost),
+    "STREETPATROL_PIN_MEMORY_KIB": str(FAST_PIN_HASHING.memory_cost),
+    "STREETPATROL_PIN_PARALLELISM": str(FAST_PIN_HASHING.parallelism),
+}
+#: The seeded demo accounts (hq/demo.py: PIN = "26" + badge).
+HQ_BADGE = "9001"
+
+T = TypeVar("T")
+
+
+def demo_pin(badge: str) -> str:
+    return "26" + badge
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **CHEAP_PIN_ENV, **(extra or {})}
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 10.0) -> None:
+    """terminate → wait → kill → wait."""
+    if proc is None:
+        return
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def _tail(log: Path, chars: int = 3000) -> str:
+    try:
+        return log.read_text(encoding="utf-8", errors="replace")[-chars:]
+    except FileNotFoundError:
+        return ""
+
+
+class ServerProcess:
+    """A command serving HTTP on 127.0.0.1:``port``; ``start`` returns once ``probe_path`` answers."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        port: int,
+        log: Path,
+        *,
+        probe_path: str = "/",
+        env: Mapping[str, str] | None = None,
+        start_timeout: float = 60.0,
+    ) -> None:
+        self.command = list(command)
+        self.port = port
+        self.log = log
+        self.probe_path = probe_path
+        self.env = _env(env)
+        self.start_timeout = start_timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.command, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=REPO
+            )
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if self.proc.poll() is not None:
+                code = self.proc.returncode
+                self.proc = None
+                raise RuntimeError(f"{self.command[:4]} exited with {code}:\n{_tail(self.log)}")
+            try:
+                if httpx.get(self.url + self.probe_path, timeout=2.0).status_code < 500:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.command[:4]} did not answer in {self.start_timeout} s")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.proc = None
+
+
+def _hq_command() -> list[str]:
+    script = Path(sys.executable).with_name("streetpatrol-hq")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "hq.cli"]
+
+
+class HqServer(ServerProcess):
+    """``streetpatrol-hq`` over ``root``/hq.sqlite3 and ``root``/blobs: ``init`` + ``seed-demo`` once, then
+    ``serve`` on a fixed free port, so ``stop()`` / ``start()`` is an HQ outage the phone sees."""
+
+    def __init__(self, root: Path, port: int | None = None) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        self.root = root
+        self.db = root / "hq.sqlite3"
+        self.blobs = root / "blobs"
+        port = port or free_port()
+        command = [
+            *_hq_command(),
+            "serve",
+            "--db",
+            str(self.db),
+            "--blobs",
+            str(self.blobs),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+        super().__init__(command, port, root / "hq.log", probe_path="/v1/health", start_timeout=30.0)
+
+    def prepare(self) -> str:
+        """``init`` and ``seed-demo``; returns what seed-demo printed."""
+        for sub in ("init", "seed-demo"):
+            done = subprocess.run(
+                [*_hq_command(), sub, "--db", str(self.db)],
+                env=self.env,
+                cwd=REPO,
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"streetpatrol-hq {sub} failed: {done.stderr.decode(errors='replace')}")
+        return done.stdout.decode()
+
+
+class AppServer(ServerProcess):
+    """The officer app in web mode on a free port, data in ``data_dir``, talking to ``hq_url``."""
+
+    def __init__(self, data_dir: Path, hq_url: str, log: Path, port: int | None = None) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
+        port = port or free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "mobile.app",
+            "--web",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--hq",
+            hq_url,
+        ]
+        super().__init__(command, port, log, probe_path="/", start_timeout=90.0)
+
+
+# ------------------------------------------------------------------------------------------ HQ API
+
+
+@dataclass
+class HqApi:
+    """HQ's API over httpx as the seeded HQ user (sees every case of the city)."""
+
+    base_url: str
+    badge: str = HQ_BADGE
+
+    def __post_init__(self) -> None:
+        self.client = httpx.Client(base_url=self.base_url, timeout=15)
+        response = self.client.post(
+            "/v1/auth/sign-in",
+            json={"badge": self.badge, "pin": demo_pin(self.badge), "device_id": "e2e-hq-check"},
+        )
+        response.raise_for_status()
+        self.client.headers["Authorization"] = f"Bearer {response.json()['token']}"
+
+    def cases(self, **params: Any) -> list[dict[str, Any]]:
+        response = self.client.get("/v1/cases", params=params)
+        response.raise_for_status()
+        cases: list[dict[str, Any]] = response.json()["cases"]
+        return cases
+
+    def case(self, case_id: str) -> dict[str, Any]:
+        response = self.client.get(f"/v1/cases/{case_id}")
+        response.raise_for_status()
+        detail: dict[str, Any] = response.json()
+        return detail
+
+    def has_photo(self, sha256: str) -> bool:
+        return self.client.head(f"/v1/photos/{sha256}").status_code == 200
+
+    def close(self) -> None:
+        self.client.close()
+
+
+# ------------------------------------------------------------------------------------------ browser
+
+
+class Browser:
+    """Chromium (Debian's, never a downloaded one) owned by one worker thread; see the module doc."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="playwright")
+        self._pw: Any = None
+        self._browser: Any = None
+        self.call(self._launch)
+
+    def call(self, fn: Callable[..., T], *args: Any, timeout: float = 120.0) -> T:
+        """Run ``fn(*args)`` in the Playwright thread and return its result (exceptions re-raised)."""
+        return self._pool.submit(fn, *args).result(timeout)
+
+    def _launch(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        self._browser = self._pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+
+    def new_screen(self, url: str) -> Screen:
+        """A fresh context (412x915, geolocation granted at GEO) with the app open and semantics on."""
+        screen = Screen(self)
+        self.call(screen._open, url)
+        return screen
+
+    def _close(self) -> None:
+        try:
+            if self._browser is not None:
+                self._browser.close()
+        finally:
+            if self._pw is not None:
+                self._pw.stop()
+            self._browser = self._pw = None
+
+    def close(self) -> None:
+        try:
+            self.call(self._close, timeout=60)
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+class Screen:
+    """One browser page of the app. Every public method runs in the Playwright thread."""
+
+    #: Canvas repaint and page transitions lag the semantics DOM.
+    SETTLE = 1.5
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.page: Any = None
+        self.context: Any = None
+        self.shots: list[Path] = []
+
+    def _run(self, fn: Callable[..., T], *args: Any, timeout: float = 120.0) -> T:
+        return self.browser.call(fn, *args, timeout=timeout)
+
+    # -- thread-side implementations ------------------------------------------------------------
+
+    def _open(self, url: str) -> None:
+        browser = self.browser._browser
+        self.context = browser.new_context(
+            viewport=VIEWPORT, geolocation=GEO, permissions=["geolocation"], locale="zh-CN"
+        )
+        self.page = self.context.new_page()
+        self.page.goto(url)
+        self.page.wait_for_selector("#loading", state="detached", timeout=60_000)
+        self._enable_semantics()
+
+    def _enable_semantics(self) -> None:
+        placeholder = self.page.locator("flt-semantics-placeholder")
+        placeholder.wait_for(state="attached", timeout=30_000)
+        placeholder.evaluate("e => e.click()")
+        # the tree has content once a text, a button or a field is in it
+        self.page.wait_for_selector(
+            "flt-semantics span, flt-semantics[role], flt-semantics input", state="attached", timeout=30_000
+        )
+
+    def _text_locator(self, text: str, exact: bool) -> Any:
+        return self.page.get_by_text(text, exact=exact).first
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def _textbox(self, label: str) -> Any:
+        return self.page.get_by_role("textbox", name=label, exact=True)
+
+    def fill(self, label: str, value: str, timeout: float = 15.0) -> None:
+        """Type ``value`` into the text field labelled ``label``."""
+
+        def go() -> None:
+            box = self._textbox(label)
+            box.wait_for(state="attached", timeout=timeout * 1000)
+            box.fill(value)
+
+        self._run(go)
+
+    def tap(self, name: str, *, role: str = "button", exact: bool = True, timeout: float = 15.0) -> None:
+        """Tap the control of ``role`` named ``name``."""
+
+        def go() -> None:
+            control = self.page.get_by_role(role, name=name, exact=exact).first
+            control.wait_for(state="attached", timeout=timeout * 1000)
+            control.click()
+
+        self._run(go)
+
+    def tap_text(self, text: str, *, exact: bool = True, timeout: float = 15.0) -> None:
+        """Tap whatever shows ``text`` (a list tile, a chip, a menu entry)."""
+
+        def go() -> None:
+            node = self._text_locator(text, exact)
+            node.wait_for(state="attached", timeout=timeout * 1000)
+            node.click()
+
+        self._run(go)
+
+    def wait_text(self, text: str, *, exact: bool = False, timeout: float = 20.0) -> None:
+        """Wait until ``text`` is in the semantics tree (substring unless ``exact``)."""
+        self._run(
+            lambda: self._text_locator(text, exact).wait_for(state="attached", timeout=timeout * 1000),
+            timeout=timeout + 30,
+        )
+
+    def wait_gone(self, text: str, *, exact: bool = False, timeout: float = 20.0) -> None:
+        self._run(
+            lambda: self._text_locator(text, exact).wait_for(state="detached", timeout=timeout * 1000),
+            timeout=timeout + 30,
+        )
+
+    def has(self, role: str, name: str, *, exact: bool = True) -> bool:
+        return self._run(lambda: self.page.get_by_role(role, name=name, exact=exact).count() > 0)
+
+    def count(self, role: str, name: str, *, exact: bool = True) -> int:
+        return self._run(lambda: int(self.page.get_by_role(role, name=name, exact=exact).count()))
+
+    def semantics_text(self) -> str:
+        """Every text and label of the semantics tree, one string (for assertions and failure messages)."""
+        script = """() => {
+            const host = document.querySelector('flt-semantics-host');
+            if (!host) return '';
+            const parts = [];
+            for (const el of host.querySelectorAll('*')) {
+                const label = el.getAttribute('aria-label');
+                if (label) parts.push(label);
+                for (const n of el.childNodes) {
+                    const text = n.nodeType === 3 ? n.textContent.trim() : '';
+                    if (text) parts.push(text);
+                }
+                if (el.value) parts.push(el.value);
+            }
+            return parts.join('\\n');
+        }"""
+        return self._run(lambda: str(self.page.evaluate(script)))
+
+    def choose_file(self, button: str, path: Path, *, role: str = "button", timeout: float = 20.0) -> None:
+        """Tap ``button`` and answer the file chooser it opens with ``path``."""
+
+        def go() -> None:
+            with self.page.expect_file_chooser(timeout=timeout * 1000) as chooser:
+                self.page.get_by_role(role, name=button, exact=True).first.click()
+            chooser.value.set_files(str(path))
+
+        self._run(go)
+
+    def screenshot(self, name: str) -> Path:
+        """Wait for the canvas to settle, then save ``artifacts/screenshots/<name>.png``."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+
+        def go() -> None:
+            self.page.wait_for_timeout(self.SETTLE * 1000)
+            self.page.screenshot(path=str(path))
+
+        self._run(go)
+        self.shots.append(path)
+        return path
+
+    def pause(self, seconds: float) -> None:
+        """Let the app work (a sync round, an animation) without touching it."""
+        self._run(lambda: self.page.wait_for_timeout(seconds * 1000), timeout=seconds + 30)
+
+    def reload(self) -> None:
+        def go() -> None:
+            self.page.reload()
+            self.page.wait_for_selector("#loading", state="detached", timeout=60_000)
+            self._enable_semantics()
+
+        self._run(go)
+
+    def close(self) -> None:
+        def go() -> None:
+            if self.context is not None:
+                self.context.close()
+            self.context = self.page = None
+
+        self._run(go, timeout=60)
