@@ -657,3 +657,19 @@ def _file_chunks(path: Any) -> Iterable[bytes]:
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             yield chunk
+
+
+def connect(
+    hq_url: str,
+    store: Store,
+    photos: PhotoStore,
+    *,
+    on_progress: ProgressCallback | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float = 30.0,
+) -> SyncClient:
+    """A SyncClient talking to HQ at ``hq_url`` over its own ``httpx.Client``: the officer app's entry
+    point (``mobile.state.backend``), so httpx stays inside this module. Close with ``client.http.close()``.
+    """
+    http = httpx.Client(base_url=hq_url, timeout=timeout)
+    return SyncClient(http, store, photos, on_progress=on_progress, retry=retry)

@@ -1,0 +1,84 @@
+"""The officer app's whole state: every screen's state object wired to one store, photo store and link."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from enforcement import staging
+from enforcement.catalogue import Catalogue
+from enforcement.model import LOCAL_TZ
+from mobile.photostore import PhotoStore
+from mobile.state.case_detail import CaseDetailState
+from mobile.state.draft import Draft
+from mobile.state.new_case import DRAFT_KEY, CaseDraftState
+from mobile.state.session import PBKDF2_ITERATIONS, SessionState
+from mobile.state.settings import SettingsState
+from mobile.state.subjects import SubjectsState
+from mobile.state.sync import BackendFactory, SyncLink
+from mobile.state.sync_screen import SyncScreenState
+from mobile.state.today import TodayState
+
+
+def local_now() -> datetime:
+    return datetime.now(LOCAL_TZ)
+
+
+class AppState:
+    """Builds and holds the per-screen state objects. ``store`` is ``mobile.store.Store`` (any object with
+    its methods); ``backend_factory`` makes the sync client inside the link's worker thread."""
+
+    def __init__(
+        self,
+        store: Any,
+        photos: PhotoStore,
+        catalogue: Catalogue,
+        backend_factory: BackendFactory,
+        *,
+        threaded: bool = True,
+        now: Callable[[], datetime] = local_now,
+        policy: staging.StagePolicy | None = None,
+        pin_iterations: int = PBKDF2_ITERATIONS,
+        backoff_cap: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.photos = photos
+        self.catalogue = catalogue
+        self.now = now
+        self.settings = SettingsState(store)
+        self.link = SyncLink(
+            backend_factory,
+            lambda: self.settings.settings.hq_url,
+            threaded=threaded,
+            now=now,
+            backoff_cap=backoff_cap,
+        )
+        self.session = SessionState(store, self.settings, self.link, iterations=pin_iterations)
+        self.today = TodayState(store, self.session, self.link, now=now)
+        self.drafts = CaseDraftState(
+            store, photos, catalogue, self.settings, self.session, self.link, now=now, policy=policy
+        )
+        self.detail = CaseDetailState(store, photos, self.drafts)
+        self.subjects = SubjectsState(store)
+        self.sync = SyncScreenState(store, self.link)
+
+    def start(self) -> None:
+        """Start the background link (and its automatic syncing if an officer is signed in)."""
+        self.link.start()
+        if self.session.signed_in:
+            self.link.set_auto(True)
+
+    def stop(self) -> None:
+        self.link.stop()
+
+    def sweep_photos(self) -> int:
+        """Delete photo files that neither a saved case nor any officer's draft points at."""
+        keep = set(self.store.photo_hashes())
+        for badge in set(self.session.known_badges()) | {
+            self.session.officer.badge if self.session.officer else ""
+        }:
+            draft = Draft.from_json(self.store.meta_get(DRAFT_KEY.format(badge=badge))) if badge else None
+            if draft is not None:
+                keep |= draft.photo_hashes
+        return self.photos.sweep(keep)

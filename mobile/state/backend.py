@@ -1,0 +1,51 @@
+"""The sync link's backend in the app: ``sync.client.SyncClient`` over a connection it owns.
+
+``client_factory(store, photos)`` gives the ``BackendFactory`` that ``SyncLink`` calls in its worker thread
+with the HQ address and its progress callback. The phone store is shared with the UI thread (``Store`` is
+thread-safe: one connection behind a lock). Retries inside the client are few and short: the link itself
+retries with backoff, and the officer must learn quickly that HQ is not reachable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from enforcement.model import Officer
+from mobile.photostore import PhotoStore
+from mobile.state.sync import BackendFactory, SyncBackend
+from mobile.store import Store
+from sync.client import Progress, RetryPolicy, SyncClient, SyncReport, connect
+
+#: Two quick tries per request; the link's own backoff handles longer outages.
+APP_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=2.0, max_retry_after=30.0)
+
+
+class ClientBackend:
+    """Adapts a SyncClient to ``SyncBackend`` (adds ``close``)."""
+
+    def __init__(self, client: SyncClient) -> None:
+        self.client = client
+
+    def sign_in(self, badge: str, pin: str) -> Officer:
+        return self.client.sign_in(badge, pin)
+
+    def sync_once(self) -> SyncReport:
+        return self.client.sync_once()
+
+    def close(self) -> None:
+        self.client.http.close()
+
+
+def client_factory(
+    store: Store, photos: PhotoStore, *, retry: RetryPolicy = APP_RETRY, timeout: float = 15.0
+) -> BackendFactory:
+    """The factory of real backends for ``SyncLink``."""
+
+    def make(hq_url: str, on_progress: Callable[[Any], None]) -> SyncBackend:
+        def relay(progress: Progress) -> None:
+            on_progress(progress)
+
+        return ClientBackend(connect(hq_url, store, photos, on_progress=relay, retry=retry, timeout=timeout))
+
+    return make

@@ -1,0 +1,80 @@
+"""The Case detail screen: one case with every field, its photos, versions and the leader's review."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from enforcement.model import Case, Review, Stage, Subject, SyncState
+from mobile.photostore import PhotoStore
+from mobile.state.errors import DraftError, localized
+from mobile.state.new_case import CaseDraftState
+from mobile.state.observable import Observable
+
+
+class DetailStore(Protocol):
+    def get_case(self, case_id: str) -> Case | None: ...
+    def case_versions(self, case_no: str) -> list[Case]: ...
+    def patrol_log(self, badge: str, day: date) -> list[Any]: ...
+    def get_subject(self, subject_id: str) -> Subject | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """Everything the detail screen shows of one case version."""
+
+    case: Case
+    versions: list[Case]
+    subject: Subject | None
+    sync_state: SyncState
+    review: Review | None
+    hq_stage: Stage | None
+    photos_missing: int
+
+    @property
+    def latest(self) -> bool:
+        return all(v.version <= self.case.version for v in self.versions)
+
+    @property
+    def can_amend(self) -> bool:
+        """A case the squad leader returned can be amended (as a new version) from its latest version."""
+        return self.sync_state is SyncState.RETURNED and self.latest
+
+
+class CaseDetailState(Observable):
+    def __init__(self, store: DetailStore, photos: PhotoStore, drafts: CaseDraftState) -> None:
+        super().__init__()
+        self._store = store
+        self._photos = photos
+        self._drafts = drafts
+
+    def load(self, case_id: str) -> CaseView | None:
+        case = self._store.get_case(case_id)
+        if case is None:
+            return None
+        versions = sorted(self._store.case_versions(case.case_no), key=lambda c: c.version)
+        logged = next(
+            (e for e in self._store.patrol_log(case.officer_badge, case.local_day) if e.case.id == case.id),
+            None,
+        )
+        return CaseView(
+            case=case,
+            versions=versions,
+            subject=self._store.get_subject(case.subject_id) if case.subject_id else None,
+            sync_state=logged.sync_state if logged else SyncState.LOCAL,
+            review=logged.review if logged else None,
+            hq_stage=logged.hq_stage if logged else None,
+            photos_missing=logged.photos_missing if logged else 0,
+        )
+
+    def photo(self, sha256: str) -> bytes | None:
+        """The evidence photo at full size, or None when its file is missing."""
+        return self._photos.read(sha256) if self._photos.has(sha256) else None
+
+    def amend(self, case_id: str) -> None:
+        """Start a new version of a returned case in the case draft."""
+        view = self.load(case_id)
+        if view is None or not view.can_amend:
+            raise localized(DraftError, "detail.cannot_amend", field="case_id")
+        self._drafts.start_amendment(view.case)

@@ -1,0 +1,621 @@
+"""Recording a case in field order: violation → location → subject → stage → action → photos → save.
+
+``CaseDraftState`` keeps the draft (``mobile.state.draft``) and persists it after every change, computes
+the stage live from the subject's history (``enforcement.staging``), processes photos into the photo store
+as they are added, and saves the case atomically through ``Store.save_case``. A failed photo or a refused
+save leaves the draft exactly as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from enforcement import staging
+from enforcement.catalogue import Catalogue, Violation
+from enforcement.model import (
+    LOCAL_TZ,
+    Case,
+    Disposition,
+    HistoryEntry,
+    Location,
+    PhotoKind,
+    PhotoRef,
+    SeizedItem,
+    Stage,
+    Subject,
+    SubjectKind,
+    new_id,
+)
+from enforcement.text import Lang
+from mobile.i18n import t
+from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark, process_photo
+from mobile.photostore import PhotoStore
+from mobile.state.draft import FIELD_STEP, STEPS, Draft, DraftPhoto, DraftSeized
+from mobile.state.errors import DraftError, NotSignedIn, localized
+from mobile.state.observable import Observable
+from mobile.state.session import SessionState
+from mobile.state.settings import SettingsState
+
+DRAFT_KEY = "draft.{badge}"
+
+#: The violations officers meet most, first in the grid until the officer's own counts say otherwise.
+FIELD_FAVOURITES: tuple[str, ...] = ("0501", "0504", "0510", "0306", "0307", "0505")
+
+#: Dispositions offered per stage, the usual one first.
+STAGE_DISPOSITIONS: dict[Stage, tuple[Disposition, ...]] = {
+    Stage.PERSUASION: (
+        Disposition.PERSUADED,
+        Disposition.CORRECTED,
+        Disposition.RECTIFY_ORDER,
+        Disposition.REFERRED,
+    ),
+    Stage.WARNING: (
+        Disposition.WARNING_NOTICE,
+        Disposition.CORRECTED,
+        Disposition.RECTIFY_ORDER,
+        Disposition.REFERRED,
+    ),
+    Stage.PENALTY: (
+        Disposition.PENALTY,
+        Disposition.RECTIFY_ORDER,
+        Disposition.CORRECTED,
+        Disposition.REFERRED,
+    ),
+}
+
+
+class DraftStore(Protocol):
+    def meta_get(self, key: str, default: Any = None) -> Any: ...
+    def meta_set(self, key: str, value: Any) -> None: ...
+    def violation_counts(self, badge: str) -> dict[str, int]: ...
+    def search_subjects(self, query: str, limit: int = 20) -> list[Subject]: ...
+    def get_subject(self, subject_id: str) -> Subject | None: ...
+    def save_subject(self, subject: Subject) -> Subject: ...
+    def subject_history(self, subject_id: str) -> list[HistoryEntry]: ...
+    def reserve_case_no(self, squad_code: str, badge: str, day: date) -> str: ...
+    def save_case(self, case: Case) -> None: ...
+    @property
+    def device_id(self) -> str: ...
+
+
+class Kicker(Protocol):
+    def kick(self) -> None: ...
+
+
+class CaseDraftState(Observable):
+    """The officer's case draft and every operation of the New case screen."""
+
+    def __init__(
+        self,
+        store: DraftStore,
+        photos: PhotoStore,
+        catalogue: Catalogue,
+        settings: SettingsState,
+        session: SessionState,
+        link: Kicker,
+        *,
+        now: Callable[[], datetime],
+        policy: staging.StagePolicy | None = None,
+        process: Callable[[bytes, Watermark | None, PhotoSettings], ProcessedPhoto] = process_photo,
+    ) -> None:
+        super().__init__()
+        self._store = store
+        self._photos = photos
+        self.catalogue = catalogue
+        self._settings = settings
+        self._session = session
+        self._link = link
+        self._now = now
+        self._policy = policy or staging.StagePolicy()
+        self._process = process
+        self.draft: Draft | None = None
+        self.busy_photos = 0  # photos being processed right now
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def _badge(self) -> str:
+        officer = self._session.officer
+        if officer is None:
+            raise NotSignedIn()
+        return officer.badge
+
+    def _key(self) -> str:
+        return DRAFT_KEY.format(badge=self._badge())
+
+    def resume(self) -> Draft | None:
+        """The signed-in officer's unsaved draft, if there is one (after a restart or a break)."""
+        self.draft = Draft.from_json(self._store.meta_get(self._key()))
+        return self.draft
+
+    def start(self) -> Draft:
+        """Continue the officer's unsaved draft or begin a new one."""
+        existing = self.resume()
+        if existing is not None:
+            return existing
+        self.draft = Draft(case_id=new_id(), started_at=self._now().isoformat(), officer_badge=self._badge())
+        self._persist()
+        return self.draft
+
+    def start_amendment(self, case: Case) -> Draft:
+        """A new version of ``case`` (e.g. returned by the leader), prefilled with its fields."""
+        loc = case.location
+        self.draft = Draft(
+            case_id=new_id(),
+            started_at=case.occurred_at.isoformat(),
+            officer_badge=self._badge(),
+            case_no=case.case_no,
+            version=case.version + 1,
+            supersedes=case.id,
+            step="review",
+            violation_code=case.violation_code,
+            lat=loc.lat,
+            lon=loc.lon,
+            accuracy_m=loc.accuracy_m,
+            address=loc.address,
+            grid_cell=loc.grid_cell or "",
+            no_fix_reason=loc.no_fix_reason,
+            subject_id=case.subject_id,
+            subject_unknown=case.subject_unknown,
+            chosen_stage=int(case.chosen_stage) if case.chosen_stage != case.computed_stage else None,
+            stage_override_reason=case.stage_override_reason,
+            disposition=case.disposition.value,
+            fine_yuan="" if case.fine_yuan is None else str(case.fine_yuan),
+            legal_basis=case.legal_basis,
+            warning_notice_no=case.warning_notice_no,
+            seizure_receipt_no=case.seizure_receipt_no,
+            second_officer_badge=case.second_officer_badge,
+            rectify_deadline=case.rectify_deadline.isoformat() if case.rectify_deadline else "",
+            referred_to=case.referred_to,
+            notes=case.notes,
+            seized_items=[DraftSeized(i.kind, i.quantity, i.note) for i in case.seized_items],
+            photos=[DraftPhoto(p.sha256, p.size, p.width, p.height, p.kind.value) for p in case.photos],
+        )
+        self._persist()
+        return self.draft
+
+    def discard(self) -> None:
+        self.draft = None
+        self._store.meta_set(self._key(), None)
+        self.notify()
+
+    def _require(self) -> Draft:
+        if self.draft is None:
+            return self.start()
+        return self.draft
+
+    def _persist(self) -> None:
+        if self.draft is not None:
+            self._store.meta_set(self._key(), self.draft.to_json())
+        self.notify()
+
+    def update(self, **values: Any) -> Draft:
+        """Set typed fields of the draft (names as in ``Draft``) and persist it at once."""
+        draft = self._require()
+        for name, value in values.items():
+            if name in {
+                "case_id",
+                "officer_badge",
+                "case_no",
+                "version",
+                "supersedes",
+                "photos",
+                "seized_items",
+            }:
+                raise ValueError(f"{name} is not set by update()")
+            if not hasattr(draft, name):
+                raise AttributeError(name)
+            setattr(draft, name, value)
+        self._persist()
+        return draft
+
+    def go_to(self, step: str) -> None:
+        if step not in STEPS:
+            raise ValueError(step)
+        self.update(step=step)
+
+    def step_of_field(self, field: str | None) -> str:
+        return FIELD_STEP.get(field or "", "review")
+
+    # -- violation ------------------------------------------------------------------------------------
+    def violation_choices(self) -> list[Violation]:
+        """Every violation, the officer's most used first, then the field favourites, then by code."""
+        counts = self._store.violation_counts(self._badge())
+        favourite = {code: i for i, code in enumerate(FIELD_FAVOURITES)}
+        return sorted(
+            self.catalogue,
+            key=lambda v: (-counts.get(v.code, 0), favourite.get(v.code, len(favourite)), v.code),
+        )
+
+    def find_violations(self, text: str) -> list[Violation]:
+        return list(self.catalogue.find(text)) if text.strip() else self.violation_choices()
+
+    def violation(self) -> Violation | None:
+        draft = self.draft
+        if draft is None or not draft.violation_code:
+            return None
+        return self.catalogue.get(draft.violation_code)
+
+    def choose_violation(self, code: str) -> None:
+        violation = self.catalogue.get(code)
+        draft = self._require()
+        if draft.violation_code != code:
+            draft.violation_code = code
+            draft.legal_basis = violation.legal_basis
+            draft.chosen_stage = None
+            draft.stage_override_reason = ""
+            draft.disposition = ""
+            if not violation.seizure_allowed:
+                draft.seized_items = []
+        draft.step = "location"
+        self._persist()
+
+    # -- location -------------------------------------------------------------------------------------
+    def set_position(self, lat: float, lon: float, accuracy_m: float | None) -> None:
+        draft = self._require()
+        draft.lat, draft.lon, draft.accuracy_m = float(lat), float(lon), accuracy_m
+        draft.no_fix_reason = ""
+        self._persist()
+
+    def clear_position(self) -> None:
+        draft = self._require()
+        draft.lat = draft.lon = draft.accuracy_m = None
+        self._persist()
+
+    def location(self) -> Location:
+        draft = self._require()
+        return Location(
+            lat=draft.lat,
+            lon=draft.lon,
+            accuracy_m=draft.accuracy_m,
+            address=draft.address.strip(),
+            grid_cell=draft.grid_cell.strip() or None,
+            no_fix_reason=draft.no_fix_reason.strip(),
+        )
+
+    # -- subject --------------------------------------------------------------------------------------
+    def search_subjects(self, query: str) -> list[Subject]:
+        return self._store.search_subjects(query.strip()) if query.strip() else []
+
+    def create_subject(
+        self,
+        kind: SubjectKind | str,
+        *,
+        name: str = "",
+        phone: str = "",
+        plate: str = "",
+        address: str = "",
+        description: str = "",
+        hardship: bool = False,
+    ) -> Subject:
+        """Register a new subject (validated by the store) and choose it for the case."""
+        subject = Subject(
+            id=new_id(),
+            kind=SubjectKind(kind),
+            name=name.strip(),
+            phone=phone.strip(),
+            plate=plate.strip(),
+            address=address.strip(),
+            description=description.strip(),
+            hardship=hardship,
+            created_at=self._now(),
+        )
+        saved = self._store.save_subject(subject)
+        self.choose_subject(saved.id)
+        return saved
+
+    def choose_subject(self, subject_id: str) -> None:
+        if self._store.get_subject(subject_id) is None:
+            raise localized(DraftError, "case.stage.need_subject", field="subject_id")
+        draft = self._require()
+        if draft.subject_id != subject_id or draft.subject_unknown:
+            draft.chosen_stage = None
+            draft.stage_override_reason = ""
+            draft.disposition = ""
+        draft.subject_id = subject_id
+        draft.subject_unknown = False
+        draft.step = "stage"
+        self._persist()
+
+    def choose_unknown(self) -> None:
+        draft = self._require()
+        if not draft.subject_unknown:
+            draft.chosen_stage = None
+            draft.stage_override_reason = ""
+            draft.disposition = ""
+        draft.subject_id = None
+        draft.subject_unknown = True
+        draft.step = "stage"
+        self._persist()
+
+    def subject(self) -> Subject | None:
+        draft = self.draft
+        if draft is None or draft.subject_id is None:
+            return None
+        return self._store.get_subject(draft.subject_id)
+
+    def history(self) -> list[HistoryEntry]:
+        draft = self.draft
+        if draft is None or draft.subject_id is None:
+            return []
+        entries = self._store.subject_history(draft.subject_id)
+        return sorted(entries, key=lambda e: e.occurred_at, reverse=True)
+
+    # -- stage ----------------------------------------------------------------------------------------
+    def occurred_at(self) -> datetime:
+        return datetime.fromisoformat(self._require().started_at)
+
+    def decision(self) -> staging.StageDecision | None:
+        """The computed stage with its reasons, or None until violation and subject are known."""
+        draft = self.draft
+        if draft is None or not draft.violation_code or not (draft.subject_id or draft.subject_unknown):
+            return None
+        history: Iterable[HistoryEntry] = self.history()
+        return staging.compute_stage(
+            draft.violation_code,
+            self.occurred_at(),
+            history,
+            self._policy,
+            case_no=draft.case_no or None,
+        )
+
+    def stage(self) -> Stage | None:
+        """The stage that will be applied: the officer's choice, else the computed one."""
+        draft = self.draft
+        if draft is not None and draft.chosen_stage is not None:
+            return Stage(draft.chosen_stage)
+        decision = self.decision()
+        return decision.stage if decision else None
+
+    def explain(self, lang: Lang) -> str:
+        decision = self.decision()
+        return decision.explain(lang) if decision else ""
+
+    def choose_stage(self, stage: Stage, reason: str = "") -> None:
+        """Apply another stage than the computed one; needs a reason (StageChoiceError otherwise)."""
+        decision = self.decision()
+        if decision is None:
+            raise localized(DraftError, "case.stage.need_subject", field="subject_id")
+        cleaned = staging.choose_stage(decision, stage, reason)
+        draft = self._require()
+        draft.chosen_stage = None if stage == decision.stage else int(stage)
+        draft.stage_override_reason = cleaned
+        if draft.disposition and Disposition(draft.disposition) not in STAGE_DISPOSITIONS[Stage(stage)]:
+            draft.disposition = ""
+        self._persist()
+
+    # -- action ---------------------------------------------------------------------------------------
+    def dispositions(self) -> tuple[Disposition, ...]:
+        stage = self.stage() or Stage.PERSUASION
+        choices = STAGE_DISPOSITIONS[stage]
+        violation = self.violation()
+        if violation is not None and not violation.fines:
+            choices = tuple(d for d in choices if d is not Disposition.PENALTY)
+        return choices
+
+    def disposition(self) -> Disposition:
+        draft = self._require()
+        if draft.disposition:
+            return Disposition(draft.disposition)
+        return self.dispositions()[0]
+
+    def set_disposition(self, disposition: Disposition | str) -> None:
+        self.update(disposition=Disposition(disposition).value)
+
+    def fine_range(self) -> tuple[int, int] | None:
+        violation = self.violation()
+        if violation is None or not violation.fines:
+            return None
+        return violation.fine_min, violation.fine_max
+
+    def seizure_allowed(self) -> bool:
+        violation = self.violation()
+        return bool(violation and violation.seizure_allowed)
+
+    def add_seized(self, kind: str, quantity: int | str, note: str = "") -> None:
+        if not self.seizure_allowed():
+            raise localized(DraftError, "case.seizure.not_allowed", field="seized_items")
+        try:
+            count = int(str(quantity).strip())
+        except ValueError:
+            count = 0
+        if not kind.strip() or count < 1:
+            raise DraftError(
+                "Enter the item and a quantity of at least 1",
+                zh="请填写物品名称和数量（至少 1）",
+                field="seized_items",
+            )
+        draft = self._require()
+        draft.seized_items.append(DraftSeized(kind.strip(), count, note.strip()))
+        self._persist()
+
+    def remove_seized(self, index: int) -> None:
+        draft = self._require()
+        del draft.seized_items[index]
+        self._persist()
+
+    # -- photos ---------------------------------------------------------------------------------------
+    def photo_settings(self) -> PhotoSettings:
+        s = self._settings.settings
+        return replace(PhotoSettings(), long_edge=s.photo_long_edge, watermark=s.watermark)
+
+    def ensure_case_no(self) -> str:
+        """The draft's case number, reserved now if it has none (before the first watermark)."""
+        draft = self._require()
+        if not draft.case_no:
+            officer = self._session.officer
+            if officer is None:
+                raise NotSignedIn()
+            day = self.occurred_at().astimezone(LOCAL_TZ).date()
+            draft.case_no = self._store.reserve_case_no(officer.squad_code, officer.badge, day)
+            self._persist()
+        return draft.case_no
+
+    def watermark(self) -> Watermark | None:
+        if not self._settings.settings.watermark:
+            return None
+        draft = self._require()
+        violation = self.violation()
+        return Watermark(
+            captured_at=self._now(),
+            lat=draft.lat,
+            lon=draft.lon,
+            badge=draft.officer_badge,
+            case_no=self.ensure_case_no(),
+            violation_name=violation.name_zh if violation else "",
+        )
+
+    def process(self, data: bytes, watermark: Watermark | None, settings: PhotoSettings) -> ProcessedPhoto:
+        """Process and store one photo (thread-safe: touches only the photo files, not the database)."""
+        processed = self._process(data, watermark, settings)
+        self._photos.put(processed.evidence)
+        self._photos.put_thumbnail(processed.sha256, processed.thumbnail)
+        return processed
+
+    def attach(self, processed: ProcessedPhoto, kind: PhotoKind | str = PhotoKind.DURING) -> DraftPhoto:
+        draft = self._require()
+        photo = DraftPhoto(
+            processed.sha256, processed.size, processed.width, processed.height, PhotoKind(kind).value
+        )
+        if processed.sha256 not in draft.photo_hashes:
+            draft.photos.append(photo)
+        self._persist()
+        return photo
+
+    async def add_photo(self, data: bytes, kind: PhotoKind | str = PhotoKind.DURING) -> DraftPhoto:
+        """Watermark, shrink and store a photo off the UI thread, then attach it to the draft.
+
+        A PhotoError leaves the draft untouched (the view shows the error)."""
+        watermark = self.watermark()
+        settings = self.photo_settings()
+        self.busy_photos += 1
+        self.notify()
+        try:
+            processed = await asyncio.to_thread(self.process, data, watermark, settings)
+        finally:
+            self.busy_photos -= 1
+            self.notify()
+        return self.attach(processed, kind)
+
+    def remove_photo(self, sha256: str) -> None:
+        """Drop a photo from the draft (its file goes at the next sweep unless a case uses it)."""
+        draft = self._require()
+        draft.photos = [p for p in draft.photos if p.sha256 != sha256]
+        self._persist()
+
+    def thumbnail(self, sha256: str) -> bytes | None:
+        path = self._photos.thumbnail_path(sha256)
+        if path.exists():
+            return path.read_bytes()
+        return self._photos.read(sha256) if self._photos.has(sha256) else None
+
+    # -- save -----------------------------------------------------------------------------------------
+    def missing(self) -> list[str]:
+        """The steps still lacking what a case needs (i18n keys ``case.step.<step>``)."""
+        draft = self.draft
+        if draft is None:
+            return ["violation"]
+        lacking = []
+        if not draft.violation_code:
+            lacking.append("violation")
+        loc = self.location()
+        if not (loc.has_fix or loc.address or loc.no_fix_reason):
+            lacking.append("location")
+        if not (draft.subject_id or draft.subject_unknown):
+            lacking.append("subject")
+        return lacking
+
+    def build_case(self) -> Case:
+        """The Case the draft describes (not validated against the catalogue: the store does that)."""
+        draft = self._require()
+        officer = self._session.officer
+        if officer is None:
+            raise NotSignedIn()
+        lacking = self.missing()
+        if lacking:
+            step = lacking[0]
+            raise DraftError(
+                t("en", "case.review.missing", what=t("en", f"case.step.{step}")),
+                zh=t("zh", "case.review.missing", what=t("zh", f"case.step.{step}")),
+                field=_STEP_FIELD[step],
+            )
+        decision = self.decision()
+        assert decision is not None  # violation and subject are known (checked above)
+        chosen = Stage(draft.chosen_stage) if draft.chosen_stage is not None else decision.stage
+        disposition = self.disposition()
+        return Case(
+            id=draft.case_id,
+            case_no=self.ensure_case_no(),
+            officer_badge=officer.badge,
+            squad_code=officer.squad_code,
+            device_id=self._store.device_id,
+            violation_code=draft.violation_code,
+            occurred_at=self.occurred_at(),
+            location=self.location(),
+            subject_id=None if draft.subject_unknown else draft.subject_id,
+            subject_unknown=draft.subject_unknown,
+            computed_stage=decision.stage,
+            chosen_stage=chosen,
+            stage_override_reason=draft.stage_override_reason if chosen != decision.stage else "",
+            stage_ordinal=decision.ordinal,
+            disposition=disposition,
+            fine_yuan=_fine(draft.fine_yuan) if disposition is Disposition.PENALTY else None,
+            legal_basis=draft.legal_basis.strip(),
+            warning_notice_no=draft.warning_notice_no.strip(),
+            seizure_receipt_no=draft.seizure_receipt_no.strip() if draft.seized_items else "",
+            second_officer_badge=draft.second_officer_badge.strip() if draft.seized_items else "",
+            rectify_deadline=_deadline(draft.rectify_deadline)
+            if disposition is Disposition.RECTIFY_ORDER
+            else None,
+            referred_to=draft.referred_to.strip() if disposition is Disposition.REFERRED else "",
+            seized_items=tuple(SeizedItem(i.kind, i.quantity, i.note) for i in draft.seized_items),
+            photos=tuple(
+                PhotoRef(p.sha256, p.size, PhotoKind(p.kind), p.width, p.height) for p in draft.photos
+            ),
+            notes=draft.notes.strip(),
+            version=draft.version,
+            supersedes=draft.supersedes,
+            created_at=self._now(),
+        )
+
+    def save(self) -> Case:
+        """Save the case atomically, clear the draft and ask the link to sync. On any error the draft
+        stays as it is and the error (naming the field) propagates."""
+        case = self.build_case()
+        self._store.save_case(case)
+        self.draft = None
+        self._store.meta_set(self._key(), None)
+        self.notify()
+        self._link.kick()
+        return case
+
+
+_STEP_FIELD = {"violation": "violation_code", "location": "location", "subject": "subject_id"}
+
+
+def _fine(text: str) -> int | None:
+    value = text.strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise DraftError(
+            "The fine must be a whole number of yuan", zh="罚款金额应为整数（元）", field="fine_yuan"
+        ) from None
+
+
+def _deadline(text: str) -> date | None:
+    value = text.strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise DraftError(
+            "The deadline must be a date like 2026-12-31",
+            zh="整改期限格式应为 2026-12-31",
+            field="rectify_deadline",
+        ) from None

@@ -1,0 +1,198 @@
+"""Sign-in and sign-out of the officer on this phone.
+
+The first sign-in of a badge on a phone goes to HQ (which checks the PIN and issues a device token).
+After a successful online sign-in the phone keeps a *verifier* of the PIN — PBKDF2-HMAC-SHA256 with a
+random salt, never the PIN itself — in the store's meta table, so later sign-ins also work offline. A
+few wrong PINs offline disable the local verifier until the next online sign-in. Signing out forgets the
+signed-in officer only: unsynced records, photos and the verifier stay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, Protocol
+
+from enforcement.model import Officer
+from mobile.state.errors import SignInError, localized
+from mobile.state.observable import Observable
+from mobile.state.settings import SettingsState
+from mobile.state.sync import SyncLink
+
+SESSION_KEY = "session.badge"
+VERIFIERS_KEY = "auth.verifiers"
+PBKDF2_ITERATIONS = 120_000
+MAX_OFFLINE_FAILURES = 5
+
+
+class SessionStore(Protocol):
+    def meta_get(self, key: str, default: Any = None) -> Any: ...
+    def meta_set(self, key: str, value: Any) -> None: ...
+    def save_officer(self, officer: Officer) -> None: ...
+    def get_officer(self, badge: str) -> Officer | None: ...
+
+
+def make_verifier(
+    pin: str, *, iterations: int = PBKDF2_ITERATIONS, salt: bytes | None = None
+) -> dict[str, Any]:
+    """A JSON-safe verifier of ``pin`` (algorithm, iterations, salt, derived key; no PIN)."""
+    salt = salt if salt is not None else secrets.token_bytes(16)
+    key = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
+    return {
+        "algo": "pbkdf2-sha256",
+        "iterations": iterations,
+        "salt": salt.hex(),
+        "key": key.hex(),
+        "failures": 0,
+    }
+
+
+def check_verifier(verifier: dict[str, Any], pin: str) -> bool:
+    """Whether ``pin`` matches ``verifier`` (constant-time comparison)."""
+    if verifier.get("algo") != "pbkdf2-sha256":
+        return False
+    try:
+        salt = bytes.fromhex(str(verifier["salt"]))
+        expected = bytes.fromhex(str(verifier["key"]))
+        iterations = int(verifier["iterations"])
+    except (KeyError, ValueError):
+        return False
+    key = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
+    return hmac.compare_digest(key, expected)
+
+
+class SessionState(Observable):
+    """Who is signed in. ``sign_in`` is a coroutine: the network part runs on the sync link's worker."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        settings: SettingsState,
+        link: SyncLink,
+        *,
+        error_kind: Callable[[BaseException], str] | None = None,
+        iterations: int = PBKDF2_ITERATIONS,
+    ) -> None:
+        super().__init__()
+        self._store = store
+        self._settings = settings
+        self._link = link
+        self._error_kind = error_kind or link.error_kind
+        self._iterations = iterations
+        self.officer: Officer | None = None
+        self.signed_in_offline = False
+        self.restore()
+
+    # -- queries -----------------------------------------------------------------------------------------
+    @property
+    def signed_in(self) -> bool:
+        return self.officer is not None
+
+    def known_badges(self) -> list[str]:
+        """Badges that signed in on this phone before (offline sign-in possible)."""
+        return sorted(self._verifiers())
+
+    def restore(self) -> Officer | None:
+        """The officer still signed in from the last run (the app was killed in the background)."""
+        badge = self._store.meta_get(SESSION_KEY)
+        officer = self._store.get_officer(badge) if isinstance(badge, str) and badge else None
+        self.officer = officer
+        self._link.auto = officer is not None
+        return officer
+
+    # -- commands ----------------------------------------------------------------------------------------
+    async def sign_in(self, hq_url: str, badge: str, pin: str) -> Officer:
+        """Sign in ``badge``: offline against the local verifier when it matches, else through HQ.
+
+        Raises SignInError (field badge / pin / hq_url) or SettingsError for a bad HQ address.
+        """
+        badge = badge.strip()
+        if not badge:
+            raise localized(SignInError, "signin.badge_required", field="badge")
+        if not pin:
+            raise localized(SignInError, "signin.pin_required", field="pin")
+        self._settings.update(hq_url=hq_url)
+        verifiers = self._verifiers()
+        verifier = verifiers.get(badge)
+        officer = self._store.get_officer(badge)
+        if (
+            verifier is not None
+            and officer is not None
+            and verifier.get("failures", 0) < MAX_OFFLINE_FAILURES
+            and check_verifier(verifier, pin)
+        ):
+            self._remember(badge, pin, reset_only=True)
+            self._activate(officer, offline=True)
+            self._refresh_token_quietly(badge, pin)
+            return officer
+        try:
+            officer = await asyncio.wrap_future(self._link.sign_in(badge, pin))
+        except Exception as exc:
+            raise self._sign_in_failure(exc, badge) from exc
+        self._store.save_officer(officer)
+        self._remember(badge, pin)
+        self._activate(officer, offline=False)
+        return officer
+
+    def sign_out(self) -> None:
+        """Forget the signed-in officer; keep every record, photo and the verifier."""
+        self._store.meta_set(SESSION_KEY, None)
+        self.officer = None
+        self.signed_in_offline = False
+        self._link.set_auto(False)
+        self.notify()
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _activate(self, officer: Officer, *, offline: bool) -> None:
+        self._store.meta_set(SESSION_KEY, officer.badge)
+        self.officer = officer
+        self.signed_in_offline = offline
+        self._link.set_auto(True)
+        self.notify()
+
+    def _verifiers(self) -> dict[str, dict[str, Any]]:
+        raw = self._store.meta_get(VERIFIERS_KEY) or {}
+        return {str(k): v for k, v in raw.items() if isinstance(v, dict)} if isinstance(raw, dict) else {}
+
+    def _remember(self, badge: str, pin: str, *, reset_only: bool = False) -> None:
+        verifiers = self._verifiers()
+        if reset_only and badge in verifiers:
+            verifiers[badge] = {**verifiers[badge], "failures": 0}
+        else:
+            verifiers[badge] = make_verifier(pin, iterations=self._iterations)
+        self._store.meta_set(VERIFIERS_KEY, verifiers)
+
+    def _count_offline_failure(self, badge: str) -> int:
+        verifiers = self._verifiers()
+        if badge not in verifiers:
+            return 0
+        failures = int(verifiers[badge].get("failures", 0)) + 1
+        verifiers[badge] = {**verifiers[badge], "failures": failures}
+        self._store.meta_set(VERIFIERS_KEY, verifiers)
+        return failures
+
+    def _sign_in_failure(self, exc: Exception, badge: str) -> Exception:
+        kind = self._error_kind(exc)
+        verifier = self._verifiers().get(badge)
+        if kind == "offline":
+            if verifier is None or self._store.get_officer(badge) is None:
+                return localized(SignInError, "signin.first_needs_hq", field="hq_url", code="first_needs_hq")
+            if self._count_offline_failure(badge) >= MAX_OFFLINE_FAILURES:
+                return localized(SignInError, "signin.locked", field="pin", code="locked")
+            return localized(SignInError, "signin.wrong_pin", field="pin", code="wrong_pin")
+        if kind == "credentials":
+            return localized(SignInError, "signin.wrong_pin", field="pin", code="wrong_pin")
+        return exc
+
+    def _refresh_token_quietly(self, badge: str, pin: str) -> None:
+        """After an offline sign-in, renew HQ's token in the background if HQ happens to be reachable."""
+        future = self._link.sign_in(badge, pin)
+        future.add_done_callback(_swallow)
+
+
+def _swallow(future: Future[Any]) -> None:
+    future.exception()  # retrieve it so it is not reported as never retrieved; the link shows state

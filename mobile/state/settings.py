@@ -1,0 +1,113 @@
+"""App settings kept in the store's meta table: language, HQ address, photo size, watermark, contrast."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from enforcement.text import Lang
+from mobile.i18n import as_lang
+from mobile.state.errors import SettingsError, localized
+from mobile.state.observable import Observable
+
+SETTINGS_KEY = "settings"
+PHOTO_EDGE_MIN = 640
+PHOTO_EDGE_MAX = 4096
+DEFAULT_HQ_URL = "http://127.0.0.1:8080"
+
+
+class MetaStore(Protocol):
+    def meta_get(self, key: str, default: Any = None) -> Any: ...
+    def meta_set(self, key: str, value: Any) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    lang: Lang = "zh"
+    hq_url: str = DEFAULT_HQ_URL
+    photo_long_edge: int = 1600
+    watermark: bool = True
+    high_contrast: bool = False
+
+
+def normalise_hq_url(text: str) -> str:
+    """``text`` as a base URL (scheme + host [+ port + path], no trailing slash) or SettingsError."""
+    value = text.strip().rstrip("/")
+    if not value:
+        raise localized(SettingsError, "signin.hq_required", field="hq_url")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise localized(SettingsError, "signin.hq_bad", field="hq_url")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise localized(SettingsError, "signin.hq_bad", field="hq_url") from exc
+    return value
+
+
+class SettingsState(Observable):
+    """Reads and writes ``Settings``; every change is persisted at once."""
+
+    def __init__(self, store: MetaStore) -> None:
+        super().__init__()
+        self._store = store
+        self.settings = self._load()
+
+    def _load(self) -> Settings:
+        raw = self._store.meta_get(SETTINGS_KEY) or {}
+        base = Settings()
+        if not isinstance(raw, dict):
+            return base
+        known = {k: v for k, v in raw.items() if k in Settings.__slots__}
+        try:
+            loaded = replace(base, **known)
+        except TypeError:
+            return base
+        return replace(loaded, lang=as_lang(loaded.lang))
+
+    @property
+    def lang(self) -> Lang:
+        return self.settings.lang
+
+    def update(
+        self,
+        *,
+        lang: str | None = None,
+        hq_url: str | None = None,
+        photo_long_edge: int | str | None = None,
+        watermark: bool | None = None,
+        high_contrast: bool | None = None,
+    ) -> Settings:
+        """Validate and persist the given fields; SettingsError (naming the field) leaves all unchanged."""
+        new = self.settings
+        if lang is not None:
+            new = replace(new, lang=as_lang(lang))
+        if hq_url is not None:
+            new = replace(new, hq_url=normalise_hq_url(hq_url))
+        if photo_long_edge is not None:
+            new = replace(new, photo_long_edge=_photo_edge(photo_long_edge))
+        if watermark is not None:
+            new = replace(new, watermark=bool(watermark))
+        if high_contrast is not None:
+            new = replace(new, high_contrast=bool(high_contrast))
+        self._store.meta_set(SETTINGS_KEY, asdict(new))
+        self.settings = new
+        self.notify()
+        return new
+
+
+def _photo_edge(value: int | str) -> int:
+    try:
+        edge = int(str(value).strip())
+    except ValueError:
+        edge = -1
+    if not PHOTO_EDGE_MIN <= edge <= PHOTO_EDGE_MAX:
+        raise localized(
+            SettingsError,
+            "settings.photo_size_bad",
+            field="photo_long_edge",
+            min=PHOTO_EDGE_MIN,
+            max=PHOTO_EDGE_MAX,
+        )
+    return edge

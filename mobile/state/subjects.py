@@ -1,0 +1,38 @@
+"""The Subjects screen: search the registry (own and pulled from HQ) and read a subject's history."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from enforcement.model import HistoryEntry, Subject
+from mobile.state.observable import Observable
+
+
+class SubjectStore(Protocol):
+    def search_subjects(self, query: str, limit: int = 20) -> list[Subject]: ...
+    def get_subject(self, subject_id: str) -> Subject | None: ...
+    def subject_history(self, subject_id: str) -> list[HistoryEntry]: ...
+
+
+class SubjectsState(Observable):
+    def __init__(self, store: SubjectStore) -> None:
+        super().__init__()
+        self._store = store
+        self.query = ""
+        self.results: list[Subject] = []
+        self.selected: Subject | None = None
+        self.history: list[HistoryEntry] = []
+
+    def search(self, query: str) -> list[Subject]:
+        self.query = query
+        self.results = self._store.search_subjects(query.strip()) if query.strip() else []
+        self.notify()
+        return self.results
+
+    def select(self, subject_id: str) -> Subject | None:
+        """Show one subject with its cases, newest first (all versions' latest state, as the store keeps)."""
+        self.selected = self._store.get_subject(subject_id)
+        entries = self._store.subject_history(subject_id) if self.selected else []
+        self.history = sorted(entries, key=lambda e: e.occurred_at, reverse=True)
+        self.notify()
+        return self.selected

@@ -1,0 +1,104 @@
+"""Shared helpers of the state tests: a whole ``AppState`` over a real in-memory store, real photo files
+in tmp_path, a settable phone clock, and the real sync client (pointed at a live HQ from
+``tests.sync.hqkit`` or at a closed port). The link runs ``threaded=False``: every sync is inline."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import random
+import socket
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from enforcement.model import LOCAL_TZ, Officer
+from mobile.photostore import PhotoStore
+from mobile.state.app_state import AppState
+from mobile.state.backend import client_factory
+from mobile.store import Store
+from sync.client import RetryPolicy
+from tests.sync.hqkit import OFFICER, PINS, catalogue
+
+AT = datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)  # phone time of the tests (13:30 UTC, before HQ's 14:00)
+
+
+class PhoneClock:
+    def __init__(self, now: datetime = AT) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, minutes: int) -> None:
+        self.now += timedelta(minutes=minutes)
+
+
+def dead_url() -> str:
+    """An HQ address where nothing listens (a port just released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+class Apps:
+    """Makes AppStates and stops them all at the end of a test (closing their HTTP connections)."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.made: list[AppState] = []
+
+    def __call__(self, *, clock: PhoneClock | None = None, store: Store | None = None) -> AppState:
+        app = make_app(self.tmp_path, clock=clock, store=store)
+        self.made.append(app)
+        return app
+
+    def close(self) -> None:
+        for app in self.made:
+            app.stop()
+
+
+def apps_of(tmp_path: Path) -> Iterator[Apps]:
+    """Body of an ``apps`` fixture."""
+    apps = Apps(tmp_path)
+    yield apps
+    apps.close()
+
+
+def make_app(tmp_path: Path, *, clock: PhoneClock | None = None, store: Store | None = None) -> AppState:
+    store = store or Store.open(":memory:", catalogue=catalogue())
+    photos = PhotoStore(tmp_path / "photos")
+    factory = client_factory(store, photos, retry=RetryPolicy(attempts=1, base_delay=0.0), timeout=10)
+    return AppState(
+        store,
+        photos,
+        catalogue(),
+        factory,
+        threaded=False,
+        now=clock or PhoneClock(),
+        pin_iterations=1000,
+    )
+
+
+def sign_in(app: AppState, hq_url: str, officer: Officer = OFFICER, pin: str | None = None) -> Officer:
+    return asyncio.run(
+        app.session.sign_in(hq_url, officer.badge, pin if pin is not None else PINS[officer.badge])
+    )
+
+
+def photo(seed: int, size: tuple[int, int] = (1200, 900)) -> bytes:
+    """A camera-like JPEG (noise and shapes, so every seed gives different bytes)."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", size, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(30):
+        x, y = rng.randrange(size[0]), rng.randrange(size[1])
+        draw.rectangle(
+            (x, y, x + rng.randrange(20, 200), y + rng.randrange(20, 200)), fill=rng.randrange(256)
+        )
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()

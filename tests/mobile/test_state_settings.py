@@ -1,0 +1,67 @@
+"""Settings kept in the store: validated, persisted at once, unchanged on a bad value."""
+
+from __future__ import annotations
+
+import pytest
+
+from mobile.state.settings import (
+    DEFAULT_HQ_URL,
+    SETTINGS_KEY,
+    Settings,
+    SettingsError,
+    SettingsState,
+    normalise_hq_url,
+)
+from mobile.store import Store
+from tests.sync.hqkit import catalogue
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store.open(":memory:", catalogue=catalogue())
+
+
+def test_defaults_and_persistence(store: Store) -> None:
+    state = SettingsState(store)
+    assert state.settings == Settings()
+    assert state.lang == "zh"
+    assert state.settings.hq_url == DEFAULT_HQ_URL
+    seen = []
+    state.subscribe(lambda: seen.append(state.settings))
+    state.update(lang="en", hq_url=" https://hq.example.cn:8443/ ", photo_long_edge="1280", watermark=False)
+    assert seen
+    assert seen[-1].lang == "en"
+    again = SettingsState(store)
+    assert again.settings == Settings("en", "https://hq.example.cn:8443", 1280, False, False)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"hq_url": ""}, "hq_url"),
+        ({"hq_url": "hq.example.cn"}, "hq_url"),
+        ({"hq_url": "http://hq:99999"}, "hq_url"),
+        ({"photo_long_edge": "big"}, "photo_long_edge"),
+        ({"photo_long_edge": 100}, "photo_long_edge"),
+        ({"photo_long_edge": 10_000}, "photo_long_edge"),
+    ],
+)
+def test_bad_values_change_nothing(store: Store, change: dict[str, object], field: str) -> None:
+    state = SettingsState(store)
+    with pytest.raises(SettingsError) as err:
+        state.update(lang="en", **change)  # type: ignore[arg-type]
+    assert err.value.field == field
+    assert err.value.message("zh") != err.value.message("en")
+    assert state.settings == Settings()
+    assert SettingsState(store).settings == Settings()
+
+
+def test_unknown_or_damaged_stored_values_fall_back(store: Store) -> None:
+    store.meta_set(SETTINGS_KEY, {"lang": "fr", "watermark": False, "future_option": 1})
+    assert SettingsState(store).settings == Settings(lang="zh", watermark=False)
+    store.meta_set(SETTINGS_KEY, ["not", "a", "dict"])
+    assert SettingsState(store).settings == Settings()
+
+
+def test_normalise_hq_url() -> None:
+    assert normalise_hq_url("http://10.0.0.5:8080/") == "http://10.0.0.5:8080"
