@@ -238,6 +238,8 @@ def table(results: list[ChaosResult]) -> str:
             f"{r.wall_seconds:.1f} |"
         )
     rates = config.rates
+    low, high = config.photos
+    photos_text = str(low) if low == high else f"{low}–{high}"
     chaos = next((r for r in results if r.label == "chaos"), results[-1])
     lines += [
         "",
@@ -246,7 +248,7 @@ def table(results: list[ChaosResult]) -> str:
         f"reset {rates.reset:.1%}; seed {config.seed}. HQ: `streetpatrol-hq serve` subprocess on SQLite, "
         "stopped with SIGTERM after a third of the cases were recorded and killed with SIGKILL after two "
         "thirds, each time started again on the same files and port. Phones record "
-        f"{config.photos[0]}–{config.photos[1]} generated JPEGs (~{config.photo_bytes // 1000} KB) per case "
+        f"{photos_text} generated JPEGs (~{config.photo_bytes // 1000} KB) per case "
         f"and sync every {config.sync_every} cases; the client's backoff sleeps are scaled by "
         f"{config.sleep_scale} (capped at {config.sleep_cap} s); a request is given up after "
         f"{config.http_timeout} s. After the last case the proxy heals and every phone syncs until its "

@@ -28,6 +28,9 @@ import contextlib
 import hashlib
 import os
 import resource
+import shutil
+import signal
+import ssl
 import statistics
 import subprocess
 import sys
@@ -90,9 +93,11 @@ class LoadConfig:
     cases_per_round: int = 2
     photos_per_case: int = 1
     photo_bytes: int = 300_000
+    drain_seconds: float = 30.0  # after the window, rounds still running get this long, then are cut off
     timeout: float = 120.0  # per request
     sign_in_concurrency: int = 50
     production_sign_ins: int = 12  # officers with production-cost PINs (0: skip that measurement)
+    profile: bool = True  # sample HQ's threads with py-spy during each step (when py-spy is installed)
 
 
 @dataclass
@@ -125,6 +130,13 @@ class Step:
     pg_cpu: float = 0.0
     client_cpu: float = 0.0
     hq_rss_kib: int = 0
+    thread_states: Counter[str] = field(default_factory=Counter)  # py-spy samples of HQ's request threads
+
+    def states_text(self) -> str:
+        total = sum(self.thread_states.values())
+        if not total:
+            return "–"
+        return " · ".join(f"{name} {n / total:.0%}" for name, n in self.thread_states.most_common(4))
 
     @property
     def all_latencies(self) -> list[float]:
@@ -292,9 +304,18 @@ async def sync_round(http: httpx.AsyncClient, phone: Phone, generator: Generator
 # ------------------------------------------------------------------------------------------ steps
 
 
-def _client(base_url: str, connections: int, timeout: float) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout)
+#: One TLS context for every client: none of them uses TLS, but httpx builds one per client otherwise
+#: (milliseconds each, times a thousand phones).
+_TLS = ssl.create_default_context()
+
+
+def _client(base_url: str, timeout: float) -> httpx.AsyncClient:
+    """One phone's client: its own single connection, as on a real phone. (One shared client with a
+    pool of a thousand connections spends most of its time in httpcore's pool bookkeeping, which grows
+    with the pool: the load generator, not HQ, would then be measured.) Idle connections are dropped
+    after 2 s, before uvicorn's 5 s keep-alive timeout can close one under a new request."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2.0)
+    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout, verify=_TLS)
 
 
 async def sign_in_all(base_url: str, phones: list[Phone], concurrency: int, label: str) -> SignInFigures:
@@ -325,18 +346,73 @@ async def sign_in_all(base_url: str, phones: list[Phone], concurrency: int, labe
             latencies.append(time.perf_counter() - started)
             phone.token = response.json()["token"]
 
+    async def client_worker() -> None:
+        async with _client(base_url, 300.0) as http:
+            await worker(http)
+
     started = time.perf_counter()
-    async with _client(base_url, concurrency, 300.0) as http:
-        await asyncio.gather(*(worker(http) for _ in range(min(concurrency, len(phones)))))
+    await asyncio.gather(*(client_worker() for _ in range(min(concurrency, len(phones)))))
     return SignInFigures(label, len(latencies), time.perf_counter() - started, latencies, errors)
 
 
-def _pg_cpu() -> float:
+# Where HQ's request threads spend their time, from py-spy samples (``--idle``: waiting counts too). The
+# first rule whose marker is in a sample's stack names its state.
+THREAD_STATES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "db connection wait",
+        ("SqliteStorage._acquire", "WaitingClient.wait (psycopg_pool", "ConnectionPool.getconn"),
+    ),
+    ("PG commit-step lock", ("lock_commit_step", "lock_keys")),
+    ("SQL", ("SqliteDialect.execute", "PostgresDialect.execute", "(psycopg/", "(psycopg_pool/")),
+    ("blob files", ("(hq/blobs.py", "_Spool.")),
+)
+SQLITE_BEGIN_COMMIT = "SQLite BEGIN/COMMIT"  # leaf in SqliteStorage.transaction: the write lock or the fsync
+
+
+def py_spy() -> str | None:
+    """The py-spy sampler of this environment, if installed (a dev tool: the bench works without it)."""
+    local = Path(sys.executable).with_name("py-spy")
+    return str(local) if local.exists() else shutil.which("py-spy")
+
+
+def classify(stack: list[str]) -> str | None:
+    """The state of one sample of one HQ thread; None for threads that are not request threads."""
+    text = ";".join(stack)
+    if "WorkerThread.run" not in text:  # not one of anyio's request threads (the loop, pool workers)
+        return None
+    if stack[-1].startswith("SqliteStorage.transaction"):
+        return SQLITE_BEGIN_COMMIT
+    for state, markers in THREAD_STATES:
+        if any(marker in text for marker in markers):
+            return state
+    if "(hq/" not in text and "(fastapi/" not in text and "(starlette/" not in text:
+        return "idle"
+    return "Python"
+
+
+def thread_states(raw: Path) -> Counter[str]:
+    """Samples per state from a ``py-spy record -f raw`` file."""
+    states: Counter[str] = Counter()
+    for line in raw.read_text(encoding="utf-8").splitlines():
+        stack, _, count = line.rpartition(" ")
+        state = classify(stack.split(";"))
+        if state is not None:
+            states[state] += int(count)
+    return states
+
+
+def postgres_cpu_seconds(data_dir: Path) -> float:
+    """CPU seconds of the PostgreSQL server in ``data_dir``: its postmaster and the processes it forked
+    (backends that already exited are not counted)."""
+    postmaster = int((data_dir / "postmaster.pid").read_text(encoding="utf-8").split()[0])
     total = 0.0
     for pid in processes_named("postgres"):
         try:
-            total += proc_cpu_seconds(pid)
-        except OSError:
+            stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+            parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+            if pid == postmaster or parent == postmaster:
+                total += proc_cpu_seconds(pid)
+        except (OSError, ValueError):
             continue
     return total
 
@@ -347,34 +423,64 @@ def _own_cpu() -> float:
 
 
 async def run_step(
-    hq: HqProcess, phones: list[Phone], generator: Generator, config: LoadConfig, concurrency: int
+    hq: HqProcess,
+    phones: list[Phone],
+    generator: Generator,
+    config: LoadConfig,
+    concurrency: int,
+    pg_data: Path | None = None,
 ) -> Step:
+    """``concurrency`` phones run rounds back to back until the window closes (or ``max_rounds``); rounds
+    still running ``drain_seconds`` after the window are cancelled and counted as errors."""
     step = Step(concurrency)
-    active = phones[:concurrency]
-    cpu0, pg0, own0 = hq.cpu_seconds(), _pg_cpu(), _own_cpu()
+
+    def pg_cpu() -> float:
+        return postgres_cpu_seconds(pg_data) if pg_data else 0.0
+
+    sampler, raw = None, Path(tempfile.mkstemp(prefix="hq-threads-", suffix=".txt")[1])
+    if config.profile and (spy := py_spy()) is not None:  # samples until interrupted at the step's end
+        sampler = subprocess.Popen(
+            [spy, "record", "--idle", "-r", "20", "-f", "raw", "-o", str(raw), "-p", str(hq.pid)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    cpu0, pg0, own0 = hq.cpu_seconds(), pg_cpu(), _own_cpu()
     started = time.perf_counter()
     deadline = started + config.step_seconds
 
-    async def phone_loop(http: httpx.AsyncClient, phone: Phone) -> None:
-        for _ in range(config.max_rounds):
-            if time.perf_counter() >= deadline:
-                return
-            await sync_round(http, phone, generator, step)
+    async def phone_loop(phone: Phone) -> None:
+        async with _client(hq.url, config.timeout) as http:
+            for _ in range(config.max_rounds):
+                if time.perf_counter() >= deadline:
+                    return
+                await sync_round(http, phone, generator, step)
 
-    async with _client(hq.url, concurrency, config.timeout) as http:
-        await asyncio.gather(*(phone_loop(http, phone) for phone in active))
+    tasks = [asyncio.create_task(phone_loop(phone)) for phone in phones[:concurrency]]
+    _, pending = await asyncio.wait(tasks, timeout=config.step_seconds + config.drain_seconds)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+        step.errors["round cut off at the drain cap"] += len(pending)
     step.seconds = time.perf_counter() - started
     step.hq_cpu = hq.cpu_seconds() - cpu0
-    step.pg_cpu = _pg_cpu() - pg0 if config.backend == "postgres" else 0.0
+    step.pg_cpu = pg_cpu() - pg0
     step.client_cpu = _own_cpu() - own0
     step.hq_rss_kib = hq.memory_kib("VmRSS")
+    if sampler is not None:
+        sampler.send_signal(signal.SIGINT)  # py-spy writes its samples when interrupted
+        sampler.wait(60)
+        step.thread_states = thread_states(raw)
+    raw.unlink(missing_ok=True)
     return step
 
 
-async def _run(config: LoadConfig, hq: HqProcess, phones: list[Phone], slow: list[Phone]) -> LoadResult:
+async def _run(
+    config: LoadConfig, hq: HqProcess, phones: list[Phone], slow: list[Phone], pg_data: Path | None
+) -> LoadResult:
     sign_in = await sign_in_all(hq.url, phones, config.sign_in_concurrency, "test-cost argon2id")
     generator = Generator(config)
-    steps = [await run_step(hq, phones, generator, config, c) for c in config.steps]
+    steps = [await run_step(hq, phones, generator, config, c, pg_data) for c in config.steps]
     peak = hq.memory_kib("VmHWM")
     production = None
     if slow:  # last: its argon2 memory (64 MiB per sign-in) would otherwise set the peak
@@ -382,8 +488,11 @@ async def _run(config: LoadConfig, hq: HqProcess, phones: list[Phone], slow: lis
     return LoadResult(config, steps, sign_in, production, peak, hq.memory_kib("VmHWM"), phones, "", Path())
 
 
-def run_load(config: LoadConfig, root: Path, storage_url: str | None = None) -> LoadResult:
-    """Seed HQ (SQLite in ``root`` unless ``storage_url``), serve it, sign the phones in, run the steps."""
+def run_load(
+    config: LoadConfig, root: Path, storage_url: str | None = None, pg_data: Path | None = None
+) -> LoadResult:
+    """Seed HQ (SQLite in ``root`` unless ``storage_url``; ``pg_data``: that PostgreSQL's data directory,
+    for its CPU), serve it, sign the phones in, run the steps."""
     officers = fleet_officers(max(config.steps))
     slow_officers = fleet_officers(config.production_sign_ins, first=9001 - config.production_sign_ins)
     storage_url = storage_url or str(root / "hq.db")
@@ -394,7 +503,7 @@ def run_load(config: LoadConfig, root: Path, storage_url: str | None = None) -> 
     hq = HqProcess(storage_url, root / "blobs", root / "serve.log", env=CHEAP_PIN_ENV).start()
     try:
         result = asyncio.run(
-            _run(config, hq, [Phone(o) for o in officers], [Phone(o) for o in slow_officers])
+            _run(config, hq, [Phone(o) for o in officers], [Phone(o) for o in slow_officers], pg_data)
         )
     finally:
         hq.stop()
@@ -489,16 +598,19 @@ def _ms(seconds: float) -> str:
 def _limit(step: Step, config: LoadConfig) -> str:
     """What the figures of a step point at (derived from them, not assumed)."""
     hq_core = step.hq_cpu / step.seconds
-    signs = []
-    if hq_core >= 0.85:
-        signs.append(f"HQ process at {hq_core:.0%} of a core")
+    signs = [f"HQ CPU {hq_core:.0%} of a core"]
+    if config.backend == "postgres":
+        signs.append(f"PostgreSQL CPU {step.pg_cpu / step.seconds:.0%}")
     busy = sum(n for key, n in step.errors.items() if "503" in key)
     if busy:
         signs.append(f"{busy}× 503 busy")
-    if config.backend == "postgres" and step.pg_cpu / step.seconds >= 0.85:
-        signs.append(f"PostgreSQL at {step.pg_cpu / step.seconds:.0%}")
-    if not signs:
-        signs.append(f"HQ CPU {hq_core:.0%}: waiting, not computing")
+    total = sum(step.thread_states.values())
+    waits = [(n, name) for name, n in step.thread_states.items() if name not in ("idle", "Python")]
+    if total and waits:
+        count, name = max(waits)
+        signs.append(
+            f"HQ's request threads spend most of their non-idle time in **{name}** ({count / total:.0%})"
+        )
     return "; ".join(signs)
 
 
@@ -508,8 +620,9 @@ def table(result: LoadResult) -> str:
         f"## {config.backend}",
         "",
         "| phones at once | rounds | cases | photos | cases/s | photos/s | p50 ms | p99 ms "
-        "| p99 push / photo / pull ms | errors | HQ CPU | PG CPU | load gen CPU | HQ RSS MiB | vs 10 |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|",
+        "| p99 push / photo / pull ms | errors | HQ CPU | PG CPU | load gen CPU | HQ RSS MiB "
+        "| HQ request threads (py-spy) | vs first |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|---:|",
     ]
     base = result.steps[0]
     for s in result.steps:
@@ -521,7 +634,7 @@ def table(result: LoadResult) -> str:
             f"| {s.concurrency} | {s.rounds} | {s.cases} | {s.photos} | {s.cases_per_s:.1f} | "
             f"{s.photos_per_s:.1f} | {_ms(s.percentile(0.5))} | {_ms(s.percentile(0.99))} | {kinds} | "
             f"{errors} | {s.hq_cpu / s.seconds:.0%} | {pg} | {s.client_cpu / s.seconds:.0%} | "
-            f"{s.hq_rss_kib / 1024:.0f} | {ratio:.2f}× |"
+            f"{s.hq_rss_kib / 1024:.0f} | {s.states_text()} | {ratio:.2f}× |"
         )
     best = result.best_sustained()
     first_bad = next((s for s in result.steps if not s.sustained), None)
@@ -567,7 +680,8 @@ def header(config: LoadConfig) -> str:
             f"{config.max_rounds} per phone); rates are what completed divided by the step's whole time, "
             "drain included. Latency: "
             "every request of the step. HQ: `streetpatrol-hq serve` (one uvicorn process; `serve` has no "
-            "`--workers` option), blobs on local disk with fsync. SQLite: WAL, synchronous=FULL. "
+            "`--workers` option), blobs on local disk with fsync. SQLite: WAL, synchronous=FULL, HQ's pool "
+            "of 8 connections. "
             "PostgreSQL: `scripts/pg.sh` (runs with fsync=off), HQ's pool of 10 connections. Phones signed "
             "in before the timed steps (test-cost argon2id); the production cost is measured on its own. "
             f"Load generator: asyncio httpx in one process on the same {os.cpu_count()}-core machine "
@@ -614,7 +728,7 @@ def main(argv: list[str] | None = None) -> int:
                 url = None
                 if backend == "postgres":
                     pg_dir, url = start_postgres()
-                result = run_load(config, Path(tmp), url)
+                result = run_load(config, Path(tmp), url, Path(pg_dir) / "data" if pg_dir else None)
                 counts = count_at_hq(result)
                 result.notes.append(
                     f"Check: {counts['cases_acked']} cases acknowledged, {counts['cases_at_hq']} case rows "

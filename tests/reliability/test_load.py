@@ -6,9 +6,18 @@ assertions."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from pathlib import Path
 
-from bench.load import LoadConfig, count_at_hq, probe_table, run_load, sqlite_writer_probe, table
+from bench.load import (
+    LoadConfig,
+    count_at_hq,
+    probe_table,
+    run_load,
+    sqlite_writer_probe,
+    table,
+    thread_states,
+)
 
 
 def test_twenty_phones_sync_and_hq_holds_exactly_what_it_acknowledged(tmp_path: Path) -> None:
@@ -58,3 +67,37 @@ def test_the_sqlite_writer_probe_counts_every_commit(tmp_path: Path) -> None:
     assert [n for n, *_ in rows] == [1, 3]
     assert all(rate > 0 and 0 < p99 <= worst for _, rate, p99, worst in rows)
     assert "| 3 |" in probe_table(rows)
+
+
+def test_hq_thread_samples_are_classified_by_what_the_thread_waits_for(tmp_path: Path) -> None:
+    worker = "Thread._bootstrap (threading.py:1002);WorkerThread.run (anyio/_backends/_asyncio.py:1124)"
+    push = f"{worker};create_app.<locals>.push (hq/app.py:400)"
+    raw = tmp_path / "raw.txt"
+    raw.write_text(
+        "\n".join(
+            [
+                f"{worker};Queue.get (queue.py:171);Condition.wait (threading.py:327) 10",
+                f"{push};SqliteStorage.transaction (hq/storage/sqlite.py:116);"
+                "SqliteStorage._acquire (hq/storage/sqlite.py:86);Condition.wait (threading.py:331) 5",
+                f"{push};SqliteStorage.transaction (hq/storage/sqlite.py:119) 3",
+                f"{push};SqlTx.commit_step (hq/storage/sqltx.py:30);"
+                "PostgresDialect.lock_commit_step (hq/storage/postgres.py:62);"
+                "Connection.wait (psycopg/connection.py:495) 2",
+                f"{worker};create_app.<locals>._store_photo (hq/app.py:509);"
+                "FilesystemBlobStore.adopt (hq/blobs.py:147) 1",
+                f"{push};ingest_batch (hq/ingest.py:100) 4",
+                "<module> (streetpatrol-hq:6);main (hq/cli.py:329);Runner.run (asyncio/runners.py:118) 7",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    assert thread_states(raw) == Counter(
+        {
+            "idle": 10,
+            "db connection wait": 5,
+            "Python": 4,
+            "SQLite BEGIN/COMMIT": 3,
+            "PG commit-step lock": 2,
+            "blob files": 1,
+        }
+    )
