@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,9 +104,12 @@ class _Fleet:
                 self.recorded += 1
             self.progress.notify_all()
 
-    def wait_for(self, predicate: object, timeout: float) -> bool:
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
         with self.progress:
-            return self.progress.wait_for(predicate, timeout)  # type: ignore[arg-type]
+            return self.progress.wait_for(predicate, timeout)
+
+    def wait_recorded(self, count: int, timeout: float) -> bool:
+        return self.wait_for(lambda: self.recorded >= count, timeout)
 
     def sign_in(self, device: Device) -> None:
         for _ in range(200):
@@ -187,7 +191,7 @@ def run_chaos(config: ChaosConfig, root: Path, *, chaos: bool = True, label: str
         if chaos:
             for i, fraction in enumerate(config.restarts):
                 threshold = math.ceil(total * fraction)
-                fleet.wait_for(lambda t=threshold: fleet.recorded >= t, timeout=600)
+                fleet.wait_recorded(threshold, timeout=600)
                 hq.restart(signal.SIGTERM if i % 2 == 0 else signal.SIGKILL)
         fleet.wait_for(lambda: fleet.finished_recording == len(devices), timeout=600)
         proxy.heal()
