@@ -33,8 +33,38 @@ def to_json_dict(record: Any) -> dict[str, Any]:
     return result
 
 
+def _bad_text(value: Any, where: str) -> str | None:
+    """The path of the first string holding a NUL or a lone surrogate (neither can be stored or shown)."""
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+            return where
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _bad_text(key, where) or _bad_text(item, f"{where}.{key}" if where else str(key))
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _bad_text(item, f"{where}.{index}" if where else str(index))
+            if found:
+                return found
+    return None
+
+
 def from_json_dict(kind: type[T], data: Any) -> T:
-    """The record of ``kind`` from its JSON dict; refuses bad input naming the field."""
+    """The record of ``kind`` from its JSON dict; refuses bad input naming the field.
+
+    Text holding a NUL character or a lone UTF-16 surrogate is refused here, before any layer tries to
+    store it (PostgreSQL rejects NUL; UTF-8 encoders reject lone surrogates)."""
+    where = _bad_text(data, "")
+    if where is not None:
+        field = where.split(".")[0] or kind.__name__
+        raise CaseValidationError(
+            f"{kind.__name__}: field '{where}' holds an invalid character (NUL or lone surrogate)",
+            zh=f"字段“{where}”含有无效字符",
+            field=field,
+        )
     try:
         record: T = _adapter(kind).validate_python(data)
     except ValidationError as exc:

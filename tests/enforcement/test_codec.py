@@ -68,3 +68,30 @@ def test_missing_field_is_named() -> None:
     with pytest.raises(CaseValidationError) as err:
         case_from_dict(data)
     assert err.value.field == "violation_code"
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "\ud800", "x\udfffy"])
+@pytest.mark.parametrize("where", ["case_no", "notes", "location"])
+def test_unstorable_characters_are_refused_naming_the_field(bad: str, where: str) -> None:
+    data = to_json_dict(make_case())
+    if where == "location":
+        data["location"]["address"] = bad
+    else:
+        data[where] = bad
+    with pytest.raises(CaseValidationError) as err:
+        case_from_dict(data)
+    assert err.value.field == where
+    assert "无效字符" in err.value.message("zh")
+
+
+def test_unstorable_characters_in_keys_are_refused() -> None:
+    data = to_json_dict(make_case())
+    data["extra"] = {"来源\x00": "x"}
+    with pytest.raises(CaseValidationError):
+        case_from_dict(data)
+
+
+def test_rare_but_valid_characters_pass() -> None:
+    data = to_json_dict(make_case())
+    data["notes"] = "㐂𠮷 ‮ \t\n"
+    assert case_from_dict(data).notes == data["notes"]
