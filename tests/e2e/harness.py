@@ -304,6 +304,11 @@ class Screen:
         self.page: Any = None
         self.context: Any = None
         self.shots: list[Path] = []
+        #: Taps on the app's controls (a file chooser counts two: the button and the file) and fields typed.
+        self.taps = 0
+        self.typed = 0
+        #: (url, status) of every HTTP response the page received, in order.
+        self.responses: list[tuple[str, int]] = []
 
     def _run(self, fn: Callable[..., T], *args: Any, timeout: float = 120.0) -> T:
         return self.browser.call(fn, *args, timeout=timeout)
@@ -316,6 +321,7 @@ class Screen:
             viewport=VIEWPORT, geolocation=GEO, permissions=["geolocation"], locale="zh-CN"
         )
         self.page = self.context.new_page()
+        self.page.on("response", lambda response: self.responses.append((response.url, response.status)))
         self.page.goto(url)
         self.page.wait_for_selector("#loading", state="detached", timeout=60_000)
         self._enable_semantics()
@@ -346,6 +352,7 @@ class Screen:
             box.fill(value)
 
         self._run(go)
+        self.typed += 1
 
     def tap(self, name: str, *, role: str = "button", exact: bool = True, timeout: float = 15.0) -> None:
         """Tap the control of ``role`` named ``name``."""
@@ -356,6 +363,7 @@ class Screen:
             control.click()
 
         self._run(go)
+        self.taps += 1
 
     def tap_text(self, text: str, *, exact: bool = True, timeout: float = 15.0) -> None:
         """Tap whatever shows ``text`` (a list tile, a chip, a menu entry)."""
@@ -366,6 +374,7 @@ class Screen:
             node.click()
 
         self._run(go)
+        self.taps += 1
 
     def wait_text(self, text: str, *, exact: bool = False, timeout: float = 20.0) -> None:
         """Wait until ``text`` is in the semantics tree (substring unless ``exact``)."""
@@ -377,6 +386,15 @@ class Screen:
     def wait_gone(self, text: str, *, exact: bool = False, timeout: float = 20.0) -> None:
         self._run(
             lambda: self._text_locator(text, exact).wait_for(state="detached", timeout=timeout * 1000),
+            timeout=timeout + 30,
+        )
+
+    def wait_control(self, role: str, name: str, *, exact: bool = True, timeout: float = 20.0) -> None:
+        """Wait until a control of ``role`` named ``name`` is in the semantics tree."""
+        self._run(
+            lambda: self.page.get_by_role(role, name=name, exact=exact).first.wait_for(
+                state="attached", timeout=timeout * 1000
+            ),
             timeout=timeout + 30,
         )
 
@@ -414,6 +432,7 @@ class Screen:
             chooser.value.set_files(str(path))
 
         self._run(go)
+        self.taps += 2
 
     def screenshot(self, name: str) -> Path:
         """Wait for the canvas to settle, then save ``artifacts/screenshots/<name>.png``."""
