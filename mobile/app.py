@@ -1,0 +1,124 @@
+"""The officer app's entry point: ``python -m mobile.app [--web --port P] --data-dir D [--hq URL]``.
+
+Opens the phone store (``D/phone.db``) and photo directory (``D/photos``) once per process, starts the sync
+link's background worker, and gives every page (browser tab or phone window) a ``Shell`` over the same
+``AppState``. ``--web`` serves the Flutter web client on 127.0.0.1 without opening a browser (no CDN: the
+phone may be offline) and prints ``APP READY <url>`` once serving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import flet as ft
+
+from enforcement.catalogue import load_catalogue
+from mobile.photostore import PhotoStore
+from mobile.state.app_state import AppState
+from mobile.state.backend import client_factory
+from mobile.state.settings import DEFAULT_HQ_URL
+from mobile.store import Store
+from mobile.theme import ASSETS_DIR
+from mobile.views.shell import Shell
+
+VERSION = "0.1.0"
+PHONE_SIZE = (412, 915)
+
+
+def default_data_dir() -> Path:
+    """Where the app keeps its data when none is given: Flet's app storage on a phone, else
+    ~/.streetpatrol."""
+    base = os.getenv("FLET_APP_STORAGE_DATA")
+    return Path(base) if base else Path.home() / ".streetpatrol"
+
+
+def open_app(data_dir: Path, hq_url: str | None = None) -> AppState:
+    """The process-wide state over the store and photos in ``data_dir``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    catalogue = load_catalogue()
+    store = Store.open(data_dir / "phone.db", catalogue=catalogue)
+    photos = PhotoStore(data_dir / "photos")
+    app = AppState(store, photos, catalogue, client_factory(store, photos))
+    if hq_url and app.settings.settings.hq_url == DEFAULT_HQ_URL:
+        app.settings.update(hq_url=hq_url)  # a first start: the address given on the command line
+    app.sweep_photos()
+    return app
+
+
+def make_main(app: AppState) -> Callable[[ft.Page], None]:
+    """The Flet page handler: one Shell per page, all over ``app``."""
+
+    def main(page: ft.Page) -> None:
+        page.title = "StreetPatrol"
+        page.padding = 0
+        page.window.width, page.window.height = PHONE_SIZE
+        shell = Shell(app, page, version=VERSION)
+        shell.apply_theme()
+        page.add(ft.SafeArea(shell.body, expand=True))
+        page.on_disconnect = lambda e: shell.close()
+        shell.start()
+
+    return main
+
+
+def announce_when_serving(port: int, timeout: float = 120.0) -> threading.Thread:
+    """Print ``APP READY http://127.0.0.1:<port>`` as soon as the web server accepts connections."""
+
+    def wait() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                print(f"APP READY http://127.0.0.1:{port}", flush=True)
+                return
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=wait, name="announce", daemon=True)
+    thread.start()
+    return thread
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m mobile.app", description="StreetPatrol officer app")
+    parser.add_argument("--web", action="store_true", help="serve the web client instead of a desktop window")
+    parser.add_argument("--port", type=int, default=8550, help="web port (with --web)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="where the phone store and photos live")
+    parser.add_argument("--hq", default=None, help="HQ address used until the officer sets one")
+    return parser.parse_args(argv)
+
+
+def run(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    app = open_app(args.data_dir or default_data_dir(), args.hq)
+    app.start()
+    try:
+        if args.web:
+            sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+            os.environ["FLET_FORCE_WEB_SERVER"] = "true"  # serve only; never open a browser
+            announce_when_serving(args.port)
+            ft.run(
+                make_main(app),
+                view=ft.AppView.WEB_BROWSER,
+                host="127.0.0.1",
+                port=args.port,
+                assets_dir=str(ASSETS_DIR),
+                no_cdn=True,
+            )
+        else:
+            ft.run(make_main(app), assets_dir=str(ASSETS_DIR))
+    finally:
+        app.stop()
+        app.store.close()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,143 @@
+"""Case detail: every field, the photos, versions and the squad leader's review; amend a returned case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from mobile.views.common import chip, day_time, sync_badge, violation_icon
+from mobile.views.shell import Shell, big_button, title
+
+
+class CaseDetailView:
+    def __init__(self, shell: Shell, case_id: str) -> None:
+        self.shell = shell
+        self.app = shell.app
+        self.case_id = case_id
+        self.error = ""
+
+    def build(self) -> ft.Control:
+        s = self.shell
+        back = ft.IconButton(ft.Icons.ARROW_BACK, on_click=lambda e: s.go("today"), tooltip=s.t("nav.back"))
+        view = self.app.detail.load(self.case_id)
+        if view is None:
+            return ft.Column([ft.Row([back, title(s.t("detail.title"))]), ft.Text(s.t("detail.not_found"))])
+        case = view.case
+        violation = self.app.catalogue.get(case.violation_code)
+        loc = case.location
+        place = " · ".join(
+            p
+            for p in (
+                loc.address,
+                f"GPS {loc.lat:.5f}, {loc.lon:.5f} (±{loc.accuracy_m or 0:.0f})" if loc.has_fix else "",
+                loc.grid_cell or "",
+                loc.no_fix_reason,
+            )
+            if p
+        )
+        subject = view.subject
+        who = (
+            " · ".join(b for b in (subject.name, subject.plate, subject.phone, subject.description) if b)
+            if subject
+            else s.t("case.subject.unknown_chosen")
+        )
+        rows: list[tuple[str, str]] = [
+            (s.t("detail.case_no"), f"{case.case_no} · {s.t('detail.version', version=case.version)}"),
+            (s.t("detail.occurred_at"), day_time(case.occurred_at)),
+            (s.t("detail.violation"), violation.name(s.lang)),
+            (s.t("detail.location"), place or "—"),
+            (s.t("detail.subject"), who),
+            (s.t("detail.disposition"), s.t(f"disposition.{case.disposition.value}")),
+        ]
+        if case.stage_override_reason:
+            rows.append((s.t("detail.stage_override"), case.stage_override_reason))
+        if case.fine_yuan is not None:
+            rows.append((s.t("case.fine"), str(case.fine_yuan)))
+        for key, value in (
+            ("case.legal_basis", case.legal_basis),
+            ("case.warning_notice_no", case.warning_notice_no),
+            ("case.rectify_deadline", case.rectify_deadline.isoformat() if case.rectify_deadline else ""),
+            ("case.referred_to", case.referred_to),
+            ("case.seizure.receipt", case.seizure_receipt_no),
+            ("case.seizure.second_officer", case.second_officer_badge),
+            ("case.notes", case.notes),
+        ):
+            if value:
+                rows.append((s.t(key), value))
+        if case.seized_items:
+            items = "，".join(s.t("detail.item", kind=i.kind, quantity=i.quantity) for i in case.seized_items)
+            rows.append((s.t("detail.seized"), items))
+        parts: list[ft.Control] = [
+            ft.Row([back, title(s.t("detail.title"))]),
+            ft.Row([violation_icon(violation.icon, 40), chip(case.chosen_stage, s.lang, large=True)]),
+            ft.Row([ft.Text(s.t("detail.sync_state"), size=14), sync_badge(view.sync_state, s.lang)]),
+        ]
+        if view.hq_stage is not None and view.hq_stage != case.chosen_stage:
+            parts.append(ft.Row([ft.Text(s.t("detail.hq_stage"), size=14), chip(view.hq_stage, s.lang)]))
+        parts += [
+            ft.Row([ft.Text(k, size=14, width=100), ft.Text(v, size=16, expand=True, selectable=True)])
+            for k, v in rows
+        ]
+        if view.review is not None:
+            decision = s.t(f"detail.review.{view.review.decision.value}")
+            parts.append(
+                ft.Container(
+                    ft.Column(
+                        [
+                            ft.Text(
+                                f"{s.t('detail.review')} · {decision}", size=16, weight=ft.FontWeight.BOLD
+                            ),
+                            ft.Text(view.review.comment or s.t("none"), size=16),
+                        ]
+                    ),
+                    padding=10,
+                    border=ft.Border.all(2, ft.Colors.ERROR if view.can_amend else ft.Colors.OUTLINE),
+                    border_radius=8,
+                )
+            )
+        photos = [self.photo(p.sha256) for p in case.photos]
+        if photos:
+            parts.append(ft.Text(s.t("detail.photos"), size=16, weight=ft.FontWeight.BOLD))
+            parts.append(ft.Row(photos, wrap=True, spacing=8, run_spacing=8))
+        if len(view.versions) > 1:
+            parts.append(ft.Text(s.t("detail.versions"), size=16, weight=ft.FontWeight.BOLD))
+            for version in view.versions:
+                when = day_time(version.created_at or version.occurred_at)
+                parts.append(
+                    ft.TextButton(
+                        f"{s.t('detail.version', version=version.version)} · {when}",
+                        on_click=lambda e, cid=version.id: s.go("case", cid),
+                    )
+                )
+        if self.error:
+            parts.append(ft.Text(self.error, color=ft.Colors.ERROR))
+        if view.can_amend:
+            parts.append(ft.Row([big_button(s.t("detail.amend"), self.amend, icon=ft.Icons.EDIT)]))
+        return ft.Column(
+            parts,
+            spacing=10,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        )
+
+    def photo(self, sha256: str) -> ft.Control:
+        data = self.app.drafts.thumbnail(sha256)
+        if data is None:
+            return ft.Column(
+                [
+                    ft.Icon(ft.Icons.BROKEN_IMAGE, size=48),
+                    ft.Text(self.shell.t("detail.photo_missing"), size=12),
+                ]
+            )
+        return ft.Image(src=data, width=150, height=150, fit=ft.BoxFit.COVER, border_radius=8)
+
+    def amend(self, e: Any = None) -> None:
+        try:
+            self.app.detail.amend(self.case_id)
+        except Exception as exc:  # DraftError: not a returned latest version
+            self.error = self.shell.error_text(exc)
+            self.shell.render()
+            return
+        self.shell.go("new_case")

@@ -1,0 +1,28 @@
+"""Route name → screen object."""
+
+from __future__ import annotations
+
+from mobile.views.case_detail import CaseDetailView
+from mobile.views.new_case import NewCaseView
+from mobile.views.settings import SettingsView
+from mobile.views.shell import Screen, Shell
+from mobile.views.sign_in import SignInView
+from mobile.views.subjects import SubjectsView
+from mobile.views.sync import SyncView
+from mobile.views.today import TodayView
+
+
+def make_screen(shell: Shell, route: str, arg: str | None = None) -> Screen:
+    if route == "signin":
+        return SignInView(shell)
+    if route == "new_case":
+        return NewCaseView(shell)
+    if route == "case" and arg:
+        return CaseDetailView(shell, arg)
+    if route == "subjects":
+        return SubjectsView(shell)
+    if route == "sync":
+        return SyncView(shell)
+    if route == "settings":
+        return SettingsView(shell)
+    return TodayView(shell)

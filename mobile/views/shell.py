@@ -1,0 +1,200 @@
+"""The app frame: which screen is shown, the bottom navigation, messages, and the way back to the page.
+
+Screens are plain classes built from ``AppState``; each has ``build() -> ft.Control``. The shell swaps the
+shown screen's control tree into its body and pushes the change with ``page.update()``. Without a page (the
+view tests) ``update`` does nothing, so screens are built and their handlers called directly.
+
+State objects notify from the sync link's worker thread; the shell re-renders through ``page.run_task`` so
+controls are only touched on the page's event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import flet as ft
+
+from enforcement.text import Lang, LocalizedError
+from mobile.i18n import t
+from mobile.state.app_state import AppState
+from mobile.theme import FONT_FAMILY, TOUCH, font_file, make_theme
+
+#: Screens reachable from the bottom bar, in its order.
+TABS: tuple[tuple[str, str, ft.IconData], ...] = (
+    ("today", "nav.today", ft.Icons.TODAY),
+    ("subjects", "nav.subjects", ft.Icons.PEOPLE),
+    ("sync", "nav.sync", ft.Icons.SYNC),
+    ("settings", "nav.settings", ft.Icons.SETTINGS),
+)
+
+
+class Screen(Protocol):
+    def build(self) -> ft.Control: ...
+
+
+class Shell:
+    """Holds the page (or None in tests), the current screen and the navigation between screens."""
+
+    def __init__(self, app: AppState, page: ft.Page | None = None, *, version: str = "") -> None:
+        self.app = app
+        self.page = page
+        self.version = version
+        self.route = ""
+        self.arg: str | None = None
+        self.screen: Screen | None = None
+        self.messages: list[str] = []  # every message shown (the tests read it)
+        self.body = ft.Container(expand=True, padding=ft.Padding.symmetric(horizontal=12, vertical=8))
+        self.nav = ft.NavigationBar(
+            destinations=[],
+            on_change=self._on_tab,
+            height=72,
+        )
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    # -- text --------------------------------------------------------------------------------------------
+    @property
+    def lang(self) -> Lang:
+        return self.app.settings.lang
+
+    def t(self, key: str, **fields: Any) -> str:
+        return t(self.lang, key, **fields)
+
+    def error_text(self, exc: BaseException) -> str:
+        if isinstance(exc, LocalizedError):
+            return exc.message(self.lang)
+        return self.t("error.unexpected", detail=f"{type(exc).__name__}: {exc}")
+
+    # -- navigation --------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Show the first screen and follow the state's changes."""
+        for observable in (self.app.link, self.app.session, self.app.settings):
+            self._unsubscribe.append(observable.subscribe(self.changed_elsewhere))
+        self.go("today" if self.app.session.signed_in else "signin")
+
+    def close(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+
+    def go(self, route: str, arg: str | None = None) -> None:
+        """Show screen ``route`` (``signin``, ``today``, ``new_case``, ``case``, ``subjects``, ``sync``,
+        ``settings``); ``arg`` is e.g. the case id."""
+        from mobile.views.screens import make_screen  # the screens import this module
+
+        if route != "signin" and not self.app.session.signed_in:
+            route, arg = "signin", None
+        self.route, self.arg = route, arg
+        self.screen = make_screen(self, route, arg)
+        self.render()
+
+    def render(self) -> None:
+        """Rebuild the current screen from state and push it."""
+        if self.screen is None:
+            return
+        self.body.content = self.screen.build()
+        self._render_nav()
+        if self.page is not None:
+            self.page.title = self.t("app.title")
+            self.page.navigation_bar = self.nav if self.nav.visible else None
+        self.update()
+
+    def _render_nav(self) -> None:
+        names = [name for name, _, _ in TABS]
+        self.nav.destinations = [
+            ft.NavigationBarDestination(icon=icon, label=self.t(key)) for _, key, icon in TABS
+        ]
+        self.nav.visible = self.route in names
+        if self.route in names:
+            self.nav.selected_index = names.index(self.route)
+
+    def _on_tab(self, e: Any) -> None:
+        index = int(self.nav.selected_index or 0)
+        self.go(TABS[index][0])
+
+    def apply_theme(self) -> None:
+        """The shipped CJK font for the whole app, Material 3, normal or outdoor high contrast."""
+        if self.page is None:
+            return
+        font = font_file()
+        if font:
+            self.page.fonts = {FONT_FAMILY: font}
+        self.page.theme_mode = ft.ThemeMode.LIGHT
+        self.page.theme = make_theme(high_contrast=self.app.settings.settings.high_contrast)
+
+    def update(self) -> None:
+        if self.page is not None:
+            self.page.update()
+
+    def message(self, text: str) -> None:
+        """A short message at the bottom of the screen."""
+        self.messages.append(text)
+        if self.page is not None:
+            self.page.show_dialog(ft.SnackBar(ft.Text(text, size=16), duration=4000))
+
+    def changed_elsewhere(self) -> None:
+        """A state object changed (possibly on the sync worker): re-render screens that show live data."""
+        if self.route not in ("today", "sync", "signin", "settings"):
+            return
+        if self.page is None:
+            self.render()
+            return
+        with contextlib.suppress(RuntimeError):  # the page is gone (browser closed)
+            self.page.run_task(self._render_async)
+
+    async def _render_async(self) -> None:
+        if self.route == "signin" and self.app.session.signed_in:
+            self.go("today")
+        else:
+            self.render()
+
+
+def big_button(
+    text: str, on_click: Any, *, icon: ft.IconData | None = None, key: str | None = None
+) -> ft.Button:
+    """A primary action: full width, tall enough for a gloved thumb."""
+    return ft.FilledButton(
+        text,
+        icon=icon,
+        on_click=on_click,
+        height=TOUCH + 4,
+        expand=True,
+        key=key,
+    )
+
+
+def plain_button(
+    text: str, on_click: Any, *, icon: ft.IconData | None = None, key: str | None = None
+) -> ft.OutlinedButton:
+    return ft.OutlinedButton(text, icon=icon, on_click=on_click, height=TOUCH, key=key)
+
+
+def field(label: str, value: str = "", *, on_change: Any = None, **kwargs: Any) -> ft.TextField:
+    """A text field with a visible label (also what the browser tests find it by)."""
+    return ft.TextField(label=label, value=value, on_change=on_change, text_size=18, dense=False, **kwargs)
+
+
+def title(text: str) -> ft.Text:
+    return ft.Text(text, size=22, weight=ft.FontWeight.BOLD)
+
+
+def choice(
+    label: str, value: str, options: list[tuple[str, str]], on_change: Any, *, key: str | None = None
+) -> ft.Column:
+    """A labelled set of radio buttons (one tap, big targets; screen readers and browser tests see each
+    option by its text)."""
+    return ft.Column(
+        [
+            ft.Text(label, size=14),
+            ft.RadioGroup(
+                content=ft.Row(
+                    [ft.Radio(value=k, label=text, height=TOUCH) for k, text in options], wrap=True, spacing=4
+                ),
+                value=value,
+                on_change=on_change,
+                key=key,
+            ),
+        ],
+        spacing=2,
+    )

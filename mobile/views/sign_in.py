@@ -1,0 +1,70 @@
+"""Sign-in: HQ address, badge number and PIN. The first sign-in on a phone needs HQ; later ones work
+offline against the verifier kept on the phone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from mobile.views.shell import Shell, big_button, field, title
+
+
+class SignInView:
+    def __init__(self, shell: Shell) -> None:
+        self.shell = shell
+        self.app = shell.app
+        self.error = ""
+        self.working = False
+        known = self.app.session.known_badges()
+        self.hq = field(self.shell.t("signin.hq"), self.app.settings.settings.hq_url, key="signin_hq")
+        self.badge = field(
+            self.shell.t("signin.badge"), known[0] if len(known) == 1 else "", key="signin_badge"
+        )
+        self.pin = field(
+            self.shell.t("signin.pin"),
+            password=True,
+            can_reveal_password=True,
+            keyboard_type=ft.KeyboardType.NUMBER,
+            on_submit=self.submit,
+            key="signin_pin",
+        )
+
+    def build(self) -> ft.Control:
+        s = self.shell
+        return ft.Column(
+            [
+                ft.Icon(ft.Icons.LOCAL_POLICE, size=64, color=ft.Colors.PRIMARY),
+                title(f"{s.t('app.title')} · {s.t('signin.title')}"),
+                self.hq,
+                self.badge,
+                self.pin,
+                ft.Text(
+                    self.error, color=ft.Colors.ERROR, size=16, visible=bool(self.error), key="signin_error"
+                ),
+                ft.Row(
+                    [big_button(s.t("signin.working") if self.working else s.t("signin.submit"), self.submit)]
+                ),
+                ft.Text(s.t("signin.offline_hint"), size=14),
+            ],
+            spacing=16,
+            scroll=ft.ScrollMode.AUTO,
+            horizontal_alignment=ft.CrossAxisAlignment.CENTER,
+        )
+
+    async def submit(self, e: Any = None) -> None:
+        if self.working:
+            return
+        self.working, self.error = True, ""
+        self.shell.render()
+        try:
+            await self.app.session.sign_in(self.hq.value or "", self.badge.value or "", self.pin.value or "")
+        except Exception as exc:  # every failure is shown; nothing is lost by a failed sign-in
+            self.error = self.shell.error_text(exc)
+            self.working = False
+            self.pin.value = ""
+            self.shell.render()
+            return
+        self.working = False
+        self.pin.value = ""
+        self.shell.go("today")

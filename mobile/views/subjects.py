@@ -1,0 +1,91 @@
+"""Subjects: search the registry while typing and read one subject's history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from enforcement.staging import stage_name
+from mobile.theme import TOUCH
+from mobile.views.common import chip, day_time
+from mobile.views.shell import Shell, field, title
+
+
+class SubjectsView:
+    def __init__(self, shell: Shell) -> None:
+        self.shell = shell
+        self.app = shell.app
+        self.results = ft.Column(spacing=4)
+        self.search = field(shell.t("subjects.search"), self.app.subjects.query, on_change=self.on_search)
+
+    def build(self) -> ft.Control:
+        s = self.shell
+        self.fill()
+        parts: list[ft.Control] = [title(s.t("subjects.title")), self.search, self.results]
+        selected = self.app.subjects.selected
+        if selected is not None:
+            parts.append(ft.Divider())
+            parts.append(ft.Text(self.label(selected), size=18, weight=ft.FontWeight.BOLD))
+            parts.append(
+                ft.Text(
+                    s.t("subjects.history") + " · " + s.t("subjects.cases", n=len(self.app.subjects.history))
+                )
+            )
+            for entry in self.app.subjects.history:
+                name = self.app.catalogue.name(entry.violation_code, s.lang)
+                parts.append(
+                    ft.Row(
+                        [
+                            ft.Text(
+                                f"{day_time(entry.occurred_at)} · {name}",
+                                size=14,
+                                expand=True,
+                            ),
+                            chip(entry.stage, s.lang),
+                        ]
+                    )
+                )
+        return ft.Column(
+            parts,
+            spacing=10,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        )
+
+    def label(self, subject: Any) -> str:
+        bits = [subject.name, subject.plate, subject.phone, subject.description]
+        text = " · ".join(b for b in bits if b) or self.shell.t("unknown")
+        return f"{text} · {self.shell.t('subject.hardship_flag')}" if subject.hardship else text
+
+    def fill(self) -> None:
+        s = self.shell
+        state = self.app.subjects
+        if not state.query.strip():
+            self.results.controls = [ft.Text(s.t("subjects.empty"), size=14)]
+        elif not state.results:
+            self.results.controls = [ft.Text(s.t("subjects.none"), size=14)]
+        else:
+            self.results.controls = [
+                ft.ListTile(
+                    leading=ft.Icon(ft.Icons.PERSON),
+                    title=ft.Text(self.label(subject), size=16),
+                    subtitle=ft.Text(s.t(f"subject.kind.{subject.kind.value}"), size=13),
+                    on_click=lambda e, sid=subject.id: self.select(sid),
+                    min_height=TOUCH,
+                )
+                for subject in state.results
+            ]
+
+    def on_search(self, e: Any) -> None:
+        self.app.subjects.search(e.control.value or "")
+        self.fill()
+        self.shell.update()
+
+    def select(self, subject_id: str) -> None:
+        self.app.subjects.select(subject_id)
+        self.shell.render()
+
+
+__all__ = ["SubjectsView", "stage_name"]

@@ -1,0 +1,155 @@
+"""Today: the shift, the status line (tap to sync now) and the day's cases, newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from mobile.i18n import human_bytes
+from mobile.theme import TOUCH
+from mobile.views.common import chip, clock_time, day_time, sync_badge, violation_icon
+from mobile.views.shell import Shell, big_button, field, plain_button, title
+
+
+class TodayView:
+    def __init__(self, shell: Shell) -> None:
+        self.shell = shell
+        self.app = shell.app
+        self.grid_cell = field(shell.t("today.grid_cell"), key="today_grid")
+
+    def status_line(self) -> ft.Control:
+        s = self.shell
+        status = self.app.today.status()
+        if status.syncing:
+            state, colour = s.t("status.syncing"), ft.Colors.BLUE_700
+        elif status.online is False:
+            state, colour = s.t("status.offline"), ft.Colors.GREY_700
+        else:
+            state, colour = s.t("status.online"), ft.Colors.GREEN_800
+        waiting = (
+            s.t("status.all_sent")
+            if status.all_sent
+            else s.t(
+                "status.waiting", records=status.records_waiting + status.parked, photos=status.photos_waiting
+            )
+        )
+        last = (
+            s.t("status.last_sync", when=day_time(status.last_sync))
+            if status.last_sync
+            else s.t("status.never_synced")
+        )
+        lines: list[ft.Control] = [
+            ft.Text(
+                f"{state} · {waiting}", size=16, weight=ft.FontWeight.BOLD, color=colour, key="status_line"
+            )
+        ]
+        lines.append(ft.Text(last, size=14))
+        if status.photos_waiting:
+            lines.append(ft.Text(human_bytes(s.lang, status.photo_bytes), size=12))
+        if status.needs_sign_in:
+            lines.append(ft.Text(s.t("sync.needs_sign_in"), color=ft.Colors.ERROR))
+        return ft.Container(
+            ft.Row(
+                [
+                    ft.Icon(
+                        ft.Icons.CLOUD_OFF if status.online is False else ft.Icons.CLOUD_DONE, color=colour
+                    ),
+                    ft.Column(lines, spacing=2, expand=True),
+                    ft.TextButton(s.t("sync.now"), on_click=self.sync_now, height=TOUCH),
+                ]
+            ),
+            on_click=self.sync_now,
+            padding=10,
+            border_radius=10,
+            border=ft.Border.all(1, colour),
+        )
+
+    def build(self) -> ft.Control:
+        s = self.shell
+        shift = self.app.today.shift()
+        if shift is None:
+            shift_row: list[ft.Control] = [
+                ft.Text(s.t("today.off_shift"), size=16),
+                self.grid_cell,
+                ft.Row([plain_button(s.t("today.shift_start"), self.start_shift, icon=ft.Icons.PLAY_ARROW)]),
+            ]
+        else:
+            shift_row = [
+                ft.Row(
+                    [
+                        ft.Text(
+                            s.t("today.on_shift_since", time=clock_time(shift.started_at)),
+                            size=16,
+                            expand=True,
+                        ),
+                        plain_button(s.t("today.shift_end"), self.end_shift, icon=ft.Icons.STOP),
+                    ]
+                )
+            ]
+        cases = self.app.today.cases()
+        officer = self.app.session.officer
+        header = (
+            s.t("signin.signed_in_as", name=officer.name, badge=officer.badge, squad=officer.squad_name)
+            if officer
+            else ""
+        )
+        rows: list[ft.Control] = [self.case_tile(entry) for entry in cases]
+        if not rows:
+            rows = [ft.Text(s.t("today.empty"), size=16, italic=True)]
+        return ft.Column(
+            [
+                title(s.t("today.title")),
+                ft.Text(header, size=14),
+                self.status_line(),
+                *shift_row,
+                ft.Row([big_button(s.t("today.new_case"), self.new_case, icon=ft.Icons.ADD_A_PHOTO)]),
+                ft.Text(s.t("today.count", n=len(cases)), size=16, weight=ft.FontWeight.BOLD),
+                *rows,
+            ],
+            spacing=12,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        )
+
+    def case_tile(self, entry: Any) -> ft.Control:
+        s = self.shell
+        case = entry.case
+        violation = self.app.catalogue.get(case.violation_code)
+        subject = self.app.store.get_subject(case.subject_id) if case.subject_id else None
+        who = (
+            (subject.name or subject.plate or subject.description)
+            if subject
+            else s.t("case.subject.unknown_chosen")
+        )
+        details: list[ft.Control] = [
+            ft.Text(f"{clock_time(case.occurred_at)} · {who}", size=14),
+            sync_badge(entry.sync_state, s.lang),
+        ]
+        if entry.photos_missing:
+            details.append(ft.Text(s.t("today.photos_missing", n=entry.photos_missing), size=12))
+        return ft.ListTile(
+            leading=violation_icon(violation.icon, 36),
+            title=ft.Text(violation.name(s.lang), size=18, weight=ft.FontWeight.BOLD),
+            subtitle=ft.Column(details, spacing=2, tight=True),
+            trailing=chip(case.chosen_stage, s.lang),
+            on_click=lambda e, case_id=case.id: self.shell.go("case", case_id),
+            min_height=TOUCH + 20,
+            key=f"case_{case.case_no}",
+        )
+
+    def start_shift(self, e: Any = None) -> None:
+        self.app.today.start_shift(self.grid_cell.value or "")
+        self.shell.render()
+
+    def end_shift(self, e: Any = None) -> None:
+        self.app.today.end_shift()
+        self.shell.render()
+
+    def sync_now(self, e: Any = None) -> None:
+        self.app.today.sync_now()
+        self.shell.render()
+
+    def new_case(self, e: Any = None) -> None:
+        self.shell.go("new_case")

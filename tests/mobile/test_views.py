@@ -1,0 +1,226 @@
+"""The screens built from real state without a browser: handlers called directly, text read off the
+control tree (no page: ``Shell.update`` does nothing)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import flet as ft
+import pytest
+
+from mobile.state.app_state import AppState
+from mobile.views.new_case import NewCaseView
+from mobile.views.settings import SettingsView
+from mobile.views.shell import Shell
+from mobile.views.sign_in import SignInView
+from mobile.views.today import TodayView
+from tests.mobile.statekit import Apps, apps_of, photo, sign_in
+from tests.sync.hqkit import OFFICER, PINS, Hq, make_hq
+
+CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
+
+
+@pytest.fixture
+def hq(tmp_path: Path) -> Iterator[Hq]:
+    hq = make_hq(tmp_path / "hq")
+    hq.serve()
+    yield hq
+    hq.close()
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[Apps]:
+    yield from apps_of(tmp_path)
+
+
+@pytest.fixture
+def app(make_app: Apps, hq: Hq) -> AppState:
+    app = make_app()
+    sign_in(app, hq.serve().url)
+    return app
+
+
+def texts(control: Any) -> list[str]:
+    """Every visible string of a control tree (texts, labels, button captions)."""
+    found: list[str] = []
+    seen: set[int] = set()
+
+    def walk(node: Any) -> None:
+        if id(node) in seen or not isinstance(node, ft.BaseControl):
+            return
+        seen.add(id(node))
+        if getattr(node, "visible", True) is False:
+            return
+        for name in ("value", "label", "content", "tooltip", "text"):
+            value = getattr(node, name, None)
+            if isinstance(value, str) and value and not (isinstance(node, ft.TextField) and name == "value"):
+                found.append(value)
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name, None)
+            for child in value if isinstance(value, list) else [value]:
+                walk(child)
+
+    walk(control)
+    return found
+
+
+def event(value: Any) -> Any:
+    return SimpleNamespace(control=SimpleNamespace(value=value))
+
+
+def test_sign_in_screen_labels_and_errors(make_app: Apps, hq: Hq) -> None:
+    app = make_app()
+    shell = Shell(app)
+    shell.start()
+    assert shell.route == "signin"
+    screen = shell.screen
+    assert isinstance(screen, SignInView)
+    assert {"HQ 地址", "执法证号", "PIN 密码", "登录"} <= set(texts(shell.body))
+    screen.hq.value = hq.serve().url
+    screen.badge.value = OFFICER.badge
+    screen.pin.value = "000000"
+    asyncio.run(screen.submit())
+    assert shell.route == "signin"
+    assert screen.error == "执法证号或 PIN 错误"
+    assert "执法证号或 PIN 错误" in texts(shell.body)
+    screen.pin.value = PINS[OFFICER.badge]
+    asyncio.run(screen.submit())
+    assert shell.route == "today"
+    assert isinstance(shell.screen, TodayView)
+    assert shell.nav.visible
+
+
+def test_today_shift_and_status_line(app: AppState) -> None:
+    shell = Shell(app)
+    shell.start()
+    screen = shell.screen
+    assert isinstance(screen, TodayView)
+    assert {"开始值班", "新建案件", "立即同步", "今日还没有案件"} <= set(texts(shell.body))
+    screen.grid_cell.value = "A-12"
+    screen.start_shift()
+    assert app.today.shift() is not None
+    assert "结束值班" in texts(shell.body)
+    assert any(t.startswith("在线") for t in texts(shell.body))
+    screen.end_shift()
+    assert app.today.shift() is None
+
+
+def test_new_case_through_the_screen(app: AppState) -> None:
+    shell = Shell(app)
+    shell.start()
+    shell.go("new_case")
+    screen = shell.screen
+    assert isinstance(screen, NewCaseView)
+    assert "1/7 · 违法类型" in texts(shell.body)
+    assert "露天烧烤" in texts(shell.body)
+    screen.choose_violation("0510")
+    assert "2/7 · 地点" in texts(shell.body)
+    screen.typed("address")(event("人民路 12 号"))
+    screen.next()
+    assert "3/7 · 当事人" in texts(shell.body)
+    screen.open_subject_form()
+    assert {"当事人类型", "姓名 / 店名", "保存当事人"} <= set(texts(shell.body))
+    screen.create_subject()  # nothing typed: a mobile vendor needs a name, phone or description
+    assert screen.error == "请至少填写摊贩的姓名、电话或特征描述之一"
+    screen.new_subject["name"] = "张小摊"
+    screen.create_subject()
+    assert screen.error == ""
+    assert "4/7 · 处理阶段" in texts(shell.body)
+    assert "劝导" in texts(shell.body)
+    screen.open_override()
+    screen.pick_override(3)
+    screen.apply_override()  # no reason
+    assert screen.error
+    screen.cancel_override()
+    screen.next()
+    assert {"处理方式", "劝导离开", "法律依据", "添加暂扣物品"} <= set(texts(shell.body))
+    screen.next()
+    asyncio.run(screen.add_photos([b"not a photo", photo(5)]))
+    assert screen.error == ""  # the second, good photo cleared the first one's error
+    draft = app.drafts.draft
+    assert draft is not None
+    assert len(draft.photos) == 1
+    assert "1 张照片" in texts(shell.body)
+    screen.next()
+    assert "可以保存" in texts(shell.body)
+    screen.save()
+    assert shell.route == "today"
+    assert shell.messages[-1].startswith("已保存：")
+    assert "露天烧烤" in texts(shell.body)
+
+
+def test_bad_photo_error_is_shown_and_the_draft_kept(app: AppState) -> None:
+    shell = Shell(app)
+    shell.start()
+    shell.go("new_case")
+    screen = shell.screen
+    assert isinstance(screen, NewCaseView)
+    screen.choose_violation("0501")
+    app.drafts.go_to("photos")
+    asyncio.run(screen.add_photos([b"not a photo"]))
+    assert screen.error
+    assert screen.error in texts(shell.body)
+    assert app.drafts.draft is not None
+    assert app.drafts.draft.violation_code == "0501"
+
+
+def test_save_error_jumps_to_the_fields_step(app: AppState) -> None:
+    shell = Shell(app)
+    shell.start()
+    shell.go("new_case")
+    screen = shell.screen
+    assert isinstance(screen, NewCaseView)
+    screen.choose_violation("0501")
+    app.drafts.go_to("review")
+    screen.save()
+    assert app.drafts.draft is not None
+    assert app.drafts.draft.step == "location"
+    assert screen.error == "还缺：地点"
+
+
+def test_english_ui_has_no_chinese_chrome(app: AppState) -> None:
+    shell = Shell(app)
+    shell.start()
+    shell.go("settings")
+    screen = shell.screen
+    assert isinstance(screen, SettingsView)
+    screen.photo.value = "10"
+    screen.save()
+    assert "照片长边应在 640 到 4096 之间" in texts(shell.body)
+    screen = shell.screen
+    assert isinstance(screen, SettingsView)
+    screen.choose_lang(event("en"))
+    screen.photo.value = "1280"
+    screen.save()
+    assert app.settings.lang == "en"
+    for route in ("today", "sync", "settings", "subjects", "new_case"):
+        shell.go(route)
+        chinese = [t for t in texts(shell.body) if CJK.search(t) and OFFICER.name not in t]
+        assert chinese == [], route
+
+
+def test_sync_and_subjects_screens(app: AppState) -> None:
+    shell = Shell(app)
+    shell.start()
+    shell.go("sync")
+    assert {"同步", "立即同步", "暂缓上传的记录", "没有暂缓的记录"} <= set(texts(shell.body))
+    shell.go("subjects")
+    assert "输入关键字搜索当事人" in texts(shell.body)
+
+
+def test_signed_out_goes_to_sign_in(app: AppState) -> None:
+    shell = Shell(app)
+    shell.start()
+    shell.go("settings")
+    screen = shell.screen
+    assert isinstance(screen, SettingsView)
+    screen.sign_out()
+    assert shell.route == "signin"
+    shell.go("today")
+    assert shell.route == "signin"
