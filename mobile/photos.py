@@ -5,8 +5,8 @@ The only module that imports PIL (Pillow 10.4 API: Flet's Android build ships th
 1. refuse what cannot be a photo before decoding it: empty files, files over ``max_bytes``, headers that
    declare more than ``max_pixels`` (Pillow's own decompression-bomb checks are translated, never leaked);
 2. decode at reduced size when the source is much larger than the target: JPEG DCT scaling (``draft``),
-   asking for the aspect-correct target so both dimensions fit, then a bicubic resize to ``long_edge``
-   (other formats: integer ``reduce`` first when the source is over 3x the target, via ``reducing_gap``);
+   asking for the aspect-correct target so both dimensions fit (in the stored orientation), then a
+   bicubic resize to ``long_edge`` (other formats: an integer ``reduce`` first when over 3x the target);
 3. normalise to RGB (CMYK, 16-bit, palette, alpha flattened on white) and apply the EXIF orientation on the
    small image;
 4. make the thumbnail, burn in the watermark (``mobile.watermark.Watermark``: time with zone, GPS or
