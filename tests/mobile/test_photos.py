@@ -423,6 +423,12 @@ def test_heic_through_pillow_heif(monkeypatch: pytest.MonkeyPatch) -> None:
     result = process_photo(data, None, PhotoSettings(long_edge=320, thumb_edge=64))
     assert (result.width, result.height) == (320, 240)
     assert opened(result.evidence).format == "JPEG"
+    # HEIC orientation is applied once (pillow-heif applies it and resets the EXIF tag)
+    sideways = encode(upright_scene().transpose(Image.Transpose.ROTATE_90), "HEIF", exif=exif_with(6))
+    upright = opened(process_photo(sideways, None, PhotoSettings(long_edge=160, thumb_edge=40)).evidence)
+    assert upright.size == (160, 120)
+    assert colour_at(upright, 0.1, 0.1) == "red"
+    assert colour_at(upright, 0.9, 0.1) == "green"
     # a phone without pillow-heif says so in the officer's language
     monkeypatch.setattr(photos, "HEIF_SUPPORTED", False)
     with pytest.raises(PhotoError) as err:
