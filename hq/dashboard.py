@@ -39,7 +39,7 @@ from hq.auth import ApiError, Auth, Principal
 from hq.dashchart import trend_svg
 from hq.settings import Settings
 from hq.storage.base import CaseState, Storage, Tx
-from patrollog.daylog import day_bounds
+from patrollog.daylog import DayLog, day_bounds
 from sync.protocol import Errno, SignInRequest
 
 COOKIE = "sp_hq_token"
@@ -196,6 +196,20 @@ def _section(title: str, content: str, css: str = "", anchor: str = "") -> str:
     return f"<section{attrs}><h2>{escape(title)}</h2>{content}</section>"
 
 
+def _daylog_form(squads: dict[str, str], day: date) -> str:
+    options = "".join(
+        f'<option value="{escape(code)}">{escape(code)} {escape(name)}</option>'
+        for code, name in sorted(squads.items())
+    )
+    return (
+        '<form method="get" action="/dashboard/daylog">'
+        f'<label>中队 <select name="squad" id="daylog-squad">{options}</select></label> '
+        f'<label>日期 <input type="date" name="until" value="{day.isoformat()}"></label> '
+        '<label>格式 <select name="format"><option value="pdf">PDF</option><option value="csv">CSV</option>'
+        '</select></label> <button type="submit">下载</button></form>'
+    )
+
+
 def _local(moment: datetime | None) -> str:
     return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else "从未同步"
 
@@ -240,6 +254,7 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
         _section("趋势", chart, "wide"),
         _section("按日期、中队", _table(["日期", *squads, "合计"], day_rows, squad_columns), "wide"),
         _section("按中队", _table(["代码", "中队", "起数"], by_squad, {2})),
+        _section("中队巡查日志", _daylog_form(board.squads, until), anchor="daylog"),
         _section("按违法类型", _table(["代码", "违法类型", "起数"], by_violation, {2})),
         _section("屡犯当事人（已到处罚阶段）", _table(["当事人", "案件数", "最近一次"], offenders, {1}),
                  anchor="offenders"),
@@ -325,6 +340,33 @@ def install_dashboard(
         response = RedirectResponse("/dashboard", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
+
+    @app.get("/dashboard/daylog", include_in_schema=False)
+    async def daylog(request: Request) -> Response:
+        from hq.daydata import load_daylog
+        from hq.review import daylog_response
+
+        caller = await run_in_threadpool(caller_of, request)
+        if caller is None:
+            raise ApiError(Errno.TOKEN_MISSING)
+        if not caller.is_hq:
+            raise ApiError(Errno.FORBIDDEN)
+        until, _ = window(request)
+        squad = request.query_params.get("squad", "")
+        wanted = request.query_params.get("format", "pdf")
+        if wanted not in ("pdf", "csv"):
+            raise ApiError(
+                Errno.VALIDATION, zh="格式须为 pdf 或 csv", en="format must be pdf or csv", field="format"
+            )
+
+        def read() -> DayLog:
+            with storage.transaction(readonly=True) as tx:
+                if tx.get_squad(squad) is None:
+                    raise ApiError(Errno.NOT_FOUND, zh=f"中队“{squad}”不存在", en=f"No squad {squad}")
+                return load_daylog(tx, squad, until, catalogue)
+
+        log = await run_in_threadpool(read)
+        return await daylog_response(log, "csv" if wanted == "csv" else "pdf")
 
     @app.get("/dashboard/export.csv", include_in_schema=False)
     async def export(request: Request) -> Response:

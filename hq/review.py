@@ -138,6 +138,22 @@ def squad_scope(caller: Principal, squad: str | None) -> str:
     raise ApiError(Errno.FORBIDDEN, zh="只有中队长和指挥中心可以审核", en="Only leaders and HQ may review")
 
 
+async def daylog_response(log: DayLog, format: Literal["pdf", "csv"]) -> Response:
+    """The day log as a downloadable file (CSV with a BOM for spreadsheet programs, or PDF)."""
+    stem = f"{log.squad_code}-{log.day.isoformat()}"
+    disposition = (
+        f'attachment; filename="daylog-{stem}.{format}"; '
+        f"filename*=UTF-8''{quote(f'巡查日志-{stem}.{format}')}"
+    )
+    if format == "csv":
+        body = (CSV_BOM + daylog_csv(log)).encode("utf-8")
+        return Response(
+            body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition}
+        )
+    pdf = await run_in_threadpool(daylog_pdf, log)
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
+
+
 def build_router(storage: Storage, settings: Settings, catalogue: Catalogue, principal: Any) -> APIRouter:
     """The review and report routes; ``principal`` is the app's bearer-token dependency."""
     router = APIRouter()
@@ -239,14 +255,6 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue, pri
     ) -> Response:
         squad_code = squad_scope(caller, squad)
         log = await run_in_threadpool(read_log, squad_code, day or today())
-        name = f"巡查日志-{log.squad_code}-{log.day.isoformat()}.{format}"
-        disposition = f"attachment; filename=\"daylog-{log.squad_code}-{log.day.isoformat()}.{format}\"; " \
-                      f"filename*=UTF-8''{quote(name)}"  # fmt: skip
-        if format == "csv":
-            body = (CSV_BOM + daylog_csv(log)).encode("utf-8")
-            return Response(body, media_type="text/csv; charset=utf-8",
-                            headers={"Content-Disposition": disposition})  # fmt: skip
-        pdf = await run_in_threadpool(daylog_pdf, log)
-        return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
+        return await daylog_response(log, format)
 
     return router

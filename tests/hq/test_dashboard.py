@@ -231,3 +231,23 @@ def test_dashboard_in_chromium(world: World, tmp_path: Path) -> None:
         finally:
             browser.close()
     assert all(shot.stat().st_size > 10_000 for shot in shots)
+
+
+def test_day_log_of_any_squad_from_the_dashboard(world: World) -> None:
+    client = world.client
+    assert client.get("/dashboard/daylog", params={"squad": "ZD01"}).status_code == 401
+    sign_in_form(client, HQ_USER.badge, PINS[HQ_USER.badge])
+    assert 'action="/dashboard/daylog"' in client.get("/dashboard").text
+    params = {"squad": "ZD01", "until": "2026-11-22", "format": "csv"}
+    text = client.get("/dashboard/daylog", params=params).content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[:3] == [
+        ["中队巡查日志", "2026-11-22"],
+        ["中队", "ZD01", "人民路中队"],
+        ["汇总", "取缔露天烧烤 2 起"],
+    ]
+    zd02 = client.get("/dashboard/daylog", params={"squad": "ZD02", "until": "2026-11-21"})
+    assert zd02.headers["content-type"] == "application/pdf"
+    assert zd02.content.startswith(b"%PDF-")
+    assert client.get("/dashboard/daylog", params={"squad": "ZZ99"}).status_code == 404
+    assert client.get("/dashboard/daylog", params={**params, "format": "xls"}).status_code == 422
