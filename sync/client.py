@@ -5,6 +5,15 @@ HQ answered that it has it, committed), upload the photos HQ lacks (checked by h
 sent twice), pull HQ's changes page by page (the cursor is saved after each applied page), and finally
 record "last confirmed sync" in *server* time (the device clock is never trusted).
 
+Photo uploads are pipelined so that round trips do not serialise on a slow link: up to ``upload_workers``
+uploads are outstanding at once (threads sharing the thread-safe ``httpx.Client``), but only one photo body
+is on the wire at a time (``_BodyLane``): the next body starts the moment the previous one is written, while
+the previous waits for HQ's answer. A cut connection therefore loses at most the body being written, and
+photos still complete one by one. Workers only talk HTTP and read files; the phone store, the counters,
+``on_progress`` and every hook step except ``photo:send`` run on the thread that called ``sync_once``.
+A photo leaves the queue only after HQ answered for it; when one upload fails, the others in flight are
+stopped (no new tries), those HQ already answered are still recorded, and the first error is reported.
+
 Failures:
 
 - network errors and 5xx → retried with exponential backoff and jitter (``sleep``/``rng`` injectable);
@@ -23,8 +32,10 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -34,7 +45,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from enforcement.codec import from_json_dict, subject_from_dict, to_json_dict
-from enforcement.model import Officer, Review, SyncState
+from enforcement.model import Officer, PhotoRef, Review, SyncState
 from enforcement.text import LocalizedError
 from sync.protocol import (
     CLIENT_BATCH_PAYLOAD_BYTES,
@@ -74,6 +85,8 @@ META_LAST_CONFIRMED = "sync.last_confirmed"
 META_CATALOGUE_VERSION = "sync.hq_catalogue_version"
 
 PHOTO_PAGE = 50
+#: Photo uploads outstanding at once (one body on the wire, the others awaiting HQ's answer).
+UPLOAD_WORKERS = 4
 _CHUNK = 64 * 1024
 
 
@@ -193,6 +206,39 @@ class Interrupted(Exception):
     """Raised by a test hook to simulate the app being killed at a step."""
 
 
+class _UploadStopped(Exception):
+    """Raised from a photo body waiting for the lane when the uploads are being stopped."""
+
+
+class _BodyLane:
+    """One photo body on the wire at a time: a body takes the lane when its first chunk is read and gives
+    it back when its last chunk was handed to the socket (or its request ended: ``_request`` closes every
+    body it sent). Uploads still overlap: the next body streams while earlier ones await HQ's answer."""
+
+    def __init__(self, abort: threading.Event) -> None:
+        self._lane = threading.Lock()
+        self._abort = abort
+
+    def body(self, path: Any) -> Iterator[bytes]:
+        while not self._lane.acquire(timeout=0.05):
+            if self._abort.is_set():
+                raise _UploadStopped  # never a short body: the request fails before its first byte
+        try:
+            yield from _file_chunks(path)
+        finally:
+            self._lane.release()
+
+
+@dataclass(frozen=True, slots=True)
+class _Transfer:
+    """What one upload worker did with one photo (applied to the phone store on the sync's thread)."""
+
+    ref: PhotoRef
+    outcome: str  # "known" (HQ had it, HEAD), "sent" (PUT answered), "skipped" (refused / gone), "stopped"
+    result: PhotoUploadResult | None = None
+    size: int = 0
+
+
 @dataclass
 class SyncReport:
     pushed: int = 0  # records HQ acknowledged (accepted, duplicate or conflict)
@@ -267,6 +313,7 @@ class SyncClient:
         hook: Callable[[str], None] | None = None,
         batch_records: int = MAX_BATCH_RECORDS,
         batch_bytes: int = CLIENT_BATCH_PAYLOAD_BYTES,
+        upload_workers: int = UPLOAD_WORKERS,
     ) -> None:
         self.http = http
         self.store = store
@@ -278,8 +325,10 @@ class SyncClient:
         self.hook = hook
         self.batch_records = batch_records
         self.batch_bytes = batch_bytes
+        self.upload_workers = max(1, upload_workers)
         self._server_time: datetime | None = None
         self._missing_at_hq: set[str] = set()  # photo hashes HQ said it lacks, during one sync
+        self._abort = threading.Event()  # set while uploads stop: no new tries, waits cut short
 
     # ------------------------------------------------------------------------------------ plumbing
 
@@ -302,6 +351,13 @@ class SyncClient:
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
+    def _pause(self, seconds: float) -> None:
+        """Wait before a retry; the real-time default wakes early when the uploads are being stopped."""
+        if self.sleep is time.sleep:
+            self._abort.wait(seconds)
+        else:
+            self.sleep(seconds)
+
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: between half and all of base * 2**attempt (capped)."""
         ceiling = min(self.retry.max_delay, self.retry.base_delay * 2.0**attempt)
@@ -316,24 +372,36 @@ class SyncClient:
         ok_statuses: Iterable[int] = (),
         content_factory: Callable[[], Iterable[bytes]] | None = None,
         extra_headers: dict[str, str] | None = None,
+        worker: bool = False,
         **kwargs: Any,
     ) -> httpx.Response:
         """One request with retries. Returns a 2xx (or an ``ok_statuses``) response; raises SyncError.
-        ``content_factory`` makes a fresh body stream for each try."""
+        ``content_factory`` makes a fresh body stream for each try (closed when the try ends).
+        ``worker``: called on an upload thread (no progress callback; stops when the uploads stop)."""
         allowed = set(ok_statuses)
         last = ""
         for attempt in range(self.retry.attempts):
             if attempt:
-                self._progress(Phase.CONNECTING)
-            if content_factory is not None:
-                kwargs["content"] = content_factory()
+                if worker and self._abort.is_set():
+                    raise ServerUnreachable(last)
+                if not worker:
+                    self._progress(Phase.CONNECTING)
+            stream = content_factory() if content_factory is not None else None
+            if stream is not None:
+                kwargs["content"] = stream
             headers = self._headers(auth) | (extra_headers or {})
             try:
                 response = self.http.request(method, path, headers=headers, **kwargs)
             except httpx.TransportError as exc:
                 last = type(exc).__name__
-                self.sleep(self._backoff(attempt))
+                self._pause(self._backoff(attempt))
                 continue
+            except _UploadStopped:
+                raise ServerUnreachable(last or "stopped") from None
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()  # a body abandoned half-way gives its file and its lane back now
             status = response.status_code
             if status < 300 or status in allowed:
                 return response
@@ -342,11 +410,11 @@ class SyncClient:
                 if wait is not None and wait > self.retry.max_retry_after:
                     raise ServerUnreachable(f"HTTP {status}, retry after {wait:.0f} s")
                 last = f"HTTP {status}"
-                self.sleep(wait if wait is not None else self._backoff(attempt))
+                self._pause(wait if wait is not None else self._backoff(attempt))
                 continue
             if status >= 500:
                 last = f"HTTP {status}"
-                self.sleep(self._backoff(attempt))
+                self._pause(self._backoff(attempt))
                 continue
             body = _error_body(response)
             if status == 401:
@@ -522,58 +590,112 @@ class SyncClient:
     # -- photos
 
     def _upload_photos(self, report: SyncReport) -> None:
+        """Upload every queued photo HQ lacks, ``upload_workers`` at a time (see the module doc)."""
         photos_total, bytes_total = self.store.photo_stats()
         done = bytes_done = 0
         skipped: set[str] = set()
         self._progress(Phase.UPLOADING, 0, photos_total, 0, bytes_total)
-        while True:
-            refs = [
-                r
-                for r in self.store.photos_to_upload(limit=PHOTO_PAGE + len(skipped))
-                if r.sha256 not in skipped
-            ]
-            if not refs:
-                return
-            for ref in refs:
-                sent = self._upload_one(ref.sha256, report)
-                if sent is None:
-                    skipped.add(ref.sha256)
-                    report.photos_skipped.append(ref.sha256)
-                    continue
-                done += 1
-                bytes_done += ref.size
-                self._progress(Phase.UPLOADING, done, photos_total, bytes_done, bytes_total)
+        auth = self._headers()  # read here: workers never touch the phone store
+        self._abort.clear()
+        lane = _BodyLane(self._abort)
+        inflight: dict[Future[_Transfer], PhotoRef] = {}
+        pending: list[PhotoRef] = []
+        failure: SyncError | None = None
+        with ThreadPoolExecutor(self.upload_workers, thread_name_prefix="sync-upload") as pool:
+            try:
+                while True:
+                    while failure is None and len(inflight) < self.upload_workers:
+                        if not pending:
+                            busy = skipped | {r.sha256 for r in inflight.values()}
+                            pending = [
+                                r
+                                for r in self.store.photos_to_upload(limit=PHOTO_PAGE + len(busy))
+                                if r.sha256 not in busy
+                            ][::-1]
+                            if not pending:
+                                break
+                        ref = pending.pop()
+                        if not self.photos.has(ref.sha256):
+                            skipped.add(ref.sha256)  # the file is gone from the phone; the case stays
+                            report.photos_skipped.append(ref.sha256)  # incomplete (visible)
+                            continue
+                        self._step("photo:check")
+                        # HQ listed it as missing in this run's push answers: no need to ask before sending.
+                        missing = ref.sha256 in self._missing_at_hq
+                        inflight[pool.submit(self._transfer, ref, missing, auth, lane)] = ref
+                    if not inflight:
+                        break
+                    finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        ref = inflight.pop(future)
+                        try:
+                            transfer = future.result()
+                        except SyncError as exc:  # stop the others; keep what HQ already answered
+                            failure = failure or exc
+                            self._abort.set()
+                            continue
+                        if self._applied(transfer, report, skipped):
+                            done, bytes_done = done + 1, bytes_done + ref.size
+                            self._progress(Phase.UPLOADING, done, photos_total, bytes_done, bytes_total)
+            except BaseException:
+                self._abort.set()  # killed (a hook) or a bug: no further tries, nothing more applied
+                raise
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+                self._abort.clear()
+        if failure is not None:
+            raise failure
 
-    def _upload_one(self, sha256: str, report: SyncReport) -> bool | None:
-        """Upload one photo unless HQ has it. True: sent; False: HQ had it; None: cannot now (skipped)."""
-        path = f"/v1/photos/{sha256}"
-        if not self.photos.has(sha256):
-            return None  # the file is gone from the phone; the case stays incomplete (visible)
-        self._step("photo:check")
-        # HQ listed it as missing in this run's push answers: no need to ask again before sending.
-        missing = sha256 in self._missing_at_hq
-        if not missing and self._request("HEAD", path, ok_statuses=(404,)).status_code == 200:
-            self._step("photo:known")
-            self.store.mark_photo_uploaded(sha256)
-            report.photos_already_at_hq += 1
-            return False
-        file_path = self.photos.path(sha256)
+    def _transfer(self, ref: PhotoRef, missing: bool, auth: dict[str, str], lane: _BodyLane) -> _Transfer:
+        """On an upload thread: HEAD (unless HQ said it lacks the photo), then PUT the file streamed."""
+        if self._abort.is_set():
+            return _Transfer(ref, "stopped")
+        path = f"/v1/photos/{ref.sha256}"
+        request = self._request
+        if not missing:
+            head = request("HEAD", path, auth=False, extra_headers=auth, ok_statuses=(404,), worker=True)
+            if head.status_code == 200:
+                return _Transfer(ref, "known")
+        if self._abort.is_set():
+            return _Transfer(ref, "stopped")
+        file_path = self.photos.path(ref.sha256)
+        try:
+            size = file_path.stat().st_size
+        except FileNotFoundError:
+            return _Transfer(ref, "skipped")
+        headers = auth | {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
         self._step("photo:send")
         try:
-            response = self._request(
+            response = request(
                 "PUT",
                 path,
-                content_factory=lambda: _file_chunks(file_path),
-                extra_headers={
-                    "Content-Type": "application/octet-stream",
-                    "Content-Length": str(file_path.stat().st_size),
-                },
+                auth=False,
+                worker=True,
+                content_factory=lambda: lane.body(file_path),
+                extra_headers=headers,
             )
         except ServerRefused as exc:
             if exc.status in (403, 404, 409, 413, 422):
-                return None  # e.g. its case is parked, or the file is damaged: leave it for the officer
+                return _Transfer(ref, "skipped")  # e.g. its case is parked, or the file is damaged
             raise
-        result = _parse(PhotoUploadResult, response)
+        return _Transfer(ref, "sent", _parse(PhotoUploadResult, response), size)
+
+    def _applied(self, transfer: _Transfer, report: SyncReport, skipped: set[str]) -> bool:
+        """Record one upload's outcome on the phone (sync thread); True when the photo is done."""
+        sha256 = transfer.ref.sha256
+        if transfer.outcome == "stopped":
+            return False
+        if transfer.outcome == "skipped":
+            skipped.add(sha256)  # cannot now: left for the officer, the case stays incomplete
+            report.photos_skipped.append(sha256)
+            return False
+        if transfer.outcome == "known":
+            self._step("photo:known")
+            self.store.mark_photo_uploaded(sha256)
+            report.photos_already_at_hq += 1
+            return True
+        result = transfer.result
+        assert result is not None
         self._step("photo:answered")
         self.store.mark_photo_uploaded(sha256)
         for case_id in result.completed_cases:
@@ -584,9 +706,9 @@ class SyncClient:
             report.completed_cases.append(case_id)
         if result.already_had:
             report.photos_already_at_hq += 1
-            return False
-        report.photos_uploaded += 1
-        report.photo_bytes += file_path.stat().st_size
+        else:
+            report.photos_uploaded += 1
+            report.photo_bytes += transfer.size
         return True
 
     # -- pull

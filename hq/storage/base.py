@@ -386,7 +386,8 @@ class Tx(Protocol):
     # -- photos
     def get_photo(self, sha256: str) -> PhotoRow | None: ...
     def mark_photo_stored(self, sha256: str, size: int, at: datetime, uploaded_by: str = "") -> list[str]:
-        """Record that the blob arrived; returns the ids of case versions that became complete now."""
+        """Record that the blob arrived; returns the ids of case versions that became complete now
+        (exactly once per case, also when photos of one case are stored by concurrent transactions)."""
         ...
 
     def cases_with_photo(self, sha256: str) -> list[str]:

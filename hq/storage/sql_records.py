@@ -247,6 +247,11 @@ class RecordsMixin(FeedMixin):
 
     def mark_photo_stored(self, sha256: str, size: int, at: datetime, uploaded_by: str = "") -> list[str]:
         self._writable()
+        # Two photos of one case stored at once (the phone uploads several together) must not each miss
+        # the other (write skew under READ COMMITTED): the cases listing this photo are locked first, so
+        # the later of the two sees the earlier one's photo and reports the case complete.
+        owners = self._all("SELECT case_id FROM case_photos WHERE sha256 = ?", (sha256,))
+        self.d.lock_keys(self.conn, sorted({f"case-photos:{r[0]}" for r in owners}))
         before = self.get_photo(sha256)
         if before is not None and before.stored:
             return []

@@ -21,17 +21,18 @@ import pytest
 from psycopg import sql as pgsql
 
 from enforcement.codec import to_json_dict
-from enforcement.model import Case
+from enforcement.model import Case, Stage
 from hq.ingest import ingest_batch
-from hq.storage.base import Storage
+from hq.storage.base import StageVerdict, Storage
 from hq.storage.postgres import PostgresStorage
 from sync.protocol import PushRecord, RecordResult
-from tests.hq.conftest import NOW, OFFICER, make_case, make_subject, pg_dsn
+from tests.hq.conftest import DISTRICT, NOW, OFFICER, make_case, make_subject, pg_dsn
 from tests.sync.hqkit import OFFICER as HQ_OFFICER
 from tests.sync.hqkit import Hq, make_hq, push_body, sign_in
 from tests.sync.hqkit import make_case as hq_case
 
 DEVICE = "device-race"
+VERDICT = StageVerdict(Stage.PERSUASION, 1)
 COPIES = 10
 
 
@@ -149,21 +150,24 @@ def test_record_locks_wait_for_the_holder_to_commit(storage: Storage) -> None:
     assert order == ["first locked", "first done", "second locked"]
 
 
-def wait_until_a_writer_waits(storage: Storage) -> None:
-    """Return once another transaction is blocked on an advisory lock (PostgreSQL); on SQLite, whose
-    second writer waits for the writer slot where nothing can observe it, give it a moment to get there."""
+def wait_until_a_writer_waits(storage: Storage, *, or_done: threading.Event | None = None) -> None:
+    """Return once another transaction is blocked on an advisory lock (PostgreSQL), or ``or_done`` is set
+    (it did not wait: the test then sees the race); on SQLite, whose second writer waits for the writer
+    slot where nothing can observe it, give it a moment to get there."""
     if not isinstance(storage, PostgresStorage):
         time.sleep(0.2)
         return
     with psycopg.connect(storage.dsn, autocommit=True) as conn:
         for _ in range(1000):
+            if or_done is not None and or_done.is_set():
+                return
             row = conn.execute(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
             ).fetchone()
             if row is not None and row[0] > 0:
                 return
             time.sleep(0.01)
-    raise AssertionError("the second transaction never waited for the record lock")
+    raise AssertionError("the second transaction never waited for the lock")
 
 
 # ------------------------------------------------------------------------------ over HTTP (503s)
@@ -204,3 +208,41 @@ def test_ten_identical_pushes_over_http_on_postgres_never_answer_503(pg_hq: Hq) 
     for case in cases:
         assert sorted(statuses[case.id] for _, statuses in answers) == ["accepted"] + ["duplicate"] * 9
     assert sorted(stored_case_ids(pg_hq.storage)) == sorted(c.id for c in cases)
+
+
+def test_photos_of_one_case_stored_at_once_report_the_case_complete_once(storage: Storage) -> None:
+    """The phone uploads several photos together: when the last two of a case are stored by overlapping
+    transactions, exactly one of them reports the case complete (on PostgreSQL, without a lock, each
+    would miss the other's uncommitted photo and neither would)."""
+    case = make_case(photos=3)
+    with storage.transaction() as tx:
+        tx.save_case(case, district=DISTRICT, verdict=VERDICT, received_at=NOW)
+        tx.mark_photo_stored(case.photos[0].sha256, 1000, NOW)
+    completed: dict[str, list[str]] = {}
+    first_marked, second_done, proceed = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with storage.transaction() as tx:
+            completed["first"] = tx.mark_photo_stored(case.photos[1].sha256, 1001, NOW)
+            first_marked.set()
+            proceed.wait(10)  # not committed yet while the second one stores its photo
+
+    def second() -> None:
+        assert first_marked.wait(10)
+        with storage.transaction() as tx:
+            completed["second"] = tx.mark_photo_stored(case.photos[2].sha256, 1002, NOW)
+        second_done.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    assert first_marked.wait(10)
+    wait_until_a_writer_waits(storage, or_done=second_done)
+    proceed.set()
+    for thread in threads:
+        thread.join(30)
+    assert completed == {"first": [], "second": [case.id]}
+    with storage.transaction(readonly=True) as tx:
+        state = tx.case_state(case.id)
+    assert state is not None
+    assert state.complete
