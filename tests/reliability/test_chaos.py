@@ -5,6 +5,7 @@ every case and photo exactly once and every phone is empty. Plus the proxy's own
 
 from __future__ import annotations
 
+import contextlib
 import random
 import socket
 import threading
@@ -63,7 +64,7 @@ class Echo:
 
     @staticmethod
     def _echo(conn: socket.socket) -> None:
-        with conn:
+        with conn, contextlib.suppress(ConnectionError):  # the proxy may reset its side (a fault)
             while data := conn.recv(65536):
                 conn.sendall(data)
 
