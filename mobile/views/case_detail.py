@@ -6,6 +6,7 @@ from typing import Any
 
 import flet as ft
 
+from mobile.theme import TOUCH
 from mobile.views.common import chip, day_time, sync_badge, violation_icon
 from mobile.views.shell import Shell, big_button, title
 
@@ -19,7 +20,9 @@ class CaseDetailView:
 
     def build(self) -> ft.Control:
         s = self.shell
-        back = ft.IconButton(ft.Icons.ARROW_BACK, on_click=lambda e: s.go("today"), tooltip=s.t("nav.back"))
+        back = ft.TextButton(
+            s.t("nav.back"), icon=ft.Icons.ARROW_BACK, on_click=lambda e: s.go("today"), height=TOUCH
+        )
         view = self.app.detail.load(self.case_id)
         if view is None:
             return ft.Column([ft.Row([back, title(s.t("detail.title"))]), ft.Text(s.t("detail.not_found"))])

@@ -73,7 +73,9 @@ class NewCaseView:
             [
                 ft.Row(
                     [
-                        ft.IconButton(ft.Icons.CLOSE, on_click=self.close, tooltip=s.t("nav.back")),
+                        ft.TextButton(
+                            s.t("nav.back"), icon=ft.Icons.ARROW_BACK, on_click=self.close, height=TOUCH
+                        ),
                         title(heading),
                     ]
                 ),
@@ -553,10 +555,11 @@ class NewCaseView:
             ft.Row(
                 [
                     ft.Text(s.t("detail.item", kind=item.kind, quantity=item.quantity), size=16, expand=True),
-                    ft.IconButton(
-                        ft.Icons.DELETE,
-                        tooltip=s.t("case.seizure.remove"),
+                    ft.TextButton(
+                        s.t("case.seizure.remove"),
+                        icon=ft.Icons.DELETE,
                         on_click=lambda e, i=index: self.remove_seized(i),
+                        height=TOUCH,
                     ),
                 ]
             )
@@ -633,20 +636,19 @@ class NewCaseView:
                 else ft.Icon(ft.Icons.BROKEN_IMAGE, size=48)
             )
             thumbs.append(
-                ft.Stack(
+                ft.Column(
                     [
                         image,
-                        ft.IconButton(
-                            ft.Icons.DELETE,
-                            tooltip=s.t("case.photos.remove"),
+                        ft.TextButton(
+                            s.t("case.photos.remove"),
+                            icon=ft.Icons.DELETE,
                             on_click=lambda e, sha=item.sha256: self.remove_photo(sha),
-                            right=0,
-                            top=0,
-                            bgcolor=ft.Colors.SURFACE,
+                            height=TOUCH,
                         ),
                     ],
-                    width=110,
-                    height=110,
+                    width=120,
+                    spacing=2,
+                    horizontal_alignment=ft.CrossAxisAlignment.CENTER,
                 )
             )
         status = (

@@ -224,3 +224,72 @@ def test_signed_out_goes_to_sign_in(app: AppState) -> None:
     assert shell.route == "signin"
     shell.go("today")
     assert shell.route == "signin"
+
+
+def saved_case(app: AppState) -> str:
+    drafts = app.drafts
+    drafts.start()
+    drafts.choose_violation("0510")
+    drafts.update(address="人民路 12 号")
+    drafts.create_subject("mobile_vendor", name="刘小摊")
+    asyncio.run(drafts.add_photo(photo(9)))
+    return drafts.save().id
+
+
+def test_case_detail_and_amend_a_returned_case(app: AppState) -> None:
+    from datetime import timedelta
+
+    from enforcement.model import Review, ReviewDecision, new_id
+    from mobile.views.case_detail import CaseDetailView
+
+    case_id = saved_case(app)
+    shell = Shell(app)
+    shell.start()
+    today = shell.screen
+    assert isinstance(today, TodayView)
+    assert "刘小摊" in " ".join(texts(shell.body))
+    shell.go("case", case_id)
+    screen = shell.screen
+    assert isinstance(screen, CaseDetailView)
+    shown = texts(shell.body)
+    assert {"案件详情", "露天烧烤", "人民路 12 号", "刘小摊", "劝导离开", "返回"} <= set(shown)
+    assert "修改并重新提交" not in shown
+    case = app.store.get_case(case_id)
+    assert case is not None
+    app.store.apply_review(
+        Review(
+            id=new_id(),
+            case_id=case.id,
+            case_no=case.case_no,
+            decision=ReviewDecision.RETURN,
+            reviewer_badge="1001",
+            decided_at=case.occurred_at + timedelta(hours=1),
+            comment="请补充门牌号",
+        )
+    )
+    shell.render()
+    shown = texts(shell.body)
+    assert {"请补充门牌号", "修改并重新提交", "中队长退回"} <= set(shown)
+    screen.amend()
+    assert shell.route == "new_case"
+    assert "修改案件（第 2 版）" in texts(shell.body)
+    shell.go("case", "no-such-case")
+    assert "找不到这起案件" in texts(shell.body)
+
+
+def test_subjects_search_and_select(app: AppState) -> None:
+    from mobile.views.subjects import SubjectsView
+
+    saved_case(app)
+    shell = Shell(app)
+    shell.start()
+    shell.go("subjects")
+    screen = shell.screen
+    assert isinstance(screen, SubjectsView)
+    screen.on_search(event("刘小摊"))
+    assert "刘小摊" in texts(screen.results)
+    subject = app.subjects.results[0]
+    screen.select(subject.id)
+    assert {"违法记录 · 1 起", "劝导"} <= set(texts(shell.body))
+    screen.on_search(event("不存在的人"))
+    assert "没有找到当事人" in texts(screen.results)
