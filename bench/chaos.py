@@ -57,7 +57,7 @@ class ChaosConfig:
     photos: tuple[int, int] = (3, 3)  # photos per case, drawn uniformly from this range
     photo_bytes: int = 6000
     sync_every: int = 5  # cases recorded between two syncs during the shift
-    shift_seconds: float = 45.0  # a phone spreads its cases over this long (jittered pauses)
+    shift_seconds: float = 40.0  # a phone spreads its cases over this long (jittered pauses)
     rates: FaultRates = CHAOS_RATES
     restarts: tuple[float, ...] = (1 / 3, 2 / 3)  # fractions of all cases recorded when HQ restarts
     seed: int = 20261122

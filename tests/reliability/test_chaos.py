@@ -21,7 +21,9 @@ from bench.chaosproxy import FAULT_KINDS, ChaosProxy, FaultRates
 
 @pytest.mark.slow
 def test_every_case_and_photo_reaches_hq_exactly_once_through_chaos_and_two_restarts(tmp_path: Path) -> None:
-    config = ChaosConfig(devices=20, cases=20, photos=(1, 3), shift_seconds=12.0, heal_deadline=60.0)
+    config = ChaosConfig(
+        devices=20, cases=20, photos=(1, 3), shift_seconds=12.0, http_timeout=4.0, heal_deadline=90.0
+    )
     result = run_chaos(config, tmp_path)
 
     assert result.errors == []
