@@ -1,0 +1,372 @@
+"""Who may do what at HQ (issue #4), as one table: every operation of the published OpenAPI × every kind of
+caller, over real HTTP on loopback.
+
+An officer writes and reads only their own cases and reads (and registers into) the subject registry of
+their district; a squad leader reads and reviews their squad; HQ reads everything; a denial is 403 with an
+errno and none of the data; a missing, expired or revoked token is 401 with its own errno. The table is
+read against the app's OpenAPI, so an operation added without rows here fails
+``test_the_table_has_a_row_for_every_operation_and_caller``.
+
+The target of each row belongs to the *owner* (officer 1023 of squad ZD01, district 金水区): a case with a
+stored photo, a photo listed but not yet uploaded, a device, a subject of the district, cases to review.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import httpx
+import pytest
+
+from bench.hostile import evidence_photo
+from enforcement.codec import to_json_dict
+from enforcement.model import (
+    LOCAL_TZ,
+    Case,
+    Officer,
+    Review,
+    ReviewDecision,
+    Role,
+    Subject,
+    SubjectKind,
+    new_id,
+)
+from hq.auth import PinHasher, new_token, token_hash
+from hq.storage.base import TokenRow, UserRow
+from sync.protocol import PROTOCOL_VERSION, Errno, http_status
+from tests.sync.hqkit import (
+    DISTRICT,
+    HQ_USER,
+    LEADER,
+    OFFICER,
+    OFFICER_B,
+    OFFICER_C,
+    OFFICER_FAR,
+    PINS,
+    Hq,
+    make_case,
+    make_hq,
+    photo_ref,
+    push_body,
+    sign_in,
+)
+
+OTHER_LEADER = Officer("2001", "陈静", "ZD02", "花园路中队", DISTRICT, Role.LEADER)
+OWNER = OFFICER
+DAY = date(2026, 11, 22)  # the day of the owner's cases (make_case's default time)
+
+#: Callers, in the table's column order, and who they are.
+CALLERS = (
+    "owner",
+    "colleague",
+    "other_squad",
+    "leader",
+    "other_leader",
+    "far",
+    "hq",
+    "revoked",
+    "expired",
+    "none",
+)
+SIGNED_IN: dict[str, Officer] = {
+    "owner": OWNER,  # officer 1023, ZD01
+    "colleague": OFFICER_B,  # officer of the same squad
+    "other_squad": OFFICER_C,  # officer of ZD02, same district
+    "leader": LEADER,  # leader of ZD01
+    "other_leader": OTHER_LEADER,  # leader of ZD02
+    "far": OFFICER_FAR,  # officer of another district
+    "hq": HQ_USER,
+}
+UNAUTHENTICATED = {
+    "revoked": Errno.TOKEN_REVOKED,
+    "expired": Errno.TOKEN_EXPIRED,
+    "none": Errno.TOKEN_MISSING,
+}
+
+# Expected outcomes.
+OK = "200, sees it"  # 2xx; the target's data is in the answer (when the row has a target)
+NONE = "200, not in it"  # 2xx; a scoped answer without the target's data
+DENY = "403"  # 403, an errno, the error shape only, none of the target's data
+GONE = "404"  # HEAD of a photo outside the caller's scope: as if HQ did not have it
+REF = "refused"  # push: 200, the record refused with RECORD_NOT_OWNED, nothing stored
+AUTH = "401"  # 401 with the errno of the token's problem (revoked / expired / missing)
+
+# fmt: off
+TABLE: list[tuple[str, tuple[str, ...]]] = [
+    # operation [variant]                     owner collg o.sqd leadr o.ldr far   hq    revkd exprd none
+    ("GET /v1/health",                          (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
+    ("POST /v1/auth/sign-in",                   (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
+    ("POST /v1/auth/sign-out",                  (OK,   OK,   OK,   OK,   OK,   OK,   OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/devices",                         (OK,   OK,   OK,   OK,   OK,   OK,   OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/devices ?badge=owner",            (OK,   DENY, DENY, DENY, DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("POST /v1/devices/{device_id}/revoke",     (OK,   DENY, DENY, DENY, DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("POST /v1/push : owner's case",            (OK,   REF,  REF,  REF,  REF,  REF,  REF,  AUTH, AUTH, AUTH)),
+    ("POST /v1/push : review of owner's case",  (REF,  REF,  REF,  OK,   REF,  REF,  OK,   AUTH, AUTH, AUTH)),
+    ("POST /v1/push : district's subject",      (OK,   OK,   OK,   OK,   OK,   REF,  OK,   AUTH, AUTH, AUTH)),
+    ("HEAD /v1/photos/{sha256}",                (OK,   GONE, GONE, OK,   GONE, GONE, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/photos/{sha256}",                 (OK,   DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("PUT /v1/photos/{sha256}",                 (OK,   DENY, DENY, DENY, DENY, DENY, DENY, AUTH, AUTH, AUTH)),
+    ("GET /v1/changes",                         (OK,   NONE, NONE, NONE, NONE, NONE, NONE, AUTH, AUTH, AUTH)),
+    ("GET /v1/cases",                           (OK,   NONE, NONE, OK,   NONE, NONE, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/cases ?officer_badge=owner",      (OK,   DENY, DENY, OK,   NONE, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/cases ?squad_code=owner's",       (DENY, DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/cases/{case_id}",                 (OK,   DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/subjects",                        (OK,   OK,   OK,   OK,   OK,   NONE, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/subjects ?district=owner's",      (OK,   OK,   OK,   OK,   OK,   DENY, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/subjects/{subject_id}",           (OK,   OK,   OK,   OK,   OK,   DENY, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/review/queue ?squad=owner's",     (DENY, DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("POST /v1/review/{case_id}",               (DENY, DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/reports/daylog ?squad=owner's",   (DENY, DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+]
+# fmt: on
+# Note: a leader asking for another squad's officer by badge gets their own squad's (empty) list, not 403:
+# nothing leaks, so the table records it as NONE.
+
+
+@dataclass
+class World:
+    """A HQ with the owner's data, and a token (Authorization header) for every caller."""
+
+    hq: Hq
+    client: httpx.Client
+    headers: dict[str, dict[str, str]]
+    devices: dict[str, str]
+    case: Case  # the owner's case, its photo stored, waiting for review
+    photo: bytes  # the stored photo of ``case``
+    upload: bytes  # a photo listed in another case of the owner, for PUT
+    subject: Subject  # in the owner's district
+    victim: str  # a device of the owner, for revoke
+    to_review: Case  # reviewed by pushed review records
+    to_decide: Case  # reviewed through POST /v1/review/{case_id}
+    _n: Iterator[int] = field(default_factory=lambda: itertools.count(100))
+
+    def fresh(self, caller: str) -> dict[str, str]:
+        """A throw-away token of a signed-in caller on a new device (for the rows that spend it)."""
+        if caller not in SIGNED_IN:
+            return self.headers[caller]
+        return sign_in(self.client, SIGNED_IN[caller], f"{caller}-{next(self._n)}")
+
+    def seq(self) -> int:
+        return next(self._n)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    hq = make_hq(tmp_path_factory.mktemp("matrix"))
+    with hq.storage.transaction() as tx:
+        pin = PINS[OTHER_LEADER.badge] = "862001"
+        tx.put_user(UserRow(officer=OTHER_LEADER, pin_hash=PinHasher(hq.settings.pin_hashing).hash(pin)))
+    subject = Subject(new_id(), SubjectKind.MOBILE_VENDOR, name="赵老三烧烤", district=DISTRICT)
+    with hq.storage.transaction() as tx:
+        tx.save_subject(subject, at=hq.clock())
+    with hq.client() as client:
+        devices = {caller: f"matrix-{caller}" for caller in SIGNED_IN}
+        headers = {caller: sign_in(client, SIGNED_IN[caller], devices[caller]) for caller in SIGNED_IN}
+        photo, upload = evidence_photo(), evidence_photo()
+        own = devices["owner"]
+        case = make_case(OWNER, photos=(photo_ref(photo),), device_id=own, seq=1)
+        listing = make_case(OWNER, photos=(photo_ref(upload),), device_id=own, seq=2)
+        to_review = make_case(OWNER, device_id=own, seq=3)
+        to_decide = make_case(OWNER, device_id=own, seq=4)
+        answer = client.post(
+            "/v1/push", json=push_body(own, case, listing, to_review, to_decide), headers=headers["owner"]
+        )
+        assert [r["status"] for r in answer.json()["results"]] == ["accepted"] * 4, answer.text
+        sha = photo_ref(photo).sha256
+        put = client.put(f"/v1/photos/{sha}", content=photo, headers=headers["owner"] | OCTET)
+        assert put.status_code == 200, put.text
+        victim = "owner-spare-phone"
+        sign_in(client, OWNER, victim)
+        revoked = sign_in(client, OWNER, "owner-lost-phone")
+        assert client.post("/v1/auth/sign-out", headers=revoked).status_code == 200
+        expired = new_token()
+        now = hq.clock()
+        with hq.storage.transaction() as tx:
+            issued = now - timedelta(days=15)
+            tx.add_token(
+                TokenRow(token_hash(expired), "owner-old-phone", OWNER.badge, issued, now - timedelta(days=1))
+            )
+        headers |= {"revoked": revoked, "expired": {"Authorization": f"Bearer {expired}"}, "none": {}}
+        devices |= {"revoked": "owner-lost-phone", "expired": "owner-old-phone", "none": "no-phone"}
+        yield World(hq, client, headers, devices, case, photo, upload, subject, victim, to_review, to_decide)
+    hq.close()
+
+
+OCTET = {"Content-Type": "application/octet-stream"}
+Request = Callable[[World, str, dict[str, str]], httpx.Response]
+
+
+def _push(world: World, caller: str, auth: dict[str, str], kind: str, record: object) -> httpx.Response:
+    payload = to_json_dict(record)
+    body = {
+        "protocol": PROTOCOL_VERSION,
+        "device_id": world.devices[caller],
+        "records": [{"kind": kind, "id": payload["id"], "device_seq": world.seq(), "payload": payload}],
+    }
+    return world.client.post("/v1/push", json=body, headers=auth)
+
+
+def _review(world: World, caller: str) -> Review:
+    reviewer = SIGNED_IN.get(caller, OWNER).badge
+    at = datetime(2026, 11, 22, 23, 0, tzinfo=LOCAL_TZ)
+    case = world.to_review
+    return Review(new_id(), case.id, case.case_no, ReviewDecision.APPROVE, reviewer, at, "证据齐全")
+
+
+def _sign_in(w: World, c: str, a: dict[str, str]) -> httpx.Response:
+    body = {"badge": OWNER.badge, "pin": PINS[OWNER.badge], "device_id": f"sign-in-{w.seq()}"}
+    return w.client.post("/v1/auth/sign-in", json=body, headers=a)
+
+
+def _sha(data: bytes) -> str:
+    return photo_ref(data).sha256
+
+
+# How each row is asked (caller ``c`` with headers ``a``), and what in the answer shows the target's data.
+REQUESTS: dict[str, Request] = {
+    "GET /v1/health": lambda w, c, a: w.client.get("/v1/health", headers=a),
+    "POST /v1/auth/sign-in": _sign_in,
+    "POST /v1/auth/sign-out": lambda w, c, a: w.client.post("/v1/auth/sign-out", headers=w.fresh(c)),
+    "GET /v1/devices": lambda w, c, a: w.client.get("/v1/devices", headers=a),
+    "GET /v1/devices ?badge=owner": lambda w, c, a: w.client.get(
+        "/v1/devices", params={"badge": OWNER.badge}, headers=a
+    ),
+    "POST /v1/devices/{device_id}/revoke": lambda w, c, a: w.client.post(
+        f"/v1/devices/{w.victim}/revoke", headers=a
+    ),
+    "POST /v1/push : owner's case": lambda w, c, a: _push(
+        w, c, a, "case", make_case(OWNER, device_id=w.devices[c], seq=w.seq())
+    ),
+    "POST /v1/push : review of owner's case": lambda w, c, a: _push(w, c, a, "review", _review(w, c)),
+    "POST /v1/push : district's subject": lambda w, c, a: _push(
+        w,
+        c,
+        a,
+        "subject",
+        Subject(new_id(), SubjectKind.SHOP, name="新登记店铺", address="人民路1号", district=DISTRICT),
+    ),
+    "HEAD /v1/photos/{sha256}": lambda w, c, a: w.client.head(f"/v1/photos/{_sha(w.photo)}", headers=a),
+    "GET /v1/photos/{sha256}": lambda w, c, a: w.client.get(f"/v1/photos/{_sha(w.photo)}", headers=a),
+    "PUT /v1/photos/{sha256}": lambda w, c, a: w.client.put(
+        f"/v1/photos/{_sha(w.upload)}", content=w.upload, headers=a | OCTET
+    ),
+    "GET /v1/changes": lambda w, c, a: w.client.get("/v1/changes", params={"limit": 1000}, headers=a),
+    "GET /v1/cases": lambda w, c, a: w.client.get("/v1/cases", headers=a),
+    "GET /v1/cases ?officer_badge=owner": lambda w, c, a: w.client.get(
+        "/v1/cases", params={"officer_badge": OWNER.badge}, headers=a
+    ),
+    "GET /v1/cases ?squad_code=owner's": lambda w, c, a: w.client.get(
+        "/v1/cases", params={"squad_code": OWNER.squad_code}, headers=a
+    ),
+    "GET /v1/cases/{case_id}": lambda w, c, a: w.client.get(f"/v1/cases/{w.case.id}", headers=a),
+    "GET /v1/subjects": lambda w, c, a: w.client.get("/v1/subjects", headers=a),
+    "GET /v1/subjects ?district=owner's": lambda w, c, a: w.client.get(
+        "/v1/subjects", params={"district": DISTRICT}, headers=a
+    ),
+    "GET /v1/subjects/{subject_id}": lambda w, c, a: w.client.get(f"/v1/subjects/{w.subject.id}", headers=a),
+    "GET /v1/review/queue ?squad=owner's": lambda w, c, a: w.client.get(
+        "/v1/review/queue", params={"squad": OWNER.squad_code, "day": DAY.isoformat()}, headers=a
+    ),
+    "POST /v1/review/{case_id}": lambda w, c, a: w.client.post(
+        f"/v1/review/{w.to_decide.id}", json={"decision": "approve", "comment": "核查无误"}, headers=a
+    ),
+    "GET /v1/reports/daylog ?squad=owner's": lambda w, c, a: w.client.get(
+        "/v1/reports/daylog",
+        params={"squad": OWNER.squad_code, "day": DAY.isoformat(), "format": "csv"},
+        headers=a,
+    ),
+}
+
+#: What of the target an answer holds when the caller may see it (rows without an entry have no target).
+MARKS: dict[str, Callable[[World], bytes]] = {
+    "GET /v1/devices ?badge=owner": lambda w: w.victim.encode(),
+    "GET /v1/photos/{sha256}": lambda w: w.photo,
+    "GET /v1/changes": lambda w: w.case.id.encode(),
+    "GET /v1/cases": lambda w: w.case.id.encode(),
+    "GET /v1/cases ?officer_badge=owner": lambda w: w.case.id.encode(),
+    "GET /v1/cases ?squad_code=owner's": lambda w: w.case.id.encode(),
+    "GET /v1/cases/{case_id}": lambda w: w.case.id.encode(),
+    "GET /v1/subjects": lambda w: w.subject.id.encode(),
+    "GET /v1/subjects ?district=owner's": lambda w: w.subject.id.encode(),
+    "GET /v1/subjects/{subject_id}": lambda w: w.subject.id.encode(),
+    "GET /v1/review/queue ?squad=owner's": lambda w: w.case.id.encode(),
+    "GET /v1/reports/daylog ?squad=owner's": lambda w: w.case.case_no.encode(),
+}
+
+
+PUSHED = {
+    "POST /v1/push : owner's case": "case",
+    "POST /v1/push : review of owner's case": "review",
+    "POST /v1/push : district's subject": "subject",
+}
+
+
+def operation(key: str) -> tuple[str, str]:
+    """(METHOD, path) of a table key."""
+    method, path = key.split()[:2]
+    return method, path
+
+
+ROWS = [(key, caller, expected) for key, row in TABLE for caller, expected in zip(CALLERS, row, strict=True)]
+
+
+def test_the_table_has_a_row_for_every_operation_and_caller(world: World) -> None:
+    published = {
+        (method.upper(), path)
+        for path, item in world.hq.app.openapi()["paths"].items()
+        for method in item
+        if method in {"get", "put", "post", "delete", "patch", "head"}
+    }
+    assert {operation(key) for key, _ in TABLE} == published
+    assert all(len(row) == len(CALLERS) for _, row in TABLE)
+    assert set(REQUESTS) == {key for key, _ in TABLE}
+    assert set(MARKS) <= set(REQUESTS)
+
+
+@pytest.mark.parametrize(("key", "caller", "expected"), ROWS, ids=[f"{k} | {c}" for k, c, _ in ROWS])
+def test_access(world: World, key: str, caller: str, expected: str) -> None:
+    answer = REQUESTS[key](world, caller, world.headers[caller])
+    mark = MARKS.get(key, lambda w: b"")(world)
+    body = answer.content
+
+    if expected == AUTH:
+        assert answer.status_code == 401, answer.text
+        if answer.request.method != "HEAD":
+            assert answer.json()["errno"] == int(UNAUTHENTICATED[caller])
+        return
+    if expected == GONE:
+        assert answer.status_code == 404
+        assert body == b""
+        return
+    if expected == DENY:
+        assert answer.status_code == 403, answer.text
+        error = answer.json()
+        assert set(error) == {"errno", "code", "message_zh", "message_en", "detail"}
+        assert http_status(error["errno"]) == 403
+        assert error["errno"] in {int(Errno.FORBIDDEN), int(Errno.PHOTO_NOT_IN_MANIFEST)}
+        assert not mark or mark not in body
+        return
+    assert answer.status_code == 200, answer.text
+    if key.startswith("POST /v1/push"):
+        [result] = answer.json()["results"]
+        if expected == REF:
+            assert result["status"] == "refused", result
+            assert result["errno"] == int(Errno.RECORD_NOT_OWNED)
+            with world.hq.storage.transaction(readonly=True) as tx:
+                stored = {
+                    "case": lambda: tx.get_case(result["id"]),
+                    "review": lambda: tx.get_review(result["id"]),
+                    "subject": lambda: tx.get_subject(result["id"]),
+                }[PUSHED[key]]()
+            assert stored is None
+        else:
+            assert result["status"] in ("accepted", "conflict"), result
+        return
+    assert expected in (OK, NONE)
+    if mark:
+        assert (mark in body) == (expected == OK), (
+            f"{key} as {caller}: target {'missing' if expected == OK else 'leaked'}"
+        )
