@@ -64,7 +64,7 @@ def make_main(app: AppState) -> Callable[[ft.Page], None]:
         shell = Shell(app, page, version=VERSION)
         shell.apply_theme()
         page.add(ft.SafeArea(shell.body, expand=True))
-        page.on_disconnect = lambda e: shell.close()
+        page.on_close = lambda e: shell.close()  # the session ended: stop following state
         shell.start()
 
     return main

@@ -140,7 +140,7 @@ class Shell:
         if self.page is None:
             self.render()
             return
-        with contextlib.suppress(RuntimeError):  # the page is gone (browser closed)
+        with contextlib.suppress(RuntimeError, AttributeError):  # the page or its loop is gone
             self.page.run_task(self._render_async)
 
     async def _render_async(self) -> None:
