@@ -293,3 +293,69 @@ def test_subjects_search_and_select(app: AppState) -> None:
     assert {"违法记录 · 1 起", "劝导"} <= set(texts(shell.body))
     screen.on_search(event("不存在的人"))
     assert "没有找到当事人" in texts(screen.results)
+
+
+def controls(control: Any) -> Iterator[Any]:
+    """Every control of a tree."""
+    seen: set[int] = set()
+    stack = [control]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or not isinstance(node, ft.BaseControl):
+            continue
+        seen.add(id(node))
+        yield node
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name, None)
+            stack.extend(value if isinstance(value, list) else [value])
+
+
+def test_every_tap_target_is_at_least_48_px(app: AppState) -> None:
+    saved_case(app)
+    shell = Shell(app)
+    shell.start()
+    for route in ("today", "sync", "settings", "subjects", "new_case"):
+        shell.go(route)
+        for step in ("violation", "location", "subject", "stage", "action", "photos", "review"):
+            if route == "new_case":
+                app.drafts.go_to(step)
+                shell.render()
+            for node in controls(shell.body):
+                tappable = isinstance(node, ft.Button | ft.Radio) or (
+                    isinstance(node, ft.Container) and node.on_click is not None
+                )
+                if not tappable:
+                    continue
+                if node.height is None and isinstance(node, ft.Container):
+                    # sized by its content: at least as tall as the tallest fixed-height control inside
+                    inner = [c.height for c in controls(node.content) if getattr(c, "height", None)]
+                    assert inner, (route, step, node)
+                    assert max(inner) >= 48, (route, step, node)
+                else:
+                    assert node.height is not None, (route, step, node)
+                    assert node.height >= 48, (route, step, node)
+            if route != "new_case":
+                break
+
+
+def test_command_line_and_first_start(tmp_path: Path) -> None:
+    from mobile.app import open_app, parse_args
+
+    args = parse_args(
+        ["--web", "--port", "8123", "--data-dir", str(tmp_path / "d"), "--hq", "http://10.0.0.5:8080"]
+    )
+    assert args.web
+    assert args.port == 8123
+    assert args.data_dir == tmp_path / "d"
+    app = open_app(args.data_dir, args.hq)
+    try:
+        assert app.settings.settings.hq_url == "http://10.0.0.5:8080"
+        assert (tmp_path / "d" / "phone.db").exists()
+        app.settings.update(hq_url="http://10.0.0.9:8080")
+    finally:
+        app.store.close()
+    again = open_app(args.data_dir, args.hq)  # the officer's own address wins over the command line
+    try:
+        assert again.settings.settings.hq_url == "http://10.0.0.9:8080"
+    finally:
+        again.store.close()
