@@ -340,7 +340,11 @@ class CaseDraftState(Observable):
         draft = self.draft
         if draft is None or draft.subject_id is None:
             return []
-        entries = self._store.subject_history(draft.subject_id)
+        return self.earlier_cases(draft.subject_id)
+
+    def earlier_cases(self, subject_id: str) -> list[HistoryEntry]:
+        """A subject's earlier cases (own and pulled from HQ), newest first: shown beside search results."""
+        entries = self._store.subject_history(subject_id)
         return sorted(entries, key=lambda e: e.occurred_at, reverse=True)
 
     # -- stage ----------------------------------------------------------------------------------------

@@ -310,12 +310,23 @@ class NewCaseView:
             ft.ListTile(
                 leading=ft.Icon(ft.Icons.PERSON),
                 title=ft.Text(self.subject_label(subject), size=16),
-                subtitle=ft.Text(s.t(f"subject.kind.{subject.kind.value}"), size=13),
+                subtitle=ft.Text(self.subject_summary(subject), size=13),
                 on_click=lambda e, sid=subject.id: self.choose_subject(sid),
                 min_height=TOUCH,
             )
             for subject in found
         ]
+
+    def subject_summary(self, subject: Any) -> str:
+        """Kind, number of earlier cases and the latest one (so the officer sees the record at a glance)."""
+        s = self.shell
+        earlier = self.drafts.earlier_cases(subject.id)
+        parts = [s.t(f"subject.kind.{subject.kind.value}"), s.t("subjects.cases", n=len(earlier))]
+        if earlier:
+            last = earlier[0]
+            name = self.app.catalogue.name(last.violation_code, s.lang)
+            parts.append(f"{day_time(last.occurred_at)} {name} {stage_name(last.stage, s.lang)}")
+        return " · ".join(parts)
 
     def search_subject(self, e: Any) -> None:
         self.subject_query = e.control.value or ""

@@ -359,3 +359,21 @@ def test_command_line_and_first_start(tmp_path: Path) -> None:
         assert again.settings.settings.hq_url == "http://10.0.0.9:8080"
     finally:
         again.store.close()
+
+
+def test_subject_search_shows_earlier_cases(app: AppState) -> None:
+    saved_case(app)
+    shell = Shell(app)
+    shell.start()
+    shell.go("new_case")
+    screen = shell.screen
+    assert isinstance(screen, NewCaseView)
+    screen.choose_violation("0510")
+    screen.next()
+    screen.search_subject(event("刘小摊"))
+    summary = " ".join(texts(screen.results))
+    assert "流动摊贩 · 1 起" in summary
+    assert "露天烧烤 劝导" in summary
+    subject_id = app.drafts.search_subjects("刘小摊")[0].id
+    screen.choose_subject(subject_id)
+    assert "警告" in texts(shell.body)  # the second case of this vendor: the stage moves on
