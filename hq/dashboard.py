@@ -37,6 +37,7 @@ from enforcement.model import LOCAL_TZ, CaseStatus, ReviewDecision, Role, Stage
 from enforcement.staging import stage_name
 from hq.auth import ApiError, Auth, Principal
 from hq.dashchart import trend_svg
+from hq.review import check_day, daylog_response, known_text
 from hq.settings import Settings
 from hq.storage.base import CaseState, Storage, Tx
 from patrollog.daylog import DayLog, day_bounds
@@ -288,7 +289,9 @@ def install_dashboard(
             days = min(max(int(request.query_params.get("days", "14")), 1), MAX_DAYS)
             text = request.query_params.get("until")
             until = date.fromisoformat(text) if text else settings.clock().astimezone(LOCAL_TZ).date()
-        except ValueError as exc:
+            check_day(until)
+            check_day(until - timedelta(days=days - 1))
+        except (ValueError, ApiError) as exc:
             raise ApiError(Errno.VALIDATION, zh="日期或天数无效", en="Bad day or number of days") from exc
         return until, days
 
@@ -344,7 +347,6 @@ def install_dashboard(
     @app.get("/dashboard/daylog", include_in_schema=False)
     async def daylog(request: Request) -> Response:
         from hq.daydata import load_daylog
-        from hq.review import daylog_response
 
         caller = await run_in_threadpool(caller_of, request)
         if caller is None:
@@ -361,7 +363,7 @@ def install_dashboard(
 
         def read() -> DayLog:
             with storage.transaction(readonly=True) as tx:
-                if tx.get_squad(squad) is None:
+                if not known_text(squad) or tx.get_squad(squad) is None:
                     raise ApiError(Errno.NOT_FOUND, zh=f"中队“{squad}”不存在", en=f"No squad {squad}")
                 return load_daylog(tx, squad, until, catalogue)
 

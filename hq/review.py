@@ -125,6 +125,31 @@ def queue_of(log: DayLog) -> ReviewQueue:
     )
 
 
+#: The days a day log or queue may be asked for (outside: a 422 naming ``day``).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def check_day(day: date) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ApiError(
+            Errno.VALIDATION,
+            zh=f"日期须在 {FIRST_DAY} 至 {LAST_DAY} 之间",
+            en=f"The day must be between {FIRST_DAY} and {LAST_DAY}",
+            field="day",
+            detail={"field": "day"},
+        )
+    return day
+
+
+def known_text(value: str) -> bool:
+    """Whether a path value can name a stored record at all (valid UTF-8 text, not too long)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return 0 < len(value) <= 64
+
+
 def squad_scope(caller: Principal, squad: str | None) -> str:
     """The squad a leader or HQ may see: a leader only their own (the default), HQ any (required)."""
     if caller.role is Role.LEADER:
@@ -166,13 +191,13 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue, pri
 
     def read_log(squad_code: str, day: date) -> DayLog:
         with storage.transaction(readonly=True) as tx:
-            if tx.get_squad(squad_code) is None:
+            if not known_text(squad_code) or tx.get_squad(squad_code) is None:
                 raise ApiError(Errno.NOT_FOUND, zh=f"中队“{squad_code}”不存在", en=f"No squad {squad_code}")
             return load_daylog(tx, squad_code, day, catalogue)
 
     @router.get("/v1/review/queue", response_model=ReviewQueue, responses=_ERRORS, tags=["review"])
     def review_queue(caller: Caller, day: Day = None, squad: SquadQ = None) -> ReviewQueue:
-        return queue_of(read_log(squad_scope(caller, squad), day or today()))
+        return queue_of(read_log(squad_scope(caller, squad), check_day(day or today())))
 
     @router.post("/v1/review/{case_id}", response_model=ReviewOutcome, responses=_ERRORS, tags=["review"])
     def decide(case_id: str, body: ReviewRequest, caller: Caller) -> ReviewOutcome:
@@ -188,8 +213,10 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue, pri
                 field="comment",
                 detail={"field": "comment"},
             )
-        with storage.transaction(readonly=True) as tx:
-            state = tx.case_state(case_id)
+        state = None
+        if known_text(case_id):
+            with storage.transaction(readonly=True) as tx:
+                state = tx.case_state(case_id)
         if state is None:
             raise ApiError(Errno.NOT_FOUND, zh="案件不存在", en="Unknown case")
         if caller.role is Role.LEADER and state.squad_code != caller.officer.squad_code:
@@ -254,7 +281,7 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue, pri
         format: Annotated[Literal["pdf", "csv"], Query()] = "pdf",
     ) -> Response:
         squad_code = squad_scope(caller, squad)
-        log = await run_in_threadpool(read_log, squad_code, day or today())
+        log = await run_in_threadpool(read_log, squad_code, check_day(day or today()))
         return await daylog_response(log, format)
 
     return router

@@ -251,3 +251,14 @@ def test_day_log_of_any_squad_from_the_dashboard(world: World) -> None:
     assert zd02.content.startswith(b"%PDF-")
     assert client.get("/dashboard/daylog", params={"squad": "ZZ99"}).status_code == 404
     assert client.get("/dashboard/daylog", params={**params, "format": "xls"}).status_code == 422
+
+
+def test_dashboard_window_out_of_range(world: World) -> None:
+    client = world.client
+    sign_in_form(client, HQ_USER.badge, PINS[HQ_USER.badge])
+    for until in ("0001-01-01", "9999-12-31"):
+        assert client.get("/dashboard", params={"until": until}).status_code == 422
+        assert client.get("/dashboard/export.csv", params={"until": until}).status_code == 422
+        assert client.get("/dashboard/daylog", params={"squad": "ZD01", "until": until}).status_code == 422
+    assert client.get("/dashboard", params={"until": "2000-01-13", "days": 14}).status_code == 422
+    assert client.get("/dashboard", params={"until": "2000-01-14", "days": 14}).status_code == 200

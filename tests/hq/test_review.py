@@ -230,3 +230,18 @@ def test_the_routes_are_published(world: World) -> None:
     assert set(paths["/v1/review/{case_id}"]) == {"post"}
     daylog = paths["/v1/reports/daylog"]["get"]
     assert {"application/pdf", "text/csv"} <= set(daylog["responses"]["200"]["content"])
+
+
+def test_days_out_of_range_and_unknown_ids(world: World) -> None:
+    w = world
+    for day in ("0001-01-01", "9999-12-31", "1999-12-31"):
+        body = assert_error(
+            w.client.get("/v1/review/queue", params={"day": day}, headers=w.leader), 422, Errno.VALIDATION
+        )
+        assert body["message_zh"] == "日期须在 2000-01-01 至 2099-12-31 之间"
+        assert_error(
+            w.client.get("/v1/reports/daylog", params={"day": day}, headers=w.leader), 422, Errno.VALIDATION
+        )
+    assert queue(w, day="2099-12-31")["items"] == []
+    assert_error(decide(w, "x" * 65, "approve"), 404, Errno.NOT_FOUND)
+    assert_error(decide(w, "%ED%A0%80", "approve"), 404, Errno.NOT_FOUND)
