@@ -267,12 +267,13 @@ def cmd_add_user(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     from hq.daydata import load_daylog
+    from hq.review import check_day
     from patrollog.csvlog import CSV_BOM, daylog_csv
     from patrollog.pdf import daylog_pdf
 
     if args.format == "pdf" and args.out is None:
         raise CliError("a PDF needs --out FILE", zh="生成 PDF 须指定 --out 输出文件", field="out")
-    day = args.day or settings_from_env().clock().astimezone(LOCAL_TZ).date()
+    day = check_day(args.day or settings_from_env().clock().astimezone(LOCAL_TZ).date())
     storage = _open(args)
     try:
         with storage.transaction(readonly=True) as tx:

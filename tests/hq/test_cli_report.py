@@ -97,6 +97,11 @@ def test_report_refusals(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _ = run_to_string(["report", "--db", str(db), "--squad", "ZD01"])  # a PDF needs --out
     assert code == 1
     assert "--out" in capsys.readouterr().err
+    code, _ = run_to_string(
+        ["report", "--db", str(db), "--squad", "ZD01", "--day", "0001-01-01", "--format", "csv"]
+    )
+    assert code == 1
+    assert "日期须在 2000-01-01 至 2099-12-31 之间" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         run_to_string(["report", "--db", str(db), "--squad", "ZD01", "--day", "22.11.2026"])
 
