@@ -44,6 +44,7 @@ class NewCaseView:
         self.seized_kind = ""
         self.seized_quantity = "1"
         self.results = ft.Column(spacing=4)
+        self._subject_form: ft.Control | None = None
         self.picker: ft.FilePicker | None = None
         self.geolocator: Any = None
 
@@ -348,6 +349,12 @@ class NewCaseView:
         self.shell.render()
 
     def subject_form(self) -> ft.Control:
+        """The new-subject form, made once and kept across renders so nothing typed is replaced."""
+        if self._subject_form is None:
+            self._subject_form = self.make_subject_form()
+        return self._subject_form
+
+    def make_subject_form(self) -> ft.Control:
         s = self.shell
         values = self.new_subject
 
@@ -405,6 +412,7 @@ class NewCaseView:
             self.fail(exc, jump=False)
             return
         self.creating_subject = False
+        self._subject_form = None
         self.new_subject = {"kind": SubjectKind.MOBILE_VENDOR.value, "hardship": False}
         self.error = ""
         self.shell.render()

@@ -133,9 +133,12 @@ class Shell:
         if self.page is not None:
             self.page.show_dialog(ft.SnackBar(ft.Text(text, size=16), duration=4000))
 
+    #: Screens re-rendered when state changes elsewhere (their text fields are kept across renders).
+    LIVE = ("today", "sync", "signin", "settings")
+
     def changed_elsewhere(self) -> None:
         """A state object changed (possibly on the sync worker): re-render screens that show live data."""
-        if self.route not in ("today", "sync", "signin", "settings"):
+        if self.route not in self.LIVE:
             return
         if self.page is None:
             self.render()
@@ -146,7 +149,7 @@ class Shell:
     async def _render_async(self) -> None:
         if self.route == "signin" and self.app.session.signed_in:
             self.go("today")
-        else:
+        elif self.route in self.LIVE:  # checked again: the officer may have moved on meanwhile
             self.render()
 
 

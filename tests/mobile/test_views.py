@@ -377,3 +377,24 @@ def test_subject_search_shows_earlier_cases(app: AppState) -> None:
     subject_id = app.drafts.search_subjects("刘小摊")[0].id
     screen.choose_subject(subject_id)
     assert "警告" in texts(shell.body)  # the second case of this vendor: the stage moves on
+
+
+def test_background_sync_never_rebuilds_the_case_being_typed(app: AppState) -> None:
+    shell = Shell(app)
+    shell.start()
+    shell.go("new_case")
+    screen = shell.screen
+    assert isinstance(screen, NewCaseView)
+    screen.choose_violation("0510")
+    screen.next()
+    screen.open_subject_form()
+    form = screen.subject_form()
+    shown = shell.body.content
+    app.link.kick()  # a sync finishes and notifies (inline here): the form must not be replaced
+    assert shell.body.content is shown
+    shell.render()  # the officer's own action re-renders: the same form (and typed text) stays
+    assert screen.subject_form() is form
+    shell.go("today")
+    before = shell.body.content
+    app.link.kick()  # on a live screen the status is redrawn
+    assert shell.body.content is not before
