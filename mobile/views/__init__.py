@@ -7,7 +7,8 @@ nothing else (no store, HTTP or image library here; ``tests/test_layering.py``).
 --data-dir D --hq URL`` (prints ``APP READY http://127.0.0.1:P`` once serving).
 
 Stable Chinese labels for browser tests (TextField ``label`` = textbox name; buttons by visible text;
-``exact=True`` advised; leave ~0.8 s after ``fill`` before clicking so the value reaches Python):
+``exact=True`` advised; click a textbox before ``fill`` (a fill without focus was seen to be lost on the
+password field) and leave ~1 s before the next click so the value reaches Python):
 
 - Sign-in: textboxes "HQ 地址", "执法证号", "PIN 密码"; button "登录"; errors e.g. "执法证号或 PIN 错误",
   "此设备首次登录需要连接 HQ".
