@@ -29,7 +29,9 @@ the zygote reap it before checking. ``--lanes`` zygotes run side by side, each o
 directories; every ``--rounds-per-phone`` rounds a lane starts a fresh phone, so kills also land in the
 first open (migrations).
 
-Run: ``.venv/bin/python bench/crash.py`` (500 kills of the app path and 100 of the baseline, bounded by
+A second app-path row kills savers within their first 30 ms, while ``Store.open`` creates a fresh store.
+
+Run: ``.venv/bin/python bench/crash.py`` (500 + 200 kills of the app path, 100 of the baseline, bounded by
 ``--seconds``); writes bench/results/crash.md. ``tests/reliability/test_crash.py`` runs a short version.
 """
 
@@ -433,7 +435,7 @@ class Tally:
     killed_mid_save: int = 0  # … after its store was open
     reported: int = 0  # cases the saver said were saved
     unreported: int = 0  # cases committed whose report the kill cut off
-    corrupt: int = 0
+    corrupt: int = 0  # phones whose store Store.open refused after a kill
     half_saved: int = 0  # distinct cases, over all phones
     dangling: int = 0  # distinct photo hashes
     lost: int = 0  # distinct reported cases
@@ -475,12 +477,14 @@ def run_lane(
     try:
         phone = work
         reported, seen, bad_cases, bad_photos = set[str](), set[str](), set[str](), set[str]()
+        refused = False
         for n in range(kills):
             if time.monotonic() > deadline:
                 break
             if n % rounds_per_phone == 0:
                 phone = work / f"lane{lane}-phone{n // rounds_per_phone:03d}"
                 reported, seen, bad_cases, bad_photos = set(), set(), set(), set()
+                refused = False
                 phone.mkdir()
             pid = zygote.fork(phone, rng.randrange(2**31), naive)
             time.sleep(rng.uniform(0, max_delay))
@@ -498,7 +502,9 @@ def run_lane(
             new = check.case_ids - seen
             seen |= check.case_ids
             tally.unreported += len(new - saved)
-            tally.corrupt += not check.opened
+            if not check.opened and not refused:  # once refused, every later open on it is refused too
+                tally.corrupt += 1
+            refused = refused or not check.opened
             # a damaged case or photo stays damaged: count each once per phone
             half_saved = {problem.split(":")[0] for problem in check.half_saved} - bad_cases
             dangling = set(check.dangling) - bad_photos
@@ -596,32 +602,36 @@ def table(rows: list[tuple[str, Tally, float]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=500)
+    parser.add_argument("--first-open-kills", type=int, default=200)
     parser.add_argument("--baseline-kills", type=int, default=100)
     parser.add_argument("--lanes", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=110.0, help="bound on the whole run")
+    parser.add_argument("--seconds", type=float, default=120.0, help="bound on the whole run")
     parser.add_argument("--max-delay", type=float, default=0.5)
     parser.add_argument("--zygote", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.zygote is not None:
         zygote(args.zygote)
         return
-    started = time.monotonic()
-    share = args.kills / max(1, args.kills + args.baseline_kills)
-    app = run(args.kills, lanes=args.lanes, seconds=args.seconds * share, max_delay=args.max_delay)
-    app_seconds = time.monotonic() - started
-    base_started = time.monotonic()
-    remaining = max(5.0, args.seconds - app_seconds)
-    base = run(args.baseline_kills, naive=True, lanes=args.lanes, seconds=remaining, max_delay=args.max_delay)
-    base_seconds = time.monotonic() - base_started
-    rows = [
-        ("app path: PhotoStore.put + Store.save_case", app, app_seconds),
-        ("baseline: saved as the form goes, autocommit, files in place", base, base_seconds),
-    ]
-    errors = app.saver_errors + base.saver_errors
+    deadline = time.monotonic() + args.seconds
+    plans = [  # label, kills, naive, fresh phone every … rounds, max delay, share of the remaining time
+        ("app path: PhotoStore.put + Store.save_case", args.kills, False, 25, args.max_delay, 0.7),
+        ("app path, first open (killed in 0–30 ms)", args.first_open_kills, False, 1, 0.03, 0.35),
+        ("baseline: saved as the form goes, autocommit, files in place", args.baseline_kills, True, 25,
+         args.max_delay, 1.0),
+    ]  # fmt: skip
+    rows = []
+    for label, kills, naive, per_phone, max_delay, share in plans:
+        started = time.monotonic()
+        seconds = max(5.0, (deadline - started) * share)
+        tally = run(kills, naive=naive, lanes=args.lanes, seconds=seconds, rounds_per_phone=per_phone,
+                    max_delay=max_delay)  # fmt: skip
+        rows.append((label, tally, time.monotonic() - started))
+    app, first, base = (tally for _, tally, _ in rows)
+    errors = app.saver_errors + first.saver_errors + base.saver_errors
     text = "\n\n".join(
         [
             "# Crash consistency: SIGKILL while saving cases with photos "
-            f"({app.killed} + {base.killed} kills)",
+            f"({app.killed} + {first.killed} + {base.killed} kills)",
             table(rows),
             "Each round forks a saver that opens the phone store and saves 露天烧烤 cases with 1–3 photos "
             "(processed by `mobile.photos.process_photo`, 1024×768 sources, 40% with seized items), "
@@ -629,12 +639,16 @@ def main() -> None:
             "integrity check), checks every case row against its photo rows, seized items, upload queue and "
             "outbox entry, every photo row against its file's hash, every reported case id, and runs the "
             "start-up sweep. *mid-save*: kills that came after the store was open. A fresh phone every 25 "
-            f"rounds; {args.lanes} lanes side by side. Inconsistent rounds: app path "
-            f"{app.inconsistent_rounds}, baseline {base.inconsistent_rounds}. Saver errors: {len(errors)}.",
+            "rounds (second row: every round, killed within 30 ms, while `Store.open` creates the file); "
+            f"{args.lanes} lanes side by side. A corrupt DB is counted once per phone: once refused, every "
+            "later round on that phone is refused too. Inconsistent rounds: "
+            + ", ".join(f"{label.split(':')[0]} {tally.inconsistent_rounds}" for label, tally, _ in rows)
+            + f". Saver errors: {len(errors)}.",
         ]
     )
-    if app.examples or base.examples:
-        text += "\n\nExamples: " + "; ".join(app.examples[:3] + base.examples[:3])
+    examples = [e for _, tally, _ in rows for e in tally.examples[:2]]
+    if examples:
+        text += "\n\nExamples: " + "; ".join(examples)
     print(text)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text + "\n", encoding="utf-8")

@@ -7,7 +7,11 @@ sees each kind of damage."""
 from __future__ import annotations
 
 import random
+import signal
 import sqlite3
+import subprocess
+import sys
+from datetime import date
 from pathlib import Path
 
 from bench.crash import check_phone, make_sources, run, save_one
@@ -88,3 +92,34 @@ def test_the_check_reports_a_damaged_store_without_touching_it(tmp_path: Path) -
     assert not result.opened
     assert result.error.startswith("StoreCorrupt")
     assert db.read_bytes() == bytes(data)
+
+
+def _python(code: str) -> int:
+    """Run ``code`` in a fresh interpreter; its return code (negative: killed by that signal)."""
+    return subprocess.run([sys.executable, "-c", code], check=False).returncode
+
+
+def test_a_store_a_kill_left_with_a_hot_rollback_journal_opens_again(tmp_path: Path) -> None:
+    """Found by bench/crash.py: an app killed while its first ``Store.open`` creates the file (switching a new
+    file to WAL is a write through a rollback journal) leaves ``phone.db`` + ``phone.db-journal``. A
+    read-write open would roll the hot journal back; ``Store.open`` checks the file on a read-only
+    connection first, which cannot, and refuses the store as damaged ("attempt to write a readonly
+    database") on this and every later start. Here a writer is killed with a hot journal on purpose."""
+    db = tmp_path / "phone.db"
+    assert _python(f"import sqlite3; c = sqlite3.connect({str(db)!r}); c.execute('CREATE TABLE x (y)')"
+                   "; c.execute('DROP TABLE x'); c.close()") == 0  # fmt: skip
+    killed = _python(
+        "import os, signal, sqlite3\n"
+        f"c = sqlite3.connect({str(db)!r}, isolation_level=None)\n"
+        "c.execute('PRAGMA cache_size = 1'); c.execute('BEGIN IMMEDIATE'); c.execute('CREATE TABLE f (x)')\n"
+        "for _ in range(300): c.execute('INSERT INTO f VALUES (?)', ('x' * 500,))\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    assert killed == -signal.SIGKILL
+    assert (tmp_path / "phone.db-journal").stat().st_size > 0  # the hot journal of the killed write
+
+    store = Store.open(db, catalogue=load_catalogue())
+    number = store.reserve_case_no("ZD01", "1023", date(2026, 11, 22))
+    store.close()
+    with Store.open(db, catalogue=load_catalogue()) as again:
+        assert again.reserve_case_no("ZD01", "1023", date(2026, 11, 22)) != number
