@@ -104,9 +104,7 @@ def test_put_repairs_a_damaged_file_of_the_same_name(store: PhotoStore) -> None:
     assert store.read(digest) == PHOTO
 
 
-def test_failed_write_leaves_no_file_and_no_temp(
-    store: PhotoStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_write_leaves_no_file_and_no_temp(store: PhotoStore, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken_fsync(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
