@@ -127,11 +127,19 @@ def noise_jpeg(seed: int | str, target_bytes: int) -> tuple[bytes, int, int]:
 
 
 def tagged_jpeg(base: bytes, tag: str) -> bytes:
-    """``base`` with a JPEG comment segment (FF FE) holding ``tag`` right after the start-of-image marker:
-    still a valid JPEG, with its own SHA-256."""
-    assert base[:2] == b"\xff\xd8", "not a JPEG"
-    payload = tag.encode("utf-8")
-    return base[:2] + b"\xff\xfe" + (len(payload) + 2).to_bytes(2, "big") + payload + base[2:]
+    """A variant of the JPEG ``base`` with its own SHA-256: the last 8 steps of its first quantisation
+    table (the finest frequencies) are derived from ``tag``. Still a plain baseline JPEG of the same size
+    that decodes (a camera at a slightly different quality); no comment or metadata segment is added,
+    since HQ refuses evidence carrying those."""
+    i = 2
+    while i + 4 <= len(base) and base[i] == 0xFF and base[i + 1] != 0xDA:
+        length = int.from_bytes(base[i + 2 : i + 4], "big")
+        if base[i + 1] == 0xDB and base[i + 4] >> 4 == 0:  # DQT with 8-bit steps: Pq/Tq, then 64 steps
+            steps = bytes(1 + b % 255 for b in hashlib.sha256(tag.encode("utf-8")).digest()[:8])
+            end = i + 5 + 64
+            return base[: end - 8] + steps + base[end:]
+        i += 2 + length
+    raise ValueError("no 8-bit quantisation table before the scan")
 
 
 # ------------------------------------------------------------------------------------------ HQ process

@@ -5,10 +5,16 @@ assertions."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import math
 from collections import Counter
 from pathlib import Path
 
+import pytest
+from PIL import Image
+
+from bench.fleet import noise_jpeg, tagged_jpeg
 from bench.load import (
     LoadConfig,
     count_at_hq,
@@ -101,3 +107,17 @@ def test_hq_thread_samples_are_classified_by_what_the_thread_waits_for(tmp_path:
             "blob files": 1,
         }
     )
+
+
+def test_photo_variants_are_distinct_decodable_jpegs_of_the_same_size() -> None:
+    base, width, height = noise_jpeg("variants", 20_000)
+    variants = [tagged_jpeg(base, f"phone/{i}") for i in range(50)]
+    assert len({hashlib.sha256(v).hexdigest() for v in variants}) == 50
+    assert all(len(v) == len(base) for v in variants)
+    for data in variants[:3]:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            assert (image.format, image.size) == ("JPEG", (width, height))
+        assert b"\xff\xfe" not in data[: data.index(b"\xff\xda")]  # no comment segment added
+    with pytest.raises(ValueError, match="quantisation"):
+        tagged_jpeg(b"\xff\xd8\xff\xda\x00\x02", "no tables")
