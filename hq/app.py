@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path as FsPath
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 import psycopg
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
@@ -32,6 +33,7 @@ from hq.auth import ApiError, Auth, Principal
 from hq.blobs import BlobHashMismatch, BlobStore
 from hq.dashboard import install_dashboard
 from hq.ingest import emit_case_state, ingest_batch
+from hq.photocheck import NotEvidence, check_evidence
 from hq.review import build_router as build_review_router
 from hq.settings import Settings
 from hq.storage.base import CaseState, ChangeKind, CursorError, Storage, StorageError
@@ -325,6 +327,19 @@ def create_app(
 
     app.add_middleware(BodyLimit, limits=limits)
 
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # A NUL in the path or query can name nothing and PostgreSQL cannot even compare it: refuse here.
+        query = request.scope.get("query_string", b"").decode()
+        if "\x00" in unquote(request.scope.get("path", "") + "?" + query):
+            refused = ApiError(Errno.VALIDATION, detail={"reason": "NUL in the URL"})
+            response: Response = error_response(refused)
+        else:
+            response = await call_next(request)
+        # Browsers must take every answer for what its Content-Type says (a stored photo is image/jpeg).
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
     bearer = HTTPBearer(auto_error=False, description="The per-device token from /v1/auth/sign-in")
 
     def check_protocol(
@@ -470,6 +485,9 @@ def create_app(
     )
     async def upload_photo(sha256: Sha, request: Request, caller: Caller) -> PhotoUploadResult:
         require_sha(sha256)
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type not in ("", "application/octet-stream", "image/jpeg"):
+            raise ApiError(Errno.PHOTO_MEDIA_TYPE, detail={"content_type": media_type[:100]})
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit():
             if int(declared) > settings.max_photo_bytes:
@@ -496,6 +514,10 @@ def create_app(
             if digest.hexdigest() != sha256:
                 raise ApiError(Errno.PHOTO_HASH_MISMATCH, detail={"received_bytes": size})
             await run_in_threadpool(spool.finish)
+            try:
+                await run_in_threadpool(check_evidence, spool.path)
+            except NotEvidence as exc:
+                raise ApiError(Errno.PHOTO_NOT_EVIDENCE, detail={"reason": str(exc)}) from exc
             return await run_in_threadpool(_store_photo, sha256, spool.path, size, caller)
         finally:
             spool.discard()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -150,9 +151,20 @@ def ingest(
     return IngestReport(results, gaps)
 
 
+def _is_uuid(value: object) -> bool:
+    """Record ids are client UUIDs; anything else never reaches a lookup before the record is validated."""
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _record_ids(records: Sequence[PushRecord | Mapping[str, Any]]) -> set[str]:
     ids = {raw.id if isinstance(raw, PushRecord) else raw.get("id") for raw in records}
-    return {i for i in ids if isinstance(i, str) and i}
+    return {i for i in ids if isinstance(i, str) and _is_uuid(i)}
 
 
 def _subjects_of(tx: Tx, records: Sequence[PushRecord | Mapping[str, Any]]) -> set[str]:
@@ -167,13 +179,13 @@ def _subjects_of(tx: Tx, records: Sequence[PushRecord | Mapping[str, Any]]) -> s
             continue
         refs = []
         if kind == RecordKind.CASE.value:
-            if isinstance(payload.get("subject_id"), str):
+            if _is_uuid(payload.get("subject_id")):
                 subjects.add(payload["subject_id"])
             refs.append(payload.get("supersedes"))
         elif kind == RecordKind.REVIEW.value:
             refs.append(payload.get("case_id"))
         for case_id in refs:
-            state = tx.case_state(case_id) if isinstance(case_id, str) else None
+            state = tx.case_state(str(case_id)) if _is_uuid(case_id) else None
             if state is not None and state.subject_id:
                 subjects.add(state.subject_id)
     return subjects

@@ -38,7 +38,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from enforcement.model import HistoryEntry, Officer, Stage, SyncState
 
@@ -107,6 +107,8 @@ class Errno(IntEnum):
     PHOTO_TOO_LARGE = 4003  # body over MAX_PHOTO_BYTES
     PHOTO_EMPTY = 4004
     PHOTO_NOT_FOUND = 4005
+    PHOTO_NOT_EVIDENCE = 4006  # not a clean evidence JPEG (other format, truncated, bomb, trailing data…)
+    PHOTO_MEDIA_TYPE = 4007  # Content-Type other than application/octet-stream or image/jpeg
     # 5xxx: HQ
     INTERNAL = 5001
     UNAVAILABLE = 5002  # storage busy or HQ restarting; see Retry-After
@@ -142,6 +144,8 @@ ERRNO_HTTP_STATUS: dict[Errno, int] = {
     Errno.PHOTO_TOO_LARGE: 413,
     Errno.PHOTO_EMPTY: 422,
     Errno.PHOTO_NOT_FOUND: 404,
+    Errno.PHOTO_NOT_EVIDENCE: 422,
+    Errno.PHOTO_MEDIA_TYPE: 415,
     Errno.INTERNAL: 500,
     Errno.UNAVAILABLE: 503,
 }
@@ -180,6 +184,8 @@ ERRNO_MESSAGES: dict[Errno, tuple[str, str]] = {
     Errno.PHOTO_TOO_LARGE: ("照片过大", "The photo is too large"),
     Errno.PHOTO_EMPTY: ("照片为空", "The photo is empty"),
     Errno.PHOTO_NOT_FOUND: ("指挥中心没有该照片", "HQ does not have this photo"),
+    Errno.PHOTO_NOT_EVIDENCE: ("照片不是有效的证据文件", "The photo is not a valid evidence file"),
+    Errno.PHOTO_MEDIA_TYPE: ("照片的内容类型不受支持", "Unsupported content type for a photo"),
     Errno.INTERNAL: ("指挥中心内部错误，请稍后重试", "HQ internal error; try again later"),
     Errno.UNAVAILABLE: ("指挥中心暂时不可用，请稍后重试", "HQ is temporarily unavailable; try again later"),
 }
@@ -197,6 +203,14 @@ class WireModel(BaseModel):
     """Base of every wire model: unknown fields are ignored (an older peer tolerates newer fields)."""
 
     model_config = ConfigDict(extra="ignore")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        """No text field may hold a NUL or a lone surrogate: no database stores them, no screen shows them."""
+        if isinstance(value, str) and ("\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)):
+            raise ValueError("text holds a NUL character or a lone surrogate")
+        return value
 
 
 class ErrorBody(WireModel):

@@ -8,6 +8,8 @@ with the fixtures of tests/hq/conftest.py).
 from __future__ import annotations
 
 import hashlib
+import io
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -160,9 +162,28 @@ def sign_in(client: httpx.Client, officer: Officer, device_id: str | None = None
 
 
 def photo_bytes(seed: str, size: int = 3000) -> bytes:
-    """Deterministic fake evidence bytes (the HQ side never decodes photos)."""
-    block = hashlib.sha256(seed.encode()).digest()
-    return (block * (size // len(block) + 1))[:size]
+    """A deterministic evidence JPEG of exactly ``size`` bytes (HQ refuses anything but evidence JPEGs):
+    noise seeded by ``seed`` sized to come close, then padded by an APP15 segment."""
+    from PIL import Image
+
+    rng = random.Random(seed)
+    side, data = max(8, int((size / 2.0) ** 0.5)), b""
+    for _ in range(8):  # aim just under ``size``: the padding segment must stay small
+        buffer = io.BytesIO()
+        Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3)).save(buffer, "JPEG", quality=80)
+        encoded = buffer.getvalue()
+        if len(encoded) + 4 <= size:
+            data = encoded
+            if size - len(encoded) < 32_000:
+                break
+        side = max(8, int(side * (size / len(encoded)) ** 0.5 * 0.97))
+    assert data, f"no JPEG fits in {size} bytes"
+    pad = size - len(data) - 4
+    while pad >= 0:
+        chunk = min(pad, 60_000)
+        data = data[:2] + b"\xff\xef" + (chunk + 2).to_bytes(2, "big") + bytes(chunk) + data[2:]
+        pad -= chunk + 4
+    return data
 
 
 def photo_ref(data: bytes, kind: PhotoKind = PhotoKind.DURING) -> PhotoRef:
