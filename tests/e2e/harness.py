@@ -13,6 +13,8 @@ Screenshots go to ``artifacts/screenshots/<name>.png`` (gitignored).
 from __future__ import annotations
 
 import os
+import random
+import re
 import socket
 import subprocess
 import sys
@@ -49,6 +51,23 @@ CHEAP_PIN_ENV = {
 HQ_BADGE = "9001"
 
 T = TypeVar("T")
+
+#: Every text, label and field value of Flutter's semantics tree, one per line.
+SEMANTICS_TEXT_JS = """() => {
+    const host = document.querySelector('flt-semantics-host');
+    if (!host) return '';
+    const parts = [];
+    for (const el of host.querySelectorAll('*')) {
+        const label = el.getAttribute('aria-label');
+        if (label) parts.push(label);
+        for (const n of el.childNodes) {
+            const text = n.nodeType === 3 ? n.textContent.trim() : '';
+            if (text) parts.push(text);
+        }
+        if (el.value) parts.push(el.value);
+    }
+    return parts.join('\\n');
+}"""
 
 
 def demo_pin(badge: str) -> str:
@@ -334,6 +353,23 @@ class Screen:
         self.page.wait_for_selector(
             "flt-semantics span, flt-semantics[role], flt-semantics input", state="attached", timeout=30_000
         )
+        self._quiet()
+
+    def _quiet(self, quiet_ms: int = 500, limit_ms: int = 15_000) -> None:
+        """Wait until the semantics tree has not changed for ``quiet_ms`` (the first screens of the app
+        re-render as its state settles; typing into a field that is being replaced loses the text)."""
+        script = """([quiet, limit]) => new Promise(resolve => {
+            const host = document.querySelector('flt-semantics-host') || document.body;
+            let timer = setTimeout(done, quiet);
+            const observer = new MutationObserver(() => {
+                clearTimeout(timer);
+                timer = setTimeout(done, quiet);
+            });
+            const cap = setTimeout(done, limit);
+            function done() { observer.disconnect(); clearTimeout(timer); clearTimeout(cap); resolve(true); }
+            observer.observe(host, {subtree: true, childList: true, attributes: true, characterData: true});
+        })"""
+        self.page.evaluate(script, [quiet_ms, limit_ms])
 
     def _text_locator(self, text: str, exact: bool) -> Any:
         return self.page.get_by_text(text, exact=exact).first
@@ -343,15 +379,25 @@ class Screen:
     def _textbox(self, label: str) -> Any:
         return self.page.get_by_role("textbox", name=label, exact=True)
 
-    def fill(self, label: str, value: str, timeout: float = 15.0) -> None:
-        """Type ``value`` into the text field labelled ``label``."""
+    def fill(self, label: str, value: str, *, timeout: float = 15.0) -> None:
+        """Tap the text field labelled ``label``, clear it and type ``value`` key by key (Playwright's
+        ``fill`` on Flutter's semantics inputs is not reliably seen by the app; typing is what a user does).
+        """
 
         def go() -> None:
-            box = self._textbox(label)
+            box = self._textbox(label).first
             box.wait_for(state="attached", timeout=timeout * 1000)
-            box.fill(value)
+            box.click()
+            self.page.wait_for_timeout(150)  # Flutter moves focus to its editing element
+            self.page.keyboard.press("Control+A")
+            self.page.keyboard.press("Backspace")
+            self.page.keyboard.type(value, delay=15)
+            typed = box.input_value()
+            if typed != value:
+                raise AssertionError(f"field {label!r} holds {typed!r} after typing {value!r}")
 
         self._run(go)
+        self.taps += 1
         self.typed += 1
 
     def tap(self, name: str, *, role: str = "button", exact: bool = True, timeout: float = 15.0) -> None:
@@ -376,16 +422,27 @@ class Screen:
         self._run(go)
         self.taps += 1
 
-    def wait_text(self, text: str, *, exact: bool = False, timeout: float = 20.0) -> None:
-        """Wait until ``text`` is in the semantics tree (substring unless ``exact``)."""
-        self._run(
-            lambda: self._text_locator(text, exact).wait_for(state="attached", timeout=timeout * 1000),
-            timeout=timeout + 30,
-        )
+    def wait_text(self, text: str, *, timeout: float = 20.0) -> None:
+        """Wait until ``text`` is part of a text or a label of the semantics tree (a tappable container
+        carries its texts as its label)."""
+        try:
+            self._run(
+                lambda: self.page.wait_for_function(
+                    f"t => ({SEMANTICS_TEXT_JS})().includes(t)", arg=text, timeout=timeout * 1000
+                ),
+                timeout=timeout + 30,
+            )
+        except Exception as exc:
+            if type(exc).__name__ != "TimeoutError":
+                raise
+            shown = self.semantics_text()
+            raise AssertionError(f"{text!r} not shown within {timeout} s; the screen has:\n{shown}") from None
 
-    def wait_gone(self, text: str, *, exact: bool = False, timeout: float = 20.0) -> None:
+    def wait_gone(self, text: str, *, timeout: float = 20.0) -> None:
         self._run(
-            lambda: self._text_locator(text, exact).wait_for(state="detached", timeout=timeout * 1000),
+            lambda: self.page.wait_for_function(
+                f"t => !({SEMANTICS_TEXT_JS})().includes(t)", arg=text, timeout=timeout * 1000
+            ),
             timeout=timeout + 30,
         )
 
@@ -406,22 +463,7 @@ class Screen:
 
     def semantics_text(self) -> str:
         """Every text and label of the semantics tree, one string (for assertions and failure messages)."""
-        script = """() => {
-            const host = document.querySelector('flt-semantics-host');
-            if (!host) return '';
-            const parts = [];
-            for (const el of host.querySelectorAll('*')) {
-                const label = el.getAttribute('aria-label');
-                if (label) parts.push(label);
-                for (const n of el.childNodes) {
-                    const text = n.nodeType === 3 ? n.textContent.trim() : '';
-                    if (text) parts.push(text);
-                }
-                if (el.value) parts.push(el.value);
-            }
-            return parts.join('\\n');
-        }"""
-        return self._run(lambda: str(self.page.evaluate(script)))
+        return self._run(lambda: str(self.page.evaluate(SEMANTICS_TEXT_JS)))
 
     def choose_file(self, button: str, path: Path, *, role: str = "button", timeout: float = 20.0) -> None:
         """Tap ``button`` and answer the file chooser it opens with ``path``."""
@@ -447,6 +489,10 @@ class Screen:
         self.shots.append(path)
         return path
 
+    def settle(self) -> None:
+        """Wait until the app has stopped changing the screen (a re-render, a step that moved on)."""
+        self._run(self._quiet)
+
     def pause(self, seconds: float) -> None:
         """Let the app work (a sync round, an animation) without touching it."""
         self._run(lambda: self.page.wait_for_timeout(seconds * 1000), timeout=seconds + 30)
@@ -466,3 +512,122 @@ class Screen:
             self.context = self.page = None
 
         self._run(go, timeout=60)
+
+
+# ------------------------------------------------------------------------------------------ the app's flows
+
+#: A saved case's number as the app shows it: ``已保存：ZD01-1023-261122-HY70A-0001``.
+SAVED_RE = re.compile(r"已保存：([A-Z0-9]+-[A-Z0-9]+-\d{6}-[0-9A-Z]{5}-\d+)")
+STEP_COUNT = 7
+
+
+def evidence_jpeg(path: Path, seed: int, size: tuple[int, int] = (1600, 1200)) -> Path:
+    """A photo-like JPEG (coloured blocks on a gradient), different for every ``seed``."""
+    from PIL import Image, ImageDraw
+
+    rnd = random.Random(seed)
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(80):
+        x, y = rnd.randrange(size[0]), rnd.randrange(size[1])
+        colour = (rnd.randrange(256), rnd.randrange(256), rnd.randrange(256))
+        draw.rectangle([x, y, x + rnd.randrange(20, 400), y + rnd.randrange(20, 300)], fill=colour)
+    image.save(path, "JPEG", quality=85)
+    return path
+
+
+class OfficerUi:
+    """The officer app's screens as an officer goes through them (labels from mobile/i18n.py)."""
+
+    def __init__(self, screen: Screen) -> None:
+        self.s = screen
+
+    def sign_in(self, badge: str, pin: str | None = None) -> None:
+        self.s.wait_control("textbox", "执法证号")
+        self.s.fill("执法证号", badge)
+        self.s.fill("PIN 密码", pin or demo_pin(badge))
+        self.s.tap("登录")
+        self.s.wait_control("button", "新建案件", timeout=40)
+
+    def current_step(self) -> int:
+        found = re.search(rf"(\d)/{STEP_COUNT} ·", self.s.semantics_text())
+        return int(found.group(1)) if found else 0
+
+    def step(self, number: int) -> None:
+        """Be on wizard step ``number``: tap 下一步 step by step unless the app moved on by itself."""
+        self.s.settle()
+        current = self.current_step()
+        if current == 0:
+            raise AssertionError(f"not in the new-case wizard:\n{self.s.semantics_text()}")
+        while current < number:
+            self.s.tap("下一步")
+            current += 1
+            self.s.wait_text(f"{current}/{STEP_COUNT} ·")
+            self.s.settle()
+        if current != number:
+            raise AssertionError(f"on step {current}, wanted {number}")
+
+    def new_case(self, violation: str) -> None:
+        """From Today: 新建案件, then the violation's tile.
+
+        Today re-renders whole while a sync runs; a tap that lands just then can be lost (seen in
+        Chromium), so the tap is repeated once if the wizard did not open."""
+        self.s.settle()
+        self.s.tap("新建案件")
+        try:
+            self.s.wait_text(f"1/{STEP_COUNT} ·", timeout=5)
+        except AssertionError:
+            self.s.tap("新建案件")
+            self.s.wait_text(f"1/{STEP_COUNT} ·")
+        self.s.tap(violation)
+        self.step(2)
+
+    def locate(self) -> str:
+        """Take the GPS fix of the browser context; returns the line the app shows."""
+        self.s.tap("获取 GPS 定位")
+        self.s.wait_text(f"GPS {GEO['latitude']:.4f}", timeout=30)
+        return next(line for line in self.s.semantics_text().splitlines() if line.startswith("GPS "))
+
+    def new_subject(self, name: str, phone: str) -> None:
+        self.step(3)
+        self.s.tap("新建当事人")
+        self.s.fill("姓名 / 店名", name)
+        self.s.fill("电话", phone)
+        self.s.tap("保存当事人")
+
+    def find_subject(self, query: str, label: str) -> None:
+        """Search the phone's registry and pick the entry whose label starts with ``label``."""
+        self.step(3)
+        self.s.fill("车牌、电话或姓名", query)
+        self.s.tap_text(label, exact=False)
+
+    def stage_text(self) -> str:
+        self.step(4)
+        return self.s.semantics_text()
+
+    def tab(self, name: str) -> None:
+        """A destination of the bottom navigation bar (今日, 当事人, 同步, 设置)."""
+        self.s.settle()
+        self.s.tap(name, role="tab")
+
+    def choose(self, option: str) -> None:
+        """A radio option (disposition, subject kind)."""
+        self.s.tap(option, role="radio")
+
+    def add_photo(self, path: Path, count_after: int) -> None:
+        self.step(6)
+        self.s.choose_file("选择照片", path)
+        self.s.wait_text(f"{count_after} 张照片", timeout=40)
+
+    def save(self) -> str:
+        """Step 7, check it is ready, save; returns the case number the app reports."""
+        self.step(7)
+        review = self.s.semantics_text()
+        if "可以保存" not in review:
+            raise AssertionError(f"the case is not ready to save:\n{review}")
+        self.s.tap("保存案件")
+        self.s.wait_text("已保存：", timeout=30)
+        match = SAVED_RE.search(self.s.semantics_text())
+        if match is None:
+            raise AssertionError(f"no case number in:\n{self.s.semantics_text()}")
+        return match.group(1)
