@@ -326,6 +326,8 @@ class Screen:
         #: Taps on the app's controls (a file chooser counts two: the button and the file) and fields typed.
         self.taps = 0
         self.typed = 0
+        #: What was tapped, in order (for the tap benchmark's breakdown).
+        self.tap_log: list[str] = []
         #: (url, status) of every HTTP response the page received, in order.
         self.responses: list[tuple[str, int]] = []
 
@@ -399,6 +401,7 @@ class Screen:
         self._run(go)
         self.taps += 1
         self.typed += 1
+        self.tap_log.append(f"[{label}]")
 
     def tap(self, name: str, *, role: str = "button", exact: bool = True, timeout: float = 15.0) -> None:
         """Tap the control of ``role`` named ``name``."""
@@ -410,6 +413,7 @@ class Screen:
 
         self._run(go)
         self.taps += 1
+        self.tap_log.append(name)
 
     def tap_text(self, text: str, *, exact: bool = True, timeout: float = 15.0) -> None:
         """Tap whatever shows ``text`` (a list tile, a chip, a menu entry)."""
@@ -421,6 +425,7 @@ class Screen:
 
         self._run(go)
         self.taps += 1
+        self.tap_log.append(text)
 
     def wait_text(self, text: str, *, timeout: float = 20.0) -> None:
         """Wait until ``text`` is part of a text or a label of the semantics tree (a tappable container
@@ -475,6 +480,7 @@ class Screen:
 
         self._run(go)
         self.taps += 2
+        self.tap_log += [button, "(picture)"]
 
     def screenshot(self, name: str) -> Path:
         """Wait for the canvas to settle, then save ``artifacts/screenshots/<name>.png``."""
