@@ -407,6 +407,25 @@ def extra_candidates(conn: sqlite3.Connection, key: str, limit: int) -> list[tup
     return [(row[0], row[1]) for row in rows]
 
 
+def _roll_back_interrupted_write(path: Path) -> None:
+    """Let SQLite recover a write the app was killed in (a hot rollback journal beside the file).
+
+    Only a first open can leave one (a new file is switched to WAL through a rollback journal). A read-only
+    connection cannot roll it back and would see the file as damaged on every later start; the first read
+    on a read-write connection restores the last committed state, which is SQLite's own recovery, not a
+    change of the officer's data."""
+    journal = path.with_name(path.name + "-journal")
+    if not journal.exists() or journal.stat().st_size == 0:
+        return
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError:
+        pass  # a damaged file: the read-only check below reports it
+    finally:
+        conn.close()
+
+
 def _check_file(path: Path) -> None:
     """Refuse a damaged or too-new file without writing to it (read-only connection)."""
     if not path.exists():
@@ -428,6 +447,7 @@ def _check_file(path: Path) -> None:
             zh=f"{path.name} 不是本应用的数据库文件（不是 SQLite），文件未作任何改动",
             field="path",
         )
+    _roll_back_interrupted_write(path)
     conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
