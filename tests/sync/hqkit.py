@@ -163,11 +163,12 @@ def sign_in(client: httpx.Client, officer: Officer, device_id: str | None = None
 
 def photo_bytes(seed: str, size: int = 3000) -> bytes:
     """A deterministic evidence JPEG of exactly ``size`` bytes (HQ refuses anything but evidence JPEGs):
-    noise seeded by ``seed`` sized to come close, then padded by an APP15 segment."""
+    noise seeded by ``seed`` sized to come close, then padded by an APP15 segment. Below the size of the
+    smallest such JPEG (~700 bytes) it is that smallest JPEG."""
     from PIL import Image
 
     rng = random.Random(seed)
-    side, data = max(8, int((size / 2.0) ** 0.5)), b""
+    side, data, encoded = max(8, int((size / 2.0) ** 0.5)), b"", b""
     for _ in range(8):  # aim just under ``size``: the padding segment must stay small
         buffer = io.BytesIO()
         Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3)).save(buffer, "JPEG", quality=80)
@@ -176,6 +177,8 @@ def photo_bytes(seed: str, size: int = 3000) -> bytes:
             data = encoded
             if size - len(encoded) < 32_000:
                 break
+        if side == 8:
+            return encoded  # nothing smaller exists
         side = max(8, int(side * (size / len(encoded)) ** 0.5 * 0.97))
     assert data, f"no JPEG fits in {size} bytes"
     pad = size - len(data) - 4
