@@ -539,12 +539,14 @@ def run(
     max_delay: float = 0.5,
     seed: int = 7,
     work: Path | None = None,
+    source_size: tuple[int, int] = (1024, 768),
 ) -> Tally:
-    """``kills`` kill rounds spread over ``lanes`` zygotes running side by side, within ``seconds``."""
+    """``kills`` kill rounds spread over ``lanes`` zygotes running side by side, within ``seconds``
+    (camera shots of ``source_size`` pixels)."""
     catalogue = load_catalogue()
     with tempfile.TemporaryDirectory(prefix="sp-crash-", dir=work) as tmp:
         root = Path(tmp)
-        make_sources(root / "sources")
+        make_sources(root / "sources", size=source_size)
         deadline = time.monotonic() + seconds
         shares = [kills // lanes + (i < kills % lanes) for i in range(lanes)]
         tallies = [Tally() for _ in range(lanes)]

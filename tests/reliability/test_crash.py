@@ -21,7 +21,16 @@ from mobile.store import Store
 
 
 def test_kills_mid_save_leave_no_corrupt_store_half_saved_case_or_dangling_photo(tmp_path: Path) -> None:
-    tally = run(25, lanes=1, seconds=240, rounds_per_phone=13, max_delay=0.5, seed=11, work=tmp_path)
+    tally = run(
+        25,
+        lanes=1,
+        seconds=240,
+        rounds_per_phone=13,
+        max_delay=0.5,
+        seed=11,
+        work=tmp_path,
+        source_size=(480, 360),
+    )
 
     assert tally.saver_errors == []
     assert tally.rounds == 25
