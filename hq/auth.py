@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import secrets
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,13 +76,18 @@ class PinHasher:
         )
         # Verified against when the badge is unknown, so an unknown badge costs as much as a wrong PIN.
         self._dummy = self._hasher.hash(secrets.token_hex(8))
+        # Each argon2 check takes memory_cost KiB: unbounded concurrent sign-ins could exhaust memory
+        # (bench/load.py: 40 at once took HQ from 98 MiB to 2.6 GiB). At most one check per core runs.
+        self._slots = threading.BoundedSemaphore(os.cpu_count() or 2)
 
     def hash(self, pin: str) -> str:
-        return self._hasher.hash(pin)
+        with self._slots:
+            return self._hasher.hash(pin)
 
     def verify(self, pin_hash: str | None, pin: str) -> bool:
         try:
-            return self._hasher.verify(pin_hash or self._dummy, pin) and pin_hash is not None
+            with self._slots:
+                return self._hasher.verify(pin_hash or self._dummy, pin) and pin_hash is not None
         except (VerificationError, InvalidHashError):
             return False
 

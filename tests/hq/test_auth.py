@@ -136,3 +136,36 @@ def test_sign_in_failures_are_audited(auth: Auth, hq: Hq) -> None:
     with hq.storage.transaction(readonly=True) as tx:
         actions = [e.action for e in tx.audit_events()]
     assert actions == ["sign_in_failed", "sign_in"]
+
+
+def test_at_most_one_pin_check_per_core_runs_at_once() -> None:
+    import os
+    import threading
+    import time
+
+    pins = PinHasher(FAST_PIN_HASHING)
+    stored = pins.hash("261023")
+    running, peak, guard = 0, 0, threading.Lock()
+    real = pins._hasher
+
+    class Counting:
+        def verify(self, pin_hash: str, pin: str) -> bool:
+            return counting_verify(pin_hash, pin)
+
+    def counting_verify(pin_hash: str, pin: str) -> bool:
+        nonlocal running, peak
+        with guard:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.02)  # hold the slot long enough for the others to pile up
+        with guard:
+            running -= 1
+        return real.verify(pin_hash, pin)
+
+    pins._hasher = Counting()  # type: ignore[assignment]
+    threads = [threading.Thread(target=pins.verify, args=(stored, "261023")) for _ in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 1 <= peak <= (os.cpu_count() or 2)

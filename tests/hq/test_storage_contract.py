@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import random
 import threading
 import time
@@ -555,3 +556,29 @@ def test_concurrent_writers_lose_no_change_for_a_polling_reader(storage: Storage
     done.set()
     reader.join(30)
     assert sorted(received) == sorted(f"{w}-{n}" for w in range(writers) for n in range(per_writer))
+
+
+def test_many_writer_threads_queue_without_a_busy_error(tmp_path: pathlib.Path) -> None:
+    """SQLite: writers of one process take turns before holding a connection, so 40 at once all commit."""
+    from hq.storage.sqlite import SqliteStorage
+
+    storage = SqliteStorage(tmp_path / "hq.db")
+    storage.create_schema()
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            with storage.transaction() as tx:
+                tx.audit("9001", "probe", target=f"t{n}", detail={"n": n})
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with storage.transaction(readonly=True) as tx:
+        assert len([e for e in tx.audit_events() if e.action == "probe"]) == 40
+    storage.close()
