@@ -30,7 +30,8 @@ from enforcement.model import (
     SubjectKind,
     new_id,
 )
-from enforcement.text import Lang
+from enforcement.text import Lang, LocalizedError
+from enforcement.validation import case_problems
 from mobile.i18n import t
 from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark, process_photo
 from mobile.photostore import PhotoStore
@@ -531,27 +532,43 @@ class CaseDraftState(Observable):
             lacking.append("subject")
         return lacking
 
+    def problems(self) -> list[LocalizedError]:
+        """Everything that would stop the save, in form order: the missing steps, else every problem
+        ``enforcement.validation.case_problems`` finds in the case the draft would save (the same check
+        the store runs). Reserves no case number."""
+        lacking = self.missing()
+        if lacking:
+            return [_missing_step(step) for step in lacking]
+        draft = self._require()
+        try:
+            case = self._compose(draft.case_no or _PENDING_CASE_NO)
+        except LocalizedError as exc:  # a number or date the officer typed that cannot be read
+            return [exc]
+        subject = None if case.subject_id is None else self._store.get_subject(case.subject_id)
+        return list(case_problems(case, self.catalogue, subject=subject))
+
     def build_case(self) -> Case:
         """The Case the draft describes (not validated against the catalogue: the store does that)."""
+        self._require()
+        if self._session.officer is None:
+            raise NotSignedIn()
+        lacking = self.missing()
+        if lacking:
+            raise _missing_step(lacking[0])
+        return self._compose(self.ensure_case_no())
+
+    def _compose(self, case_no: str) -> Case:
         draft = self._require()
         officer = self._session.officer
         if officer is None:
             raise NotSignedIn()
-        lacking = self.missing()
-        if lacking:
-            step = lacking[0]
-            raise DraftError(
-                t("en", "case.review.missing", what=t("en", f"case.step.{step}")),
-                zh=t("zh", "case.review.missing", what=t("zh", f"case.step.{step}")),
-                field=_STEP_FIELD[step],
-            )
         decision = self.decision()
         assert decision is not None  # violation and subject are known (checked above)
         chosen = Stage(draft.chosen_stage) if draft.chosen_stage is not None else decision.stage
         disposition = self.disposition()
         return Case(
             id=draft.case_id,
-            case_no=self.ensure_case_no(),
+            case_no=case_no,
             officer_badge=officer.badge,
             squad_code=officer.squad_code,
             device_id=self._store.device_id,
@@ -597,6 +614,17 @@ class CaseDraftState(Observable):
 
 
 _STEP_FIELD = {"violation": "violation_code", "location": "location", "subject": "subject_id"}
+
+#: Stands in for the case number while checking a draft that has none reserved yet.
+_PENDING_CASE_NO = "(pending)"
+
+
+def _missing_step(step: str) -> DraftError:
+    return DraftError(
+        t("en", "case.review.missing", what=t("en", f"case.step.{step}")),
+        zh=t("zh", "case.review.missing", what=t("zh", f"case.step.{step}")),
+        field=_STEP_FIELD[step],
+    )
 
 
 def _fine(text: str) -> int | None:

@@ -47,6 +47,7 @@ class NewCaseView:
         self._subject_form: ft.Control | None = None
         self.picker: ft.FilePicker | None = None
         self.geolocator: Any = None
+        self.locating = False  # a GPS request is under way (asked for once when the location step opens)
 
     # -- frame -------------------------------------------------------------------------------------------
     @property
@@ -105,6 +106,16 @@ class NewCaseView:
         self.error = ""
         self.drafts.go_to(step)
         self.shell.render()
+        self.auto_locate()
+
+    def auto_locate(self) -> None:
+        """On the location step without a fix, ask for one at once (the button stays to retry)."""
+        draft = self.drafts.draft
+        page = self.shell.page
+        if draft is None or self.step != "location" or self.locating or page is None or ftg is None:
+            return
+        if draft.lat is None and not draft.no_fix_reason:
+            page.run_task(self.locate)
 
     def next(self, e: Any = None) -> None:
         index = STEPS.index(self.step)
@@ -183,6 +194,7 @@ class NewCaseView:
         self.error = ""
         self.drafts.choose_violation(code)
         self.shell.render()
+        self.auto_locate()
 
     # -- 2 location --------------------------------------------------------------------------------------
     def build_location(self) -> ft.Control:
@@ -221,6 +233,7 @@ class NewCaseView:
             s.render()
             return
         self.gps_note = s.t("case.location.gps_working")
+        self.locating = True
         s.render()
         try:
             if self.geolocator is None:
@@ -236,6 +249,8 @@ class NewCaseView:
                 self.gps_note = ""
         except Exception:  # permission refused, no signal, timeout: the officer types the place instead
             self.gps_note = s.t("case.location.gps_failed")
+        finally:
+            self.locating = False
         s.render()
 
     # -- 3 subject ---------------------------------------------------------------------------------------
@@ -749,15 +764,12 @@ class NewCaseView:
         ]
         if stage is not None:
             rows.append(ft.Row([ft.Text(s.t("detail.stage"), size=14, width=90), chip(stage, s.lang)]))
-        missing = self.drafts.missing()
-        if missing:
-            rows.append(
-                ft.Text(
-                    s.t("case.review.missing", what="、".join(s.t(f"case.step.{m}") for m in missing)),
-                    color=ft.Colors.ERROR,
-                    size=16,
-                )
-            )
+        problems = self.drafts.problems()  # the same validation the store runs on save
+        if problems:
+            rows += [
+                ft.Text(s.error_text(problem), color=ft.Colors.ERROR, size=16, key=f"problem_{i}")
+                for i, problem in enumerate(problems)
+            ]
         else:
             rows.append(ft.Text(s.t("case.review.ready"), size=16, color=ft.Colors.GREEN_800))
         return ft.Column(rows, spacing=8, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)

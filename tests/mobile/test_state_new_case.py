@@ -235,3 +235,37 @@ def test_photo_settings_follow_the_settings(app: AppState, clock: PhoneClock) ->
     assert max(added.width, added.height) == 800
     assert app.drafts.draft is not None
     assert OFFICER.badge == app.drafts.draft.officer_badge
+
+
+def test_review_lists_what_the_save_would_refuse(app: AppState, clock: PhoneClock) -> None:
+    subject_id = vendor_case(app, clock)
+    app.drafts.save()
+    vendor_case(app, clock, subject_id)
+    drafts = app.drafts
+    assert drafts.stage() is Stage.WARNING
+    assert drafts.missing() == []
+    problems = drafts.problems()  # the default 警告通知书 needs its number: not ready yet
+    assert [p.field for p in problems] == ["warning_notice_no"]
+    assert "警告通知书" in problems[0].message("zh")
+    assert drafts.draft is not None
+    with pytest.raises(CaseValidationError) as err:
+        drafts.save()
+    assert err.value.field == problems[0].field
+    drafts.set_disposition(Disposition.REFERRED)
+    assert [p.field for p in drafts.problems()] == ["referred_to"]
+    drafts.set_disposition(Disposition.RECTIFY_ORDER)
+    drafts.update(rectify_deadline="31/12")  # unreadable date: named, not raised
+    assert [p.field for p in drafts.problems()] == ["rectify_deadline"]
+    drafts.update(rectify_deadline="")
+    drafts.set_disposition(Disposition.WARNING_NOTICE)
+    drafts.update(warning_notice_no="JG-2026-002")
+    assert drafts.problems() == []
+    assert drafts.save().warning_notice_no == "JG-2026-002"
+
+
+def test_problems_before_the_steps_are_done_name_the_steps(app: AppState) -> None:
+    app.drafts.start()
+    app.drafts.choose_violation("0501")
+    assert [p.field for p in app.drafts.problems()] == ["location", "subject_id"]
+    assert app.drafts.draft is not None
+    assert app.drafts.draft.case_no == ""  # checking reserves no case number

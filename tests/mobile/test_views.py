@@ -14,6 +14,7 @@ from typing import Any
 import flet as ft
 import pytest
 
+from enforcement.model import Disposition
 from mobile.state.app_state import AppState
 from mobile.views.new_case import NewCaseView
 from mobile.views.settings import SettingsView
@@ -398,3 +399,23 @@ def test_background_sync_never_rebuilds_the_case_being_typed(app: AppState) -> N
     before = shell.body.content
     app.link.kick()  # on a live screen the status is redrawn
     assert shell.body.content is not before
+
+
+def test_review_names_a_missing_disposition_field_instead_of_ready(app: AppState) -> None:
+    shell = Shell(app)
+    shell.start()
+    shell.go("new_case")
+    screen = shell.screen
+    assert isinstance(screen, NewCaseView)
+    screen.choose_violation("0501")
+    app.drafts.update(no_fix_reason="地下通道无信号")
+    app.drafts.choose_unknown()
+    app.drafts.set_disposition(Disposition.REFERRED)
+    app.drafts.go_to("review")
+    shell.render()
+    shown = texts(shell.body)
+    assert "请填写移交部门" in shown
+    assert "可以保存" not in shown
+    app.drafts.update(referred_to="市场监管所")
+    shell.render()
+    assert "可以保存" in texts(shell.body)
