@@ -3,8 +3,8 @@
 The officer app runs in web mode against a seeded HQ (both subprocesses, as in tests/e2e); Playwright taps
 through it as an officer would. Counted from Today (signed in) until the app reports the saved case number:
 
-* taps: every tap on a control, a tap into a text field before typing, and two for a photo (the 选择照片
-  button and the picture in the phone's picker);
+* taps: every tap on a control, a tap into a text field before typing, and two for a photo (the 下一步
+  that opens the photos step, which opens the phone's picker by itself, and the picture in the picker);
 * fields typed: text the officer types (a search for the vendor, the warning notice's number);
 * seconds: wall time of the driven flow, including the harness's waits for the screen to settle (an upper
   bound of what the app needs; a person reads and aims, which this does not model).
@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.e2e.harness import (  # noqa: E402  (the repository's root first on the path)
+    GEO,
     AppServer,
     Browser,
     HqServer,
@@ -53,17 +54,18 @@ class Run:
 def record(ui: OfficerUi, photo: Path, *, new_vendor: bool) -> tuple[str, str]:
     """One 占道经营 case with one photo and the app's defaults; returns (stage line, case number)."""
     ui.new_case("无照经营游商")
-    ui.locate()
+    ui.s.wait_text(f"GPS {GEO['latitude']:.4f}", timeout=30)  # the step asks for the fix by itself
     if new_vendor:
         ui.new_subject(VENDOR, PHONE)
     else:
         ui.find_subject(VENDOR[:2], f"{VENDOR} · {PHONE}")
     text = ui.stage_text()
     stage = next((line for line in text.splitlines() if line.startswith("第") and "次" in line), "?")
+    ui.step(5)
     if "警告" in stage:  # the default disposition is then 警告通知书, which needs its number
-        ui.step(5)
         ui.s.fill("警告通知书编号", "JG-0001")
-    ui.add_photo(photo, 1)
+    ui.s.choose_file("下一步", photo)  # moving on to the photos step opens the picker at once
+    ui.s.wait_text("1 张照片", timeout=40)
     return stage, ui.save()
 
 
@@ -122,7 +124,8 @@ def main() -> None:
         "# Taps to record a 占道经营 case with one photo (officer app in Chromium, 412x915)\n\n"
         + table(runs)
         + "\n\nCounted from Today to the saved case number; a text field ([name]) costs one tap"
-        " before typing; a photo costs two (button, picture). The repeat vendor is found by typing the"
+        " before typing; a photo costs two (the 下一步 that opens the photos step with its picker, the"
+        " picture). The repeat vendor is found by typing the"
         " first two characters of the name.\n"
     )
     print(text)

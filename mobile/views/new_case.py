@@ -120,6 +120,10 @@ class NewCaseView:
     def next(self, e: Any = None) -> None:
         index = STEPS.index(self.step)
         self.go(STEPS[min(index + 1, len(STEPS) - 1)])
+        draft = self.drafts.draft
+        page = self.shell.page
+        if self.step == "photos" and draft is not None and not draft.photos and page is not None:
+            page.run_task(self.pick_photos)  # the same tap opens the picker (选择照片 stays to add more)
 
     def back(self, e: Any = None) -> None:
         index = STEPS.index(self.step)
