@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from PIL import Image
@@ -293,6 +294,33 @@ class ScaledSleep:
         time.sleep(min(seconds * self.scale, self.cap))
 
 
+
+def night_market_case(
+    officer: Officer, device_id: str, case_no: str, occurred: datetime, photos: tuple[PhotoRef, ...],
+    **fields: Any,
+) -> Case:
+    """The benches' standard record: a first 露天烧烤 at the night market, subject fled, persuaded (劝导).
+    ``fields`` overrides or adds any other Case field (e.g. seized items)."""
+    values: dict[str, Any] = {
+        "id": new_id(),
+        "case_no": case_no,
+        "officer_badge": officer.badge,
+        "squad_code": officer.squad_code,
+        "device_id": device_id,
+        "violation_code": "0510",
+        "occurred_at": occurred,
+        "location": Location(lat=34.7466, lon=113.6253, accuracy_m=8.0, address="人民路夜市"),
+        "subject_id": None,
+        "subject_unknown": True,
+        "computed_stage": Stage.PERSUASION,
+        "chosen_stage": Stage.PERSUASION,
+        "disposition": Disposition.PERSUADED,
+        "photos": photos,
+        "created_at": occurred,
+    }
+    values.update(fields)
+    return Case(**values)
+
 class Device:
     """One simulated phone: the real Store and PhotoStore under ``root``, signed in as ``officer``, with a
     SyncClient over an ``httpx.Client`` to ``base_url`` (HQ or a proxy in front of it)."""
@@ -336,23 +364,8 @@ class Device:
             refs.append(PhotoRef(sha, len(data), PhotoKind.DURING, self.photo_width, self.photo_height))
         occurred = self.start + timedelta(minutes=number)
         officer = self.officer
-        case = Case(
-            id=new_id(),
-            case_no=self.store.reserve_case_no(officer.squad_code, officer.badge, local_date(occurred)),
-            officer_badge=officer.badge,
-            squad_code=officer.squad_code,
-            device_id=self.store.device_id,
-            violation_code="0510",
-            occurred_at=occurred,
-            location=Location(lat=34.7466, lon=113.6253, accuracy_m=8.0, address="人民路夜市"),
-            subject_id=None,
-            subject_unknown=True,
-            computed_stage=Stage.PERSUASION,
-            chosen_stage=Stage.PERSUASION,
-            disposition=Disposition.PERSUADED,
-            photos=tuple(refs),
-            created_at=occurred,
-        )
+        case_no = self.store.reserve_case_no(officer.squad_code, officer.badge, local_date(occurred))
+        case = night_market_case(officer, self.store.device_id, case_no, occurred, tuple(refs))
         self.store.save_case(case)
         self.recorded.append(case)
         return case

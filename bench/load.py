@@ -54,6 +54,7 @@ from bench.fleet import (
     CHEAP_PIN_ENV,
     HqProcess,
     fleet_officers,
+    night_market_case,
     noise_jpeg,
     pin_for,
     proc_cpu_seconds,
@@ -64,15 +65,10 @@ from bench.fleet import (
 from enforcement.codec import to_json_dict
 from enforcement.model import (
     LOCAL_TZ,
-    Case,
-    Disposition,
-    Location,
     Officer,
     PhotoKind,
     PhotoRef,
-    Stage,
     local_date,
-    new_id,
 )
 from enforcement.numbering import format_case_no, make_install_tag
 from hq.settings import PinHashing
@@ -219,25 +215,10 @@ class Generator:
                 blobs[sha] = data
                 refs.append(PhotoRef(sha, len(data), PhotoKind.DURING, self.width, self.height))
             occurred = self.start + timedelta(seconds=phone.seq)
-            case = Case(
-                id=new_id(),
-                case_no=format_case_no(
-                    officer.squad_code, officer.badge, local_date(occurred), phone.install_tag, phone.seq
-                ),
-                officer_badge=officer.badge,
-                squad_code=officer.squad_code,
-                device_id=phone.device_id,
-                violation_code="0510",
-                occurred_at=occurred,
-                location=Location(lat=34.7466, lon=113.6253, accuracy_m=8.0, address="人民路夜市"),
-                subject_id=None,
-                subject_unknown=True,
-                computed_stage=Stage.PERSUASION,
-                chosen_stage=Stage.PERSUASION,
-                disposition=Disposition.PERSUADED,
-                photos=tuple(refs),
-                created_at=occurred,
+            case_no = format_case_no(
+                officer.squad_code, officer.badge, local_date(occurred), phone.install_tag, phone.seq
             )
+            case = night_market_case(officer, phone.device_id, case_no, occurred, tuple(refs))
             records.append(
                 {"kind": "case", "id": case.id, "device_seq": phone.seq, "payload": to_json_dict(case)}
             )

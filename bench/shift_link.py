@@ -47,8 +47,9 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from bench.fleet import night_market_case
 from enforcement.catalogue import load_catalogue
-from enforcement.model import LOCAL_TZ, Case, Disposition, Location, PhotoKind, PhotoRef, Stage, new_id
+from enforcement.model import LOCAL_TZ, PhotoKind, PhotoRef
 from hq.app import create_app
 from hq.blobs import FilesystemBlobStore
 from hq.demo import USERS, seed_demo
@@ -295,23 +296,8 @@ def record_shift(root: Path) -> tuple[Store, PhotoStore]:
             data = os.urandom(PHOTO_BYTES)
             refs.append(PhotoRef(photos.put(data), len(data), PhotoKind.DURING, 1600, 1200))
         occurred = start + timedelta(minutes=7 * i)
-        case = Case(
-            id=new_id(),
-            case_no=store.reserve_case_no(officer.squad_code, officer.badge, occurred.date()),
-            officer_badge=officer.badge,
-            squad_code=officer.squad_code,
-            device_id=store.device_id,
-            violation_code="0510",
-            occurred_at=occurred,
-            location=Location(lat=34.75, lon=113.62, accuracy_m=6.0, address="人民路夜市"),
-            subject_id=None,
-            subject_unknown=True,
-            computed_stage=Stage.PERSUASION,
-            chosen_stage=Stage.PERSUASION,
-            disposition=Disposition.PERSUADED,
-            photos=tuple(refs),
-            created_at=occurred,
-        )
+        case_no = store.reserve_case_no(officer.squad_code, officer.badge, occurred.date())
+        case = night_market_case(officer, store.device_id, case_no, occurred, tuple(refs))
         store.save_case(case)
     return store, photos
 
