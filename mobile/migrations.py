@@ -216,6 +216,53 @@ CREATE INDEX outbox_by_record ON outbox (kind, record_id)
     )
 
 
+def m003_squad_feed(db: SqlExecutor) -> None:
+    """What a squad leader's phone pulls of the squad (``squad_case`` / ``squad_shift`` changes).
+
+    ``squad_cases`` holds one row per pulled case VERSION (``id`` = the version's id) with HQ's view of it;
+    its reviews go to ``reviews`` (origin 'remote'). ``squad_shifts`` holds the squad's shifts with their
+    squad as HQ knew it when the shift was recorded; ``ended_utc`` is NULL while a shift is open."""
+    _run(
+        db,
+        """
+CREATE TABLE squad_cases (
+    id TEXT PRIMARY KEY,
+    case_no TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    officer_badge TEXT NOT NULL,
+    squad_code TEXT NOT NULL,
+    occurred_utc INTEGER NOT NULL,
+    local_day TEXT NOT NULL,
+    subject_id TEXT,
+    hq_stage INTEGER,
+    hq_reason_zh TEXT NOT NULL DEFAULT '',
+    hq_reason_en TEXT NOT NULL DEFAULT '',
+    missing_photos INTEGER NOT NULL DEFAULT 0,
+    officer_name TEXT NOT NULL DEFAULT '',
+    subject_label TEXT NOT NULL DEFAULT '',
+    record TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX squad_cases_by_day ON squad_cases (squad_code, local_day);
+CREATE INDEX squad_cases_by_no ON squad_cases (case_no, version);
+CREATE TABLE squad_shifts (
+    id TEXT PRIMARY KEY,
+    officer_badge TEXT NOT NULL,
+    squad_code TEXT NOT NULL,
+    officer_name TEXT NOT NULL DEFAULT '',
+    started_at TEXT NOT NULL,
+    started_utc INTEGER NOT NULL,
+    ended_at TEXT,
+    ended_utc INTEGER,
+    grid_cell TEXT NOT NULL DEFAULT '',
+    received_at TEXT NOT NULL
+);
+CREATE INDEX squad_shifts_by_start ON squad_shifts (squad_code, started_utc);
+CREATE INDEX cases_by_squad_day ON cases (squad_code, local_day)
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
-MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (m001_initial, m002_query_indexes)
+MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (m001_initial, m002_query_indexes, m003_squad_feed)
 SCHEMA_VERSION = len(MIGRATIONS)

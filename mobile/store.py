@@ -61,7 +61,9 @@ from enforcement.model import (
 from enforcement.numbering import format_case_no, make_install_tag
 from enforcement.text import LocalizedError
 from enforcement.validation import validate_case, validate_subject
+from mobile import squadstore
 from mobile.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from mobile.squadstore import SquadDay
 
 T = TypeVar("T")
 
@@ -1140,6 +1142,74 @@ class Store:
             if cursor.rowcount == 0:
                 raise _refuse("unknown_case", "case_id", f"no case {case_id} on this phone", "本机没有该案件")
 
+    # ------------------------------------------------------------------------------- squad feed
+    # A leader's pulled squad records; the SQL lives in mobile.squadstore.
+
+    def apply_squad_case(
+        self,
+        case: Case,
+        *,
+        hq_stage: Stage | None,
+        reviews: Sequence[Review] = (),
+        officer_name: str = "",
+        subject_label: str = "",
+        missing_photos: int = 0,
+    ) -> None:
+        """A squad case version pulled from HQ (``squad_case``), with HQ's stage and the version's reviews;
+        idempotent by case id and review id. Not queued back to HQ."""
+        _text(case.id, "id")
+        _text(case.case_no, "case_no")
+        _text(case.squad_code, "squad_code")
+        _text(case.officer_badge, "officer_badge")
+        _aware(case.occurred_at, "occurred_at")
+        stage = _enum(Stage, hq_stage, "hq_stage") if hq_stage is not None else None
+        for review in reviews:
+            self._check_review(review)
+            if review.case_id != case.id:
+                raise _refuse(
+                    "review_other_case",
+                    "reviews",
+                    f"a review of case {review.case_id} came with case {case.id}",
+                    "审核意见与所附案件不符",
+                )
+        record = _dumps(to_json_dict(case))
+        with self._write() as conn:
+            squadstore.put_squad_case(
+                conn,
+                case,
+                record,
+                hq_stage=stage,
+                reviews=reviews,
+                officer_name=officer_name,
+                subject_label=subject_label,
+                missing_photos=missing_photos,
+            )
+
+    def apply_squad_shift(self, shift: Shift, *, officer_name: str = "", squad_code: str = "") -> None:
+        """A squad member's shift pulled from HQ (``squad_shift``); idempotent by id, an end once known
+        is kept. ``squad_code`` is the shift's squad as HQ sent it; when empty, the squad this phone knows
+        the officer in."""
+        _text(shift.id, "id")
+        _text(shift.officer_badge, "officer_badge")
+        _aware(shift.started_at, "started_at")
+        if shift.ended_at is not None:
+            _aware(shift.ended_at, "ended_at")
+        with self._write() as conn:
+            squad = squad_code or squadstore.squad_of_officer(conn, shift.officer_badge)
+            squadstore.put_squad_shift(conn, shift, squad_code=squad, officer_name=officer_name)
+
+    def squad_day(self, squad_code: str, day: date) -> SquadDay:
+        """What this phone knows of the squad's bureau-local day (own and pulled records, reviews made
+        here included at once): the inputs of ``patrollog.daylog.build_daylog``."""
+        with self._read() as conn:
+            return squadstore.load_squad_day(conn, squad_code, day)
+
+    def squad_case(self, case_id: str) -> Case | None:
+        """A case version by id: the phone's own, else a pulled squad case."""
+        with self._read() as conn:
+            record = squadstore.case_record(conn, case_id)
+        return case_from_dict(json.loads(record)) if record is not None else None
+
     # ------------------------------------------------------------------------------------- outbox
 
     _OUTBOX_COLUMNS = (
@@ -1251,6 +1321,7 @@ class Store:
 __all__ = [
     "LoggedCase",
     "OutboxEntry",
+    "SquadDay",
     "Store",
     "StoreCorrupt",
     "StoreError",

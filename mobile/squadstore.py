@@ -1,0 +1,320 @@
+"""The squad leader's pulled squad data in the phone store: SQL over a plain ``sqlite3`` connection.
+
+``mobile.store.Store`` owns the connection, the lock and the transactions; its squad methods
+(``apply_squad_case``, ``apply_squad_shift``, ``squad_day``, ``squad_case``) call the functions here inside
+one of its transactions. Tables (migration ``m003_squad_feed``): ``squad_cases`` (one row per pulled case
+version, with HQ's stage, the officer's name and the subject's label) and ``squad_shifts``; reviews of
+pulled cases go to the shared ``reviews`` table with origin 'remote', beside the reviews the leader made on
+this phone (origin 'local'), so a review made offline shows in the squad's day at once.
+
+A squad's day (``load_squad_day``) joins the phone's own records (tables ``cases`` / ``shifts``) with the
+pulled ones, one entry per case version id and per shift id: what ``patrollog.daylog.build_daylog`` needs.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from enforcement.codec import case_from_dict
+from enforcement.model import LOCAL_TZ, Case, Review, ReviewDecision, Shift, Stage
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_CHUNK = 500  # bound on host parameters per statement
+
+
+@dataclass(frozen=True, slots=True)
+class SquadDay:
+    """What this phone knows of one squad's bureau-local day: the inputs of
+    patrollog.daylog.build_daylog."""
+
+    day: date
+    squad_code: str
+    cases: list[Case]  # every known version of the squad's cases of the day, own and pulled, one per id
+    shifts: list[Shift]  # the squad's shifts overlapping the day (own + pulled)
+    reviews: list[Review]  # reviews of those cases: pulled + made on this phone (even unsynced)
+    hq_stages: dict[str, Stage]  # HQ's stage by case id where known
+    officer_names: dict[str, str]  # badge -> name
+    subject_labels: dict[str, str]  # subject id -> name or plate
+
+
+def utc_us(moment: datetime) -> int:
+    """Microseconds since the Unix epoch of an aware datetime."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def day_range_us(day: date) -> tuple[int, int]:
+    """The bureau-local day ``[start, end)`` in microseconds since the epoch."""
+    start = datetime.combine(day, time.min, LOCAL_TZ)
+    return utc_us(start), utc_us(start + timedelta(days=1))
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _marks(items: Sequence[Any]) -> str:
+    return ",".join("?" * len(items))
+
+
+# ----------------------------------------------------------------------------------------- writes
+
+SQUAD_CASE_UPSERT = (
+    "INSERT INTO squad_cases (id, case_no, version, officer_badge, squad_code, occurred_utc, local_day,"
+    " subject_id, hq_stage, missing_photos, officer_name, subject_label, record, received_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO UPDATE SET case_no = excluded.case_no, version = excluded.version,"
+    " officer_badge = excluded.officer_badge, squad_code = excluded.squad_code,"
+    " occurred_utc = excluded.occurred_utc, local_day = excluded.local_day, subject_id = excluded.subject_id,"
+    " hq_stage = coalesce(excluded.hq_stage, hq_stage), missing_photos = excluded.missing_photos,"
+    " officer_name = CASE WHEN excluded.officer_name <> '' THEN excluded.officer_name ELSE officer_name END,"
+    " subject_label = CASE WHEN excluded.subject_label <> '' THEN excluded.subject_label"
+    " ELSE subject_label END, record = excluded.record, received_at = excluded.received_at"
+)
+REMOTE_REVIEW_INSERT = (
+    "INSERT INTO reviews (id, case_id, case_no, decision, reviewer_badge, decided_at, decided_utc, comment,"
+    " origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'remote') ON CONFLICT (id) DO NOTHING"
+)
+SQUAD_SHIFT_UPSERT = (
+    "INSERT INTO squad_shifts (id, officer_badge, squad_code, officer_name, started_at, started_utc,"
+    " ended_at, ended_utc, grid_cell, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO UPDATE SET officer_badge = excluded.officer_badge,"
+    " squad_code = CASE WHEN excluded.squad_code <> '' THEN excluded.squad_code ELSE squad_code END,"
+    " officer_name = CASE WHEN excluded.officer_name <> '' THEN excluded.officer_name ELSE officer_name END,"
+    " started_at = excluded.started_at, started_utc = excluded.started_utc,"
+    " ended_at = coalesce(excluded.ended_at, ended_at), ended_utc = coalesce(excluded.ended_utc, ended_utc),"
+    " grid_cell = excluded.grid_cell, received_at = excluded.received_at"
+)
+
+
+def put_squad_case(
+    conn: sqlite3.Connection,
+    case: Case,
+    record: str,
+    *,
+    hq_stage: Stage | None,
+    reviews: Sequence[Review],
+    officer_name: str,
+    subject_label: str,
+    missing_photos: int,
+) -> None:
+    """Insert or refresh a pulled case version (``record`` = its codec JSON) and add its reviews (a review
+    already on the phone, e.g. made here, is kept as it is)."""
+    now = datetime.now(UTC).isoformat()
+    conn.execute(
+        SQUAD_CASE_UPSERT,
+        (
+            case.id,
+            case.case_no,
+            case.version,
+            case.officer_badge,
+            case.squad_code,
+            utc_us(case.occurred_at),
+            case.local_day.isoformat(),
+            case.subject_id,
+            int(hq_stage) if hq_stage is not None else None,
+            max(0, int(missing_photos)),
+            officer_name,
+            subject_label,
+            record,
+            now,
+        ),
+    )
+    conn.executemany(
+        REMOTE_REVIEW_INSERT,
+        [
+            (
+                r.id,
+                r.case_id,
+                r.case_no,
+                str(r.decision),
+                r.reviewer_badge,
+                r.decided_at.isoformat(),
+                utc_us(r.decided_at),
+                r.comment,
+            )
+            for r in reviews
+        ],
+    )
+
+
+def put_squad_shift(conn: sqlite3.Connection, shift: Shift, *, squad_code: str, officer_name: str) -> None:
+    """Insert or refresh a pulled shift. An end once known is kept; an empty squad or name keeps the one
+    already stored."""
+    conn.execute(
+        SQUAD_SHIFT_UPSERT,
+        (
+            shift.id,
+            shift.officer_badge,
+            squad_code,
+            officer_name,
+            shift.started_at.isoformat(),
+            utc_us(shift.started_at),
+            shift.ended_at.isoformat() if shift.ended_at else None,
+            utc_us(shift.ended_at) if shift.ended_at else None,
+            shift.grid_cell,
+            datetime.now(UTC).isoformat(),
+        ),
+    )
+
+
+def squad_of_officer(conn: sqlite3.Connection, badge: str) -> str:
+    """The squad this phone knows ``badge`` in: an officer signed in here, else the squad of the officer's
+    latest pulled case, else the squad of the leader(s) signed in here when there is one such squad (HQ sends
+    a leader only its own squad's records), else ''."""
+    row = conn.execute("SELECT squad_code FROM officers WHERE badge = ?", (badge,)).fetchone()
+    if row is None:
+        row = conn.execute(
+            "SELECT squad_code FROM squad_cases WHERE officer_badge = ? ORDER BY occurred_utc DESC LIMIT 1",
+            (badge,),
+        ).fetchone()
+    if row is None:
+        squads = conn.execute("SELECT DISTINCT squad_code FROM officers WHERE role = 'leader'").fetchall()
+        row = squads[0] if len(squads) == 1 else None
+    return str(row[0]) if row is not None else ""
+
+
+# ------------------------------------------------------------------------------------------ reads
+
+
+def case_record(conn: sqlite3.Connection, case_id: str) -> str | None:
+    """The codec JSON of case version ``case_id``: the phone's own, else a pulled one."""
+    for sql in ("SELECT record FROM cases WHERE id = ?", "SELECT record FROM squad_cases WHERE id = ?"):
+        row = conn.execute(sql, (case_id,)).fetchone()
+        if row is not None:
+            return str(row[0])
+    return None
+
+
+def _review(row: sqlite3.Row) -> Review:
+    return Review(
+        id=row["id"],
+        case_id=row["case_id"],
+        case_no=row["case_no"],
+        decision=ReviewDecision(row["decision"]),
+        reviewer_badge=row["reviewer_badge"],
+        decided_at=datetime.fromisoformat(row["decided_at"]),
+        comment=row["comment"],
+    )
+
+
+def _shift(row: sqlite3.Row) -> Shift:
+    return Shift(
+        id=row["id"],
+        officer_badge=row["officer_badge"],
+        started_at=datetime.fromisoformat(row["started_at"]),
+        ended_at=datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
+        grid_cell=row["grid_cell"],
+    )
+
+
+def _day_cases(
+    conn: sqlite3.Connection, squad_code: str, day: str
+) -> tuple[dict[str, Case], dict[str, Stage], dict[str, str], dict[str, str]]:
+    """Every version (own and pulled, one per id) of the squad's case numbers having a version on
+    ``day``; HQ's stages, officer names and subject labels the pulled rows carry."""
+    numbers: set[str] = set()
+    for table in ("cases", "squad_cases"):
+        sql = f"SELECT DISTINCT case_no FROM {table} WHERE squad_code = ? AND local_day = ?"  # noqa: S608
+        numbers |= {row[0] for row in conn.execute(sql, (squad_code, day))}
+    cases: dict[str, Case] = {}
+    stages: dict[str, Stage] = {}
+    names: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    ordered = sorted(numbers)
+    for chunk in _chunks(ordered):
+        own = conn.execute(
+            f"SELECT id, record, hq_stage FROM cases WHERE squad_code = ? AND case_no IN ({_marks(chunk)})",  # noqa: S608
+            (squad_code, *chunk),
+        ).fetchall()
+        pulled = conn.execute(
+            "SELECT id, record, hq_stage, officer_badge, officer_name, subject_id, subject_label"  # noqa: S608
+            f" FROM squad_cases WHERE squad_code = ? AND case_no IN ({_marks(chunk)})",
+            (squad_code, *chunk),
+        ).fetchall()
+        for row in own:
+            cases[row["id"]] = case_from_dict(json.loads(row["record"]))
+            if row["hq_stage"] is not None:
+                stages[row["id"]] = Stage(row["hq_stage"])
+        for row in pulled:
+            if row["id"] not in cases:
+                cases[row["id"]] = case_from_dict(json.loads(row["record"]))
+            if row["hq_stage"] is not None:  # the pulled row is HQ's latest word on the version
+                stages[row["id"]] = Stage(row["hq_stage"])
+            if row["officer_name"]:
+                names[row["officer_badge"]] = row["officer_name"]
+            if row["subject_id"] and row["subject_label"]:
+                labels[row["subject_id"]] = row["subject_label"]
+    return cases, stages, names, labels
+
+
+def _day_shifts(conn: sqlite3.Connection, squad_code: str, day: date) -> tuple[list[Shift], dict[str, str]]:
+    """The squad's shifts overlapping the day: the phone's own (of officers signed in here in that squad)
+    and pulled ones (own wins for one id). A shift still open overlaps every day from its start on, as in
+    ``patrollog.daylog``."""
+    start, end = day_range_us(day)
+    shifts: dict[str, Shift] = {}
+    names: dict[str, str] = {}
+    for row in conn.execute(
+        "SELECT * FROM squad_shifts WHERE squad_code = ? AND started_utc < ?"
+        " AND (ended_utc IS NULL OR ended_utc >= ?)",
+        (squad_code, end, start),
+    ).fetchall():
+        shifts[row["id"]] = _shift(row)
+        if row["officer_name"]:
+            names[row["officer_badge"]] = row["officer_name"]
+    for row in conn.execute(
+        "SELECT s.* FROM shifts s JOIN officers o ON o.badge = s.officer_badge"
+        " WHERE o.squad_code = ? AND s.started_utc < ?",
+        (squad_code, end),
+    ).fetchall():
+        shift = _shift(row)
+        if shift.ended_at is None or utc_us(shift.ended_at) >= start:
+            shifts[shift.id] = shift
+    return sorted(shifts.values(), key=lambda s: (s.started_at, s.officer_badge, s.id)), names
+
+
+def _reviews(conn: sqlite3.Connection, case_ids: Sequence[str]) -> list[Review]:
+    found: list[Review] = []
+    for chunk in _chunks(case_ids):
+        sql = f"SELECT * FROM reviews WHERE case_id IN ({_marks(chunk)})"  # noqa: S608
+        found += [_review(row) for row in conn.execute(sql, tuple(chunk))]
+    return sorted(found, key=lambda r: (r.decided_at, r.id))
+
+
+def _subject_labels(conn: sqlite3.Connection, subject_ids: Sequence[str]) -> dict[str, str]:
+    """Name (else plate, else address) of the subjects this phone holds."""
+    labels: dict[str, str] = {}
+    for chunk in _chunks(subject_ids):
+        for row in conn.execute(
+            f"SELECT id, name, plate, address FROM subjects WHERE id IN ({_marks(chunk)})",  # noqa: S608
+            tuple(chunk),
+        ):
+            label = row["name"] or row["plate"] or row["address"]
+            if label:
+                labels[row["id"]] = label
+    return labels
+
+
+def load_squad_day(conn: sqlite3.Connection, squad_code: str, day: date) -> SquadDay:
+    """The squad's day as this phone knows it (run inside one read snapshot)."""
+    cases, stages, names, labels = _day_cases(conn, squad_code, day.isoformat())
+    shifts, shift_names = _day_shifts(conn, squad_code, day)
+    known = _subject_labels(conn, sorted({c.subject_id for c in cases.values() if c.subject_id}))
+    officer_names = {row["badge"]: row["name"] for row in conn.execute("SELECT badge, name FROM officers")}
+    return SquadDay(
+        day=day,
+        squad_code=squad_code,
+        cases=sorted(cases.values(), key=lambda c: (c.occurred_at, c.case_no, c.version)),
+        shifts=shifts,
+        reviews=_reviews(conn, sorted(cases)),
+        hq_stages=stages,
+        officer_names={**shift_names, **names, **officer_names},
+        subject_labels={**known, **labels},
+    )
