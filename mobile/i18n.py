@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from enforcement.text import DEFAULT_LANG, LANGS, Lang
+from mobile import i18n_leader
 
 #: Latin tokens a Chinese string may contain (abbreviations officers use as they are).
 ALLOWED_LATIN = frozenset({"GPS", "HQ", "ID", "PIN", "KB", "MB", "px"})
@@ -457,6 +458,11 @@ EN: dict[str, str] = {
     "time.minutes_ago": "{n} min ago",
     "time.today_at": "today {time}",
 }
+
+# The squad leader screens' text lives in its own module (one merge point, no collisions).
+ZH.update(i18n_leader.ZH)
+EN.update(i18n_leader.EN)
+ALLOWED_LATIN = ALLOWED_LATIN | i18n_leader.LATIN
 
 TABLES: dict[Lang, dict[str, str]] = {"zh": ZH, "en": EN}
 
