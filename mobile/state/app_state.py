@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from enforcement import staging
@@ -15,6 +16,8 @@ from mobile.state.draft import Draft
 from mobile.state.new_case import DRAFT_KEY, CaseDraftState
 from mobile.state.session import PBKDF2_ITERATIONS, SessionState
 from mobile.state.settings import SettingsState
+from mobile.state.squad import SquadState
+from mobile.state.squad_export import DayLogExport
 from mobile.state.subjects import SubjectsState
 from mobile.state.sync import BackendFactory, SyncLink
 from mobile.state.sync_screen import SyncScreenState
@@ -27,7 +30,8 @@ def local_now() -> datetime:
 
 class AppState:
     """Builds and holds the per-screen state objects. ``store`` is ``mobile.store.Store`` (any object with
-    its methods); ``backend_factory`` makes the sync client inside the link's worker thread."""
+    its methods); ``backend_factory`` makes the sync client inside the link's worker thread; ``export_dir``
+    is where the leader's day-log exports go (default: ``exports`` beside the photo directory)."""
 
     def __init__(
         self,
@@ -41,6 +45,7 @@ class AppState:
         policy: staging.StagePolicy | None = None,
         pin_iterations: int = PBKDF2_ITERATIONS,
         backoff_cap: float = 30.0,
+        export_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.photos = photos
@@ -62,6 +67,9 @@ class AppState:
         self.detail = CaseDetailState(store, photos, self.drafts)
         self.subjects = SubjectsState(store)
         self.sync = SyncScreenState(store, self.link)
+        self.squad = SquadState(store, catalogue, self.session, self.link, now=now)
+        # day-log exports live in the app's data directory, beside the photos (``<data dir>/exports``)
+        self.squad_export = DayLogExport(self.squad, export_dir or photos.root.parent / "exports")
 
     def start(self) -> None:
         """Start the background link (and its automatic syncing if an officer is signed in)."""

@@ -1,0 +1,306 @@
+"""The squad leader's day on the phone: the squad's day log, filters, the review queue and decisions.
+
+Everything comes from the phone's own store (``Store.squad_day``: the leader's pulled squad cases, shifts
+and reviews plus anything made on this phone), so the screen works offline. The day log is
+``patrollog.daylog.build_daylog``'s, the review rule ``patrollog.reviewing``'s: the phone and HQ give the
+same answer. A decision is an ``enforcement.model.Review`` saved with ``Store.save_review`` (queued in the
+outbox for HQ) and followed by a poke of the sync link; offline it simply waits in the outbox.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from enforcement.catalogue import Catalogue
+from enforcement.model import (
+    LOCAL_TZ,
+    Case,
+    CaseStatus,
+    Officer,
+    Review,
+    ReviewDecision,
+    Role,
+    Stage,
+    local_date,
+    new_id,
+)
+from mobile.state.errors import AppStateError, NotSignedIn, localized
+from mobile.state.observable import Observable
+from patrollog.daylog import CaseLine, DayLog, OfficerDay, build_daylog
+from patrollog.plan import PlanPoint, plan_points
+from patrollog.reviewing import ReviewStatus
+
+#: The days the picker accepts (the same range HQ's review API accepts), never after today.
+FIRST_DAY = date(2000, 1, 1)
+#: HQ refuses longer review comments (hq.review.ReviewRequest): refuse them here, before they are queued.
+MAX_COMMENT = 500
+
+
+class SquadError(AppStateError):
+    """A leader's request cannot be done (bad day, not a leader, a case that cannot be decided...)."""
+
+    code = "squad"
+
+
+class SquadStore(Protocol):
+    def squad_day(self, squad_code: str, day: date) -> Any: ...
+    def squad_case(self, case_id: str) -> Case | None: ...
+    def save_review(self, review: Review) -> None: ...
+
+
+class HasOfficer(Protocol):
+    @property
+    def officer(self) -> Officer | None: ...
+
+
+class Pokeable(Protocol):
+    def kick(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Which case lines the screen shows (None: any)."""
+
+    officer: str | None = None
+    violation: str | None = None
+    stage: Stage | None = None
+
+    @property
+    def active(self) -> bool:
+        return self != Filters()
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """One case of the review queue: its day-log line plus what the leader needs to decide."""
+
+    line: CaseLine
+    case: Case  # the latest version itself (computed stage, photos, the officer's stage reason)
+    penalty: bool  # 处罚, applied by the officer or HQ's
+    conflict: bool  # HQ's stage differs from the stage the phone computed
+
+    @property
+    def needs_decision(self) -> bool:
+        return self.line.review is ReviewStatus.NEEDS_DECISION
+
+    @property
+    def photos(self) -> int:
+        return len(self.case.photos)
+
+
+@dataclass(frozen=True, slots=True)
+class SquadSnapshot:
+    """What the squad screen shows, worked out once per render."""
+
+    log: DayLog
+    filters: Filters
+    lines: list[CaseLine]  # the filtered case lines, by time
+    queue: list[QueueItem]  # cases waiting for the leader: decisions needed first, then by time
+    by_violation: list[tuple[str, int]]  # counted (active) filtered cases per violation code, most first
+    points: list[PlanPoint]  # filtered counted cases with a GPS fix
+    without_fix: int
+
+    @property
+    def officers(self) -> tuple[OfficerDay, ...]:
+        return self.log.officers
+
+
+def _conflict(case: Case, hq_stage: Stage | None) -> bool:
+    return hq_stage is not None and Stage(hq_stage) != Stage(case.computed_stage)
+
+
+class SquadState(Observable):
+    """The signed-in leader's squad day. ``store`` is ``mobile.store.Store``; ``session`` has ``officer``;
+    ``link`` is the sync link (``kick`` after a decision); ``now`` the phone's clock."""
+
+    def __init__(
+        self,
+        store: SquadStore,
+        catalogue: Catalogue,
+        session: HasOfficer,
+        link: Pokeable,
+        *,
+        now: Callable[[], datetime],
+    ) -> None:
+        super().__init__()
+        self._store = store
+        self._catalogue = catalogue
+        self._session = session
+        self._link = link
+        self._now = now
+        self._day: date | None = None
+        self.filters = Filters()
+
+    # -- who and when ------------------------------------------------------------------------------------
+    @property
+    def is_leader(self) -> bool:
+        officer = self._session.officer
+        return officer is not None and Role(officer.role) is Role.LEADER
+
+    def leader(self) -> Officer:
+        officer = self._session.officer
+        if officer is None:
+            raise NotSignedIn()
+        if Role(officer.role) is not Role.LEADER:
+            raise localized(SquadError, "squad.not_leader", field="role", code="not_leader")
+        return officer
+
+    def today(self) -> date:
+        return self._now().astimezone(LOCAL_TZ).date()
+
+    @property
+    def day(self) -> date:
+        """The day shown: today (bureau-local) until the leader picks another one."""
+        return self._day if self._day is not None else self.today()
+
+    def set_day(self, value: date | str) -> date:
+        """Show ``value`` (a date or text like 2026-11-22). A day that cannot be read, lies before 2000 or
+        after today raises SquadError naming ``day``; the shown day stays as it was."""
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                value = date.fromisoformat(text)
+            except ValueError:
+                raise localized(SquadError, "squad.day_bad", field="day", code="day_bad", text=text) from None
+        today = self.today()
+        if value > today:
+            raise localized(SquadError, "squad.day_future", field="day", code="day_future", today=today)
+        if value < FIRST_DAY:
+            raise localized(
+                SquadError, "squad.day_too_early", field="day", code="day_too_early", first=FIRST_DAY
+            )
+        if value != self.day:
+            self._day = value
+            self.filters = Filters()  # another day has other officers and violations
+            self.notify()
+        return value
+
+    def step_day(self, days: int) -> date:
+        """The day before (``-1``) or after (``+1``) the shown one (never after today)."""
+        return self.set_day(date.fromordinal(self.day.toordinal() + days))
+
+    # -- filters -----------------------------------------------------------------------------------------
+    _UNSET: Any = object()
+
+    def set_filter(self, *, officer: Any = _UNSET, violation: Any = _UNSET, stage: Any = _UNSET) -> Filters:
+        """Change some filters ("" or None: any). ``stage`` may be a Stage or its number."""
+        changes: dict[str, Any] = {}
+        if officer is not self._UNSET:
+            changes["officer"] = officer or None
+        if violation is not self._UNSET:
+            changes["violation"] = violation or None
+        if stage is not self._UNSET:
+            changes["stage"] = None if stage in (None, "") else Stage(int(stage))
+        self.filters = replace(self.filters, **changes)
+        self.notify()
+        return self.filters
+
+    def clear_filters(self) -> None:
+        self.filters = Filters()
+        self.notify()
+
+    # -- the day -----------------------------------------------------------------------------------------
+    def _log_of(self, leader: Officer, day: date) -> DayLog:
+        data = self._store.squad_day(leader.squad_code, day)
+        return build_daylog(
+            day,
+            leader.squad_code,
+            cases=data.cases,
+            shifts=data.shifts,
+            reviews=data.reviews,
+            catalogue=self._catalogue,
+            squad_name=leader.squad_name,
+            officer_names=data.officer_names,
+            subject_labels=data.subject_labels,
+            hq_stages=data.hq_stages,
+        )
+
+    def daylog(self) -> DayLog:
+        """The squad's day log of the shown day, from the phone's store."""
+        return self._log_of(self.leader(), self.day)
+
+    def snapshot(self) -> SquadSnapshot:
+        log = self.daylog()
+        f = self.filters
+        lines = log.filtered(officer=f.officer, violation=f.violation, stage=f.stage)
+        counted = Counter(line.violation_code for line in lines if line.status is CaseStatus.ACTIVE)
+        points, without_fix = plan_points(lines)
+        return SquadSnapshot(
+            log=log,
+            filters=f,
+            lines=lines,
+            queue=self._queue(log),
+            by_violation=sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])),
+            points=points,
+            without_fix=without_fix,
+        )
+
+    def _queue(self, log: DayLog) -> list[QueueItem]:
+        waiting = sorted(
+            (line for line in log.lines if line.review.waiting),
+            key=lambda line: (line.review is not ReviewStatus.NEEDS_DECISION, line.occurred_at, line.case_no),
+        )
+        items = []
+        for line in waiting:
+            case = self._store.squad_case(line.case_id)
+            if case is None:  # the log was built from this store a moment ago; a vanished case is skipped
+                continue
+            penalty = Stage(line.stage) is Stage.PENALTY or line.hq_stage is Stage.PENALTY
+            items.append(QueueItem(line, case, penalty, _conflict(case, line.hq_stage)))
+        return items
+
+    def queue(self) -> list[QueueItem]:
+        """The shown day's cases waiting for the leader (see ``SquadSnapshot.queue``)."""
+        return self._queue(self.daylog())
+
+    # -- decisions ---------------------------------------------------------------------------------------
+    def approve(self, case_id: str, comment: str = "") -> Review:
+        """Approve the latest version of a squad case (a comment is optional)."""
+        return self._decide(case_id, ReviewDecision.APPROVE, comment)
+
+    def return_case(self, case_id: str, comment: str) -> Review:
+        """Return a case to its officer, who amends it as a new version; the comment (why) is required."""
+        if not comment.strip():
+            raise localized(SquadError, "review.comment_required", field="comment", code="comment_required")
+        return self._decide(case_id, ReviewDecision.RETURN, comment)
+
+    def _decide(self, case_id: str, decision: ReviewDecision, comment: str) -> Review:
+        leader = self.leader()
+        comment = comment.strip()
+        if len(comment) > MAX_COMMENT:
+            raise localized(
+                SquadError,
+                "review.comment_too_long",
+                field="comment",
+                code="comment_too_long",
+                max=MAX_COMMENT,
+            )
+        case = self._store.squad_case(case_id)
+        if case is None:
+            raise localized(SquadError, "review.unknown_case", field="case_id", code="unknown_case")
+        if case.squad_code != leader.squad_code:
+            raise localized(SquadError, "review.other_squad", field="case_id", code="other_squad")
+        day = local_date(case.occurred_at)
+        log = self._log_of(leader, day)
+        line = next((ln for ln in log.lines if ln.case_no == case.case_no), None)
+        if line is None or line.case_id != case.id:
+            raise localized(SquadError, "review.not_latest", field="case_id", code="not_latest")
+        if line.status is CaseStatus.VOIDED:
+            raise localized(SquadError, "review.voided", field="case_id", code="voided")
+        review = Review(
+            id=new_id(),
+            case_id=case.id,
+            case_no=case.case_no,
+            decision=decision,
+            reviewer_badge=leader.badge,
+            decided_at=self._now().astimezone(LOCAL_TZ),
+            comment=comment,
+        )
+        self._store.save_review(review)
+        self.notify()
+        self._link.kick()  # offline the review waits in the outbox like any other record
+        return review
