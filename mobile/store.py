@@ -342,6 +342,22 @@ REMOTE_HISTORY_SQL = (
 )
 PLATE_SQL = "SELECT id, record FROM subjects WHERE plate = ? LIMIT ?"
 PHONE_SQL = "SELECT id, record FROM subjects WHERE phone = ? LIMIT ?"
+#: Subjects whose phone (area-code dash ignored) holds a run of digits, newest first.
+PHONE_PART_SQL = (
+    "SELECT id, record FROM subjects WHERE phone <> '' AND instr(replace(phone, '-', ''), ?) > 0"
+    " ORDER BY n DESC LIMIT ?"
+)
+#: The fewest digits searched for inside phone numbers (the last four, a middle part).
+PHONE_PART_MIN = 4
+
+
+def phone_part(text: str) -> str | None:
+    """The digits of ``text`` when it is only a part of a phone number (separators and full-width digits
+    allowed), else None."""
+    digits = "".join(c for c in unicodedata.normalize("NFKC", text) if c not in " -()（）")
+    return digits if len(digits) >= PHONE_PART_MIN and digits.isascii() and digits.isdigit() else None
+
+
 #: A name sharing fewer characters with the query than this ratio (difflib) is not shown as similar.
 SIMILAR_RATIO = 0.5
 
@@ -848,7 +864,8 @@ class Store:
 
     def search_subjects(self, query: str, limit: int = 20) -> list[Subject]:
         """Subjects matching ``query``: plate exact (after normalising) or phone exact; when neither matches,
-        names / shop names (substring, then similar names sharing most characters), best first."""
+        phones holding the query's digits (e.g. the last four), then names / shop names (substring, then
+        similar names sharing most characters), best first."""
         text = query.strip()
         if not text or limit <= 0:
             return []
@@ -862,7 +879,11 @@ class Store:
             if phone:
                 for row in conn.execute(PHONE_SQL, (phone, limit)).fetchall():
                     records.setdefault(row[0], row[1])
-            if not records:  # a plate or phone that matched needs no name search
+            digits = None if records else phone_part(text)
+            if digits:  # part of a phone number
+                for row in conn.execute(PHONE_PART_SQL, (digits, limit)).fetchall():
+                    records.setdefault(row[0], row[1])
+            if not records or digits:  # a plate or phone that matched needs no name search
                 for subject_id, record in self._fuzzy(conn, search_key(text), limit):
                     records.setdefault(subject_id, record)
         return [subject_from_dict(json.loads(record)) for record in list(records.values())[:limit]]
