@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from mobile.views.case_detail import CaseDetailView
 from mobile.views.new_case import NewCaseView
+from mobile.views.review import ReviewView
 from mobile.views.settings import SettingsView
 from mobile.views.shell import Screen, Shell
 from mobile.views.sign_in import SignInView
+from mobile.views.squad import SquadView
 from mobile.views.subjects import SubjectsView
 from mobile.views.sync import SyncView
 from mobile.views.today import TodayView
@@ -25,4 +27,8 @@ def make_screen(shell: Shell, route: str, arg: str | None = None) -> Screen:
         return SyncView(shell)
     if route == "settings":
         return SettingsView(shell)
+    if route == "squad":
+        return SquadView(shell)
+    if route == "review":
+        return ReviewView(shell)
     return TodayView(shell)

@@ -28,6 +28,11 @@ TABS: tuple[tuple[str, str, ft.IconData], ...] = (
     ("sync", "nav.sync", ft.Icons.SYNC),
     ("settings", "nav.settings", ft.Icons.SETTINGS),
 )
+#: The squad leader's extra screens, shown after "today" for leaders only (officers see no change).
+LEADER_TABS: tuple[tuple[str, str, ft.IconData], ...] = (
+    ("squad", "nav.squad", ft.Icons.GROUPS),
+    ("review", "nav.review", ft.Icons.FACT_CHECK),
+)
 
 
 class Screen(Protocol):
@@ -78,13 +83,21 @@ class Shell:
             unsubscribe()
         self._unsubscribe.clear()
 
+    def tabs(self) -> tuple[tuple[str, str, ft.IconData], ...]:
+        """The bottom bar of whoever is signed in: leaders get the squad and review screens too."""
+        if not self.app.squad.is_leader:
+            return TABS
+        return TABS[:1] + LEADER_TABS + TABS[1:]
+
     def go(self, route: str, arg: str | None = None) -> None:
         """Show screen ``route`` (``signin``, ``today``, ``new_case``, ``case``, ``subjects``, ``sync``,
-        ``settings``); ``arg`` is e.g. the case id."""
+        ``settings``; leaders also ``squad`` and ``review``); ``arg`` is e.g. the case id."""
         from mobile.views.screens import make_screen  # the screens import this module
 
         if route != "signin" and not self.app.session.signed_in:
             route, arg = "signin", None
+        if route in {name for name, _, _ in LEADER_TABS} and not self.app.squad.is_leader:
+            route, arg = "today", None
         self.route, self.arg = route, arg
         self.screen = make_screen(self, route, arg)
         self.render()
@@ -101,9 +114,10 @@ class Shell:
         self.update()
 
     def _render_nav(self) -> None:
-        names = [name for name, _, _ in TABS]
+        tabs = self.tabs()
+        names = [name for name, _, _ in tabs]
         self.nav.destinations = [
-            ft.NavigationBarDestination(icon=icon, label=self.t(key)) for _, key, icon in TABS
+            ft.NavigationBarDestination(icon=icon, label=self.t(key)) for _, key, icon in tabs
         ]
         self.nav.visible = self.route in names
         if self.route in names:
@@ -111,7 +125,7 @@ class Shell:
 
     def _on_tab(self, e: Any) -> None:
         index = int(self.nav.selected_index or 0)
-        self.go(TABS[index][0])
+        self.go(self.tabs()[index][0])
 
     def apply_theme(self) -> None:
         """The shipped CJK font for the whole app, Material 3, normal or outdoor high contrast."""
@@ -134,7 +148,7 @@ class Shell:
             self.page.show_dialog(ft.SnackBar(ft.Text(text, size=16), duration=4000))
 
     #: Screens re-rendered when state changes elsewhere (their text fields are kept across renders).
-    LIVE = ("today", "sync", "signin", "settings")
+    LIVE = ("today", "sync", "signin", "settings", "squad", "review")
 
     def changed_elsewhere(self) -> None:
         """A state object changed (possibly on the sync worker): re-render screens that show live data."""

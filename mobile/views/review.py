@@ -1,0 +1,230 @@
+"""The review queue (leaders only): the shown day's cases waiting for a decision (处罚 and stage conflicts
+first, flagged), each with case no, officer, violation, subject, the phone's vs HQ's stage, the stage basis
+and the photo count; approve, or return with a reason typed in the item's own field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from enforcement.staging import ordinal_text, stage_name
+from mobile.state.squad import QueueItem
+from mobile.theme import TOUCH
+from mobile.views.common import chip, clock_time
+from mobile.views.shell import Shell, field, title
+from mobile.views.squad import violation_label
+from patrollog.daylog import CaseLine
+from patrollog.reviewing import ReviewStatus
+
+
+class ReviewView:
+    def __init__(self, shell: Shell) -> None:
+        self.shell = shell
+        self.app = shell.app
+        self.squad = shell.app.squad
+        self.returning: str | None = None  # the case id whose return reason is being typed
+        self.comments: dict[str, ft.TextField] = {}  # kept across renders: a sync never wipes typing
+        self.error = ""
+
+    def build(self) -> ft.Control:
+        s = self.shell
+        snap = self.squad.snapshot()
+        queue = snap.queue
+        decided = [line for line in snap.log.lines if not line.review.waiting]
+        parts: list[ft.Control] = [
+            title(s.t("review.title", day=snap.log.day.isoformat())),
+            ft.Text(
+                s.t("review.count", n=len(queue), m=sum(1 for item in queue if item.needs_decision)),
+                size=16,
+                weight=ft.FontWeight.BOLD,
+                key="review_count",
+            ),
+            ft.Text(s.t("review.offline_hint"), size=12),
+        ]
+        if self.error and self.returning is None:
+            parts.append(ft.Text(self.error, color=ft.Colors.ERROR, size=16))
+        if not queue:
+            parts.append(ft.Text(s.t("review.empty"), size=16, italic=True))
+        parts += [self.item(item) for item in queue]
+        if decided:
+            parts.append(ft.Text(s.t("review.decided"), size=18, weight=ft.FontWeight.BOLD))
+            parts += [self.decided_line(line) for line in decided]
+        return ft.Column(
+            parts,
+            spacing=12,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        )
+
+    def item(self, item: QueueItem) -> ft.Control:
+        s = self.shell
+        line, case = item.line, item.case
+        name = violation_label(self.app.catalogue, line.violation_code, s.lang)
+        flags: list[ft.Control] = []
+        if item.penalty:
+            flags.append(self.flag(s.t("review.penalty")))
+        if item.conflict:
+            flags.append(self.flag(s.t("review.conflict")))
+        hq = stage_name(line.hq_stage, s.lang) if line.hq_stage is not None else s.t("review.hq_unknown")
+        lines: list[ft.Control] = [
+            ft.Row(
+                [
+                    ft.Text(
+                        f"{clock_time(line.occurred_at)} {name}",
+                        size=18,
+                        weight=ft.FontWeight.BOLD,
+                        expand=True,
+                    ),
+                    chip(line.stage, s.lang),
+                ],
+            ),
+            ft.Text(
+                f"{line.case_no} · {s.t('detail.version', version=line.version)}", size=12, selectable=True
+            ),
+            ft.Text(
+                s.t("review.officer", name=line.officer_name or line.officer_badge, badge=line.officer_badge),
+                size=14,
+            ),
+            ft.Text(
+                s.t("review.subject", subject=line.subject)
+                if line.subject
+                else s.t("review.subject_unknown"),
+                size=14,
+            ),
+            ft.Text(s.t("review.stages", device=stage_name(line.stage, s.lang), hq=hq), size=14),
+            ft.Text(
+                s.t(
+                    "review.basis",
+                    ordinal=ordinal_text(case.stage_ordinal, s.lang),
+                    computed=stage_name(case.computed_stage, s.lang),
+                ),
+                size=14,
+            ),
+        ]
+        if case.stage_override_reason:
+            lines.append(ft.Text(s.t("review.override", reason=case.stage_override_reason), size=14))
+        lines.append(ft.Text(s.t("review.photos", n=item.photos), size=14))
+        if flags:
+            lines.append(ft.Row(flags, wrap=True, spacing=6))
+        if item.needs_decision:
+            lines.append(ft.Text(s.t("review.needs_decision"), size=14, color=ft.Colors.ERROR))
+        lines.append(self.actions(item))
+        return ft.Container(
+            ft.Column(lines, spacing=4),
+            padding=12,
+            border_radius=10,
+            border=ft.Border.all(
+                2 if item.needs_decision else 1, ft.Colors.ERROR if item.needs_decision else ft.Colors.OUTLINE
+            ),
+            key=f"review_{line.case_no}",
+        )
+
+    @staticmethod
+    def flag(text: str) -> ft.Control:
+        return ft.Container(
+            ft.Text(text, size=14, weight=ft.FontWeight.BOLD, color=ft.Colors.ON_ERROR),
+            bgcolor=ft.Colors.ERROR,
+            border_radius=6,
+            padding=ft.Padding.symmetric(horizontal=8, vertical=2),
+        )
+
+    def comment_field(self, case_id: str) -> ft.TextField:
+        if case_id not in self.comments:
+            self.comments[case_id] = field(
+                self.shell.t("review.comment"),
+                multiline=True,
+                min_lines=1,
+                max_lines=4,
+                key=f"comment_{case_id}",
+            )
+        return self.comments[case_id]
+
+    def actions(self, item: QueueItem) -> ft.Control:
+        s = self.shell
+        case_id = item.line.case_id
+        if self.returning == case_id:
+            controls: list[ft.Control] = [self.comment_field(case_id)]
+            if self.error:
+                controls.append(ft.Text(self.error, color=ft.Colors.ERROR, size=16))
+            controls.append(
+                ft.Row(
+                    [
+                        ft.FilledButton(
+                            s.t("review.confirm_return"),
+                            icon=ft.Icons.ASSIGNMENT_RETURN,
+                            on_click=lambda e: self.confirm_return(case_id),
+                            height=TOUCH,
+                            expand=True,
+                        ),
+                        ft.OutlinedButton(s.t("review.cancel"), on_click=self.cancel_return, height=TOUCH),
+                    ]
+                )
+            )
+            return ft.Column(controls, spacing=6)
+        return ft.Row(
+            [
+                ft.FilledButton(
+                    s.t("review.approve"),
+                    icon=ft.Icons.CHECK,
+                    on_click=lambda e: self.approve(case_id),
+                    height=TOUCH,
+                    expand=True,
+                ),
+                ft.OutlinedButton(
+                    s.t("review.return"),
+                    icon=ft.Icons.ASSIGNMENT_RETURN,
+                    on_click=lambda e: self.start_return(case_id),
+                    height=TOUCH,
+                    expand=True,
+                ),
+            ]
+        )
+
+    def decided_line(self, line: CaseLine) -> ft.Control:
+        s = self.shell
+        status = line.review.label(s.lang)
+        text = s.t("review.decided_line", case_no=line.case_no, status=status)
+        rows: list[ft.Control] = [ft.Text(text, size=14)]
+        if line.review_comment and line.review in (ReviewStatus.RETURNED, ReviewStatus.APPROVED):
+            rows.append(
+                ft.Text(s.t("review.decided_comment", status=status, comment=line.review_comment), size=12)
+            )
+        return ft.Column(rows, spacing=1, key=f"decided_{line.case_no}")
+
+    # -- handlers --------------------------------------------------------------------------------------
+    def approve(self, case_id: str) -> None:
+        s = self.shell
+        try:
+            review = self.squad.approve(case_id)
+        except Exception as exc:  # LocalizedError: shown; nothing was saved
+            self.error = s.error_text(exc)
+        else:
+            self.error = ""
+            s.message(s.t("review.approved", case_no=review.case_no))
+        s.render()
+
+    def start_return(self, case_id: str) -> None:
+        self.returning = case_id
+        self.error = ""
+        self.shell.render()
+
+    def cancel_return(self, e: Any = None) -> None:
+        self.returning = None
+        self.error = ""
+        self.shell.render()
+
+    def confirm_return(self, case_id: str) -> None:
+        s = self.shell
+        comment = self.comment_field(case_id).value or ""
+        try:
+            review = self.squad.return_case(case_id, comment)
+        except Exception as exc:  # no reason, too long...: the field and its text stay for a correction
+            self.error = s.error_text(exc)
+        else:
+            self.error = ""
+            self.returning = None
+            self.comments.pop(case_id, None)
+            s.message(s.t("review.returned", case_no=review.case_no))
+        s.render()

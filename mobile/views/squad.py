@@ -1,0 +1,452 @@
+"""The squad's day (leaders only): day picker, figures, officers with their shifts, filters, a bar chart of
+cases by violation type, a tile-free plan of case positions, the case lines and the day-log export.
+
+The plan is drawn on a Flet canvas from ``patrollog.plan``'s projection rather than shown as its SVG:
+Flutter's SVG renderer would set the Chinese labels in a font the offline web client does not have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import flet as ft
+import flet.canvas as cv
+import flet_charts as fc
+
+from enforcement.catalogue import Catalogue
+from enforcement.model import Stage
+from enforcement.staging import stage_name
+from enforcement.text import Lang
+from mobile.state.squad import SquadSnapshot
+from mobile.state.squad_export import Exported, Format
+from mobile.theme import FONT_FAMILY, TOUCH
+from mobile.views.common import chip, clock_time
+from mobile.views.shell import Shell, choice, field, plain_button, title
+from patrollog.daylog import CaseLine, OfficerDay
+from patrollog.plan import STAGE_COLOURS, PlanPoint, place
+
+PLAN_SIZE = (360, 260)
+PLAN_MARGIN = 20
+
+
+def violation_label(catalogue: Catalogue, code: str, lang: Lang) -> str:
+    """The violation's name in the UI language (its code when the catalogue does not know it)."""
+    return catalogue.name(code, lang) if code in catalogue else code
+
+
+def scale_bar(scale: float, width: int) -> float:
+    """A round length in metres (1, 2, 5 × 10^k) at most a quarter of the plan wide."""
+    best = 10.0
+    for exponent in range(1, 6):
+        for m in (1, 2, 5):
+            length = m * 10.0**exponent
+            if length * scale <= width / 4:
+                best = length
+    return best
+
+
+class SquadView:
+    def __init__(self, shell: Shell) -> None:
+        self.shell = shell
+        self.app = shell.app
+        self.squad = shell.app.squad
+        self.day_field = field(shell.t("squad.day"), self.squad.day.isoformat(), key="squad_day", width=200)
+        self.error = ""
+        self.exported: Exported | None = None
+        self.busy = False
+
+    # -- building --------------------------------------------------------------------------------------
+    def build(self) -> ft.Control:
+        s = self.shell
+        snap = self.squad.snapshot()
+        log = snap.log
+        f = log.figures
+        parts: list[ft.Control] = [
+            title(s.t("squad.title", day=log.day.isoformat())),
+            ft.Text(log.squad_name or log.squad_code, size=14),
+            self.day_row(),
+        ]
+        if self.error:
+            parts.append(ft.Text(self.error, color=ft.Colors.ERROR, size=16, key="squad_error"))
+        parts += [
+            ft.Text(f.summary_line(s.lang), size=16, weight=ft.FontWeight.BOLD, key="squad_summary"),
+            ft.Text(f.stage_line(s.lang), size=14),
+            ft.Text(s.t("squad.totals", n=f.cases, returned=f.returned, voided=f.voided), size=14),
+            ft.Row(
+                [
+                    ft.FilledButton(
+                        s.t("squad.queue_button", n=len(snap.queue)),
+                        icon=ft.Icons.FACT_CHECK,
+                        on_click=lambda e: s.go("review"),
+                        height=TOUCH,
+                        expand=True,
+                    )
+                ]
+            ),
+            ft.Text(s.t("squad.officers"), size=18, weight=ft.FontWeight.BOLD),
+            *self.officer_cards(snap),
+            ft.Text(s.t("squad.filters"), size=18, weight=ft.FontWeight.BOLD),
+            *self.filter_controls(snap),
+            ft.Text(s.t("squad.chart"), size=18, weight=ft.FontWeight.BOLD),
+            self.chart(snap),
+            ft.Text(s.t("squad.plan"), size=18, weight=ft.FontWeight.BOLD),
+            self.plan(snap.points, snap.without_fix),
+            ft.Text(s.t("squad.lines", n=len(snap.lines)), size=18, weight=ft.FontWeight.BOLD),
+            *self.case_lines(snap.lines),
+            ft.Text(s.t("squad.export"), size=18, weight=ft.FontWeight.BOLD),
+            ft.Row(
+                [
+                    plain_button(s.t("squad.export_pdf"), self.export_pdf, icon=ft.Icons.PICTURE_AS_PDF),
+                    plain_button(s.t("squad.export_csv"), self.export_csv, icon=ft.Icons.TABLE_CHART),
+                ],
+                wrap=True,
+            ),
+        ]
+        if self.busy:
+            parts.append(ft.Text(s.t("squad.exporting"), size=14))
+        if self.exported is not None:
+            parts.append(
+                ft.Text(s.t("squad.exported", path=str(self.exported.path)), size=14, selectable=True)
+            )
+        return ft.Column(
+            parts,
+            spacing=10,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        )
+
+    def day_row(self) -> ft.Control:
+        s = self.shell
+        return ft.Row(
+            [
+                ft.IconButton(
+                    ft.Icons.CHEVRON_LEFT,
+                    tooltip=s.t("squad.day_prev"),
+                    on_click=lambda e: self.step(-1),
+                    height=TOUCH,
+                    width=TOUCH,
+                ),
+                self.day_field,
+                ft.IconButton(
+                    ft.Icons.CHEVRON_RIGHT,
+                    tooltip=s.t("squad.day_next"),
+                    on_click=lambda e: self.step(1),
+                    height=TOUCH,
+                    width=TOUCH,
+                ),
+                ft.TextButton(s.t("squad.day_show"), on_click=self.show_day, height=TOUCH),
+                ft.TextButton(s.t("squad.day_today"), on_click=self.show_today, height=TOUCH),
+            ],
+            wrap=True,
+            spacing=4,
+        )
+
+    def officer_cards(self, snap: SquadSnapshot) -> list[ft.Control]:
+        s = self.shell
+        if not snap.officers:
+            return [ft.Text(s.t("squad.officers_none"), italic=True)]
+        return [self.officer_card(o) for o in snap.officers]
+
+    def officer_card(self, officer: OfficerDay) -> ft.Control:
+        s = self.shell
+        if not officer.shifts:
+            shift = s.t("squad.no_shift")
+        else:
+            start = officer.first_start
+            end = officer.last_end
+            shift = s.t(
+                "squad.shift",
+                start=clock_time(start) if start else "—",
+                end=clock_time(end) if end else s.t("squad.shift_open"),
+            )
+        figures = officer.figures
+        return ft.Container(
+            ft.Column(
+                [
+                    ft.Text(
+                        s.t("squad.officer", name=officer.name or officer.badge, badge=officer.badge),
+                        size=16,
+                        weight=ft.FontWeight.BOLD,
+                    ),
+                    ft.Text(shift, size=14),
+                    ft.Text(
+                        f"{s.t('squad.officer_cases', n=figures.cases)} · {figures.stage_line(s.lang)}",
+                        size=14,
+                    ),
+                ],
+                spacing=2,
+            ),
+            padding=10,
+            border_radius=10,
+            border=ft.Border.all(1, ft.Colors.OUTLINE),
+            key=f"officer_{officer.badge}",
+        )
+
+    def filter_controls(self, snap: SquadSnapshot) -> list[ft.Control]:
+        s = self.shell
+        f = snap.filters
+        officers = [ft.DropdownOption(key="", text=s.t("squad.filter_all_officers"))] + [
+            ft.DropdownOption(key=o.badge, text=s.t("squad.officer", name=o.name or o.badge, badge=o.badge))
+            for o in snap.officers
+        ]
+        codes = sorted(set(snap.log.violation_names) | ({f.violation} if f.violation else set()))
+        violations = [ft.DropdownOption(key="", text=s.t("squad.filter_all_violations"))] + [
+            ft.DropdownOption(key=code, text=violation_label(self.app.catalogue, code, s.lang))
+            for code in codes
+        ]
+        stages = [("", s.t("squad.filter_all_stages"))] + [
+            (str(int(st)), stage_name(st, s.lang)) for st in Stage
+        ]
+        controls: list[ft.Control] = [
+            ft.Dropdown(
+                label=s.t("squad.filter_officer"),
+                value=f.officer or "",
+                options=officers,
+                on_select=self.pick_officer,
+                expand=True,
+                key="filter_officer",
+            ),
+            ft.Dropdown(
+                label=s.t("squad.filter_violation"),
+                value=f.violation or "",
+                options=violations,
+                on_select=self.pick_violation,
+                expand=True,
+                key="filter_violation",
+            ),
+            choice(
+                s.t("squad.filter_stage"),
+                str(int(f.stage)) if f.stage is not None else "",
+                stages,
+                self.pick_stage,
+                key="filter_stage",
+            ),
+        ]
+        if f.active:
+            controls.append(ft.Row([plain_button(s.t("squad.filter_clear"), self.clear_filters)]))
+        return controls
+
+    def chart(self, snap: SquadSnapshot) -> ft.Control:
+        """Counted cases of the filtered lines per violation type, names in the UI language."""
+        s = self.shell
+        if not snap.by_violation:
+            return ft.Text(s.t("squad.chart_empty"), italic=True)
+        catalogue = self.app.catalogue
+        top = max(n for _, n in snap.by_violation)
+        groups = [
+            fc.BarChartGroup(
+                x=i,
+                rods=[
+                    fc.BarChartRod(
+                        from_y=0,
+                        to_y=n,
+                        width=22,
+                        color=ft.Colors.PRIMARY,
+                        border_radius=4,
+                        tooltip=f"{violation_label(catalogue, code, s.lang)} {n}",
+                    )
+                ],
+            )
+            for i, (code, n) in enumerate(snap.by_violation)
+        ]
+        labels = [
+            fc.ChartAxisLabel(
+                value=i,
+                label=ft.Container(
+                    ft.Text(
+                        violation_label(catalogue, code, s.lang),
+                        size=12,
+                        text_align=ft.TextAlign.CENTER,
+                        max_lines=2,
+                    ),
+                    width=72,
+                    padding=ft.Padding.only(top=4),
+                ),
+            )
+            for i, (code, _) in enumerate(snap.by_violation)
+        ]
+        return fc.BarChart(
+            groups=groups,
+            bottom_axis=fc.ChartAxis(labels=labels, label_size=44),
+            left_axis=fc.ChartAxis(label_size=32, label_spacing=max(1, (top + 3) // 4)),
+            horizontal_grid_lines=fc.ChartGridLines(interval=max(1, (top + 3) // 4), width=1),
+            min_y=0,
+            max_y=top + 1,
+            interactive=True,
+            height=240,
+            key="chart_by_violation",
+        )
+
+    def plan(self, points: list[PlanPoint], without_fix: int) -> ft.Control:
+        """The case positions on a plain plan (no map tiles): dots coloured by stage, scale bar, north."""
+        s = self.shell
+        width, height = PLAN_SIZE
+        shapes: list[cv.Shape] = [
+            cv.Rect(0, 0, width, height, paint=ft.Paint(color="#F7F7F2", style=ft.PaintingStyle.FILL)),
+            cv.Rect(0, 0, width, height, paint=ft.Paint(color="#888888", style=ft.PaintingStyle.STROKE)),
+            cv.Text(width - 20, 6, s.t("squad.plan_north"), style=self._plan_text(14)),
+            cv.Line(width - 14, 26, width - 14, 44, paint=ft.Paint(color="#333333", stroke_width=2)),
+        ]
+        placed, scale = place(points, width, height, PLAN_MARGIN)
+        for item in placed:
+            shapes.append(
+                cv.Circle(
+                    item.x,
+                    item.y,
+                    7,
+                    paint=ft.Paint(color=STAGE_COLOURS[Stage(item.point.stage)], style=ft.PaintingStyle.FILL),
+                )
+            )
+            shapes.append(
+                cv.Circle(item.x, item.y, 7, paint=ft.Paint(color="#FFFFFF", style=ft.PaintingStyle.STROKE))
+            )
+        if placed:
+            bar = scale_bar(scale, width)
+            px = bar * scale
+            text = (
+                s.t("squad.kilometres", n=f"{bar / 1000:g}")
+                if bar >= 1000
+                else s.t("squad.metres", n=f"{bar:g}")
+            )
+            shapes.append(
+                cv.Line(
+                    10, height - 12, 10 + px, height - 12, paint=ft.Paint(color="#333333", stroke_width=2)
+                )
+            )
+            shapes.append(cv.Text(16 + px, height - 22, text, style=self._plan_text(12)))
+        else:
+            shapes.append(
+                cv.Text(
+                    width / 2,
+                    height / 2,
+                    s.t("squad.plan_empty"),
+                    style=self._plan_text(14),
+                    alignment=ft.Alignment.CENTER,
+                )
+            )
+        legend: list[ft.Control] = [
+            ft.Row(
+                [
+                    ft.Container(width=12, height=12, bgcolor=STAGE_COLOURS[st], border_radius=6),
+                    ft.Text(stage_name(st, s.lang), size=12),
+                ],
+                spacing=4,
+                tight=True,
+            )
+            for st in Stage
+        ]
+        column: list[ft.Control] = [
+            cv.Canvas(shapes=shapes, width=width, height=height, key="squad_plan"),
+            ft.Row(legend, spacing=12),
+        ]
+        if without_fix:
+            column.append(ft.Text(s.t("squad.plan_without_fix", n=without_fix), size=12))
+        return ft.Column(column, spacing=4)
+
+    @staticmethod
+    def _plan_text(size: int) -> ft.TextStyle:
+        return ft.TextStyle(size=size, color="#222222", font_family=FONT_FAMILY)
+
+    def case_lines(self, lines: list[CaseLine]) -> list[ft.Control]:
+        s = self.shell
+        if not lines:
+            return [ft.Text(s.t("squad.lines_empty"), italic=True)]
+        rows: list[ft.Control] = []
+        for line in lines:
+            name = violation_label(self.app.catalogue, line.violation_code, s.lang)
+            who = line.officer_name or line.officer_badge
+            rows.append(
+                ft.Container(
+                    ft.Row(
+                        [
+                            ft.Column(
+                                [
+                                    ft.Text(
+                                        f"{clock_time(line.occurred_at)} {name}",
+                                        size=16,
+                                        weight=ft.FontWeight.BOLD,
+                                    ),
+                                    ft.Text(f"{who} · {line.case_no}", size=12),
+                                    ft.Text(line.review.label(s.lang), size=12),
+                                ],
+                                spacing=1,
+                                expand=True,
+                            ),
+                            chip(line.stage, s.lang),
+                        ]
+                    ),
+                    padding=ft.Padding.symmetric(vertical=4),
+                    key=f"line_{line.case_no}",
+                )
+            )
+        return rows
+
+    # -- handlers --------------------------------------------------------------------------------------
+    def _try(self, action: Any) -> None:
+        try:
+            action()
+        except Exception as exc:  # LocalizedError (bad day ...): shown on the screen, nothing changes
+            self.error = self.shell.error_text(exc)
+        else:
+            self.error = ""
+            self.day_field.value = self.squad.day.isoformat()  # typed text is kept only while it is wrong
+        self.shell.render()
+
+    def show_day(self, e: Any = None) -> None:
+        self._try(lambda: self.squad.set_day(self.day_field.value or ""))
+
+    def show_today(self, e: Any = None) -> None:
+        self._try(lambda: self.squad.set_day(self.squad.today()))
+
+    def step(self, days: int) -> None:
+        self._try(lambda: self.squad.step_day(days))
+
+    def pick_officer(self, e: Any) -> None:
+        self._try(lambda: self.squad.set_filter(officer=e.control.value))
+
+    def pick_violation(self, e: Any) -> None:
+        self._try(lambda: self.squad.set_filter(violation=e.control.value))
+
+    def pick_stage(self, e: Any) -> None:
+        self._try(lambda: self.squad.set_filter(stage=e.control.value))
+
+    def clear_filters(self, e: Any = None) -> None:
+        self._try(self.squad.clear_filters)
+
+    async def export_pdf(self, e: Any = None) -> None:
+        await self.export("pdf")
+
+    async def export_csv(self, e: Any = None) -> None:
+        await self.export("csv")
+
+    async def export(self, fmt: Format) -> None:
+        """Write the day log into the app's data directory (off the UI loop: a PDF takes a moment), show
+        where, and in a browser or on a phone offer the file for download / saving."""
+        s = self.shell
+        self.busy = True
+        s.render()
+        try:
+            result = await asyncio.to_thread(self.app.squad_export.export, fmt)
+        except Exception as exc:  # ExportError (unwritable directory...): shown; the store is untouched
+            self.error = s.error_text(exc)
+            self.busy = False
+            s.render()
+            return
+        self.busy = False
+        self.error = ""
+        self.exported = result
+        s.message(s.t("squad.exported", path=str(result.path)))
+        s.render()
+        await self.offer_download(result)
+
+    async def offer_download(self, result: Exported) -> None:
+        page = self.shell.page
+        mobile = page is not None and page.platform is not None and page.platform.is_mobile()
+        if page is None or not (page.web or mobile):
+            return  # a desktop window: the file is in the data directory, its path is shown
+        try:
+            await ft.FilePicker().save_file(file_name=result.filename, src_bytes=result.data)
+        except Exception:  # the browser or phone refused: the file is still saved locally
+            self.shell.message(self.shell.t("squad.download_failed", path=str(result.path)))
