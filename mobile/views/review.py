@@ -80,9 +80,7 @@ class ReviewView:
                     chip(line.stage, s.lang),
                 ],
             ),
-            ft.Text(
-                f"{line.case_no} · {s.t('detail.version', version=line.version)}", size=12, selectable=True
-            ),
+            ft.Text(f"{line.case_no} · {s.t('detail.version', version=line.version)}", size=12),
             ft.Text(
                 s.t("review.officer", name=line.officer_name or line.officer_badge, badge=line.officer_badge),
                 size=14,

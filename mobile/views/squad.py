@@ -22,12 +22,13 @@ from mobile.state.squad import SquadSnapshot
 from mobile.state.squad_export import Exported, Format
 from mobile.theme import FONT_FAMILY, TOUCH
 from mobile.views.common import chip, clock_time
-from mobile.views.shell import Shell, choice, field, plain_button, title
+from mobile.views.shell import Shell, field, plain_button, title
 from patrollog.daylog import CaseLine, OfficerDay
 from patrollog.plan import STAGE_COLOURS, PlanPoint, place
 
 PLAN_SIZE = (360, 260)
 PLAN_MARGIN = 20
+PLAN_FOOTER = 28  # the strip under the dots that holds the scale bar
 
 
 def violation_label(catalogue: Catalogue, code: str, lang: Lang) -> str:
@@ -51,7 +52,7 @@ class SquadView:
         self.shell = shell
         self.app = shell.app
         self.squad = shell.app.squad
-        self.day_field = field(shell.t("squad.day"), self.squad.day.isoformat(), key="squad_day", width=200)
+        self.day_field = field(shell.t("squad.day"), self.squad.day.isoformat(), key="squad_day", width=160)
         self.error = ""
         self.exported: Exported | None = None
         self.busy = False
@@ -106,9 +107,7 @@ class SquadView:
         if self.busy:
             parts.append(ft.Text(s.t("squad.exporting"), size=14))
         if self.exported is not None:
-            parts.append(
-                ft.Text(s.t("squad.exported", path=str(self.exported.path)), size=14, selectable=True)
-            )
+            parts.append(ft.Text(s.t("squad.exported", path=str(self.exported.path)), size=14))
         return ft.Column(
             parts,
             spacing=10,
@@ -196,6 +195,7 @@ class SquadView:
             ft.DropdownOption(key=code, text=violation_label(self.app.catalogue, code, s.lang))
             for code in codes
         ]
+        chosen = str(int(f.stage)) if f.stage is not None else ""
         stages = [("", s.t("squad.filter_all_stages"))] + [
             (str(int(st)), stage_name(st, s.lang)) for st in Stage
         ]
@@ -216,11 +216,16 @@ class SquadView:
                 expand=True,
                 key="filter_violation",
             ),
-            choice(
-                s.t("squad.filter_stage"),
-                str(int(f.stage)) if f.stage is not None else "",
-                stages,
-                self.pick_stage,
+            ft.Text(s.t("squad.filter_stage"), size=14),
+            ft.Row(
+                [
+                    (ft.FilledButton if value == chosen else ft.OutlinedButton)(
+                        text, on_click=lambda e, v=value: self.choose_stage(v), height=TOUCH
+                    )
+                    for value, text in stages
+                ],
+                wrap=True,
+                spacing=6,
                 key="filter_stage",
             ),
         ]
@@ -259,7 +264,7 @@ class SquadView:
                         violation_label(catalogue, code, s.lang),
                         size=12,
                         text_align=ft.TextAlign.CENTER,
-                        max_lines=2,
+                        max_lines=3,
                     ),
                     width=72,
                     padding=ft.Padding.only(top=4),
@@ -269,7 +274,7 @@ class SquadView:
         ]
         return fc.BarChart(
             groups=groups,
-            bottom_axis=fc.ChartAxis(labels=labels, label_size=44),
+            bottom_axis=fc.ChartAxis(labels=labels, label_size=60),
             left_axis=fc.ChartAxis(label_size=32, label_spacing=max(1, (top + 3) // 4)),
             horizontal_grid_lines=fc.ChartGridLines(interval=max(1, (top + 3) // 4), width=1),
             min_y=0,
@@ -289,7 +294,7 @@ class SquadView:
             cv.Text(width - 20, 6, s.t("squad.plan_north"), style=self._plan_text(14)),
             cv.Line(width - 14, 26, width - 14, 44, paint=ft.Paint(color="#333333", stroke_width=2)),
         ]
-        placed, scale = place(points, width, height, PLAN_MARGIN)
+        placed, scale = place(points, width, height - PLAN_FOOTER, PLAN_MARGIN)
         for item in placed:
             shapes.append(
                 cv.Circle(
@@ -409,8 +414,9 @@ class SquadView:
     def pick_violation(self, e: Any) -> None:
         self._try(lambda: self.squad.set_filter(violation=e.control.value))
 
-    def pick_stage(self, e: Any) -> None:
-        self._try(lambda: self.squad.set_filter(stage=e.control.value))
+    def choose_stage(self, value: str) -> None:
+        """``value``: a stage number as text, "" for any stage."""
+        self._try(lambda: self.squad.set_filter(stage=value))
 
     def clear_filters(self, e: Any = None) -> None:
         self._try(self.squad.clear_filters)

@@ -141,12 +141,16 @@ def test_filters_through_the_screen(app: AppState) -> None:
     shell = open_screen(app, "squad")
     screen = shell.screen
     assert isinstance(screen, SquadView)
-    assert {"队员", "违法类型", "处理阶段", "全部队员", "全部类型", "全部"} <= set(texts(shell.body))
+    assert {"队员", "违法类型", "处理阶段", "全部队员", "全部类型", "全部", "劝导", "警告", "处罚"} <= set(
+        texts(shell.body)
+    )
     screen.pick_officer(event("1024"))
     assert "案件明细（2 起）" in texts(shell.body)
     assert "清除筛选" in texts(shell.body)
-    screen.pick_stage(event("2"))
+    screen.choose_stage("2")
     assert "案件明细（1 起）" in texts(shell.body)
+    [stages] = [c for c in controls(shell.body) if isinstance(c, ft.Row) and c.key == "filter_stage"]
+    assert [b.content for b in stages.controls if isinstance(b, ft.FilledButton)] == ["警告"]
     screen.pick_officer(event(""))
     screen.pick_violation(event("0510"))
     assert "案件明细（1 起）" in texts(shell.body)  # 0510 at 警告: case C only
