@@ -204,9 +204,10 @@ class SquadState(Observable):
         self.notify()
 
     # -- the day -----------------------------------------------------------------------------------------
-    def _log_of(self, leader: Officer, day: date) -> DayLog:
+    def _log_of(self, leader: Officer, day: date) -> tuple[DayLog, dict[str, Case]]:
+        """The day log and every case version it was built from, by id."""
         data = self._store.squad_day(leader.squad_code, day)
-        return build_daylog(
+        log = build_daylog(
             day,
             leader.squad_code,
             cases=data.cases,
@@ -218,13 +219,14 @@ class SquadState(Observable):
             subject_labels=data.subject_labels,
             hq_stages=data.hq_stages,
         )
+        return log, {case.id: case for case in data.cases}
 
     def daylog(self) -> DayLog:
         """The squad's day log of the shown day, from the phone's store."""
-        return self._log_of(self.leader(), self.day)
+        return self._log_of(self.leader(), self.day)[0]
 
     def snapshot(self) -> SquadSnapshot:
-        log = self.daylog()
+        log, cases = self._log_of(self.leader(), self.day)
         f = self.filters
         lines = log.filtered(officer=f.officer, violation=f.violation, stage=f.stage)
         counted = Counter(line.violation_code for line in lines if line.status is CaseStatus.ACTIVE)
@@ -233,29 +235,28 @@ class SquadState(Observable):
             log=log,
             filters=f,
             lines=lines,
-            queue=self._queue(log),
+            queue=self._queue(log, cases),
             by_violation=sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])),
             points=points,
             without_fix=without_fix,
         )
 
-    def _queue(self, log: DayLog) -> list[QueueItem]:
+    @staticmethod
+    def _queue(log: DayLog, cases: dict[str, Case]) -> list[QueueItem]:
         waiting = sorted(
             (line for line in log.lines if line.review.waiting),
             key=lambda line: (line.review is not ReviewStatus.NEEDS_DECISION, line.occurred_at, line.case_no),
         )
         items = []
         for line in waiting:
-            case = self._store.squad_case(line.case_id)
-            if case is None:  # the log was built from this store a moment ago; a vanished case is skipped
-                continue
+            case = cases[line.case_id]  # every line is one of the versions the log was built from
             penalty = Stage(line.stage) is Stage.PENALTY or line.hq_stage is Stage.PENALTY
             items.append(QueueItem(line, case, penalty, _conflict(case, line.hq_stage)))
         return items
 
     def queue(self) -> list[QueueItem]:
         """The shown day's cases waiting for the leader (see ``SquadSnapshot.queue``)."""
-        return self._queue(self.daylog())
+        return self._queue(*self._log_of(self.leader(), self.day))
 
     # -- decisions ---------------------------------------------------------------------------------------
     def approve(self, case_id: str, comment: str = "") -> Review:
@@ -285,7 +286,7 @@ class SquadState(Observable):
         if case.squad_code != leader.squad_code:
             raise localized(SquadError, "review.other_squad", field="case_id", code="other_squad")
         day = local_date(case.occurred_at)
-        log = self._log_of(leader, day)
+        log, _ = self._log_of(leader, day)
         line = next((ln for ln in log.lines if ln.case_no == case.case_no), None)
         if line is None or line.case_id != case.id:
             raise localized(SquadError, "review.not_latest", field="case_id", code="not_latest")

@@ -12,8 +12,8 @@ from enforcement.staging import ordinal_text, stage_name
 from mobile.state.squad import QueueItem
 from mobile.theme import TOUCH
 from mobile.views.common import chip, clock_time
-from mobile.views.shell import Shell, field, title
-from mobile.views.squad import violation_label
+from mobile.views.shell import Shell, field, plain_button, title
+from mobile.views.squad import PAGE, violation_label
 from patrollog.daylog import CaseLine
 from patrollog.reviewing import ReviewStatus
 
@@ -26,6 +26,7 @@ class ReviewView:
         self.returning: str | None = None  # the case id whose return reason is being typed
         self.comments: dict[str, ft.TextField] = {}  # kept across renders: a sync never wipes typing
         self.error = ""
+        self.shown = PAGE
 
     def build(self) -> ft.Control:
         s = self.shell
@@ -46,7 +47,10 @@ class ReviewView:
             parts.append(ft.Text(self.error, color=ft.Colors.ERROR, size=16))
         if not queue:
             parts.append(ft.Text(s.t("review.empty"), size=16, italic=True))
-        parts += [self.item(item) for item in queue]
+        parts += [self.item(item) for item in queue[: self.shown]]
+        left = len(queue) - self.shown
+        if left > 0:
+            parts.append(ft.Row([plain_button(s.t("squad.more", n=min(PAGE, left), left=left), self.more)]))
         if decided:
             parts.append(ft.Text(s.t("review.decided"), size=18, weight=ft.FontWeight.BOLD))
             parts += [self.decided_line(line) for line in decided]
@@ -192,6 +196,10 @@ class ReviewView:
         return ft.Column(rows, spacing=1, key=f"decided_{line.case_no}")
 
     # -- handlers --------------------------------------------------------------------------------------
+    def more(self, e: Any = None) -> None:
+        self.shown += PAGE
+        self.shell.render()
+
     def approve(self, case_id: str) -> None:
         s = self.shell
         try:

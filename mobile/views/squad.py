@@ -27,6 +27,8 @@ from patrollog.daylog import CaseLine, OfficerDay
 from patrollog.plan import STAGE_COLOURS, PlanPoint, place
 
 PLAN_SIZE = (360, 260)
+#: Long lists are shown a page at a time (a big squad's day has hundreds of cases).
+PAGE = 50
 PLAN_MARGIN = 20
 PLAN_FOOTER = 28  # the strip under the dots that holds the scale bar
 
@@ -56,6 +58,7 @@ class SquadView:
         self.error = ""
         self.exported: Exported | None = None
         self.busy = False
+        self.shown_lines = PAGE
 
     # -- building --------------------------------------------------------------------------------------
     def build(self) -> ft.Control:
@@ -359,7 +362,7 @@ class SquadView:
         if not lines:
             return [ft.Text(s.t("squad.lines_empty"), italic=True)]
         rows: list[ft.Control] = []
-        for line in lines:
+        for line in lines[: self.shown_lines]:
             name = violation_label(self.app.catalogue, line.violation_code, s.lang)
             who = line.officer_name or line.officer_badge
             rows.append(
@@ -385,6 +388,11 @@ class SquadView:
                     padding=ft.Padding.symmetric(vertical=4),
                     key=f"line_{line.case_no}",
                 )
+            )
+        left = len(lines) - self.shown_lines
+        if left > 0:
+            rows.append(
+                ft.Row([plain_button(s.t("squad.more", n=min(PAGE, left), left=left), self.more_lines)])
             )
         return rows
 
@@ -417,6 +425,10 @@ class SquadView:
     def choose_stage(self, value: str) -> None:
         """``value``: a stage number as text, "" for any stage."""
         self._try(lambda: self.squad.set_filter(stage=value))
+
+    def more_lines(self, e: Any = None) -> None:
+        self.shown_lines += PAGE
+        self.shell.render()
 
     def clear_filters(self, e: Any = None) -> None:
         self._try(self.squad.clear_filters)

@@ -294,3 +294,26 @@ def test_every_tap_target_on_the_leader_screens_is_at_least_48_px(app: AppState,
                 assert node.height >= 48, node
                 checked += 1
     assert checked > 10
+
+
+def test_long_lists_come_a_page_at_a_time(app: AppState) -> None:
+    shell = open_screen(app, "squad")
+    squad = shell.screen
+    assert isinstance(squad, SquadView)
+    assert not any(t.startswith("再显示") for t in texts(shell.body))  # 7 lines fit in one page
+    squad.shown_lines = 3
+    shell.render()
+    assert "再显示 4 起（还有 4 起）" in texts(shell.body)
+    assert sum(1 for c in controls(shell.body) if str(c.key or "").startswith("line_")) == 3
+    squad.more_lines()
+    assert sum(1 for c in controls(shell.body) if str(c.key or "").startswith("line_")) == 7
+    assert not any(t.startswith("再显示") for t in texts(shell.body))
+    shell.go("review")
+    review = shell.screen
+    assert isinstance(review, ReviewView)
+    review.shown = 1
+    shell.render()
+    assert "再显示 3 起（还有 3 起）" in texts(shell.body)
+    assert texts(shell.body).count("通过") == 1
+    review.more()
+    assert texts(shell.body).count("通过") == 4
