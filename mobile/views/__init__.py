@@ -3,7 +3,8 @@ nothing else (no store, HTTP or image library here; ``tests/test_layering.py``).
 
 ``shell.Shell`` holds the page and swaps screens; ``screens.make_screen`` maps a route to a screen class:
 ``signin`` (sign_in.py), ``today`` (today.py), ``new_case`` (new_case.py), ``case`` + case id
-(case_detail.py), ``subjects``, ``sync``, ``settings``. Launch: ``python -m mobile.app --web --port P
+(case_detail.py), ``subjects``, ``sync``, ``settings``; for squad leaders also ``squad`` (squad.py) and
+``review`` (review.py). Launch: ``python -m mobile.app --web --port P
 --data-dir D --hq URL`` (prints ``APP READY http://127.0.0.1:P`` once serving).
 
 Stable Chinese labels for browser tests (TextField ``label`` = textbox name; buttons by visible text;
@@ -38,4 +39,22 @@ password field) and leave ~1 s before the next click so the value reaches Python
 - Sync: buttons "立即同步", "重试", "全部重试"; "暂缓上传的记录".
 - Settings: radios "中文" / "英文" (group "语言"), textboxes "HQ 地址", "照片长边（px）", switches
   "照片加水印（时间、地点、证号）", "户外高对比度"; buttons "保存设置", "退出登录".
+- Squad leaders (role leader) get two more tabs: "今日", "中队", "审核", "当事人", "同步", "设置".
+- Squad ("中队 · 2026-11-22"): textbox "日期（年-月-日）", buttons "查看", "今天",
+  arrow buttons with tooltips "前一天" / "后一天"; button "审核队列（N）";
+  officer cards "王㐂（1023）", "上岗 18:00 · 下岗 23:30" ("在岗" while open,
+  "无值班记录"), "案件 N 起 · …"; dropdowns "队员", "违法类型";
+  stage buttons "全部", "劝导", "警告", "处罚", "清除筛选";
+  "按违法类型" (bar chart), "案件位置示意图" (canvas plan), "案件明细（N 起）"
+  (rows "21:40 露天烧烤", "<name> · <case no>", a review status such as "未审核",
+  "待中队长决定", "已通过", "已退回"); buttons "导出 PDF", "导出 CSV" (a browser
+  download ``daylog-<squad>-<day>.pdf|csv``; then "已导出：<path>");
+  "再显示 N 起（还有 M 起）" past 50 rows.
+- Review ("审核队列 · 2026-11-22"): "待审核 N 起，其中须决定 M 起"; per case
+  "21:40 露天烧烤", "<case no> · 第 N 版", "队员：王㐂（1023）", "当事人：…",
+  "本机阶段：警告 · HQ 阶段：处罚", "阶段依据：…", "照片 N 张", flags "处罚案件",
+  "阶段不一致", "须中队长决定后才计入"; buttons "通过", "退回" (one pair per case,
+  decisions first) → textbox "退回理由", buttons "确认退回", "取消"; messages
+  "已通过：<case no>", "已退回：<case no>", error "退回案件须填写退回理由";
+  section "已处理" ("<case no> · 已退回", "已退回：<reason>").
 """
