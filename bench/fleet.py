@@ -439,8 +439,8 @@ class Tally:
 
 
 def blob_files(root: Path) -> list[Path]:
-    """HQ's blob files (the sharded tree, not its temp dir)."""
-    return [p for p in root.rglob("*") if p.is_file() and p.parent != root / "tmp"]
+    """HQ's blob files (the sharded tree, not its temp dir nor its kept cut-off uploads)."""
+    return [p for p in root.rglob("*") if p.is_file() and p.parent not in (root / "tmp", root / "partial")]
 
 
 def tally(storage_url: str, blobs: Path, devices: Sequence[Device]) -> Tally:

@@ -559,7 +559,8 @@ def count_at_hq(result: LoadResult) -> dict[str, int]:
     finally:
         storage.close()
     ids = Counter(s.case_id for s in states)
-    files = {p.name for p in result.blobs.rglob("*") if p.is_file() and p.parent.name != "tmp"}
+    kept_aside = ("tmp", "partial")  # spools and cut-off uploads, not blobs
+    files = {p.name for p in result.blobs.rglob("*") if p.is_file() and p.parent.name not in kept_aside}
     return {
         "cases_acked": len(cases),
         "cases_at_hq": len(ids),

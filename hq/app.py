@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from enforcement.catalogue import Catalogue, load_catalogue
 from enforcement.codec import to_json_dict
@@ -33,6 +34,7 @@ from hq.auth import ApiError, Auth, Principal
 from hq.blobs import BlobHashMismatch, BlobStore
 from hq.dashboard import install_dashboard
 from hq.ingest import emit_case_state, ingest_batch
+from hq.partials import OffsetMismatch, PartialUploads, uploader_key
 from hq.photocheck import NotEvidence, check_evidence
 from hq.review import build_router as build_review_router
 from hq.settings import Settings
@@ -42,6 +44,7 @@ from sync.protocol import (
     PROTOCOL_HEADER,
     SHA256_RE,
     SUPPORTED_PROTOCOLS,
+    UPLOAD_OFFSET_HEADER,
     CaseDetail,
     CaseList,
     CaseSummary,
@@ -271,11 +274,12 @@ def _client_address(request: Request, settings: Settings) -> str:
 
 
 class _Spool:
-    """A temporary upload file in the blob store's temp dir; removed unless adopted."""
+    """A temporary upload file in the blob store's temp dir; removed unless adopted or kept as a partial.
+    Unbuffered: what the file holds is what HQ received (a cut upload is kept as it stands)."""
 
     def __init__(self, directory: FsPath) -> None:
         fd, name = tempfile.mkstemp(prefix="upload-", dir=directory)
-        self.handle = os.fdopen(fd, "wb")
+        self.handle = os.fdopen(fd, "wb", buffering=0)
         self.path = FsPath(name)
 
     def write(self, chunk: bytes) -> None:
@@ -291,6 +295,21 @@ class _Spool:
             self.handle.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+
+def _upload_offset(value: str | None) -> int:
+    """The ``Upload-Offset`` of a resumed photo upload (0 when absent); VALIDATION when not a number."""
+    if value is None:
+        return 0
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise ApiError(
+            Errno.VALIDATION,
+            zh=f"请求头 {UPLOAD_OFFSET_HEADER} 须为非负整数",
+            en=f"{UPLOAD_OFFSET_HEADER} must be a non-negative integer",
+            detail={"field": UPLOAD_OFFSET_HEADER},
+        )
+    return int(text)
 
 
 # -------------------------------------------------------------------------------------------- app
@@ -316,6 +335,15 @@ def create_app(
     app.state.blobs = blobs
     app.state.settings = settings
     app.state.auth = auth
+    # Spools of requests a dead HQ process left behind, and cut-off uploads kept past their time.
+    blobs.sweep_temp(settings.stale_temp_age)
+    partials = PartialUploads(
+        blobs.partial_dir(),
+        max_age=settings.partial_upload_ttl,
+        max_total_bytes=settings.partial_uploads_max_bytes,
+    )
+    partials.sweep()
+    app.state.partials = partials
     install_error_handlers(app, settings)
 
     def limits(method: str, path: str) -> tuple[int, Errno] | None:
@@ -448,11 +476,24 @@ def create_app(
             row = tx.get_photo(sha256)
         return row is not None and row.stored and blobs.has(sha256)
 
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The phone's link dropped mid-body (kept as a partial): an answer nobody reads, not an error log.
+        return Response(status_code=400)
+
+    def _uploader(caller: Principal) -> str:
+        return uploader_key(caller.badge, caller.device_id)
+
     @app.head("/v1/photos/{sha256}", responses=ERROR_RESPONSES, tags=["photos"])
     def photo_exists(sha256: Sha, caller: Caller) -> Response:
+        """200 when HQ has the photo (in the caller's scope); 404 otherwise, with ``Upload-Offset`` when HQ
+        keeps a cut-off upload of it from the caller's device (resume from there)."""
         require_sha(sha256)
         readable = any(caller.can_read_case(s) for s in _photo_cases(sha256))
-        return Response(status_code=200 if readable and _have_photo(sha256) else 404)
+        if readable and _have_photo(sha256):
+            return Response(status_code=200)
+        held = partials.held(sha256, _uploader(caller))
+        return Response(status_code=404, headers={UPLOAD_OFFSET_HEADER: str(held)} if held else None)
 
     @app.get(
         "/v1/photos/{sha256}",
@@ -484,41 +525,69 @@ def create_app(
         },
     )
     async def upload_photo(sha256: Sha, request: Request, caller: Caller) -> PhotoUploadResult:
+        """Store the photo whose bytes are the body (from ``Upload-Offset`` on, when resuming a cut-off
+        upload; see ``sync.protocol``). A body cut off mid-way is kept as a partial of the caller's device."""
         require_sha(sha256)
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in ("", "application/octet-stream", "image/jpeg"):
             raise ApiError(Errno.PHOTO_MEDIA_TYPE, detail={"content_type": media_type[:100]})
+        offset = _upload_offset(request.headers.get(UPLOAD_OFFSET_HEADER))
+        if offset > settings.max_photo_bytes:
+            raise ApiError(Errno.PHOTO_TOO_LARGE, detail={"max_bytes": settings.max_photo_bytes})
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit():
-            if int(declared) > settings.max_photo_bytes:
+            if offset + int(declared) > settings.max_photo_bytes:
                 raise ApiError(Errno.PHOTO_TOO_LARGE, detail={"max_bytes": settings.max_photo_bytes})
-            if int(declared) == 0:
+            if offset + int(declared) == 0:
                 raise ApiError(Errno.PHOTO_EMPTY)
         states = await run_in_threadpool(_photo_cases, sha256)
         if not any(s.officer_badge == caller.badge for s in states):
             raise ApiError(Errno.PHOTO_NOT_IN_MANIFEST)
+        uploader = _uploader(caller)
         if await run_in_threadpool(_have_photo, sha256):
+            await run_in_threadpool(partials.discard, sha256, uploader)
             return PhotoUploadResult(sha256=sha256, stored=False, already_had=True)
         spool = _Spool(blobs.temp_dir())
         try:
             digest = hashlib.sha256()
-            size = 0
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > settings.max_photo_bytes:
-                    raise ApiError(Errno.PHOTO_TOO_LARGE, detail={"max_bytes": settings.max_photo_bytes})
-                digest.update(chunk)
-                spool.write(chunk)
+            if offset:
+                try:
+                    await run_in_threadpool(
+                        partials.copy_prefix, sha256, uploader, offset, spool.handle, digest
+                    )
+                except OffsetMismatch as exc:
+                    raise ApiError(
+                        Errno.UPLOAD_OFFSET_MISMATCH,
+                        detail={"offset": exc.held, "claimed": offset},
+                        headers={UPLOAD_OFFSET_HEADER: str(exc.held)},
+                    ) from exc
+            size = offset
+            try:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > settings.max_photo_bytes:
+                        raise ApiError(Errno.PHOTO_TOO_LARGE, detail={"max_bytes": settings.max_photo_bytes})
+                    digest.update(chunk)
+                    spool.write(chunk)
+            except ClientDisconnect:
+                # Cut off mid-body: keep what arrived, so the phone resumes from there.
+                spool.handle.close()
+                await run_in_threadpool(partials.keep, sha256, uploader, spool.path)
+                raise
             if size == 0:
                 raise ApiError(Errno.PHOTO_EMPTY)
             if digest.hexdigest() != sha256:
-                raise ApiError(Errno.PHOTO_HASH_MISMATCH, detail={"received_bytes": size})
+                await run_in_threadpool(partials.discard, sha256, uploader)
+                raise ApiError(Errno.PHOTO_HASH_MISMATCH, detail={"received_bytes": size, "offset": offset})
             await run_in_threadpool(spool.finish)
             try:
                 await run_in_threadpool(check_evidence, spool.path)
             except NotEvidence as exc:
+                await run_in_threadpool(partials.discard, sha256, uploader)
                 raise ApiError(Errno.PHOTO_NOT_EVIDENCE, detail={"reason": str(exc)}) from exc
-            return await run_in_threadpool(_store_photo, sha256, spool.path, size, caller)
+            result = await run_in_threadpool(_store_photo, sha256, spool.path, size, caller)
+            await run_in_threadpool(partials.discard, sha256, uploader)
+            return result
         finally:
             spool.discard()
 

@@ -4,6 +4,7 @@
 ``ab/cd/<sha256>``, written to a temp file, fsynced, renamed into place, directory fsynced: a blob is
 either wholly there or absent, even after a crash). An S3-compatible store would implement the same
 protocol (``put``/``adopt`` upload after verifying, ``open`` streams, ``path`` materialises a local copy).
+Uploads are spooled in ``temp_dir()``; ``sweep_temp`` removes spools that requests of a dead process left.
 
 A blob is stored only when its bytes hash to its name; otherwise ``BlobHashMismatch`` and nothing stored.
 
@@ -22,6 +23,8 @@ import hashlib
 import os
 import re
 import tempfile
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
@@ -75,6 +78,15 @@ class BlobStore(Protocol):
         """Where uploads are spooled before ``adopt`` (same file system as the store)."""
         ...
 
+    def partial_dir(self) -> Path:
+        """Where cut-off uploads are kept to resume (``hq.partials``; same file system as ``temp_dir()``)."""
+        ...
+
+    def sweep_temp(self, older_than: timedelta) -> int:
+        """Remove temp files (spooled uploads) left behind by requests of a process that died: those not
+        written for ``older_than``; returns how many. Subdirectories are left alone."""
+        ...
+
     def has(self, sha256: str) -> bool: ...
     def size(self, sha256: str) -> int: ...
     def open(self, sha256: str) -> BinaryIO: ...
@@ -85,7 +97,8 @@ class BlobStore(Protocol):
 
 
 class FilesystemBlobStore:
-    """``BlobStore`` in a directory tree: ``root/ab/cd/<sha256>``, temp files in ``root/tmp``."""
+    """``BlobStore`` in a directory tree: ``root/ab/cd/<sha256>``, temp files in ``root/tmp``, cut-off
+    uploads in ``root/partial``."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -98,6 +111,20 @@ class FilesystemBlobStore:
 
     def temp_dir(self) -> Path:
         return self._tmp
+
+    def partial_dir(self) -> Path:
+        return self.root / "partial"
+
+    def sweep_temp(self, older_than: timedelta) -> int:
+        # Age, not "everything at start": other HQ worker processes may be spooling into the same dir.
+        limit = time.time() - older_than.total_seconds()
+        removed = 0
+        for entry in os.scandir(self._tmp):
+            with contextlib.suppress(FileNotFoundError):
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < limit:
+                    os.unlink(entry.path)
+                    removed += 1
+        return removed
 
     def has(self, sha256: str) -> bool:
         return self._final(sha256).is_file()

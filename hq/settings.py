@@ -67,6 +67,9 @@ class Settings:
     retry_after_unavailable: int = 5  # seconds, sent with 503
     history_window: timedelta = timedelta(days=365)  # subject history sent to phones on pull
     touch_interval: timedelta = timedelta(minutes=1)  # how often a token's last use is written
+    partial_upload_ttl: timedelta = timedelta(days=2)  # a cut-off photo upload is kept this long to resume
+    partial_uploads_max_bytes: int = 1 << 30  # all kept partial uploads together (oldest dropped first)
+    stale_temp_age: timedelta = timedelta(hours=1)  # spool files not written for this long are removed
     clock: Callable[[], datetime] = utc_now
 
 

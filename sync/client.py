@@ -53,6 +53,7 @@ from sync.protocol import (
     MAX_BATCH_RECORDS,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
+    UPLOAD_OFFSET_HEADER,
     CaseStateData,
     CatalogueData,
     Change,
@@ -222,14 +223,34 @@ class _BodyLane:
         self._lane = threading.Lock()
         self._abort = abort
 
-    def body(self, path: Any) -> Iterator[bytes]:
+    def body(self, path: Any, offset: int = 0) -> Iterator[bytes]:
         while not self._lane.acquire(timeout=0.05):
             if self._abort.is_set():
                 raise _UploadStopped  # never a short body: the request fails before its first byte
         try:
-            yield from _file_chunks(path)
+            yield from _file_chunks(path, offset)
         finally:
             self._lane.release()
+
+
+class _PhotoBody:
+    """One try's PUT body: the file from ``offset`` on, with the headers that describe it (``_request``
+    sends a body's ``headers``). ``offset`` > 0 resumes a cut-off upload HQ kept (``Upload-Offset``)."""
+
+    def __init__(self, chunks: Iterator[bytes], offset: int, size: int) -> None:
+        self._chunks = chunks
+        self.offset = offset
+        self.headers = {"Content-Length": str(size - offset)}
+        if offset:
+            self.headers[UPLOAD_OFFSET_HEADER] = str(offset)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +400,8 @@ class SyncClient:
         **kwargs: Any,
     ) -> httpx.Response:
         """One request with retries. Returns a 2xx (or an ``ok_statuses``) response; raises SyncError.
-        ``content_factory`` makes a fresh body stream for each try (closed when the try ends).
+        ``content_factory`` makes a fresh body stream for each try (closed when the try ends; its
+        ``headers``, if it has any, are sent with it).
         ``worker``: called on an upload thread (no progress callback; stops when the uploads stop)."""
         allowed = set(ok_statuses)
         last = ""
@@ -392,7 +414,7 @@ class SyncClient:
             stream = content_factory() if content_factory is not None else None
             if stream is not None:
                 kwargs["content"] = stream
-            headers = self._headers(auth) | (extra_headers or {})
+            headers = self._headers(auth) | (extra_headers or {}) | getattr(stream, "headers", {})
             try:
                 response = self.http.request(method, path, headers=headers, **kwargs)
             except httpx.TransportError as exc:
@@ -650,15 +672,22 @@ class SyncClient:
             raise failure
 
     def _transfer(self, ref: PhotoRef, missing: bool, auth: dict[str, str], lane: _BodyLane) -> _Transfer:
-        """On an upload thread: HEAD (unless HQ said it lacks the photo), then PUT the file streamed."""
+        """On an upload thread: HEAD (unless HQ said it lacks the photo), then PUT the file streamed.
+
+        Resumable: HQ keeps the bytes of a PUT that was cut off, and its HEAD answer says how many
+        (``Upload-Offset``); the PUT then sends only the rest. A retry after a failed try asks again. When
+        HQ holds fewer bytes than claimed (409) the PUT resumes from what HQ holds; when a resumed file
+        does not hash to its name (HQ discarded its partial) it is sent once more from byte 0."""
         if self._abort.is_set():
             return _Transfer(ref, "stopped")
         path = f"/v1/photos/{ref.sha256}"
         request = self._request
+        offset = 0
         if not missing:
             head = request("HEAD", path, auth=False, extra_headers=auth, ok_statuses=(404,), worker=True)
             if head.status_code == 200:
                 return _Transfer(ref, "known")
+            offset = _held_offset(head)
         if self._abort.is_set():
             return _Transfer(ref, "stopped")
         file_path = self.photos.path(ref.sha256)
@@ -666,22 +695,37 @@ class SyncClient:
             size = file_path.stat().st_size
         except FileNotFoundError:
             return _Transfer(ref, "skipped")
-        headers = auth | {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        headers = auth | {"Content-Type": "application/octet-stream"}
+        tries = 0
+
+        def body() -> _PhotoBody:
+            nonlocal offset, tries
+            tries += 1
+            if tries > 1:  # the previous try failed (cut off, 5xx): HQ may hold more of it now
+                again = request("HEAD", path, auth=False, extra_headers=auth, ok_statuses=(404,), worker=True)
+                offset = size if again.status_code == 200 else _held_offset(again)
+            offset = offset if 0 <= offset <= size else 0
+            return _PhotoBody(lane.body(file_path, offset), offset, size)
+
         self._step("photo:send")
-        try:
-            response = request(
-                "PUT",
-                path,
-                auth=False,
-                worker=True,
-                content_factory=lambda: lane.body(file_path),
-                extra_headers=headers,
-            )
-        except ServerRefused as exc:
-            if exc.status in (403, 404, 409, 413, 422):
-                return _Transfer(ref, "skipped")  # e.g. its case is parked, or the file is damaged
-            raise
-        return _Transfer(ref, "sent", _parse(PhotoUploadResult, response), size)
+        restarted = False
+        for _ in range(3):
+            try:
+                response = request(
+                    "PUT", path, auth=False, worker=True, content_factory=body, extra_headers=headers
+                )
+            except ServerRefused as exc:
+                if exc.errno == Errno.UPLOAD_OFFSET_MISMATCH:  # HQ holds less than claimed: from there
+                    offset, tries = _int(exc.body.detail.get("offset")), 0
+                    continue
+                if exc.errno == Errno.PHOTO_HASH_MISMATCH and offset and not restarted:
+                    offset, tries, restarted = 0, 0, True  # HQ's partial was bad and is gone: whole file
+                    continue
+                if exc.status in (403, 404, 409, 413, 422):
+                    return _Transfer(ref, "skipped")  # e.g. its case is parked, or the file is damaged
+                raise
+            return _Transfer(ref, "sent", _parse(PhotoUploadResult, response), size)
+        return _Transfer(ref, "skipped")
 
     def _applied(self, transfer: _Transfer, report: SyncReport, skipped: set[str]) -> bool:
         """Record one upload's outcome on the phone (sync thread); True when the photo is done."""
@@ -778,10 +822,21 @@ def _match(entries: list[OutboxEntry], results: list[RecordResult]) -> list[Reco
     return [by_id.get(e.record_id) for e in entries]
 
 
-def _file_chunks(path: Any) -> Iterable[bytes]:
+def _file_chunks(path: Any, offset: int = 0) -> Iterator[bytes]:
     with open(path, "rb") as handle:
+        handle.seek(offset)
         while chunk := handle.read(_CHUNK):
             yield chunk
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _held_offset(response: httpx.Response) -> int:
+    """The bytes of a cut-off upload HQ holds for this device (``Upload-Offset`` of a 404 HEAD), else 0."""
+    value = response.headers.get(UPLOAD_OFFSET_HEADER, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else 0
 
 
 def connect(

@@ -11,12 +11,20 @@ Endpoints (HQ, all JSON unless said; every request may carry ``X-StreetPatrol-Pr
     GET  /v1/devices                      → DeviceList                  (own devices; HQ: ?badge=)
     POST /v1/devices/{device_id}/revoke   → RevokeResponse              (own device; HQ: ?badge= any)
     POST /v1/push                         PushBatch → PushResponse
-    HEAD /v1/photos/{sha256}              200 when HQ has it, 404 otherwise
+    HEAD /v1/photos/{sha256}              200 when HQ has it, 404 otherwise (+ Upload-Offset, see below)
     PUT  /v1/photos/{sha256}              raw bytes (application/octet-stream) → PhotoUploadResult
     GET  /v1/changes?cursor=&limit=       → PullPage
     GET  /v1/photos/{sha256}              the photo's bytes (a case of it in the caller's scope)
     GET  /v1/cases, /v1/cases/{id}        → CaseList / CaseDetail, scoped (own / squad / everything)
     GET  /v1/subjects, /v1/subjects/{id}  → SubjectList / Subject dict: the caller's district registry
+
+Resumable photo uploads (optional; a phone that never resumes sends whole bodies as before): when a PUT
+is cut off mid-body, HQ keeps the bytes it received as a *partial* of that photo for that signed-in device
+(bounded, dropped after a while). A 404 answer to HEAD then carries ``Upload-Offset: <n>``, the bytes HQ
+holds; the phone resumes with ``PUT`` of the file's bytes from ``n`` on and ``Upload-Offset: <n>``. Any
+offset up to what HQ holds is taken (HQ keeps that prefix); a larger one is refused with
+``UPLOAD_OFFSET_MISMATCH`` (409, the held offset in ``detail["offset"]`` and the header). HQ checks the
+hash and the evidence rules on the whole file; a mismatch discards the partial (the phone starts over).
 
 Every error has one JSON shape, ``ErrorBody``, with a stable ``errno`` (numbers are never reused or
 renumbered) whose HTTP status is ``ERRNO_HTTP_STATUS[errno]``, and the message in both UI languages.
@@ -59,6 +67,9 @@ MAX_PHOTO_BYTES = 16 * 2**20
 #: Pull page size bounds.
 DEFAULT_PULL_LIMIT = 200
 MAX_PULL_LIMIT = 1000
+
+#: Header of resumable photo uploads (HEAD answer, resumed PUT request): bytes of the photo HQ already holds.
+UPLOAD_OFFSET_HEADER = "Upload-Offset"
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
@@ -109,6 +120,7 @@ class Errno(IntEnum):
     PHOTO_NOT_FOUND = 4005
     PHOTO_NOT_EVIDENCE = 4006  # not a clean evidence JPEG (other format, truncated, bomb, trailing data…)
     PHOTO_MEDIA_TYPE = 4007  # Content-Type other than application/octet-stream or image/jpeg
+    UPLOAD_OFFSET_MISMATCH = 4008  # a resumed PUT claims more bytes than HQ holds; detail["offset"]
     # 5xxx: HQ
     INTERNAL = 5001
     UNAVAILABLE = 5002  # storage busy or HQ restarting; see Retry-After
@@ -146,6 +158,7 @@ ERRNO_HTTP_STATUS: dict[Errno, int] = {
     Errno.PHOTO_NOT_FOUND: 404,
     Errno.PHOTO_NOT_EVIDENCE: 422,
     Errno.PHOTO_MEDIA_TYPE: 415,
+    Errno.UPLOAD_OFFSET_MISMATCH: 409,
     Errno.INTERNAL: 500,
     Errno.UNAVAILABLE: 503,
 }
@@ -186,6 +199,10 @@ ERRNO_MESSAGES: dict[Errno, tuple[str, str]] = {
     Errno.PHOTO_NOT_FOUND: ("指挥中心没有该照片", "HQ does not have this photo"),
     Errno.PHOTO_NOT_EVIDENCE: ("照片不是有效的证据文件", "The photo is not a valid evidence file"),
     Errno.PHOTO_MEDIA_TYPE: ("照片的内容类型不受支持", "Unsupported content type for a photo"),
+    Errno.UPLOAD_OFFSET_MISMATCH: (
+        "续传位置与指挥中心已收到的不符，请从指挥中心给出的位置续传",
+        "The resume offset does not match what HQ holds; resume from HQ's offset",
+    ),
     Errno.INTERNAL: ("指挥中心内部错误，请稍后重试", "HQ internal error; try again later"),
     Errno.UNAVAILABLE: ("指挥中心暂时不可用，请稍后重试", "HQ is temporarily unavailable; try again later"),
 }

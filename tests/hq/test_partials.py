@@ -1,0 +1,139 @@
+"""Cut-off uploads kept for resuming (``hq.partials``) and the sweep of stale spool files
+(``FilesystemBlobStore.sweep_temp``, also run when the HQ app starts)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from hq.app import create_app
+from hq.blobs import FilesystemBlobStore
+from hq.partials import OffsetMismatch, PartialUploads, uploader_key
+from tests.sync.hqkit import make_hq
+
+SHA_A = "a" * 64
+SHA_B = "b" * 64
+SHA_C = "c" * 64
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def spool(directory: Path, data: bytes, name: str = "upload-x") -> Path:
+    path = directory / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture
+def clock() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def partials(tmp_path: Path, clock: FakeTime) -> PartialUploads:
+    (tmp_path / "tmp").mkdir()
+    return PartialUploads(tmp_path / "partial", max_age=timedelta(hours=1), max_per_uploader=2, clock=clock)
+
+
+def test_keep_publishes_only_a_longer_prefix_and_copy_prefix_hands_it_on(
+    tmp_path: Path, partials: PartialUploads
+) -> None:
+    me = uploader_key("1023", "phone-1")
+    assert partials.held(SHA_A, me) == 0
+    assert partials.keep(SHA_A, me, spool(tmp_path / "tmp", b"0123456789"))
+    assert not (tmp_path / "tmp" / "upload-x").exists()  # moved, not copied
+    assert not partials.keep(SHA_A, me, spool(tmp_path / "tmp", b"01234"))  # shorter: the longer stays
+    assert partials.held(SHA_A, me) == 10
+    out, digest = io.BytesIO(), hashlib.sha256()
+    partials.copy_prefix(SHA_A, me, 6, out, digest)
+    assert out.getvalue() == b"012345"
+    assert digest.hexdigest() == hashlib.sha256(b"012345").hexdigest()
+    with pytest.raises(OffsetMismatch) as beyond:
+        partials.copy_prefix(SHA_A, me, 11, io.BytesIO(), hashlib.sha256())
+    assert beyond.value.held == 10
+    with pytest.raises(OffsetMismatch) as other:
+        partials.copy_prefix(SHA_A, uploader_key("1023", "phone-2"), 1, io.BytesIO(), hashlib.sha256())
+    assert other.value.held == 0
+    assert not partials.keep(SHA_B, me, spool(tmp_path / "tmp", b""))  # nothing received: nothing kept
+    partials.discard(SHA_A, me)
+    partials.discard(SHA_A, me)  # twice is fine
+    assert partials.held(SHA_A, me) == 0
+
+
+def test_expired_partials_are_not_offered_and_are_swept(
+    tmp_path: Path, partials: PartialUploads, clock: FakeTime
+) -> None:
+    me = uploader_key("1023", "phone-1")
+    partials.keep(SHA_A, me, spool(tmp_path / "tmp", b"abc"))
+    clock.now += 2 * 3600
+    assert partials.held(SHA_A, me) == 0
+    with pytest.raises(OffsetMismatch):
+        partials.copy_prefix(SHA_A, me, 1, io.BytesIO(), hashlib.sha256())
+    (partials.directory / "not-a-partial").write_bytes(b"left alone")
+    assert partials.sweep() == 1
+    assert [p.name for p in partials.directory.iterdir()] == ["not-a-partial"]
+
+
+def test_an_uploader_keeps_a_bounded_number_and_all_together_a_bounded_size(
+    tmp_path: Path, clock: FakeTime
+) -> None:
+    (tmp_path / "tmp").mkdir()
+    partials = PartialUploads(tmp_path / "partial", max_per_uploader=2, max_total_bytes=26, clock=clock)
+    me, you = uploader_key("1023", "p1"), uploader_key("1024", "p2")
+    ages = iter(range(100, 0, -1))  # each partial kept is younger than the one before
+
+    def keep(sha: str, who: str, data: bytes) -> None:
+        partials.keep(sha, who, spool(tmp_path / "tmp", data))
+        when = clock.now - next(ages)
+        os.utime(partials.directory / f"{sha}.{who}", (when, when))
+
+    keep(SHA_A, me, b"x" * 5)
+    keep(SHA_B, me, b"x" * 5)
+    keep(SHA_C, me, b"y" * 6)  # a third of mine: my oldest goes
+    assert [partials.held(s, me) for s in (SHA_A, SHA_B, SHA_C)] == [0, 5, 6]
+    keep(SHA_A, you, b"z" * 20)  # 31 bytes in all, over 26: the oldest of all goes first
+    assert [partials.held(s, me) for s in (SHA_A, SHA_B, SHA_C)] == [0, 0, 6]
+    assert partials.held(SHA_A, you) == 20
+
+
+def test_sweep_temp_removes_only_stale_spool_files(tmp_path: Path) -> None:
+    blobs = FilesystemBlobStore(tmp_path / "blobs")
+    old = spool(blobs.temp_dir(), b"dead request", "upload-old")
+    fresh = spool(blobs.temp_dir(), b"live request", "upload-new")
+    (blobs.temp_dir() / "sub").mkdir()
+    long_ago = time.time() - 7200
+    os.utime(old, (long_ago, long_ago))
+    assert blobs.sweep_temp(timedelta(hours=1)) == 1
+    assert sorted(p.name for p in blobs.temp_dir().iterdir()) == ["sub", "upload-new"]
+    assert fresh.exists()
+
+
+def test_hq_start_sweeps_stale_spools_and_expired_partials(tmp_path: Path) -> None:
+    hq = make_hq(tmp_path / "hq")
+    try:
+        old = spool(hq.blobs.temp_dir(), b"killed mid-upload", "upload-1")
+        fresh = spool(hq.blobs.temp_dir(), b"another worker's upload", "upload-2")
+        hq.blobs.partial_dir().mkdir(exist_ok=True)
+        expired = hq.blobs.partial_dir() / f"{SHA_A}.{uploader_key('1023', 'p')}"
+        expired.write_bytes(b"cut long ago")
+        long_ago = time.time() - 30 * 86400
+        for path in (old, expired):
+            os.utime(path, (long_ago, long_ago))
+        create_app(hq.storage, hq.blobs, hq.settings)
+        assert not old.exists()
+        assert fresh.exists()
+        assert not expired.exists()
+    finally:
+        hq.close()
