@@ -625,6 +625,7 @@ def create_app(
                 cursor or None,
                 district=caller.district,
                 badge=caller.badge,
+                squad=caller.officer.squad_code if caller.role is Role.LEADER else None,
                 history_since=now - settings.history_window,
                 limit=size,
             )

@@ -23,6 +23,10 @@ the subject's later cases are recomputed too, and flagged where they now differ 
 
 Per-device sequence numbers (``device_seq``, the phone's outbox order) are checked against the highest
 seen: gaps are reported (``IngestReport.gaps``, an audit event) but never refuse anything.
+
+The squad feed: whenever HQ's state of a case version changes (stored, restaged, reviewed, its photos
+complete) ``emit_case_state`` tells the officer (``case_state``) and the squad's leaders (``squad_case``:
+the version, HQ's stage, its reviews); every shift record stored goes to the leaders as ``squad_shift``.
 """
 
 from __future__ import annotations
@@ -63,7 +67,16 @@ from hq.storage.base import (
     Storage,
     Tx,
 )
-from sync.protocol import ERRNO_MESSAGES, CaseStateData, Errno, HistoryData, PushRecord, RecordResult
+from sync.protocol import (
+    ERRNO_MESSAGES,
+    CaseStateData,
+    Errno,
+    HistoryData,
+    PushRecord,
+    RecordResult,
+    SquadCaseData,
+    SquadShiftData,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +275,11 @@ class _Batch:
         return handler(record)
 
     def _parse(self, kind: type[Any], record: PushRecord) -> tuple[Any, str]:
+        parsed, _, digest = self._parse_json(kind, record)
+        return parsed, digest
+
+    def _parse_json(self, kind: type[Any], record: PushRecord) -> tuple[Any, dict[str, Any], str]:
+        """The record, its canonical JSON dict and the hash of that."""
         try:
             parsed = from_json_dict(kind, record.payload)
         except CaseValidationError as err:
@@ -270,7 +288,8 @@ class _Batch:
             raise _refused(
                 Errno.RECORD_INVALID, "记录编号与内容不符", "The record id does not match its payload"
             )
-        return parsed, payload_hash(record.kind, to_json_dict(parsed))
+        canonical = to_json_dict(parsed)
+        return parsed, canonical, payload_hash(record.kind, canonical)
 
     def _replay(self, record: PushRecord, digest: str) -> Receipt | None:
         return self.tx.get_receipt(record.id, digest)
@@ -301,7 +320,7 @@ class _Batch:
 
     # -- cases
     def _case(self, record: PushRecord) -> RecordResult:
-        case, digest = self._parse(Case, record)
+        case, case_json, digest = self._parse_json(Case, record)
         receipt = self._replay(record, digest)
         if receipt is not None:
             missing = self.tx.missing_photos(case.id)
@@ -326,7 +345,9 @@ class _Batch:
         )
         previous = self.tx.case_state(case.supersedes) if case.supersedes else None
         state = self.tx.save_case(case, district=self.user.district, verdict=verdict, received_at=self.now)
-        missing = emit_case_state(self.tx, state)
+        missing = emit_case_state(
+            self.tx, state, case=case_json, officer_name=self.user.name, subject=subject
+        )
         if previous is not None and previous.subject_id and previous.subject_id != case.subject_id:
             # the amendment moved the case to another subject: the old one's history lost a case
             restage_after(self.tx, previous.subject_id, previous.occurred_at, skip_case_no=case.case_no,
@@ -426,6 +447,7 @@ class _Batch:
         if stored is not None and not _closes(stored, shift):
             raise _refused(Errno.RECORD_ID_REUSED)
         self.tx.save_shift(shift)
+        emit_squad_shift(self.tx, shift, self.user)
         return self._receipt(record, digest, RecordResult(id=shift.id, status="accepted", complete=True))
 
     # -- reviews
@@ -516,9 +538,17 @@ def restage_after(
     return changed
 
 
-def emit_case_state(tx: Tx, state: CaseState) -> list[str]:
-    """Tell the case's officer HQ's state of it (stage, photos still missing, returned); returns the
-    missing photos."""
+def emit_case_state(
+    tx: Tx,
+    state: CaseState,
+    *,
+    case: Mapping[str, Any] | None = None,
+    officer_name: str | None = None,
+    subject: Subject | None = None,
+) -> list[str]:
+    """Tell the case's officer HQ's state of it (stage, photos still missing, returned) and the squad's
+    leaders the version as a whole (``emit_squad_case``); returns the missing photos. ``case`` (its codec
+    JSON), ``officer_name``, ``subject``: what the caller already holds (read from ``tx`` when not given)."""
     missing = tx.missing_photos(state.case_id)
     if state.review == ReviewDecision.RETURN.value:
         sync_state = SyncState.RETURNED
@@ -530,7 +560,52 @@ def emit_case_state(tx: Tx, state: CaseState) -> list[str]:
     )  # fmt: skip
     tx.emit(ChangeKind.CASE_STATE, state.case_id, data.model_dump(mode="json"),
             ChangeScope(badge=state.officer_badge))  # fmt: skip
+    emit_squad_case(tx, state, missing, case=case, officer_name=officer_name, subject=subject)
     return missing
+
+
+def emit_squad_case(
+    tx: Tx,
+    state: CaseState,
+    missing: Sequence[str],
+    *,
+    case: Mapping[str, Any] | None = None,
+    officer_name: str | None = None,
+    subject: Subject | None = None,
+) -> None:
+    """Publish a case version to its squad's leaders (``squad_case``, key: the version's id): the record,
+    HQ's stage and reason, every review of the version, the officer's name and the subject's label.
+    ``case``: the version's codec JSON when the caller has it."""
+    if case is None:
+        stored = tx.get_case(state.case_id)
+        if stored is None:
+            return
+        case = to_json_dict(stored)
+    if officer_name is None:
+        user = tx.get_user(state.officer_badge)
+        officer_name = user.officer.name if user is not None else ""
+    if subject is None and state.subject_id:
+        subject = tx.get_subject(state.subject_id, include_deleted=True)
+    reviews = tx.reviews_for_case(state.case_id) if state.review else []
+    data = SquadCaseData.model_construct(
+        case=dict(case),
+        hq_stage=state.hq_stage,
+        hq_reason_zh=state.explain_zh,
+        hq_reason_en=state.explain_en,
+        reviews=[to_json_dict(review) for review in reviews],
+        officer_name=officer_name,
+        subject_label=(subject.name or subject.plate) if subject is not None else "",
+        missing_photos=len(missing),
+    )
+    tx.emit(ChangeKind.SQUAD_CASE, state.case_id, data.model_dump(mode="json"),
+            ChangeScope(squad=state.squad_code), occurred_at=state.occurred_at)  # fmt: skip
+
+
+def emit_squad_shift(tx: Tx, shift: Shift, officer: Officer) -> None:
+    """Publish a shift record to the leaders of its officer's squad (``squad_shift``, key: the shift id)."""
+    data = SquadShiftData(shift=to_json_dict(shift), officer_name=officer.name, squad_code=officer.squad_code)
+    tx.emit(ChangeKind.SQUAD_SHIFT, shift.id, data.model_dump(mode="json"),
+            ChangeScope(squad=officer.squad_code), occurred_at=shift.started_at)  # fmt: skip
 
 
 def emit_history(

@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from enforcement.codec import from_json_dict, subject_from_dict, to_json_dict
-from enforcement.model import Officer, PhotoRef, Review, SyncState
+from enforcement.codec import case_from_dict, from_json_dict, subject_from_dict, to_json_dict
+from enforcement.model import Officer, PhotoRef, Review, Shift, SyncState
 from enforcement.text import LocalizedError
 from sync.protocol import (
     CLIENT_BATCH_PAYLOAD_BYTES,
@@ -68,6 +68,8 @@ from sync.protocol import (
     RecordResult,
     SignInRequest,
     SignInResponse,
+    SquadCaseData,
+    SquadShiftData,
     TombstoneData,
 )
 
@@ -805,6 +807,23 @@ class SyncClient:
                 self.store.set_sync_state(state.case_id, state.state, state.hq_stage)
             elif change.kind == "catalogue":
                 self.store.meta_set(META_CATALOGUE_VERSION, CatalogueData.model_validate(change.data).version)
+            elif change.kind == "squad_case":
+                squad_case = SquadCaseData.model_validate(change.data)
+                self.store.apply_squad_case(
+                    case_from_dict(squad_case.case),
+                    hq_stage=squad_case.hq_stage,
+                    reviews=[from_json_dict(Review, review) for review in squad_case.reviews],
+                    officer_name=squad_case.officer_name,
+                    subject_label=squad_case.subject_label,
+                    missing_photos=squad_case.missing_photos,
+                )
+            elif change.kind == "squad_shift":
+                squad_shift = SquadShiftData.model_validate(change.data)
+                self.store.apply_squad_shift(
+                    from_json_dict(Shift, squad_shift.shift),
+                    officer_name=squad_shift.officer_name,
+                    squad_code=squad_shift.squad_code,
+                )
         except (ValidationError, LocalizedError):
             return False
         return True

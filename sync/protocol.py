@@ -37,6 +37,13 @@ Change ``data`` shapes (validated with the models at the end of the module)::
     catalogue   CatalogueData {version}
     tombstone   TombstoneData {kind: "subject", id}
     case_state  CaseStateData {case_id, case_no, state: SyncState, hq_stage, missing_photos}
+    squad_case  SquadCaseData {case: Case dict, hq_stage, hq_reason_zh, hq_reason_en, reviews: [Review dict],
+                               officer_name, subject_label, missing_photos: int}   (leaders of the squad)
+    squad_shift SquadShiftData {shift: Shift dict, officer_name, squad_code}         (leaders of the squad)
+
+``squad_case`` (key: the case version's id) and ``squad_shift`` (key: the shift id) reach only the leaders of
+the case's / shift's squad; HQ re-sends a ``squad_case`` whenever its view of the version changes (stage,
+photos, reviews), so the newest one is the one to keep.
 """
 
 from __future__ import annotations
@@ -76,7 +83,9 @@ SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
 RecordKind = Literal["case", "subject", "shift", "review"]
 RecordStatus = Literal["accepted", "duplicate", "conflict", "deferred", "refused"]
-ChangeKind = Literal["subject", "history", "review", "catalogue", "tombstone", "case_state"]
+ChangeKind = Literal[
+    "subject", "history", "review", "catalogue", "tombstone", "case_state", "squad_case", "squad_shift"
+]
 
 #: Statuses after which the phone may delete the record from its outbox (HQ has it, committed).
 ACKED_STATUSES: frozenset[str] = frozenset({"accepted", "duplicate", "conflict"})
@@ -385,6 +394,28 @@ class CaseStateData(WireModel):
     state: SyncState
     hq_stage: Stage | None = None
     missing_photos: list[str] = Field(default_factory=list)
+
+
+class SquadCaseData(WireModel):
+    """A case version as its squad's leaders see it: the record, HQ's stage (and why), every review of
+    this version (oldest first), and labels for the leader's screens."""
+
+    case: dict[str, Any]  # codec JSON of the Case version
+    hq_stage: Stage
+    hq_reason_zh: str = ""
+    hq_reason_en: str = ""
+    reviews: list[dict[str, Any]] = Field(default_factory=list)  # codec JSON of Review
+    officer_name: str = ""
+    subject_label: str = ""  # the subject's name, else its plate
+    missing_photos: int = Field(default=0, ge=0)  # photos of the manifest HQ does not have yet
+
+
+class SquadShiftData(WireModel):
+    """A shift of a squad member, for the squad's leaders (``squad_code``: the officer's squad at HQ)."""
+
+    shift: dict[str, Any]  # codec JSON of the Shift
+    officer_name: str = ""
+    squad_code: str = ""
 
 
 class CaseSummary(WireModel):

@@ -16,8 +16,9 @@ transaction that began earlier but commits later is still delivered to a reader 
 earlier-started work (see ``hq.storage.postgres`` for how PostgreSQL guarantees it). Cursors are opaque
 strings issued by the storage (never the device clock); a cursor from another database raises
 ``CursorError``. A change has a scope: everyone (catalogue), a district (subjects, tombstones, case
-history), or one officer (review decisions and HQ's state of their own cases). Only the newest change of
-each ``(kind, key)`` is kept (a newer one replaces the older), so a first pull gets the current state.
+history), one officer (review decisions and HQ's state of their own cases), or one squad (the squad's case
+versions and shifts, read by its leaders). Only the newest change of each ``(kind, key)`` is kept (a newer
+one replaces the older), so a first pull gets the current state.
 
 Audit log (``audit`` / ``audit_events``): events are buffered in the transaction and appended at commit in
 the same ordered step, each carrying the SHA-256 of the one before (``hq.audit`` computes and verifies).
@@ -207,14 +208,25 @@ class ChangeKind(StrEnum):
     REVIEW = "review"
     TOMBSTONE = "tombstone"
     CASE_STATE = "case_state"
+    SQUAD_CASE = "squad_case"  # a case version as the squad's leaders see it (key: case id)
+    SQUAD_SHIFT = "squad_shift"  # a shift of a squad member (key: shift id)
+
+
+#: Kinds a pull skips when they occurred before its ``history_since`` window (occurred_at: the case time,
+#: or a shift's start).
+WINDOWED_KINDS: frozenset[ChangeKind] = frozenset(
+    {ChangeKind.HISTORY, ChangeKind.SQUAD_CASE, ChangeKind.SQUAD_SHIFT}
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ChangeScope:
-    """Who receives a change: everyone (both None), a district's users, or one officer."""
+    """Who receives a change: everyone (all None), a district's users, one officer, or the leaders of one
+    squad (``squad``: only callers passing ``squad=`` to ``changes_after`` get it)."""
 
     district: str | None = None
     badge: str | None = None
+    squad: str | None = None
 
     @classmethod
     def everyone(cls) -> ChangeScope:
@@ -226,7 +238,7 @@ class Change:
     kind: ChangeKind
     key: str  # the record id (subject id, case id, review id, "catalogue")
     data: Mapping[str, Any]  # JSON form (codec.to_json_dict of the record, or {} for a tombstone)
-    occurred_at: datetime | None = None  # for history: the case time (the 365-day window of a pull)
+    occurred_at: datetime | None = None  # history / squad_case: case time, squad_shift: start (pull window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,12 +457,14 @@ class Tx(Protocol):
         *,
         district: str,
         badge: str,
+        squad: str | None = None,
         history_since: datetime | None = None,
         limit: int = 500,
     ) -> ChangePage:
         """Changes visible to an officer of ``district`` with ``badge``, after ``cursor`` (None: from the
-        beginning), in commit order. History changes of cases occurring before ``history_since`` are
-        skipped (the caller passes now - 365 days)."""
+        beginning), in commit order; with ``squad`` (the caller leads that squad) also the changes scoped
+        to that squad. Changes of ``WINDOWED_KINDS`` occurring before ``history_since`` are skipped (the
+        caller passes now - 365 days)."""
         ...
 
     # -- audit log

@@ -164,12 +164,14 @@ CREATE TABLE IF NOT EXISTS changes (
     key TEXT NOT NULL,
     scope_district TEXT,
     scope_badge TEXT,
+    scope_squad TEXT,
     occurred_at {TS},
     data TEXT NOT NULL,
     UNIQUE (kind, key)
 );
 CREATE INDEX IF NOT EXISTS changes_district ON changes (scope_district, seq);
 CREATE INDEX IF NOT EXISTS changes_badge ON changes (scope_badge, seq);
+CREATE INDEX IF NOT EXISTS changes_squad ON changes (scope_squad, seq);
 CREATE TABLE IF NOT EXISTS audit (
     seq {BIGINT} PRIMARY KEY,
     at {TS} NOT NULL,
@@ -186,6 +188,11 @@ CREATE TABLE IF NOT EXISTS audit_head (
     hash TEXT NOT NULL
 )
 """
+
+
+#: Columns added after a table was first shipped: ``(table, column, type)``. ``create_tables`` adds each
+#: one missing from an existing database (``ALTER TABLE … ADD COLUMN``) before the DDL's indexes run.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (("changes", "scope_squad", "TEXT"),)
 
 
 def ddl(backend: str) -> list[str]:

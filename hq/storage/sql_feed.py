@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hq.audit import GENESIS, canonical_detail, event_hash
-from hq.storage.base import AuditEvent, AuditHead, Change, ChangeKind, ChangePage, ChangeScope
+from hq.storage.base import (
+    WINDOWED_KINDS,
+    AuditEvent,
+    AuditHead,
+    Change,
+    ChangeKind,
+    ChangePage,
+    ChangeScope,
+)
 from hq.storage.sqlcore import SqlBase, decode_cursor, dumps, encode_cursor, loads
 
 #: A change of one kind retracts the stored change of the other kind with the same key (a tombstone
@@ -68,18 +76,25 @@ class FeedMixin(SqlBase):
         *,
         district: str,
         badge: str,
+        squad: str | None = None,
         history_since: datetime | None = None,
         limit: int = 500,
     ) -> ChangePage:
         after = decode_cursor(self.epoch, cursor)
         sql = (
             "SELECT seq, kind, key, occurred_at, data FROM changes WHERE seq > ?"
-            " AND ((scope_district IS NULL AND scope_badge IS NULL) OR scope_district = ? OR scope_badge = ?)"
+            " AND ((scope_district IS NULL AND scope_badge IS NULL AND scope_squad IS NULL)"
+            " OR scope_district = ? OR scope_badge = ?"
         )
         params: list[Any] = [after, district, badge]
+        if squad is not None:
+            sql += " OR scope_squad = ?"
+            params.append(squad)
+        sql += ")"
         if history_since is not None:
-            sql += " AND (kind <> ? OR occurred_at >= ?)"
-            params += [ChangeKind.HISTORY.value, self._ts(history_since)]
+            windowed = sorted(kind.value for kind in WINDOWED_KINDS)
+            sql += f" AND (kind NOT IN ({', '.join('?' * len(windowed))}) OR occurred_at >= ?)"
+            params += [*windowed, self._ts(history_since)]
         rows = self._all(sql + " ORDER BY seq LIMIT ?", [*params, limit + 1])
         more = len(rows) > limit
         rows = rows[:limit]
@@ -132,16 +147,16 @@ class FeedMixin(SqlBase):
             seq += 1
             rows.append(
                 (seq, change.kind.value, change.key, change.scope.district, change.scope.badge,
-                 self._ts(change.occurred_at), change.data)
+                 change.scope.squad, self._ts(change.occurred_at), change.data)
             )  # fmt: skip
         retracted = [(_RETRACTS[c.kind].value, c.key) for c in queued if c.kind in _RETRACTS]
         if retracted:
             self._many("DELETE FROM changes WHERE kind = ? AND key = ?", retracted)
         self._many(
-            "INSERT INTO changes (seq, kind, key, scope_district, scope_badge, occurred_at, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET seq = excluded.seq,"
+            "INSERT INTO changes (seq, kind, key, scope_district, scope_badge, scope_squad, occurred_at,"
+            " data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET seq = excluded.seq,"
             " scope_district = excluded.scope_district, scope_badge = excluded.scope_badge,"
-            " occurred_at = excluded.occurred_at, data = excluded.data",
+            " scope_squad = excluded.scope_squad, occurred_at = excluded.occurred_at, data = excluded.data",
             rows,
         )
         self._set_counter("changes", seq)

@@ -37,7 +37,17 @@ from hq.storage.base import (
     UserRow,
 )
 from hq.storage.sqlite import SqliteStorage
-from tests.hq.conftest import DISTRICT, LEADER, NOW, OFFICER, OTHER_OFFICER, days, make_case, make_subject
+from tests.hq.conftest import (
+    DISTRICT,
+    LEADER,
+    NOW,
+    OFFICER,
+    OTHER_OFFICER,
+    days,
+    make_case,
+    make_subject,
+    raw_sql,
+)
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 VERDICT = StageVerdict(Stage.PERSUASION, 1, "第1次 · 劝导", "1st · Persuasion")
@@ -422,6 +432,89 @@ def test_history_window_trims_old_cases(storage: Storage) -> None:
     assert [c.key for c in page.changes] == ["subj-a"]
     assert [e["case_id"] for e in page.changes[0].data["entries"]] == ["y"]
     assert [c.key for c in everything.changes] == ["subj-a", "subj-b"]
+
+
+# -------------------------------------------------------------------------------- the squad feed
+
+ZD02_LEADER = replace(LEADER, badge="2002", squad_code="ZD02", name="钱队长")
+
+
+def _squad_pull(
+    storage: Storage, cursor: str | None = None, *, badge: str, squad: str | None = None
+) -> tuple[list[str], str]:
+    with storage.transaction(readonly=True) as tx:
+        page = tx.changes_after(cursor, district=DISTRICT, badge=badge, squad=squad)
+    return [c.key for c in page.changes], page.cursor
+
+
+def test_squad_changes_reach_only_that_squads_leaders(storage: Storage) -> None:
+    _emit(storage, ChangeKind.CATALOGUE, "catalogue", ChangeScope.everyone(), version="1")
+    _emit(storage, ChangeKind.SQUAD_CASE, "c1", ChangeScope(squad="ZD01"), n=1)
+    _emit(storage, ChangeKind.SQUAD_CASE, "c2", ChangeScope(squad="ZD02"), n=2)
+    _emit(storage, ChangeKind.SQUAD_SHIFT, "sh1", ChangeScope(squad="ZD01"), n=3)
+    _emit(storage, ChangeKind.CASE_STATE, "c1", ChangeScope(badge=OFFICER.badge), n=4)
+    _emit(storage, ChangeKind.SUBJECT, "s1", ChangeScope(district=DISTRICT), n=5)
+    assert _squad_pull(storage, badge=LEADER.badge, squad="ZD01")[0] == ["catalogue", "c1", "sh1", "s1"]
+    assert _squad_pull(storage, badge=ZD02_LEADER.badge, squad="ZD02")[0] == ["catalogue", "c2", "s1"]
+    # an officer of the squad (no squad= given) gets none of it, only their own and the district's
+    assert _squad_pull(storage, badge=OFFICER.badge)[0] == ["catalogue", "c1", "s1"]
+    with storage.transaction(readonly=True) as tx:
+        kinds = [c.kind for c in tx.changes_after(None, district=DISTRICT, badge=OFFICER.badge).changes]
+    assert ChangeKind.SQUAD_CASE not in kinds
+    assert ChangeKind.SQUAD_SHIFT not in kinds
+    assert kinds[1] is ChangeKind.CASE_STATE
+
+
+def test_squad_cursor_is_exclusive_and_the_newest_emit_wins(storage: Storage) -> None:
+    for n in range(3):
+        _emit(storage, ChangeKind.SQUAD_CASE, f"c{n}", ChangeScope(squad="ZD01"), n=n)
+    seen: list[str] = []
+    cursor = None
+    for _ in range(3):
+        with storage.transaction(readonly=True) as tx:
+            page = tx.changes_after(cursor, district=DISTRICT, badge=LEADER.badge, squad="ZD01", limit=1)
+        seen += [c.key for c in page.changes]
+        cursor = page.cursor
+    assert seen == ["c0", "c1", "c2"]
+    assert _squad_pull(storage, cursor, badge=LEADER.badge, squad="ZD01")[0] == []
+    _emit(storage, ChangeKind.SQUAD_CASE, "c0", ChangeScope(squad="ZD01"), n=99)  # reviewed: sent again
+    _emit(storage, ChangeKind.SQUAD_CASE, "c9", ChangeScope(squad="ZD02"), n=9)  # another squad's
+    with storage.transaction(readonly=True) as tx:
+        page = tx.changes_after(cursor, district=DISTRICT, badge=LEADER.badge, squad="ZD01")
+    assert [(c.key, c.data) for c in page.changes] == [("c0", {"n": 99})]
+    assert _squad_pull(storage, badge=LEADER.badge, squad="ZD01")[0] == ["c1", "c2", "c0"]
+
+
+def test_squad_changes_outside_the_pull_window_are_skipped(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        for key, kind, age in (
+            ("new-case", ChangeKind.SQUAD_CASE, 3),
+            ("old-case", ChangeKind.SQUAD_CASE, 400),
+            ("new-shift", ChangeKind.SQUAD_SHIFT, 1),
+            ("old-shift", ChangeKind.SQUAD_SHIFT, 366),
+        ):
+            tx.emit(kind, key, {}, ChangeScope(squad="ZD01"), occurred_at=NOW - days(age))  # fmt: skip
+    window = NOW - days(365)
+    with storage.transaction(readonly=True) as tx:
+        page = tx.changes_after(
+            None, district=DISTRICT, badge=LEADER.badge, squad="ZD01", history_since=window
+        )
+    assert [c.key for c in page.changes] == ["new-case", "new-shift"]
+    assert _squad_pull(storage, badge=LEADER.badge, squad="ZD01")[0] == [
+        "new-case", "old-case", "new-shift", "old-shift"
+    ]  # fmt: skip
+
+
+def test_a_database_made_before_the_squad_feed_gets_its_column_at_open(storage: Storage) -> None:
+    _emit(storage, ChangeKind.SUBJECT, "s1", ChangeScope(district=DISTRICT), name="a")
+    run = raw_sql(storage)
+    run("DROP INDEX changes_squad", ())
+    run("ALTER TABLE changes DROP COLUMN scope_squad", ())
+    storage.create_schema()  # what opening HQ does
+    assert _squad_pull(storage, badge=OFFICER.badge)[0] == ["s1"]
+    _emit(storage, ChangeKind.SQUAD_CASE, "c1", ChangeScope(squad="ZD01"))
+    assert _squad_pull(storage, badge=LEADER.badge, squad="ZD01")[0] == ["s1", "c1"]
+    assert _squad_pull(storage, badge=OFFICER.badge)[0] == ["s1"]
 
 
 def test_foreign_or_garbled_cursor_is_refused(storage: Storage, tmp_path: object) -> None:
