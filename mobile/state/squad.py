@@ -292,6 +292,11 @@ class SquadState(Observable):
             raise localized(SquadError, "review.not_latest", field="case_id", code="not_latest")
         if line.status is CaseStatus.VOIDED:
             raise localized(SquadError, "review.voided", field="case_id", code="voided")
+        # a second tap on the same decision has nothing new to say: nothing is queued
+        if decision is ReviewDecision.APPROVE and line.review is ReviewStatus.APPROVED:
+            raise localized(SquadError, "review.already_approved", field="case_id", code="already_decided")
+        if decision is ReviewDecision.RETURN and line.review is ReviewStatus.RETURNED:
+            raise localized(SquadError, "review.already_returned", field="case_id", code="already_decided")
         review = Review(
             id=new_id(),
             case_id=case.id,

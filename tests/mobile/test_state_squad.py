@@ -181,6 +181,15 @@ def test_return_needs_a_reason_and_keeps_who_when_why(
     line = next(ln for ln in log.lines if ln.case_id == day.b.id)
     assert (line.review, line.review_comment) == (ReviewStatus.RETURNED, "请补拍暂扣清单")
     assert day.b.id not in [item.line.case_id for item in squad.queue()]
+    with pytest.raises(SquadError) as err:  # a second tap: nothing new is queued
+        squad.return_case(day.b.id, "请补拍暂扣清单")
+    assert (err.value.field, err.value.code) == ("case_id", "already_decided")
+    assert len(review_entries(store)) == 1
+    changed_mind = squad.approve(day.b.id)  # a returned case may still be approved
+    assert review_entries(store) == [review.id, changed_mind.id]
+    with pytest.raises(SquadError) as err:
+        squad.approve(day.b.id)
+    assert err.value.message("zh") == "该案件已通过审核"
 
 
 def test_an_amended_case_comes_back_to_the_queue(squad: SquadState, store: Store, day: Day) -> None:
