@@ -2,6 +2,7 @@
 
     streetpatrol-hq init      --db hq.sqlite3 | --pg postgresql://…      create the schema
     streetpatrol-hq serve     --db … | --pg …  --blobs DIR [--host 127.0.0.1] [--port 8080]
+                              [--workers N] [--pool-size N (PostgreSQL connections per worker)]
     streetpatrol-hq seed-demo --db … | --pg …                             demo district, users and history
     streetpatrol-hq export    --db … | --pg …  [--out cases.csv] [--district 金水区] [--since 2025-01-01]
     streetpatrol-hq add-user  --db … --badge J2001 --name 王芳 --squad ZD01 [--role officer] (PIN prompted)
@@ -9,19 +10,29 @@
     streetpatrol-hq verify    --db … | --pg …                             audit chain check (exit 1: broken)
 
 Messages are printed in Chinese and English; a failure exits with status 1 and one line saying why.
+
+``serve --workers N`` runs N uvicorn worker processes on one port, each with its own storage connections
+(``--pool-size`` per worker on PostgreSQL, so N × pool-size in all). What keeps them consistent is in the
+database, not in a process: PostgreSQL numbers the change feed under an advisory lock (commit order across
+processes) and deduplicates pushes under per-record advisory locks; SQLite lets one writer in at a time
+across processes (``BEGIN IMMEDIATE`` with a busy timeout; the in-process writer queue only shortens the
+wait within one worker), so its feed is numbered in commit order too. Sign-in throttling lives in the
+database. Per-process are only the argon2 slots (one PIN check per core in each worker) and caches.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import getpass
 import io
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from enforcement.catalogue import load_catalogue
 from enforcement.model import LOCAL_TZ, Officer, Role
@@ -30,6 +41,9 @@ from hq.auth import PinHasher
 from hq.settings import settings_from_env
 from hq.storage import open_storage
 from hq.storage.base import Storage, UserRow
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 EXPORT_COLUMNS = (
     "case_no",
@@ -71,6 +85,50 @@ def _open(args: argparse.Namespace) -> Storage:
     return open_storage(_storage_url(args), create=True)
 
 
+#: How ``serve --workers N`` hands its options to the worker processes (uvicorn starts each one fresh and
+#: calls ``worker_app``).
+SERVE_STORAGE_ENV = "STREETPATROL_SERVE_STORAGE"
+SERVE_BLOBS_ENV = "STREETPATROL_SERVE_BLOBS"
+SERVE_POOL_ENV = "STREETPATROL_SERVE_POOL_SIZE"
+
+
+def _open_serving(url: str, pool_size: int | None, *, create: bool) -> Storage:
+    """The storage at ``url``; on PostgreSQL a pool of at most ``pool_size`` connections (default 10)."""
+    if pool_size is None or not url.startswith(("postgresql://", "postgres://")):
+        return open_storage(url, create=create)
+    from hq.storage.postgres import PostgresStorage
+
+    storage = PostgresStorage(url, min_size=1, max_size=pool_size)
+    if create:
+        storage.create_schema()
+    return storage
+
+
+def worker_app() -> FastAPI:
+    """The HQ app of one ``serve --workers N`` worker process (an uvicorn app factory)."""
+    from hq.app import create_app
+    from hq.blobs import FilesystemBlobStore
+
+    pool = os.environ.get(SERVE_POOL_ENV, "")
+    storage = _open_serving(os.environ[SERVE_STORAGE_ENV], int(pool) if pool else None, create=False)
+    atexit.register(storage.close)
+    return create_app(storage, FilesystemBlobStore(os.environ[SERVE_BLOBS_ENV]), settings_from_env())
+
+
+def _check_serve_options(args: argparse.Namespace) -> None:
+    if args.workers < 1:
+        raise CliError("--workers must be at least 1", zh="--workers 须为正整数", field="workers")
+    if args.pool_size is not None:
+        if not args.pg:
+            raise CliError(
+                "--pool-size sizes the PostgreSQL connection pool; it needs --pg",
+                zh="--pool-size 是 PostgreSQL 连接池大小，须与 --pg 一起使用",
+                field="pool_size",
+            )
+        if args.pool_size < 1:
+            raise CliError("--pool-size must be at least 1", zh="--pool-size 须为正整数", field="pool_size")
+
+
 def _add_storage_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--db", type=Path, help="SQLite database file")
@@ -96,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--blobs", type=Path, required=True, help="directory for photo files 照片目录")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes 工作进程数 (default 1)")
+    serve.add_argument(
+        "--pool-size",
+        type=int,
+        help="PostgreSQL connections per worker 每个进程的数据库连接数 (default 10)",
+    )
 
     seed = commands.add_parser("seed-demo", help="demo district, users and history 演示数据")
     _add_storage_args(seed)
@@ -145,9 +209,26 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from hq.app import create_app
     from hq.blobs import FilesystemBlobStore
 
-    storage = _open(args)
+    _check_serve_options(args)
+    url = _storage_url(args)
+    storage = _open_serving(url, args.pool_size, create=True)  # the schema, once, before any worker
+    workers = f", {args.workers} 个工作进程 / workers" if args.workers > 1 else ""
+    print(f"指挥中心服务 / HQ service: http://{args.host}:{args.port}{workers}", file=out)
+    if args.workers > 1:
+        storage.close()
+        os.environ[SERVE_STORAGE_ENV] = url
+        os.environ[SERVE_BLOBS_ENV] = str(Path(args.blobs).resolve())
+        os.environ[SERVE_POOL_ENV] = str(args.pool_size or "")
+        uvicorn.run(
+            "hq.cli:worker_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+        )
+        return 0
     app = create_app(storage, FilesystemBlobStore(args.blobs), settings_from_env())
-    print(f"指挥中心服务 / HQ service: http://{args.host}:{args.port}", file=out)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     finally:
