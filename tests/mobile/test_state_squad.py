@@ -185,6 +185,7 @@ def test_return_needs_a_reason_and_keeps_who_when_why(
         squad.return_case(day.b.id, "请补拍暂扣清单")
     assert (err.value.field, err.value.code) == ("case_id", "already_decided")
     assert len(review_entries(store)) == 1
+    clock.advance(1)  # the newest decision wins (patrollog.reviewing): a later one
     changed_mind = squad.approve(day.b.id)  # a returned case may still be approved
     assert review_entries(store) == [review.id, changed_mind.id]
     with pytest.raises(SquadError) as err:
