@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from enforcement import staging
@@ -35,6 +35,7 @@ from enforcement.validation import case_problems
 from mobile.i18n import t
 from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark, process_photo
 from mobile.photostore import PhotoStore
+from mobile.state.camera import CameraError, camera_error, camera_problem
 from mobile.state.draft import FIELD_STEP, STEPS, Draft, DraftPhoto, DraftSeized
 from mobile.state.errors import DraftError, NotSignedIn, localized
 from mobile.state.observable import Observable
@@ -45,6 +46,10 @@ DRAFT_KEY = "draft.{badge}"
 
 #: The violations officers meet most, first in the grid until the officer's own counts say otherwise.
 FIELD_FAVOURITES: tuple[str, ...] = ("0501", "0504", "0510", "0306", "0307", "0505")
+
+#: How far back "recent subjects" look (days of the officer's own patrol log) and how many are offered.
+RECENT_DAYS = 7
+RECENT_SUBJECTS = 5
 
 #: Dispositions offered per stage, the usual one first.
 STAGE_DISPOSITIONS: dict[Stage, tuple[Disposition, ...]] = {
@@ -77,6 +82,7 @@ class DraftStore(Protocol):
     def get_subject(self, subject_id: str) -> Subject | None: ...
     def save_subject(self, subject: Subject) -> Subject: ...
     def subject_history(self, subject_id: str) -> list[HistoryEntry]: ...
+    def patrol_log(self, badge: str, day: date) -> list[Any]: ...
     def reserve_case_no(self, squad_code: str, badge: str, day: date) -> str: ...
     def save_case(self, case: Case) -> None: ...
     @property
@@ -115,6 +121,9 @@ class CaseDraftState(Observable):
         self._process = process
         self.draft: Draft | None = None
         self.busy_photos = 0  # photos being processed right now
+        #: Why the camera could not be used last time (None: try it). Kept for the session, so the photos
+        #: step goes straight to the file picker on a device without a camera.
+        self.camera_note: CameraError | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def _badge(self) -> str:
@@ -220,6 +229,43 @@ class CaseDraftState(Observable):
     def step_of_field(self, field: str | None) -> str:
         return FIELD_STEP.get(field or "", "review")
 
+    def step_needed(self, step: str) -> bool:
+        """Whether ``step`` still wants something from the officer: a choice not made, a field a case
+        cannot be saved without, the first photo. The stage step never does (the stage is computed; the
+        action step shows it, and another stage is chosen by going back). Review always does."""
+        draft = self._require()
+        if step == "violation":
+            return not draft.violation_code
+        if step == "location":
+            return "location" in self.missing()
+        if step == "subject":
+            return not (draft.subject_id or draft.subject_unknown)
+        if step == "stage":
+            return self.decision() is None
+        if step == "action":
+            if self.decision() is None:
+                return True
+            return any(self.step_of_field(p.field) == "action" for p in self._case_problems())
+        if step == "photos":
+            return not draft.photos
+        return True
+
+    def _advance(self, draft: Draft, after: str) -> None:
+        """Move the wizard past ``after`` to the first later step that still wants the officer (steps in
+        between are skipped, not hidden: 上一步 shows each of them)."""
+        later = STEPS[STEPS.index(after) + 1 :]
+        draft.step = next((step for step in later if self.step_needed(step)), STEPS[-1])
+
+    def advance_from(self, step: str) -> bool:
+        """After something was done on ``step`` (a photo taken): move on when the officer is still on it
+        and it needs nothing more. Returns whether the wizard moved."""
+        draft = self._require()
+        if draft.step != step or self.step_needed(step):
+            return False
+        self._advance(draft, step)
+        self._persist()
+        return True
+
     # -- violation ------------------------------------------------------------------------------------
     def violation_choices(self) -> list[Violation]:
         """Every violation, the officer's most used first, then the field favourites, then by code."""
@@ -250,14 +296,21 @@ class CaseDraftState(Observable):
             draft.disposition = ""
             if not violation.seizure_allowed:
                 draft.seized_items = []
-        draft.step = "location"
+        self._advance(draft, "violation")
         self._persist()
 
     # -- location -------------------------------------------------------------------------------------
-    def set_position(self, lat: float, lon: float, accuracy_m: float | None) -> None:
+    def set_position(
+        self, lat: float, lon: float, accuracy_m: float | None, *, advance: bool = False
+    ) -> None:
+        """Record the GPS fix. With ``advance`` (a fix the location step asked for) the wizard moves on
+        to the next step that needs the officer, unless the officer has started typing the place."""
         draft = self._require()
         draft.lat, draft.lon, draft.accuracy_m = float(lat), float(lon), accuracy_m
         draft.no_fix_reason = ""
+        typing = bool(draft.address.strip() or draft.grid_cell.strip())
+        if advance and draft.step == "location" and not typing:
+            self._advance(draft, "location")
         self._persist()
 
     def clear_position(self) -> None:
@@ -279,6 +332,22 @@ class CaseDraftState(Observable):
     # -- subject --------------------------------------------------------------------------------------
     def search_subjects(self, query: str) -> list[Subject]:
         return self._store.search_subjects(query.strip()) if query.strip() else []
+
+    def recent_subjects(self, limit: int = RECENT_SUBJECTS) -> list[Subject]:
+        """The subjects of the officer's own cases of the last ``RECENT_DAYS`` days, most recent first
+        (a repeat vendor is then one tap away)."""
+        today = self._now().astimezone(LOCAL_TZ).date()
+        badge = self._badge()
+        seen: list[str] = []
+        for back in range(RECENT_DAYS):
+            for logged in self._store.patrol_log(badge, today - timedelta(days=back)):
+                subject_id = logged.case.subject_id
+                if subject_id and subject_id not in seen:
+                    seen.append(subject_id)
+            if len(seen) >= limit:
+                break
+        found = (self._store.get_subject(subject_id) for subject_id in seen[:limit])
+        return [subject for subject in found if subject is not None]
 
     def create_subject(
         self,
@@ -317,7 +386,7 @@ class CaseDraftState(Observable):
             draft.disposition = ""
         draft.subject_id = subject_id
         draft.subject_unknown = False
-        draft.step = "stage"
+        self._advance(draft, "subject")
         self._persist()
 
     def choose_unknown(self) -> None:
@@ -328,7 +397,7 @@ class CaseDraftState(Observable):
             draft.disposition = ""
         draft.subject_id = None
         draft.subject_unknown = True
-        draft.step = "stage"
+        self._advance(draft, "subject")
         self._persist()
 
     def subject(self) -> Subject | None:
@@ -504,6 +573,30 @@ class CaseDraftState(Observable):
             self.notify()
         return self.attach(processed, kind)
 
+    async def add_camera_photo(self, data: object) -> DraftPhoto:
+        """A picture from the camera (``take_picture``'s JPEG bytes) through the same pipeline as a picked
+        file. No bytes: CameraError ``camera_no_picture``; a PhotoError as for any file. The draft is
+        untouched by either."""
+        if not isinstance(data, bytes | bytearray | memoryview) or not len(data):
+            raise camera_error("camera_no_picture")
+        return await self.add_photo(bytes(data), PhotoKind.DURING)
+
+    def camera_wanted(self) -> bool:
+        """Whether the photos step should open the camera (it has not failed this session)."""
+        return self.camera_note is None
+
+    def camera_failed(self, exc: BaseException | None) -> CameraError:
+        """Remember why the camera could not be used (None: no camera listed); returns the zh/en error the
+        view shows beside the file picker. The draft is not touched."""
+        self.camera_note = camera_problem(exc)
+        self.notify()
+        return self.camera_note
+
+    def retry_camera(self) -> None:
+        """The officer asks for the camera again (e.g. after allowing it in the settings)."""
+        self.camera_note = None
+        self.notify()
+
     def remove_photo(self, sha256: str) -> None:
         """Drop a photo from the draft (its file goes at the next sweep unless a case uses it)."""
         draft = self._require()
@@ -539,6 +632,10 @@ class CaseDraftState(Observable):
         lacking = self.missing()
         if lacking:
             return [_missing_step(step) for step in lacking]
+        return self._case_problems()
+
+    def _case_problems(self) -> list[LocalizedError]:
+        """What ``case_problems`` finds in the case the draft would save (violation and subject known)."""
         draft = self._require()
         try:
             case = self._compose(draft.case_no or _PENDING_CASE_NO)

@@ -2,7 +2,12 @@
 
 Every typed value goes into the draft at once (``CaseDraftState.update``), so nothing typed is lost when a
 photo fails or the app is closed. The stage is computed live from the subject's history and shown large
-with its reason; another stage needs a written reason.
+with its reason (on the stage step and again on the action step); another stage needs a written reason.
+
+The wizard moves on by itself after a GPS fix, a chosen subject and an added photo, past steps that need
+nothing (``CaseDraftState.advance_from``); 上一步 still shows every step. Entering the location step asks
+for the GPS fix; entering the photos step opens the camera (flet-camera, ``mobile.views.camera``) where
+there is one, else the file picker, which stays available as a second button.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from enforcement.model import Disposition, Stage, SubjectKind
 from enforcement.staging import stage_name
 from mobile.state.draft import STEPS
 from mobile.theme import TOUCH
+from mobile.views.camera import CameraPanel, camera_possible
 from mobile.views.common import chip, day_time, violation_icon
 from mobile.views.shell import Shell, big_button, choice, field, plain_button, title
 
@@ -48,6 +54,9 @@ class NewCaseView:
         self.picker: ft.FilePicker | None = None
         self.geolocator: Any = None
         self.locating = False  # a GPS request is under way (asked for once when the location step opens)
+        self.shown_step: str | None = None  # the step of the last build (to notice entering a step)
+        self.camera = CameraPanel(shell, self.camera_picture, self.camera_failed)
+        self.photo_status: ft.Text | None = None
 
     # -- frame -------------------------------------------------------------------------------------------
     @property
@@ -63,6 +72,8 @@ class NewCaseView:
             s.t("case.amend.title", version=draft.version) if draft.version > 1 else s.t("case.new.title")
         )
         index = STEPS.index(self.step)
+        entered = self.step != self.shown_step
+        self.shown_step = self.step
         body = getattr(self, f"build_{self.step}")()
         nav: list[ft.Control] = []
         if index > 0:
@@ -71,7 +82,7 @@ class NewCaseView:
             nav.append(big_button(s.t("case.save"), self.save, icon=ft.Icons.SAVE))
         else:
             nav.append(big_button(s.t("case.next"), self.next, icon=ft.Icons.ARROW_FORWARD))
-        return ft.Column(
+        column = ft.Column(
             [
                 ft.Row(
                     [
@@ -90,6 +101,12 @@ class NewCaseView:
                 ),
                 ft.ProgressBar(value=(index + 1) / len(STEPS)),
                 ft.Text(
+                    self.fix_text(),
+                    size=14,
+                    visible=self.step != "location" and draft.lat is not None,
+                    key="gps_summary",
+                ),
+                ft.Text(
                     self.error, color=ft.Colors.ERROR, size=16, visible=bool(self.error), key="case_error"
                 ),
                 body,
@@ -101,12 +118,39 @@ class NewCaseView:
             expand=True,
             horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         )
+        if entered:
+            self.entered(self.step)
+        return column
+
+    def entered(self, step: str) -> None:
+        """A step was just shown: the location step asks for the GPS fix, the photos step without photos
+        opens the picker when there is no camera to open (the camera starts from ``build_photos``)."""
+        draft = self.drafts.draft
+        page = self.shell.page
+        if draft is None or page is None:
+            return
+        if step == "location":
+            self.auto_locate()
+        elif step == "photos" and not draft.photos and self.camera.control is None:
+            page.run_task(self.pick_photos)
+
+    def fix_text(self) -> str:
+        """The GPS fix as one line (``GPS 34.74660, 113.62530 · 精度 8 米``), or the state of the request."""
+        s = self.shell
+        draft = self.drafts.draft
+        if draft is not None and draft.lat is not None and draft.lon is not None:
+            return s.t(
+                "case.location.gps_fix",
+                lat=f"{draft.lat:.5f}",
+                lon=f"{draft.lon:.5f}",
+                acc=f"{draft.accuracy_m:.0f}" if draft.accuracy_m is not None else "?",
+            )
+        return self.gps_note or s.t("case.location.none")
 
     def go(self, step: str) -> None:
         self.error = ""
         self.drafts.go_to(step)
         self.shell.render()
-        self.auto_locate()
 
     def auto_locate(self) -> None:
         """On the location step without a fix, ask for one at once (the button stays to retry)."""
@@ -120,10 +164,6 @@ class NewCaseView:
     def next(self, e: Any = None) -> None:
         index = STEPS.index(self.step)
         self.go(STEPS[min(index + 1, len(STEPS) - 1)])
-        draft = self.drafts.draft
-        page = self.shell.page
-        if self.step == "photos" and draft is not None and not draft.photos and page is not None:
-            page.run_task(self.pick_photos)  # the same tap opens the picker (选择照片 stays to add more)
 
     def back(self, e: Any = None) -> None:
         index = STEPS.index(self.step)
@@ -198,22 +238,13 @@ class NewCaseView:
         self.error = ""
         self.drafts.choose_violation(code)
         self.shell.render()
-        self.auto_locate()
 
     # -- 2 location --------------------------------------------------------------------------------------
     def build_location(self) -> ft.Control:
         s = self.shell
         draft = self.drafts.draft
         assert draft is not None
-        if draft.lat is not None and draft.lon is not None:
-            fix = s.t(
-                "case.location.gps_fix",
-                lat=f"{draft.lat:.5f}",
-                lon=f"{draft.lon:.5f}",
-                acc=f"{draft.accuracy_m:.0f}" if draft.accuracy_m is not None else "?",
-            )
-        else:
-            fix = self.gps_note or s.t("case.location.none")
+        fix = self.fix_text()
         return ft.Column(
             [
                 ft.Row([plain_button(s.t("case.location.gps"), self.locate, icon=ft.Icons.MY_LOCATION)]),
@@ -249,7 +280,9 @@ class NewCaseView:
                 position = await self.geolocator.get_current_position()
                 if position.latitude is None or position.longitude is None:
                     raise ValueError("no position")
-                self.drafts.set_position(position.latitude, position.longitude, position.accuracy)
+                self.drafts.set_position(
+                    position.latitude, position.longitude, position.accuracy, advance=True
+                )
                 self.gps_note = ""
         except Exception:  # permission refused, no signal, timeout: the officer types the place instead
             self.gps_note = s.t("case.location.gps_failed")
@@ -321,12 +354,20 @@ class NewCaseView:
         return ft.Column([ft.Text(s.t("case.subject.history"), weight=ft.FontWeight.BOLD), *lines], spacing=2)
 
     def fill_results(self) -> None:
+        """Search results while typing; before anything is typed, the officer's recent subjects (a repeat
+        vendor in one tap)."""
         s = self.shell
-        found = self.drafts.search_subjects(self.subject_query)
+        heading: list[ft.Control] = []
+        if self.subject_query.strip():
+            found = self.drafts.search_subjects(self.subject_query)
+        else:
+            found = self.drafts.recent_subjects()
+            if found:
+                heading = [ft.Text(s.t("case.subject.recent"), size=15, weight=ft.FontWeight.BOLD)]
         if self.subject_query.strip() and not found:
             self.results.controls = [ft.Text(s.t("case.subject.none_found"), size=14)]
             return
-        self.results.controls = [
+        self.results.controls = heading + [
             ft.ListTile(
                 leading=ft.Icon(ft.Icons.PERSON),
                 title=ft.Text(self.subject_label(subject), size=16),
@@ -528,13 +569,14 @@ class NewCaseView:
         assert draft is not None
         disposition = self.drafts.disposition()
         parts: list[ft.Control] = [
+            *self.stage_card(),
             choice(
                 s.t("disposition"),
                 disposition.value,
                 [(d.value, s.t(f"disposition.{d.value}")) for d in self.drafts.dispositions()],
                 self.choose_disposition,
                 key="disposition",
-            )
+            ),
         ]
         if disposition is Disposition.PENALTY:
             limits = self.drafts.fine_range()
@@ -580,6 +622,29 @@ class NewCaseView:
             parts.append(self.seizure_block())
         parts.append(field(s.t("case.notes"), draft.notes, on_change=self.typed("notes"), multiline=True))
         return ft.Column(parts, spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+
+    def stage_card(self) -> list[ft.Control]:
+        """The stage that applies, large, with its reason (the stage step is passed by when nothing is to
+        be overridden), and the way to choose another one."""
+        s = self.shell
+        decision = self.drafts.decision()
+        stage = self.drafts.stage()
+        if decision is None or stage is None:
+            return []
+        return [
+            ft.Row(
+                [ft.Text(s.t("case.stage.applied"), size=14), chip(stage, s.lang, large=True)],
+                wrap=True,
+                spacing=8,
+            ),
+            ft.Text(decision.explain(s.lang), size=16, key="stage_reason"),
+            ft.Row([plain_button(s.t("case.stage.other"), self.override_stage, icon=ft.Icons.EDIT)]),
+        ]
+
+    def override_stage(self, e: Any = None) -> None:
+        self.error = ""
+        self.drafts.go_to("stage")
+        self.open_override()
 
     def choose_disposition(self, e: Any) -> None:
         self.drafts.set_disposition(e.control.value)
@@ -689,19 +754,64 @@ class NewCaseView:
                     horizontal_alignment=ft.CrossAxisAlignment.CENTER,
                 )
             )
-        status = (
-            s.t("case.photos.processing")
-            if self.drafts.busy_photos
-            else (s.t("case.photos.count", n=len(draft.photos)) if draft.photos else s.t("case.photos.none"))
-        )
-        return ft.Column(
-            [
-                ft.Row([plain_button(s.t("case.photos.pick"), self.pick_photos, icon=ft.Icons.ADD_A_PHOTO)]),
-                ft.Text(status, size=16, key="photo_status"),
-                ft.Row(thumbs, wrap=True, spacing=8, run_spacing=8),
-            ],
-            spacing=10,
-        )
+        self.photo_status = ft.Text(self.status_line(), size=16, key="photo_status")
+        parts: list[ft.Control] = []
+        possible = camera_possible(s.page)
+        if possible and self.drafts.camera_wanted():
+            parts.append(self.camera.build())
+            if s.page is not None:
+                s.page.run_task(self.camera.start)  # a fresh preview: open it once it is on the page
+        else:
+            self.camera.control = None
+            note = self.drafts.camera_note
+            if possible and note is not None:
+                parts.append(
+                    ft.Text(note.message(s.lang), size=15, color=ft.Colors.TERTIARY, key="camera_off")
+                )
+        buttons: list[ft.Control] = [
+            plain_button(s.t("case.photos.pick"), self.pick_photos, icon=ft.Icons.ADD_PHOTO_ALTERNATE)
+        ]
+        if possible and not self.drafts.camera_wanted():
+            buttons.append(
+                plain_button(s.t("case.camera.open"), self.retry_camera, icon=ft.Icons.PHOTO_CAMERA)
+            )
+        parts += [
+            ft.Row(buttons, wrap=True),
+            self.photo_status,
+            ft.Row(thumbs, wrap=True, spacing=8, run_spacing=8),
+        ]
+        return ft.Column(parts, spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+
+    def status_line(self) -> str:
+        s = self.shell
+        draft = self.drafts.draft
+        if self.drafts.busy_photos:
+            return s.t("case.photos.processing")
+        if draft is not None and draft.photos:
+            return s.t("case.photos.count", n=len(draft.photos))
+        return s.t("case.photos.none")
+
+    def show_status(self) -> None:
+        """Refresh the photo count in place (a re-render would close the open camera)."""
+        if self.photo_status is not None:
+            self.photo_status.value = self.status_line()
+        self.shell.update()
+
+    async def camera_picture(self, data: bytes) -> None:
+        await self.add_photos([data], camera=True)
+
+    async def camera_failed(self, exc: BaseException | None) -> None:
+        """The camera could not be opened or used: say why (zh/en) and let the officer pick a file."""
+        self.drafts.camera_failed(exc)
+        self.shell.render()
+        draft = self.drafts.draft
+        if draft is not None and self.step == "photos" and not draft.photos:
+            await self.pick_photos()
+
+    def retry_camera(self, e: Any = None) -> None:
+        self.error = ""
+        self.drafts.retry_camera()
+        self.shell.render()
 
     async def pick_photos(self, e: Any = None) -> None:
         s = self.shell
@@ -714,17 +824,25 @@ class NewCaseView:
         )
         await self.add_photos([f.bytes for f in files or [] if f.bytes])
 
-    async def add_photos(self, blobs: list[bytes]) -> None:
-        """Process and attach photos one by one; a bad one is reported and the others still go in."""
+    async def add_photos(self, blobs: list[bytes], *, camera: bool = False) -> None:
+        """Process and attach photos one by one; a bad one is reported and the others still go in. Once
+        the photos step has what it needs, the wizard moves on to the review."""
         s = self.shell
+        added = False
         for data in blobs:
-            s.render()
+            self.show_status()
             try:
-                await self.drafts.add_photo(data)
+                if camera:
+                    await self.drafts.add_camera_photo(data)
+                else:
+                    await self.drafts.add_photo(data)
             except Exception as exc:  # PhotoError (not a photo, too large...): the draft is untouched
                 self.error = s.error_text(exc)
             else:
                 self.error = ""
+                added = True
+        if added and not self.error:
+            self.drafts.advance_from("photos")
         s.render()
 
     def remove_photo(self, sha256: str) -> None:
@@ -761,13 +879,14 @@ class NewCaseView:
                 s.t("detail.disposition"),
                 s.t(f"disposition.{self.drafts.disposition().value}") if violation else "—",
             ),
-            (s.t("detail.photos"), str(len(draft.photos))),
+            (s.t("detail.photos"), s.t("case.photos.count", n=len(draft.photos))),
         ]
         rows: list[ft.Control] = [
             ft.Row([ft.Text(k, size=14, width=90), ft.Text(v, size=16, expand=True)]) for k, v in lines
         ]
         if stage is not None:
             rows.append(ft.Row([ft.Text(s.t("detail.stage"), size=14, width=90), chip(stage, s.lang)]))
+            rows.append(ft.Text(self.drafts.explain(s.lang), size=14, key="review_stage_reason"))
         problems = self.drafts.problems()  # the same validation the store runs on save
         if problems:
             rows += [
@@ -776,7 +895,13 @@ class NewCaseView:
             ]
         else:
             rows.append(ft.Text(s.t("case.review.ready"), size=16, color=ft.Colors.GREEN_800))
+        rows.append(
+            ft.Row([plain_button(s.t("case.photos.more"), self.more_photos, icon=ft.Icons.ADD_A_PHOTO)])
+        )
         return ft.Column(rows, spacing=8, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+
+    def more_photos(self, e: Any = None) -> None:
+        self.go("photos")
 
     def save(self, e: Any = None) -> None:
         try:

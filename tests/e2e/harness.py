@@ -38,6 +38,8 @@ CHROMIUM_ARGS = (
     "--enable-unsafe-swiftshader",
     "--disable-background-networking",
 )
+#: Chromium's stand-in camera (a test pattern) with its permission prompt answered "allow".
+FAKE_CAMERA_ARGS = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
 VIEWPORT = {"width": 412, "height": 915}
 #: 郑州 人民路 (金水区): the fake GPS fix of the browser context.
 GEO = {"latitude": 34.7466, "longitude": 113.6253}
@@ -272,12 +274,16 @@ class HqApi:
 
 
 class Browser:
-    """Chromium (Debian's, never a downloaded one) owned by one worker thread; see the module doc."""
+    """Chromium (Debian's, never a downloaded one) owned by one worker thread; see the module doc.
 
-    def __init__(self) -> None:
+    ``fake_camera=True`` gives the pages Chromium's fake camera (a moving test pattern) with the camera
+    permission granted; without it the browser has no camera at all."""
+
+    def __init__(self, *, fake_camera: bool = False) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="playwright")
         self._pw: Any = None
         self._browser: Any = None
+        self.args = (*CHROMIUM_ARGS, *(FAKE_CAMERA_ARGS if fake_camera else ()))
         self.call(self._launch)
 
     def call(self, fn: Callable[..., T], *args: Any, timeout: float = 120.0) -> T:
@@ -288,7 +294,7 @@ class Browser:
         from playwright.sync_api import sync_playwright
 
         self._pw = sync_playwright().start()
-        self._browser = self._pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        self._browser = self._pw.chromium.launch(executable_path=str(CHROMIUM), args=list(self.args))
 
     def new_screen(self, url: str) -> Screen:
         """A fresh context (412x915, geolocation granted at GEO) with the app open and semantics on."""
@@ -378,6 +384,27 @@ class Screen:
 
     # -- public API ----------------------------------------------------------------------------
 
+    def _focused(self, box: Any, limit_ms: int = 2000) -> bool:
+        """Whether the field ``box`` holds the keyboard focus (waits up to ``limit_ms`` for it)."""
+        try:
+            box.evaluate(
+                """(e, limit) => new Promise((resolve, reject) => {
+                    const start = performance.now();
+                    (function check() {
+                        const active = document.activeElement;
+                        if (active && (active === e || e.contains(active))) return resolve(true);
+                        if (performance.now() - start > limit) return reject(new Error('not focused'));
+                        setTimeout(check, 50);
+                    })();
+                })""",
+                limit_ms,
+            )
+        except Exception as exc:
+            if "not focused" in str(exc):
+                return False
+            raise
+        return True
+
     def _textbox(self, label: str) -> Any:
         return self.page.get_by_role("textbox", name=label, exact=True)
 
@@ -387,9 +414,15 @@ class Screen:
         """
 
         def go() -> None:
+            self._quiet()  # a field replaced by a re-render while typing loses the text
             box = self._textbox(label).first
             box.wait_for(state="attached", timeout=timeout * 1000)
             box.click()
+            if not self._focused(box):  # the tap came during a scroll or a rebuild: once more, settled
+                self._quiet()
+                box.click()
+                if not self._focused(box):  # typing now would go into another field
+                    raise AssertionError(f"field {label!r} does not take the focus")
             self.page.wait_for_timeout(150)  # Flutter moves focus to its editing element
             self.page.keyboard.press("Control+A")
             self.page.keyboard.press("Backspace")
@@ -559,22 +592,35 @@ class OfficerUi:
         found = re.search(rf"(\d)/{STEP_COUNT} ·", self.s.semantics_text())
         return int(found.group(1)) if found else 0
 
+    def moved_on(self, old: int, *, timeout: float = 20.0) -> int:
+        """Wait until the wizard has left step ``old`` (by a tap, or by itself after a GPS fix, a chosen
+        subject, an added photo) and the screen has settled; returns the step now shown (0: left the
+        wizard, e.g. saved)."""
+        deadline = time.monotonic() + timeout
+        while (current := self.current_step()) == old:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still on step {old} after {timeout} s:\n{self.s.semantics_text()}")
+            time.sleep(0.1)
+        self.s.settle()
+        return self.current_step() or current
+
     def step(self, number: int) -> None:
-        """Be on wizard step ``number``: tap 下一步 step by step unless the app moved on by itself."""
+        """Be on wizard step ``number``: tap 下一步 or 上一步 step by step. The app moves on by itself past
+        steps that need nothing; 上一步 still shows each of them."""
         self.s.settle()
         current = self.current_step()
         if current == 0:
             raise AssertionError(f"not in the new-case wizard:\n{self.s.semantics_text()}")
-        while current < number:
-            self.s.tap("下一步")
-            current += 1
-            self.s.wait_text(f"{current}/{STEP_COUNT} ·")
-            self.s.settle()
-        if current != number:
-            raise AssertionError(f"on step {current}, wanted {number}")
+        for _ in range(3 * STEP_COUNT):
+            if current == number:
+                return
+            self.s.tap("下一步" if current < number else "上一步")
+            current = self.moved_on(current)
+        raise AssertionError(f"on step {current}, wanted {number}")
 
     def new_case(self, violation: str) -> None:
-        """From Today: 新建案件, then the violation's tile.
+        """From Today: 新建案件, then the violation's tile (the wizard then moves on to the location step,
+        and past it once the GPS fix it asks for by itself arrives).
 
         Today re-renders whole while a sync runs; a tap that lands just then can be lost (seen in
         Chromium), so the tap is repeated once if the wizard did not open."""
@@ -585,13 +631,20 @@ class OfficerUi:
         except AssertionError:
             self.s.tap("新建案件")
             self.s.wait_text(f"1/{STEP_COUNT} ·")
+        self.s.settle()
         self.s.tap(violation)
-        self.step(2)
+        self.moved_on(1)
 
     def locate(self) -> str:
-        """Take the GPS fix of the browser context; returns the line the app shows."""
-        self.s.tap("获取 GPS 定位")
-        self.s.wait_text(f"GPS {GEO['latitude']:.4f}", timeout=30)
+        """The GPS fix of the browser context, which the location step asks for by itself (taps 获取 GPS
+        定位 only if no fix came); returns the line the app shows."""
+        fix = f"GPS {GEO['latitude']:.4f}"
+        try:
+            self.s.wait_text(fix, timeout=20)
+        except AssertionError:
+            self.s.tap("获取 GPS 定位")
+            self.s.wait_text(fix, timeout=30)
+        self.s.settle()
         return next(line for line in self.s.semantics_text().splitlines() if line.startswith("GPS "))
 
     def new_subject(self, name: str, phone: str) -> None:
@@ -600,12 +653,24 @@ class OfficerUi:
         self.s.fill("姓名 / 店名", name)
         self.s.fill("电话", phone)
         self.s.tap("保存当事人")
+        self.moved_on(3)
 
     def find_subject(self, query: str, label: str) -> None:
         """Search the phone's registry and pick the entry whose label starts with ``label``."""
         self.step(3)
         self.s.fill("车牌、电话或姓名", query)
+        self.s.wait_gone("最近的当事人")  # the results replaced the recent subjects
+        self.s.settle()  # the list is rebuilt after every key: tap the final one
         self.s.tap_text(label, exact=False)
+        self.moved_on(3)
+
+    def recent_subject(self, label: str) -> None:
+        """Pick a subject from 最近的当事人 (shown before anything is typed): one tap."""
+        self.step(3)
+        self.s.wait_text("最近的当事人")
+        self.s.settle()
+        self.s.tap_text(label, exact=False)
+        self.moved_on(3)
 
     def stage_text(self) -> str:
         self.step(4)
@@ -621,8 +686,17 @@ class OfficerUi:
         self.s.tap(option, role="radio")
 
     def add_photo(self, path: Path, count_after: int) -> None:
+        """Step 6, 选择照片 and the file; the app then shows ``count_after`` photos (on the review)."""
         self.step(6)
+        self.s.settle()  # the camera is tried first; on a browser without one the step is rebuilt
         self.s.choose_file("选择照片", path)
+        self.s.wait_text(f"{count_after} 张照片", timeout=40)
+
+    def take_photo(self, count_after: int) -> None:
+        """Step 6 with a camera: wait for the live preview to open, press the shutter (拍照)."""
+        self.step(6)
+        self.s.wait_text("对准现场后按“拍照”", timeout=30)
+        self.s.tap("拍照")
         self.s.wait_text(f"{count_after} 张照片", timeout=40)
 
     def save(self) -> str:
