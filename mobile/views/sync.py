@@ -7,6 +7,7 @@ from typing import Any
 import flet as ft
 
 from mobile.i18n import human_bytes
+from mobile.theme import TOUCH
 from mobile.views.common import day_time
 from mobile.views.shell import Shell, big_button, plain_button, title
 
@@ -87,14 +88,13 @@ class SyncView:
         if not parked:
             parts.append(ft.Text(s.t("sync.parked.none"), size=14))
         for entry in parked:
-            reason = entry.parked_reason_zh if s.lang == "zh" else entry.parked_reason_en
             parts.append(
                 ft.ListTile(
                     leading=ft.Icon(ft.Icons.PAUSE_CIRCLE, color=ft.Colors.ERROR),
-                    title=ft.Text(f"{entry.kind} · {entry.record_id[:8]}", size=14),
-                    subtitle=ft.Text(reason, size=14),
+                    title=ft.Text(entry.title(s.lang), size=15, key=f"parked_{entry.seq}"),
+                    subtitle=ft.Text(entry.reason(s.lang), size=14),
                     trailing=ft.TextButton(
-                        s.t("sync.retry"), on_click=lambda e, seq=entry.seq: self.retry(seq)
+                        s.t("sync.retry"), on_click=lambda e, seq=entry.seq: self.retry(seq), height=TOUCH
                     ),
                 )
             )

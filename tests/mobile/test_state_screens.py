@@ -166,7 +166,7 @@ def test_sync_screen_parked_records_and_retry(app: AppState, clock: PhoneClock, 
     entry = app.store.outbox_pending()[0]
     app.store.outbox_park(entry.seq, "record_invalid", "记录无效", "Record invalid")
     parked = app.sync.parked()
-    assert [(p.seq, p.parked_reason_zh) for p in parked] == [(entry.seq, "记录无效")]
+    assert [(p.seq, p.reason_zh) for p in parked] == [(entry.seq, "记录无效")]
     assert app.sync.pending().records == pending.records - 1
     app.settings.update(hq_url=hq.serve().url)
     app.sync.retry(entry.seq)
