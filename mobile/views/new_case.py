@@ -74,6 +74,8 @@ class NewCaseView:
         index = STEPS.index(self.step)
         entered = self.step != self.shown_step
         self.shown_step = self.step
+        if self.step != "photos":
+            self.camera.control = None  # a preview still opening is gone with its step: not a failure
         body = getattr(self, f"build_{self.step}")()
         nav: list[ft.Control] = []
         if index > 0:
@@ -802,6 +804,8 @@ class NewCaseView:
 
     async def camera_failed(self, exc: BaseException | None) -> None:
         """The camera could not be opened or used: say why (zh/en) and let the officer pick a file."""
+        if self.step != "photos":
+            return
         self.drafts.camera_failed(exc)
         self.shell.render()
         draft = self.drafts.draft

@@ -268,3 +268,17 @@ def test_a_parked_reason_missing_in_one_language_is_not_shown_in_the_other() -> 
     assert record_label("subject", "abc", {"name": "", "plate": "豫A12345"}) == "豫A12345"
     assert record_label("case", "abcdef123456", {}) == "abcdef12"
     assert record_label("review", "r1", {"case_no": "ZD01-1"}) == "ZD01-1"
+
+
+def test_a_preview_left_while_opening_is_not_a_camera_failure(
+    app: AppState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shell, screen = to_photos_step(app, monkeypatch)
+    assert screen.camera.control is not None  # a preview is opening
+    screen.back()
+    assert "5/7 · 处理措施" in texts(shell.body)
+    assert screen.camera.control is None
+    asyncio.run(screen.camera_failed(RuntimeError("the control is gone")))
+    assert app.drafts.camera_wanted()  # next time the photos step tries the camera again
+    screen.next()
+    assert {"正在打开相机…", "拍照"} <= set(texts(shell.body))
