@@ -109,7 +109,7 @@ TABLE: list[tuple[str, tuple[str, ...]]] = [
     ("HEAD /v1/photos/{sha256}",                (OK,   GONE, GONE, OK,   GONE, GONE, OK,   AUTH, AUTH, AUTH)),
     ("GET /v1/photos/{sha256}",                 (OK,   DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
     ("PUT /v1/photos/{sha256}",                 (OK,   DENY, DENY, DENY, DENY, DENY, DENY, AUTH, AUTH, AUTH)),
-    ("GET /v1/changes",                         (OK,   NONE, NONE, NONE, NONE, NONE, NONE, AUTH, AUTH, AUTH)),
+    ("GET /v1/changes",                         (OK,   NONE, NONE, OK,   NONE, NONE, NONE, AUTH, AUTH, AUTH)),
     ("GET /v1/cases",                           (OK,   NONE, NONE, OK,   NONE, NONE, OK,   AUTH, AUTH, AUTH)),
     ("GET /v1/cases ?officer_badge=owner",      (OK,   DENY, DENY, OK,   NONE, DENY, OK,   AUTH, AUTH, AUTH)),
     ("GET /v1/cases ?squad_code=owner's",       (DENY, DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
@@ -123,7 +123,8 @@ TABLE: list[tuple[str, tuple[str, ...]]] = [
 ]
 # fmt: on
 # Note: a leader asking for another squad's officer by badge gets their own squad's (empty) list, not 403:
-# nothing leaks, so the table records it as NONE.
+# nothing leaks, so the table records it as NONE. The leader's pull holds the squad feed (squad_case of the
+# owner's case); another squad's leader's does not.
 
 
 @dataclass
