@@ -521,7 +521,17 @@ def create_app(
             "requestBody": {
                 "required": True,
                 "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-            }
+            },
+            "parameters": [
+                {
+                    "name": UPLOAD_OFFSET_HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": "Resume a cut-off upload: the body is the file from this byte on "
+                    "(at most what HEAD reported HQ holds)",
+                    "schema": {"type": "integer", "minimum": 0},
+                }
+            ],
         },
     )
     async def upload_photo(sha256: Sha, request: Request, caller: Caller) -> PhotoUploadResult:
