@@ -9,7 +9,9 @@ Photo uploads are pipelined so that round trips do not serialise on a slow link:
 uploads are outstanding at once (threads sharing the thread-safe ``httpx.Client``), but only one photo body
 is on the wire at a time (``_BodyLane``): the next body starts the moment the previous one is written, while
 the previous waits for HQ's answer. A cut connection therefore loses at most the body being written, and
-photos still complete one by one. Workers only talk HTTP and read files; the phone store, the counters,
+photos still complete one by one. Uploads resume: HQ keeps what it received of a cut-off body, a HEAD tells
+how much (``Upload-Offset``), and the next try (or the next sync) sends only the rest (``_transfer``).
+Workers only talk HTTP and read files; the phone store, the counters,
 ``on_progress`` and every hook step except ``photo:send`` run on the thread that called ``sync_once``.
 A photo leaves the queue only after HQ answered for it; when one upload fails, the others in flight are
 stopped (no new tries), those HQ already answered are still recorded, and the first error is reported.
