@@ -92,8 +92,8 @@ META_CATALOGUE_VERSION = "sync.hq_catalogue_version"
 PHOTO_PAGE = 50
 #: Photo uploads outstanding at once (one body on the wire, the other awaiting HQ's answer). Two already
 #: keep an 8 Mbit/s, 150 ms link full with ~300 KB photos (bench/shift_link.py: 1.01× the raw transfer);
-#: more would overlap the next body with the tail of the previous one still in the socket buffer, so a
-#: cut link would lose more half-sent photos (4 outstanding: ~2 photos re-sent after a cut, 2: ~1).
+#: more would only queue more bodies behind the lane. (Before uploads resumed, a cut cost every half-sent
+#: photo whole: ~1 photo at 2 outstanding, ~2 at 4; now it costs what the link swallowed, ~0.5 photo.)
 UPLOAD_WORKERS = 2
 _CHUNK = 64 * 1024
 
