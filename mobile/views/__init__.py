@@ -43,8 +43,9 @@ password field) and leave ~1 s before the next click so the value reaches Python
 - Squad ("中队 · 2026-11-22"): textbox "日期（年-月-日）", buttons "查看", "今天",
   arrow buttons with tooltips "前一天" / "后一天"; button "审核队列（N）";
   officer cards "王㐂（1023）", "上岗 18:00 · 下岗 23:30" ("在岗" while open,
-  "无值班记录"), "案件 N 起 · …"; dropdowns "队员", "违法类型";
-  stage buttons "全部", "劝导", "警告", "处罚", "清除筛选";
+  "无值班记录"), "案件 N 起 · …"; filter buttons (the chosen one filled): officers
+  "全部队员", "王㐂（1023）"…; types "全部类型", "露天烧烤"…; stages "全部", "劝导", "警告",
+  "处罚"; "清除筛选";
   "按违法类型" (bar chart), "案件位置示意图" (canvas plan), "案件明细（N 起）"
   (rows "21:40 露天烧烤", "<name> · <case no>", a review status such as "未审核",
   "待中队长决定", "已通过", "已退回"); buttons "导出 PDF", "导出 CSV" (a browser

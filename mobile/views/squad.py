@@ -54,7 +54,7 @@ class SquadView:
         self.shell = shell
         self.app = shell.app
         self.squad = shell.app.squad
-        self.day_field = field(shell.t("squad.day"), self.squad.day.isoformat(), key="squad_day", width=160)
+        self.day_field = field(shell.t("squad.day"), self.squad.day.isoformat(), key="squad_day", width=140)
         self.error = ""
         self.exported: Exported | None = None
         self.busy = False
@@ -142,7 +142,7 @@ class SquadView:
                 ft.TextButton(s.t("squad.day_today"), on_click=self.show_today, height=TOUCH),
             ],
             wrap=True,
-            spacing=4,
+            spacing=0,
         )
 
     def officer_cards(self, snap: SquadSnapshot) -> list[ft.Control]:
@@ -187,54 +187,47 @@ class SquadView:
         )
 
     def filter_controls(self, snap: SquadSnapshot) -> list[ft.Control]:
+        """Officer, violation type and stage as rows of buttons (one tap each; the chosen one filled)."""
         s = self.shell
         f = snap.filters
-        officers = [ft.DropdownOption(key="", text=s.t("squad.filter_all_officers"))] + [
-            ft.DropdownOption(key=o.badge, text=s.t("squad.officer", name=o.name or o.badge, badge=o.badge))
-            for o in snap.officers
+        officers = [("", s.t("squad.filter_all_officers"))] + [
+            (o.badge, s.t("squad.officer", name=o.name or o.badge, badge=o.badge)) for o in snap.officers
         ]
         codes = sorted(set(snap.log.violation_names) | ({f.violation} if f.violation else set()))
-        violations = [ft.DropdownOption(key="", text=s.t("squad.filter_all_violations"))] + [
-            ft.DropdownOption(key=code, text=violation_label(self.app.catalogue, code, s.lang))
-            for code in codes
+        violations = [("", s.t("squad.filter_all_violations"))] + [
+            (code, violation_label(self.app.catalogue, code, s.lang)) for code in codes
         ]
-        chosen = str(int(f.stage)) if f.stage is not None else ""
         stages = [("", s.t("squad.filter_all_stages"))] + [
             (str(int(st)), stage_name(st, s.lang)) for st in Stage
         ]
         controls: list[ft.Control] = [
-            ft.Dropdown(
-                label=s.t("squad.filter_officer"),
-                value=f.officer or "",
-                options=officers,
-                on_select=self.pick_officer,
-                expand=True,
-                key="filter_officer",
-            ),
-            ft.Dropdown(
-                label=s.t("squad.filter_violation"),
-                value=f.violation or "",
-                options=violations,
-                on_select=self.pick_violation,
-                expand=True,
-                key="filter_violation",
-            ),
+            ft.Text(s.t("squad.filter_officer"), size=14),
+            self.toggle_row(officers, f.officer or "", self.choose_officer, "filter_officer"),
+            ft.Text(s.t("squad.filter_violation"), size=14),
+            self.toggle_row(violations, f.violation or "", self.choose_violation, "filter_violation"),
             ft.Text(s.t("squad.filter_stage"), size=14),
-            ft.Row(
-                [
-                    (ft.FilledButton if value == chosen else ft.OutlinedButton)(
-                        text, on_click=lambda e, v=value: self.choose_stage(v), height=TOUCH
-                    )
-                    for value, text in stages
-                ],
-                wrap=True,
-                spacing=6,
-                key="filter_stage",
+            self.toggle_row(
+                stages, str(int(f.stage)) if f.stage is not None else "", self.choose_stage, "filter_stage"
             ),
         ]
         if f.active:
             controls.append(ft.Row([plain_button(s.t("squad.filter_clear"), self.clear_filters)]))
         return controls
+
+    @staticmethod
+    def toggle_row(options: list[tuple[str, str]], chosen: str, pick: Any, key: str) -> ft.Row:
+        return ft.Row(
+            [
+                (ft.FilledButton if value == chosen else ft.OutlinedButton)(
+                    text, on_click=lambda e, v=value: pick(v), height=TOUCH
+                )
+                for value, text in options
+            ],
+            wrap=True,
+            spacing=6,
+            run_spacing=6,
+            key=key,
+        )
 
     def chart(self, snap: SquadSnapshot) -> ft.Control:
         """Counted cases of the filtered lines per violation type, names in the UI language."""
@@ -416,11 +409,13 @@ class SquadView:
     def step(self, days: int) -> None:
         self._try(lambda: self.squad.step_day(days))
 
-    def pick_officer(self, e: Any) -> None:
-        self._try(lambda: self.squad.set_filter(officer=e.control.value))
+    def choose_officer(self, badge: str) -> None:
+        """``badge``: an officer's badge, "" for every officer."""
+        self._try(lambda: self.squad.set_filter(officer=badge))
 
-    def pick_violation(self, e: Any) -> None:
-        self._try(lambda: self.squad.set_filter(violation=e.control.value))
+    def choose_violation(self, code: str) -> None:
+        """``code``: a violation code, "" for every type."""
+        self._try(lambda: self.squad.set_filter(violation=code))
 
     def choose_stage(self, value: str) -> None:
         """``value``: a stage number as text, "" for any stage."""

@@ -23,7 +23,7 @@ from mobile.views.squad import SquadView, scale_bar
 from patrollog.plan import STAGE_COLOURS
 from tests.mobile.squadkit import fill
 from tests.mobile.statekit import Apps, PhoneClock, apps_of, dead_url
-from tests.mobile.test_views import controls, event, texts
+from tests.mobile.test_views import controls, texts
 from tests.patrollog.dayfixture import NAMES, SUBJECTS, Day, at, fixture_day
 from tests.sync.hqkit import LEADER, OFFICER, catalogue
 
@@ -144,15 +144,15 @@ def test_filters_through_the_screen(app: AppState) -> None:
     assert {"队员", "违法类型", "处理阶段", "全部队员", "全部类型", "全部", "劝导", "警告", "处罚"} <= set(
         texts(shell.body)
     )
-    screen.pick_officer(event("1024"))
+    screen.choose_officer("1024")
     assert "案件明细（2 起）" in texts(shell.body)
     assert "清除筛选" in texts(shell.body)
     screen.choose_stage("2")
     assert "案件明细（1 起）" in texts(shell.body)
     [stages] = [c for c in controls(shell.body) if isinstance(c, ft.Row) and c.key == "filter_stage"]
     assert [b.content for b in stages.controls if isinstance(b, ft.FilledButton)] == ["警告"]
-    screen.pick_officer(event(""))
-    screen.pick_violation(event("0510"))
+    screen.choose_officer("")
+    screen.choose_violation("0510")
     assert "案件明细（1 起）" in texts(shell.body)  # 0510 at 警告: case C only
     screen.clear_filters()
     assert "案件明细（7 起）" in texts(shell.body)
