@@ -20,7 +20,6 @@ from mobile.state.errors import AppStateError, localized
 from mobile.state.squad import SquadState
 from patrollog.csvlog import CSV_BOM, daylog_csv
 from patrollog.daylog import DayLog
-from patrollog.pdf import DEFAULT_FONT, daylog_pdf
 
 Format = Literal["pdf", "csv"]
 MEDIA_TYPES: dict[Format, str] = {"pdf": "application/pdf", "csv": "text/csv"}
@@ -50,9 +49,13 @@ def filename(log: DayLog, fmt: Format) -> str:
     return f"daylog-{log.squad_code}-{log.day.isoformat()}.{fmt}"
 
 
-def render(log: DayLog, fmt: Format, *, font_path: Path | str = DEFAULT_FONT) -> bytes:
+def render(log: DayLog, fmt: Format, *, font_path: Path | str | None = None) -> bytes:
+    """The file's bytes; ``font_path`` None: the font shipped with the app."""
     if fmt == "pdf":
-        return daylog_pdf(log, font_path=font_path)
+        # imported on first use: fpdf2 adds ~0.4 s to every start of the app otherwise
+        from patrollog.pdf import DEFAULT_FONT, daylog_pdf
+
+        return daylog_pdf(log, font_path=font_path or DEFAULT_FONT)
     return (CSV_BOM + daylog_csv(log)).encode("utf-8")  # the BOM makes spreadsheet programs read UTF-8
 
 
@@ -77,7 +80,7 @@ def write_atomic(directory: Path, name: str, data: bytes) -> Path:
 class DayLogExport:
     """Exports the shown day of ``squad`` into ``directory``."""
 
-    def __init__(self, squad: SquadState, directory: Path, *, font_path: Path | str = DEFAULT_FONT) -> None:
+    def __init__(self, squad: SquadState, directory: Path, *, font_path: Path | str | None = None) -> None:
         self._squad = squad
         self.directory = Path(directory)
         self._font_path = font_path
