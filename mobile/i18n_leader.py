@@ -92,6 +92,7 @@ ZH: dict[str, str] = {
     "review.already_returned": "该案件已退回，正等待队员修改",
     "review.decided": "已处理",
     "review.decided_line": "{case_no} · {status}",
+    "review.decided_by": "{who}（{badge}）{when} 决定",
     "review.decided_comment": "{status}：{comment}",
 }
 
@@ -179,5 +180,6 @@ EN: dict[str, str] = {
     "review.already_returned": "This case is already returned and waits for the officer's amendment",
     "review.decided": "Decided",
     "review.decided_line": "{case_no} · {status}",
+    "review.decided_by": "Decided by {who} ({badge}) at {when}",
     "review.decided_comment": "{status}: {comment}",
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -32,7 +32,7 @@ from mobile.state.errors import AppStateError, NotSignedIn, localized
 from mobile.state.observable import Observable
 from patrollog.daylog import CaseLine, DayLog, OfficerDay, build_daylog
 from patrollog.plan import PlanPoint, plan_points
-from patrollog.reviewing import ReviewStatus
+from patrollog.reviewing import ReviewStatus, newest_review
 
 #: The days the picker accepts (the same range HQ's review API accepts), never after today.
 FIRST_DAY = date(2000, 1, 1)
@@ -103,10 +103,27 @@ class SquadSnapshot:
     by_violation: list[tuple[str, int]]  # counted (active) filtered cases per violation code, most first
     points: list[PlanPoint]  # filtered counted cases with a GPS fix
     without_fix: int
+    decisions: dict[str, Decision] = field(default_factory=dict)  # by case id, lines with a review
 
     @property
     def officers(self) -> tuple[OfficerDay, ...]:
         return self.log.officers
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The deciding review of a case line: who (badge and name), when, what and why."""
+
+    review: Review
+    reviewer_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    log: DayLog
+    cases: dict[str, Case]  # every version the log was built from, by id
+    reviews: list[Review]
+    names: dict[str, str]  # badge -> name
 
 
 def _conflict(case: Case, hq_stage: Stage | None) -> bool:
@@ -204,8 +221,7 @@ class SquadState(Observable):
         self.notify()
 
     # -- the day -----------------------------------------------------------------------------------------
-    def _log_of(self, leader: Officer, day: date) -> tuple[DayLog, dict[str, Case]]:
-        """The day log and every case version it was built from, by id."""
+    def _load(self, leader: Officer, day: date) -> _Loaded:
         data = self._store.squad_day(leader.squad_code, day)
         log = build_daylog(
             day,
@@ -219,26 +235,34 @@ class SquadState(Observable):
             subject_labels=data.subject_labels,
             hq_stages=data.hq_stages,
         )
-        return log, {case.id: case for case in data.cases}
+        names = {leader.badge: leader.name, **data.officer_names}
+        return _Loaded(log, {case.id: case for case in data.cases}, list(data.reviews), names)
 
     def daylog(self) -> DayLog:
         """The squad's day log of the shown day, from the phone's store."""
-        return self._log_of(self.leader(), self.day)[0]
+        return self._load(self.leader(), self.day).log
 
     def snapshot(self) -> SquadSnapshot:
-        log, cases = self._log_of(self.leader(), self.day)
+        loaded = self._load(self.leader(), self.day)
+        log = loaded.log
         f = self.filters
         lines = log.filtered(officer=f.officer, violation=f.violation, stage=f.stage)
         counted = Counter(line.violation_code for line in lines if line.status is CaseStatus.ACTIVE)
         points, without_fix = plan_points(lines)
+        decisions = {}
+        for line in log.lines:
+            review = newest_review(loaded.cases[line.case_id], loaded.reviews)
+            if review is not None:
+                decisions[line.case_id] = Decision(review, loaded.names.get(review.reviewer_badge, ""))
         return SquadSnapshot(
             log=log,
             filters=f,
             lines=lines,
-            queue=self._queue(log, cases),
+            queue=self._queue(log, loaded.cases),
             by_violation=sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])),
             points=points,
             without_fix=without_fix,
+            decisions=decisions,
         )
 
     @staticmethod
@@ -256,7 +280,8 @@ class SquadState(Observable):
 
     def queue(self) -> list[QueueItem]:
         """The shown day's cases waiting for the leader (see ``SquadSnapshot.queue``)."""
-        return self._queue(*self._log_of(self.leader(), self.day))
+        loaded = self._load(self.leader(), self.day)
+        return self._queue(loaded.log, loaded.cases)
 
     # -- decisions ---------------------------------------------------------------------------------------
     def approve(self, case_id: str, comment: str = "") -> Review:
@@ -286,7 +311,7 @@ class SquadState(Observable):
         if case.squad_code != leader.squad_code:
             raise localized(SquadError, "review.other_squad", field="case_id", code="other_squad")
         day = local_date(case.occurred_at)
-        log, _ = self._log_of(leader, day)
+        log = self._load(leader, day).log
         line = next((ln for ln in log.lines if ln.case_no == case.case_no), None)
         if line is None or line.case_id != case.id:
             raise localized(SquadError, "review.not_latest", field="case_id", code="not_latest")

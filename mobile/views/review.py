@@ -9,9 +9,9 @@ from typing import Any
 import flet as ft
 
 from enforcement.staging import ordinal_text, stage_name
-from mobile.state.squad import QueueItem
+from mobile.state.squad import Decision, QueueItem
 from mobile.theme import TOUCH
-from mobile.views.common import chip, clock_time
+from mobile.views.common import chip, clock_time, day_time
 from mobile.views.shell import Shell, field, plain_button, title
 from mobile.views.squad import PAGE, violation_label
 from patrollog.daylog import CaseLine
@@ -53,7 +53,7 @@ class ReviewView:
             parts.append(ft.Row([plain_button(s.t("squad.more", n=min(PAGE, left), left=left), self.more)]))
         if decided:
             parts.append(ft.Text(s.t("review.decided"), size=18, weight=ft.FontWeight.BOLD))
-            parts += [self.decided_line(line) for line in decided]
+            parts += [self.decided_line(line, snap.decisions.get(line.case_id)) for line in decided]
         return ft.Column(
             parts,
             spacing=12,
@@ -184,11 +184,19 @@ class ReviewView:
             ]
         )
 
-    def decided_line(self, line: CaseLine) -> ft.Control:
+    def decided_line(self, line: CaseLine, decision: Decision | None) -> ft.Control:
+        """A decided case: status, who decided when (every decision keeps who, when and why), the reason."""
         s = self.shell
         status = line.review.label(s.lang)
         text = s.t("review.decided_line", case_no=line.case_no, status=status)
         rows: list[ft.Control] = [ft.Text(text, size=14)]
+        if decision is not None:
+            review = decision.review
+            who = decision.reviewer_name or review.reviewer_badge
+            when = day_time(review.decided_at)
+            rows.append(
+                ft.Text(s.t("review.decided_by", who=who, badge=review.reviewer_badge, when=when), size=12)
+            )
         if line.review_comment and line.review in (ReviewStatus.RETURNED, ReviewStatus.APPROVED):
             rows.append(
                 ft.Text(s.t("review.decided_comment", status=status, comment=line.review_comment), size=12)

@@ -150,6 +150,10 @@ def test_approve_saves_a_review_queues_it_and_pokes_the_link(
     assert [item.line.case_id for item in snap.queue] == [day.a.id, day.e2.id, day.b.id]
     line = next(ln for ln in snap.log.lines if ln.case_id == day.c.id)
     assert line.review is ReviewStatus.APPROVED
+    assert snap.decisions[day.c.id].review == review  # who, when, what and why, for the screen
+    assert snap.decisions[day.c.id].reviewer_name == "张伟"
+    assert snap.decisions[day.f.id].review.comment == "罚款依据充分"  # pulled from HQ
+    assert day.a.id not in snap.decisions
     assert line.review.counts_as_approved
 
 

@@ -226,6 +226,7 @@ def test_review_queue_approve_and_return(app: AppState, day: Day) -> None:
     assert "待审核 2 起，其中须决定 0 起" in shown
     assert "已退回：请补拍暂扣清单" in shown
     assert f"{day.b.case_no} · 已退回" in shown
+    assert "张伟（1001）2026-11-22 23:30 决定" in shown  # who and when, beside why
     assert "退回理由" not in shown
     reviews = [e for e in app.store.outbox_pending(100, 10**9) if e.kind == "review"]
     assert len(reviews) == 2  # both decisions wait for HQ
