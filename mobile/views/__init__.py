@@ -57,5 +57,6 @@ password field) and leave ~1 s before the next click so the value reaches Python
   "阶段不一致", "须中队长决定后才计入"; buttons "通过", "退回" (one pair per case,
   decisions first) → textbox "退回理由", buttons "确认退回", "取消"; messages
   "已通过：<case no>", "已退回：<case no>", error "退回案件须填写退回理由";
-  section "已处理" ("<case no> · 已退回", "已退回：<reason>").
+  section "已处理" ("<case no> · 已退回", "张伟（1001）2026-11-22 23:30 决定",
+  "已退回：<reason>").
 """
