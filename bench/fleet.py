@@ -6,6 +6,7 @@ storage, generated JPEG evidence, simulated phones (the real phone ``Store`` + `
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import math
@@ -162,8 +163,10 @@ class HqProcess:
         *,
         port: int | None = None,
         env: Mapping[str, str] | None = None,
+        serve_args: Sequence[str] = (),
     ) -> None:
         self.storage_url = storage_url
+        self.serve_args = list(serve_args)  # e.g. ["--workers", "2"]
         self.blobs = blobs
         self.log = log
         self.port = port or free_port()
@@ -189,7 +192,8 @@ class HqProcess:
             if self.storage_url.startswith("postgres")
             else ["--db", self.storage_url]
         )
-        return [*_hq_command(), "serve", *where, "--blobs", str(self.blobs), "--port", str(self.port)]
+        serve = [*_hq_command(), "serve", *where, "--blobs", str(self.blobs), "--port", str(self.port)]
+        return serve + self.serve_args
 
     def start(self, timeout: float = 30.0) -> HqProcess:
         with open(self.log, "ab") as log:
@@ -231,14 +235,36 @@ class HqProcess:
         return Path(f"/proc/{self.pid}/{name}").read_text(encoding="utf-8")
 
     def memory_kib(self, key: str = "VmHWM") -> int:
-        """A line of /proc/<pid>/status in KiB (VmHWM: peak resident set; VmRSS: now)."""
-        for line in self._proc_file("status").splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-        raise KeyError(key)
+        """A line of /proc/<pid>/status in KiB (VmHWM: peak resident set; VmRSS: now), summed over HQ's
+        processes (``serve --workers N``: the supervisor and its workers)."""
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+                    if line.startswith(key + ":"):
+                        total += int(line.split()[1])
+        return total
 
     def cpu_seconds(self) -> float:
-        return proc_cpu_seconds(self.pid)
+        """CPU seconds of HQ's processes (exited workers not counted)."""
+        total = 0.0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                total += proc_cpu_seconds(pid)
+        return total
+
+    def pids(self) -> list[int]:
+        """HQ's process and every process it started (uvicorn workers), from /proc."""
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    stat = (entry / "stat").read_text(encoding="utf-8")
+                    parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+        found = [self.pid]
+        for pid in found:  # grows while walking: children of children
+            found += [child for child, parent in parents.items() if parent == pid]
+        return found
 
 
 def proc_cpu_seconds(pid: int) -> float:

@@ -1,6 +1,6 @@
 """Load: how many phones can sync at once before HQ's answers slow down, on SQLite and on PostgreSQL.
 
-HQ is ``streetpatrol-hq serve`` in a subprocess (one uvicorn process: ``serve`` has no ``--workers``) over
+HQ is ``streetpatrol-hq serve`` in a subprocess (one uvicorn process unless ``--workers``) over
 a fresh SQLite file or a fresh PostgreSQL (``scripts/pg.sh``), blobs on the local file system. Simulated
 phones speak the real protocol with asyncio ``httpx`` clients: each *round* of a phone is one shift slice
 — one ``POST /v1/push`` of ``cases_per_round`` new cases, a ``PUT /v1/photos/<sha256>`` of each photo HQ
@@ -18,7 +18,10 @@ elapsed, the drain after the window included), p50/p99 latency of every request,
 figure is the best step whose p99 stays ≤ 1 s. The lowest step is the baseline of the same run.
 
 Run: ``.venv/bin/python bench/load.py`` (both backends, about four minutes; ``--backend sqlite`` for one);
-writes bench/results/load.md. ``tests/reliability/test_load.py`` runs a 20-phone smoke with this code.
+writes bench/results/load.md. ``--workers 1,2`` runs each backend once per worker count (``serve --workers``;
+``--pool-size`` for PostgreSQL), each fresh, one after the other in the same run, and writes
+bench/results/load-workers.md (HQ CPU and memory are then summed over HQ's processes).
+``tests/reliability/test_load.py`` runs a 20-phone smoke with this code.
 """
 
 from __future__ import annotations
@@ -95,6 +98,8 @@ class LoadConfig:
     sign_in_concurrency: int = 50
     production_sign_ins: int = 20  # officers with production-cost PINs, signing in all at once (0: skip)
     profile: bool = True  # sample HQ's threads with py-spy during each step (when py-spy is installed)
+    workers: int = 1  # ``serve --workers``
+    pool_size: int | None = None  # ``serve --pool-size`` (PostgreSQL connections per worker)
 
 
 @dataclass
@@ -423,7 +428,8 @@ async def run_step(
     sampler, raw = None, Path(tempfile.mkstemp(prefix="hq-threads-", suffix=".txt")[1])
     if config.profile and (spy := py_spy()) is not None:  # samples until interrupted at the step's end
         sampler = subprocess.Popen(
-            [spy, "record", "--idle", "-r", "20", "-f", "raw", "-o", str(raw), "-p", str(hq.pid)],
+            [spy, "record", "--idle", "-r", "20", "-f", "raw", "-o", str(raw), "-p", str(hq.pid)]
+            + (["--subprocesses"] if config.workers > 1 else []),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -483,7 +489,12 @@ def run_load(
     if slow_officers:
         seed_hq(storage_url, slow_officers, PinHashing())
     load_average = os.getloadavg()[0]
-    hq = HqProcess(storage_url, root / "blobs", root / "serve.log", env=CHEAP_PIN_ENV).start()
+    serve_args = ["--workers", str(config.workers)] if config.workers > 1 else []
+    if config.pool_size is not None:
+        serve_args += ["--pool-size", str(config.pool_size)]
+    hq = HqProcess(
+        storage_url, root / "blobs", root / "serve.log", env=CHEAP_PIN_ENV, serve_args=serve_args
+    ).start()
     try:
         result = asyncio.run(
             _run(config, hq, [Phone(o) for o in officers], [Phone(o) for o in slow_officers], pg_data)
@@ -602,7 +613,9 @@ def _limit(step: Step, config: LoadConfig) -> str:
 def table(result: LoadResult) -> str:
     config = result.config
     lines = [
-        f"## {config.backend}",
+        f"## {config.backend}"
+        + (f", {config.workers} worker processes" if config.workers > 1 else "")
+        + (f", pool {config.pool_size} per worker" if config.pool_size else ""),
         "",
         "| phones at once | rounds | cases | photos | cases/s | photos/s | p50 ms | p99 ms "
         "| p99 push / photo / pull ms | errors | HQ CPU | PG CPU | load gen CPU | HQ RSS MiB "
@@ -657,7 +670,7 @@ def table(result: LoadResult) -> str:
 def header(config: LoadConfig) -> str:
     return "\n".join(
         [
-            "# Load: phones syncing at once against one HQ process",
+            "# Load: phones syncing at once against one HQ",
             "",
             f"Each phone round: one push of {config.cases_per_round} new cases, the upload of their "
             f"{config.cases_per_round * config.photos_per_case} photos (generated JPEG, "
@@ -665,9 +678,9 @@ def header(config: LoadConfig) -> str:
             f"run back to back for a {config.step_seconds:.0f} s window per step (at most "
             f"{config.max_rounds} per phone); rates are what completed divided by the step's whole time, "
             "drain included. Latency: "
-            "every request of the step. HQ: `streetpatrol-hq serve` (one uvicorn process; `serve` has no "
-            "`--workers` option), blobs on local disk with fsync. SQLite: WAL, synchronous=FULL, HQ's pool "
-            "of 8 connections. "
+            "every request of the step. HQ: `streetpatrol-hq serve` (one uvicorn process unless a section "
+            "says how many worker processes), blobs on local disk with fsync. SQLite: WAL, "
+            "synchronous=FULL, HQ's pool of 8 connections. "
             "PostgreSQL: `scripts/pg.sh` (runs with fsync=off), HQ's pool of 10 connections. Phones signed "
             "in before the timed steps (test-cost argon2id); the production cost (argon2id t=3, 64 MiB, p=4) "
             "is measured on its own, last. "
@@ -698,7 +711,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--steps", help="comma-separated concurrencies (default 10,50,100,200,500,1000)")
     parser.add_argument("--seconds", type=float, help="window per step")
+    parser.add_argument("--workers", default="1", help="comma-separated `serve --workers` counts, e.g. 1,2")
+    parser.add_argument("--pool-size", type=int, help="`serve --pool-size` (PostgreSQL, per worker)")
+    parser.add_argument(
+        "--out", type=Path, help="results file (default load.md; load-workers.md with --workers)"
+    )
     args = parser.parse_args(argv)
+    worker_counts = [int(x) for x in args.workers.split(",")]
+    out = args.out or (RESULTS if worker_counts == [1] else RESULTS.with_name("load-workers.md"))
     base = LoadConfig()
     if args.steps:
         base = replace(base, steps=tuple(int(x) for x in args.steps.split(",")))
@@ -707,8 +727,9 @@ def main(argv: list[str] | None = None) -> int:
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     parts = [header(base)]
     started = time.perf_counter()
-    for backend in backends:
-        config = replace(base, backend=backend)
+    for backend, workers in [(b, w) for b in backends for w in worker_counts]:
+        pool = args.pool_size if backend == "postgres" else None
+        config = replace(base, backend=backend, workers=workers, pool_size=pool)
         with tempfile.TemporaryDirectory(prefix=f"streetpatrol-load-{backend}-") as tmp:
             pg_dir = None
             try:
@@ -726,14 +747,14 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 if pg_dir:
                     stop_postgres(pg_dir)
-            if backend == "sqlite":
+            if backend == "sqlite" and workers == worker_counts[0]:
                 result.notes.append("\n" + probe_table(sqlite_writer_probe(Path(tmp))))
         text = table(result)
         print(text, flush=True)
         parts.append(text)
     parts.append(f"Whole run: {time.perf_counter() - started:.0f} s.\n")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(parts), encoding="utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(parts), encoding="utf-8")
     return 0
 
 
