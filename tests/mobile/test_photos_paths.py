@@ -204,3 +204,13 @@ def test_a_turned_png_gets_its_watermark_lower_left_too() -> None:
     assert box[0] < 30
     assert box[3] > 950
     assert box[2] < 750 - 20
+
+
+@pytest.mark.parametrize("size", [(400, 300), (1600, 1200), (2400, 1800)])
+def test_the_thumbnail_never_shows_the_watermark_burned_into_the_image(size: tuple[int, int]) -> None:
+    """The watermark goes into the evidence image in place, after the thumbnail took its own pixels:
+    a copy when the image is under twice the thumbnail edge, a box reduce otherwise."""
+    data = encode(textured(*size, noise=False), quality=90)
+    marked, plain = process_photo(data, WATERMARK), process_photo(data, None)
+    assert marked.thumbnail == plain.thumbnail
+    assert marked.evidence != plain.evidence
