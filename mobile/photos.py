@@ -265,7 +265,7 @@ def _decode(
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         image = _open(data, settings)
         target = _fit(image.size, settings.long_edge)
-        orientation = None
+        orientation: int | None = None
         loading: Future[object] | None = None
         if image.format in _JPEG_FORMATS:
             image.draft(None, target)  # DCT scaling: the smallest 1/2, 1/4, 1/8 that still covers target
@@ -277,16 +277,18 @@ def _decode(
                 loading.result()
             else:
                 image.load()
-            if orientation is None:
+            if loading is None:  # not a JPEG: its EXIF may follow the pixels
                 orientation = _orientation(image)
-                sized(_upright_size(target, orientation))
-            image = _to_rgb(image)
+            image = _to_rgb(image)  # (a new image for some modes: the EXIF is read before)
         except Image.DecompressionBombError:
             raise _too_many_pixels(None, settings) from None
         except MemoryError:
             raise _too_many_pixels(image.width * image.height, settings) from None
         except _DECODE_ERRORS:
             raise _corrupt() from None
+    assert orientation is not None
+    if loading is None:
+        sized(_upright_size(target, orientation))
     image = _resize_upright(image, target, orientation, pool)
     image.info.clear()  # nothing of the source (comments, profiles, EXIF) may reach the output
     return image

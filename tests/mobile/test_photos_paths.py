@@ -214,3 +214,29 @@ def test_the_thumbnail_never_shows_the_watermark_burned_into_the_image(size: tup
     marked, plain = process_photo(data, WATERMARK), process_photo(data, None)
     assert marked.thumbnail == plain.thumbnail
     assert marked.evidence != plain.evidence
+
+
+def test_a_missing_font_is_named_as_such_for_a_png_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PNG watermarks are rendered after decoding: a font problem must not read as a damaged photo."""
+    monkeypatch.setattr(photos, "FONT_PATH", photos.FONT_PATH.with_name("absent.otf"))
+    photos._font.cache_clear()
+    try:
+        with pytest.raises(photos.PhotoError) as err:
+            process_photo(encode(textured(320, 240), "PNG"), WATERMARK)
+        assert err.value.code == "no_font"
+    finally:
+        monkeypatch.undo()
+        photos._font.cache_clear()
+
+
+def test_an_rgba_png_keeps_its_exif_orientation() -> None:
+    """Flattening alpha makes a new image: the orientation is read before it."""
+    stored = Image.new("RGBA", (300, 200), (255, 255, 255, 255))
+    ImageDraw.Draw(stored).rectangle((0, 0, 99, 199), fill=(220, 0, 0, 255))  # red on the stored left
+    result = process_photo(encode(stored, "PNG", exif=exif_with(6)), None, PhotoSettings(300, thumb_edge=50))
+    out = opened(result.evidence)
+    assert out.size == (200, 300)
+    r, g, b = out.getpixel((100, 20))  # type: ignore[misc]  # turned clockwise: the left is now the top
+    assert b < 60
+    assert r > 180
+    assert g < 60
