@@ -637,6 +637,7 @@ def create_app(
                 badge=caller.badge,
                 squad=caller.officer.squad_code if caller.role is Role.LEADER else None,
                 history_since=now - settings.history_window,
+                squad_since=now - settings.squad_window,
                 limit=size,
             )
         return PullPage(

@@ -14,6 +14,7 @@ from sync.protocol import (
     MAX_BATCH_RECORDS,
     MAX_PHOTO_BYTES,
     MAX_PULL_LIMIT,
+    SQUAD_FEED_DAYS,
 )
 
 
@@ -66,6 +67,7 @@ class Settings:
     trust_forwarded_for: bool = False  # take the client address from X-Forwarded-For (behind a proxy)
     retry_after_unavailable: int = 5  # seconds, sent with 503
     history_window: timedelta = timedelta(days=365)  # subject history sent to phones on pull
+    squad_window: timedelta = timedelta(days=SQUAD_FEED_DAYS)  # squad cases and shifts a leader's pull holds
     touch_interval: timedelta = timedelta(minutes=1)  # how often a token's last use is written
     partial_upload_ttl: timedelta = timedelta(days=2)  # a cut-off photo upload is kept this long to resume
     partial_uploads_max_bytes: int = 1 << 30  # all kept partial uploads together (oldest dropped first)

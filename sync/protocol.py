@@ -74,6 +74,9 @@ MAX_PHOTO_BYTES = 16 * 2**20
 #: Pull page size bounds.
 DEFAULT_PULL_LIMIT = 200
 MAX_PULL_LIMIT = 1000
+#: Days of the squad's cases and shifts a leader's pull carries (HQ's default ``squad_window``); older days
+#: are read at HQ (day log report, dashboard), not kept on the phone.
+SQUAD_FEED_DAYS = 62
 
 #: Header of resumable photo uploads (HEAD answer, resumed PUT request): bytes of the photo HQ already holds.
 UPLOAD_OFFSET_HEADER = "Upload-Offset"

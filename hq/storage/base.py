@@ -212,11 +212,11 @@ class ChangeKind(StrEnum):
     SQUAD_SHIFT = "squad_shift"  # a shift of a squad member (key: shift id)
 
 
-#: Kinds a pull skips when they occurred before its ``history_since`` window (occurred_at: the case time,
-#: or a shift's start).
-WINDOWED_KINDS: frozenset[ChangeKind] = frozenset(
-    {ChangeKind.HISTORY, ChangeKind.SQUAD_CASE, ChangeKind.SQUAD_SHIFT}
-)
+#: Kinds a pull skips when they occurred before its ``history_since`` window (occurred_at: the case time).
+HISTORY_KINDS: frozenset[ChangeKind] = frozenset({ChangeKind.HISTORY})
+#: Kinds a pull skips when they occurred before its ``squad_since`` window (occurred_at: the case time, or a
+#: shift's start): a leader's phone holds the squad's recent days, not a year of them.
+SQUAD_KINDS: frozenset[ChangeKind] = frozenset({ChangeKind.SQUAD_CASE, ChangeKind.SQUAD_SHIFT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,12 +459,14 @@ class Tx(Protocol):
         badge: str,
         squad: str | None = None,
         history_since: datetime | None = None,
+        squad_since: datetime | None = None,
         limit: int = 500,
     ) -> ChangePage:
         """Changes visible to an officer of ``district`` with ``badge``, after ``cursor`` (None: from the
         beginning), in commit order; with ``squad`` (the caller leads that squad) also the changes scoped
-        to that squad. Changes of ``WINDOWED_KINDS`` occurring before ``history_since`` are skipped (the
-        caller passes now - 365 days)."""
+        to that squad. Changes of ``HISTORY_KINDS`` occurring before ``history_since`` are skipped (the
+        caller passes now - 365 days), and those of ``SQUAD_KINDS`` before ``squad_since`` (or, when it is
+        None, before ``history_since``)."""
         ...
 
     # -- audit log

@@ -16,7 +16,8 @@ from typing import Any
 
 from hq.audit import GENESIS, canonical_detail, event_hash
 from hq.storage.base import (
-    WINDOWED_KINDS,
+    HISTORY_KINDS,
+    SQUAD_KINDS,
     AuditEvent,
     AuditHead,
     Change,
@@ -78,6 +79,7 @@ class FeedMixin(SqlBase):
         badge: str,
         squad: str | None = None,
         history_since: datetime | None = None,
+        squad_since: datetime | None = None,
         limit: int = 500,
     ) -> ChangePage:
         after = decode_cursor(self.epoch, cursor)
@@ -91,10 +93,12 @@ class FeedMixin(SqlBase):
             sql += " OR scope_squad = ?"
             params.append(squad)
         sql += ")"
-        if history_since is not None:
-            windowed = sorted(kind.value for kind in WINDOWED_KINDS)
-            sql += f" AND (kind NOT IN ({', '.join('?' * len(windowed))}) OR occurred_at >= ?)"
-            params += [*windowed, self._ts(history_since)]
+        windows = ((HISTORY_KINDS, history_since), (SQUAD_KINDS, squad_since or history_since))
+        for kinds, since in windows:
+            if since is not None:
+                names = sorted(kind.value for kind in kinds)
+                sql += f" AND (kind NOT IN ({', '.join('?' * len(names))}) OR occurred_at >= ?)"
+                params += [*names, self._ts(since)]
         rows = self._all(sql + " ORDER BY seq LIMIT ?", [*params, limit + 1])
         more = len(rows) > limit
         rows = rows[:limit]

@@ -33,6 +33,7 @@ from mobile.state.observable import Observable
 from patrollog.daylog import CaseLine, DayLog, OfficerDay, build_daylog
 from patrollog.plan import PlanPoint, plan_points
 from patrollog.reviewing import ReviewStatus, newest_review
+from sync.protocol import SQUAD_FEED_DAYS
 
 #: The days the picker accepts (the same range HQ's review API accepts), never after today.
 FIRST_DAY = date(2000, 1, 1)
@@ -195,6 +196,14 @@ class SquadState(Observable):
             self.filters = Filters()  # another day has other officers and violations
             self.notify()
         return value
+
+    feed_days = SQUAD_FEED_DAYS
+
+    @property
+    def before_feed(self) -> bool:
+        """The shown day is older than what HQ's squad feed brings to a leader's phone
+        (``SQUAD_FEED_DAYS``): its cases are read at HQ, the phone may hold none of them."""
+        return (self.today() - self.day).days > self.feed_days
 
     def step_day(self, days: int) -> date:
         """The day before (``-1``) or after (``+1``) the shown one (never after today)."""

@@ -73,6 +73,9 @@ class SquadView:
         ]
         if self.error:
             parts.append(ft.Text(self.error, color=ft.Colors.ERROR, size=16, key="squad_error"))
+        if self.squad.before_feed:
+            older = s.t("squad.before_feed", days=self.squad.feed_days)
+            parts.append(ft.Text(older, size=14, key="squad_old_day"))
         parts += [
             ft.Text(f.summary_line(s.lang), size=16, weight=ft.FontWeight.BOLD, key="squad_summary"),
             ft.Text(f.stage_line(s.lang), size=14),

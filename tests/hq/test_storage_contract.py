@@ -505,6 +505,29 @@ def test_squad_changes_outside_the_pull_window_are_skipped(storage: Storage) -> 
     ]  # fmt: skip
 
 
+def test_squad_changes_have_their_own_shorter_window(storage: Storage) -> None:
+    """A leader's phone gets the squad's recent days (``squad_since``), while subject history keeps the
+    year the staged rule needs (``history_since``)."""
+    with storage.transaction() as tx:
+        for key, kind, age in (
+            ("case-10d", ChangeKind.SQUAD_CASE, 10),
+            ("case-90d", ChangeKind.SQUAD_CASE, 90),
+            ("shift-70d", ChangeKind.SQUAD_SHIFT, 70),
+            ("shift-2d", ChangeKind.SQUAD_SHIFT, 2),
+        ):
+            tx.emit(kind, key, {}, ChangeScope(squad="ZD01"), occurred_at=NOW - days(age))  # fmt: skip
+        tx.emit(
+            ChangeKind.HISTORY, "subject-1", {"entries": []}, ChangeScope(district=DISTRICT),
+            occurred_at=NOW - days(200),
+        )  # fmt: skip
+    with storage.transaction(readonly=True) as tx:
+        page = tx.changes_after(
+            None, district=DISTRICT, badge=LEADER.badge, squad="ZD01",
+            history_since=NOW - days(365), squad_since=NOW - days(62),
+        )  # fmt: skip
+    assert [c.key for c in page.changes] == ["case-10d", "shift-2d", "subject-1"]
+
+
 def test_a_database_made_before_the_squad_feed_gets_its_column_at_open(storage: Storage) -> None:
     _emit(storage, ChangeKind.SUBJECT, "s1", ChangeScope(district=DISTRICT), name="a")
     run = raw_sql(storage)

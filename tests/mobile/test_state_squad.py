@@ -268,10 +268,21 @@ def test_day_picker_takes_text_refuses_bad_and_future_days(squad: SquadState, da
         squad.set_day(date(1999, 12, 31))
     assert err.value.code == "day_too_early"
     assert squad.day == date(2026, 11, 21)  # every refusal left the shown day alone
+    assert not squad.before_feed
     assert squad.step_day(1) == DAY
     with pytest.raises(SquadError):
         squad.step_day(1)
     assert squad.day == DAY
+
+
+def test_a_day_older_than_the_squad_feed_is_flagged(squad: SquadState) -> None:
+    """HQ sends a leader's phone the squad's last SQUAD_FEED_DAYS days: an older day says so."""
+    oldest_held = date.fromordinal(DAY.toordinal() - squad.feed_days)
+    squad.set_day(oldest_held)
+    assert not squad.before_feed
+    squad.step_day(-1)
+    assert squad.before_feed
+    assert squad.daylog().figures.cases == 0
 
 
 def test_offline_a_decision_waits_in_the_outbox(tmp_path: Path, store: Store, day: Day) -> None:

@@ -182,6 +182,10 @@ def test_day_picker_errors_are_shown_and_the_day_kept(app: AppState) -> None:
     assert "不能查看未来的日期（今天是 2026-11-22）" in texts(shell.body)
     screen.show_today()
     assert "中队 · 2026-11-22" in texts(shell.body)
+    assert not any("本机只保存最近" in t for t in texts(shell.body))
+    screen.day_field.value = "2026-08-01"
+    screen.show_day()
+    assert "本机只保存最近 62 天的中队记录；更早的巡查日志请在指挥中心查看或导出" in texts(shell.body)
 
 
 def test_review_queue_approve_and_return(app: AppState, day: Day) -> None:

@@ -5,10 +5,21 @@ reaches the officer, and the officer's amendment reaches the leader."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from enforcement.model import LOCAL_TZ, Officer, Review, ReviewDecision, Role, Stage, SyncState, new_id
+from enforcement.model import (
+    LOCAL_TZ,
+    Officer,
+    Review,
+    ReviewDecision,
+    Role,
+    Stage,
+    Subject,
+    SubjectKind,
+    SyncState,
+    new_id,
+)
 from hq.auth import PinHasher
 from hq.storage.base import UserRow
 from patrollog.daylog import build_daylog
@@ -109,3 +120,26 @@ def test_the_squad_day_reaches_the_leader_and_a_return_goes_round(
     assert line.review.waiting
     assert log.returned_case_nos == (first.case_no,)
     assert [(o.badge, len(o.shifts)) for o in log.officers] == [(OFFICER.badge, 1), (OFFICER_B.badge, 1)]
+
+
+def test_a_new_leader_phone_gets_the_squads_recent_days_not_a_year(
+    tmp_path: Path, hq: Hq, make_client: ClientFactory
+) -> None:
+    """The squad feed is windowed by HQ's ``squad_window`` (two months), shorter than the year of subject
+    history the staged rule needs: a leader signing in on a new phone does not download a year of the
+    squad's cases, yet the subject's older cases still reach it for the staged rule."""
+    phone = Phone(tmp_path / "officer")
+    officer = signed_in(make_client(phone), OFFICER)
+    vendor = Subject(new_id(), SubjectKind.MOBILE_VENDOR, name="老周煎饼", district=DISTRICT)
+    phone.store.save_subject(vendor)
+    old = phone.record_case(OFFICER, occurred_at=at(21) - timedelta(days=90), subject_id=vendor.id)
+    recent = phone.record_case(OFFICER, occurred_at=at(21), subject_id=vendor.id)
+    synced(officer)
+
+    leader = Phone(tmp_path / "leader")
+    synced(signed_in(make_client(leader), LEADER))
+    assert [c.id for c in leader.store.squad_day("ZD01", DAY).cases] == [recent.id]
+    assert leader.store.squad_day("ZD01", old.occurred_at.astimezone(LOCAL_TZ).date()).cases == []
+    assert leader.store.squad_case(old.id) is None
+    history = leader.store.subject_history(vendor.id)
+    assert {entry.case_no for entry in history} >= {old.case_no, recent.case_no}
