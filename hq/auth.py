@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -77,8 +76,10 @@ class PinHasher:
         # Verified against when the badge is unknown, so an unknown badge costs as much as a wrong PIN.
         self._dummy = self._hasher.hash(secrets.token_hex(8))
         # Each argon2 check takes memory_cost KiB: unbounded concurrent sign-ins could exhaust memory
-        # (bench/load.py: 40 at once took HQ from 98 MiB to 2.6 GiB). At most one check per core runs.
-        self._slots = threading.BoundedSemaphore(os.cpu_count() or 2)
+        # (bench/load.py: 40 at once took HQ from 98 MiB to 2.6 GiB). At most one check per core runs
+        # (per worker process: its share of the cores).
+        self.slots = params.slots()
+        self._slots = threading.BoundedSemaphore(self.slots)
 
     def hash(self, pin: str) -> str:
         with self._slots:

@@ -90,6 +90,7 @@ def _open(args: argparse.Namespace) -> Storage:
 SERVE_STORAGE_ENV = "STREETPATROL_SERVE_STORAGE"
 SERVE_BLOBS_ENV = "STREETPATROL_SERVE_BLOBS"
 SERVE_POOL_ENV = "STREETPATROL_SERVE_POOL_SIZE"
+PIN_CONCURRENT_ENV = "STREETPATROL_PIN_CONCURRENT"
 
 
 def _open_serving(url: str, pool_size: int | None, *, create: bool) -> Storage:
@@ -219,6 +220,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         os.environ[SERVE_STORAGE_ENV] = url
         os.environ[SERVE_BLOBS_ENV] = str(Path(args.blobs).resolve())
         os.environ[SERVE_POOL_ENV] = str(args.pool_size or "")
+        # argon2 memory stays bounded by the cores, not by cores x workers: each worker gets its share
+        os.environ.setdefault(PIN_CONCURRENT_ENV, str(max(1, (os.cpu_count() or 2) // args.workers)))
         uvicorn.run(
             "hq.cli:worker_app",
             factory=True,

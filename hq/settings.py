@@ -30,6 +30,12 @@ class PinHashing:
     time_cost: int = 3
     memory_cost: int = 65536  # KiB
     parallelism: int = 4
+    #: PIN checks one HQ process runs at once (each takes ``memory_cost``); None: one per core. ``serve
+    #: --workers N`` gives each worker its share of the cores, so N processes together keep the same bound.
+    concurrent: int | None = None
+
+    def slots(self) -> int:
+        return max(1, self.concurrent if self.concurrent is not None else (os.cpu_count() or 2))
 
 
 #: Cheap hashing for tests and the benchmark (never for real PINs).
@@ -79,7 +85,8 @@ def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | Non
     """Settings with overrides from ``STREETPATROL_TOKEN_TTL_HOURS``, ``STREETPATROL_MAX_PHOTO_BYTES``,
     ``STREETPATROL_MAX_BATCH_RECORDS``, ``STREETPATROL_MAX_BATCH_BYTES``,
     ``STREETPATROL_TRUST_FORWARDED_FOR`` and the argon2 cost ``STREETPATROL_PIN_TIME_COST`` /
-    ``STREETPATROL_PIN_MEMORY_KIB`` / ``STREETPATROL_PIN_PARALLELISM``."""
+    ``STREETPATROL_PIN_MEMORY_KIB`` / ``STREETPATROL_PIN_PARALLELISM`` and the PIN checks one process runs at
+    once, ``STREETPATROL_PIN_CONCURRENT``."""
     env = os.environ if env is None else env
     settings = base or Settings()
     changes: dict[str, object] = {}
@@ -102,6 +109,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | Non
             ("time_cost", "TIME_COST"),
             ("memory_cost", "MEMORY_KIB"),
             ("parallelism", "PARALLELISM"),
+            ("concurrent", "CONCURRENT"),
         )
         if f"STREETPATROL_PIN_{key}" in env
     }

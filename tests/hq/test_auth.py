@@ -169,3 +169,37 @@ def test_at_most_one_pin_check_per_core_runs_at_once() -> None:
     for thread in threads:
         thread.join()
     assert 1 <= peak <= (os.cpu_count() or 2)
+
+
+def test_a_configured_share_of_pin_checks_is_kept() -> None:
+    """``serve --workers N`` gives each worker its share (PinHashing.concurrent): with one slot, checks
+    from many threads run one at a time."""
+    import threading
+    import time
+    from dataclasses import replace
+
+    pins = PinHasher(replace(FAST_PIN_HASHING, concurrent=1))
+    assert pins.slots == 1
+    stored = pins.hash("261023")
+    running, peak, guard = 0, 0, threading.Lock()
+    real = pins._hasher
+
+    class Counting:
+        def verify(self, pin_hash: str, pin: str) -> bool:
+            nonlocal running, peak
+            with guard:
+                running += 1
+                peak = max(peak, running)
+            time.sleep(0.01)
+            with guard:
+                running -= 1
+            return real.verify(pin_hash, pin)
+
+    pins._hasher = Counting()  # type: ignore[assignment]
+    threads = [threading.Thread(target=pins.verify, args=(stored, "261023")) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak == 1
+    assert PinHasher(replace(FAST_PIN_HASHING, concurrent=0)).slots == 1  # never none at all

@@ -59,6 +59,8 @@ def test_pin_cost_comes_from_the_environment() -> None:
     settings = settings_from_env()
     assert (settings.pin_hashing.time_cost, settings.pin_hashing.memory_cost) == (1, 1024)
     assert settings_from_env({}).pin_hashing.memory_cost == 65536
+    assert settings_from_env({}).pin_hashing.concurrent is None  # one per core
+    assert settings_from_env({"STREETPATROL_PIN_CONCURRENT": "3"}).pin_hashing.concurrent == 3
 
 
 def test_seed_demo_prints_pins_that_sign_in_and_stages_that_escalate(tmp_path: Path) -> None:

@@ -205,7 +205,12 @@ def test_two_workers_on_sqlite(tmp_path: Path, serve: Any) -> None:
     db = tmp_path / "hq.db"
     assert run_to_string(["seed-demo", "--db", str(db)])[0] == 0
     url, process = serve(["--db", str(db)], tmp_path / "blobs", "--workers", "2")
-    assert len(children(process.pid)) >= 2  # uvicorn's worker processes
+    workers = children(process.pid)
+    assert len(workers) >= 2  # uvicorn's worker processes
+    share = str(max(1, (os.cpu_count() or 2) // 2))  # each worker's share of the PIN checks
+    for pid in workers:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert f"STREETPATROL_PIN_CONCURRENT={share}".encode() in environ
     exactly_once_under_workers(url, str(db))
 
 
