@@ -3,7 +3,8 @@
 ``mobile.store.Store`` owns the connection, the lock and the transactions; its squad methods
 (``apply_squad_case``, ``apply_squad_shift``, ``squad_day``, ``squad_case``) call the functions here inside
 one of its transactions. Tables (migration ``m003_squad_feed``): ``squad_cases`` (one row per pulled case
-version, with HQ's stage, the officer's name and the subject's label) and ``squad_shifts``; reviews of
+version, with HQ's stage and HQ's reason for it, the officer's name and the subject's label) and
+``squad_shifts``; reviews of
 pulled cases go to the shared ``reviews`` table with origin 'remote', beside the reviews the leader made on
 this phone (origin 'local'), so a review made offline shows in the squad's day at once.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -41,6 +42,8 @@ class SquadDay:
     hq_stages: dict[str, Stage]  # HQ's stage by case id where known
     officer_names: dict[str, str]  # badge -> name
     subject_labels: dict[str, str]  # subject id -> name or plate
+    # HQ's reason for its stage (zh, en) by case id where HQ sent one: "第3次 · 处罚：10-02 劝导，11-01 警告"
+    hq_reasons: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def utc_us(moment: datetime) -> int:
@@ -67,12 +70,16 @@ def _marks(items: Sequence[Any]) -> str:
 
 SQUAD_CASE_UPSERT = (
     "INSERT INTO squad_cases (id, case_no, version, officer_badge, squad_code, occurred_utc, local_day,"
-    " subject_id, hq_stage, missing_photos, officer_name, subject_label, record, received_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " subject_id, hq_stage, hq_reason_zh, hq_reason_en, missing_photos, officer_name, subject_label, record,"
+    " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (id) DO UPDATE SET case_no = excluded.case_no, version = excluded.version,"
     " officer_badge = excluded.officer_badge, squad_code = excluded.squad_code,"
     " occurred_utc = excluded.occurred_utc, local_day = excluded.local_day, subject_id = excluded.subject_id,"
-    " hq_stage = coalesce(excluded.hq_stage, hq_stage), missing_photos = excluded.missing_photos,"
+    " hq_stage = coalesce(excluded.hq_stage, hq_stage),"
+    # HQ's reason goes with its stage: a record without a stage keeps both the stage and its reason
+    " hq_reason_zh = CASE WHEN excluded.hq_stage IS NULL THEN hq_reason_zh ELSE excluded.hq_reason_zh END,"
+    " hq_reason_en = CASE WHEN excluded.hq_stage IS NULL THEN hq_reason_en ELSE excluded.hq_reason_en END,"
+    " missing_photos = excluded.missing_photos,"
     " officer_name = CASE WHEN excluded.officer_name <> '' THEN excluded.officer_name ELSE officer_name END,"
     " subject_label = CASE WHEN excluded.subject_label <> '' THEN excluded.subject_label"
     " ELSE subject_label END, record = excluded.record, received_at = excluded.received_at"
@@ -103,9 +110,12 @@ def put_squad_case(
     officer_name: str,
     subject_label: str,
     missing_photos: int,
+    hq_reason_zh: str = "",
+    hq_reason_en: str = "",
 ) -> None:
     """Insert or refresh a pulled case version (``record`` = its codec JSON) and add its reviews (a review
-    already on the phone, e.g. made here, is kept as it is)."""
+    already on the phone, e.g. made here, is kept as it is). HQ's reason is stored with HQ's stage: without
+    a stage (None) the stage and reason already stored are kept."""
     now = datetime.now(UTC).isoformat()
     conn.execute(
         SQUAD_CASE_UPSERT,
@@ -119,6 +129,8 @@ def put_squad_case(
             case.local_day.isoformat(),
             case.subject_id,
             int(hq_stage) if hq_stage is not None else None,
+            hq_reason_zh if hq_stage is not None else "",
+            hq_reason_en if hq_stage is not None else "",
             max(0, int(missing_photos)),
             officer_name,
             subject_label,
@@ -214,19 +226,24 @@ def _shift(row: sqlite3.Row) -> Shift:
     )
 
 
-def _day_cases(
-    conn: sqlite3.Connection, squad_code: str, day: str
-) -> tuple[dict[str, Case], dict[str, Stage], dict[str, str], dict[str, str]]:
+@dataclass(slots=True)
+class _DayCases:
+    cases: dict[str, Case] = field(default_factory=dict)
+    stages: dict[str, Stage] = field(default_factory=dict)
+    reasons: dict[str, tuple[str, str]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def _day_cases(conn: sqlite3.Connection, squad_code: str, day: str) -> _DayCases:
     """Every version (own and pulled, one per id) of the squad's case numbers having a version on
-    ``day``; HQ's stages, officer names and subject labels the pulled rows carry."""
+    ``day``; HQ's stages (and HQ's reasons), officer names and subject labels the pulled rows carry."""
     numbers: set[str] = set()
     for table in ("cases", "squad_cases"):
         sql = f"SELECT DISTINCT case_no FROM {table} WHERE squad_code = ? AND local_day = ?"  # noqa: S608
         numbers |= {row[0] for row in conn.execute(sql, (squad_code, day))}
-    cases: dict[str, Case] = {}
-    stages: dict[str, Stage] = {}
-    names: dict[str, str] = {}
-    labels: dict[str, str] = {}
+    found = _DayCases()
+    cases, stages, reasons = found.cases, found.stages, found.reasons
     ordered = sorted(numbers)
     for chunk in _chunks(ordered):
         own = conn.execute(
@@ -234,8 +251,9 @@ def _day_cases(
             (squad_code, *chunk),
         ).fetchall()
         pulled = conn.execute(
-            "SELECT id, record, hq_stage, officer_badge, officer_name, subject_id, subject_label"  # noqa: S608
-            f" FROM squad_cases WHERE squad_code = ? AND case_no IN ({_marks(chunk)})",
+            "SELECT id, record, hq_stage, hq_reason_zh, hq_reason_en, officer_badge, officer_name,"  # noqa: S608
+            " subject_id, subject_label FROM squad_cases"
+            f" WHERE squad_code = ? AND case_no IN ({_marks(chunk)})",
             (squad_code, *chunk),
         ).fetchall()
         for row in own:
@@ -247,11 +265,14 @@ def _day_cases(
                 cases[row["id"]] = case_from_dict(json.loads(row["record"]))
             if row["hq_stage"] is not None:  # the pulled row is HQ's latest word on the version
                 stages[row["id"]] = Stage(row["hq_stage"])
+                # '' when HQ sent no reason, or the row was stored before reasons were kept
+                if row["hq_reason_zh"] or row["hq_reason_en"]:
+                    reasons[row["id"]] = (row["hq_reason_zh"], row["hq_reason_en"])
             if row["officer_name"]:
-                names[row["officer_badge"]] = row["officer_name"]
+                found.names[row["officer_badge"]] = row["officer_name"]
             if row["subject_id"] and row["subject_label"]:
-                labels[row["subject_id"]] = row["subject_label"]
-    return cases, stages, names, labels
+                found.labels[row["subject_id"]] = row["subject_label"]
+    return found
 
 
 def _day_shifts(conn: sqlite3.Connection, squad_code: str, day: date) -> tuple[list[Shift], dict[str, str]]:
@@ -304,7 +325,8 @@ def _subject_labels(conn: sqlite3.Connection, subject_ids: Sequence[str]) -> dic
 
 def load_squad_day(conn: sqlite3.Connection, squad_code: str, day: date) -> SquadDay:
     """The squad's day as this phone knows it (run inside one read snapshot)."""
-    cases, stages, names, labels = _day_cases(conn, squad_code, day.isoformat())
+    found = _day_cases(conn, squad_code, day.isoformat())
+    cases = found.cases
     shifts, shift_names = _day_shifts(conn, squad_code, day)
     known = _subject_labels(conn, sorted({c.subject_id for c in cases.values() if c.subject_id}))
     officer_names = {row["badge"]: row["name"] for row in conn.execute("SELECT badge, name FROM officers")}
@@ -314,7 +336,8 @@ def load_squad_day(conn: sqlite3.Connection, squad_code: str, day: date) -> Squa
         cases=sorted(cases.values(), key=lambda c: (c.occurred_at, c.case_no, c.version)),
         shifts=shifts,
         reviews=_reviews(conn, sorted(cases)),
-        hq_stages=stages,
-        officer_names={**shift_names, **names, **officer_names},
-        subject_labels={**known, **labels},
+        hq_stages=found.stages,
+        officer_names={**shift_names, **found.names, **officer_names},
+        subject_labels={**known, **found.labels},
+        hq_reasons=found.reasons,
     )

@@ -1175,9 +1175,13 @@ class Store:
         officer_name: str = "",
         subject_label: str = "",
         missing_photos: int = 0,
+        hq_reason_zh: str = "",
+        hq_reason_en: str = "",
     ) -> None:
         """A squad case version pulled from HQ (``squad_case``), with HQ's stage and the version's reviews;
-        idempotent by case id and review id. Not queued back to HQ."""
+        idempotent by case id and review id. Not queued back to HQ. ``hq_reason_zh`` / ``hq_reason_en``:
+        HQ's reason for its stage (which earlier cases it counted), kept with the stage: when ``hq_stage``
+        is None the stage and reason already stored stay."""
         _text(case.id, "id")
         _text(case.case_no, "case_no")
         _text(case.squad_code, "squad_code")
@@ -1204,6 +1208,8 @@ class Store:
                 officer_name=officer_name,
                 subject_label=subject_label,
                 missing_photos=missing_photos,
+                hq_reason_zh=hq_reason_zh.strip(),
+                hq_reason_en=hq_reason_en.strip(),
             )
 
     def apply_squad_shift(self, shift: Shift, *, officer_name: str = "", squad_code: str = "") -> None:

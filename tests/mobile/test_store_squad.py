@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from enforcement.codec import to_json_dict
 from enforcement.model import (
     LOCAL_TZ,
     Case,
@@ -19,6 +23,7 @@ from enforcement.model import (
     SyncState,
     new_id,
 )
+from mobile.squadstore import utc_us
 from mobile.store import SquadDay, Store, StoreRefused
 from patrollog.daylog import build_daylog
 from tests.mobile.test_store import CATALOGUE, SQUAD, make_case, make_subject, open_store
@@ -38,7 +43,7 @@ def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LOCAL_TZ)
 
 
-def pulled(store: Store, badge: str = "1023", when: datetime | None = None, **changes: object) -> Case:
+def pulled(store: Store, badge: str = "1023", when: datetime | None = None, **changes: Any) -> Case:
     """A case of another officer of the squad, as HQ would send it (never saved as own)."""
     return make_case(store, None, when=when or at(21, 30), badge=badge, subject_unknown=True, **changes)
 
@@ -243,3 +248,72 @@ def test_squad_day_feeds_the_day_log(store: Store) -> None:
     ]
     assert log.returned_case_nos == (b.case_no,)
     assert [line.officer_name for line in log.lines] == ["李明", "王芳"]
+
+
+REASON_ZH = "第3次 · 处罚：10-02 劝导，11-01 警告"
+REASON_EN = "3rd · Penalty: 10-02 Persuasion, 11-01 Warning"
+
+
+def test_hqs_reason_is_kept_with_hqs_stage(store: Store) -> None:
+    case, plain = pulled(store), pulled(store, when=at(22))
+    store.apply_squad_case(case, hq_stage=Stage.PENALTY, hq_reason_zh=REASON_ZH, hq_reason_en=REASON_EN)
+    store.apply_squad_case(plain, hq_stage=Stage.PERSUASION)  # HQ sent no reason
+    day = store.squad_day(SQUAD, DAY)
+    assert day.hq_reasons == {case.id: (REASON_ZH, REASON_EN)}
+    assert day.hq_stages == {case.id: Stage.PENALTY, plain.id: Stage.PERSUASION}
+
+    # a record without HQ's stage keeps the stage and its reason; a new stage brings its own reason
+    store.apply_squad_case(case, hq_stage=None, officer_name="李明")
+    assert store.squad_day(SQUAD, DAY).hq_reasons == {case.id: (REASON_ZH, REASON_EN)}
+    store.apply_squad_case(case, hq_stage=Stage.WARNING, hq_reason_zh="第2次 · 警告：10-02 劝导",
+                           hq_reason_en="2nd · Warning: 10-02 Persuasion")  # fmt: skip
+    day = store.squad_day(SQUAD, DAY)
+    assert day.hq_reasons[case.id] == ("第2次 · 警告：10-02 劝导", "2nd · Warning: 10-02 Persuasion")
+    assert day.hq_stages[case.id] is Stage.WARNING
+    # a stage sent without a reason never keeps the old stage's reason beside it
+    store.apply_squad_case(case, hq_stage=Stage.PERSUASION)
+    assert store.squad_day(SQUAD, DAY).hq_reasons == {}
+
+
+def test_own_case_gets_hqs_reason_from_the_squad_feed(store: Store) -> None:
+    own = make_case(store, None, badge=LEADER.badge, when=at(20), subject_unknown=True)
+    store.save_case(own)
+    store.set_sync_state(own.id, SyncState.SENT, Stage.WARNING)  # the push's answer has no reason
+    assert store.squad_day(SQUAD, DAY).hq_reasons == {}
+    store.apply_squad_case(own, hq_stage=Stage.WARNING, hq_reason_zh="第2次 · 警告：10-02 劝导",
+                           hq_reason_en="2nd · Warning: 10-02 Persuasion")  # fmt: skip
+    assert store.squad_day(SQUAD, DAY).hq_reasons == {
+        own.id: ("第2次 · 警告：10-02 劝导", "2nd · Warning: 10-02 Persuasion")
+    }
+
+
+# what the app wrote before it kept HQ's reason: the m003 reason columns left to their default ''
+OLD_UPSERT = (
+    "INSERT INTO squad_cases (id, case_no, version, officer_badge, squad_code, occurred_utc, local_day,"
+    " subject_id, hq_stage, missing_photos, officer_name, subject_label, record, received_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def test_a_phone_db_from_before_reasons_loads_and_takes_them_later(tmp_path: Path) -> None:
+    path = tmp_path / "phone.db"
+    store = open_store(path)
+    case = pulled(store)
+    with store._write() as conn:
+        conn.execute(
+            OLD_UPSERT,
+            (case.id, case.case_no, case.version, case.officer_badge, case.squad_code,
+             utc_us(case.occurred_at), case.local_day.isoformat(), None, int(Stage.PENALTY), 0, "李明", "",
+             json.dumps(to_json_dict(case), ensure_ascii=False), "2026-11-22T14:00:00+00:00"),
+        )  # fmt: skip
+    store.close()
+
+    store = open_store(path)  # the updated app opens the old file
+    day = store.squad_day(SQUAD, DAY)
+    assert day.cases == [case]
+    assert day.hq_stages == {case.id: Stage.PENALTY}
+    assert day.hq_reasons == {}
+    assert day.officer_names["1023"] == "李明"
+    store.apply_squad_case(case, hq_stage=Stage.PENALTY, hq_reason_zh=REASON_ZH, hq_reason_en=REASON_EN)
+    assert store.squad_day(SQUAD, DAY).hq_reasons == {case.id: (REASON_ZH, REASON_EN)}
+    store.close()
