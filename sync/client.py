@@ -818,6 +818,8 @@ class SyncClient:
                     officer_name=squad_case.officer_name,
                     subject_label=squad_case.subject_label,
                     missing_photos=squad_case.missing_photos,
+                    hq_reason_zh=squad_case.hq_reason_zh,
+                    hq_reason_en=squad_case.hq_reason_en,
                 )
             elif change.kind == "squad_shift":
                 squad_shift = SquadShiftData.model_validate(change.data)

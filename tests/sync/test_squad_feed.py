@@ -26,7 +26,17 @@ from patrollog.daylog import build_daylog
 from patrollog.reviewing import ReviewStatus
 from sync.client import SyncClient
 from tests.sync.conftest import ClientFactory, Phone, signed_in
-from tests.sync.hqkit import DISTRICT, LEADER, OFFICER, OFFICER_B, Hq, catalogue
+from tests.sync.hqkit import (
+    DISTRICT,
+    LEADER,
+    OFFICER,
+    OFFICER_B,
+    Hq,
+    catalogue,
+    make_case,
+    push_body,
+    sign_in,
+)
 
 DAY = datetime(2026, 11, 22, tzinfo=LOCAL_TZ).date()
 LEADER_ZD02 = Officer("2001", "孙强", "ZD02", "花园路中队", DISTRICT, Role.LEADER)
@@ -143,3 +153,46 @@ def test_a_new_leader_phone_gets_the_squads_recent_days_not_a_year(
     assert leader.store.squad_case(old.id) is None
     history = leader.store.subject_history(vendor.id)
     assert {entry.case_no for entry in history} >= {old.case_no, recent.case_no}
+
+
+def test_a_stage_conflict_reaches_the_leader_with_hqs_reason(
+    tmp_path: Path, hq: Hq, make_client: ClientFactory
+) -> None:
+    """The officer's phone computes 劝导 while HQ knows two earlier cases of the subject: the leader's phone
+    holds HQ's 处罚 and HQ's reason naming those two cases (their days and stages), in both languages."""
+    vendor = Subject(new_id(), SubjectKind.MOBILE_VENDOR, name="赵老三烧烤", district=DISTRICT)
+    with hq.storage.transaction() as tx:
+        tx.save_subject(vendor, at=hq.clock())
+    phone = Phone(tmp_path / "officer")
+    officer = signed_in(make_client(phone), OFFICER)
+    synced(officer)  # the phone has the subject, not yet any case of it
+    # meanwhile a colleague's two earlier cases of the subject reach HQ (11-12 劝导, 11-13 警告)
+    with hq.client() as http:
+        auth = sign_in(http, OFFICER_B, "dev-b")
+        for i in range(2):
+            when = at(21, 30) - timedelta(days=10 - i)
+            earlier = make_case(
+                OFFICER_B,
+                seq=i + 1,
+                subject_id=vendor.id,
+                device_id="dev-b",
+                occurred_at=when,
+                computed=Stage(i + 1),
+            )
+            answer = http.post("/v1/push", json=push_body("dev-b", earlier, first_seq=i + 1), headers=auth)
+            assert answer.json()["results"][0]["status"] == "accepted"
+    case = phone.record_case(OFFICER, subject_id=vendor.id, occurred_at=at(21, 30))
+    assert case.computed_stage is Stage.PERSUASION  # the phone knew no earlier case
+    report = officer.sync_once()
+    assert report.ok
+    assert report.stage_conflicts == [case.id]
+
+    leader = Phone(tmp_path / "leader")
+    synced(signed_in(make_client(leader), LEADER))
+    day = leader.store.squad_day("ZD01", DAY)
+    assert [c.id for c in day.cases] == [case.id]
+    assert day.hq_stages == {case.id: Stage.PENALTY}
+    assert day.hq_reasons == {
+        case.id: ("第3次 · 处罚：11-12 劝导，11-13 警告", "3rd · Penalty: 11-12 Persuasion, 11-13 Warning")
+    }
+    assert day.subject_labels[vendor.id] == "赵老三烧烤"
