@@ -28,6 +28,7 @@ from enforcement.model import (
     local_date,
     new_id,
 )
+from enforcement.text import Lang
 from mobile.state.errors import AppStateError, NotSignedIn, localized
 from mobile.state.observable import Observable
 from patrollog.daylog import CaseLine, DayLog, OfficerDay, build_daylog
@@ -83,6 +84,14 @@ class QueueItem:
     case: Case  # the latest version itself (computed stage, photos, the officer's stage reason)
     penalty: bool  # 处罚, applied by the officer or HQ's
     conflict: bool  # HQ's stage differs from the stage the phone computed
+    # HQ's reason for its stage, naming the earlier cases it counted ("第3次 · 处罚：10-02 劝导，11-01 警告");
+    # "" when not known
+    hq_reason_zh: str = ""
+    hq_reason_en: str = ""
+
+    def hq_reason(self, lang: Lang) -> str:
+        """HQ's reason in ``lang`` ("" when HQ sent none in that language: never the other language)."""
+        return self.hq_reason_zh if lang == "zh" else self.hq_reason_en
 
     @property
     def needs_decision(self) -> bool:
@@ -125,6 +134,7 @@ class _Loaded:
     cases: dict[str, Case]  # every version the log was built from, by id
     reviews: list[Review]
     names: dict[str, str]  # badge -> name
+    hq_reasons: dict[str, tuple[str, str]]  # case id -> HQ's reason for its stage (zh, en)
 
 
 def _conflict(case: Case, hq_stage: Stage | None) -> bool:
@@ -245,7 +255,8 @@ class SquadState(Observable):
             hq_stages=data.hq_stages,
         )
         names = {leader.badge: leader.name, **data.officer_names}
-        return _Loaded(log, {case.id: case for case in data.cases}, list(data.reviews), names)
+        cases = {case.id: case for case in data.cases}
+        return _Loaded(log, cases, list(data.reviews), names, dict(data.hq_reasons))
 
     def daylog(self) -> DayLog:
         """The squad's day log of the shown day, from the phone's store."""
@@ -267,7 +278,7 @@ class SquadState(Observable):
             log=log,
             filters=f,
             lines=lines,
-            queue=self._queue(log, loaded.cases),
+            queue=self._queue(log, loaded.cases, loaded.hq_reasons),
             by_violation=sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])),
             points=points,
             without_fix=without_fix,
@@ -275,7 +286,7 @@ class SquadState(Observable):
         )
 
     @staticmethod
-    def _queue(log: DayLog, cases: dict[str, Case]) -> list[QueueItem]:
+    def _queue(log: DayLog, cases: dict[str, Case], reasons: dict[str, tuple[str, str]]) -> list[QueueItem]:
         waiting = sorted(
             (line for line in log.lines if line.review.waiting),
             key=lambda line: (line.review is not ReviewStatus.NEEDS_DECISION, line.occurred_at, line.case_no),
@@ -284,13 +295,14 @@ class SquadState(Observable):
         for line in waiting:
             case = cases[line.case_id]  # every line is one of the versions the log was built from
             penalty = Stage(line.stage) is Stage.PENALTY or line.hq_stage is Stage.PENALTY
-            items.append(QueueItem(line, case, penalty, _conflict(case, line.hq_stage)))
+            zh, en = reasons.get(line.case_id, ("", ""))
+            items.append(QueueItem(line, case, penalty, _conflict(case, line.hq_stage), zh, en))
         return items
 
     def queue(self) -> list[QueueItem]:
         """The shown day's cases waiting for the leader (see ``SquadSnapshot.queue``)."""
         loaded = self._load(self.leader(), self.day)
-        return self._queue(loaded.log, loaded.cases)
+        return self._queue(loaded.log, loaded.cases, loaded.hq_reasons)
 
     # -- decisions ---------------------------------------------------------------------------------------
     def approve(self, case_id: str, comment: str = "") -> Review:

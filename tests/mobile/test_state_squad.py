@@ -135,6 +135,26 @@ def test_the_queue_puts_decisions_first_and_flags_penalty_and_conflict(squad: Sq
     assert {item.line.review for item in rest} == {ReviewStatus.COUNTED}
 
 
+def test_queue_items_carry_hqs_reason_for_its_stage(squad: SquadState, store: Store, day: Day) -> None:
+    assert all(item.hq_reason("zh") == item.hq_reason("en") == "" for item in squad.queue())  # none sent yet
+    # HQ's word on C (a conflict: the phone said 警告) and on B (no conflict), as the squad feed brings it
+    store.apply_squad_case(day.c, hq_stage=Stage.PENALTY, hq_reason_zh="第3次 · 处罚：10-02 劝导，11-01 警告",
+                           hq_reason_en="3rd · Penalty: 10-02 Persuasion, 11-01 Warning")  # fmt: skip
+    store.apply_squad_case(day.b, hq_stage=Stage.PERSUASION, hq_reason_zh="第1次 · 劝导",
+                           hq_reason_en="1st · Persuasion")  # fmt: skip
+    queue = {item.line.case_id: item for item in squad.snapshot().queue}
+    c, b, a = queue[day.c.id], queue[day.b.id], queue[day.a.id]
+    assert c.conflict
+    assert (c.hq_reason("zh"), c.hq_reason("en")) == (
+        "第3次 · 处罚：10-02 劝导，11-01 警告",
+        "3rd · Penalty: 10-02 Persuasion, 11-01 Warning",
+    )
+    assert not b.conflict
+    assert (b.hq_reason_zh, b.hq_reason_en) == ("第1次 · 劝导", "1st · Persuasion")
+    assert (a.hq_reason("zh"), a.hq_reason("en")) == ("", "")  # HQ's reason unknown
+    assert [item.hq_reason("zh") for item in squad.queue()] == [c.hq_reason_zh, "", "", b.hq_reason_zh]
+
+
 def test_approve_saves_a_review_queues_it_and_pokes_the_link(
     squad: SquadState, store: Store, link: Poke, day: Day, clock: PhoneClock
 ) -> None:
