@@ -1,6 +1,7 @@
 """The review queue (leaders only): the shown day's cases waiting for a decision (处罚 and stage conflicts
 first, flagged), each with case no, officer, violation, subject, the phone's vs HQ's stage, the stage basis
-and the photo count; approve, or return with a reason typed in the item's own field."""
+(the phone's, and HQ's with the earlier cases HQ counted, highlighted on a conflict) and the photo count;
+approve, or return with a reason typed in the item's own field."""
 
 from __future__ import annotations
 
@@ -105,6 +106,10 @@ class ReviewView:
                 size=14,
             ),
         ]
+        hq_reason = item.hq_reason(s.lang)
+        if hq_reason:
+            text = s.t("review.hq_basis", reason=hq_reason)
+            lines.append(self.hq_basis(text, item.conflict, key=f"hq_basis_{line.case_no}"))
         if case.stage_override_reason:
             lines.append(ft.Text(s.t("review.override", reason=case.stage_override_reason), size=14))
         lines.append(ft.Text(s.t("review.photos", n=item.photos), size=14))
@@ -121,6 +126,19 @@ class ReviewView:
                 2 if item.needs_decision else 1, ft.Colors.ERROR if item.needs_decision else ft.Colors.OUTLINE
             ),
             key=f"review_{line.case_no}",
+        )
+
+    @staticmethod
+    def hq_basis(text: str, conflict: bool, *, key: str) -> ft.Control:
+        """HQ's reason for its stage; on a stage conflict it stands out (the leader decides between two)."""
+        if not conflict:
+            return ft.Text(text, size=14, key=key)
+        return ft.Container(
+            ft.Text(text, size=14, weight=ft.FontWeight.BOLD, color=ft.Colors.ON_ERROR_CONTAINER),
+            bgcolor=ft.Colors.ERROR_CONTAINER,
+            border_radius=6,
+            padding=ft.Padding.symmetric(horizontal=6, vertical=2),
+            key=key,
         )
 
     @staticmethod

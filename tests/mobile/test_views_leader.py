@@ -28,6 +28,9 @@ from tests.patrollog.dayfixture import NAMES, SUBJECTS, Day, at, fixture_day
 from tests.sync.hqkit import LEADER, OFFICER, catalogue
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
+# HQ's reasons for its stage of C (HQ says 处罚 where the phone said 警告: a conflict) and of B (no conflict)
+REASON_C = ("第3次 · 处罚：10-02 劝导，11-01 警告", "3rd · Penalty: 10-02 Persuasion, 11-01 Warning")
+REASON_B = ("第1次 · 劝导", "1st · Persuasion")
 
 
 @pytest.fixture
@@ -45,6 +48,8 @@ def signed_in(make_app: Apps, day: Day, officer: Officer = LEADER) -> AppState:
     sign-in), HQ unreachable: pokes of the link fail quickly and change nothing."""
     store = Store.open(":memory:", catalogue=catalogue())
     fill(store, day)
+    for case, stage, (zh, en) in ((day.c, Stage.PENALTY, REASON_C), (day.b, Stage.PERSUASION, REASON_B)):
+        store.apply_squad_case(case, hq_stage=stage, hq_reason_zh=zh, hq_reason_en=en)
     app = make_app(clock=PhoneClock(at(23, 30)), store=store)
     app.settings.update(hq_url=dead_url())
     store.save_officer(officer)
@@ -130,6 +135,8 @@ def test_plan_draws_every_located_case_coloured_by_stage(app: AppState) -> None:
     expected = [STAGE_COLOURS[Stage.PERSUASION]] * 3 + [STAGE_COLOURS[Stage.WARNING]] * 2
     assert colours == sorted([*expected, STAGE_COLOURS[Stage.PENALTY]])
     width, height = plan.width, plan.height
+    assert width is not None
+    assert height is not None
     assert all(0 <= d.x <= width and 0 <= d.y <= height for d in dots)
     assert "北" in [s.value for s in plan.shapes if isinstance(s, cv.Text)]
     # the fixture's cases lie on a diagonal ~1 km long: the scale bar is a round length
@@ -200,6 +207,8 @@ def test_review_queue_approve_and_return(app: AppState, day: Day) -> None:
         "阶段不一致",
         "本机阶段：警告 · HQ 阶段：处罚",
         "阶段依据：第2次，系统计算为警告",
+        "HQ 依据：第3次 · 处罚：10-02 劝导，11-01 警告",
+        "HQ 依据：第1次 · 劝导",
         "须中队长决定后才计入",
         "队员：王㐂（1023）",
         f"当事人：{SUBJECTS['s-bbq']}",
@@ -209,6 +218,19 @@ def test_review_queue_approve_and_return(app: AppState, day: Day) -> None:
     } <= set(shown)
     assert shown.count("通过") == 4
     assert shown.index("处罚案件") < shown.index(f"{day.a.case_no} · 第 1 版")  # decisions first
+    assert sum(t.startswith("HQ 依据") for t in shown) == 2  # only where HQ's reason is known
+    # HQ's reason stands right under the phone's basis; on the conflict it is highlighted, elsewhere plain
+    basis = shown.index("阶段依据：第2次，系统计算为警告")
+    assert shown[basis + 1] == "HQ 依据：第3次 · 处罚：10-02 劝导，11-01 警告"
+    keyed = {c.key: c for c in controls(shell.body) if str(c.key or "").startswith("hq_basis_")}
+    conflict, plain = keyed[f"hq_basis_{day.c.case_no}"], keyed[f"hq_basis_{day.b.case_no}"]
+    assert isinstance(conflict, ft.Container)
+    assert conflict.bgcolor == ft.Colors.ERROR_CONTAINER
+    assert isinstance(conflict.content, ft.Text)
+    assert conflict.content.weight == ft.FontWeight.BOLD
+    assert isinstance(plain, ft.Text)
+    assert plain.value == "HQ 依据：第1次 · 劝导"
+    assert plain.weight != ft.FontWeight.BOLD
 
     screen.approve(day.c.id)
     assert shell.messages[-1] == f"已通过：{day.c.case_no}"
@@ -277,12 +299,15 @@ def test_english_leader_screens_have_no_chinese_chrome(app: AppState, day: Day) 
         shown = texts(shell.body)
         chinese = [t for t in shown if CJK.search(t) and not any(d in t for d in data)]
         assert chinese == [], route
+    shown = texts(open_screen(app, "review").body)
+    assert "HQ basis: 3rd · Penalty: 10-02 Persuasion, 11-01 Warning" in shown
+    assert "HQ basis: 1st · Persuasion" in shown
     assert "Review queue (4)" in texts(open_screen(app, "squad").body)
 
 
 def test_every_tap_target_on_the_leader_screens_is_at_least_48_px(app: AppState, day: Day) -> None:
     shell = open_screen(app, "squad")
-    screens: list[ft.Control] = []
+    screens: list[ft.Control | None] = []
     for route in ("squad", "review"):
         shell.go(route)
         screens.append(shell.body.content)
