@@ -40,7 +40,8 @@ password field) and leave ~1 s before the next click so the value reaches Python
 - Settings: radios "中文" / "英文" (group "语言"), textboxes "HQ 地址", "照片长边（px）", switches
   "照片加水印（时间、地点、证号）", "户外高对比度"; buttons "保存设置", "退出登录".
 - Squad leaders (role leader) get two more tabs: "今日", "中队", "审核", "当事人", "同步", "设置".
-- Squad ("中队 · 2026-11-22"): textbox "日期（年-月-日）", buttons "查看", "今天",
+- Squad ("中队 · 2026-11-22"; a day older than the phone holds says "本机只保存最近 62 天的中队记录…"):
+  textbox "日期（年-月-日）", buttons "查看", "今天",
   arrow buttons with tooltips "前一天" / "后一天"; button "审核队列（N）";
   officer cards "王㐂（1023）", "上岗 18:00 · 下岗 23:30" ("在岗" while open,
   "无值班记录"), "案件 N 起 · …"; filter buttons (the chosen one filled): officers
@@ -53,7 +54,8 @@ password field) and leave ~1 s before the next click so the value reaches Python
   "再显示 N 起（还有 M 起）" past 50 rows.
 - Review ("审核队列 · 2026-11-22"): "待审核 N 起，其中须决定 M 起"; per case
   "21:40 露天烧烤", "<case no> · 第 N 版", "队员：王㐂（1023）", "当事人：…",
-  "本机阶段：警告 · HQ 阶段：处罚", "阶段依据：…", "照片 N 张", flags "处罚案件",
+  "本机阶段：警告 · HQ 阶段：处罚", "阶段依据：…", "HQ 依据：第3次 · 处罚：10-02 劝导，11-01 警告"
+  (when HQ sent its reason; highlighted on a conflict), "照片 N 张", flags "处罚案件",
   "阶段不一致", "须中队长决定后才计入"; buttons "通过", "退回" (one pair per case,
   decisions first) → textbox "退回理由", buttons "确认退回", "取消"; messages
   "已通过：<case no>", "已退回：<case no>", error "退回案件须填写退回理由";
