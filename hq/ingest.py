@@ -546,9 +546,10 @@ def emit_case_state(
     officer_name: str | None = None,
     subject: Subject | None = None,
 ) -> list[str]:
-    """Tell the case's officer HQ's state of it (stage, photos still missing, returned) and the squad's
-    leaders the version as a whole (``emit_squad_case``); returns the missing photos. ``case`` (its codec
-    JSON), ``officer_name``, ``subject``: what the caller already holds (read from ``tx`` when not given)."""
+    """Tell the case's officer HQ's state of it (stage and HQ's reason for it, photos still missing,
+    returned) and the squad's leaders the version as a whole (``emit_squad_case``); returns the missing
+    photos. ``case`` (its codec JSON), ``officer_name``, ``subject``: what the caller already holds (read
+    from ``tx`` when not given)."""
     missing = tx.missing_photos(state.case_id)
     if state.review == ReviewDecision.RETURN.value:
         sync_state = SyncState.RETURNED
@@ -556,7 +557,7 @@ def emit_case_state(
         sync_state = SyncState.SENT if missing else SyncState.COMPLETE
     data = CaseStateData(
         case_id=state.case_id, case_no=state.case_no, state=sync_state, hq_stage=state.hq_stage,
-        missing_photos=missing,
+        hq_reason_zh=state.explain_zh, hq_reason_en=state.explain_en, missing_photos=missing,
     )  # fmt: skip
     tx.emit(ChangeKind.CASE_STATE, state.case_id, data.model_dump(mode="json"),
             ChangeScope(badge=state.officer_badge))  # fmt: skip

@@ -36,7 +36,8 @@ Change ``data`` shapes (validated with the models at the end of the module)::
     review      Review dict
     catalogue   CatalogueData {version}
     tombstone   TombstoneData {kind: "subject", id}
-    case_state  CaseStateData {case_id, case_no, state: SyncState, hq_stage, missing_photos}
+    case_state  CaseStateData {case_id, case_no, state: SyncState, hq_stage, hq_reason_zh, hq_reason_en,
+                               missing_photos}   (the officer's own case; the reasons: see below)
     squad_case  SquadCaseData {case: Case dict, hq_stage, hq_reason_zh, hq_reason_en, reviews: [Review dict],
                                officer_name, subject_label, missing_photos: int}   (leaders of the squad)
     squad_shift SquadShiftData {shift: Shift dict, officer_name, squad_code}         (leaders of the squad)
@@ -44,6 +45,10 @@ Change ``data`` shapes (validated with the models at the end of the module)::
 ``squad_case`` (key: the case version's id) and ``squad_shift`` (key: the shift id) reach only the leaders of
 the case's / shift's squad; HQ re-sends a ``squad_case`` whenever its view of the version changes (stage,
 photos, reviews), so the newest one is the one to keep.
+
+``hq_reason_zh`` / ``hq_reason_en`` of ``case_state`` (added later, default ""): HQ's reason for its stage,
+the same explanation ``squad_case`` carries ("第3次 · 处罚：10-02 劝导，11-01 警告"), so the officer sees why
+HQ's stage differs. An older HQ omits them (the phone shows HQ's stage alone); an older phone ignores them.
 """
 
 from __future__ import annotations
@@ -392,10 +397,15 @@ class TombstoneData(WireModel):
 
 
 class CaseStateData(WireModel):
+    """HQ's state of one of the officer's own case versions: sync state, HQ's stage and HQ's reason for it
+    (which earlier cases it counted; "" from an HQ that sends none), photos HQ still lacks."""
+
     case_id: str
     case_no: str = ""
     state: SyncState
     hq_stage: Stage | None = None
+    hq_reason_zh: str = ""
+    hq_reason_en: str = ""
     missing_photos: list[str] = Field(default_factory=list)
 
 

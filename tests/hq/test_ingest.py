@@ -24,7 +24,7 @@ from enforcement.model import (
 from hq import ingest as ingest_module
 from hq.ingest import ingest, ingest_batch, payload_hash, sequence_gaps
 from hq.storage.base import ChangeKind, Storage
-from sync.protocol import Errno, PushRecord, RecordKind, RecordResult
+from sync.protocol import CaseStateData, Errno, PushRecord, RecordKind, RecordResult
 from tests.hq.conftest import DISTRICT, LEADER, NOW, OFFICER, OTHER_OFFICER, days, make_case, make_subject
 
 DEVICE = "device-1"
@@ -223,6 +223,32 @@ def test_hq_stage_counts_every_officers_cases_and_flags_a_difference(storage: St
         assert state is not None
         assert (state.device_stage, state.hq_stage, state.hq_ordinal) == (Stage.PERSUASION, Stage.WARNING, 2)
         assert [s.case_id for s in tx.list_cases(squad_code="ZD01", conflicts_only=True)] == [mine.id]
+
+
+def test_the_officers_case_state_carries_hqs_reason(storage: Storage) -> None:
+    """HQ counts two earlier cases of another officer: the officer's ``case_state`` says HQ's 处罚 and why
+    (the same explanation the squad's leaders get), in both languages; a restage sends the new reason."""
+    sid = new_id()
+    first = make_case(officer=OTHER_OFFICER, subject_id=sid, occurred_at=NOW - days(30))
+    second = make_case(officer=OTHER_OFFICER, subject_id=sid, occurred_at=NOW - days(10), stage=Stage.WARNING)
+    push(storage, rec("case", first), rec("case", second), user=OTHER_OFFICER)
+    mine = make_case(subject_id=sid, stage=Stage.PERSUASION)  # the phone knew neither
+    assert one(storage, rec("case", mine)).status == "conflict"
+    data = CaseStateData.model_validate(feed(storage)[(ChangeKind.CASE_STATE, mine.id)])
+    assert data.hq_stage is Stage.PENALTY
+    assert data.hq_reason_zh == "第3次 · 处罚：10-23 劝导，11-12 警告"
+    assert data.hq_reason_en == "3rd · Penalty: 10-23 Persuasion, 11-12 Warning"
+    with storage.transaction(readonly=True) as tx:
+        changes = tx.changes_after(None, district=DISTRICT, badge=LEADER.badge, squad=LEADER.squad_code)
+    squad = next(c.data for c in changes.changes if (c.kind, c.key) == (ChangeKind.SQUAD_CASE, mine.id))
+    assert (squad["hq_reason_zh"], squad["hq_reason_en"]) == (data.hq_reason_zh, data.hq_reason_en)
+
+    # the earlier of the two is voided: HQ restages the officer's case and says why anew
+    push(storage, rec("case", _amend(first, status=CaseStatus.VOIDED)), user=OTHER_OFFICER)
+    data = CaseStateData.model_validate(feed(storage)[(ChangeKind.CASE_STATE, mine.id)])
+    assert data.hq_stage is Stage.WARNING
+    assert data.hq_reason_zh == "第2次 · 警告：11-12 警告"
+    assert data.hq_reason_en == "2nd · Warning: 11-12 Warning"
 
 
 def test_agreeing_stage_is_accepted(storage: Storage) -> None:

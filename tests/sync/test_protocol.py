@@ -92,3 +92,24 @@ def test_case_state_data_validates_the_state() -> None:
     assert data.hq_stage is Stage.WARNING
     with pytest.raises(ValidationError):
         CaseStateData.model_validate({"case_id": "c", "state": "lost"})
+
+
+def test_case_state_data_carries_hqs_reason_and_defaults_without_it() -> None:
+    data = CaseStateData(
+        case_id="c",
+        case_no="ZD01-20261122-1023-0001",
+        state=SyncState.SENT,
+        hq_stage=Stage.PENALTY,
+        hq_reason_zh="第3次 · 处罚：10-02 劝导，11-01 警告",
+        hq_reason_en="3rd · Penalty: 10-02 Persuasion, 11-01 Warning",
+        missing_photos=["ab" * 32],
+    )
+    back = CaseStateData.model_validate_json(data.model_dump_json())
+    assert back == data
+    assert (back.hq_reason_zh, back.hq_reason_en) == (
+        "第3次 · 处罚：10-02 劝导，11-01 警告",
+        "3rd · Penalty: 10-02 Persuasion, 11-01 Warning",
+    )
+    # what an older HQ sends: no reasons, read as ""
+    old = CaseStateData.model_validate({"case_id": "c", "state": "sent", "hq_stage": 3})
+    assert (old.hq_stage, old.hq_reason_zh, old.hq_reason_en) == (Stage.PENALTY, "", "")
