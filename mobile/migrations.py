@@ -263,6 +263,24 @@ CREATE INDEX cases_by_squad_day ON cases (squad_code, local_day)
     )
 
 
+def m004_case_hq_reason(db: SqlExecutor) -> None:
+    """HQ's reason for its stage of the officer's own cases (``case_state``: which earlier cases HQ
+    counted, "第3次 · 处罚：10-02 劝导，11-01 警告"), kept beside ``cases.hq_stage``; '' while HQ sent
+    none (an older HQ, a case synced before this version)."""
+    _run(
+        db,
+        """
+ALTER TABLE cases ADD COLUMN hq_reason_zh TEXT NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN hq_reason_en TEXT NOT NULL DEFAULT ''
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
-MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (m001_initial, m002_query_indexes, m003_squad_feed)
+MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
+    m001_initial,
+    m002_query_indexes,
+    m003_squad_feed,
+    m004_case_hq_reason,
+)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -122,6 +122,10 @@ class LoggedCase:
     review: Review | None
     hq_stage: Stage | None
     photos_missing: int  # photos of this case not yet uploaded to HQ
+    # HQ's reason for ``hq_stage``, naming the earlier cases HQ counted
+    # ("第3次 · 处罚：10-02 劝导，11-01 警告"); "" when HQ sent none
+    hq_reason_zh: str = ""
+    hq_reason_en: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,11 +330,21 @@ def subject_row(subject: Subject, origin: str, updated_at: str) -> tuple[Any, ..
 # Also shared with bench/store.py (its plain-sqlite3 floor runs the very same statements).
 
 PATROL_LOG_SQL = (
-    "SELECT c.id, c.record, c.sync_state, c.hq_stage,"
+    "SELECT c.id, c.record, c.sync_state, c.hq_stage, c.hq_reason_zh, c.hq_reason_en,"
     " (SELECT count(*) FROM case_photos p JOIN photo_queue q ON q.sha256 = p.sha256"
     " WHERE p.case_id = c.id AND q.uploaded_at IS NULL) AS missing"
     " FROM cases c WHERE c.officer_badge = ? AND c.local_day = ? AND c.is_current = 1"
     " ORDER BY c.occurred_utc DESC, c.rowid DESC"
+)
+# HQ's word on an own case (Store.set_sync_state): the reason stays when no stage came, or when the same
+# stage came without a reason; otherwise it is the one that came ('' clears an old stage's reason).
+SET_SYNC_STATE_SQL = (
+    "UPDATE cases SET sync_state = :state,"
+    " hq_reason_zh = CASE WHEN :stage IS NULL OR (:zh = '' AND :en = '' AND hq_stage IS :stage)"
+    " THEN hq_reason_zh ELSE :zh END,"
+    " hq_reason_en = CASE WHEN :stage IS NULL OR (:zh = '' AND :en = '' AND hq_stage IS :stage)"
+    " THEN hq_reason_en ELSE :en END,"
+    " hq_stage = coalesce(:stage, hq_stage) WHERE id = :id"
 )
 OWN_HISTORY_SQL = (
     "SELECT id, case_no, violation_code, occurred_at, chosen_stage, status, version FROM cases"
@@ -1033,6 +1047,8 @@ class Store:
                 review=reviews.get(row["id"]),
                 hq_stage=Stage(row["hq_stage"]) if row["hq_stage"] is not None else None,
                 photos_missing=row["missing"],
+                hq_reason_zh=row["hq_reason_zh"],
+                hq_reason_en=row["hq_reason_en"],
             )
             for row in rows
         ]
@@ -1151,14 +1167,28 @@ class Store:
                 raise _refuse("review_exists", "id", "this review was already saved", "该审核意见已保存")
             self._outbox_add(conn, "review", review.id, review)
 
-    def set_sync_state(self, case_id: str, state: SyncState, hq_stage: Stage | None = None) -> None:
-        """Record what HQ said of a case; ``hq_stage`` None keeps the stage already recorded."""
+    def set_sync_state(
+        self,
+        case_id: str,
+        state: SyncState,
+        hq_stage: Stage | None = None,
+        *,
+        hq_reason_zh: str = "",
+        hq_reason_en: str = "",
+    ) -> None:
+        """Record what HQ said of a case; ``hq_stage`` None keeps the stage already recorded.
+
+        ``hq_reason_zh`` / ``hq_reason_en``: HQ's reason for its stage (``case_state``), kept with the stage.
+        Without a stage both stay as they are; a stage with a reason brings that reason; a stage without a
+        reason keeps the stored reason only when it is the stored stage (a push answer, which has no
+        reason, must not erase the reason pulled for the same stage) and clears it otherwise (an old
+        reason never stands beside another stage)."""
         state = _enum(SyncState, state, "state")
         stage = int(_enum(Stage, hq_stage, "hq_stage")) if hq_stage is not None else None
+        zh, en = (hq_reason_zh.strip(), hq_reason_en.strip()) if stage is not None else ("", "")
         with self._write() as conn:
             cursor = conn.execute(
-                "UPDATE cases SET sync_state = ?, hq_stage = coalesce(?, hq_stage) WHERE id = ?",
-                (state.value, stage, case_id),
+                SET_SYNC_STATE_SQL, {"state": state.value, "stage": stage, "zh": zh, "en": en, "id": case_id}
             )
             if cursor.rowcount == 0:
                 raise _refuse("unknown_case", "case_id", f"no case {case_id} on this phone", "本机没有该案件")

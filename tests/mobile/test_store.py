@@ -26,6 +26,7 @@ from enforcement.model import (
     Stage,
     Subject,
     SubjectKind,
+    SyncState,
     local_date,
     new_id,
 )
@@ -262,6 +263,41 @@ def test_old_schema_is_migrated_keeping_data(tmp_path: Path) -> None:
     conn.close()
 
 
+REASON_ZH = "第3次 · 处罚：10-02 劝导，11-01 警告"
+REASON_EN = "3rd · Penalty: 10-02 Persuasion, 11-01 Warning"
+
+
+def test_a_schema_3_file_gets_hqs_reason_columns_keeping_its_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phone DB written by the app before m004 (schema 3: HQ's stage of own cases, no reason) upgrades:
+    its case keeps HQ's stage, reads without a reason, and takes HQ's reason afterwards."""
+    path = tmp_path / "patrol.db"
+    with monkeypatch.context() as old_app:
+        old_app.setattr("mobile.store.MIGRATIONS", migrations.MIGRATIONS[:3])
+        old_app.setattr("mobile.store.SCHEMA_VERSION", 3)
+        with open_store(path) as store:
+            case = make_case(store, None, subject_unknown=True)
+            store.save_case(case)
+    conn = raw(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(cases)")}
+    assert "hq_stage" in columns
+    assert not columns & {"hq_reason_zh", "hq_reason_en"}
+    conn.execute("UPDATE cases SET sync_state = 'complete', hq_stage = 3 WHERE id = ?", (case.id,))
+    conn.close()
+
+    with open_store(path) as store:  # the updated app opens the old file
+        assert store.schema_version == migrations.SCHEMA_VERSION == 4
+        [logged] = store.patrol_log(BADGE, case.local_day)
+        assert logged.case == case
+        assert (logged.hq_stage, logged.hq_reason_zh, logged.hq_reason_en) == (Stage.PENALTY, "", "")
+        store.set_sync_state(case.id, SyncState.COMPLETE, Stage.PENALTY, hq_reason_zh=REASON_ZH,
+                             hq_reason_en=REASON_EN)  # fmt: skip
+        [logged] = store.patrol_log(BADGE, case.local_day)
+        assert (logged.hq_reason_zh, logged.hq_reason_en) == (REASON_ZH, REASON_EN)
+
+
 def test_failed_migration_leaves_the_old_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "patrol.db"
     conn = raw(path)
@@ -422,4 +458,40 @@ def test_calls_from_several_threads_are_serialised(tmp_path: Path) -> None:
     assert [len(store.patrol_log(badge, T0.date())) for badge in ("1023", "1024", "1025")] == [8, 8, 8]
     assert store.outbox_stats()[0] == 1 + 24
     assert not store.in_transaction
+    store.close()
+
+
+# ------------------------------------------------------------------------------- HQ's word on own cases
+
+
+def test_hqs_reason_is_kept_with_hqs_stage_of_an_own_case() -> None:
+    store = open_store()
+    case = make_case(store, None, subject_unknown=True)
+    store.save_case(case)
+
+    def hq() -> tuple[Stage | None, str, str]:
+        [logged] = store.patrol_log(BADGE, case.local_day)
+        return logged.hq_stage, logged.hq_reason_zh, logged.hq_reason_en
+
+    assert hq() == (None, "", "")
+    store.set_sync_state(case.id, SyncState.SENT, Stage.PERSUASION)  # the push's answer: no reason
+    assert hq() == (Stage.PERSUASION, "", "")
+    store.set_sync_state(case.id, SyncState.SENT, Stage.PENALTY, hq_reason_zh=f" {REASON_ZH} ",
+                         hq_reason_en=REASON_EN)  # fmt: skip
+    assert hq() == (Stage.PENALTY, REASON_ZH, REASON_EN)
+    # no stage (photos complete): stage and reason stay; the same stage without a reason (a re-sent push's
+    # answer) keeps the reason pulled for it
+    store.set_sync_state(case.id, SyncState.COMPLETE)
+    assert hq() == (Stage.PENALTY, REASON_ZH, REASON_EN)
+    store.set_sync_state(case.id, SyncState.COMPLETE, Stage.PENALTY)
+    assert hq() == (Stage.PENALTY, REASON_ZH, REASON_EN)
+    # a new stage brings its own reason; a new stage without one clears the old reason
+    store.set_sync_state(case.id, SyncState.COMPLETE, Stage.WARNING, hq_reason_zh="第2次 · 警告：11-01 警告",
+                         hq_reason_en="2nd · Warning: 11-01 Warning")  # fmt: skip
+    assert hq() == (Stage.WARNING, "第2次 · 警告：11-01 警告", "2nd · Warning: 11-01 Warning")
+    store.set_sync_state(case.id, SyncState.COMPLETE, Stage.PERSUASION)
+    assert hq() == (Stage.PERSUASION, "", "")
+    # a reason without a stage is not HQ's word on any stage: ignored
+    store.set_sync_state(case.id, SyncState.COMPLETE, hq_reason_zh=REASON_ZH, hq_reason_en=REASON_EN)
+    assert hq() == (Stage.PERSUASION, "", "")
     store.close()
