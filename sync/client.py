@@ -806,7 +806,13 @@ class SyncClient:
                 self.store.apply_review(from_json_dict(Review, change.data))
             elif change.kind == "case_state":
                 state = CaseStateData.model_validate(change.data)
-                self.store.set_sync_state(state.case_id, state.state, state.hq_stage)
+                self.store.set_sync_state(
+                    state.case_id,
+                    state.state,
+                    state.hq_stage,
+                    hq_reason_zh=state.hq_reason_zh,
+                    hq_reason_en=state.hq_reason_en,
+                )
             elif change.kind == "catalogue":
                 self.store.meta_set(META_CATALOGUE_VERSION, CatalogueData.model_validate(change.data).version)
             elif change.kind == "squad_case":

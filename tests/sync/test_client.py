@@ -1,4 +1,5 @@
-"""The sync client against a real HQ on loopback: sign-in, push, photos, pull, progress, parking."""
+"""The sync client against a real HQ on loopback: sign-in, push, photos, pull (HQ's stage and its reason),
+progress, parking."""
 
 from __future__ import annotations
 
@@ -155,8 +156,21 @@ def test_hq_stage_is_written_back_to_the_phone(hq: Hq, phone: Phone, make_client
     assert report.stage_conflicts == [case.id]
     [logged] = [lc for lc in phone.store.patrol_log(OFFICER.badge, case.local_day) if lc.case.id == case.id]
     assert logged.hq_stage is Stage.PENALTY
+    # with HQ's reason (the pull's case_state), naming the two earlier cases HQ counted
+    assert (logged.hq_reason_zh, logged.hq_reason_en) == (
+        "第3次 · 处罚：11-12 劝导，11-13 警告",
+        "3rd · Penalty: 11-12 Persuasion, 11-13 Warning",
+    )
     # and the subject's whole history came down with the pull
     assert {e.case_id for e in phone.store.subject_history(subject.id)} == {case.id, *(c.id for c in earlier)}
+    # the next sync (nothing new) keeps both
+    assert client.sync_once().ok
+    [again] = [lc for lc in phone.store.patrol_log(OFFICER.badge, case.local_day) if lc.case.id == case.id]
+    assert (again.hq_stage, again.hq_reason_zh, again.hq_reason_en) == (
+        Stage.PENALTY,
+        logged.hq_reason_zh,
+        logged.hq_reason_en,
+    )
 
 
 def test_pull_applies_reviews_tombstones_and_saves_the_cursor_per_page(
