@@ -1,4 +1,5 @@
-"""The Case detail screen: one case with every field, its photos, versions and the leader's review."""
+"""The Case detail screen: one case with every field, its photos, versions, the leader's review, and HQ's
+stage with HQ's reason for it where HQ's stage differs from the officer's."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from enforcement.model import Case, Review, Stage, Subject, SyncState
+from enforcement.text import Lang
 from mobile.photostore import PhotoStore
 from mobile.state.errors import DraftError, localized
 from mobile.state.new_case import CaseDraftState
@@ -31,6 +33,22 @@ class CaseView:
     review: Review | None
     hq_stage: Stage | None
     photos_missing: int
+    # HQ's reason for its stage, naming the earlier cases HQ counted ("第3次 · 处罚：10-02 劝导，11-01 警告");
+    # "" when HQ sent none
+    hq_reason_zh: str = ""
+    hq_reason_en: str = ""
+
+    @property
+    def hq_differs(self) -> bool:
+        """HQ's stage is known and differs from the stage the officer applied."""
+        return self.hq_stage is not None and self.hq_stage != self.case.chosen_stage
+
+    def hq_basis(self, lang: Lang) -> str:
+        """HQ's reason in ``lang`` when HQ's stage differs from the officer's; "" when it agrees, or HQ sent
+        no reason in that language (never the other language)."""
+        if not self.hq_differs:
+            return ""
+        return self.hq_reason_zh if lang == "zh" else self.hq_reason_en
 
     @property
     def latest(self) -> bool:
@@ -66,6 +84,8 @@ class CaseDetailState(Observable):
             review=logged.review if logged else None,
             hq_stage=logged.hq_stage if logged else None,
             photos_missing=logged.photos_missing if logged else 0,
+            hq_reason_zh=logged.hq_reason_zh if logged else "",
+            hq_reason_en=logged.hq_reason_en if logged else "",
         )
 
     def photo(self, sha256: str) -> bytes | None:

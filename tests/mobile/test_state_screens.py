@@ -144,6 +144,40 @@ def test_amend_a_returned_case_as_a_new_version(app: AppState, clock: PhoneClock
     assert app.detail.load("no-such-case") is None
 
 
+def test_case_detail_gives_hqs_reason_only_when_hqs_stage_differs(app: AppState, clock: PhoneClock) -> None:
+    record(app, clock)
+    case = app.today.cases()[0].case
+    assert case.chosen_stage is Stage.PERSUASION
+    view = app.detail.load(case.id)
+    assert view is not None
+    assert (view.hq_stage, view.hq_differs, view.hq_basis("zh"), view.hq_basis("en")) == (None, False, "", "")
+    # HQ's word as a sync brings it (case_state): 处罚, counting two earlier cases of another officer
+    reason_zh, reason_en = (
+        "第3次 · 处罚：10-02 劝导，11-01 警告",
+        "3rd · Penalty: 10-02 Persuasion, 11-01 Warning",
+    )
+    app.store.set_sync_state(
+        case.id, SyncState.COMPLETE, Stage.PENALTY, hq_reason_zh=reason_zh, hq_reason_en=reason_en
+    )
+    view = app.detail.load(case.id)
+    assert view is not None
+    assert (view.hq_stage, view.hq_differs) == (Stage.PENALTY, True)
+    assert (view.hq_basis("zh"), view.hq_basis("en")) == (reason_zh, reason_en)
+    # an HQ that sent only a Chinese reason: the English screen gets none, never the Chinese one
+    app.store.set_sync_state(case.id, SyncState.COMPLETE, Stage.WARNING, hq_reason_zh="第2次 · 警告")
+    view = app.detail.load(case.id)
+    assert view is not None
+    assert (view.hq_basis("zh"), view.hq_basis("en")) == ("第2次 · 警告", "")
+    # HQ agrees with the officer: nothing to explain, even with HQ's reason on the phone
+    app.store.set_sync_state(case.id, SyncState.COMPLETE, Stage.PERSUASION, hq_reason_zh="第1次 · 劝导",
+                             hq_reason_en="1st · Persuasion")  # fmt: skip
+    view = app.detail.load(case.id)
+    assert view is not None
+    assert (view.hq_stage, view.hq_differs) == (Stage.PERSUASION, False)
+    assert (view.hq_reason_zh, view.hq_reason_en) == ("第1次 · 劝导", "1st · Persuasion")
+    assert (view.hq_basis("zh"), view.hq_basis("en")) == ("", "")
+
+
 def test_subjects_search_and_history(app: AppState, clock: PhoneClock) -> None:
     subject_id = record(app, clock)
     record(app, clock, "0501", subject_id)
