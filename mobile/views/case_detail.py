@@ -1,4 +1,5 @@
-"""Case detail: every field, the photos, versions and the squad leader's review; amend a returned case."""
+"""Case detail: every field, the photos, versions and the squad leader's review; HQ's stage and HQ's reason
+for it when HQ's stage differs; amend a returned case."""
 
 from __future__ import annotations
 
@@ -76,8 +77,13 @@ class CaseDetailView:
             ft.Row([violation_icon(violation.icon, 40), chip(case.chosen_stage, s.lang, large=True)]),
             ft.Row([ft.Text(s.t("detail.sync_state"), size=14), sync_badge(view.sync_state, s.lang)]),
         ]
-        if view.hq_stage is not None and view.hq_stage != case.chosen_stage:
+        if view.hq_stage is not None and view.hq_differs:
             parts.append(ft.Row([ft.Text(s.t("detail.hq_stage"), size=14), chip(view.hq_stage, s.lang)]))
+            basis = view.hq_basis(s.lang)
+            if basis:  # why HQ's stage differs: the earlier cases HQ counted
+                parts.append(
+                    ft.Text(s.t("detail.hq_basis", reason=basis), size=14, selectable=True, key="hq_basis")
+                )
         parts += [
             ft.Row([ft.Text(k, size=14, width=100), ft.Text(v, size=16, expand=True, selectable=True)])
             for k, v in rows

@@ -284,6 +284,48 @@ def test_case_detail_and_amend_a_returned_case(app: AppState) -> None:
     assert "找不到这起案件" in texts(shell.body)
 
 
+def test_case_detail_says_why_hqs_stage_differs(app: AppState) -> None:
+    from enforcement.model import Stage, SyncState
+    from mobile.views.case_detail import CaseDetailView
+
+    case_id = saved_case(app)  # the phone applied 劝导
+    reason_zh, reason_en = (
+        "第3次 · 处罚：11-12 劝导，11-13 警告",
+        "3rd · Penalty: 11-12 Persuasion, 11-13 Warning",
+    )
+    app.store.set_sync_state(
+        case_id, SyncState.COMPLETE, Stage.PENALTY, hq_reason_zh=reason_zh, hq_reason_en=reason_en
+    )
+    shell = Shell(app)
+    shell.start()
+    shell.go("case", case_id)
+    assert isinstance(shell.screen, CaseDetailView)
+    shown = texts(shell.body)
+    line = "HQ 依据：第3次 · 处罚：11-12 劝导，11-13 警告"
+    assert {"HQ 判定", "处罚", line} <= set(shown)
+    assert shown.index(line) == shown.index("HQ 判定") + 2  # under the chip (label, chip, the reason)
+
+    app.settings.update(lang="en")
+    shell.render()
+    shown = texts(shell.body)
+    assert {"Stage at HQ", "HQ basis: 3rd · Penalty: 11-12 Persuasion, 11-13 Warning"} <= set(shown)
+    case = app.store.get_case(case_id)
+    assert case is not None
+    assert case.legal_basis  # (an empty one would hide every text below)
+    data = ("人民路 12 号", "刘小摊", case.legal_basis)  # the case's own data, shown as saved
+    chinese = [t for t in shown if CJK.search(t) and not any(d in t for d in data)]
+    assert chinese == []
+
+    # HQ agrees with the officer: no HQ stage, no HQ reason on the screen
+    app.store.set_sync_state(case_id, SyncState.COMPLETE, Stage.PERSUASION, hq_reason_zh="第1次 · 劝导",
+                             hq_reason_en="1st · Persuasion")  # fmt: skip
+    app.settings.update(lang="zh")
+    shell.render()
+    shown = texts(shell.body)
+    assert "HQ 判定" not in shown
+    assert not [t for t in shown if "HQ 依据" in t or "第1次" in t]
+
+
 def test_subjects_search_and_select(app: AppState) -> None:
     from mobile.views.subjects import SubjectsView
 
