@@ -34,7 +34,8 @@ password field) and leave ~1 s before the next click so the value reaches Python
     "暂扣清单编号", "第二名执法队员证号".
   6 button "选择照片" (file chooser, several files); "N 张照片"; delete icons "删除照片".
   7 summary; "可以保存" or "还缺：…"; after saving a message "已保存：<case no>" and the Today screen.
-- Case detail: "案件详情", button "修改并重新提交" (returned cases only).
+- Case detail: "案件详情"; where HQ's stage differs "HQ 判定" + chip and "HQ 依据：第3次 · 处罚：…"; button
+  "修改并重新提交" (returned cases only).
 - Subjects: textbox "按车牌、电话或姓名搜索".
 - Sync: buttons "立即同步", "重试", "全部重试"; "暂缓上传的记录".
 - Settings: radios "中文" / "英文" (group "语言"), textboxes "HQ 地址", "照片长边（px）", switches
