@@ -40,12 +40,8 @@ def hq(e2e_root: Path) -> Iterator[HqServer]:
 
 @pytest.fixture(scope="module")
 def app_server(hq: HqServer, e2e_root: Path) -> Iterator[AppServer]:
-    server = AppServer(e2e_root / "phone", hq.url, e2e_root / "app.log")
-    server.start()
-    try:
+    with AppServer(e2e_root / "phone", hq.url, e2e_root / "app.log") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +57,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def screen(browser: Browser, app_server: AppServer) -> Iterator[Screen]:
-    page = browser.new_screen(app_server.url)
-    try:
+    with browser.new_screen(app_server.url) as page:
         yield page
-    finally:
-        page.close()
 
 
 @pytest.fixture(autouse=True)

@@ -66,41 +66,32 @@ class Flow:
         self.shots.append(name)
 
 
-def _phone(root: Path, name: str, hq: HqServer) -> Iterator[AppServer]:
-    server = AppServer(root / name, hq.url, root / f"{name}.log")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def _phone(root: Path, name: str, hq: HqServer) -> AppServer:
+    return AppServer(root / name, hq.url, root / f"{name}.log")
 
 
 @pytest.fixture(scope="module")
 def officer_phone(hq: HqServer, e2e_root: Path) -> Iterator[AppServer]:
-    yield from _phone(e2e_root, "officer-phone", hq)
+    with _phone(e2e_root, "officer-phone", hq) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def leader_phone(hq: HqServer, e2e_root: Path) -> Iterator[AppServer]:
-    yield from _phone(e2e_root, "leader-phone", hq)
-
-
-def _screen(browser: Browser, phone: AppServer) -> Iterator[Screen]:
-    page = browser.new_screen(phone.url)
-    try:
-        yield page
-    finally:
-        page.close()
+    with _phone(e2e_root, "leader-phone", hq) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def officer_screen(browser: Browser, officer_phone: AppServer) -> Iterator[Screen]:
-    yield from _screen(browser, officer_phone)
+    with browser.new_screen(officer_phone.url) as page:
+        yield page
 
 
 @pytest.fixture(scope="module")
 def leader_screen(browser: Browser, leader_phone: AppServer) -> Iterator[Screen]:
-    yield from _screen(browser, leader_phone)
+    with browser.new_screen(leader_phone.url) as page:
+        yield page
 
 
 @pytest.fixture(scope="module")
