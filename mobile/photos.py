@@ -6,21 +6,25 @@ The only module that imports PIL (Pillow 10.4 API: Flet's Android build ships th
    declare more than ``max_pixels`` (Pillow's own decompression-bomb checks are translated, never leaked);
 2. decode at reduced size when the source is much larger than the target: JPEG DCT scaling (``draft``),
    asking for the aspect-correct target so both dimensions fit (in the stored orientation), then a
-   bicubic resize to ``long_edge`` (other formats: an integer ``reduce`` first when over 3x the target);
-3. normalise to RGB (CMYK, 16-bit, palette, alpha flattened on white); resize and apply the EXIF
-   orientation together, in horizontal bands shared between the caller and two helper threads, each band
-   turned on its own (the turn moves the small image, never the source);
-4. make the thumbnail, burn in the watermark (``mobile.watermark.Watermark``: time with zone, GPS or
-   无定位, badge, case number, violation) with the shipped CJK font, encode a progressive optimised JPEG
-   with no metadata at all (no EXIF, ICC, XMP or comment: the app records what it needs in its database).
-   The watermark's text is rendered while the photo decodes: it needs only the output size, which a
-   JPEG's header and EXIF give before any pixel is decoded;
+   bicubic resize to ``long_edge`` (other formats: an integer ``reduce`` first when over 3x the target).
+   A YCbCr-coded JPEG (every camera's) is decoded as YCbCr, with no colour conversion, and stays so: the
+   JPEG encoder takes YCbCr as it is;
+3. normalise anything else to RGB (CMYK, 16-bit, palette, alpha flattened on white); resize and apply the
+   EXIF orientation together, as jobs shared between the caller and two helper threads: horizontal
+   bands, each turned on its own (the turn moves the small image, never the source); for YCbCr, bands
+   of the luma and one job per colour plane, made at half size (what the encoder's 4:2:0 keeps). The
+   thumbnail is one more job, made from the decoded image;
+4. burn in the watermark (``mobile.watermark.Watermark``: time with zone, GPS or 无定位, badge, case
+   number, violation) with the shipped CJK font, encode a progressive optimised JPEG with no metadata
+   at all (no EXIF, ICC, XMP or comment: the app records what it needs in its database). The
+   watermark's text is rendered while the photo decodes: it needs only the output size, which a JPEG's
+   header and EXIF give before any pixel is decoded;
 5. SHA-256 of the original bytes (hashed in a thread while decoding) and of the evidence file, whose hash is
    the photo's identity from phone to HQ.
 
-Where the time goes (bench/photos.py prints it per stage): for a 12 MP JPEG, decoding at 1/2 scale is
-about 40% of the work and cannot be shortened (the entropy decoding of all the file's bytes), the
-bicubic resize about 30%, the progressive optimised encode about 18%.
+Where the time goes (bench/photos.py prints it per stage): for a 48 MP JPEG, decoding at 1/4 scale is
+about three quarters of the time and cannot be shortened (the entropy decoding of all the file's bytes,
+one thread), the resize about a tenth (on two threads), the progressive optimised encode about a tenth.
 """
 
 from __future__ import annotations
@@ -32,10 +36,10 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFile, ImageFont
 
 from enforcement.text import LocalizedError
 from mobile.watermark import Watermark
@@ -79,7 +83,7 @@ _QUARTER_TURNS = frozenset(
 )
 _ORIENTATION_TAG = 0x0112
 #: The final resize runs in up to this many bands, when each has at least _BAND_PIXELS output pixels.
-_BANDS = 4
+_BANDS = 6
 _BAND_HELPERS = 2  # pool threads that work on bands besides the caller
 _BAND_PIXELS = 200_000
 __all__ = ["FONT_PATH", "PhotoError", "PhotoSettings", "ProcessedPhoto", "Watermark", "process_photo"]
@@ -139,8 +143,9 @@ def process_photo(
 
     Thread-safe and meant to run off the UI thread. It uses two helper threads of its own for the work
     that can overlap: hashing the original while the photo decodes (and the caller renders the watermark
-    text meanwhile: a JPEG's header gives the output size), bands of the resize, the thumbnail while the
-    evidence encodes.
+    text meanwhile: a JPEG's header gives the output size), the jobs of the resize and the thumbnail
+    (made from the decoded image alongside the resize: Pillow's encoders hold the GIL, so a thumbnail
+    started while the evidence encodes would only run after it).
     """
     _check_bytes(data, settings)
     lines = watermark.lines() if settings.watermark and watermark is not None else None
@@ -148,21 +153,17 @@ def process_photo(
         original_sha256 = pool.submit(_sha256, data)
         marks: list[_Overlay] = []
 
-        def sized(size: tuple[int, int]) -> None:  # the evidence's size, known before or after decoding
+        def sized(size: tuple[int, int], mode: str) -> None:  # known before or after decoding
             if lines:
-                marks.append(render_watermark(size, lines))
+                marks.append(render_watermark(size, lines, mode))
 
-        image = _decode(data, settings, pool, sized)
-        # the thumbnail starts from a reduced copy of the clean image (about 1 ms), so the watermark can
-        # then go into the image itself: copying the whole image instead costs more (7.7 MB at 1600 px)
-        base = _thumbnail_base(image, settings.thumb_edge)
-        thumbnail = pool.submit(_thumbnail, base, settings.thumb_edge)
+        image, thumbnail = _decode(data, settings, pool, sized)
         if marks:
             marks[0].burn_into(image)
         evidence = _encode(image, quality=settings.quality, progressive=True)
         return ProcessedPhoto(
             evidence=evidence,
-            thumbnail=thumbnail.result(),
+            thumbnail=thumbnail,
             sha256=_sha256(evidence),
             original_sha256=original_sha256.result(),
             width=image.width,
@@ -252,14 +253,15 @@ def _decode(
     data: bytes,
     settings: PhotoSettings,
     pool: Executor,
-    sized: Callable[[tuple[int, int]], None] = lambda size: None,
-) -> Image.Image:
-    """The photo as an upright RGB image with its long edge at most ``settings.long_edge``.
+    sized: Callable[[tuple[int, int], str], None] = lambda size, mode: None,
+) -> tuple[Image.Image, bytes]:
+    """The photo as an upright RGB or YCbCr image with its long edge at most ``settings.long_edge``, and
+    its thumbnail (JPEG bytes, long edge at most ``settings.thumb_edge``), made alongside the resize.
 
     ``sized`` is told the output size as soon as it is known, in this thread: for a JPEG (its EXIF comes
     with the header) while a ``pool`` thread decodes it, so that it can do work of its own meanwhile
     (Pillow's JPEG decoder runs without the GIL, its text rendering holds it); for other formats after
-    decoding. ``pool`` also runs bands of the resize.
+    decoding. ``pool`` also runs jobs of the resize and the thumbnail.
     """
     with warnings.catch_warnings():  # our own pixel limit governs; Pillow's warning must not escape
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -268,10 +270,17 @@ def _decode(
         orientation: int | None = None
         loading: Future[object] | None = None
         if image.format in _JPEG_FORMATS:
-            image.draft(None, target)  # DCT scaling: the smallest 1/2, 1/4, 1/8 that still covers target
+            # DCT scaling: the smallest 1/2, 1/4, 1/8 that still covers target; a YCbCr-coded JPEG stays
+            # YCbCr (the encoder takes it as it is, and its colour planes are resized at half size)
+            image.draft("YCbCr" if _ycc_coded(image) else None, target)
+            # one read of the whole file: the decoder gets all of it in one call instead of 64 KiB at a
+            # time (no copies, no suspending and resuming between pieces: about 3 ms less at 48 MP),
+            # and a BytesIO over bytes hands out the bytes themselves for it (no extra memory)
+            if isinstance(image, ImageFile.ImageFile):
+                image.decodermaxblock = max(image.decodermaxblock, len(data))
             orientation = _orientation(image)  # a JPEG's EXIF is in its header: no decoding needed
             loading = pool.submit(image.load)
-            sized(_upright_size(target, orientation))
+            sized(_upright_size(target, orientation), _output_mode(image))
         try:
             if loading is not None:
                 loading.result()
@@ -288,10 +297,17 @@ def _decode(
             raise _corrupt() from None
     assert orientation is not None
     if loading is None:
-        sized(_upright_size(target, orientation))
-    image = _resize_upright(image, target, orientation, pool)
-    image.info.clear()  # nothing of the source (comments, profiles, EXIF) may reach the output
-    return image
+        sized(_upright_size(target, orientation), image.mode)
+    # nothing of the source (comments, profiles, EXIF) may reach the outputs: Pillow's JPEG encoder
+    # writes an image's own "comment", and the images made from this one copy its info
+    image.info.clear()
+    thumbnail: list[bytes] = []
+    size, turn = _fit(target, settings.thumb_edge), _TRANSPOSE.get(orientation)
+    image = _resize_upright(
+        image, target, orientation, pool, lambda source: thumbnail.append(_thumbnail(source, size, turn))
+    )
+    image.info.clear()
+    return image, thumbnail[0]
 
 
 def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
@@ -299,60 +315,128 @@ def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
 
 
 def _resize_upright(
-    image: Image.Image, size: tuple[int, int], orientation: int, pool: Executor | None = None
+    image: Image.Image,
+    size: tuple[int, int],
+    orientation: int,
+    pool: Executor | None = None,
+    also: Callable[[Image.Image], object] | None = None,
 ) -> Image.Image:
     """``image`` resized to ``size`` (as stored) and turned upright by its EXIF ``orientation``.
 
     Bicubic: after draft the ratio is under 2, where bicubic is within 0.1 dB of LANCZOS and a third
-    faster. Sources over 3x the target are first reduced by an integer factor (box average). The resize
-    is cut into horizontal bands of the stored image, each resized (``box``: the filter still reads
-    the rows around its band, so the seams are invisible), turned on its own and pasted where the turn
-    puts it. The caller and up to two pool threads take bands from one queue until it is empty, so a
-    busy or slow core (a phone's little core) holds up at most the band it is on, never half the
-    image: with no free helper this is the serial resize. (On the 2-vCPU benchmark machine two threads
-    run the resize about 1.6x as fast as one.) Turning the small bands costs less than turning the
-    source: the turn always happens after the resize.
+    faster. Sources over 3x the target are first reduced by an integer factor (box average). The work
+    is cut into jobs: horizontal bands of the stored image, each resized (``box``: the filter still
+    reads the rows around its band, so the seams are invisible), turned on its own and pasted where
+    the turn puts it. The caller and up to two pool threads take jobs from one queue until it is
+    empty, so a busy or slow core (a phone's little core) holds up at most the job it is on, never
+    half the image: with no free helper this is the serial resize. (On the 2-vCPU benchmark machine
+    two threads run the resize about 1.5x as fast as one.) Turning the small bands costs less than
+    turning the source: the turn always happens after the resize.
+
+    A YCbCr image (a JPEG decoded without colour conversion) is resized plane by plane: the luma in
+    bands as above, each colour plane as one job at half the output size, where the JPEG encoder's
+    4:2:0 subsampling would average it down to anyway, then spread back over 2 x 2 pixels (which
+    that averaging returns exactly). That is about 30% less work than resizing three full planes.
+
+    ``also`` is one more job, given the image that is resized (as stored; reduced first if the source
+    was over 3x the target): the thumbnail is made from it.
     """
     transpose = _TRANSPOSE.get(orientation)
     factor = min(image.width // size[0], image.height // size[1]) // 3
     if factor > 1:
         image = image.reduce(factor)
-    if image.size == size:
-        return image.transpose(transpose) if transpose is not None else image
     bands = max(1, min(_BANDS, size[0] * size[1] // _BAND_PIXELS)) if pool is not None else 1
+    if image.size == size or (image.mode != "YCbCr" and bands == 1):
+        if also is not None:
+            also(image)
+        part = image.resize(size, Image.Resampling.BICUBIC) if image.size != size else image
+        return part.transpose(transpose) if transpose is not None else part
+    upright = _upright_size(size, orientation)
     rows = [size[1] * i // bands for i in range(bands + 1)]
     scale = image.height / size[1]
+    todo: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
+    out: list[Image.Image | None] = [None, None, None]  # the luma (or RGB) plane, the colour planes
 
-    def band(i: int) -> Image.Image:
+    def band(source: Image.Image, i: int) -> None:
         top, bottom = rows[i], rows[i + 1]
-        part = image.resize(
+        part = source.resize(
             (size[0], bottom - top),
             Image.Resampling.BICUBIC,
-            box=(0, top * scale, image.width, bottom * scale),
+            box=(0, top * scale, source.width, bottom * scale),
         )
-        return part.transpose(transpose) if transpose is not None else part
+        assert out[0] is not None
+        out[0].paste(
+            part.transpose(transpose) if transpose is not None else part,
+            _band_origin(transpose, size, top, bottom),
+        )
 
-    if bands == 1 or pool is None:
-        return band(0)
-    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for i in range(bands):
-        todo.put(i)
-    out = Image.new(image.mode, _upright_size(size, orientation), None)  # every pixel is pasted over
+    def bands_of(source: Image.Image) -> None:
+        out[0] = Image.new(source.mode, upright, None)  # every pixel is pasted over
+        for i in range(bands):
+            todo.put(partial(band, source, i))
 
-    def work() -> None:  # take bands until none is left; each goes into its own part of ``out``
+    def chroma(i: int) -> None:
+        out[i] = _resize_chroma(image.getchannel(i), size, transpose)
+
+    if image.mode == "YCbCr":
+        # the luma's bands are queued by the first job, which takes the plane out (``convert``: the
+        # same bytes as ``getchannel(0)`` in a third of the time, without the GIL); the colour planes
+        # follow it, then the thumbnail: the larger jobs are taken first
+        todo.put(lambda: bands_of(image.convert("L")))
+        todo.put(partial(chroma, 1))
+        todo.put(partial(chroma, 2))
+    else:
+        bands_of(image)
+    if also is not None:
+        todo.put(partial(also, image))
+    _drain(todo, pool)
+    luma, cb, cr = out
+    assert luma is not None
+    if image.mode != "YCbCr":
+        return luma
+    assert cb is not None
+    assert cr is not None
+    return Image.merge("YCbCr", (luma, cb, cr))
+
+
+def _resize_chroma(
+    plane: Image.Image, size: tuple[int, int], transpose: Image.Transpose | None
+) -> Image.Image:
+    """A colour plane resized to ``size`` and turned, made for the encoder's 4:2:0 subsampling.
+
+    When both sides are even it is resized to half size by area average (each value the mean of the
+    source area it covers, as the encoder's 4:2:0 keeps the mean of 2 x 2 pixels) and each value spread
+    back over 2 x 2 pixels, which the encoder's averaging then returns exactly: about a third of the
+    work of a bicubic full-size plane. Odd sides: full size, bicubic.
+    """
+    if size[0] % 2 or size[1] % 2:
+        full = plane.resize(size, Image.Resampling.BICUBIC)
+        return full.transpose(transpose) if transpose is not None else full
+    half = plane.resize((size[0] // 2, size[1] // 2), Image.Resampling.BOX)
+    if transpose is not None:
+        half = half.transpose(transpose)
+    # nearest over a box of exactly half the output: output pixel x takes half pixel x // 2
+    width, height = half.width * 2, half.height * 2
+    return half.resize((width, height), Image.Resampling.NEAREST, box=(0, 0, half.width, half.height))
+
+
+def _drain(todo: queue.SimpleQueue[Callable[[], object]], pool: Executor | None) -> None:
+    """Run the jobs in ``todo`` (a job may queue more): the caller and up to ``_BAND_HELPERS`` pool
+    threads take them until none is left. A helper that has not started by then finds nothing to do."""
+
+    def work() -> None:
         while True:
             try:
-                i = todo.get_nowait()
+                job = todo.get_nowait()
             except queue.Empty:
                 return
-            out.paste(band(i), _band_origin(transpose, size, rows[i], rows[i + 1]))
+            job()
 
-    helpers = [pool.submit(work) for _ in range(_BAND_HELPERS)]
+    helpers = [pool.submit(work) for _ in range(_BAND_HELPERS)] if pool is not None else []
     work()
-    for helper in helpers:  # a helper that has not started yet has nothing left to do
+    for helper in helpers:
         if not helper.cancel():
             helper.result()
-    return out
 
 
 def _band_origin(
@@ -385,8 +469,35 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) else 1
 
 
+#: Component ids a JPEG encoder gives R, G, B planes (libjpeg takes them as RGB, not YCbCr).
+_RGB_COMPONENT_IDS = (82, 71, 66)
+
+
+def _ycc_coded(image: Image.Image) -> bool:
+    """Whether a colour JPEG stores YCbCr, so that it can be decoded as such with no conversion.
+
+    libjpeg takes three components as RGB only when an Adobe marker says transform 0 or the
+    component ids are 'R', 'G', 'B' (which one wins differs between libjpeg versions); either
+    means RGB here, so a YCbCr decode is never asked of an RGB-coded file (libjpeg refuses it).
+    """
+    layer = getattr(image, "layer", None)  # JpegImageFile: (id, h, v, table) per component
+    if image.mode != "RGB" or not isinstance(layer, list) or len(layer) != 3:
+        return False
+    if "adobe" in image.info and image.info.get("adobe_transform") == 0:
+        return False
+    return tuple(component[0] for component in layer) != _RGB_COMPONENT_IDS
+
+
+def _output_mode(image: Image.Image) -> str:
+    """The mode the evidence image will have once ``image`` (opened, drafted) is decoded."""
+    return "YCbCr" if image.mode == "YCbCr" else "RGB"
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
-    """8-bit RGB: 16-bit grey scaled (not clipped), palette/alpha flattened on white, CMYK converted."""
+    """8-bit RGB: 16-bit grey scaled (not clipped), palette/alpha flattened on white, CMYK converted.
+    A YCbCr image (a JPEG decoded as stored) stays YCbCr: the rest of the pipeline takes both."""
+    if image.mode == "YCbCr":
+        return image
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
     if image.mode == "P":
@@ -400,25 +511,24 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 
 # -- output ---------------------------------------------------------------------------------------------
-def _thumbnail_base(image: Image.Image, long_edge: int) -> Image.Image:
-    """A new, smaller image for the thumbnail: ``image`` box-reduced by the largest integer factor that
-    keeps it at least ``long_edge`` (a third of a resize's cost), or a copy when no factor fits."""
-    target = _fit(image.size, long_edge)
-    factor = min(image.width // target[0], image.height // target[1])
-    return image.reduce(factor) if factor > 1 else image.copy()
-
-
-def _thumbnail(base: Image.Image, long_edge: int) -> bytes:
-    """A preview for lists, from ``_thumbnail_base``'s image: a small bilinear step, then JPEG q70."""
-    target = _fit(base.size, long_edge)
-    small = base.resize(target, Image.Resampling.BILINEAR) if base.size != target else base
+def _thumbnail(source: Image.Image, size: tuple[int, int], transpose: Image.Transpose | None) -> bytes:
+    """A preview for lists, ``size`` as stored, from ``source`` (as stored): box-reduced by the largest
+    integer factor that keeps it at least ``size`` (a third of a resize's cost), a small bilinear step,
+    turned upright, JPEG q70."""
+    factor = max(1, min(source.width // size[0], source.height // size[1]))
+    small = source.reduce(factor) if factor > 1 else source
+    if small.size != size:
+        small = small.resize(size, Image.Resampling.BILINEAR)
+    if transpose is not None:
+        small = small.transpose(transpose)
     return _encode(small, quality=70, progressive=False)
 
 
 def _encode(image: Image.Image, *, quality: int, progressive: bool) -> bytes:
     """A JPEG with no EXIF, ICC, XMP or comment: only what the app records itself goes with a photo."""
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality, optimize=True, progressive=progressive)
+    # 4:2:0 (libjpeg's default, stated because a YCbCr image's colour planes are made for it)
+    image.save(out, "JPEG", quality=quality, optimize=True, progressive=progressive, subsampling="4:2:0")
     return out.getvalue()
 
 
@@ -439,7 +549,7 @@ class _Overlay:
     """A rendered watermark: blend ``layer`` into ``box`` of the image through ``mask``."""
 
     box: tuple[int, int, int, int]
-    layer: Image.Image  # RGB
+    layer: Image.Image  # grey, in the image's mode (RGB or YCbCr)
     mask: Image.Image  # L
 
     def burn_into(self, image: Image.Image) -> None:
@@ -456,8 +566,11 @@ _MASK_LUT = [round(255 - (255 - _BOX_ALPHA) * (255 - g) / 255) for g in range(25
 _LAYER_LUT = [min(255, round(255 * g / m)) for g, m in zip(range(256), _MASK_LUT, strict=True)]
 
 
-def render_watermark(size: tuple[int, int], lines: list[str]) -> _Overlay:
+def render_watermark(size: tuple[int, int], lines: list[str], mode: str = "RGB") -> _Overlay:
     """The watermark for an image of ``size``: ``lines`` in white on a translucent dark box, lower left.
+
+    ``mode`` is the image's, RGB or YCbCr. The layer is grey, which in YCbCr is the luma with both
+    colour planes at 128; a blend is linear, so blending there equals blending in RGB.
 
     The font size follows the image width (width/36: about 11 pt when the photo fills a phone's width);
     a line too long for the image shrinks the font until it fits. Only the size is needed, so this runs
@@ -483,11 +596,17 @@ def render_watermark(size: tuple[int, int], lines: list[str]) -> _Overlay:
     draw = ImageDraw.Draw(coverage)
     for i, line in enumerate(lines):
         draw.text((margin, margin + i * step), line, font=font, fill=255)
-    return _Overlay(box, coverage.point(_LAYER_LUT).convert("RGB"), coverage.point(_MASK_LUT))
+    grey = coverage.point(_LAYER_LUT)
+    if mode == "YCbCr":
+        neutral = Image.new("L", grey.size, 128)
+        layer = Image.merge("YCbCr", (grey, neutral, neutral))
+    else:
+        layer = grey.convert(mode)
+    return _Overlay(box, layer, coverage.point(_MASK_LUT))
 
 
 def watermarked(image: Image.Image, lines: list[str]) -> Image.Image:
     """A copy of ``image`` with ``lines`` burned into its lower left (see ``render_watermark``)."""
     marked = image.copy()
-    render_watermark(image.size, lines).burn_into(marked)
+    render_watermark(image.size, lines, image.mode).burn_into(marked)
     return marked

@@ -71,8 +71,8 @@ def opened(data: bytes) -> Image.Image:
 # -- banded resize and turn ------------------------------------------------------------------------------
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_banded_resize_matches_the_whole_image_resize_then_turn(orientation: int) -> None:
-    source = textured(1300, 1000)
-    size = (1040, 800)  # 832,000 output pixels: four bands
+    source = textured(1500, 1250)
+    size = (1200, 1000)  # 1,200,000 output pixels: six bands
     assert size[0] * size[1] // photos._BAND_PIXELS >= photos._BANDS
     whole = source.resize(size, Image.Resampling.BICUBIC)
     turn = TRANSPOSE[orientation]
