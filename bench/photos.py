@@ -23,7 +23,8 @@ and PSNR and SSIM of the pipeline's output (no watermark) against the naive outp
 
 Then a stage breakdown per size (one more subprocess): every stage of the naive path and of the pipeline
 timed on its own, wall and CPU, to show where the time goes and how close the pipeline is to its floor
-(decoding with draft, which no resize or encoder setting can shorten).
+(decoding with draft, which no resize or encoder setting can shorten). The 1-minute load average is
+sampled before every timed subprocess and reported: on a shared machine it says how far to trust a run.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def camera_jpeg(stored_w: int, stored_h: int, seed: int = 7) -> bytes:
 
 
 # -- workers (run in a subprocess each) ------------------------------------------------------------------
-def make_variant(name: str):  # type: ignore[no-untyped-def]
+def make_variant(name: str):
     """A function bytes -> output bytes for ``name``."""
     if name in ("pipeline", "pipeline_nowm"):
         from mobile.photos import process_photo
@@ -128,7 +129,9 @@ def make_variant(name: str):  # type: ignore[no-untyped-def]
         def naive(data: bytes) -> bytes:
             image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
             scale = 1600 / max(image.size)
-            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
+            image = image.resize(
+                (round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS
+            )
             out = io.BytesIO()
             image.save(out, "JPEG", quality=80)
             return out.getvalue()
@@ -150,7 +153,8 @@ def stage_times(data: bytes, runs: int) -> dict[str, tuple[float, float]]:
     """Each stage of the naive path and of the pipeline on its own: {stage: (median wall ms, CPU ms)}.
 
     The pipeline's stages call its own functions; its decode repeats ``mobile.photos._decode``'s
-    setting (draft to the aspect-correct target) so that decoding is timed apart from the rest.
+    settings (draft to the aspect-correct target, YCbCr when the file is, one read of the whole file)
+    so that decoding is timed apart from the rest.
     CPU is the process's (all threads), so a banded stage shows its helpers' work too.
     """
     from concurrent.futures import ThreadPoolExecutor
@@ -180,7 +184,8 @@ def stage_times(data: bytes, runs: int) -> dict[str, tuple[float, float]]:
 
     def draft_decode() -> Image.Image:
         image = Image.open(io.BytesIO(data))
-        image.draft(None, photos._fit(image.size, 1600))
+        image.draft("YCbCr" if photos._ycc_coded(image) else None, photos._fit(image.size, 1600))
+        image.decodermaxblock = max(image.decodermaxblock, len(data))  # as mobile.photos._decode
         image.load()
         return image
 
@@ -195,26 +200,30 @@ def stage_times(data: bytes, runs: int) -> dict[str, tuple[float, float]]:
     small = timed("naive: LANCZOS resize to 1600", lambda: upright.resize(size, Image.Resampling.LANCZOS))
     timed("naive: encode q80 baseline", lambda: encoded(small, quality=80))
     timed("pipeline: SHA-256 of the original (helper thread)", lambda: hashlib.sha256(data).hexdigest())
-    drafted = timed("pipeline: decode with draft", draft_decode)
+    drafted = timed(f"pipeline: decode with draft ({draft_decode().mode})", draft_decode)
     orientation = photos._orientation(drafted)
     target = photos._fit(full.size, 1600)
     timed("pipeline: resize + turn, one thread", lambda: photos._resize_upright(drafted, target, orientation))
+    thumb_size, turn = photos._fit(target, 320), photos._TRANSPOSE.get(orientation)
+
+    def thumbnail(source: Image.Image) -> bytes:
+        return photos._thumbnail(source, thumb_size, turn)
+
     with ThreadPoolExecutor(max_workers=2) as pool:
         ours = timed(
-            "pipeline: resize + turn in 4 bands, caller and 2 threads",
-            lambda: photos._resize_upright(drafted, target, orientation, pool),
+            "pipeline: resize + turn as jobs (luma bands, colour planes, thumbnail), caller and 2 threads",
+            lambda: photos._resize_upright(drafted, target, orientation, pool, thumbnail),
         )
+    timed("pipeline: thumbnail 320 (helper: one of the jobs above)", lambda: thumbnail(drafted))
     overlay = timed(
         "pipeline: render the watermark (helper, while decoding)",
-        lambda: photos.render_watermark(ours.size, lines),
+        lambda: photos.render_watermark(ours.size, lines, ours.mode),
     )
-    base = timed("pipeline: thumbnail's box reduce", lambda: photos._thumbnail_base(ours, 320))
     timed("pipeline: burn the watermark in", lambda: overlay.burn_into(ours))
     evidence = timed(
-        "pipeline: encode q80 progressive optimised",
-        lambda: encoded(ours, quality=80, progressive=True, optimize=True),
+        f"pipeline: encode q80 progressive optimised ({ours.mode})",
+        lambda: photos._encode(ours, quality=80, progressive=True),
     )
-    timed("pipeline: thumbnail 320 (helper, while encoding)", lambda: photos._thumbnail(base, 320))
     timed("pipeline: SHA-256 of the evidence", lambda: hashlib.sha256(evidence).hexdigest())
     return found
 
@@ -314,7 +323,7 @@ def quality(results: dict[str, Result], data: bytes) -> dict[str, float]:
 
     full = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
     scale = 1600 / max(full.size)
-    ref_img = full.resize((round(full.width * scale), round(full.height * scale)), Image.LANCZOS)
+    ref_img = full.resize((round(full.width * scale), round(full.height * scale)), Image.Resampling.LANCZOS)
     ref = np.asarray(ref_img, dtype=np.float64)
     scores = {
         f"psnr_ref_{k}": psnr(rgb(r.output), ref) for k, r in results.items() if k != "idle" and r.output
@@ -325,21 +334,21 @@ def quality(results: dict[str, Result], data: bytes) -> dict[str, float]:
     return scores
 
 
-def psnr(a, b) -> float:  # type: ignore[no-untyped-def]
+def psnr(a, b) -> float:
     import numpy as np
 
     mse = float(np.mean((a - b) ** 2))
     return float("inf") if mse == 0 else 10 * float(np.log10(255**2 / mse))
 
 
-def ssim(a, b, window: int = 8) -> float:  # type: ignore[no-untyped-def]
+def ssim(a, b, window: int = 8) -> float:
     """Mean SSIM of the luma, sliding window x window (integral images), constants of Wang et al. 2004."""
     import numpy as np
 
     weights = np.array([0.299, 0.587, 0.114])
     x, y = a @ weights, b @ weights
 
-    def box_mean(img):  # type: ignore[no-untyped-def]
+    def box_mean(img):
         c = np.cumsum(np.cumsum(np.pad(img, ((1, 0), (1, 0))), 0), 1)
         n = window
         return (c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]) / (n * n)
@@ -471,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         report.append(f"libvips reference skipped: {vips_problem}")
         print(f"libvips reference skipped: {vips_problem}", file=sys.stderr)
     summary: list[str] = []
+    loads: list[float] = []  # the 1-minute load average before each subprocess
     with tempfile.TemporaryDirectory(prefix="bench-photos-") as tmp_name:
         tmp = Path(tmp_name)
         for label, (width, height) in SIZES.items():
@@ -480,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
             results = {name: Result() for name in variants}
             for _ in range(rounds):
                 for name in variants:
+                    loads.append(os.getloadavg()[0])
                     got = spawn(name, path, 1 if name == "idle" else per_round, tmp)
                     r = results[name]
                     r.times += got["times"]  # type: ignore[arg-type]
@@ -493,6 +504,11 @@ def main(argv: list[str] | None = None) -> int:
             report += ["", *stage_table(label, stages, results)]
             summary += verdicts(label, results, scores, vips_problem is None)
     report[2] += f" (at the end: {os.getloadavg()[0]:.2f})"
+    report.insert(
+        3,
+        f"Load average (1 min) during the timed runs, sampled before each of {len(loads)} subprocesses: "
+        f"median {statistics.median(loads):.2f}, min {min(loads):.2f}, max {max(loads):.2f}.",
+    )
     report += [
         "",
         "Targets:",
@@ -502,8 +518,9 @@ def main(argv: list[str] | None = None) -> int:
         "CPU ms: process CPU time (all threads) per photo, median; it is what a busy machine cannot hide.",
         "The pipeline row includes thumbnail, watermark and both SHA-256 hashes; naive and libvips make",
         "the evidence JPEG only. libvips runs with its default thread pool; the pipeline uses two helper",
-        "threads (hashing and the watermark text while decoding, bands of the resize with the caller, the",
-        "thumbnail while encoding); naive is single-threaded. Stage tables: each stage timed alone.",
+        "threads (hashing and the watermark text while decoding; the resize's jobs and the thumbnail with",
+        "the caller); naive is single-threaded. A camera JPEG stays YCbCr in the pipeline (decode, resize,",
+        "encode). Stage tables: each stage timed alone.",
     ]
     text = "\n".join(report) + "\n"
     print(text)
