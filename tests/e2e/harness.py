@@ -424,13 +424,20 @@ class Screen:
             self._quiet()  # a field replaced by a re-render while typing loses the text
             box = self._textbox(label).first
             box.wait_for(state="attached", timeout=timeout * 1000)
-            box.click()
-            if not self._focused(box):  # the tap came during a scroll or a rebuild: once more, settled
-                self._quiet()
+            for _attempt in range(3):
                 box.click()
-                if not self._focused(box):  # typing now would go into another field
-                    raise AssertionError(f"field {label!r} does not take the focus")
-            self.page.wait_for_timeout(150)  # Flutter moves focus to its editing element
+                # the field left behind may rebuild the screen as it loses the focus, and a rebuild can
+                # hand the focus back to it (seen in CI: the keys then replaced the fine amount): wait
+                # until the screen is still and check the focus again, then right before typing
+                self._quiet(quiet_ms=300)
+                if self._focused(box):
+                    self.page.wait_for_timeout(150)  # Flutter moves focus to its editing element
+                    if self._focused(box, limit_ms=0):
+                        break
+                self._quiet()  # the tap came during a scroll or a rebuild: once more, settled
+                box = self._textbox(label).first
+            else:  # typing now would go into another field
+                raise AssertionError(f"field {label!r} does not keep the focus")
             self.page.keyboard.press("Control+A")
             self.page.keyboard.press("Backspace")
             self.page.keyboard.type(value, delay=15)
