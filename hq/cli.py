@@ -211,6 +211,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from hq.blobs import FilesystemBlobStore
 
     _check_serve_options(args)
+    settings = settings_from_env()  # a bad STREETPATROL_* value is one clear error, before any worker
     url = _storage_url(args)
     storage = _open_serving(url, args.pool_size, create=True)  # the schema, once, before any worker
     workers = f", {args.workers} 个工作进程 / workers" if args.workers > 1 else ""
@@ -231,7 +232,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             log_level="info",
         )
         return 0
-    app = create_app(storage, FilesystemBlobStore(args.blobs), settings_from_env())
+    app = create_app(storage, FilesystemBlobStore(args.blobs), settings)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     finally:

@@ -7,7 +7,9 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
+from enforcement.text import LocalizedError
 from sync.protocol import (
     DEFAULT_PULL_LIMIT,
     MAX_BATCH_BYTES,
@@ -16,6 +18,8 @@ from sync.protocol import (
     MAX_PULL_LIMIT,
     SQUAD_FEED_DAYS,
 )
+
+_N = TypeVar("_N", int, float)
 
 
 def utc_now() -> datetime:
@@ -86,17 +90,18 @@ def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | Non
     ``STREETPATROL_MAX_BATCH_RECORDS``, ``STREETPATROL_MAX_BATCH_BYTES``,
     ``STREETPATROL_TRUST_FORWARDED_FOR`` and the argon2 cost ``STREETPATROL_PIN_TIME_COST`` /
     ``STREETPATROL_PIN_MEMORY_KIB`` / ``STREETPATROL_PIN_PARALLELISM`` and the PIN checks one process runs at
-    once, ``STREETPATROL_PIN_CONCURRENT``."""
+    once, ``STREETPATROL_PIN_CONCURRENT``. A value that is not a positive number raises SettingsError
+    naming the variable."""
     env = os.environ if env is None else env
     settings = base or Settings()
     changes: dict[str, object] = {}
     if "STREETPATROL_TOKEN_TTL_HOURS" in env:
-        changes["token_ttl"] = timedelta(hours=float(env["STREETPATROL_TOKEN_TTL_HOURS"]))
+        changes["token_ttl"] = timedelta(hours=_positive(env, "STREETPATROL_TOKEN_TTL_HOURS", float))
     names = {f.name for f in fields(Settings)}
     for name in ("max_photo_bytes", "max_batch_records", "max_batch_bytes"):
         key = "STREETPATROL_" + name.upper()
         if key in env and name in names:
-            changes[name] = int(env[key])
+            changes[name] = _positive(env, key, int)
     if "STREETPATROL_TRUST_FORWARDED_FOR" in env:
         changes["trust_forwarded_for"] = env["STREETPATROL_TRUST_FORWARDED_FOR"].lower() in {
             "1",
@@ -104,7 +109,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | Non
             "yes",
         }
     pin_cost = {
-        name: int(env[f"STREETPATROL_PIN_{key}"])
+        name: _positive(env, f"STREETPATROL_PIN_{key}", int)
         for name, key in (
             ("time_cost", "TIME_COST"),
             ("memory_cost", "MEMORY_KIB"),
@@ -116,3 +121,23 @@ def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | Non
     if pin_cost:
         changes["pin_hashing"] = replace(settings.pin_hashing, **pin_cost)
     return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+class SettingsError(LocalizedError):
+    code = "settings"
+
+
+def _positive(env: Mapping[str, str], key: str, kind: Callable[[str], _N]) -> _N:
+    """``env[key]`` read as a positive ``kind`` (int or float), or SettingsError naming ``key``."""
+    text = env[key].strip()
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0 or value != value or value == float("inf"):
+        raise SettingsError(
+            f"{key} must be a positive number, not {text!r}",
+            zh=f"环境变量 {key} 须为正数，当前为“{text}”",
+            field=key,
+        )
+    return value

@@ -18,7 +18,7 @@ from enforcement.model import Stage
 from hq.auth import PinHasher
 from hq.cli import EXPORT_COLUMNS, run_to_string
 from hq.demo import SUBJECTS, USERS
-from hq.settings import settings_from_env
+from hq.settings import SettingsError, settings_from_env
 from hq.storage.sqlite import SqliteStorage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +61,33 @@ def test_pin_cost_comes_from_the_environment() -> None:
     assert settings_from_env({}).pin_hashing.memory_cost == 65536
     assert settings_from_env({}).pin_hashing.concurrent is None  # one per core
     assert settings_from_env({"STREETPATROL_PIN_CONCURRENT": "3"}).pin_hashing.concurrent == 3
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("STREETPATROL_PIN_CONCURRENT", "abc"),
+        ("STREETPATROL_PIN_CONCURRENT", "0"),
+        ("STREETPATROL_PIN_MEMORY_KIB", "-5"),
+        ("STREETPATROL_MAX_PHOTO_BYTES", "16MB"),
+        ("STREETPATROL_TOKEN_TTL_HOURS", "nan"),
+        ("STREETPATROL_TOKEN_TTL_HOURS", "inf"),
+        ("STREETPATROL_TOKEN_TTL_HOURS", ""),
+    ],
+)
+def test_a_bad_setting_in_the_environment_is_one_clear_error(
+    key: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SettingsError) as err:
+        settings_from_env({key: value})
+    assert err.value.field == key
+    assert key in err.value.zh
+    assert "正数" in err.value.zh
+    monkeypatch.setenv(key, value)
+    code, _ = run_to_string(["serve", "--db", str(tmp_path / "hq.db"), "--blobs", str(tmp_path / "b")])
+    assert code == 1  # refused before anything is served
+    assert f"错误：环境变量 {key} 须为正数" in capsys.readouterr().err
+    assert not (tmp_path / "hq.db").exists()
 
 
 def test_seed_demo_prints_pins_that_sign_in_and_stages_that_escalate(tmp_path: Path) -> None:
