@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from enforcement.model import Case, Review, Stage, Subject, SyncState
-from enforcement.text import Lang
+from enforcement.text import Lang, pick
 from mobile.photostore import PhotoStore
 from mobile.state.errors import DraftError, localized
 from mobile.state.new_case import CaseDraftState
@@ -48,7 +48,7 @@ class CaseView:
         no reason in that language (never the other language)."""
         if not self.hq_differs:
             return ""
-        return self.hq_reason_zh if lang == "zh" else self.hq_reason_en
+        return pick(lang, self.hq_reason_zh, self.hq_reason_en)
 
     @property
     def latest(self) -> bool:

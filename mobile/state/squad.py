@@ -28,7 +28,7 @@ from enforcement.model import (
     local_date,
     new_id,
 )
-from enforcement.text import Lang
+from enforcement.text import Lang, pick
 from mobile.state.errors import AppStateError, NotSignedIn, localized
 from mobile.state.observable import Observable
 from patrollog.daylog import CaseLine, DayLog, OfficerDay, build_daylog
@@ -91,7 +91,7 @@ class QueueItem:
 
     def hq_reason(self, lang: Lang) -> str:
         """HQ's reason in ``lang`` ("" when HQ sent none in that language: never the other language)."""
-        return self.hq_reason_zh if lang == "zh" else self.hq_reason_en
+        return pick(lang, self.hq_reason_zh, self.hq_reason_en)
 
     @property
     def needs_decision(self) -> bool:

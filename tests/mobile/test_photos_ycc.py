@@ -87,6 +87,13 @@ def patch_colour(image: Image.Image, name: str) -> tuple[float, ...]:
     return tuple(ImageStat.Stat(image.convert("RGB").crop(box)).mean)
 
 
+def assert_patch_colours(image: Image.Image, *, within: float) -> None:
+    """Every patch of the scene has its colour in ``image``, each channel within ``within`` levels."""
+    for name, (_, colour) in PATCHES.items():
+        got = patch_colour(image, name)
+        assert max(abs(g - c) for g, c in zip(got, colour, strict=True)) < within, (name, got, colour)
+
+
 def test_a_camera_jpeg_is_decoded_as_ycbcr_and_an_rgb_coded_one_is_not() -> None:
     assert photos._ycc_coded(Image.open(io.BytesIO(camera_jpeg(640, 480))))
     rgb_coded = Image.open(io.BytesIO(encode(scene(640, 480), keep_rgb=True)))
@@ -105,14 +112,10 @@ def test_colours_come_out_right_through_the_ycbcr_path(orientation: int) -> None
     out = opened(result.evidence)
     assert out.mode == "RGB"
     assert out.size == (1200, 1600)
-    for name, (_, colour) in PATCHES.items():
-        got = patch_colour(out, name)
-        assert max(abs(g - c) for g, c in zip(got, colour, strict=True)) < 12, (name, got, colour)
+    assert_patch_colours(out, within=12)
     thumb = opened(result.thumbnail)
     assert thumb.size == (240, 320)
-    for name, (_, colour) in PATCHES.items():
-        got = patch_colour(thumb, name)
-        assert max(abs(g - c) for g, c in zip(got, colour, strict=True)) < 16, (name, got, colour)
+    assert_patch_colours(thumb, within=16)
 
 
 def test_the_ycbcr_path_matches_the_rgb_path() -> None:
@@ -149,9 +152,7 @@ def test_rgb_coded_jpegs_still_decode_with_the_right_colours(variant: str) -> No
     assert not photos._ycc_coded(Image.open(io.BytesIO(data)))
     out = opened(process_photo(data, None).evidence)
     assert out.size == (1200, 1600)
-    for name, (_, colour) in PATCHES.items():
-        got = patch_colour(out, name)
-        assert max(abs(g - c) for g, c in zip(got, colour, strict=True)) < 12, (name, got, colour)
+    assert_patch_colours(out, within=12)
 
 
 def test_odd_output_sides_keep_full_size_colour_planes() -> None:
@@ -159,9 +160,7 @@ def test_odd_output_sides_keep_full_size_colour_planes() -> None:
     data = camera_jpeg(1001, 1503, 1)
     out = opened(process_photo(data, None, PhotoSettings(long_edge=1001, thumb_edge=100)).evidence)
     assert out.size == (667, 1001)
-    for name, (_, colour) in PATCHES.items():
-        got = patch_colour(out, name)
-        assert max(abs(g - c) for g, c in zip(got, colour, strict=True)) < 12, (name, got, colour)
+    assert_patch_colours(out, within=12)
 
 
 def test_half_size_colour_planes_cover_two_by_two_pixels() -> None:
