@@ -33,15 +33,18 @@ import hashlib
 import io
 import queue
 import warnings
-from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
+from typing import IO, cast
 
 from PIL import Image, ImageDraw, ImageFile, ImageFont
 
 from enforcement.text import LocalizedError
+from mobile.photoresize import TRANSPOSE, Jobs, Pieces, Resize, Stream, resize_upright, serve, upright_size
 from mobile.watermark import Watermark
 
 try:  # HEIC/HEIF where pillow-heif installs (not on every phone build)
@@ -64,28 +67,7 @@ FONT_PATH = next(
 
 _JPEG_FORMATS = frozenset({"JPEG", "MPO"})  # MPO: JPEGs with a multi-picture index (many Android phones)
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-_QUARTER_TURNS = frozenset(
-    {
-        Image.Transpose.ROTATE_90,
-        Image.Transpose.ROTATE_270,
-        Image.Transpose.TRANSPOSE,
-        Image.Transpose.TRANSVERSE,
-    }
-)
 _ORIENTATION_TAG = 0x0112
-#: The final resize runs in up to this many bands, when each has at least _BAND_PIXELS output pixels.
-_BANDS = 6
-_BAND_HELPERS = 2  # pool threads that work on bands besides the caller
-_BAND_PIXELS = 200_000
 __all__ = ["FONT_PATH", "PhotoError", "PhotoSettings", "ProcessedPhoto", "Watermark", "process_photo"]
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
 
@@ -142,22 +124,23 @@ def process_photo(
     """Turn a phone photo into evidence. Raises PhotoError for anything unusable (never a Pillow error).
 
     Thread-safe and meant to run off the UI thread. It uses two helper threads of its own for the work
-    that can overlap: hashing the original while the photo decodes (and the caller renders the watermark
-    text meanwhile: a JPEG's header gives the output size), the jobs of the resize and the thumbnail
-    (made from the decoded image alongside the resize: Pillow's encoders hold the GIL, so a thumbnail
-    started while the evidence encodes would only run after it).
+    that can overlap: the decode (and, for a large JPEG, a second decode of its top half, whose resize
+    then overlaps the rest of the first: see ``_head_start``), hashing the original once they are under
+    way (while the caller renders the watermark text: a JPEG's header gives the output size), the jobs
+    of the resize and the thumbnail (made from the decoded image alongside the resize: Pillow's encoders
+    hold the GIL, so a thumbnail started while the evidence encodes would only run after it).
     """
     _check_bytes(data, settings)
     lines = watermark.lines() if settings.watermark and watermark is not None else None
     with ThreadPoolExecutor(max_workers=2) as pool:
-        original_sha256 = pool.submit(_sha256, data)
+        hashed: list[str] = []
         marks: list[_Overlay] = []
 
         def sized(size: tuple[int, int], mode: str) -> None:  # known before or after decoding
             if lines:
                 marks.append(render_watermark(size, lines, mode))
 
-        image, thumbnail = _decode(data, settings, pool, sized)
+        image, thumbnail = _decode(data, settings, pool, sized, lambda: hashed.append(_sha256(data)))
         if marks:
             marks[0].burn_into(image)
         evidence = _encode(image, quality=settings.quality, progressive=True)
@@ -165,7 +148,7 @@ def process_photo(
             evidence=evidence,
             thumbnail=thumbnail,
             sha256=_sha256(evidence),
-            original_sha256=original_sha256.result(),
+            original_sha256=hashed[0],
             width=image.width,
             height=image.height,
         )
@@ -229,10 +212,10 @@ def _corrupt() -> PhotoError:
     )
 
 
-def _open(data: bytes, settings: PhotoSettings) -> Image.Image:
-    """Read the header only, and refuse what must not be decoded."""
+def _open(data: bytes, settings: PhotoSettings, fp: IO[bytes] | None = None) -> Image.Image:
+    """Read the header only (from ``fp``, a file over ``data``), and refuse what must not be decoded."""
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(fp or io.BytesIO(data))
     except Image.DecompressionBombError:
         raise _too_many_pixels(None, settings) from None
     except Image.UnidentifiedImageError:
@@ -254,202 +237,145 @@ def _decode(
     settings: PhotoSettings,
     pool: Executor,
     sized: Callable[[tuple[int, int], str], None] = lambda size, mode: None,
+    also: Callable[[], object] = lambda: None,
 ) -> tuple[Image.Image, bytes]:
     """The photo as an upright RGB or YCbCr image with its long edge at most ``settings.long_edge``, and
     its thumbnail (JPEG bytes, long edge at most ``settings.thumb_edge``), made alongside the resize.
 
+    ``also`` is one more job, run on a ``pool`` thread while the photo decodes (hashing the original).
     ``sized`` is told the output size as soon as it is known, in this thread: for a JPEG (its EXIF comes
     with the header) while a ``pool`` thread decodes it, so that it can do work of its own meanwhile
     (Pillow's JPEG decoder runs without the GIL, its text rendering holds it); for other formats after
-    decoding. ``pool`` also runs jobs of the resize and the thumbnail.
+    decoding. ``pool`` also runs jobs of the resize and the thumbnail: for a camera JPEG, most of the
+    resize while the photo is still decoding (``_decode_streaming``).
     """
+    jpeg = data[:2] == b"\xff\xd8"
+    pieces = Pieces(data) if jpeg else None
     with warnings.catch_warnings():  # our own pixel limit governs; Pillow's warning must not escape
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        image = _open(data, settings)
+        image = _open(data, settings, cast(IO[bytes], pieces))
         target = _fit(image.size, settings.long_edge)
-        orientation: int | None = None
-        loading: Future[object] | None = None
-        if image.format in _JPEG_FORMATS:
+        if pieces is not None and image.format in _JPEG_FORMATS:
             # DCT scaling: the smallest 1/2, 1/4, 1/8 that still covers target; a YCbCr-coded JPEG stays
             # YCbCr (the encoder takes it as it is, and its colour planes are resized at half size)
             image.draft("YCbCr" if _ycc_coded(image) else None, target)
+            orientation = _orientation(image)  # a JPEG's EXIF is in its header: no decoding needed
+            if _streams(image, target):
+                return _decode_streaming(image, pieces, target, orientation, settings, pool, sized, also)
             # one read of the whole file: the decoder gets all of it in one call instead of 64 KiB at a
-            # time (no copies, no suspending and resuming between pieces: about 3 ms less at 48 MP),
-            # and a BytesIO over bytes hands out the bytes themselves for it (no extra memory)
+            # time (no copies, no suspending and resuming between pieces: about 3 ms less at 48 MP)
             if isinstance(image, ImageFile.ImageFile):
                 image.decodermaxblock = max(image.decodermaxblock, len(data))
-            orientation = _orientation(image)  # a JPEG's EXIF is in its header: no decoding needed
             loading = pool.submit(image.load)
-            sized(_upright_size(target, orientation), _output_mode(image))
-        try:
-            if loading is not None:
+            hashing = pool.submit(also)
+            sized(upright_size(target, orientation), _output_mode(image))
+            with _decode_errors(image, settings):
                 loading.result()
-            else:
+                image = _to_rgb(image)
+        else:
+            hashing = pool.submit(also)
+            with _decode_errors(image, settings):
                 image.load()
-            if loading is None:  # not a JPEG: its EXIF may follow the pixels
-                orientation = _orientation(image)
-            image = _to_rgb(image)  # (a new image for some modes: the EXIF is read before)
-        except Image.DecompressionBombError:
-            raise _too_many_pixels(None, settings) from None
-        except MemoryError:
-            raise _too_many_pixels(image.width * image.height, settings) from None
-        except _DECODE_ERRORS:
-            raise _corrupt() from None
-    assert orientation is not None
-    if loading is None:
-        sized(_upright_size(target, orientation), image.mode)
-    # nothing of the source (comments, profiles, EXIF) may reach the outputs: Pillow's JPEG encoder
-    # writes an image's own "comment", and the images made from this one copy its info
-    image.info.clear()
+                orientation = _orientation(image)  # not a JPEG: its EXIF may follow the pixels
+                image = _to_rgb(image)  # (a new image for some modes: the EXIF is read before)
+            sized(upright_size(target, orientation), image.mode)
+    _strip(image)
     thumbnail: list[bytes] = []
-    size, turn = _fit(target, settings.thumb_edge), _TRANSPOSE.get(orientation)
-    image = _resize_upright(
+    size, turn = _fit(target, settings.thumb_edge), TRANSPOSE.get(orientation)
+    image = resize_upright(
         image, target, orientation, pool, lambda source: thumbnail.append(_thumbnail(source, size, turn))
     )
-    image.info.clear()
-    return image, thumbnail[0]
+    hashing.result()
+    return _strip(image), thumbnail[0]
 
 
-def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
-    return (size[1], size[0]) if _TRANSPOSE.get(orientation) in _QUARTER_TURNS else size
+#: A streamed JPEG reaches its decoder in this many pieces, each of at least _PIECE_BYTES.
+_PIECES = 24
+_PIECE_BYTES = 256 * 1024
 
 
-def _resize_upright(
+def _streams(image: Image.Image, target: tuple[int, int]) -> bool:
+    """Whether a JPEG (opened, drafted) is resized while it decodes: a camera's YCbCr JPEG that needs a
+    resize after DCT scaling, not first an integer reduction (a source over 3x the target)."""
+    if image.mode != "YCbCr" or image.size == target or image.height < target[1]:
+        return False
+    return min(image.width // target[0], image.height // target[1]) // 3 <= 1
+
+
+def _decode_streaming(
     image: Image.Image,
-    size: tuple[int, int],
+    pieces: Pieces,
+    target: tuple[int, int],
     orientation: int,
-    pool: Executor | None = None,
-    also: Callable[[Image.Image], object] | None = None,
-) -> Image.Image:
-    """``image`` resized to ``size`` (as stored) and turned upright by its EXIF ``orientation``.
+    settings: PhotoSettings,
+    pool: Executor,
+    sized: Callable[[tuple[int, int], str], None],
+    also: Callable[[], object],
+) -> tuple[Image.Image, bytes]:
+    """Decode a camera JPEG on a ``pool`` thread and resize the rows it has finished on the other while
+    it goes on (``mobile.photoresize.Stream``); the rows left, and the thumbnail, once it is done.
 
-    Bicubic: after draft the ratio is under 2, where bicubic is within 0.1 dB of LANCZOS and a third
-    faster. Sources over 3x the target are first reduced by an integer factor (box average). The work
-    is cut into jobs: horizontal bands of the stored image, each resized (``box``: the filter still
-    reads the rows around its band, so the seams are invisible), turned on its own and pasted where
-    the turn puts it. The caller and up to two pool threads take jobs from one queue until it is
-    empty, so a busy or slow core (a phone's little core) holds up at most the job it is on, never
-    half the image: with no free helper this is the serial resize. (On the 2-vCPU benchmark machine
-    two threads run the resize about 1.5x as fast as one.) Turning the small bands costs less than
-    turning the source: the turn always happens after the resize.
-
-    A YCbCr image (a JPEG decoded without colour conversion) is resized plane by plane: the luma in
-    bands as above, each colour plane as one job at half the output size, where the JPEG encoder's
-    4:2:0 subsampling would average it down to anyway, then spread back over 2 x 2 pixels (which
-    that averaging returns exactly). That is about 30% less work than resizing three full planes.
-
-    ``also`` is one more job, given the image that is resized (as stored; reduced first if the source
-    was over 3x the target): the thumbnail is made from it.
+    The entropy decoding of a JPEG is one thread's work from its first byte to its last (at 48 MP three
+    quarters of the time), and the resize used to wait for all of it: now only its last rows do. The
+    decoder gets the file in pieces (a 24th of it, at least 256 KiB, one per read of Pillow's loader);
+    between two pieces the rows it has finished are found and their jobs queued. The helper hashes the
+    original first: the decoder needs a while before its first rows are done.
     """
-    transpose = _TRANSPOSE.get(orientation)
-    factor = min(image.width // size[0], image.height // size[1]) // 3
-    if factor > 1:
-        image = image.reduce(factor)
-    bands = max(1, min(_BANDS, size[0] * size[1] // _BAND_PIXELS)) if pool is not None else 1
-    if image.size == size or (image.mode != "YCbCr" and bands == 1):
-        if also is not None:
-            also(image)
-        part = image.resize(size, Image.Resampling.BICUBIC) if image.size != size else image
-        return part.transpose(transpose) if transpose is not None else part
-    upright = _upright_size(size, orientation)
-    rows = [size[1] * i // bands for i in range(bands + 1)]
-    scale = image.height / size[1]
-    todo: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
-    out: list[Image.Image | None] = [None, None, None]  # the luma (or RGB) plane, the colour planes
-
-    def band(source: Image.Image, i: int) -> None:
-        top, bottom = rows[i], rows[i + 1]
-        part = source.resize(
-            (size[0], bottom - top),
-            Image.Resampling.BICUBIC,
-            box=(0, top * scale, source.width, bottom * scale),
-        )
-        assert out[0] is not None
-        out[0].paste(
-            part.transpose(transpose) if transpose is not None else part,
-            _band_origin(transpose, size, top, bottom),
-        )
-
-    def bands_of(source: Image.Image) -> None:
-        out[0] = Image.new(source.mode, upright, None)  # every pixel is pasted over
-        for i in range(bands):
-            todo.put(partial(band, source, i))
-
-    def chroma(i: int) -> None:
-        out[i] = _resize_chroma(image.getchannel(i), size, transpose)
-
-    if image.mode == "YCbCr":
-        # the luma's bands are queued by the first job, which takes the plane out (``convert``: the
-        # same bytes as ``getchannel(0)`` in a third of the time, without the GIL); the colour planes
-        # follow it, then the thumbnail: the larger jobs are taken first
-        todo.put(lambda: bands_of(image.convert("L")))
-        todo.put(partial(chroma, 1))
-        todo.put(partial(chroma, 2))
-    else:
-        bands_of(image)
-    if also is not None:
-        todo.put(partial(also, image))
-    _drain(todo, pool)
-    luma, cb, cr = out
-    assert luma is not None
-    if image.mode != "YCbCr":
-        return luma
-    assert cb is not None
-    assert cr is not None
-    return Image.merge("YCbCr", (luma, cb, cr))
-
-
-def _resize_chroma(
-    plane: Image.Image, size: tuple[int, int], transpose: Image.Transpose | None
-) -> Image.Image:
-    """A colour plane resized to ``size`` and turned, made for the encoder's 4:2:0 subsampling.
-
-    When both sides are even it is resized to half size by area average (each value the mean of the
-    source area it covers, as the encoder's 4:2:0 keeps the mean of 2 x 2 pixels) and each value spread
-    back over 2 x 2 pixels, which the encoder's averaging then returns exactly: about a third of the
-    work of a bicubic full-size plane. Odd sides: full size, bicubic.
-    """
-    if size[0] % 2 or size[1] % 2:
-        full = plane.resize(size, Image.Resampling.BICUBIC)
-        return full.transpose(transpose) if transpose is not None else full
-    half = plane.resize((size[0] // 2, size[1] // 2), Image.Resampling.BOX)
-    if transpose is not None:
-        half = half.transpose(transpose)
-    # nearest over a box of exactly half the output: output pixel x takes half pixel x // 2
-    width, height = half.width * 2, half.height * 2
-    return half.resize((width, height), Image.Resampling.NEAREST, box=(0, 0, half.width, half.height))
-
-
-def _drain(todo: queue.SimpleQueue[Callable[[], object]], pool: Executor | None) -> None:
-    """Run the jobs in ``todo`` (a job may queue more): the caller and up to ``_BAND_HELPERS`` pool
-    threads take them until none is left. A helper that has not started by then finds nothing to do."""
-
-    def work() -> None:
-        while True:
-            try:
-                job = todo.get_nowait()
-            except queue.Empty:
-                return
-            job()
-
-    helpers = [pool.submit(work) for _ in range(_BAND_HELPERS)] if pool is not None else []
-    work()
+    resize = Resize(image.mode, image.size, target, orientation)
+    todo: Jobs = queue.SimpleQueue()
+    todo.put(also)
+    stream = Stream(image, resize, todo)
+    pieces.piece = max(_PIECE_BYTES, pieces.size // _PIECES)
+    if isinstance(image, ImageFile.ImageFile):
+        image.decodermaxblock = pieces.piece
+    pieces.between = stream.seen
+    helpers = [pool.submit(serve, todo)]  # one helper while decoding: the decoder has the other core
+    try:
+        loading = pool.submit(image.load)
+        sized(upright_size(target, orientation), image.mode)
+        with _decode_errors(image, settings):
+            loading.result()
+    except BaseException:
+        todo.put(None)
+        with suppress(Exception):  # the decode's error is the one to report
+            helpers[0].result()
+        raise
+    finally:
+        pieces.between = None
+    _strip(image)
+    thumbnail: list[bytes] = []
+    size, turn = _fit(target, settings.thumb_edge), TRANSPOSE.get(orientation)
+    try:
+        todo.put(lambda: thumbnail.append(_thumbnail(image, size, turn)))  # the largest job left
+        stream.finish(image)
+        helpers.append(pool.submit(serve, todo))  # the decoder's thread joins in
+    finally:
+        for _ in range(3):  # a None for each of the two helpers and this thread: none waits forever
+            todo.put(None)
+    serve(todo)
     for helper in helpers:
-        if not helper.cancel():
-            helper.result()
+        helper.result()
+    return _strip(resize.result()), thumbnail[0]
 
 
-def _band_origin(
-    transpose: Image.Transpose | None, size: tuple[int, int], top: int, bottom: int
-) -> tuple[int, int]:
-    """Where rows ``top``..``bottom`` of an image of ``size`` land (upper left) once it is turned."""
-    if transpose in (Image.Transpose.ROTATE_90, Image.Transpose.TRANSPOSE):
-        return top, 0  # rows become columns, first row first
-    if transpose in (Image.Transpose.ROTATE_270, Image.Transpose.TRANSVERSE):
-        return size[1] - bottom, 0  # rows become columns, last row first
-    if transpose in (Image.Transpose.FLIP_TOP_BOTTOM, Image.Transpose.ROTATE_180):
-        return 0, size[1] - bottom
-    return 0, top
+@contextmanager
+def _decode_errors(image: Image.Image, settings: PhotoSettings) -> Iterator[None]:
+    """Pillow's errors while decoding ``image``, as the officer's PhotoError."""
+    try:
+        yield
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(None, settings) from None
+    except MemoryError:
+        raise _too_many_pixels(image.width * image.height, settings) from None
+    except _DECODE_ERRORS:
+        raise _corrupt() from None
+
+
+def _strip(image: Image.Image) -> Image.Image:
+    """``image`` with nothing of the source's comments, profiles or EXIF: Pillow's JPEG encoder writes an
+    image's own "comment", and the images made from one copy its info."""
+    image.info.clear()
+    return image
 
 
 def _fit(size: tuple[int, int], long_edge: int) -> tuple[int, int]:

@@ -2,7 +2,8 @@
 
 views → state → store/photos/sync.client → sync.protocol → enforcement; hq → sync.protocol → enforcement.
 On the phone side one module owns each outside library: sqlite_utils only in mobile/store.py, PIL only in
-mobile/photos.py, httpx only in sync/client.py.
+the photo pipeline (mobile/photos.py and its resize jobs, mobile/photoresize.py, which only photos.py
+imports), httpx only in sync/client.py.
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ def offenders(package: str, forbidden: set[str], allow: set[str] = frozenset()) 
         if rel in allow:
             continue
         for name in imported_roots(path):
-            if name in forbidden or name.split(".")[0] in forbidden or any(
-                name.startswith(f + ".") for f in forbidden
+            if (
+                name in forbidden
+                or name.split(".")[0] in forbidden
+                or any(name.startswith(f + ".") for f in forbidden)
             ):
                 bad.append(f"{rel} imports {name}")
     return bad
@@ -54,12 +57,39 @@ def test_views_talk_only_to_state() -> None:
 
 
 @pytest.mark.parametrize(
-    ("library", "owner"),
-    [("sqlite_utils", "mobile/store.py"), ("PIL", "mobile/photos.py"), ("httpx", "sync/client.py")],
+    ("library", "owners"),
+    [
+        ("sqlite_utils", {"mobile/store.py"}),
+        ("PIL", {"mobile/photos.py", "mobile/photoresize.py"}),
+        ("httpx", {"sync/client.py"}),
+    ],
 )
-def test_one_module_owns_each_phone_library(library: str, owner: str) -> None:
-    bad = offenders("mobile", {library}, allow={owner}) + offenders("sync", {library}, allow={owner})
+def test_one_module_owns_each_phone_library(library: str, owners: set[str]) -> None:
+    bad = offenders("mobile", {library}, allow=owners) + offenders("sync", {library}, allow=owners)
     assert bad == []
+
+
+def modules_imported(path: Path) -> set[str]:
+    """Every module ``path`` imports, ``from package import module`` included (as package.module)."""
+    names = imported_roots(path)
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_the_resize_jobs_belong_to_the_photo_pipeline() -> None:
+    """mobile/photoresize.py is part of the photo pipeline: nothing else reaches PIL through it."""
+    pipeline = {"mobile/photos.py", "mobile/photoresize.py"}
+    users = [
+        path.relative_to(ROOT).as_posix()
+        for package in ("mobile", "sync")
+        for path in files(package)
+        if "mobile.photoresize" in modules_imported(path)
+        and path.relative_to(ROOT).as_posix() not in pipeline
+    ]
+    assert users == []
+    assert "mobile.photoresize" in modules_imported(ROOT / "mobile" / "photos.py")
 
 
 def test_sync_protocol_has_no_io() -> None:
@@ -82,3 +112,5 @@ def test_the_rules_catch_a_violation(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text("import sqlite_utils\nfrom PIL import Image\n", encoding="utf-8")
     assert imported_roots(probe) == {"sqlite_utils", "PIL"}
+    probe.write_text("from mobile import photoresize\n", encoding="utf-8")
+    assert "mobile.photoresize" in modules_imported(probe)

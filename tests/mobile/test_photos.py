@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFile, ImageFont, ImageStat, PngImagePlugin, features
 
 from enforcement.text import LocalizedError
-from mobile import photos
+from mobile import photoresize, photos
 from mobile.photos import (
     FONT_PATH,
     PhotoError,
@@ -193,7 +193,7 @@ def test_concurrent_calls_give_the_same_bytes() -> None:
 
 def test_sources_far_over_the_target_are_reduced_first() -> None:
     source = camera_like(2000, 1600)
-    out = photos._resize_upright(source, (250, 200), 1)
+    out = photoresize.resize_upright(source, (250, 200), 1)
     reference = source.resize((250, 200), Image.Resampling.LANCZOS)
     assert out.size == (250, 200)
     assert max(ImageStat.Stat(ImageChops.difference(out, reference)).mean) < 3

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
-from mobile import photos
+from mobile import photoresize, photos
 from mobile.photos import PhotoSettings, Watermark, process_photo
 
 CST = timezone(timedelta(hours=8))
@@ -73,13 +73,13 @@ def opened(data: bytes) -> Image.Image:
 def test_banded_resize_matches_the_whole_image_resize_then_turn(orientation: int) -> None:
     source = textured(1500, 1250)
     size = (1200, 1000)  # 1,200,000 output pixels: six bands
-    assert size[0] * size[1] // photos._BAND_PIXELS >= photos._BANDS
+    assert size[0] * size[1] // photoresize.BAND_PIXELS >= photoresize.BANDS
     whole = source.resize(size, Image.Resampling.BICUBIC)
     turn = TRANSPOSE[orientation]
     if turn is not None:
         whole = whole.transpose(turn)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        banded = photos._resize_upright(source, size, orientation, pool)
+        banded = photoresize.resize_upright(source, size, orientation, pool)
     assert banded.size == whole.size
     assert banded.mode == "RGB"
     # The same filter over the same rows: only the rounding between the two passes differs (Pillow may
@@ -98,7 +98,7 @@ def test_bands_the_pool_has_not_started_are_done_by_the_caller() -> None:
     release = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(release.wait, 30)  # the only helper is busy
-        done = photos._resize_upright(source, (1040, 800), 6, pool)
+        done = photoresize.resize_upright(source, (1040, 800), 6, pool)
         release.set()
     reference = source.resize((1040, 800), Image.Resampling.BICUBIC).transpose(Image.Transpose.ROTATE_270)
     assert done.size == (800, 1040)
@@ -107,7 +107,7 @@ def test_bands_the_pool_has_not_started_are_done_by_the_caller() -> None:
 
 def test_small_outputs_are_one_band_and_need_no_pool() -> None:
     source = textured(300, 200)
-    out = photos._resize_upright(source, (150, 100), 8)
+    out = photoresize.resize_upright(source, (150, 100), 8)
     assert out.size == (100, 150)
     reference = source.resize((150, 100), Image.Resampling.BICUBIC).transpose(Image.Transpose.ROTATE_90)
     assert ImageChops.difference(out, reference).getbbox() is None

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
-from mobile import photos
+from mobile import photoresize, photos
 from mobile.photos import PhotoSettings, Watermark, process_photo
 
 CST = timezone(timedelta(hours=8))
@@ -165,7 +165,7 @@ def test_odd_output_sides_keep_full_size_colour_planes() -> None:
 
 def test_half_size_colour_planes_cover_two_by_two_pixels() -> None:
     plane = Image.frombytes("L", (1000, 750), random.Random(3).randbytes(1000 * 750))
-    spread = photos._resize_chroma(plane, (800, 600), Image.Transpose.ROTATE_270)
+    spread = photoresize.resize_chroma(plane, (800, 600), Image.Transpose.ROTATE_270)
     assert spread.size == (600, 800)
     half = spread.reduce(2)
     again = half.resize(spread.size, Image.Resampling.NEAREST, box=(0, 0, 300, 400))
@@ -186,7 +186,7 @@ def test_plane_jobs_match_the_whole_image_resize(orientation: int) -> None:
         8: Image.Transpose.ROTATE_90,
     }
     with ThreadPoolExecutor(max_workers=2) as pool:
-        got = photos._resize_upright(source, (1200, 1000), orientation, pool)
+        got = photoresize.resize_upright(source, (1200, 1000), orientation, pool)
     assert got.mode == "YCbCr"
     whole = source.resize((1200, 1000), Image.Resampling.BICUBIC)
     step = turn[orientation]
