@@ -320,9 +320,12 @@ class ScaledSleep:
         time.sleep(min(seconds * self.scale, self.cap))
 
 
-
 def night_market_case(
-    officer: Officer, device_id: str, case_no: str, occurred: datetime, photos: tuple[PhotoRef, ...],
+    officer: Officer,
+    device_id: str,
+    case_no: str,
+    occurred: datetime,
+    photos: tuple[PhotoRef, ...],
     **fields: Any,
 ) -> Case:
     """The benches' standard record: a first 露天烧烤 at the night market, subject fled, persuaded (劝导).
@@ -346,6 +349,7 @@ def night_market_case(
     }
     values.update(fields)
     return Case(**values)
+
 
 class Device:
     """One simulated phone: the real Store and PhotoStore under ``root``, signed in as ``officer``, with a

@@ -210,24 +210,20 @@ def stage_times(data: bytes, runs: int) -> dict[str, tuple[float, float]]:
         "pipeline: resize + turn, one thread (for comparison)",
         lambda: photoresize.resize_upright(drafted, target, orientation),
     )
-    thumb_size, turn = photos._fit(target, 320), photoresize.TRANSPOSE.get(orientation)
-
-    def thumbnail(source: Image.Image) -> bytes:
-        return photos._thumbnail(source, thumb_size, turn)
-
     settings = photos.PhotoSettings()
     with ThreadPoolExecutor(max_workers=2) as pool:
         timed(
             "pipeline: resize + turn as jobs after the decode, caller and 2 threads (for comparison: "
             "a photo that is not streamed)",
-            lambda: photoresize.resize_upright(drafted, target, orientation, pool, thumbnail),
+            lambda: photoresize.resize_upright(drafted, target, orientation, pool),
         )
         ours = timed(
-            "pipeline: decode in pieces with the resize streamed alongside (1 helper), its last rows and "
-            "the thumbnail after (3 threads)",
-            lambda: photos._decode(data, settings, pool)[0],
+            "pipeline: decode in pieces with the resize streamed alongside (1 helper), its last rows "
+            "after (3 threads)",
+            lambda: photos._decode(data, settings, pool),
         )
-    timed("pipeline: thumbnail 320 (helper: one of the jobs above)", lambda: thumbnail(drafted))
+    thumb_size = photos._fit(ours.size, settings.thumb_edge)
+    timed("pipeline: thumbnail 320 from the upright image", lambda: photos._thumbnail(ours, thumb_size))
     overlay = timed(
         "pipeline: render the watermark (helper, while decoding)",
         lambda: photos.render_watermark(ours.size, lines, ours.mode),

@@ -77,28 +77,20 @@ def resize_upright(
     size: tuple[int, int],
     orientation: int,
     pool: Executor | None = None,
-    also: Callable[[Image.Image], object] | None = None,
 ) -> Image.Image:
     """``image`` resized to ``size`` (as stored) and turned upright by its EXIF ``orientation``, as jobs
     on the caller and up to two ``pool`` threads (with no pool, the caller's serial resize).
-
-    ``also`` is one more job, given the image that is resized (as stored; reduced first if the source
-    was over 3x the target): the thumbnail is made from it.
     """
     transpose = TRANSPOSE.get(orientation)
     factor = min(image.width // size[0], image.height // size[1]) // 3
     if factor > 1:
         image = image.reduce(factor)
     if image.size == size or (image.mode != "YCbCr" and pool is None):
-        if also is not None:
-            also(image)
         part = image.resize(size, Image.Resampling.BICUBIC) if image.size != size else image
         return part.transpose(transpose) if transpose is not None else part
     resize = Resize(image.mode, image.size, size, orientation)
     todo: Jobs = queue.SimpleQueue()
     resize.queue(todo, image, 0, size[1], helpers=pool is not None)
-    if also is not None:
-        todo.put(partial(also, image))
     drain(todo, pool)
     return resize.result()
 

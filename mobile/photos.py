@@ -1,6 +1,7 @@
 """Evidence photos: any phone photo in, a small, upright, watermarked, hash-identified JPEG out.
 
-The only module that imports PIL (Pillow 10.4 API: Flet's Android build ships that version). The pipeline:
+With its resize jobs (``mobile.photoresize``), the only code that imports PIL (Pillow 10.4 API: Flet's
+Android build ships that version). The pipeline:
 
 1. refuse what cannot be a photo before decoding it: empty files, files over ``max_bytes``, headers that
    declare more than ``max_pixels`` (Pillow's own decompression-bomb checks are translated, never leaked);
@@ -12,19 +13,21 @@ The only module that imports PIL (Pillow 10.4 API: Flet's Android build ships th
 3. normalise anything else to RGB (CMYK, 16-bit, palette, alpha flattened on white); resize and apply the
    EXIF orientation together, as jobs shared between the caller and two helper threads: horizontal
    bands, each turned on its own (the turn moves the small image, never the source); for YCbCr, bands
-   of the luma and one job per colour plane, made at half size (what the encoder's 4:2:0 keeps). The
-   thumbnail is one more job, made from the decoded image;
-4. burn in the watermark (``mobile.watermark.Watermark``: time with zone, GPS or 无定位, badge, case
-   number, violation) with the shipped CJK font, encode a progressive optimised JPEG with no metadata
-   at all (no EXIF, ICC, XMP or comment: the app records what it needs in its database). The
-   watermark's text is rendered while the photo decodes: it needs only the output size, which a JPEG's
-   header and EXIF give before any pixel is decoded;
+   of the luma and one job per colour plane, made at half size (what the encoder's 4:2:0 keeps). A
+   camera JPEG is resized while it decodes: the decoder gets the file in pieces, and the rows it has
+   finished are resized by a helper meanwhile (``_decode_streaming``);
+4. the thumbnail from the upright image; burn in the watermark (``mobile.watermark.Watermark``: time
+   with zone, GPS or 无定位, badge, case number, violation) with the shipped CJK font, encode a
+   progressive optimised JPEG with no metadata at all (no EXIF, ICC, XMP or comment: the app records
+   what it needs in its database). The watermark's text is rendered while the photo decodes: it needs
+   only the output size, which a JPEG's header and EXIF give before any pixel is decoded;
 5. SHA-256 of the original bytes (hashed in a thread while decoding) and of the evidence file, whose hash is
    the photo's identity from phone to HQ.
 
 Where the time goes (bench/photos.py prints it per stage): for a 48 MP JPEG, decoding at 1/4 scale is
-about three quarters of the time and cannot be shortened (the entropy decoding of all the file's bytes,
-one thread), the resize about a tenth (on two threads), the progressive optimised encode about a tenth.
+about four fifths of the time and cannot be shortened (the entropy decoding of all the file's bytes,
+one thread); the resize runs alongside it but for its last rows; then the progressive optimised encode,
+about a tenth.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from typing import IO, cast
 from PIL import Image, ImageDraw, ImageFile, ImageFont
 
 from enforcement.text import LocalizedError
-from mobile.photoresize import TRANSPOSE, Jobs, Pieces, Resize, Stream, resize_upright, serve, upright_size
+from mobile.photoresize import Jobs, Pieces, Resize, Stream, resize_upright, serve, upright_size
 from mobile.watermark import Watermark
 
 try:  # HEIC/HEIF where pillow-heif installs (not on every phone build)
@@ -124,11 +127,9 @@ def process_photo(
     """Turn a phone photo into evidence. Raises PhotoError for anything unusable (never a Pillow error).
 
     Thread-safe and meant to run off the UI thread. It uses two helper threads of its own for the work
-    that can overlap: the decode (and, for a large JPEG, a second decode of its top half, whose resize
-    then overlaps the rest of the first: see ``_head_start``), hashing the original once they are under
-    way (while the caller renders the watermark text: a JPEG's header gives the output size), the jobs
-    of the resize and the thumbnail (made from the decoded image alongside the resize: Pillow's encoders
-    hold the GIL, so a thumbnail started while the evidence encodes would only run after it).
+    that can overlap: the decode, hashing the original and the resize's jobs (for a camera JPEG, most
+    of them while it decodes), while the caller renders the watermark text (a JPEG's header gives the
+    output size). The thumbnail and the encodes follow: Pillow's encoders hold the GIL.
     """
     _check_bytes(data, settings)
     lines = watermark.lines() if settings.watermark and watermark is not None else None
@@ -140,7 +141,8 @@ def process_photo(
             if lines:
                 marks.append(render_watermark(size, lines, mode))
 
-        image, thumbnail = _decode(data, settings, pool, sized, lambda: hashed.append(_sha256(data)))
+        image = _decode(data, settings, pool, sized, lambda: hashed.append(_sha256(data)))
+        thumbnail = _thumbnail(image, _fit(image.size, settings.thumb_edge))  # before the watermark
         if marks:
             marks[0].burn_into(image)
         evidence = _encode(image, quality=settings.quality, progressive=True)
@@ -238,16 +240,15 @@ def _decode(
     pool: Executor,
     sized: Callable[[tuple[int, int], str], None] = lambda size, mode: None,
     also: Callable[[], object] = lambda: None,
-) -> tuple[Image.Image, bytes]:
-    """The photo as an upright RGB or YCbCr image with its long edge at most ``settings.long_edge``, and
-    its thumbnail (JPEG bytes, long edge at most ``settings.thumb_edge``), made alongside the resize.
+) -> Image.Image:
+    """The photo as an upright RGB or YCbCr image with its long edge at most ``settings.long_edge``.
 
     ``also`` is one more job, run on a ``pool`` thread while the photo decodes (hashing the original).
     ``sized`` is told the output size as soon as it is known, in this thread: for a JPEG (its EXIF comes
     with the header) while a ``pool`` thread decodes it, so that it can do work of its own meanwhile
     (Pillow's JPEG decoder runs without the GIL, its text rendering holds it); for other formats after
-    decoding. ``pool`` also runs jobs of the resize and the thumbnail: for a camera JPEG, most of the
-    resize while the photo is still decoding (``_decode_streaming``).
+    decoding. ``pool`` also runs jobs of the resize: for a camera JPEG, most of them while the photo is
+    still decoding (``_decode_streaming``).
     """
     jpeg = data[:2] == b"\xff\xd8"
     pieces = Pieces(data) if jpeg else None
@@ -279,14 +280,9 @@ def _decode(
                 orientation = _orientation(image)  # not a JPEG: its EXIF may follow the pixels
                 image = _to_rgb(image)  # (a new image for some modes: the EXIF is read before)
             sized(upright_size(target, orientation), image.mode)
-    _strip(image)
-    thumbnail: list[bytes] = []
-    size, turn = _fit(target, settings.thumb_edge), TRANSPOSE.get(orientation)
-    image = resize_upright(
-        image, target, orientation, pool, lambda source: thumbnail.append(_thumbnail(source, size, turn))
-    )
+    image = resize_upright(_strip(image), target, orientation, pool)
     hashing.result()
-    return _strip(image), thumbnail[0]
+    return _strip(image)
 
 
 #: A streamed JPEG reaches its decoder in this many pieces, each of at least _PIECE_BYTES.
@@ -311,9 +307,9 @@ def _decode_streaming(
     pool: Executor,
     sized: Callable[[tuple[int, int], str], None],
     also: Callable[[], object],
-) -> tuple[Image.Image, bytes]:
+) -> Image.Image:
     """Decode a camera JPEG on a ``pool`` thread and resize the rows it has finished on the other while
-    it goes on (``mobile.photoresize.Stream``); the rows left, and the thumbnail, once it is done.
+    it goes on (``mobile.photoresize.Stream``); the rows left once it is done, on three threads.
 
     The entropy decoding of a JPEG is one thread's work from its first byte to its last (at 48 MP three
     quarters of the time), and the resize used to wait for all of it: now only its last rows do. The
@@ -342,12 +338,8 @@ def _decode_streaming(
         raise
     finally:
         pieces.between = None
-    _strip(image)
-    thumbnail: list[bytes] = []
-    size, turn = _fit(target, settings.thumb_edge), TRANSPOSE.get(orientation)
     try:
-        todo.put(lambda: thumbnail.append(_thumbnail(image, size, turn)))  # the largest job left
-        stream.finish(image)
+        stream.finish(_strip(image))
         helpers.append(pool.submit(serve, todo))  # the decoder's thread joins in
     finally:
         for _ in range(3):  # a None for each of the two helpers and this thread: none waits forever
@@ -355,7 +347,7 @@ def _decode_streaming(
     serve(todo)
     for helper in helpers:
         helper.result()
-    return _strip(resize.result()), thumbnail[0]
+    return _strip(resize.result())
 
 
 @contextmanager
@@ -437,16 +429,14 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 
 # -- output ---------------------------------------------------------------------------------------------
-def _thumbnail(source: Image.Image, size: tuple[int, int], transpose: Image.Transpose | None) -> bytes:
-    """A preview for lists, ``size`` as stored, from ``source`` (as stored): box-reduced by the largest
-    integer factor that keeps it at least ``size`` (a third of a resize's cost), a small bilinear step,
-    turned upright, JPEG q70."""
+def _thumbnail(source: Image.Image, size: tuple[int, int]) -> bytes:
+    """A preview for lists, ``size``, from the upright evidence image before its watermark: box-reduced
+    by the largest integer factor that keeps it at least ``size`` (1600 to 320 px: exactly 5), a small
+    bilinear step where that is not exact, JPEG q70. About 2 ms at 1600 px."""
     factor = max(1, min(source.width // size[0], source.height // size[1]))
     small = source.reduce(factor) if factor > 1 else source
     if small.size != size:
         small = small.resize(size, Image.Resampling.BILINEAR)
-    if transpose is not None:
-        small = small.transpose(transpose)
     return _encode(small, quality=70, progressive=False)
 
 

@@ -1,6 +1,6 @@
 """The JPEG path that stays in YCbCr: decode without colour conversion, luma and colour planes resized
 apart (the colour planes at the half size 4:2:0 keeps), watermark blended in YCbCr, and the thumbnail
-made from the decoded image as one more job of the resize.
+made from the upright image before the watermark.
 
 Every input is made here (no binary fixtures).
 """
