@@ -59,10 +59,13 @@ __all__ = [
     "BANDS",
     "BAND_PIXELS",
     "TRANSPOSE",
+    "Jobs",
+    "Pieces",
     "Resize",
+    "Stream",
     "drain",
-    "resize_chroma",
     "resize_upright",
+    "serve",
     "upright_size",
 ]
 
@@ -179,17 +182,6 @@ class Resize:
 
     def result(self) -> Image.Image:
         return Image.merge("YCbCr", self.planes) if self.ycc else self.planes[0]
-
-
-def resize_chroma(
-    plane: Image.Image, size: tuple[int, int], transpose: Image.Transpose | None
-) -> Image.Image:
-    """A colour plane resized to ``size`` and turned, made for the encoder's 4:2:0 subsampling: at half
-    size by area average, spread back over 2 x 2 pixels (odd sides: full size, bicubic)."""
-    orientation = next((k for k, v in TRANSPOSE.items() if v == transpose), 1)
-    resize = Resize("YCbCr", plane.size, size, orientation)
-    resize.band(1, plane, 0, size[1])
-    return resize.planes[1]
 
 
 def serve(todo: Jobs) -> None:

@@ -165,7 +165,9 @@ def test_odd_output_sides_keep_full_size_colour_planes() -> None:
 
 def test_half_size_colour_planes_cover_two_by_two_pixels() -> None:
     plane = Image.frombytes("L", (1000, 750), random.Random(3).randbytes(1000 * 750))
-    spread = photoresize.resize_chroma(plane, (800, 600), Image.Transpose.ROTATE_270)
+    resize = photoresize.Resize("YCbCr", plane.size, (800, 600), 6)  # orientation 6: ROTATE_270
+    resize.band(1, plane, 0, 600)
+    spread = resize.planes[1]
     assert spread.size == (600, 800)
     half = spread.reduce(2)
     again = half.resize(spread.size, Image.Resampling.NEAREST, box=(0, 0, 300, 400))
