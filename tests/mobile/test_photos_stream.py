@@ -86,6 +86,20 @@ def test_most_rows_are_made_while_the_photo_decodes(
     assert stream.made == 450  # as stored: 600 x 450
 
 
+def test_a_progressive_jpeg_streams_nothing_early_and_comes_out_right(
+    monkeypatch: pytest.MonkeyPatch, streams: list[photoresize.Stream]
+) -> None:
+    """A progressive file's rows are only final after its last scan: libjpeg writes none before it has
+    read the whole file, so everything is made after the decode."""
+    data = camera_jpeg(1350, 1800, 6, progressive=True)
+    image = decoded(data, stream=True, monkeypatch=monkeypatch)
+    reference = decoded(data, stream=False, monkeypatch=monkeypatch)
+    assert_same_resize(image, reference)
+    (stream,) = streams
+    assert stream.error is None
+    assert stream.made_while_decoding == 0  # type: ignore[attr-defined]
+
+
 def test_the_same_photo_gives_the_same_evidence_every_time() -> None:
     """Which rows go in which band depends on the pieces only, never on the threads' timing."""
     data = camera_jpeg(1350, 1800, 6)
