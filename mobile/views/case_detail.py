@@ -72,25 +72,25 @@ class CaseDetailView:
         if case.seized_items:
             items = "，".join(s.t("detail.item", kind=i.kind, quantity=i.quantity) for i in case.seized_items)
             rows.append((s.t("detail.seized"), items))
-        parts: list[ft.Control] = [
-            ft.Row([back, title(s.t("detail.title"))]),
+        # The values sit in one SelectionArea as plain texts: Flutter keeps a plain Text's semantics (a
+        # screen reader, and the e2e harness, read it) while the area still lets the officer select and
+        # copy them (the case number above all). A Text(selectable=True) becomes an empty text field in
+        # Flutter web's semantics tree.
+        values: list[ft.Control] = [
             ft.Row([violation_icon(violation.icon, 40), chip(case.chosen_stage, s.lang, large=True)]),
             ft.Row([ft.Text(s.t("detail.sync_state"), size=14), sync_badge(view.sync_state, s.lang)]),
         ]
         if view.hq_stage is not None and view.hq_differs:
-            parts.append(ft.Row([ft.Text(s.t("detail.hq_stage"), size=14), chip(view.hq_stage, s.lang)]))
+            values.append(ft.Row([ft.Text(s.t("detail.hq_stage"), size=14), chip(view.hq_stage, s.lang)]))
             basis = view.hq_basis(s.lang)
             if basis:  # why HQ's stage differs: the earlier cases HQ counted
-                parts.append(
-                    ft.Text(s.t("detail.hq_basis", reason=basis), size=14, selectable=True, key="hq_basis")
-                )
-        parts += [
-            ft.Row([ft.Text(k, size=14, width=100), ft.Text(v, size=16, expand=True, selectable=True)])
-            for k, v in rows
+                values.append(ft.Text(s.t("detail.hq_basis", reason=basis), size=14, key="hq_basis"))
+        values += [
+            ft.Row([ft.Text(k, size=14, width=100), ft.Text(v, size=16, expand=True)]) for k, v in rows
         ]
         if view.review is not None:
             decision = s.t(f"detail.review.{view.review.decision.value}")
-            parts.append(
+            values.append(
                 ft.Container(
                     ft.Column(
                         [
@@ -105,6 +105,13 @@ class CaseDetailView:
                     border_radius=8,
                 )
             )
+        parts: list[ft.Control] = [
+            ft.Row([back, title(s.t("detail.title"))]),
+            ft.SelectionArea(
+                ft.Column(values, spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
+                key="case_values",
+            ),
+        ]
         photos = [self.photo(p.sha256) for p in case.photos]
         if photos:
             parts.append(ft.Text(s.t("detail.photos"), size=16, weight=ft.FontWeight.BOLD))

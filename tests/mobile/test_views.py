@@ -326,6 +326,70 @@ def test_case_detail_says_why_hqs_stage_differs(app: AppState) -> None:
     assert not [t for t in shown if "HQ 依据" in t or "第1次" in t]
 
 
+def tree(control: Any) -> list[ft.BaseControl]:
+    """Every visible control of a control tree, depth first."""
+    found: list[ft.BaseControl] = []
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, ft.BaseControl) or any(node is c for c in found):
+            return
+        if getattr(node, "visible", True) is False:
+            return
+        found.append(node)
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name, None)
+            for child in value if isinstance(value, list) else [value]:
+                walk(child)
+
+    walk(control)
+    return found
+
+
+def test_case_detail_values_are_plain_texts_in_one_selection_area(app: AppState) -> None:
+    """Flutter web's semantics tree shows a Text(selectable=True) as an empty field: the detail's values
+    are plain texts (read as text) inside one SelectionArea (the officer still selects and copies them);
+    the buttons stay outside it."""
+    from enforcement.model import Stage, SyncState
+    from enforcement.staging import stage_name
+    from mobile.i18n import t
+
+    case_id = saved_case(app)  # the phone applied 劝导, HQ says 处罚
+    reasons = {"zh": "第3次 · 处罚：11-12 劝导", "en": "3rd · Penalty: 11-12 Persuasion"}
+    app.store.set_sync_state(
+        case_id, SyncState.COMPLETE, Stage.PENALTY, hq_reason_zh=reasons["zh"], hq_reason_en=reasons["en"]
+    )
+    case = app.store.get_case(case_id)
+    assert case is not None
+    violation = app.catalogue.get(case.violation_code)
+    shell = Shell(app)
+    shell.start()
+    shell.go("case", case_id)
+    for lang in ("zh", "en"):
+        app.settings.update(lang=lang)
+        shell.render()
+        areas = [c for c in tree(shell.body) if isinstance(c, ft.SelectionArea)]
+        assert len(areas) == 1
+        inside = tree(areas[0])
+        values = {c.value for c in inside if isinstance(c, ft.Text)}
+        expected = {
+            f"{case.case_no} · {t(lang, 'detail.version', version=1)}",
+            violation.name(lang),
+            "人民路 12 号",
+            "刘小摊",
+            t(lang, "detail.case_no"),
+            stage_name(Stage.PERSUASION, lang),  # the stage applied (the large chip)
+            t(lang, "detail.hq_stage"),
+            stage_name(Stage.PENALTY, lang),
+            t(lang, "detail.hq_basis", reason=reasons[lang]),
+        }
+        assert expected <= values, expected - values
+        selectable = [c.value for c in tree(shell.body) if isinstance(c, ft.Text) and c.selectable]
+        assert selectable == []
+        buttons = [c for c in tree(shell.body) if isinstance(c, ft.TextButton | ft.FilledButton)]
+        assert buttons  # 返回 at least
+        assert not [b for b in buttons if any(b is c for c in inside)]
+
+
 def test_subjects_search_and_select(app: AppState) -> None:
     from mobile.views.subjects import SubjectsView
 
