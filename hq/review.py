@@ -32,7 +32,7 @@ from patrollog.csvlog import CSV_BOM, daylog_csv
 from patrollog.daylog import CaseLine, DayLog
 from patrollog.pdf import daylog_pdf
 from patrollog.reviewing import ReviewStatus, review_status
-from sync.protocol import Errno, ErrorBody, PushRecord
+from sync.protocol import Errno, ErrorBody, PushRecord, RecordId
 
 _ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorBody} for s in (401, 403, 404, 409, 422, 503)}
 
@@ -75,7 +75,7 @@ class ReviewQueue(_Model):
 class ReviewRequest(_Model):
     decision: ReviewDecision
     comment: str = Field(default="", max_length=500)
-    review_id: str | None = Field(default=None, min_length=1, max_length=64)  # resend = same review
+    review_id: RecordId | None = None  # resend = same review
 
 
 class ReviewOutcome(_Model):

@@ -26,6 +26,10 @@ offset up to what HQ holds is taken (HQ keeps that prefix); a larger one is refu
 ``UPLOAD_OFFSET_MISMATCH`` (409, the held offset in ``detail["offset"]`` and the header). HQ checks the
 hash and the evidence rules on the whole file; a mismatch discards the partial (the phone starts over).
 
+Record ids (``PushRecord.id``, the ``review_id`` of a leader's review request at HQ) follow
+``RECORD_ID_PATTERN`` (the ids phones make, UUIDs, fit): a request with another is refused whole, 422
+``VALIDATION`` naming the field, before anything of it is stored.
+
 Every error has one JSON shape, ``ErrorBody``, with a stable ``errno`` (numbers are never reused or
 renumbered) whose HTTP status is ``ERRNO_HTTP_STATUS[errno]``, and the message in both UI languages.
 
@@ -56,9 +60,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import IntEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from enforcement.model import HistoryEntry, Officer, Stage, SyncState
 
@@ -88,6 +92,23 @@ UPLOAD_OFFSET_HEADER = "Upload-Offset"
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+#: What a record id may be (the id of a case version, subject, shift or review, chosen by the phone or a
+#: leader): 1-64 ASCII letters, digits, "-", "_" and ".", the first a letter or a digit. Such an id can
+#: stand in a URL path segment as is (``GET /v1/cases/{id}``), a file name, a CSV cell or a log line;
+#: phones make UUIDs (``enforcement.model.new_id``), which fit. The length is in the pattern, so every
+#: refusal is one ``string_pattern_mismatch`` that HQ explains with RECORD_ID_RULE. pydantic matches
+#: with the Rust regex engine, whose ``$`` is the end of the text (a trailing newline is refused too).
+RECORD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+#: The rule in words (zh, en), for the validation error of a field that breaks it.
+RECORD_ID_RULE: tuple[str, str] = (
+    "记录编号须为 1–64 个字符，只能包含英文字母、数字和“-”“_”“.”，并以字母或数字开头",
+    "a record id must be 1-64 characters of ASCII letters, digits, '-', '_' and '.', "
+    "starting with a letter or a digit",
+)
+#: Every wire field that carries a record id coming from a phone or a leader uses this type. Fields HQ
+#: sends (results, changes, summaries) stay plain ``str``: they echo ids HQ already holds.
+RecordId = Annotated[str, StringConstraints(pattern=RECORD_ID_PATTERN)]
 
 RecordKind = Literal["case", "subject", "shift", "review"]
 RecordStatus = Literal["accepted", "duplicate", "conflict", "deferred", "refused"]
@@ -321,7 +342,7 @@ class PushRecord(WireModel):
     """One outbox entry on the wire: ``payload`` is the record's codec JSON dict."""
 
     kind: RecordKind
-    id: str = Field(min_length=1, max_length=64)
+    id: RecordId
     device_seq: int = Field(ge=0)
     payload: dict[str, Any]
 

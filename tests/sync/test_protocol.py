@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from enforcement.model import Officer, Role, Stage, SyncState
+from enforcement.model import Officer, Role, Stage, SyncState, new_id
 from sync.protocol import (
     ACKED_STATUSES,
     ERRNO_HTTP_STATUS,
     ERRNO_MESSAGES,
+    RECORD_ID_PATTERN,
+    RECORD_ID_RULE,
     CaseStateData,
     Errno,
     PushBatch,
@@ -113,3 +115,73 @@ def test_case_state_data_carries_hqs_reason_and_defaults_without_it() -> None:
     # what an older HQ sends: no reasons, read as ""
     old = CaseStateData.model_validate({"case_id": "c", "state": "sent", "hq_stage": 3})
     assert (old.hq_stage, old.hq_reason_zh, old.hq_reason_en) == (Stage.PENALTY, "", "")
+
+
+def push_record(record_id: object) -> PushRecord:
+    return PushRecord.model_validate({"kind": "case", "id": record_id, "device_seq": 1, "payload": {}})
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "a/b",
+        "",
+        "x" * 65,
+        "../x",
+        "id with space",
+        "ab\x01c",  # a control character
+        "ab\x00",  # NUL
+        "case\n",  # a trailing newline (the pattern's $ is the end of the text)
+        "\ncase",
+        "case?x",
+        "case#1",
+        "a%2Fb",
+        "a\\b",
+        ".hidden",
+        "-x",
+        "_x",
+        "案件1",
+        "caf\u00e9",
+        "\uff21",  # fullwidth A: a letter, not an ASCII one
+    ],
+)
+def test_push_record_refuses_an_id_off_the_rule(bad: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        push_record(bad)
+    [error] = refused.value.errors()
+    assert (error["loc"], error["type"]) == (("id",), "string_pattern_mismatch")
+    assert error["ctx"] == {"pattern": RECORD_ID_PATTERN}
+
+
+@pytest.mark.parametrize(
+    "good",
+    [
+        new_id(),
+        new_id().upper(),
+        "x",  # ids the suite uses (tests/sync, tests/hq, tests/patrollog)
+        "y",
+        "a",
+        "c",
+        "s-vendor",
+        "case-1023.a_1",
+        "7",
+        "x" * 64,
+    ],
+)
+def test_push_record_accepts_uuids_and_the_suites_ids(good: str) -> None:
+    assert push_record(good).id == good
+
+
+def test_push_record_id_must_be_text() -> None:
+    with pytest.raises(ValidationError):
+        push_record(123)
+
+
+def test_the_record_id_rule_is_published_and_worded_in_both_languages() -> None:
+    schema = PushRecord.model_json_schema()
+    assert schema["properties"]["id"]["pattern"] == RECORD_ID_PATTERN
+    zh, en = RECORD_ID_RULE
+    assert "1–64" in zh
+    assert "字母" in zh
+    assert "1-64" in en
+    assert "letter" in en
