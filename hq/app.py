@@ -42,6 +42,8 @@ from hq.storage.base import CaseState, ChangeKind, CursorError, Storage, Storage
 from hq.storage.base import Change as StoredChange
 from sync.protocol import (
     PROTOCOL_HEADER,
+    RECORD_ID_PATTERN,
+    RECORD_ID_RULE,
     SHA256_RE,
     SUPPORTED_PROTOCOLS,
     UPLOAD_OFFSET_HEADER,
@@ -119,12 +121,16 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
         errors = exc.errors()
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        message = str(first.get("msg", ""))
+        message_zh = message_en = str(first.get("msg", ""))
+        if first.get("type") == "string_pattern_mismatch" and first.get("ctx", {}).get("pattern") == (
+            RECORD_ID_PATTERN
+        ):
+            message_zh, message_en = RECORD_ID_RULE  # pydantic's text would show the pattern, in English
         return error_response(
             ApiError(
                 Errno.VALIDATION,
-                zh=f"请求字段“{where}”无效：{message}",
-                en=f"Invalid request field '{where}': {message}",
+                zh=f"请求字段“{where}”无效：{message_zh}",
+                en=f"Invalid request field '{where}': {message_en}",
                 detail={"field": where, "errors": len(errors)},
             )
         )
