@@ -474,6 +474,46 @@ class Screen:
         self.taps += 1
         self.tap_log.append(text)
 
+    def tap_containing(self, *parts: str, role: str = "button", timeout: float = 15.0) -> None:
+        """Tap the first control of ``role`` whose name holds every one of ``parts`` (a list tile is
+        named by all its texts: its violation, time and subject, sync state and stage)."""
+        pattern = re.compile("^" + "".join(f"(?=[\\s\\S]*{re.escape(part)})" for part in parts))
+
+        def go() -> None:
+            control = self.page.get_by_role(role, name=pattern).first
+            control.wait_for(state="attached", timeout=timeout * 1000)
+            control.click()
+
+        self._run(go)
+        self.taps += 1
+        self.tap_log.append(" & ".join(parts))
+
+    def copy_between(self, first: str, last: str, *, timeout: float = 15.0) -> str:
+        """Select with the mouse from the start of the first text holding ``first`` to the end of the first
+        text holding ``last`` (in one SelectionArea), press Ctrl+C and return what the clipboard then holds
+        (emptied before, so nothing earlier passes for the copy)."""
+
+        def go() -> str:
+            self.context.grant_permissions(["clipboard-read", "clipboard-write"])
+            self.page.evaluate("() => navigator.clipboard.writeText('')")
+            start, end = self._text_locator(first, False), self._text_locator(last, False)
+            start.wait_for(state="attached", timeout=timeout * 1000)
+            end.wait_for(state="attached", timeout=timeout * 1000)
+            a, b = start.bounding_box(), end.bounding_box()
+            if a is None or b is None:
+                raise AssertionError(f"{first!r} or {last!r} is not on the screen")
+            self.page.mouse.move(a["x"] + 1, a["y"] + a["height"] / 2)
+            self.page.mouse.down()
+            # past the end of the last line of ``last`` (a wrapped value ends on its last line)
+            self.page.mouse.move(b["x"] + b["width"] - 1, b["y"] + b["height"] - 4, steps=10)
+            self.page.mouse.up()
+            self.page.wait_for_timeout(300)
+            self.page.keyboard.press("Control+C")
+            self.page.wait_for_timeout(300)
+            return str(self.page.evaluate("() => navigator.clipboard.readText()"))
+
+        return self._run(go)
+
     def wait_text(self, text: str, *, timeout: float = 20.0) -> None:
         """Wait until ``text`` is part of a text or a label of the semantics tree (a tappable container
         carries its texts as its label)."""

@@ -3,9 +3,10 @@
 The tests run in file order over one HQ, one app and one page (module fixtures) and build on each other:
 a new vendor's 占道经营 (catalogue: 无照经营游商) three times → 劝导, 警告, 处罚 with a fine; a 露天烧烤
 case for the seeded 赵老三烧烤 (two earlier cases at HQ → 处罚) with a seized grill and a second officer; a
-case recorded while HQ is down, waiting, then synced once HQ is back; finally HQ's API (as HQ user 9001) shows
-every case and photo exactly once. Every screen is saved under artifacts/screenshots/ (the key ones are
-kept in docs/screenshots/).
+case recorded while HQ is down, waiting, then synced once HQ is back; the third case's detail read through the
+semantics tree (case number, subject, stage, fine) and its case number copied by selecting it; finally HQ's
+API (as HQ user 9001) shows every case and photo exactly once. Every screen is saved under
+artifacts/screenshots/ (the key ones are kept in docs/screenshots/).
 """
 
 from __future__ import annotations
@@ -176,6 +177,35 @@ def test_offline_case_waits_then_syncs(day: Day, hq: HqServer) -> None:
     s.wait_text(NIGHT_VENDOR)
     assert s.semantics_text().count("HQ 已完整接收") == len(day.cases)
     s.screenshot("today-synced")
+
+
+def test_case_detail_values_are_read_and_the_case_number_copied(day: Day) -> None:
+    """The detail's values are plain texts in a SelectionArea: the semantics tree (what a screen reader
+    reads) has them, and a mouse selection over the case number copies it."""
+    s = day.ui.s
+    third = day.cases[2]  # 老周煎饼's third time: 处罚, fine 200
+    s.settle()
+    s.tap_containing(VENDOR, "处罚")  # the only 老周煎饼 tile with 处罚
+    s.wait_text("案件详情")
+    s.wait_text(third.case_no)
+    text = s.semantics_text()
+    lines = text.splitlines()
+    for value in (
+        f"{third.case_no} · 第 1 版",
+        "无照经营游商",
+        f"{VENDOR} · {VENDOR_PHONE}",
+        "处罚",  # the stage chip
+        "HQ 已完整接收",
+        "200",
+    ):
+        assert value in lines, f"{value!r} not a text of the semantics tree:\n{text}"
+    assert "罚款金额（元）" in lines
+    assert any(line.startswith("GPS 34.74660, 113.62530") for line in lines), text
+    s.screenshot("case3-detail")
+    copied = s.copy_between("案件编号", third.case_no)
+    assert third.case_no in copied, copied
+    s.tap("返回")
+    s.wait_text("新建案件")
 
 
 def test_hq_has_every_case_and_photo_exactly_once(day: Day, hq: HqServer) -> None:
