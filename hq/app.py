@@ -495,10 +495,12 @@ def create_app(
         """200 when HQ has the photo (in the caller's scope); 404 otherwise, with ``Upload-Offset`` when HQ
         keeps a cut-off upload of it from the caller's device (resume from there)."""
         require_sha(sha256)
-        readable = any(caller.can_read_case(s) for s in _photo_cases(sha256))
-        if readable and _have_photo(sha256):
+        states = _photo_cases(sha256)
+        if any(caller.can_read_case(s) for s in states) and _have_photo(sha256):
             return Response(status_code=200)
         held = partials.held(sha256, _uploader(caller))
+        if any(s.officer_badge == caller.badge for s in states) and blobs.has(sha256):
+            held = blobs.size(sha256)  # stored, but its row not recorded (a 503 after the body): all of it
         return Response(status_code=404, headers={UPLOAD_OFFSET_HEADER: str(held)} if held else None)
 
     @app.get(
@@ -563,6 +565,13 @@ def create_app(
         if await run_in_threadpool(_have_photo, sha256):
             await run_in_threadpool(partials.discard, sha256, uploader)
             return PhotoUploadResult(sha256=sha256, stored=False, already_had=True)
+        if await run_in_threadpool(blobs.has, sha256):
+            # The file was stored but its row not recorded: the database failed after the whole body had
+            # arrived (503). HEAD told the phone HQ holds all of it, so the body is empty (an older phone
+            # sends it whole again): it is not read, the row is recorded from the stored file.
+            await run_in_threadpool(partials.discard, sha256, uploader)
+            size = await run_in_threadpool(blobs.size, sha256)
+            return await run_in_threadpool(_record_photo, sha256, size, caller, True)
         spool = _Spool(blobs.temp_dir())
         try:
             digest = hashlib.sha256()
@@ -609,9 +618,13 @@ def create_app(
 
     def _store_photo(sha256: str, temp: FsPath, size: int, caller: Principal) -> PhotoUploadResult:
         try:
-            already = not blobs.adopt(sha256, temp)
+            stored = blobs.adopt(sha256, temp)
         except BlobHashMismatch as exc:
             raise ApiError(Errno.PHOTO_HASH_MISMATCH) from exc
+        return _record_photo(sha256, size, caller, stored)
+
+    def _record_photo(sha256: str, size: int, caller: Principal, stored: bool) -> PhotoUploadResult:
+        """Record a photo whose file is in the blob store: its row, the cases it completes, the audit."""
         now = settings.clock()
         with storage.transaction() as tx:
             completed = tx.mark_photo_stored(sha256, size, now, uploaded_by=caller.badge)
@@ -623,7 +636,7 @@ def create_app(
                 caller.badge, "photo_stored", target=sha256, detail={"size": size, "completed": completed}
             )
         return PhotoUploadResult(
-            sha256=sha256, stored=not already, already_had=already, completed_cases=completed
+            sha256=sha256, stored=stored, already_had=not stored, completed_cases=completed
         )
 
     # -- pull

@@ -25,6 +25,9 @@ holds; the phone resumes with ``PUT`` of the file's bytes from ``n`` on and ``Up
 offset up to what HQ holds is taken (HQ keeps that prefix); a larger one is refused with
 ``UPLOAD_OFFSET_MISMATCH`` (409, the held offset in ``detail["offset"]`` and the header). HQ checks the
 hash and the evidence rules on the whole file; a mismatch discards the partial (the phone starts over).
+When HQ stored a photo's file but could not record it (its database failed after the whole body, 503),
+HEAD answers 404 with ``Upload-Offset`` = the file's size to the officer whose case lists it, and a PUT
+from there (no body) records it: the phone never sends those bytes again.
 
 Record ids (``PushRecord.id``, the ``review_id`` of a leader's review request at HQ) follow
 ``RECORD_ID_PATTERN`` (the ids phones make, UUIDs, fit): a request with another is refused whole, 422

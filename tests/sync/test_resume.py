@@ -301,8 +301,8 @@ def resumed_sync(hq: Hq, phone: Phone, make_client: ClientFactory, sleeps: Sleep
     case = phone.record_case(photos=2, photo_size=SIZE)
     cutter = CutOnce(hq, keep=123_456)
     wait_for_partial(hq, sleeps, hq.restart if restart else None)
-    # one upload at a time across a restart: an upload in flight while HQ stops would be answered 503
-    # and sent again whole (HQ stored its file but not its row), which is not what this test counts
+    # one upload at a time across a restart: an upload in flight while HQ stops would be answered 503 and
+    # tried again (an empty resume when HQ stored its file but not its row), which this test does not count
     workers = 1 if restart else 2
     report = signed_in(make_client(phone, transport=cutter, upload_workers=workers)).sync_once()
     assert report.ok, report.error
