@@ -231,9 +231,10 @@ def test_officer_sees_the_case_returned_with_the_reason(flow: Flow) -> None:
     s.wait_text("中队长意见 · 退回")
     s.wait_text(REASON)
     s.wait_control("button", "修改并重新提交")
-    # the detail's values (case number, time...) are selectable texts, which Flutter's web semantics
-    # leaves empty: the screenshot shows them, the tree does not
-    assert "劝导" in s.semantics_text()
+    # the detail's values are plain texts in a SelectionArea: the semantics tree has them
+    lines = s.semantics_text().splitlines()
+    assert f"{flow.vendor_case} · 第 1 版" in lines, lines
+    assert {"劝导", f"{VENDOR} · {VENDOR_PHONE}"} <= set(lines), lines
     flow.shot(s, "officer-returned-detail")
 
 
