@@ -41,6 +41,7 @@ from hq.settings import Settings
 from hq.storage.base import CaseState, ChangeKind, CursorError, Storage, StorageError
 from hq.storage.base import Change as StoredChange
 from sync.protocol import (
+    DEVICE_ID_RULE,
     PROTOCOL_HEADER,
     RECORD_ID_PATTERN,
     RECORD_ID_RULE,
@@ -125,7 +126,9 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
         if first.get("type") == "string_pattern_mismatch" and first.get("ctx", {}).get("pattern") == (
             RECORD_ID_PATTERN
         ):
-            message_zh, message_en = RECORD_ID_RULE  # pydantic's text would show the pattern, in English
+            # pydantic's text would show the pattern, in English
+            device = str(first.get("loc", ("",))[-1]) == "device_id"
+            message_zh, message_en = DEVICE_ID_RULE if device else RECORD_ID_RULE
         return error_response(
             ApiError(
                 Errno.VALIDATION,

@@ -31,7 +31,8 @@ from there (no body) records it: the phone never sends those bytes again.
 
 Record ids (``PushRecord.id``, the ``review_id`` of a leader's review request at HQ) follow
 ``RECORD_ID_PATTERN`` (the ids phones make, UUIDs, fit): a request with another is refused whole, 422
-``VALIDATION`` naming the field, before anything of it is stored.
+``VALIDATION`` naming the field, before anything of it is stored. Device ids (sign-in, push batches)
+follow the same rule.
 
 Every error has one JSON shape, ``ErrorBody``, with a stable ``errno`` (numbers are never reused or
 renumbered) whose HTTP status is ``ERRNO_HTTP_STATUS[errno]``, and the message in both UI languages.
@@ -112,6 +113,15 @@ RECORD_ID_RULE: tuple[str, str] = (
 #: Every wire field that carries a record id coming from a phone or a leader uses this type. Fields HQ
 #: sends (results, changes, summaries) stay plain ``str``: they echo ids HQ already holds.
 RecordId = Annotated[str, StringConstraints(pattern=RECORD_ID_PATTERN)]
+#: A device id (a phone makes a UUID at first open; the dashboard "web-<hex>") follows the same rule: it
+#: stands in ``POST /v1/devices/{device_id}/revoke`` and in the audit log. Its refusal names the rule as
+#: DEVICE_ID_RULE (HQ tells the two apart by the field's name).
+DeviceId = RecordId
+DEVICE_ID_RULE: tuple[str, str] = (
+    "设备编号须为 1–64 个字符，只能包含英文字母、数字和“-”“_”“.”，并以字母或数字开头",
+    "a device id must be 1-64 characters of ASCII letters, digits, '-', '_' and '.', "
+    "starting with a letter or a digit",
+)
 
 RecordKind = Literal["case", "subject", "shift", "review"]
 RecordStatus = Literal["accepted", "duplicate", "conflict", "deferred", "refused"]
@@ -309,7 +319,7 @@ class SignInRequest(WireModel):
     protocol: int = PROTOCOL_VERSION
     badge: str = Field(min_length=1, max_length=32)
     pin: str = Field(min_length=1, max_length=64)
-    device_id: str = Field(min_length=1, max_length=64)
+    device_id: DeviceId
     device_name: str = Field(default="", max_length=100)
 
 
@@ -352,7 +362,7 @@ class PushRecord(WireModel):
 
 class PushBatch(WireModel):
     protocol: int = PROTOCOL_VERSION
-    device_id: str = Field(min_length=1, max_length=64)
+    device_id: DeviceId
     records: list[PushRecord]
 
 

@@ -129,3 +129,38 @@ def test_an_id_by_the_rule_is_stored_and_served_back_by_its_url(
     detail = client.get(f"/v1/cases/{record_id}", headers=auth)
     assert detail.status_code == 200, detail.text
     assert detail.json()["case"] == to_json_dict(case)
+
+
+# -- device ids: the same rule, named as such (they stand in POST /v1/devices/{device_id}/revoke) -----------
+def assert_device_id_error(response: httpx.Response, field: str) -> None:
+    body = assert_error(response, 422, Errno.VALIDATION)
+    assert body["detail"]["field"] == field
+    assert body["message_zh"].startswith(f"请求字段“{field}”无效：设备编号须为 1–64 个字符")
+    assert body["message_en"].startswith(f"Invalid request field '{field}': a device id must be 1-64 ")
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_a_sign_in_from_a_device_id_off_the_rule_is_refused_and_no_device_recorded(
+    client: httpx.Client, hq: Hq, bad: str
+) -> None:
+    from tests.sync.hqkit import PINS
+
+    body = {
+        "protocol": PROTOCOL_VERSION,
+        "badge": OFFICER.badge,
+        "pin": PINS[OFFICER.badge],
+        "device_id": bad,
+    }
+    assert_device_id_error(client.post("/v1/auth/sign-in", json=body), "body.device_id")
+    with hq.storage.transaction(readonly=True) as tx:
+        assert [d.device_id for d in tx.list_devices(badge=OFFICER.badge)] == []
+    assert client.post("/v1/auth/sign-in", json=body | {"device_id": new_id()}).status_code == 200
+
+
+def test_a_push_batch_from_a_device_id_off_the_rule_is_refused_whole(client: httpx.Client, hq: Hq) -> None:
+    auth = sign_in(client, OFFICER, "phone-1")
+    body = push_body("phone-1", make_case(OFFICER, device_id="phone-1"))
+    body["device_id"] = "phone/1"
+    assert_device_id_error(client.post("/v1/push", json=body, headers=auth), "body.device_id")
+    assert_nothing_stored(hq, "phone/1")
+    assert_nothing_stored(hq, "phone-1")
