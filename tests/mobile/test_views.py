@@ -47,9 +47,9 @@ def app(make_app: Apps, hq: Hq) -> AppState:
     return app
 
 
-def texts(control: Any) -> list[str]:
-    """Every visible string of a control tree (texts, labels, button captions)."""
-    found: list[str] = []
+def tree(control: Any) -> list[ft.BaseControl]:
+    """Every visible control of a control tree, each once, depth first (an invisible one hides its own)."""
+    found: list[ft.BaseControl] = []
     seen: set[int] = set()
 
     def walk(node: Any) -> None:
@@ -58,16 +58,24 @@ def texts(control: Any) -> list[str]:
         seen.add(id(node))
         if getattr(node, "visible", True) is False:
             return
-        for name in ("value", "label", "content", "tooltip", "text"):
-            value = getattr(node, name, None)
-            if isinstance(value, str) and value and not (isinstance(node, ft.TextField) and name == "value"):
-                found.append(value)
+        found.append(node)
         for f in dataclasses.fields(node):
             value = getattr(node, f.name, None)
             for child in value if isinstance(value, list) else [value]:
                 walk(child)
 
     walk(control)
+    return found
+
+
+def texts(control: Any) -> list[str]:
+    """Every visible string of a control tree (texts, labels, button captions)."""
+    found: list[str] = []
+    for node in tree(control):
+        for name in ("value", "label", "content", "tooltip", "text"):
+            value = getattr(node, name, None)
+            if isinstance(value, str) and value and not (isinstance(node, ft.TextField) and name == "value"):
+                found.append(value)
     return found
 
 
@@ -324,25 +332,6 @@ def test_case_detail_says_why_hqs_stage_differs(app: AppState) -> None:
     shown = texts(shell.body)
     assert "HQ 判定" not in shown
     assert not [t for t in shown if "HQ 依据" in t or "第1次" in t]
-
-
-def tree(control: Any) -> list[ft.BaseControl]:
-    """Every visible control of a control tree, depth first."""
-    found: list[ft.BaseControl] = []
-
-    def walk(node: Any) -> None:
-        if not isinstance(node, ft.BaseControl) or any(node is c for c in found):
-            return
-        if getattr(node, "visible", True) is False:
-            return
-        found.append(node)
-        for f in dataclasses.fields(node):
-            value = getattr(node, f.name, None)
-            for child in value if isinstance(value, list) else [value]:
-                walk(child)
-
-    walk(control)
-    return found
 
 
 def test_case_detail_values_are_plain_texts_in_one_selection_area(app: AppState) -> None:
