@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql as pgsql
@@ -37,6 +38,7 @@ from enforcement.model import (
 from hq.storage.base import Storage
 from hq.storage.postgres import PostgresStorage
 from hq.storage.sqlite import SqliteStorage
+from tests.sync.hqkit import Hq, make_hq
 
 PG_DSN_ENV = "STREETPATROL_TEST_PG_DSN"
 REQUIRE_PG_ENV = "STREETPATROL_REQUIRE_PG"
@@ -78,6 +80,21 @@ def _postgres() -> Iterator[Storage]:
         storage.close()
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pgsql.Identifier(schema)))
+
+
+@pytest.fixture
+def hq(tmp_path: Path) -> Iterator[Hq]:
+    """HQ's app over a fresh SQLite file (a module may override it with other settings)."""
+    hq = make_hq(tmp_path)
+    yield hq
+    hq.close()
+
+
+@pytest.fixture
+def client(hq: Hq) -> Iterator[httpx.Client]:
+    """An httpx client of ``hq`` served on loopback."""
+    with hq.client() as client:
+        yield client
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -15,19 +15,6 @@ from sync.protocol import PROTOCOL_HEADER, Errno, PullPage, PushResponse
 from tests.sync.hqkit import OFFICER, OFFICER_B, PINS, Hq, make_case, make_hq, push_body, sign_in
 
 
-@pytest.fixture
-def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path)
-    yield hq
-    hq.close()
-
-
-@pytest.fixture
-def client(hq: Hq) -> Iterator[httpx.Client]:
-    with hq.client() as client:
-        yield client
-
-
 def assert_error(response: httpx.Response, status: int, errno: Errno) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()

@@ -35,12 +35,6 @@ def hq(tmp_path: Path) -> Iterator[Hq]:
     hq.close()
 
 
-@pytest.fixture
-def client(hq: Hq) -> Iterator[httpx.Client]:
-    with hq.client() as client:
-        yield client
-
-
 def pushed_case(client: httpx.Client, *photos: bytes) -> tuple[dict[str, str], str, list[str]]:
     """Officer 1023 pushes one case whose manifest lists ``photos``; returns auth, case id, hashes."""
     auth = sign_in(client, OFFICER, "phone-1")

@@ -7,11 +7,8 @@ examples per operation so the run stays well under a minute.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -25,7 +22,6 @@ from tests.sync.hqkit import (
     OFFICER,
     Hq,
     make_case,
-    make_hq,
     photo_bytes,
     photo_ref,
     push_body,
@@ -33,13 +29,6 @@ from tests.sync.hqkit import (
 )
 
 EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 12}
-
-
-@pytest.fixture
-def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path)
-    yield hq
-    hq.close()
 
 
 def test_the_published_schema_survives_fuzzing_without_server_errors(hq: Hq) -> None:

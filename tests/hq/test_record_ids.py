@@ -4,9 +4,7 @@ within ``sync.protocol.RECORD_ID_PATTERN`` is stored and read back by its URL.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +15,7 @@ from enforcement.model import Stage, new_id
 from hq.storage.base import iter_all_audit
 from sync.protocol import PROTOCOL_VERSION, Errno
 from tests.hq.test_api import assert_error
-from tests.sync.hqkit import LEADER, OFFICER, Hq, make_case, make_hq, push_body, sign_in
+from tests.sync.hqkit import LEADER, OFFICER, Hq, make_case, push_body, sign_in
 
 #: Ids a phone could send that no URL path segment (or file name, CSV cell, log line) carries as is.
 BAD_IDS = [
@@ -34,19 +32,6 @@ BAD_IDS = [
     pytest.param("", id="empty"),
     pytest.param("x" * 65, id="65-chars"),
 ]
-
-
-@pytest.fixture
-def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path)
-    yield hq
-    hq.close()
-
-
-@pytest.fixture
-def client(hq: Hq) -> Iterator[httpx.Client]:
-    with hq.client() as client:
-        yield client
 
 
 def assert_record_id_error(response: httpx.Response, field: str) -> dict[str, Any]:
