@@ -557,6 +557,15 @@ class Screen:
         """Every text and label of the semantics tree, one string (for assertions and failure messages)."""
         return self._run(lambda: str(self.page.evaluate(SEMANTICS_TEXT_JS)))
 
+    def lines_with(self, *values: str) -> list[str]:
+        """The semantics tree's texts, one per line, after checking that each of ``values`` is one of
+        them (a whole text, not part of one: what a screen reader reads as that value)."""
+        text = self.semantics_text()
+        lines = text.splitlines()
+        for value in values:
+            assert value in lines, f"{value!r} not a text of the semantics tree:\n{text}"
+        return lines
+
     def choose_file(self, button: str, path: Path, *, role: str = "button", timeout: float = 20.0) -> None:
         """Tap ``button`` and answer the file chooser it opens with ``path``."""
 

@@ -232,9 +232,7 @@ def test_officer_sees_the_case_returned_with_the_reason(flow: Flow) -> None:
     s.wait_text(REASON)
     s.wait_control("button", "修改并重新提交")
     # the detail's values are plain texts in a SelectionArea: the semantics tree has them
-    lines = s.semantics_text().splitlines()
-    assert f"{flow.vendor_case} · 第 1 版" in lines, lines
-    assert {"劝导", f"{VENDOR} · {VENDOR_PHONE}"} <= set(lines), lines
+    s.lines_with(f"{flow.vendor_case} · 第 1 版", "劝导", f"{VENDOR} · {VENDOR_PHONE}")
     flow.shot(s, "officer-returned-detail")
 
 
