@@ -420,8 +420,7 @@ class Screen:
         ``fill`` on Flutter's semantics inputs is not reliably seen by the app; typing is what a user does).
         """
 
-        def go() -> None:
-            self._quiet()  # a field replaced by a re-render while typing loses the text
+        def focus() -> Any:
             box = self._textbox(label).first
             box.wait_for(state="attached", timeout=timeout * 1000)
             for _attempt in range(3):
@@ -433,17 +432,26 @@ class Screen:
                 if self._focused(box):
                     self.page.wait_for_timeout(150)  # Flutter moves focus to its editing element
                     if self._focused(box, limit_ms=0):
-                        break
+                        return box
                 self._quiet()  # the tap came during a scroll or a rebuild: once more, settled
                 box = self._textbox(label).first
-            else:  # typing now would go into another field
-                raise AssertionError(f"field {label!r} does not keep the focus")
-            self.page.keyboard.press("Control+A")
-            self.page.keyboard.press("Backspace")
-            self.page.keyboard.type(value, delay=15)
-            typed = box.input_value()
-            if typed != value:
-                raise AssertionError(f"field {label!r} holds {typed!r} after typing {value!r}")
+            raise AssertionError(f"field {label!r} does not keep the focus")  # typing would go elsewhere
+
+        def go() -> None:
+            typed = ""
+            # a field replaced by a re-render while typing loses the text (seen once in a full CI run:
+            # the squad screen's date field held nothing after typing): tap and type it once more, as
+            # an officer would; the field must hold exactly the value in the end
+            for _attempt in range(2):
+                self._quiet()
+                box = focus()
+                self.page.keyboard.press("Control+A")
+                self.page.keyboard.press("Backspace")
+                self.page.keyboard.type(value, delay=15)
+                typed = box.input_value()
+                if typed == value:
+                    return
+            raise AssertionError(f"field {label!r} holds {typed!r} after typing {value!r}")
 
         self._run(go)
         self.taps += 1
