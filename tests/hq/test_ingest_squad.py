@@ -8,7 +8,7 @@ from typing import Any
 
 from enforcement.codec import to_json_dict
 from enforcement.model import ReviewDecision, Shift, Stage, new_id
-from hq.ingest import emit_case_state
+from hq.feed import emit_case_state
 from hq.storage.base import ChangeKind, Storage, UserRow
 from sync.protocol import SquadCaseData, SquadShiftData
 from tests.hq.conftest import DISTRICT, LEADER, NOW, OFFICER, OTHER_OFFICER, days, make_case, make_subject

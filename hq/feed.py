@@ -1,0 +1,106 @@
+"""The feed fan-out of HQ's state of cases and shifts: what each change tells which phones.
+
+Whenever HQ's state of a case version changes (stored, restaged, reviewed, its photos complete)
+``emit_case_state`` tells the officer (``case_state``: stage, HQ's reason, photos still missing, returned)
+and the squad's leaders (``emit_squad_case``: ``squad_case``, the version with HQ's stage and its reviews).
+Every shift record stored goes to the leaders as ``squad_shift`` (``emit_squad_shift``); a subject's whole
+case history goes to its district as ``history`` (``emit_history``).
+
+These only queue changes in the caller's transaction (``Tx.emit``); the storage numbers them at commit.
+Used by ``hq.ingest`` (pushes, reviews, restaging) and by the HQ app (photos complete).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from enforcement.codec import to_json_dict
+from enforcement.model import HistoryEntry, Officer, ReviewDecision, Shift, Subject, SyncState
+from hq.storage.base import CaseState, ChangeKind, ChangeScope, Tx
+from sync.protocol import CaseStateData, HistoryData, SquadCaseData, SquadShiftData
+
+__all__ = ["emit_case_state", "emit_history", "emit_squad_case", "emit_squad_shift"]
+
+
+def emit_case_state(
+    tx: Tx,
+    state: CaseState,
+    *,
+    case: Mapping[str, Any] | None = None,
+    officer_name: str | None = None,
+    subject: Subject | None = None,
+) -> list[str]:
+    """Tell the case's officer HQ's state of it (stage and HQ's reason for it, photos still missing,
+    returned) and the squad's leaders the version as a whole (``emit_squad_case``); returns the missing
+    photos. ``case`` (its codec JSON), ``officer_name``, ``subject``: what the caller already holds (read
+    from ``tx`` when not given)."""
+    missing = tx.missing_photos(state.case_id)
+    if state.review == ReviewDecision.RETURN.value:
+        sync_state = SyncState.RETURNED
+    else:
+        sync_state = SyncState.SENT if missing else SyncState.COMPLETE
+    data = CaseStateData(
+        case_id=state.case_id, case_no=state.case_no, state=sync_state, hq_stage=state.hq_stage,
+        hq_reason_zh=state.explain_zh, hq_reason_en=state.explain_en, missing_photos=missing,
+    )  # fmt: skip
+    tx.emit(ChangeKind.CASE_STATE, state.case_id, data.model_dump(mode="json"),
+            ChangeScope(badge=state.officer_badge))  # fmt: skip
+    emit_squad_case(tx, state, missing, case=case, officer_name=officer_name, subject=subject)
+    return missing
+
+
+def emit_squad_case(
+    tx: Tx,
+    state: CaseState,
+    missing: Sequence[str],
+    *,
+    case: Mapping[str, Any] | None = None,
+    officer_name: str | None = None,
+    subject: Subject | None = None,
+) -> None:
+    """Publish a case version to its squad's leaders (``squad_case``, key: the version's id): the record,
+    HQ's stage and reason, every review of the version, the officer's name and the subject's label.
+    ``case``: the version's codec JSON when the caller has it."""
+    if case is None:
+        stored = tx.get_case(state.case_id)
+        if stored is None:
+            return
+        case = to_json_dict(stored)
+    if officer_name is None:
+        user = tx.get_user(state.officer_badge)
+        officer_name = user.officer.name if user is not None else ""
+    if subject is None and state.subject_id:
+        subject = tx.get_subject(state.subject_id, include_deleted=True)
+    reviews = tx.reviews_for_case(state.case_id) if state.review else []
+    data = SquadCaseData.model_construct(
+        case=dict(case),
+        hq_stage=state.hq_stage,
+        hq_reason_zh=state.explain_zh,
+        hq_reason_en=state.explain_en,
+        reviews=[to_json_dict(review) for review in reviews],
+        officer_name=officer_name,
+        subject_label=(subject.name or subject.plate) if subject is not None else "",
+        missing_photos=len(missing),
+    )
+    tx.emit(ChangeKind.SQUAD_CASE, state.case_id, data.model_dump(mode="json"),
+            ChangeScope(squad=state.squad_code), occurred_at=state.occurred_at)  # fmt: skip
+
+
+def emit_squad_shift(tx: Tx, shift: Shift, officer: Officer) -> None:
+    """Publish a shift record to the leaders of its officer's squad (``squad_shift``, key: the shift id)."""
+    data = SquadShiftData(shift=to_json_dict(shift), officer_name=officer.name, squad_code=officer.squad_code)
+    tx.emit(ChangeKind.SQUAD_SHIFT, shift.id, data.model_dump(mode="json"),
+            ChangeScope(squad=officer.squad_code), occurred_at=shift.started_at)  # fmt: skip
+
+
+def emit_history(
+    tx: Tx, subject_id: str, district: str, *, entries: Sequence[HistoryEntry] | None = None
+) -> None:
+    """Publish the subject's whole case history to its district (pulls trim it to their window).
+    ``entries``: the history as ``tx.subject_history`` would give it now, when the caller has it."""
+    if entries is None:
+        entries = tx.subject_history(subject_id)
+    data = HistoryData(subject_id=subject_id, entries=list(entries)).model_dump(mode="json")
+    newest = max((e.occurred_at for e in entries), default=None)
+    tx.emit(ChangeKind.HISTORY, subject_id, data, ChangeScope(district=district), occurred_at=newest)
