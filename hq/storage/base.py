@@ -28,7 +28,9 @@ Errors::
     LocalizedError
     └── StorageError            base of this package's errors
         ├── CursorError         a pull cursor this storage never issued
-        └── StorageConflict     a uniqueness rule violated (e.g. a second latest version of a case)
+        ├── StorageConflict     a uniqueness rule violated (e.g. a second latest version of a case)
+        └── SchemaTooNew        the database's schema version is newer than this code knows
+                                (``hq.storage.migrations``); refused before anything is written
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ class CursorError(StorageError):
 
 class StorageConflict(StorageError):
     code = "storage_conflict"
+
+
+class SchemaTooNew(StorageError):
+    code = "schema_too_new"
 
 
 # ---------------------------------------------------------------------------------------------- rows

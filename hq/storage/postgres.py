@@ -11,6 +11,11 @@ numbered rows, and COMMITs, which releases the lock only after the commit is vis
 therefore handed out in commit order; the next numbering transaction waits until we are visible, so a
 reader's snapshot always holds a gap-free prefix of the numbers. Only this short tail of a transaction
 is serialised; everything before it runs concurrently.
+
+Opening (``create_schema``) creates the schema and runs the pending migrations (``hq.storage.migrations``)
+in one transaction holding a third advisory lock (``migration_lock``, per schema), so processes opening
+the same database at once (``init`` twice, ``serve`` beside a CLI command) migrate one after the other:
+the later one finds the database at the current version and does nothing.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool
 
 from hq.storage.base import Tx
+from hq.storage.migrations import migrate
 from hq.storage.sqlcore import Cursor
-from hq.storage.sqltx import SqlTx, create_tables, read_epoch
+from hq.storage.sqltx import SqlTx, read_epoch
 
 
 class PostgresDialect:
@@ -91,6 +97,8 @@ class PostgresStorage:
         self.dialect = PostgresDialect(
             0x5354_0000_0000 + zlib.crc32(schema.encode()), _int4(zlib.crc32(schema.encode()))
         )
+        #: A one-key lock (a key space apart from the two-key ``lock_keys``), above every commit-step key.
+        self.migration_lock = 0x5355_0000_0000 + zlib.crc32(schema.encode())
         self._epoch: str | None = None
         self.pool = ConnectionPool(
             dsn,
@@ -109,9 +117,15 @@ class PostgresStorage:
 
     def create_schema(self) -> None:
         with self.pool.connection() as conn:
-            conn.execute(pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pgsql.Identifier(self.schema)))
-            create_tables(conn, self.dialect)
-            conn.commit()
+            try:
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.migration_lock,))
+                schema = pgsql.Identifier(self.schema)
+                conn.execute(pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+                migrate(conn, self.dialect)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
             self._epoch = read_epoch(conn, self.dialect)
             conn.commit()
 

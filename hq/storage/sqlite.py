@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from hq.storage.base import StorageError, Tx
+from hq.storage.migrations import migrate
 from hq.storage.sqlcore import Cursor, utc_text
-from hq.storage.sqltx import SqlTx, create_tables, read_epoch
+from hq.storage.sqltx import SqlTx, read_epoch
 
 
 class SqliteDialect:
@@ -121,10 +122,13 @@ class SqliteStorage:
 
     # -- contract
     def create_schema(self) -> None:
+        """Create or migrate the schema (``hq.storage.migrations``) in one ``BEGIN IMMEDIATE``
+        transaction, so two processes opening the same file migrate one after the other (the second finds
+        nothing to do)."""
         with self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                create_tables(conn, self.dialect)
+                migrate(conn, self.dialect)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

@@ -1,0 +1,326 @@
+"""HQ's schema, as numbered migrations applied in order on open (both backends, one SQL text).
+
+``MIGRATIONS[i]`` brings a database from schema version ``i`` to ``i + 1``; the version lives in the
+``meta`` table (key ``schema_version``), 0 when there is no ``meta`` table yet. ``migrate`` runs every
+pending migration and the version bump inside the caller's ONE transaction (both SQLite and PostgreSQL
+roll DDL back), so a crash leaves the database at a whole version. A database whose version is newer than
+``SCHEMA_VERSION`` is refused (``SchemaTooNew``) before anything is written. A migration is never edited
+once shipped: a change is a new ``mNNN_...`` function appended to ``MIGRATIONS`` (as on the phone,
+``mobile.migrations``).
+
+The baseline ``m001_initial`` is the schema HQ created before it had migrations (``CREATE … IF NOT EXISTS``
+on every open, plus a list of added columns); those builds wrote ``schema_version`` = 1 too, so their
+databases are at version 1 here. One of them made before the squad feed may lack ``changes.scope_squad``:
+at version 1 ``migrate`` adds it (``_adopt_baseline``), as those builds did at open.
+
+Every migration takes ``conn`` and the backend's ``Dialect`` (``hq.storage.sqlcore``). Types: times are
+``{TS}`` (PostgreSQL ``timestamptz``; SQLite fixed-width UTC text that sorts like time), flags ``{BOOL}``,
+JSON documents ``TEXT`` (kept byte-exact as received, keys sorted).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from hq.storage.base import SchemaTooNew, StorageError
+from hq.storage.sqlcore import Dialect
+
+_TYPES = {
+    "sqlite": {"TS": "TEXT", "BOOL": "INTEGER", "BIGINT": "INTEGER"},
+    "postgres": {"TS": "TIMESTAMPTZ", "BOOL": "BOOLEAN", "BIGINT": "BIGINT"},
+}
+
+
+def _run(conn: Any, dialect: Dialect, script: str) -> None:
+    """Run ``;``-separated statements one by one, with ``{TS}``/``{BOOL}``/``{BIGINT}`` filled in."""
+    for name, sql_type in _TYPES[dialect.name].items():
+        script = script.replace("{" + name + "}", sql_type)
+    for statement in script.split(";\n"):
+        if statement.strip():
+            dialect.execute(conn, statement.strip())
+
+
+_M001 = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value {BIGINT} NOT NULL
+);
+CREATE TABLE districts (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+);
+CREATE TABLE squads (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    district TEXT NOT NULL
+);
+CREATE TABLE users (
+    badge TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    squad_code TEXT NOT NULL,
+    squad_name TEXT NOT NULL,
+    district TEXT NOT NULL,
+    role TEXT NOT NULL,
+    pin_hash TEXT NOT NULL,
+    active {BOOL} NOT NULL
+);
+CREATE INDEX users_squad ON users (squad_code);
+CREATE INDEX users_district ON users (district);
+CREATE TABLE devices (
+    device_id TEXT PRIMARY KEY,
+    badge TEXT NOT NULL,
+    created_at {TS} NOT NULL,
+    last_seen_at {TS} NOT NULL,
+    device_name TEXT NOT NULL
+);
+CREATE INDEX devices_badge ON devices (badge);
+CREATE TABLE tokens (
+    token_hash TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    badge TEXT NOT NULL,
+    issued_at {TS} NOT NULL,
+    expires_at {TS} NOT NULL,
+    revoked_at {TS},
+    last_used_at {TS}
+);
+CREATE INDEX tokens_device ON tokens (device_id);
+CREATE INDEX tokens_badge ON tokens (badge);
+CREATE TABLE signin_failures (
+    key TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    first_at {TS} NOT NULL,
+    last_at {TS} NOT NULL,
+    locked_until {TS}
+);
+CREATE TABLE receipts (
+    record_id TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    badge TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    device_seq {BIGINT} NOT NULL,
+    received_at {TS} NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (record_id, payload_hash)
+);
+CREATE TABLE device_seqs (
+    device_id TEXT PRIMARY KEY,
+    high {BIGINT} NOT NULL
+);
+CREATE TABLE cases (
+    id TEXT PRIMARY KEY,
+    case_no TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    supersedes TEXT,
+    officer_badge TEXT NOT NULL,
+    squad_code TEXT NOT NULL,
+    district TEXT NOT NULL,
+    subject_id TEXT,
+    violation_code TEXT NOT NULL,
+    occurred_at {TS} NOT NULL,
+    status TEXT NOT NULL,
+    received_at {TS} NOT NULL,
+    device_stage INTEGER NOT NULL,
+    chosen_stage INTEGER NOT NULL,
+    hq_stage INTEGER NOT NULL,
+    hq_ordinal INTEGER NOT NULL,
+    stage_conflict {BOOL} NOT NULL,
+    explain_zh TEXT NOT NULL,
+    explain_en TEXT NOT NULL,
+    photos_expected INTEGER NOT NULL,
+    latest {BOOL} NOT NULL,
+    review TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    UNIQUE (case_no, version)
+);
+CREATE UNIQUE INDEX cases_one_latest ON cases (case_no) WHERE latest;
+CREATE INDEX cases_subject ON cases (subject_id, occurred_at) WHERE latest;
+CREATE INDEX cases_district ON cases (district, occurred_at);
+CREATE INDEX cases_squad ON cases (squad_code, occurred_at);
+CREATE INDEX cases_officer ON cases (officer_badge, occurred_at);
+CREATE TABLE case_photos (
+    case_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (case_id, sha256)
+);
+CREATE INDEX case_photos_sha ON case_photos (sha256);
+CREATE TABLE photos (
+    sha256 TEXT PRIMARY KEY,
+    size {BIGINT} NOT NULL,
+    stored {BOOL} NOT NULL,
+    stored_at {TS},
+    uploaded_by TEXT NOT NULL
+);
+CREATE TABLE subjects (
+    id TEXT PRIMARY KEY,
+    district TEXT NOT NULL,
+    updated_at {TS} NOT NULL,
+    by_badge TEXT NOT NULL,
+    deleted_at {TS},
+    payload TEXT NOT NULL
+);
+CREATE INDEX subjects_district ON subjects (district);
+CREATE TABLE shifts (
+    id TEXT PRIMARY KEY,
+    officer_badge TEXT NOT NULL,
+    started_at {TS} NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX shifts_officer ON shifts (officer_badge, started_at);
+CREATE TABLE reviews (
+    id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    decided_at {TS} NOT NULL,
+    received_at {TS} NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX reviews_case ON reviews (case_id, decided_at);
+CREATE TABLE catalogue (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version TEXT NOT NULL,
+    updated_at {TS} NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE changes (
+    seq {BIGINT} PRIMARY KEY,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    scope_district TEXT,
+    scope_badge TEXT,
+    scope_squad TEXT,
+    occurred_at {TS},
+    data TEXT NOT NULL,
+    UNIQUE (kind, key)
+);
+CREATE INDEX changes_district ON changes (scope_district, seq);
+CREATE INDEX changes_badge ON changes (scope_badge, seq);
+CREATE INDEX changes_squad ON changes (scope_squad, seq);
+CREATE TABLE audit (
+    seq {BIGINT} PRIMARY KEY,
+    at {TS} NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq {BIGINT} NOT NULL,
+    hash TEXT NOT NULL
+)
+"""
+
+
+def m001_initial(conn: Any, dialect: Dialect) -> None:
+    """The tables of HQ before migrations (the baseline) and this database's cursor epoch."""
+    _run(conn, dialect, _M001)
+    dialect.execute(conn, "INSERT INTO meta (key, value) VALUES ('epoch', ?)", (secrets.token_hex(8),))
+
+
+#: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
+MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (m001_initial,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _columns(conn: Any, dialect: Dialect, table: str) -> set[str]:
+    """The columns of ``table`` (empty when it does not exist)."""
+    if dialect.name == "sqlite":
+        rows = dialect.execute(conn, f"PRAGMA table_info({table})").fetchall()
+        return {str(row[1]) for row in rows}
+    rows = dialect.execute(
+        conn,
+        "SELECT column_name FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = ?",
+        (table,),
+    ).fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def stored_version(conn: Any, dialect: Dialect) -> int:
+    """The schema version the database says it is at (0: no HQ schema yet)."""
+    if not _columns(conn, dialect, "meta"):
+        return 0
+    row = dialect.execute(conn, "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    try:
+        return int(row[0]) if row is not None else 0
+    except ValueError:
+        raise StorageError(
+            f"the HQ database's schema version {row[0]!r} is not a number",
+            zh="指挥中心数据库的结构版本无法识别",
+            field="storage",
+        ) from None
+
+
+def _refuse_newer(version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"the HQ database is at schema version {version}, newer than this HQ build knows"
+            f" ({SCHEMA_VERSION}); open it with a newer HQ build",
+            zh=f"指挥中心数据库的结构版本为 {version}，比本程序支持的版本（{SCHEMA_VERSION}）新，"
+            "请使用更新版本的指挥中心程序打开",
+            field="storage",
+        )
+
+
+def _adopt_baseline(conn: Any, dialect: Dialect) -> None:
+    """A version-1 database of a build before the squad feed lacks ``changes.scope_squad`` (and its
+    index): add them, as the builds before migrations did at every open."""
+    if "scope_squad" not in _columns(conn, dialect, "changes"):
+        dialect.execute(conn, "ALTER TABLE changes ADD COLUMN scope_squad TEXT")
+        dialect.execute(conn, "CREATE INDEX IF NOT EXISTS changes_squad ON changes (scope_squad, seq)")
+
+
+def migrate(conn: Any, dialect: Dialect) -> tuple[int, int]:
+    """Bring the database to ``SCHEMA_VERSION`` inside the caller's transaction; returns the versions
+    before and after. ``SchemaTooNew`` (nothing written) when it is newer than this code."""
+    before = stored_version(conn, dialect)
+    _refuse_newer(before)
+    if before == 1:
+        _adopt_baseline(conn, dialect)
+    for migration in MIGRATIONS[before:]:
+        migration(conn, dialect)
+    if before < SCHEMA_VERSION:
+        dialect.execute(
+            conn,
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(SCHEMA_VERSION),),
+        )
+    return before, SCHEMA_VERSION
+
+
+def check_version(conn: Any, dialect: Dialect) -> None:
+    """Refuse a database this code cannot serve as it is: no schema, an older one (run ``init``, which
+    migrates) or a newer one (``SchemaTooNew``)."""
+    version = stored_version(conn, dialect)
+    _refuse_newer(version)
+    if version == 0:
+        raise StorageError(
+            "the HQ database has no schema; run `streetpatrol-hq init`",
+            zh="指挥中心数据库尚未初始化，请先运行 streetpatrol-hq init",
+            field="storage",
+        )
+    if version < SCHEMA_VERSION:
+        raise StorageError(
+            f"the HQ database is at schema version {version}, older than this build's"
+            f" ({SCHEMA_VERSION}); run `streetpatrol-hq init` to upgrade it",
+            zh=f"指挥中心数据库的结构版本为 {version}，低于本程序的版本（{SCHEMA_VERSION}），"
+            "请先运行 streetpatrol-hq init 升级",
+            field="storage",
+        )
+
+
+#: Tables in the order a benchmark or a test may empty them.
+TABLES = (
+    "meta", "counters", "districts", "squads", "users", "devices", "tokens", "signin_failures",
+    "receipts", "device_seqs", "cases", "case_photos", "photos", "subjects", "shifts", "reviews",
+    "catalogue", "changes", "audit", "audit_head",
+)  # fmt: skip
