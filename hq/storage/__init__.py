@@ -12,7 +12,8 @@ __all__ = ["Storage", "StorageError", "Tx", "open_storage"]
 
 
 def open_storage(url: str, *, create: bool = True) -> Storage:
-    """The storage at ``url``, with its schema created when ``create``."""
+    """The storage at ``url``, with its schema created or migrated (``hq.storage.migrations``) when
+    ``create``; ``SchemaTooNew`` when the database is newer than this code."""
     storage: Storage
     if url.startswith(("postgresql://", "postgres://")):
         from hq.storage.postgres import PostgresStorage
