@@ -29,12 +29,13 @@ connection, opened with ``check_same_thread=False``, and every public method hol
 ``RLock``) for its whole duration, so calls are serialised and no two threads ever share a cursor or a
 transaction. Read methods fetch all rows before returning, so no read snapshot is left open.
 
-SQL: sqlite-utils (``self._db``) runs the migrations and the bookkeeping upserts (settings, the signed-in
-officer, the history HQ sends for a subject), where naming the columns once is clearer than a hand-written
-``INSERT ... ON CONFLICT``. Raw ``sqlite3`` statements stay on the hot paths bench/store.py measures
-(saving a case, the day log, subject search, a subject's earlier cases) and wherever the statement carries
-logic of its own (HQ's stage and reason, the squad feed's merge rules, counters): there sqlite-utils would
-add a schema lookup per call and hide the SQL the benchmark's plain-sqlite3 floor runs too.
+SQL: the store hands its sqlite-utils Database (``self._db``) to the migrations, and uses it for the
+bookkeeping writes where naming the columns once is clearer than a hand-written ``INSERT ... ON CONFLICT``
+(settings in ``meta``, the signed-in officer, the history HQ sends for a subject). Raw ``sqlite3``
+statements stay on the hot paths bench/store.py measures (saving a case, the day log, subject search, a
+subject's earlier cases), whose statements the benchmark's plain-sqlite3 floor runs too, and wherever a
+statement carries logic of its own (HQ's stage and reason, the squad feed's merge rules, counters, the
+outbox): there sqlite-utils would add schema lookups to every call and hide the SQL that matters.
 
 The ``store*`` modules are the only phone-side modules that import ``sqlite3`` or ``sqlite_utils``; the
 rest of the app sees only the methods of ``Store`` and the model's records.
@@ -212,12 +213,8 @@ class Store(RecordStore, QueryStore, OutboxStore):
                 f"setting {key!r} is not JSON-serialisable",
                 f"设置项 {key} 的值无法保存",
             ) from exc
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, text),
-            )
+        with self._write():
+            self._db.table("meta").upsert({"key": key, "value": text}, pk="key")
 
     @property
     def device_id(self) -> str:

@@ -71,20 +71,17 @@ class RecordStore(SubjectStore):
         need_text(officer.name, "name")
         need_text(officer.squad_code, "squad_code")
         role = need_enum(Role, officer.role, "role")
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO officers (badge, name, squad_code, squad_name, district, role)"
-                " VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (badge) DO UPDATE SET name = excluded.name, squad_code = excluded.squad_code,"
-                " squad_name = excluded.squad_name, district = excluded.district, role = excluded.role",
-                (
-                    officer.badge,
-                    officer.name,
-                    officer.squad_code,
-                    officer.squad_name,
-                    officer.district,
-                    role.value,
-                ),
+        with self._write():
+            self._db.table("officers").upsert(
+                {
+                    "badge": officer.badge,
+                    "name": officer.name,
+                    "squad_code": officer.squad_code,
+                    "squad_name": officer.squad_name,
+                    "district": officer.district,
+                    "role": role.value,
+                },
+                pk="badge",
             )
 
     def get_officer(self, badge: str) -> Officer | None:
@@ -268,24 +265,20 @@ class RecordStore(SubjectStore):
         for entry in entries:
             need_aware(entry.occurred_at, "occurred_at")
             rows.append(
-                (
-                    subject_id,
-                    entry.case_id,
-                    entry.case_no,
-                    entry.violation_code,
-                    entry.occurred_at.isoformat(),
-                    utc_us(entry.occurred_at),
-                    int(need_enum(Stage, entry.stage, "stage")),
-                    str(need_enum(CaseStatus, entry.status, "status")),
-                    entry.version,
-                )
+                {
+                    "subject_id": subject_id,
+                    "case_id": entry.case_id,
+                    "case_no": entry.case_no,
+                    "violation_code": entry.violation_code,
+                    "occurred_at": entry.occurred_at.isoformat(),
+                    "occurred_utc": utc_us(entry.occurred_at),
+                    "stage": int(need_enum(Stage, entry.stage, "stage")),
+                    "status": str(need_enum(CaseStatus, entry.status, "status")),
+                    "version": entry.version,
+                }
             )
-        with self._write() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO remote_history (subject_id, case_id, case_no, violation_code,"
-                " occurred_at, occurred_utc, stage, status, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        with self._write():
+            self._db.table("remote_history").insert_all(rows, replace=True)
 
     # ------------------------------------------------------------------------------------ reviews
 
