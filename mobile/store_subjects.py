@@ -26,11 +26,13 @@ from mobile.store_core import StoreCore, need_text
 from mobile.store_rows import SUBJECT_UPSERT, search_key, subject_row
 
 
-def parsed_or_none(parse: Callable[[str], str], text: str) -> str | None:
+def _parsed(parse: Callable[[str], str], text: str) -> str | None:
+    """``parse(text)``, or None when ``text`` is not that kind of value (a plate, a phone number)."""
     try:
         return parse(text)
     except (EnforcementError, ValueError):
         return None
+
 
 PLATE_SQL = "SELECT id, record FROM subjects WHERE plate = ? LIMIT ?"
 PHONE_SQL = "SELECT id, record FROM subjects WHERE phone = ? LIMIT ?"
@@ -179,11 +181,11 @@ class SubjectStore(StoreCore):
             return []
         records: dict[str, str] = {}
         with self._read() as conn:
-            plate = parsed_or_none(normalise_plate, text)
+            plate = _parsed(normalise_plate, text)
             if plate:
                 for row in conn.execute(PLATE_SQL, (plate, limit)).fetchall():
                     records.setdefault(row[0], row[1])
-            phone = parsed_or_none(normalise_phone, text)
+            phone = _parsed(normalise_phone, text)
             if phone:
                 for row in conn.execute(PHONE_SQL, (phone, limit)).fetchall():
                     records.setdefault(row[0], row[1])
