@@ -7,6 +7,13 @@ once shipped: a change is a new ``mNNN_...`` function appended to the list.
 
 Every migration takes ``db``: anything with ``execute(sql)`` (the store passes its sqlite_utils Database).
 
+The shipped migrations are hand-written DDL and stay so. SQLite keeps each ``CREATE`` statement's text in
+``sqlite_master``: a phone upgraded through these migrations and a new one must hold the same schema, and
+sqlite-utils' ``create`` / ``add_column`` / ``create_index`` would write other text (quoted names) and
+cannot express all of it (``WITHOUT ROWID``, ``AUTOINCREMENT``, table ``UNIQUE`` / ``CHECK`` constraints,
+partial indexes). A later migration may use the sqlite_utils Database the store passes (``db.table(name)``
+``.add_column``, ``.create_index``, ``db.table_names()``, ``.columns_dict``) where that is what it needs.
+
 Conventions in the tables:
 * ``*_at`` columns hold the ISO-8601 text of an aware datetime exactly as the codec writes it (offset kept);
   ``*_utc`` columns hold the same instant as integer microseconds since the Unix epoch, for ordering and

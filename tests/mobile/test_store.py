@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlite_utils import Database
 
 from enforcement.catalogue import load_catalogue
 from enforcement.model import (
@@ -262,6 +263,30 @@ def test_old_schema_is_migrated_keeping_data(tmp_path: Path) -> None:
     assert {"cases_patrol_log", "subjects_by_plate", "outbox_pending"} <= indexes
     conn.close()
 
+
+
+def _schema(path: Path) -> tuple[list[tuple[str, str, str]], dict[str, dict[str, type]]]:
+    """The file's schema: every sqlite_master entry (type, name, SQL text) and each table's columns."""
+    db = Database(raw(path))
+    try:
+        master = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+        return master, {name: db.table(name).columns_dict for name in db.table_names()}
+    finally:
+        db.close()
+
+
+def test_an_upgraded_file_holds_the_same_schema_as_a_new_one(tmp_path: Path) -> None:
+    """Upgrading from schema 1 and creating a new store run the same migrations: same SQL text of every
+    table and index, same columns."""
+    old = tmp_path / "old.db"
+    conn = raw(old)
+    migrations.m001_initial(conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    open_store(old).close()
+    open_store(tmp_path / "new.db").close()
+    assert _schema(old) == _schema(tmp_path / "new.db")
+    assert {"meta", "cases", "subject_chars", "squad_cases"} <= set(_schema(old)[1])
 
 REASON_ZH = "第3次 · 处罚：10-02 劝导，11-01 警告"
 REASON_EN = "3rd · Penalty: 10-02 Persuasion, 11-01 Warning"

@@ -23,8 +23,8 @@ from enforcement.model import (
     SyncState,
     new_id,
 )
-from mobile.squadstore import utc_us
 from mobile.store import SquadDay, Store, StoreRefused
+from mobile.store_rows import utc_us
 from patrollog.daylog import build_daylog
 from tests.mobile.test_store import CATALOGUE, SQUAD, make_case, make_subject, open_store
 

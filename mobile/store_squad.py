@@ -1,12 +1,13 @@
 """The squad leader's pulled squad data in the phone store: SQL over a plain ``sqlite3`` connection.
 
-``mobile.store.Store`` owns the connection, the lock and the transactions; its squad methods
-(``apply_squad_case``, ``apply_squad_shift``, ``squad_day``, ``squad_case``) call the functions here inside
-one of its transactions. Tables (migration ``m003_squad_feed``): ``squad_cases`` (one row per pulled case
-version, with HQ's stage and HQ's reason for it, the officer's name and the subject's label) and
-``squad_shifts``; reviews of
-pulled cases go to the shared ``reviews`` table with origin 'remote', beside the reviews the leader made on
-this phone (origin 'local'), so a review made offline shows in the squad's day at once.
+``mobile.store.Store`` owns the connection, the lock and the transactions (``mobile.store_core``); its
+squad methods (``apply_squad_case``, ``apply_squad_shift``, ``squad_day``, ``squad_case``) call the
+functions here inside one of its transactions. Tables (migration ``m003_squad_feed``): ``squad_cases``
+(one row per pulled case version, with HQ's stage and HQ's reason for it, the officer's name and the
+subject's label) and ``squad_shifts``; reviews of pulled cases go to the shared ``reviews`` table with
+origin 'remote', beside the reviews the leader made on this phone (origin 'local'), so a review made
+offline shows in the squad's day at once. Row helpers shared with the rest of the store come from
+``mobile.store_rows``.
 
 A squad's day (``load_squad_day``) joins the phone's own records (tables ``cases`` / ``shifts``) with the
 pulled ones, one entry per case version id and per shift id: what ``patrollog.daylog.build_daylog`` needs.
@@ -16,17 +17,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from enforcement.codec import case_from_dict
-from enforcement.model import LOCAL_TZ, Case, Review, ReviewDecision, Shift, Stage
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-_CHUNK = 500  # bound on host parameters per statement
+from enforcement.model import LOCAL_TZ, Case, Review, Shift, Stage
+from mobile.store_rows import chunks, marks, review_of, shift_of, utc_us
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,24 +43,10 @@ class SquadDay:
     hq_reasons: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
-def utc_us(moment: datetime) -> int:
-    """Microseconds since the Unix epoch of an aware datetime."""
-    return (moment - _EPOCH) // _MICROSECOND
-
-
 def day_range_us(day: date) -> tuple[int, int]:
     """The bureau-local day ``[start, end)`` in microseconds since the epoch."""
     start = datetime.combine(day, time.min, LOCAL_TZ)
     return utc_us(start), utc_us(start + timedelta(days=1))
-
-
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-def _marks(items: Sequence[Any]) -> str:
-    return ",".join("?" * len(items))
 
 
 # ----------------------------------------------------------------------------------------- writes
@@ -204,28 +187,6 @@ def case_record(conn: sqlite3.Connection, case_id: str) -> str | None:
     return None
 
 
-def _review(row: sqlite3.Row) -> Review:
-    return Review(
-        id=row["id"],
-        case_id=row["case_id"],
-        case_no=row["case_no"],
-        decision=ReviewDecision(row["decision"]),
-        reviewer_badge=row["reviewer_badge"],
-        decided_at=datetime.fromisoformat(row["decided_at"]),
-        comment=row["comment"],
-    )
-
-
-def _shift(row: sqlite3.Row) -> Shift:
-    return Shift(
-        id=row["id"],
-        officer_badge=row["officer_badge"],
-        started_at=datetime.fromisoformat(row["started_at"]),
-        ended_at=datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
-        grid_cell=row["grid_cell"],
-    )
-
-
 @dataclass(slots=True)
 class _DayCases:
     cases: dict[str, Case] = field(default_factory=dict)
@@ -245,15 +206,15 @@ def _day_cases(conn: sqlite3.Connection, squad_code: str, day: str) -> _DayCases
     found = _DayCases()
     cases, stages, reasons = found.cases, found.stages, found.reasons
     ordered = sorted(numbers)
-    for chunk in _chunks(ordered):
+    for chunk in chunks(ordered):
         own = conn.execute(
-            f"SELECT id, record, hq_stage FROM cases WHERE squad_code = ? AND case_no IN ({_marks(chunk)})",  # noqa: S608
+            f"SELECT id, record, hq_stage FROM cases WHERE squad_code = ? AND case_no IN ({marks(chunk)})",  # noqa: S608
             (squad_code, *chunk),
         ).fetchall()
         pulled = conn.execute(
             "SELECT id, record, hq_stage, hq_reason_zh, hq_reason_en, officer_badge, officer_name,"  # noqa: S608
             " subject_id, subject_label FROM squad_cases"
-            f" WHERE squad_code = ? AND case_no IN ({_marks(chunk)})",
+            f" WHERE squad_code = ? AND case_no IN ({marks(chunk)})",
             (squad_code, *chunk),
         ).fetchall()
         for row in own:
@@ -287,7 +248,7 @@ def _day_shifts(conn: sqlite3.Connection, squad_code: str, day: date) -> tuple[l
         " AND (ended_utc IS NULL OR ended_utc >= ?)",
         (squad_code, end, start),
     ).fetchall():
-        shifts[row["id"]] = _shift(row)
+        shifts[row["id"]] = shift_of(row)
         if row["officer_name"]:
             names[row["officer_badge"]] = row["officer_name"]
     for row in conn.execute(
@@ -295,7 +256,7 @@ def _day_shifts(conn: sqlite3.Connection, squad_code: str, day: date) -> tuple[l
         " WHERE o.squad_code = ? AND s.started_utc < ?",
         (squad_code, end),
     ).fetchall():
-        shift = _shift(row)
+        shift = shift_of(row)
         if shift.ended_at is None or utc_us(shift.ended_at) >= start:
             shifts[shift.id] = shift
     return sorted(shifts.values(), key=lambda s: (s.started_at, s.officer_badge, s.id)), names
@@ -303,18 +264,18 @@ def _day_shifts(conn: sqlite3.Connection, squad_code: str, day: date) -> tuple[l
 
 def _reviews(conn: sqlite3.Connection, case_ids: Sequence[str]) -> list[Review]:
     found: list[Review] = []
-    for chunk in _chunks(case_ids):
-        sql = f"SELECT * FROM reviews WHERE case_id IN ({_marks(chunk)})"  # noqa: S608
-        found += [_review(row) for row in conn.execute(sql, tuple(chunk))]
+    for chunk in chunks(case_ids):
+        sql = f"SELECT * FROM reviews WHERE case_id IN ({marks(chunk)})"  # noqa: S608
+        found += [review_of(row) for row in conn.execute(sql, tuple(chunk))]
     return sorted(found, key=lambda r: (r.decided_at, r.id))
 
 
 def _subject_labels(conn: sqlite3.Connection, subject_ids: Sequence[str]) -> dict[str, str]:
     """Name (else plate, else address) of the subjects this phone holds."""
     labels: dict[str, str] = {}
-    for chunk in _chunks(subject_ids):
+    for chunk in chunks(subject_ids):
         for row in conn.execute(
-            f"SELECT id, name, plate, address FROM subjects WHERE id IN ({_marks(chunk)})",  # noqa: S608
+            f"SELECT id, name, plate, address FROM subjects WHERE id IN ({marks(chunk)})",  # noqa: S608
             tuple(chunk),
         ):
             label = row["name"] or row["plate"] or row["address"]
