@@ -26,9 +26,17 @@ the same ordered step, each carrying the SHA-256 of the one before (``hq.audit``
 Errors::
 
     LocalizedError
-    └── StorageError            base of this package's errors
+    └── StorageError            base of this package's errors (also: the schema was never created, a
+        │                       reference to a missing row, no free connection in time)
         ├── CursorError         a pull cursor this storage never issued
+        ├── StorageUnavailable  the database is locked, unreachable or timed out right now: retry later
+        │                       (raised from the driver's error: sqlite3 / psycopg ``OperationalError``,
+        │                       psycopg_pool's ``PoolTimeout``)
         └── StorageConflict     a uniqueness rule violated (e.g. a second latest version of a case)
+
+The backends translate their drivers' operational errors at the boundary (``transaction``,
+``create_schema``) with ``raise StorageUnavailable(...) from exc``, so no caller imports a driver. Other
+driver errors (a programming error such as bad SQL) are bugs and propagate unchanged.
 """
 
 from __future__ import annotations
@@ -54,6 +62,12 @@ class CursorError(StorageError):
 
 class StorageConflict(StorageError):
     code = "storage_conflict"
+
+
+class StorageUnavailable(StorageError):
+    """The database cannot serve this transaction right now (locked, unreachable, timed out): retry."""
+
+    code = "storage_unavailable"
 
 
 # ---------------------------------------------------------------------------------------------- rows

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hq.storage.base import StorageError, Tx
+from hq.storage.base import StorageUnavailable, Tx
 from hq.storage.sqlcore import Cursor, utc_text
 from hq.storage.sqltx import SqlTx, create_tables, read_epoch
 
@@ -44,6 +44,20 @@ class SqliteDialect:
 
     def lock_keys(self, conn: Any, keys: Sequence[str]) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already made this the only writer."""
+
+
+@contextmanager
+def _unavailable_when_busy() -> Iterator[None]:
+    """sqlite3's ``OperationalError`` (locked past the busy timeout, unable to open the file, …) leaves
+    this backend as ``StorageUnavailable``, its cause kept."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise StorageUnavailable(
+            f"the HQ database is unavailable right now ({exc}); try again",
+            zh="指挥中心数据库繁忙，请稍后重试",
+            field="storage",
+        ) from exc
 
 
 class SqliteStorage:
@@ -89,7 +103,7 @@ class SqliteStorage:
         try:
             return self._idle.get(timeout=self._busy_timeout_s)
         except queue.Empty:
-            raise StorageError(
+            raise StorageUnavailable(
                 "the HQ database is busy (no free connection); try again",
                 zh="指挥中心数据库繁忙，请稍后重试",
                 field="storage",
@@ -101,7 +115,7 @@ class SqliteStorage:
             yield
             return
         if not self._writer.acquire(timeout=self._busy_timeout_s):
-            raise StorageError(
+            raise StorageUnavailable(
                 "the HQ database is busy (writers queued too long); try again",
                 zh="指挥中心数据库繁忙，请稍后重试",
                 field="storage",
@@ -121,7 +135,7 @@ class SqliteStorage:
 
     # -- contract
     def create_schema(self) -> None:
-        with self._connection() as conn:
+        with _unavailable_when_busy(), self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 create_tables(conn, self.dialect)
@@ -133,7 +147,7 @@ class SqliteStorage:
 
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[Tx]:
-        with self._write_turn(readonly), self._connection() as conn:
+        with _unavailable_when_busy(), self._write_turn(readonly), self._connection() as conn:
             if self._epoch is None:
                 self._epoch = read_epoch(conn, self.dialect)
             conn.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
