@@ -35,7 +35,8 @@ from fastapi.staticfiles import StaticFiles
 from enforcement.catalogue import Catalogue
 from enforcement.model import LOCAL_TZ, CaseStatus, ReviewDecision, Role, Stage
 from enforcement.staging import stage_name
-from hq.auth import ApiError, Auth, Principal
+from hq.api.errors import ApiError
+from hq.auth import Auth, Principal
 from hq.dashchart import trend_svg
 from hq.daydata import load_daylog
 from hq.export import write_cases_csv
