@@ -8,7 +8,8 @@
 - ``Principal`` answers the scope questions: an officer reads and writes only their own cases and reads
   their district's subject registry; a squad leader reads their squad; HQ reads everything.
 
-Every refusal is an ``ApiError`` (errno + both languages); the app turns it into an ``ErrorBody``.
+Every refusal is an ``ApiError`` (``hq.api.errors``: errno + both languages); the app turns it into an
+``ErrorBody``.
 """
 
 from __future__ import annotations
@@ -19,42 +20,15 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from enforcement.model import Officer, Role
-from enforcement.text import LocalizedError
+from hq.api.errors import ApiError
 from hq.settings import PinHashing, Settings, ThrottleSettings
 from hq.storage.base import CaseState, SignInFailures, Storage, TokenRow, Tx, UserRow
-from sync.protocol import ERRNO_MESSAGES, PROTOCOL_VERSION, Errno, SignInRequest, SignInResponse, http_status
-
-
-class ApiError(LocalizedError):
-    """A refusal the HTTP layer sends as ``ErrorBody`` with ``ERRNO_HTTP_STATUS[errno]``."""
-
-    code = "api"
-
-    def __init__(
-        self,
-        errno: Errno,
-        *,
-        zh: str | None = None,
-        en: str | None = None,
-        detail: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-        field: str | None = None,
-    ) -> None:
-        default_zh, default_en = ERRNO_MESSAGES[errno]
-        super().__init__(en or default_en, zh=zh or default_zh, field=field, code=errno.name.lower())
-        self.errno = errno
-        self.detail = dict(detail or {})
-        self.headers = dict(headers or {})
-
-    @property
-    def status(self) -> int:
-        return http_status(self.errno)
+from sync.protocol import PROTOCOL_VERSION, Errno, SignInRequest, SignInResponse
 
 
 def token_hash(token: str) -> str:

@@ -24,49 +24,33 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import csv
 import getpass
 import io
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
+
+from fastapi import FastAPI
 
 from enforcement.catalogue import load_catalogue
 from enforcement.model import LOCAL_TZ, Officer, Role
 from enforcement.text import LocalizedError
+from hq.app import create_app
+from hq.audit import verify
 from hq.auth import PinHasher
+from hq.blobs import FilesystemBlobStore
+from hq.daydata import load_daylog
+from hq.demo import demo_text, seed_demo
+from hq.export import write_cases_csv
+from hq.review import check_day
 from hq.settings import settings_from_env
 from hq.storage import open_storage
-from hq.storage.base import Storage, UserRow
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-EXPORT_COLUMNS = (
-    "case_no",
-    "case_id",
-    "version",
-    "occurred_at",
-    "district",
-    "squad_code",
-    "officer_badge",
-    "violation_code",
-    "violation_name",
-    "subject_id",
-    "device_stage",
-    "chosen_stage",
-    "hq_stage",
-    "hq_ordinal",
-    "stage_conflict",
-    "photos_expected",
-    "photos_stored",
-    "complete",
-    "review",
-    "received_at",
-)
+from hq.storage.base import Storage, UserRow, iter_all_audit
+from patrollog.csvlog import CSV_BOM, daylog_csv
+from patrollog.pdf import daylog_pdf
 
 
 class CliError(LocalizedError):
@@ -107,9 +91,6 @@ def _open_serving(url: str, pool_size: int | None, *, create: bool) -> Storage:
 
 def worker_app() -> FastAPI:
     """The HQ app of one ``serve --workers N`` worker process (an uvicorn app factory)."""
-    from hq.app import create_app
-    from hq.blobs import FilesystemBlobStore
-
     pool = os.environ.get(SERVE_POOL_ENV, "")
     storage = _open_serving(os.environ[SERVE_STORAGE_ENV], int(pool) if pool else None, create=False)
     atexit.register(storage.close)
@@ -205,10 +186,7 @@ def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    import uvicorn
-
-    from hq.app import create_app
-    from hq.blobs import FilesystemBlobStore
+    import uvicorn  # the server only where one is started (not for the other commands)
 
     _check_serve_options(args)
     settings = settings_from_env()  # a bad STREETPATROL_* value is one clear error, before any worker
@@ -241,8 +219,6 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace, out: TextIO) -> int:
-    from hq.demo import demo_text, seed_demo
-
     storage = _open(args)
     try:
         summary = seed_demo(storage, settings_from_env(), catalogue=load_catalogue())
@@ -250,61 +226,6 @@ def cmd_seed_demo(args: argparse.Namespace, out: TextIO) -> int:
         storage.close()
     print(demo_text(summary, load_catalogue()), file=out)
     return 0
-
-
-def write_cases_csv(
-    storage: Storage,
-    out: TextIO,
-    *,
-    district: str | None = None,
-    squad_code: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    latest_only: bool = True,
-    limit: int = 1_000_000,
-) -> int:
-    """Write the cases as CSV (header first); returns the number of rows."""
-    catalogue = load_catalogue()
-    start = datetime.combine(since, time.min, LOCAL_TZ) if since else None
-    end = datetime.combine(until, time.max, LOCAL_TZ) if until else None
-    with storage.transaction(readonly=True) as tx:
-        states = tx.list_cases(
-            district=district,
-            squad_code=squad_code,
-            since=start,
-            until=end,
-            latest_only=latest_only,
-            limit=limit,
-        )
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for s in sorted(states, key=lambda s: (s.occurred_at, s.case_no, s.version)):
-        name = catalogue.name(s.violation_code, "zh") if s.violation_code in catalogue else ""
-        writer.writerow(
-            [
-                s.case_no,
-                s.case_id,
-                s.version,
-                s.occurred_at.astimezone(LOCAL_TZ).isoformat(),
-                s.district,
-                s.squad_code,
-                s.officer_badge,
-                s.violation_code,
-                name,
-                s.subject_id or "",
-                int(s.device_stage),
-                int(s.chosen_stage),
-                int(s.hq_stage),
-                s.hq_ordinal,
-                int(s.stage_conflict),
-                s.photos_expected,
-                s.photos_stored,
-                int(s.complete),
-                s.review,
-                s.received_at.isoformat(),
-            ]
-        )
-    return len(states)
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
@@ -351,11 +272,6 @@ def cmd_add_user(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
-    from hq.daydata import load_daylog
-    from hq.review import check_day
-    from patrollog.csvlog import CSV_BOM, daylog_csv
-    from patrollog.pdf import daylog_pdf
-
     if args.format == "pdf" and args.out is None:
         raise CliError("a PDF needs --out FILE", zh="生成 PDF 须指定 --out 输出文件", field="out")
     day = check_day(args.day or settings_from_env().clock().astimezone(LOCAL_TZ).date())
@@ -379,9 +295,6 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
-    from hq.audit import verify
-    from hq.storage.base import iter_all_audit
-
     storage = _open(args)
     try:
         problems = verify(storage)

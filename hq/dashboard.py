@@ -4,7 +4,7 @@
                                                 in), or a 403 page in Chinese (another role)
     POST /dashboard/sign-in                    form badge + PIN → ``hq.auth.Auth.sign_in`` → HttpOnly cookie
     POST /dashboard/sign-out                   revokes the cookie's token
-    GET  /dashboard/export.csv?days=&until=    the window's cases as CSV (``hq.cli.write_cases_csv``)
+    GET  /dashboard/export.csv?days=&until=    the window's cases as CSV (``hq.export.write_cases_csv``)
     GET  /assets/fonts/…                       the shipped CJK font (the page's ``@font-face``)
 
 The cookie holds a token of the ordinary kind (one per browser sign-in, its own device id), so expiry,
@@ -35,8 +35,11 @@ from fastapi.staticfiles import StaticFiles
 from enforcement.catalogue import Catalogue
 from enforcement.model import LOCAL_TZ, CaseStatus, ReviewDecision, Role, Stage
 from enforcement.staging import stage_name
-from hq.auth import ApiError, Auth, Principal
+from hq.api.errors import ApiError
+from hq.auth import Auth, Principal
 from hq.dashchart import trend_svg
+from hq.daydata import load_daylog
+from hq.export import write_cases_csv
 from hq.review import check_day, daylog_response, known_text
 from hq.settings import Settings
 from hq.storage.base import CaseState, Storage, Tx
@@ -346,8 +349,6 @@ def install_dashboard(
 
     @app.get("/dashboard/daylog", include_in_schema=False)
     async def daylog(request: Request) -> Response:
-        from hq.daydata import load_daylog
-
         caller = await run_in_threadpool(caller_of, request)
         if caller is None:
             raise ApiError(Errno.TOKEN_MISSING)
@@ -372,8 +373,6 @@ def install_dashboard(
 
     @app.get("/dashboard/export.csv", include_in_schema=False)
     async def export(request: Request) -> Response:
-        from hq.cli import write_cases_csv
-
         caller = await run_in_threadpool(caller_of, request)
         if caller is None:
             raise ApiError(Errno.TOKEN_MISSING)

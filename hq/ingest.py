@@ -72,9 +72,8 @@ from sync.protocol import (
     RecordResult,
 )
 
-#: ``emit_case_state`` is re-exported for importers of the time before ``hq.feed`` (``hq.app``).
 __all__ = [
-    "IngestReport", "apply_review", "emit_case_state", "ingest", "ingest_batch", "payload_hash",
+    "IngestReport", "apply_review", "ingest", "ingest_batch", "payload_hash",
     "restage_after", "sequence_gaps", "verdict_of",
 ]  # fmt: skip
 

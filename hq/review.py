@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from enforcement.catalogue import Catalogue
 from enforcement.codec import to_json_dict
 from enforcement.model import LOCAL_TZ, Review, ReviewDecision, Role, Stage, new_id
-from hq.auth import ApiError, Principal
+from hq.api.errors import ApiError
+from hq.auth import Principal
 from hq.daydata import load_daylog
 from hq.ingest import ingest_batch
 from hq.settings import Settings

@@ -3,12 +3,17 @@
 views → state → store/photos/sync.client → sync.protocol → enforcement; hq → sync.protocol → enforcement.
 On the phone side one module owns each outside library: sqlite3 and sqlite_utils only in the store
 (mobile/store.py and its parts, mobile/store_*.py), PIL only in the photo pipeline (mobile/photos.py and
-its resize jobs, mobile/photoresize.py, which only photos.py imports), httpx only in sync/client.py.
+its resize jobs, mobile/photoresize.py, which only photos.py imports), httpx only in sync/client.py. At HQ
+the database drivers (sqlite3, psycopg) stay in hq/storage/, which hands its callers its own errors. No
+module imports itself round a circle (HQ: none at all; the project: only the known ring of mobile/views, see
+``test_no_import_cycles_in_the_project``), counting imports inside functions too: an import moved into a
+function to dodge a circle is still a circle.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -113,6 +118,138 @@ def test_phone_side_never_imports_hq() -> None:
 
 def test_hq_never_imports_phone_code() -> None:
     assert offenders("hq", {"mobile", "flet", "sync.client"}) == []
+
+
+def test_database_drivers_stay_in_hq_storage() -> None:
+    """The app and everything else at HQ see ``hq.storage``'s errors (e.g. ``StorageUnavailable``), never a
+    driver's: the backends translate at the boundary."""
+    storage = {path.relative_to(ROOT).as_posix() for path in files("hq/storage")}
+    assert offenders("hq", {"sqlite3", "psycopg", "psycopg_pool"}, allow=storage) == []
+
+
+PROJECT_PACKAGES = ("enforcement", "patrollog", "mobile", "sync", "hq")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _runtime_imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement that runs (at module level or in a function), not ``if TYPE_CHECKING:``."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for other in node.orelse:
+                yield from _runtime_imports(ast.Module(body=[other], type_ignores=[]))
+            continue
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        yield from _runtime_imports(node)
+
+
+def import_graph(packages: tuple[str, ...] = PROJECT_PACKAGES) -> dict[str, set[str]]:
+    """Module → the modules of ``packages`` it imports (``from package import module`` as the module)."""
+    paths = {module_name(path): path for package in packages for path in files(package)}
+
+    def known(name: str) -> str:
+        while name and name not in paths:
+            name = name.rpartition(".")[0]
+        return name
+
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        targets: set[str] = set()
+        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                targets.update(known(alias.name) for alias in node.names)
+                continue
+            base = node.module or ""
+            if node.level:
+                package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+                base = ".".join(package[: len(package) - node.level + 1] + ([base] if base else []))
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                targets.add(full if full in paths else known(base))
+        graph[name] = {target for target in targets if target and target != name}
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[set[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[set[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    cycles.append(component)
+    return cycles
+
+
+def test_no_import_cycles_at_hq() -> None:
+    """hq.app → the routers → hq.auth → hq.api.errors …: every HQ module imports only what is below it."""
+    graph = import_graph()
+    hq_only = {m: {t for t in ts if t.split(".")[0] == "hq"} for m, ts in graph.items() if m.startswith("hq")}
+    assert import_cycles(hq_only) == []
+
+
+def test_no_import_cycles_in_the_project() -> None:
+    """No circle anywhere, but for the screens of mobile/views: ``mobile.views.shell`` imports
+    ``mobile.views.screens`` inside a function (the screens import the shell), a ring left to the views'
+    own restructuring. Any other circle, or one reaching outside mobile/views, fails here."""
+    rings = import_cycles(import_graph())
+    assert [ring for ring in rings if not all(m.startswith("mobile.views.") for m in ring)] == []
+
+
+def test_the_cycle_check_sees_a_circle_dodged_inside_a_function(tmp_path: Path) -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert import_cycles(graph) == [{"a", "b", "c"}]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import hq.app\n"
+        "def f():\n    from hq import cli\n",
+        encoding="utf-8",
+    )
+    found = [ast.unparse(node) for node in _runtime_imports(ast.parse(probe.read_text(encoding="utf-8")))]
+    assert found == ["from typing import TYPE_CHECKING", "from hq import cli"]
 
 
 def test_the_rules_catch_a_violation(tmp_path: Path) -> None:

@@ -26,11 +26,19 @@ the same ordered step, each carrying the SHA-256 of the one before (``hq.audit``
 Errors::
 
     LocalizedError
-    └── StorageError            base of this package's errors
+    └── StorageError            base of this package's errors (also: the schema was never created, a
+        │                       reference to a missing row, no free connection in time)
         ├── CursorError         a pull cursor this storage never issued
+        ├── StorageUnavailable  the database is locked, unreachable or timed out right now: retry later
+        │                       (raised from the driver's error: sqlite3 / psycopg ``OperationalError``,
+        │                       psycopg_pool's ``PoolTimeout``)
         ├── StorageConflict     a uniqueness rule violated (e.g. a second latest version of a case)
         └── SchemaTooNew        the database's schema version is newer than this code knows
                                 (``hq.storage.migrations``); refused before anything is written
+
+The backends translate their drivers' operational errors at the boundary (``transaction``,
+``create_schema``) with ``raise StorageUnavailable(...) from exc``, so no caller imports a driver. Other
+driver errors (a programming error such as bad SQL) are bugs and propagate unchanged.
 """
 
 from __future__ import annotations
@@ -60,6 +68,12 @@ class StorageConflict(StorageError):
 
 class SchemaTooNew(StorageError):
     code = "schema_too_new"
+
+
+class StorageUnavailable(StorageError):
+    """The database cannot serve this transaction right now (locked, unreachable, timed out): retry."""
+
+    code = "storage_unavailable"
 
 
 # ---------------------------------------------------------------------------------------------- rows

@@ -30,7 +30,7 @@ import psycopg
 from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool
 
-from hq.storage.base import Tx
+from hq.storage.base import StorageUnavailable, Tx
 from hq.storage.migrations import migrate
 from hq.storage.sqlcore import Cursor
 from hq.storage.sqltx import SqlTx, read_epoch
@@ -85,6 +85,21 @@ def _int4(value: int) -> int:
     return (value ^ 0x8000_0000) - 0x8000_0000
 
 
+@contextmanager
+def _unavailable_when_busy() -> Iterator[None]:
+    """psycopg's ``OperationalError`` (the server unreachable, a lock or statement timeout, a dropped
+    connection, no pooled connection in time: ``PoolTimeout`` is one) leaves this backend as
+    ``StorageUnavailable``, its cause kept."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        raise StorageUnavailable(
+            f"the HQ database is unavailable right now ({type(exc).__name__}); try again",
+            zh="指挥中心数据库繁忙，请稍后重试",
+            field="storage",
+        ) from exc
+
+
 class PostgresStorage:
     """``hq.storage.base.Storage`` in PostgreSQL at ``dsn`` (tables in ``schema``, default ``public``)."""
 
@@ -116,7 +131,7 @@ class PostgresStorage:
         conn.commit()
 
     def create_schema(self) -> None:
-        with self.pool.connection() as conn:
+        with _unavailable_when_busy(), self.pool.connection() as conn:
             try:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.migration_lock,))
                 schema = pgsql.Identifier(self.schema)
@@ -131,7 +146,7 @@ class PostgresStorage:
 
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[Tx]:
-        with self.pool.connection() as conn:
+        with _unavailable_when_busy(), self.pool.connection() as conn:
             if self._epoch is None:
                 self._epoch = read_epoch(conn, self.dialect)
                 conn.commit()

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hq.storage.base import StorageError, Tx
+from hq.storage.base import StorageUnavailable, Tx
 from hq.storage.migrations import migrate
 from hq.storage.sqlcore import Cursor, utc_text
 from hq.storage.sqltx import SqlTx, read_epoch
@@ -45,6 +45,20 @@ class SqliteDialect:
 
     def lock_keys(self, conn: Any, keys: Sequence[str]) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already made this the only writer."""
+
+
+@contextmanager
+def _unavailable_when_busy() -> Iterator[None]:
+    """sqlite3's ``OperationalError`` (locked past the busy timeout, unable to open the file, …) leaves
+    this backend as ``StorageUnavailable``, its cause kept."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise StorageUnavailable(
+            f"the HQ database is unavailable right now ({exc}); try again",
+            zh="指挥中心数据库繁忙，请稍后重试",
+            field="storage",
+        ) from exc
 
 
 class SqliteStorage:
@@ -90,7 +104,7 @@ class SqliteStorage:
         try:
             return self._idle.get(timeout=self._busy_timeout_s)
         except queue.Empty:
-            raise StorageError(
+            raise StorageUnavailable(
                 "the HQ database is busy (no free connection); try again",
                 zh="指挥中心数据库繁忙，请稍后重试",
                 field="storage",
@@ -102,7 +116,7 @@ class SqliteStorage:
             yield
             return
         if not self._writer.acquire(timeout=self._busy_timeout_s):
-            raise StorageError(
+            raise StorageUnavailable(
                 "the HQ database is busy (writers queued too long); try again",
                 zh="指挥中心数据库繁忙，请稍后重试",
                 field="storage",
@@ -125,7 +139,7 @@ class SqliteStorage:
         """Create or migrate the schema (``hq.storage.migrations``) in one ``BEGIN IMMEDIATE``
         transaction, so two processes opening the same file migrate one after the other (the second finds
         nothing to do)."""
-        with self._connection() as conn:
+        with _unavailable_when_busy(), self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 migrate(conn, self.dialect)
@@ -137,7 +151,7 @@ class SqliteStorage:
 
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[Tx]:
-        with self._write_turn(readonly), self._connection() as conn:
+        with _unavailable_when_busy(), self._write_turn(readonly), self._connection() as conn:
             if self._epoch is None:
                 self._epoch = read_epoch(conn, self.dialect)
             conn.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")

@@ -247,10 +247,13 @@ def test_a_busy_database_is_503_with_retry_after(
     auth = sign_in(client, OFFICER, "phone-1")
     import sqlite3
 
+    from hq.storage.sqlite import SqliteDialect
+
     def locked(*args: object, **kwargs: object) -> None:
         raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr("hq.app.ingest_batch", locked)
+    # the driver fails inside storage, which hands the app its own StorageUnavailable
+    monkeypatch.setattr(SqliteDialect, "execute", locked)
     response = client.post("/v1/push", json=push_body("phone-1", make_case(OFFICER)), headers=auth)
     assert_error(response, 503, Errno.UNAVAILABLE)
     assert response.headers["Retry-After"] == str(hq.settings.retry_after_unavailable)
@@ -264,7 +267,7 @@ def test_an_unexpected_failure_is_500_without_internals(
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("secret internals")
 
-    monkeypatch.setattr("hq.app.ingest_batch", broken)
+    monkeypatch.setattr("hq.api.sync_routes.ingest_batch", broken)
     response = client.post("/v1/push", json=push_body("phone-1", make_case(OFFICER)), headers=auth)
     assert_error(response, 500, Errno.INTERNAL)
     assert "secret" not in response.text

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hq.auth import ApiError, Auth, PinHasher, token_hash
+from hq.api.errors import ApiError
+from hq.auth import Auth, PinHasher, token_hash
 from hq.settings import FAST_PIN_HASHING, ThrottleSettings
 from sync.protocol import Errno, SignInRequest
 from tests.sync.hqkit import OFFICER, OFFICER_B, PINS, Hq, make_hq

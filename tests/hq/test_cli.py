@@ -16,8 +16,9 @@ import pytest
 
 from enforcement.model import Stage
 from hq.auth import PinHasher
-from hq.cli import EXPORT_COLUMNS, run_to_string
+from hq.cli import run_to_string
 from hq.demo import SUBJECTS, USERS
+from hq.export import EXPORT_COLUMNS
 from hq.settings import SettingsError, settings_from_env
 from hq.storage.sqlite import SqliteStorage
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import random
+import sqlite3
 import threading
 import time
 from dataclasses import replace
@@ -33,6 +34,7 @@ from hq.storage.base import (
     Storage,
     StorageConflict,
     StorageError,
+    StorageUnavailable,
     TokenRow,
     UserRow,
 )
@@ -552,6 +554,37 @@ def test_foreign_or_garbled_cursor_is_refused(storage: Storage, tmp_path: object
             tx.changes_after(bad, district=DISTRICT, badge="1023")
         assert err.value.field == "cursor"
         assert err.value.zh
+
+
+def test_a_busy_database_leaves_the_storage_as_storage_unavailable(storage: Storage) -> None:
+    """The driver's operational error (here: a lock held too long, a statement timeout) is translated at the
+    storage boundary, its cause kept; callers never see a driver's exception."""
+    if isinstance(storage, SqliteStorage):
+        holder = sqlite3.connect(storage.path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        impatient = SqliteStorage(storage.path, busy_timeout_s=0.05)
+        try:
+            with pytest.raises(StorageUnavailable) as err, impatient.transaction() as tx:
+                tx.put_user(UserRow(OFFICER, "h"))
+        finally:
+            impatient.close()
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert isinstance(err.value.__cause__, sqlite3.OperationalError)
+    else:
+
+        def sleep_past_the_timeout() -> None:
+            with storage.transaction(readonly=True) as tx:
+                tx.conn.execute("SET LOCAL statement_timeout = 20")  # type: ignore[attr-defined]
+                tx.conn.execute("SELECT pg_sleep(2)")  # type: ignore[attr-defined]
+
+        with pytest.raises(StorageUnavailable) as err:
+            sleep_past_the_timeout()
+        assert type(err.value.__cause__).__module__.startswith("psycopg")
+    assert isinstance(err.value, StorageError)
+    assert err.value.zh
+    with storage.transaction(readonly=True) as tx:  # and the storage works on
+        assert tx.get_user(OFFICER.badge) is None
 
 
 def test_in_memory_sqlite_refuses_a_nested_transaction_instead_of_hanging() -> None:

@@ -1,0 +1,128 @@
+"""What the HQ API refuses before a route runs: oversized bodies, NULs in URLs; and the ``nosniff`` header.
+
+``BodyLimit`` (ASGI middleware) refuses a declared Content-Length over the route's cap and stops
+counting bytes that go past it (413 with the route's errno); ``body_limits(settings)`` gives each route's
+cap: a push batch ``max_batch_bytes`` (``BATCH_TOO_LARGE``), any other JSON body ``max_json_bytes``
+(``VALIDATION``), a photo upload none here (it streams its body with its own cap, ``hq.api.photo_routes``).
+``install_limits`` adds both middlewares to the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import FastAPI, Request, Response
+
+from hq.api.errors import ApiError, error_response
+from hq.settings import Settings
+from sync.protocol import Errno
+
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+    Awaitable[None],
+]
+Limits = Callable[[str, str], tuple[int, Errno] | None]
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: JSON bodies are capped before the app reads them (413 with an errno).
+
+    ``limits(method, path)`` gives the cap and the errno to answer, or None when the route streams its own
+    body (photo upload)."""
+
+    def __init__(self, app: ASGIApp, limits: Limits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits(scope["method"], scope["path"])
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        cap, errno = limit
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > cap
+            except ValueError:
+                too_big = False
+            if too_big:
+                await error_response(errno)(scope, receive, send)
+                return
+        received = 0
+        exceeded = False
+        answered = False
+
+        async def limited_receive() -> Any:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > cap:
+                    exceeded = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Any) -> None:
+            # Once the cap was passed, whatever the app makes of the failed read (FastAPI turns it into a
+            # 400) is replaced by the 413.
+            nonlocal answered
+            if not exceeded:
+                answered = answered or message["type"] == "http.response.start"
+                await send(message)
+            elif not answered:
+                answered = True
+                await error_response(errno)(scope, receive, send)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except _BodyTooLarge:
+            if not answered:
+                await error_response(errno)(scope, receive, send)
+
+
+def body_limits(settings: Settings) -> Limits:
+    """Each route's body cap and the errno of its 413 (None: the route caps its own streamed body)."""
+
+    def limits(method: str, path: str) -> tuple[int, Errno] | None:
+        if method == "PUT" and path.startswith("/v1/photos/"):
+            return None  # streamed with its own cap
+        if path == "/v1/push":
+            return settings.max_batch_bytes, Errno.BATCH_TOO_LARGE
+        return settings.max_json_bytes, Errno.VALIDATION
+
+    return limits
+
+
+async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Refuse a NUL in the URL; mark every answer ``nosniff``."""
+    # A NUL in the path or query can name nothing and PostgreSQL cannot even compare it: refuse here.
+    query = request.scope.get("query_string", b"").decode()
+    if "\x00" in unquote(request.scope.get("path", "") + "?" + query):
+        refused = ApiError(Errno.VALIDATION, detail={"reason": "NUL in the URL"})
+        response: Response = error_response(refused)
+    else:
+        response = await call_next(request)
+    # Browsers must take every answer for what its Content-Type says (a stored photo is image/jpeg).
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def install_limits(app: FastAPI, settings: Settings) -> None:
+    """``BodyLimit`` with ``body_limits(settings)``, then (outside it) ``guard``, as the app had them."""
+    app.add_middleware(BodyLimit, limits=body_limits(settings))
+    app.middleware("http")(guard)

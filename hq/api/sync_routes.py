@@ -1,0 +1,80 @@
+"""Push and pull, as an ``APIRouter`` (tag ``sync``); the wire shapes are ``sync.protocol``'s.
+
+    POST /v1/push                      PushBatch → PushResponse (``hq.ingest.ingest_batch``: one
+                                       transaction; the answer is sent after commit)
+    GET  /v1/changes?cursor=&limit=    → PullPage (the caller's scope of the change feed, oldest first)
+"""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from enforcement.catalogue import Catalogue
+from enforcement.model import Role
+from hq.api.errors import ERROR_RESPONSES, ApiError, unsupported_protocol
+from hq.auth import Principal
+from hq.ingest import ingest_batch
+from hq.settings import Settings
+from hq.storage.base import Change as StoredChange
+from hq.storage.base import ChangeKind, Storage
+from sync.protocol import SUPPORTED_PROTOCOLS, Change, Errno, PullPage, PushBatch, PushResponse
+
+
+def wire_change(change: StoredChange) -> Change:
+    """A stored change as the phone receives it (``sync.protocol`` documents the data shapes)."""
+    data = dict(change.data)
+    if change.kind is ChangeKind.TOMBSTONE:
+        data = {"kind": "subject", "id": change.key}
+    return Change(kind=change.kind.value, id=change.key, data=data)
+
+
+def build_router(
+    storage: Storage, settings: Settings, catalogue: Catalogue, principal: Callable[..., Principal]
+) -> APIRouter:
+    """The push and pull routes; ``principal`` is the app's bearer-token dependency."""
+    router = APIRouter()
+    Caller = Annotated[Principal, Depends(principal)]
+
+    @router.post("/v1/push", response_model=PushResponse, responses=ERROR_RESPONSES, tags=["sync"])
+    def push(body: PushBatch, caller: Caller) -> PushResponse:
+        if body.protocol not in SUPPORTED_PROTOCOLS:
+            raise unsupported_protocol(body.protocol)
+        if body.device_id != caller.device_id:
+            raise ApiError(Errno.DEVICE_MISMATCH)
+        if len(body.records) > settings.max_batch_records:
+            raise ApiError(
+                Errno.BATCH_TOO_MANY_RECORDS,
+                detail={"records": len(body.records), "max_records": settings.max_batch_records},
+            )
+        results = ingest_batch(
+            storage, caller.officer, caller.device_id, body.records, catalogue=catalogue, now=settings.clock()
+        )
+        return PushResponse(results=results, server_time=settings.clock())
+
+    @router.get("/v1/changes", response_model=PullPage, responses=ERROR_RESPONSES, tags=["sync"])
+    def changes(
+        caller: Caller,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int | None, Query(ge=1)] = None,
+    ) -> PullPage:
+        size = min(limit or settings.default_pull_limit, settings.max_pull_limit)
+        now = settings.clock()
+        with storage.transaction(readonly=True) as tx:
+            page = tx.changes_after(
+                cursor or None,
+                district=caller.district,
+                badge=caller.badge,
+                squad=caller.officer.squad_code if caller.role is Role.LEADER else None,
+                history_since=now - settings.history_window,
+                squad_since=now - settings.squad_window,
+                limit=size,
+            )
+        return PullPage(
+            changes=[wire_change(c) for c in page.changes],
+            cursor=page.cursor,
+            more=page.more,
+            server_time=now,
+        )
+
+    return router
