@@ -61,7 +61,7 @@ from enforcement.model import (
 from enforcement.numbering import format_case_no, make_install_tag
 from enforcement.text import LocalizedError
 from enforcement.validation import validate_case, validate_subject
-from mobile import squadstore
+from mobile import metakeys, squadstore
 from mobile.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from mobile.squadstore import SquadDay
 
@@ -542,8 +542,8 @@ class Store:
         self._db = Database(conn, execute_plugins=False)
         self._migrate()
         with self._write():
-            self._device_id = self._meta_init("device_id", lambda: str(uuid.uuid4()))
-            self._install_tag = self._meta_init("install_tag", make_install_tag)
+            self._device_id = self._meta_init(metakeys.DEVICE_ID, lambda: str(uuid.uuid4()))
+            self._install_tag = self._meta_init(metakeys.INSTALL_TAG, make_install_tag)
 
     @classmethod
     def open(cls, path: str | Path = ":memory:", *, catalogue: Catalogue) -> Store:
