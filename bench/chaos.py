@@ -42,7 +42,7 @@ from bench.fleet import (
     seed_hq,
     tally,
 )
-from sync.client import RetryPolicy, SyncError
+from mobile.hqclient import RetryPolicy, SyncError
 
 RESULTS = Path(__file__).resolve().parent / "results" / "chaos.md"
 

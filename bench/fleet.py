@@ -47,9 +47,9 @@ from hq.auth import PinHasher
 from hq.settings import FAST_PIN_HASHING, PinHashing
 from hq.storage import open_storage
 from hq.storage.base import District, Squad, UserRow
+from mobile.hqclient import RetryPolicy, SignInRequired, SyncClient, SyncError, SyncReport
 from mobile.photostore import PhotoStore
 from mobile.store import Store
-from sync.client import RetryPolicy, SignInRequired, SyncClient, SyncError, SyncReport
 
 DISTRICT = District("金水区", "金水区")
 SQUADS = (Squad("ZD01", "人民路中队", DISTRICT.code), Squad("ZD02", "花园路中队", DISTRICT.code))

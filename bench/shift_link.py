@@ -59,9 +59,9 @@ from hq.blobs import FilesystemBlobStore
 from hq.demo import USERS, seed_demo
 from hq.settings import FAST_PIN_HASHING, Settings
 from hq.storage.sqlite import SqliteStorage
+from mobile.hqclient import UPLOAD_WORKERS, RetryPolicy, ServerUnreachable, SyncClient
 from mobile.photostore import PhotoStore
 from mobile.store import Store
-from sync.client import UPLOAD_WORKERS, RetryPolicy, ServerUnreachable, SyncClient
 from sync.protocol import PROTOCOL_VERSION, UPLOAD_OFFSET_HEADER, PushResponse
 
 CASES = 60

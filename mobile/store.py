@@ -55,6 +55,7 @@ from sqlite_utils import Database
 
 from enforcement.catalogue import Catalogue
 from enforcement.numbering import make_install_tag
+from mobile import metakeys
 from mobile.migrations import MIGRATIONS, SCHEMA_VERSION
 from mobile.store_core import (
     StoreCorrupt,
@@ -118,8 +119,8 @@ class Store(RecordStore, QueryStore, OutboxStore):
         self._db = Database(conn, execute_plugins=False)
         self._migrate()
         with self._write():
-            self._device_id = self._meta_init("device_id", lambda: str(uuid.uuid4()))
-            self._install_tag = self._meta_init("install_tag", make_install_tag)
+            self._device_id = self._meta_init(metakeys.DEVICE_ID, lambda: str(uuid.uuid4()))
+            self._install_tag = self._meta_init(metakeys.INSTALL_TAG, make_install_tag)
 
     @classmethod
     def open(cls, path: str | Path = ":memory:", *, catalogue: Catalogue) -> Store:

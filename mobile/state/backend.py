@@ -1,4 +1,4 @@
-"""The sync link's backend in the app: ``sync.client.SyncClient`` over a connection it owns.
+"""The sync link's backend in the app: ``mobile.hqclient.SyncClient`` over a connection it owns.
 
 ``client_factory(store, photos)`` gives the ``BackendFactory`` that ``SyncLink`` calls in its worker thread
 with the HQ address and its progress callback. The phone store is shared with the UI thread (``Store`` is
@@ -12,10 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from enforcement.model import Officer
+from mobile.hqclient import Progress, RetryPolicy, SyncClient, SyncReport, connect
 from mobile.photostore import PhotoStore
 from mobile.state.sync import BackendFactory, SyncBackend
 from mobile.store import Store
-from sync.client import Progress, RetryPolicy, SyncClient, SyncReport, connect
 
 #: Two quick tries per request; the link's own backoff handles longer outages.
 APP_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=2.0, max_retry_after=30.0)

@@ -39,6 +39,7 @@ from mobile.state.camera import CameraError, camera_error, camera_problem
 from mobile.state.draft import FIELD_STEP, STEPS, Draft, DraftPhoto, DraftSeized
 from mobile.state.errors import DraftError, NotSignedIn, localized
 from mobile.state.observable import Observable
+from mobile.state.ports import SyncSoon
 from mobile.state.session import SessionState
 from mobile.state.settings import SettingsState
 
@@ -89,10 +90,6 @@ class DraftStore(Protocol):
     def device_id(self) -> str: ...
 
 
-class Kicker(Protocol):
-    def kick(self) -> None: ...
-
-
 class CaseDraftState(Observable):
     """The officer's case draft and every operation of the New case screen."""
 
@@ -103,7 +100,7 @@ class CaseDraftState(Observable):
         catalogue: Catalogue,
         settings: SettingsState,
         session: SessionState,
-        link: Kicker,
+        link: SyncSoon,
         *,
         now: Callable[[], datetime],
         policy: staging.StagePolicy | None = None,

@@ -18,13 +18,12 @@ from concurrent.futures import Future
 from typing import Any, Protocol
 
 from enforcement.model import Officer
+from mobile import metakeys
 from mobile.state.errors import SignInError, localized
 from mobile.state.observable import Observable
 from mobile.state.settings import SettingsState
 from mobile.state.sync import SyncLink
 
-SESSION_KEY = "session.badge"
-VERIFIERS_KEY = "auth.verifiers"
 PBKDF2_ITERATIONS = 120_000
 MAX_OFFLINE_FAILURES = 5
 
@@ -98,7 +97,7 @@ class SessionState(Observable):
 
     def restore(self) -> Officer | None:
         """The officer still signed in from the last run (the app was killed in the background)."""
-        badge = self._store.meta_get(SESSION_KEY)
+        badge = self._store.meta_get(metakeys.SESSION_BADGE)
         officer = self._store.get_officer(badge) if isinstance(badge, str) and badge else None
         self.officer = officer
         self._link.auto = officer is not None
@@ -140,7 +139,7 @@ class SessionState(Observable):
 
     def sign_out(self) -> None:
         """Forget the signed-in officer; keep every record, photo and the verifier."""
-        self._store.meta_set(SESSION_KEY, None)
+        self._store.meta_set(metakeys.SESSION_BADGE, None)
         self.officer = None
         self.signed_in_offline = False
         self._link.set_auto(False)
@@ -148,14 +147,14 @@ class SessionState(Observable):
 
     # -- internals ---------------------------------------------------------------------------------------
     def _activate(self, officer: Officer, *, offline: bool) -> None:
-        self._store.meta_set(SESSION_KEY, officer.badge)
+        self._store.meta_set(metakeys.SESSION_BADGE, officer.badge)
         self.officer = officer
         self.signed_in_offline = offline
         self._link.set_auto(True)
         self.notify()
 
     def _verifiers(self) -> dict[str, dict[str, Any]]:
-        raw = self._store.meta_get(VERIFIERS_KEY) or {}
+        raw = self._store.meta_get(metakeys.VERIFIERS) or {}
         return {str(k): v for k, v in raw.items() if isinstance(v, dict)} if isinstance(raw, dict) else {}
 
     def _remember(self, badge: str, pin: str, *, reset_only: bool = False) -> None:
@@ -164,7 +163,7 @@ class SessionState(Observable):
             verifiers[badge] = {**verifiers[badge], "failures": 0}
         else:
             verifiers[badge] = make_verifier(pin, iterations=self._iterations)
-        self._store.meta_set(VERIFIERS_KEY, verifiers)
+        self._store.meta_set(metakeys.VERIFIERS, verifiers)
 
     def _count_offline_failure(self, badge: str) -> int:
         verifiers = self._verifiers()
@@ -172,7 +171,7 @@ class SessionState(Observable):
             return 0
         failures = int(verifiers[badge].get("failures", 0)) + 1
         verifiers[badge] = {**verifiers[badge], "failures": failures}
-        self._store.meta_set(VERIFIERS_KEY, verifiers)
+        self._store.meta_set(metakeys.VERIFIERS, verifiers)
         return failures
 
     def _sign_in_failure(self, exc: Exception, badge: str) -> Exception:

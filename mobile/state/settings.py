@@ -7,11 +7,11 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from enforcement.text import Lang
+from mobile import metakeys
 from mobile.i18n import as_lang
 from mobile.state.errors import SettingsError, localized
 from mobile.state.observable import Observable
 
-SETTINGS_KEY = "settings"
 PHOTO_EDGE_MIN = 640
 PHOTO_EDGE_MAX = 4096
 DEFAULT_HQ_URL = "http://127.0.0.1:8080"
@@ -55,7 +55,7 @@ class SettingsState(Observable):
         self.settings = self._load()
 
     def _load(self) -> Settings:
-        raw = self._store.meta_get(SETTINGS_KEY) or {}
+        raw = self._store.meta_get(metakeys.SETTINGS) or {}
         base = Settings()
         if not isinstance(raw, dict):
             return base
@@ -91,7 +91,7 @@ class SettingsState(Observable):
             new = replace(new, watermark=bool(watermark))
         if high_contrast is not None:
             new = replace(new, high_contrast=bool(high_contrast))
-        self._store.meta_set(SETTINGS_KEY, asdict(new))
+        self._store.meta_set(metakeys.SETTINGS, asdict(new))
         self.settings = new
         self.notify()
         return new

@@ -31,6 +31,7 @@ from enforcement.model import (
 from enforcement.text import Lang, pick
 from mobile.state.errors import AppStateError, NotSignedIn, localized
 from mobile.state.observable import Observable
+from mobile.state.ports import SyncSoon
 from patrollog.daylog import CaseLine, DayLog, OfficerDay, build_daylog
 from patrollog.plan import PlanPoint, plan_points
 from patrollog.reviewing import ReviewStatus, newest_review
@@ -57,10 +58,6 @@ class SquadStore(Protocol):
 class HasOfficer(Protocol):
     @property
     def officer(self) -> Officer | None: ...
-
-
-class Pokeable(Protocol):
-    def kick(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +147,7 @@ class SquadState(Observable):
         store: SquadStore,
         catalogue: Catalogue,
         session: HasOfficer,
-        link: Pokeable,
+        link: SyncSoon,
         *,
         now: Callable[[], datetime],
     ) -> None:

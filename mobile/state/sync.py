@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 from enforcement.model import Officer
 from enforcement.text import LocalizedError
+from mobile.backoff import backoff_delay
 from mobile.state.observable import Observable
 from sync.protocol import Errno
 
@@ -30,7 +31,7 @@ T = TypeVar("T")
 
 
 class SyncBackend(Protocol):
-    """What the link needs of ``sync.client.SyncClient``."""
+    """What the link needs of ``mobile.hqclient.SyncClient``."""
 
     def sign_in(self, badge: str, pin: str) -> Officer: ...
 
@@ -69,7 +70,8 @@ class LinkStatus:
         return self.last_error_zh if lang == "zh" else self.last_error_en
 
 
-#: ``code`` values of the sync client's errors (``sync.client``) and what they mean for the link.
+#: ``code`` values of the HQ client's errors (``mobile.hqclient.SyncErrorCode``), and what they mean for
+#: the link.
 OFFLINE_CODES = frozenset({"offline"})
 AUTH_CODES = frozenset({"sign_in_again", "not_signed_in"})
 BAD_CREDENTIALS_ERRNO = int(Errno.BAD_CREDENTIALS)
@@ -283,8 +285,9 @@ class SyncLink(Observable):
             changes["online"] = True
         if during_sync:
             failures = self.status.failures + 1
-            delay = min(self._backoff_cap, self._backoff_base * 2 ** (failures - 1))
-            delay *= 0.5 + self._rng() / 2  # jitter: phones of a squad must not retry in step
+            delay = backoff_delay(  # jitter: phones of a squad must not retry in step
+                failures - 1, base=self._backoff_base, cap=self._backoff_cap, jitter=self._rng()
+            )
             changes.update(
                 syncing=False,
                 step="failed",

@@ -8,11 +8,11 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from enforcement.model import LOCAL_TZ, Shift
+from mobile import metakeys
 from mobile.state.errors import NotSignedIn
 from mobile.state.observable import Observable
 from mobile.state.session import SessionState
 from mobile.state.sync import SyncLink
-from sync.client import META_LAST_CONFIRMED
 
 
 class TodayStore(Protocol):
@@ -95,7 +95,7 @@ class TodayState(Observable):
         link = self._link.status
         records, record_bytes = self._store.outbox_stats()
         photos, photo_bytes = self._store.photo_stats()
-        stored = self._store.meta_get(META_LAST_CONFIRMED)  # HQ's clock, written by the sync client
+        stored = self._store.meta_get(metakeys.LAST_CONFIRMED)  # HQ's clock, written by the sync client
         last = datetime.fromisoformat(stored) if isinstance(stored, str) and stored else link.last_success
         return StatusLine(
             online=link.online,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from enforcement.model import LOCAL_TZ, Stage, SyncState
-from mobile.state.session import SESSION_KEY
+from mobile.metakeys import SESSION_BADGE as SESSION_KEY
 from mobile.store import Store
 from tests.e2e.harness import AppServer, Screen
 from tests.mobile.statekit import PhoneClock, dead_url, make_app, photo

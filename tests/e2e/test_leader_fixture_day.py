@@ -24,7 +24,7 @@ import pytest
 from PIL import Image
 
 from enforcement.catalogue import load_catalogue
-from mobile.state.session import SESSION_KEY
+from mobile.metakeys import SESSION_BADGE as SESSION_KEY
 from mobile.store import Store
 from patrollog.plan import STAGE_COLOURS
 from tests.e2e.harness import AppServer, Browser, Screen

@@ -15,11 +15,11 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from enforcement.model import LOCAL_TZ, Officer
+from mobile.hqclient import RetryPolicy
 from mobile.photostore import PhotoStore
 from mobile.state.app_state import AppState
 from mobile.state.backend import client_factory
 from mobile.store import Store
-from sync.client import RetryPolicy
 from tests.sync.hqkit import OFFICER, PINS, catalogue
 
 AT = datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)  # phone time of the tests (13:30 UTC, before HQ's 14:00)

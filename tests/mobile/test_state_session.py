@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from mobile.metakeys import VERIFIERS as VERIFIERS_KEY
 from mobile.state.errors import SignInError
-from mobile.state.session import MAX_OFFLINE_FAILURES, VERIFIERS_KEY, check_verifier, make_verifier
+from mobile.state.session import MAX_OFFLINE_FAILURES, check_verifier, make_verifier
 from mobile.state.settings import SettingsError
 from tests.mobile.statekit import Apps, apps_of, dead_url, sign_in
 from tests.sync.hqkit import OFFICER, PINS, Hq, make_hq

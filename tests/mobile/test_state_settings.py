@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from mobile.metakeys import SETTINGS as SETTINGS_KEY
 from mobile.state.settings import (
     DEFAULT_HQ_URL,
-    SETTINGS_KEY,
     Settings,
     SettingsError,
     SettingsState,

@@ -17,8 +17,8 @@ from enforcement.model import (
     Role,
     Stage,
 )
+from mobile.metakeys import SESSION_BADGE as SESSION_KEY
 from mobile.state.errors import NotSignedIn
-from mobile.state.session import SESSION_KEY
 from mobile.state.squad import MAX_COMMENT, Filters, SquadError, SquadState
 from mobile.store import Store
 from patrollog.reviewing import ReviewStatus

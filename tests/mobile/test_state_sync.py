@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from enforcement.model import LOCAL_TZ, Officer
+from mobile.hqclient import RetryPolicy, ServerUnreachable, SignInRequired
 from mobile.photostore import PhotoStore
 from mobile.state.backend import client_factory
 from mobile.state.sync import SyncLink, default_error_kind
 from mobile.store import Store
-from sync.client import RetryPolicy, ServerUnreachable, SignInRequired
 from tests.mobile.statekit import AT, Apps, apps_of, dead_url, sign_in
 from tests.sync.hqkit import Hq, catalogue, make_hq
 

@@ -14,8 +14,8 @@ import flet_charts as fc
 import pytest
 
 from enforcement.model import Officer, Stage
+from mobile.metakeys import SESSION_BADGE as SESSION_KEY
 from mobile.state.app_state import AppState
-from mobile.state.session import SESSION_KEY
 from mobile.store import Store
 from mobile.views.review import ReviewView
 from mobile.views.shell import Shell

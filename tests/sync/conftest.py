@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from enforcement.model import LOCAL_TZ, Case, Officer, PhotoKind, PhotoRef, SyncState
+from mobile.hqclient import SyncClient
 from mobile.photostore import PhotoStore
 from mobile.store import Store
-from sync.client import SyncClient
 from tests.sync.hqkit import OFFICER, PINS, Hq, catalogue, make_case, make_hq, photo_bytes
 
 AT = datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)  # when the test cases happen (phone time)

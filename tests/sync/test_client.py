@@ -11,15 +11,15 @@ import pytest
 
 from enforcement.codec import to_json_dict
 from enforcement.model import LOCAL_TZ, Review, ReviewDecision, Stage, Subject, SubjectKind, SyncState, new_id
-from sync.client import (
-    META_CURSOR,
-    META_TOKEN,
+from mobile.hqclient import (
     Phase,
     Progress,
     SignInFailed,
     SignInRequired,
     SyncClient,
 )
+from mobile.metakeys import CURSOR as META_CURSOR
+from mobile.metakeys import TOKEN as META_TOKEN
 from sync.protocol import Errno
 from tests.sync.conftest import ClientFactory, Phone, signed_in
 from tests.sync.hqkit import (

@@ -9,9 +9,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from sync.client import (
-    META_LAST_CONFIRMED,
-    META_TOKEN,
+from mobile.hqclient import (
     Phase,
     Progress,
     ProtocolMismatch,
@@ -20,6 +18,8 @@ from sync.client import (
     SignInRequired,
     SyncClient,
 )
+from mobile.metakeys import LAST_CONFIRMED as META_LAST_CONFIRMED
+from mobile.metakeys import TOKEN as META_TOKEN
 from sync.protocol import Errno, PullPage, PushResponse, RecordResult, error_body
 from tests.sync.conftest import Phone
 

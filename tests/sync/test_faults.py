@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from enforcement.model import SyncState
-from sync.client import Interrupted, ServerUnreachable, SignInRequired
+from mobile.hqclient import Interrupted, ServerUnreachable, SignInRequired
 from sync.protocol import PushBatch, PushRecord
 from tests.sync.conftest import ClientFactory, Phone, Sleeps, signed_in
 from tests.sync.hqkit import OFFICER, OFFICER_B, Hq, sign_in

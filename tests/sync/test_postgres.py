@@ -15,7 +15,7 @@ import pytest
 from psycopg import sql as pgsql
 
 from hq.storage.postgres import PostgresStorage
-from sync.client import SyncClient
+from mobile.hqclient import SyncClient
 from sync.protocol import Errno, PushBatch, PushRecord
 from tests.sync.conftest import Phone, Sleeps, signed_in
 from tests.sync.hqkit import OFFICER, Hq, make_hq, sign_in

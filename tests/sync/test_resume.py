@@ -22,7 +22,8 @@ from psycopg import sql as pgsql
 
 from enforcement.model import SyncState
 from hq.storage.postgres import PostgresStorage
-from sync.client import META_TOKEN, ServerUnreachable, SyncClient
+from mobile.hqclient import ServerUnreachable, SyncClient
+from mobile.metakeys import TOKEN as META_TOKEN
 from sync.protocol import UPLOAD_OFFSET_HEADER, Errno
 from tests.sync.conftest import ClientFactory, Phone, Sleeps, signed_in
 from tests.sync.hqkit import (

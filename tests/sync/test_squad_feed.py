@@ -22,9 +22,9 @@ from enforcement.model import (
 )
 from hq.auth import PinHasher
 from hq.storage.base import UserRow
+from mobile.hqclient import SyncClient
 from patrollog.daylog import build_daylog
 from patrollog.reviewing import ReviewStatus
-from sync.client import SyncClient
 from tests.sync.conftest import ClientFactory, Phone, signed_in
 from tests.sync.hqkit import (
     DISTRICT,

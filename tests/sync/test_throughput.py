@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sync.client import SignInRequired, SyncClient, SyncReport
+from mobile.hqclient import SignInRequired, SyncClient, SyncReport
 from sync.protocol import Errno, error_body
 from tests.sync.conftest import ClientFactory, Phone, Sleeps, signed_in
 from tests.sync.hqkit import Hq, LiveServer

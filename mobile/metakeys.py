@@ -1,0 +1,25 @@
+"""The keys of the phone DB's ``meta`` table, in one place.
+
+The store (``mobile.store``), the HQ client (``mobile.hqclient``) and the state (``mobile.state``) read and
+write small values in ``meta`` by these names; nothing spells a key as a literal elsewhere. Renaming a key
+orphans what phones in the field already stored under the old one: these strings are part of the phone DB.
+"""
+
+from __future__ import annotations
+
+# -- the store's own (made at first open)
+DEVICE_ID = "device_id"
+INSTALL_TAG = "install_tag"
+
+# -- the HQ client's (``mobile.hqclient``)
+TOKEN = "sync.token"  # noqa: S105 (a meta key, not a secret)
+TOKEN_EXPIRES = "sync.token_expires_at"  # noqa: S105
+OFFICER = "sync.officer"
+CURSOR = "sync.cursor"
+LAST_CONFIRMED = "sync.last_confirmed"  # HQ's clock at the end of the last sync that finished
+CATALOGUE_VERSION = "sync.hq_catalogue_version"
+
+# -- the state's (``mobile.state``)
+SESSION_BADGE = "session.badge"
+VERIFIERS = "auth.verifiers"
+SETTINGS = "settings"
