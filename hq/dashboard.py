@@ -224,7 +224,7 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
     ]  # fmt: skip
     by_squad = [[s, board.squads.get(s, ""), str(n)] for s, n in board.by_squad.most_common()]
     by_violation = [
-        [code, catalogue.name(code) if code in catalogue else code, str(n)]
+        [code, catalogue.label(code), str(n)]
         for code, n in sorted(board.by_violation.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
     by_stage = [[stage_name(s, "zh"), str(board.by_stage.get(s, 0))] for s in Stage]
