@@ -1,6 +1,8 @@
 """The house's import rules, checked on the source (not by importing it).
 
 views → state → store/photos/sync.client → sync.protocol → enforcement; hq → sync.protocol → enforcement.
+Views never import each other: a view module imports only mobile.views.common (a module of the new-case
+package also its sibling step modules); the shell is handed the screen registry (mobile.views.screens).
 On the phone side one module owns each outside library: sqlite_utils only in mobile/store.py, PIL only in
 the photo pipeline (mobile/photos.py and its resize jobs, mobile/photoresize.py, which only photos.py
 imports), httpx only in sync/client.py.
@@ -78,6 +80,36 @@ def modules_imported(path: Path) -> set[str]:
     return names
 
 
+def view_imports_allowed(rel: str) -> set[str]:
+    """The view modules ``rel`` (a path under mobile/views) may import."""
+    allowed = {"mobile.views.common"}
+    if rel.startswith("mobile/views/new_case/"):
+        allowed |= {
+            "mobile.views.new_case." + path.stem for path in (ROOT / "mobile/views/new_case").glob("*.py")
+        }
+    return allowed
+
+
+def test_views_never_import_another_screen() -> None:
+    """Shared widgets live in mobile/views/common.py; only the registry (screens.py) imports the screens,
+    and the shell gets it from mobile/app.py."""
+    bad = []
+    for path in files("mobile/views"):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel == "mobile/views/screens.py":
+            continue
+        own = rel.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        allowed = view_imports_allowed(rel) | {own}
+        for name in imported_roots(path):
+            if name.startswith("mobile.views") and name not in allowed:
+                bad.append(f"{rel} imports {name}")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "mobile.views":
+                bad.append(f"{rel} imports from mobile.views")
+    assert bad == []
+    assert "mobile.views.screens" in modules_imported(ROOT / "mobile" / "app.py")
+
+
 def test_the_resize_jobs_belong_to_the_photo_pipeline() -> None:
     """mobile/photoresize.py is part of the photo pipeline: nothing else reaches PIL through it."""
     pipeline = {"mobile/photos.py", "mobile/photoresize.py"}
@@ -114,3 +146,6 @@ def test_the_rules_catch_a_violation(tmp_path: Path) -> None:
     assert imported_roots(probe) == {"sqlite_utils", "PIL"}
     probe.write_text("from mobile import photoresize\n", encoding="utf-8")
     assert "mobile.photoresize" in modules_imported(probe)
+    probe.write_text("from mobile.views.squad import PAGE\n", encoding="utf-8")
+    assert "mobile.views.squad" not in view_imports_allowed("mobile/views/review.py")
+    assert "mobile.views.squad" in imported_roots(probe)
