@@ -21,7 +21,8 @@ from mobile.state.squad_export import Exported, Format
 from mobile.theme import FONT_FAMILY, TOUCH
 from mobile.views.common import PAGE, Host, chip, clock_time, field, plain_button, title, violation_label
 from patrollog.daylog import CaseLine, OfficerDay
-from patrollog.plan import STAGE_COLOURS, PlanPoint, place
+from patrollog.plan import PlanPoint, place
+from patrollog.style import STAGE_COLOURS
 
 PLAN_SIZE = (360, 260)
 PLAN_MARGIN = 20

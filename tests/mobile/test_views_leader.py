@@ -21,7 +21,7 @@ from mobile.views.review import ReviewView
 from mobile.views.screens import make_screen
 from mobile.views.shell import Shell
 from mobile.views.squad import SquadView, scale_bar
-from patrollog.plan import STAGE_COLOURS
+from patrollog.style import STAGE_COLOURS
 from tests.mobile.squadkit import fill
 from tests.mobile.statekit import Apps, PhoneClock, apps_of, dead_url
 from tests.mobile.test_views import controls, texts
