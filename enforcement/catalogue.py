@@ -113,6 +113,13 @@ class Catalogue:
     def name(self, code: str, lang: Lang = "zh") -> str:
         return self.get(code).name(lang)
 
+    def label(self, code: str, lang: Lang = "zh", *, unknown: str | None = None) -> str:
+        """The violation's name, for a code this catalogue may not know (a case recorded under another
+        catalogue version): ``unknown`` then, or the code itself when ``unknown`` is None."""
+        if code in self:
+            return self.name(code, lang)
+        return code if unknown is None else unknown
+
     def category(self, code: str) -> Category:
         """The category of a 2-digit category code or of a 4-digit violation code."""
         for category in self.categories:

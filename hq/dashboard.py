@@ -44,6 +44,7 @@ from hq.review import check_day, daylog_response, known_text
 from hq.settings import Settings
 from hq.storage.base import CaseState, Storage, Tx
 from patrollog.daylog import DayLog, day_bounds
+from patrollog.style import FONT_FACE, FONT_STACK
 from sync.protocol import Errno, SignInRequest
 
 COOKIE = "sp_hq_token"
@@ -131,8 +132,8 @@ def load_board(tx: Tx, until: date, days: int) -> Board:
 # ------------------------------------------------------------------------------------------- pages
 
 _STYLE = f"""
-@font-face {{ font-family: StreetPatrolSC; src: url("{FONT_URL}") format("opentype"); font-display: swap; }}
-body {{ font-family: StreetPatrolSC, 'Noto Sans CJK SC', sans-serif; margin: 0; background: #f4f6f9;
+@font-face {{ font-family: {FONT_FACE}; src: url("{FONT_URL}") format("opentype"); font-display: swap; }}
+body {{ font-family: {FONT_STACK}; margin: 0; background: #f4f6f9;
   color: #222; }}
 header {{ background: #1d3a5f; color: #fff; padding: 12px 24px; display: flex;
   justify-content: space-between; }}
@@ -227,7 +228,7 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
     ]  # fmt: skip
     by_squad = [[s, board.squads.get(s, ""), str(n)] for s, n in board.by_squad.most_common()]
     by_violation = [
-        [code, catalogue.name(code) if code in catalogue else code, str(n)]
+        [code, catalogue.label(code), str(n)]
         for code, n in sorted(board.by_violation.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
     by_stage = [[stage_name(s, "zh"), str(board.by_stage.get(s, 0))] for s in Stage]

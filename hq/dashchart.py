@@ -11,13 +11,7 @@ from html import escape
 
 from enforcement.model import Stage
 from enforcement.staging import stage_name
-
-FONT_STACK = "StreetPatrolSC, 'Noto Sans CJK SC', sans-serif"
-COLOURS: Mapping[Stage, str] = {
-    Stage.PERSUASION: "#4c9a6a",
-    Stage.WARNING: "#e0a030",
-    Stage.PENALTY: "#c8453c",
-}
+from patrollog.style import FONT_STACK, STAGE_COLOURS
 
 WIDTH, HEIGHT = 760, 300
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 44, 44
@@ -66,8 +60,9 @@ def trend_svg(days: Sequence[date], counts: Mapping[date, Mapping[Stage, int]], 
             h = plot_h * n / top
             y -= h
             label = f"{day.isoformat()} {stage_name(stage, 'zh')} {n} 起"
+            fill = STAGE_COLOURS[stage]
             parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{COLOURS[stage]}">'
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{fill}">'
                 f"<title>{escape(label)}</title></rect>"
             )
         if index % label_every == 0:
@@ -78,7 +73,7 @@ def trend_svg(days: Sequence[date], counts: Mapping[date, Mapping[Stage, int]], 
     legend_x = WIDTH - RIGHT - 3 * 70
     for i, stage in enumerate(Stage):
         lx = legend_x + i * 70
-        parts.append(f'<rect x="{lx}" y="10" width="12" height="12" fill="{COLOURS[stage]}"/>')
+        parts.append(f'<rect x="{lx}" y="10" width="12" height="12" fill="{STAGE_COLOURS[stage]}"/>')
         parts.append(f'<text x="{lx + 16}" y="20" font-size="12">{stage_name(stage, "zh")}</text>')
     parts.append(
         f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" font-size="12" text-anchor="middle">日期</text>'

@@ -254,7 +254,7 @@ def demo_text(summary: DemoSummary, catalogue: Catalogue | None = None) -> str:
             continue
         code, stage, ordinal = summary.next_stage[subject.id]
         label = subject.name or subject.plate
-        name = catalogue.name(code, "zh") if catalogue is not None and code in catalogue else code
+        name = catalogue.label(code) if catalogue is not None else code
         lines.append(
             f"  {label} ({name}): 第{ordinal}次 → {stage_name(stage, 'zh')} / {stage_name(stage, 'en')}"
         )

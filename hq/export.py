@@ -65,7 +65,7 @@ def write_cases_csv(
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     for s in sorted(states, key=lambda s: (s.occurred_at, s.case_no, s.version)):
-        name = catalogue.name(s.violation_code, "zh") if s.violation_code in catalogue else ""
+        name = catalogue.label(s.violation_code, unknown="")
         writer.writerow(
             [
                 s.case_no,

@@ -28,6 +28,7 @@ from mobile.state.backend import client_factory
 from mobile.state.settings import DEFAULT_HQ_URL
 from mobile.store import Store
 from mobile.theme import ASSETS_DIR
+from mobile.views.screens import make_screen
 from mobile.views.shell import Shell
 
 VERSION = "0.1.0"
@@ -61,7 +62,7 @@ def make_main(app: AppState) -> Callable[[ft.Page], None]:
         page.title = "StreetPatrol"
         page.padding = 0
         page.window.width, page.window.height = PHONE_SIZE
-        shell = Shell(app, page, version=VERSION)
+        shell = Shell(app, page, screens=make_screen, version=VERSION)
         shell.apply_theme()
         page.add(ft.SafeArea(shell.body, expand=True))
         page.on_close = lambda e: shell.close()  # the session ended: stop following state

@@ -2,12 +2,17 @@
 
 Two tables with identical keys; ``tests/mobile/test_i18n.py`` checks parity, that Chinese values hold no
 Latin words beyond ``ALLOWED_LATIN`` and that English values hold no CJK. Values are ``str.format``
-templates; ``t(lang, key, **fields)`` fills them. Domain names that live in data (violation names, stage
-names) come from the catalogue and ``enforcement.staging`` instead.
+templates; ``t(lang, key, **fields)`` fills them. An English count takes its noun through
+``gettext.ngettext``: ``{n:photo|photos}`` is "photo" for 1 and "photos" otherwise, so the template
+``{n} {n:photo|photos}`` reads "1 photo", "2 photos" (Chinese has no plural: ``{n} 张照片``). Domain
+names that live in data (violation names, stage names) come from the catalogue and
+``enforcement.staging`` instead.
 """
 
 from __future__ import annotations
 
+import gettext
+import string
 from typing import Any
 
 from enforcement.text import DEFAULT_LANG, LANGS, Lang
@@ -281,7 +286,10 @@ EN: dict[str, str] = {
     "signin.hq_bad": "The HQ address must start with http:// or https://",
     "signin.unreachable": "Cannot reach HQ",
     "signout": "Sign out",
-    "signout.pending": "{records} records are not uploaded yet; they stay on this phone after signing out.",
+    "signout.pending": (
+        "{records} {records:record is|records are} not uploaded yet; "
+        "they stay on this phone after signing out."
+    ),
     "today.title": "Today",
     "today.shift_start": "Start shift",
     "today.shift_end": "End shift",
@@ -291,11 +299,11 @@ EN: dict[str, str] = {
     "today.new_case": "New case",
     "today.empty": "No cases today yet",
     "today.count": "{n} today",
-    "today.photos_missing": "{n} photos missing",
+    "today.photos_missing": "{n} {n:photo|photos} missing",
     "status.online": "Online",
     "status.offline": "Offline",
     "status.syncing": "Syncing",
-    "status.waiting": "Waiting: {records} records · {photos} photos",
+    "status.waiting": "Waiting: {records} {records:record|records} · {photos} {photos:photo|photos}",
     "status.all_sent": "Everything uploaded",
     "status.last_sync": "Last sync {when}",
     "status.never_synced": "Never synced",
@@ -390,7 +398,7 @@ EN: dict[str, str] = {
     "case.photos.camera": "Take photo",
     "case.photos.pick": "Choose photo",
     "case.photos.processing": "Processing photo…",
-    "case.photos.count": "{n} photos",
+    "case.photos.count": "{n} {n:photo|photos}",
     "case.photos.remove": "Remove photo",
     "case.photos.none": "No photos yet",
     "case.photos.more": "Add photos",
@@ -440,7 +448,7 @@ EN: dict[str, str] = {
     "subjects.empty": "Type to search the subjects",
     "subjects.none": "No subject found",
     "subjects.history": "Violation history",
-    "subjects.cases": "{n} cases",
+    "subjects.cases": "{n} {n:case|cases}",
     "sync.title": "Sync",
     "sync.now": "Sync now",
     "sync.idle": "Idle",
@@ -452,7 +460,10 @@ EN: dict[str, str] = {
     "sync.step.done": "Done",
     "sync.step.failed": "Failed",
     "sync.progress": "Records {records_done}/{records_total} · {bytes_done}/{bytes_total}",
-    "sync.pending": "Waiting: {records} records ({record_bytes}), {photos} photos ({photo_bytes})",
+    "sync.pending": (
+        "Waiting: {records} {records:record|records} ({record_bytes}), "
+        "{photos} {photos:photo|photos} ({photo_bytes})"
+    ),
     "sync.parked": "Records held back",
     "sync.parked.none": "No records held back",
     "sync.parked.item": "{kind} · {label}",
@@ -467,7 +478,10 @@ EN: dict[str, str] = {
     "sync.last_error": "Last error: {message}",
     "sync.next_try": "Retrying in {seconds} s",
     "sync.needs_sign_in": "The HQ sign-in has expired: sign in again",
-    "sync.report": "Uploaded {pushed} records and {photos} photos, received {pulled} updates",
+    "sync.report": (
+        "Uploaded {pushed} {pushed:record|records} and {photos} {photos:photo|photos}, "
+        "received {pulled} {pulled:update|updates}"
+    ),
     "settings.title": "Settings",
     "settings.language": "Language",
     "settings.language.zh": "Chinese",
@@ -489,7 +503,7 @@ EN: dict[str, str] = {
     "no": "No",
     "none": "None",
     "unknown": "Unknown",
-    "bytes.b": "{n} bytes",
+    "bytes.b": "{n} {n:byte|bytes}",
     "bytes.kb": "{n} KB",
     "bytes.mb": "{n} MB",
     "time.just_now": "just now",
@@ -505,10 +519,25 @@ ALLOWED_LATIN = ALLOWED_LATIN | i18n_leader.LATIN
 TABLES: dict[Lang, dict[str, str]] = {"zh": ZH, "en": EN}
 
 
+class _Plurals(string.Formatter):
+    """``str.format`` plus the count format ``{n:one|many}`` (``gettext.ngettext`` chooses)."""
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        if "|" in format_spec:
+            one, many = format_spec.split("|", 1)
+            return gettext.ngettext(one, many, int(value))
+        return super().format_field(value, format_spec)
+
+
+_PLURALS = _Plurals()
+
+
 def t(lang: Lang, key: str, **fields: Any) -> str:
     """The text for ``key`` in ``lang`` with ``fields`` filled in. Unknown keys raise ``KeyError``."""
     template = TABLES[lang][key]
-    return template.format(**fields) if fields else template
+    if not fields:
+        return template
+    return _PLURALS.format(template, **fields) if "|" in template else template.format(**fields)
 
 
 def as_lang(value: object) -> Lang:

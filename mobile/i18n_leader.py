@@ -2,6 +2,7 @@
 English. Merged into ``mobile.i18n``'s tables (same rules: identical keys and placeholders, no Latin in
 Chinese beyond ``mobile.i18n.ALLOWED_LATIN`` plus ``LATIN``, no CJK in English). Keys start with
 ``squad.``, ``review.`` or ``nav.squad`` / ``nav.review`` so they never collide with the officer app's.
+English counts choose their noun as in ``mobile.i18n`` (``{n} {n:case|cases}``, ``gettext.ngettext``).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ EN: dict[str, str] = {
     "squad.day_too_early": "The day cannot be before {first}",
     "squad.before_feed": "This phone keeps the squad's last {days} days; read or export older day logs at HQ",
     "squad.not_leader": "Only squad leaders can see the squad and review cases",
-    "squad.totals": "{n} cases · {returned} returned · {voided} voided",
+    "squad.totals": "{n} {n:case|cases} · {returned} returned · {voided} voided",
     "squad.queue_button": "Review queue ({n})",
     "squad.officers": "Officers on duty",
     "squad.officers_none": "No shifts or cases that day",
@@ -121,7 +122,7 @@ EN: dict[str, str] = {
     "squad.shift": "On {start} · off {end}",
     "squad.shift_open": "on duty",
     "squad.no_shift": "No shift recorded",
-    "squad.officer_cases": "{n} cases",
+    "squad.officer_cases": "{n} {n:case|cases}",
     "squad.filters": "Filters",
     "squad.filter_officer": "Officer",
     "squad.filter_violation": "Violation",
@@ -152,7 +153,7 @@ EN: dict[str, str] = {
     "squad.download_failed": "The file is saved on this phone ({path}) but the download did not work",
     # the review queue
     "review.title": "Review queue · {day}",
-    "review.count": "{n} waiting, {m} need a decision",
+    "review.count": "{n} waiting, {m} {m:needs|need} a decision",
     "review.empty": "Nothing waiting for review",
     "review.offline_hint": "Decisions are kept on this phone and sent to HQ when online",
     "review.officer": "Officer: {name} ({badge})",
@@ -166,7 +167,7 @@ EN: dict[str, str] = {
     "review.basis": "Stage basis: {ordinal} case, computed as {computed}",
     "review.hq_basis": "HQ basis: {reason}",
     "review.override": "Officer's reason for another stage: {reason}",
-    "review.photos": "{n} photos",
+    "review.photos": "{n} {n:photo|photos}",
     "review.approve": "Approve",
     "review.return": "Return",
     "review.comment": "Reason for returning",

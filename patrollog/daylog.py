@@ -211,7 +211,7 @@ def build_daylog(
                 officer_badge=case.officer_badge,
                 officer_name=names.get(case.officer_badge, ""),
                 violation_code=case.violation_code,
-                violation_name=_violation_name(case.violation_code, catalogue),
+                violation_name=catalogue.label(case.violation_code),
                 stage=Stage(case.chosen_stage),
                 hq_stage=stages.get(case.id),
                 subject=labels.get(case.subject_id or "", "") if case.subject_id else "",
@@ -231,12 +231,8 @@ def build_daylog(
         squad_name=squad_name,
         officers=tuple(officers),
         figures=squad_figures,
-        violation_names=MappingProxyType({c: _violation_name(c, catalogue) for c in sorted(codes)}),
+        violation_names=MappingProxyType({c: catalogue.label(c) for c in sorted(codes)}),
         returned_case_nos=tuple(returned),
         lines=tuple(lines),
         review_counts=MappingProxyType(dict(Counter(line.review for line in lines))),
     )
-
-
-def _violation_name(code: str, catalogue: Catalogue) -> str:
-    return catalogue.name(code, "zh") if code in catalogue else code

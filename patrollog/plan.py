@@ -17,11 +17,10 @@ from html import escape
 from enforcement.model import CaseStatus, Stage
 from enforcement.staging import stage_name
 from patrollog.daylog import CaseLine
+from patrollog.style import FONT_STACK, STAGE_COLOURS
 
 M_PER_DEG_LAT = 110_574.0
 M_PER_DEG_LON_EQUATOR = 111_320.0
-STAGE_COLOURS = {Stage.PERSUASION: "#4c9a6a", Stage.WARNING: "#e0a030", Stage.PENALTY: "#c8453c"}
-FONT_STACK = "StreetPatrolSC, 'Noto Sans CJK SC', sans-serif"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,15 @@
 """The house's import rules, checked on the source (not by importing it).
 
 views → state → store/photos/mobile.hqclient → sync.protocol → enforcement; hq → sync.protocol → enforcement.
+Views never import each other: a view module imports only mobile.views.common (a module of the new-case
+package also its sibling step modules); the shell is handed the screen registry (mobile.views.screens).
 On the phone side one module owns each outside library: sqlite3 and sqlite_utils only in the store
 (mobile/store.py and its parts, mobile/store_*.py), PIL only in the photo pipeline (mobile/photos.py and
 its resize jobs, mobile/photoresize.py, which only photos.py imports), httpx only in the HQ client
 (mobile/hqclient/). sync/ is what phone and HQ share: it imports neither. At HQ the database drivers
 (sqlite3, psycopg) stay in hq/storage/, which hands its callers its own errors. No module imports itself
-round a circle (HQ: none at all; the project: only the known ring of mobile/views, see
-``test_no_import_cycles_in_the_project``), counting imports inside functions too: an import moved into a
-function to dodge a circle is still a circle.
+round a circle, counting imports inside functions too: an import moved into a function to dodge a circle
+is still a circle.
 """
 
 from __future__ import annotations
@@ -92,6 +93,36 @@ def modules_imported(path: Path) -> set[str]:
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
+
+
+def view_imports_allowed(rel: str) -> set[str]:
+    """The view modules ``rel`` (a path under mobile/views) may import."""
+    allowed = {"mobile.views.common"}
+    if rel.startswith("mobile/views/new_case/"):
+        allowed |= {
+            "mobile.views.new_case." + path.stem for path in (ROOT / "mobile/views/new_case").glob("*.py")
+        }
+    return allowed
+
+
+def test_views_never_import_another_screen() -> None:
+    """Shared widgets live in mobile/views/common.py; only the registry (screens.py) imports the screens,
+    and the shell gets it from mobile/app.py."""
+    bad = []
+    for path in files("mobile/views"):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel == "mobile/views/screens.py":
+            continue
+        own = rel.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        allowed = view_imports_allowed(rel) | {own}
+        for name in imported_roots(path):
+            if name.startswith("mobile.views") and name not in allowed:
+                bad.append(f"{rel} imports {name}")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "mobile.views":
+                bad.append(f"{rel} imports from mobile.views")
+    assert bad == []
+    assert "mobile.views.screens" in modules_imported(ROOT / "mobile" / "app.py")
 
 
 def test_the_resize_jobs_belong_to_the_photo_pipeline() -> None:
@@ -241,11 +272,9 @@ def test_no_import_cycles_at_hq() -> None:
 
 
 def test_no_import_cycles_in_the_project() -> None:
-    """No circle anywhere, but for the screens of mobile/views: ``mobile.views.shell`` imports
-    ``mobile.views.screens`` inside a function (the screens import the shell), a ring left to the views'
-    own restructuring. Any other circle, or one reaching outside mobile/views, fails here."""
-    rings = import_cycles(import_graph())
-    assert [ring for ring in rings if not all(m.startswith("mobile.views.") for m in ring)] == []
+    """No circle anywhere: the views' ring (shell ↔ screens) ended when the shell was handed the screen
+    registry."""
+    assert import_cycles(import_graph()) == []
 
 
 def test_the_cycle_check_sees_a_circle_dodged_inside_a_function(tmp_path: Path) -> None:
@@ -268,3 +297,6 @@ def test_the_rules_catch_a_violation(tmp_path: Path) -> None:
     assert imported_roots(probe) == {"sqlite_utils", "PIL"}
     probe.write_text("from mobile import photoresize\n", encoding="utf-8")
     assert "mobile.photoresize" in modules_imported(probe)
+    probe.write_text("from mobile.views.squad import PAGE\n", encoding="utf-8")
+    assert "mobile.views.squad" not in view_imports_allowed("mobile/views/review.py")
+    assert "mobile.views.squad" in imported_roots(probe)

@@ -1,7 +1,9 @@
 """The case being recorded, as typed: a JSON-safe draft kept in the store's meta table.
 
 Every field holds what the officer entered, text as text (a half-typed fine stays "12"), so nothing typed
-is lost when a photo fails, the app goes to the background or the phone restarts. Conversion into an
+is lost when a photo fails, the app goes to the background or the phone restarts. That includes what is
+typed but not yet part of the case: the subject search, the open new-subject form, the stage being chosen
+with its reason and the seized item being entered (``mobile.state.draft_form``). Conversion into an
 ``enforcement.model.Case`` happens only when saving (``mobile.state.new_case``).
 """
 
@@ -85,6 +87,13 @@ class Draft:
     notes: str = ""
     seized_items: list[DraftSeized] = field(default_factory=list)
     photos: list[DraftPhoto] = field(default_factory=list)
+    # Typed on the wizard's screens but not (yet) part of the case; kept so that a restart loses nothing.
+    subject_query: str = ""
+    subject_form: dict[str, Any] | None = None  # the new-subject form while it is open
+    stage_pick: int | None = None  # the stage being chosen instead of the computed one (None: not choosing)
+    stage_pick_reason: str = ""
+    seized_kind: str = ""
+    seized_quantity: str = "1"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,6 +113,8 @@ class Draft:
             return None
         if draft.step not in STEPS:
             draft.step = "violation"
+        if not isinstance(draft.subject_form, dict):
+            draft.subject_form = None
         return draft
 
     @property

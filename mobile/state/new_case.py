@@ -3,14 +3,14 @@
 ``CaseDraftState`` keeps the draft (``mobile.state.draft``) and persists it after every change, computes
 the stage live from the subject's history (``enforcement.staging``), processes photos into the photo store
 as they are added, and saves the case atomically through ``Store.save_case``. A failed photo or a refused
-save leaves the draft exactly as it was.
+save leaves the draft exactly as it was. Two parts live beside it and are mixed into ``CaseDraftState``:
+the photos and camera (``mobile.state.draft_photos``) and what is typed before it joins the case, such as the
+new-subject form or the stage being chosen (``mobile.state.draft_form``).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -35,8 +35,10 @@ from enforcement.validation import case_problems
 from mobile.i18n import t
 from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark, process_photo
 from mobile.photostore import PhotoStore
-from mobile.state.camera import CameraError, camera_error, camera_problem
+from mobile.state.camera import CameraError
 from mobile.state.draft import FIELD_STEP, STEPS, Draft, DraftPhoto, DraftSeized
+from mobile.state.draft_form import DraftForm
+from mobile.state.draft_photos import DraftPhotos
 from mobile.state.errors import DraftError, NotSignedIn, localized
 from mobile.state.observable import Observable
 from mobile.state.ports import SyncSoon
@@ -90,7 +92,7 @@ class DraftStore(Protocol):
     def device_id(self) -> str: ...
 
 
-class CaseDraftState(Observable):
+class CaseDraftState(DraftForm, DraftPhotos, Observable):
     """The officer's case draft and every operation of the New case screen."""
 
     def __init__(
@@ -506,105 +508,6 @@ class CaseDraftState(Observable):
         draft = self._require()
         del draft.seized_items[index]
         self._persist()
-
-    # -- photos ---------------------------------------------------------------------------------------
-    def photo_settings(self) -> PhotoSettings:
-        s = self._settings.settings
-        return replace(PhotoSettings(), long_edge=s.photo_long_edge, watermark=s.watermark)
-
-    def ensure_case_no(self) -> str:
-        """The draft's case number, reserved now if it has none (before the first watermark)."""
-        draft = self._require()
-        if not draft.case_no:
-            officer = self._session.officer
-            if officer is None:
-                raise NotSignedIn()
-            day = self.occurred_at().astimezone(LOCAL_TZ).date()
-            draft.case_no = self._store.reserve_case_no(officer.squad_code, officer.badge, day)
-            self._persist()
-        return draft.case_no
-
-    def watermark(self) -> Watermark | None:
-        if not self._settings.settings.watermark:
-            return None
-        draft = self._require()
-        violation = self.violation()
-        return Watermark(
-            captured_at=self._now(),
-            lat=draft.lat,
-            lon=draft.lon,
-            badge=draft.officer_badge,
-            case_no=self.ensure_case_no(),
-            violation_name=violation.name_zh if violation else "",
-        )
-
-    def process(self, data: bytes, watermark: Watermark | None, settings: PhotoSettings) -> ProcessedPhoto:
-        """Process and store one photo (thread-safe: touches only the photo files, not the database)."""
-        processed = self._process(data, watermark, settings)
-        self._photos.put(processed.evidence)
-        self._photos.put_thumbnail(processed.sha256, processed.thumbnail)
-        return processed
-
-    def attach(self, processed: ProcessedPhoto, kind: PhotoKind | str = PhotoKind.DURING) -> DraftPhoto:
-        draft = self._require()
-        photo = DraftPhoto(
-            processed.sha256, processed.size, processed.width, processed.height, PhotoKind(kind).value
-        )
-        if processed.sha256 not in draft.photo_hashes:
-            draft.photos.append(photo)
-        self._persist()
-        return photo
-
-    async def add_photo(self, data: bytes, kind: PhotoKind | str = PhotoKind.DURING) -> DraftPhoto:
-        """Watermark, shrink and store a photo off the UI thread, then attach it to the draft.
-
-        A PhotoError leaves the draft untouched (the view shows the error)."""
-        watermark = self.watermark()
-        settings = self.photo_settings()
-        self.busy_photos += 1
-        self.notify()
-        try:
-            processed = await asyncio.to_thread(self.process, data, watermark, settings)
-        finally:
-            self.busy_photos -= 1
-            self.notify()
-        return self.attach(processed, kind)
-
-    async def add_camera_photo(self, data: object) -> DraftPhoto:
-        """A picture from the camera (``take_picture``'s JPEG bytes) through the same pipeline as a picked
-        file. No bytes: CameraError ``camera_no_picture``; a PhotoError as for any file. The draft is
-        untouched by either."""
-        if not isinstance(data, bytes | bytearray | memoryview) or not len(data):
-            raise camera_error("camera_no_picture")
-        return await self.add_photo(bytes(data), PhotoKind.DURING)
-
-    def camera_wanted(self) -> bool:
-        """Whether the photos step should open the camera (it has not failed this session)."""
-        return self.camera_note is None
-
-    def camera_failed(self, exc: BaseException | None) -> CameraError:
-        """Remember why the camera could not be used (None: no camera listed); returns the zh/en error the
-        view shows beside the file picker. The draft is not touched."""
-        self.camera_note = camera_problem(exc)
-        self.notify()
-        return self.camera_note
-
-    def retry_camera(self) -> None:
-        """The officer asks for the camera again (e.g. after allowing it in the settings)."""
-        self.camera_note = None
-        self.notify()
-
-    def remove_photo(self, sha256: str) -> None:
-        """Drop a photo from the draft (its file goes at the next sweep unless a case uses it)."""
-        draft = self._require()
-        draft.photos = [p for p in draft.photos if p.sha256 != sha256]
-        self._persist()
-
-    def thumbnail(self, sha256: str) -> bytes | None:
-        path = self._photos.thumbnail_path(sha256)
-        if path.exists():
-            return path.read_bytes()
-        return self._photos.read(sha256) if self._photos.has(sha256) else None
 
     # -- save -----------------------------------------------------------------------------------------
     def missing(self) -> list[str]:

@@ -8,12 +8,11 @@ from typing import Any
 import flet as ft
 
 from mobile.theme import TOUCH
-from mobile.views.common import chip, day_time, sync_badge, violation_icon
-from mobile.views.shell import Shell, big_button, title
+from mobile.views.common import Host, big_button, chip, day_time, sync_badge, title, violation_icon
 
 
 class CaseDetailView:
-    def __init__(self, shell: Shell, case_id: str) -> None:
+    def __init__(self, shell: Host, case_id: str) -> None:
         self.shell = shell
         self.app = shell.app
         self.case_id = case_id

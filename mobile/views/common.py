@@ -1,16 +1,52 @@
-"""Small pieces several screens share: stage chips, violation icons, dates, the sync-state badge."""
+"""What every screen may use, and the only view module a screen imports: ``Host`` (what a screen sees of
+the shell that shows it), the buttons, fields, titles and radio sets, stage chips, violation icons and
+labels, dates, the sync-state badge. Screens never import each other or the shell: the shell gets the
+screen registry (``mobile.views.screens``) from ``mobile.app``."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Protocol
 
 import flet as ft
 
+from enforcement.catalogue import Catalogue
 from enforcement.model import LOCAL_TZ, Stage, SyncState
 from enforcement.staging import stage_name
 from enforcement.text import Lang
 from mobile.i18n import t
-from mobile.theme import SYNC_COLOURS, SYNC_ICONS, icon, stage_chip
+from mobile.state.app_state import AppState
+from mobile.theme import SYNC_COLOURS, SYNC_ICONS, TOUCH, icon, stage_chip
+
+#: Long lists are shown a page at a time (a big squad's day has hundreds of cases).
+PAGE = 50
+
+
+class Screen(Protocol):
+    def build(self) -> ft.Control: ...
+
+
+class Host(Protocol):
+    """What a screen uses of the shell that shows it (``mobile.views.shell.Shell``)."""
+
+    app: AppState
+    page: ft.Page | None
+    version: str
+
+    @property
+    def lang(self) -> Lang: ...
+    def t(self, key: str, **fields: Any) -> str: ...
+    def error_text(self, exc: BaseException) -> str: ...
+    def go(self, route: str, arg: str | None = None) -> None: ...
+    def render(self) -> None: ...
+    def update(self) -> None: ...
+    def message(self, text: str) -> None: ...
+    def apply_theme(self) -> None: ...
+
+
+def violation_label(catalogue: Catalogue, code: str, lang: Lang) -> str:
+    """The violation's name in the UI language (its code when the catalogue does not know it)."""
+    return catalogue.label(code, lang)
 
 
 def chip(stage: Stage, lang: Lang, *, large: bool = False) -> ft.Container:
@@ -39,3 +75,53 @@ def clock_time(moment: datetime) -> str:
 
 def day_time(moment: datetime) -> str:
     return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def big_button(
+    text: str, on_click: Any, *, icon: ft.IconData | None = None, key: str | None = None
+) -> ft.Button:
+    """A primary action: full width, tall enough for a gloved thumb."""
+    return ft.FilledButton(
+        text,
+        icon=icon,
+        on_click=on_click,
+        height=TOUCH + 4,
+        expand=True,
+        key=key,
+    )
+
+
+def plain_button(
+    text: str, on_click: Any, *, icon: ft.IconData | None = None, key: str | None = None
+) -> ft.OutlinedButton:
+    return ft.OutlinedButton(text, icon=icon, on_click=on_click, height=TOUCH, key=key)
+
+
+def field(label: str, value: str = "", *, on_change: Any = None, **kwargs: Any) -> ft.TextField:
+    """A text field with a visible label (also what the browser tests find it by)."""
+    return ft.TextField(label=label, value=value, on_change=on_change, text_size=18, dense=False, **kwargs)
+
+
+def title(text: str) -> ft.Text:
+    return ft.Text(text, size=22, weight=ft.FontWeight.BOLD)
+
+
+def choice(
+    label: str, value: str, options: list[tuple[str, str]], on_change: Any, *, key: str | None = None
+) -> ft.Column:
+    """A labelled set of radio buttons (one tap, big targets; screen readers and browser tests see each
+    option by its text)."""
+    return ft.Column(
+        [
+            ft.Text(label, size=14),
+            ft.RadioGroup(
+                content=ft.Row(
+                    [ft.Radio(value=k, label=text, height=TOUCH) for k, text in options], wrap=True, spacing=4
+                ),
+                value=value,
+                on_change=on_change,
+                key=key,
+            ),
+        ],
+        spacing=2,
+    )

@@ -12,15 +12,23 @@ import flet as ft
 from enforcement.staging import ordinal_text, stage_name
 from mobile.state.squad import Decision, QueueItem
 from mobile.theme import TOUCH
-from mobile.views.common import chip, clock_time, day_time
-from mobile.views.shell import Shell, field, plain_button, title
-from mobile.views.squad import PAGE, violation_label
+from mobile.views.common import (
+    PAGE,
+    Host,
+    chip,
+    clock_time,
+    day_time,
+    field,
+    plain_button,
+    title,
+    violation_label,
+)
 from patrollog.daylog import CaseLine
 from patrollog.reviewing import ReviewStatus
 
 
 class ReviewView:
-    def __init__(self, shell: Shell) -> None:
+    def __init__(self, shell: Host) -> None:
         self.shell = shell
         self.app = shell.app
         self.squad = shell.app.squad

@@ -1,12 +1,13 @@
-"""Route name → screen object."""
+"""Route name → screen object: the screen registry, the one view module that imports the screens.
+``mobile.app`` hands ``make_screen`` to the shell (``Shell(app, page, screens=make_screen)``)."""
 
 from __future__ import annotations
 
 from mobile.views.case_detail import CaseDetailView
+from mobile.views.common import Host, Screen
 from mobile.views.new_case import NewCaseView
 from mobile.views.review import ReviewView
 from mobile.views.settings import SettingsView
-from mobile.views.shell import Screen, Shell
 from mobile.views.sign_in import SignInView
 from mobile.views.squad import SquadView
 from mobile.views.subjects import SubjectsView
@@ -14,7 +15,7 @@ from mobile.views.sync import SyncView
 from mobile.views.today import TodayView
 
 
-def make_screen(shell: Shell, route: str, arg: str | None = None) -> Screen:
+def make_screen(shell: Host, route: str, arg: str | None = None) -> Screen:
     if route == "signin":
         return SignInView(shell)
     if route == "new_case":

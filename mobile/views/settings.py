@@ -6,11 +6,11 @@ from typing import Any
 
 import flet as ft
 
-from mobile.views.shell import Shell, big_button, choice, field, plain_button, title
+from mobile.views.common import Host, big_button, choice, field, plain_button, title
 
 
 class SettingsView:
-    def __init__(self, shell: Shell) -> None:
+    def __init__(self, shell: Host) -> None:
         self.shell = shell
         self.app = shell.app
         current = self.app.settings.settings

@@ -1,6 +1,8 @@
 """The app frame: which screen is shown, the bottom navigation, messages, and the way back to the page.
 
-Screens are plain classes built from ``AppState``; each has ``build() -> ft.Control``. The shell swaps the
+Screens are plain classes built from ``AppState``; each has ``build() -> ft.Control``. The shell gets the
+route → screen registry (``mobile.views.screens.make_screen``) from ``mobile.app`` and imports no screen;
+screens see the shell as ``mobile.views.common.Host``. The shell swaps the
 shown screen's control tree into its body and pushes the change with ``page.update()``. Without a page (the
 view tests) ``update`` does nothing, so screens are built and their handlers called directly.
 
@@ -12,14 +14,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import flet as ft
 
 from enforcement.text import Lang, LocalizedError
 from mobile.i18n import t
 from mobile.state.app_state import AppState
-from mobile.theme import FONT_FAMILY, TOUCH, font_file, make_theme
+from mobile.theme import FONT_FAMILY, font_file, make_theme
+from mobile.views.common import Screen
 
 #: Screens reachable from the bottom bar, in its order.
 TABS: tuple[tuple[str, str, ft.IconData], ...] = (
@@ -35,15 +38,19 @@ LEADER_TABS: tuple[tuple[str, str, ft.IconData], ...] = (
 )
 
 
-class Screen(Protocol):
-    def build(self) -> ft.Control: ...
+#: Makes the screen for a route (``mobile.views.screens.make_screen``, given by ``mobile.app``): the shell
+#: never imports a screen.
+ScreenFactory = Callable[["Shell", str, str | None], Screen]
 
 
 class Shell:
     """Holds the page (or None in tests), the current screen and the navigation between screens."""
 
-    def __init__(self, app: AppState, page: ft.Page | None = None, *, version: str = "") -> None:
+    def __init__(
+        self, app: AppState, page: ft.Page | None = None, *, screens: ScreenFactory, version: str = ""
+    ) -> None:
         self.app = app
+        self.make_screen = screens
         self.page = page
         self.version = version
         self.route = ""
@@ -92,14 +99,12 @@ class Shell:
     def go(self, route: str, arg: str | None = None) -> None:
         """Show screen ``route`` (``signin``, ``today``, ``new_case``, ``case``, ``subjects``, ``sync``,
         ``settings``; leaders also ``squad`` and ``review``); ``arg`` is e.g. the case id."""
-        from mobile.views.screens import make_screen  # the screens import this module
-
         if route != "signin" and not self.app.session.signed_in:
             route, arg = "signin", None
         if route in {name for name, _, _ in LEADER_TABS} and not self.app.squad.is_leader:
             route, arg = "today", None
         self.route, self.arg = route, arg
-        self.screen = make_screen(self, route, arg)
+        self.screen = self.make_screen(self, route, arg)
         self.render()
 
     def render(self) -> None:
@@ -165,53 +170,3 @@ class Shell:
             self.go("today")
         elif self.route in self.LIVE:  # checked again: the officer may have moved on meanwhile
             self.render()
-
-
-def big_button(
-    text: str, on_click: Any, *, icon: ft.IconData | None = None, key: str | None = None
-) -> ft.Button:
-    """A primary action: full width, tall enough for a gloved thumb."""
-    return ft.FilledButton(
-        text,
-        icon=icon,
-        on_click=on_click,
-        height=TOUCH + 4,
-        expand=True,
-        key=key,
-    )
-
-
-def plain_button(
-    text: str, on_click: Any, *, icon: ft.IconData | None = None, key: str | None = None
-) -> ft.OutlinedButton:
-    return ft.OutlinedButton(text, icon=icon, on_click=on_click, height=TOUCH, key=key)
-
-
-def field(label: str, value: str = "", *, on_change: Any = None, **kwargs: Any) -> ft.TextField:
-    """A text field with a visible label (also what the browser tests find it by)."""
-    return ft.TextField(label=label, value=value, on_change=on_change, text_size=18, dense=False, **kwargs)
-
-
-def title(text: str) -> ft.Text:
-    return ft.Text(text, size=22, weight=ft.FontWeight.BOLD)
-
-
-def choice(
-    label: str, value: str, options: list[tuple[str, str]], on_change: Any, *, key: str | None = None
-) -> ft.Column:
-    """A labelled set of radio buttons (one tap, big targets; screen readers and browser tests see each
-    option by its text)."""
-    return ft.Column(
-        [
-            ft.Text(label, size=14),
-            ft.RadioGroup(
-                content=ft.Row(
-                    [ft.Radio(value=k, label=text, height=TOUCH) for k, text in options], wrap=True, spacing=4
-                ),
-                value=value,
-                on_change=on_change,
-                key=key,
-            ),
-        ],
-        spacing=2,
-    )

@@ -7,11 +7,11 @@ from typing import Any
 
 import flet as ft
 
-from mobile.views.shell import Shell, big_button, field, title
+from mobile.views.common import Host, big_button, field, title
 
 
 class SignInView:
-    def __init__(self, shell: Shell) -> None:
+    def __init__(self, shell: Host) -> None:
         self.shell = shell
         self.app = shell.app
         self.error = ""

@@ -14,28 +14,19 @@ import flet as ft
 import flet.canvas as cv
 import flet_charts as fc
 
-from enforcement.catalogue import Catalogue
 from enforcement.model import Stage
 from enforcement.staging import stage_name
-from enforcement.text import Lang
 from mobile.state.squad import SquadSnapshot
 from mobile.state.squad_export import Exported, Format
 from mobile.theme import FONT_FAMILY, TOUCH
-from mobile.views.common import chip, clock_time
-from mobile.views.shell import Shell, field, plain_button, title
+from mobile.views.common import PAGE, Host, chip, clock_time, field, plain_button, title, violation_label
 from patrollog.daylog import CaseLine, OfficerDay
-from patrollog.plan import STAGE_COLOURS, PlanPoint, place
+from patrollog.plan import PlanPoint, place
+from patrollog.style import STAGE_COLOURS
 
 PLAN_SIZE = (360, 260)
-#: Long lists are shown a page at a time (a big squad's day has hundreds of cases).
-PAGE = 50
 PLAN_MARGIN = 20
 PLAN_FOOTER = 28  # the strip under the dots that holds the scale bar
-
-
-def violation_label(catalogue: Catalogue, code: str, lang: Lang) -> str:
-    """The violation's name in the UI language (its code when the catalogue does not know it)."""
-    return catalogue.name(code, lang) if code in catalogue else code
 
 
 def scale_bar(scale: float, width: int) -> float:
@@ -50,7 +41,7 @@ def scale_bar(scale: float, width: int) -> float:
 
 
 class SquadView:
-    def __init__(self, shell: Shell) -> None:
+    def __init__(self, shell: Host) -> None:
         self.shell = shell
         self.app = shell.app
         self.squad = shell.app.squad

@@ -8,12 +8,11 @@ import flet as ft
 
 from enforcement.staging import stage_name
 from mobile.theme import TOUCH
-from mobile.views.common import chip, day_time
-from mobile.views.shell import Shell, field, title
+from mobile.views.common import Host, chip, day_time, field, title
 
 
 class SubjectsView:
-    def __init__(self, shell: Shell) -> None:
+    def __init__(self, shell: Host) -> None:
         self.shell = shell
         self.app = shell.app
         self.results = ft.Column(spacing=4)

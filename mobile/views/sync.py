@@ -8,12 +8,11 @@ import flet as ft
 
 from mobile.i18n import human_bytes
 from mobile.theme import TOUCH
-from mobile.views.common import day_time
-from mobile.views.shell import Shell, big_button, plain_button, title
+from mobile.views.common import Host, big_button, day_time, plain_button, title
 
 
 class SyncView:
-    def __init__(self, shell: Shell) -> None:
+    def __init__(self, shell: Host) -> None:
         self.shell = shell
         self.app = shell.app
 

@@ -8,12 +8,22 @@ import flet as ft
 
 from mobile.i18n import human_bytes
 from mobile.theme import TOUCH
-from mobile.views.common import chip, clock_time, day_time, sync_badge, violation_icon
-from mobile.views.shell import Shell, big_button, field, plain_button, title
+from mobile.views.common import (
+    Host,
+    big_button,
+    chip,
+    clock_time,
+    day_time,
+    field,
+    plain_button,
+    sync_badge,
+    title,
+    violation_icon,
+)
 
 
 class TodayView:
-    def __init__(self, shell: Shell) -> None:
+    def __init__(self, shell: Host) -> None:
         self.shell = shell
         self.app = shell.app
         self.grid_cell = field(shell.t("today.grid_cell"), key="today_grid")

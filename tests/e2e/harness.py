@@ -7,7 +7,8 @@ which breaks any later ``asyncio.run()`` of the same thread. ``Browser`` therefo
 and every Playwright call runs there; tests only call ``Screen`` methods, which hand the work over and wait.
 
 Every process is stopped terminate → wait → kill (Flet's SIGTERM handler can hang), also when a test fails.
-Screenshots go to ``artifacts/screenshots/<name>.png`` (gitignored).
+Screenshots go to ``artifacts/screenshots/<name>.png`` (gitignored). The labels the screens are found by
+are listed in ``tests/e2e/labels.py``.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from PIL import Image
 from enforcement.catalogue import load_catalogue
 from mobile.metakeys import SESSION_BADGE as SESSION_KEY
 from mobile.store import Store
-from patrollog.plan import STAGE_COLOURS
+from patrollog.style import STAGE_COLOURS
 from tests.e2e.harness import AppServer, Browser, Screen
 from tests.e2e.leaderui import LeaderUi, screenshot_unhovered
 from tests.mobile.squadkit import fill

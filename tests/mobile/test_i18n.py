@@ -42,7 +42,7 @@ def test_english_has_no_chinese(key: str) -> None:
 
 def test_keys_used_by_the_app_exist() -> None:
     used: set[str] = set()
-    for package in ("mobile/state", "mobile/views", "mobile"):
+    for package in ("mobile/state", "mobile/views", "mobile/views/new_case", "mobile"):
         for path in (ROOT / package).glob("*.py"):
             used |= set(
                 re.findall(r"""\bt\(\s*[\w.]+,\s*"([a-z_.0-9]+)\"""", path.read_text(encoding="utf-8"))
@@ -68,3 +68,35 @@ def test_language_fallback_and_sizes() -> None:
     assert human_bytes("en", 12) == "12 bytes"
     assert human_bytes("zh", 2048) == "2 KB"
     assert human_bytes("en", 3 * 1024 * 1024) == "3.0 MB"
+
+
+@pytest.mark.parametrize(
+    ("key", "fields", "one", "two"),
+    [
+        ("case.photos.count", {"n": 1}, "1 photo", "2 photos"),
+        ("subjects.cases", {"n": 1}, "1 case", "2 cases"),
+        ("today.photos_missing", {"n": 1}, "1 photo missing", "2 photos missing"),
+        ("bytes.b", {"n": 1}, "1 byte", "2 bytes"),
+        (
+            "status.waiting",
+            {"records": 1, "photos": 1},
+            "Waiting: 1 record · 1 photo",
+            "Waiting: 2 records · 2 photos",
+        ),
+        ("review.photos", {"n": 1}, "1 photo", "2 photos"),
+        ("squad.officer_cases", {"n": 1}, "1 case", "2 cases"),
+        ("review.count", {"n": 1, "m": 1}, "1 waiting, 1 needs a decision", "2 waiting, 2 need a decision"),
+    ],
+)
+def test_english_counts_take_singular_and_plural(
+    key: str, fields: dict[str, int], one: str, two: str
+) -> None:
+    assert t("en", key, **fields) == one
+    assert t("en", key, **{name: 2 for name in fields}) == two
+
+
+def test_chinese_counts_are_unchanged() -> None:
+    assert t("zh", "case.photos.count", n=1) == "1 张照片"
+    assert t("zh", "case.photos.count", n=2) == "2 张照片"
+    assert t("zh", "subjects.cases", n=1) == "1 起"
+    assert t("zh", "status.waiting", records=1, photos=2) == ZH["status.waiting"].format(records=1, photos=2)

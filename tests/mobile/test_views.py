@@ -17,6 +17,7 @@ import pytest
 from enforcement.model import Disposition
 from mobile.state.app_state import AppState
 from mobile.views.new_case import NewCaseView
+from mobile.views.screens import make_screen
 from mobile.views.settings import SettingsView
 from mobile.views.shell import Shell
 from mobile.views.sign_in import SignInView
@@ -85,7 +86,7 @@ def event(value: Any) -> Any:
 
 def test_sign_in_screen_labels_and_errors(make_app: Apps, hq: Hq) -> None:
     app = make_app()
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     assert shell.route == "signin"
     screen = shell.screen
@@ -106,7 +107,7 @@ def test_sign_in_screen_labels_and_errors(make_app: Apps, hq: Hq) -> None:
 
 
 def test_today_shift_and_status_line(app: AppState) -> None:
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     screen = shell.screen
     assert isinstance(screen, TodayView)
@@ -121,7 +122,7 @@ def test_today_shift_and_status_line(app: AppState) -> None:
 
 
 def test_new_case_through_the_screen(app: AppState) -> None:
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go("new_case")
     screen = shell.screen
@@ -171,7 +172,7 @@ def test_new_case_through_the_screen(app: AppState) -> None:
 
 
 def test_bad_photo_error_is_shown_and_the_draft_kept(app: AppState) -> None:
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go("new_case")
     screen = shell.screen
@@ -186,7 +187,7 @@ def test_bad_photo_error_is_shown_and_the_draft_kept(app: AppState) -> None:
 
 
 def test_save_error_jumps_to_the_fields_step(app: AppState) -> None:
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go("new_case")
     screen = shell.screen
@@ -200,7 +201,7 @@ def test_save_error_jumps_to_the_fields_step(app: AppState) -> None:
 
 
 def test_english_ui_has_no_chinese_chrome(app: AppState) -> None:
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go("settings")
     screen = shell.screen
@@ -221,7 +222,7 @@ def test_english_ui_has_no_chinese_chrome(app: AppState) -> None:
 
 
 def test_sync_and_subjects_screens(app: AppState) -> None:
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go("sync")
     assert {"同步", "立即同步", "暂缓上传的记录", "没有暂缓的记录"} <= set(texts(shell.body))
@@ -230,7 +231,7 @@ def test_sync_and_subjects_screens(app: AppState) -> None:
 
 
 def test_signed_out_goes_to_sign_in(app: AppState) -> None:
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go("settings")
     screen = shell.screen
@@ -258,7 +259,7 @@ def test_case_detail_and_amend_a_returned_case(app: AppState) -> None:
     from mobile.views.case_detail import CaseDetailView
 
     case_id = saved_case(app)
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     today = shell.screen
     assert isinstance(today, TodayView)
@@ -304,7 +305,7 @@ def test_case_detail_says_why_hqs_stage_differs(app: AppState) -> None:
     app.store.set_sync_state(
         case_id, SyncState.COMPLETE, Stage.PENALTY, hq_reason_zh=reason_zh, hq_reason_en=reason_en
     )
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go("case", case_id)
     assert isinstance(shell.screen, CaseDetailView)
@@ -350,7 +351,7 @@ def test_case_detail_values_are_plain_texts_in_one_selection_area(app: AppState)
     case = app.store.get_case(case_id)
     assert case is not None
     violation = app.catalogue.get(case.violation_code)
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go("case", case_id)
     for lang in ("zh", "en"):
@@ -383,7 +384,7 @@ def test_subjects_search_and_select(app: AppState) -> None:
     from mobile.views.subjects import SubjectsView
 
     saved_case(app)
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go("subjects")
     screen = shell.screen
@@ -414,7 +415,7 @@ def controls(control: Any) -> Iterator[Any]:
 
 def test_every_tap_target_is_at_least_48_px(app: AppState) -> None:
     saved_case(app)
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     for route in ("today", "sync", "settings", "subjects", "new_case"):
         shell.go(route)
@@ -465,7 +466,7 @@ def test_command_line_and_first_start(tmp_path: Path) -> None:
 
 def test_subject_search_shows_earlier_cases(app: AppState) -> None:
     saved_case(app)
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go("new_case")
     screen = shell.screen
@@ -482,7 +483,7 @@ def test_subject_search_shows_earlier_cases(app: AppState) -> None:
 
 
 def test_background_sync_never_rebuilds_the_case_being_typed(app: AppState) -> None:
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go("new_case")
     screen = shell.screen
@@ -503,7 +504,7 @@ def test_background_sync_never_rebuilds_the_case_being_typed(app: AppState) -> N
 
 
 def test_review_names_a_missing_disposition_field_instead_of_ready(app: AppState) -> None:
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go("new_case")
     screen = shell.screen

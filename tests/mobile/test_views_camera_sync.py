@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-import mobile.views.camera as camera_view
-import mobile.views.new_case as new_case_view
+import mobile.views.new_case.camera as camera_view
+import mobile.views.new_case.photos as photos_step
 from enforcement.model import SubjectKind
 from mobile.state.app_state import AppState
-from mobile.views.camera import CameraPanel
 from mobile.views.new_case import NewCaseView
+from mobile.views.new_case.camera import CameraPanel
+from mobile.views.screens import make_screen
 from mobile.views.shell import Shell
 from tests.mobile.statekit import Apps, apps_of, dead_url, photo, sign_in
 from tests.mobile.test_views import texts
@@ -98,7 +99,7 @@ class Recorder:
 
 
 def test_panel_opens_the_back_camera_and_hands_the_picture_on(app: AppState) -> None:
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     got = Recorder()
     panel = CameraPanel(shell, got.picture, got.failure)
     built = panel.build()
@@ -132,7 +133,7 @@ def test_panel_opens_the_back_camera_and_hands_the_picture_on(app: AppState) -> 
 )
 def test_panel_reports_a_camera_that_cannot_open(app: AppState, fake: FakeCamera, kind: type) -> None:
     got = Recorder()
-    panel = CameraPanel(Shell(app), got.picture, got.failure)
+    panel = CameraPanel(Shell(app, screens=make_screen), got.picture, got.failure)
     panel.build()
     panel.control = fake
     asyncio.run(panel.start())
@@ -143,7 +144,7 @@ def test_panel_reports_a_camera_that_cannot_open(app: AppState, fake: FakeCamera
 
 def test_panel_reports_a_failed_shot_and_ignores_a_replaced_preview(app: AppState) -> None:
     got = Recorder()
-    panel = CameraPanel(Shell(app), got.picture, got.failure)
+    panel = CameraPanel(Shell(app, screens=make_screen), got.picture, got.failure)
     panel.build()
     panel.control = FakeCamera([lens("back", "back")], shot_error=RuntimeError("Camera is not initialized"))
     asyncio.run(panel.start())
@@ -166,8 +167,8 @@ def test_panel_reports_a_failed_shot_and_ignores_a_replaced_preview(app: AppStat
 
 
 def to_photos_step(app: AppState, monkeypatch: pytest.MonkeyPatch) -> tuple[Shell, NewCaseView]:
-    monkeypatch.setattr(new_case_view, "camera_possible", lambda page: True)
-    shell = Shell(app)
+    monkeypatch.setattr(photos_step, "camera_possible", lambda page: True)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go("new_case")
     screen = shell.screen
@@ -239,7 +240,7 @@ def test_parked_records_show_the_case_number_and_the_reason_in_the_officers_lang
     parked = {p.kind: p for p in app.sync.parked()}
     assert parked["case"].label == case.case_no
     assert parked["subject"].label == "刘小摊"
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go("sync")
     shown = texts(shell.body)

@@ -18,9 +18,10 @@ from mobile.metakeys import SESSION_BADGE as SESSION_KEY
 from mobile.state.app_state import AppState
 from mobile.store import Store
 from mobile.views.review import ReviewView
+from mobile.views.screens import make_screen
 from mobile.views.shell import Shell
 from mobile.views.squad import SquadView, scale_bar
-from patrollog.plan import STAGE_COLOURS
+from patrollog.style import STAGE_COLOURS
 from tests.mobile.squadkit import fill
 from tests.mobile.statekit import Apps, PhoneClock, apps_of, dead_url
 from tests.mobile.test_views import controls, texts
@@ -64,7 +65,7 @@ def app(make_app: Apps, day: Day) -> AppState:
 
 
 def open_screen(app: AppState, route: str) -> Shell:
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     shell.go(route)
     assert shell.route == route
@@ -72,7 +73,7 @@ def open_screen(app: AppState, route: str) -> Shell:
 
 
 def test_leaders_get_squad_and_review_tabs_officers_do_not(app: AppState, make_app: Apps, day: Day) -> None:
-    shell = Shell(app)
+    shell = Shell(app, screens=make_screen)
     shell.start()
     assert [d.label for d in shell.nav.destinations] == ["今日", "中队", "审核", "当事人", "同步", "设置"]
     shell.nav.selected_index = 1
@@ -83,7 +84,7 @@ def test_leaders_get_squad_and_review_tabs_officers_do_not(app: AppState, make_a
     assert isinstance(shell.screen, ReviewView)
     assert shell.nav.selected_index == 2
 
-    officer = Shell(signed_in(make_app, day, OFFICER))
+    officer = Shell(signed_in(make_app, day, OFFICER), screens=make_screen)
     officer.start()
     assert [d.label for d in officer.nav.destinations] == ["今日", "当事人", "同步", "设置"]
     officer.go("squad")

@@ -15,7 +15,7 @@ from typing import Any
 
 import flet as ft
 
-from mobile.views.shell import Shell, big_button
+from mobile.views.common import Host, big_button
 
 try:  # the prebuilt web client and phone builds include it; a bare desktop install may not
     import flet_camera as fc
@@ -42,7 +42,7 @@ def camera_possible(page: ft.Page | None) -> bool:
 class CameraPanel:
     def __init__(
         self,
-        shell: Shell,
+        shell: Host,
         on_picture: Callable[[bytes], Awaitable[None]],
         on_failure: Callable[[BaseException | None], Awaitable[None]],
     ) -> None:

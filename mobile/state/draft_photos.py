@@ -1,0 +1,149 @@
+"""The photos of the case being recorded: the case number reserved before the first watermark, each photo
+processed off the UI thread into the photo store and attached to the draft, and what became of the camera.
+
+``DraftPhotos`` is a part of ``mobile.state.new_case.CaseDraftState`` (which supplies the draft, the store
+and the settings); it is kept apart so each module reads in one sitting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from enforcement.catalogue import Violation
+from enforcement.model import LOCAL_TZ, PhotoKind
+from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark
+from mobile.photostore import PhotoStore
+from mobile.state.camera import CameraError, camera_error, camera_problem
+from mobile.state.draft import Draft, DraftPhoto
+from mobile.state.errors import NotSignedIn
+from mobile.state.observable import Observable
+from mobile.state.session import SessionState
+from mobile.state.settings import SettingsState
+
+
+class DraftPhotos(Observable):
+    """Photos and camera of ``CaseDraftState`` (a mixin: the attributes below are set there)."""
+
+    _store: Any
+    _photos: PhotoStore
+    _settings: SettingsState
+    _session: SessionState
+    _now: Callable[[], datetime]
+    _process: Callable[[bytes, Watermark | None, PhotoSettings], ProcessedPhoto]
+    busy_photos: int
+    camera_note: CameraError | None
+
+    def _require(self) -> Draft:
+        raise NotImplementedError
+
+    def _persist(self) -> None:
+        raise NotImplementedError
+
+    def violation(self) -> Violation | None:
+        raise NotImplementedError
+
+    def occurred_at(self) -> datetime:
+        raise NotImplementedError
+
+    # -- photos ---------------------------------------------------------------------------------------
+    def photo_settings(self) -> PhotoSettings:
+        s = self._settings.settings
+        return replace(PhotoSettings(), long_edge=s.photo_long_edge, watermark=s.watermark)
+
+    def ensure_case_no(self) -> str:
+        """The draft's case number, reserved now if it has none (before the first watermark)."""
+        draft = self._require()
+        if not draft.case_no:
+            officer = self._session.officer
+            if officer is None:
+                raise NotSignedIn()
+            day = self.occurred_at().astimezone(LOCAL_TZ).date()
+            draft.case_no = self._store.reserve_case_no(officer.squad_code, officer.badge, day)
+            self._persist()
+        return draft.case_no
+
+    def watermark(self) -> Watermark | None:
+        if not self._settings.settings.watermark:
+            return None
+        draft = self._require()
+        violation = self.violation()
+        return Watermark(
+            captured_at=self._now(),
+            lat=draft.lat,
+            lon=draft.lon,
+            badge=draft.officer_badge,
+            case_no=self.ensure_case_no(),
+            violation_name=violation.name_zh if violation else "",
+        )
+
+    def process(self, data: bytes, watermark: Watermark | None, settings: PhotoSettings) -> ProcessedPhoto:
+        """Process and store one photo (thread-safe: touches only the photo files, not the database)."""
+        processed = self._process(data, watermark, settings)
+        self._photos.put(processed.evidence)
+        self._photos.put_thumbnail(processed.sha256, processed.thumbnail)
+        return processed
+
+    def attach(self, processed: ProcessedPhoto, kind: PhotoKind | str = PhotoKind.DURING) -> DraftPhoto:
+        draft = self._require()
+        photo = DraftPhoto(
+            processed.sha256, processed.size, processed.width, processed.height, PhotoKind(kind).value
+        )
+        if processed.sha256 not in draft.photo_hashes:
+            draft.photos.append(photo)
+        self._persist()
+        return photo
+
+    async def add_photo(self, data: bytes, kind: PhotoKind | str = PhotoKind.DURING) -> DraftPhoto:
+        """Watermark, shrink and store a photo off the UI thread, then attach it to the draft.
+
+        A PhotoError leaves the draft untouched (the view shows the error)."""
+        watermark = self.watermark()
+        settings = self.photo_settings()
+        self.busy_photos += 1
+        self.notify()
+        try:
+            processed = await asyncio.to_thread(self.process, data, watermark, settings)
+        finally:
+            self.busy_photos -= 1
+            self.notify()
+        return self.attach(processed, kind)
+
+    async def add_camera_photo(self, data: object) -> DraftPhoto:
+        """A picture from the camera (``take_picture``'s JPEG bytes) through the same pipeline as a picked
+        file. No bytes: CameraError ``camera_no_picture``; a PhotoError as for any file. The draft is
+        untouched by either."""
+        if not isinstance(data, bytes | bytearray | memoryview) or not len(data):
+            raise camera_error("camera_no_picture")
+        return await self.add_photo(bytes(data), PhotoKind.DURING)
+
+    def camera_wanted(self) -> bool:
+        """Whether the photos step should open the camera (it has not failed this session)."""
+        return self.camera_note is None
+
+    def camera_failed(self, exc: BaseException | None) -> CameraError:
+        """Remember why the camera could not be used (None: no camera listed); returns the zh/en error the
+        view shows beside the file picker. The draft is not touched."""
+        self.camera_note = camera_problem(exc)
+        self.notify()
+        return self.camera_note
+
+    def retry_camera(self) -> None:
+        """The officer asks for the camera again (e.g. after allowing it in the settings)."""
+        self.camera_note = None
+        self.notify()
+
+    def remove_photo(self, sha256: str) -> None:
+        """Drop a photo from the draft (its file goes at the next sweep unless a case uses it)."""
+        draft = self._require()
+        draft.photos = [p for p in draft.photos if p.sha256 != sha256]
+        self._persist()
+
+    def thumbnail(self, sha256: str) -> bytes | None:
+        path = self._photos.thumbnail_path(sha256)
+        if path.exists():
+            return path.read_bytes()
+        return self._photos.read(sha256) if self._photos.has(sha256) else None

@@ -1,0 +1,141 @@
+"""New case, in field order: violation → location → subject → stage → action → photos → review and save.
+
+This module is the wizard's frame (heading, step title, progress, error line, 上一步 / 下一步 / 保存案件,
+放弃草稿); each step is a module of this package (``violation``, ``location``, ``subject``, ``stage``,
+``action``, ``photos`` with its ``camera``, ``review``), their shared parts in ``base``.
+
+Every typed value goes into the draft at once (``CaseDraftState.update`` and the form methods of
+``mobile.state.draft_form``), so nothing typed is lost when a photo fails or the app is closed. The stage is
+computed live from the subject's history and shown large with its reason (on the stage step and again on the
+action step); another stage needs a written reason.
+
+The wizard moves on by itself after a GPS fix, a chosen subject and an added photo, past steps that need
+nothing (``CaseDraftState.advance_from``); 上一步 still shows every step. Entering the location step asks
+for the GPS fix; entering the photos step opens the camera (flet-camera, ``camera``) where there is one,
+else the file picker, which stays available as a second button.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from mobile.state.draft import STEPS
+from mobile.theme import TOUCH
+from mobile.views.common import Host, big_button, plain_button, title
+from mobile.views.new_case.action import ActionStep
+from mobile.views.new_case.camera import CameraPanel
+from mobile.views.new_case.location import LocationStep
+from mobile.views.new_case.photos import PhotosStep
+from mobile.views.new_case.review import ReviewStep
+from mobile.views.new_case.stage import StageStep
+from mobile.views.new_case.subject import SubjectStep
+from mobile.views.new_case.violation import ViolationStep
+
+
+class NewCaseView(ViolationStep, LocationStep, SubjectStep, StageStep, ActionStep, PhotosStep, ReviewStep):
+    def __init__(self, shell: Host) -> None:
+        self.shell = shell
+        self.app = shell.app
+        self.drafts = shell.app.drafts
+        self.drafts.start()
+        self.error = ""
+        self.gps_note = ""
+        self.show_all = False
+        self.results = ft.Column(spacing=4)
+        self._subject_form = None
+        self.picker = None
+        self.geolocator = None
+        self.locating = False
+        self.shown_step: str | None = None  # the step of the last build (to notice entering a step)
+        self.camera = CameraPanel(shell, self.camera_picture, self.camera_failed)
+        self.photo_status = None
+
+    def build(self) -> ft.Control:
+        s = self.shell
+        draft = self.drafts.draft
+        assert draft is not None
+        heading = (
+            s.t("case.amend.title", version=draft.version) if draft.version > 1 else s.t("case.new.title")
+        )
+        index = STEPS.index(self.step)
+        entered = self.step != self.shown_step
+        self.shown_step = self.step
+        if self.step != "photos":
+            self.camera.control = None  # a preview still opening is gone with its step: not a failure
+        body = getattr(self, f"build_{self.step}")()
+        nav: list[ft.Control] = []
+        if index > 0:
+            nav.append(plain_button(s.t("case.back"), self.back, icon=ft.Icons.ARROW_BACK))
+        if self.step == "review":
+            nav.append(big_button(s.t("case.save"), self.save, icon=ft.Icons.SAVE))
+        else:
+            nav.append(big_button(s.t("case.next"), self.next, icon=ft.Icons.ARROW_FORWARD))
+        column = ft.Column(
+            [
+                ft.Row(
+                    [
+                        ft.TextButton(
+                            s.t("nav.back"), icon=ft.Icons.ARROW_BACK, on_click=self.close, height=TOUCH
+                        ),
+                        title(heading),
+                    ]
+                ),
+                ft.Text(
+                    f"{index + 1}/{len(STEPS)} · {s.t(f'case.step.{self.step}')}",
+                    size=18,
+                    weight=ft.FontWeight.BOLD,
+                    color=ft.Colors.PRIMARY,
+                    key="step_title",
+                ),
+                ft.ProgressBar(value=(index + 1) / len(STEPS)),
+                ft.Text(
+                    self.fix_text(),
+                    size=14,
+                    visible=self.step != "location" and draft.lat is not None,
+                    key="gps_summary",
+                ),
+                ft.Text(
+                    self.error, color=ft.Colors.ERROR, size=16, visible=bool(self.error), key="case_error"
+                ),
+                body,
+                ft.Row(nav, spacing=8),
+                ft.TextButton(s.t("case.discard"), on_click=self.discard, height=TOUCH),
+            ],
+            spacing=12,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        )
+        if entered:
+            self.entered(self.step)
+        return column
+
+    def entered(self, step: str) -> None:
+        """A step was just shown: the location step asks for the GPS fix, the photos step without photos
+        opens the picker when there is no camera to open (the camera starts from ``build_photos``)."""
+        draft = self.drafts.draft
+        page = self.shell.page
+        if draft is None or page is None:
+            return
+        if step == "location":
+            self.auto_locate()
+        elif step == "photos" and not draft.photos and self.camera.control is None:
+            page.run_task(self.pick_photos)
+
+    def next(self, e: Any = None) -> None:
+        index = STEPS.index(self.step)
+        self.go(STEPS[min(index + 1, len(STEPS) - 1)])
+
+    def back(self, e: Any = None) -> None:
+        index = STEPS.index(self.step)
+        self.go(STEPS[max(index - 1, 0)])
+
+    def close(self, e: Any = None) -> None:
+        self.shell.go("today")  # the draft is kept; "new case" continues it
+
+    def discard(self, e: Any = None) -> None:
+        self.drafts.discard()
+        self.shell.message(self.shell.t("case.discard"))
+        self.shell.go("today")

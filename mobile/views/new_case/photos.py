@@ -1,0 +1,145 @@
+"""Step 6, the photos: the live camera where there is one (``camera.CameraPanel``), else or also the file
+picker; thumbnails with a remove button and the photo count, refreshed in place while the camera is open.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from mobile.theme import TOUCH
+from mobile.views.common import plain_button
+from mobile.views.new_case.base import StepBase
+from mobile.views.new_case.camera import CameraPanel, camera_possible
+
+
+class PhotosStep(StepBase):
+    camera: CameraPanel
+    picker: ft.FilePicker | None
+    photo_status: ft.Text | None
+
+    def build_photos(self) -> ft.Control:
+        s = self.shell
+        draft = self.drafts.draft
+        assert draft is not None
+        thumbs: list[ft.Control] = []
+        for item in draft.photos:
+            data = self.drafts.thumbnail(item.sha256)
+            image: ft.Control = (
+                ft.Image(src=data, width=110, height=110, fit=ft.BoxFit.COVER, border_radius=8)
+                if data
+                else ft.Icon(ft.Icons.BROKEN_IMAGE, size=48)
+            )
+            thumbs.append(
+                ft.Column(
+                    [
+                        image,
+                        ft.TextButton(
+                            s.t("case.photos.remove"),
+                            icon=ft.Icons.DELETE,
+                            on_click=lambda e, sha=item.sha256: self.remove_photo(sha),
+                            height=TOUCH,
+                        ),
+                    ],
+                    width=120,
+                    spacing=2,
+                    horizontal_alignment=ft.CrossAxisAlignment.CENTER,
+                )
+            )
+        self.photo_status = ft.Text(self.status_line(), size=16, key="photo_status")
+        parts: list[ft.Control] = []
+        possible = camera_possible(s.page)
+        if possible and self.drafts.camera_wanted():
+            parts.append(self.camera.build())
+            if s.page is not None:
+                s.page.run_task(self.camera.start)  # a fresh preview: open it once it is on the page
+        else:
+            self.camera.control = None
+            note = self.drafts.camera_note
+            if possible and note is not None:
+                parts.append(
+                    ft.Text(note.message(s.lang), size=15, color=ft.Colors.TERTIARY, key="camera_off")
+                )
+        buttons: list[ft.Control] = [
+            plain_button(s.t("case.photos.pick"), self.pick_photos, icon=ft.Icons.ADD_PHOTO_ALTERNATE)
+        ]
+        if possible and not self.drafts.camera_wanted():
+            buttons.append(
+                plain_button(s.t("case.camera.open"), self.retry_camera, icon=ft.Icons.PHOTO_CAMERA)
+            )
+        parts += [
+            ft.Row(buttons, wrap=True),
+            self.photo_status,
+            ft.Row(thumbs, wrap=True, spacing=8, run_spacing=8),
+        ]
+        return ft.Column(parts, spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+
+    def status_line(self) -> str:
+        s = self.shell
+        draft = self.drafts.draft
+        if self.drafts.busy_photos:
+            return s.t("case.photos.processing")
+        if draft is not None and draft.photos:
+            return s.t("case.photos.count", n=len(draft.photos))
+        return s.t("case.photos.none")
+
+    def show_status(self) -> None:
+        """Refresh the photo count in place (a re-render would close the open camera)."""
+        if self.photo_status is not None:
+            self.photo_status.value = self.status_line()
+        self.shell.update()
+
+    async def camera_picture(self, data: bytes) -> None:
+        await self.add_photos([data], camera=True)
+
+    async def camera_failed(self, exc: BaseException | None) -> None:
+        """The camera could not be opened or used: say why (zh/en) and let the officer pick a file."""
+        if self.step != "photos":
+            return
+        self.drafts.camera_failed(exc)
+        self.shell.render()
+        draft = self.drafts.draft
+        if draft is not None and self.step == "photos" and not draft.photos:
+            await self.pick_photos()
+
+    def retry_camera(self, e: Any = None) -> None:
+        self.error = ""
+        self.drafts.retry_camera()
+        self.shell.render()
+
+    async def pick_photos(self, e: Any = None) -> None:
+        s = self.shell
+        if s.page is None:
+            return
+        if self.picker is None:
+            self.picker = ft.FilePicker()
+        files = await self.picker.pick_files(
+            allow_multiple=True, with_data=True, file_type=ft.FilePickerFileType.IMAGE
+        )
+        await self.add_photos([f.bytes for f in files or [] if f.bytes])
+
+    async def add_photos(self, blobs: list[bytes], *, camera: bool = False) -> None:
+        """Process and attach photos one by one; a bad one is reported and the others still go in. Once
+        the photos step has what it needs, the wizard moves on to the review."""
+        s = self.shell
+        added = False
+        for data in blobs:
+            self.show_status()
+            try:
+                if camera:
+                    await self.drafts.add_camera_photo(data)
+                else:
+                    await self.drafts.add_photo(data)
+            except Exception as exc:  # PhotoError (not a photo, too large...): the draft is untouched
+                self.error = s.error_text(exc)
+            else:
+                self.error = ""
+                added = True
+        if added and not self.error:
+            self.drafts.advance_from("photos")
+        s.render()
+
+    def remove_photo(self, sha256: str) -> None:
+        self.drafts.remove_photo(sha256)
+        self.shell.render()

@@ -1,0 +1,25 @@
+"""How the squad's figures look wherever they are drawn: the stage colours of plan dots, chart bars and
+legends, and the web font stack of SVG and HTML text. One home for the phone (the squad screen's canvas and
+chart) and HQ (the day-log plan SVG, the dashboard page and its trend chart); it lives in ``patrollog``
+because both sides may import that package and ``enforcement`` is the domain, not its presentation. Pure
+constants, no imports beyond the stage enum.
+
+The phone's own stage chips (``mobile.theme``) use darker shades with a text colour for contrast on a
+touch screen; they are the chip's fact, not these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from enforcement.model import Stage
+
+#: Dot, bar and legend colour of each stage.
+STAGE_COLOURS: Mapping[Stage, str] = MappingProxyType(
+    {Stage.PERSUASION: "#4c9a6a", Stage.WARNING: "#e0a030", Stage.PENALTY: "#c8453c"}
+)
+
+#: The shipped CJK font as web pages declare it (``@font-face``), and the stack SVG and HTML text use.
+FONT_FACE = "StreetPatrolSC"
+FONT_STACK = f"{FONT_FACE}, 'Noto Sans CJK SC', sans-serif"
