@@ -114,3 +114,15 @@ def test_the_rules_catch_a_violation(tmp_path: Path) -> None:
     assert imported_roots(probe) == {"sqlite_utils", "PIL"}
     probe.write_text("from mobile import photoresize\n", encoding="utf-8")
     assert "mobile.photoresize" in modules_imported(probe)
+
+
+def test_tests_and_benches_share_only_testkit() -> None:
+    """bench/ never imports tests/, tests/ never import bench/ (what both need is in testkit/), testkit/
+    imports neither, and no product package imports any of the three."""
+    assert offenders("bench", {"tests"}) == []
+    assert offenders("tests", {"bench"}) == []
+    assert offenders("testkit", {"tests", "bench"}) == []
+    for package in ("enforcement", "patrollog", "mobile", "sync", "hq"):
+        assert offenders(package, {"testkit", "tests", "bench"}) == []
+    assert (ROOT / "main.py").exists()
+    assert not {n for n in imported_roots(ROOT / "main.py") if n.split(".")[0] in {"testkit", "tests", "bench"}}

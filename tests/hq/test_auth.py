@@ -11,7 +11,7 @@ import pytest
 from hq.auth import ApiError, Auth, PinHasher, token_hash
 from hq.settings import FAST_PIN_HASHING, ThrottleSettings
 from sync.protocol import Errno, SignInRequest
-from tests.sync.hqkit import OFFICER, OFFICER_B, PINS, Hq, make_hq
+from testkit.hqkit import OFFICER, OFFICER_B, PINS, Hq, make_hq
 
 THROTTLE = ThrottleSettings(
     free_failures=3,
