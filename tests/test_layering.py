@@ -125,4 +125,5 @@ def test_tests_and_benches_share_only_testkit() -> None:
     for package in ("enforcement", "patrollog", "mobile", "sync", "hq"):
         assert offenders(package, {"testkit", "tests", "bench"}) == []
     assert (ROOT / "main.py").exists()
-    assert not {n for n in imported_roots(ROOT / "main.py") if n.split(".")[0] in {"testkit", "tests", "bench"}}
+    kits = {"testkit", "tests", "bench"}
+    assert not {n for n in imported_roots(ROOT / "main.py") if n.split(".")[0] in kits}
