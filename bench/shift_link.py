@@ -51,7 +51,6 @@ import uvicorn
 if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.fleet import night_market_case, noise_jpeg, tagged_jpeg
 from enforcement.catalogue import load_catalogue
 from enforcement.model import LOCAL_TZ, PhotoKind, PhotoRef
 from hq.app import create_app
@@ -63,6 +62,7 @@ from mobile.hqclient import UPLOAD_WORKERS, RetryPolicy, ServerUnreachable, Sync
 from mobile.photostore import PhotoStore
 from mobile.store import Store
 from sync.protocol import PROTOCOL_VERSION, UPLOAD_OFFSET_HEADER, PushResponse
+from testkit.fleet import night_market_case, noise_jpeg, tagged_jpeg
 
 CASES = 60
 PHOTOS_PER_CASE = 3

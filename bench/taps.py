@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.e2e.harness import (  # noqa: E402  (the repository's root first on the path)
+from testkit.harness import (  # noqa: E402  (the repository's root first on the path)
     GEO,
     STEP_COUNT,
     AppServer,

@@ -300,3 +300,16 @@ def test_the_rules_catch_a_violation(tmp_path: Path) -> None:
     probe.write_text("from mobile.views.squad import PAGE\n", encoding="utf-8")
     assert "mobile.views.squad" not in view_imports_allowed("mobile/views/review.py")
     assert "mobile.views.squad" in imported_roots(probe)
+
+
+def test_tests_and_benches_share_only_testkit() -> None:
+    """bench/ never imports tests/, tests/ never import bench/ (what both need is in testkit/), testkit/
+    imports neither, and no product package imports any of the three."""
+    assert offenders("bench", {"tests"}) == []
+    assert offenders("tests", {"bench"}) == []
+    assert offenders("testkit", {"tests", "bench"}) == []
+    for package in ("enforcement", "patrollog", "mobile", "sync", "hq"):
+        assert offenders(package, {"testkit", "tests", "bench"}) == []
+    assert (ROOT / "main.py").exists()
+    kits = {"testkit", "tests", "bench"}
+    assert not {n for n in imported_roots(ROOT / "main.py") if n.split(".")[0] in kits}

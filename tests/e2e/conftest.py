@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import CHROMIUM, AppServer, Browser, HqServer, Screen
+from testkit.harness import CHROMIUM, AppServer, Browser, HqServer, Screen
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from tests.e2e.harness import VIEWPORT, OfficerUi, Screen
+from testkit.harness import VIEWPORT, OfficerUi, Screen
 
 T = TypeVar("T")
 

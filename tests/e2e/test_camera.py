@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.harness import CHROMIUM, Browser, HqApi, HqServer, OfficerUi, Screen
+from testkit.harness import CHROMIUM, Browser, HqApi, HqServer, OfficerUi, Screen
 
 pytestmark = pytest.mark.browser
 

@@ -21,9 +21,9 @@ import pytest
 from enforcement.model import LOCAL_TZ, Stage, SyncState
 from mobile.metakeys import SESSION_BADGE as SESSION_KEY
 from mobile.store import Store
-from tests.e2e.harness import AppServer, Screen
+from testkit.harness import AppServer, Screen
+from testkit.hqkit import OFFICER, catalogue
 from tests.mobile.statekit import PhoneClock, dead_url, make_app, photo
-from tests.sync.hqkit import OFFICER, catalogue
 
 pytestmark = pytest.mark.browser
 

@@ -27,12 +27,12 @@ from enforcement.catalogue import load_catalogue
 from mobile.metakeys import SESSION_BADGE as SESSION_KEY
 from mobile.store import Store
 from patrollog.style import STAGE_COLOURS
-from tests.e2e.harness import AppServer, Browser, Screen
+from testkit.harness import AppServer, Browser, Screen
+from testkit.hqkit import LEADER
 from tests.e2e.leaderui import LeaderUi, screenshot_unhovered
 from tests.mobile.squadkit import fill
 from tests.mobile.statekit import dead_url
 from tests.patrollog.dayfixture import Day, fixture_day
-from tests.sync.hqkit import LEADER
 
 pytestmark = pytest.mark.browser
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from hq.demo import USERS
-from tests.e2e.harness import AppServer, Browser, HqApi, HqServer, OfficerUi, Screen, evidence_jpeg
+from testkit.harness import AppServer, Browser, HqApi, HqServer, OfficerUi, Screen, evidence_jpeg
 from tests.e2e.leaderui import LeaderUi, screenshot_unhovered, until
 
 pytestmark = pytest.mark.browser

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import HqApi, HqServer, OfficerUi, Screen, evidence_jpeg
+from testkit.harness import HqApi, HqServer, OfficerUi, Screen, evidence_jpeg
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.e2e.harness import HqApi, HqServer, Screen
+from testkit.harness import HqApi, HqServer, Screen
 
 pytestmark = pytest.mark.browser
 

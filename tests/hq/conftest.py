@@ -1,63 +1,22 @@
-"""HQ test fixtures: a fresh storage per test on each backend, and builders of valid records.
+"""HQ test fixtures: a fresh storage per test on each backend, and HQ's app.
 
-``storage`` is parametrized over SQLite (a file in tmp_path) and PostgreSQL (a fresh schema per test in
-the server at ``STREETPATROL_TEST_PG_DSN``, dropped afterwards). Without that DSN the PostgreSQL cases are
-skipped, or fail when ``STREETPATROL_REQUIRE_PG=1`` (as ``scripts/test`` sets). For a local run:
-``read -r PGDIR STREETPATROL_TEST_PG_DSN < <(bash scripts/pg.sh); export STREETPATROL_TEST_PG_DSN``.
+``storage`` is parametrized over SQLite (a file in tmp_path) and PostgreSQL (``testkit.pg``: a fresh schema
+per test, dropped afterwards; skipped without ``STREETPATROL_TEST_PG_DSN``, failed when
+``STREETPATROL_REQUIRE_PG=1``). Builders of valid records are in ``testkit.records``.
 """
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql as pgsql
 
-from enforcement.model import (
-    LOCAL_TZ,
-    Case,
-    Disposition,
-    Location,
-    Officer,
-    PhotoKind,
-    PhotoRef,
-    Role,
-    Stage,
-    Subject,
-    SubjectKind,
-    new_id,
-)
 from hq.storage.base import Storage
-from hq.storage.postgres import PostgresStorage
 from hq.storage.sqlite import SqliteStorage
-from tests.sync.hqkit import Hq, make_hq
-
-PG_DSN_ENV = "STREETPATROL_TEST_PG_DSN"
-REQUIRE_PG_ENV = "STREETPATROL_REQUIRE_PG"
-
-DISTRICT = "金水区"
-OFFICER = Officer("1023", "王㐂𠮷", "ZD01", "人民路中队", DISTRICT, Role.OFFICER)
-OTHER_OFFICER = Officer("1024", "李四", "ZD01", "人民路中队", DISTRICT, Role.OFFICER)
-LEADER = Officer("2001", "赵队长", "ZD01", "人民路中队", DISTRICT, Role.LEADER)
-NOW = datetime(2026, 11, 22, 22, 0, tzinfo=LOCAL_TZ)
-
-
-def pg_dsn() -> str:
-    """The test server's DSN; skips (or fails when required) without one."""
-    dsn = os.environ.get(PG_DSN_ENV, "")
-    if not dsn:
-        if os.environ.get(REQUIRE_PG_ENV) == "1":
-            pytest.fail(f"{REQUIRE_PG_ENV}=1 but {PG_DSN_ENV} is not set")
-        pytest.skip(f"no PostgreSQL: set {PG_DSN_ENV} (bash scripts/pg.sh prints a DSN)")
-    return dsn
+from testkit import pg
+from testkit.hqkit import Hq, make_hq
 
 
 def _sqlite(tmp_path: Path) -> Iterator[Storage]:
@@ -67,19 +26,6 @@ def _sqlite(tmp_path: Path) -> Iterator[Storage]:
         yield storage
     finally:
         storage.close()
-
-
-def _postgres() -> Iterator[Storage]:
-    dsn = pg_dsn()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    storage = PostgresStorage(dsn, schema=schema, min_size=1, max_size=4)
-    try:
-        storage.create_schema()
-        yield storage
-    finally:
-        storage.close()
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pgsql.Identifier(schema)))
 
 
 @pytest.fixture
@@ -100,90 +46,10 @@ def client(hq: Hq) -> Iterator[httpx.Client]:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
     """A fresh, empty HQ storage (schema created) on each backend."""
-    yield from (_sqlite(tmp_path) if request.param == "sqlite" else _postgres())
+    yield from (_sqlite(tmp_path) if request.param == "sqlite" else pg.fresh_storage())
 
 
 @pytest.fixture
 def pg_storage() -> Iterator[Storage]:
     """A fresh PostgreSQL storage (for behaviour only concurrent writers show)."""
-    yield from _postgres()
-
-
-RawSql = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
-
-
-def raw_sql(storage: Storage) -> RawSql:
-    """Run SQL (``?`` placeholders) behind the storage's back, autocommitted: how a tamperer edits rows."""
-
-    def run(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        if isinstance(storage, SqliteStorage):
-            conn = sqlite3.connect(storage.path, isolation_level=None)
-            try:
-                cursor = conn.execute(sql, tuple(params))
-                return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
-            finally:
-                conn.close()
-        assert isinstance(storage, PostgresStorage)
-        with psycopg.connect(storage.dsn, autocommit=True) as pg:
-            pg.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(storage.schema)))
-            cur = pg.execute(sql.replace("?", "%s"), tuple(params))
-            return [tuple(r) for r in cur.fetchall()] if cur.description else []
-
-    return run
-
-
-def make_subject(**changes: Any) -> Subject:
-    fields: dict[str, Any] = {
-        "id": new_id(),
-        "kind": SubjectKind.MOBILE_VENDOR,
-        "name": "烧烤摊主𠮷",
-        "phone": "13800138000",
-        "district": DISTRICT,
-    }
-    fields.update(changes)
-    return Subject(**fields)
-
-
-_counter = iter(range(1, 10**9))
-
-
-def make_case(
-    *,
-    officer: Officer = OFFICER,
-    subject_id: str | None = None,
-    occurred_at: datetime = NOW,
-    stage: Stage = Stage.PERSUASION,
-    photos: int = 0,
-    **changes: Any,
-) -> Case:
-    """A valid 露天烧烤 (0510) case whose phone-computed stage is ``stage``."""
-    fields: dict[str, Any] = {
-        "id": new_id(),
-        "case_no": f"{officer.squad_code}-{officer.badge}-261122-K7Q2M-{next(_counter):04d}",
-        "officer_badge": officer.badge,
-        "squad_code": officer.squad_code,
-        "device_id": "device-1",
-        "violation_code": "0510",
-        "occurred_at": occurred_at,
-        "location": Location(lat=34.75, lon=113.62, accuracy_m=8.0, address="人民路夜市"),
-        "subject_id": subject_id,
-        "subject_unknown": subject_id is None,
-        "computed_stage": stage,
-        "chosen_stage": stage,
-        "stage_ordinal": int(stage),
-        "disposition": Disposition.PERSUADED,
-        "photos": tuple(
-            PhotoRef(sha, 1000 + i, PhotoKind.DURING) for i, sha in enumerate(photo_hashes(photos))
-        ),
-    }
-    fields.update(changes)
-    return Case(**fields)
-
-
-def photo_hashes(n: int) -> list[str]:
-    """``n`` distinct fresh SHA-256-shaped names."""
-    return [uuid.uuid4().hex + uuid.uuid4().hex for _ in range(n)]
-
-
-def days(n: float) -> timedelta:
-    return timedelta(days=n)
+    yield from pg.fresh_storage()

@@ -12,7 +12,7 @@ import pytest
 
 from enforcement.model import Stage
 from sync.protocol import PROTOCOL_HEADER, Errno, PullPage, PushResponse
-from tests.sync.hqkit import OFFICER, OFFICER_B, PINS, Hq, make_case, make_hq, push_body, sign_in
+from testkit.hqkit import OFFICER, OFFICER_B, PINS, Hq, make_case, make_hq, push_body, sign_in
 
 
 def assert_error(response: httpx.Response, status: int, errno: Errno) -> dict[str, Any]:
@@ -130,7 +130,7 @@ def test_revoke_own_device_and_hq_revokes_any(client: httpx.Client) -> None:
     assert_error(client.post("/v1/devices/phone-b/revoke", headers=own), 403, Errno.FORBIDDEN)
     assert_error(client.post("/v1/devices/never-seen/revoke", headers=own), 403, Errno.FORBIDDEN)
     assert client.get("/v1/changes", headers=other).status_code == 200
-    from tests.sync.hqkit import HQ_USER
+    from testkit.hqkit import HQ_USER
 
     hq_auth = sign_in(client, HQ_USER, "hq-desk")
     assert client.post("/v1/devices/phone-b/revoke", headers=hq_auth).json()["revoked"] == 1

@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from sync.protocol import Errno, PhotoUploadResult
-from tests.hq.test_api import assert_error
-from tests.sync.hqkit import (
+from testkit.hqkit import (
     LEADER,
     OFFICER,
     OFFICER_B,
@@ -24,6 +23,7 @@ from tests.sync.hqkit import (
     push_body,
     sign_in,
 )
+from tests.hq.test_api import assert_error
 
 OCTET = {"Content-Type": "application/octet-stream"}
 

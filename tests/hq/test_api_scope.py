@@ -12,8 +12,7 @@ import pytest
 from enforcement.codec import to_json_dict
 from enforcement.model import Subject, SubjectKind, new_id
 from sync.protocol import PROTOCOL_VERSION, Errno
-from tests.hq.test_api import assert_error
-from tests.sync.hqkit import (
+from testkit.hqkit import (
     DISTRICT,
     HQ_USER,
     LEADER,
@@ -28,6 +27,7 @@ from tests.sync.hqkit import (
     push_body,
     sign_in,
 )
+from tests.hq.test_api import assert_error
 
 
 @pytest.fixture

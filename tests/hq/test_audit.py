@@ -9,7 +9,7 @@ import pytest
 
 from hq.audit import GENESIS, ProblemKind, canonical_detail, event_hash, recompute, verify
 from hq.storage.base import AuditEvent, Storage
-from tests.hq.conftest import raw_sql
+from testkit.records import raw_sql
 
 _INSERT = (
     "INSERT INTO audit (seq, at, actor, action, target, detail, prev_hash, hash)"

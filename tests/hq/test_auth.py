@@ -12,7 +12,7 @@ from hq.api.errors import ApiError
 from hq.auth import Auth, PinHasher, token_hash
 from hq.settings import FAST_PIN_HASHING, ThrottleSettings
 from sync.protocol import Errno, SignInRequest
-from tests.sync.hqkit import OFFICER, OFFICER_B, PINS, Hq, make_hq
+from testkit.hqkit import OFFICER, OFFICER_B, PINS, Hq, make_hq
 
 THROTTLE = ThrottleSettings(
     free_failures=3,

@@ -18,8 +18,8 @@ from hq.cli import run_to_string
 from hq.ingest import ingest_batch
 from hq.storage.sqlite import SqliteStorage
 from sync.protocol import PushRecord
-from tests.hq.conftest import raw_sql
-from tests.sync.hqkit import LEADER, OFFICER, SQUAD1, SQUAD2, make_case
+from testkit.hqkit import LEADER, OFFICER, SQUAD1, SQUAD2, make_case
+from testkit.records import raw_sql
 
 NOW = datetime(2026, 11, 22, 23, 0, tzinfo=LOCAL_TZ)
 

@@ -26,9 +26,9 @@ from hq.cli import run_to_string
 from hq.demo import USERS
 from hq.storage import open_storage
 from sync.protocol import PROTOCOL_VERSION
+from testkit.hqkit import make_case
+from testkit.pg import pg_dsn
 from tests.hq.test_cli import CHEAP_PINS, _free_port
-from tests.sync.hqkit import make_case
-from tests.sync.test_postgres import _dsn
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICERS = [u for u in USERS if u.officer.role is Role.OFFICER][:3]
@@ -216,7 +216,7 @@ def test_two_workers_on_sqlite(tmp_path: Path, serve: Any) -> None:
 
 @pytest.mark.postgres
 def test_two_workers_on_postgres_with_a_pool_size(tmp_path: Path, serve: Any) -> None:
-    dsn = _dsn()
+    dsn = pg_dsn()
     database = f"w_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(database)))

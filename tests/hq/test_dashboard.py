@@ -21,7 +21,7 @@ from hq.dashboard import COOKIE, FONT_URL, load_board
 from hq.dashchart import trend_svg
 from hq.demo import seed_demo
 from sync.protocol import PROTOCOL_VERSION
-from tests.sync.hqkit import (
+from testkit.hqkit import (
     DISTRICT,
     HQ_USER,
     LEADER,

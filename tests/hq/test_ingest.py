@@ -25,7 +25,7 @@ from hq import ingest as ingest_module
 from hq.ingest import ingest, ingest_batch, payload_hash, sequence_gaps
 from hq.storage.base import ChangeKind, Storage
 from sync.protocol import CaseStateData, Errno, PushRecord, RecordKind, RecordResult
-from tests.hq.conftest import DISTRICT, LEADER, NOW, OFFICER, OTHER_OFFICER, days, make_case, make_subject
+from testkit.records import DISTRICT, LEADER, NOW, OFFICER, OTHER_OFFICER, days, make_case, make_subject
 
 DEVICE = "device-1"
 _seq = iter(range(1, 10**9))

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql as pgsql
 
 from enforcement.codec import to_json_dict
 from enforcement.model import Case, Stage
@@ -26,10 +24,11 @@ from hq.ingest import ingest_batch
 from hq.storage.base import StageVerdict, Storage
 from hq.storage.postgres import PostgresStorage
 from sync.protocol import PushRecord, RecordResult
-from tests.hq.conftest import DISTRICT, NOW, OFFICER, make_case, make_subject, pg_dsn
-from tests.sync.hqkit import OFFICER as HQ_OFFICER
-from tests.sync.hqkit import Hq, make_hq, push_body, sign_in
-from tests.sync.hqkit import make_case as hq_case
+from testkit.hqkit import OFFICER as HQ_OFFICER
+from testkit.hqkit import Hq, push_body, sign_in
+from testkit.hqkit import make_case as hq_case
+from testkit.pg import pg_hq_of
+from testkit.records import DISTRICT, NOW, OFFICER, make_case, make_subject
 
 DEVICE = "device-race"
 VERDICT = StageVerdict(Stage.PERSUASION, 1)
@@ -176,16 +175,7 @@ def wait_until_a_writer_waits(storage: Storage, *, or_done: threading.Event | No
 @pytest.fixture
 def pg_hq(tmp_path: Path) -> Iterator[Hq]:
     """The HQ service on loopback over a fresh PostgreSQL schema (dropped afterwards)."""
-    dsn = pg_dsn()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    hq = make_hq(tmp_path / "hq", lambda: PostgresStorage(dsn, schema=schema, min_size=1, max_size=6))
-    try:
-        hq.serve()
-        yield hq
-    finally:
-        hq.close()
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pgsql.Identifier(schema)))
+    yield from pg_hq_of(tmp_path / "hq")
 
 
 @pytest.mark.postgres

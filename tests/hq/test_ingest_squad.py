@@ -11,7 +11,7 @@ from enforcement.model import ReviewDecision, Shift, Stage, new_id
 from hq.feed import emit_case_state
 from hq.storage.base import ChangeKind, Storage, UserRow
 from sync.protocol import SquadCaseData, SquadShiftData
-from tests.hq.conftest import DISTRICT, LEADER, NOW, OFFICER, OTHER_OFFICER, days, make_case, make_subject
+from testkit.records import DISTRICT, LEADER, NOW, OFFICER, OTHER_OFFICER, days, make_case, make_subject
 from tests.hq.test_ingest import _review, one, push, rec
 
 ZD02_LEADER = replace(LEADER, badge="2002", squad_code="ZD02", name="钱队长")

@@ -38,7 +38,8 @@ from hq.storage.base import (
 from hq.storage.postgres import PostgresDialect, PostgresStorage
 from hq.storage.sqlcore import Dialect
 from hq.storage.sqlite import SqliteDialect, SqliteStorage
-from tests.hq.conftest import DISTRICT, LEADER, NOW, OFFICER, make_case, make_subject, pg_dsn, raw_sql
+from testkit.pg import pg_dsn
+from testkit.records import DISTRICT, LEADER, NOW, OFFICER, make_case, make_subject, raw_sql
 from tests.hq.test_ingest import _review, rec
 from tests.hq.test_storage_contract import days
 

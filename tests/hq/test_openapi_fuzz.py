@@ -17,7 +17,7 @@ from schemathesis import GenerationMode
 
 from enforcement.codec import to_json_dict
 from enforcement.model import Subject, SubjectKind, new_id
-from tests.sync.hqkit import (
+from testkit.hqkit import (
     DISTRICT,
     OFFICER,
     Hq,

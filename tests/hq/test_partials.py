@@ -15,7 +15,7 @@ import pytest
 from hq.app import create_app
 from hq.blobs import FilesystemBlobStore
 from hq.partials import OffsetMismatch, PartialUploads, uploader_key
-from tests.sync.hqkit import make_hq
+from testkit.hqkit import make_hq
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64

@@ -14,8 +14,8 @@ from enforcement.codec import to_json_dict
 from enforcement.model import Stage, new_id
 from hq.storage.base import iter_all_audit
 from sync.protocol import PROTOCOL_VERSION, Errno
+from testkit.hqkit import LEADER, OFFICER, Hq, make_case, push_body, sign_in
 from tests.hq.test_api import assert_error
-from tests.sync.hqkit import LEADER, OFFICER, Hq, make_case, push_body, sign_in
 
 #: Ids a phone could send that no URL path segment (or file name, CSV cell, log line) carries as is.
 BAD_IDS = [
@@ -128,7 +128,7 @@ def assert_device_id_error(response: httpx.Response, field: str) -> None:
 def test_a_sign_in_from_a_device_id_off_the_rule_is_refused_and_no_device_recorded(
     client: httpx.Client, hq: Hq, bad: str
 ) -> None:
-    from tests.sync.hqkit import PINS
+    from testkit.hqkit import PINS
 
     body = {
         "protocol": PROTOCOL_VERSION,

@@ -15,8 +15,7 @@ import pytest
 from enforcement.model import Case, Stage, new_id
 from hq.storage.base import iter_all_audit
 from sync.protocol import PROTOCOL_VERSION, Errno
-from tests.hq.test_api import assert_error
-from tests.sync.hqkit import (
+from testkit.hqkit import (
     HQ_USER,
     LEADER,
     OFFICER,
@@ -27,6 +26,7 @@ from tests.sync.hqkit import (
     push_body,
     sign_in,
 )
+from tests.hq.test_api import assert_error
 
 
 @dataclass

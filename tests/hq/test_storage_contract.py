@@ -39,7 +39,7 @@ from hq.storage.base import (
     UserRow,
 )
 from hq.storage.sqlite import SqliteStorage
-from tests.hq.conftest import (
+from testkit.records import (
     DISTRICT,
     LEADER,
     NOW,

@@ -1,6 +1,6 @@
 """Shared helpers of the state tests: a whole ``AppState`` over a real in-memory store, real photo files
 in tmp_path, a settable phone clock, and the real sync client (pointed at a live HQ from
-``tests.sync.hqkit`` or at a closed port). The link runs ``threaded=False``: every sync is inline."""
+``testkit.hqkit`` or at a closed port). The link runs ``threaded=False``: every sync is inline."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from mobile.photostore import PhotoStore
 from mobile.state.app_state import AppState
 from mobile.state.backend import client_factory
 from mobile.store import Store
-from tests.sync.hqkit import OFFICER, PINS, catalogue
+from testkit.hqkit import OFFICER, PINS, catalogue
 
 AT = datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)  # phone time of the tests (13:30 UTC, before HQ's 14:00)
 

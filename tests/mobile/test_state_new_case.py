@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,21 +19,8 @@ from mobile.photos import PhotoError
 from mobile.state.app_state import AppState
 from mobile.state.errors import DraftError
 from mobile.state.new_case import FIELD_FAVOURITES
-from tests.mobile.statekit import Apps, PhoneClock, apps_of, dead_url, photo, sign_in
-from tests.sync.hqkit import OFFICER, OFFICER_B, Hq, make_hq
-
-
-@pytest.fixture
-def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path / "hq")
-    hq.serve()
-    yield hq
-    hq.close()
-
-
-@pytest.fixture
-def make_app(tmp_path: Path) -> Iterator[Apps]:
-    yield from apps_of(tmp_path)
+from testkit.hqkit import OFFICER, OFFICER_B, Hq
+from tests.mobile.statekit import Apps, PhoneClock, dead_url, photo, sign_in
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ a live HQ for the sign-in."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -14,21 +12,8 @@ from enforcement.model import SubjectKind
 from mobile.photos import PhotoError
 from mobile.state.app_state import AppState
 from mobile.state.camera import CameraError, camera_problem
-from tests.mobile.statekit import Apps, PhoneClock, apps_of, photo, sign_in
-from tests.sync.hqkit import Hq, make_hq
-
-
-@pytest.fixture
-def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path / "hq")
-    hq.serve()
-    yield hq
-    hq.close()
-
-
-@pytest.fixture
-def make_app(tmp_path: Path) -> Iterator[Apps]:
-    yield from apps_of(tmp_path)
+from testkit.hqkit import Hq
+from tests.mobile.statekit import Apps, PhoneClock, photo, sign_in
 
 
 @pytest.fixture

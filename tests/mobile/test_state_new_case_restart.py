@@ -13,8 +13,8 @@ from enforcement.model import Stage, StageChoiceError
 from enforcement.text import LocalizedError
 from mobile.state.app_state import AppState
 from mobile.state.errors import DraftError
+from testkit.hqkit import Hq, make_hq
 from tests.mobile.statekit import Apps, PhoneClock, apps_of, sign_in
-from tests.sync.hqkit import Hq, make_hq
 
 
 @pytest.fixture

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from enforcement.model import Review, ReviewDecision, Stage, SubjectKind, SyncState, new_id
 from mobile.state.app_state import AppState
 from mobile.state.errors import DraftError, NotSignedIn
-from tests.mobile.statekit import AT, Apps, PhoneClock, apps_of, dead_url, sign_in
-from tests.sync.hqkit import LEADER, Hq, make_hq
-
-
-@pytest.fixture
-def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path / "hq")
-    hq.serve()
-    yield hq
-    hq.close()
-
-
-@pytest.fixture
-def make_app(tmp_path: Path) -> Iterator[Apps]:
-    yield from apps_of(tmp_path)
+from testkit.hqkit import LEADER, Hq
+from tests.mobile.statekit import AT, Apps, PhoneClock, dead_url, sign_in
 
 
 @pytest.fixture

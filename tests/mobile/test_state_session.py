@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,21 +11,8 @@ from mobile.metakeys import VERIFIERS as VERIFIERS_KEY
 from mobile.state.errors import SignInError
 from mobile.state.session import MAX_OFFLINE_FAILURES, check_verifier, make_verifier
 from mobile.state.settings import SettingsError
-from tests.mobile.statekit import Apps, apps_of, dead_url, sign_in
-from tests.sync.hqkit import OFFICER, PINS, Hq, make_hq
-
-
-@pytest.fixture
-def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path / "hq")
-    hq.serve()
-    yield hq
-    hq.close()
-
-
-@pytest.fixture
-def make_app(tmp_path: Path) -> Iterator[Apps]:
-    yield from apps_of(tmp_path)
+from testkit.hqkit import OFFICER, PINS, Hq
+from tests.mobile.statekit import Apps, dead_url, sign_in
 
 
 def test_verifier_checks_the_pin_and_keeps_no_pin() -> None:

@@ -13,7 +13,7 @@ from mobile.state.settings import (
     normalise_hq_url,
 )
 from mobile.store import Store
-from tests.sync.hqkit import catalogue
+from testkit.hqkit import catalogue
 
 
 @pytest.fixture

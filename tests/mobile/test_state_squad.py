@@ -22,10 +22,10 @@ from mobile.state.errors import NotSignedIn
 from mobile.state.squad import MAX_COMMENT, Filters, SquadError, SquadState
 from mobile.store import Store
 from patrollog.reviewing import ReviewStatus
+from testkit.hqkit import LEADER, OFFICER, catalogue
 from tests.mobile.squadkit import Poke, fill
 from tests.mobile.statekit import Apps, PhoneClock, dead_url
 from tests.patrollog.dayfixture import Day, amend, at, fixture_day
-from tests.sync.hqkit import LEADER, OFFICER, catalogue
 
 DAY = date(2026, 11, 22)
 

@@ -13,10 +13,10 @@ import pytest
 from mobile.state.squad import SquadState
 from mobile.state.squad_export import DayLogExport, ExportError, render
 from mobile.store import Store
+from testkit.hqkit import LEADER, catalogue
 from tests.mobile.squadkit import Poke, fill
 from tests.mobile.statekit import PhoneClock
 from tests.patrollog.dayfixture import at, fixture_day
-from tests.sync.hqkit import LEADER, catalogue
 
 
 @pytest.fixture

@@ -16,16 +16,8 @@ import pytest
 from enforcement.model import ReviewDecision, SyncState
 from mobile.state.app_state import AppState
 from patrollog.reviewing import ReviewStatus
+from testkit.hqkit import LEADER, OFFICER, Hq
 from tests.mobile.statekit import Apps, apps_of, photo, sign_in
-from tests.sync.hqkit import LEADER, OFFICER, Hq, make_hq
-
-
-@pytest.fixture
-def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path / "hq")
-    hq.serve()
-    yield hq
-    hq.close()
 
 
 @pytest.fixture

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from enforcement.model import LOCAL_TZ, Officer
 from mobile.hqclient import RetryPolicy, ServerUnreachable, SignInRequired
@@ -16,21 +13,8 @@ from mobile.photostore import PhotoStore
 from mobile.state.backend import client_factory
 from mobile.state.sync import SyncLink, default_error_kind
 from mobile.store import Store
-from tests.mobile.statekit import AT, Apps, apps_of, dead_url, sign_in
-from tests.sync.hqkit import Hq, catalogue, make_hq
-
-
-@pytest.fixture
-def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path / "hq")
-    hq.serve()
-    yield hq
-    hq.close()
-
-
-@pytest.fixture
-def make_app(tmp_path: Path) -> Iterator[Apps]:
-    yield from apps_of(tmp_path)
+from testkit.hqkit import Hq, catalogue
+from tests.mobile.statekit import AT, Apps, dead_url, sign_in
 
 
 class Failing:

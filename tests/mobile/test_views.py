@@ -22,23 +22,10 @@ from mobile.views.settings import SettingsView
 from mobile.views.shell import Shell
 from mobile.views.sign_in import SignInView
 from mobile.views.today import TodayView
-from tests.mobile.statekit import Apps, apps_of, photo, sign_in
-from tests.sync.hqkit import OFFICER, PINS, Hq, make_hq
+from testkit.hqkit import OFFICER, PINS, Hq
+from tests.mobile.statekit import Apps, photo, sign_in
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
-
-
-@pytest.fixture
-def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path / "hq")
-    hq.serve()
-    yield hq
-    hq.close()
-
-
-@pytest.fixture
-def make_app(tmp_path: Path) -> Iterator[Apps]:
-    yield from apps_of(tmp_path)
 
 
 @pytest.fixture

@@ -20,17 +20,9 @@ from mobile.views.new_case import NewCaseView
 from mobile.views.new_case.camera import CameraPanel
 from mobile.views.screens import make_screen
 from mobile.views.shell import Shell
+from testkit.hqkit import Hq
 from tests.mobile.statekit import Apps, apps_of, dead_url, photo, sign_in
 from tests.mobile.test_views import texts
-from tests.sync.hqkit import Hq, make_hq
-
-
-@pytest.fixture
-def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path / "hq")
-    hq.serve()
-    yield hq
-    hq.close()
 
 
 @pytest.fixture

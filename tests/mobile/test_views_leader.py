@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import flet as ft
@@ -22,21 +21,16 @@ from mobile.views.screens import make_screen
 from mobile.views.shell import Shell
 from mobile.views.squad import SquadView, scale_bar
 from patrollog.style import STAGE_COLOURS
+from testkit.hqkit import LEADER, OFFICER, catalogue
 from tests.mobile.squadkit import fill
-from tests.mobile.statekit import Apps, PhoneClock, apps_of, dead_url
+from tests.mobile.statekit import Apps, PhoneClock, dead_url
 from tests.mobile.test_views import controls, texts
 from tests.patrollog.dayfixture import NAMES, SUBJECTS, Day, at, fixture_day
-from tests.sync.hqkit import LEADER, OFFICER, catalogue
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
 # HQ's reasons for its stage of C (HQ says 处罚 where the phone said 警告: a conflict) and of B (no conflict)
 REASON_C = ("第3次 · 处罚：10-02 劝导，11-01 警告", "3rd · Penalty: 10-02 Persuasion, 11-01 Warning")
 REASON_B = ("第1次 · 劝导", "1st · Persuasion")
-
-
-@pytest.fixture
-def make_app(tmp_path: Path) -> Iterator[Apps]:
-    yield from apps_of(tmp_path)
 
 
 @pytest.fixture

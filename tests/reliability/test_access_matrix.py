@@ -21,7 +21,6 @@ from datetime import date, datetime, timedelta
 import httpx
 import pytest
 
-from bench.hostile import evidence_photo
 from enforcement.codec import to_json_dict
 from enforcement.model import (
     LOCAL_TZ,
@@ -37,7 +36,8 @@ from enforcement.model import (
 from hq.auth import PinHasher, new_token, token_hash
 from hq.storage.base import TokenRow, UserRow
 from sync.protocol import PROTOCOL_VERSION, Errno, http_status
-from tests.sync.hqkit import (
+from testkit.hostile import evidence_photo
+from testkit.hqkit import (
     DISTRICT,
     HQ_USER,
     LEADER,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.chaos import ChaosConfig, run_chaos
-from bench.chaosproxy import FAULT_KINDS, ChaosProxy, FaultRates
+from testkit.chaos import ChaosConfig, run_chaos
+from testkit.chaosproxy import FAULT_KINDS, ChaosProxy, FaultRates
 
 
 @pytest.mark.slow

@@ -14,10 +14,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bench.crash import check_phone, make_sources, run, save_one
 from enforcement.catalogue import load_catalogue
 from mobile.photostore import PhotoStore
 from mobile.store import Store
+from testkit.crash import check_phone, make_sources, run, save_one
 
 
 def test_kills_mid_save_leave_no_corrupt_store_half_saved_case_or_dangling_photo(tmp_path: Path) -> None:

@@ -11,15 +11,14 @@ tests/hq/test_openapi_fuzz.py; the long one is in bench/hostile.py.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql as pgsql
 
-from bench.hostile import (
+from enforcement.model import Subject, SubjectKind, new_id
+from hq.storage.postgres import PostgresStorage
+from testkit.hostile import (
     ACCEPTED,
     RECORD_REFUSED,
     SHORT,
@@ -34,17 +33,15 @@ from bench.hostile import (
     served_safely,
     text_fields,
 )
-from enforcement.model import Subject, SubjectKind, new_id
-from hq.storage.postgres import PostgresStorage
-from tests.hq.conftest import pg_dsn
-from tests.sync.hqkit import DISTRICT, HQ_USER, LEADER, OFFICER, PINS, make_hq
+from testkit.hqkit import DISTRICT, HQ_USER, LEADER, OFFICER, PINS, make_hq
+from testkit.pg import drop_schema, new_schema, pg_dsn
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def _target(tmp_path: Path, backend: str) -> Iterator[Target]:
     dsn = pg_dsn() if backend == "postgres" else ""
-    schema = f"t_{uuid.uuid4().hex[:16]}"
+    schema = new_schema()
     hq = make_hq(tmp_path / "hq", (lambda: PostgresStorage(dsn, schema=schema, max_size=4)) if dsn else None)
     try:
         subject = Subject(new_id(), SubjectKind.MOBILE_VENDOR, name="赵老三烧烤", district=DISTRICT)
@@ -59,8 +56,7 @@ def _target(tmp_path: Path, backend: str) -> Iterator[Target]:
     finally:
         hq.close()
         if dsn:
-            with psycopg.connect(dsn, autocommit=True) as conn:
-                conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pgsql.Identifier(schema)))
+            drop_schema(dsn, schema)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bench.fleet import noise_jpeg, tagged_jpeg
-from bench.load import (
+from testkit.fleet import noise_jpeg, tagged_jpeg
+from testkit.load import (
     LoadConfig,
     count_at_hq,
     probe_table,

@@ -17,7 +17,7 @@ from enforcement.model import LOCAL_TZ, Case, Officer, PhotoKind, PhotoRef, Sync
 from mobile.hqclient import SyncClient
 from mobile.photostore import PhotoStore
 from mobile.store import Store
-from tests.sync.hqkit import OFFICER, PINS, Hq, catalogue, make_case, make_hq, photo_bytes
+from testkit.hqkit import OFFICER, PINS, Hq, catalogue, make_case, make_hq, photo_bytes
 
 AT = datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)  # when the test cases happen (phone time)
 

@@ -21,8 +21,7 @@ from mobile.hqclient import (
 from mobile.metakeys import CURSOR as META_CURSOR
 from mobile.metakeys import TOKEN as META_TOKEN
 from sync.protocol import Errno
-from tests.sync.conftest import ClientFactory, Phone, signed_in
-from tests.sync.hqkit import (
+from testkit.hqkit import (
     DISTRICT,
     LEADER,
     OFFICER,
@@ -35,6 +34,7 @@ from tests.sync.hqkit import (
     push_body,
     sign_in,
 )
+from tests.sync.conftest import ClientFactory, Phone, signed_in
 
 AT = datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)
 

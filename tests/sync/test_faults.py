@@ -17,8 +17,8 @@ import pytest
 from enforcement.model import SyncState
 from mobile.hqclient import Interrupted, ServerUnreachable, SignInRequired
 from sync.protocol import PushBatch, PushRecord
+from testkit.hqkit import OFFICER, OFFICER_B, Hq, sign_in
 from tests.sync.conftest import ClientFactory, Phone, Sleeps, signed_in
-from tests.sync.hqkit import OFFICER, OFFICER_B, Hq, sign_in
 
 Rule = Callable[[httpx.Request], str | None]
 

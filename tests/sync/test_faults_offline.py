@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from testkit.hqkit import Hq
 from tests.sync.conftest import AT, ClientFactory, Phone, signed_in
-from tests.sync.hqkit import Hq
 from tests.sync.test_faults import assert_nothing_lost_or_duplicated
 
 CASES = 700

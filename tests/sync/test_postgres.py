@@ -3,50 +3,25 @@ answer, ten concurrent copies of one batch and a restart — exactly once, as on
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql as pgsql
 
-from hq.storage.postgres import PostgresStorage
 from mobile.hqclient import SyncClient
 from sync.protocol import Errno, PushBatch, PushRecord
+from testkit.hqkit import OFFICER, Hq, sign_in
+from testkit.pg import pg_hq_of
 from tests.sync.conftest import Phone, Sleeps, signed_in
-from tests.sync.hqkit import OFFICER, Hq, make_hq, sign_in
 from tests.sync.test_faults import Faulty, assert_nothing_lost_or_duplicated, hq_records
 
 pytestmark = pytest.mark.postgres
 
-PG_DSN_ENV = "STREETPATROL_TEST_PG_DSN"
-
-
-def _dsn() -> str:
-    dsn = os.environ.get(PG_DSN_ENV, "")
-    if not dsn:
-        if os.environ.get("STREETPATROL_REQUIRE_PG") == "1":
-            pytest.fail(f"STREETPATROL_REQUIRE_PG=1 but {PG_DSN_ENV} is not set")
-        pytest.skip(f"no PostgreSQL: set {PG_DSN_ENV} (bash scripts/pg.sh prints a DSN)")
-    return dsn
-
-
 @pytest.fixture
 def pg_hq(tmp_path: Path) -> Iterator[Hq]:
-    dsn = _dsn()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    hq = make_hq(tmp_path / "hq", lambda: PostgresStorage(dsn, schema=schema, min_size=1, max_size=6))
-    try:
-        hq.serve()
-        yield hq
-    finally:
-        hq.close()
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pgsql.Identifier(schema)))
+    yield from pg_hq_of(tmp_path / "hq")
 
 
 @pytest.fixture

@@ -10,23 +10,19 @@ import socket
 import struct
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql as pgsql
 
 from enforcement.model import SyncState
 from hq.storage.postgres import PostgresStorage
 from mobile.hqclient import ServerUnreachable, SyncClient
 from mobile.metakeys import TOKEN as META_TOKEN
 from sync.protocol import UPLOAD_OFFSET_HEADER, Errno
-from tests.sync.conftest import ClientFactory, Phone, Sleeps, signed_in
-from tests.sync.hqkit import (
+from testkit.hqkit import (
     OFFICER,
     OFFICER_B,
     Hq,
@@ -37,8 +33,9 @@ from tests.sync.hqkit import (
     push_body,
     sign_in,
 )
+from testkit.pg import drop_schema, new_schema, pg_dsn
+from tests.sync.conftest import ClientFactory, Phone, Sleeps, signed_in
 from tests.sync.test_faults import Faulty, assert_nothing_lost_or_duplicated
-from tests.sync.test_postgres import _dsn
 
 SIZE = 200_000
 OCTET = {"Content-Type": "application/octet-stream"}
@@ -390,8 +387,8 @@ def test_the_client_resumes_from_what_hq_holds_after_a_409(
 
 @pytest.mark.postgres
 def test_the_client_resumes_a_cut_upload_on_postgres(tmp_path: Path, phone: Phone, sleeps: Sleeps) -> None:
-    dsn = _dsn()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
+    dsn = pg_dsn()
+    schema = new_schema()
     hq = make_hq(tmp_path / "hq", lambda: PostgresStorage(dsn, schema=schema, min_size=1, max_size=4))
     clients: list[httpx.Client] = []
 
@@ -406,5 +403,4 @@ def test_the_client_resumes_a_cut_upload_on_postgres(tmp_path: Path, phone: Phon
         for http in clients:
             http.close()
         hq.close()
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pgsql.Identifier(schema)))
+        drop_schema(dsn, schema)

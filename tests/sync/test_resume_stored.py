@@ -16,8 +16,8 @@ from enforcement.model import SyncState
 from hq.storage.base import StorageError
 from hq.storage.sql_records import RecordsMixin
 from sync.protocol import UPLOAD_OFFSET_HEADER
+from testkit.hqkit import Hq
 from tests.sync.conftest import ClientFactory, Phone, signed_in
-from tests.sync.hqkit import Hq
 from tests.sync.test_faults import assert_nothing_lost_or_duplicated
 from tests.sync.test_resume import OCTET, SIZE, held, officer_case, partials
 
@@ -75,7 +75,7 @@ def test_a_whole_body_resent_to_such_a_photo_is_not_needed_but_still_taken(
 def test_only_a_device_whose_case_lists_the_photo_is_told_hq_holds_it(
     hq: Hq, officer_case: tuple[httpx.Client, dict[str, str], bytes, str], busy_once: list[str]
 ) -> None:
-    from tests.sync.hqkit import OFFICER_B, sign_in
+    from testkit.hqkit import OFFICER_B, sign_in
 
     client, auth, data, sha = officer_case
     assert client.put(f"/v1/photos/{sha}", content=data, headers=auth | OCTET).status_code == 503

@@ -25,8 +25,7 @@ from hq.storage.base import UserRow
 from mobile.hqclient import SyncClient
 from patrollog.daylog import build_daylog
 from patrollog.reviewing import ReviewStatus
-from tests.sync.conftest import ClientFactory, Phone, signed_in
-from tests.sync.hqkit import (
+from testkit.hqkit import (
     DISTRICT,
     LEADER,
     OFFICER,
@@ -37,6 +36,7 @@ from tests.sync.hqkit import (
     push_body,
     sign_in,
 )
+from tests.sync.conftest import ClientFactory, Phone, signed_in
 
 DAY = datetime(2026, 11, 22, tzinfo=LOCAL_TZ).date()
 LEADER_ZD02 = Officer("2001", "孙强", "ZD02", "花园路中队", DISTRICT, Role.LEADER)

@@ -18,8 +18,8 @@ import pytest
 
 from mobile.hqclient import SignInRequired, SyncClient, SyncReport
 from sync.protocol import Errno, error_body
+from testkit.hqkit import Hq, LiveServer
 from tests.sync.conftest import ClientFactory, Phone, Sleeps, signed_in
-from tests.sync.hqkit import Hq, LiveServer
 from tests.sync.test_faults import assert_nothing_lost_or_duplicated
 
 Scope = MutableMapping[str, Any]

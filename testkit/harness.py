@@ -8,6 +8,7 @@ and every Playwright call runs there; tests only call ``Screen`` methods, which 
 
 Every process is stopped terminate → wait → kill (Flet's SIGTERM handler can hang), also when a test fails.
 Screenshots go to ``artifacts/screenshots/<name>.png`` (gitignored). The labels the screens are found by
+are listed in ``tests/e2e/labels.py``. The labels the screens are found by
 are listed in ``tests/e2e/labels.py``.
 """
 

@@ -1,0 +1,1242 @@
+"""Bad input at HQ: hostile text, parameters, photos and bodies, and a long schemathesis run, all over real
+HTTP on loopback.
+
+Every hostile request must get a 4xx whose body is ``sync.protocol.ErrorBody`` (an errno whose HTTP status
+is the one answered, both languages) — or, for text that is legitimately free text, the record stored
+verbatim as data and never executed — HQ must stay up, and nothing refused may be stored.
+
+Parts (each returns a ``Part``: probes counted by outcome, and the problems found):
+
+- ``text_fields``: every string in a valid case, subject, shift and review payload (and the case's
+  ``extra`` keys) replaced by each hostile string (SQL injection, path traversal, markup, NUL, control
+  characters, a lone surrogate, 8,000 characters …) and pushed; a refused record must not be stored, an
+  accepted one must read back verbatim; the tables must still be there afterwards.
+- ``parameters``: the same strings in every path and query parameter of every operation of the OpenAPI,
+  and edge values of typed ones (integers out of range, the first and last calendar days).
+- ``photos``: uploads of hostile photos listed in the caller's case: not a JPEG, HTML, SVG, a
+  decompression bomb, a truncated JPEG, a JPEG with a zip appended or HTML in a comment, 1 MB of EXIF,
+  wrong content types, bytes that do not match the hash; and how a stored photo is served.
+- ``bodies``: malformed and oversized bodies (deep nesting, huge numbers, invalid UTF-8, lone surrogates,
+  over the size caps, declared or streamed, wrong content types).
+- ``fuzz`` (bench only): schemathesis against the published OpenAPI as an officer, a leader and HQ.
+
+The baseline ("accepted (control)") is the same probes with valid values, in the same run: they must be
+accepted, so the refusals are HQ judging the input, not the harness failing. With a PostgreSQL DSN
+(``--pg-dsn`` or ``STREETPATROL_TEST_PG_DSN``) every part runs on both backends.
+
+The suite's version is tests/reliability/test_hostile_input.py (fewer strings, no fuzz; the suite's
+bounded schemathesis run is tests/hq/test_openapi_fuzz.py).
+Run from the repository root: ``.venv/bin/python -m bench.hostile`` (about a minute per backend); writes
+bench/results/hostile.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import hashlib
+import io
+import itertools
+import json
+import os
+import sqlite3
+import tempfile
+import threading
+import time
+import urllib.parse
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from enforcement.codec import to_json_dict
+from enforcement.model import (
+    LOCAL_TZ,
+    Case,
+    Disposition,
+    Location,
+    Officer,
+    PhotoKind,
+    PhotoRef,
+    Review,
+    ReviewDecision,
+    SeizedItem,
+    Shift,
+    Stage,
+    Subject,
+    SubjectKind,
+    new_id,
+)
+from enforcement.numbering import format_case_no
+from hq.blobs import FilesystemBlobStore
+from hq.storage.base import Storage
+from sync.protocol import PROTOCOL_VERSION, Errno, ErrorBody, http_status
+
+RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
+
+#: Hostile strings, by name. None has leading or trailing blanks, so "verbatim" needs no caveat.
+HOSTILE: dict[str, str] = {
+    "sql_quote": "x'; DROP TABLE cases; --",
+    "sql_or": 'x" OR "1"="1',
+    "sql_union": "x' UNION SELECT token_hash, badge FROM tokens --",
+    "sql_stacked": "x'); DELETE FROM subjects; --",
+    "traversal": "../../../../etc/passwd",
+    "traversal_win": "..\\..\\..\\windows\\win.ini",
+    "traversal_encoded": "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "markup": "<script>alert('街巡')</script>",
+    "template": "{{7*7}}${7*7}#{7*7}",
+    "nul": "a\x00b",
+    "controls": "a\r\n\tb\x1b[31mc\x7f",
+    "bidi": "abc\u202etxt.exe",
+    "rare": "𠮷㐂\ufeff王",
+    "lone_surrogate": "a\ud800b",
+    "long": "占道经营" * 2000,
+}
+#: The suite's shorter list.
+SHORT = ("sql_quote", "sql_stacked", "traversal", "markup", "nul", "lone_surrogate")
+
+OCTET = "application/octet-stream"
+PASSWD_MARKERS = ("root:x:0:0", "[fonts]", "daemon:")
+
+
+# ------------------------------------------------------------------------------------------ outcomes
+
+
+@dataclass
+class Part:
+    """The probes of one part, counted by outcome, and the problems found."""
+
+    name: str
+    outcomes: Counter[str] = field(default_factory=Counter)
+    results: dict[str, str] = field(default_factory=dict)  # probe label -> outcome
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (probe label, what is wrong)
+
+    def add(self, label: str, outcome: str, problem: str | None = None) -> None:
+        self.outcomes[outcome] += 1
+        self.results[label] = outcome
+        if problem:
+            self.outcomes["problem"] += 1
+            self.problems.append((label, problem))
+
+    @property
+    def probes(self) -> int:
+        return sum(n for outcome, n in self.outcomes.items() if outcome != "problem")
+
+
+#: Outcome names.
+REFUSED = "4xx + errno"
+RECORD_REFUSED = "record refused"
+VERBATIM = "stored verbatim"
+ANSWERED = "answered, no data"
+ACCEPTED = "accepted (control)"
+BROKEN = "5xx or malformed"
+
+
+def error_problem(status: int, method: str, content: bytes) -> str | None:
+    """None when a 4xx answer carries an ``ErrorBody`` whose errno's HTTP status is ``status``."""
+    if not 400 <= status < 500:
+        return f"answered {status}"
+    if method == "HEAD":
+        return None  # no body by definition
+    try:
+        body = ErrorBody.model_validate_json(content)
+    except ValueError:
+        return f"{status} without the error shape: {content[:80]!r}"
+    try:
+        errno = Errno(body.errno)
+    except ValueError:
+        return f"{status} with unknown errno {body.errno}"
+    if http_status(errno) != status:
+        return f"{status} with errno {errno.name}, which is HTTP {http_status(errno)}"
+    if not (body.message_zh and body.message_en) or body.code != errno.name.lower():
+        return f"{status} {errno.name}: incomplete error body"
+    return None
+
+
+def leaks(content: bytes) -> str | None:
+    text = content.decode("utf-8", "replace")
+    return next((f"answer contains {m!r}" for m in PASSWD_MARKERS if m in text), None)
+
+
+# ----------------------------------------------------------------------------------------- the target
+
+
+@dataclass
+class Target:
+    """A running HQ under attack: URL, storage, blobs, callers, and one subject of the officer's
+    district stored at HQ."""
+
+    url: str
+    storage: Storage
+    blobs: FilesystemBlobStore
+    users: dict[str, Officer]  # "officer", "leader" (same squad), "hq"
+    pins: dict[str, str]  # by badge
+    subject_id: str
+    auth: dict[str, dict[str, str]] = field(default_factory=dict)
+    devices: dict[str, str] = field(default_factory=dict)
+    _seq: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+    def sign_in(self, role: str) -> dict[str, str]:
+        """A fresh token of ``role`` on a fresh device (kept as the role's current one)."""
+        user = self.users[role]
+        device = f"hostile-{role}-{next(self._seq)}"
+        with self.client() as client:
+            answer = client.post(
+                "/v1/auth/sign-in",
+                json={"badge": user.badge, "pin": self.pins[user.badge], "device_id": device},
+            )
+        answer.raise_for_status()
+        self.auth[role] = {"Authorization": f"Bearer {answer.json()['token']}"}
+        self.devices[role] = device
+        return self.auth[role]
+
+    def seq(self) -> int:
+        return next(self._seq)
+
+    def alive(self) -> bool:
+        try:
+            with self.client() as client:
+                return client.get("/v1/health").status_code == 200
+        except httpx.TransportError:
+            return False
+
+
+def send(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One request; sent again once if the connection was dropped (HQ closes it after a 500)."""
+    try:
+        return client.request(method, url, **kwargs)
+    except httpx.TransportError:
+        if not isinstance(kwargs.get("content", b""), bytes | str):
+            raise
+        return client.request(method, url, **kwargs)
+
+
+def post_json(client: httpx.Client, url: str, body: Any, headers: dict[str, str]) -> httpx.Response:
+    """JSON with ASCII escapes, so NUL and lone surrogates travel as ``\\u0000`` / ``\\ud800``."""
+    content = json.dumps(body, ensure_ascii=True).encode("ascii")
+    return send(client, "POST", url, content=content, headers=headers | {"Content-Type": "application/json"})
+
+
+def schema_snapshot(storage: Storage) -> tuple[list[str], str]:
+    """HQ's table names and its integrity verdict (SQLite: ``PRAGMA integrity_check``)."""
+    path = getattr(storage, "path", None)
+    if path is not None:
+        conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            conn.close()
+        return sorted(names), verdict
+    import psycopg
+
+    dsn, schema = storage.dsn, storage.schema  # type: ignore[attr-defined]
+    with psycopg.connect(dsn) as pg:
+        rows = pg.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        ).fetchall()
+    return sorted(r[0] for r in rows), "ok"
+
+
+# ------------------------------------------------------------------------------- valid records
+
+
+def valid_case(target: Target, *, photos: tuple[PhotoRef, ...] = ()) -> Case:
+    """A valid case of the target's officer with every optional text field filled (so each one is live)."""
+    officer = target.users["officer"]
+    at = datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)
+    return Case(
+        id=new_id(),
+        case_no=format_case_no(officer.squad_code, officer.badge, at.date(), "HXSTA", target.seq()),
+        officer_badge=officer.badge,
+        squad_code=officer.squad_code,
+        device_id=target.devices["officer"],
+        violation_code="0510",
+        occurred_at=at,
+        location=Location(34.7466, 113.6253, 8.0, "人民路夜市东口", "JS-0107", "信号弱"),
+        subject_id=new_id(),  # a subject of its own: one subject's history growing by hundreds would slow HQ
+        subject_unknown=False,
+        computed_stage=Stage.PERSUASION,
+        chosen_stage=Stage.WARNING,
+        stage_override_reason="当事人屡劝不改，态度恶劣",
+        stage_ordinal=1,
+        disposition=Disposition.WARNING_NOTICE,
+        legal_basis="《城市市容和环境卫生管理条例》第十四条",
+        warning_notice_no="JG-2026-000123",
+        seizure_receipt_no="ZK-2026-000456",
+        second_officer_badge="1024" if officer.badge != "1024" else "1023",
+        rectify_deadline=date(2026, 11, 25),
+        referred_to="生态环境局",
+        seized_items=(SeizedItem("烧烤炉", 1, "铁皮炉"),),
+        photos=photos,
+        notes="现场劝离，拍照取证",
+        created_at=at,
+        extra={"来源": "市民热线"},
+    )
+
+
+def valid_subject(target: Target) -> Subject:
+    return Subject(
+        id=new_id(),
+        kind=SubjectKind.MOBILE_VENDOR,
+        name="烧烤摊主",
+        phone="13800138000",
+        plate="豫A12345",
+        address="人民路夜市",
+        description="推车烧烤，蓝色雨棚",
+        id_number="11010519491231002X",
+        district=target.users["officer"].district,
+        created_at=datetime(2026, 11, 22, 21, 0, tzinfo=LOCAL_TZ),
+    )
+
+
+def valid_shift(target: Target) -> Shift:
+    start = datetime(2026, 11, 22, 18, 0, tzinfo=LOCAL_TZ)
+    return Shift(new_id(), target.users["officer"].badge, start, start + timedelta(hours=4), "JS-0107")
+
+
+def valid_review(target: Target, case: Case) -> Review:
+    at = datetime(2026, 11, 22, 23, 0, tzinfo=LOCAL_TZ)
+    leader = target.users["leader"]
+    return Review(new_id(), case.id, case.case_no, ReviewDecision.APPROVE, leader.badge, at, "证据齐全")
+
+
+def push(
+    target: Target, client: httpx.Client, role: str, kind: str, payload: Any, record_id: Any
+) -> httpx.Response:
+    body = {
+        "protocol": PROTOCOL_VERSION,
+        "device_id": target.devices[role],
+        "records": [{"kind": kind, "id": record_id, "device_seq": target.seq(), "payload": payload}],
+    }
+    return post_json(client, "/v1/push", body, target.auth[role])
+
+
+def stored(target: Target, kind: str, record_id: str) -> dict[str, Any] | None:
+    """The record as HQ stored it (codec JSON), or None. (An id that is not valid Unicode text, e.g. with a
+    lone surrogate, cannot be in a UTF-8 database at all, nor one with NUL in PostgreSQL.)"""
+    try:
+        record_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    if "\x00" in record_id and getattr(target.storage, "path", None) is None:
+        return None
+    record: Any
+    with target.storage.transaction(readonly=True) as tx:
+        if kind == "case":
+            record = tx.get_case(record_id)
+        elif kind == "subject":
+            record = tx.get_subject(record_id)
+        elif kind == "shift":
+            record = tx.get_shift(record_id)
+        else:
+            record = tx.get_review(record_id)
+    return None if record is None else to_json_dict(record)
+
+
+# ------------------------------------------------------------------------------------- text fields
+
+Path_ = tuple[str | int, ...]
+
+
+def string_paths(value: Any, path: Path_ = ()) -> Iterator[Path_]:
+    """The path of every string leaf of a JSON value."""
+    if isinstance(value, str):
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from string_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from string_paths(item, (*path, index))
+
+
+def get_at(value: Any, path: Path_) -> Any:
+    for step in path:
+        value = value[step]
+    return value
+
+
+def set_at(value: Any, path: Path_, text: str) -> Any:
+    result = copy.deepcopy(value)
+    holder = result
+    for step in path[:-1]:
+        holder = holder[step]
+    holder[path[-1]] = text
+    return result
+
+
+KEY = "<key>"  # marks a mutation of a dict key (the case's ``extra``)
+
+
+def mutations(payload: dict[str, Any]) -> list[Path_]:
+    """Every string leaf, and every key of ``extra``."""
+    paths = list(string_paths(payload))
+    paths += [("extra", KEY, key) for key in payload.get("extra", {})]
+    return paths
+
+
+def mutate(payload: dict[str, Any], path: Path_, text: str) -> dict[str, Any]:
+    if len(path) == 3 and path[1] == KEY:
+        result = copy.deepcopy(payload)
+        result["extra"][text] = result["extra"].pop(path[2])
+        return result
+    return set_at(payload, path, text)
+
+
+@dataclass
+class Variant:
+    """One pushed record: a valid payload of ``kind`` with ``text`` at ``path`` (None: the valid control)."""
+
+    kind: str
+    role: str
+    path: Path_ | None
+    text: str
+    payload: dict[str, Any]
+
+    @property
+    def record_id(self) -> Any:
+        return self.payload.get("id")
+
+    @property
+    def label(self) -> str:
+        where = "(valid)" if self.path is None else ".".join(map(str, self.path))
+        return f"{self.kind}.{where}"
+
+
+def valid_payload(target: Target, kind: str, reviewed: Case | None) -> dict[str, Any]:
+    """A valid payload of ``kind`` with fresh ids (reviews are of ``reviewed``, a case HQ accepted)."""
+    if kind == "case":
+        return to_json_dict(valid_case(target))
+    if kind == "subject":
+        return to_json_dict(valid_subject(target))
+    if kind == "shift":
+        return to_json_dict(valid_shift(target))
+    assert reviewed is not None
+    return to_json_dict(valid_review(target, reviewed))
+
+
+def case_to_review(target: Target, client: httpx.Client) -> Case:
+    case = valid_case(target)
+    answer = push(target, client, "officer", "case", to_json_dict(case), case.id)
+    if answer.status_code != 200 or answer.json()["results"][0]["status"] not in ("accepted", "conflict"):
+        raise RuntimeError(f"the case to review was not accepted: {answer.text[:300]}")
+    return case
+
+
+def variants(target: Target, kind: str, text: str, reviewed: Case | None) -> list[Variant]:
+    """The control and one variant per text field (and ``extra`` key) of ``kind`` carrying ``text``."""
+    role = "leader" if kind == "review" else "officer"
+    found = [Variant(kind, role, None, "", valid_payload(target, kind, reviewed))]
+    for path in mutations(valid_payload(target, kind, reviewed)):
+        found.append(
+            Variant(kind, role, path, text, mutate(valid_payload(target, kind, reviewed), path, text))
+        )
+    return found
+
+
+def push_many(target: Target, client: httpx.Client, role: str, batch: list[Variant]) -> httpx.Response:
+    body = {
+        "protocol": PROTOCOL_VERSION,
+        "device_id": target.devices[role],
+        "records": [
+            {"kind": v.kind, "id": v.record_id, "device_seq": target.seq(), "payload": v.payload}
+            for v in batch
+        ],
+    }
+    return post_json(client, "/v1/push", body, target.auth[role])
+
+
+def judge(
+    target: Target, client: httpx.Client, variant: Variant, answer: httpx.Response, index: int
+) -> tuple[str, str | None]:
+    """The outcome of ``variant`` (record ``index`` of the pushed batch) and the problem, if any."""
+    record_id = variant.record_id if isinstance(variant.record_id, str) else ""
+    if answer.status_code >= 500:
+        return BROKEN, f"HTTP {answer.status_code}: {answer.text[:120]}"
+    if answer.status_code != 200:
+        problem = error_problem(answer.status_code, "POST", answer.content)
+        if problem is None and record_id and stored(target, variant.kind, record_id) is not None:
+            problem = "refused with a 4xx, yet stored"
+        return REFUSED, problem
+    result = answer.json()["results"][index]
+    if result["status"] in ("refused", "deferred"):
+        if result.get("errno") not in {int(e) for e in Errno}:
+            return RECORD_REFUSED, f"refused without an errno: {result}"
+        if record_id and stored(target, variant.kind, record_id) is not None:
+            return RECORD_REFUSED, "refused, yet stored"
+        if variant.path is None:
+            return RECORD_REFUSED, f"the valid control record was refused: {result['reason_en']}"
+        return RECORD_REFUSED, None
+    if result["status"] not in ("accepted", "conflict"):
+        return BROKEN, f"unexpected record status {result['status']}"
+    record = stored(target, variant.kind, record_id)
+    if record is None:
+        return VERBATIM, "acknowledged but not stored"
+    if variant.path is None:
+        return ACCEPTED, None
+    return VERBATIM, read_back_problem(target, client, variant, record)
+
+
+def read_back_problem(
+    target: Target, client: httpx.Client, variant: Variant, record: dict[str, Any]
+) -> str | None:
+    """None when the stored record (and, for a case, the API's copy) holds the text verbatim."""
+    path, text = variant.path, variant.text
+    assert path is not None
+    is_key = len(path) == 3 and path[1] == KEY
+
+    def holds(data: dict[str, Any]) -> bool:
+        if is_key:
+            return text in data.get("extra", {})
+        try:
+            return bool(get_at(data, path) == text)
+        except (KeyError, IndexError, TypeError):
+            return False
+
+    if not holds(record):
+        return "stored, but the text did not read back verbatim"
+    if variant.kind == "case" and "/" not in variant.record_id:
+        detail = send(client, "GET", f"/v1/cases/{urllib.parse.quote(variant.record_id, safe='')}",
+                      headers=target.auth["officer"])  # fmt: skip
+        if detail.status_code != 200 or not holds(detail.json()["case"]):
+            return f"stored, but the API read back {detail.status_code} without it"
+    return None
+
+
+KINDS = ("case", "subject", "shift", "review")
+
+
+def text_fields(
+    target: Target, names: tuple[str, ...] = tuple(HOSTILE), kinds: tuple[str, ...] = KINDS
+) -> Part:
+    """Each hostile string in each text field of each record kind; then the tables must be intact.
+
+    The variants of one kind and string go in one batch; when HQ refuses or fails the whole batch, each is
+    pushed alone, so every answer is judged for its own record."""
+    part = Part("text fields")
+    before = schema_snapshot(target.storage)
+    with target.client() as client:
+        for kind in kinds:
+            reviewed = case_to_review(target, client) if kind == "review" else None
+            for name in names:
+                batch = variants(target, kind, HOSTILE[name], reviewed)
+                answer = push_many(target, client, batch[0].role, batch)
+                for index, variant in enumerate(batch):
+                    if answer.status_code == 200:
+                        outcome, problem = judge(target, client, variant, answer, index)
+                    else:
+                        alone = push_many(target, client, variant.role, [variant])
+                        outcome, problem = judge(target, client, variant, alone, 0)
+                    part.add(f"{variant.label} ← {name}", outcome, problem)
+    after = schema_snapshot(target.storage)
+    if after != before:
+        part.add("schema", BROKEN, f"tables or integrity changed: {before} → {after}")
+    if not target.alive():
+        part.add("health", BROKEN, "HQ no longer answers")
+    return part
+
+
+# -------------------------------------------------------------------------------------- parameters
+
+
+def operations(schema: dict[str, Any]) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """(METHOD, path template, parameters) of every operation in the OpenAPI document."""
+    found = []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in {"get", "put", "post", "delete", "patch", "head"}:
+                found.append((method.upper(), path, operation.get("parameters", [])))
+    return found
+
+
+#: JSON bodies sent with an operation whose parameters are probed (so the parameter reaches the handler).
+PROBE_BODIES: dict[str, dict[str, Any]] = {
+    "/v1/review/{case_id}": {"decision": "approve", "comment": "核查无误"}
+}
+
+
+def parameter_probe(
+    target: Target,
+    client: httpx.Client,
+    operation: tuple[str, str, list[dict[str, Any]]],
+    defaults: dict[str, str],
+    probed: tuple[str, str, str | None],
+) -> tuple[str, str | None]:
+    """One request of ``operation`` as HQ: parameter ``probed`` = (where, name, text) set to ``text``
+    (None: its valid default); every other parameter that has a default gets it."""
+    method, template, params = operation
+    where, name, text = probed
+    path_values = {p["name"]: defaults[p["name"]] for p in params if p.get("in") == "path"}
+    query = {
+        p["name"]: defaults[p["name"]] for p in params if p.get("in") == "query" and p["name"] in defaults
+    }
+    if text is not None:
+        (path_values if where == "path" else query)[name] = text
+    path = template
+    for key, value in path_values.items():
+        path = path.replace(
+            "{" + key + "}", urllib.parse.quote(value.encode("utf-8", "surrogatepass"), safe="")
+        )
+    if query:
+        path += "?" + urllib.parse.urlencode(
+            {k: v.encode("utf-8", "surrogatepass") for k, v in query.items()}
+        )
+    headers = dict(target.auth["hq"])
+    kwargs: dict[str, Any] = {}
+    if method == "PUT":
+        kwargs["content"] = b"\xff\xd8 not in any manifest"
+        headers["Content-Type"] = OCTET
+    elif template in PROBE_BODIES:
+        kwargs["json"] = PROBE_BODIES[template]
+    answer = send(client, method, path, headers=headers, **kwargs)
+    if answer.status_code >= 500:
+        return BROKEN, f"HTTP {answer.status_code}"
+    leak = leaks(answer.content)
+    if leak:
+        return BROKEN, leak
+    if answer.status_code >= 400:
+        return REFUSED, error_problem(answer.status_code, method, answer.content)
+    if text is None:
+        return ACCEPTED, None
+    if where == "path":
+        kind = {"case_id": "case", "subject_id": "subject"}.get(name)
+        if kind is not None and stored(target, kind, text) is not None:
+            return ANSWERED, None  # a record with that very id exists (pushed earlier: data, verbatim)
+        return ANSWERED, f"answered {answer.status_code} for a hostile {name}"
+    return ANSWERED, None
+
+
+def boundary_values(param: dict[str, Any]) -> list[str]:
+    """Edge values for a typed parameter: integers out of any range, the first and last calendar days."""
+    schema = param.get("schema", {})
+    options = [schema, *schema.get("anyOf", [])]
+    types = {o.get("type") for o in options}
+    formats = {o.get("format") for o in options}
+    values = []
+    if "integer" in types:
+        values += ["-1", "0", str(2**64)]
+    if "date" in formats:
+        values += ["0001-01-01", "9999-12-31"]
+    if "boolean" in types:
+        values += ["maybe"]
+    return values
+
+
+def parameters(
+    target: Target,
+    schema: dict[str, Any],
+    defaults: dict[str, str],
+    names: tuple[str, ...] = tuple(HOSTILE),
+    bounds: bool = True,
+) -> Part:
+    """Each hostile string in each path and query parameter of each operation (sign-out excluded: it has
+    none, and would revoke the token)."""
+    part = Part("parameters")
+    with target.client() as client:
+        for operation in operations(schema):
+            method, template, params = operation
+            for param in params:
+                where, name = param.get("in"), param["name"]
+                if where not in ("path", "query"):
+                    continue
+                if where == "path":  # the control: the valid value
+                    outcome, _ = parameter_probe(target, client, operation, defaults, (where, name, None))
+                    part.outcomes[outcome] += 1
+                probes = [
+                    (n, HOSTILE[n][:2000]) for n in names
+                ]  # 8,000 CJK characters: over httpx's URL limit
+                probes += [(f"bound {v}", v) for v in (boundary_values(param) if bounds else [])]
+                for text_name, text in probes:
+                    outcome, problem = parameter_probe(
+                        target, client, operation, defaults, (where, name, text)
+                    )
+                    part.add(f"{method} {template} {where}:{name} ← {text_name}", outcome, problem)
+    if not target.alive():
+        part.add("health", BROKEN, "HQ no longer answers")
+    return part
+
+
+# ------------------------------------------------------------------------------------------- photos
+
+
+def _jpeg(size: tuple[int, int], *, exif: bytes | None = None) -> bytes:
+    from PIL import Image
+
+    image = Image.effect_noise(size, 50).convert("RGB")
+    buffer = io.BytesIO()
+    options: dict[str, Any] = {"quality": 85}
+    if exif is not None:
+        options["exif"] = exif
+    image.save(buffer, "JPEG", **options)
+    return buffer.getvalue()
+
+
+def evidence_photo(size: tuple[int, int] = (320, 240)) -> bytes:
+    """A fresh evidence file as the phone makes it (``mobile.photos.process_photo``)."""
+    from mobile.photos import process_photo
+
+    return process_photo(_jpeg(size), None).evidence
+
+
+def camera_photo_with_exif() -> bytes:
+    """A camera JPEG with an ordinary EXIF block (an older build might upload one)."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "Xiaomi"
+    exif[0x0110] = "Redmi Note 12"
+    exif[0x0132] = "2026:11:22 21:30:00"
+    return _jpeg((320, 240), exif=exif.tobytes())
+
+
+def segment(marker: int, payload: bytes) -> bytes:
+    return b"\xff" + bytes([marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def jpeg_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(marker, offset, length) of each header segment up to the start of scan."""
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+        yield marker, i, length
+        if marker == 0xDA:
+            return
+        i += 2 + length
+
+
+def decompression_bomb() -> bytes:
+    """A 2 KB JPEG whose frame header declares 65,500 × 65,500 pixels (4.3 gigapixels)."""
+    data = bytearray(_jpeg((64, 64)))
+    for marker, offset, _ in jpeg_segments(bytes(data)):
+        if marker in (0xC0, 0xC1, 0xC2):
+            data[offset + 5 : offset + 9] = (65500).to_bytes(2, "big") * 2
+            return bytes(data)
+    raise AssertionError("no frame header")
+
+
+def png_photo() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.effect_noise((64, 64), 50).convert("RGB").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def zip_polyglot(evidence: bytes) -> bytes:
+    """A valid JPEG that is also a zip archive (central directory at the end) holding an HTML page."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("index.html", "<html><script>alert(document.cookie)</script></html>")
+    return evidence + archive.getvalue()
+
+
+def html_comment_polyglot(evidence: bytes) -> bytes:
+    """A valid JPEG with an HTML page in a comment segment near the start (sniffable as HTML)."""
+    html = b"<html><body><script>alert(document.cookie)</script></body></html>"
+    return evidence[:2] + segment(0xFE, html) + evidence[2:]
+
+
+def huge_exif(evidence: bytes) -> bytes:
+    """A valid JPEG carrying 1 MB of APP1 (EXIF) segments."""
+    block = segment(0xE1, b"Exif\x00\x00" + bytes(65527))
+    return evidence[:2] + block * 16 + evidence[2:]
+
+
+@dataclass(frozen=True)
+class PhotoProbe:
+    """An upload: ``data`` listed (by hash) in the caller's case, PUT with ``content_type``; or, with
+    ``listed``, ``data`` PUT under the hash of ``listed``."""
+
+    name: str
+    make: Callable[[], bytes]
+    content_type: str = OCTET
+    accept: bool = False
+    listed: Callable[[], bytes] | None = None
+
+
+def photo_probes() -> list[PhotoProbe]:
+    ev = evidence_photo
+    return [
+        PhotoProbe("evidence (control)", ev, accept=True),
+        PhotoProbe("camera JPEG with EXIF (control)", camera_photo_with_exif, accept=True),
+        PhotoProbe("evidence as image/jpeg (control)", ev, "image/jpeg", accept=True),
+        PhotoProbe("random bytes", lambda: hashlib.sha512(b"noise").digest() * 64),
+        PhotoProbe(
+            "HTML page", lambda: b"<!DOCTYPE html><html><script>alert(document.cookie)</script></html>"
+        ),
+        PhotoProbe(
+            "SVG with script",
+            lambda: b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        ),
+        PhotoProbe("PNG", png_photo),
+        PhotoProbe("decompression bomb (65500x65500 declared)", decompression_bomb),
+        PhotoProbe("truncated JPEG", lambda: (d := ev())[: len(d) // 2]),
+        PhotoProbe("JPEG + zip polyglot", lambda: zip_polyglot(ev())),
+        PhotoProbe("JPEG with HTML comment", lambda: html_comment_polyglot(ev())),
+        PhotoProbe("JPEG with 1 MB EXIF", lambda: huge_exif(ev())),
+        PhotoProbe("evidence as text/html", ev, "text/html"),
+        PhotoProbe("evidence as application/json", ev, "application/json"),
+        PhotoProbe("evidence as multipart/form-data", ev, "multipart/form-data; boundary=x"),
+        PhotoProbe("evidence as form-urlencoded", ev, "application/x-www-form-urlencoded"),
+        PhotoProbe(
+            "HTML under a listed photo's hash", lambda: b"<html><script>alert(1)</script></html>", listed=ev
+        ),
+    ]
+
+
+def photo_probe(target: Target, client: httpx.Client, probe: PhotoProbe) -> tuple[str, str | None]:
+    """The officer lists the photo in a new case, then uploads it; refused photos must leave no trace."""
+    data = probe.make()
+    listed = probe.listed() if probe.listed else data
+    sha = hashlib.sha256(listed).hexdigest()
+    case = valid_case(target, photos=(PhotoRef(sha, len(listed), PhotoKind.DURING),))
+    answer = push(target, client, "officer", "case", to_json_dict(case), case.id)
+    if answer.status_code != 200 or sha not in answer.json()["results"][0]["missing_photos"]:
+        return BROKEN, f"setup: the case was not accepted: {answer.text[:200]}"
+    headers = target.auth["officer"] | {"Content-Type": probe.content_type}
+    upload = send(client, "PUT", f"/v1/photos/{sha}", content=data, headers=headers)
+    if probe.accept:
+        if upload.status_code != 200 or not target.blobs.has(sha):
+            return BROKEN, f"a valid photo was refused: {upload.status_code} {upload.text[:120]}"
+        return ACCEPTED, None
+    if upload.status_code >= 500:
+        return BROKEN, f"HTTP {upload.status_code}"
+    problem = error_problem(upload.status_code, "PUT", upload.content)
+    if target.blobs.has(sha):
+        problem = (problem + "; " if problem else "") + "stored"
+    if list(target.blobs.temp_dir().iterdir()):
+        problem = (problem + "; " if problem else "") + "left a temporary file"
+    detail = send(client, "GET", f"/v1/cases/{case.id}", headers=target.auth["officer"])
+    if problem is None and sha not in detail.json().get("missing_photos", []):
+        problem = "the case no longer lists the photo as missing"
+    return REFUSED, problem
+
+
+def served_safely(target: Target, client: httpx.Client) -> tuple[str, str | None]:
+    """A stored photo is served as ``image/jpeg`` with ``X-Content-Type-Options: nosniff`` (a browser must
+    never sniff evidence bytes into HTML)."""
+    data = evidence_photo()
+    sha = hashlib.sha256(data).hexdigest()
+    case = valid_case(target, photos=(PhotoRef(sha, len(data)),))
+    push(target, client, "officer", "case", to_json_dict(case), case.id)
+    send(
+        client,
+        "PUT",
+        f"/v1/photos/{sha}",
+        content=data,
+        headers=target.auth["officer"] | {"Content-Type": OCTET},
+    )
+    answer = send(client, "GET", f"/v1/photos/{sha}", headers=target.auth["leader"])
+    if answer.status_code != 200 or answer.content != data:
+        return BROKEN, f"setup: GET answered {answer.status_code}"
+    problems = []
+    if answer.headers.get("content-type", "").split(";")[0] != "image/jpeg":
+        problems.append(f"Content-Type {answer.headers.get('content-type')!r}")
+    if answer.headers.get("x-content-type-options", "").lower() != "nosniff":
+        problems.append("no X-Content-Type-Options: nosniff")
+    return ANSWERED, "; ".join(problems) or None
+
+
+def photos(target: Target, probes: list[PhotoProbe] | None = None) -> Part:
+    part = Part("photos")
+    with target.client() as client:
+        for probe in probes or photo_probes():
+            outcome, problem = photo_probe(target, client, probe)
+            part.add(probe.name, outcome, problem)
+        outcome, problem = served_safely(target, client)
+        part.add("stored photo served", outcome, problem)
+    if not target.alive():
+        part.add("health", BROKEN, "HQ no longer answers")
+    return part
+
+
+# ------------------------------------------------------------------------------------------- bodies
+
+
+@dataclass(frozen=True)
+class BodyProbe:
+    name: str
+    path: str
+    body: Callable[[Target], bytes | Iterator[bytes]]
+    content_type: str = "application/json"
+    role: str | None = "officer"  # None: no token (sign-in)
+
+
+def _push_text(target: Target, **changes: Any) -> bytes:
+    case = valid_case(target)
+    body: dict[str, Any] = {
+        "protocol": PROTOCOL_VERSION,
+        "device_id": target.devices["officer"],
+        "records": [{"kind": "case", "id": case.id, "device_seq": 1, "payload": to_json_dict(case)}],
+    }
+    body.update(changes)
+    return json.dumps(body, ensure_ascii=True).encode()
+
+
+def _sign_in(**fields: Any) -> bytes:
+    return json.dumps(
+        {"badge": "1023", "pin": "000000", "device_id": "d-1"} | fields, ensure_ascii=True
+    ).encode()
+
+
+def _chunks(prefix: bytes, filler: int, suffix: bytes) -> Callable[[Target], Iterator[bytes]]:
+    def make(target: Target) -> Iterator[bytes]:
+        def gen() -> Iterator[bytes]:
+            yield prefix
+            for _ in range(filler // 8192):
+                yield b" " * 8192
+            yield suffix
+
+        return gen()
+
+    return make
+
+
+def body_probes() -> list[BodyProbe]:
+    return [
+        BodyProbe("push: 200,000-deep nesting", "/v1/push", lambda t: b"[" * 100_000 + b"]" * 100_000),
+        BodyProbe(
+            "push: 5,000-digit device_seq",
+            "/v1/push",
+            lambda t: _push_text(t).replace(b'"device_seq": 1', b'"device_seq": ' + b"9" * 5000),
+        ),
+        BodyProbe(
+            "push: NaN device_seq",
+            "/v1/push",
+            lambda t: _push_text(t).replace(b'"device_seq": 1', b'"device_seq": NaN'),
+        ),
+        BodyProbe(
+            "push: invalid UTF-8", "/v1/push", lambda t: _push_text(t).replace(b'"protocol"', b'"\xff\xfe"')
+        ),
+        BodyProbe("push: lone surrogate device_id", "/v1/push", lambda t: _push_text(t, device_id="\ud800")),
+        BodyProbe("push: array", "/v1/push", lambda t: b"[]"),
+        BodyProbe("push: empty", "/v1/push", lambda t: b""),
+        BodyProbe("push: JSON as text/plain", "/v1/push", lambda t: _push_text(t), "text/plain"),
+        BodyProbe(
+            "push: 1.1 MB declared",
+            "/v1/push",
+            lambda t: _push_text(t).replace(b'"records"', b'"pad": "' + b"x" * 1_100_000 + b'", "records"'),
+        ),
+        BodyProbe(
+            "push: 1.1 MB streamed", "/v1/push", _chunks(b'{"protocol": 1, "records": [', 1_100_000, b"]}")
+        ),
+        BodyProbe("push: 10,000 empty records", "/v1/push", lambda t: _push_text(t, records=[{}] * 10_000)),
+        BodyProbe(
+            "sign-in: 70 KB declared",
+            "/v1/auth/sign-in",
+            lambda t: _sign_in(device_name="x" * 70_000),
+            role=None,
+        ),
+        BodyProbe(
+            "sign-in: 70 KB streamed",
+            "/v1/auth/sign-in",
+            _chunks(b'{"badge": "1023", ', 70_000, b"}"),
+            role=None,
+        ),
+        BodyProbe(
+            "sign-in: lone surrogate badge", "/v1/auth/sign-in", lambda t: _sign_in(badge="\ud800"), role=None
+        ),
+        BodyProbe(
+            "sign-in: NUL in badge", "/v1/auth/sign-in", lambda t: _sign_in(badge="10\x0023"), role=None
+        ),
+        BodyProbe(
+            "sign-in: SQL in badge and PIN",
+            "/v1/auth/sign-in",
+            lambda t: _sign_in(badge="' OR '1'='1", pin="' OR '1'='1"),
+            role=None,
+        ),
+        BodyProbe(
+            "sign-in: form-urlencoded",
+            "/v1/auth/sign-in",
+            lambda t: b"badge=1023&pin=000000&device_id=d",
+            "application/x-www-form-urlencoded",
+            role=None,
+        ),
+    ]
+
+
+def body_probe(target: Target, client: httpx.Client, probe: BodyProbe) -> tuple[str, str | None]:
+    headers = {"Content-Type": probe.content_type}
+    if probe.role is not None:
+        headers |= target.auth[probe.role]
+    body = probe.body(target)
+    answer = send(client, "POST", probe.path, content=body, headers=headers)
+    if answer.status_code >= 500:
+        return BROKEN, f"HTTP {answer.status_code}"
+    if answer.status_code == 200 and probe.path == "/v1/auth/sign-in":
+        return BROKEN, "signed in"
+    if answer.status_code == 200:
+        results = answer.json().get("results", [])
+        refused = all(r["status"] == "refused" and r.get("errno") for r in results)
+        return RECORD_REFUSED, None if refused else f"accepted: {answer.text[:120]}"
+    return REFUSED, error_problem(answer.status_code, "POST", answer.content)
+
+
+def bodies(target: Target, probes: list[BodyProbe] | None = None) -> Part:
+    part = Part("bodies")
+    before = schema_snapshot(target.storage)
+    with target.client() as client:
+        for probe in probes or body_probes():
+            outcome, problem = body_probe(target, client, probe)
+            part.add(probe.name, outcome, problem)
+    if schema_snapshot(target.storage) != before:
+        part.add("schema", BROKEN, "tables or integrity changed")
+    if not target.alive():
+        part.add("health", BROKEN, "HQ no longer answers")
+    return part
+
+
+# --------------------------------------------------------------------------------------------- fuzz
+
+
+def fuzz(target: Target, schema_doc: dict[str, Any], positive: int, negative: int, seconds: float) -> Part:
+    """schemathesis against the OpenAPI as each role: no 5xx, and every 4xx in the error shape."""
+    import requests
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis.errors import Unsatisfiable
+    from schemathesis import GenerationMode
+
+    part = Part("fuzz (schemathesis)")
+    schema = schemathesis.openapi.from_dict(schema_doc)
+    ops = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
+    ops.sort(key=lambda op: op.label == "POST /v1/auth/sign-out")  # revokes the token: last
+    deadline = time.monotonic() + seconds
+    tokens = {role: target.sign_in(role) for role in ("officer", "leader", "hq")}
+    session = requests.Session()
+
+    def runner(
+        role: str, auth: dict[str, str], operation: Any, mode: Any, examples: int
+    ) -> Callable[[], None]:
+        @settings(
+            max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
+        @given(case=operation.as_strategy(generation_mode=mode))
+        def run(case: Any) -> None:
+            if time.monotonic() > deadline:
+                return
+            headers = dict(case.headers or {}) | auth
+            response = case.call(base_url=target.url, session=session, headers=headers, timeout=30)
+            label = f"{role} {operation.label} [{mode.value}]"
+            if response.status_code >= 500:
+                part.add(label, BROKEN, f"HTTP {response.status_code}: {response.text[:120]}")
+            elif response.status_code >= 400:
+                part.add(
+                    label, REFUSED, error_problem(response.status_code, case.method.upper(), response.content)
+                )
+            else:
+                part.add(label, ANSWERED)
+
+        return run
+
+    for role, auth in tokens.items():
+        for operation in ops:
+            for mode, examples in ((GenerationMode.POSITIVE, positive), (GenerationMode.NEGATIVE, negative)):
+                if time.monotonic() > deadline:
+                    part.outcomes["skipped (time)"] += 1
+                    continue
+                with contextlib.suppress(Unsatisfiable):  # nothing in the operation can be made invalid
+                    runner(role, auth, operation, mode, examples)()
+    session.close()
+    if not target.alive():
+        part.add("health", BROKEN, "HQ no longer answers")
+    return part
+
+
+# ------------------------------------------------------------------------------------------ the run
+
+
+class Server:
+    """uvicorn serving an app on 127.0.0.1 in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="off",
+                                access_log=False)  # fmt: skip
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        self.url = f"http://127.0.0.1:{self.server.servers[0].sockets[0].getsockname()[1]}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def demo_target(root: Path, pg_dsn: str = "") -> tuple[Target, Server, dict[str, Any]]:
+    """HQ with the demo district over SQLite in ``root`` (or a fresh schema of the PostgreSQL at
+    ``pg_dsn``), serving on loopback; its OpenAPI document."""
+    from enforcement.catalogue import load_catalogue
+    from hq.app import create_app
+    from hq.demo import SUBJECTS, USERS, seed_demo
+    from hq.settings import FAST_PIN_HASHING, Settings, ThrottleSettings
+    from hq.storage.sqlite import SqliteStorage
+
+    catalogue = load_catalogue()
+    # every probe comes from 127.0.0.1: the per-address sign-in throttle would lock the harness out
+    settings = Settings(
+        pin_hashing=FAST_PIN_HASHING, throttle=ThrottleSettings(free_failures_per_address=10**6)
+    )
+    storage: Storage
+    if pg_dsn:
+        from hq.storage.postgres import PostgresStorage
+
+        storage = PostgresStorage(pg_dsn, schema=f"hostile_{new_id()[:8]}", max_size=4)
+    else:
+        storage = SqliteStorage(root / "hq.db")
+    storage.create_schema()
+    seed_demo(storage, settings, catalogue=catalogue)
+    blobs = FilesystemBlobStore(root / "blobs")
+    app = create_app(storage, blobs, settings, catalogue=catalogue)
+    server = Server(app)
+    by_badge = {u.officer.badge: u for u in USERS}
+    users = {
+        "officer": by_badge["1023"].officer,
+        "leader": by_badge["1001"].officer,
+        "hq": by_badge["9001"].officer,
+    }
+    target = Target(
+        server.url, storage, blobs, users, {u.officer.badge: u.pin for u in USERS}, SUBJECTS[0].id
+    )
+    for role in users:
+        target.sign_in(role)
+    return target, server, app.openapi()
+
+
+def known_values(target: Target) -> dict[str, str]:
+    """Valid path-parameter values: a stored case with a stored photo, the subject, a spare device."""
+    data = evidence_photo()
+    sha = hashlib.sha256(data).hexdigest()
+    case = valid_case(target, photos=(PhotoRef(sha, len(data)),))
+    with target.client() as client:
+        push(target, client, "officer", "case", to_json_dict(case), case.id)
+        send(
+            client,
+            "PUT",
+            f"/v1/photos/{sha}",
+            content=data,
+            headers=target.auth["officer"] | {"Content-Type": OCTET},
+        )
+    spare = target.devices["officer"]
+    target.sign_in("officer")  # the spare device keeps existing; its token is superseded
+    return {
+        "case_id": case.id,
+        "subject_id": target.subject_id,
+        "sha256": sha,
+        "device_id": spare,
+        "squad": target.users["officer"].squad_code,  # HQ must name the squad of a review queue or day log
+    }
+
+
+def table(parts: list[tuple[Part, float]]) -> str:
+    columns = (ACCEPTED, REFUSED, RECORD_REFUSED, VERBATIM, ANSWERED)
+    lines = [
+        "| part | probes | " + " | ".join(columns) + " | problems | seconds |",
+        "|---|---:|" + "---:|" * (len(columns) + 2),
+    ]
+    for part, seconds in parts:
+        cells = " | ".join(str(part.outcomes.get(c, 0)) for c in columns)
+        lines.append(f"| {part.name} | {part.probes} | {cells} | {len(part.problems)} | {seconds:.1f} |")
+    return "\n".join(lines)
+
+
+def run_backend(args: argparse.Namespace, pg_dsn: str) -> tuple[list[tuple[Part, float]], bool]:
+    """Every part against a fresh HQ over SQLite (or PostgreSQL at ``pg_dsn``); (part, seconds), and
+    whether HQ still answered at the end."""
+    with tempfile.TemporaryDirectory(prefix="sp-hostile-") as tmp:
+        target, server, schema = demo_target(Path(tmp), pg_dsn)
+        try:
+            parts: list[tuple[Part, float]] = []
+            runs: list[Callable[[], Part]] = [
+                lambda: text_fields(target),
+                lambda: parameters(target, schema, known_values(target)),
+                lambda: photos(target),
+                lambda: bodies(target),
+                lambda: fuzz(target, schema, args.positive, args.negative, args.fuzz_seconds),
+            ]
+            for make in runs:
+                started = time.monotonic()
+                part = make()
+                parts.append((part, time.monotonic() - started))
+            return parts, target.alive()
+        finally:
+            server.stop()
+            if pg_dsn:
+                import psycopg
+
+                with psycopg.connect(pg_dsn, autocommit=True) as pg:
+                    pg.execute(f'DROP SCHEMA IF EXISTS "{target.storage.schema}" CASCADE')  # type: ignore[attr-defined]
+            target.storage.close()
+
+
+def report(backend: str, parts: list[tuple[Part, float]], alive: bool) -> str:
+    grouped: dict[str, list[str]] = {}
+    for part, _ in parts:
+        for label, what in part.problems:
+            grouped.setdefault(f"{part.name}: {what[:150]}", []).append(label)
+    distinct = [
+        f"{what} — {len(labels)}×, e.g. {'; '.join(labels[:3])}" for what, labels in sorted(grouped.items())
+    ]
+    return "\n\n".join(
+        [
+            f"## {backend}: {sum(p.probes for p, _ in parts)} probes, HQ answering at the end: "
+            f"{'yes' if alive else 'NO'}",
+            table(parts),
+            "Problems, grouped:\n\n" + ("\n".join(f"- {d}" for d in distinct) or "none"),
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--positive", type=int, default=100, help="schemathesis examples per operation")
+    parser.add_argument("--negative", type=int, default=60)
+    parser.add_argument("--fuzz-seconds", type=float, default=40.0, help="bound on the fuzz part per backend")
+    parser.add_argument(
+        "--pg-dsn",
+        default=os.environ.get("STREETPATROL_TEST_PG_DSN", ""),
+        help="also run over PostgreSQL (a fresh schema; default $STREETPATROL_TEST_PG_DSN)",
+    )
+    args = parser.parse_args()
+    sections = [report("SQLite", *run_backend(args, ""))]
+    if args.pg_dsn:
+        sections.append(report("PostgreSQL", *run_backend(args, args.pg_dsn)))
+    text = "\n\n".join(
+        [
+            "# Hostile input at HQ, over loopback HTTP",
+            f"{len(HOSTILE)} hostile strings ({', '.join(HOSTILE)}) in every string of a valid case, "
+            "subject, shift and review payload (and the case's `extra` keys) and in every path/query "
+            f"parameter of the OpenAPI (as HQ); {len(photo_probes())} uploads + how a stored photo is "
+            "served; "
+            f"{len(body_probes())} malformed or oversized bodies; schemathesis with {args.positive} positive "
+            f"+ {args.negative} negative examples per operation per role (officer, leader, HQ), at most "
+            f"{args.fuzz_seconds:.0f} s. *accepted (control)*: the same probes with valid values, accepted — "
+            "the baseline showing the harness does not simply refuse everything. A problem is a 5xx, a 4xx "
+            "without "
+            "the ErrorBody shape, a refused record that was stored, accepted text that did not read back "
+            "verbatim, a hostile photo stored, or data answered for a hostile path.",
+            *sections,
+        ]
+    )
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "hostile.md").write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
