@@ -78,7 +78,7 @@ REMOTE_HISTORY_SQL = (
 )
 
 #: Cases recorded inside a latitude / longitude box (the ``cases_by_place`` index; the box is cut to a
-#: circle in Python). Also run by bench/store.py.
+#: circle in Python).
 NEARBY_SQL = (
     "SELECT subject_id, violation_code, occurred_at, occurred_utc, lat, lon FROM cases"
     " WHERE lat IS NOT NULL AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
