@@ -7,6 +7,10 @@ and the floor so both see the same disk and cache state:
 
 * save_case of a case with 3 photo rows, 2 seized items and its outbox entry (>= 200 saves); the floor is
   plain sqlite3 writing the same rows (executemany, one BEGIN IMMEDIATE ... COMMIT, prebuilt tuples);
+* ``Store.open`` of the file after a clean close (cheap check) beside the full-check open every start
+  used to run (``full_check=True``), interleaved on the same file (page cache warm for both);
+* the subjects within 150 m of a fix with their next stage (Today's list: ``nearby_subjects`` +
+  ``compute_stage``); its floor scans every case in Python for the same subjects;
 * a day's patrol log (50 cases), subject search (plate, phone, fuzzy name) and the earlier-cases lookup;
   the floor runs the same SQL statements with plain sqlite3 and fetches the rows, without building
   records, validating, ranking or locking.
@@ -50,6 +54,7 @@ from enforcement.model import (
     SubjectKind,
     new_id,
 )
+from enforcement.staging import compute_stage
 from enforcement.validation import validate_subject
 from mobile.store import (
     CASE_INSERT,
@@ -67,6 +72,7 @@ from mobile.store import (
     Store,
     case_child_rows,
     case_row,
+    distance_m,
     extra_candidates,
     name_candidates,
     search_key,
@@ -277,6 +283,7 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=20_000)
     parser.add_argument("--saves", type=int, default=250)
     parser.add_argument("--reps", type=int, default=200)
+    parser.add_argument("--opens", type=int, default=7)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     random.seed(args.seed)
@@ -286,12 +293,20 @@ def main() -> None:
         started = time.perf_counter()
         world = build(path, args.cases, args.subjects)
         built = time.perf_counter() - started
-        open_ms, _ = timed(lambda: Store.open(path, catalogue=catalogue).close())  # integrity_check
+        open_ms, _ = timed(lambda: Store.open(path, catalogue=catalogue).close())  # after the build
+        rows: dict[str, tuple[list[float], list[float]]] = {}
+        opens: tuple[list[float], list[float]] = ([], [])
+        for _ in range(args.opens):  # interleaved: the open after a clean close, the old full-check open
+            for forced, times in ((False, opens[0]), (True, opens[1])):
+                ms, opened = timed(partial(Store.open, path, catalogue=catalogue, full_check=forced))
+                assert opened.open_check == ("full" if forced else "cheap"), opened.open_check
+                opened.close()
+                times.append(ms)
+        rows["Store.open after a clean close (floor: the full integrity_check open)"] = opens
         store = Store.open(path, catalogue=catalogue)
         floor = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         floor.execute("PRAGMA synchronous = FULL")
         assert floor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        rows: dict[str, tuple[list[float], list[float]]] = {}
 
         def compare(
             label: str,
@@ -368,6 +383,18 @@ def main() -> None:
             lambda i, found: shops[i % len(shops)].id in {s.id for s in found} or len(found) == 20,
         )
 
+        spots = floor.execute(
+            "SELECT lat, lon FROM cases WHERE subject_id IS NOT NULL ORDER BY random() LIMIT ?", (args.reps,)
+        ).fetchall()
+        at = datetime(2026, 11, 23, 9, tzinfo=LOCAL_TZ)
+        compare(
+            "subjects within 150 m of a fix, next stage (5)",
+            args.reps,
+            lambda i: nearby_stages(store, *spots[i], at),
+            lambda i: floor_nearby(floor, *spots[i]),
+            lambda i, found: 1 <= len(found) <= 5,
+        )
+
         busy = world.busy_subjects
         compare(
             "earlier cases of a subject (own + HQ)",
@@ -384,6 +411,26 @@ def main() -> None:
     print(table)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(table, encoding="utf-8")
+
+
+def nearby_stages(store: Store, lat: float, lon: float, at: datetime) -> list[Any]:
+    """What Today's list does (``TodayState.nearby``): the subjects near the fix, each one's next stage."""
+    return [
+        compute_stage(near.violation_code, at, store.subject_history(near.subject.id))
+        for near in store.nearby_subjects(lat, lon)
+    ]
+
+
+def floor_nearby(conn: sqlite3.Connection, lat: float, lon: float) -> list[Any]:
+    """Brute force: every case's place read and measured in Python, the 5 most recent subjects kept."""
+    newest: dict[str, int] = {}
+    for subject_id, utc, c_lat, c_lon in conn.execute(
+        "SELECT subject_id, occurred_utc, lat, lon FROM cases WHERE subject_id IS NOT NULL AND is_current = 1"
+        " AND lat IS NOT NULL"
+    ):
+        if distance_m(lat, lon, c_lat, c_lon) <= 150 and utc > newest.get(subject_id, -1):
+            newest[subject_id] = utc
+    return sorted(newest, key=lambda s: -newest[s])[:5]
 
 
 def floor_log(conn: sqlite3.Connection, badge: str, day: date) -> list[Any]:
@@ -426,8 +473,9 @@ def render(
     lines = [
         f"# Phone store benchmark ({args.cases:,} cases, {args.subjects:,} subjects, WAL + synchronous=FULL)",
         "",
-        f"Store file {size_mb:.0f} MiB, built in {built:.1f} s; `Store.open` of it (integrity_check) "
-        f"{open_ms:.0f} ms. Saves: {args.saves}, query repetitions: {args.reps}. Times in ms.",
+        f"Store file {size_mb:.0f} MiB, built in {built:.1f} s; first `Store.open` after the build "
+        f"(cheap: closed cleanly) {open_ms:.0f} ms. Saves: {args.saves}, query repetitions: {args.reps}."
+        " Times in ms.",
         "Floor = plain sqlite3 on the same file running the same statements (writes: prebuilt rows, one",
         "transaction; reads: fetch rows only, no records built, no validation, no ranking).",
         f"Machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end (other work shares"
@@ -438,6 +486,10 @@ def render(
     ]
     for label, (store_t, floor_t) in rows.items():
         target = 5.0 if label.startswith("save") else 10.0
+        if label.startswith("Store.open"):
+            target = 300.0
+        elif label.startswith("subjects within"):
+            target = 20.0
         p50 = statistics.median(store_t)
         lines.append(
             f"| {label} | {p50:.2f} | {pct(store_t, 0.95):.2f} | {statistics.median(floor_t):.2f} | "

@@ -2,7 +2,10 @@
 
 Opens the phone store (``D/phone.db``) and photo directory (``D/photos``) once per process, starts the sync
 link's background worker, and gives every page (browser tab or phone window) a ``Shell`` over the same
-``AppState``. ``--web`` serves the Flutter web client on 127.0.0.1 without opening a browser (no CDN: the
+``AppState``. After a clean shutdown the store opens with a cheap check; once the first screen is drawn,
+the scheduled full integrity check (``AppState.check_store``) runs on a background thread and, if it
+finds the file damaged, every page shows the store's error.
+``--web`` serves the Flutter web client on 127.0.0.1 without opening a browser (no CDN: the
 phone may be offline) and prints ``APP READY <url>`` once serving.
 """
 
@@ -65,8 +68,32 @@ def make_main(app: AppState) -> Callable[[ft.Page], None]:
         shell = Shell(app, page, screens=make_screen, version=VERSION)
         shell.apply_theme()
         page.add(ft.SafeArea(shell.body, expand=True))
-        page.on_close = lambda e: shell.close()  # the session ended: stop following state
         shell.start()
+
+        def damaged() -> None:
+            if app.store_damage is not None:
+                with contextlib.suppress(RuntimeError, AttributeError):  # the page or its loop is gone
+                    page.run_task(show_damage)
+
+        async def show_damage() -> None:
+            text = shell.error_text(app.store_damage) if app.store_damage else ""
+            shell.messages.append(text)
+            shell.render()
+            page.show_dialog(
+                ft.AlertDialog(
+                    modal=True, title=ft.Text(shell.t("store.damaged_title")), content=ft.Text(text)
+                )
+            )
+
+        unsubscribe = app.health.subscribe(damaged)
+        damaged()  # found before this page opened
+
+        def closed(e: object) -> None:  # the session ended: stop following state
+            unsubscribe()
+            shell.close()
+
+        page.on_close = closed
+        page.run_thread(app.check_store)  # after the first screen: the full check, when due
 
     return main
 

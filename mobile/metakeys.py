@@ -10,6 +10,9 @@ from __future__ import annotations
 # -- the store's own (made at first open)
 DEVICE_ID = "device_id"
 INSTALL_TAG = "install_tag"
+CLEAN_CLOSE = "clean_close"  # written by the last act of ``Store.close``, deleted by the first write of open
+INTEGRITY_CHECKED = "integrity_checked_at"  # when the last full ``integrity_check`` passed
+INTEGRITY_OPENS = "opens_since_integrity_check"
 
 # -- the HQ client's (``mobile.hqclient``)
 TOKEN = "sync.token"  # noqa: S105 (a meta key, not a secret)

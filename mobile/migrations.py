@@ -283,11 +283,18 @@ ALTER TABLE cases ADD COLUMN hq_reason_en TEXT NOT NULL DEFAULT ''
     )
 
 
+def m005_cases_by_place(db: SqlExecutor) -> None:
+    """Where cases were recorded, for the subjects near a GPS fix on the Today screen
+    (``QueryStore.nearby_subjects``: a latitude range, the longitude read from the index)."""
+    _run(db, "CREATE INDEX cases_by_place ON cases (lat, lon) WHERE lat IS NOT NULL")
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m001_initial,
     m002_query_indexes,
     m003_squad_feed,
     m004_case_hq_reason,
+    m005_cases_by_place,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

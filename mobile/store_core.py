@@ -103,6 +103,7 @@ class StoreCore:
     _db: Database
     _device_id: str
     _install_tag: str
+    _damaged: StoreCorrupt | None = None  # set when a later integrity check found the file damaged
 
     def _guard(self) -> None:
         if self._closed:
@@ -114,6 +115,8 @@ class StoreCore:
         errors become StoreWriteFailed."""
         with self._lock:
             self._guard()
+            if self._damaged is not None:  # nothing more is written to a damaged file: support recovers it
+                raise self._damaged
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")

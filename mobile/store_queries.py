@@ -1,18 +1,29 @@
 """Reads of the phone store that span records: the officer's day log (``patrol_log``), a subject's earlier
-cases for the staged rule (``subject_history``), the officer's most used violations, and a leader's squad
-day (SQL in ``mobile.store_squad``). Each runs in one read snapshot and returns plain records.
+cases for the staged rule (``subject_history``), the subjects whose cases were recorded near a GPS fix
+(``nearby_subjects``), the officer's most used violations, and a leader's squad day (SQL in
+``mobile.store_squad``). Each runs in one read snapshot and returns plain records.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from enforcement.codec import case_from_dict
-from enforcement.model import Case, CaseStatus, HistoryEntry, Review, ReviewDecision, Stage, SyncState
+from enforcement.codec import case_from_dict, subject_from_dict
+from enforcement.model import (
+    Case,
+    CaseStatus,
+    HistoryEntry,
+    Review,
+    ReviewDecision,
+    Stage,
+    Subject,
+    SyncState,
+)
 from mobile import store_squad
 from mobile.store_core import StoreCore
 from mobile.store_rows import chunks, review_of
@@ -36,6 +47,16 @@ class LoggedCase:
     hq_reason_en: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class NearbySubject:
+    """A subject with a case recorded near a GPS fix: its newest such case's violation and time."""
+
+    subject: Subject
+    violation_code: str
+    last_seen: datetime
+    distance_m: float
+
+
 # ----------------------------------------------------------------------------------------- queries
 # Also shared with bench/store.py (its plain-sqlite3 floor runs the very same statements).
 
@@ -55,6 +76,30 @@ REMOTE_HISTORY_SQL = (
     "SELECT case_id, case_no, violation_code, occurred_at, stage, status, version FROM remote_history"
     " WHERE subject_id = ?"
 )
+
+#: Cases recorded inside a latitude / longitude box (the ``cases_by_place`` index; the box is cut to a
+#: circle in Python).
+NEARBY_SQL = (
+    "SELECT subject_id, violation_code, occurred_at, occurred_utc, lat, lon FROM cases"
+    " WHERE lat IS NOT NULL AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
+    " AND subject_id IS NOT NULL AND is_current = 1"
+)
+_EARTH_M = 6_371_000.0
+_M_PER_DEG = math.pi * _EARTH_M / 180
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Metres between two points (equirectangular; exact enough within a few km)."""
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    y = math.radians(lat2 - lat1)
+    return math.hypot(x, y) * _EARTH_M
+
+
+def place_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    """The NEARBY_SQL parameters: the box around a circle of ``radius_m`` metres."""
+    dlat = radius_m / _M_PER_DEG
+    dlon = radius_m / (_M_PER_DEG * max(math.cos(math.radians(lat)), 0.01))
+    return lat - dlat, lat + dlat, lon - dlon, lon + dlon
 
 
 class QueryStore(StoreCore):
@@ -114,6 +159,43 @@ class QueryStore(StoreCore):
             )
         return sorted(entries.values(), key=lambda e: (e.occurred_at, e.case_no, e.version))
 
+    def nearby_subjects(
+        self, lat: float, lon: float, *, radius_m: float = 150.0, limit: int = 5
+    ) -> list[NearbySubject]:
+        """Subjects with a case (this phone's, current version) recorded within ``radius_m`` of the fix,
+        the most recently seen first, at most ``limit``; each with its newest such case. A fix that is no
+        position (NaN, out of range) finds nobody."""
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0) or radius_m <= 0 or limit <= 0:
+            return []
+        newest: dict[str, tuple[int, str, str, float]] = {}
+        with self._read() as conn:
+            for subject_id, code, occurred_at, utc, c_lat, c_lon in conn.execute(
+                NEARBY_SQL, place_box(lat, lon, radius_m)
+            ):
+                away = distance_m(lat, lon, c_lat, c_lon)
+                if away <= radius_m and (subject_id not in newest or utc > newest[subject_id][0]):
+                    newest[subject_id] = (utc, code, occurred_at, away)
+            chosen = sorted(newest.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
+            ids = [subject_id for subject_id, _ in chosen]
+            marks = ",".join("?" * len(ids))
+            records = (
+                dict(
+                    conn.execute(f"SELECT id, record FROM subjects WHERE id IN ({marks})", ids).fetchall()  # noqa: S608
+                )
+                if ids
+                else {}
+            )
+        return [
+            NearbySubject(
+                subject=subject_from_dict(json.loads(records[subject_id])),
+                violation_code=code,
+                last_seen=datetime.fromisoformat(occurred_at),
+                distance_m=away,
+            )
+            for subject_id, (_, code, occurred_at, away) in chosen
+            if subject_id in records
+        ]
+
     def violation_counts(self, badge: str) -> dict[str, int]:
         """How many cases (by case number) the officer recorded per violation code, most used first."""
         rows = self._rows(
@@ -134,4 +216,3 @@ class QueryStore(StoreCore):
         with self._read() as conn:
             record = store_squad.case_record(conn, case_id)
         return case_from_dict(json.loads(record)) if record is not None else None
-

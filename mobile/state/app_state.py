@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -10,10 +11,12 @@ from typing import Any
 from enforcement import staging
 from enforcement.catalogue import Catalogue
 from enforcement.model import LOCAL_TZ
+from enforcement.text import LocalizedError
 from mobile.photostore import PhotoStore
 from mobile.state.case_detail import CaseDetailState
 from mobile.state.draft import Draft
 from mobile.state.new_case import DRAFT_KEY, CaseDraftState
+from mobile.state.observable import Observable
 from mobile.state.session import PBKDF2_ITERATIONS, SessionState
 from mobile.state.settings import SettingsState
 from mobile.state.squad import SquadState
@@ -60,7 +63,7 @@ class AppState:
             backoff_cap=backoff_cap,
         )
         self.session = SessionState(store, self.settings, self.link, iterations=pin_iterations)
-        self.today = TodayState(store, self.session, self.link, now=now)
+        self.today = TodayState(store, self.session, self.link, now=now, policy=policy)
         self.drafts = CaseDraftState(
             store, photos, catalogue, self.settings, self.session, self.link, now=now, policy=policy
         )
@@ -70,6 +73,31 @@ class AppState:
         self.squad = SquadState(store, catalogue, self.session, self.link, now=now)
         # day-log exports live in the app's data directory, beside the photos (``<data dir>/exports``)
         self.squad_export = DayLogExport(self.squad, export_dir or photos.root.parent / "exports")
+        #: damage the background integrity check found (``StoreCorrupt``, the message an open would give)
+        self.store_damage: LocalizedError | None = None
+        self.health = Observable()  # notified when ``store_damage`` is set
+        self._store_check = threading.Lock()
+        self._store_checked = False
+
+    def check_store(self) -> bool:
+        """The store's scheduled full integrity check, when due (``Store.integrity_check_due``); at most once
+        per process. Slow (a second or more on a big store): the app calls it on a background thread once
+        the first screen is drawn. On damage the store already refuses writes; this keeps the error in
+        ``store_damage`` and notifies ``health`` so every screen shows it. Returns whether it ran."""
+        with self._store_check:
+            if self._store_checked:
+                return False
+            self._store_checked = True
+        if not self.store.integrity_check_due():
+            return False
+        try:
+            self.store.check_integrity()
+        except LocalizedError as exc:
+            if exc.code != "store_corrupt":
+                raise
+            self.store_damage = exc
+            self.health.notify()
+        return True
 
     def start(self) -> None:
         """Start the background link (and its automatic syncing if an officer is signed in)."""

@@ -1,4 +1,5 @@
-"""The Today screen: the shift, the day's cases and the always-visible sync status line."""
+"""The Today screen: the shift, the day's cases, the always-visible sync status line and, with a GPS fix,
+the known subjects near the officer with the stage their next case would get (``nearby``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from enforcement.model import LOCAL_TZ, Shift
+from enforcement import staging
+from enforcement.model import LOCAL_TZ, HistoryEntry, Shift, Stage, Subject, local_date
 from mobile import metakeys
 from mobile.state.errors import NotSignedIn
 from mobile.state.observable import Observable
@@ -25,6 +27,36 @@ class TodayStore(Protocol):
     def outbox_stats(self) -> tuple[int, int]: ...
     def outbox_parked(self) -> list[Any]: ...
     def photo_stats(self) -> tuple[int, int]: ...
+    def nearby_subjects(
+        self, lat: float, lon: float, *, radius_m: float = ..., limit: int = ...
+    ) -> list[Any]: ...
+    def subject_history(self, subject_id: str) -> list[HistoryEntry]: ...
+
+
+#: How far from the fix a subject's case may have been recorded, and how many subjects are shown.
+NEARBY_RADIUS_M = 150.0
+NEARBY_LIMIT = 5
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyStage:
+    """A known subject near the fix and the stage of its next case for the violation last recorded here."""
+
+    subject: Subject
+    violation_code: str
+    last_seen: datetime
+    days_ago: int  # bureau-local calendar days before today; 0 also when the phone clock is behind
+    distance_m: float
+    decision: staging.StageDecision
+
+    @property
+    def next_stage(self) -> Stage:
+        return self.decision.stage
+
+    @property
+    def who(self) -> str:
+        s = self.subject
+        return s.name or s.plate or s.description or s.phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +80,21 @@ class StatusLine:
 
 class TodayState(Observable):
     def __init__(
-        self, store: TodayStore, session: SessionState, link: SyncLink, *, now: Callable[[], datetime]
+        self,
+        store: TodayStore,
+        session: SessionState,
+        link: SyncLink,
+        *,
+        now: Callable[[], datetime],
+        policy: staging.StagePolicy | None = None,
     ) -> None:
         super().__init__()
         self._store = store
         self._session = session
         self._link = link
         self._now = now
+        self._policy = policy or staging.StagePolicy()
+        self.fix: tuple[float, float] | None = None  # the last GPS fix (lat, lon) the screen got
 
     def _badge(self) -> str:
         if self._session.officer is None:
@@ -111,3 +151,33 @@ class TodayState(Observable):
 
     def sync_now(self) -> None:
         self._link.kick()
+
+    # -- subjects nearby ---------------------------------------------------------------------------------
+    def set_fix(self, lat: float, lon: float) -> None:
+        """A GPS fix for the nearby list."""
+        self.fix = (float(lat), float(lon))
+        self.notify()
+
+    def nearby(self) -> list[NearbyStage]:
+        """Known subjects whose cases were recorded within ``NEARBY_RADIUS_M`` of the fix, most recently
+        seen first (at most ``NEARBY_LIMIT``), each with the stage a case now would get for the violation
+        last recorded against it there: ``enforcement.staging.compute_stage`` over its history here (own
+        cases and HQ's), the same rule the new-case wizard applies. Empty without a fix."""
+        if self.fix is None:
+            return []
+        now = self._now()
+        today = local_date(now)
+        found = self._store.nearby_subjects(*self.fix, radius_m=NEARBY_RADIUS_M, limit=NEARBY_LIMIT)
+        return [
+            NearbyStage(
+                subject=near.subject,
+                violation_code=near.violation_code,
+                last_seen=near.last_seen,
+                days_ago=max(0, (today - local_date(near.last_seen)).days),
+                distance_m=near.distance_m,
+                decision=staging.compute_stage(
+                    near.violation_code, now, self._store.subject_history(near.subject.id), self._policy
+                ),
+            )
+            for near in found
+        ]

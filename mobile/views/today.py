@@ -1,4 +1,5 @@
-"""Today: the shift, the status line (tap to sync now) and the day's cases, newest first."""
+"""Today: the shift, the status line (tap to sync now), the subjects nearby with their next stage (after a
+GPS fix) and the day's cases, newest first."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 import flet as ft
 
+from enforcement.staging import stage_name
 from mobile.i18n import human_bytes
 from mobile.theme import TOUCH
 from mobile.views.common import (
@@ -21,12 +23,18 @@ from mobile.views.common import (
     violation_icon,
 )
 
+try:  # GPS, as on the new-case location step
+    import flet_geolocator as ftg
+except ImportError:  # pragma: no cover - depends on the installation
+    ftg = None
+
 
 class TodayView:
     def __init__(self, shell: Host) -> None:
         self.shell = shell
         self.app = shell.app
         self.grid_cell = field(shell.t("today.grid_cell"), key="today_grid")
+        self.gps_failed = False
 
     def status_line(self) -> ft.Control:
         s = self.shell
@@ -59,6 +67,10 @@ class TodayView:
             lines.append(ft.Text(human_bytes(s.lang, status.photo_bytes), size=12))
         if status.needs_sign_in:
             lines.append(ft.Text(s.t("sync.needs_sign_in"), color=ft.Colors.ERROR))
+        if self.app.store_damage is not None:  # found by the background integrity check
+            lines.insert(
+                0, ft.Text(s.error_text(self.app.store_damage), color=ft.Colors.ERROR, key="store_damage")
+            )
         return ft.Container(
             ft.Row(
                 [
@@ -114,6 +126,7 @@ class TodayView:
                 self.status_line(),
                 *shift_row,
                 ft.Row([big_button(s.t("today.new_case"), self.new_case, icon=ft.Icons.ADD_A_PHOTO)]),
+                self.nearby(),
                 ft.Text(s.t("today.count", n=len(cases)), size=16, weight=ft.FontWeight.BOLD),
                 *rows,
             ],
@@ -122,6 +135,49 @@ class TodayView:
             expand=True,
             horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         )
+
+    def nearby(self) -> ft.Control:
+        """The known subjects near the GPS fix, one line each with the stage of their next case."""
+        s = self.shell
+        lines: list[ft.Control] = [ft.Text(s.t("today.nearby.title"), size=16, weight=ft.FontWeight.BOLD)]
+        if self.app.today.fix is None:
+            lines.append(
+                ft.Row([plain_button(s.t("today.nearby.locate"), self.locate, icon=ft.Icons.MY_LOCATION)])
+            )
+            if self.gps_failed:
+                lines.append(ft.Text(s.t("today.nearby.gps_failed"), size=14))
+        else:
+            for n, near in enumerate(self.app.today.nearby()):
+                violation = self.app.catalogue.get(near.violation_code)
+                when = (
+                    s.t("today.nearby.days_ago", n=near.days_ago)
+                    if near.days_ago
+                    else s.t("today.nearby.today")
+                )
+                text = s.t(
+                    "today.nearby.line",
+                    who=near.who,
+                    violation=violation.name(s.lang),
+                    when=when,
+                    stage=stage_name(near.next_stage, s.lang),
+                )
+                lines.append(ft.Text(text, size=16, key=f"nearby_{n}"))
+            if len(lines) == 1:
+                lines.append(ft.Text(s.t("today.nearby.none"), size=14, italic=True))
+        return ft.Column(lines, spacing=4, key="nearby")
+
+    async def locate(self, e: Any = None) -> None:
+        self.gps_failed = False
+        try:
+            if ftg is None or self.shell.page is None:
+                raise RuntimeError("no GPS here")
+            position = await ftg.Geolocator().get_current_position()
+            if position.latitude is None or position.longitude is None:
+                raise ValueError("no position")
+            self.app.today.set_fix(position.latitude, position.longitude)
+        except Exception:  # refused, no signal, timeout: the list simply stays closed
+            self.gps_failed = True
+        self.shell.render()
 
     def case_tile(self, entry: Any) -> ft.Control:
         s = self.shell
