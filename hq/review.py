@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from enforcement.catalogue import Catalogue
 from enforcement.codec import to_json_dict
+from enforcement.limits import TEXT_LIMITS
 from enforcement.model import LOCAL_TZ, Review, ReviewDecision, Role, Stage, new_id
 from hq.auth import ApiError, Principal
 from hq.daydata import load_daylog
@@ -74,7 +75,7 @@ class ReviewQueue(_Model):
 
 class ReviewRequest(_Model):
     decision: ReviewDecision
-    comment: str = Field(default="", max_length=500)
+    comment: str = Field(default="", max_length=TEXT_LIMITS["comment"])
     review_id: RecordId | None = None  # resend = same review
 
 
