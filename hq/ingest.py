@@ -83,6 +83,7 @@ from hq.storage.base import (
     Storage,
     Tx,
 )
+from patrollog.reviewing import time_flag
 from sync.protocol import (
     ERRNO_MESSAGES,
     Errno,
@@ -372,14 +373,24 @@ class _Batch:
             compute_stage(case.violation_code, case.occurred_at, history, self.policy, case_no=case.case_no)
         )
         previous = self.tx.case_state(case.supersedes) if case.supersedes else None
+        device = self.tx.get_device(self.device_id)
+        flag = time_flag(
+            case.occurred_at,
+            self.now,
+            window_days=self.policy.window_days,
+            device_first_seen=device.created_at if device is not None else None,
+        )  # derived again from the stored row by hq.daydata for the leader's queue
         state = self.tx.save_case(case, district=self.user.district, verdict=verdict, received_at=self.now)
+        if flag is not None:
+            detail = {"flag": flag.value, "occurred_at": case.occurred_at.isoformat()}
+            self.tx.audit(self.user.badge, "time_flagged", target=case.id, detail=detail)
         missing = emit_case_state(
             self.tx, state, case=case_json, officer_name=self.user.name, subject=subject
         )
         if previous is not None and previous.subject_id and previous.subject_id != case.subject_id:
             # the amendment moved the case to another subject: the old one's history lost a case
             restage_after(self.tx, previous.subject_id, previous.occurred_at, skip_case_no=case.case_no,
-                          policy=self.policy)  # fmt: skip
+                          policy=self.policy, cause=case.id)  # fmt: skip
             moved_from = self.tx.get_subject(previous.subject_id)
             emit_history(
                 self.tx, previous.subject_id, (moved_from.district if moved_from else "") or previous.district
@@ -390,7 +401,14 @@ class _Batch:
             if previous is not None and previous.subject_id == case.subject_id:
                 since = min(since, previous.occurred_at)  # an amendment may move the case later
             if any(e.occurred_at >= since for e in others):
-                restage_after(self.tx, case.subject_id, since, skip_case_no=case.case_no, policy=self.policy)
+                restage_after(
+                    self.tx,
+                    case.subject_id,
+                    since,
+                    skip_case_no=case.case_no,
+                    policy=self.policy,
+                    cause=case.id,
+                )
             emit_history(
                 self.tx,
                 case.subject_id,
@@ -427,6 +445,8 @@ class _Batch:
                 f"案件的设备编号（{case.device_id}）与登录设备不符",
                 f"The case's device {case.device_id} is not the signed-in device",
             )
+        if case.supersedes:
+            return  # an amendment keeps its original's number (``_check_version``), checked when it came
         try:
             number = parse_case_no(case.case_no)
         except IdentifierError as err:
@@ -577,7 +597,8 @@ def apply_review(tx: Tx, review: Review, at: datetime, *, policy: StagePolicy | 
     tx.emit(ChangeKind.REVIEW, review.id, to_json_dict(review), ChangeScope(badge=state.officer_badge))
     emit_case_state(tx, state)
     if state.subject_id:
-        restage_after(tx, state.subject_id, state.occurred_at, skip_case_no=state.case_no, policy=policy)
+        restage_after(tx, state.subject_id, state.occurred_at, skip_case_no=state.case_no, policy=policy,
+                      cause=review.case_id)  # fmt: skip
         subject = tx.get_subject(state.subject_id)
         emit_history(tx, state.subject_id, (subject.district if subject else "") or state.district)
     tx.audit(review.reviewer_badge, "review", target=review.case_id,
@@ -590,10 +611,17 @@ def verdict_of(decision: StageDecision) -> StageVerdict:
 
 
 def restage_after(
-    tx: Tx, subject_id: str, occurred_at: datetime, *, skip_case_no: str, policy: StagePolicy | None = None
+    tx: Tx,
+    subject_id: str,
+    occurred_at: datetime,
+    *,
+    skip_case_no: str,
+    policy: StagePolicy | None = None,
+    cause: str = "",
 ) -> list[CaseState]:
     """Recompute HQ's stage of the subject's cases at or after ``occurred_at`` (a late arrival, an
-    amendment or a withdrawal can change what counted for them); returns the changed ones."""
+    amendment or a withdrawal can change what counted for them); returns the changed ones. Each change
+    is a ``restaged`` audit event naming ``cause``, the case version whose arrival or review caused it."""
     later = tx.list_cases(subject_id=subject_id, since=occurred_at, limit=10_000)
     if not later:
         return []
@@ -612,7 +640,8 @@ def restage_after(
             changed.append(updated)
             emit_case_state(tx, updated)
             tx.audit("system", "restaged", target=state.case_id,
-                     detail={"from": int(state.hq_stage), "to": int(decision.stage)})  # fmt: skip
+                     detail={"from": int(state.hq_stage), "to": int(decision.stage),
+                             "caused_by": cause, "subject_id": subject_id})  # fmt: skip
     return changed
 
 
