@@ -9,23 +9,35 @@ needs a written reason; an amendment names the version it replaces.
 
 ``validate_subject`` returns a normalised copy of a subject (plate, phone, ID number in canonical form,
 text trimmed) or raises ``CaseValidationError`` naming the ``Subject`` field.
+
+Every free-text field is bounded by ``enforcement.limits.TEXT_LIMITS`` (a ``TextTooLongError`` naming the
+field); HQ applies the same table to every pushed record.
+
+The second officer of a seizure (``second_officer_problem``): the domain says a seizure needs two
+officers present; the rule here is the strictest reasonable reading of who counts — an **active officer
+or leader of the recording officer's own squad** (the squad code the case carries), not the recording
+officer, never an HQ desk account. HQ checks it against its users table; the phone against the officers
+it knows (it cannot know every badge offline, so there an unknown badge is left to HQ).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from enforcement.catalogue import Catalogue, Violation
 from enforcement.identifiers import normalise_phone, normalise_plate, validate_resident_id
+from enforcement.limits import check_lengths, length_problems
 from enforcement.model import (
     Case,
     CaseValidationError,
     Disposition,
     IdentifierError,
     Location,
+    Officer,
+    Role,
     Stage,
     Subject,
     SubjectKind,
@@ -67,10 +79,16 @@ def validate_case(case: Case, catalogue: Catalogue, *, subject: Subject | None =
 
 
 def case_problems(
-    case: Case, catalogue: Catalogue, *, subject: Subject | None = None
+    case: Case,
+    catalogue: Catalogue,
+    *,
+    subject: Subject | None = None,
+    officer_of: Callable[[str], Officer | None] | None = None,
 ) -> list[CaseValidationError]:
     """Every problem of ``case``, in the order of the form. ``subject``, when given, must be the case's
-    subject; its kind is then checked against the violation's subject kinds."""
+    subject; its kind is then checked against the violation's subject kinds. ``officer_of``, when given,
+    looks a badge up in the caller's roster (None: not on it) for ``second_officer_problem``; an unknown
+    badge is a problem only where the roster is complete (HQ calls the rule itself with ``complete``)."""
     violation = catalogue.violations.get(case.violation_code)
     checks = (
         _record(case),
@@ -83,8 +101,64 @@ def case_problems(
         _seizure(case, violation),
         _photos(case),
         _version(case),
+        length_problems(case),
+        _second_officer(case, officer_of),
     )
     return [problem for check in checks for problem in check]
+
+
+def _second_officer(
+    case: Case, officer_of: Callable[[str], Officer | None] | None
+) -> Iterator[CaseValidationError]:
+    second = case.second_officer_badge.strip()
+    if officer_of is None or not case.seized_items or not second or second == case.officer_badge.strip():
+        return  # nothing to look up (``_seizure`` names a missing or self second officer)
+    problem = second_officer_problem(case, officer_of(second), complete=False)
+    if problem is not None:
+        yield problem
+
+
+def second_officer_problem(
+    case: Case, second: Officer | None, *, active: bool = True, complete: bool = True
+) -> CaseValidationError | None:
+    """Whether ``second`` (the officer found under ``case.second_officer_badge``, None when not found) may
+    be the second officer present at the case's seizure: an active officer or leader of the case's squad
+    other than the recording officer. ``complete``: the roster looked in has every officer (HQ), so a
+    badge not found in it does not exist; the phone's roster is partial and leaves that to HQ."""
+    badge = case.second_officer_badge.strip()
+    if not case.seized_items or not badge:
+        return None
+    if second is None:
+        if not complete:
+            return None
+        return _problem(
+            "second_officer_badge",
+            f"there is no officer with badge {badge}; enter the badge of the second officer present",
+            f"没有证号为 {badge} 的执法队员，请填写在场的另一名执法队员的证号",
+        )
+    if second.badge == case.officer_badge:
+        return _problem(
+            "second_officer_badge", "the second officer must be someone else", "另一名执法人员不能是本人"
+        )
+    if second.role not in (Role.OFFICER, Role.LEADER):
+        return _problem(
+            "second_officer_badge",
+            f"{badge} is not a field officer; the second officer must be an officer of your squad",
+            f"{badge} 不是执法队员账号，另一名执法人员须为本中队队员",
+        )
+    if not active:
+        return _problem(
+            "second_officer_badge",
+            f"officer {badge}'s account is disabled; enter an active officer of your squad",
+            f"执法队员 {badge} 的账号已停用，请填写本中队在岗队员",
+        )
+    if second.squad_code != case.squad_code:
+        return _problem(
+            "second_officer_badge",
+            f"officer {badge} is not of squad {case.squad_code}; the second officer must be of your squad",
+            f"执法队员 {badge} 不属于 {case.squad_code} 中队，另一名执法人员须为本中队队员",
+        )
+    return None
 
 
 def _record(case: Case) -> Iterator[CaseValidationError]:
@@ -331,6 +405,7 @@ def validate_subject(subject: Subject) -> Subject:
     """A normalised copy of ``subject``; ``CaseValidationError`` naming the field if it cannot be saved."""
     if not subject.id.strip():
         raise _problem("id", "the record id is missing", "记录缺少编号")
+    check_lengths(subject)
     try:
         kind = SubjectKind(subject.kind)
     except ValueError:

@@ -8,11 +8,35 @@ from datetime import date, timedelta
 
 from enforcement.catalogue import Catalogue
 from enforcement.model import Case, Review, Shift, Stage
-from hq.storage.base import Tx
+from enforcement.staging import StagePolicy
+from hq.storage.base import CaseState, Tx
 from patrollog.daylog import DayLog, build_daylog, day_bounds
+from patrollog.reviewing import time_flag
 
 #: Upper bound of case versions read for one squad-day (a squad of 30 officers × 50 cases is 1500).
 MAX_DAY_VERSIONS = 100_000
+
+
+def _devices(cases: list[Case]) -> dict[str, str]:
+    return {case.id: case.device_id for case in cases}
+
+
+def state_time_flag(tx: Tx, state: CaseState, *, devices: dict[str, str] | None = None) -> str:
+    """HQ's ``TimeFlag`` value of a stored case version ("" when its time is plausible): derived from the
+    stored row (occurred and received times) and its device's first sign-in at HQ, the same rule
+    ``hq.ingest`` applies (and audits as ``time_flagged``) when the case arrives. No column holds it."""
+    device_id = (devices or {}).get(state.case_id)
+    if device_id is None:
+        case = tx.get_case(state.case_id)
+        device_id = case.device_id if case else ""
+    device = tx.get_device(device_id) if device_id else None
+    flag = time_flag(
+        state.occurred_at,
+        state.received_at,
+        window_days=StagePolicy().window_days,
+        device_first_seen=device.created_at if device is not None else None,
+    )
+    return flag.value if flag else ""
 
 
 def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> DayLog:
@@ -22,6 +46,7 @@ def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> Day
         squad_code=squad_code, since=start, until=end, latest_only=False, limit=MAX_DAY_VERSIONS
     )
     hq_stages: dict[str, Stage] = {s.case_id: s.hq_stage for s in states}
+
     cases: list[Case] = []
     for case_no in sorted({s.case_no for s in states}):
         cases.extend(tx.case_versions(case_no))  # every version, wherever its time
@@ -30,6 +55,8 @@ def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> Day
         reviews.extend(tx.reviews_for_case(case.id))
         if case.id not in hq_stages and (state := tx.case_state(case.id)) is not None:
             hq_stages[case.id] = state.hq_stage
+    devices = _devices(cases)
+    time_flags = {s.case_id: f for s in states if (f := state_time_flag(tx, s, devices=devices))}
     names = {u.badge: u.officer.name for u in tx.list_users(squad_code=squad_code)}
     for badge in {c.officer_badge for c in cases} - set(names):
         user = tx.get_user(badge)
@@ -55,4 +82,5 @@ def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> Day
         officer_names=names,
         subject_labels=labels,
         hq_stages=hq_stages,
+        time_flags=time_flags,
     )

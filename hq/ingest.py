@@ -21,6 +21,21 @@ HQ's stage of a case is ``compute_stage`` over HQ's whole history of the subject
 latest versions, later ones excluded by the rule itself). When a case arrives late, the stored stages of
 the subject's later cases are recomputed too, and flagged where they now differ from the phone's.
 
+**Scope facts come from the session, never from the payload.** The caller (``user``, the token's
+Principal) and the token's ``device_id`` decide: a case's officer, squad and device must be the
+caller's (an amendment keeps its original's squad), its case number must parse by
+``enforcement.numbering`` and carry that squad and the officer's badge; a subject keeps the district of
+its stored row; a seizure's second officer must be an active officer of the case's squad in HQ's users
+table (``enforcement.validation.second_officer_problem``). A mismatch is refused with its own errno
+(``SCOPE_MISMATCH``, ``CASE_NO_INVALID``, ``SECOND_OFFICER_INVALID``); every text field of every record
+is bounded by ``enforcement.limits`` (``TEXT_LIMITS``, refused ``TEXT_TOO_LONG`` naming the field).
+
+**Implausible case times are flagged, not refused** (``patrollog.reviewing.time_flag``: more than
+``FUTURE_SLACK`` after HQ's clock, older than the staged rule's look-back window, or more than
+``DEVICE_SLACK`` before the device's first sign-in at HQ). The flag is stored with the case and puts it
+in the leader's queue as needing a decision, with the reason. Every stage a late or amended case changes
+(``restage_after``) is an audit event naming the case that caused it.
+
 Per-device sequence numbers (``device_seq``, the phone's outbox order) are checked against the highest
 seen: gaps are reported (``IngestReport.gaps``, an audit event) but never refuse anything.
 
@@ -41,19 +56,22 @@ from typing import Any, Literal
 
 from enforcement.catalogue import Catalogue, load_catalogue
 from enforcement.codec import from_json_dict, to_json_dict
+from enforcement.limits import TextTooLongError, check_lengths
 from enforcement.model import (
     Case,
     CaseValidationError,
     HistoryEntry,
+    IdentifierError,
     Officer,
     Review,
     Role,
     Shift,
     Subject,
 )
+from enforcement.numbering import parse_case_no
 from enforcement.staging import StageDecision, StagePolicy, compute_stage
 from enforcement.text import LocalizedError
-from enforcement.validation import validate_case, validate_subject
+from enforcement.validation import second_officer_problem, validate_case, validate_subject
 from hq.feed import emit_case_state, emit_history, emit_squad_shift
 from hq.storage.base import (
     CaseState,
@@ -65,6 +83,7 @@ from hq.storage.base import (
     Storage,
     Tx,
 )
+from patrollog.reviewing import time_flag
 from sync.protocol import (
     ERRNO_MESSAGES,
     Errno,
@@ -110,6 +129,10 @@ def _deferred(errno: Errno, zh: str = "", en: str = "") -> _NotStored:
 
 
 def _invalid(err: LocalizedError) -> _NotStored:
+    if isinstance(err, TextTooLongError):
+        return _refused(
+            Errno.TEXT_TOO_LONG, f"记录中的文字过长：{err.zh}", f"The record is not valid: {err.en}"
+        )
     where = f"（{err.field}）" if err.field else ""
     return _refused(
         Errno.RECORD_INVALID, f"记录内容无效{where}：{err.zh}", f"The record is not valid: {err.en}"
@@ -283,6 +306,10 @@ class _Batch:
             parsed = from_json_dict(kind, record.payload)
         except CaseValidationError as err:
             raise _invalid(err) from err
+        try:
+            check_lengths(parsed)
+        except TextTooLongError as err:
+            raise _invalid(err) from err
         if parsed.id != record.id:
             raise _refused(
                 Errno.RECORD_INVALID, "记录编号与内容不符", "The record id does not match its payload"
@@ -332,25 +359,37 @@ class _Batch:
                 f"案件属于队员 {case.officer_badge}，您只能提交自己的案件",
                 f"The case belongs to officer {case.officer_badge}; you may submit only your own cases",
             )
+        self._check_case_scope(case)
         subject = self.tx.get_subject(case.subject_id) if case.subject_id else None
         try:
             validate_case(case, self.catalogue, subject=subject)
         except CaseValidationError as err:
             raise _invalid(err) from err
+        self._check_second_officer(case)
         self._check_version(case)
         history = self.tx.subject_history(case.subject_id) if case.subject_id else []
         verdict = verdict_of(
             compute_stage(case.violation_code, case.occurred_at, history, self.policy, case_no=case.case_no)
         )
         previous = self.tx.case_state(case.supersedes) if case.supersedes else None
+        device = self.tx.get_device(self.device_id)
+        flag = time_flag(
+            case.occurred_at,
+            self.now,
+            window_days=self.policy.window_days,
+            device_first_seen=device.created_at if device is not None else None,
+        )  # derived again from the stored row by hq.daydata for the leader's queue
         state = self.tx.save_case(case, district=self.user.district, verdict=verdict, received_at=self.now)
+        if flag is not None:
+            detail = {"flag": flag.value, "occurred_at": case.occurred_at.isoformat()}
+            self.tx.audit(self.user.badge, "time_flagged", target=case.id, detail=detail)
         missing = emit_case_state(
             self.tx, state, case=case_json, officer_name=self.user.name, subject=subject
         )
         if previous is not None and previous.subject_id and previous.subject_id != case.subject_id:
             # the amendment moved the case to another subject: the old one's history lost a case
             restage_after(self.tx, previous.subject_id, previous.occurred_at, skip_case_no=case.case_no,
-                          policy=self.policy)  # fmt: skip
+                          policy=self.policy, cause=case.id)  # fmt: skip
             moved_from = self.tx.get_subject(previous.subject_id)
             emit_history(
                 self.tx, previous.subject_id, (moved_from.district if moved_from else "") or previous.district
@@ -361,7 +400,14 @@ class _Batch:
             if previous is not None and previous.subject_id == case.subject_id:
                 since = min(since, previous.occurred_at)  # an amendment may move the case later
             if any(e.occurred_at >= since for e in others):
-                restage_after(self.tx, case.subject_id, since, skip_case_no=case.case_no, policy=self.policy)
+                restage_after(
+                    self.tx,
+                    case.subject_id,
+                    since,
+                    skip_case_no=case.case_no,
+                    policy=self.policy,
+                    cause=case.id,
+                )
             emit_history(
                 self.tx,
                 case.subject_id,
@@ -379,6 +425,50 @@ class _Batch:
             missing_photos=missing,
         )
         return self._receipt(record, digest, result)
+
+    def _check_case_scope(self, case: Case) -> None:
+        """The case's squad, device and number against the session (see the module doc)."""
+        previous = self.tx.case_state(case.supersedes) if case.supersedes else None
+        squad = previous.squad_code if previous is not None else self.user.squad_code
+        if case.squad_code != squad:
+            whose = "原案件" if previous is not None else "您"
+            whose_en = "the original case's" if previous is not None else "your"
+            raise _refused(
+                Errno.SCOPE_MISMATCH,
+                f"案件的中队（{case.squad_code}）与{whose}中队（{squad}）不符",
+                f"The case's squad {case.squad_code} is not {whose_en} squad {squad}",
+            )
+        if case.device_id != self.device_id:
+            raise _refused(
+                Errno.SCOPE_MISMATCH,
+                f"案件的设备编号（{case.device_id}）与登录设备不符",
+                f"The case's device {case.device_id} is not the signed-in device",
+            )
+        if case.supersedes:
+            return  # an amendment keeps its original's number (``_check_version``), checked when it came
+        try:
+            number = parse_case_no(case.case_no)
+        except IdentifierError as err:
+            raise _refused(Errno.CASE_NO_INVALID, err.zh, err.en) from err
+        if (number.squad_code, number.badge) != (case.squad_code, case.officer_badge):
+            raise _refused(
+                Errno.CASE_NO_INVALID,
+                f"案件编号 {case.case_no} 须以本中队 {case.squad_code} 和本人证号 {case.officer_badge} 开头",
+                f"Case number {case.case_no} must carry squad {case.squad_code}"
+                f" and badge {case.officer_badge}",
+            )
+
+    def _check_second_officer(self, case: Case) -> None:
+        """A seizure's second officer: an active officer of the case's squad in HQ's users table."""
+        badge = case.second_officer_badge.strip()
+        if not case.seized_items or not badge:
+            return
+        row = self.tx.get_user(badge)
+        problem = second_officer_problem(
+            case, row.officer if row else None, active=row.active if row else False, complete=True
+        )
+        if problem is not None:
+            raise _refused(Errno.SECOND_OFFICER_INVALID, problem.zh, problem.en)
 
     def _check_version(self, case: Case) -> None:
         if case.supersedes is None:
@@ -424,6 +514,14 @@ class _Batch:
         stored = self.tx.get_subject(clean.id, include_deleted=True)
         if stored is not None and self.tx.get_subject(clean.id) is None:
             raise _refused(Errno.RECORD_INVALID, "该当事人已被指挥中心删除", "This subject was deleted at HQ")
+        if stored is not None and stored.district != clean.district:
+            # the stored row decides: an edit never moves a subject to another district
+            raise _refused(
+                Errno.SCOPE_MISMATCH,
+                f"该当事人属于{stored.district or '其他辖区'}，不能改到{clean.district}",
+                f"This subject belongs to district {stored.district!r};"
+                f" it cannot be moved to {clean.district!r}",
+            )
         self.tx.save_subject(clean, at=self.now, by_badge=self.user.badge)  # publishes it to the district
         return self._receipt(record, digest, RecordResult(id=clean.id, status="accepted", complete=True))
 
@@ -498,7 +596,8 @@ def apply_review(tx: Tx, review: Review, at: datetime, *, policy: StagePolicy | 
     tx.emit(ChangeKind.REVIEW, review.id, to_json_dict(review), ChangeScope(badge=state.officer_badge))
     emit_case_state(tx, state)
     if state.subject_id:
-        restage_after(tx, state.subject_id, state.occurred_at, skip_case_no=state.case_no, policy=policy)
+        restage_after(tx, state.subject_id, state.occurred_at, skip_case_no=state.case_no, policy=policy,
+                      cause=review.case_id)  # fmt: skip
         subject = tx.get_subject(state.subject_id)
         emit_history(tx, state.subject_id, (subject.district if subject else "") or state.district)
     tx.audit(review.reviewer_badge, "review", target=review.case_id,
@@ -511,10 +610,17 @@ def verdict_of(decision: StageDecision) -> StageVerdict:
 
 
 def restage_after(
-    tx: Tx, subject_id: str, occurred_at: datetime, *, skip_case_no: str, policy: StagePolicy | None = None
+    tx: Tx,
+    subject_id: str,
+    occurred_at: datetime,
+    *,
+    skip_case_no: str,
+    policy: StagePolicy | None = None,
+    cause: str = "",
 ) -> list[CaseState]:
     """Recompute HQ's stage of the subject's cases at or after ``occurred_at`` (a late arrival, an
-    amendment or a withdrawal can change what counted for them); returns the changed ones."""
+    amendment or a withdrawal can change what counted for them); returns the changed ones. Each change
+    is a ``restaged`` audit event naming ``cause``, the case version whose arrival or review caused it."""
     later = tx.list_cases(subject_id=subject_id, since=occurred_at, limit=10_000)
     if not later:
         return []
@@ -533,7 +639,8 @@ def restage_after(
             changed.append(updated)
             emit_case_state(tx, updated)
             tx.audit("system", "restaged", target=state.case_id,
-                     detail={"from": int(state.hq_stage), "to": int(decision.stage)})  # fmt: skip
+                     detail={"from": int(state.hq_stage), "to": int(decision.stage),
+                             "caused_by": cause, "subject_id": subject_id})  # fmt: skip
     return changed
 
 

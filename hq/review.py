@@ -22,17 +22,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from enforcement.catalogue import Catalogue
 from enforcement.codec import to_json_dict
+from enforcement.limits import TEXT_LIMITS
 from enforcement.model import LOCAL_TZ, Review, ReviewDecision, Role, Stage, new_id
 from hq.api.errors import ApiError
 from hq.auth import Principal
-from hq.daydata import load_daylog
+from hq.daydata import load_daylog, state_time_flag
 from hq.ingest import ingest_batch
 from hq.settings import Settings
 from hq.storage.base import Storage
 from patrollog.csvlog import CSV_BOM, daylog_csv
 from patrollog.daylog import CaseLine, DayLog
 from patrollog.pdf import daylog_pdf
-from patrollog.reviewing import ReviewStatus, review_status
+from patrollog.reviewing import ReviewStatus, flag_label, review_status
 from sync.protocol import Errno, ErrorBody, PushRecord, RecordId
 
 _ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorBody} for s in (401, 403, 404, 409, 422, 503)}
@@ -60,8 +61,11 @@ class QueueItem(_Model):
     seized: str
     status: ReviewStatus
     status_zh: str
-    needs_decision: bool  # 处罚 or a stage conflict: counts as approved only after a decision
+    needs_decision: bool  # 处罚, a stage conflict or a time flag: counts as approved only after a decision
     last_comment: str = ""
+    time_flag: str = ""  # patrollog.reviewing.TimeFlag value: HQ found the case's time implausible
+    time_flag_zh: str = ""
+    time_flag_en: str = ""
 
 
 class ReviewQueue(_Model):
@@ -75,7 +79,7 @@ class ReviewQueue(_Model):
 
 class ReviewRequest(_Model):
     decision: ReviewDecision
-    comment: str = Field(default="", max_length=500)
+    comment: str = Field(default="", max_length=TEXT_LIMITS["comment"])
     review_id: RecordId | None = None  # resend = same review
 
 
@@ -109,6 +113,9 @@ def _item(line: CaseLine) -> QueueItem:
         status_zh=line.review.label("zh"),
         needs_decision=line.review is ReviewStatus.NEEDS_DECISION,
         last_comment=line.review_comment,
+        time_flag=line.time_flag,
+        time_flag_zh=flag_label(line.time_flag, "zh"),
+        time_flag_en=flag_label(line.time_flag, "en"),
     )
 
 
@@ -259,8 +266,14 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue, pri
             case = tx.get_case(state.case_id)
             reviews = tx.reviews_for_case(state.case_id)
             current = tx.case_state(state.case_id)
+            flag = state_time_flag(tx, current) if current else ""
         assert case is not None
-        status = review_status(case, reviews, hq_stage=current.hq_stage if current else None)
+        status = review_status(
+            case,
+            reviews,
+            hq_stage=current.hq_stage if current else None,
+            time_flag=flag,
+        )
         return ReviewOutcome(
             review=to_json_dict(review),
             record_status="duplicate" if result.status == "duplicate" else "accepted",

@@ -103,6 +103,7 @@ class CaseLine:
     status: CaseStatus
     review: ReviewStatus
     review_comment: str = ""
+    time_flag: str = ""  # HQ's TimeFlag value ("" when the time is plausible or unknown)
 
     @property
     def seized_text(self) -> str:
@@ -154,11 +155,13 @@ def build_daylog(
     officer_names: Mapping[str, str] | None = None,
     subject_labels: Mapping[str, str] | None = None,
     hq_stages: Mapping[str, Stage] | None = None,
+    time_flags: Mapping[str, str] | None = None,
 ) -> DayLog:
     """The day log of ``squad_code`` on ``day``. ``cases``: case versions (others' squads and days are
     left out; every version of a case may be given); ``shifts``: shifts of the squad's officers;
     ``reviews``: reviews of the cases (any version); ``hq_stages``: HQ's stage by case id when known
-    (stage conflicts need a decision); names and labels for display."""
+    (stage conflicts need a decision); ``time_flags``: HQ's ``TimeFlag`` value by case id (flagged cases
+    need a decision too); names and labels for display."""
     names = officer_names or {}
     labels = subject_labels or {}
     stages = hq_stages or {}
@@ -200,7 +203,8 @@ def build_daylog(
 
     lines = []
     for case in sorted(latest, key=lambda c: (c.occurred_at, c.case_no)):
-        status = review_status(case, all_reviews, hq_stage=stages.get(case.id))
+        flag = (time_flags or {}).get(case.id, "")
+        status = review_status(case, all_reviews, hq_stage=stages.get(case.id), time_flag=flag)
         review = newest_review(case, all_reviews)
         lines.append(
             CaseLine(
@@ -222,6 +226,7 @@ def build_daylog(
                 status=CaseStatus(case.status),
                 review=status,
                 review_comment=review.comment if review else "",
+                time_flag=flag,
             )
         )
     codes = set(squad_figures.by_violation) | {line.violation_code for line in lines}

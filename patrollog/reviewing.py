@@ -9,7 +9,9 @@ The rule (issue #6):
 - the newest review of the case's latest version (by ``decided_at``) decides: approve → ``APPROVED``,
   return → ``RETURNED`` (the officer amends it as a new version, which then has no review and comes back
   to the queue), withdraw → ``WITHDRAWN``;
-- a case the officer voided is ``VOIDED``.
+- a case the officer voided is ``VOIDED``;
+- a case whose time HQ found implausible (``TimeFlag``, set at ingest by ``time_flag``) needs a decision
+  too, with the reason shown to the leader.
 
 Pure functions over ``enforcement`` records: the phone (offline) and HQ give the same answer.
 """
@@ -17,6 +19,7 @@ Pure functions over ``enforcement`` records: the phone (offline) and HQ give the
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from enforcement.model import Case, CaseStatus, Review, ReviewDecision, Stage
@@ -55,9 +58,69 @@ _LABELS = {
 }
 
 
-def needs_decision(case: Case, *, hq_stage: Stage | None = None) -> bool:
-    """Whether the case needs a leader's explicit decision: 处罚 (applied or HQ's) or a stage conflict
-    (HQ's stage differs from the stage the phone computed)."""
+class TimeFlag(StrEnum):
+    """Why a case's time is implausible (flagged at HQ, never refused: the leader decides)."""
+
+    FUTURE = "time_future"  # more than FUTURE_SLACK after HQ's clock when it arrived
+    TOO_OLD = "time_too_old"  # older than the staged rule's look-back window when it arrived
+    BEFORE_DEVICE = "time_before_device"  # more than DEVICE_SLACK before the device's first sign-in
+
+    def label(self, lang: Lang = "zh") -> str:
+        zh, en = _FLAG_LABELS[self]
+        return zh if lang == "zh" else en
+
+
+_FLAG_LABELS = {
+    TimeFlag.FUTURE: (
+        "案发时间晚于指挥中心收到时间（设备时钟可能有误）",
+        "Case time is after HQ received it (device clock?)",
+    ),
+    TimeFlag.TOO_OLD: (
+        "案发时间早于回溯期，可能为补录或倒签",
+        "Case time is older than the look-back window (back-dated?)",
+    ),
+    TimeFlag.BEFORE_DEVICE: (
+        "案发时间早于该设备首次登录，可能为倒签",
+        "Case time is before the device first signed in (back-dated?)",
+    ),
+}
+
+#: A case may be this far after HQ's receive time (phone clocks drift; beyond it the time is implausible).
+FUTURE_SLACK = timedelta(hours=2)
+#: A case may be this far before its device's first sign-in at HQ (clock skew, time zones).
+DEVICE_SLACK = timedelta(days=1)
+
+
+def time_flag(
+    occurred_at: datetime,
+    received_at: datetime,
+    *,
+    window_days: int,
+    device_first_seen: datetime | None = None,
+) -> TimeFlag | None:
+    """Whether a case's time is implausible when HQ receives it (see ``TimeFlag``), else None."""
+    if occurred_at > received_at + FUTURE_SLACK:
+        return TimeFlag.FUTURE
+    if occurred_at < received_at - timedelta(days=window_days):
+        return TimeFlag.TOO_OLD
+    if device_first_seen is not None and occurred_at < device_first_seen - DEVICE_SLACK:
+        return TimeFlag.BEFORE_DEVICE
+    return None
+
+
+def flag_label(flag: str, lang: Lang = "zh") -> str:
+    """The leader's text of a stored flag value ("" for none or a value this build does not know)."""
+    try:
+        return TimeFlag(flag).label(lang)
+    except ValueError:
+        return ""
+
+
+def needs_decision(case: Case, *, hq_stage: Stage | None = None, time_flag: str = "") -> bool:
+    """Whether the case needs a leader's explicit decision: 处罚 (applied or HQ's), a stage conflict
+    (HQ's stage differs from the stage the phone computed) or a time HQ found implausible."""
+    if time_flag:
+        return True
     if Stage(case.chosen_stage) is Stage.PENALTY or hq_stage is Stage.PENALTY:
         return True
     return hq_stage is not None and Stage(hq_stage) != Stage(case.computed_stage)
@@ -69,7 +132,9 @@ def newest_review(case: Case, reviews: Iterable[Review]) -> Review | None:
     return max(own, key=lambda r: (r.decided_at, r.id), default=None)
 
 
-def review_status(case: Case, reviews: Iterable[Review], *, hq_stage: Stage | None = None) -> ReviewStatus:
+def review_status(
+    case: Case, reviews: Iterable[Review], *, hq_stage: Stage | None = None, time_flag: str = ""
+) -> ReviewStatus:
     """The review status of a case version (see the module docstring). ``reviews`` may include reviews
     of other cases and versions; only those of ``case.id`` count. ``hq_stage``: HQ's stage when known."""
     if case.status == CaseStatus.VOIDED:
@@ -83,4 +148,5 @@ def review_status(case: Case, reviews: Iterable[Review], *, hq_stage: Stage | No
         }[ReviewDecision(review.decision)]
     if case.status == CaseStatus.WITHDRAWN:
         return ReviewStatus.WITHDRAWN
-    return ReviewStatus.NEEDS_DECISION if needs_decision(case, hq_stage=hq_stage) else ReviewStatus.COUNTED
+    needs = needs_decision(case, hq_stage=hq_stage, time_flag=time_flag)
+    return ReviewStatus.NEEDS_DECISION if needs else ReviewStatus.COUNTED

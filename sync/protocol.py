@@ -68,6 +68,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from enforcement.limits import TEXT_LIMITS
 from enforcement.model import HistoryEntry, Officer, Stage, SyncState
 
 #: The protocol this build speaks. Bumped on an incompatible change; HQ keeps serving older versions it
@@ -163,6 +164,10 @@ class Errno(IntEnum):
     SUPERSEDES_UNKNOWN = 3005  # an amendment of a case version HQ does not have
     VERSION_CONFLICT = 3006  # an amendment of a version that is already superseded
     UNKNOWN_CASE = 3007  # a review of a case HQ does not have
+    SCOPE_MISMATCH = 3008  # squad / device / district not the session's (or stored row's)
+    CASE_NO_INVALID = 3009  # a case number not parsing or not carrying the squad and badge
+    SECOND_OFFICER_INVALID = 3010  # a seizure's second officer is no active officer of the case's squad
+    TEXT_TOO_LONG = 3011  # a free-text field over its enforcement.limits.TEXT_LIMITS entry (names the field)
     # 4xxx: photos
     PHOTO_HASH_MISMATCH = 4001  # bytes do not hash to the name; nothing stored
     PHOTO_NOT_IN_MANIFEST = 4002  # no case of the caller lists this photo
@@ -202,6 +207,10 @@ ERRNO_HTTP_STATUS: dict[Errno, int] = {
     Errno.SUPERSEDES_UNKNOWN: 409,
     Errno.VERSION_CONFLICT: 409,
     Errno.UNKNOWN_CASE: 409,
+    Errno.SCOPE_MISMATCH: 403,
+    Errno.CASE_NO_INVALID: 422,
+    Errno.SECOND_OFFICER_INVALID: 422,
+    Errno.TEXT_TOO_LONG: 422,
     Errno.PHOTO_HASH_MISMATCH: 422,
     Errno.PHOTO_NOT_IN_MANIFEST: 403,
     Errno.PHOTO_TOO_LARGE: 413,
@@ -243,6 +252,19 @@ ERRNO_MESSAGES: dict[Errno, tuple[str, str]] = {
     Errno.SUPERSEDES_UNKNOWN: ("被修改的案件版本不存在", "The case version being amended is unknown"),
     Errno.VERSION_CONFLICT: ("该案件已有更新的版本", "A newer version of this case already exists"),
     Errno.UNKNOWN_CASE: ("案件不存在", "Unknown case"),
+    Errno.SCOPE_MISMATCH: (
+        "记录的中队、辖区或设备与登录信息不符",
+        "The record's squad, district or device does not match your session",
+    ),
+    Errno.CASE_NO_INVALID: (
+        "案件编号无效或不属于本人",
+        "The case number is not valid or does not carry your squad and badge",
+    ),
+    Errno.SECOND_OFFICER_INVALID: (
+        "暂扣的另一名执法人员须为本中队在岗队员",
+        "The second officer of a seizure must be an active officer of your squad",
+    ),
+    Errno.TEXT_TOO_LONG: ("记录中的文字过长", "A text field of the record is too long"),
     Errno.PHOTO_HASH_MISMATCH: ("照片传输损坏，请重试", "The photo was damaged in transfer; retry"),
     Errno.PHOTO_NOT_IN_MANIFEST: ("该照片不属于您的案件", "This photo belongs to none of your cases"),
     Errno.PHOTO_TOO_LARGE: ("照片过大", "The photo is too large"),
@@ -320,7 +342,7 @@ class SignInRequest(WireModel):
     badge: str = Field(min_length=1, max_length=32)
     pin: str = Field(min_length=1, max_length=64)
     device_id: DeviceId
-    device_name: str = Field(default="", max_length=100)
+    device_name: str = Field(default="", max_length=TEXT_LIMITS["device_name"])
 
 
 class SignInResponse(WireModel):
@@ -352,7 +374,11 @@ class RevokeResponse(WireModel):
 
 
 class PushRecord(WireModel):
-    """One outbox entry on the wire: ``payload`` is the record's codec JSON dict."""
+    """One outbox entry on the wire: ``payload`` is the record's codec JSON dict.
+
+    Its text fields are bounded by ``enforcement.limits.TEXT_LIMITS`` (the same table the phone's forms
+    use); HQ refuses a record over it with ``TEXT_TOO_LONG`` naming the field. The request fields of the
+    wire models that carry free text take their ``max_length`` from that table too."""
 
     kind: RecordKind
     id: RecordId

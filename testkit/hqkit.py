@@ -201,7 +201,7 @@ def make_case(
     photos: tuple[PhotoRef, ...] = (),
     occurred_at: datetime | None = None,
     seq: int = 1,
-    device_id: str = "dev",
+    device_id: str | None = None,
     install_tag: str = "TESTA",
     subject_id: str | None = None,
     computed: Stage = Stage.PERSUASION,
@@ -218,7 +218,7 @@ def make_case(
         ),
         officer_badge=officer.badge,
         squad_code=officer.squad_code,
-        device_id=device_id,
+        device_id=device_id or f"dev-{officer.badge}",  # the device ``sign_in`` uses by default
         violation_code=violation_code,
         occurred_at=occurred,
         location=Location(lat=34.7466, lon=113.6253, accuracy_m=8.0, address="人民路夜市"),

@@ -22,6 +22,7 @@ from enforcement.model import (
     Disposition,
     HistoryEntry,
     Location,
+    Officer,
     PhotoKind,
     PhotoRef,
     SeizedItem,
@@ -83,6 +84,7 @@ class DraftStore(Protocol):
     def violation_counts(self, badge: str) -> dict[str, int]: ...
     def search_subjects(self, query: str, limit: int = 20) -> list[Subject]: ...
     def get_subject(self, subject_id: str) -> Subject | None: ...
+    def get_officer(self, badge: str) -> Officer | None: ...
     def save_subject(self, subject: Subject) -> Subject: ...
     def subject_history(self, subject_id: str) -> list[HistoryEntry]: ...
     def patrol_log(self, badge: str, day: date) -> list[Any]: ...
@@ -542,7 +544,8 @@ class CaseDraftState(DraftForm, DraftPhotos, Observable):
         except LocalizedError as exc:  # a number or date the officer typed that cannot be read
             return [exc]
         subject = None if case.subject_id is None else self._store.get_subject(case.subject_id)
-        return list(case_problems(case, self.catalogue, subject=subject))
+        # the seizure's second officer: the same rule HQ applies, against the officers this phone knows
+        return list(case_problems(case, self.catalogue, subject=subject, officer_of=self._store.get_officer))
 
     def build_case(self) -> Case:
         """The Case the draft describes (not validated against the catalogue: the store does that)."""

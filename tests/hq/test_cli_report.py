@@ -47,7 +47,8 @@ def db(tmp_path: Path) -> Path:
     ]
     records.append(PushRecord(kind="shift", id=shift.id, device_seq=3, payload=to_json_dict(shift)))
     catalogue = load_catalogue()
-    assert all(r.acked for r in ingest_batch(storage, OFFICER, "dev", records, catalogue=catalogue, now=NOW))
+    device = f"dev-{OFFICER.badge}"
+    assert all(r.acked for r in ingest_batch(storage, OFFICER, device, records, catalogue=catalogue, now=NOW))
     review = Review(new_id(), second.id, second.case_no, ReviewDecision.RETURN, LEADER.badge, NOW, "补拍")
     pushed = PushRecord(kind="review", id=review.id, device_seq=1, payload=to_json_dict(review))
     assert ingest_batch(storage, LEADER, "dev-l", [pushed], catalogue=catalogue, now=NOW)[0].acked

@@ -491,7 +491,7 @@ def test_review_scope_and_order(storage: Storage) -> None:
 
 def test_sequence_gaps_are_reported_not_fatal(storage: Storage) -> None:
     def batch(*seqs: int) -> list[tuple[int, int]]:
-        records = [rec("case", make_case(subject_id=new_id()), seq=s) for s in seqs]
+        records = [rec("case", make_case(subject_id=new_id(), device_id="gappy"), seq=s) for s in seqs]
         report = ingest(storage, OFFICER, "gappy", records, now=NOW)
         assert all(r.status == "accepted" for r in report.results)
         return report.gaps

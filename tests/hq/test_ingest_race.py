@@ -78,7 +78,7 @@ def test_identical_batches_at_once_store_each_record_once(storage: Storage) -> N
     subject = make_subject()
     with storage.transaction() as tx:
         tx.save_subject(subject, at=NOW)
-    cases = [make_case(subject_id=subject.id if i % 4 == 0 else None) for i in range(20)]
+    cases = [make_case(subject_id=subject.id if i % 4 == 0 else None, device_id=DEVICE) for i in range(20)]
     records = batch_of(cases)
 
     answers, errors = all_at_once(COPIES, lambda: ingest_batch(storage, OFFICER, DEVICE, records, now=NOW))
@@ -94,7 +94,7 @@ def test_identical_batches_at_once_store_each_record_once(storage: Storage) -> N
 
 def test_overlapping_batches_at_once_store_each_record_once(storage: Storage) -> None:
     """Copies that overlap only in part (a retry re-packed with newer records) do not race either."""
-    cases = [make_case() for _ in range(30)]
+    cases = [make_case(device_id=DEVICE) for _ in range(30)]
     windows = [batch_of(cases[i : i + 20], first_seq=i + 1) for i in range(0, 11, 5)]  # 0-19, 5-24, 10-29
     turn = iter(range(10**6))
     lock = threading.Lock()
