@@ -97,6 +97,21 @@ def place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Place]:
             conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pgsql.Identifier(schema)))
 
 
+@pytest.fixture
+def source(place: Place, tmp_path: Path) -> Iterator[Place]:
+    """A second empty place on the same backend as ``place``: the database today's code fills."""
+    if place.backend == "sqlite":
+        yield _sqlite_place(tmp_path / "source.db")
+        return
+    dsn = pg_dsn()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    try:
+        yield _postgres_place(dsn, schema)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pgsql.Identifier(schema)))
+
+
 @contextmanager
 def opened(place: Place, *, create: bool = True) -> Iterator[Storage]:
     storage = place.open()
@@ -113,12 +128,46 @@ def version_of(place: Place) -> int:
         return migrations.stored_version(conn, dialect)
 
 
-def make_legacy(place: Place) -> None:
+def columns_of(place: Place) -> dict[str, list[str]]:
+    """Each HQ table's columns as they stand in the place's database (a table it lacks: none)."""
+    found: dict[str, list[str]] = {}
+    with place.raw() as (conn, _dialect):
+        for table in migrations.TABLES:
+            if place.backend == "sqlite":
+                found[table] = [row[1] for row in conn.execute(f"PRAGMA table_info({table})").fetchall()]
+            else:
+                found[table] = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT column_name FROM information_schema.columns "
+                        "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+                        (table,),
+                    ).fetchall()
+                ]
+    return found
+
+
+def make_legacy(place: Place, source: Place) -> None:
     """A database as the builds before migrations left it: the baseline tables (frozen as
-    ``m001_initial``), the epoch and the marker they wrote (``meta.schema_version`` = '1')."""
+    ``m001_initial``) and the marker they wrote (``meta.schema_version`` = '1'), holding the rows of
+    ``source`` (filled through today's code) in the baseline's columns. Copying keeps the legacy database
+    independent of every later migration: today's code never writes to the baseline tables directly."""
     with place.raw() as (conn, dialect):
         migrations.m001_initial(conn, dialect)
-        dialect.execute(conn, "INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+    baseline = {table: cols for table, cols in columns_of(place).items() if cols}
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    with source.raw() as (conn, dialect):
+        for table, cols in baseline.items():
+            rows[table] = [
+                tuple(r) for r in dialect.execute(conn, f"SELECT {', '.join(cols)} FROM {table}").fetchall()
+            ]
+    with place.raw() as (conn, dialect):
+        for table, cols in baseline.items():
+            dialect.execute(conn, f"DELETE FROM {table}")
+            marks = ", ".join("?" for _ in cols)
+            for row in rows[table]:
+                dialect.execute(conn, f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", row)
+        dialect.execute(conn, "UPDATE meta SET value = '1' WHERE key = 'schema_version'")
 
 
 def fill(storage: Storage) -> None:
@@ -148,21 +197,23 @@ def fill(storage: Storage) -> None:
         tx.emit(ChangeKind.SUBJECT, "extra", {"x": 1}, ChangeScope(district=DISTRICT))
 
 
-#: The columns of ``changes`` before the squad feed (a database made then has only these).
-BASE_CHANGES = "seq, kind, key, scope_district, scope_badge, occurred_at, data"
-
-
-def dump(place: Place) -> dict[str, list[str]]:
-    """Every row of every HQ table, sorted (what "losing nothing" compares); of ``changes`` the columns
-    every version had."""
+def dump(place: Place, columns: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+    """Every row of every HQ table, sorted (what "losing nothing" compares; not the schema version, which
+    migrating moves on); with ``columns``, only those columns of each table (what an older schema had:
+    later migrations add columns with defaults)."""
     with opened(place, create=False) as storage:
         run = raw_sql(storage)
+        only = {"meta": " WHERE key <> 'schema_version'"}
+
+        def picked(table: str) -> str:
+            return ", ".join(columns[table]) if columns else "*"
+
         return {
             table: sorted(
-                repr(row)
-                for row in run(f"SELECT {BASE_CHANGES if table == 'changes' else '*'} FROM {table}", ())
+                repr(row) for row in run(f"SELECT {picked(table)} FROM {table}{only.get(table, '')}", ())
             )
             for table in migrations.TABLES
+            if columns is None or columns.get(table)
         }
 
 
@@ -190,23 +241,25 @@ def test_opening_twice_is_idempotent(place: Place) -> None:
 
 @pytest.mark.parametrize("before_squad_feed", [False, True], ids=["baseline", "before-squad-feed"])
 def test_a_database_made_before_migrations_is_upgraded_losing_nothing(
-    place: Place, before_squad_feed: bool
+    place: Place, source: Place, before_squad_feed: bool
 ) -> None:
-    make_legacy(place)
-    with opened(place, create=False) as storage:  # filled while at the legacy marker
+    with opened(source) as storage:
         fill(storage)
+    make_legacy(place, source)
     if before_squad_feed:  # as a build before the squad feed left it (its squad rows lose their scope)
         with place.raw() as (conn, dialect):
             dialect.execute(conn, "DROP INDEX changes_squad")
             dialect.execute(conn, "ALTER TABLE changes DROP COLUMN scope_squad")
-    before = dump(place)
+    legacy = columns_of(place)
+    before = dump(place, legacy)
     assert all(before[table] for table in ("users", "devices", "cases", "subjects", "changes", "audit"))
+    assert version_of(place) == 1
     with opened(place) as storage:  # what opening HQ does
         with storage.transaction(readonly=True) as tx:
             page = tx.changes_after(None, district=DISTRICT, badge=LEADER.badge, squad=OFFICER.squad_code)
             assert len(tx.list_cases(limit=100)) == 2
         assert ChangeKind.SUBJECT in {c.kind for c in page.changes}
-    assert dump(place) == before
+    assert dump(place, legacy) == before
     assert version_of(place) == migrations.SCHEMA_VERSION
     with opened(place) as storage, storage.transaction() as tx:  # and it takes squad-scoped changes now
         tx.emit(ChangeKind.SQUAD_CASE, "c-new", {"x": 1}, ChangeScope(squad="ZD01"))
