@@ -36,13 +36,14 @@ from enforcement.catalogue import Catalogue
 from enforcement.model import LOCAL_TZ, CaseStatus, ReviewDecision, Role, Stage
 from enforcement.staging import stage_name
 from hq.api.errors import ApiError
+from hq.audit import GENESIS
 from hq.auth import Auth, Principal
 from hq.dashchart import trend_svg
 from hq.daydata import load_daylog
 from hq.export import write_cases_csv
 from hq.review import check_day, daylog_response, known_text
 from hq.settings import Settings
-from hq.storage.base import CaseState, Storage, Tx
+from hq.storage.base import AuditHead, CaseState, Storage, Tx
 from patrollog.daylog import DayLog, day_bounds
 from sync.protocol import Errno, SignInRequest
 
@@ -362,14 +363,15 @@ def install_dashboard(
                 Errno.VALIDATION, zh="格式须为 pdf 或 csv", en="format must be pdf or csv", field="format"
             )
 
-        def read() -> DayLog:
+        def read() -> tuple[DayLog, tuple[int, str]]:
             with storage.transaction(readonly=True) as tx:
                 if not known_text(squad) or tx.get_squad(squad) is None:
                     raise ApiError(Errno.NOT_FOUND, zh=f"中队“{squad}”不存在", en=f"No squad {squad}")
-                return load_daylog(tx, squad, until, catalogue)
+                head = tx.audit_head() or AuditHead(0, GENESIS)  # printed in the PDF (hq.audit)
+                return load_daylog(tx, squad, until, catalogue), (head.seq, head.hash)
 
-        log = await run_in_threadpool(read)
-        return await daylog_response(log, "csv" if wanted == "csv" else "pdf")
+        log, head = await run_in_threadpool(read)
+        return await daylog_response(log, "csv" if wanted == "csv" else "pdf", head)
 
     @app.get("/dashboard/export.csv", include_in_schema=False)
     async def export(request: Request) -> Response:
