@@ -4,14 +4,17 @@ Routes are listed in ``sync.protocol``'s docstring; each area is a router of ``h
 devices, push and pull, photos, reads), plus the review router (``hq.review``) and the dashboard
 (``hq.dashboard``). This module only wires them: it makes the collaborators (``Auth``, the bearer-token
 dependency, the partial-upload store), installs the error handlers (``hq.api.errors``: every answer other
-than 2xx is an ``ErrorBody``; a busy database 503 ``UNAVAILABLE`` with Retry-After) and the request limits
-(``hq.api.limits``), and hands each router builder what it needs.
+than 2xx is an ``ErrorBody``; a busy database 503 ``UNAVAILABLE`` with Retry-After), the request limits
+(``hq.api.limits``) and the browser guard (``hq.api.browser``: security headers, cross-site dashboard
+writes refused), and hands each router builder what it needs. The interactive docs (/docs, /redoc) exist
+only when ``Settings.api_docs``; /openapi.json always.
 """
 
 from fastapi import FastAPI
 
 from enforcement.catalogue import Catalogue, load_catalogue
 from hq.api import auth_routes, photo_routes, read_routes, sync_routes
+from hq.api.browser import install_browser_guard
 from hq.api.callers import principal_dependency
 from hq.api.errors import install_error_handlers
 from hq.api.limits import install_limits
@@ -39,6 +42,8 @@ def create_app(
         title="StreetPatrol HQ 街巡指挥中心",
         version="1",
         description="Sync and review service of StreetPatrol. Errors: ErrorBody with a stable errno.",
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url="/redoc" if settings.api_docs else None,
     )
     app.state.storage = storage
     app.state.blobs = blobs
@@ -55,6 +60,7 @@ def create_app(
     app.state.partials = partials
     install_error_handlers(app, settings)
     install_limits(app, settings)
+    install_browser_guard(app, settings)
 
     principal = principal_dependency(auth)
     app.include_router(read_routes.build_health_router(settings))

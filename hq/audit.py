@@ -7,20 +7,25 @@ newest ``(seq, hash)`` as the head in a separate row). ``verify`` walks the whol
 event that was edited, inserted or deleted, and a head that no longer matches the log.
 
 Limit: someone able to rewrite the whole chain from the tampered event onwards *and* the head can forge a
-consistent log; publishing the head hash elsewhere (a daily report, a signed export) closes that gap.
+consistent log, and someone who deletes the newest events and moves the stored head back leaves a log that
+``verify`` alone finds intact. Publishing the head outside the database closes that gap: ``current_head``
+gives it (``streetpatrol-hq audit-head`` prints it, every day-log PDF made at HQ carries it), and
+``verify(storage, expect=[published])`` reports ``NOT_IN_CHAIN`` when the log no longer holds that event
+with that hash (``streetpatrol-hq verify --expect SEQ:HASH``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from hq.storage.base import AuditEvent, Storage, iter_all_audit
+from hq.storage.base import AuditEvent, AuditHead, Storage, iter_all_audit
 
 #: ``prev_hash`` of the first event.
 GENESIS = "0" * 64
@@ -60,6 +65,7 @@ class ProblemKind(StrEnum):
     DELETED = "deleted"  # events are missing (a gap in numbers, a cut-off tail)
     CHAIN_BROKEN = "chain_broken"  # a link does not match: an earlier event replaced or removed
     HEAD_MISMATCH = "head_mismatch"  # the stored head disagrees with the newest event
+    NOT_IN_CHAIN = "not_in_chain"  # a head published earlier is no longer in the log (cut or rewritten)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +73,62 @@ class AuditProblem:
     kind: ProblemKind
     seq: int  # the event concerned (for DELETED: the first missing number)
     message: str
+    message_zh: str = ""
 
 
-def verify(storage: Storage) -> list[AuditProblem]:
-    """Every sign of tampering in the audit log; empty when the log is intact."""
+#: The shortest hash prefix ``--expect`` takes (the day-log PDF prints this many hex digits).
+MIN_PREFIX = 16
+_HEAD_TEXT = re.compile(rf"#?(\d+):([0-9a-f]{{{MIN_PREFIX},64}})")
+
+
+def current_head(storage: Storage) -> AuditHead:
+    """The stored head to publish: the newest event's number and hash (0 and ``GENESIS`` when empty)."""
+    with storage.transaction(readonly=True) as tx:
+        head = tx.audit_head()
+    return head or AuditHead(0, GENESIS)
+
+
+def format_head(head: AuditHead) -> str:
+    """``SEQ:HASH``, what ``--expect`` reads back."""
+    return f"{head.seq}:{head.hash}"
+
+
+def parse_head(text: str) -> AuditHead:
+    """``SEQ:HASH`` (the hash in full or its first ``MIN_PREFIX``+ hex digits); ValueError otherwise."""
+    match = _HEAD_TEXT.fullmatch(text.strip().lower())
+    if match is None:
+        raise ValueError(f"not SEQ:HASH (at least {MIN_PREFIX} hex digits): {text!r}")
+    return AuditHead(int(match.group(1)), match.group(2))
+
+
+def check_expected(storage: Storage, expected: AuditHead) -> list[AuditProblem]:
+    """A problem unless the log still holds event ``expected.seq`` with (a hash starting with)
+    ``expected.hash``: a published head the log has lost means its tail was cut or rewritten."""
+    if expected.seq == 0:
+        found = GENESIS
+    else:
+        with storage.transaction(readonly=True) as tx:
+            events = tx.audit_events(expected.seq - 1, 1)
+        found = events[0].hash if events and events[0].seq == expected.seq else ""
+    if found and found.startswith(expected.hash):
+        return []
+    what = "is missing" if not found else f"has hash {found[:MIN_PREFIX]}…"
+    zh_what = "已不存在" if not found else f"的哈希已变为 {found[:MIN_PREFIX]}…"
+    return [
+        AuditProblem(
+            ProblemKind.NOT_IN_CHAIN,
+            expected.seq,
+            f"the published head {expected.seq}:{expected.hash[:MIN_PREFIX]}… is not in the log: event "
+            f"{expected.seq} {what} (events were cut off the end or rewritten)",
+            f"已发布的审计链头 {expected.seq}:{expected.hash[:MIN_PREFIX]}… 不在日志中：第 {expected.seq} 条"
+            f"事件{zh_what}（日志末尾被删除或被改写）",
+        )
+    ]
+
+
+def verify(storage: Storage, expect: Iterable[AuditHead] = ()) -> list[AuditProblem]:
+    """Every sign of tampering in the audit log; empty when the log is intact. ``expect``: heads published
+    earlier, each of which the log must still hold (``check_expected``)."""
     with storage.transaction(readonly=True) as tx:
         head = tx.audit_head()
     problems: list[AuditProblem] = []
@@ -107,6 +165,8 @@ def verify(storage: Storage) -> list[AuditProblem]:
                 )
         before, prev = prev, event
     problems.extend(_check_head(head.seq if head else 0, head.hash if head else GENESIS, prev))
+    for published in expect:
+        problems.extend(check_expected(storage, published))
     return problems
 
 

@@ -7,7 +7,9 @@
     streetpatrol-hq export    --db … | --pg …  [--out cases.csv] [--district 金水区] [--since 2025-01-01]
     streetpatrol-hq add-user  --db … --badge J2001 --name 王芳 --squad ZD01 [--role officer] (PIN prompted)
     streetpatrol-hq report    --db … | --pg …  --squad ZD01 [--day 2026-11-22] [--format pdf|csv] [--out F]
-    streetpatrol-hq verify    --db … | --pg …                             audit chain check (exit 1: broken)
+    streetpatrol-hq verify    --db … | --pg …  [--expect SEQ:HASH …]      audit chain check (exit 1: broken,
+                                                                          or a published head not in it)
+    streetpatrol-hq audit-head --db … | --pg … [--json]                   the audit head to publish
 
 Messages are printed in Chinese and English; a failure exits with status 1 and one line saying why.
 
@@ -26,6 +28,7 @@ import argparse
 import atexit
 import getpass
 import io
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -39,7 +42,7 @@ from enforcement.catalogue import load_catalogue
 from enforcement.model import LOCAL_TZ, Officer, Role
 from enforcement.text import LocalizedError
 from hq.app import create_app
-from hq.audit import verify
+from hq.audit import GENESIS, MIN_PREFIX, current_head, format_head, parse_head, verify
 from hq.auth import PinHasher
 from hq.blobs import FilesystemBlobStore
 from hq.daydata import load_daylog
@@ -48,7 +51,7 @@ from hq.export import write_cases_csv
 from hq.review import check_day
 from hq.settings import settings_from_env
 from hq.storage import open_storage
-from hq.storage.base import Storage, UserRow, iter_all_audit
+from hq.storage.base import AuditHead, Storage, UserRow, iter_all_audit
 from patrollog.csvlog import CSV_BOM, daylog_csv
 from patrollog.pdf import daylog_pdf
 
@@ -117,6 +120,13 @@ def _add_storage_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--pg", help="PostgreSQL DSN (postgresql://…)")
 
 
+def _parse_head(text: str) -> AuditHead:
+    try:
+        return parse_head(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _parse_day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -172,6 +182,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", help="check the audit log's hash chain 校验审计日志")
     _add_storage_args(verify)
+    verify.add_argument(
+        "--expect",
+        type=_parse_head,
+        action="append",
+        default=[],
+        metavar="SEQ:HASH",
+        help="a head published earlier (audit-head, a day-log PDF) that the log must still hold "
+        "已发布的审计链头",
+    )
+
+    head = commands.add_parser("audit-head", help="the audit head to publish 审计链头（用于发布）")
+    _add_storage_args(head)
+    head.add_argument("--json", action="store_true", help='machine-readable: {"seq", "hash", "expect"}')
     return parser
 
 
@@ -281,6 +304,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             if tx.get_squad(args.squad) is None:
                 raise CliError(f"unknown squad {args.squad}", zh=f"中队“{args.squad}”不存在", field="squad")
             log = load_daylog(tx, args.squad, day, load_catalogue())
+            head = tx.audit_head() or AuditHead(0, GENESIS)  # the PDF carries it (hq.audit)
     finally:
         storage.close()
     if args.format == "csv" and args.out is None:
@@ -289,7 +313,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     if args.format == "csv":
         args.out.write_text(CSV_BOM + daylog_csv(log), encoding="utf-8", newline="")
     else:
-        args.out.write_bytes(daylog_pdf(log))
+        args.out.write_bytes(daylog_pdf(log, audit_head=(head.seq, head.hash)))
     print(f"已生成 / written: {args.out}（{log.summary_line}）", file=out)
     return 0
 
@@ -297,16 +321,45 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     storage = _open(args)
     try:
-        problems = verify(storage)
+        problems = verify(storage, args.expect)
         events = sum(1 for _ in iter_all_audit(storage)) if not problems else 0
     finally:
         storage.close()
     for problem in problems:
         print(f"{problem.kind.value}\t#{problem.seq}\t{problem.message}", file=out)
+        if problem.message_zh:
+            print(f"\t#{problem.seq}\t{problem.message_zh}", file=out)
     if problems:
         print(f"审计日志有 {len(problems)} 处问题 / audit log: {len(problems)} problem(s)", file=out)
         return 1
     print(f"审计日志完好 / audit log intact: {events} events", file=out)
+    for published in args.expect:
+        print(f"含已发布的链头 / holds the published head {published.seq}:{published.hash}", file=out)
+    return 0
+
+
+def cmd_audit_head(args: argparse.Namespace, out: TextIO) -> int:
+    """The head to publish (after a full check: a damaged log's head is not worth publishing)."""
+    storage = _open(args)
+    try:
+        problems = verify(storage)
+        head = current_head(storage)
+    finally:
+        storage.close()
+    if problems:
+        raise CliError(
+            f"the audit log has {len(problems)} problem(s) (run verify); no head to publish",
+            zh=f"审计日志有 {len(problems)} 处问题（请运行 verify），不发布链头",
+        )
+    if args.json:
+        print(json.dumps({"seq": head.seq, "hash": head.hash, "expect": format_head(head)}), file=out)
+    else:
+        print(f"审计链头 / audit head: {format_head(head)}", file=out)
+        print(
+            f"发布后可用 verify --expect {head.seq}:{head.hash[:MIN_PREFIX]} 校验 / "
+            f"check later with verify --expect {format_head(head)}",
+            file=out,
+        )
     return 0
 
 
@@ -318,6 +371,7 @@ COMMANDS = {
     "add-user": cmd_add_user,
     "report": cmd_report,
     "verify": cmd_verify,
+    "audit-head": cmd_audit_head,
 }
 
 

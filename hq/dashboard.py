@@ -6,13 +6,15 @@
     POST /dashboard/sign-out                   revokes the cookie's token
     GET  /dashboard/export.csv?days=&until=    the window's cases as CSV (``hq.export.write_cases_csv``)
     GET  /assets/fonts/…                       the shipped CJK font (the page's ``@font-face``)
+    GET  /assets/dashboard.css                 the pages' stylesheet (no inline style or script: CSP)
 
 The cookie holds a token of the ordinary kind (one per browser sign-in, its own device id), so expiry,
 revocation, throttling and the audit log work as for phones. The board: cases per day, squad, violation
 and HQ stage over the window (latest versions; voided and withdrawn cases left out), a trend chart
 (``hq.dashchart``), repeat offenders (subjects at 处罚, most cases first), stage conflicts waiting for a
 decision, each officer's last contact with HQ, and a CSV export link. These pages are not part of the
-JSON API (not in the OpenAPI document).
+JSON API (not in the OpenAPI document). Browser hardening (CSP, no framing, no-store, cross-site POSTs
+refused) is ``hq.api.browser``'s; the cookie is ``Secure`` when ``Settings.secure_cookies``.
 """
 
 from __future__ import annotations
@@ -36,13 +38,14 @@ from enforcement.catalogue import Catalogue
 from enforcement.model import LOCAL_TZ, CaseStatus, ReviewDecision, Role, Stage
 from enforcement.staging import stage_name
 from hq.api.errors import ApiError
+from hq.audit import GENESIS
 from hq.auth import Auth, Principal
 from hq.dashchart import trend_svg
 from hq.daydata import load_daylog
 from hq.export import write_cases_csv
 from hq.review import check_day, daylog_response, known_text
 from hq.settings import Settings
-from hq.storage.base import CaseState, Storage, Tx
+from hq.storage.base import AuditHead, CaseState, Storage, Tx
 from patrollog.daylog import DayLog, day_bounds
 from patrollog.style import FONT_FACE, FONT_STACK
 from sync.protocol import Errno, SignInRequest
@@ -50,6 +53,7 @@ from sync.protocol import Errno, SignInRequest
 COOKIE = "sp_hq_token"
 FONT_DIR = Path(__file__).resolve().parents[1] / "assets" / "fonts"
 FONT_URL = "/assets/fonts/NotoSansSC-StreetPatrol.otf"
+STYLE_URL = "/assets/dashboard.css"
 MAX_DAYS = 92
 MAX_CASES = 200_000
 
@@ -154,7 +158,9 @@ form.signin input {{ width: 100%; padding: 8px; margin: 4px 0 12px; box-sizing: 
 def _page(title: str, body: str) -> str:
     return (
         f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<link rel="stylesheet" href="{STYLE_URL}">'
+        f'<link rel="preload" href="{FONT_URL}" as="font" type="font/otf" crossorigin>'
         f"</head><body>{body}</body></html>"
     )
 
@@ -282,6 +288,12 @@ def install_dashboard(
     """Add the dashboard's routes and the font's static route to ``app``."""
     app.mount("/assets/fonts", StaticFiles(directory=FONT_DIR), name="fonts")
 
+    @app.get(STYLE_URL, include_in_schema=False)
+    async def stylesheet() -> Response:
+        return Response(
+            _STYLE, media_type="text/css; charset=utf-8", headers={"Cache-Control": "max-age=3600"}
+        )
+
     def caller_of(request: Request) -> Principal | None:
         try:
             return auth.authenticate(request.cookies.get(COOKIE))
@@ -336,7 +348,15 @@ def install_dashboard(
             return HTMLResponse(forbidden_page(signed.officer.name), status_code=403)
         response = RedirectResponse("/dashboard", status_code=303)
         max_age = int((signed.expires_at - settings.clock()).total_seconds())
-        response.set_cookie(COOKIE, signed.token, max_age=max_age, httponly=True, samesite="strict", path="/")
+        response.set_cookie(
+            COOKIE,
+            signed.token,
+            max_age=max_age,
+            httponly=True,
+            samesite="strict",
+            path="/",
+            secure=settings.secure_cookies,
+        )
         return response
 
     @app.post("/dashboard/sign-out", include_in_schema=False)
@@ -345,7 +365,9 @@ def install_dashboard(
         if caller is not None:
             await run_in_threadpool(auth.sign_out, caller)
         response = RedirectResponse("/dashboard", status_code=303)
-        response.delete_cookie(COOKIE, path="/")
+        response.delete_cookie(
+            COOKIE, path="/", httponly=True, samesite="strict", secure=settings.secure_cookies
+        )
         return response
 
     @app.get("/dashboard/daylog", include_in_schema=False)
@@ -363,14 +385,15 @@ def install_dashboard(
                 Errno.VALIDATION, zh="格式须为 pdf 或 csv", en="format must be pdf or csv", field="format"
             )
 
-        def read() -> DayLog:
+        def read() -> tuple[DayLog, tuple[int, str]]:
             with storage.transaction(readonly=True) as tx:
                 if not known_text(squad) or tx.get_squad(squad) is None:
                     raise ApiError(Errno.NOT_FOUND, zh=f"中队“{squad}”不存在", en=f"No squad {squad}")
-                return load_daylog(tx, squad, until, catalogue)
+                head = tx.audit_head() or AuditHead(0, GENESIS)  # printed in the PDF (hq.audit)
+                return load_daylog(tx, squad, until, catalogue), (head.seq, head.hash)
 
-        log = await run_in_threadpool(read)
-        return await daylog_response(log, "csv" if wanted == "csv" else "pdf")
+        log, head = await run_in_threadpool(read)
+        return await daylog_response(log, "csv" if wanted == "csv" else "pdf", head)
 
     @app.get("/dashboard/export.csv", include_in_schema=False)
     async def export(request: Request) -> Response:

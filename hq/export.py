@@ -1,7 +1,8 @@
 """The cases as CSV: one row per case version, the columns of ``EXPORT_COLUMNS``, oldest first.
 
 Used by ``streetpatrol-hq export`` (``hq.cli``) and the dashboard's CSV link (``hq.dashboard``); the
-caller picks the encoding (a BOM for spreadsheet programs where the file is downloaded).
+caller picks the encoding (a BOM for spreadsheet programs where the file is downloaded). Rows pass through
+``patrollog.csvsafe.safe_row``: a text cell a spreadsheet would run as a formula gets a ``'`` in front.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TextIO
 from enforcement.catalogue import load_catalogue
 from enforcement.model import LOCAL_TZ
 from hq.storage.base import Storage
+from patrollog.csvsafe import safe_row
 
 EXPORT_COLUMNS = (
     "case_no",
@@ -67,27 +69,29 @@ def write_cases_csv(
     for s in sorted(states, key=lambda s: (s.occurred_at, s.case_no, s.version)):
         name = catalogue.label(s.violation_code, unknown="")
         writer.writerow(
-            [
-                s.case_no,
-                s.case_id,
-                s.version,
-                s.occurred_at.astimezone(LOCAL_TZ).isoformat(),
-                s.district,
-                s.squad_code,
-                s.officer_badge,
-                s.violation_code,
-                name,
-                s.subject_id or "",
-                int(s.device_stage),
-                int(s.chosen_stage),
-                int(s.hq_stage),
-                s.hq_ordinal,
-                int(s.stage_conflict),
-                s.photos_expected,
-                s.photos_stored,
-                int(s.complete),
-                s.review,
-                s.received_at.isoformat(),
-            ]
+            safe_row(
+                [
+                    s.case_no,
+                    s.case_id,
+                    s.version,
+                    s.occurred_at.astimezone(LOCAL_TZ).isoformat(),
+                    s.district,
+                    s.squad_code,
+                    s.officer_badge,
+                    s.violation_code,
+                    name,
+                    s.subject_id or "",
+                    int(s.device_stage),
+                    int(s.chosen_stage),
+                    int(s.hq_stage),
+                    s.hq_ordinal,
+                    int(s.stage_conflict),
+                    s.photos_expected,
+                    s.photos_stored,
+                    int(s.complete),
+                    s.review,
+                    s.received_at.isoformat(),
+                ]
+            )
         )
     return len(states)

@@ -171,8 +171,11 @@ def squad_scope(caller: Principal, squad: str | None) -> str:
     raise ApiError(Errno.FORBIDDEN, zh="只有中队长和指挥中心可以审核", en="Only leaders and HQ may review")
 
 
-async def daylog_response(log: DayLog, format: Literal["pdf", "csv"]) -> Response:
-    """The day log as a downloadable file (CSV with a BOM for spreadsheet programs, or PDF)."""
+async def daylog_response(
+    log: DayLog, format: Literal["pdf", "csv"], audit_head: tuple[int, str] | None = None
+) -> Response:
+    """The day log as a downloadable file (CSV with a BOM for spreadsheet programs, or PDF; the PDF prints
+    ``audit_head`` when given, see ``patrollog.pdf``)."""
     stem = f"{log.squad_code}-{log.day.isoformat()}"
     disposition = (
         f'attachment; filename="daylog-{stem}.{format}"; '
@@ -183,7 +186,7 @@ async def daylog_response(log: DayLog, format: Literal["pdf", "csv"]) -> Respons
         return Response(
             body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition}
         )
-    pdf = await run_in_threadpool(daylog_pdf, log)
+    pdf = await run_in_threadpool(lambda: daylog_pdf(log, audit_head=audit_head))
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
 
 

@@ -82,13 +82,18 @@ class Settings:
     partial_upload_ttl: timedelta = timedelta(days=2)  # a cut-off photo upload is kept this long to resume
     partial_uploads_max_bytes: int = 1 << 30  # all kept partial uploads together (oldest dropped first)
     stale_temp_age: timedelta = timedelta(hours=1)  # spool files not written for this long are removed
+    #: Mark the dashboard's cookie ``Secure`` (sent over HTTPS only): on wherever browsers reach HQ by TLS.
+    secure_cookies: bool = False
+    #: Serve FastAPI's interactive docs (/docs, /redoc); they load scripts from a CDN, so off by default.
+    api_docs: bool = False
     clock: Callable[[], datetime] = utc_now
 
 
 def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | None = None) -> Settings:
     """Settings with overrides from ``STREETPATROL_TOKEN_TTL_HOURS``, ``STREETPATROL_MAX_PHOTO_BYTES``,
     ``STREETPATROL_MAX_BATCH_RECORDS``, ``STREETPATROL_MAX_BATCH_BYTES``,
-    ``STREETPATROL_TRUST_FORWARDED_FOR`` and the argon2 cost ``STREETPATROL_PIN_TIME_COST`` /
+    ``STREETPATROL_TRUST_FORWARDED_FOR``, ``STREETPATROL_SECURE_COOKIES``, ``STREETPATROL_API_DOCS`` (flags:
+    1/true/yes) and the argon2 cost ``STREETPATROL_PIN_TIME_COST`` /
     ``STREETPATROL_PIN_MEMORY_KIB`` / ``STREETPATROL_PIN_PARALLELISM`` and the PIN checks one process runs at
     once, ``STREETPATROL_PIN_CONCURRENT``. A value that is not a positive number raises SettingsError
     naming the variable."""
@@ -108,6 +113,10 @@ def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | Non
             "true",
             "yes",
         }
+    for name in ("secure_cookies", "api_docs"):
+        key = "STREETPATROL_" + name.upper()
+        if key in env:
+            changes[name] = env[key].strip().lower() in {"1", "true", "yes"}
     pin_cost = {
         name: _positive(env, f"STREETPATROL_PIN_{key}", int)
         for name, key in (

@@ -1,17 +1,21 @@
 """The day log as CSV text: a head block (date, squad, summary, officers on shift, cases by type and
 stage, seized items, fines, returned cases), a blank row, then one row per case under its own header.
 
-The text has no BOM; whoever writes it to a file for spreadsheet programs adds one (``CSV_BOM``).
+The text has no BOM; whoever writes it to a file for spreadsheet programs adds one (``CSV_BOM``). Every
+row goes through ``patrollog.csvsafe.safe_row``: text that a spreadsheet would run as a formula (a subject
+named ``=HYPERLINK(…)``) is written with a ``'`` in front; the coordinates stay numbers.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from enforcement.model import LOCAL_TZ, Stage
 from enforcement.staging import stage_name
+from patrollog.csvsafe import safe_row
 from patrollog.daylog import DISPOSITION_ZH, DayLog
 
 CSV_BOM = "\ufeff"
@@ -36,6 +40,8 @@ CASE_COLUMNS = (
     "审核",
     "审核意见",
 )
+#: Columns of a case row that hold numbers (kept as numbers; every other cell is text).
+NUMERIC_CASE_COLUMNS = frozenset(CASE_COLUMNS.index(name) for name in ("版本", "纬度", "经度", "罚款（元）"))
 
 
 def hhmm(moment: datetime | None) -> str:
@@ -46,7 +52,7 @@ def hhmm(moment: datetime | None) -> str:
 def daylog_csv(log: DayLog) -> str:
     """The CSV text of a day log (see the module docstring)."""
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = _SafeWriter(out)
     f = log.figures
     w.writerow(["中队巡查日志", log.day.isoformat()])
     w.writerow(["中队", log.squad_code, log.squad_name])
@@ -100,6 +106,17 @@ def daylog_csv(log: DayLog) -> str:
                 line.seized_text,
                 line.review.label("zh"),
                 line.review_comment,
-            ]
+            ],
+            NUMERIC_CASE_COLUMNS,
         )
     return out.getvalue()
+
+
+class _SafeWriter:
+    """A ``csv.writer`` whose rows pass through ``safe_row`` (formula injection)."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, values: Iterable[object], numeric: Collection[int] = ()) -> None:
+        self._writer.writerow(safe_row(values, numeric))

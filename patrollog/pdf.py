@@ -4,6 +4,10 @@ Chinese text is set in the shipped font (``assets/fonts/NotoSansSC-StreetPatrol.
 OpenType subset of Noto Sans CJK SC), embedded as a subset with a ToUnicode map, so text extracts from
 the PDF (``pdftotext``) as written. Pages are A4 landscape: the head (date, squad, summary line, stages),
 the officers on shift, cases by type, seized items, fines and returned cases, then one row per case.
+
+Made at HQ, the PDF also prints the audit head it was made at (``audit_head``: sequence number and the
+first 16 hex digits of the hash), so each printed log anchors HQ's audit chain outside the database
+(``streetpatrol-hq verify --expect SEQ:HASH``); the phone has no HQ audit head and passes none.
 """
 
 from __future__ import annotations
@@ -50,8 +54,20 @@ class _LogPdf(FPDF):
         self.cell(0, 5, f"{self.log_title}　第 {self.page_no()} 页 / 共 {{nb}} 页", align="C")
 
 
-def daylog_pdf(log: DayLog, *, font_path: Path | str = DEFAULT_FONT) -> bytes:
-    """The PDF bytes of a day log."""
+#: Hex digits of the audit head's hash printed (``hq.audit.MIN_PREFIX``: what ``verify --expect`` takes).
+AUDIT_HASH_DIGITS = 16
+
+
+def audit_head_line(audit_head: tuple[int, str]) -> str:
+    """The PDF's audit-head line; ``SEQ:HASHPREFIX`` in it is what ``verify --expect`` reads."""
+    seq, digest = audit_head
+    return f"审计链头 Audit head：{seq}:{digest[:AUDIT_HASH_DIGITS]}"
+
+
+def daylog_pdf(
+    log: DayLog, *, font_path: Path | str = DEFAULT_FONT, audit_head: tuple[int, str] | None = None
+) -> bytes:
+    """The PDF bytes of a day log; ``audit_head`` (seq, hash): HQ's audit head when it was made."""
     squad = f"{log.squad_name}（{log.squad_code}）" if log.squad_name else log.squad_code
     title = f"{squad} 中队巡查日志 {log.day.isoformat()}"
     pdf = _LogPdf(title)
@@ -77,6 +93,8 @@ def daylog_pdf(log: DayLog, *, font_path: Path | str = DEFAULT_FONT) -> bytes:
         + (f"（{'、'.join(log.returned_case_nos)}）" if log.returned_case_nos else "")
         + f"；作废 {f.voided} 起；撤销 {f.withdrawn} 起",
     )
+    if audit_head is not None:
+        _paragraph(pdf, audit_head_line(audit_head))
 
     _heading(pdf, "执勤队员")
     officers = [

@@ -19,6 +19,13 @@ Parts (each returns a ``Part``: probes counted by outcome, and the problems foun
 - ``bodies``: malformed and oversized bodies (deep nesting, huge numbers, invalid UTF-8, lone surrogates,
   over the size caps, declared or streamed, wrong content types).
 - ``fuzz`` (bench only): schemathesis against the published OpenAPI as an officer, a leader and HQ.
+- ``browser``: every kind of answer (board, exports, day log, API, an error) carries the CSP with
+  ``frame-ancestors 'none'``, X-Frame-Options, Referrer-Policy and no-store; the pages hold no inline
+  script or style; cross-site dashboard writes (Origin of another site, ``Origin: null``, Sec-Fetch-Site
+  cross-site) are refused and the session survives; /docs and /redoc are off.
+- ``records``: subjects named, and places written, as spreadsheet formulas come back from HQ's day-log
+  CSV with a leading ``'``; the audit tail cut off with the head moved back passes ``verify`` alone and is
+  found against the head published before (run last: it cuts HQ's audit log).
 
 The baseline ("accepted (control)") is the same probes with valid values, in the same run: they must be
 accepted, so the refusals are HQ judging the input, not the harness failing. With a PostgreSQL DSN
@@ -136,6 +143,7 @@ VERBATIM = "stored verbatim"
 ANSWERED = "answered, no data"
 ACCEPTED = "accepted (control)"
 BROKEN = "5xx or malformed"
+NEUTRALISED = "neutralised / detected"
 
 
 def error_problem(status: int, method: str, content: bytes) -> str | None:
@@ -1053,6 +1061,180 @@ def fuzz(target: Target, schema_doc: dict[str, Any], positive: int, negative: in
     return part
 
 
+# ============================================================================ browser and records (#13)
+# Browser hardening, CSV formula injection and the audit tail: separate from the input probes above.
+
+EVIL_ORIGIN = "http://evil.example"
+#: Cells a spreadsheet would run as formulas (OWASP's first characters).
+FORMULAS = ('=HYPERLINK("http://x","y")', "+1+1", "@SUM(A1)", "-2+3", "\tx", "=cmd|' /C calc'!A0")
+
+
+@contextlib.contextmanager
+def dashboard_client(target: Target) -> Iterator[httpx.Client]:
+    """A client holding HQ's dashboard cookie."""
+    with target.client() as client:
+        hq = target.users["hq"]
+        client.post("/dashboard/sign-in", data={"badge": hq.badge, "pin": target.pins[hq.badge]})
+        yield client
+
+
+def header_problem(answer: httpx.Response) -> str | None:
+    from hq.api.browser import CSP
+
+    wanted = {
+        "content-security-policy": CSP,
+        "x-frame-options": "DENY",
+        "referrer-policy": "same-origin",
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+    }
+    wrong = [name for name, value in wanted.items() if answer.headers.get(name) != value]
+    return f"{answer.status_code}: missing or wrong {', '.join(wrong)}" if wrong else None
+
+
+def browser(target: Target) -> Part:
+    """Security headers, inline code, cross-site dashboard writes, API docs (see the module docstring)."""
+    import re
+
+    part = Part("browser")
+    squad = target.users["officer"].squad_code
+    with dashboard_client(target) as client:
+        pages = {
+            "board": "/dashboard?days=7&until=2026-11-22",
+            "export": "/dashboard/export.csv?days=7&until=2026-11-22",
+            "daylog pdf": f"/dashboard/daylog?squad={squad}&until=2026-11-22",
+            "daylog csv": f"/dashboard/daylog?squad={squad}&until=2026-11-22&format=csv",
+            "bad window": "/dashboard?days=x",
+            "openapi": "/openapi.json",
+        }
+        for label, url in pages.items():
+            answer = send(client, "GET", url)
+            part.add(f"headers {label}", NEUTRALISED, header_problem(answer))
+        for label, url in (("api cases", "/v1/cases"), ("api health", "/v1/health")):
+            answer = send(client, "GET", url, headers=target.auth["hq"])
+            part.add(f"headers {label}", NEUTRALISED, header_problem(answer))
+        board = send(client, "GET", "/dashboard").text
+        inline = re.search(r"<script|<style|\sstyle\s*=|\son[a-z]+\s*=", board, re.IGNORECASE)
+        part.add(
+            "no inline script or style", NEUTRALISED, f"inline code: {inline.group()!r}" if inline else None
+        )
+        forged = {
+            "sign-out, other Origin": ("/dashboard/sign-out", {"Origin": EVIL_ORIGIN}),
+            "sign-out, Origin null": ("/dashboard/sign-out", {"Origin": "null"}),
+            "sign-out, Sec-Fetch-Site cross-site": ("/dashboard/sign-out", {"Sec-Fetch-Site": "cross-site"}),
+            "sign-in, other Origin (login CSRF)": ("/dashboard/sign-in", {"Origin": EVIL_ORIGIN}),
+        }
+        hq = target.users["hq"]
+        for label, (url, headers) in forged.items():
+            form = {"badge": hq.badge, "pin": target.pins[hq.badge]}
+            answer = send(client, "POST", url, headers=headers, data=form)
+            problem = error_problem(answer.status_code, "POST", answer.content)
+            if problem is None and answer.status_code != 403:
+                problem = f"answered {answer.status_code}, not 403"
+            if problem is None and 'id="total-cases"' not in send(client, "GET", "/dashboard").text:
+                problem = "the session did not survive"
+            part.add(f"CSRF {label}", REFUSED, problem)
+    with target.client() as client:
+        for url in ("/docs", "/redoc"):
+            answer = send(client, "GET", url)
+            part.add(f"API docs {url}", REFUSED, error_problem(answer.status_code, "GET", answer.content))
+    return part
+
+
+def raw_sql(storage: Storage, sql: str, params: tuple[Any, ...] = ()) -> None:
+    """SQL behind HQ's back (``?`` placeholders), autocommitted: how a tamperer edits rows."""
+    path = getattr(storage, "path", None)
+    if path is not None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute(sql, params)
+        finally:
+            conn.close()
+        return
+    import psycopg
+    from psycopg import sql as pgsql
+
+    with psycopg.connect(storage.dsn, autocommit=True) as pg:  # type: ignore[attr-defined]
+        pg.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(storage.schema)))  # type: ignore[attr-defined]
+        pg.execute(sql.replace("?", "%s"), params)
+
+
+def records(target: Target) -> Part:
+    """Formulas through HQ's day-log CSV; the audit tail cut off against a published head."""
+    import csv
+    from dataclasses import replace
+
+    from hq.audit import ProblemKind, current_head, verify
+    from patrollog.csvlog import CASE_COLUMNS
+    from patrollog.csvsafe import FORMULA_STARTS, safe_text
+
+    part = Part("records")
+    officer = target.users["officer"]
+    day = date(2026, 11, 23)  # a day of its own: only these cases in its log
+    at = datetime(2026, 11, 23, 20, 0, tzinfo=LOCAL_TZ)
+    subjects: dict[str, str] = {}  # formula -> subject id
+    with target.client() as client:
+        for formula in FORMULAS:
+            subject = replace(valid_subject(target), id=new_id(), name=formula)
+            answer = push(target, client, "officer", "subject", to_json_dict(subject), subject.id)
+            result = answer.json()["results"][0]
+            if result["status"] == "accepted":
+                subjects[formula] = subject.id
+            else:  # refused at input (e.g. a name starting with a control character): never reaches a CSV
+                part.add(f"CSV 当事人 {formula!r}", RECORD_REFUSED, None if result.get("errno") else result)
+            case = replace(
+                valid_case(target),
+                case_no=format_case_no(officer.squad_code, officer.badge, day, "HXCSV", target.seq()),
+                occurred_at=at,
+                created_at=at,
+                subject_id=subject.id,
+                location=Location(-33.9, -70.6, 8.0, formula),
+            )
+            answer = push(target, client, "officer", "case", to_json_dict(case), case.id)
+            if answer.json()["results"][0]["status"] != "accepted":
+                part.add(f"CSV {formula!r}", BROKEN, f"the case was not accepted: {answer.text[:120]}")
+        answer = send(
+            client,
+            "GET",
+            f"/v1/reports/daylog?squad={officer.squad_code}&day={day.isoformat()}&format=csv",
+            headers=target.auth["hq"],
+        )
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    start = rows.index(list(CASE_COLUMNS)) if list(CASE_COLUMNS) in rows else len(rows)
+    lines = [dict(zip(CASE_COLUMNS, row, strict=False)) for row in rows[start + 1 :]]
+    for formula in FORMULAS:
+        # what HQ stored may be the text normalised at input (a leading tab trimmed from a name)
+        with target.storage.transaction(readonly=True) as tx:
+            subject_row = tx.get_subject(subjects[formula]) if formula in subjects else None
+        written = {"地点": formula} | ({"当事人": subject_row.name} if subject_row else {})
+        for column, text in written.items():
+            cells = [line[column] for line in lines if line.get(column, "").lstrip("'") == text]
+            safe = cells == [safe_text(text)] and cells[0][:1] not in FORMULA_STARTS
+            part.add(f"CSV {column} {formula!r}", NEUTRALISED, None if safe else f"{column} cells: {cells!r}")
+    coordinates = {line.get("纬度") for line in lines}
+    part.add(
+        "CSV coordinates stay numbers",
+        NEUTRALISED,
+        None if coordinates == {"-33.900000"} else repr(coordinates),
+    )
+
+    published = current_head(target.storage)  # as printed in a day log or by audit-head
+    target.sign_in("officer")  # more events after publishing
+    target.sign_in("leader")
+    keep = max(published.seq - 1, 1)
+    with target.storage.transaction(readonly=True) as tx:
+        kept = tx.audit_events(keep - 1, 1)[0]
+    raw_sql(target.storage, "DELETE FROM audit WHERE seq > ?", (keep,))
+    raw_sql(target.storage, "UPDATE audit_head SET seq = ?, hash = ?", (kept.seq, kept.hash))
+    alone = verify(target.storage)
+    part.add("audit tail cut, verify alone (documented limit)", ANSWERED,
+             None if alone == [] else f"verify alone found {alone}")  # fmt: skip
+    found = [p.kind for p in verify(target.storage, [published])]
+    part.add("audit tail cut, verify --expect published head", NEUTRALISED,
+             None if found == [ProblemKind.NOT_IN_CHAIN] else f"found {found}")  # fmt: skip
+    return part
+
+
 # ------------------------------------------------------------------------------------------ the run
 
 
@@ -1144,7 +1326,7 @@ def known_values(target: Target) -> dict[str, str]:
 
 
 def table(parts: list[tuple[Part, float]]) -> str:
-    columns = (ACCEPTED, REFUSED, RECORD_REFUSED, VERBATIM, ANSWERED)
+    columns = (ACCEPTED, REFUSED, RECORD_REFUSED, VERBATIM, ANSWERED, NEUTRALISED)
     lines = [
         "| part | probes | " + " | ".join(columns) + " | problems | seconds |",
         "|---|---:|" + "---:|" * (len(columns) + 2),
@@ -1168,6 +1350,8 @@ def run_backend(args: argparse.Namespace, pg_dsn: str) -> tuple[list[tuple[Part,
                 lambda: photos(target),
                 lambda: bodies(target),
                 lambda: fuzz(target, schema, args.positive, args.negative, args.fuzz_seconds),
+                lambda: browser(target),
+                lambda: records(target),  # last: it cuts the audit log's tail
             ]
             for make in runs:
                 started = time.monotonic()

@@ -371,3 +371,68 @@ def test_access(world: World, key: str, caller: str, expected: str) -> None:
         assert (mark in body) == (expected == OK), (
             f"{key} as {caller}: target {'missing' if expected == OK else 'leaked'}"
         )
+
+
+# ------------------------------------------------------------------------------------- the dashboard
+# The dashboard's routes are not in the OpenAPI (include_in_schema=False), so the table above cannot see
+# them: this one lists them × the callers that matter to a browser session. "xsite" is HQ's own session
+# in a request another site made (Origin: http://evil.example): writes refused, reads answered (the
+# SameSite=Strict cookie keeps a real cross-site browser from sending it at all).
+
+DASH_CALLERS = ("hq", "leader", "owner", "none", "xsite")
+#: (method, url) → expected status per caller, in DASH_CALLERS order.
+DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
+    ("GET /dashboard", (200, 403, 403, 200, 200)),
+    ("GET /dashboard/export.csv?days=3&until=2026-11-22", (200, 403, 403, 401, 200)),
+    ("GET /dashboard/daylog?squad=ZD01&until=2026-11-22", (200, 403, 403, 401, 200)),
+    ("GET /assets/dashboard.css", (200, 200, 200, 200, 200)),
+    ("POST /dashboard/sign-in", (303, 403, 403, 422, 403)),
+    ("POST /dashboard/sign-out", (303, 303, 303, 303, 403)),
+    ("GET /dashboard/sign-out", (405, 405, 405, 405, 405)),
+]
+DASH_ROWS = [(key, c, e) for key, row in DASHBOARD for c, e in zip(DASH_CALLERS, row, strict=True)]
+DASH_OFFICERS = {"hq": HQ_USER, "leader": LEADER, "owner": OWNER, "xsite": HQ_USER}
+
+
+@pytest.mark.parametrize(
+    ("key", "caller", "expected"), DASH_ROWS, ids=[f"{k} | {c}" for k, c, _ in DASH_ROWS]
+)
+def test_dashboard_access(
+    tmp_path_factory: pytest.TempPathFactory, key: str, caller: str, expected: int
+) -> None:
+    from hq.dashboard import COOKIE
+
+    hq = make_hq(tmp_path_factory.mktemp("dashboard"))
+    try:
+        with hq.client() as client:
+            officer = DASH_OFFICERS.get(caller)
+            cookies: dict[str, str] = {}
+            if officer is not None:
+                cookies[COOKIE] = sign_in(client, officer, f"web-{caller}")["Authorization"].split()[1]
+            headers = {"Origin": "http://evil.example"} if caller == "xsite" else {}
+            method, url = key.split()
+            form = (
+                {"badge": officer.badge, "pin": PINS[officer.badge]} if officer and "sign-in" in url else {}
+            )
+            with hq.client(cookies=cookies) as browser:
+                answer = browser.request(method, url, headers=headers, data=form or None)
+            assert answer.status_code == expected, answer.text[:200]
+            if (expected == 403 and caller == "xsite") or expected == 401:
+                assert answer.json()["errno"] in {int(Errno.FORBIDDEN), int(Errno.TOKEN_MISSING)}
+            if method == "POST" and caller == "xsite" and officer is not None:
+                # the refused sign-out left the session alive
+                with hq.client(cookies=cookies) as browser:
+                    assert 'id="total-cases"' in browser.get("/dashboard").text
+    finally:
+        hq.close()
+
+
+def test_the_dashboard_table_covers_every_dashboard_route(world: World) -> None:
+    routes = {
+        (method, route.path)
+        for route in world.hq.app.routes
+        if getattr(route, "path", "").startswith(("/dashboard", "/assets/dashboard"))
+        for method in getattr(route, "methods", ()) - {"HEAD"}
+    }
+    listed = {(key.split()[0], key.split()[1].split("?")[0]) for key, _ in DASHBOARD}
+    assert routes <= listed
