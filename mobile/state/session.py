@@ -4,9 +4,11 @@ The first sign-in of a badge on a phone goes to HQ (which checks the PIN and iss
 in the phone's ``SecretStore``, never in the store file). After a successful online sign-in the phone keeps
 a *verifier* of the PIN in the store's meta table, so later sign-ins also work offline. The verifier is
 keyed with the install's device secret (``mobile.secretstore``, in secure storage, not in the store
-file): argon2id over HMAC-SHA256(device secret, PIN) with a random salt, 64 MiB and 3 passes. A copy of
-the store file alone therefore cannot be used to test PINs at all; with the secret each guess costs one
-memory-hard argon2id. Verifiers of older versions (PBKDF2-HMAC-SHA256, unkeyed) still verify, once: the
+file): scrypt (N=2^17, r=8, p=1: 128 MiB) over HMAC-SHA256(device secret, PIN) with a random salt. A copy
+of the store file alone therefore cannot be used to test PINs at all; with the secret each guess costs one
+memory-hard scrypt (``bench/pin_cost.py``). scrypt is CPython's own (``hashlib.scrypt``, from the same
+OpenSSL ``_hashlib`` that ``hashlib.pbkdf2_hmac`` already needed here on Python 3.12), so the phone needs
+no compiled package for it. Verifiers of older versions (PBKDF2-HMAC-SHA256, unkeyed) still verify, once: the
 next successful sign-in, online or offline, replaces them.
 
 A few wrong PINs offline disable the local verifier until the next online sign-in. Signing out forgets the
@@ -25,8 +27,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from argon2.low_level import Type, hash_secret_raw
-
 from enforcement.model import Officer
 from mobile import metakeys, secretstore
 from mobile.secretstore import MemorySecretStore, SecretStore
@@ -37,16 +37,21 @@ from mobile.state.sync import SyncLink
 
 PBKDF2_ITERATIONS = 120_000  # the old verifiers' cost (still read, replaced on the next sign-in)
 MAX_OFFLINE_FAILURES = 5
-KEYED_ALGO = "argon2id-hmac-sha256"
+KEYED_ALGO = "scrypt-hmac-sha256"
 
 
 @dataclass(frozen=True, slots=True)
 class PinCost:
-    """argon2id's parameters for the keyed PIN verifier (kept in each verifier, so they can change)."""
+    """scrypt's parameters for the keyed PIN verifier (kept in each verifier, so they can change).
+    Memory per guess: 128 * n * r bytes (128 MiB by default)."""
 
-    time_cost: int = 3
-    memory_kib: int = 64 * 1024
-    parallelism: int = 1
+    n: int = 1 << 17
+    r: int = 8
+    p: int = 1
+
+    @property
+    def memory_bytes(self) -> int:
+        return 128 * self.n * self.r * self.p
 
 
 PIN_COST = PinCost()
@@ -90,14 +95,8 @@ def check_verifier(verifier: dict[str, Any], pin: str) -> bool:
 
 def _keyed_key(pin: str, secret: bytes, salt: bytes, cost: PinCost) -> bytes:
     keyed = hmac.new(secret, pin.encode("utf-8"), hashlib.sha256).digest()
-    return hash_secret_raw(
-        keyed,
-        salt,
-        time_cost=cost.time_cost,
-        memory_cost=cost.memory_kib,
-        parallelism=cost.parallelism,
-        hash_len=32,
-        type=Type.ID,
+    return hashlib.scrypt(
+        keyed, salt=salt, n=cost.n, r=cost.r, p=cost.p, maxmem=cost.memory_bytes + (32 << 20), dklen=32
     )
 
 
@@ -108,9 +107,9 @@ def make_keyed_verifier(
     salt = salt if salt is not None else secrets.token_bytes(16)
     return {
         "algo": KEYED_ALGO,
-        "t": cost.time_cost,
-        "m": cost.memory_kib,
-        "p": cost.parallelism,
+        "n": cost.n,
+        "r": cost.r,
+        "p": cost.p,
         "salt": salt.hex(),
         "key": _keyed_key(pin, secret, salt, cost).hex(),
         "failures": 0,
@@ -124,10 +123,10 @@ def check_keyed_verifier(verifier: dict[str, Any], pin: str, secret: bytes) -> b
     try:
         salt = bytes.fromhex(str(verifier["salt"]))
         expected = bytes.fromhex(str(verifier["key"]))
-        cost = PinCost(int(verifier["t"]), int(verifier["m"]), int(verifier["p"]))
+        cost = PinCost(int(verifier["n"]), int(verifier["r"]), int(verifier["p"]))
     except (KeyError, ValueError):
         return False
-    if not (1 <= cost.time_cost <= 20 and 8 <= cost.memory_kib <= 1 << 20 and 1 <= cost.parallelism <= 8):
+    if not (2 <= cost.n <= 1 << 20 and cost.n & (cost.n - 1) == 0 and 1 <= cost.r <= 16 and cost.p == 1):
         return False  # a tampered file must not make the phone burn gigabytes
     return hmac.compare_digest(_keyed_key(pin, secret, salt, cost), expected)
 

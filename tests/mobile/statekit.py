@@ -24,8 +24,8 @@ from mobile.state.session import PinCost
 from mobile.store import Store
 from tests.sync.hqkit import OFFICER, PINS, catalogue
 
-#: argon2id at its minimum for the state tests (bench/pin_cost.py measures the real cost)
-LIGHT_PIN_COST = PinCost(time_cost=1, memory_kib=64, parallelism=1)
+#: scrypt at a token cost for the state tests (bench/pin_cost.py measures the real one)
+LIGHT_PIN_COST = PinCost(n=16, r=1, p=1)
 
 AT = datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)  # phone time of the tests (13:30 UTC, before HQ's 14:00)
 
