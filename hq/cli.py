@@ -273,10 +273,18 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+#: A phone keeps a verifier of the PIN for offline sign-in: fewer than 6 digits is too few guesses.
+MIN_PIN_DIGITS = 6
+
+
 def cmd_add_user(args: argparse.Namespace, out: TextIO) -> int:
     pin = args.pin or getpass.getpass("PIN: ")
-    if len(pin) < 4 or not pin.isdigit():
-        raise CliError("the PIN must be at least 4 digits", zh="密码须为至少4位数字", field="pin")
+    if len(pin) < MIN_PIN_DIGITS or not (pin.isascii() and pin.isdigit()):
+        raise CliError(
+            f"the PIN must be at least {MIN_PIN_DIGITS} digits (0-9); nothing was saved",
+            zh=f"密码须为至少{MIN_PIN_DIGITS}位数字（0-9），未保存任何内容",
+            field="pin",
+        )
     storage = _open(args)
     try:
         with storage.transaction() as tx:

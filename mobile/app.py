@@ -4,8 +4,10 @@ Opens the phone store (``D/phone.db``) and photo directory (``D/photos``) once p
 link's background worker, and gives every page (browser tab or phone window) a ``Shell`` over the same
 ``AppState``. After a clean shutdown the store opens with a cheap check; once the first screen is drawn,
 the scheduled full integrity check (``AppState.check_store``) runs on a background thread and, if it
-finds the file damaged, every page shows the store's error.
-``--web`` serves the Flutter web client on 127.0.0.1 without opening a browser (no CDN: the
+finds the file damaged, every page shows the store's error. The phone's secrets (HQ's token, the device
+secret keying the offline PIN verifier) are in Flet's secure storage, not in the store file: the first page
+attaches its ``SecureStorage`` service to the process's ``SecureStorageSecrets`` before the officer can
+sign in. ``--web`` serves the Flutter web client on 127.0.0.1 without opening a browser (no CDN: the
 phone may be offline) and prints ``APP READY <url>`` once serving.
 """
 
@@ -19,13 +21,15 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import flet as ft
+from flet_secure_storage import SecureStorage
 
 from enforcement.catalogue import load_catalogue
 from mobile.photostore import PhotoStore
+from mobile.secretstore import SecureStorageSecrets
 from mobile.state.app_state import AppState
 from mobile.state.backend import client_factory
 from mobile.state.settings import DEFAULT_HQ_URL
@@ -51,23 +55,25 @@ def open_app(data_dir: Path, hq_url: str | None = None) -> AppState:
     catalogue = load_catalogue()
     store = Store.open(data_dir / "phone.db", catalogue=catalogue)
     photos = PhotoStore(data_dir / "photos")
-    app = AppState(store, photos, catalogue, client_factory(store, photos))
+    secrets = SecureStorageSecrets()
+    app = AppState(store, photos, catalogue, client_factory(store, photos, secrets=secrets), secrets=secrets)
     if hq_url and app.settings.settings.hq_url == DEFAULT_HQ_URL:
         app.settings.update(hq_url=hq_url)  # a first start: the address given on the command line
     app.sweep_photos()
     return app
 
 
-def make_main(app: AppState) -> Callable[[ft.Page], None]:
+def make_main(app: AppState) -> Callable[[ft.Page], Awaitable[None]]:
     """The Flet page handler: one Shell per page, all over ``app``."""
 
-    def main(page: ft.Page) -> None:
+    async def main(page: ft.Page) -> None:
         page.title = "StreetPatrol"
         page.padding = 0
         page.window.width, page.window.height = PHONE_SIZE
         shell = Shell(app, page, screens=make_screen, version=VERSION)
         shell.apply_theme()
         page.add(ft.SafeArea(shell.body, expand=True))
+        await attach_secrets(app)
         shell.start()
 
         def damaged() -> None:
@@ -96,6 +102,16 @@ def make_main(app: AppState) -> Callable[[ft.Page], None]:
         page.run_thread(app.check_store)  # after the first screen: the full check, when due
 
     return main
+
+
+async def attach_secrets(app: AppState) -> None:
+    """Load the secrets from the page's secure storage (first page only); then sync, as the token may
+    have been unknown when the link started."""
+    secrets = app.secrets
+    if not isinstance(secrets, SecureStorageSecrets) or secrets.attached.is_set():
+        return
+    if await secrets.attach(SecureStorage()) and app.session.signed_in:
+        app.link.kick()
 
 
 def announce_when_serving(port: int, timeout: float = 120.0) -> threading.Thread:

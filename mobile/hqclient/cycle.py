@@ -36,12 +36,13 @@ from pydantic import ValidationError
 from enforcement.codec import case_from_dict, from_json_dict, subject_from_dict, to_json_dict
 from enforcement.model import Officer, Review, Shift, SyncState
 from enforcement.text import LocalizedError
-from mobile import metakeys
+from mobile import metakeys, secretstore
 from mobile.hqclient.errors import ServerRefused, ServerUnreachable, SignInFailed, SignInRequired, SyncError
 from mobile.hqclient.ports import ClientStore, OutboxRecord, PhotoFiles
 from mobile.hqclient.report import Phase, Progress, ProgressCallback, SyncReport
 from mobile.hqclient.transport import RetryPolicy, Transport, parse
 from mobile.hqclient.uploads import UPLOAD_WORKERS, PhotoUploads
+from mobile.secretstore import MetaSecretStore, SecretStore
 from sync.protocol import (
     CLIENT_BATCH_PAYLOAD_BYTES,
     ERRNO_MESSAGES,
@@ -89,7 +90,11 @@ class Parking:
 
 
 class SyncClient:
-    """Sync of one phone store with HQ over ``http`` (an ``httpx.Client`` whose base_url is HQ)."""
+    """Sync of one phone store with HQ over ``http`` (an ``httpx.Client`` whose base_url is HQ).
+
+    The bearer token lives in ``secrets`` (``mobile.secretstore``): the officer app passes its secure
+    storage; without one (benches, wire tests) it is kept in the store's meta table.
+    """
 
     def __init__(
         self,
@@ -105,9 +110,11 @@ class SyncClient:
         batch_records: int = MAX_BATCH_RECORDS,
         batch_bytes: int = CLIENT_BATCH_PAYLOAD_BYTES,
         upload_workers: int = UPLOAD_WORKERS,
+        secrets: SecretStore | None = None,
     ) -> None:
         self.http = http
         self.store = store
+        self.secrets: SecretStore = secrets if secrets is not None else MetaSecretStore(store)
         self.photos = photos
         self.on_progress = on_progress
         self.hook = hook
@@ -115,7 +122,7 @@ class SyncClient:
         self.batch_bytes = batch_bytes
         self.transport = Transport(
             http,
-            lambda: store.meta_get(metakeys.TOKEN),
+            lambda: self.secrets.get(secretstore.TOKEN),
             sleep=sleep,
             rng=rng,
             retry=retry,
@@ -153,7 +160,9 @@ class SyncClient:
     # ------------------------------------------------------------------------------------ sign-in
 
     def sign_in(self, badge: str, pin: str) -> Officer:
-        """Sign in on this device; saves the token and the officer. Raises SignInFailed / SyncError."""
+        """Sign in on this device; saves the token and the officer. Raises SignInFailed / SyncError.
+        Tokens signed out while offline are revoked first."""
+        self.revoke_pending()
         request = SignInRequest(
             protocol=PROTOCOL_VERSION, badge=badge.strip(), pin=pin, device_id=self.store.device_id
         )
@@ -166,21 +175,46 @@ class SyncClient:
         except SignInRequired as exc:  # 401 on sign-in = wrong badge or PIN
             raise SignInFailed.bad_credentials() from exc
         answer = parse(SignInResponse, response)
-        self.store.meta_set(metakeys.TOKEN, answer.token)
+        self.secrets.set(secretstore.TOKEN, answer.token)
         self.store.meta_set(metakeys.TOKEN_EXPIRES, answer.expires_at.isoformat())
         self.store.meta_set(metakeys.OFFICER, to_json_dict(answer.officer))
         self.store.save_officer(answer.officer)
         return answer.officer
 
     def sign_out(self) -> None:
-        """Revoke this device's token at HQ (best effort) and forget it locally."""
-        with contextlib.suppress(SyncError):
-            self.transport.request("POST", "/v1/auth/sign-out")
-        self.store.meta_set(metakeys.TOKEN, None)
+        """Forget the token locally at once and revoke it at HQ; if HQ is not reachable the revocation
+        stays queued (``secretstore.REVOKE_PENDING``) and goes first on the next connection."""
+        token = self.secrets.get(secretstore.TOKEN)
+        self.secrets.delete(secretstore.TOKEN)
+        if token:
+            secretstore.queue_revocation(self.secrets, token)
+        with contextlib.suppress(SyncError):  # still queued: sign_in and sync_once send it first
+            self.revoke_pending()
+
+    def revoke_pending(self) -> int:
+        """Send every queued revocation (POST /v1/auth/sign-out with that token); returns how many HQ
+        took. A token HQ no longer accepts (401/403: expired, revoked) or refuses is dropped from the
+        queue; ServerUnreachable leaves the rest queued and propagates."""
+        done = 0
+        for token in secretstore.pending_revocations(self.secrets):
+            try:
+                response = self.transport.request(
+                    "POST",
+                    "/v1/auth/sign-out",
+                    auth=False,
+                    ok_statuses=(401, 403),
+                    extra_headers={"Authorization": f"Bearer {token}"},
+                )
+            except ServerRefused:
+                response = None
+            if response is not None and response.status_code < 300:
+                done += 1
+            secretstore.forget_revocation(self.secrets, token)
+        return done
 
     @property
     def signed_in(self) -> bool:
-        return bool(self.store.meta_get(metakeys.TOKEN))
+        return bool(self.secrets.get(secretstore.TOKEN))
 
     def last_confirmed_sync(self) -> datetime | None:
         """HQ's time at the end of the last sync that finished (not the device clock)."""
@@ -196,6 +230,7 @@ class SyncClient:
         self._missing_at_hq = set()
         try:
             self._progress(Phase.CONNECTING)
+            self.revoke_pending()  # a sign-out made offline reaches HQ before anything else
             self._push_all(report)
             self.uploads.run(report, self._missing_at_hq)
             self._pull_all(report)
@@ -399,9 +434,10 @@ def connect(
     on_progress: ProgressCallback | None = None,
     retry: RetryPolicy | None = None,
     timeout: float = 30.0,
+    secrets: SecretStore | None = None,
 ) -> SyncClient:
     """A SyncClient talking to HQ at ``hq_url`` over its own ``httpx.Client``: the officer app's entry
     point (``mobile.state.backend``), so httpx stays inside this package. Close with
     ``client.http.close()``."""
     http = httpx.Client(base_url=hq_url, timeout=timeout)
-    return SyncClient(http, store, photos, on_progress=on_progress, retry=retry)
+    return SyncClient(http, store, photos, on_progress=on_progress, retry=retry, secrets=secrets)

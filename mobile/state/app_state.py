@@ -13,11 +13,12 @@ from enforcement.catalogue import Catalogue
 from enforcement.model import LOCAL_TZ
 from enforcement.text import LocalizedError
 from mobile.photostore import PhotoStore
+from mobile.secretstore import MemorySecretStore, SecretStore
 from mobile.state.case_detail import CaseDetailState
 from mobile.state.draft import Draft
 from mobile.state.new_case import DRAFT_KEY, CaseDraftState
 from mobile.state.observable import Observable
-from mobile.state.session import PBKDF2_ITERATIONS, SessionState
+from mobile.state.session import PBKDF2_ITERATIONS, PIN_COST, PinCost, SessionState, adopt_file_token
 from mobile.state.settings import SettingsState
 from mobile.state.squad import SquadState
 from mobile.state.squad_export import DayLogExport
@@ -34,7 +35,9 @@ def local_now() -> datetime:
 class AppState:
     """Builds and holds the per-screen state objects. ``store`` is ``mobile.store.Store`` (any object with
     its methods); ``backend_factory`` makes the sync client inside the link's worker thread; ``export_dir``
-    is where the leader's day-log exports go (default: ``exports`` beside the photo directory)."""
+    is where the leader's day-log exports go (default: ``exports`` beside the photo directory);
+    ``secrets`` is the phone's ``SecretStore`` (token, device secret), the same one the backend factory's
+    sync client uses."""
 
     def __init__(
         self,
@@ -47,6 +50,8 @@ class AppState:
         now: Callable[[], datetime] = local_now,
         policy: staging.StagePolicy | None = None,
         pin_iterations: int = PBKDF2_ITERATIONS,
+        pin_cost: PinCost = PIN_COST,
+        secrets: SecretStore | None = None,
         backoff_cap: float = 30.0,
         export_dir: Path | None = None,
     ) -> None:
@@ -54,6 +59,8 @@ class AppState:
         self.photos = photos
         self.catalogue = catalogue
         self.now = now
+        self.secrets: SecretStore = secrets if secrets is not None else MemorySecretStore()
+        adopt_file_token(store, self.secrets)
         self.settings = SettingsState(store)
         self.link = SyncLink(
             backend_factory,
@@ -62,7 +69,14 @@ class AppState:
             now=now,
             backoff_cap=backoff_cap,
         )
-        self.session = SessionState(store, self.settings, self.link, iterations=pin_iterations)
+        self.session = SessionState(
+            store,
+            self.settings,
+            self.link,
+            iterations=pin_iterations,
+            secrets=self.secrets,
+            pin_cost=pin_cost,
+        )
         self.today = TodayState(store, self.session, self.link, now=now, policy=policy)
         self.drafts = CaseDraftState(
             store, photos, catalogue, self.settings, self.session, self.link, now=now, policy=policy

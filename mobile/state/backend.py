@@ -14,6 +14,7 @@ from typing import Any
 from enforcement.model import Officer
 from mobile.hqclient import Progress, RetryPolicy, SyncClient, SyncReport, connect
 from mobile.photostore import PhotoStore
+from mobile.secretstore import SecretStore
 from mobile.state.sync import BackendFactory, SyncBackend
 from mobile.store import Store
 
@@ -33,19 +34,30 @@ class ClientBackend:
     def sync_once(self) -> SyncReport:
         return self.client.sync_once()
 
+    def revoke_pending(self) -> int:
+        return self.client.revoke_pending()
+
     def close(self) -> None:
         self.client.http.close()
 
 
 def client_factory(
-    store: Store, photos: PhotoStore, *, retry: RetryPolicy = APP_RETRY, timeout: float = 15.0
+    store: Store,
+    photos: PhotoStore,
+    *,
+    retry: RetryPolicy = APP_RETRY,
+    timeout: float = 15.0,
+    secrets: SecretStore | None = None,
 ) -> BackendFactory:
-    """The factory of real backends for ``SyncLink``."""
+    """The factory of real backends for ``SyncLink``. ``secrets`` holds the token: the app passes the same
+    ``SecretStore`` it gives ``AppState`` (without one the token is kept in the store's meta table)."""
 
     def make(hq_url: str, on_progress: Callable[[Any], None]) -> SyncBackend:
         def relay(progress: Progress) -> None:
             on_progress(progress)
 
-        return ClientBackend(connect(hq_url, store, photos, on_progress=relay, retry=retry, timeout=timeout))
+        return ClientBackend(
+            connect(hq_url, store, photos, on_progress=relay, retry=retry, timeout=timeout, secrets=secrets)
+        )
 
     return make

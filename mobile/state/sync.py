@@ -37,6 +37,10 @@ class SyncBackend(Protocol):
 
     def sync_once(self) -> Any: ...
 
+    def revoke_pending(self) -> int:
+        """Send the revocations of tokens signed out while offline (``mobile.secretstore``)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -202,3 +202,30 @@ def test_serve_runs_the_service_and_a_demo_officer_signs_in(tmp_path: Path) -> N
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+@pytest.mark.parametrize("pin", ["1234", "12345", "１２３４５６", "12345a", "١٢٣٤٥٦"])
+def test_add_user_refuses_pins_under_six_digits_and_saves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pin: str
+) -> None:
+    db = tmp_path / "hq.db"
+    run_to_string(["seed-demo", "--db", str(db)])
+    capsys.readouterr()
+    code, out = run_to_string(
+        ["add-user", "--db", str(db), "--badge", "1098", "--name", "短密码", "--squad", "ZD01", "--pin", pin]
+    )
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "至少6位数字" in err
+    assert "at least 6 digits" in err
+    assert "saved" not in out
+    storage = SqliteStorage(db)
+    with storage.transaction(readonly=True) as tx:
+        assert tx.get_user("1098") is None
+    storage.close()
+
+
+def test_the_demo_users_have_six_digit_pins() -> None:
+    from hq.demo import USERS
+
+    assert all(len(u.pin) >= 6 and u.pin.isascii() and u.pin.isdigit() for u in USERS)

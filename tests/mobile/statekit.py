@@ -17,10 +17,15 @@ from PIL import Image, ImageDraw
 from enforcement.model import LOCAL_TZ, Officer
 from mobile.hqclient import RetryPolicy
 from mobile.photostore import PhotoStore
+from mobile.secretstore import MemorySecretStore, SecretStore
 from mobile.state.app_state import AppState
 from mobile.state.backend import client_factory
+from mobile.state.session import PinCost
 from mobile.store import Store
 from testkit.hqkit import OFFICER, PINS, catalogue
+
+#: scrypt at a token cost for the state tests (bench/pin_cost.py measures the real one)
+LIGHT_PIN_COST = PinCost(n=16, r=1, p=1)
 
 AT = datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)  # phone time of the tests (13:30 UTC, before HQ's 14:00)
 
@@ -51,8 +56,16 @@ class Apps:
         self.tmp_path = tmp_path
         self.made: list[AppState] = []
 
-    def __call__(self, *, clock: PhoneClock | None = None, store: Store | None = None) -> AppState:
-        app = make_app(self.tmp_path, clock=clock, store=store)
+    def __call__(
+        self,
+        *,
+        clock: PhoneClock | None = None,
+        store: Store | None = None,
+        secrets: SecretStore | None = None,
+    ) -> AppState:
+        if secrets is None and store is not None:  # the same install restarted: its secrets too
+            secrets = next((a.secrets for a in self.made if a.store is store), None)
+        app = make_app(self.tmp_path, clock=clock, store=store, secrets=secrets)
         self.made.append(app)
         return app
 
@@ -68,10 +81,19 @@ def apps_of(tmp_path: Path) -> Iterator[Apps]:
     apps.close()
 
 
-def make_app(tmp_path: Path, *, clock: PhoneClock | None = None, store: Store | None = None) -> AppState:
+def make_app(
+    tmp_path: Path,
+    *,
+    clock: PhoneClock | None = None,
+    store: Store | None = None,
+    secrets: SecretStore | None = None,
+) -> AppState:
     store = store or Store.open(":memory:", catalogue=catalogue())
+    secrets = secrets if secrets is not None else MemorySecretStore()
     photos = PhotoStore(tmp_path / "photos")
-    factory = client_factory(store, photos, retry=RetryPolicy(attempts=1, base_delay=0.0), timeout=10)
+    factory = client_factory(
+        store, photos, retry=RetryPolicy(attempts=1, base_delay=0.0), timeout=10, secrets=secrets
+    )
     return AppState(
         store,
         photos,
@@ -80,6 +102,8 @@ def make_app(tmp_path: Path, *, clock: PhoneClock | None = None, store: Store | 
         threaded=False,
         now=clock or PhoneClock(),
         pin_iterations=1000,
+        pin_cost=LIGHT_PIN_COST,
+        secrets=secrets,
     )
 
 

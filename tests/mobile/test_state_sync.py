@@ -10,6 +10,7 @@ from typing import Any
 from enforcement.model import LOCAL_TZ, Officer
 from mobile.hqclient import RetryPolicy, ServerUnreachable, SignInRequired
 from mobile.photostore import PhotoStore
+from mobile.secretstore import TOKEN
 from mobile.state.backend import client_factory
 from mobile.state.sync import SyncLink, default_error_kind
 from mobile.store import Store
@@ -109,7 +110,7 @@ def test_threaded_link_syncs_in_the_background(tmp_path: Path, hq: Hq) -> None:
 def test_auth_failure_asks_for_sign_in(make_app: Apps, hq: Hq) -> None:
     app = make_app()
     sign_in(app, hq.serve().url)
-    app.store.meta_set("sync.token", "not-a-token")
+    app.secrets.set(TOKEN, "not-a-token")  # the token lives in the phone's SecretStore, not the file
     app.today.start_shift()
     assert app.link.status.needs_sign_in
     assert app.today.status().needs_sign_in
