@@ -15,6 +15,7 @@ from hq.api import auth_routes, photo_routes, read_routes, sync_routes
 from hq.api.callers import principal_dependency
 from hq.api.errors import install_error_handlers
 from hq.api.limits import install_limits
+from hq.api.transport_security import StrictTransportSecurity
 from hq.auth import Auth
 from hq.blobs import BlobStore
 from hq.dashboard import install_dashboard
@@ -55,6 +56,7 @@ def create_app(
     app.state.partials = partials
     install_error_handlers(app, settings)
     install_limits(app, settings)
+    app.add_middleware(StrictTransportSecurity)  # outermost: every answer over TLS, errors too
 
     principal = principal_dependency(auth)
     app.include_router(read_routes.build_health_router(settings))

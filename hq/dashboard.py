@@ -36,6 +36,7 @@ from enforcement.catalogue import Catalogue
 from enforcement.model import LOCAL_TZ, CaseStatus, ReviewDecision, Role, Stage
 from enforcement.staging import stage_name
 from hq.api.errors import ApiError
+from hq.api.transport_security import cookie_secure
 from hq.auth import Auth, Principal
 from hq.dashchart import trend_svg
 from hq.daydata import load_daylog
@@ -336,7 +337,15 @@ def install_dashboard(
             return HTMLResponse(forbidden_page(signed.officer.name), status_code=403)
         response = RedirectResponse("/dashboard", status_code=303)
         max_age = int((signed.expires_at - settings.clock()).total_seconds())
-        response.set_cookie(COOKIE, signed.token, max_age=max_age, httponly=True, samesite="strict", path="/")
+        response.set_cookie(
+            COOKIE,
+            signed.token,
+            max_age=max_age,
+            httponly=True,
+            samesite="strict",
+            path="/",
+            secure=cookie_secure(request, settings),
+        )
         return response
 
     @app.post("/dashboard/sign-out", include_in_schema=False)
