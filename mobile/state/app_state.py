@@ -31,7 +31,8 @@ def local_now() -> datetime:
 class AppState:
     """Builds and holds the per-screen state objects. ``store`` is ``mobile.store.Store`` (any object with
     its methods); ``backend_factory`` makes the sync client inside the link's worker thread; ``export_dir``
-    is where the leader's day-log exports go (default: ``exports`` beside the photo directory)."""
+    is where the leader's day-log exports go (default: ``exports`` beside the photo directory);
+    ``allow_http``: a development build, http:// allowed to any HQ address."""
 
     def __init__(
         self,
@@ -46,12 +47,13 @@ class AppState:
         pin_iterations: int = PBKDF2_ITERATIONS,
         backoff_cap: float = 30.0,
         export_dir: Path | None = None,
+        allow_http: bool = False,
     ) -> None:
         self.store = store
         self.photos = photos
         self.catalogue = catalogue
         self.now = now
-        self.settings = SettingsState(store)
+        self.settings = SettingsState(store, allow_http=allow_http)
         self.link = SyncLink(
             backend_factory,
             lambda: self.settings.settings.hq_url,
@@ -59,6 +61,7 @@ class AppState:
             now=now,
             backoff_cap=backoff_cap,
         )
+        self.settings.on_trust_change = self.link.reset
         self.session = SessionState(store, self.settings, self.link, iterations=pin_iterations)
         self.today = TodayState(store, self.session, self.link, now=now)
         self.drafts = CaseDraftState(
