@@ -31,6 +31,7 @@ _VERIFY_REASONS = {
     20: "unknown_ca",  # issuer not found locally
     21: "unknown_ca",
     62: "host_name",
+    64: "host_name",  # the address is an IP the certificate does not name
 }
 #: OpenSSL reasons of a server that does not speak TLS at all (a plain-http port).
 _NOT_TLS = ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG")
