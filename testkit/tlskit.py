@@ -30,10 +30,8 @@ def issue(
 ) -> TlsFiles:
     """A certificate of ``ca`` for ``hosts`` (default 127.0.0.1 and localhost) in ``root``."""
     root.mkdir(parents=True, exist_ok=True)
-    kwargs = (
-        {} if not_after is None else {"not_before": not_after - timedelta(days=30), "not_after": not_after}
-    )
-    leaf = ca.issue_cert(*(hosts or ("127.0.0.1", "localhost")), **kwargs)
+    not_before = None if not_after is None else not_after - timedelta(days=30)
+    leaf = ca.issue_cert(*(hosts or ("127.0.0.1", "localhost")), not_before=not_before, not_after=not_after)
     cert, key = root / f"{name}.pem", root / f"{name}.key"
     for blob in leaf.cert_chain_pems:
         with cert.open("ab") as handle:
