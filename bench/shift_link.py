@@ -23,6 +23,10 @@ Rows (fresh HQ, phone and proxy each, same run):
 - **loopback** rows keep the old comparison: the per-record baseline (one push per record, HEAD + PUT
   per photo) beside the client, with no proxy.
 
+``--tls``: instead, the client row over plain http and over https (HQ's uvicorn serving a trustme CA's
+certificate, the phone pinning that CA, ``mobile.hqclient.tls``) through the same shaped link, beside the
+raw stream, in one run; prints the TLS/plain ratio and writes bench/results/shift_link_tls.md.
+
 Prints a Markdown table and writes bench/results/shift_link.md. Run: ``.venv/bin/python bench/shift_link.py``
 (about three minutes: each link run moves ~55 MB at 8 Mbit/s, as the spec asks).
 """
@@ -44,6 +48,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -59,6 +64,7 @@ from hq.demo import USERS, seed_demo
 from hq.settings import FAST_PIN_HASHING, Settings
 from hq.storage.sqlite import SqliteStorage
 from mobile.hqclient import UPLOAD_WORKERS, RetryPolicy, ServerUnreachable, SyncClient
+from mobile.hqclient.tls import ssl_context
 from mobile.photostore import PhotoStore
 from mobile.store import Store
 from sync.protocol import PROTOCOL_VERSION, UPLOAD_OFFSET_HEADER, PushResponse
@@ -262,8 +268,13 @@ class Sink:
 # -------------------------------------------------------------------------------- HQ and phone
 
 
+#: (certificate, key, CA PEM) HQ serves and the phone pins, set by ``--tls`` for the TLS row.
+TLS: tuple[Path, Path, str] | None = None
+
+
 class Server:
     def __init__(self, root: Path) -> None:
+        tls = TLS
         catalogue = load_catalogue()
         settings = Settings(pin_hashing=FAST_PIN_HASHING)
         self.storage = SqliteStorage(root / "hq.db")
@@ -273,7 +284,14 @@ class Server:
         app = create_app(self.storage, self.blobs, settings, catalogue=catalogue)
         # "critical": the cut run resets uploads mid-body on purpose, which uvicorn would log as errors
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="critical", lifespan="off", access_log=False
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="critical",
+            lifespan="off",
+            access_log=False,
+            ssl_certfile=str(tls[0]) if tls else None,
+            ssl_keyfile=str(tls[1]) if tls else None,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -281,7 +299,7 @@ class Server:
         while not self.server.started:
             time.sleep(0.01)
         self.port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
 
     def case_count(self) -> int:
         with self.storage.transaction(readonly=True) as tx:
@@ -333,8 +351,8 @@ def record_shift(root: Path) -> tuple[Store, PhotoStore]:
 class Counting(httpx.BaseTransport):
     """Real HTTP; counts requests and the photo body bytes the phone streamed."""
 
-    def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
+    def __init__(self, verify: Any = True) -> None:
+        self.inner = httpx.HTTPTransport(verify=verify)
         self.requests = 0
         self.put_bytes = 0
         self.resumed = 0  # PUTs that resumed a cut-off upload (Upload-Offset)
@@ -410,7 +428,9 @@ def environment() -> Iterator[Env]:
 def signed_in_client(
     env: Env, url: str, workers: int, retry: RetryPolicy | None = None
 ) -> tuple[SyncClient, Counting]:
-    counting = Counting()
+    counting = Counting(verify=ssl_context(TLS[2])) if TLS else Counting()
+    if TLS:
+        url = url.replace("http://", "https://")
     http = httpx.Client(base_url=url, transport=counting, timeout=60)
     client = SyncClient(http, env.store, env.photos, upload_workers=workers, retry=retry)
     client.sign_in(OFFICER.officer.badge, OFFICER.pin)
@@ -628,11 +648,55 @@ def table(rows: list[Row], raw: Row, cut: CutResult, workers: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def run_tls(workers: int) -> None:
+    """Plain http and https through the same shaped link, same run: TLS's cost."""
+    global TLS
+    import trustme
+
+    from testkit.tlskit import issue
+
+    plain = run_client(workers)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = issue(Path(tmp), trustme.CA())
+        TLS = (files.cert, files.key, files.ca_pem)
+        try:
+            secure = run_client(workers)
+        finally:
+            TLS = None
+    raw = run_raw(plain.up_bytes)
+    lines = [
+        f"# Shift link over TLS: {CASES} cases × {PHOTOS_PER_CASE} photos, {UP_MBIT:g} Mbit/s, "
+        f"{RTT_S * 1000:.0f} ms round trip",
+        "",
+        "| run | requests | seconds | upstream MB | vs raw stream | vs plain http |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, row in (("raw stream", raw), ("client, plain http", plain), ("client, https (TLS)", secure)):
+        lines.append(
+            f"| {label} | {row.requests} | {row.seconds:.2f} | {row.up_bytes / 2**20:.2f} | "
+            f"{row.seconds / raw.seconds:.3f}× | {row.seconds / plain.seconds:.3f}× |"
+        )
+    lines += [
+        "",
+        f"TLS costs **{secure.seconds / plain.seconds:.3f}×** the plain-http time and "
+        f"{(secure.up_bytes - plain.up_bytes) / 1024:+,.0f} KB upstream (handshakes, record overhead). "
+        "Same run, fresh HQ and phone per row; TLS 1.3 with an ECDSA P-256 certificate (trustme), the phone "
+        "pinning its CA; httpx keeps connections alive, so each connection pays one handshake.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    (RESULTS.parent / "shift_link_tls.md").write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequential", action="store_true", help="also run one upload at a time")
     parser.add_argument("--workers", type=int, default=UPLOAD_WORKERS, help="uploads outstanding")
+    parser.add_argument("--tls", action="store_true", help="client over plain http and https, same run")
     args = parser.parse_args()
+    if args.tls:
+        run_tls(args.workers)
+        return
     rows = [run_loopback("baseline"), run_loopback("client")]
     client = run_client(args.workers)
     raw = run_raw(client.up_bytes)

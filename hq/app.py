@@ -18,6 +18,7 @@ from hq.api.browser import install_browser_guard
 from hq.api.callers import principal_dependency
 from hq.api.errors import install_error_handlers
 from hq.api.limits import install_limits
+from hq.api.transport_security import StrictTransportSecurity
 from hq.auth import Auth
 from hq.blobs import BlobStore
 from hq.dashboard import install_dashboard
@@ -61,6 +62,7 @@ def create_app(
     install_error_handlers(app, settings)
     install_limits(app, settings)
     install_browser_guard(app, settings)
+    app.add_middleware(StrictTransportSecurity)  # outermost: every answer over TLS, errors too
 
     principal = principal_dependency(auth)
     app.include_router(read_routes.build_health_router(settings))

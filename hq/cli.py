@@ -3,6 +3,7 @@
     streetpatrol-hq init      --db hq.sqlite3 | --pg postgresql://…      create the schema
     streetpatrol-hq serve     --db … | --pg …  --blobs DIR [--host 127.0.0.1] [--port 8080]
                               [--workers N] [--pool-size N (PostgreSQL connections per worker)]
+                              [--tls-cert FILE --tls-key FILE] [--trusted-proxy ADDR ...]
     streetpatrol-hq seed-demo --db … | --pg …                             demo district, users and history
     streetpatrol-hq export    --db … | --pg …  [--out cases.csv] [--district 金水区] [--since 2025-01-01]
     streetpatrol-hq add-user  --db … --badge J2001 --name 王芳 --squad ZD01 [--role officer] (PIN prompted)
@@ -20,6 +21,13 @@ processes) and deduplicates pushes under per-record advisory locks; SQLite lets 
 across processes (``BEGIN IMMEDIATE`` with a busy timeout; the in-process writer queue only shortens the
 wait within one worker), so its feed is numbered in commit order too. Sign-in throttling lives in the
 database. Per-process are only the argon2 slots (one PIN check per core in each worker) and caches.
+
+``serve --tls-cert FILE --tls-key FILE`` serves https (uvicorn's ``ssl_certfile``/``ssl_keyfile``, workers
+too); the pair is loaded once before serving, so a missing file or a key that is not the certificate's is
+one clear error. ``--trusted-proxy ADDR`` (repeatable; an address or network, added to
+``STREETPATROL_TRUSTED_PROXIES``) names the reverse proxies whose ``X-Forwarded-For`` and
+``X-Forwarded-Proto`` are believed: uvicorn gets exactly that list (``forwarded_allow_ips``; its own default
+would trust any process on 127.0.0.1), and with no proxy configured forwarded headers are ignored.
 """
 
 from __future__ import annotations
@@ -30,8 +38,10 @@ import getpass
 import io
 import json
 import os
+import ssl
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -49,7 +59,7 @@ from hq.daydata import load_daylog
 from hq.demo import demo_text, seed_demo
 from hq.export import write_cases_csv
 from hq.review import check_day
-from hq.settings import settings_from_env
+from hq.settings import Settings, proxy_addresses, settings_from_env
 from hq.storage import open_storage
 from hq.storage.base import AuditHead, Storage, UserRow, iter_all_audit
 from patrollog.csvlog import CSV_BOM, daylog_csv
@@ -114,6 +124,43 @@ def _check_serve_options(args: argparse.Namespace) -> None:
             raise CliError("--pool-size must be at least 1", zh="--pool-size 须为正整数", field="pool_size")
 
 
+def _check_tls(args: argparse.Namespace) -> None:
+    """The certificate and key of ``--tls-cert``/``--tls-key`` load as a pair (CliError naming why not)."""
+    if args.tls_cert is None and args.tls_key is None:
+        return
+    if args.tls_cert is None or args.tls_key is None:
+        raise CliError(
+            "--tls-cert and --tls-key go together", zh="--tls-cert 与 --tls-key 须同时指定", field="tls_cert"
+        )
+    for name, path in (("tls_cert", args.tls_cert), ("tls_key", args.tls_key)):
+        if not Path(path).is_file():
+            flag = "--" + name.replace("_", "-")
+            raise CliError(f"{flag}: no such file: {path}", zh=f"{flag} 文件不存在：{path}", field=name)
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            args.tls_cert, args.tls_key, password=lambda: b""  # never a passphrase prompt
+        )
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise CliError(
+            f"the TLS certificate and key cannot be used together ({exc}): check that --tls-key is the key "
+            "of --tls-cert, both PEM, the key not encrypted",
+            zh="TLS 证书与私钥无法使用：请确认 --tls-key 是 --tls-cert 证书对应的私钥，"
+            "均为 PEM 格式且私钥未加密",
+            field="tls_key",
+        ) from exc
+
+
+def _uvicorn_transport(args: argparse.Namespace, settings: Settings) -> dict[str, object]:
+    """uvicorn's TLS and forwarded-header options: proxy headers only from the configured proxies."""
+    options: dict[str, object] = {
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies),  # never uvicorn's 127.0.0.1 default
+    }
+    if args.tls_cert is not None:
+        options.update(ssl_certfile=str(args.tls_cert), ssl_keyfile=str(args.tls_key))
+    return options
+
+
 def _add_storage_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--db", type=Path, help="SQLite database file")
@@ -151,6 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--pool-size",
         type=int,
         help="PostgreSQL connections per worker 每个进程的数据库连接数 (default 10)",
+    )
+    serve.add_argument("--tls-cert", type=Path, help="TLS certificate chain (PEM) 证书文件: serve https")
+    serve.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM) 私钥文件")
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="reverse proxy (address or network) whose X-Forwarded-* are believed 可信反向代理 (repeatable)",
     )
 
     seed = commands.add_parser("seed-demo", help="demo district, users and history 演示数据")
@@ -212,11 +268,18 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     import uvicorn  # the server only where one is started (not for the other commands)
 
     _check_serve_options(args)
+    _check_tls(args)
     settings = settings_from_env()  # a bad STREETPATROL_* value is one clear error, before any worker
+    if args.trusted_proxy:
+        proxies = settings.trusted_proxies + proxy_addresses(args.trusted_proxy, "--trusted-proxy")
+        settings = replace(settings, trusted_proxies=tuple(dict.fromkeys(proxies)))
+        os.environ["STREETPATROL_TRUSTED_PROXIES"] = ",".join(settings.trusted_proxies)  # for the workers
+    transport = _uvicorn_transport(args, settings)
+    scheme = "https" if args.tls_cert is not None else "http"
     url = _storage_url(args)
     storage = _open_serving(url, args.pool_size, create=True)  # the schema, once, before any worker
     workers = f", {args.workers} 个工作进程 / workers" if args.workers > 1 else ""
-    print(f"指挥中心服务 / HQ service: http://{args.host}:{args.port}{workers}", file=out)
+    print(f"指挥中心服务 / HQ service: {scheme}://{args.host}:{args.port}{workers}", file=out)
     if args.workers > 1:
         storage.close()
         os.environ[SERVE_STORAGE_ENV] = url
@@ -231,11 +294,12 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             port=args.port,
             workers=args.workers,
             log_level="info",
+            **transport,  # type: ignore[arg-type]
         )
         return 0
     app = create_app(storage, FilesystemBlobStore(args.blobs), settings)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", **transport)  # type: ignore[arg-type]
     finally:
         storage.close()
     return 0

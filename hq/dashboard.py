@@ -38,6 +38,7 @@ from enforcement.catalogue import Catalogue
 from enforcement.model import LOCAL_TZ, CaseStatus, ReviewDecision, Role, Stage
 from enforcement.staging import stage_name
 from hq.api.errors import ApiError
+from hq.api.transport_security import cookie_secure
 from hq.audit import GENESIS
 from hq.auth import Auth, Principal
 from hq.dashchart import trend_svg
@@ -355,7 +356,7 @@ def install_dashboard(
             httponly=True,
             samesite="strict",
             path="/",
-            secure=settings.secure_cookies,
+            secure=cookie_secure(request, settings),
         )
         return response
 

@@ -3,8 +3,9 @@ variables."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -74,7 +75,9 @@ class Settings:
     max_json_bytes: int = 64 * 1024  # any other JSON body (sign-in …)
     pin_hashing: PinHashing = field(default_factory=PinHashing)
     throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
-    trust_forwarded_for: bool = False  # take the client address from X-Forwarded-For (behind a proxy)
+    #: Reverse proxies (IP addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto HQ believes
+    #: (``serve`` hands them to uvicorn); empty: the forwarded headers are ignored, from everyone.
+    trusted_proxies: tuple[str, ...] = ()
     retry_after_unavailable: int = 5  # seconds, sent with 503
     history_window: timedelta = timedelta(days=365)  # subject history sent to phones on pull
     squad_window: timedelta = timedelta(days=SQUAD_FEED_DAYS)  # squad cases and shifts a leader's pull holds
@@ -92,8 +95,8 @@ class Settings:
 def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | None = None) -> Settings:
     """Settings with overrides from ``STREETPATROL_TOKEN_TTL_HOURS``, ``STREETPATROL_MAX_PHOTO_BYTES``,
     ``STREETPATROL_MAX_BATCH_RECORDS``, ``STREETPATROL_MAX_BATCH_BYTES``,
-    ``STREETPATROL_TRUST_FORWARDED_FOR``, ``STREETPATROL_SECURE_COOKIES``, ``STREETPATROL_API_DOCS`` (flags:
-    1/true/yes) and the argon2 cost ``STREETPATROL_PIN_TIME_COST`` /
+    ``STREETPATROL_TRUSTED_PROXIES`` (comma-separated addresses or networks), ``STREETPATROL_SECURE_COOKIES``,
+    ``STREETPATROL_API_DOCS`` (flags: 1/true/yes) and the argon2 cost ``STREETPATROL_PIN_TIME_COST`` /
     ``STREETPATROL_PIN_MEMORY_KIB`` / ``STREETPATROL_PIN_PARALLELISM`` and the PIN checks one process runs at
     once, ``STREETPATROL_PIN_CONCURRENT``. A value that is not a positive number raises SettingsError
     naming the variable."""
@@ -107,12 +110,16 @@ def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | Non
         key = "STREETPATROL_" + name.upper()
         if key in env and name in names:
             changes[name] = _positive(env, key, int)
-    if "STREETPATROL_TRUST_FORWARDED_FOR" in env:
-        changes["trust_forwarded_for"] = env["STREETPATROL_TRUST_FORWARDED_FOR"].lower() in {
-            "1",
-            "true",
-            "yes",
-        }
+    if "STREETPATROL_TRUST_FORWARDED_FOR" in env:  # believed any caller's X-Forwarded-For: spoofable
+        raise SettingsError(
+            "STREETPATROL_TRUST_FORWARDED_FOR is gone: list the proxy in STREETPATROL_TRUSTED_PROXIES",
+            zh="环境变量 STREETPATROL_TRUST_FORWARDED_FOR 已停用，"
+            "请在 STREETPATROL_TRUSTED_PROXIES 中列出反向代理地址",
+            field="STREETPATROL_TRUST_FORWARDED_FOR",
+        )
+    if "STREETPATROL_TRUSTED_PROXIES" in env:
+        text = env["STREETPATROL_TRUSTED_PROXIES"]
+        changes["trusted_proxies"] = proxy_addresses([p for p in text.split(",") if p.strip()])
     for name in ("secure_cookies", "api_docs"):
         key = "STREETPATROL_" + name.upper()
         if key in env:
@@ -134,6 +141,23 @@ def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | Non
 
 class SettingsError(LocalizedError):
     code = "settings"
+
+
+def proxy_addresses(values: Iterable[str], key: str = "STREETPATROL_TRUSTED_PROXIES") -> tuple[str, ...]:
+    """``values`` as trusted-proxy entries (each an IP address or network, normalised), or SettingsError."""
+    entries = []
+    for value in values:
+        text = value.strip()
+        try:
+            entry = ipaddress.ip_network(text, strict=False) if "/" in text else ipaddress.ip_address(text)
+        except ValueError:
+            raise SettingsError(
+                f"{key}: {text!r} is not an IP address or network",
+                zh=f"{key}：“{text}”不是 IP 地址或网段",
+                field=key,
+            ) from None
+        entries.append(str(entry))
+    return tuple(entries)
 
 
 def _positive(env: Mapping[str, str], key: str, kind: Callable[[str], _N]) -> _N:

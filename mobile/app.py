@@ -9,6 +9,11 @@ secret keying the offline PIN verifier) are in Flet's secure storage, not in the
 attaches its ``SecureStorage`` service to the process's ``SecureStorageSecrets`` before the officer can
 sign in. ``--web`` serves the Flutter web client on 127.0.0.1 without opening a browser (no CDN: the
 phone may be offline) and prints ``APP READY <url>`` once serving.
+
+Transport security, fixed when the process starts: a bureau CA shipped as ``assets/hq-ca.pem`` is the only
+authority trusted for HQ (unless one is enrolled on the phone, which then wins), and
+``STREETPATROL_DEV_ALLOW_HTTP=1`` (development builds only; no switch in the app) allows ``http://`` to
+any HQ address, not only loopback.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ from mobile.views.screens import make_screen
 from mobile.views.shell import Shell
 
 VERSION = "0.1.0"
+#: A bureau's own CA, shipped in the app bundle (PEM); absent: the public CAs (or an enrolled CA).
+SHIPPED_CA = ASSETS_DIR / "hq-ca.pem"
+DEV_ALLOW_HTTP_ENV = "STREETPATROL_DEV_ALLOW_HTTP"
 PHONE_SIZE = (412, 915)
 
 
@@ -56,7 +64,10 @@ def open_app(data_dir: Path, hq_url: str | None = None) -> AppState:
     store = Store.open(data_dir / "phone.db", catalogue=catalogue)
     photos = PhotoStore(data_dir / "photos")
     secrets = SecureStorageSecrets()
-    app = AppState(store, photos, catalogue, client_factory(store, photos, secrets=secrets), secrets=secrets)
+    shipped_ca = SHIPPED_CA.read_text(encoding="ascii") if SHIPPED_CA.is_file() else None
+    allow_http = os.environ.get(DEV_ALLOW_HTTP_ENV) == "1"  # read once, here
+    factory = client_factory(store, photos, secrets=secrets, shipped_ca=shipped_ca, allow_http=allow_http)
+    app = AppState(store, photos, catalogue, factory, secrets=secrets, allow_http=allow_http)
     if hq_url and app.settings.settings.hq_url == DEFAULT_HQ_URL:
         app.settings.update(hq_url=hq_url)  # a first start: the address given on the command line
     app.sweep_photos()

@@ -40,6 +40,8 @@ ZH: dict[str, str] = {
     "signin.pin_required": "请填写 PIN 密码",
     "signin.hq_required": "请填写 HQ 地址",
     "signin.hq_bad": "HQ 地址格式不正确，请填写完整网址（含协议和端口）",
+    "signin.hq_cleartext": "为保护执法数据，指挥中心地址须以 {https} 开头（仅本机调试可用 {http}）",
+    "settings.ca_bad": "不是有效的根证书，请粘贴本局信息科提供的证书文本",
     "signin.unreachable": "无法连接 HQ",
     "signout": "退出登录",
     "signout.pending": "还有 {records} 条记录未上传，退出后数据仍保留在本机。",
@@ -292,6 +294,11 @@ EN: dict[str, str] = {
     "signin.pin_required": "Enter your PIN",
     "signin.hq_required": "Enter the HQ address",
     "signin.hq_bad": "The HQ address must start with http:// or https://",
+    "signin.hq_cleartext": (
+        "To protect enforcement data the HQ address must start with {https} "
+        "({http} only for this machine, in development)"
+    ),
+    "settings.ca_bad": "Not a usable CA certificate (PEM, starting with -----BEGIN CERTIFICATE-----)",
     "signin.unreachable": "Cannot reach HQ",
     "signout": "Sign out",
     "signout.pending": (

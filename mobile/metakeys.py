@@ -26,3 +26,4 @@ CATALOGUE_VERSION = "sync.hq_catalogue_version"
 SESSION_BADGE = "session.badge"
 VERIFIERS = "auth.verifiers"
 SETTINGS = "settings"
+HQ_CA_PEM = "settings.hq_ca_pem"  # the bureau CA enrolled on this phone (PEM): the only CA trusted for HQ

@@ -247,21 +247,34 @@ def push_body(device_id: str, *cases: Case, first_seq: int = 1) -> dict[str, Any
 class LiveServer:
     """uvicorn serving an app in a thread on 127.0.0.1 (port 0 picks a free one; a restart reuses it)."""
 
-    def __init__(self, app: FastAPI, port: int = 0) -> None:
+    def __init__(self, app: FastAPI, port: int = 0, *, tls: tuple[Path, Path] | None = None) -> None:
         self.app = app
         self.port = port
+        self.tls = tls  # (certificate chain, key) PEM files: serve https
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, app: FastAPI | None = None) -> LiveServer:
         if app is not None:
             self.app = app
+        settings = getattr(self.app.state, "settings", None)
+        proxies: tuple[str, ...] = getattr(settings, "trusted_proxies", ())
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off", access_log=False
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="error",
+            lifespan="off",
+            access_log=False,
+            # as ``serve`` does: forwarded headers believed only from the app's configured proxies
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=",".join(proxies),
+            ssl_certfile=str(self.tls[0]) if self.tls else None,
+            ssl_keyfile=str(self.tls[1]) if self.tls else None,
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="hq-uvicorn", daemon=True)

@@ -18,7 +18,8 @@ a looser policy (``DOCS_CSP``) and nothing else does. ``/openapi.json`` is alway
 
 Cross-site requests (CSRF): a POST (or any method but GET/HEAD/OPTIONS) under ``/dashboard`` is refused
 (403 ``FORBIDDEN``, zh + en) when the browser says it comes from another site: an ``Origin`` other than
-HQ's own host (``Host``, or ``X-Forwarded-Host`` when ``trust_forwarded_for``; ``Origin: null`` too), or
+HQ's own host (``Host``, or ``X-Forwarded-Host`` when HQ runs behind configured ``trusted_proxies`` — a
+browser's cross-site form cannot set that header; ``Origin: null`` too), or
 without ``Origin`` a ``Sec-Fetch-Site`` other than ``same-origin``/``none``. A request with neither header
 is not from a browser (browsers send ``Origin`` on every cross-origin POST) and passes; the cookie is
 ``SameSite=Strict`` besides. This covers every dashboard form, present and future, in one place.
@@ -77,7 +78,7 @@ def browser_guard(
         if (
             request.method not in SAFE_METHODS
             and (path == CSRF_PREFIX or path.startswith(CSRF_PREFIX + "/"))
-            and cross_site(request, trust_forwarded_host=settings.trust_forwarded_for)
+            and cross_site(request, trust_forwarded_host=bool(settings.trusted_proxies))
         ):
             refused = ApiError(
                 Errno.FORBIDDEN,

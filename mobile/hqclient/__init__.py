@@ -3,6 +3,7 @@
 Only the phone uses it; HQ and the phone share just the wire protocol (``sync.protocol``). Modules:
 
 - ``errors``    the SyncError hierarchy (what stopped a request, with texts for the officer)
+- ``tls``       https only (cleartext to loopback only), certificate checks, a bureau's pinned CA
 - ``transport`` one request with retries and backoff; the only module area on the phone that imports httpx
 - ``uploads``   photo uploads: pipelined, one body on the wire at a time, resumable
 - ``cycle``     ``SyncClient``: sign-in and ``sync_once`` (push, uploads, pull/apply); ``connect``
@@ -16,6 +17,9 @@ The phone DB's meta keys the client writes (token, cursor, last confirmed sync, 
 from mobile.hqclient.cycle import SyncClient, connect
 from mobile.hqclient.errors import (
     BadAnswer,
+    CertificateRejected,
+    CleartextRefused,
+    InsecureConnection,
     Interrupted,
     ProtocolMismatch,
     ServerRefused,
@@ -24,9 +28,11 @@ from mobile.hqclient.errors import (
     SignInRequired,
     SyncError,
     SyncErrorCode,
+    TlsUnavailable,
 )
 from mobile.hqclient.ports import ClientStore, OutboxRecord, PhotoFiles
 from mobile.hqclient.report import PHASE_TEXT, Phase, Progress, ProgressCallback, SyncReport
+from mobile.hqclient.tls import check_ca_pem, cleartext_allowed, is_loopback_host
 from mobile.hqclient.transport import RetryPolicy
 from mobile.hqclient.uploads import UPLOAD_WORKERS
 
@@ -34,7 +40,10 @@ __all__ = [
     "PHASE_TEXT",
     "UPLOAD_WORKERS",
     "BadAnswer",
+    "CertificateRejected",
+    "CleartextRefused",
     "ClientStore",
+    "InsecureConnection",
     "Interrupted",
     "OutboxRecord",
     "Phase",
@@ -51,5 +60,9 @@ __all__ = [
     "SyncError",
     "SyncErrorCode",
     "SyncReport",
+    "TlsUnavailable",
+    "check_ca_pem",
+    "cleartext_allowed",
     "connect",
+    "is_loopback_host",
 ]

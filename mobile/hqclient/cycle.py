@@ -37,9 +37,17 @@ from enforcement.codec import case_from_dict, from_json_dict, subject_from_dict,
 from enforcement.model import Officer, Review, Shift, SyncState
 from enforcement.text import LocalizedError
 from mobile import metakeys, secretstore
-from mobile.hqclient.errors import ServerRefused, ServerUnreachable, SignInFailed, SignInRequired, SyncError
+from mobile.hqclient.errors import (
+    CertificateRejected,
+    ServerRefused,
+    ServerUnreachable,
+    SignInFailed,
+    SignInRequired,
+    SyncError,
+)
 from mobile.hqclient.ports import ClientStore, OutboxRecord, PhotoFiles
 from mobile.hqclient.report import Phase, Progress, ProgressCallback, SyncReport
+from mobile.hqclient.tls import check_cleartext, ssl_context
 from mobile.hqclient.transport import RetryPolicy, Transport, parse
 from mobile.hqclient.uploads import UPLOAD_WORKERS, PhotoUploads
 from mobile.secretstore import MetaSecretStore, SecretStore
@@ -435,9 +443,20 @@ def connect(
     retry: RetryPolicy | None = None,
     timeout: float = 30.0,
     secrets: SecretStore | None = None,
+    ca_pem: str | None = None,
+    allow_http: bool = False,
 ) -> SyncClient:
     """A SyncClient talking to HQ at ``hq_url`` over its own ``httpx.Client``: the officer app's entry
     point (``mobile.state.backend``), so httpx stays inside this package. Close with
-    ``client.http.close()``."""
-    http = httpx.Client(base_url=hq_url, timeout=timeout)
+    ``client.http.close()``.
+
+    ``CleartextRefused`` (before any connection) for an ``http://`` address that is not loopback, unless
+    ``allow_http`` (development builds). Certificates are verified against ``ca_pem`` only (the bureau's
+    pinned CA) when given, else the public CAs (``mobile.hqclient.tls``)."""
+    check_cleartext(hq_url, allow_http=allow_http)
+    try:
+        context = ssl_context(ca_pem)
+    except ValueError as exc:
+        raise CertificateRejected("unknown_ca", str(exc)) from exc
+    http = httpx.Client(base_url=hq_url, timeout=timeout, verify=context)
     return SyncClient(http, store, photos, on_progress=on_progress, retry=retry, secrets=secrets)

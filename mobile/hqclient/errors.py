@@ -9,7 +9,11 @@
         ├── ServerUnreachable     "offline"        network errors, 5xx, 429/503 until the tries are used up
         ├── ProtocolMismatch      "protocol"       426: this app is too old or too new for HQ
         ├── ServerRefused         "refused"        any other 4xx about a whole request (errno, both texts)
-        └── BadAnswer             "bad_answer"     HQ's answer could not be read (a proxy page, a cut body)
+        ├── BadAnswer             "bad_answer"     HQ's answer could not be read (a proxy page, a cut body)
+        └── InsecureConnection    "insecure"       the link to HQ is not safe: stop and tell, never retried
+            ├── CertificateRejected               HQ's certificate refused: unknown CA, wrong host, expired
+            ├── TlsUnavailable                    https asked, the other end does not speak TLS (http port)
+            └── CleartextRefused                  an http:// address that is not this machine
 
     Interrupted (Exception)       raised by a test hook to simulate the app being killed at a step
 
@@ -36,6 +40,7 @@ class SyncErrorCode(StrEnum):
     PROTOCOL = "protocol"
     REFUSED = "refused"
     BAD_ANSWER = "bad_answer"
+    INSECURE = "insecure"
 
 
 class SyncError(LocalizedError):
@@ -117,6 +122,66 @@ class BadAnswer(SyncError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(f"HQ's answer could not be read ({detail})", zh="指挥中心的应答无法识别，稍后重试")
+
+
+class InsecureConnection(SyncError):
+    """The connection to HQ is not safe to use. Retrying cannot help: the officer (or the bureau's IT)
+    must fix the address, the certificate or the phone's CA; the sync link stops and tells."""
+
+    code = SyncErrorCode.INSECURE
+
+
+#: ``CertificateRejected.reason`` → (zh, en).
+CERTIFICATE_TEXTS = {
+    "unknown_ca": (
+        "指挥中心的证书不是受信任的机构签发的（未知证书颁发机构），已拒绝连接。请联系信息科核对证书或导入本局根证书",
+        "HQ's certificate was issued by an authority this phone does not trust (unknown CA); connection "
+        "refused. Ask the bureau's IT to check the certificate or enrol the bureau's CA",
+    ),
+    "host_name": (
+        "指挥中心的证书与地址不符（主机名错误），已拒绝连接。请核对指挥中心地址",
+        "HQ's certificate is for another host name; connection refused. Check the HQ address",
+    ),
+    "expired": (
+        "指挥中心的证书已过期或尚未生效，已拒绝连接。请核对手机时间，或联系信息科更新证书",
+        "HQ's certificate has expired or is not yet valid; connection refused. Check the phone's date, "
+        "or ask the bureau's IT to renew the certificate",
+    ),
+}
+
+
+class CertificateRejected(InsecureConnection):
+    """HQ's certificate failed verification; ``reason`` says why: "unknown_ca", "host_name", "expired"."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        zh, en = CERTIFICATE_TEXTS.get(reason, CERTIFICATE_TEXTS["unknown_ca"])
+        super().__init__(f"{en} ({detail})" if detail else en, zh=zh)
+        self.reason = reason
+        self.detail = detail
+
+
+class TlsUnavailable(InsecureConnection):
+    """The address is https but the other end did not answer in TLS (a plain-http port, or a downgrade)."""
+
+    def __init__(self, detail: str = "") -> None:
+        en = "HQ did not answer over HTTPS (the address may point at a plain-HTTP port); connection refused"
+        super().__init__(
+            f"{en} ({detail})" if detail else en,
+            zh="指挥中心未以 HTTPS 加密方式应答（地址可能指向未加密端口），已拒绝连接。请核对指挥中心地址",
+        )
+
+
+class CleartextRefused(InsecureConnection):
+    """An ``http://`` address that is not this machine: enforcement data never travels unencrypted."""
+
+    def __init__(self, host: str = "") -> None:
+        super().__init__(
+            "To protect enforcement data the HQ address must start with https:// "
+            "(http:// only for this machine, in development)",
+            zh="为保护执法数据，指挥中心地址须以 https:// 开头（仅本机调试可用 http://）",
+            field="hq_url",
+        )
+        self.host = host
 
 
 class Interrupted(Exception):

@@ -4,9 +4,10 @@
 errors and 5xx with exponential backoff and jitter (``mobile.backoff``), waits as long as a 429/503's
 ``Retry-After`` says (a longer wait than ``RetryPolicy.max_retry_after`` ends the request), and turns every
 other answer into the client's errors (``mobile.hqclient.errors``): 401 → ``SignInRequired``, 426 →
-``ProtocolMismatch``, another 4xx → ``ServerRefused``; tries used up → ``ServerUnreachable`` (chained to
-the last httpx error, if that was what failed). ``parse`` reads an answer into its protocol model or raises
-``BadAnswer``.
+``ProtocolMismatch``, another 4xx → ``ServerRefused``; a certificate or TLS refusal
+(``mobile.hqclient.tls``) → ``CertificateRejected`` / ``TlsUnavailable`` at once, never retried; tries used
+up → ``ServerUnreachable`` (chained to the last httpx error, if that was what failed). ``parse`` reads an
+answer into its protocol model or raises ``BadAnswer``.
 
 A request may run on an upload thread (``worker=True``): it then never reports progress and gives up as
 soon as the uploads are being stopped (``abort``). Waits between tries are ``sleep`` (injectable); the
@@ -33,6 +34,7 @@ from mobile.hqclient.errors import (
     ServerUnreachable,
     SignInRequired,
 )
+from mobile.hqclient.tls import tls_refusal
 from sync.protocol import (
     ERRNO_MESSAGES,
     PROTOCOL_HEADER,
@@ -150,6 +152,9 @@ class Transport:
                     method, path, headers=headers, content=body, json=json, params=params
                 )
             except httpx.TransportError as exc:
+                refused = tls_refusal(exc)
+                if refused is not None:  # a certificate or TLS refusal: retrying cannot help
+                    raise refused from exc
                 last, cause = type(exc).__name__, exc
                 self.pause(self.backoff(attempt))
                 continue

@@ -37,7 +37,7 @@ class AppState:
     its methods); ``backend_factory`` makes the sync client inside the link's worker thread; ``export_dir``
     is where the leader's day-log exports go (default: ``exports`` beside the photo directory);
     ``secrets`` is the phone's ``SecretStore`` (token, device secret), the same one the backend factory's
-    sync client uses."""
+    sync client uses. ``allow_http``: a development build, http:// allowed to any HQ address."""
 
     def __init__(
         self,
@@ -54,6 +54,7 @@ class AppState:
         secrets: SecretStore | None = None,
         backoff_cap: float = 30.0,
         export_dir: Path | None = None,
+        allow_http: bool = False,
     ) -> None:
         self.store = store
         self.photos = photos
@@ -61,7 +62,7 @@ class AppState:
         self.now = now
         self.secrets: SecretStore = secrets if secrets is not None else MemorySecretStore()
         adopt_file_token(store, self.secrets)
-        self.settings = SettingsState(store)
+        self.settings = SettingsState(store, allow_http=allow_http)
         self.link = SyncLink(
             backend_factory,
             lambda: self.settings.settings.hq_url,
@@ -69,6 +70,7 @@ class AppState:
             now=now,
             backoff_cap=backoff_cap,
         )
+        self.settings.on_trust_change = self.link.reset
         self.session = SessionState(
             store,
             self.settings,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from enforcement.model import Officer
+from mobile import metakeys
 from mobile.hqclient import Progress, RetryPolicy, SyncClient, SyncReport, connect
 from mobile.photostore import PhotoStore
 from mobile.secretstore import SecretStore
@@ -48,16 +49,32 @@ def client_factory(
     retry: RetryPolicy = APP_RETRY,
     timeout: float = 15.0,
     secrets: SecretStore | None = None,
+    shipped_ca: str | None = None,
+    allow_http: bool = False,
 ) -> BackendFactory:
     """The factory of real backends for ``SyncLink``. ``secrets`` holds the token: the app passes the same
-    ``SecretStore`` it gives ``AppState`` (without one the token is kept in the store's meta table)."""
+    ``SecretStore`` it gives ``AppState`` (without one the token is kept in the store's meta table). HQ's
+    certificate is checked against the CA enrolled on the phone (``metakeys.HQ_CA_PEM``), else the one
+    shipped with the app (``shipped_ca``, PEM), else the public CAs; ``allow_http``: a development build may
+    use http:// to any host."""
 
     def make(hq_url: str, on_progress: Callable[[Any], None]) -> SyncBackend:
         def relay(progress: Progress) -> None:
             on_progress(progress)
 
+        ca_pem = store.meta_get(metakeys.HQ_CA_PEM) or shipped_ca
         return ClientBackend(
-            connect(hq_url, store, photos, on_progress=relay, retry=retry, timeout=timeout, secrets=secrets)
+            connect(
+                hq_url,
+                store,
+                photos,
+                on_progress=relay,
+                retry=retry,
+                timeout=timeout,
+                secrets=secrets,
+                ca_pem=ca_pem,
+                allow_http=allow_http,
+            )
         )
 
     return make

@@ -1,13 +1,21 @@
-"""App settings kept in the store's meta table: language, HQ address, photo size, watermark, contrast."""
+"""App settings kept in the store's meta table: language, HQ address, photo size, watermark, contrast, and
+the bureau CA enrolled for HQ.
+
+The HQ address must be ``https://`` unless it is this machine (loopback: development, ``scripts/run``);
+a development build may allow ``http://`` anywhere (``allow_http``, from ``STREETPATROL_DEV_ALLOW_HTTP=1``
+read once by ``mobile.app``). There is no switch for it in the app. An enrolled CA (PEM) becomes the only
+authority the phone trusts for HQ (``mobile.hqclient.tls``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from enforcement.text import Lang
 from mobile import metakeys
+from mobile.hqclient import check_ca_pem, cleartext_allowed
 from mobile.i18n import as_lang
 from mobile.state.errors import SettingsError, localized
 from mobile.state.observable import Observable
@@ -31,8 +39,9 @@ class Settings:
     high_contrast: bool = False
 
 
-def normalise_hq_url(text: str) -> str:
-    """``text`` as a base URL (scheme + host [+ port + path], no trailing slash) or SettingsError."""
+def normalise_hq_url(text: str, *, allow_http: bool = False) -> str:
+    """``text`` as a base URL (scheme + host [+ port + path], no trailing slash) or SettingsError; an
+    ``http://`` address is refused unless it is loopback or ``allow_http`` (development builds)."""
     value = text.strip().rstrip("/")
     if not value:
         raise localized(SettingsError, "signin.hq_required", field="hq_url")
@@ -43,15 +52,19 @@ def normalise_hq_url(text: str) -> str:
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
         raise localized(SettingsError, "signin.hq_bad", field="hq_url") from exc
+    if not cleartext_allowed(value, allow_http=allow_http):
+        raise localized(SettingsError, "signin.hq_cleartext", field="hq_url", https="https://", http="http://")
     return value
 
 
 class SettingsState(Observable):
     """Reads and writes ``Settings``; every change is persisted at once."""
 
-    def __init__(self, store: MetaStore) -> None:
+    def __init__(self, store: MetaStore, *, allow_http: bool = False) -> None:
         super().__init__()
         self._store = store
+        self.allow_http = allow_http
+        self.on_trust_change: Callable[[], None] | None = None  # the link remakes its client
         self.settings = self._load()
 
     def _load(self) -> Settings:
@@ -84,7 +97,7 @@ class SettingsState(Observable):
         if lang is not None:
             new = replace(new, lang=as_lang(lang))
         if hq_url is not None:
-            new = replace(new, hq_url=normalise_hq_url(hq_url))
+            new = replace(new, hq_url=normalise_hq_url(hq_url, allow_http=self.allow_http))
         if photo_long_edge is not None:
             new = replace(new, photo_long_edge=_photo_edge(photo_long_edge))
         if watermark is not None:
@@ -95,6 +108,32 @@ class SettingsState(Observable):
         self.settings = new
         self.notify()
         return new
+
+
+    @property
+    def hq_ca_pem(self) -> str | None:
+        """The bureau CA enrolled on this phone (PEM), or None."""
+        value = self._store.meta_get(metakeys.HQ_CA_PEM)
+        return value if isinstance(value, str) and value else None
+
+    def enrol_hq_ca(self, pem: str) -> None:
+        """Trust only the CA(s) in ``pem`` for HQ from now on; SettingsError when it holds none."""
+        try:
+            checked = check_ca_pem(pem)
+        except ValueError as exc:
+            raise localized(SettingsError, "settings.ca_bad", field="hq_ca") from exc
+        self._store.meta_set(metakeys.HQ_CA_PEM, checked)
+        self._trust_changed()
+
+    def clear_hq_ca(self) -> None:
+        """Forget the enrolled CA (the shipped one, if any, or the public CAs apply again)."""
+        self._store.meta_set(metakeys.HQ_CA_PEM, None)
+        self._trust_changed()
+
+    def _trust_changed(self) -> None:
+        if self.on_trust_change is not None:
+            self.on_trust_change()
+        self.notify()
 
 
 def _photo_edge(value: int | str) -> int:

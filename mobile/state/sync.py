@@ -47,7 +47,8 @@ class SyncBackend(Protocol):
 #: (hq_url, on_progress) -> backend. Called in the worker thread.
 BackendFactory = Callable[[str, Callable[[Any], None]], SyncBackend]
 #: Classifies an exception raised by the backend: "offline" (HQ not reachable), "auth" (HQ wants a new
-#: sign-in) or "error" (anything else HQ or the phone refused).
+#: sign-in), "insecure" (the connection is not safe: certificate refused, cleartext; no automatic retry
+#: until the officer acts) or "error" (anything else HQ or the phone refused).
 ErrorKind = Callable[[BaseException], str]
 
 
@@ -67,6 +68,7 @@ class LinkStatus:
     last_error_en: str = ""
     needs_sign_in: bool = False
     failures: int = 0
+    insecure: bool = False  # stopped on a certificate/cleartext refusal: no automatic retry, tell the officer
     retry_at: float | None = None  # monotonic time of the next automatic attempt after a failure
     last_report: Any = None
 
@@ -78,12 +80,16 @@ class LinkStatus:
 #: the link.
 OFFLINE_CODES = frozenset({"offline"})
 AUTH_CODES = frozenset({"sign_in_again", "not_signed_in"})
+INSECURE_CODES = frozenset({"insecure"})
 BAD_CREDENTIALS_ERRNO = int(Errno.BAD_CREDENTIALS)
 
 
 def default_error_kind(exc: BaseException) -> str:
-    """ "offline" (HQ not reachable), "auth" (token refused), "credentials" (wrong badge/PIN), "error"."""
+    """ "offline" (HQ not reachable), "auth" (token refused), "credentials" (wrong badge/PIN), "insecure"
+    (certificate or cleartext refused), "error"."""
     code = getattr(exc, "code", "")
+    if code in INSECURE_CODES:
+        return "insecure"
     if isinstance(exc, OSError | TimeoutError) or code in OFFLINE_CODES:
         return "offline"
     if code in AUTH_CODES:
@@ -106,6 +112,7 @@ PHASE_STEPS: dict[str, str] = {
 
 _SYNC = object()
 _STOP = object()
+_RESET = object()
 
 
 class SyncLink(Observable):
@@ -163,6 +170,16 @@ class SyncLink(Observable):
         elif self._backend is not None:
             self._close_backend()
 
+    def reset(self) -> None:
+        """Make a new client at the next request (the trusted CA changed) and sync again."""
+        if self._threaded:
+            self._jobs.put(_RESET)
+        else:
+            self._close_backend()
+        self._set(insecure=False)
+        if self.auto:
+            self.kick()
+
     def set_auto(self, on: bool) -> None:
         """Turn automatic syncing on (an officer signed in) or off (signed out); on also syncs now."""
         self.auto = on
@@ -207,6 +224,9 @@ class SyncLink(Observable):
             if item is _STOP:
                 self._close_backend()
                 return
+            if item is _RESET:
+                self._close_backend()
+                continue
             if item is _SYNC:
                 with self._lock:
                     self._sync_queued = False
@@ -216,7 +236,7 @@ class SyncLink(Observable):
                 self._execute(job, future)
 
     def _wait_seconds(self) -> float | None:
-        if not self.auto:
+        if not self.auto or self.status.insecure:
             return None  # nothing automatic: block until a job or a kick arrives
         retry_at = self.status.retry_at
         if retry_at is not None:
@@ -247,7 +267,7 @@ class SyncLink(Observable):
             self._note_failure(exc, during_sync=False)
             future.set_exception(exc)
         else:
-            self._set(online=True, needs_sign_in=False)
+            self._set(online=True, needs_sign_in=False, insecure=False)
             future.set_result(result)
 
     def _sync_now(self) -> None:
@@ -269,6 +289,7 @@ class SyncLink(Observable):
             last_error_zh="",
             last_error_en="",
             needs_sign_in=False,
+            insecure=False,
             failures=0,
             retry_at=None,
             last_report=report,
@@ -285,6 +306,8 @@ class SyncLink(Observable):
             changes["online"] = False
         elif kind == "auth":
             changes.update(online=True, needs_sign_in=True)
+        elif kind == "insecure":
+            changes.update(online=False, insecure=True)  # nothing was exchanged with a trusted HQ
         else:
             changes["online"] = True
         if during_sync:
@@ -296,7 +319,9 @@ class SyncLink(Observable):
                 syncing=False,
                 step="failed",
                 failures=failures,
-                retry_at=self._monotonic() + delay,
+                # stop and tell: a refused certificate is not retried until the officer acts (a tap on
+                # the status line, a new address or CA)
+                retry_at=None if kind == "insecure" else self._monotonic() + delay,
                 last_report=report,
             )
         self._set(**changes)

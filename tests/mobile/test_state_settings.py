@@ -64,4 +64,54 @@ def test_unknown_or_damaged_stored_values_fall_back(store: Store) -> None:
 
 
 def test_normalise_hq_url() -> None:
-    assert normalise_hq_url("http://10.0.0.5:8080/") == "http://10.0.0.5:8080"
+    assert normalise_hq_url("https://10.0.0.5:8080/") == "https://10.0.0.5:8080"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://10.0.0.5:8080", "http://hq.example.cn", "http://192.168.1.2/", "http://[2001:db8::1]:8080"],
+)
+def test_cleartext_to_another_machine_is_refused_with_the_reason(store: Store, url: str) -> None:
+    state = SettingsState(store)
+    with pytest.raises(SettingsError) as caught:
+        state.update(hq_url=url)
+    assert caught.value.field == "hq_url"
+    assert "https://" in caught.value.zh
+    assert "为保护执法数据" in caught.value.zh
+    assert "https://" in caught.value.en
+    assert state.settings.hq_url == DEFAULT_HQ_URL
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080", "http://127.8.9.10", "http://localhost:8080", "http://[::1]:8080"]
+)
+def test_cleartext_to_this_machine_is_allowed_for_development(url: str) -> None:
+    assert normalise_hq_url(url) == url
+
+
+def test_a_development_build_may_allow_cleartext(store: Store) -> None:
+    assert normalise_hq_url("http://10.0.0.5:8080", allow_http=True) == "http://10.0.0.5:8080"
+    state = SettingsState(store, allow_http=True)
+    assert state.update(hq_url="http://10.0.0.5:8080").hq_url == "http://10.0.0.5:8080"
+
+
+def test_enrolling_a_bureau_ca(store: Store) -> None:
+    trustme = pytest.importorskip("trustme")
+    pem = trustme.CA().cert_pem.bytes().decode()
+    state = SettingsState(store)
+    changes: list[int] = []
+    state.on_trust_change = lambda: changes.append(1)
+    assert state.hq_ca_pem is None
+    state.enrol_hq_ca("  \n" + pem)
+    assert state.hq_ca_pem is not None
+    assert state.hq_ca_pem.strip() == pem.strip()
+    assert SettingsState(store).hq_ca_pem == state.hq_ca_pem  # kept in the store
+    with pytest.raises(SettingsError) as caught:
+        state.enrol_hq_ca("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    assert caught.value.field == "hq_ca"
+    with pytest.raises(SettingsError):
+        state.enrol_hq_ca("hello")
+    assert state.hq_ca_pem is not None  # a bad one changes nothing
+    state.clear_hq_ca()
+    assert state.hq_ca_pem is None
+    assert changes == [1, 1]

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from enforcement.model import LOCAL_TZ, Officer
-from mobile.hqclient import RetryPolicy, ServerUnreachable, SignInRequired
+from mobile.hqclient import (
+    CertificateRejected,
+    CleartextRefused,
+    RetryPolicy,
+    ServerUnreachable,
+    SignInRequired,
+    TlsUnavailable,
+)
 from mobile.photostore import PhotoStore
 from mobile.secretstore import TOKEN
 from mobile.state.backend import client_factory
@@ -64,6 +71,49 @@ def test_error_kinds() -> None:
     assert default_error_kind(ConnectionRefusedError()) == "offline"
     assert default_error_kind(SignInRequired()) == "auth"
     assert default_error_kind(ValueError("x")) == "error"
+
+
+class Rejected:
+    """A backend whose HQ presents a certificate the phone refuses."""
+
+    def __init__(self) -> None:
+        self.syncs = 0
+
+    def sign_in(self, badge: str, pin: str) -> Officer:
+        raise CertificateRejected("unknown_ca")
+
+    def sync_once(self) -> Any:
+        self.syncs += 1
+        raise CertificateRejected("expired")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_refused_certificate_stops_and_tells_instead_of_retrying() -> None:
+    assert default_error_kind(CertificateRejected("host_name")) == "insecure"
+    assert default_error_kind(TlsUnavailable()) == "insecure"
+    assert default_error_kind(CleartextRefused("hq")) == "insecure"
+    backend = Rejected()
+    link = SyncLink(
+        lambda url, progress: backend,
+        lambda: "https://hq",
+        threaded=False,
+        now=lambda: AT,
+        monotonic=lambda: 1.0,
+    )
+    link.auto = True
+    link.kick()
+    assert backend.syncs == 1
+    assert link.status.insecure is True
+    assert link.status.retry_at is None  # no automatic retry ...
+    assert link._wait_seconds() is None  # ... not even the idle one: the worker waits for the officer
+    assert link.status.step == "failed"
+    assert "证书" in link.status.error("zh")
+    assert "过期" in link.status.error("zh")
+    assert "expired" in link.status.error("en")
+    link.reset()  # a new CA enrolled: the client is remade and the link syncs again at once
+    assert backend.syncs == 2
 
 
 def test_progress_steps_reach_the_status(make_app: Apps, hq: Hq) -> None:

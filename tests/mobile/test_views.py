@@ -432,21 +432,21 @@ def test_command_line_and_first_start(tmp_path: Path) -> None:
     from mobile.app import open_app, parse_args
 
     args = parse_args(
-        ["--web", "--port", "8123", "--data-dir", str(tmp_path / "d"), "--hq", "http://10.0.0.5:8080"]
+        ["--web", "--port", "8123", "--data-dir", str(tmp_path / "d"), "--hq", "https://10.0.0.5:8080"]
     )
     assert args.web
     assert args.port == 8123
     assert args.data_dir == tmp_path / "d"
     app = open_app(args.data_dir, args.hq)
     try:
-        assert app.settings.settings.hq_url == "http://10.0.0.5:8080"
+        assert app.settings.settings.hq_url == "https://10.0.0.5:8080"
         assert (tmp_path / "d" / "phone.db").exists()
-        app.settings.update(hq_url="http://10.0.0.9:8080")
+        app.settings.update(hq_url="https://10.0.0.9:8080")
     finally:
         app.store.close()
     again = open_app(args.data_dir, args.hq)  # the officer's own address wins over the command line
     try:
-        assert again.settings.settings.hq_url == "http://10.0.0.9:8080"
+        assert again.settings.settings.hq_url == "https://10.0.0.9:8080"
     finally:
         again.store.close()
 

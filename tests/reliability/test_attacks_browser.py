@@ -216,7 +216,7 @@ def test_cross_site_sign_in_is_refused(hq: Hq) -> None:
 def test_forwarded_host_counts_only_when_trusted(tmp_path: Path) -> None:
     headers = {"Origin": "https://hq.example", "X-Forwarded-Host": "hq.example"}
     for trusted, expected in ((False, 403), (True, 303)):
-        hq = make_hq(tmp_path / str(trusted), trust_forwarded_for=trusted)
+        hq = make_hq(tmp_path / str(trusted), trusted_proxies=("127.0.0.1",) if trusted else ())
         try:
             with hq.client() as client:
                 form = {"badge": HQ_USER.badge, "pin": PINS[HQ_USER.badge]}
