@@ -120,15 +120,28 @@ def make_legacy(place: Place) -> None:
         dialect.execute(conn, "INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
 
 
-def fill(storage: Storage) -> None:
+def fill(storage: Storage, *, legacy: bool = False) -> None:
     """Data in every corner, through the real API: people, devices, tokens, pushed cases, subjects,
-    shifts and reviews (with their feed entries), a catalogue, sign-in failures and audit events."""
+    shifts and reviews (with their feed entries), a catalogue, sign-in failures and audit events.
+
+    ``legacy``: the database is still at version 1 (``make_legacy``): the device row is written as the
+    builds of then wrote it (one row per device: ``m002_auth_devices`` changed that table), the rest
+    through the API, whose tables version 1 already had."""
     with storage.transaction() as tx:
         tx.put_district(District(DISTRICT, DISTRICT))
         tx.put_squad(Squad(OFFICER.squad_code, OFFICER.squad_name, DISTRICT))
         tx.put_user(UserRow(OFFICER, "hash-1"))
         tx.put_user(UserRow(LEADER, "hash-2"))
-        tx.touch_device(DEVICE, OFFICER.badge, NOW, "华为 Mate")
+        if not legacy:
+            tx.touch_device(DEVICE, OFFICER.badge, NOW, "华为 Mate")
+    if legacy:
+        at = storage.dialect.ts(NOW)  # type: ignore[attr-defined]
+        raw_sql(storage)(
+            "INSERT INTO devices (device_id, badge, created_at, last_seen_at, device_name)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (DEVICE, OFFICER.badge, at, at, "华为 Mate"),
+        )
+    with storage.transaction() as tx:
         tx.add_token(TokenRow("tok-hash", DEVICE, OFFICER.badge, NOW, NOW + days(30)))
         tx.record_failure("1023@device-1", NOW)
         tx.set_catalogue("2026.11", {"violations": []}, NOW)
@@ -151,17 +164,25 @@ def fill(storage: Storage) -> None:
 BASE_CHANGES = "seq, kind, key, scope_district, scope_badge, occurred_at, data"
 
 
+#: Columns of tables a later migration widened, as version 1 had them (a legacy dump has only these).
+BASE_COLUMNS = {"changes": BASE_CHANGES, "devices": "device_id, badge, created_at, last_seen_at, device_name"}
+#: Tables a later migration added: not in a version-1 database, so not in what "losing nothing" compares.
+ADDED_TABLES = {"device_keys"}
+
+
 def dump(place: Place) -> dict[str, list[str]]:
-    """Every row of every HQ table, sorted (what "losing nothing" compares); of ``changes`` the columns
-    every version had."""
+    """Every row of every HQ table of version 1, sorted (what "losing nothing" compares); of widened tables
+    the columns every version had."""
     with opened(place, create=False) as storage:
         run = raw_sql(storage)
         return {
             table: sorted(
                 repr(row)
-                for row in run(f"SELECT {BASE_CHANGES if table == 'changes' else '*'} FROM {table}", ())
+                for row in run(f"SELECT {BASE_COLUMNS.get(table, '*')} FROM {table}", ())
+                if table != "meta" or row[0] != "schema_version"  # compared by version_of
             )
             for table in migrations.TABLES
+            if table not in ADDED_TABLES
         }
 
 
@@ -192,8 +213,9 @@ def test_a_database_made_before_migrations_is_upgraded_losing_nothing(
     place: Place, before_squad_feed: bool
 ) -> None:
     make_legacy(place)
-    with opened(place, create=False) as storage:  # filled while at the legacy marker
-        fill(storage)
+    with pytest.MonkeyPatch.context() as patch, opened(place, create=False) as storage:
+        patch.setattr(migrations, "SCHEMA_VERSION", 1)  # filled while at the legacy marker
+        fill(storage, legacy=True)
     if before_squad_feed:  # as a build before the squad feed left it (its squad rows lose their scope)
         with place.raw() as (conn, dialect):
             dialect.execute(conn, "DROP INDEX changes_squad")
