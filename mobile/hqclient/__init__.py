@@ -16,6 +16,7 @@ The phone DB's meta keys the client writes (token, cursor, last confirmed sync, 
 from mobile.hqclient.cycle import SyncClient, connect
 from mobile.hqclient.errors import (
     BadAnswer,
+    DeviceBlocked,
     Interrupted,
     ProtocolMismatch,
     ServerRefused,
@@ -35,6 +36,7 @@ __all__ = [
     "UPLOAD_WORKERS",
     "BadAnswer",
     "ClientStore",
+    "DeviceBlocked",
     "Interrupted",
     "OutboxRecord",
     "Phase",
