@@ -14,21 +14,26 @@ against a real HQ (``tests.sync.hqkit``), now refused with nothing stored or gra
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
+from psycopg import sql as pgsql
 
 from enforcement.model import LOCAL_TZ
 from hq import cli
 from hq.auth import PinHasher
 from hq.dashboard import COOKIE, load_board
 from hq.settings import ThrottleSettings
+from hq.storage.postgres import PostgresStorage
 from mobile.hqclient import DeviceBlocked
 from sync.protocol import PROTOCOL_VERSION, Errno
+from tests.hq.conftest import pg_dsn
 from tests.mobile.statekit import apps_of
 from tests.mobile.statekit import sign_in as app_sign_in
 from tests.sync.hqkit import (
@@ -56,12 +61,30 @@ KEY = "k" * 11 + "-phone-of-1023-bound-key-000"  # a phone's device key (32–12
 OTHER_KEY = "x" * 43
 
 
-@pytest.fixture
-def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path / "hq", throttle=THROTTLE)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def hq(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hq]:
+    """A served HQ over SQLite and over PostgreSQL (where the attempt's check and count are serialised by
+    advisory locks, not by a single writer)."""
+    if request.param == "sqlite":
+        hq = make_hq(tmp_path / "hq", throttle=THROTTLE)
+        hq.serve()
+        yield hq
+        hq.close()
+        return
+    dsn = pg_dsn()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    hq = make_hq(
+        tmp_path / "hq",
+        open_storage=lambda: PostgresStorage(dsn, schema=schema, min_size=1, max_size=8),
+        throttle=THROTTLE,
+    )
     hq.serve()
-    yield hq
-    hq.close()
+    try:
+        yield hq
+    finally:
+        hq.close()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pgsql.Identifier(schema)))
 
 
 def body(badge: str, pin: str, device_id: str, key: str | None = None) -> dict[str, Any]:
@@ -93,7 +116,10 @@ def tokens_of(hq: Hq, badge: str) -> int:
 
 
 def run_cli(hq: Hq, *args: str) -> tuple[int, str]:
-    return cli.run_to_string([args[0], "--db", str(hq.root / "hq.db"), *args[1:]])
+    """``streetpatrol-hq COMMAND …`` against this HQ's database (either backend: a second storage of it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "_open", lambda _args: hq.open_storage())
+        return cli.run_to_string([args[0], "--db", str(hq.root / "hq.db"), *args[1:]])
 
 
 # ------------------------------------------------------------------------------ 1. throttle race, lockout
