@@ -66,7 +66,7 @@ def build_router(
         now = settings.clock()
         with storage.transaction(readonly=True) as tx:
             rows = tx.list_devices(badge or caller.badge)
-            counts = {row.device_id: tx.active_token_count(row.device_id, now) for row in rows}
+            counts = {row.device_id: tx.active_token_count(row.device_id, now, row.badge) for row in rows}
         return DeviceList(
             devices=[
                 DeviceInfo(
