@@ -11,6 +11,9 @@
     streetpatrol-hq verify    --db … | --pg …  [--expect SEQ:HASH …]      audit chain check (exit 1: broken,
                                                                           or a published head not in it)
     streetpatrol-hq audit-head --db … | --pg … [--json]                   the audit head to publish
+    streetpatrol-hq disable-user --db … | --pg … BADGE                    block a user, revoke their tokens
+    streetpatrol-hq enable-user  --db … | --pg … BADGE                    let them sign in again
+    streetpatrol-hq enable-device --db … | --pg … DEVICE_ID [--badge B]   lift a device's revocation
 
 Messages are printed in Chinese and English; a failure exits with status 1 and one line saying why.
 
@@ -53,7 +56,7 @@ from enforcement.model import LOCAL_TZ, Officer, Role
 from enforcement.text import LocalizedError
 from hq.app import create_app
 from hq.audit import GENESIS, MIN_PREFIX, current_head, format_head, parse_head, verify
-from hq.auth import PinHasher
+from hq.auth import Auth, PinHasher
 from hq.blobs import FilesystemBlobStore
 from hq.daydata import load_daylog
 from hq.demo import demo_text, seed_demo
@@ -251,6 +254,15 @@ def build_parser() -> argparse.ArgumentParser:
     head = commands.add_parser("audit-head", help="the audit head to publish 审计链头（用于发布）")
     _add_storage_args(head)
     head.add_argument("--json", action="store_true", help='machine-readable: {"seq", "hash", "expect"}')
+
+    for name, text in (("disable-user", "停用用户（立即注销其全部登录）"), ("enable-user", "启用用户")):
+        user = commands.add_parser(name, help=f"{name.replace('-', ' ')} {text}")
+        _add_storage_args(user)
+        user.add_argument("badge")
+    device = commands.add_parser("enable-device", help="re-enable a revoked device 重新启用已停用的设备")
+    _add_storage_args(device)
+    device.add_argument("device_id")
+    device.add_argument("--badge", help="only this badge on the device 仅启用该警号在此设备上的登录")
     return parser
 
 
@@ -435,6 +447,44 @@ def cmd_audit_head(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _auth(storage: Storage) -> Auth:
+    """HQ's checks (``hq.auth.Auth``) over the CLI's storage; an unknown badge or device is its
+    ``ApiError`` (a ``LocalizedError``: one line, exit 1)."""
+    return Auth(storage, settings_from_env())
+
+
+def _user_active(args: argparse.Namespace, out: TextIO, active: bool) -> int:
+    storage = _open(args)
+    try:
+        revoked = _auth(storage).set_user_active("cli", args.badge, active)
+    finally:
+        storage.close()
+    if active:
+        print(f"用户已启用 / user enabled: {args.badge}", file=out)
+    else:
+        print(f"用户已停用，注销 {revoked} 个登录 / user disabled, {revoked} token(s) revoked: {args.badge}",
+              file=out)  # fmt: skip
+    return 0
+
+
+def cmd_disable_user(args: argparse.Namespace, out: TextIO) -> int:
+    return _user_active(args, out, False)
+
+
+def cmd_enable_user(args: argparse.Namespace, out: TextIO) -> int:
+    return _user_active(args, out, True)
+
+
+def cmd_enable_device(args: argparse.Namespace, out: TextIO) -> int:
+    storage = _open(args)
+    try:
+        _auth(storage).enable_device("cli", args.device_id, args.badge)
+    finally:
+        storage.close()
+    print(f"设备已重新启用 / device enabled: {args.device_id}", file=out)
+    return 0
+
+
 COMMANDS = {
     "init": cmd_init,
     "serve": cmd_serve,
@@ -444,6 +494,9 @@ COMMANDS = {
     "report": cmd_report,
     "verify": cmd_verify,
     "audit-head": cmd_audit_head,
+    "disable-user": cmd_disable_user,
+    "enable-user": cmd_enable_user,
+    "enable-device": cmd_enable_device,
 }
 
 

@@ -4,6 +4,8 @@
                                                 in), or a 403 page in Chinese (another role)
     POST /dashboard/sign-in                    form badge + PIN → ``hq.auth.Auth.sign_in`` → HttpOnly cookie
     POST /dashboard/sign-out                   revokes the cookie's token
+    POST /dashboard/users/disable|enable       form badge → ``hq.auth.Auth.set_user_active`` (HQ only;
+                                                disabling revokes every token of the user at once)
     GET  /dashboard/export.csv?days=&until=    the window's cases as CSV (``hq.export.write_cases_csv``)
     GET  /assets/fonts/…                       the shipped CJK font (the page's ``@font-face``)
     GET  /assets/dashboard.css                 the pages' stylesheet (no inline style or script: CSP)
@@ -222,6 +224,17 @@ def _daylog_form(squads: dict[str, str], day: date) -> str:
     )
 
 
+def _user_form(message: str = "") -> str:
+    """Disable (every token revoked at once) or enable a user by badge: a POST form under the session."""
+    note = f'<p class="note" id="user-note">{escape(message)}</p>' if message else ""
+    return (
+        f'{note}<form method="post" action="/dashboard/users/disable">'
+        '警号 <input name="badge" maxlength="32">'
+        ' <button type="submit">停用（立即注销登录）</button>'
+        ' <button type="submit" formaction="/dashboard/users/enable">启用</button></form>'
+    )
+
+
 def _local(moment: datetime | None) -> str:
     return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else "从未同步"
 
@@ -275,6 +288,7 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
                  "wide", "conflicts"),
         _section("队员最近同步", _table(["警号", "姓名", "中队", "最近联系指挥中心"], last_seen),
                  "wide", "last-sync"),
+        _section("停用 / 启用账号", _user_form(), anchor="users"),
     ]  # fmt: skip
     body = header + "<main>" + "".join(sections) + "</main>"
     return _page("指挥中心看板", body)
@@ -370,6 +384,28 @@ def install_dashboard(
             COOKIE, path="/", httponly=True, samesite="strict", secure=settings.secure_cookies
         )
         return response
+
+    async def user_active(request: Request, active: bool) -> Response:
+        caller = await run_in_threadpool(caller_of, request)
+        if caller is None:
+            raise ApiError(Errno.TOKEN_MISSING)
+        if not caller.is_hq:
+            raise ApiError(Errno.FORBIDDEN)
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        badge = (form.get("badge") or [""])[0].strip()[:32]
+        if not badge:
+            raise ApiError(Errno.VALIDATION, zh="请输入警号", en="A badge is required", field="badge")
+        revoked = await run_in_threadpool(auth.set_user_active, caller.badge, badge, active)
+        text = f"已启用 {badge}" if active else f"已停用 {badge}，注销 {revoked} 个登录"
+        return HTMLResponse(_page("账号", _section("停用 / 启用账号", _user_form(text), anchor="users")))
+
+    @app.post("/dashboard/users/disable", include_in_schema=False)
+    async def disable_user(request: Request) -> Response:
+        return await user_active(request, False)
+
+    @app.post("/dashboard/users/enable", include_in_schema=False)
+    async def enable_user(request: Request) -> Response:
+        return await user_active(request, True)
 
     @app.get("/dashboard/daylog", include_in_schema=False)
     async def daylog(request: Request) -> Response:

@@ -53,10 +53,13 @@ class ThrottleSettings:
     one client address: an office NAT serves many officers), each further failure locks that key for
     ``base_delay * 2**(failures - free)`` (capped); attempts while locked get 429 with Retry-After and are
     not checked. Counters are forgotten ``forget_after`` after the last failure; a success clears the
-    badge's counter."""
+    badge's counter. An attempt from a phone proving the device key bound to that badge's device counts
+    only against that device × badge (``free_failures_per_device``), so strangers locking the badge (or
+    the address) do not lock out the officer's own phone."""
 
     free_failures: int = 5
     free_failures_per_address: int = 20
+    free_failures_per_device: int = 5
     base_delay: timedelta = timedelta(seconds=2)
     max_delay: timedelta = timedelta(minutes=15)
     forget_after: timedelta = timedelta(hours=1)

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 TOKEN = "streetpatrol.token"  # noqa: S105 (a key name, not a secret)
 REVOKE_PENDING = "streetpatrol.revoke_pending"  # newline-separated tokens still to revoke at HQ
 DEVICE_SECRET = "streetpatrol.device_secret"  # noqa: S105
-KEYS = (TOKEN, REVOKE_PENDING, DEVICE_SECRET)
+DEVICE_KEY = "streetpatrol.device_key"  # the sign-in proof HQ binds to this phone (mobile.hqclient.devicekey)
+KEYS = (TOKEN, REVOKE_PENDING, DEVICE_SECRET, DEVICE_KEY)
 
 DEVICE_SECRET_BYTES = 32
 

@@ -156,6 +156,8 @@ class Errno(IntEnum):
     FORBIDDEN = 2007  # signed in, but this is outside the caller's scope
     ACCOUNT_DISABLED = 2008
     DEVICE_MISMATCH = 2009  # the batch names another device than the token's
+    DEVICE_REVOKED = 2010  # this device (or this badge on it) was revoked; HQ must re-enable it
+    DEVICE_BOUND = 2011  # the device id is bound to another phone: its device key was not presented
     # 3xxx: one record of a push batch
     RECORD_INVALID = 3001  # the payload is not a valid record of its kind
     RECORD_NOT_OWNED = 3002  # e.g. a case of another officer's badge
@@ -200,6 +202,8 @@ ERRNO_HTTP_STATUS: dict[Errno, int] = {
     Errno.FORBIDDEN: 403,
     Errno.ACCOUNT_DISABLED: 403,
     Errno.DEVICE_MISMATCH: 403,
+    Errno.DEVICE_REVOKED: 403,
+    Errno.DEVICE_BOUND: 403,
     Errno.RECORD_INVALID: 422,
     Errno.RECORD_NOT_OWNED: 403,
     Errno.RECORD_ID_REUSED: 409,
@@ -245,6 +249,14 @@ ERRNO_MESSAGES: dict[Errno, tuple[str, str]] = {
     Errno.FORBIDDEN: ("无权访问", "Not allowed"),
     Errno.ACCOUNT_DISABLED: ("账号已停用", "This account is disabled"),
     Errno.DEVICE_MISMATCH: ("设备与登录信息不符", "The device does not match the session"),
+    Errno.DEVICE_REVOKED: (
+        "此设备已被停用，请联系指挥中心",
+        "This device has been disabled; please contact HQ",
+    ),
+    Errno.DEVICE_BOUND: (
+        "该设备编号已绑定另一部手机，不能在此登录",
+        "This device id is bound to another phone; sign-in refused",
+    ),
     Errno.RECORD_INVALID: ("记录内容无效", "The record is not valid"),
     Errno.RECORD_NOT_OWNED: ("不能提交他人的记录", "You cannot submit another officer's record"),
     Errno.RECORD_ID_REUSED: ("记录编号已被其他内容使用", "The record id is already used with other content"),
@@ -337,12 +349,18 @@ class ServerInfo(WireModel):
     server_time: datetime
 
 
+DEVICE_KEY_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+
 class SignInRequest(WireModel):
     protocol: int = PROTOCOL_VERSION
     badge: str = Field(min_length=1, max_length=32)
     pin: str = Field(min_length=1, max_length=64)
     device_id: DeviceId
     device_name: str = Field(default="", max_length=TEXT_LIMITS["device_name"])
+    #: The phone's own random secret (``mobile.hqclient.devicekey``): HQ binds its hash to ``device_id`` at
+    #: the first successful sign-in that presents one; later sign-ins on that device id must present it.
+    device_key: str | None = Field(default=None, min_length=32, max_length=128, pattern=DEVICE_KEY_PATTERN)
 
 
 class SignInResponse(WireModel):

@@ -26,6 +26,11 @@ Parts (each returns a ``Part``: probes counted by outcome, and the problems foun
 - ``records``: subjects named, and places written, as spreadsheet formulas come back from HQ's day-log
   CSV with a leading ``'``; the audit tail cut off with the head moved back passes ``verify`` alone and is
   found against the head published before (run last: it cuts HQ's audit log).
+- ``auth``: attacks on sign-in and devices (issue #13; the suite's version is
+  tests/reliability/test_attacks_auth.py): 40 parallel wrong PINs with the right one once locked, a
+  stranger locking a badge out of its own bound phone, another badge signing in under a bound device id
+  (no key, a wrong key), a revoked device signing in again, a disabled user's token; runs last (it locks
+  badges).
 
 The baseline ("accepted (control)") is the same probes with valid values, in the same run: they must be
 accepted, so the refusals are HQ judging the input, not the harness failing. With a PostgreSQL DSN
@@ -1235,6 +1240,116 @@ def records(target: Target) -> Part:
     return part
 
 
+# ---------------------------------------------------------------------------- auth attacks (issue #13)
+# Attacks on sign-in and devices. Each probe is refused (4xx + errno: REFUSED) or, for the legitimate
+# phone among them, let in (ACCEPTED); a token granted to an attacker, a right PIN hashed while locked or
+# more PINs hashed than the allowance is a problem.
+
+BOUND_KEY = "hostile-bound-phone-key-" + "0" * 20  # the leader's phone's device key (bound on first use)
+
+
+def _auth_body(badge: str, pin: str, device_id: str, key: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"protocol": PROTOCOL_VERSION, "badge": badge, "pin": pin}
+    body["device_id"] = device_id
+    return body | ({"device_key": key} if key else {})
+
+
+def _refused(part: Part, label: str, answer: httpx.Response, errno: Errno | None = None) -> None:
+    problem = error_problem(answer.status_code, "POST", answer.content)
+    if problem is None and errno is not None and answer.json().get("errno") != int(errno):
+        problem = f"refused with errno {answer.json().get('errno')}, not {errno.name}"
+    outcome = BROKEN if answer.status_code >= 500 else REFUSED if problem is None else ANSWERED
+    part.add(label, outcome, problem)
+
+
+def _audited(target: Target, action: str) -> int:
+    with target.storage.transaction(readonly=True) as tx:
+        return sum(1 for e in tx.audit_events(0, 1_000_000) if e.action == action)
+
+
+def _throttle_race(target: Target, part: Part) -> None:
+    """40 wrong guesses at once and the right PIN once the badge is locked: at most the allowance hashed."""
+    badge = target.users["officer"].badge
+    failed_before = _audited(target, "sign_in_failed")
+    answers: list[httpx.Response] = []
+    locked, guard = threading.Event(), threading.Lock()
+
+    def guess(pin: str, after_lock: bool) -> None:
+        if after_lock:
+            locked.wait(30)
+        with target.client() as client:
+            answer = client.post("/v1/auth/sign-in", json=_auth_body(badge, pin, "hostile-guesser"))
+        if answer.status_code == 429:
+            locked.set()
+        with guard:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=guess, args=(f"{n:06d}x", False)) for n in range(40)]
+    threads.append(threading.Thread(target=guess, args=(target.pins[badge], True)))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    hashed = _audited(target, "sign_in_failed") - failed_before
+    granted = sum(1 for a in answers if a.status_code == 200)
+    problem = None
+    if granted or hashed > 5:  # ThrottleSettings.free_failures
+        problem = f"{granted} token(s) granted, {hashed} PINs hashed (allowance 5)"
+    label = "throttle race: 40 parallel guesses + the right PIN"
+    part.add(label, REFUSED if problem is None else BROKEN, problem)
+
+
+def _lockout_and_takeover(target: Target, part: Part) -> None:
+    leader, hq = target.users["leader"], target.users["hq"]
+    with target.client() as client:
+        def attempt(badge: str, pin: str, device: str, key: str | None = None) -> httpx.Response:
+            return client.post("/v1/auth/sign-in", json=_auth_body(badge, pin, device, key))
+
+        def let_in(label: str, answer: httpx.Response) -> None:
+            ok = answer.status_code == 200
+            part.add(label, ACCEPTED if ok else BROKEN, None if ok else f"answered {answer.status_code}")
+
+        pin = target.pins[leader.badge]
+        own = attempt(leader.badge, pin, "hostile-bound", BOUND_KEY)
+        let_in("bound phone: first sign-in binds its key", own)
+        for n in range(8):
+            attempt(leader.badge, f"{n:06d}x", "hostile-stranger")
+        locked = attempt(leader.badge, pin, "hostile-stranger")
+        _refused(part, "stranger: right PIN on a locked badge", locked, Errno.TOO_MANY_ATTEMPTS)
+        own = attempt(leader.badge, pin, "hostile-bound", BOUND_KEY)
+        let_in("locked badge: its bound phone still signs in", own)
+        for label, key in (("takeover: bound device id, no key", None), ("takeover: wrong key", "y" * 43)):
+            taken = attempt(hq.badge, target.pins[hq.badge], "hostile-bound", key)
+            _refused(part, label, taken, Errno.DEVICE_BOUND)
+        revoke = client.post("/v1/devices/hostile-bound/revoke", headers=target.auth["hq"])
+        assert revoke.status_code == 200, revoke.text
+        again = attempt(leader.badge, target.pins[leader.badge], "hostile-bound", BOUND_KEY)
+        _refused(part, "revoked device signs in again", again, Errno.DEVICE_REVOKED)
+
+
+def _disabled_user(target: Target, part: Part) -> None:
+    leader = target.users["leader"]
+    token = target.sign_in("leader")
+    hq = target.users["hq"]
+    with target.client() as client:
+        form = {"badge": hq.badge, "pin": target.pins[hq.badge]}
+        client.post("/dashboard/sign-in", data=form)
+        client.post("/dashboard/users/disable", data={"badge": leader.badge})
+        answer = client.get("/v1/changes", headers=token)
+        _refused(part, "disabled user's token, next request", answer)
+        client.post("/dashboard/users/enable", data={"badge": leader.badge})
+
+
+def auth_attacks(target: Target) -> Part:
+    part = Part("auth")
+    _disabled_user(target, part)  # first: the others lock the officer's and the leader's badges
+    _throttle_race(target, part)
+    _lockout_and_takeover(target, part)
+    if not target.alive():
+        part.add("health", BROKEN, "HQ no longer answers")
+    return part
+
+
 # ------------------------------------------------------------------------------------------ the run
 
 
@@ -1352,6 +1467,7 @@ def run_backend(args: argparse.Namespace, pg_dsn: str) -> tuple[list[tuple[Part,
                 lambda: fuzz(target, schema, args.positive, args.negative, args.fuzz_seconds),
                 lambda: browser(target),
                 lambda: records(target),  # last: it cuts the audit log's tail
+                lambda: auth_attacks(target),  # after the others: it locks badges
             ]
             for make in runs:
                 started = time.monotonic()

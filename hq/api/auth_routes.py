@@ -3,7 +3,9 @@
     POST /v1/auth/sign-in                  SignInRequest → SignInResponse (throttled per badge and address)
     POST /v1/auth/sign-out                 → RevokeResponse (the caller's token)
     GET  /v1/devices?badge=                → DeviceList (own devices; another badge's: HQ only)
-    POST /v1/devices/{device_id}/revoke    → RevokeResponse (officer: own tokens on it; HQ: any)
+    POST /v1/devices/{device_id}/revoke    → RevokeResponse (officer: own tokens on it; HQ: any); the
+                                           device (or badge on it) then stays blocked: its sign-ins get
+                                           DEVICE_REVOKED until ``streetpatrol-hq enable-device``
 """
 
 from collections.abc import Callable
@@ -64,7 +66,7 @@ def build_router(
         now = settings.clock()
         with storage.transaction(readonly=True) as tx:
             rows = tx.list_devices(badge or caller.badge)
-            counts = {row.device_id: tx.active_token_count(row.device_id, now) for row in rows}
+            counts = {row.device_id: tx.active_token_count(row.device_id, now, row.badge) for row in rows}
         return DeviceList(
             devices=[
                 DeviceInfo(

@@ -107,11 +107,26 @@ class UserRow:
 
 @dataclass(frozen=True, slots=True)
 class DeviceRow:
+    """One user on one device (a shared squad phone has a row per badge), with their last contact."""
+
     device_id: str
-    badge: str  # the user who last signed in on it
+    badge: str
     created_at: datetime
     last_seen_at: datetime
     device_name: str = ""
+    revoked_at: datetime | None = None  # this badge on this device is blocked until HQ re-enables it
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceKey:
+    """What HQ holds about one physical device: the SHA-256 of the device key bound to it (None: never
+    bound, an older app) and whether the whole device is revoked (blocked for every badge)."""
+
+    device_id: str
+    key_hash: str | None
+    bound_badge: str
+    bound_at: datetime | None
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,16 +330,29 @@ class Tx(Protocol):
 
     # -- devices and tokens
     def touch_device(self, device_id: str, badge: str, at: datetime, device_name: str = "") -> DeviceRow:
-        """Record that ``badge`` used ``device_id`` at ``at`` (creates the device on first use; an empty
-        ``device_name`` keeps the stored one)."""
+        """Record that ``badge`` used ``device_id`` at ``at`` (creates the device × badge row on first use;
+        other badges' rows on the device are untouched; an empty ``device_name`` keeps the stored one)."""
         ...
 
-    def get_device(self, device_id: str) -> DeviceRow | None: ...
-    def list_devices(self, badge: str | None = None) -> list[DeviceRow]:
-        """Devices (of one user when ``badge``), most recently seen first."""
+    def get_device(self, device_id: str, badge: str | None = None) -> DeviceRow | None:
+        """``badge``'s row on the device, or (no badge) its most recently seen row."""
         ...
 
-    def active_token_count(self, device_id: str, now: datetime) -> int: ...
+    def list_devices(self, badge: str | None = None, *, device_id: str | None = None) -> list[DeviceRow]:
+        """Device × badge rows (of one user / one device when given), most recently seen first."""
+        ...
+
+    def active_token_count(self, device_id: str, now: datetime, badge: str | None = None) -> int: ...
+    def set_device_revoked(self, device_id: str, at: datetime | None, badge: str | None = None) -> int:
+        """Block (``at``) or re-enable (None) ``badge`` on the device, or (no badge) the whole device
+        and every badge on it; returns how many rows changed (0: the device was never seen)."""
+        ...
+
+    def get_device_key(self, device_id: str) -> DeviceKey | None: ...
+    def bind_device_key(self, device_id: str, key_hash: str, badge: str, at: datetime) -> DeviceKey:
+        """Bind ``key_hash`` to the device unless a key is bound already; returns what is bound now."""
+        ...
+
     def add_token(self, token: TokenRow) -> None: ...
     def get_token(self, token_hash: str) -> TokenRow | None: ...
     def touch_token(self, token_hash: str, at: datetime) -> None: ...
@@ -346,6 +374,14 @@ class Tx(Protocol):
         ...
 
     def clear_failures(self, key: str) -> None: ...
+    def put_failures(self, failures: SignInFailures) -> None:
+        """Insert or replace the counter under ``failures.key``."""
+        ...
+
+    def lock_signin(self, keys: Iterable[str]) -> None:
+        """Serialise sign-in attempts on these throttling keys until this transaction ends (PostgreSQL:
+        advisory locks; SQLite: writers are already serial), so a check and its count are one step."""
+        ...
 
     # -- the exactly-once ledger and per-device sequence numbers
     def get_receipt(self, record_id: str, payload_hash: str) -> Receipt | None: ...

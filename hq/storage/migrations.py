@@ -225,8 +225,40 @@ def m001_initial(conn: Any, dialect: Dialect) -> None:
     dialect.execute(conn, "INSERT INTO meta (key, value) VALUES ('epoch', ?)", (secrets.token_hex(8),))
 
 
+_M002_AUTH = """
+CREATE TABLE devices_by_badge (
+    device_id TEXT NOT NULL,
+    badge TEXT NOT NULL,
+    created_at {TS} NOT NULL,
+    last_seen_at {TS} NOT NULL,
+    device_name TEXT NOT NULL,
+    revoked_at {TS},
+    PRIMARY KEY (device_id, badge)
+);
+INSERT INTO devices_by_badge (device_id, badge, created_at, last_seen_at, device_name)
+    SELECT device_id, badge, created_at, last_seen_at, device_name FROM devices;
+DROP TABLE devices;
+ALTER TABLE devices_by_badge RENAME TO devices;
+CREATE INDEX devices_badge ON devices (badge);
+CREATE TABLE device_keys (
+    device_id TEXT PRIMARY KEY,
+    key_hash TEXT,
+    bound_badge TEXT NOT NULL,
+    bound_at {TS},
+    revoked_at {TS}
+)
+"""
+
+
+def m002_auth_devices(conn: Any, dialect: Dialect) -> None:
+    """Devices per device × badge (a shared squad phone keeps each officer's last contact; the old rows
+    keep their last badge), a per-row ``revoked_at`` (blocked until HQ re-enables), and ``device_keys``:
+    the hash of the key each phone bound at its first sign-in, and a whole-device ``revoked_at``."""
+    _run(conn, dialect, _M002_AUTH)
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
-MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (m001_initial,)
+MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (m001_initial, m002_auth_devices)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -283,7 +315,7 @@ def migrate(conn: Any, dialect: Dialect) -> tuple[int, int]:
     before and after. ``SchemaTooNew`` (nothing written) when it is newer than this code."""
     before = stored_version(conn, dialect)
     _refuse_newer(before)
-    if before == 1:
+    if before >= 1:  # idempotent: also a current database that lost the column gets it back
         _adopt_baseline(conn, dialect)
     for migration in MIGRATIONS[before:]:
         migration(conn, dialect)
@@ -320,7 +352,7 @@ def check_version(conn: Any, dialect: Dialect) -> None:
 
 #: Tables in the order a benchmark or a test may empty them.
 TABLES = (
-    "meta", "counters", "districts", "squads", "users", "devices", "tokens", "signin_failures",
+    "meta", "counters", "districts", "squads", "users", "devices", "device_keys", "tokens", "signin_failures",
     "receipts", "device_seqs", "cases", "case_photos", "photos", "subjects", "shifts", "reviews",
     "catalogue", "changes", "audit", "audit_head",
 )  # fmt: skip

@@ -5,15 +5,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from enforcement.model import Officer, Role
-from hq.storage.base import DeviceRow, District, SignInFailures, Squad, StorageError, TokenRow, UserRow
+from hq.storage.base import (
+    DeviceKey,
+    DeviceRow,
+    District,
+    SignInFailures,
+    Squad,
+    StorageError,
+    TokenRow,
+    UserRow,
+)
 from hq.storage.sqlcore import Row, SqlBase
 
 _USER_COLUMNS = "badge, name, squad_code, squad_name, district, role, pin_hash, active"
 _SESSION_COLUMNS = "token_hash, device_id, badge, issued_at, expires_at, revoked_at, last_used_at"
-_DEVICE_COLUMNS = "device_id, badge, created_at, last_seen_at, device_name"
+_DEVICE_COLUMNS = "device_id, badge, created_at, last_seen_at, device_name, revoked_at"
+_KEY_COLUMNS = "device_id, key_hash, bound_badge, bound_at, revoked_at"
 
 
 class PeopleMixin(SqlBase):
@@ -99,41 +110,85 @@ class PeopleMixin(SqlBase):
         self._writable()
         return self._x("UPDATE users SET active = ? WHERE badge = ?", (active, badge)).rowcount == 1
 
-    # -- devices and tokens
+    # -- devices (one row per device × badge), device keys and tokens
     def touch_device(self, device_id: str, badge: str, at: datetime, device_name: str = "") -> DeviceRow:
         self._writable()
         self._x(
-            f"INSERT INTO devices ({_DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id)"
-            " DO UPDATE SET badge = excluded.badge, last_seen_at = excluded.last_seen_at,"
+            "INSERT INTO devices (device_id, badge, created_at, last_seen_at, device_name)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id, badge)"
+            " DO UPDATE SET last_seen_at = excluded.last_seen_at,"
             " device_name = CASE WHEN excluded.device_name <> '' THEN excluded.device_name"
             " ELSE devices.device_name END",
             (device_id, badge, self._ts(at), self._ts(at), device_name),
         )
-        device = self.get_device(device_id)
+        device = self.get_device(device_id, badge)
         assert device is not None
         return device
 
     def _device(self, row: Row) -> DeviceRow:
-        return DeviceRow(row[0], row[1], self._dt(row[2]), self._dt(row[3]), row[4])
+        return DeviceRow(row[0], row[1], self._dt(row[2]), self._dt(row[3]), row[4], self._dt_opt(row[5]))
 
-    def get_device(self, device_id: str) -> DeviceRow | None:
-        row = self._one(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE device_id = ?", (device_id,))
-        return self._device(row) if row else None
+    def get_device(self, device_id: str, badge: str | None = None) -> DeviceRow | None:
+        rows = self.list_devices(badge, device_id=device_id)
+        return rows[0] if rows else None
 
-    def list_devices(self, badge: str | None = None) -> list[DeviceRow]:
-        sql = f"SELECT {_DEVICE_COLUMNS} FROM devices"
-        params: tuple[str, ...] = ()
+    def list_devices(self, badge: str | None = None, *, device_id: str | None = None) -> list[DeviceRow]:
+        sql = f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE 1 = 1"
+        params: list[str] = []
         if badge is not None:
-            sql += " WHERE badge = ?"
-            params = (badge,)
-        return [self._device(r) for r in self._all(sql + " ORDER BY last_seen_at DESC, device_id", params)]
+            sql += " AND badge = ?"
+            params.append(badge)
+        if device_id is not None:
+            sql += " AND device_id = ?"
+            params.append(device_id)
+        rows = self._all(sql + " ORDER BY last_seen_at DESC, device_id, badge", params)
+        return [self._device(r) for r in rows]
 
-    def active_token_count(self, device_id: str, now: datetime) -> int:
-        row = self._one(
-            "SELECT count(*) FROM tokens WHERE device_id = ? AND revoked_at IS NULL AND expires_at > ?",
-            (device_id, self._ts(now)),
-        )
+    def active_token_count(self, device_id: str, now: datetime, badge: str | None = None) -> int:
+        sql = "SELECT count(*) FROM tokens WHERE device_id = ? AND revoked_at IS NULL AND expires_at > ?"
+        params: tuple[str | None, ...] = (device_id, self._ts(now))
+        if badge is not None:
+            sql += " AND badge = ?"
+            params = (*params, badge)
+        row = self._one(sql, params)
         return int(row[0]) if row else 0
+
+    def set_device_revoked(self, device_id: str, at: datetime | None, badge: str | None = None) -> int:
+        self._writable()
+        sql = "UPDATE devices SET revoked_at = ? WHERE device_id = ?"
+        params: tuple[object, ...] = (self._ts(at), device_id)
+        if badge is not None:
+            sql += " AND badge = ?"
+            params = (*params, badge)
+        count = self._x(sql, params).rowcount
+        if badge is None and at is None:
+            sql = "UPDATE device_keys SET revoked_at = NULL WHERE device_id = ?"
+            count += self._x(sql, (device_id,)).rowcount
+        elif badge is None and count:
+            self._x(
+                f"INSERT INTO device_keys ({_KEY_COLUMNS}) VALUES (?, NULL, '', NULL, ?)"
+                " ON CONFLICT (device_id) DO UPDATE SET revoked_at = excluded.revoked_at",
+                (device_id, self._ts(at)),
+            )
+        return count
+
+    def get_device_key(self, device_id: str) -> DeviceKey | None:
+        row = self._one(f"SELECT {_KEY_COLUMNS} FROM device_keys WHERE device_id = ?", (device_id,))
+        if row is None:
+            return None
+        return DeviceKey(row[0], row[1], row[2], self._dt_opt(row[3]), self._dt_opt(row[4]))
+
+    def bind_device_key(self, device_id: str, key_hash: str, badge: str, at: datetime) -> DeviceKey:
+        self._writable()
+        self._x(
+            f"INSERT INTO device_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, NULL) ON CONFLICT (device_id)"
+            " DO UPDATE SET key_hash = excluded.key_hash, bound_badge = excluded.bound_badge,"
+            " bound_at = excluded.bound_at WHERE device_keys.key_hash IS NULL",
+            (device_id, key_hash, badge, self._ts(at)),
+        )
+        bound = self.get_device_key(device_id)
+        assert bound is not None
+        return bound
 
     def add_token(self, token: TokenRow) -> None:
         self._writable()
@@ -203,3 +258,17 @@ class PeopleMixin(SqlBase):
     def clear_failures(self, key: str) -> None:
         self._writable()
         self._x("DELETE FROM signin_failures WHERE key = ?", (key,))
+
+    def put_failures(self, failures: SignInFailures) -> None:
+        self._writable()
+        self._x(
+            "INSERT INTO signin_failures (key, count, first_at, last_at, locked_until) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET count = excluded.count, first_at = excluded.first_at,"
+            " last_at = excluded.last_at, locked_until = excluded.locked_until",
+            (failures.key, failures.count, self._ts(failures.first_at), self._ts(failures.last_at),
+             self._ts(failures.locked_until)),
+        )  # fmt: skip
+
+    def lock_signin(self, keys: Iterable[str]) -> None:
+        self._writable()
+        self.d.lock_keys(self.conn, sorted({f"signin:{key}" for key in keys}))

@@ -37,6 +37,7 @@ from enforcement.codec import case_from_dict, from_json_dict, subject_from_dict,
 from enforcement.model import Officer, Review, Shift, SyncState
 from enforcement.text import LocalizedError
 from mobile import metakeys, secretstore
+from mobile.hqclient.devicekey import device_key
 from mobile.hqclient.errors import (
     CertificateRejected,
     ServerRefused,
@@ -168,11 +169,16 @@ class SyncClient:
     # ------------------------------------------------------------------------------------ sign-in
 
     def sign_in(self, badge: str, pin: str) -> Officer:
-        """Sign in on this device; saves the token and the officer. Raises SignInFailed / SyncError.
-        Tokens signed out while offline are revoked first."""
+        """Sign in on this device (proving its device key); saves the token and the officer. Raises
+        SignInFailed / DeviceBlocked (HQ revoked this device) / SyncError. Tokens signed out while offline
+        are revoked first."""
         self.revoke_pending()
         request = SignInRequest(
-            protocol=PROTOCOL_VERSION, badge=badge.strip(), pin=pin, device_id=self.store.device_id
+            protocol=PROTOCOL_VERSION,
+            badge=badge.strip(),
+            pin=pin,
+            device_id=self.store.device_id,
+            device_key=device_key(self.secrets, self.store),
         )
         try:
             response = self.transport.request(

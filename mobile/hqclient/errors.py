@@ -6,6 +6,7 @@
     └── SyncError                 code "sync"
         ├── SignInRequired        "sign_in_again"  401: HQ does not accept the saved token; nothing is lost
         ├── SignInFailed          "sign_in_failed" sign-in refused (wrong badge/PIN, throttled, disabled)
+        ├── DeviceBlocked         "device_blocked" HQ revoked this device (DEVICE_REVOKED): no retries
         ├── ServerUnreachable     "offline"        network errors, 5xx, 429/503 until the tries are used up
         ├── ProtocolMismatch      "protocol"       426: this app is too old or too new for HQ
         ├── ServerRefused         "refused"        any other 4xx about a whole request (errno, both texts)
@@ -41,6 +42,7 @@ class SyncErrorCode(StrEnum):
     REFUSED = "refused"
     BAD_ANSWER = "bad_answer"
     INSECURE = "insecure"
+    DEVICE_BLOCKED = "device_blocked"
 
 
 class SyncError(LocalizedError):
@@ -79,6 +81,18 @@ class SignInFailed(SyncError):
         return cls(
             ErrorBody(errno=int(Errno.BAD_CREDENTIALS), code="bad_credentials", message_zh=zh, message_en=en)
         )
+
+
+class DeviceBlocked(SyncError):
+    """HQ revoked this device (``Errno.DEVICE_REVOKED``): it stays blocked until HQ re-enables it, so
+    the link stops retrying. Nothing on the phone is lost."""
+
+    code = SyncErrorCode.DEVICE_BLOCKED
+
+    def __init__(self) -> None:
+        zh, en = ERRNO_MESSAGES[Errno.DEVICE_REVOKED]
+        super().__init__(en, zh=zh)
+        self.errno = int(Errno.DEVICE_REVOKED)
 
 
 class ServerUnreachable(SyncError):

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from mobile.backoff import backoff_delay
 from mobile.hqclient.errors import (
     BadAnswer,
+    DeviceBlocked,
     ProtocolMismatch,
     ServerRefused,
     ServerUnreachable,
@@ -182,6 +183,8 @@ class Transport:
                 raise SignInRequired(error.errno)
             if status == 426 or error.errno == Errno.UNSUPPORTED_PROTOCOL:
                 raise ProtocolMismatch(error)
+            if error.errno == Errno.DEVICE_REVOKED:
+                raise DeviceBlocked()
             raise ServerRefused(status, error)
         raise ServerUnreachable(last) from cause
 

@@ -67,6 +67,7 @@ class LinkStatus:
     last_error_zh: str = ""
     last_error_en: str = ""
     needs_sign_in: bool = False
+    blocked: bool = False  # HQ revoked this device: no automatic syncs until a sign-in succeeds again
     failures: int = 0
     insecure: bool = False  # stopped on a certificate/cleartext refusal: no automatic retry, tell the officer
     retry_at: float | None = None  # monotonic time of the next automatic attempt after a failure
@@ -82,16 +83,20 @@ OFFLINE_CODES = frozenset({"offline"})
 AUTH_CODES = frozenset({"sign_in_again", "not_signed_in"})
 INSECURE_CODES = frozenset({"insecure"})
 BAD_CREDENTIALS_ERRNO = int(Errno.BAD_CREDENTIALS)
+DEVICE_REVOKED_ERRNO = int(Errno.DEVICE_REVOKED)
 
 
 def default_error_kind(exc: BaseException) -> str:
     """ "offline" (HQ not reachable), "auth" (token refused), "credentials" (wrong badge/PIN), "insecure"
-    (certificate or cleartext refused), "error"."""
+    (certificate or cleartext refused), "blocked" (HQ revoked this device: 此设备已被停用，请联系指挥中心),
+    "error"."""
     code = getattr(exc, "code", "")
     if code in INSECURE_CODES:
         return "insecure"
     if isinstance(exc, OSError | TimeoutError) or code in OFFLINE_CODES:
         return "offline"
+    if code == "device_blocked" or getattr(exc, "errno", None) == DEVICE_REVOKED_ERRNO:
+        return "blocked"
     if code in AUTH_CODES:
         return "auth"
     if getattr(exc, "errno", None) == BAD_CREDENTIALS_ERRNO:
@@ -236,7 +241,7 @@ class SyncLink(Observable):
                 self._execute(job, future)
 
     def _wait_seconds(self) -> float | None:
-        if not self.auto or self.status.insecure:
+        if not self.auto or self.status.insecure or self.status.blocked:
             return None  # nothing automatic: block until a job or a kick arrives
         retry_at = self.status.retry_at
         if retry_at is not None:
@@ -267,10 +272,12 @@ class SyncLink(Observable):
             self._note_failure(exc, during_sync=False)
             future.set_exception(exc)
         else:
-            self._set(online=True, needs_sign_in=False, insecure=False)
+            self._set(online=True, needs_sign_in=False, insecure=False, blocked=False)
             future.set_result(result)
 
     def _sync_now(self) -> None:
+        if self.status.blocked:  # HQ revoked this device: retrying cannot help until a sign-in succeeds
+            return
         self._set(syncing=True, step="connect", records_done=0, records_total=0, bytes_done=0, bytes_total=0)
         try:
             report = self._backend_for_url().sync_once()
@@ -308,6 +315,9 @@ class SyncLink(Observable):
             changes.update(online=True, needs_sign_in=True)
         elif kind == "insecure":
             changes.update(online=False, insecure=True)  # nothing was exchanged with a trusted HQ
+        elif kind == "blocked":  # stop: no backoff, no automatic retry (HQ must re-enable the device)
+            changes.update(online=True, blocked=True, syncing=False, step="failed", retry_at=None)
+            during_sync = False
         else:
             changes["online"] = True
         if during_sync:

@@ -29,6 +29,7 @@ from hq.storage.base import (
     District,
     Receipt,
     RecordKind,
+    SignInFailures,
     Squad,
     StageVerdict,
     Storage,
@@ -125,6 +126,66 @@ def test_devices_and_tokens(storage: Storage) -> None:
         live = tx.get_token("hash-2")
         assert live is not None
         assert live.last_used_at == T0 + timedelta(minutes=5)
+
+
+def test_a_shared_device_keeps_a_row_per_badge_keys_bind_once_and_revocation_blocks(
+    storage: Storage,
+) -> None:
+    with storage.transaction() as tx:
+        tx.touch_device("squad-phone", OFFICER.badge, T0, "中队公用机")
+        tx.touch_device("squad-phone", LEADER.badge, T0 + timedelta(hours=3))
+        assert tx.get_device_key("squad-phone") is None
+        bound = tx.bind_device_key("squad-phone", "a" * 64, OFFICER.badge, T0)
+        again = tx.bind_device_key("squad-phone", "b" * 64, LEADER.badge, T0 + timedelta(hours=1))
+    assert bound.key_hash == again.key_hash == "a" * 64  # bound once: a second key does not replace it
+    assert again.bound_badge == OFFICER.badge
+    with storage.transaction(readonly=True) as tx:
+        rows = {d.badge: d for d in tx.list_devices(device_id="squad-phone")}
+        officer_row = tx.get_device("squad-phone", OFFICER.badge)
+        newest = tx.get_device("squad-phone")
+    assert rows[OFFICER.badge].last_seen_at == T0  # the leader's later sign-in leaves it alone
+    assert rows[LEADER.badge].last_seen_at == T0 + timedelta(hours=3)
+    assert officer_row is not None
+    assert officer_row.device_name == "中队公用机"
+    assert newest is not None
+    assert newest.badge == LEADER.badge
+    with storage.transaction() as tx:
+        assert tx.set_device_revoked("squad-phone", T0, OFFICER.badge) == 1
+        assert tx.set_device_revoked("never-seen", T0) == 0
+    with storage.transaction(readonly=True) as tx:
+        officer_row = tx.get_device("squad-phone", OFFICER.badge)
+        leader_row = tx.get_device("squad-phone", LEADER.badge)
+        key = tx.get_device_key("squad-phone")
+        assert tx.get_device_key("never-seen") is None
+    assert officer_row is not None
+    assert officer_row.revoked_at == T0
+    assert leader_row is not None
+    assert leader_row.revoked_at is None
+    assert key is not None
+    assert key.revoked_at is None
+    with storage.transaction() as tx:
+        assert tx.set_device_revoked("squad-phone", T0 + timedelta(hours=1)) == 2  # the whole device
+        key = tx.get_device_key("squad-phone")
+        assert key is not None
+        assert key.revoked_at == T0 + timedelta(hours=1)
+        assert key.key_hash == "a" * 64
+        tx.set_device_revoked("squad-phone", None)  # enabled again
+        key = tx.get_device_key("squad-phone")
+        assert key is not None
+        assert key.revoked_at is None
+        assert all(d.revoked_at is None for d in tx.list_devices(device_id="squad-phone"))
+
+
+def test_failure_counters_are_put_whole_under_a_sign_in_lock(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        tx.lock_signin(["badge:1023", "addr:10.0.0.1"])
+        locked = T0 + timedelta(minutes=1)
+        tx.put_failures(SignInFailures("addr:10.0.0.1", 4, T0, T0 + timedelta(seconds=3), locked))
+        tx.put_failures(SignInFailures("addr:10.0.0.1", 3, T0, T0 + timedelta(seconds=4), None))
+    with storage.transaction(readonly=True) as tx:
+        assert tx.get_failures("addr:10.0.0.1") == SignInFailures(
+            "addr:10.0.0.1", 3, T0, T0 + timedelta(seconds=4), None
+        )
 
 
 def test_sign_in_failure_counters(storage: Storage) -> None:
