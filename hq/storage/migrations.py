@@ -225,8 +225,29 @@ def m001_initial(conn: Any, dialect: Dialect) -> None:
     dialect.execute(conn, "INSERT INTO meta (key, value) VALUES ('epoch', ?)", (secrets.token_hex(8),))
 
 
+_M002_PHOTOS = """
+CREATE TABLE photo_uploads (
+    sha256 TEXT NOT NULL,
+    badge TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    uploaded_at {TS} NOT NULL,
+    PRIMARY KEY (sha256, badge)
+);
+INSERT INTO photo_uploads (sha256, badge, device_id, uploaded_at)
+    SELECT sha256, uploaded_by, '', stored_at FROM photos
+    WHERE stored AND uploaded_by <> '' AND stored_at IS NOT NULL
+"""
+
+
+def m002_photos_uploaders(conn: Any, dialect: Dialect) -> None:
+    """Who uploaded each stored photo (issue #13): one row per (photo, officer) whose bytes HQ received,
+    with the device. A photo counts for a case, and may be read through it, only when the case's officer
+    uploaded it. Existing photos are attributed to the officer recorded as their uploader."""
+    _run(conn, dialect, _M002_PHOTOS)
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
-MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (m001_initial,)
+MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (m001_initial, m002_photos_uploaders)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -283,7 +304,7 @@ def migrate(conn: Any, dialect: Dialect) -> tuple[int, int]:
     before and after. ``SchemaTooNew`` (nothing written) when it is newer than this code."""
     before = stored_version(conn, dialect)
     _refuse_newer(before)
-    if before == 1:
+    if before >= 1:  # idempotent; also a later version whose column a hand edit dropped
         _adopt_baseline(conn, dialect)
     for migration in MIGRATIONS[before:]:
         migration(conn, dialect)
@@ -322,5 +343,5 @@ def check_version(conn: Any, dialect: Dialect) -> None:
 TABLES = (
     "meta", "counters", "districts", "squads", "users", "devices", "tokens", "signin_failures",
     "receipts", "device_seqs", "cases", "case_photos", "photos", "subjects", "shifts", "reviews",
-    "catalogue", "changes", "audit", "audit_head",
+    "catalogue", "changes", "audit", "audit_head", "photo_uploads",
 )  # fmt: skip

@@ -120,6 +120,23 @@ def make_legacy(place: Place) -> None:
         dialect.execute(conn, "INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
 
 
+@contextmanager
+def legacy_build() -> Iterator[None]:
+    """Read as a build at schema version 1 (the baseline) would: its migrations, its version, its tables
+    (a database at version 1 is dumped by such a build, not refused by this one as too old)."""
+    saved = migrations.MIGRATIONS, migrations.SCHEMA_VERSION, migrations.TABLES
+    migrations.MIGRATIONS, migrations.SCHEMA_VERSION = saved[0][:1], 1
+    migrations.TABLES = tuple(t for t in saved[2] if t not in LATER_TABLES)
+    try:
+        yield
+    finally:
+        migrations.MIGRATIONS, migrations.SCHEMA_VERSION, migrations.TABLES = saved
+
+
+#: Tables migrations after ``m001_initial`` added (empty after upgrading a baseline database).
+LATER_TABLES = ("photo_uploads",)
+
+
 def fill(storage: Storage) -> None:
     """Data in every corner, through the real API: people, devices, tokens, pushed cases, subjects,
     shifts and reviews (with their feed entries), a catalogue, sign-in failures and audit events."""
@@ -191,14 +208,22 @@ def test_opening_twice_is_idempotent(place: Place) -> None:
 def test_a_database_made_before_migrations_is_upgraded_losing_nothing(
     place: Place, before_squad_feed: bool
 ) -> None:
-    make_legacy(place)
-    with opened(place, create=False) as storage:  # filled while at the legacy marker
+    with opened(place) as storage:  # filled, then left as the baseline build would have left it
         fill(storage)
+    with place.raw() as (conn, dialect):
+        for table in LATER_TABLES:
+            assert not dialect.execute(conn, f"SELECT * FROM {table}").fetchall()
+            dialect.execute(conn, f"DROP TABLE {table}")
+        dialect.execute(conn, "UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     if before_squad_feed:  # as a build before the squad feed left it (its squad rows lose their scope)
         with place.raw() as (conn, dialect):
             dialect.execute(conn, "DROP INDEX changes_squad")
             dialect.execute(conn, "ALTER TABLE changes DROP COLUMN scope_squad")
-    before = dump(place)
+    with legacy_build():
+        before = dump(place)
+    before |= {table: [] for table in LATER_TABLES}  # added by the upgrade, empty
+    marker = (repr(("schema_version", "1")), repr(("schema_version", str(migrations.SCHEMA_VERSION))))
+    before["meta"] = sorted(row.replace(*marker) for row in before["meta"])  # the upgrade's one change
     assert all(before[table] for table in ("users", "devices", "cases", "subjects", "changes", "audit"))
     with opened(place) as storage:  # what opening HQ does
         with storage.transaction(readonly=True) as tx:
