@@ -45,10 +45,10 @@ SELECT c.id, c.case_no, c.version, c.officer_badge, c.squad_code, c.district, c.
        c.violation_code, c.occurred_at, c.received_at, c.device_stage, c.chosen_stage, c.hq_stage,
        c.hq_ordinal, c.stage_conflict, c.explain_zh, c.explain_en, c.photos_expected,
        (SELECT count(*) FROM case_photos cp
-         WHERE cp.case_id = c.id AND """ + _HELD.format(cp="cp", c="c") + """) AS photos_stored,
+         WHERE cp.case_id = c.id AND {held}) AS photos_stored,
        c.latest, c.review
 FROM cases c
-"""
+""".format(held=_HELD.format(cp="cp", c="c"))
 
 
 class RecordsMixin(FeedMixin):
