@@ -9,10 +9,10 @@ itself (``BodyLimit`` has already capped its bytes) and:
    per key and per record, and stops at record ``cap + 1``: an over-cap batch is answered
    BATCH_TOO_MANY_RECORDS (413) after a few hundred microseconds, the same errno as before, without
    building the rest of it;
-2. ``parse_push`` validates the whole body with ``PushBatch.model_validate_json`` (whose ``records`` list
-   is bounded too) and is run in a worker thread by the route; its failures are the ``RequestValidationError``
-   FastAPI would have raised (loc starting with ``"body"``, ``body`` the parsed object when it parses), so
-   the app's handler answers VALIDATION or UNSUPPORTED_PROTOCOL exactly as before.
+2. ``parse_push`` reads the JSON as FastAPI does (``json.loads``) and validates it with ``PushBatch``
+   (whose ``records`` list is bounded too); the route runs it in a worker thread. Its failures are the
+   ``RequestValidationError`` FastAPI would have raised (loc starting with ``"body"``, ``body`` the parsed
+   object), so the app's handler answers VALIDATION or UNSUPPORTED_PROTOCOL exactly as before.
 
 Any body the walk cannot follow (not an object, bad JSON, too deep) is left to step 2, which refuses it.
 """
@@ -120,17 +120,24 @@ def parse_push(body: bytes, content_type: str | None, cap: int) -> PushBatch:
         text = body.decode()
     except UnicodeDecodeError:
         text = ""  # the full parse names the error
-    over, protocol = top_level(text, cap)
+    over, _ = top_level(text, cap)
     if over is not None:
         raise TooManyRecords(over, cap)
     try:
-        return PushBatch.model_validate_json(body)
+        # json, as FastAPI reads a body: a lone surrogate escape parses (and is then refused per record)
+        data: Any = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body", getattr(exc, "pos", 0)), "msg": "JSON decode error"}],
+            body=None,
+        ) from None
+    try:
+        return PushBatch.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         for error in errors:
             if error["type"] == "too_long" and tuple(error["loc"]) == ("records",):
                 raise TooManyRecords(int(error.get("ctx", {}).get("actual_length", 0)), cap) from None
         raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])} for error in errors],
-            body={"protocol": protocol} if protocol is not None else None,
+            [{**error, "loc": ("body", *error["loc"])} for error in errors], body=data
         ) from None
