@@ -126,6 +126,21 @@ def test_unbounded_fields_of_a_record_are_refused_whole(
     assert stored_cases(hq) == 0
 
 
+@pytest.mark.parametrize("field", ["seized_items", "photos"])
+def test_a_record_with_a_huge_list_is_refused_before_its_items_are_validated(
+    hq: Hq, client: httpx.Client, field: str
+) -> None:
+    auth = sign_in(client, OFFICER, "phone-1")
+    body = push_body("phone-1", make_case(OFFICER, device_id="phone-1"))
+    body["records"][0]["payload"][field] = [{}] * 200_000
+    answer = client.post("/v1/push", json=body, headers=auth)
+    assert answer.status_code == 200, answer.text
+    [result] = answer.json()["results"]
+    assert (result["status"], result["errno"]) == ("refused", Errno.RECORD_INVALID)
+    assert field in result["reason_en"]
+    assert stored_cases(hq) == 0
+
+
 # ------------------------------------------------------------------------------------- 8: photos by hash
 
 
