@@ -52,11 +52,41 @@ def _bad_text(value: Any, where: str) -> str | None:
     return None
 
 
+#: No list in a record's JSON holds more items than this (a case has at most 9 photos and a few seized
+#: items): a longer one is refused before pydantic builds (and explains) each of its items.
+MAX_LIST_ITEMS = 64
+
+
+def _long_list(value: Any, where: str) -> str | None:
+    """The path of the first list holding more than MAX_LIST_ITEMS items."""
+    if isinstance(value, list | tuple):
+        if len(value) > MAX_LIST_ITEMS:
+            return where
+        items: Any = enumerate(value)
+    elif isinstance(value, dict):
+        items = value.items()
+    else:
+        return None
+    for key, item in items:
+        found = _long_list(item, f"{where}.{key}" if where else str(key))
+        if found:
+            return found
+    return None
+
+
 def from_json_dict(kind: type[T], data: Any) -> T:
     """The record of ``kind`` from its JSON dict; refuses bad input naming the field.
 
     Text holding a NUL character or a lone UTF-16 surrogate is refused here, before any layer tries to
-    store it (PostgreSQL rejects NUL; UTF-8 encoders reject lone surrogates)."""
+    store it (PostgreSQL rejects NUL; UTF-8 encoders reject lone surrogates); so is a list of more than
+    MAX_LIST_ITEMS items."""
+    where = _long_list(data, "")
+    if where is not None:
+        raise CaseValidationError(
+            f"{kind.__name__}: field '{where}' holds more than {MAX_LIST_ITEMS} items",
+            zh=f"字段“{where}”的条目超过{MAX_LIST_ITEMS}项",
+            field=where.split(".")[0] or kind.__name__,
+        )
     where = _bad_text(data, "")
     if where is not None:
         field = where.split(".")[0] or kind.__name__

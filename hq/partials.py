@@ -4,7 +4,9 @@ A *partial* is the prefix of one photo's bytes that HQ received from one signed-
 connection dropped. It lives in a directory beside the blob store's temp files (same file system), one
 file per (photo hash, uploader), named ``<sha256>.<uploader key>``. Nothing in it is trusted: the photo is
 stored only after the whole file (prefix + the rest) hashes to its name and passes the evidence check;
-a partial that fails either is discarded, and the phone starts over from byte 0.
+a partial that fails either is discarded, and the phone starts over from byte 0. A cut-off body whose
+first bytes are not a JPEG's start (``FF D8 FF``) can never become evidence: it is dropped at once, never
+kept.
 
 Partials are written once and never modified in place: a cut request publishes its whole spool file with
 ``os.replace`` (only when it holds more bytes than the partial already there), and a resumed request
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 _CHUNK = 1 << 20
+_JPEG_START = b"\xff\xd8\xff"
 _NAME = re.compile(r"^[0-9a-f]{64}\.[0-9a-f]{24}$")
 
 
@@ -106,11 +109,15 @@ class PartialUploads:
 
     def keep(self, sha256: str, uploader: str, spool: Path) -> bool:
         """Publish the spool file ``spool`` (same file system) as the partial of ``sha256`` from
-        ``uploader`` unless the partial there already holds as many bytes; True if published (the spool
-        file is then moved, not copied). Applies the bounds afterwards."""
+        ``uploader`` unless the partial there already holds as many bytes or the spool does not start like a
+        JPEG; True if published (the spool file is then moved, not copied). Applies the bounds afterwards."""
         size = spool.stat().st_size
         if size == 0 or size <= self.held(sha256, uploader):
             return False
+        with spool.open("rb") as handle:
+            start = handle.read(len(_JPEG_START))
+        if not _JPEG_START.startswith(start):
+            return False  # not a JPEG: nothing to resume (the caller removes the spool)
         with spool.open("rb") as handle:
             os.fsync(handle.fileno())  # a partial is the prefix HQ vouches for: it must survive a crash
         os.replace(spool, self._path(sha256, uploader))

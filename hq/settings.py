@@ -16,6 +16,7 @@ from sync.protocol import (
     MAX_BATCH_BYTES,
     MAX_BATCH_RECORDS,
     MAX_PHOTO_BYTES,
+    MAX_PHOTO_EDGE,
     MAX_PULL_LIMIT,
     SQUAD_FEED_DAYS,
 )
@@ -73,6 +74,7 @@ class Settings:
     max_batch_records: int = MAX_BATCH_RECORDS
     max_batch_bytes: int = MAX_BATCH_BYTES
     max_photo_bytes: int = MAX_PHOTO_BYTES
+    max_photo_edge: int = MAX_PHOTO_EDGE  # pixels, the long edge of an evidence photo (hq.photocheck)
     default_pull_limit: int = DEFAULT_PULL_LIMIT
     max_pull_limit: int = MAX_PULL_LIMIT
     max_json_bytes: int = 64 * 1024  # any other JSON body (sign-in …)
@@ -97,7 +99,7 @@ class Settings:
 
 def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | None = None) -> Settings:
     """Settings with overrides from ``STREETPATROL_TOKEN_TTL_HOURS``, ``STREETPATROL_MAX_PHOTO_BYTES``,
-    ``STREETPATROL_MAX_BATCH_RECORDS``, ``STREETPATROL_MAX_BATCH_BYTES``,
+    ``STREETPATROL_MAX_PHOTO_EDGE``, ``STREETPATROL_MAX_BATCH_RECORDS``, ``STREETPATROL_MAX_BATCH_BYTES``,
     ``STREETPATROL_TRUSTED_PROXIES`` (comma-separated addresses or networks), ``STREETPATROL_SECURE_COOKIES``,
     ``STREETPATROL_API_DOCS`` (flags: 1/true/yes) and the argon2 cost ``STREETPATROL_PIN_TIME_COST`` /
     ``STREETPATROL_PIN_MEMORY_KIB`` / ``STREETPATROL_PIN_PARALLELISM`` and the PIN checks one process runs at
@@ -109,7 +111,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | Non
     if "STREETPATROL_TOKEN_TTL_HOURS" in env:
         changes["token_ttl"] = timedelta(hours=_positive(env, "STREETPATROL_TOKEN_TTL_HOURS", float))
     names = {f.name for f in fields(Settings)}
-    for name in ("max_photo_bytes", "max_batch_records", "max_batch_bytes"):
+    for name in ("max_photo_bytes", "max_photo_edge", "max_batch_records", "max_batch_bytes"):
         key = "STREETPATROL_" + name.upper()
         if key in env and name in names:
             changes[name] = _positive(env, key, int)

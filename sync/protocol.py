@@ -81,10 +81,17 @@ PROTOCOL_HEADER = "X-StreetPatrol-Protocol"
 MAX_BATCH_RECORDS = 100
 #: … and at most this many bytes of request body (the phone packs batches by payload size well below it).
 MAX_BATCH_BYTES = 1_048_576
+#: A record's payload is a codec JSON object of at most this many keys (a Case has about 30) …
+MAX_PAYLOAD_KEYS = 128
+#: … and its device sequence number fits a signed 64-bit column.
+MAX_DEVICE_SEQ = 2**63 - 1
 #: Payload bytes the phone packs into one batch (leaves room for the envelope within MAX_BATCH_BYTES).
 CLIENT_BATCH_PAYLOAD_BYTES = 512_000
 #: One evidence photo on the wire (phones send ~0.3–1 MB JPEGs; processed photos are far below this).
 MAX_PHOTO_BYTES = 16 * 2**20
+#: The longest edge of an evidence photo a phone can be set to make (``mobile.state.settings``'s
+#: PHOTO_EDGE_MAX; the pipeline's default is 1600 px): HQ's default ``max_photo_edge``.
+MAX_PHOTO_EDGE = 4096
 #: Pull page size bounds.
 DEFAULT_PULL_LIMIT = 200
 MAX_PULL_LIMIT = 1000
@@ -392,7 +399,8 @@ class RevokeResponse(WireModel):
 
 
 class PushRecord(WireModel):
-    """One outbox entry on the wire: ``payload`` is the record's codec JSON dict.
+    """One outbox entry on the wire: ``payload`` is the record's codec JSON dict (at most
+    MAX_PAYLOAD_KEYS keys; what is inside is bounded by ``enforcement.codec``).
 
     Its text fields are bounded by ``enforcement.limits.TEXT_LIMITS`` (the same table the phone's forms
     use); HQ refuses a record over it with ``TEXT_TOO_LONG`` naming the field. The request fields of the
@@ -400,14 +408,17 @@ class PushRecord(WireModel):
 
     kind: RecordKind
     id: RecordId
-    device_seq: int = Field(ge=0)
-    payload: dict[str, Any]
+    device_seq: int = Field(ge=0, le=MAX_DEVICE_SEQ)
+    payload: dict[str, Any] = Field(max_length=MAX_PAYLOAD_KEYS)
 
 
 class PushBatch(WireModel):
+    """A push batch. ``records`` is bounded here, so a body of hundreds of thousands of records stops
+    parsing at its length (HQ answers BATCH_TOO_MANY_RECORDS, see ``hq.api.pushbody``)."""
+
     protocol: int = PROTOCOL_VERSION
     device_id: DeviceId
-    records: list[PushRecord]
+    records: list[PushRecord] = Field(max_length=MAX_BATCH_RECORDS)
 
 
 class RecordResult(WireModel):

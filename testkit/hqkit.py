@@ -163,17 +163,18 @@ def sign_in(client: httpx.Client, officer: Officer, device_id: str | None = None
 
 def photo_bytes(seed: str, size: int = 3000) -> bytes:
     """A deterministic evidence JPEG of exactly ``size`` bytes (HQ refuses anything but evidence JPEGs):
-    noise seeded by ``seed`` sized to come close, then padded by an APP15 segment. Below the size of the
-    smallest such JPEG (~700 bytes) it is that smallest JPEG."""
+    noise seeded by ``seed`` sized to come close, then padded with DHT segments defining an unused Huffman
+    table (no metadata segment: HQ refuses every APPn but JFIF). Below the size of the smallest such JPEG
+    (~700 bytes) it is that smallest JPEG."""
     from PIL import Image
 
     rng = random.Random(seed)
     side, data, encoded = max(8, int((size / 2.0) ** 0.5)), b"", b""
-    for _ in range(8):  # aim just under ``size``: the padding segment must stay small
+    for _ in range(8):  # aim just under ``size``: the padding must stay small
         buffer = io.BytesIO()
         Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3)).save(buffer, "JPEG", quality=80)
         encoded = buffer.getvalue()
-        if len(encoded) + 4 <= size:
+        if len(encoded) + _MIN_PAD <= size or len(encoded) == size:
             data = encoded
             if size - len(encoded) < 32_000:
                 break
@@ -181,12 +182,32 @@ def photo_bytes(seed: str, size: int = 3000) -> bytes:
             return encoded  # nothing smaller exists
         side = max(8, int(side * (size / len(encoded)) ** 0.5 * 0.97))
     assert data, f"no JPEG fits in {size} bytes"
-    pad = size - len(data) - 4
-    while pad >= 0:
+    at = 2 + 2 + int.from_bytes(data[4:6], "big")  # after SOI and JFIF APP0
+    return data[:at] + _dht_padding(size - len(data)) + data[at:]
+
+
+_MIN_PAD = 4 + 17  # one DHT segment holding one empty table
+
+
+def _dht_padding(pad: int) -> bytes:
+    """``pad`` bytes (0 or at least _MIN_PAD) of DHT segments (re)defining AC Huffman table 3, which no
+    scan uses: a legitimate JPEG structure that carries no metadata."""
+    out = b""
+    while pad > 0:
         chunk = min(pad, 60_000)
-        data = data[:2] + b"\xff\xef" + (chunk + 2).to_bytes(2, "big") + bytes(chunk) + data[2:]
-        pad -= chunk + 4
-    return data
+        if 0 < pad - chunk < _MIN_PAD:
+            chunk = pad - _MIN_PAD
+        body, left = b"", chunk - 4
+        while left > 0:
+            table = min(left, 17 + 255)
+            if 0 < left - table < 17:
+                table = left - 17
+            count = table - 17  # codes, all 16 bits long, each for symbol 0
+            body += bytes([0x13]) + bytes(15) + bytes([count]) + bytes(count)
+            left -= table
+        out += b"\xff\xc4" + (chunk - 2).to_bytes(2, "big") + body
+        pad -= chunk
+    return out
 
 
 def photo_ref(data: bytes, kind: PhotoKind = PhotoKind.DURING) -> PhotoRef:
@@ -261,7 +282,7 @@ class LiveServer:
     def start(self, app: FastAPI | None = None) -> LiveServer:
         if app is not None:
             self.app = app
-        settings = getattr(self.app.state, "settings", None)
+        settings = getattr(getattr(self.app, "state", None), "settings", None)  # an ASGI wrapper has none
         proxies: tuple[str, ...] = getattr(settings, "trusted_proxies", ())
         config = uvicorn.Config(
             self.app,

@@ -4,12 +4,16 @@
                                 ``Upload-Offset`` when HQ holds a cut-off upload of it from the caller
     PUT  /v1/photos/{sha256}    the file as the body (from ``Upload-Offset`` on when resuming) →
                                 PhotoUploadResult; only for a photo named in the caller's own cases
-    GET  /v1/photos/{sha256}    the JPEG (caller's scope)
+    GET  /v1/photos/{sha256}    the JPEG, through a case in the caller's scope whose own officer
+                                uploaded these bytes (the uploader, their squad's leaders, HQ)
 
 An upload is streamed to a temporary file in the blob store with a cap (``max_photo_bytes``) and its hash
 checked (``hq.photocheck`` then checks it is evidence) before ``hq.blobs`` adopts it; a body cut off
 mid-way is kept as a partial of the caller's device (``hq.partials``). Recording a stored photo completes
-the cases waiting for it (``hq.ingest.emit_case_state``) and is audited.
+the cases waiting for it (``hq.ingest.emit_case_state``) and is audited. Each officer who uploads a
+photo's bytes is recorded (``photo_uploads``, badge and device; the file is stored once): a photo counts
+for a case, and is served through it, only when the case's own officer uploaded it, so listing another
+officer's hash in one's case neither completes the case nor opens the photo.
 """
 
 import contextlib
@@ -101,6 +105,18 @@ def build_router(
             states = [tx.case_state(case_id) for case_id in tx.cases_with_photo(sha256)]
         return [s for s in states if s is not None]
 
+    def uploaded_cases(sha256: str) -> list[CaseState]:
+        """The cases listing the photo whose own officer uploaded its bytes: the photo is read through
+        these only (a hash listed in someone else's case opens nothing)."""
+        with storage.transaction(readonly=True) as tx:
+            uploaders = set(tx.photo_uploaders(sha256))
+            states = [tx.case_state(case_id) for case_id in tx.cases_with_photo(sha256)]
+        return [s for s in states if s is not None and s.officer_badge in uploaders]
+
+    def uploaded_by(sha256: str, badge: str) -> bool:
+        with storage.transaction(readonly=True) as tx:
+            return badge in tx.photo_uploaders(sha256)
+
     def have_photo(sha256: str) -> bool:
         with storage.transaction(readonly=True) as tx:
             row = tx.get_photo(sha256)
@@ -111,11 +127,12 @@ def build_router(
         """200 when HQ has the photo (in the caller's scope); 404 otherwise, with ``Upload-Offset`` when HQ
         keeps a cut-off upload of it from the caller's device (resume from there)."""
         _require_sha(sha256)
-        states = photo_cases(sha256)
-        if any(caller.can_read_case(s) for s in states) and have_photo(sha256):
+        if any(caller.can_read_case(s) for s in uploaded_cases(sha256)) and have_photo(sha256):
             return Response(status_code=200)
         held = partials.held(sha256, _uploader(caller))
-        if any(s.officer_badge == caller.badge for s in states) and blobs.has(sha256):
+        states = photo_cases(sha256)
+        own = any(s.officer_badge == caller.badge for s in states)
+        if own and blobs.has(sha256) and not have_photo(sha256):
             held = blobs.size(sha256)  # stored, but its row not recorded (a 503 after the body): all of it
         return Response(status_code=404, headers={UPLOAD_OFFSET_HEADER: str(held)} if held else None)
 
@@ -132,7 +149,8 @@ def build_router(
             raise ApiError(Errno.PHOTO_NOT_FOUND)
         if not any(caller.can_read_case(s) for s in states):
             raise ApiError(Errno.FORBIDDEN)
-        if not have_photo(sha256):
+        # Only through a case whose officer uploaded these bytes: the uploader, their squad's leaders, HQ.
+        if not any(caller.can_read_case(s) for s in uploaded_cases(sha256)) or not have_photo(sha256):
             raise ApiError(Errno.PHOTO_NOT_FOUND)
         return FileResponse(blobs.path(sha256), media_type="image/jpeg")
 
@@ -178,10 +196,13 @@ def build_router(
         if not any(s.officer_badge == caller.badge for s in states):
             raise ApiError(Errno.PHOTO_NOT_IN_MANIFEST)
         uploader = _uploader(caller)
-        if await run_in_threadpool(have_photo, sha256):
+        stored = await run_in_threadpool(have_photo, sha256)
+        if stored and await run_in_threadpool(uploaded_by, sha256, caller.badge):
             await run_in_threadpool(partials.discard, sha256, uploader)
             return PhotoUploadResult(sha256=sha256, stored=False, already_had=True)
-        if await run_in_threadpool(blobs.has, sha256):
+        # Stored from another officer's upload: this officer's cases count it only once their phone sends
+        # the same bytes (read and hashed below; the file is not written twice).
+        if not stored and await run_in_threadpool(blobs.has, sha256):
             # The file was stored but its row not recorded: the database failed after the whole body had
             # arrived (503). HEAD told the phone HQ holds all of it, so the body is empty (an older phone
             # sends it whole again): it is not read, the row is recorded from the stored file.
@@ -222,7 +243,7 @@ def build_router(
                 raise ApiError(Errno.PHOTO_HASH_MISMATCH, detail={"received_bytes": size, "offset": offset})
             await run_in_threadpool(spool.finish)
             try:
-                await run_in_threadpool(check_evidence, spool.path)
+                await run_in_threadpool(check_evidence, spool.path, settings.max_photo_edge)
             except NotEvidence as exc:
                 await run_in_threadpool(partials.discard, sha256, uploader)
                 raise ApiError(Errno.PHOTO_NOT_EVIDENCE, detail={"reason": str(exc)}) from exc
@@ -243,7 +264,9 @@ def build_router(
         """Record a photo whose file is in the blob store: its row, the cases it completes, the audit."""
         now = settings.clock()
         with storage.transaction() as tx:
-            completed = tx.mark_photo_stored(sha256, size, now, uploaded_by=caller.badge)
+            completed = tx.mark_photo_stored(
+                sha256, size, now, uploaded_by=caller.badge, device_id=caller.device_id
+            )
             for case_id in completed:
                 state = tx.case_state(case_id)
                 if state is not None:

@@ -1,24 +1,61 @@
 """Push and pull, as an ``APIRouter`` (tag ``sync``); the wire shapes are ``sync.protocol``'s.
 
     POST /v1/push                      PushBatch → PushResponse (``hq.ingest.ingest_batch``: one
-                                       transaction; the answer is sent after commit)
+                                       transaction; the answer is sent after commit). The body is read
+                                       by the route and parsed in a worker thread, records counted
+                                       first (``hq.api.pushbody``), never on the event loop
     GET  /v1/changes?cursor=&limit=    → PullPage (the caller's scope of the change feed, oldest first)
 """
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
 from enforcement.catalogue import Catalogue
 from enforcement.model import Role
 from hq.api.errors import ERROR_RESPONSES, ApiError, unsupported_protocol
+from hq.api.pushbody import TooManyRecords, parse_push
 from hq.auth import Principal
 from hq.ingest import ingest_batch
 from hq.settings import Settings
 from hq.storage.base import Change as StoredChange
 from hq.storage.base import ChangeKind, Storage
-from sync.protocol import SUPPORTED_PROTOCOLS, Change, Errno, PullPage, PushBatch, PushResponse
+from sync.protocol import (
+    MAX_BATCH_RECORDS,
+    SUPPORTED_PROTOCOLS,
+    Change,
+    Errno,
+    PullPage,
+    PushBatch,
+    PushResponse,
+)
+
+#: The request body of ``POST /v1/push`` in the OpenAPI (the route reads the body itself).
+_PUSH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PushBatch"}}},
+    }
+}
+
+
+def publish_push_schema(app: FastAPI) -> None:
+    """Add ``PushBatch`` (and what it refers to) to the app's OpenAPI components: the push route reads its
+    body itself, so FastAPI does not publish the model on its own."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            batch = PushBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(batch.pop("$defs", {}))
+            components["PushBatch"] = batch
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def wire_change(change: StoredChange) -> Change:
@@ -36,17 +73,31 @@ def build_router(
     router = APIRouter()
     Caller = Annotated[Principal, Depends(principal)]
 
-    @router.post("/v1/push", response_model=PushResponse, responses=ERROR_RESPONSES, tags=["sync"])
-    def push(body: PushBatch, caller: Caller) -> PushResponse:
+    @router.post(
+        "/v1/push",
+        response_model=PushResponse,
+        responses=ERROR_RESPONSES,
+        tags=["sync"],
+        openapi_extra=_PUSH_BODY,
+    )
+    async def push(request: Request, caller: Caller) -> PushResponse:
+        # The body is parsed here, in a worker thread, not by FastAPI on the event loop; an over-cap batch
+        # is refused as soon as its record ``cap + 1`` is seen.
+        cap = min(settings.max_batch_records, MAX_BATCH_RECORDS)
+        raw = await request.body()
+        try:
+            body = await run_in_threadpool(parse_push, raw, request.headers.get("content-type"), cap)
+        except TooManyRecords as exc:
+            raise ApiError(
+                Errno.BATCH_TOO_MANY_RECORDS, detail={"records": exc.count, "max_records": cap}
+            ) from None
+        return await run_in_threadpool(ingest_push, body, caller)
+
+    def ingest_push(body: PushBatch, caller: Principal) -> PushResponse:
         if body.protocol not in SUPPORTED_PROTOCOLS:
             raise unsupported_protocol(body.protocol)
         if body.device_id != caller.device_id:
             raise ApiError(Errno.DEVICE_MISMATCH)
-        if len(body.records) > settings.max_batch_records:
-            raise ApiError(
-                Errno.BATCH_TOO_MANY_RECORDS,
-                detail={"records": len(body.records), "max_records": settings.max_batch_records},
-            )
         results = ingest_batch(
             storage, caller.officer, caller.device_id, body.records, catalogue=catalogue, now=settings.clock()
         )

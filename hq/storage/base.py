@@ -453,9 +453,18 @@ class Tx(Protocol):
 
     # -- photos
     def get_photo(self, sha256: str) -> PhotoRow | None: ...
-    def mark_photo_stored(self, sha256: str, size: int, at: datetime, uploaded_by: str = "") -> list[str]:
-        """Record that the blob arrived; returns the ids of case versions that became complete now
-        (exactly once per case, also when photos of one case are stored by concurrent transactions)."""
+    def mark_photo_stored(
+        self, sha256: str, size: int, at: datetime, uploaded_by: str = "", device_id: str = ""
+    ) -> list[str]:
+        """Record that the blob arrived, uploaded by officer ``uploaded_by`` from ``device_id`` (the file is
+        stored once; each officer who sends its bytes is recorded once). Returns the ids of ``uploaded_by``'s
+        case versions that became complete now (exactly once per case, also when photos of one case are
+        stored by concurrent transactions): a case's photo counts only once its own officer uploaded it,
+        so an upload without ``uploaded_by`` completes nothing."""
+        ...
+
+    def photo_uploaders(self, sha256: str) -> list[str]:
+        """Badges of the officers who uploaded this photo's bytes (sorted)."""
         ...
 
     def cases_with_photo(self, sha256: str) -> list[str]:

@@ -257,8 +257,33 @@ def m002_auth_devices(conn: Any, dialect: Dialect) -> None:
     _run(conn, dialect, _M002_AUTH)
 
 
+_M003_PHOTOS = """
+CREATE TABLE photo_uploads (
+    sha256 TEXT NOT NULL,
+    badge TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    uploaded_at {TS} NOT NULL,
+    PRIMARY KEY (sha256, badge)
+);
+INSERT INTO photo_uploads (sha256, badge, device_id, uploaded_at)
+    SELECT sha256, uploaded_by, '', stored_at FROM photos
+    WHERE stored AND uploaded_by <> '' AND stored_at IS NOT NULL
+"""
+
+
+def m003_photos_uploaders(conn: Any, dialect: Dialect) -> None:
+    """Who uploaded each stored photo (issue #13): one row per (photo, officer) whose bytes HQ received,
+    with the device. A photo counts for a case, and may be read through it, only when the case's officer
+    uploaded it. Existing photos are attributed to the officer recorded as their uploader."""
+    _run(conn, dialect, _M003_PHOTOS)
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
-MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (m001_initial, m002_auth_devices)
+MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
+    m001_initial,
+    m002_auth_devices,
+    m003_photos_uploaders,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -354,5 +379,5 @@ def check_version(conn: Any, dialect: Dialect) -> None:
 TABLES = (
     "meta", "counters", "districts", "squads", "users", "devices", "device_keys", "tokens", "signin_failures",
     "receipts", "device_seqs", "cases", "case_photos", "photos", "subjects", "shifts", "reviews",
-    "catalogue", "changes", "audit", "audit_head",
+    "catalogue", "changes", "audit", "audit_head", "photo_uploads",
 )  # fmt: skip

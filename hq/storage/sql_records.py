@@ -33,15 +33,22 @@ from hq.storage.base import (
 from hq.storage.sql_feed import FeedMixin
 from hq.storage.sqlcore import Row, dumps, loads
 
+#: A case's manifest entry ``cp`` is held for case ``c`` when the photo is stored AND the case's own officer
+#: uploaded its bytes (``photo_uploads``): a hash listed in someone else's case completes nothing there.
+_HELD = (
+    "EXISTS (SELECT 1 FROM photos p JOIN photo_uploads u ON u.sha256 = p.sha256"
+    " WHERE p.sha256 = {cp}.sha256 AND p.stored AND u.badge = {c}.officer_badge)"
+)
+
 _STATE_SELECT = """
 SELECT c.id, c.case_no, c.version, c.officer_badge, c.squad_code, c.district, c.subject_id,
        c.violation_code, c.occurred_at, c.received_at, c.device_stage, c.chosen_stage, c.hq_stage,
        c.hq_ordinal, c.stage_conflict, c.explain_zh, c.explain_en, c.photos_expected,
-       (SELECT count(*) FROM case_photos cp JOIN photos p ON p.sha256 = cp.sha256
-         WHERE cp.case_id = c.id AND p.stored) AS photos_stored,
+       (SELECT count(*) FROM case_photos cp
+         WHERE cp.case_id = c.id AND {held}) AS photos_stored,
        c.latest, c.review
 FROM cases c
-"""
+""".format(held=_HELD.format(cp="cp", c="c"))
 
 
 class RecordsMixin(FeedMixin):
@@ -245,7 +252,9 @@ class RecordsMixin(FeedMixin):
             return None
         return PhotoRow(row[0], int(row[1]), bool(row[2]), self._dt_opt(row[3]), row[4])
 
-    def mark_photo_stored(self, sha256: str, size: int, at: datetime, uploaded_by: str = "") -> list[str]:
+    def mark_photo_stored(
+        self, sha256: str, size: int, at: datetime, uploaded_by: str = "", device_id: str = ""
+    ) -> list[str]:
         self._writable()
         # Two photos of one case stored at once (the phone uploads several together) must not each miss
         # the other (write skew under READ COMMITTED): the cases listing this photo are locked first, so
@@ -253,21 +262,34 @@ class RecordsMixin(FeedMixin):
         owners = self._all("SELECT case_id FROM case_photos WHERE sha256 = ?", (sha256,))
         self.d.lock_keys(self.conn, sorted({f"case-photos:{r[0]}" for r in owners}))
         before = self.get_photo(sha256)
-        if before is not None and before.stored:
-            return []
-        self._x(
-            "INSERT INTO photos (sha256, size, stored, stored_at, uploaded_by) VALUES (?, ?, TRUE, ?, ?)"
-            " ON CONFLICT (sha256) DO UPDATE SET size = excluded.size, stored = TRUE,"
-            " stored_at = excluded.stored_at, uploaded_by = excluded.uploaded_by",
-            (sha256, size, self._ts(at), uploaded_by),
-        )
+        if before is None or not before.stored:
+            self._x(
+                "INSERT INTO photos (sha256, size, stored, stored_at, uploaded_by) VALUES (?, ?, TRUE, ?, ?)"
+                " ON CONFLICT (sha256) DO UPDATE SET size = excluded.size, stored = TRUE,"
+                " stored_at = excluded.stored_at, uploaded_by = excluded.uploaded_by",
+                (sha256, size, self._ts(at), uploaded_by),
+            )
+        if not uploaded_by:
+            return []  # bytes of no one: they complete no case
+        recorded = self._x(
+            "INSERT INTO photo_uploads (sha256, badge, device_id, uploaded_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (sha256, badge) DO NOTHING",
+            (sha256, uploaded_by, device_id, self._ts(at)),
+        ).rowcount
+        if recorded != 1:
+            return []  # this officer's upload was recorded before
         rows = self._all(
-            "SELECT cp.case_id FROM case_photos cp WHERE cp.sha256 = ? AND NOT EXISTS ("
-            " SELECT 1 FROM case_photos other LEFT JOIN photos p ON p.sha256 = other.sha256"
-            " WHERE other.case_id = cp.case_id AND (p.stored IS NULL OR NOT p.stored))"
-            " ORDER BY cp.case_id",
-            (sha256,),
+            "SELECT cp.case_id FROM case_photos cp JOIN cases c ON c.id = cp.case_id"
+            " WHERE cp.sha256 = ? AND c.officer_badge = ? AND NOT EXISTS ("
+            " SELECT 1 FROM case_photos other WHERE other.case_id = cp.case_id AND NOT "
+            + _HELD.format(cp="other", c="c")
+            + ") ORDER BY cp.case_id",
+            (sha256, uploaded_by),
         )
+        return [r[0] for r in rows]
+
+    def photo_uploaders(self, sha256: str) -> list[str]:
+        rows = self._all("SELECT badge FROM photo_uploads WHERE sha256 = ? ORDER BY badge", (sha256,))
         return [r[0] for r in rows]
 
     def cases_with_photo(self, sha256: str) -> list[str]:
@@ -276,8 +298,8 @@ class RecordsMixin(FeedMixin):
 
     def missing_photos(self, case_id: str) -> list[str]:
         rows = self._all(
-            "SELECT cp.sha256 FROM case_photos cp LEFT JOIN photos p ON p.sha256 = cp.sha256"
-            " WHERE cp.case_id = ? AND (p.stored IS NULL OR NOT p.stored) ORDER BY cp.sha256",
+            "SELECT cp.sha256 FROM case_photos cp JOIN cases c ON c.id = cp.case_id"
+            " WHERE cp.case_id = ? AND NOT " + _HELD.format(cp="cp", c="c") + " ORDER BY cp.sha256",
             (case_id,),
         )
         return [r[0] for r in rows]

@@ -203,24 +203,25 @@ def test_ten_identical_pushes_over_http_on_postgres_never_answer_503(pg_hq: Hq) 
 def test_photos_of_one_case_stored_at_once_report_the_case_complete_once(storage: Storage) -> None:
     """The phone uploads several photos together: when the last two of a case are stored by overlapping
     transactions, exactly one of them reports the case complete (on PostgreSQL, without a lock, each
-    would miss the other's uncommitted photo and neither would)."""
+    would miss the other's uncommitted photo and neither would). The photos are uploaded by the case's
+    officer: since issue #13 an upload of no one completes no case."""
     case = make_case(photos=3)
     with storage.transaction() as tx:
         tx.save_case(case, district=DISTRICT, verdict=VERDICT, received_at=NOW)
-        tx.mark_photo_stored(case.photos[0].sha256, 1000, NOW)
+        tx.mark_photo_stored(case.photos[0].sha256, 1000, NOW, case.officer_badge)
     completed: dict[str, list[str]] = {}
     first_marked, second_done, proceed = threading.Event(), threading.Event(), threading.Event()
 
     def first() -> None:
         with storage.transaction() as tx:
-            completed["first"] = tx.mark_photo_stored(case.photos[1].sha256, 1001, NOW)
+            completed["first"] = tx.mark_photo_stored(case.photos[1].sha256, 1001, NOW, case.officer_badge)
             first_marked.set()
             proceed.wait(10)  # not committed yet while the second one stores its photo
 
     def second() -> None:
         assert first_marked.wait(10)
         with storage.transaction() as tx:
-            completed["second"] = tx.mark_photo_stored(case.photos[2].sha256, 1002, NOW)
+            completed["second"] = tx.mark_photo_stored(case.photos[2].sha256, 1002, NOW, case.officer_badge)
         second_done.set()
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]

@@ -19,6 +19,7 @@ from testkit.hqkit import make_hq
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64
+SOI = b"\xff\xd8\xff"  # a partial is kept only when it starts like a JPEG
 SHA_C = "c" * 64
 
 
@@ -52,14 +53,14 @@ def test_keep_publishes_only_a_longer_prefix_and_copy_prefix_hands_it_on(
 ) -> None:
     me = uploader_key("1023", "phone-1")
     assert partials.held(SHA_A, me) == 0
-    assert partials.keep(SHA_A, me, spool(tmp_path / "tmp", b"0123456789"))
+    assert partials.keep(SHA_A, me, spool(tmp_path / "tmp", SOI + b"3456789"))
     assert not (tmp_path / "tmp" / "upload-x").exists()  # moved, not copied
-    assert not partials.keep(SHA_A, me, spool(tmp_path / "tmp", b"01234"))  # shorter: the longer stays
+    assert not partials.keep(SHA_A, me, spool(tmp_path / "tmp", SOI + b"34"))  # shorter: the longer stays
     assert partials.held(SHA_A, me) == 10
     out, digest = io.BytesIO(), hashlib.sha256()
     partials.copy_prefix(SHA_A, me, 6, out, digest)
-    assert out.getvalue() == b"012345"
-    assert digest.hexdigest() == hashlib.sha256(b"012345").hexdigest()
+    assert out.getvalue() == SOI + b"345"
+    assert digest.hexdigest() == hashlib.sha256(SOI + b"345").hexdigest()
     with pytest.raises(OffsetMismatch) as beyond:
         partials.copy_prefix(SHA_A, me, 11, io.BytesIO(), hashlib.sha256())
     assert beyond.value.held == 10
@@ -76,7 +77,7 @@ def test_expired_partials_are_not_offered_and_are_swept(
     tmp_path: Path, partials: PartialUploads, clock: FakeTime
 ) -> None:
     me = uploader_key("1023", "phone-1")
-    partials.keep(SHA_A, me, spool(tmp_path / "tmp", b"abc"))
+    partials.keep(SHA_A, me, spool(tmp_path / "tmp", SOI))
     clock.now += 2 * 3600
     assert partials.held(SHA_A, me) == 0
     with pytest.raises(OffsetMismatch):
@@ -99,11 +100,11 @@ def test_an_uploader_keeps_a_bounded_number_and_all_together_a_bounded_size(
         when = clock.now - next(ages)
         os.utime(partials.directory / f"{sha}.{who}", (when, when))
 
-    keep(SHA_A, me, b"x" * 5)
-    keep(SHA_B, me, b"x" * 5)
-    keep(SHA_C, me, b"y" * 6)  # a third of mine: my oldest goes
+    keep(SHA_A, me, SOI + b"x" * 2)
+    keep(SHA_B, me, SOI + b"x" * 2)
+    keep(SHA_C, me, SOI + b"y" * 3)  # a third of mine: my oldest goes
     assert [partials.held(s, me) for s in (SHA_A, SHA_B, SHA_C)] == [0, 5, 6]
-    keep(SHA_A, you, b"z" * 20)  # 31 bytes in all, over 26: the oldest of all goes first
+    keep(SHA_A, you, SOI + b"z" * 17)  # 31 bytes in all, over 26: the oldest of all goes first
     assert [partials.held(s, me) for s in (SHA_A, SHA_B, SHA_C)] == [0, 0, 6]
     assert partials.held(SHA_A, you) == 20
 
@@ -137,3 +138,16 @@ def test_hq_start_sweeps_stale_spools_and_expired_partials(tmp_path: Path) -> No
         assert not expired.exists()
     finally:
         hq.close()
+
+
+def test_a_cut_body_that_does_not_start_like_a_jpeg_is_dropped_at_once(
+    tmp_path: Path, partials: PartialUploads
+) -> None:
+    """Issue #13: a cut-off upload of anything but a JPEG can never become evidence: not kept two days."""
+    me = uploader_key("1023", "phone-1")
+    for junk in (b"<html>" + b"x" * 1000, b"PK\x03\x04", b"\xff\xd8\x00", b"\x00"):
+        assert not partials.keep(SHA_A, me, spool(tmp_path / "tmp", junk))
+        assert partials.held(SHA_A, me) == 0
+    assert list(partials.directory.iterdir()) == []
+    assert partials.keep(SHA_A, me, spool(tmp_path / "tmp", b"\xff\xd8"))  # a JPEG's start, cut short
+    assert partials.held(SHA_A, me) == 2

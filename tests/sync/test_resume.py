@@ -342,7 +342,9 @@ def test_the_client_starts_over_when_hqs_partial_does_not_hash(
     sha = case.photos[0].sha256
     pushed_without_photos(phone, make_client)
     data = phone.photos.read(sha)
-    cut_put(hq, sha, bytes(b ^ 0x55 for b in data[:70_000]) + data[70_000:], phone_auth(phone), 70_000)
+    # garbled after the JPEG start (a partial that does not start like a JPEG is not even kept)
+    garbled = data[:3] + bytes(b ^ 0x55 for b in data[3:70_000]) + data[70_000:]
+    cut_put(hq, sha, garbled, phone_auth(phone), 70_000)
     counting = CutOnce(hq, keep=0)
     counting.cuts = 0
     report = make_client(phone, transport=counting).sync_once()
