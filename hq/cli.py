@@ -8,6 +8,8 @@
     streetpatrol-hq add-user  --db … --badge J2001 --name 王芳 --squad ZD01 [--role officer] (PIN prompted)
     streetpatrol-hq report    --db … | --pg …  --squad ZD01 [--day 2026-11-22] [--format pdf|csv] [--out F]
     streetpatrol-hq verify    --db … | --pg …                             audit chain check (exit 1: broken)
+    streetpatrol-hq zones import FILE.geojson --db … | --pg …            zones as a new version (hq.zonecli)
+    streetpatrol-hq zones export [--out F] --db … | --pg …               the current zones (GeoJSON, WGS84)
 
 Messages are printed in Chinese and English; a failure exits with status 1 and one line saying why.
 
@@ -49,6 +51,7 @@ from hq.review import check_day
 from hq.settings import settings_from_env
 from hq.storage import open_storage
 from hq.storage.base import Storage, UserRow, iter_all_audit
+from hq.zonecli import add_zone_commands, cmd_zones
 from patrollog.csvlog import CSV_BOM, daylog_csv
 from patrollog.pdf import daylog_pdf
 
@@ -172,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", help="check the audit log's hash chain 校验审计日志")
     _add_storage_args(verify)
+    add_zone_commands(commands, _add_storage_args)
     return parser
 
 
@@ -318,6 +322,7 @@ COMMANDS = {
     "add-user": cmd_add_user,
     "report": cmd_report,
     "verify": cmd_verify,
+    "zones": lambda args, out: cmd_zones(args, out, _open),
 }
 
 

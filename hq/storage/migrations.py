@@ -225,8 +225,26 @@ def m001_initial(conn: Any, dialect: Dialect) -> None:
     dialect.execute(conn, "INSERT INTO meta (key, value) VALUES ('epoch', ?)", (secrets.token_hex(8),))
 
 
+def m002_zones(conn: Any, dialect: Dialect) -> None:
+    """Zones (``hq.zones``): each import is a new version holding the whole GeoJSON FeatureCollection in
+    WGS84 (RFC 7946), as imported with each feature's id set; the current set is the highest version."""
+    _run(
+        conn,
+        dialect,
+        """
+CREATE TABLE zone_versions (
+    version {BIGINT} PRIMARY KEY,
+    imported_at {TS} NOT NULL,
+    imported_by TEXT NOT NULL,
+    features INTEGER NOT NULL,
+    data TEXT NOT NULL
+)
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
-MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (m001_initial,)
+MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (m001_initial, m002_zones)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -322,5 +340,5 @@ def check_version(conn: Any, dialect: Dialect) -> None:
 TABLES = (
     "meta", "counters", "districts", "squads", "users", "devices", "tokens", "signin_failures",
     "receipts", "device_seqs", "cases", "case_photos", "photos", "subjects", "shifts", "reviews",
-    "catalogue", "changes", "audit", "audit_head",
+    "catalogue", "changes", "audit", "audit_head", "zone_versions",
 )  # fmt: skip
