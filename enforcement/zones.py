@@ -64,6 +64,13 @@ SPOT_SEARCH_M = 3_000.0
 #: Violations that are street vending (占道经营): 0501 无照经营游商, 0504 店外经营. The location step offers
 #: 疏导点 for these.
 VENDING_CODES: frozenset[str] = frozenset({"0501", "0504"})
+#: ``Case.extra`` keys zones write on the phone (``mobile.state.draft_zones``) and reports read
+#: (``patrollog.zonecount``): the 疏导点 a vendor was guided to (引导至疏导点; the disposition stays 劝离),
+#: and the street and its class at the fix (the grid code goes in ``Location.grid_cell``).
+EXTRA_GUIDED_SPOT = "guided_spot"
+EXTRA_GUIDED_SPOT_NAME = "guided_spot_name"
+EXTRA_STREET = "street"
+EXTRA_STREET_CLASS = "street_class"
 #: Policy hook (issue #16 item 3 will publish it from HQ): whether vending inside an open 疏导点 is allowed.
 SPOT_EXEMPTS_VENDING = True
 

@@ -18,6 +18,7 @@ from enforcement.model import Stage
 from enforcement.staging import stage_name
 from patrollog.csvlog import hhmm
 from patrollog.daylog import DISPOSITION_ZH, CaseLine, DayLog
+from patrollog.zonecount import zones_paragraph
 
 #: The font shipped with the app (the phone passes the path of its bundled copy).
 DEFAULT_FONT = Path(__file__).resolve().parents[1] / "assets" / "fonts" / "NotoSansSC-StreetPatrol.otf"
@@ -77,6 +78,9 @@ def daylog_pdf(log: DayLog, *, font_path: Path | str = DEFAULT_FONT) -> bytes:
         + (f"（{'、'.join(log.returned_case_nos)}）" if log.returned_case_nos else "")
         + f"；作废 {f.voided} 起；撤销 {f.withdrawn} 起",
     )
+    zones_text = zones_paragraph(log.zones)
+    if zones_text:
+        _paragraph(pdf, zones_text)
 
     _heading(pdf, "执勤队员")
     officers = [

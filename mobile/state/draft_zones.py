@@ -13,15 +13,17 @@ from dataclasses import replace
 
 from enforcement.model import Disposition, Location
 from enforcement.text import Lang
-from enforcement.zones import VENDING_CODES
+from enforcement.zones import (
+    EXTRA_GUIDED_SPOT,
+    EXTRA_GUIDED_SPOT_NAME,
+    EXTRA_STREET,
+    EXTRA_STREET_CLASS,
+    VENDING_CODES,
+)
 from mobile.state.draft import Draft
 from mobile.state.zones import Whereabouts, ZonesState
 
-#: ``Case.extra`` keys written by zones (read by ``patrollog.daylog``).
-EXTRA_GUIDED_SPOT = "guided_spot"
-EXTRA_GUIDED_SPOT_NAME = "guided_spot_name"
-EXTRA_STREET = "street"
-EXTRA_STREET_CLASS = "street_class"
+__all__ = ["EXTRA_GUIDED_SPOT", "EXTRA_GUIDED_SPOT_NAME", "EXTRA_STREET", "EXTRA_STREET_CLASS", "DraftZones"]
 
 
 class DraftZones:
