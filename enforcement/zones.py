@@ -268,7 +268,7 @@ def _feature(raw: Any) -> Zone:
     if not isinstance(geometry, dict):
         raise _Bad("缺少几何（geometry）", "the geometry is missing")
     try:
-        kind = ZoneKind(props.get("kind"))
+        kind = ZoneKind(str(props.get("kind")))
     except ValueError:
         raise _Bad(
             "属性 kind 应为 street、squad_area、grid_cell 或 vending_spot",
@@ -308,7 +308,7 @@ def _feature(raw: Any) -> Zone:
         street_class = _CLASS_ALIASES.get(raw_class) if isinstance(raw_class, str) else None
         if street_class is None:
             try:
-                street_class = StreetClass(raw_class)
+                street_class = StreetClass(str(raw_class))
             except ValueError:
                 raise _Bad("属性 class 应为 model（示范街）、regulated（规范街）或 commercial（商业街）",
                            "property class must be model, regulated or commercial") from None  # fmt: skip

@@ -301,7 +301,7 @@ def migrate(conn: Any, dialect: Dialect) -> tuple[int, int]:
     before and after. ``SchemaTooNew`` (nothing written) when it is newer than this code."""
     before = stored_version(conn, dialect)
     _refuse_newer(before)
-    if before == 1:
+    if before >= 1:  # idempotent; checked at every open as the builds before migrations did
         _adopt_baseline(conn, dialect)
     for migration in MIGRATIONS[before:]:
         migration(conn, dialect)
