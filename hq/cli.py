@@ -14,6 +14,8 @@
     streetpatrol-hq disable-user --db … | --pg … BADGE                    block a user, revoke their tokens
     streetpatrol-hq enable-user  --db … | --pg … BADGE                    let them sign in again
     streetpatrol-hq enable-device --db … | --pg … DEVICE_ID [--badge B]   lift a device's revocation
+    streetpatrol-hq zones import FILE.geojson --db … | --pg …            zones as a new version (hq.zonecli)
+    streetpatrol-hq zones export [--out F] --db … | --pg …               the current zones (GeoJSON, WGS84)
 
 Messages are printed in Chinese and English; a failure exits with status 1 and one line saying why.
 
@@ -65,6 +67,7 @@ from hq.review import check_day
 from hq.settings import Settings, proxy_addresses, settings_from_env
 from hq.storage import open_storage
 from hq.storage.base import AuditHead, Storage, UserRow, iter_all_audit
+from hq.zonecli import add_zone_commands, cmd_zones
 from patrollog.csvlog import CSV_BOM, daylog_csv
 from patrollog.pdf import daylog_pdf
 
@@ -263,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_storage_args(device)
     device.add_argument("device_id")
     device.add_argument("--badge", help="only this badge on the device 仅启用该警号在此设备上的登录")
+    add_zone_commands(commands, _add_storage_args)
     return parser
 
 
@@ -497,6 +501,7 @@ COMMANDS = {
     "disable-user": cmd_disable_user,
     "enable-user": cmd_enable_user,
     "enable-device": cmd_enable_device,
+    "zones": lambda args, out: cmd_zones(args, out, _open),
 }
 
 

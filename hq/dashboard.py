@@ -381,7 +381,7 @@ def install_dashboard(
             await run_in_threadpool(auth.sign_out, caller)
         response = RedirectResponse("/dashboard", status_code=303)
         response.delete_cookie(
-            COOKIE, path="/", httponly=True, samesite="strict", secure=settings.secure_cookies
+            COOKIE, path="/", httponly=True, samesite="strict", secure=cookie_secure(request, settings)
         )
         return response
 

@@ -29,6 +29,7 @@ from enforcement.model import (
 from enforcement.numbering import format_case_no
 from enforcement.staging import compute_stage, stage_name
 from hq.auth import PinHasher
+from hq.demo_zones import seed_demo_zones
 from hq.ingest import ingest_batch
 from hq.settings import Settings
 from hq.storage.base import District, Squad, Storage, UserRow
@@ -227,6 +228,7 @@ def seed_demo(
         for code in sorted(codes):
             decision = compute_stage(code, now, histories[subject.id])
             summary.next_stage[subject.id] = (code, decision.stage, decision.ordinal)
+    seed_demo_zones(storage, now)
     return summary
 
 

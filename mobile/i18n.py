@@ -16,7 +16,7 @@ import string
 from typing import Any
 
 from enforcement.text import DEFAULT_LANG, LANGS, Lang
-from mobile import i18n_leader
+from mobile import i18n_leader, i18n_zones
 
 #: Latin tokens a Chinese string may contain (abbreviations officers use as they are).
 ALLOWED_LATIN = frozenset({"GPS", "HQ", "ID", "PIN", "KB", "MB", "px"})
@@ -537,6 +537,8 @@ EN: dict[str, str] = {
 # The squad leader screens' text lives in its own module (one merge point, no collisions).
 ZH.update(i18n_leader.ZH)
 EN.update(i18n_leader.EN)
+ZH.update(i18n_zones.ZH)
+EN.update(i18n_zones.EN)
 ALLOWED_LATIN = ALLOWED_LATIN | i18n_leader.LATIN
 
 TABLES: dict[Lang, dict[str, str]] = {"zh": ZH, "en": EN}

@@ -289,6 +289,23 @@ def m005_cases_by_place(db: SqlExecutor) -> None:
     _run(db, "CREATE INDEX cases_by_place ON cases (lat, lon) WHERE lat IS NOT NULL")
 
 
+def m006_zones(db: SqlExecutor) -> None:
+    """The district's zones as HQ sent them (``zone`` changes, ``mobile.store_zones``): one row per zone
+    of the current version, its GeoJSON feature (WGS84) in ``feature``; the version is the meta key
+    ``zones.version``."""
+    _run(
+        db,
+        """
+CREATE TABLE zones (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    feature TEXT NOT NULL
+)
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m001_initial,
@@ -296,5 +313,6 @@ MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m003_squad_feed,
     m004_case_hq_reason,
     m005_cases_by_place,
+    m006_zones,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -17,6 +17,7 @@ from enforcement.model import LOCAL_TZ, Stage
 from enforcement.staging import stage_name
 from patrollog.csvsafe import safe_row
 from patrollog.daylog import DISPOSITION_ZH, DayLog
+from patrollog.zonecount import zone_rows
 
 CSV_BOM = "\ufeff"
 
@@ -82,6 +83,8 @@ def daylog_csv(log: DayLog) -> str:
     w.writerow(["罚款合计（元）", f.fines_total, "罚款案件", f.fined_cases])
     w.writerow(["退回案件", f.returned, "；".join(log.returned_case_nos)])
     w.writerow(["作废案件", f.voided, "撤销案件", f.withdrawn])
+    for row in zone_rows(log.zones):
+        w.writerow(row)
     w.writerow([])
     w.writerow(CASE_COLUMNS)
     for line in log.lines:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 
@@ -35,6 +35,7 @@ from enforcement.model import (
 )
 from enforcement.report import PatrolFigures, latest_versions, patrol_figures
 from patrollog.reviewing import ReviewStatus, newest_review, review_status
+from patrollog.zonecount import ZoneCounts, zone_counts
 
 #: How the log names what was done on the spot.
 DISPOSITION_ZH: Mapping[Disposition, str] = MappingProxyType(
@@ -104,6 +105,7 @@ class CaseLine:
     review: ReviewStatus
     review_comment: str = ""
     time_flag: str = ""  # HQ's TimeFlag value ("" when the time is plausible or unknown)
+    extra: Mapping[str, str] = field(default_factory=dict)  # the case's ``extra`` (patrollog.zonecount)
 
     @property
     def seized_text(self) -> str:
@@ -125,6 +127,11 @@ class DayLog:
     @property
     def summary_line(self) -> str:
         return self.figures.summary_line("zh")
+
+    @property
+    def zones(self) -> ZoneCounts:
+        """Guidance to 疏导点 and cases by street class and grid (``patrollog.zonecount``)."""
+        return zone_counts(self.lines)
 
     def filtered(
         self, *, officer: str | None = None, violation: str | None = None, stage: Stage | None = None
@@ -227,6 +234,7 @@ def build_daylog(
                 review=status,
                 review_comment=review.comment if review else "",
                 time_flag=flag,
+                extra=dict(case.extra),
             )
         )
     codes = set(squad_figures.by_violation) | {line.violation_code for line in lines}

@@ -22,6 +22,7 @@ from enforcement.model import Stage
 from enforcement.staging import stage_name
 from patrollog.csvlog import hhmm
 from patrollog.daylog import DISPOSITION_ZH, CaseLine, DayLog
+from patrollog.zonecount import zones_paragraph
 
 #: The font shipped with the app (the phone passes the path of its bundled copy).
 DEFAULT_FONT = Path(__file__).resolve().parents[1] / "assets" / "fonts" / "NotoSansSC-StreetPatrol.otf"
@@ -93,6 +94,9 @@ def daylog_pdf(
         + (f"（{'、'.join(log.returned_case_nos)}）" if log.returned_case_nos else "")
         + f"；作废 {f.voided} 起；撤销 {f.withdrawn} 起",
     )
+    zones_text = zones_paragraph(log.zones)
+    if zones_text:
+        _paragraph(pdf, zones_text)
     if audit_head is not None:
         _paragraph(pdf, audit_head_line(audit_head))
 

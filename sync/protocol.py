@@ -17,6 +17,8 @@ Endpoints (HQ, all JSON unless said; every request may carry ``X-StreetPatrol-Pr
     GET  /v1/photos/{sha256}              the photo's bytes (a case of it in the caller's scope)
     GET  /v1/cases, /v1/cases/{id}        → CaseList / CaseDetail, scoped (own / squad / everything)
     GET  /v1/subjects, /v1/subjects/{id}  → SubjectList / Subject dict: the caller's district registry
+    GET  /v1/zones                        → the current zone set, a GeoJSON FeatureCollection (WGS84)
+    PUT  /v1/zones                        GeoJSON bytes → ZoneImportResult (HQ only; bad: 422 ZONES_INVALID)
 
 Resumable photo uploads (optional; a phone that never resumes sends whole bodies as before): when a PUT
 is cut off mid-body, HQ keeps the bytes it received as a *partial* of that photo for that signed-in device
@@ -49,6 +51,7 @@ Change ``data`` shapes (validated with the models at the end of the module)::
     squad_case  SquadCaseData {case: Case dict, hq_stage, hq_reason_zh, hq_reason_en, reviews: [Review dict],
                                officer_name, subject_label, missing_photos: int}   (leaders of the squad)
     squad_shift SquadShiftData {shift: Shift dict, officer_name, squad_code}         (leaders of the squad)
+    zone        ZoneData      {version, total, feature: GeoJSON Feature | null}      (everyone; hq.zones)
 
 ``squad_case`` (key: the case version's id) and ``squad_shift`` (key: the shift id) reach only the leaders of
 the case's / shift's squad; HQ re-sends a ``squad_case`` whenever its view of the version changes (stage,
@@ -134,7 +137,8 @@ DEVICE_ID_RULE: tuple[str, str] = (
 RecordKind = Literal["case", "subject", "shift", "review"]
 RecordStatus = Literal["accepted", "duplicate", "conflict", "deferred", "refused"]
 ChangeKind = Literal[
-    "subject", "history", "review", "catalogue", "tombstone", "case_state", "squad_case", "squad_shift"
+    "subject", "history", "review", "catalogue", "tombstone", "case_state", "squad_case", "squad_shift",
+    "zone",
 ]
 
 #: Statuses after which the phone may delete the record from its outbox (HQ has it, committed).
@@ -153,6 +157,8 @@ class Errno(IntEnum):
     METHOD_NOT_ALLOWED = 1006
     BAD_CURSOR = 1007
     BAD_HASH = 1008  # a path hash that is not 64 lowercase hex digits
+    ZONES_INVALID = 1030  # bad features in a zone import (detail["problems"]: [{index, zh, en}])
+    ZONES_TOO_LARGE = 1031  # a zone file over enforcement.zones.MAX_FILE_BYTES
     # 2xxx: who is asking
     BAD_CREDENTIALS = 2001  # wrong badge or PIN (never says which)
     TOKEN_MISSING = 2002
@@ -200,6 +206,8 @@ ERRNO_HTTP_STATUS: dict[Errno, int] = {
     Errno.METHOD_NOT_ALLOWED: 405,
     Errno.BAD_CURSOR: 400,
     Errno.BAD_HASH: 400,
+    Errno.ZONES_INVALID: 422,
+    Errno.ZONES_TOO_LARGE: 413,
     Errno.BAD_CREDENTIALS: 401,
     Errno.TOKEN_MISSING: 401,
     Errno.TOKEN_INVALID: 401,
@@ -247,6 +255,11 @@ ERRNO_MESSAGES: dict[Errno, tuple[str, str]] = {
     Errno.METHOD_NOT_ALLOWED: ("不支持该操作", "Method not allowed"),
     Errno.BAD_CURSOR: ("同步位置无效，请重新同步", "Invalid sync cursor; sync again from the start"),
     Errno.BAD_HASH: ("照片编号无效", "Invalid photo hash"),
+    Errno.ZONES_INVALID: (
+        "区域文件中有无效的要素，未导入任何内容",
+        "The zone file has invalid features; nothing was imported",
+    ),
+    Errno.ZONES_TOO_LARGE: ("区域文件过大", "The zone file is too large"),
     Errno.BAD_CREDENTIALS: ("警号或密码错误", "Wrong badge number or PIN"),
     Errno.TOKEN_MISSING: ("请先登录", "Please sign in"),
     Errno.TOKEN_INVALID: ("登录已失效，请重新登录", "Your session is not valid; please sign in again"),
@@ -560,3 +573,36 @@ class CaseDetail(WireModel):
 
 class SubjectList(WireModel):
     subjects: list[dict[str, Any]]  # codec JSON of Subject
+
+
+#: Zones: a FeatureCollection of at most this many features; a problem list of at most MAX_ZONE_PROBLEMS.
+MAX_ZONE_FEATURES = 10_000
+MAX_ZONE_PROBLEMS = 200
+#: The key of the ``zone`` change that announces a version (a zone id never starts with "#").
+ZONE_VERSION_KEY = "#version"
+
+
+class ZoneData(WireModel):
+    """A ``zone`` change (``hq.zones``): ``feature`` of zone ``Change.id`` in zone version ``version``
+    (GeoJSON, WGS84), or None when that version removed it; the change keyed ``ZONE_VERSION_KEY`` carries
+    only the version and its feature count ``total``. Only changed features are sent for a new version."""
+
+    version: int = Field(ge=1)
+    total: int = Field(default=0, ge=0, le=MAX_ZONE_FEATURES)
+    feature: dict[str, Any] | None = None
+
+
+class ZoneProblemOut(WireModel):
+    index: int = Field(ge=-1)
+    zh: str = Field(max_length=400)
+    en: str = Field(max_length=400)
+
+
+class ZoneImportResult(WireModel):
+    """HQ's answer to a zone import (``PUT /v1/zones``): the new version and what changed."""
+
+    version: int
+    features: int
+    added: int = 0
+    changed: int = 0
+    removed: int = 0

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from fastapi import FastAPI, Request, Response
 
+from enforcement.zones import MAX_FILE_BYTES
 from hq.api.errors import ApiError, error_response
 from hq.settings import Settings
 from sync.protocol import Errno
@@ -24,6 +25,10 @@ ASGIApp = Callable[
     Awaitable[None],
 ]
 Limits = Callable[[str, str], tuple[int, Errno] | None]
+
+
+#: Routes whose body is a zone file (``hq.api.zone_routes``, ``hq.dashzones``).
+ZONE_UPLOAD_PATHS = frozenset({"/v1/zones", "/dashboard/zones"})
 
 
 class _BodyTooLarge(Exception):
@@ -103,6 +108,8 @@ def body_limits(settings: Settings) -> Limits:
             return None  # streamed with its own cap
         if path == "/v1/push":
             return settings.max_batch_bytes, Errno.BATCH_TOO_LARGE
+        if path in ZONE_UPLOAD_PATHS:  # a GeoJSON file (hq.zones)
+            return MAX_FILE_BYTES, Errno.ZONES_TOO_LARGE
         return settings.max_json_bytes, Errno.VALIDATION
 
     return limits

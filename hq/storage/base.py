@@ -245,6 +245,7 @@ class ChangeKind(StrEnum):
     CASE_STATE = "case_state"
     SQUAD_CASE = "squad_case"  # a case version as the squad's leaders see it (key: case id)
     SQUAD_SHIFT = "squad_shift"  # a shift of a squad member (key: shift id)
+    ZONE = "zone"  # a zone feature of the current zone version, or its removal (key: zone id; hq.zones)
 
 
 #: Kinds a pull skips when they occurred before its ``history_since`` window (occurred_at: the case time).
@@ -252,6 +253,17 @@ HISTORY_KINDS: frozenset[ChangeKind] = frozenset({ChangeKind.HISTORY})
 #: Kinds a pull skips when they occurred before its ``squad_since`` window (occurred_at: the case time, or a
 #: shift's start): a leader's phone holds the squad's recent days, not a year of them.
 SQUAD_KINDS: frozenset[ChangeKind] = frozenset({ChangeKind.SQUAD_CASE, ChangeKind.SQUAD_SHIFT})
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneVersion:
+    """One imported zone set: ``data`` is the GeoJSON FeatureCollection (WGS84, RFC 7946)."""
+
+    version: int
+    imported_at: datetime
+    imported_by: str
+    features: int
+    data: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,6 +514,16 @@ class Tx(Protocol):
         ...
 
     def get_catalogue(self) -> tuple[str, dict[str, Any]] | None: ...
+
+    # -- zones (hq.zones validates and diffs; the storage keeps the versions)
+    def add_zone_version(self, data: Mapping[str, Any], *, at: datetime, by: str) -> int:
+        """Store a zone set as the next version (1, 2, …; concurrent imports are serialised) and return
+        its number."""
+        ...
+
+    def zone_version(self, version: int | None = None) -> ZoneVersion | None:
+        """A stored zone version; None: the current (highest) one, or None when there is none."""
+        ...
 
     # -- change feed
     def emit(

@@ -278,11 +278,30 @@ def m003_photos_uploaders(conn: Any, dialect: Dialect) -> None:
     _run(conn, dialect, _M003_PHOTOS)
 
 
+def m004_zones(conn: Any, dialect: Dialect) -> None:
+    """Zones (``hq.zones``): each import is a new version holding the whole GeoJSON FeatureCollection in
+    WGS84 (RFC 7946), as imported with each feature's id set; the current set is the highest version."""
+    _run(
+        conn,
+        dialect,
+        """
+CREATE TABLE zone_versions (
+    version {BIGINT} PRIMARY KEY,
+    imported_at {TS} NOT NULL,
+    imported_by TEXT NOT NULL,
+    features INTEGER NOT NULL,
+    data TEXT NOT NULL
+)
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m001_initial,
     m002_auth_devices,
     m003_photos_uploaders,
+    m004_zones,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -379,5 +398,5 @@ def check_version(conn: Any, dialect: Dialect) -> None:
 TABLES = (
     "meta", "counters", "districts", "squads", "users", "devices", "device_keys", "tokens", "signin_failures",
     "receipts", "device_seqs", "cases", "case_photos", "photos", "subjects", "shifts", "reviews",
-    "catalogue", "changes", "audit", "audit_head", "photo_uploads",
+    "catalogue", "changes", "audit", "audit_head", "photo_uploads", "zone_versions",
 )  # fmt: skip

@@ -51,6 +51,7 @@ from mobile.hqclient.report import Phase, Progress, ProgressCallback, SyncReport
 from mobile.hqclient.tls import check_cleartext, ssl_context
 from mobile.hqclient.transport import RetryPolicy, Transport, parse
 from mobile.hqclient.uploads import UPLOAD_WORKERS, PhotoUploads
+from mobile.hqclient.zones import apply_zone_change
 from mobile.secretstore import MetaSecretStore, SecretStore
 from sync.protocol import (
     CLIENT_BATCH_PAYLOAD_BYTES,
@@ -416,6 +417,8 @@ class SyncClient:
                     hq_reason_zh=squad_case.hq_reason_zh,
                     hq_reason_en=squad_case.hq_reason_en,
                 )
+            elif change.kind == "zone":
+                apply_zone_change(self.store, change)
             elif change.kind == "squad_shift":
                 squad_shift = SquadShiftData.model_validate(change.data)
                 self.store.apply_squad_shift(

@@ -6,7 +6,7 @@ imports them, so it can be read (and faked) without the phone DB.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -78,6 +78,8 @@ class ClientStore(Protocol):
         hq_reason_en: str = "",
     ) -> None: ...
     def apply_squad_shift(self, shift: Shift, *, officer_name: str = "", squad_code: str = "") -> None: ...
+    def apply_zone(self, zone_id: str, version: int, feature: Mapping[str, Any] | None) -> None: ...
+    def set_zones_version(self, version: int) -> None: ...
 
 
 class PhotoFiles(Protocol):

@@ -26,6 +26,7 @@ from mobile.state.subjects import SubjectsState
 from mobile.state.sync import BackendFactory, SyncLink
 from mobile.state.sync_screen import SyncScreenState
 from mobile.state.today import TodayState
+from mobile.state.zones import ZonesState
 
 
 def local_now() -> datetime:
@@ -83,6 +84,8 @@ class AppState:
         self.drafts = CaseDraftState(
             store, photos, catalogue, self.settings, self.session, self.link, now=now, policy=policy
         )
+        self.zones = ZonesState(store, now=now)
+        self.drafts.zones = self.zones
         self.detail = CaseDetailState(store, photos, self.drafts)
         self.subjects = SubjectsState(store)
         self.sync = SyncScreenState(store, self.link)

@@ -94,6 +94,9 @@ class Draft:
     stage_pick_reason: str = ""
     seized_kind: str = ""
     seized_quantity: str = "1"
+    # The 疏导点 the vendor was guided to (引导至疏导点; mobile.state.draft_zones): recorded on the case.
+    guided_spot_id: str = ""
+    guided_spot_name: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

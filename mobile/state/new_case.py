@@ -40,6 +40,7 @@ from mobile.state.camera import CameraError
 from mobile.state.draft import FIELD_STEP, STEPS, Draft, DraftPhoto, DraftSeized
 from mobile.state.draft_form import DraftForm
 from mobile.state.draft_photos import DraftPhotos
+from mobile.state.draft_zones import DraftZones
 from mobile.state.errors import DraftError, NotSignedIn, localized
 from mobile.state.observable import Observable
 from mobile.state.ports import SyncSoon
@@ -94,7 +95,7 @@ class DraftStore(Protocol):
     def device_id(self) -> str: ...
 
 
-class CaseDraftState(DraftForm, DraftPhotos, Observable):
+class CaseDraftState(DraftForm, DraftPhotos, DraftZones, Observable):
     """The officer's case draft and every operation of the New case screen."""
 
     def __init__(
@@ -574,7 +575,7 @@ class CaseDraftState(DraftForm, DraftPhotos, Observable):
             device_id=self._store.device_id,
             violation_code=draft.violation_code,
             occurred_at=self.occurred_at(),
-            location=self.location(),
+            location=self.zoned_location(self.location()),
             subject_id=None if draft.subject_unknown else draft.subject_id,
             subject_unknown=draft.subject_unknown,
             computed_stage=decision.stage,
@@ -599,6 +600,7 @@ class CaseDraftState(DraftForm, DraftPhotos, Observable):
             version=draft.version,
             supersedes=draft.supersedes,
             created_at=self._now(),
+            extra=self.zone_extra(disposition),
         )
 
     def save(self) -> Case:

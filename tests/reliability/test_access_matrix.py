@@ -14,6 +14,7 @@ stored photo, a photo listed but not yet uploaded, a device, a subject of the di
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -34,6 +35,7 @@ from enforcement.model import (
     new_id,
 )
 from hq.auth import PinHasher, new_token, token_hash
+from hq.demo_zones import demo_zones
 from hq.storage.base import TokenRow, UserRow
 from sync.protocol import PROTOCOL_VERSION, Errno, http_status
 from testkit.hostile import evidence_photo
@@ -120,6 +122,8 @@ TABLE: list[tuple[str, tuple[str, ...]]] = [
     ("GET /v1/review/queue ?squad=owner's",     (DENY, DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
     ("POST /v1/review/{case_id}",               (DENY, DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
     ("GET /v1/reports/daylog ?squad=owner's",   (DENY, DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/zones",                           (OK,   OK,   OK,   OK,   OK,   OK,   OK,   AUTH, AUTH, AUTH)),
+    ("PUT /v1/zones",                           (DENY, DENY, DENY, DENY, DENY, DENY, OK,   AUTH, AUTH, AUTH)),
 ]
 # fmt: on
 # Note: a leader asking for another squad's officer by badge gets their own squad's (empty) list, not 403:
@@ -222,6 +226,10 @@ def _sign_in(w: World, c: str, a: dict[str, str]) -> httpx.Response:
     return w.client.post("/v1/auth/sign-in", json=body, headers=a)
 
 
+def _zones() -> bytes:
+    return json.dumps(demo_zones(), ensure_ascii=False).encode("utf-8")
+
+
 def _sha(data: bytes) -> str:
     return photo_ref(data).sha256
 
@@ -279,6 +287,8 @@ REQUESTS: dict[str, Request] = {
         params={"squad": OWNER.squad_code, "day": DAY.isoformat(), "format": "csv"},
         headers=a,
     ),
+    "GET /v1/zones": lambda w, c, a: w.client.get("/v1/zones", headers=a),
+    "PUT /v1/zones": lambda w, c, a: w.client.put("/v1/zones", content=_zones(), headers=a),
 }
 
 #: What of the target an answer holds when the caller may see it (rows without an entry have no target).
@@ -389,6 +399,8 @@ DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
     ("POST /dashboard/sign-in", (303, 403, 403, 422, 403)),
     ("POST /dashboard/sign-out", (303, 303, 303, 303, 403)),
     ("GET /dashboard/sign-out", (405, 405, 405, 405, 405)),
+    ("POST /dashboard/users/disable", (200, 403, 403, 401, 403)),
+    ("POST /dashboard/users/enable", (200, 403, 403, 401, 403)),
 ]
 DASH_ROWS = [(key, c, e) for key, row in DASHBOARD for c, e in zip(DASH_CALLERS, row, strict=True)]
 DASH_OFFICERS = {"hq": HQ_USER, "leader": LEADER, "owner": OWNER, "xsite": HQ_USER}
@@ -413,7 +425,7 @@ def test_dashboard_access(
             method, url = key.split()
             form = (
                 {"badge": officer.badge, "pin": PINS[officer.badge]} if officer and "sign-in" in url else {}
-            )
+            ) or ({"badge": OFFICER_B.badge} if "/users/" in url else {})
             with hq.client(cookies=cookies) as browser:
                 answer = browser.request(method, url, headers=headers, data=form or None)
             assert answer.status_code == expected, answer.text[:200]

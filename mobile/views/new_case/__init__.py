@@ -32,9 +32,12 @@ from mobile.views.new_case.review import ReviewStep
 from mobile.views.new_case.stage import StageStep
 from mobile.views.new_case.subject import SubjectStep
 from mobile.views.new_case.violation import ViolationStep
+from mobile.views.new_case.zones import ZonesPanel
 
 
-class NewCaseView(ViolationStep, LocationStep, SubjectStep, StageStep, ActionStep, PhotosStep, ReviewStep):
+class NewCaseView(
+    ZonesPanel, ViolationStep, LocationStep, SubjectStep, StageStep, ActionStep, PhotosStep, ReviewStep
+):
     def __init__(self, shell: Host) -> None:
         self.shell = shell
         self.app = shell.app

@@ -18,6 +18,9 @@ class ActionStep(StepBase):
     def open_override(self, e: Any = None) -> None:
         raise NotImplementedError  # StageStep's (the action step offers another stage too)
 
+    def where_card(self, *, guidance: bool) -> list[ft.Control]:
+        raise NotImplementedError  # ZonesPanel's (where the officer stands, 引导至疏导点)
+
     def build_action(self) -> ft.Control:
         s = self.shell
         draft = self.drafts.draft
@@ -25,6 +28,7 @@ class ActionStep(StepBase):
         disposition = self.drafts.disposition()
         parts: list[ft.Control] = [
             *self.stage_card(),
+            *self.where_card(guidance=self.drafts.is_vending()),
             choice(
                 s.t("disposition"),
                 disposition.value,

@@ -20,6 +20,9 @@ class LocationStep(StepBase):
     geolocator: Any
     locating: bool  # a GPS request is under way (asked for once when the location step opens)
 
+    def where_card(self, *, guidance: bool) -> list[ft.Control]:
+        raise NotImplementedError  # ZonesPanel's
+
     def auto_locate(self) -> None:
         """On the location step without a fix, ask for one at once (the button stays to retry)."""
         draft = self.drafts.draft
@@ -38,6 +41,7 @@ class LocationStep(StepBase):
             [
                 ft.Row([plain_button(s.t("case.location.gps"), self.locate, icon=ft.Icons.MY_LOCATION)]),
                 ft.Text(fix, size=16, key="gps_fix"),
+                *self.where_card(guidance=False),
                 field(s.t("case.location.address"), draft.address, on_change=self.typed("address")),
                 field(s.t("case.location.grid_cell"), draft.grid_cell, on_change=self.typed("grid_cell")),
                 field(
