@@ -211,3 +211,49 @@ def parse_policy(document: Any, version: int = 0) -> Policy:
         note=note,
         document=json.loads(json.dumps(dict(document), sort_keys=True, ensure_ascii=False)),
     )
+
+
+def _describe_staging(s: StagePolicy, lang: str) -> str:
+    zh = lang == "zh"
+    parts = [
+        f"回溯期 {s.window_days} 天" if zh else f"{s.window_days}-day window",
+        ("按小类计次" if s.scope is Scope.SUBCATEGORY else "按大类计次")
+        if zh
+        else ("counted by subcategory" if s.scope is Scope.SUBCATEGORY else "counted by category"),
+    ]
+    if s.aggravate_over is None:
+        parts.append("第四次及以后：处罚" if zh else "4th and later: penalty")
+    else:
+        parts.append(
+            f"第四次及以后：处罚，一年内超过 {s.aggravate_over} 次从重"
+            if zh
+            else f"4th and later: penalty, aggravated over {s.aggravate_over} in a year"
+        )
+    codes = "、".join(sorted(s.first_violation_exempt)) if zh else ", ".join(sorted(s.first_violation_exempt))
+    parts.append(f"首违不罚：{codes or '无'}" if zh else f"first violation no penalty: {codes or 'none'}")
+    return " · ".join(parts)
+
+
+def describe(policy: Policy, lang: str = "zh") -> list[str]:
+    """The settings in force, one line each, for the CLI and the dashboard."""
+    zh = lang == "zh"
+    name = (
+        (f"第 {policy.version} 版政策" if zh else f"policy version {policy.version}")
+        if policy.version
+        else ("内置规则（第 0 版）" if zh else "built-in rule (version 0)")
+    )
+    lines = [name, _describe_staging(policy.staging, lang)]
+    lines.append(
+        ("疏导点营业时间内豁免占道经营：" + ("是" if policy.spot_exempts_vending else "否"))
+        if zh
+        else ("a 疏导点 in its hours exempts vending: " + ("yes" if policy.spot_exempts_vending else "no"))
+    )
+    for street, settings in sorted(policy.street_classes.items()):
+        lines.append(
+            f"{street}：{_describe_staging(settings, lang)}"
+            if zh
+            else f"{street}: {_describe_staging(settings, lang)}"
+        )
+    if policy.note:
+        lines.append(("说明：" if zh else "note: ") + policy.note)
+    return lines

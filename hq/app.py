@@ -11,7 +11,7 @@ than 2xx is an ``ErrorBody``; a busy database 503 ``UNAVAILABLE`` with Retry-Aft
 from fastapi import FastAPI
 
 from enforcement.catalogue import Catalogue, load_catalogue
-from hq.api import auth_routes, photo_routes, read_routes, sync_routes
+from hq.api import auth_routes, photo_routes, policy_routes, read_routes, sync_routes
 from hq.api.callers import principal_dependency
 from hq.api.errors import install_error_handlers
 from hq.api.limits import install_limits
@@ -62,6 +62,7 @@ def create_app(
     app.include_router(sync_routes.build_router(storage, settings, catalogue, principal))
     app.include_router(photo_routes.build_router(storage, blobs, partials, settings, principal))
     app.include_router(read_routes.build_router(storage, principal))
+    app.include_router(policy_routes.build_router(storage, principal))
     app.include_router(build_review_router(storage, settings, catalogue, principal))
     install_dashboard(app, storage, auth, settings, catalogue)
     return app

@@ -8,6 +8,7 @@
     streetpatrol-hq add-user  --db … --badge J2001 --name 王芳 --squad ZD01 [--role officer] (PIN prompted)
     streetpatrol-hq report    --db … | --pg …  --squad ZD01 [--day 2026-11-22] [--format pdf|csv] [--out F]
     streetpatrol-hq verify    --db … | --pg …                             audit chain check (exit 1: broken)
+    streetpatrol-hq policy show|set …                                     the staged rule's policy (clipolicy)
 
 Messages are printed in Chinese and English; a failure exits with status 1 and one line saying why.
 
@@ -42,6 +43,7 @@ from hq.app import create_app
 from hq.audit import verify
 from hq.auth import PinHasher
 from hq.blobs import FilesystemBlobStore
+from hq.clipolicy import add_policy_parser, cmd_policy
 from hq.daydata import load_daylog
 from hq.demo import demo_text, seed_demo
 from hq.export import write_cases_csv
@@ -172,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", help="check the audit log's hash chain 校验审计日志")
     _add_storage_args(verify)
+    add_policy_parser(commands, _add_storage_args)
     return parser
 
 
@@ -318,6 +321,7 @@ COMMANDS = {
     "add-user": cmd_add_user,
     "report": cmd_report,
     "verify": cmd_verify,
+    "policy": lambda args, out: cmd_policy(args, out, _open),
 }
 
 

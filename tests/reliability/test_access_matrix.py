@@ -120,6 +120,7 @@ TABLE: list[tuple[str, tuple[str, ...]]] = [
     ("GET /v1/review/queue ?squad=owner's",     (DENY, DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
     ("POST /v1/review/{case_id}",               (DENY, DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
     ("GET /v1/reports/daylog ?squad=owner's",   (DENY, DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/policy",                          (DENY, DENY, DENY, DENY, DENY, DENY, OK,   AUTH, AUTH, AUTH)),
 ]
 # fmt: on
 # Note: a leader asking for another squad's officer by badge gets their own squad's (empty) list, not 403:
@@ -279,6 +280,7 @@ REQUESTS: dict[str, Request] = {
         params={"squad": OWNER.squad_code, "day": DAY.isoformat(), "format": "csv"},
         headers=a,
     ),
+    "GET /v1/policy": lambda w, c, a: w.client.get("/v1/policy", headers=a),
 }
 
 #: What of the target an answer holds when the caller may see it (rows without an entry have no target).
@@ -295,6 +297,7 @@ MARKS: dict[str, Callable[[World], bytes]] = {
     "GET /v1/subjects/{subject_id}": lambda w: w.subject.id.encode(),
     "GET /v1/review/queue ?squad=owner's": lambda w: w.case.id.encode(),
     "GET /v1/reports/daylog ?squad=owner's": lambda w: w.case.case_no.encode(),
+    "GET /v1/policy": lambda w: b'"builtin_zh"',
 }
 
 
