@@ -21,6 +21,7 @@ OFFICER = "sync.officer"
 CURSOR = "sync.cursor"
 LAST_CONFIRMED = "sync.last_confirmed"  # HQ's clock at the end of the last sync that finished
 CATALOGUE_VERSION = "sync.hq_catalogue_version"
+POLICY = "sync.policy"  # the staged rule's policy in force at HQ: {"version", "document"} (mobile.policyheld)
 
 # -- the state's (``mobile.state``)
 SESSION_BADGE = "session.badge"
