@@ -75,12 +75,12 @@ def cmd_policy(
         storage = open_storage(args)
         try:
             with storage.transaction() as tx:
-                row = publish(tx, document, by=str(args.by)[:32], at=settings_from_env().clock())
+                published = publish(tx, document, by=str(args.by)[:32], at=settings_from_env().clock())
         finally:
             storage.close()
-        print(f"已发布 / published: {_row_text(row)}", file=out)
-        for zh, en in zip(describe(parse_policy(row.document, row.version), "zh"),
-                          describe(parse_policy(row.document, row.version), "en"), strict=True):  # fmt: skip
+        print(f"已发布 / published: {_row_text(published)}", file=out)
+        settings = parse_policy(published.document, published.version)
+        for zh, en in zip(describe(settings, "zh"), describe(settings, "en"), strict=True):
             print(f"  {zh} / {en}", file=out)
         return 0
     storage = open_storage(args)
