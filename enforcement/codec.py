@@ -27,9 +27,18 @@ def _adapter(kind: type[Any]) -> TypeAdapter[Any]:
     return adapter
 
 
+#: Fields added to a record after phones and HQs were in the field, left out of the JSON form while they
+#: hold their default: the canonical form (and the payload hash HQ's exactly-once ledger keeps) of a record
+#: that does not use them stays what it was, and an older reader never sees them.
+_ADDED_FIELDS: dict[type[Any], dict[str, Any]] = {Case: {"policy_version": 0}}
+
+
 def to_json_dict(record: Any) -> dict[str, Any]:
     """A JSON-safe dict (ISO-8601 times with offset, enum values) of a model record."""
     result: dict[str, Any] = _adapter(type(record)).dump_python(record, mode="json")
+    for name, default in _ADDED_FIELDS.get(type(record), {}).items():
+        if result.get(name) == default:
+            del result[name]
     return result
 
 

@@ -252,6 +252,9 @@ class Case:
     status: CaseStatus = CaseStatus.ACTIVE
     created_at: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    #: The policy version the phone staged it under (``enforcement.policy``; 0: the built-in rule, also
+    #: what an older phone's case means). Left out of the JSON form at 0 (``codec.to_json_dict``).
+    policy_version: int = 0
 
     @property
     def local_day(self) -> date:

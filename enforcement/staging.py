@@ -20,6 +20,20 @@ The rules, decided here once:
 - **The case being amended** (``case_no`` argument) never counts, none of its versions.
 - **Result.** ``ordinal = counted + 1``; ``stage = min(ordinal, 3)``; ``repeated = ordinal > 3``
   (a 4th or later case is 处罚 again, reported so local 从重 rules can be applied).
+- **从重 (policy ``aggravate_over = N``).** A 处罚 is flagged ``aggravated`` when the subject's cases of
+  the same violation (by the scope) in the 365 local days up to the new case, this one included, number
+  more than N. The same exclusions apply (voided, withdrawn, later, superseded, the case itself); the
+  year is counted like the window (the boundary day counts). The stage stays 处罚: 从重 is a flag.
+- **首违不罚 (policy ``first_violation_exempt``: violation codes).** When the new case's code is listed
+  and no *counted* earlier case has exactly that code, the stage is 劝导 whatever the count (e.g. under
+  ``CATEGORY`` scope after other 05 cases): the first case of a minor violation is not punished. Its
+  ordinal is then 1 (the first of this code; it still counts for later cases like any other) and
+  ``first_exempt`` is set (only when this lowered the stage). "Corrected at once" is what the officer
+  records (当场整改); staging does not check it, and an officer whose subject refuses to correct chooses
+  another stage with a reason (``choose_stage``).
+
+Every setting lives in ``StagePolicy``; its defaults are the rule as it was before policies existed, and
+``enforcement.policy`` reads the published policy document (with its version) into one.
 
 The ``stage`` recorded for an earlier case is the stage *applied* then (the officer's choice), which is
 what ``explain`` lists.
@@ -36,6 +50,9 @@ from enforcement.model import CaseStatus, HistoryEntry, Stage, StageChoiceError,
 from enforcement.text import Lang
 from enforcement.validation import MIN_REASON_CHARS, clean_reason, reason_is_enough
 
+#: The year of the 从重 count ("more than N in a year"), in local calendar days like the window.
+YEAR_DAYS = 365
+
 
 class Scope(StrEnum):
     SUBCATEGORY = "subcategory"  # same 4-digit code
@@ -46,10 +63,15 @@ class Scope(StrEnum):
 class StagePolicy:
     window_days: int = 365
     scope: Scope = Scope.SUBCATEGORY
+    aggravate_over: int | None = None  # 从重 flagged for more than N cases in a year; None: never
+    first_violation_exempt: frozenset[str] = frozenset()  # 首违不罚 violation codes
+    version: int = 0  # the published policy version these settings come from (0: built in)
 
     def __post_init__(self) -> None:
         if self.window_days < 0:
             raise ValueError("window_days must be >= 0")
+        if self.aggravate_over is not None and self.aggravate_over < 1:
+            raise ValueError("aggravate_over must be >= 1")
 
     def same_violation(self, a: str, b: str) -> bool:
         return a == b if self.scope is Scope.SUBCATEGORY else a[:2] == b[:2]
@@ -107,10 +129,17 @@ class StageDecision:
     counted: tuple[HistoryEntry, ...]  # oldest first
     excluded: tuple[tuple[HistoryEntry, ExclusionReason], ...]  # oldest first
     window_days: int = 365
+    aggravated: bool = False  # 处罚 with 从重 flagged (policy ``aggravate_over``)
+    first_exempt: bool = False  # 劝导 by 首违不罚 where the count alone gave more
+    policy_version: int = 0  # the version of the policy that decided
 
     def explain(self, lang: Lang = "zh") -> str:
         """One line for the officer: "第3次 · 处罚：10-02 劝导，11-01 警告"."""
         head = f"{ordinal_text(self.ordinal, lang)} · {stage_name(self.stage, lang)}"
+        if self.aggravated:
+            head += "（从重）" if lang == "zh" else " (aggravated)"
+        if self.first_exempt:
+            head += "（首违不罚）" if lang == "zh" else " (first violation: no penalty)"
         if not self.counted:
             return head
         items = [f"{_day(e):%m-%d} {stage_name(e.stage, lang)}" for e in self.counted]
@@ -177,13 +206,31 @@ def compute_stage(
     counted.sort(key=_sort_key)
     excluded.sort(key=lambda pair: (*_sort_key(pair[0]), pair[1].value))
     ordinal = len(counted) + 1
+    stage = Stage(min(ordinal, Stage.PENALTY))
+    first_exempt = False
+    exempt = violation_code in policy.first_violation_exempt and stage > Stage.PERSUASION
+    if exempt and not any(e.violation_code == violation_code for e in counted):
+        stage, first_exempt, ordinal = Stage.PERSUASION, True, 1
+    aggravated = False
+    if policy.aggravate_over is not None and stage == Stage.PENALTY:
+        year_first = new_day - timedelta(days=YEAR_DAYS)
+        in_year = sum(
+            1
+            for e in unique
+            if _exclusion(e, latest[e.case_no], violation_code, occurred_at, year_first, policy, case_no)
+            is None
+        )
+        aggravated = in_year + 1 > policy.aggravate_over
     return StageDecision(
-        stage=Stage(min(ordinal, Stage.PENALTY)),
+        stage=stage,
         ordinal=ordinal,
         repeated=ordinal > Stage.PENALTY,
         counted=tuple(counted),
         excluded=tuple(excluded),
         window_days=policy.window_days,
+        aggravated=aggravated,
+        first_exempt=first_exempt,
+        policy_version=policy.version,
     )
 
 

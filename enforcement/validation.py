@@ -246,8 +246,14 @@ def _subject(
             )
 
 
+#: Highest policy version a case may name (``enforcement.policy``; HQ numbers versions from 1).
+MAX_POLICY_VERSION = 1_000_000
+
+
 def _stage(case: Case) -> Iterator[CaseValidationError]:
     stages = set(Stage)
+    if isinstance(case.policy_version, bool) or not 0 <= case.policy_version <= MAX_POLICY_VERSION:
+        yield _problem("policy_version", "the policy version is invalid", "政策版本无效")
     if case.computed_stage not in stages:
         yield _problem("computed_stage", "the computed stage is invalid", "系统计算的处置阶段无效")
         return

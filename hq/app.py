@@ -13,7 +13,7 @@ only when ``Settings.api_docs``; /openapi.json always.
 from fastapi import FastAPI
 
 from enforcement.catalogue import Catalogue, load_catalogue
-from hq.api import auth_routes, photo_routes, read_routes, sync_routes, zone_routes
+from hq.api import auth_routes, photo_routes, policy_routes, read_routes, sync_routes, zone_routes
 from hq.api.browser import install_browser_guard
 from hq.api.callers import principal_dependency
 from hq.api.errors import install_error_handlers
@@ -71,6 +71,7 @@ def create_app(
     sync_routes.publish_push_schema(app)
     app.include_router(photo_routes.build_router(storage, blobs, partials, settings, principal))
     app.include_router(read_routes.build_router(storage, principal))
+    app.include_router(policy_routes.build_router(storage, principal))
     app.include_router(build_review_router(storage, settings, catalogue, principal))
     app.include_router(zone_routes.build_router(storage, settings, principal))
     install_dashboard(app, storage, auth, settings, catalogue)

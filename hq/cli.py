@@ -16,6 +16,7 @@
     streetpatrol-hq enable-device --db … | --pg … DEVICE_ID [--badge B]   lift a device's revocation
     streetpatrol-hq zones import FILE.geojson --db … | --pg …            zones as a new version (hq.zonecli)
     streetpatrol-hq zones export [--out F] --db … | --pg …               the current zones (GeoJSON, WGS84)
+    streetpatrol-hq policy show|set …                                     the staged rule's policy (clipolicy)
 
 Messages are printed in Chinese and English; a failure exits with status 1 and one line saying why.
 
@@ -60,6 +61,7 @@ from hq.app import create_app
 from hq.audit import GENESIS, MIN_PREFIX, current_head, format_head, parse_head, verify
 from hq.auth import Auth, PinHasher
 from hq.blobs import FilesystemBlobStore
+from hq.clipolicy import add_policy_parser, cmd_policy
 from hq.daydata import load_daylog
 from hq.demo import demo_text, seed_demo
 from hq.export import write_cases_csv
@@ -267,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     device.add_argument("device_id")
     device.add_argument("--badge", help="only this badge on the device 仅启用该警号在此设备上的登录")
     add_zone_commands(commands, _add_storage_args)
+    add_policy_parser(commands, _add_storage_args)
     return parser
 
 
@@ -502,6 +505,7 @@ COMMANDS = {
     "enable-user": cmd_enable_user,
     "enable-device": cmd_enable_device,
     "zones": lambda args, out: cmd_zones(args, out, _open),
+    "policy": lambda args, out: cmd_policy(args, out, _open),
 }
 
 

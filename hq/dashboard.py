@@ -44,6 +44,7 @@ from hq.api.transport_security import cookie_secure
 from hq.audit import GENESIS
 from hq.auth import Auth, Principal
 from hq.dashchart import trend_svg
+from hq.dashpolicy import policy_section
 from hq.daydata import load_daylog
 from hq.export import write_cases_csv
 from hq.review import check_day, daylog_response, known_text
@@ -82,6 +83,7 @@ class Board:
     conflicts: list[CaseState]
     last_seen: list[tuple[str, str, str, datetime | None]]  # badge, name, squad, last contact
     squads: dict[str, str]  # code -> name
+    policy_html: str = ""  # the staged rule's policy in force and its history (hq.dashpolicy)
 
 
 def load_board(tx: Tx, until: date, days: int) -> Board:
@@ -133,6 +135,7 @@ def load_board(tx: Tx, until: date, days: int) -> Board:
         conflicts=conflicts,
         last_seen=last_seen,
         squads={sq.code: sq.name for sq in tx.list_squads()},
+        policy_html=policy_section(tx),
     )
 
 
@@ -289,6 +292,7 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
         _section("队员最近同步", _table(["警号", "姓名", "中队", "最近联系指挥中心"], last_seen),
                  "wide", "last-sync"),
         _section("停用 / 启用账号", _user_form(), anchor="users"),
+        board.policy_html,
     ]  # fmt: skip
     body = header + "<main>" + "".join(sections) + "</main>"
     return _page("指挥中心看板", body)

@@ -18,8 +18,11 @@ is maintained in the field) and a shift may be closed (re-sent with ``ended_at``
 never updated in place: an amendment is a new version (``supersedes`` = the latest version's id).
 
 HQ's stage of a case is ``compute_stage`` over HQ's whole history of the subject (every officer's cases,
-latest versions, later ones excluded by the rule itself). When a case arrives late, the stored stages of
-the subject's later cases are recomputed too, and flagged where they now differ from the phone's.
+latest versions, later ones excluded by the rule itself), under the policy version the case was staged
+under on the phone when HQ has it, else the one in force (``hq.policy``: the reason then says
+"按第 N 版政策"); a restage keeps each case's version, so publishing a policy restages nothing. When a
+case arrives late, the stored stages of the subject's later cases are recomputed too, and flagged where
+they now differ from the phone's.
 
 **Scope facts come from the session, never from the payload.** The caller (``user``, the token's
 Principal) and the token's ``device_id`` decide: a case's officer, squad and device must be the
@@ -73,6 +76,7 @@ from enforcement.staging import StageDecision, StagePolicy, compute_stage
 from enforcement.text import LocalizedError
 from enforcement.validation import second_officer_problem, validate_case, validate_subject
 from hq.feed import emit_case_state, emit_history, emit_squad_shift
+from hq.policy import current, policy_of, resolve, stage_policy_for, verdict_under
 from hq.storage.base import (
     CaseState,
     ChangeKind,
@@ -180,7 +184,7 @@ def ingest(
         # (a concurrent copy of this batch waits, then finds our receipts: duplicates, not a conflict).
         tx.lock_subjects(_subjects_of(tx, records), record_ids=_record_ids(records))
         batch = _Batch(tx, user, device_id, catalogue or _default_catalogue(), now or datetime.now(UTC),
-                       policy or StagePolicy())  # fmt: skip
+                       policy)  # fmt: skip
         results = [batch.apply(record) for record in records]
         gaps = batch.finish()
     return IngestReport(results, gaps)
@@ -228,14 +232,20 @@ def _subjects_of(tx: Tx, records: Sequence[PushRecord | Mapping[str, Any]]) -> s
 
 class _Batch:
     def __init__(
-        self, tx: Tx, user: Officer, device_id: str, catalogue: Catalogue, now: datetime, policy: StagePolicy
+        self,
+        tx: Tx,
+        user: Officer,
+        device_id: str,
+        catalogue: Catalogue,
+        now: datetime,
+        policy: StagePolicy | None,
     ) -> None:
         self.tx = tx
         self.user = user
         self.device_id = device_id
         self.catalogue = catalogue
         self.now = now
-        self.policy = policy
+        self.policy = policy  # None: each case's published version (``hq.policy``)
         self.seqs: list[int] = []
         self.counts: dict[str, int] = {}
         self.not_stored: list[dict[str, Any]] = []
@@ -368,15 +378,17 @@ class _Batch:
         self._check_second_officer(case)
         self._check_version(case)
         history = self.tx.subject_history(case.subject_id) if case.subject_id else []
-        verdict = verdict_of(
-            compute_stage(case.violation_code, case.occurred_at, history, self.policy, case_no=case.case_no)
+        policy = self.policy or stage_policy_for(resolve(self.tx, case.policy_version), case)
+        verdict = verdict_under(
+            compute_stage(case.violation_code, case.occurred_at, history, policy, case_no=case.case_no),
+            case.policy_version,
         )
         previous = self.tx.case_state(case.supersedes) if case.supersedes else None
         device = self.tx.get_device(self.device_id)
         flag = time_flag(
             case.occurred_at,
             self.now,
-            window_days=self.policy.window_days,
+            window_days=policy.window_days,
             device_first_seen=device.created_at if device is not None else None,
         )  # derived again from the stored row by hq.daydata for the leader's queue
         state = self.tx.save_case(case, district=self.user.district, verdict=verdict, received_at=self.now)
@@ -629,12 +641,16 @@ def restage_after(
     for state in later:
         if state.case_no == skip_case_no:
             continue
+        # each case with the policy version it was staged under (``hq.policy``): never a newer one
+        case = tx.get_case(state.case_id)
+        settings = policy or stage_policy_for(policy_of(tx, state.policy_version) or current(tx), case)
         decision = compute_stage(
-            state.violation_code, state.occurred_at, history, policy or StagePolicy(), case_no=state.case_no
+            state.violation_code, state.occurred_at, history, settings, case_no=state.case_no
         )
         if (decision.stage, decision.ordinal) == (state.hq_stage, state.hq_ordinal):
             continue
-        updated = tx.set_verdict(state.case_id, verdict_of(decision))
+        verdict = verdict_under(decision, case.policy_version if case is not None else 0)
+        updated = tx.set_verdict(state.case_id, verdict)
         if updated is not None:
             changed.append(updated)
             emit_case_state(tx, updated)

@@ -22,6 +22,7 @@ CURSOR = "sync.cursor"
 LAST_CONFIRMED = "sync.last_confirmed"  # HQ's clock at the end of the last sync that finished
 CATALOGUE_VERSION = "sync.hq_catalogue_version"
 DEVICE_KEY = "auth.device_key"  # read and made only by mobile.hqclient.devicekey
+POLICY = "sync.policy"  # the staged rule's policy in force at HQ: {"version", "document"} (mobile.policyheld)
 
 # -- the state's (``mobile.state``)
 SESSION_BADGE = "session.badge"

@@ -19,6 +19,8 @@ Endpoints (HQ, all JSON unless said; every request may carry ``X-StreetPatrol-Pr
     GET  /v1/subjects, /v1/subjects/{id}  → SubjectList / Subject dict: the caller's district registry
     GET  /v1/zones                        → the current zone set, a GeoJSON FeatureCollection (WGS84)
     PUT  /v1/zones                        GeoJSON bytes → ZoneImportResult (HQ only; bad: 422 ZONES_INVALID)
+    GET  /v1/policy                       → PolicyInfo: the staged rule's policy in force and its history
+                                          (HQ users only; phones get it as the ``policy`` change)
 
 Resumable photo uploads (optional; a phone that never resumes sends whole bodies as before): when a PUT
 is cut off mid-body, HQ keeps the bytes it received as a *partial* of that photo for that signed-in device
@@ -52,6 +54,7 @@ Change ``data`` shapes (validated with the models at the end of the module)::
                                officer_name, subject_label, missing_photos: int}   (leaders of the squad)
     squad_shift SquadShiftData {shift: Shift dict, officer_name, squad_code}         (leaders of the squad)
     zone        ZoneData      {version, total, feature: GeoJSON Feature | null}      (everyone; hq.zones)
+    policy      PolicyData    {version, document, created_at}   (everyone; key "policy"; see below)
 
 ``squad_case`` (key: the case version's id) and ``squad_shift`` (key: the shift id) reach only the leaders of
 the case's / shift's squad; HQ re-sends a ``squad_case`` whenever its view of the version changes (stage,
@@ -60,6 +63,13 @@ photos, reviews), so the newest one is the one to keep.
 ``hq_reason_zh`` / ``hq_reason_en`` of ``case_state`` (added later, default ""): HQ's reason for its stage,
 the same explanation ``squad_case`` carries ("第3次 · 处罚：10-02 劝导，11-01 警告"), so the officer sees why
 HQ's stage differs. An older HQ omits them (the phone shows HQ's stage alone); an older phone ignores them.
+
+``policy`` (added later): the staged rule's policy in force (``enforcement.policy``; ``document`` at most
+``MAX_DOCUMENT_BYTES`` of canonical JSON, checked by ``parse_policy``). HQ sends it only to a pull that
+says which version it holds (``GET /v1/changes?policy=N``, 0: none yet): an older phone, whose ``Change``
+does not know the kind, never gets one; and a pull holding an older version than the one in force gets it
+on its first page even when its cursor is past the feed's ``policy`` change (a phone upgraded from a
+build before policies). A case records the version it was staged under (``Case.policy_version``).
 """
 
 from __future__ import annotations
@@ -73,6 +83,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from enforcement.limits import TEXT_LIMITS
 from enforcement.model import HistoryEntry, Officer, Stage, SyncState
+from enforcement.policy import Policy, PolicyError, parse_policy
+from enforcement.validation import MAX_POLICY_VERSION
 
 #: The protocol this build speaks. Bumped on an incompatible change; HQ keeps serving older versions it
 #: lists in SUPPORTED_PROTOCOLS for as long as phones in the field may still run them.
@@ -139,6 +151,7 @@ RecordStatus = Literal["accepted", "duplicate", "conflict", "deferred", "refused
 ChangeKind = Literal[
     "subject", "history", "review", "catalogue", "tombstone", "case_state", "squad_case", "squad_shift",
     "zone",
+    "policy",
 ]
 
 #: Statuses after which the phone may delete the record from its outbox (HQ has it, committed).
@@ -491,6 +504,47 @@ class HistoryData(WireModel):
 
 class CatalogueData(WireModel):
     version: str
+
+
+class PolicyData(WireModel):
+    """The ``policy`` change: one published version of the staged rule's policy (``enforcement.policy``)."""
+
+    version: int = Field(ge=1, le=MAX_POLICY_VERSION)
+    document: dict[str, Any]
+    created_at: datetime | None = None
+
+    @field_validator("document", mode="after")
+    @classmethod
+    def _usable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            parse_policy(value)  # bounded in size and content
+        except PolicyError as err:
+            raise ValueError(err.en) from None
+        return value
+
+    def policy(self) -> Policy:
+        return parse_policy(self.document, self.version)
+
+
+class PolicyVersion(WireModel):
+    """One published version as ``GET /v1/policy`` lists it."""
+
+    version: int
+    document: dict[str, Any]
+    created_at: datetime
+    created_by: str
+    summary_zh: list[str]
+    summary_en: list[str]
+
+
+class PolicyInfo(WireModel):
+    """``GET /v1/policy``: the version in force (version 0, the built-in rule, until one is published) and
+    every published version, newest first."""
+
+    current: PolicyVersion | None  # None: nothing published, the built-in rule applies
+    builtin_zh: list[str]  # the built-in rule, described
+    builtin_en: list[str]
+    history: list[PolicyVersion]
 
 
 class TombstoneData(WireModel):

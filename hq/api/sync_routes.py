@@ -4,7 +4,8 @@
                                        transaction; the answer is sent after commit). The body is read
                                        by the route and parsed in a worker thread, records counted
                                        first (``hq.api.pushbody``), never on the event loop
-    GET  /v1/changes?cursor=&limit=    → PullPage (the caller's scope of the change feed, oldest first)
+    GET  /v1/changes?cursor=&limit=&policy=  → PullPage (the caller's scope of the change feed, oldest
+                                       first; ``policy``: the version the phone holds, ``hq.policy``)
 """
 
 from collections.abc import Callable
@@ -15,10 +16,12 @@ from fastapi.concurrency import run_in_threadpool
 
 from enforcement.catalogue import Catalogue
 from enforcement.model import Role
+from enforcement.validation import MAX_POLICY_VERSION
 from hq.api.errors import ERROR_RESPONSES, ApiError, unsupported_protocol
 from hq.api.pushbody import TooManyRecords, parse_push
 from hq.auth import Principal
 from hq.ingest import ingest_batch
+from hq.policy import policy_change
 from hq.settings import Settings
 from hq.storage.base import Change as StoredChange
 from hq.storage.base import ChangeKind, Storage
@@ -108,6 +111,7 @@ def build_router(
         caller: Caller,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int | None, Query(ge=1)] = None,
+        policy: Annotated[int | None, Query(ge=0, le=MAX_POLICY_VERSION)] = None,
     ) -> PullPage:
         size = min(limit or settings.default_pull_limit, settings.max_pull_limit)
         now = settings.clock()
@@ -121,8 +125,9 @@ def build_router(
                 squad_since=now - settings.squad_window,
                 limit=size,
             )
+            changes = policy_change(tx, policy, page.changes)
         return PullPage(
-            changes=[wire_change(c) for c in page.changes],
+            changes=[wire_change(c) for c in changes],
             cursor=page.cursor,
             more=page.more,
             server_time=now,

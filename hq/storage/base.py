@@ -193,6 +193,17 @@ class StageVerdict:
     ordinal: int
     explain_zh: str = ""
     explain_en: str = ""
+    policy_version: int = 0  # the policy version HQ staged it under (``enforcement.policy``)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRow:
+    """One published version of the staged rule's policy document (``enforcement.policy``)."""
+
+    version: int  # 1, 2, … in publication order
+    document: Mapping[str, Any]
+    created_at: datetime
+    created_by: str  # badge, or "cli"
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +231,7 @@ class CaseState:
     photos_stored: int
     latest: bool  # False once an amendment superseded it
     review: str = ""  # ReviewDecision value of the newest review, "" when none
+    policy_version: int = 0  # the policy version of HQ's stage (0: the built-in rule)
 
     @property
     def complete(self) -> bool:
@@ -246,6 +258,7 @@ class ChangeKind(StrEnum):
     SQUAD_CASE = "squad_case"  # a case version as the squad's leaders see it (key: case id)
     SQUAD_SHIFT = "squad_shift"  # a shift of a squad member (key: shift id)
     ZONE = "zone"  # a zone feature of the current zone version, or its removal (key: zone id; hq.zones)
+    POLICY = "policy"  # the staged rule's policy in force, to everyone (key: "policy")
 
 
 #: Kinds a pull skips when they occurred before its ``history_since`` window (occurred_at: the case time).
@@ -523,6 +536,20 @@ class Tx(Protocol):
 
     def zone_version(self, version: int | None = None) -> ZoneVersion | None:
         """A stored zone version; None: the current (highest) one, or None when there is none."""
+        ...
+
+    # -- the staged rule's policy (every version kept)
+    def add_policy(self, document: Mapping[str, Any], *, at: datetime, by: str) -> PolicyRow:
+        """Publish a (checked) policy document as the next version (1 for the first) and queue the POLICY
+        change ``{"version", "document", "created_at"}`` to everyone. Versions are never edited."""
+        ...
+
+    def get_policy(self, version: int | None = None) -> PolicyRow | None:
+        """One version, or the newest when ``version`` is None; None when there is none."""
+        ...
+
+    def list_policies(self, *, limit: int = 200) -> list[PolicyRow]:
+        """The published versions, newest first."""
         ...
 
     # -- change feed

@@ -11,7 +11,8 @@ once shipped: a change is a new ``mNNN_...`` function appended to ``MIGRATIONS``
 The baseline ``m001_initial`` is the schema HQ created before it had migrations (``CREATE … IF NOT EXISTS``
 on every open, plus a list of added columns); those builds wrote ``schema_version`` = 1 too, so their
 databases are at version 1 here. One of them made before the squad feed may lack ``changes.scope_squad``:
-at version 1 ``migrate`` adds it (``_adopt_baseline``), as those builds did at open.
+at version 1 (and, checked cheaply, at every later one) ``migrate`` adds it (``_adopt_baseline``), as those
+builds did at open.
 
 Every migration takes ``conn`` and the backend's ``Dialect`` (``hq.storage.sqlcore``). Types: times are
 ``{TS}`` (PostgreSQL ``timestamptz``; SQLite fixed-width UTC text that sorts like time), flags ``{BOOL}``,
@@ -296,12 +297,32 @@ CREATE TABLE zone_versions (
     )
 
 
+def m005_policy(conn: Any, dialect: Dialect) -> None:
+    """The staged rule's policy as data (``enforcement.policy``): every published version, kept for ever
+    (a case is staged again with the version it was staged under), and that version on each case
+    (0: the built-in rule, which every case stored before this migration was staged under)."""
+    _run(
+        conn,
+        dialect,
+        """
+CREATE TABLE policies (
+    version INTEGER PRIMARY KEY,
+    document TEXT NOT NULL,
+    created_at {TS} NOT NULL,
+    created_by TEXT NOT NULL
+);
+ALTER TABLE cases ADD COLUMN policy_version INTEGER NOT NULL DEFAULT 0
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m001_initial,
     m002_auth_devices,
     m003_photos_uploaders,
     m004_zones,
+    m005_policy,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -398,5 +419,5 @@ def check_version(conn: Any, dialect: Dialect) -> None:
 TABLES = (
     "meta", "counters", "districts", "squads", "users", "devices", "device_keys", "tokens", "signin_failures",
     "receipts", "device_seqs", "cases", "case_photos", "photos", "subjects", "shifts", "reviews",
-    "catalogue", "changes", "audit", "audit_head", "photo_uploads", "zone_versions",
+    "catalogue", "changes", "audit", "audit_head", "photo_uploads", "zone_versions", "policies",
 )  # fmt: skip

@@ -30,7 +30,7 @@ from hq.storage.base import (
     StageVerdict,
     StorageConflict,
 )
-from hq.storage.sql_feed import FeedMixin
+from hq.storage.sql_policy import PolicyMixin
 from hq.storage.sqlcore import Row, dumps, loads
 
 #: A case's manifest entry ``cp`` is held for case ``c`` when the photo is stored AND the case's own officer
@@ -46,12 +46,12 @@ SELECT c.id, c.case_no, c.version, c.officer_badge, c.squad_code, c.district, c.
        c.hq_ordinal, c.stage_conflict, c.explain_zh, c.explain_en, c.photos_expected,
        (SELECT count(*) FROM case_photos cp
          WHERE cp.case_id = c.id AND {held}) AS photos_stored,
-       c.latest, c.review
+       c.latest, c.review, c.policy_version
 FROM cases c
 """.format(held=_HELD.format(cp="cp", c="c"))
 
 
-class RecordsMixin(FeedMixin):
+class RecordsMixin(PolicyMixin):
     # -- the exactly-once ledger
     def _receipt(self, row: Row) -> Receipt:
         return Receipt(
@@ -116,14 +116,14 @@ class RecordsMixin(FeedMixin):
             "INSERT INTO cases (id, case_no, version, supersedes, officer_badge, squad_code, district,"
             " subject_id, violation_code, occurred_at, status, received_at, device_stage, chosen_stage,"
             " hq_stage, hq_ordinal, stage_conflict, explain_zh, explain_en, photos_expected, latest,"
-            " review, payload)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, '', ?)"
+            " review, payload, policy_version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, '', ?, ?)"
             " ON CONFLICT (id) DO NOTHING",
             (case.id, case.case_no, case.version, case.supersedes, case.officer_badge, case.squad_code,
              district, case.subject_id, case.violation_code, self._ts(case.occurred_at), case.status.value,
              self._ts(received_at), int(case.computed_stage), int(case.chosen_stage), int(verdict.stage),
              verdict.ordinal, verdict.stage != case.computed_stage, verdict.explain_zh, verdict.explain_en,
-             len(manifest), dumps(to_json_dict(case))),
+             len(manifest), dumps(to_json_dict(case)), verdict.policy_version),
         ).rowcount  # fmt: skip
         if inserted != 1:
             raise StorageConflict(f"case {case.id} is already stored", zh="该案件记录已存在", field="id")
@@ -141,9 +141,9 @@ class RecordsMixin(FeedMixin):
         self._writable()
         self._x(
             "UPDATE cases SET hq_stage = ?, hq_ordinal = ?, stage_conflict = (device_stage <> ?),"
-            " explain_zh = ?, explain_en = ? WHERE id = ?",
+            " explain_zh = ?, explain_en = ?, policy_version = ? WHERE id = ?",
             (int(verdict.stage), verdict.ordinal, int(verdict.stage), verdict.explain_zh, verdict.explain_en,
-             case_id),
+             verdict.policy_version, case_id),
         )  # fmt: skip
         return self.case_state(case_id)
 
@@ -158,7 +158,7 @@ class RecordsMixin(FeedMixin):
             received_at=self._dt(row[9]), device_stage=Stage(row[10]), chosen_stage=Stage(row[11]),
             hq_stage=Stage(row[12]), hq_ordinal=int(row[13]), stage_conflict=bool(row[14]),
             explain_zh=row[15], explain_en=row[16], photos_expected=int(row[17]),
-            photos_stored=int(row[18]), latest=bool(row[19]), review=row[20],
+            photos_stored=int(row[18]), latest=bool(row[19]), review=row[20], policy_version=int(row[21]),
         )  # fmt: skip
 
     def case_state(self, case_id: str) -> CaseState | None:

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 from pydantic import ValidationError
@@ -52,6 +53,7 @@ from mobile.hqclient.tls import check_cleartext, ssl_context
 from mobile.hqclient.transport import RetryPolicy, Transport, parse
 from mobile.hqclient.uploads import UPLOAD_WORKERS, PhotoUploads
 from mobile.hqclient.zones import apply_zone_change
+from mobile.policyheld import held_version, policy_value
 from mobile.secretstore import MetaSecretStore, SecretStore
 from sync.protocol import (
     CLIENT_BATCH_PAYLOAD_BYTES,
@@ -63,6 +65,7 @@ from sync.protocol import (
     Change,
     Errno,
     HistoryData,
+    PolicyData,
     PullPage,
     PushBatch,
     PushRecord,
@@ -359,7 +362,8 @@ class SyncClient:
         self._progress(Phase.PULLING)
         while True:
             cursor = self.store.meta_get(metakeys.CURSOR)
-            params = {"cursor": cursor} if cursor else {}
+            params: dict[str, Any] = {"cursor": cursor} if cursor else {}
+            params["policy"] = held_version(self.store.meta_get)  # HQ then sends the policy in force
             try:
                 response = self.transport.request("GET", "/v1/changes", params=params)
             except ServerRefused as exc:
@@ -405,6 +409,10 @@ class SyncClient:
             elif change.kind == "catalogue":
                 version = CatalogueData.model_validate(change.data).version
                 self.store.meta_set(metakeys.CATALOGUE_VERSION, version)
+            elif change.kind == "policy":
+                policy = PolicyData.model_validate(change.data)
+                if policy.version > held_version(self.store.meta_get):
+                    self.store.meta_set(metakeys.POLICY, policy_value(policy.version, policy.document))
             elif change.kind == "squad_case":
                 squad_case = SquadCaseData.model_validate(change.data)
                 self.store.apply_squad_case(

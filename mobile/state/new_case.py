@@ -36,6 +36,7 @@ from enforcement.validation import case_problems
 from mobile.i18n import t
 from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark, process_photo
 from mobile.photostore import PhotoStore
+from mobile.policyheld import held_policy
 from mobile.state.camera import CameraError
 from mobile.state.draft import FIELD_STEP, STEPS, Draft, DraftPhoto, DraftSeized
 from mobile.state.draft_form import DraftForm
@@ -119,7 +120,7 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, Observable):
         self._session = session
         self._link = link
         self._now = now
-        self._policy = policy or staging.StagePolicy()
+        self._policy = policy  # None: the policy the phone holds (mobile.policyheld)
         self._process = process
         self.draft: Draft | None = None
         self.busy_photos = 0  # photos being processed right now
@@ -433,7 +434,7 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, Observable):
             draft.violation_code,
             self.occurred_at(),
             history,
-            self._policy,
+            self._policy or held_policy(self._store.meta_get).staging,
             case_no=draft.case_no or None,
         )
 
@@ -601,6 +602,7 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, Observable):
             supersedes=draft.supersedes,
             created_at=self._now(),
             extra=self.zone_extra(disposition),
+            policy_version=decision.policy_version,
         )
 
     def save(self) -> Case:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from enforcement import staging
 from enforcement.model import LOCAL_TZ, HistoryEntry, Shift, Stage, Subject, local_date
 from mobile import metakeys
+from mobile.policyheld import held_policy
 from mobile.state.errors import NotSignedIn
 from mobile.state.observable import Observable
 from mobile.state.session import SessionState
@@ -93,7 +94,7 @@ class TodayState(Observable):
         self._session = session
         self._link = link
         self._now = now
-        self._policy = policy or staging.StagePolicy()
+        self._policy = policy  # None: the policy the phone holds (mobile.policyheld)
         self.fix: tuple[float, float] | None = None  # the last GPS fix (lat, lon) the screen got
 
     def _badge(self) -> str:
@@ -168,6 +169,7 @@ class TodayState(Observable):
         now = self._now()
         today = local_date(now)
         found = self._store.nearby_subjects(*self.fix, radius_m=NEARBY_RADIUS_M, limit=NEARBY_LIMIT)
+        policy = self._policy or held_policy(self._store.meta_get).staging
         return [
             NearbyStage(
                 subject=near.subject,
@@ -176,7 +178,7 @@ class TodayState(Observable):
                 days_ago=max(0, (today - local_date(near.last_seen)).days),
                 distance_m=near.distance_m,
                 decision=staging.compute_stage(
-                    near.violation_code, now, self._store.subject_history(near.subject.id), self._policy
+                    near.violation_code, now, self._store.subject_history(near.subject.id), policy
                 ),
             )
             for near in found

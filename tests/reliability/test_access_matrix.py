@@ -124,6 +124,7 @@ TABLE: list[tuple[str, tuple[str, ...]]] = [
     ("GET /v1/reports/daylog ?squad=owner's",   (DENY, DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
     ("GET /v1/zones",                           (OK,   OK,   OK,   OK,   OK,   OK,   OK,   AUTH, AUTH, AUTH)),
     ("PUT /v1/zones",                           (DENY, DENY, DENY, DENY, DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/policy",                          (DENY, DENY, DENY, DENY, DENY, DENY, OK,   AUTH, AUTH, AUTH)),
 ]
 # fmt: on
 # Note: a leader asking for another squad's officer by badge gets their own squad's (empty) list, not 403:
@@ -289,6 +290,7 @@ REQUESTS: dict[str, Request] = {
     ),
     "GET /v1/zones": lambda w, c, a: w.client.get("/v1/zones", headers=a),
     "PUT /v1/zones": lambda w, c, a: w.client.put("/v1/zones", content=_zones(), headers=a),
+    "GET /v1/policy": lambda w, c, a: w.client.get("/v1/policy", headers=a),
 }
 
 #: What of the target an answer holds when the caller may see it (rows without an entry have no target).
@@ -305,6 +307,7 @@ MARKS: dict[str, Callable[[World], bytes]] = {
     "GET /v1/subjects/{subject_id}": lambda w: w.subject.id.encode(),
     "GET /v1/review/queue ?squad=owner's": lambda w: w.case.id.encode(),
     "GET /v1/reports/daylog ?squad=owner's": lambda w: w.case.case_no.encode(),
+    "GET /v1/policy": lambda w: b'"builtin_zh"',
 }
 
 

@@ -49,14 +49,27 @@ class PutGauge:
         self.puts += 1
         self.inflight += 1
         self.peak = max(self.peak, self.inflight)
+        open_ = True
+
+        def answered() -> None:  # the end of its answer: from here the client may send the next PUT
+            nonlocal open_
+            if open_:
+                open_ = False
+                self.inflight -= 1
+
+        async def send_counted(message: Any) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered()  # before the last bytes leave: the client cannot start another PUT earlier
+            await send(message)
+
         try:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self.patience
             while self.peak < self.want and loop.time() < deadline:
                 await asyncio.sleep(0.005)
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_counted)
         finally:
-            self.inflight -= 1
+            answered()
 
 
 @pytest.fixture
