@@ -23,3 +23,4 @@ CATALOGUE_VERSION = "sync.hq_catalogue_version"
 SESSION_BADGE = "session.badge"
 VERIFIERS = "auth.verifiers"
 SETTINGS = "settings"
+DRAFT = "draft.{badge}"  # the officer's unsaved case draft, one per badge: ``DRAFT.format(badge=...)``
