@@ -24,7 +24,7 @@ from patrollog.style import STAGE_COLOURS
 from testkit.hqkit import LEADER, OFFICER, catalogue
 from tests.mobile.squadkit import fill
 from tests.mobile.statekit import Apps, PhoneClock, dead_url
-from tests.mobile.test_views import controls, texts
+from tests.mobile.viewkit import controls, texts
 from tests.patrollog.dayfixture import NAMES, SUBJECTS, Day, at, fixture_day
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
