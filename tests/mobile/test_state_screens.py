@@ -14,15 +14,9 @@ from tests.mobile.statekit import AT, Apps, PhoneClock, dead_url, sign_in
 
 
 @pytest.fixture
-def clock() -> PhoneClock:
-    return PhoneClock()
-
-
-@pytest.fixture
-def app(make_app: Apps, hq: Hq, clock: PhoneClock) -> AppState:
-    app = make_app(clock=clock)
-    sign_in(app, hq.serve().url)
-    app.settings.update(hq_url=dead_url())  # from here on the phone is offline
+def app(app: AppState) -> AppState:
+    """The signed-in app of ``conftest.app``, offline from here on."""
+    app.settings.update(hq_url=dead_url())
     return app
 
 
