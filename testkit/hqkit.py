@@ -27,14 +27,12 @@ from enforcement.codec import to_json_dict
 from enforcement.model import (
     LOCAL_TZ,
     Case,
-    Disposition,
     Location,
     Officer,
     PhotoKind,
     PhotoRef,
     Role,
     Stage,
-    new_id,
 )
 from hq.app import create_app
 from hq.auth import PinHasher
@@ -43,6 +41,7 @@ from hq.settings import FAST_PIN_HASHING, Settings
 from hq.storage.base import District, Squad, Storage, UserRow
 from hq.storage.sqlite import SqliteStorage
 from sync.protocol import PROTOCOL_VERSION
+from testkit import records
 
 DISTRICT = "金水区"
 OTHER_DISTRICT = "二七区"
@@ -207,30 +206,25 @@ def make_case(
     computed: Stage = Stage.PERSUASION,
     violation_code: str = "0510",
 ) -> Case:
-    """A valid first-version case (subject unknown unless ``subject_id``)."""
+    """A valid first-version case (subject unknown unless ``subject_id``): ``testkit.records.make_case``
+    numbered as a phone numbers it, at HQ's test location."""
     from enforcement.numbering import format_case_no
 
     occurred = occurred_at or datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)
-    return Case(
-        id=new_id(),
+    case = records.make_case(
+        officer=officer,
+        subject_id=subject_id,
+        occurred_at=occurred,
+        stage=computed,
         case_no=format_case_no(
             officer.squad_code, officer.badge, occurred.astimezone(LOCAL_TZ).date(), install_tag, seq
         ),
-        officer_badge=officer.badge,
-        squad_code=officer.squad_code,
         device_id=device_id,
         violation_code=violation_code,
-        occurred_at=occurred,
         location=Location(lat=34.7466, lon=113.6253, accuracy_m=8.0, address="人民路夜市"),
-        subject_id=subject_id,
-        subject_unknown=subject_id is None,
-        computed_stage=computed,
-        chosen_stage=computed,
-        stage_ordinal=int(computed),
-        disposition=Disposition.PERSUADED,
-        photos=photos,
         created_at=occurred,
     )
+    return replace(case, photos=photos)
 
 
 def push_body(device_id: str, *cases: Case, first_seq: int = 1) -> dict[str, Any]:
