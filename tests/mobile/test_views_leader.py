@@ -19,7 +19,8 @@ from mobile.store import Store
 from mobile.views.review import ReviewView
 from mobile.views.screens import make_screen
 from mobile.views.shell import Shell
-from mobile.views.squad import SquadView, scale_bar
+from mobile.views.squad import SquadView
+from patrollog.plan import scale_bar
 from patrollog.style import STAGE_COLOURS
 from testkit.hqkit import LEADER, OFFICER, catalogue
 from tests.mobile.squadkit import fill
