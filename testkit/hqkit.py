@@ -12,7 +12,7 @@ import io
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -143,6 +143,16 @@ def make_hq(root: Path, open_storage: Callable[[], Storage] | None = None, **set
         for officer in USERS:
             tx.put_user(UserRow(officer=officer, pin_hash=pins.hash(PINS[officer.badge])))
     return Hq(root, storage, FilesystemBlobStore(root / "blobs"), config, clock, open_storage)
+
+
+def hq_of(root: Path, *, serve: bool = False, **settings: Any) -> Iterator[Hq]:
+    """The body of an ``hq`` fixture: ``make_hq(root, **settings)``, served on loopback when ``serve``,
+    closed after the test."""
+    hq = make_hq(root, **settings)
+    if serve:
+        hq.serve()
+    yield hq
+    hq.close()
 
 
 def sign_in(client: httpx.Client, officer: Officer, device_id: str | None = None) -> dict[str, str]:

@@ -10,17 +10,14 @@ from pathlib import Path
 import pytest
 
 from mobile.state.app_state import AppState
-from testkit.hqkit import Hq, make_hq
+from testkit.hqkit import Hq, hq_of
 from tests.mobile.statekit import Apps, PhoneClock, apps_of, sign_in
 
 
 @pytest.fixture
 def hq(tmp_path: Path) -> Iterator[Hq]:
     """HQ over a fresh SQLite in tmp_path/hq, served on loopback."""
-    hq = make_hq(tmp_path / "hq")
-    hq.serve()
-    yield hq
-    hq.close()
+    yield from hq_of(tmp_path / "hq", serve=True)
 
 
 @pytest.fixture
