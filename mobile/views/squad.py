@@ -19,7 +19,17 @@ from enforcement.staging import stage_name
 from mobile.state.squad import SquadSnapshot
 from mobile.state.squad_export import Exported, Format
 from mobile.theme import FONT_FAMILY, TOUCH
-from mobile.views.common import PAGE, Host, chip, clock_time, field, plain_button, title, violation_label
+from mobile.views.common import (
+    PAGE,
+    Host,
+    chip,
+    clock_time,
+    field,
+    plain_button,
+    screen_column,
+    title,
+    violation_label,
+)
 from patrollog.daylog import CaseLine, OfficerDay
 from patrollog.plan import PlanPoint, place, scale_bar
 from patrollog.style import STAGE_COLOURS
@@ -94,13 +104,7 @@ class SquadView:
             parts.append(ft.Text(s.t("squad.exporting"), size=14))
         if self.exported is not None:
             parts.append(ft.Text(s.t("squad.exported", path=str(self.exported.path)), size=14))
-        return ft.Column(
-            parts,
-            spacing=10,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
-            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-        )
+        return screen_column(parts, spacing=10)
 
     def day_row(self) -> ft.Control:
         s = self.shell
