@@ -375,23 +375,22 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftSave, Observable):
         if self._store.get_subject(subject_id) is None:
             raise localized(DraftError, "case.stage.need_subject", field="subject_id")
         draft = self._require()
-        if draft.subject_id != subject_id or draft.subject_unknown:
+        changed = draft.subject_id != subject_id or draft.subject_unknown
+        self._set_subject(draft, subject_id, unknown=False, changed=changed)
+
+    def choose_unknown(self) -> None:
+        draft = self._require()
+        self._set_subject(draft, None, unknown=True, changed=not draft.subject_unknown)
+
+    def _set_subject(self, draft: Draft, subject_id: str | None, *, unknown: bool, changed: bool) -> None:
+        """Record the subject (or that it is unknown) and move on; a ``changed`` subject drops the stage
+        chosen for the old one and its disposition (the computed stage changes with the history)."""
+        if changed:
             draft.chosen_stage = None
             draft.stage_override_reason = ""
             draft.disposition = ""
         draft.subject_id = subject_id
-        draft.subject_unknown = False
-        self._advance(draft, "subject")
-        self._persist()
-
-    def choose_unknown(self) -> None:
-        draft = self._require()
-        if not draft.subject_unknown:
-            draft.chosen_stage = None
-            draft.stage_override_reason = ""
-            draft.disposition = ""
-        draft.subject_id = None
-        draft.subject_unknown = True
+        draft.subject_unknown = unknown
         self._advance(draft, "subject")
         self._persist()
 
