@@ -123,6 +123,15 @@ def sleeps() -> Sleeps:
     return Sleeps()
 
 
+@pytest.fixture
+def https() -> Iterator[list[httpx.Client]]:
+    """The HTTP clients a test opens by hand (appended here), closed after it."""
+    clients: list[httpx.Client] = []
+    yield clients
+    for http in clients:
+        http.close()
+
+
 ClientFactory = Callable[..., SyncClient]
 
 
