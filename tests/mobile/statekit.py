@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from enforcement.model import LOCAL_TZ, Officer
+from enforcement.model import LOCAL_TZ, Case, Officer, Review, ReviewDecision, new_id
 from mobile.hqclient import RetryPolicy
 from mobile.photostore import PhotoStore
 from mobile.state.app_state import AppState
@@ -86,6 +86,19 @@ def make_app(tmp_path: Path, *, clock: PhoneClock | None = None, store: Store | 
 def sign_in(app: AppState, hq_url: str, officer: Officer = OFFICER, pin: str | None = None) -> Officer:
     return asyncio.run(
         app.session.sign_in(hq_url, officer.badge, pin if pin is not None else PINS[officer.badge])
+    )
+
+
+def returned(case: Case, reviewer_badge: str, decided_at: datetime, comment: str) -> Review:
+    """A leader's decision returning ``case`` to its officer for correction (as a sync would bring it)."""
+    return Review(
+        id=new_id(),
+        case_id=case.id,
+        case_no=case.case_no,
+        decision=ReviewDecision.RETURN,
+        reviewer_badge=reviewer_badge,
+        decided_at=decided_at,
+        comment=comment,
     )
 
 

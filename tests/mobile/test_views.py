@@ -17,7 +17,7 @@ from mobile.views.settings import SettingsView
 from mobile.views.sign_in import SignInView
 from mobile.views.today import TodayView
 from testkit.hqkit import OFFICER, PINS, Hq
-from tests.mobile.statekit import Apps, photo, sign_in
+from tests.mobile.statekit import Apps, photo, returned, sign_in
 from tests.mobile.viewkit import controls, event, open_screen, started, texts, tree
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
@@ -178,7 +178,6 @@ def saved_case(app: AppState) -> str:
 def test_case_detail_and_amend_a_returned_case(app: AppState) -> None:
     from datetime import timedelta
 
-    from enforcement.model import Review, ReviewDecision, new_id
     from mobile.views.case_detail import CaseDetailView
 
     case_id = saved_case(app)
@@ -194,17 +193,7 @@ def test_case_detail_and_amend_a_returned_case(app: AppState) -> None:
     assert "修改并重新提交" not in shown
     case = app.store.get_case(case_id)
     assert case is not None
-    app.store.apply_review(
-        Review(
-            id=new_id(),
-            case_id=case.id,
-            case_no=case.case_no,
-            decision=ReviewDecision.RETURN,
-            reviewer_badge="1001",
-            decided_at=case.occurred_at + timedelta(hours=1),
-            comment="请补充门牌号",
-        )
-    )
+    app.store.apply_review(returned(case, "1001", case.occurred_at + timedelta(hours=1), "请补充门牌号"))
     shell.render()
     shown = texts(shell.body)
     assert {"请补充门牌号", "修改并重新提交", "中队长退回"} <= set(shown)
