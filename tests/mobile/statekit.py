@@ -89,6 +89,18 @@ def sign_in(app: AppState, hq_url: str, officer: Officer = OFFICER, pin: str | N
     )
 
 
+def saved_case(app: AppState, photo_seed: int = 9) -> str:
+    """Record and save, through the drafts, a 露天烧烤 case of 刘小摊 at 人民路 12 号 with one photo
+    (``photo(photo_seed)``); returns the case id."""
+    drafts = app.drafts
+    drafts.start()
+    drafts.choose_violation("0510")
+    drafts.update(address="人民路 12 号")
+    drafts.create_subject("mobile_vendor", name="刘小摊")
+    asyncio.run(drafts.add_photo(photo(photo_seed)))
+    return drafts.save().id
+
+
 def returned(case: Case, reviewer_badge: str, decided_at: datetime, comment: str) -> Review:
     """A leader's decision returning ``case`` to its officer for correction (as a sync would bring it)."""
     return Review(

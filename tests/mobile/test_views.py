@@ -17,7 +17,7 @@ from mobile.views.settings import SettingsView
 from mobile.views.sign_in import SignInView
 from mobile.views.today import TodayView
 from testkit.hqkit import OFFICER, PINS, Hq
-from tests.mobile.statekit import Apps, photo, returned, sign_in
+from tests.mobile.statekit import Apps, photo, returned, saved_case, sign_in
 from tests.mobile.viewkit import controls, event, open_screen, started, texts, tree
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
@@ -163,16 +163,6 @@ def test_signed_out_goes_to_sign_in(app: AppState) -> None:
     assert shell.route == "signin"
     shell.go("today")
     assert shell.route == "signin"
-
-
-def saved_case(app: AppState) -> str:
-    drafts = app.drafts
-    drafts.start()
-    drafts.choose_violation("0510")
-    drafts.update(address="人民路 12 号")
-    drafts.create_subject("mobile_vendor", name="刘小摊")
-    asyncio.run(drafts.add_photo(photo(9)))
-    return drafts.save().id
 
 
 def test_case_detail_and_amend_a_returned_case(app: AppState) -> None:
