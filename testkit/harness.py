@@ -9,7 +9,6 @@ Every process is stopped terminate → wait → kill (Flet's SIGTERM handler can
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,29 +19,14 @@ from typing import Any, Self
 
 import httpx
 
-from hq.settings import FAST_PIN_HASHING
+from testkit.fleet import CHEAP_PIN_ENV, REPO, free_port  # cheap argon2 for ``seed-demo`` and ``serve``
 
-REPO = Path(__file__).resolve().parents[1]
-
-#: Cheap argon2 for ``seed-demo`` and ``serve`` (the PINs then verify fast and are not rehashed).
-CHEAP_PIN_ENV = {
-    "STREETPATROL_PIN_TIME_COST": str(FAST_PIN_HASHING.time_cost),
-    "STREETPATROL_PIN_MEMORY_KIB": str(FAST_PIN_HASHING.memory_cost),
-    "STREETPATROL_PIN_PARALLELISM": str(FAST_PIN_HASHING.parallelism),
-}
 #: The seeded demo accounts (hq/demo.py: PIN = "26" + badge).
 HQ_BADGE = "9001"
 
 
 def demo_pin(badge: str) -> str:
     return "26" + badge
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
