@@ -29,15 +29,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from testkit.harness import (  # noqa: E402  (the repository's root first on the path)
-    GEO,
-    STEP_COUNT,
-    AppServer,
-    Browser,
-    HqServer,
-    OfficerUi,
-    evidence_jpeg,
-)
+from testkit.browser import GEO, Browser  # noqa: E402  (the repository's root first on the path)
+from testkit.harness import AppServer, HqServer  # noqa: E402
+from testkit.officer_ui import STEP_COUNT, OfficerUi, evidence_jpeg  # noqa: E402
 
 TARGET_TAPS = 8
 VENDOR = "老周煎饼"

@@ -76,8 +76,8 @@ def place(points: Sequence[PlanPoint], width: int, height: int, margin: int) -> 
     return [Placed(p, cx + x * scale, cy - y * scale) for p, (x, y) in zip(points, xy, strict=True)], scale
 
 
-def _scale_bar(scale: float, width: int) -> float:
-    """A round length (1, 2, 5 × 10^k m) at most a quarter of the picture wide."""
+def scale_bar(scale: float, width: int) -> float:
+    """A round length in metres (1, 2, 5 × 10^k) at most a quarter of the picture (or plan) wide."""
     best = 10.0
     for exponent in range(1, 6):
         for m in (1, 2, 5):
@@ -107,7 +107,7 @@ def plan_svg(points: Sequence[PlanPoint], *, missing: int = 0, width: int = 600,
         )
     footer_y = height - 14
     if placed:
-        bar = _scale_bar(scale, width)
+        bar = scale_bar(scale, width)
         px = bar * scale
         text = f"{bar / 1000:g} 千米" if bar >= 1000 else f"{bar:g} 米"
         parts.append(

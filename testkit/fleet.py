@@ -28,7 +28,6 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from enforcement.catalogue import Catalogue, load_catalogue
 from enforcement.model import (
     LOCAL_TZ,
     Case,
@@ -50,6 +49,7 @@ from hq.storage.base import District, Squad, UserRow
 from mobile.hqclient import RetryPolicy, SignInRequired, SyncClient, SyncError, SyncReport
 from mobile.photostore import PhotoStore
 from mobile.store import Store
+from testkit.hqkit import catalogue
 
 DISTRICT = District("金水区", "金水区")
 SQUADS = (Squad("ZD01", "人民路中队", DISTRICT.code), Squad("ZD02", "花园路中队", DISTRICT.code))
@@ -63,14 +63,6 @@ CHEAP_PIN_ENV = {
 }
 
 REPO = Path(__file__).resolve().parents[1]
-_CATALOGUE: Catalogue | None = None
-
-
-def catalogue() -> Catalogue:
-    global _CATALOGUE
-    if _CATALOGUE is None:
-        _CATALOGUE = load_catalogue()
-    return _CATALOGUE
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ import io
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,14 +27,12 @@ from enforcement.codec import to_json_dict
 from enforcement.model import (
     LOCAL_TZ,
     Case,
-    Disposition,
     Location,
     Officer,
     PhotoKind,
     PhotoRef,
     Role,
     Stage,
-    new_id,
 )
 from hq.app import create_app
 from hq.auth import PinHasher
@@ -43,6 +41,7 @@ from hq.settings import FAST_PIN_HASHING, Settings
 from hq.storage.base import District, Squad, Storage, UserRow
 from hq.storage.sqlite import SqliteStorage
 from sync.protocol import PROTOCOL_VERSION
+from testkit import records
 
 DISTRICT = "金水区"
 OTHER_DISTRICT = "二七区"
@@ -146,6 +145,16 @@ def make_hq(root: Path, open_storage: Callable[[], Storage] | None = None, **set
     return Hq(root, storage, FilesystemBlobStore(root / "blobs"), config, clock, open_storage)
 
 
+def hq_of(root: Path, *, serve: bool = False, **settings: Any) -> Iterator[Hq]:
+    """The body of an ``hq`` fixture: ``make_hq(root, **settings)``, served on loopback when ``serve``,
+    closed after the test."""
+    hq = make_hq(root, **settings)
+    if serve:
+        hq.serve()
+    yield hq
+    hq.close()
+
+
 def sign_in(client: httpx.Client, officer: Officer, device_id: str | None = None) -> dict[str, str]:
     """Sign in through the API; returns the Authorization header."""
     response = client.post(
@@ -228,30 +237,25 @@ def make_case(
     computed: Stage = Stage.PERSUASION,
     violation_code: str = "0510",
 ) -> Case:
-    """A valid first-version case (subject unknown unless ``subject_id``)."""
+    """A valid first-version case (subject unknown unless ``subject_id``): ``testkit.records.make_case``
+    numbered as a phone numbers it, at HQ's test location."""
     from enforcement.numbering import format_case_no
 
     occurred = occurred_at or datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)
-    return Case(
-        id=new_id(),
+    case = records.make_case(
+        officer=officer,
+        subject_id=subject_id,
+        occurred_at=occurred,
+        stage=computed,
         case_no=format_case_no(
             officer.squad_code, officer.badge, occurred.astimezone(LOCAL_TZ).date(), install_tag, seq
         ),
-        officer_badge=officer.badge,
-        squad_code=officer.squad_code,
         device_id=device_id or f"dev-{officer.badge}",  # the device ``sign_in`` uses by default
         violation_code=violation_code,
-        occurred_at=occurred,
         location=Location(lat=34.7466, lon=113.6253, accuracy_m=8.0, address="人民路夜市"),
-        subject_id=subject_id,
-        subject_unknown=subject_id is None,
-        computed_stage=computed,
-        chosen_stage=computed,
-        stage_ordinal=int(computed),
-        disposition=Disposition.PERSUADED,
-        photos=photos,
         created_at=occurred,
     )
+    return replace(case, photos=photos)
 
 
 def push_body(device_id: str, *cases: Case, first_seq: int = 1) -> dict[str, Any]:

@@ -12,11 +12,12 @@ from enforcement import staging
 from enforcement.catalogue import Catalogue
 from enforcement.model import LOCAL_TZ
 from enforcement.text import LocalizedError
+from mobile import metakeys
 from mobile.photostore import PhotoStore
 from mobile.secretstore import MemorySecretStore, SecretStore
 from mobile.state.case_detail import CaseDetailState
 from mobile.state.draft import Draft
-from mobile.state.new_case import DRAFT_KEY, CaseDraftState
+from mobile.state.new_case import CaseDraftState
 from mobile.state.observable import Observable
 from mobile.state.session import PBKDF2_ITERATIONS, PIN_COST, PinCost, SessionState, adopt_file_token
 from mobile.state.settings import SettingsState
@@ -133,7 +134,8 @@ class AppState:
         for badge in set(self.session.known_badges()) | {
             self.session.officer.badge if self.session.officer else ""
         }:
-            draft = Draft.from_json(self.store.meta_get(DRAFT_KEY.format(badge=badge))) if badge else None
+            key = metakeys.DRAFT.format(badge=badge)
+            draft = Draft.from_json(self.store.meta_get(key)) if badge else None
             if draft is not None:
                 keep |= draft.photo_hashes
         return self.photos.sweep(keep)

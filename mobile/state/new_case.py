@@ -3,9 +3,10 @@
 ``CaseDraftState`` keeps the draft (``mobile.state.draft``) and persists it after every change, computes
 the stage live from the subject's history (``enforcement.staging``), processes photos into the photo store
 as they are added, and saves the case atomically through ``Store.save_case``. A failed photo or a refused
-save leaves the draft exactly as it was. Two parts live beside it and are mixed into ``CaseDraftState``:
-the photos and camera (``mobile.state.draft_photos``) and what is typed before it joins the case, such as the
-new-subject form or the stage being chosen (``mobile.state.draft_form``).
+save leaves the draft exactly as it was. Three parts live beside it and are mixed into ``CaseDraftState``:
+the photos and camera (``mobile.state.draft_photos``), what is typed before it joins the case, such as the
+new-subject form or the stage being chosen (``mobile.state.draft_form``), and the checks and the save
+(``mobile.state.draft_save``).
 """
 
 from __future__ import annotations
@@ -23,17 +24,13 @@ from enforcement.model import (
     HistoryEntry,
     Location,
     Officer,
-    PhotoKind,
-    PhotoRef,
-    SeizedItem,
     Stage,
     Subject,
     SubjectKind,
     new_id,
 )
-from enforcement.text import Lang, LocalizedError
-from enforcement.validation import case_problems
-from mobile.i18n import t
+from enforcement.text import Lang
+from mobile import metakeys
 from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark, process_photo
 from mobile.photostore import PhotoStore
 from mobile.policyheld import held_policy
@@ -41,14 +38,13 @@ from mobile.state.camera import CameraError
 from mobile.state.draft import FIELD_STEP, STEPS, Draft, DraftPhoto, DraftSeized
 from mobile.state.draft_form import DraftForm
 from mobile.state.draft_photos import DraftPhotos
+from mobile.state.draft_save import DraftSave
 from mobile.state.draft_zones import DraftZones
 from mobile.state.errors import DraftError, NotSignedIn, localized
 from mobile.state.observable import Observable
 from mobile.state.ports import SyncSoon
 from mobile.state.session import SessionState
 from mobile.state.settings import SettingsState
-
-DRAFT_KEY = "draft.{badge}"
 
 #: The violations officers meet most, first in the grid until the officer's own counts say otherwise.
 FIELD_FAVOURITES: tuple[str, ...] = ("0501", "0504", "0510", "0306", "0307", "0505")
@@ -96,7 +92,7 @@ class DraftStore(Protocol):
     def device_id(self) -> str: ...
 
 
-class CaseDraftState(DraftForm, DraftPhotos, DraftZones, Observable):
+class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
     """The officer's case draft and every operation of the New case screen."""
 
     def __init__(
@@ -136,7 +132,7 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, Observable):
         return officer.badge
 
     def _key(self) -> str:
-        return DRAFT_KEY.format(badge=self._badge())
+        return metakeys.DRAFT.format(badge=self._badge())
 
     def resume(self) -> Draft | None:
         """The signed-in officer's unsaved draft, if there is one (after a restart or a break)."""
@@ -383,23 +379,22 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, Observable):
         if self._store.get_subject(subject_id) is None:
             raise localized(DraftError, "case.stage.need_subject", field="subject_id")
         draft = self._require()
-        if draft.subject_id != subject_id or draft.subject_unknown:
+        changed = draft.subject_id != subject_id or draft.subject_unknown
+        self._set_subject(draft, subject_id, unknown=False, changed=changed)
+
+    def choose_unknown(self) -> None:
+        draft = self._require()
+        self._set_subject(draft, None, unknown=True, changed=not draft.subject_unknown)
+
+    def _set_subject(self, draft: Draft, subject_id: str | None, *, unknown: bool, changed: bool) -> None:
+        """Record the subject (or that it is unknown) and move on; a ``changed`` subject drops the stage
+        chosen for the old one and its disposition (the computed stage changes with the history)."""
+        if changed:
             draft.chosen_stage = None
             draft.stage_override_reason = ""
             draft.disposition = ""
         draft.subject_id = subject_id
-        draft.subject_unknown = False
-        self._advance(draft, "subject")
-        self._persist()
-
-    def choose_unknown(self) -> None:
-        draft = self._require()
-        if not draft.subject_unknown:
-            draft.chosen_stage = None
-            draft.stage_override_reason = ""
-            draft.disposition = ""
-        draft.subject_id = None
-        draft.subject_unknown = True
+        draft.subject_unknown = unknown
         self._advance(draft, "subject")
         self._persist()
 
@@ -512,146 +507,3 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, Observable):
         draft = self._require()
         del draft.seized_items[index]
         self._persist()
-
-    # -- save -----------------------------------------------------------------------------------------
-    def missing(self) -> list[str]:
-        """The steps still lacking what a case needs (i18n keys ``case.step.<step>``)."""
-        draft = self.draft
-        if draft is None:
-            return ["violation"]
-        lacking = []
-        if not draft.violation_code:
-            lacking.append("violation")
-        loc = self.location()
-        if not (loc.has_fix or loc.address or loc.no_fix_reason):
-            lacking.append("location")
-        if not (draft.subject_id or draft.subject_unknown):
-            lacking.append("subject")
-        return lacking
-
-    def problems(self) -> list[LocalizedError]:
-        """Everything that would stop the save, in form order: the missing steps, else every problem
-        ``enforcement.validation.case_problems`` finds in the case the draft would save (the same check
-        the store runs). Reserves no case number."""
-        lacking = self.missing()
-        if lacking:
-            return [_missing_step(step) for step in lacking]
-        return self._case_problems()
-
-    def _case_problems(self) -> list[LocalizedError]:
-        """What ``case_problems`` finds in the case the draft would save (violation and subject known)."""
-        draft = self._require()
-        try:
-            case = self._compose(draft.case_no or _PENDING_CASE_NO)
-        except LocalizedError as exc:  # a number or date the officer typed that cannot be read
-            return [exc]
-        subject = None if case.subject_id is None else self._store.get_subject(case.subject_id)
-        # the seizure's second officer: the same rule HQ applies, against the officers this phone knows
-        return list(case_problems(case, self.catalogue, subject=subject, officer_of=self._store.get_officer))
-
-    def build_case(self) -> Case:
-        """The Case the draft describes (not validated against the catalogue: the store does that)."""
-        self._require()
-        if self._session.officer is None:
-            raise NotSignedIn()
-        lacking = self.missing()
-        if lacking:
-            raise _missing_step(lacking[0])
-        return self._compose(self.ensure_case_no())
-
-    def _compose(self, case_no: str) -> Case:
-        draft = self._require()
-        officer = self._session.officer
-        if officer is None:
-            raise NotSignedIn()
-        decision = self.decision()
-        assert decision is not None  # violation and subject are known (checked above)
-        chosen = Stage(draft.chosen_stage) if draft.chosen_stage is not None else decision.stage
-        disposition = self.disposition()
-        return Case(
-            id=draft.case_id,
-            case_no=case_no,
-            officer_badge=officer.badge,
-            squad_code=officer.squad_code,
-            device_id=self._store.device_id,
-            violation_code=draft.violation_code,
-            occurred_at=self.occurred_at(),
-            location=self.zoned_location(self.location()),
-            subject_id=None if draft.subject_unknown else draft.subject_id,
-            subject_unknown=draft.subject_unknown,
-            computed_stage=decision.stage,
-            chosen_stage=chosen,
-            stage_override_reason=draft.stage_override_reason if chosen != decision.stage else "",
-            stage_ordinal=decision.ordinal,
-            disposition=disposition,
-            fine_yuan=_fine(draft.fine_yuan) if disposition is Disposition.PENALTY else None,
-            legal_basis=draft.legal_basis.strip(),
-            warning_notice_no=draft.warning_notice_no.strip(),
-            seizure_receipt_no=draft.seizure_receipt_no.strip() if draft.seized_items else "",
-            second_officer_badge=draft.second_officer_badge.strip() if draft.seized_items else "",
-            rectify_deadline=_deadline(draft.rectify_deadline)
-            if disposition is Disposition.RECTIFY_ORDER
-            else None,
-            referred_to=draft.referred_to.strip() if disposition is Disposition.REFERRED else "",
-            seized_items=tuple(SeizedItem(i.kind, i.quantity, i.note) for i in draft.seized_items),
-            photos=tuple(
-                PhotoRef(p.sha256, p.size, PhotoKind(p.kind), p.width, p.height) for p in draft.photos
-            ),
-            notes=draft.notes.strip(),
-            version=draft.version,
-            supersedes=draft.supersedes,
-            created_at=self._now(),
-            extra=self.zone_extra(disposition),
-            policy_version=decision.policy_version,
-        )
-
-    def save(self) -> Case:
-        """Save the case atomically, clear the draft and ask the link to sync. On any error the draft
-        stays as it is and the error (naming the field) propagates."""
-        case = self.build_case()
-        self._store.save_case(case)
-        self.draft = None
-        self._store.meta_set(self._key(), None)
-        self.notify()
-        self._link.kick()
-        return case
-
-
-_STEP_FIELD = {"violation": "violation_code", "location": "location", "subject": "subject_id"}
-
-#: Stands in for the case number while checking a draft that has none reserved yet.
-_PENDING_CASE_NO = "(pending)"
-
-
-def _missing_step(step: str) -> DraftError:
-    return DraftError(
-        t("en", "case.review.missing", what=t("en", f"case.step.{step}")),
-        zh=t("zh", "case.review.missing", what=t("zh", f"case.step.{step}")),
-        field=_STEP_FIELD[step],
-    )
-
-
-def _fine(text: str) -> int | None:
-    value = text.strip()
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise DraftError(
-            "The fine must be a whole number of yuan", zh="罚款金额应为整数（元）", field="fine_yuan"
-        ) from None
-
-
-def _deadline(text: str) -> date | None:
-    value = text.strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise DraftError(
-            "The deadline must be a date like 2026-12-31",
-            zh="整改期限格式应为 2026-12-31",
-            field="rectify_deadline",
-        ) from None

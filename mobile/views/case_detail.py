@@ -8,7 +8,16 @@ from typing import Any
 import flet as ft
 
 from mobile.theme import TOUCH
-from mobile.views.common import Host, big_button, chip, day_time, sync_badge, title, violation_icon
+from mobile.views.common import (
+    Host,
+    big_button,
+    chip,
+    day_time,
+    screen_column,
+    sync_badge,
+    title,
+    violation_icon,
+)
 
 
 class CaseDetailView:
@@ -129,13 +138,7 @@ class CaseDetailView:
             parts.append(ft.Text(self.error, color=ft.Colors.ERROR))
         if view.can_amend:
             parts.append(ft.Row([big_button(s.t("detail.amend"), self.amend, icon=ft.Icons.EDIT)]))
-        return ft.Column(
-            parts,
-            spacing=10,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
-            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-        )
+        return screen_column(parts, spacing=10)
 
     def photo(self, sha256: str) -> ft.Control:
         data = self.app.drafts.thumbnail(sha256)

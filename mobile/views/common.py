@@ -102,6 +102,17 @@ def field(label: str, value: str = "", *, on_change: Any = None, **kwargs: Any) 
     return ft.TextField(label=label, value=value, on_change=on_change, text_size=18, dense=False, **kwargs)
 
 
+def screen_column(parts: list[ft.Control], *, spacing: int) -> ft.Column:
+    """A screen's body: its parts top to bottom, stretched to the screen's width, scrolling when long."""
+    return ft.Column(
+        parts,
+        spacing=spacing,
+        scroll=ft.ScrollMode.AUTO,
+        expand=True,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+    )
+
+
 def title(text: str) -> ft.Text:
     return ft.Text(text, size=22, weight=ft.FontWeight.BOLD)
 

@@ -20,6 +20,7 @@ from mobile.views.common import (
     day_time,
     field,
     plain_button,
+    screen_column,
     title,
     violation_label,
 )
@@ -63,13 +64,7 @@ class ReviewView:
         if decided:
             parts.append(ft.Text(s.t("review.decided"), size=18, weight=ft.FontWeight.BOLD))
             parts += [self.decided_line(line, snap.decisions.get(line.case_id)) for line in decided]
-        return ft.Column(
-            parts,
-            spacing=12,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
-            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-        )
+        return screen_column(parts, spacing=12)
 
     def item(self, item: QueueItem) -> ft.Control:
         s = self.shell

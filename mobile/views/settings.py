@@ -6,7 +6,7 @@ from typing import Any
 
 import flet as ft
 
-from mobile.views.common import Host, big_button, choice, field, plain_button, title
+from mobile.views.common import Host, big_button, choice, field, plain_button, screen_column, title
 
 
 class SettingsView:
@@ -49,13 +49,7 @@ class SettingsView:
             if waiting:
                 parts.append(ft.Text(s.t("signout.pending", records=waiting), size=14))
             parts.append(ft.Row([plain_button(s.t("signout"), self.sign_out, icon=ft.Icons.LOGOUT)]))
-        return ft.Column(
-            parts,
-            spacing=12,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
-            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-        )
+        return screen_column(parts, spacing=12)
 
     def choose_lang(self, e: Any) -> None:
         self.lang_value = e.control.value or "zh"

@@ -19,25 +19,24 @@ from enforcement.staging import stage_name
 from mobile.state.squad import SquadSnapshot
 from mobile.state.squad_export import Exported, Format
 from mobile.theme import FONT_FAMILY, TOUCH
-from mobile.views.common import PAGE, Host, chip, clock_time, field, plain_button, title, violation_label
+from mobile.views.common import (
+    PAGE,
+    Host,
+    chip,
+    clock_time,
+    field,
+    plain_button,
+    screen_column,
+    title,
+    violation_label,
+)
 from patrollog.daylog import CaseLine, OfficerDay
-from patrollog.plan import PlanPoint, place
+from patrollog.plan import PlanPoint, place, scale_bar
 from patrollog.style import STAGE_COLOURS
 
 PLAN_SIZE = (360, 260)
 PLAN_MARGIN = 20
 PLAN_FOOTER = 28  # the strip under the dots that holds the scale bar
-
-
-def scale_bar(scale: float, width: int) -> float:
-    """A round length in metres (1, 2, 5 × 10^k) at most a quarter of the plan wide."""
-    best = 10.0
-    for exponent in range(1, 6):
-        for m in (1, 2, 5):
-            length = m * 10.0**exponent
-            if length * scale <= width / 4:
-                best = length
-    return best
 
 
 class SquadView:
@@ -105,13 +104,7 @@ class SquadView:
             parts.append(ft.Text(s.t("squad.exporting"), size=14))
         if self.exported is not None:
             parts.append(ft.Text(s.t("squad.exported", path=str(self.exported.path)), size=14))
-        return ft.Column(
-            parts,
-            spacing=10,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
-            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-        )
+        return screen_column(parts, spacing=10)
 
     def day_row(self) -> ft.Control:
         s = self.shell

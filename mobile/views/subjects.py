@@ -8,7 +8,7 @@ import flet as ft
 
 from enforcement.staging import stage_name
 from mobile.theme import TOUCH
-from mobile.views.common import Host, chip, day_time, field, title
+from mobile.views.common import Host, chip, day_time, field, screen_column, title
 
 
 class SubjectsView:
@@ -45,13 +45,7 @@ class SubjectsView:
                         ]
                     )
                 )
-        return ft.Column(
-            parts,
-            spacing=10,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
-            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-        )
+        return screen_column(parts, spacing=10)
 
     def label(self, subject: Any) -> str:
         bits = [subject.name, subject.plate, subject.phone, subject.description]

@@ -8,7 +8,7 @@ import flet as ft
 
 from mobile.i18n import human_bytes
 from mobile.theme import TOUCH
-from mobile.views.common import Host, big_button, day_time, plain_button, title
+from mobile.views.common import Host, big_button, day_time, plain_button, screen_column, title
 
 
 class SyncView:
@@ -99,13 +99,7 @@ class SyncView:
             )
         if len(parked) > 1:
             parts.append(ft.Row([plain_button(s.t("sync.retry_all"), self.retry_all, icon=ft.Icons.REPLAY)]))
-        return ft.Column(
-            parts,
-            spacing=10,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
-            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-        )
+        return screen_column(parts, spacing=10)
 
     def sync_now(self, e: Any = None) -> None:
         self.app.sync.sync_now()

@@ -18,6 +18,7 @@ from mobile.views.common import (
     day_time,
     field,
     plain_button,
+    screen_column,
     sync_badge,
     title,
     violation_icon,
@@ -119,7 +120,7 @@ class TodayView:
         rows: list[ft.Control] = [self.case_tile(entry) for entry in cases]
         if not rows:
             rows = [ft.Text(s.t("today.empty"), size=16, italic=True)]
-        return ft.Column(
+        return screen_column(
             [
                 title(s.t("today.title")),
                 ft.Text(header, size=14),
@@ -131,9 +132,6 @@ class TodayView:
                 *rows,
             ],
             spacing=12,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
-            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         )
 
     def nearby(self) -> ft.Control:

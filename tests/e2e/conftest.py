@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from testkit.harness import CHROMIUM, AppServer, Browser, HqServer, Screen
+from testkit.browser import CHROMIUM, Browser, Screen
+from testkit.harness import AppServer, HqServer
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

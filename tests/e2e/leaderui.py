@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from testkit.harness import VIEWPORT, OfficerUi, Screen
+from testkit.browser import VIEWPORT, Screen
+from testkit.officer_ui import OfficerUi
 
 T = TypeVar("T")
 

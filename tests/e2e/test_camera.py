@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from testkit.harness import CHROMIUM, Browser, HqApi, HqServer, OfficerUi, Screen
+from testkit.browser import CHROMIUM, Browser, Screen
+from testkit.harness import HqApi, HqServer
+from testkit.officer_ui import OfficerUi
 
 pytestmark = pytest.mark.browser
 

@@ -21,7 +21,8 @@ import pytest
 from enforcement.model import LOCAL_TZ, Stage, SyncState
 from mobile.metakeys import SESSION_BADGE as SESSION_KEY
 from mobile.store import Store
-from testkit.harness import AppServer, Screen
+from testkit.browser import Screen
+from testkit.harness import AppServer
 from testkit.hqkit import OFFICER, catalogue
 from tests.mobile.statekit import PhoneClock, dead_url, make_app, photo
 

@@ -27,7 +27,8 @@ from enforcement.catalogue import load_catalogue
 from mobile.metakeys import SESSION_BADGE as SESSION_KEY
 from mobile.store import Store
 from patrollog.style import STAGE_COLOURS
-from testkit.harness import AppServer, Browser, Screen
+from testkit.browser import Browser, Screen
+from testkit.harness import AppServer
 from testkit.hqkit import LEADER
 from tests.e2e.leaderui import LeaderUi, screenshot_unhovered
 from tests.mobile.squadkit import fill

@@ -22,7 +22,9 @@ from typing import Any
 import pytest
 
 from hq.demo import USERS
-from testkit.harness import AppServer, Browser, HqApi, HqServer, OfficerUi, Screen, evidence_jpeg
+from testkit.browser import Browser, Screen
+from testkit.harness import AppServer, HqApi, HqServer
+from testkit.officer_ui import OfficerUi, evidence_jpeg
 from tests.e2e.leaderui import LeaderUi, screenshot_unhovered, until
 
 pytestmark = pytest.mark.browser

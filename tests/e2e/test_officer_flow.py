@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from testkit.harness import HqApi, HqServer, OfficerUi, Screen, evidence_jpeg
+from testkit.browser import Screen
+from testkit.harness import HqApi, HqServer
+from testkit.officer_ui import OfficerUi, evidence_jpeg
 
 pytestmark = pytest.mark.browser
 

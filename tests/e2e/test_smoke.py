@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from testkit.harness import HqApi, HqServer, Screen
+from testkit.browser import Screen
+from testkit.harness import HqApi, HqServer
 
 pytestmark = pytest.mark.browser
 

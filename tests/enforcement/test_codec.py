@@ -1,14 +1,12 @@
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 
 from enforcement.codec import case_from_dict, subject_from_dict, to_json_dict
 from enforcement.model import (
-    LOCAL_TZ,
     Case,
     CaseValidationError,
     Disposition,
-    Location,
     PhotoKind,
     PhotoRef,
     SeizedItem,
@@ -17,19 +15,11 @@ from enforcement.model import (
     SubjectKind,
     new_id,
 )
+from tests.enforcement import cases
 
 
 def make_case() -> Case:
-    return Case(
-        id=new_id(),
-        case_no="ZD01-1023-261122-K7Q2M-0001",
-        officer_badge="1023",
-        squad_code="ZD01",
-        device_id=new_id(),
-        violation_code="0510",
-        occurred_at=datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ),
-        location=Location(lat=34.75, lon=113.62, accuracy_m=8.0, address="人民路夜市"),
-        subject_id=new_id(),
+    return cases.make_case(
         computed_stage=Stage.PENALTY,
         chosen_stage=Stage.PENALTY,
         disposition=Disposition.PENALTY,

@@ -16,6 +16,7 @@ from enforcement.model import (
     new_id,
 )
 from enforcement.report import headline, latest_versions, patrol_figures
+from tests.enforcement.cases import make_case
 
 
 @pytest.fixture(scope="module")
@@ -27,22 +28,17 @@ _seq = iter(range(1, 10_000))
 
 
 def case(code: str, stage: Stage = Stage.PERSUASION, **changes: Any) -> Case:
-    base = Case(
-        id=new_id(),
-        case_no=f"ZD01-1023-261122-K7Q2M-{next(_seq):04d}",
-        officer_badge="1023",
-        squad_code="ZD01",
-        device_id="dev",
-        violation_code=code,
-        occurred_at=datetime(2026, 11, 22, 21, 0, tzinfo=LOCAL_TZ),
-        location=Location(address="人民路夜市"),
-        subject_id=new_id(),
-        computed_stage=stage,
-        chosen_stage=stage,
-        disposition=Disposition.PERSUADED,
-        stage_ordinal=int(stage),
-    )
-    return replace(base, **changes)
+    fields: dict[str, Any] = {
+        "case_no": f"ZD01-1023-261122-K7Q2M-{next(_seq):04d}",
+        "device_id": "dev",
+        "violation_code": code,
+        "occurred_at": datetime(2026, 11, 22, 21, 0, tzinfo=LOCAL_TZ),
+        "location": Location(address="人民路夜市"),
+        "computed_stage": stage,
+        "chosen_stage": stage,
+        "stage_ordinal": int(stage),
+    }
+    return make_case(**(fields | changes))
 
 
 def amend(old: Case, **changes: Any) -> Case:

@@ -26,29 +26,12 @@ from enforcement.validation import (
     validate_case,
     validate_subject,
 )
+from tests.enforcement.cases import make_case
 
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
     return load_catalogue()
-
-
-def make_case(**changes: Any) -> Case:
-    case = Case(
-        id=new_id(),
-        case_no="ZD01-1023-261122-K7Q2M-0001",
-        officer_badge="1023",
-        squad_code="ZD01",
-        device_id=new_id(),
-        violation_code="0510",
-        occurred_at=datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ),
-        location=Location(lat=34.75, lon=113.62, accuracy_m=8.0, address="人民路夜市"),
-        subject_id=new_id(),
-        computed_stage=Stage.PERSUASION,
-        chosen_stage=Stage.PERSUASION,
-        disposition=Disposition.PERSUADED,
-    )
-    return replace(case, **changes)
 
 
 def penalty(**changes: Any) -> Case:

@@ -16,7 +16,7 @@ import pytest
 from hq.storage.base import Storage
 from hq.storage.sqlite import SqliteStorage
 from testkit import pg
-from testkit.hqkit import Hq, make_hq
+from testkit.hqkit import Hq, hq_of
 
 
 def _sqlite(tmp_path: Path) -> Iterator[Storage]:
@@ -31,9 +31,7 @@ def _sqlite(tmp_path: Path) -> Iterator[Storage]:
 @pytest.fixture
 def hq(tmp_path: Path) -> Iterator[Hq]:
     """HQ's app over a fresh SQLite file (a module may override it with other settings)."""
-    hq = make_hq(tmp_path)
-    yield hq
-    hq.close()
+    yield from hq_of(tmp_path)
 
 
 @pytest.fixture

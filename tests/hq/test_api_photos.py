@@ -16,8 +16,8 @@ from testkit.hqkit import (
     OFFICER_B,
     OFFICER_C,
     Hq,
+    hq_of,
     make_case,
-    make_hq,
     photo_bytes,
     photo_ref,
     push_body,
@@ -30,9 +30,7 @@ OCTET = {"Content-Type": "application/octet-stream"}
 
 @pytest.fixture
 def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path, max_photo_bytes=64 * 1024)
-    yield hq
-    hq.close()
+    yield from hq_of(tmp_path, max_photo_bytes=64 * 1024)
 
 
 def pushed_case(client: httpx.Client, *photos: bytes) -> tuple[dict[str, str], str, list[str]]:

@@ -12,7 +12,7 @@ from hq.api.errors import ApiError
 from hq.auth import Auth, PinHasher, token_hash
 from hq.settings import FAST_PIN_HASHING, ThrottleSettings
 from sync.protocol import Errno, SignInRequest
-from testkit.hqkit import OFFICER, OFFICER_B, PINS, Hq, make_hq
+from testkit.hqkit import OFFICER, OFFICER_B, PINS, Hq, hq_of
 
 THROTTLE = ThrottleSettings(
     free_failures=3,
@@ -25,9 +25,7 @@ THROTTLE = ThrottleSettings(
 
 @pytest.fixture
 def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path, throttle=THROTTLE)
-    yield hq
-    hq.close()
+    yield from hq_of(tmp_path, throttle=THROTTLE)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from enforcement.model import LOCAL_TZ, Officer
+from enforcement.model import LOCAL_TZ, Case, Officer, Review, ReviewDecision, new_id
 from mobile.hqclient import RetryPolicy
 from mobile.photostore import PhotoStore
 from mobile.secretstore import MemorySecretStore, SecretStore
@@ -110,6 +110,31 @@ def make_app(
 def sign_in(app: AppState, hq_url: str, officer: Officer = OFFICER, pin: str | None = None) -> Officer:
     return asyncio.run(
         app.session.sign_in(hq_url, officer.badge, pin if pin is not None else PINS[officer.badge])
+    )
+
+
+def saved_case(app: AppState, photo_seed: int = 9) -> str:
+    """Record and save, through the drafts, a 露天烧烤 case of 刘小摊 at 人民路 12 号 with one photo
+    (``photo(photo_seed)``); returns the case id."""
+    drafts = app.drafts
+    drafts.start()
+    drafts.choose_violation("0510")
+    drafts.update(address="人民路 12 号")
+    drafts.create_subject("mobile_vendor", name="刘小摊")
+    asyncio.run(drafts.add_photo(photo(photo_seed)))
+    return drafts.save().id
+
+
+def returned(case: Case, reviewer_badge: str, decided_at: datetime, comment: str) -> Review:
+    """A leader's decision returning ``case`` to its officer for correction (as a sync would bring it)."""
+    return Review(
+        id=new_id(),
+        case_id=case.id,
+        case_no=case.case_no,
+        decision=ReviewDecision.RETURN,
+        reviewer_badge=reviewer_badge,
+        decided_at=decided_at,
+        comment=comment,
     )
 
 

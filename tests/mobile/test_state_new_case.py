@@ -23,18 +23,6 @@ from testkit.hqkit import OFFICER, OFFICER_B, Hq
 from tests.mobile.statekit import Apps, PhoneClock, dead_url, photo, sign_in
 
 
-@pytest.fixture
-def clock() -> PhoneClock:
-    return PhoneClock()
-
-
-@pytest.fixture
-def app(make_app: Apps, hq: Hq, clock: PhoneClock) -> AppState:
-    app = make_app(clock=clock)
-    sign_in(app, hq.serve().url)
-    return app
-
-
 def vendor_case(app: AppState, clock: PhoneClock, subject_id: str | None = None) -> str:
     """Record a 露天烧烤 case of one vendor up to the stage; returns the subject id."""
     drafts = app.drafts

@@ -12,20 +12,7 @@ from enforcement.model import SubjectKind
 from mobile.photos import PhotoError
 from mobile.state.app_state import AppState
 from mobile.state.camera import CameraError, camera_problem
-from testkit.hqkit import Hq
-from tests.mobile.statekit import Apps, PhoneClock, photo, sign_in
-
-
-@pytest.fixture
-def clock() -> PhoneClock:
-    return PhoneClock()
-
-
-@pytest.fixture
-def app(make_app: Apps, hq: Hq, clock: PhoneClock) -> AppState:
-    app = make_app(clock=clock)
-    sign_in(app, hq.serve().url)
-    return app
+from tests.mobile.statekit import PhoneClock, photo
 
 
 def step(app: AppState) -> str:

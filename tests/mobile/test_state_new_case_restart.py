@@ -4,42 +4,13 @@ seized item being entered), is in the draft and comes back from the same store."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from enforcement.model import Stage, StageChoiceError
 from enforcement.text import LocalizedError
 from mobile.state.app_state import AppState
 from mobile.state.errors import DraftError
-from testkit.hqkit import Hq, make_hq
-from tests.mobile.statekit import Apps, PhoneClock, apps_of, sign_in
-
-
-@pytest.fixture
-def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path / "hq")
-    hq.serve()
-    yield hq
-    hq.close()
-
-
-@pytest.fixture
-def make_app(tmp_path: Path) -> Iterator[Apps]:
-    yield from apps_of(tmp_path)
-
-
-@pytest.fixture
-def clock() -> PhoneClock:
-    return PhoneClock()
-
-
-@pytest.fixture
-def app(make_app: Apps, hq: Hq, clock: PhoneClock) -> AppState:
-    app = make_app(clock=clock)
-    sign_in(app, hq.serve().url)
-    return app
+from tests.mobile.statekit import Apps, PhoneClock
 
 
 def test_every_typed_value_comes_back_after_a_restart(

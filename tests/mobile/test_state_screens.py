@@ -6,23 +6,17 @@ from datetime import timedelta
 
 import pytest
 
-from enforcement.model import Review, ReviewDecision, Stage, SubjectKind, SyncState, new_id
+from enforcement.model import Stage, SubjectKind, SyncState
 from mobile.state.app_state import AppState
 from mobile.state.errors import DraftError, NotSignedIn
 from testkit.hqkit import LEADER, Hq
-from tests.mobile.statekit import AT, Apps, PhoneClock, dead_url, sign_in
+from tests.mobile.statekit import AT, Apps, PhoneClock, dead_url, returned, sign_in
 
 
 @pytest.fixture
-def clock() -> PhoneClock:
-    return PhoneClock()
-
-
-@pytest.fixture
-def app(make_app: Apps, hq: Hq, clock: PhoneClock) -> AppState:
-    app = make_app(clock=clock)
-    sign_in(app, hq.serve().url)
-    app.settings.update(hq_url=dead_url())  # from here on the phone is offline
+def app(app: AppState) -> AppState:
+    """The signed-in app of ``conftest.app``, offline from here on."""
+    app.settings.update(hq_url=dead_url())
     return app
 
 
@@ -91,15 +85,7 @@ def test_amend_a_returned_case_as_a_new_version(app: AppState, clock: PhoneClock
     with pytest.raises(DraftError):
         app.detail.amend(case.id)
     app.store.apply_review(
-        Review(
-            id=new_id(),
-            case_id=case.id,
-            case_no=case.case_no,
-            decision=ReviewDecision.RETURN,
-            reviewer_badge=LEADER.badge,
-            decided_at=clock.now + timedelta(hours=1),
-            comment="地点写得不具体，请补充门牌号",
-        )
+        returned(case, LEADER.badge, clock.now + timedelta(hours=1), "地点写得不具体，请补充门牌号")
     )
     view = app.detail.load(case.id)
     assert view is not None

@@ -7,7 +7,6 @@ the leader's next pull puts version 2 in the queue; the leader approves it and H
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from enforcement.model import ReviewDecision, SyncState
 from mobile.state.app_state import AppState
 from patrollog.reviewing import ReviewStatus
 from testkit.hqkit import LEADER, OFFICER, Hq
-from tests.mobile.statekit import Apps, apps_of, photo, sign_in
+from tests.mobile.statekit import Apps, apps_of, saved_case, sign_in
 
 
 @pytest.fixture
@@ -28,16 +27,6 @@ def officer_apps(tmp_path: Path) -> Iterator[Apps]:
 @pytest.fixture
 def leader_apps(tmp_path: Path) -> Iterator[Apps]:
     yield from apps_of(tmp_path / "leader")
-
-
-def save_case(app: AppState) -> str:
-    drafts = app.drafts
-    drafts.start()
-    drafts.choose_violation("0510")
-    drafts.update(address="人民路 12 号")
-    drafts.create_subject("mobile_vendor", name="刘小摊")
-    asyncio.run(drafts.add_photo(photo(21)))
-    return drafts.save().id
 
 
 def logged(app: AppState, case_id: str) -> object:
@@ -52,7 +41,7 @@ def test_return_amend_approve_round_trip(hq: Hq, officer_apps: Apps, leader_apps
     assert leader.squad.is_leader
     assert not officer.squad.is_leader
 
-    case_id = save_case(officer)  # saving pokes the link: synced at once (inline link)
+    case_id = saved_case(officer, photo_seed=21)  # saving pokes the link: synced at once (inline link)
     leader.link.kick()
     [item] = leader.squad.queue()
     assert item.line.case_id == case_id

@@ -4,12 +4,8 @@ control tree (no page: ``Shell.update`` does nothing)."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 import flet as ft
 import pytest
@@ -17,13 +13,12 @@ import pytest
 from enforcement.model import Disposition
 from mobile.state.app_state import AppState
 from mobile.views.new_case import NewCaseView
-from mobile.views.screens import make_screen
 from mobile.views.settings import SettingsView
-from mobile.views.shell import Shell
 from mobile.views.sign_in import SignInView
 from mobile.views.today import TodayView
 from testkit.hqkit import OFFICER, PINS, Hq
-from tests.mobile.statekit import Apps, photo, sign_in
+from tests.mobile.statekit import Apps, photo, returned, saved_case, sign_in
+from tests.mobile.viewkit import controls, event, open_screen, started, texts, tree
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
 
@@ -35,46 +30,9 @@ def app(make_app: Apps, hq: Hq) -> AppState:
     return app
 
 
-def tree(control: Any) -> list[ft.BaseControl]:
-    """Every visible control of a control tree, each once, depth first (an invisible one hides its own)."""
-    found: list[ft.BaseControl] = []
-    seen: set[int] = set()
-
-    def walk(node: Any) -> None:
-        if id(node) in seen or not isinstance(node, ft.BaseControl):
-            return
-        seen.add(id(node))
-        if getattr(node, "visible", True) is False:
-            return
-        found.append(node)
-        for f in dataclasses.fields(node):
-            value = getattr(node, f.name, None)
-            for child in value if isinstance(value, list) else [value]:
-                walk(child)
-
-    walk(control)
-    return found
-
-
-def texts(control: Any) -> list[str]:
-    """Every visible string of a control tree (texts, labels, button captions)."""
-    found: list[str] = []
-    for node in tree(control):
-        for name in ("value", "label", "content", "tooltip", "text"):
-            value = getattr(node, name, None)
-            if isinstance(value, str) and value and not (isinstance(node, ft.TextField) and name == "value"):
-                found.append(value)
-    return found
-
-
-def event(value: Any) -> Any:
-    return SimpleNamespace(control=SimpleNamespace(value=value))
-
-
 def test_sign_in_screen_labels_and_errors(make_app: Apps, hq: Hq) -> None:
     app = make_app()
-    shell = Shell(app, screens=make_screen)
-    shell.start()
+    shell = started(app)
     assert shell.route == "signin"
     screen = shell.screen
     assert isinstance(screen, SignInView)
@@ -94,8 +52,7 @@ def test_sign_in_screen_labels_and_errors(make_app: Apps, hq: Hq) -> None:
 
 
 def test_today_shift_and_status_line(app: AppState) -> None:
-    shell = Shell(app, screens=make_screen)
-    shell.start()
+    shell = started(app)
     screen = shell.screen
     assert isinstance(screen, TodayView)
     assert {"开始值班", "新建案件", "立即同步", "今日还没有案件"} <= set(texts(shell.body))
@@ -109,11 +66,7 @@ def test_today_shift_and_status_line(app: AppState) -> None:
 
 
 def test_new_case_through_the_screen(app: AppState) -> None:
-    shell = Shell(app, screens=make_screen)
-    shell.start()
-    shell.go("new_case")
-    screen = shell.screen
-    assert isinstance(screen, NewCaseView)
+    shell, screen = open_screen(app, NewCaseView, "new_case")
     assert "1/7 · 违法类型" in texts(shell.body)
     assert "露天烧烤" in texts(shell.body)
     screen.choose_violation("0510")
@@ -159,11 +112,7 @@ def test_new_case_through_the_screen(app: AppState) -> None:
 
 
 def test_bad_photo_error_is_shown_and_the_draft_kept(app: AppState) -> None:
-    shell = Shell(app, screens=make_screen)
-    shell.start()
-    shell.go("new_case")
-    screen = shell.screen
-    assert isinstance(screen, NewCaseView)
+    shell, screen = open_screen(app, NewCaseView, "new_case")
     screen.choose_violation("0501")
     app.drafts.go_to("photos")
     asyncio.run(screen.add_photos([b"not a photo"]))
@@ -174,11 +123,7 @@ def test_bad_photo_error_is_shown_and_the_draft_kept(app: AppState) -> None:
 
 
 def test_save_error_jumps_to_the_fields_step(app: AppState) -> None:
-    shell = Shell(app, screens=make_screen)
-    shell.start()
-    shell.go("new_case")
-    screen = shell.screen
-    assert isinstance(screen, NewCaseView)
+    _, screen = open_screen(app, NewCaseView, "new_case")
     screen.choose_violation("0501")
     app.drafts.go_to("review")
     screen.save()
@@ -188,19 +133,15 @@ def test_save_error_jumps_to_the_fields_step(app: AppState) -> None:
 
 
 def test_english_ui_has_no_chinese_chrome(app: AppState) -> None:
-    shell = Shell(app, screens=make_screen)
-    shell.start()
-    shell.go("settings")
-    screen = shell.screen
-    assert isinstance(screen, SettingsView)
+    shell, screen = open_screen(app, SettingsView, "settings")
     screen.photo.value = "10"
     screen.save()
     assert "照片长边应在 640 到 4096 之间" in texts(shell.body)
-    screen = shell.screen
-    assert isinstance(screen, SettingsView)
-    screen.choose_lang(event("en"))
-    screen.photo.value = "1280"
-    screen.save()
+    again = shell.screen
+    assert isinstance(again, SettingsView)
+    again.choose_lang(event("en"))
+    again.photo.value = "1280"
+    again.save()
     assert app.settings.lang == "en"
     for route in ("today", "sync", "settings", "subjects", "new_case"):
         shell.go(route)
@@ -209,8 +150,7 @@ def test_english_ui_has_no_chinese_chrome(app: AppState) -> None:
 
 
 def test_sync_and_subjects_screens(app: AppState) -> None:
-    shell = Shell(app, screens=make_screen)
-    shell.start()
+    shell = started(app)
     shell.go("sync")
     assert {"同步", "立即同步", "暂缓上传的记录", "没有暂缓的记录"} <= set(texts(shell.body))
     shell.go("subjects")
@@ -218,36 +158,20 @@ def test_sync_and_subjects_screens(app: AppState) -> None:
 
 
 def test_signed_out_goes_to_sign_in(app: AppState) -> None:
-    shell = Shell(app, screens=make_screen)
-    shell.start()
-    shell.go("settings")
-    screen = shell.screen
-    assert isinstance(screen, SettingsView)
+    shell, screen = open_screen(app, SettingsView, "settings")
     screen.sign_out()
     assert shell.route == "signin"
     shell.go("today")
     assert shell.route == "signin"
 
 
-def saved_case(app: AppState) -> str:
-    drafts = app.drafts
-    drafts.start()
-    drafts.choose_violation("0510")
-    drafts.update(address="人民路 12 号")
-    drafts.create_subject("mobile_vendor", name="刘小摊")
-    asyncio.run(drafts.add_photo(photo(9)))
-    return drafts.save().id
-
-
 def test_case_detail_and_amend_a_returned_case(app: AppState) -> None:
     from datetime import timedelta
 
-    from enforcement.model import Review, ReviewDecision, new_id
     from mobile.views.case_detail import CaseDetailView
 
     case_id = saved_case(app)
-    shell = Shell(app, screens=make_screen)
-    shell.start()
+    shell = started(app)
     today = shell.screen
     assert isinstance(today, TodayView)
     assert "刘小摊" in " ".join(texts(shell.body))
@@ -259,17 +183,7 @@ def test_case_detail_and_amend_a_returned_case(app: AppState) -> None:
     assert "修改并重新提交" not in shown
     case = app.store.get_case(case_id)
     assert case is not None
-    app.store.apply_review(
-        Review(
-            id=new_id(),
-            case_id=case.id,
-            case_no=case.case_no,
-            decision=ReviewDecision.RETURN,
-            reviewer_badge="1001",
-            decided_at=case.occurred_at + timedelta(hours=1),
-            comment="请补充门牌号",
-        )
-    )
+    app.store.apply_review(returned(case, "1001", case.occurred_at + timedelta(hours=1), "请补充门牌号"))
     shell.render()
     shown = texts(shell.body)
     assert {"请补充门牌号", "修改并重新提交", "中队长退回"} <= set(shown)
@@ -292,8 +206,7 @@ def test_case_detail_says_why_hqs_stage_differs(app: AppState) -> None:
     app.store.set_sync_state(
         case_id, SyncState.COMPLETE, Stage.PENALTY, hq_reason_zh=reason_zh, hq_reason_en=reason_en
     )
-    shell = Shell(app, screens=make_screen)
-    shell.start()
+    shell = started(app)
     shell.go("case", case_id)
     assert isinstance(shell.screen, CaseDetailView)
     shown = texts(shell.body)
@@ -338,8 +251,7 @@ def test_case_detail_values_are_plain_texts_in_one_selection_area(app: AppState)
     case = app.store.get_case(case_id)
     assert case is not None
     violation = app.catalogue.get(case.violation_code)
-    shell = Shell(app, screens=make_screen)
-    shell.start()
+    shell = started(app)
     shell.go("case", case_id)
     for lang in ("zh", "en"):
         app.settings.update(lang=lang)
@@ -371,11 +283,7 @@ def test_subjects_search_and_select(app: AppState) -> None:
     from mobile.views.subjects import SubjectsView
 
     saved_case(app)
-    shell = Shell(app, screens=make_screen)
-    shell.start()
-    shell.go("subjects")
-    screen = shell.screen
-    assert isinstance(screen, SubjectsView)
+    shell, screen = open_screen(app, SubjectsView, "subjects")
     screen.on_search(event("刘小摊"))
     assert "刘小摊" in texts(screen.results)
     subject = app.subjects.results[0]
@@ -385,25 +293,9 @@ def test_subjects_search_and_select(app: AppState) -> None:
     assert "没有找到当事人" in texts(screen.results)
 
 
-def controls(control: Any) -> Iterator[Any]:
-    """Every control of a tree."""
-    seen: set[int] = set()
-    stack = [control]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen or not isinstance(node, ft.BaseControl):
-            continue
-        seen.add(id(node))
-        yield node
-        for f in dataclasses.fields(node):
-            value = getattr(node, f.name, None)
-            stack.extend(value if isinstance(value, list) else [value])
-
-
 def test_every_tap_target_is_at_least_48_px(app: AppState) -> None:
     saved_case(app)
-    shell = Shell(app, screens=make_screen)
-    shell.start()
+    shell = started(app)
     for route in ("today", "sync", "settings", "subjects", "new_case"):
         shell.go(route)
         for step in ("violation", "location", "subject", "stage", "action", "photos", "review"):
@@ -453,11 +345,7 @@ def test_command_line_and_first_start(tmp_path: Path) -> None:
 
 def test_subject_search_shows_earlier_cases(app: AppState) -> None:
     saved_case(app)
-    shell = Shell(app, screens=make_screen)
-    shell.start()
-    shell.go("new_case")
-    screen = shell.screen
-    assert isinstance(screen, NewCaseView)
+    shell, screen = open_screen(app, NewCaseView, "new_case")
     screen.choose_violation("0510")
     screen.next()
     screen.search_subject(event("刘小摊"))
@@ -470,11 +358,7 @@ def test_subject_search_shows_earlier_cases(app: AppState) -> None:
 
 
 def test_background_sync_never_rebuilds_the_case_being_typed(app: AppState) -> None:
-    shell = Shell(app, screens=make_screen)
-    shell.start()
-    shell.go("new_case")
-    screen = shell.screen
-    assert isinstance(screen, NewCaseView)
+    shell, screen = open_screen(app, NewCaseView, "new_case")
     screen.choose_violation("0510")
     screen.next()
     screen.open_subject_form()
@@ -491,11 +375,7 @@ def test_background_sync_never_rebuilds_the_case_being_typed(app: AppState) -> N
 
 
 def test_review_names_a_missing_disposition_field_instead_of_ready(app: AppState) -> None:
-    shell = Shell(app, screens=make_screen)
-    shell.start()
-    shell.go("new_case")
-    screen = shell.screen
-    assert isinstance(screen, NewCaseView)
+    shell, screen = open_screen(app, NewCaseView, "new_case")
     screen.choose_violation("0501")
     app.drafts.update(no_fix_reason="地下通道无信号")
     app.drafts.choose_unknown()

@@ -22,7 +22,7 @@ from mobile.views.screens import make_screen
 from mobile.views.shell import Shell
 from testkit.hqkit import Hq
 from tests.mobile.statekit import Apps, apps_of, dead_url, photo, sign_in
-from tests.mobile.test_views import texts
+from tests.mobile.viewkit import open_screen, started, texts
 
 
 @pytest.fixture
@@ -160,11 +160,7 @@ def test_panel_reports_a_failed_shot_and_ignores_a_replaced_preview(app: AppStat
 
 def to_photos_step(app: AppState, monkeypatch: pytest.MonkeyPatch) -> tuple[Shell, NewCaseView]:
     monkeypatch.setattr(photos_step, "camera_possible", lambda page: True)
-    shell = Shell(app, screens=make_screen)
-    shell.start()
-    shell.go("new_case")
-    screen = shell.screen
-    assert isinstance(screen, NewCaseView)
+    shell, screen = open_screen(app, NewCaseView, "new_case")
     screen.choose_violation("0501")
     app.drafts.update(address="人民路 12 号", notes="占用盲道")
     screen.next()
@@ -232,8 +228,7 @@ def test_parked_records_show_the_case_number_and_the_reason_in_the_officers_lang
     parked = {p.kind: p for p in app.sync.parked()}
     assert parked["case"].label == case.case_no
     assert parked["subject"].label == "刘小摊"
-    shell = Shell(app, screens=make_screen)
-    shell.start()
+    shell = started(app)
     shell.go("sync")
     shown = texts(shell.body)
     assert f"案件 · {case.case_no}" in shown

@@ -19,12 +19,13 @@ from mobile.store import Store
 from mobile.views.review import ReviewView
 from mobile.views.screens import make_screen
 from mobile.views.shell import Shell
-from mobile.views.squad import SquadView, scale_bar
+from mobile.views.squad import SquadView
+from patrollog.plan import scale_bar
 from patrollog.style import STAGE_COLOURS
 from testkit.hqkit import LEADER, OFFICER, catalogue
 from tests.mobile.squadkit import fill
 from tests.mobile.statekit import Apps, PhoneClock, dead_url
-from tests.mobile.test_views import controls, texts
+from tests.mobile.viewkit import controls, texts
 from tests.patrollog.dayfixture import NAMES, SUBJECTS, Day, at, fixture_day
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")

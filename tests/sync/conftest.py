@@ -17,7 +17,7 @@ from enforcement.model import LOCAL_TZ, Case, Officer, PhotoKind, PhotoRef, Sync
 from mobile.hqclient import SyncClient
 from mobile.photostore import PhotoStore
 from mobile.store import Store
-from testkit.hqkit import OFFICER, PINS, Hq, catalogue, make_case, make_hq, photo_bytes
+from testkit.hqkit import OFFICER, PINS, Hq, catalogue, hq_of, make_case, photo_bytes
 
 AT = datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)  # when the test cases happen (phone time)
 
@@ -108,10 +108,7 @@ class Sleeps:
 
 @pytest.fixture
 def hq(tmp_path: Path) -> Iterator[Hq]:
-    hq = make_hq(tmp_path / "hq")
-    hq.serve()
-    yield hq
-    hq.close()
+    yield from hq_of(tmp_path / "hq", serve=True)
 
 
 @pytest.fixture
@@ -124,6 +121,15 @@ def phone(tmp_path: Path) -> Iterator[Phone]:
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
+
+
+@pytest.fixture
+def https() -> Iterator[list[httpx.Client]]:
+    """The HTTP clients a test opens by hand (appended here), closed after it."""
+    clients: list[httpx.Client] = []
+    yield clients
+    for http in clients:
+        http.close()
 
 
 ClientFactory = Callable[..., SyncClient]

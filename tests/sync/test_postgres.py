@@ -19,17 +19,10 @@ from tests.sync.test_faults import Faulty, assert_nothing_lost_or_duplicated, hq
 
 pytestmark = pytest.mark.postgres
 
+
 @pytest.fixture
 def pg_hq(tmp_path: Path) -> Iterator[Hq]:
     yield from pg_hq_of(tmp_path / "hq")
-
-
-@pytest.fixture
-def https() -> Iterator[list[httpx.Client]]:
-    clients: list[httpx.Client] = []
-    yield clients
-    for http in clients:
-        http.close()
 
 
 def client_of(

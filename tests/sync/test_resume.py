@@ -68,6 +68,13 @@ def held(client: httpx.Client, sha: str, auth: dict[str, str]) -> int | None:
     return None if value is None else int(value)
 
 
+def resume(
+    client: httpx.Client, url: str, content: bytes, auth: dict[str, str], offset: str | bytes
+) -> httpx.Response:
+    """A PUT of ``content`` to ``url`` resuming at ``offset`` (the header's value, sent as given)."""
+    return client.put(url, content=content, headers=auth | OCTET | {UPLOAD_OFFSET_HEADER: offset})
+
+
 def cut_put(hq: Hq, sha: str, data: bytes, auth: dict[str, str], keep: int, offset: int = 0) -> None:
     """A PUT of ``data[offset:]`` announced whole, cut off (TCP reset) once HQ has ``keep`` of its bytes;
     returns when HQ kept the partial."""
@@ -104,9 +111,7 @@ def test_a_cut_body_is_kept_and_the_rest_completes_it(
     assert partials(hq, sha) == [70_000]
     assert held(client, sha, auth) == 70_000
     assert not hq.blobs.has(sha)
-    answer = client.put(
-        f"/v1/photos/{sha}", content=data[70_000:], headers=auth | OCTET | {UPLOAD_OFFSET_HEADER: "70000"}
-    )
+    answer = resume(client, f"/v1/photos/{sha}", data[70_000:], auth, "70000")
     assert answer.status_code == 200, answer.text
     assert answer.json()["stored"] is True
     assert hq.blobs.read(sha) == data
@@ -122,9 +127,7 @@ def test_a_second_cut_extends_the_partial_and_a_shorter_claim_is_taken(
     cut_put(hq, sha, data, auth, 60_000, offset=50_000)  # the resume was cut off too
     assert held(client, sha, auth) == 110_000
     # the phone may resume from less than HQ holds (HQ keeps that prefix)
-    answer = client.put(
-        f"/v1/photos/{sha}", content=data[100_000:], headers=auth | OCTET | {UPLOAD_OFFSET_HEADER: "100000"}
-    )
+    answer = resume(client, f"/v1/photos/{sha}", data[100_000:], auth, "100000")
     assert answer.status_code == 200, answer.text
     assert hq.blobs.read(sha) == data
 
@@ -134,21 +137,21 @@ def test_a_claim_beyond_what_hq_holds_is_refused_with_the_held_offset(
 ) -> None:
     client, auth, data, sha = officer_case
     url = f"/v1/photos/{sha}"
-    nothing = client.put(url, content=data[1000:], headers=auth | OCTET | {UPLOAD_OFFSET_HEADER: "1000"})
+    nothing = resume(client, url, data[1000:], auth, "1000")
     assert nothing.status_code == 409
     assert nothing.json()["errno"] == Errno.UPLOAD_OFFSET_MISMATCH
     assert nothing.json()["detail"]["offset"] == 0
     cut_put(hq, sha, data, auth, 40_000)
-    beyond = client.put(url, content=data[50_000:], headers=auth | OCTET | {UPLOAD_OFFSET_HEADER: "50000"})
+    beyond = resume(client, url, data[50_000:], auth, "50000")
     assert beyond.status_code == 409
     assert beyond.json()["detail"] == {"offset": 40_000, "claimed": 50_000}
     assert beyond.headers[UPLOAD_OFFSET_HEADER] == "40000"
     assert partials(hq, sha) == [40_000]  # untouched
     for bad in ("-5", "abc", "1e3", "1 2", "\uff19".encode()):
-        malformed = client.put(url, content=data, headers=auth | OCTET | {UPLOAD_OFFSET_HEADER: bad})
+        malformed = resume(client, url, data, auth, bad)
         assert malformed.status_code == 422, bad
         assert malformed.json()["errno"] == Errno.VALIDATION
-    too_far = client.put(url, content=b"x", headers=auth | OCTET | {UPLOAD_OFFSET_HEADER: str(2**30)})
+    too_far = resume(client, url, b"x", auth, str(2**30))
     assert too_far.status_code == 413
     assert not hq.blobs.has(sha)
     assert held(client, sha, auth) == 40_000
@@ -161,9 +164,7 @@ def test_resumed_bytes_that_do_not_hash_to_the_name_are_refused_and_the_partial_
     cut_put(hq, sha, data, auth, 80_000)
     rest = bytearray(data[80_000:])
     rest[5000] ^= 0xFF
-    refused = client.put(
-        f"/v1/photos/{sha}", content=bytes(rest), headers=auth | OCTET | {UPLOAD_OFFSET_HEADER: "80000"}
-    )
+    refused = resume(client, f"/v1/photos/{sha}", bytes(rest), auth, "80000")
     assert refused.status_code == 422
     assert refused.json()["errno"] == Errno.PHOTO_HASH_MISMATCH
     assert not hq.blobs.has(sha)
@@ -188,24 +189,22 @@ def test_the_partial_of_another_device_is_neither_used_nor_harmed(
     cut_put(hq, sha, data, auth, 90_000)
     assert held(client, sha, other_phone) is None
     assert held(client, sha, colleague) is None
-    stolen = client.put(
-        url, content=data[90_000:], headers=colleague | OCTET | {UPLOAD_OFFSET_HEADER: "90000"}
-    )
+    stolen = resume(client, url, data[90_000:], colleague, "90000")
     assert stolen.status_code == 409
     assert stolen.json()["detail"]["offset"] == 0
     # the colleague's own cut, then a resume of damaged bytes: only the colleague's partial goes
     cut_put(hq, sha, data, colleague, 30_000)
     assert partials(hq, sha) == [30_000, 90_000]
     damaged = bytes(b ^ 1 for b in data[30_000:31_000]) + data[31_000:]
-    refused = client.put(url, content=damaged, headers=colleague | OCTET | {UPLOAD_OFFSET_HEADER: "30000"})
+    refused = resume(client, url, damaged, colleague, "30000")
     assert refused.status_code == 422
     assert partials(hq, sha) == [90_000]
     assert held(client, sha, auth) == 90_000
-    answer = client.put(url, content=data[90_000:], headers=auth | OCTET | {UPLOAD_OFFSET_HEADER: "90000"})
+    answer = resume(client, url, data[90_000:], auth, "90000")
     assert answer.status_code == 200, answer.text
     assert hq.blobs.read(sha) == data
     # a phone that resumes a photo HQ meanwhile got from another device is told HQ has it
-    cut_put_after = client.put(url, content=b"", headers=other_phone | OCTET | {UPLOAD_OFFSET_HEADER: "5"})
+    cut_put_after = resume(client, url, b"", other_phone, "5")
     assert cut_put_after.status_code == 200
     assert cut_put_after.json()["already_had"] is True
 

@@ -81,14 +81,6 @@ def gauge(hq: Hq) -> Iterator[tuple[PutGauge, str]]:
     server.stop()
 
 
-@pytest.fixture
-def https() -> Iterator[list[httpx.Client]]:
-    clients: list[httpx.Client] = []
-    yield clients
-    for http in clients:
-        http.close()
-
-
 def client_at(url: str, phone: Phone, sleeps: Sleeps, https: list[httpx.Client], **kwargs: Any) -> SyncClient:
     http = httpx.Client(base_url=url, timeout=10, transport=kwargs.pop("transport", None))
     https.append(http)

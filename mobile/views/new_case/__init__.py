@@ -23,7 +23,7 @@ import flet as ft
 
 from mobile.state.draft import STEPS
 from mobile.theme import TOUCH
-from mobile.views.common import Host, big_button, plain_button, title
+from mobile.views.common import Host, big_button, plain_button, screen_column, title
 from mobile.views.new_case.action import ActionStep
 from mobile.views.new_case.camera import CameraPanel
 from mobile.views.new_case.location import LocationStep
@@ -75,7 +75,7 @@ class NewCaseView(
             nav.append(big_button(s.t("case.save"), self.save, icon=ft.Icons.SAVE))
         else:
             nav.append(big_button(s.t("case.next"), self.next, icon=ft.Icons.ARROW_FORWARD))
-        column = ft.Column(
+        column = screen_column(
             [
                 ft.Row(
                     [
@@ -107,9 +107,6 @@ class NewCaseView(
                 ft.TextButton(s.t("case.discard"), on_click=self.discard, height=TOUCH),
             ],
             spacing=12,
-            scroll=ft.ScrollMode.AUTO,
-            expand=True,
-            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         )
         if entered:
             self.entered(self.step)

@@ -13,6 +13,13 @@ from mobile.theme import TOUCH
 from mobile.views.common import chip, choice, field, plain_button
 from mobile.views.new_case.base import StepBase
 
+#: The draft field (and its label ``case.<field>``) a disposition asks for, besides the fine of a penalty.
+DISPOSITION_FIELD = {
+    Disposition.WARNING_NOTICE: "warning_notice_no",
+    Disposition.RECTIFY_ORDER: "rectify_deadline",
+    Disposition.REFERRED: "referred_to",
+}
+
 
 class ActionStep(StepBase):
     def open_override(self, e: Any = None) -> None:
@@ -49,26 +56,9 @@ class ActionStep(StepBase):
                     keyboard_type=ft.KeyboardType.NUMBER,
                 )
             )
-        if disposition is Disposition.WARNING_NOTICE:
-            parts.append(
-                field(
-                    s.t("case.warning_notice_no"),
-                    draft.warning_notice_no,
-                    on_change=self.typed("warning_notice_no"),
-                )
-            )
-        if disposition is Disposition.RECTIFY_ORDER:
-            parts.append(
-                field(
-                    s.t("case.rectify_deadline"),
-                    draft.rectify_deadline,
-                    on_change=self.typed("rectify_deadline"),
-                )
-            )
-        if disposition is Disposition.REFERRED:
-            parts.append(
-                field(s.t("case.referred_to"), draft.referred_to, on_change=self.typed("referred_to"))
-            )
+        name = DISPOSITION_FIELD.get(disposition)
+        if name is not None:
+            parts.append(field(s.t(f"case.{name}"), getattr(draft, name), on_change=self.typed(name)))
         parts.append(
             field(
                 s.t("case.legal_basis"),
