@@ -82,6 +82,9 @@ def make_main(app: AppState) -> Callable[[ft.Page], Awaitable[None]]:
         page.padding = 0
         page.window.width, page.window.height = PHONE_SIZE
         shell = Shell(app, page, screens=make_screen, version=VERSION)
+        # what Flet would report as a crash of the session (its English overlay) goes to the shell's card
+        with contextlib.suppress(AttributeError, RuntimeError):
+            setattr(page.session, "error", shell.crashed)  # noqa: B010 (an instance's method replaced)
         shell.apply_theme()
         page.add(ft.SafeArea(shell.body, expand=True))
         await attach_secrets(app)

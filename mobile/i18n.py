@@ -264,6 +264,9 @@ ZH: dict[str, str] = {
     "nav.back": "返回",
     # generic
     "error.unexpected": "出现意外错误：{detail}",
+    "error.card.title": "出错了",
+    "error.card.body": "这个页面遇到了意外问题，已记录下来。已填写的内容都保存在本机，不会丢失。",
+    "error.card.home": "回到今日",
     "yes": "是",
     "no": "否",
     "none": "无",
@@ -522,6 +525,12 @@ EN: dict[str, str] = {
     "nav.settings": "Settings",
     "nav.back": "Back",
     "error.unexpected": "Unexpected error: {detail}",
+    "error.card.title": "Something went wrong",
+    "error.card.body": (
+        "This screen ran into an unexpected problem; it has been logged. Everything you entered is kept on "
+        "this phone."
+    ),
+    "error.card.home": "Back to Today",
     "yes": "Yes",
     "no": "No",
     "none": "None",

@@ -98,6 +98,27 @@ class AppState:
         self.health = Observable()  # notified when ``store_damage`` is set
         self._store_check = threading.Lock()
         self._store_checked = False
+        #: whose screens the state objects hold (a shared squad phone changes hands)
+        self._user = self._signed_in_badge()
+        self.session.subscribe(self._session_changed)
+
+    def _signed_in_badge(self) -> str | None:
+        officer = self.session.officer
+        return officer.badge if officer is not None else None
+
+    def _session_changed(self) -> None:
+        badge = self._signed_in_badge()
+        if badge != self._user:
+            self._user = badge
+            self.forget_user()
+
+    def forget_user(self) -> None:
+        """Drop what the screens held for the officer who signed out: the subject search, the squad day
+        and filters, the draft in memory. Nothing stored is touched: each officer's draft stays in the store
+        under the officer's badge and comes back at the officer's next sign-in."""
+        self.subjects.forget()
+        self.squad.forget()
+        self.drafts.draft = None
 
     def check_store(self) -> bool:
         """The store's scheduled full integrity check, when due (``Store.integrity_check_due``); at most once

@@ -160,6 +160,12 @@ class SquadState(Observable):
         self._day: date | None = None
         self.filters = Filters()
 
+    def forget(self) -> None:
+        """Back to today without filters (another officer or leader signs in on this phone)."""
+        self._day = None
+        self.filters = Filters()
+        self.notify()
+
     # -- who and when ------------------------------------------------------------------------------------
     @property
     def is_leader(self) -> bool:

@@ -23,6 +23,14 @@ class SubjectsState(Observable):
         self.selected: Subject | None = None
         self.history: list[HistoryEntry] = []
 
+    def forget(self) -> None:
+        """Drop the search and the subject shown (another officer signs in on this phone)."""
+        self.query = ""
+        self.results = []
+        self.selected = None
+        self.history = []
+        self.notify()
+
     def search(self, query: str) -> list[Subject]:
         self.query = query
         self.results = self._store.search_subjects(query.strip()) if query.strip() else []

@@ -136,3 +136,34 @@ def choice(
         ],
         spacing=2,
     )
+
+
+def fault_card(text: Any, on_home: Any) -> ft.Control:
+    """The card shown in place of a screen that failed unexpectedly (never Flet's English overlay):
+    what happened in the UI language, that nothing entered is lost, and the way back to 今日. ``text`` is
+    the host's ``t``."""
+    return ft.Column(
+        [
+            ft.Card(
+                ft.Container(
+                    ft.Column(
+                        [
+                            ft.Row(
+                                [
+                                    ft.Icon(ft.Icons.ERROR_OUTLINE, color=ft.Colors.ERROR, size=32),
+                                    title(text("error.card.title")),
+                                ],
+                                spacing=8,
+                            ),
+                            ft.Text(text("error.card.body"), size=16),
+                            ft.Row([big_button(text("error.card.home"), on_home, icon=ft.Icons.TODAY)]),
+                        ],
+                        spacing=12,
+                    ),
+                    padding=16,
+                ),
+                key="fault_card",
+            )
+        ],
+        scroll=ft.ScrollMode.AUTO,
+    )

@@ -8,11 +8,29 @@ view tests) ``update`` does nothing, so screens are built and their handlers cal
 
 State objects notify from the sync link's worker thread; the shell re-renders through ``page.run_task`` so
 controls are only touched on the page's event loop.
+
+The bottom bar is derived from the signed-in role on every render, never appended to: when its set of
+tabs changes (another officer or a leader signs in on a shared squad phone, another language) the shell
+puts a new ``NavigationBar`` on the page instead of editing the old one's destinations (Flet 1.0.5's list
+diff turned officer → leader into eight tabs, leader → officer into none), and the selected index always
+lies within it.
+
+No screen shows Flet's English crash overlay: the shell is the one place that guards the screens. Every
+``on_*`` handler in a rendered screen's control tree is wrapped (``guard``), a screen's ``build`` is
+guarded in ``render``, and what Flet itself would report as a crash (``crashed``, hooked in by
+``mobile.app``) comes here too. Each shows the error card (``fault``): the traceback is logged, the
+state (the officer's draft is persisted by it at every change) is left as it was, and a button leads back
+to 今日.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
+import inspect
+import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +40,12 @@ from enforcement.text import Lang, LocalizedError
 from mobile.i18n import t
 from mobile.state.app_state import AppState
 from mobile.theme import FONT_FAMILY, font_file, make_theme
-from mobile.views.common import Screen
+from mobile.views.common import Screen, fault_card
+
+log = logging.getLogger(__name__)
+
+#: Test-only: the label of a button whose handler raises on purpose (the browser test's deliberate fault).
+FAULT_ENV = "STREETPATROL_TEST_FAULT"
 
 #: Screens reachable from the bottom bar, in its order.
 TABS: tuple[tuple[str, str, ft.IconData], ...] = (
@@ -58,11 +81,11 @@ class Shell:
         self.screen: Screen | None = None
         self.messages: list[str] = []  # every message shown (the tests read it)
         self.body = ft.Container(expand=True, padding=ft.Padding.symmetric(horizontal=12, vertical=8))
-        self.nav = ft.NavigationBar(
-            destinations=[],
-            on_change=self._on_tab,
-            height=72,
-        )
+        self.nav = self._new_nav()
+        self._nav_tabs: tuple[tuple[str, str], ...] = ()  # (route, label) of the bar's destinations
+        self._user: tuple[str, str] | None = None  # (badge, role) the screens were last rendered for
+        self.faults: list[BaseException] = []  # every unexpected error shown on the card (the tests read it)
+        self._fault_label = os.environ.get(FAULT_ENV) or None
         self._unsubscribe: list[Callable[[], None]] = []
 
     # -- text --------------------------------------------------------------------------------------------
@@ -104,33 +127,165 @@ class Shell:
         if route in {name for name, _, _ in LEADER_TABS} and not self.app.squad.is_leader:
             route, arg = "today", None
         self.route, self.arg = route, arg
-        self.screen = self.make_screen(self, route, arg)
+        try:
+            self.screen = self.make_screen(self, route, arg)
+        except Exception as exc:
+            self.fault(exc)
+            return
         self.render()
 
     def render(self) -> None:
-        """Rebuild the current screen from state and push it."""
+        """Rebuild the current screen from state and push it (an error while building shows the card)."""
         if self.screen is None:
             return
-        self.body.content = self.screen.build()
+        self._follow_user()
+        try:
+            content = self.screen.build()
+            self.guard_tree(content)
+        except Exception as exc:
+            self.fault(exc)
+            return
+        self.body.content = content
         self._render_nav()
+        self._push()
+
+    def _push(self) -> None:
         if self.page is not None:
             self.page.title = self.t("app.title")
             self.page.navigation_bar = self.nav if self.nav.visible else None
         self.update()
 
+    def _follow_user(self) -> None:
+        """When someone else is signed in than at the last render (a shared phone): forget the previous
+        user's messages and dialogs and start from a fresh bottom bar."""
+        officer = self.app.session.officer
+        user = (officer.badge, str(officer.role)) if officer is not None else None
+        if user == self._user:
+            return
+        self._user = user
+        self.messages.clear()
+        self._nav_tabs = ()
+        if self.page is not None:
+            with contextlib.suppress(Exception):  # nothing open, or the page is going away
+                while self.page.pop_dialog() is not None:
+                    pass
+
+    def _new_nav(self) -> ft.NavigationBar:
+        return ft.NavigationBar(destinations=[], on_change=self.guard(self._on_tab), height=72)
+
     def _render_nav(self) -> None:
         tabs = self.tabs()
         names = [name for name, _, _ in tabs]
-        self.nav.destinations = [
-            ft.NavigationBarDestination(icon=icon, label=self.t(key)) for _, key, icon in tabs
-        ]
+        shown = tuple((name, self.t(key)) for name, key, _ in tabs)
+        if shown != self._nav_tabs:
+            # a new bar, never the old one's destinations edited (see the module doc)
+            self.nav = self._new_nav()
+            self.nav.destinations = [
+                ft.NavigationBarDestination(icon=icon, label=self.t(key)) for _, key, icon in tabs
+            ]
+            self._nav_tabs = shown
         self.nav.visible = self.route in names
-        if self.route in names:
-            self.nav.selected_index = names.index(self.route)
+        self.nav.selected_index = names.index(self.route) if self.route in names else 0
 
     def _on_tab(self, e: Any) -> None:
-        index = int(self.nav.selected_index or 0)
-        self.go(self.tabs()[index][0])
+        control = getattr(e, "control", None)
+        bar = control if isinstance(control, ft.NavigationBar) else self.nav
+        tabs = self.tabs()
+        index = int(bar.selected_index or 0)
+        if bar is not self.nav or not 0 <= index < len(tabs):
+            self.go("today")  # a tap on a bar that no longer fits whoever is signed in
+            return
+        self.go(tabs[index][0])
+
+    # -- unexpected errors -------------------------------------------------------------------------------
+    def guard(self, handler: Callable[..., Any], label: str | None = None) -> Callable[..., Any]:
+        """``handler`` that shows the error card instead of raising (sync, async and async generators;
+        Flet still sees the handler's own parameters, so it passes the event exactly as before)."""
+        if getattr(handler, "_shell_guarded", False):
+            return handler
+        faulty = label is not None and label == self._fault_label
+
+        def check() -> None:
+            if faulty:
+                raise RuntimeError(f"deliberate test fault ({FAULT_ENV}={label})")
+
+        guarded: Callable[..., Any]
+        if inspect.isasyncgenfunction(handler):
+
+            async def guarded_gen(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    check()
+                    async for item in handler(*args, **kwargs):
+                        yield item
+                except Exception as exc:
+                    self.fault(exc)
+
+            guarded = guarded_gen
+        elif inspect.iscoroutinefunction(handler):
+
+            async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    check()
+                    return await handler(*args, **kwargs)
+                except Exception as exc:
+                    self.fault(exc)
+                    return None
+
+            guarded = guarded_async
+        else:
+
+            def guarded_sync(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    check()
+                    return handler(*args, **kwargs)
+                except Exception as exc:
+                    self.fault(exc)
+                    return None
+
+            guarded = guarded_sync
+        guarded = functools.wraps(handler)(guarded)
+        guarded._shell_guarded = True  # type: ignore[attr-defined]
+        return guarded
+
+    def guard_tree(self, root: Any) -> None:
+        """Wrap every ``on_*`` handler of the control tree under ``root`` with ``guard``."""
+        seen: set[int] = set()
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if not isinstance(node, ft.BaseControl) or id(node) in seen:
+                continue
+            seen.add(id(node))
+            for f in dataclasses.fields(node):
+                value = getattr(node, f.name, None)
+                if f.name.startswith("on_"):
+                    if callable(value) and not getattr(value, "_shell_guarded", False):
+                        setattr(node, f.name, self.guard(value, _label(node)))
+                elif isinstance(value, ft.BaseControl):
+                    stack.append(value)
+                elif isinstance(value, list):
+                    stack.extend(item for item in value if isinstance(item, ft.BaseControl))
+
+    def fault(self, exc: BaseException) -> None:
+        """Show the error card in place of the screen: log the traceback, touch no state (the officer's
+        draft stays as it was persisted), offer the way back to 今日."""
+        log.error("unexpected error on screen %r", self.route, exc_info=exc)
+        self.faults.append(exc)
+        self.route, self.arg, self.screen = "error", None, None
+        self.body.content = fault_card(self.t, self._fault_home)
+        self.nav.visible = False
+        try:
+            self._push()
+        except Exception:  # the page could not take even the card: nothing more to show
+            log.exception("the error card could not be shown")
+
+    def _fault_home(self, e: Any = None) -> None:
+        self.go("today")
+
+    def crashed(self, message: str) -> None:
+        """What Flet would send as a session crash (its English overlay): the card instead (``mobile.app``
+        puts this in place of the page session's ``error``)."""
+        self.fault(RuntimeError(message))
 
     def apply_theme(self) -> None:
         """The shipped CJK font for the whole app, Material 3, normal or outdoor high contrast."""
@@ -166,7 +321,19 @@ class Shell:
             self.page.run_task(self._render_async)
 
     async def _render_async(self) -> None:
-        if self.route == "signin" and self.app.session.signed_in:
-            self.go("today")
-        elif self.route in self.LIVE:  # checked again: the officer may have moved on meanwhile
-            self.render()
+        try:
+            if self.route == "signin" and self.app.session.signed_in:
+                self.go("today")
+            elif self.route in self.LIVE:  # checked again: the officer may have moved on meanwhile
+                self.render()
+        except Exception as exc:  # a background update must not end in Flet's overlay either
+            self.fault(exc)
+
+
+def _label(control: ft.BaseControl) -> str | None:
+    """A button's caption (what ``FAULT_ENV`` names)."""
+    content = getattr(control, "content", None)
+    if isinstance(content, str):
+        return content
+    text = getattr(control, "text", None)
+    return text if isinstance(text, str) else None
