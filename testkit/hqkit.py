@@ -198,7 +198,7 @@ def photo_ref(data: bytes, kind: PhotoKind = PhotoKind.DURING) -> PhotoRef:
 def make_case(
     officer: Officer,
     *,
-    photos: tuple[PhotoRef, ...] = (),
+    photos: tuple[PhotoRef, ...] | None = None,
     occurred_at: datetime | None = None,
     seq: int = 1,
     device_id: str | None = None,
@@ -207,8 +207,14 @@ def make_case(
     computed: Stage = Stage.PERSUASION,
     violation_code: str = "0510",
 ) -> Case:
-    """A valid first-version case (subject unknown unless ``subject_id``)."""
+    """A valid first-version case (subject unknown unless ``subject_id``). ``photos`` by default: none
+    for 劝导, one photo record for 警告 and 处罚 (the shipped catalogue's minimum; its photo is not
+    uploaded unless the test does so)."""
     from enforcement.numbering import format_case_no
+
+    if photos is None:
+        tag = f"{officer.badge}-{install_tag}-{seq}-{int(computed)}-{occurred_at}"
+        photos = (photo_ref(tag.encode()),) if computed >= Stage.WARNING else ()
 
     occurred = occurred_at or datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)
     return Case(

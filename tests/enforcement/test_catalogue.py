@@ -61,7 +61,7 @@ def refused(tmp_path: Path, data: object) -> CatalogueError:
 
 
 def test_shipped_catalogue_loads(shipped: Catalogue) -> None:
-    assert shipped.version == "2026.11-1"
+    assert shipped.version == "2026.12-1"
     assert {c.code for c in shipped.categories} >= {"01", "02", "03", "05"}
     assert len(shipped) == len(list(shipped)) >= 35
     codes = [v.code for v in shipped]
