@@ -61,7 +61,7 @@ class AppState:
         self.now = now
         self.secrets: SecretStore = secrets if secrets is not None else MemorySecretStore()
         adopt_file_token(store, self.secrets)
-        self.settings = SettingsState(store)
+        self.settings = SettingsState(store, catalogue)  # photo size and watermark: HQ's policy
         self.link = SyncLink(
             backend_factory,
             lambda: self.settings.settings.hq_url,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -17,7 +18,7 @@ from enforcement.model import (
 )
 from mobile.photos import PhotoError
 from mobile.state.app_state import AppState
-from mobile.state.errors import DraftError
+from mobile.state.errors import DraftError, SettingsError
 from mobile.state.new_case import FIELD_FAVOURITES
 from testkit.hqkit import OFFICER, OFFICER_B, Hq
 from tests.mobile.statekit import Apps, PhoneClock, dead_url, photo, sign_in
@@ -217,8 +218,12 @@ def test_offline_save_keeps_the_case_for_later(make_app: Apps, hq: Hq, clock: Ph
     assert app.today.cases()[0].sync_state is SyncState.COMPLETE
 
 
-def test_photo_settings_follow_the_settings(app: AppState, clock: PhoneClock) -> None:
-    app.settings.update(photo_long_edge=800, watermark=False)
+def test_photo_settings_follow_the_catalogue(app: AppState, clock: PhoneClock) -> None:
+    # HQ's photo policy, not the officer's choice: a catalogue that says 800 px and no watermark
+    app.settings.apply_policy(replace(app.catalogue, photo_long_edge=800, photo_watermark=False))
+    with pytest.raises(SettingsError) as err:
+        app.settings.update(watermark=True)
+    assert err.value.field == "watermark"
     vendor_case(app, clock)
     assert app.drafts.watermark() is None
     added = asyncio.run(app.drafts.add_photo(photo(3, (2000, 1000))))
