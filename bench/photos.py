@@ -115,6 +115,91 @@ def camera_jpeg(stored_w: int, stored_h: int, seed: int = 7) -> bytes:
     return out.getvalue()
 
 
+def png_solid(size: tuple[int, int], bit_depth: int, colour_type: int) -> bytes:
+    """A real PNG of one colour, written row by row: the cheapest worst case under the pixel limit (a
+    small file that decodes to the most memory)."""
+    import struct
+    import zlib
+
+    width, height = size
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour_type]
+    row = b"\0" + b"\x40" * (-(-width * channels * bit_depth // 8))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    squeeze = zlib.compressobj(1)
+    parts = [squeeze.compress(row * 64) for _ in range(height // 64)]
+    parts += [squeeze.compress(row * (height % 64)), squeeze.flush()]
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"".join(parts))
+
+
+def webp_solid(size: tuple[int, int]) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (60, 120, 180)).save(out, "WEBP", quality=50)
+    return out.getvalue()
+
+
+#: Inputs of the memory section: the worst cases just under the 100 MP pixel limit, the largest RGBA
+#: PNG and RGB WebP the decode budget takes, and two it refuses (from the header, before decoding).
+MEMORY_INPUTS = {
+    "PNG 1-bit grey, 99.9 MP": lambda: png_solid((10_000, 9_990), 1, 0),
+    "PNG 8-bit grey, 99.9 MP": lambda: png_solid((10_000, 9_990), 8, 0),
+    "PNG 16-bit grey, 99.9 MP": lambda: png_solid((10_000, 9_990), 16, 0),
+    "PNG RGBA, 48 MP": lambda: png_solid((8_000, 6_000), 8, 6),
+    "WebP RGB, 12 MP": lambda: webp_solid((4_000, 3_000)),
+    "PNG RGBA, 99.9 MP (refused)": lambda: png_solid((10_000, 9_990), 8, 6),
+    "WebP RGB, 20 MP (refused)": lambda: webp_solid((5_000, 4_000)),
+}
+
+
+def memory_section(tmp: Path, margin_mb: int) -> tuple[list[str], list[str]]:
+    """Peak RSS above the process floor of the pipeline on the worst non-JPEG inputs, beside the 48 MP
+    camera JPEG and the previous build's path (whole decode, whole-image conversion), same run."""
+    jpeg = tmp / "mem-48mp.jpg"
+    jpeg.write_bytes(camera_jpeg(*SIZES["48 MP"]))
+    floor = spawn("idle", jpeg, 1, tmp)["rss_kb"] / 1024  # type: ignore[operator]
+    jpeg_mb = spawn("memory", jpeg, 1, tmp)["rss_kb"] / 1024 - floor  # type: ignore[operator]
+    rows = [
+        "### Memory: worst non-JPEG inputs under the pixel limit (`--memory`)",
+        "",
+        f"Peak RSS (VmHWM) above the process floor ({floor:.0f} MB: interpreter, imports, input bytes), "
+        "one photo per subprocess; the pipeline without watermark; previous = the previous build's path "
+        "for these formats (whole decode, whole-image conversion to RGB, then the resize).",
+        "",
+        "| input | file KB | this pipeline MB | previous path MB | result | vs 48 MP JPEG |",
+        "|---|---:|---:|---:|---|---:|",
+        f"| camera JPEG, 48 MP (reference) | {jpeg.stat().st_size // 1024:,} | {jpeg_mb:.0f} | "
+        "| evidence | |",
+    ]
+    worst = 0.0
+    for label, make in MEMORY_INPUTS.items():
+        path = tmp / f"mem-{len(rows)}.bin"
+        path.write_bytes(make())
+        got = spawn("memory", path, 1, tmp)
+        mb = got["rss_kb"] / 1024 - floor  # type: ignore[operator]
+        out = got["output"]
+        result = out.decode() if out.startswith(b"refused") else "evidence"  # type: ignore[union-attr]
+        try:
+            before = f"{spawn('previous', path, 1, tmp)['rss_kb'] / 1024 - floor:.0f}"  # type: ignore[operator]
+        except RuntimeError:
+            before = "failed"
+        worst = max(worst, mb)
+        rows.append(
+            f"| {label} | {path.stat().st_size // 1024:,} | {mb:.0f} | {before} | {result} | "
+            f"{mb - jpeg_mb:+.0f} MB |"
+        )
+    verdict = (
+        f"worst non-JPEG peak {worst:.0f} MB above the floor vs the 48 MP JPEG's {jpeg_mb:.0f} MB "
+        f"(target: at most the JPEG's + {margin_mb} MB, the decode budget): "
+        f"{'met' if worst <= jpeg_mb + margin_mb else 'NOT met'}"
+    )
+    return rows, [f"- memory: {verdict}"]
+
+
 # -- workers (run in a subprocess each) ------------------------------------------------------------------
 def make_variant(name: str):
     """A function bytes -> output bytes for ``name``."""
@@ -123,6 +208,33 @@ def make_variant(name: str):
 
         chosen = make_watermark() if name == "pipeline" else None
         return lambda data: process_photo(data, chosen).evidence
+    if name == "memory":  # the pipeline, a refusal included (its error code is the output)
+        from mobile.photos import PhotoError, process_photo
+
+        def guarded(data: bytes) -> bytes:
+            try:
+                return process_photo(data, None).evidence
+            except PhotoError as error:
+                return f"refused: {error.code}".encode()
+
+        return guarded
+    if name == "previous":  # the previous build's path for non-JPEGs: whole decode, whole conversion
+        from concurrent.futures import ThreadPoolExecutor
+
+        from PIL import Image
+
+        from mobile import photos
+        from mobile.photoresize import resize_upright
+
+        def previous(data: bytes) -> bytes:
+            image = Image.open(io.BytesIO(data))
+            image.load()
+            target = photos._fit(image.size, 1600)
+            with ThreadPoolExecutor(2) as pool:
+                image = resize_upright(photos._to_rgb(image), target, photos._orientation(image), pool)
+            return photos._encode(image, quality=80, progressive=True)
+
+        return previous
     if name == "naive":
         from PIL import Image, ImageOps
 
@@ -466,6 +578,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--worker", nargs=4, metavar=("VARIANT", "PATH", "RUNS", "OUT"), help=argparse.SUPPRESS
     )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="only the memory section: peak RSS of the worst non-JPEG inputs vs the 48 MP JPEG",
+    )
     args = parser.parse_args(argv)
     if args.worker:
         name, path, runs, out_path = args.worker
@@ -473,6 +590,24 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from PIL import __version__ as pillow_version
+
+    if args.memory:
+        with tempfile.TemporaryDirectory(prefix="bench-photos-") as tmp_name:
+            rows, verdict = memory_section(Path(tmp_name), margin_mb=256)
+        text = "\n".join(
+            [
+                f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
+                f"{os.getloadavg()[0]:.2f}; Python {platform.python_version()}, Pillow {pillow_version}",
+                "",
+                *rows,
+                "",
+                *verdict,
+            ]
+        )
+        print(text)
+        out = args.out.with_name(args.out.stem + "-memory.md")
+        out.write_text(text + "\n", encoding="utf-8")
+        return 0
 
     vips_problem, vips_version = vips_status()
     variants = [v for v in VARIANTS if v != "vips" or vips_problem is None] + ["idle"]

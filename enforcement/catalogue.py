@@ -7,12 +7,21 @@ is bad) and the field, so whoever edits the data can fix it without reading code
 
 File format 1::
 
-    {"format": 1, "version": "2026.11-1", "note": "...",
+    {"format": 1, "version": "2026.12-1", "note": "...",
      "categories": [{"code": "05", "name_zh": "街面秩序", "name_en": "Street order"}, ...],
      "violations": [{"code": "0510", "category": "05", "name_zh": ..., "name_en": ...,
                      "subject_kinds": ["mobile_vendor", ...], "legal_basis": "《…》第…条",
                      "fine_min": 500, "fine_max": 20000, "seizure_allowed": true,
                      "icon": "OUTDOOR_GRILL", "common_names": ["露天烧烤"]}, ...]}
+
+Optional, added later (an older catalogue without them means: no minimum, HQ's default photo policy):
+
+- ``"min_photos": {"persuasion": 0, "warning": 1, "penalty": 1}`` at the top: how many photos a case of
+  each stage (the stage applied, 劝导/警告/处罚) must have; a violation's own ``"min_photos"`` (some of
+  the three stages) overrides it for that violation. ``enforcement.validation.case_problems`` enforces
+  it, on the phone before saving and at HQ on ingest;
+- ``"photo_policy": {"watermark": true, "long_edge": 1600}``: HQ's policy for evidence photos, which
+  the phone applies (the officer cannot turn the watermark off or change the size).
 
 ``fine_min == fine_max == 0`` means the bureau does not fine for that violation (persuade, warn, refer).
 ``icon`` is the name of a member of Flet's ``ft.Icons``; only its form is checked here (this package
@@ -24,12 +33,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from enforcement.model import CatalogueError, SubjectKind
+from enforcement.model import CatalogueError, Stage, SubjectKind
 from enforcement.text import Lang
 
 FORMAT = 1
@@ -39,7 +48,14 @@ _CATEGORY_CODE = re.compile(r"[0-9]{2}")
 _VIOLATION_CODE = re.compile(r"[0-9]{4}")
 _ICON_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
-_TOP_FIELDS = {"format", "version", "note", "categories", "violations"}
+_TOP_FIELDS = {"format", "version", "note", "categories", "violations", "min_photos", "photo_policy"}
+#: The stages' names in ``min_photos``.
+STAGE_KEYS = {"persuasion": Stage.PERSUASION, "warning": Stage.WARNING, "penalty": Stage.PENALTY}
+#: The most photos a minimum may ask for (a case holds at most ``validation.MAX_PHOTOS``).
+MAX_MIN_PHOTOS = 9
+PHOTO_EDGE_MIN = 640
+PHOTO_EDGE_MAX = 4096
+_POLICY_FIELDS = {"watermark", "long_edge"}
 _CATEGORY_FIELDS = {"code", "name_zh", "name_en"}
 _VIOLATION_FIELDS = {
     "code",
@@ -53,6 +69,7 @@ _VIOLATION_FIELDS = {
     "seizure_allowed",
     "icon",
     "common_names",
+    "min_photos",
 }
 
 
@@ -79,6 +96,8 @@ class Violation:
     seizure_allowed: bool
     icon: str  # a Flet ``ft.Icons`` member name
     common_names: tuple[str, ...] = ()
+    #: This violation's own minimum photos per stage (over the catalogue's); empty: the catalogue's.
+    min_photos: Mapping[Stage, int] = field(default_factory=lambda: MappingProxyType({}))
 
     def name(self, lang: Lang = "zh") -> str:
         return self.name_zh if lang == "zh" else self.name_en
@@ -96,6 +115,18 @@ class Catalogue:
     version: str
     categories: tuple[Category, ...]
     violations: Mapping[str, Violation]
+    #: Photos a case of each stage must have, unless its violation says otherwise (``min_photos_for``).
+    min_photos: Mapping[Stage, int] = field(default_factory=lambda: MappingProxyType({}))
+    #: HQ's photo policy, applied by the phone: watermark burned in, and the evidence photo's long edge.
+    photo_watermark: bool = True
+    photo_long_edge: int = 1600
+
+    def min_photos_for(self, code: str, stage: Stage) -> int:
+        """How many photos a case of violation ``code`` at ``stage`` must have (0: none required)."""
+        violation = self.violations.get(code)
+        if violation is not None and stage in violation.min_photos:
+            return violation.min_photos[stage]
+        return self.min_photos.get(stage, 0)
 
     def get(self, code: str) -> Violation:
         try:
@@ -199,7 +230,62 @@ def parse_catalogue(data: object, source: str) -> Catalogue:
                 source, violation.code, "code", "duplicate code (listed twice)", "代码重复（出现了两次）"
             )
         violations[violation.code] = violation
-    return Catalogue(version=version, categories=categories, violations=MappingProxyType(violations))
+    watermark, long_edge = _photo_policy(source, data)
+    return Catalogue(
+        version=version,
+        categories=categories,
+        violations=MappingProxyType(violations),
+        min_photos=_min_photos(source, "", data),
+        photo_watermark=watermark,
+        photo_long_edge=long_edge,
+    )
+
+
+def _min_photos(source: str, where: str, entry: dict[str, Any]) -> Mapping[Stage, int]:
+    raw = entry.get("min_photos", {})
+    if not isinstance(raw, dict):
+        raise _error(source, where, "min_photos", "must be a JSON object", "必须是 JSON 对象")
+    result: dict[Stage, int] = {}
+    for key, value in raw.items():
+        if key not in STAGE_KEYS:
+            names = ", ".join(STAGE_KEYS)
+            raise _error(
+                source,
+                where,
+                "min_photos",
+                f"unknown stage {key!r} (allowed: {names})",
+                f"未知的处置阶段 {key!r}（可用：{names}）",
+            )
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_MIN_PHOTOS:
+            raise _error(
+                source,
+                where,
+                "min_photos",
+                f"{key}: must be a whole number 0..{MAX_MIN_PHOTOS}, got {value!r}",
+                f"{key}：必须是 0 到 {MAX_MIN_PHOTOS} 的整数，实际为 {value!r}",
+            )
+        result[STAGE_KEYS[key]] = value
+    return MappingProxyType(result)
+
+
+def _photo_policy(source: str, data: dict[str, Any]) -> tuple[bool, int]:
+    raw = data.get("photo_policy", {})
+    if not isinstance(raw, dict):
+        raise _error(source, "", "photo_policy", "must be a JSON object", "必须是 JSON 对象")
+    _no_unknown_fields(source, "photo_policy", raw, _POLICY_FIELDS)
+    watermark = raw.get("watermark", True)
+    if not isinstance(watermark, bool):
+        raise _error(source, "photo_policy", "watermark", "must be true or false", "必须是 true 或 false")
+    edge = raw.get("long_edge", 1600)
+    if not isinstance(edge, int) or isinstance(edge, bool) or not PHOTO_EDGE_MIN <= edge <= PHOTO_EDGE_MAX:
+        raise _error(
+            source,
+            "photo_policy",
+            "long_edge",
+            f"must be {PHOTO_EDGE_MIN}..{PHOTO_EDGE_MAX} px, got {edge!r}",
+            f"必须是 {PHOTO_EDGE_MIN} 到 {PHOTO_EDGE_MAX} 像素，实际为 {edge!r}",
+        )
+    return watermark, edge
 
 
 def _parse_categories(source: str, raw: list[Any]) -> tuple[Category, ...]:
@@ -290,6 +376,7 @@ def _parse_violation(source: str, index: int, entry: object, categories: set[str
         seizure_allowed=seizure,
         icon=icon,
         common_names=tuple(n.strip() for n in common),
+        min_photos=_min_photos(source, where, entry),
     )
 
 

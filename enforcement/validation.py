@@ -99,7 +99,7 @@ def case_problems(
         _stage(case),
         _disposition(case, violation),
         _seizure(case, violation),
-        _photos(case),
+        _photos(case, catalogue),
         _version(case),
         length_problems(case),
         _second_officer(case, officer_of),
@@ -373,7 +373,24 @@ def _seizure(case: Case, violation: Violation | None) -> Iterator[CaseValidation
         )
 
 
-def _photos(case: Case) -> Iterator[CaseValidationError]:
+_STAGE_NAMES = {
+    Stage.PERSUASION: ("劝导", "persuasion"),
+    Stage.WARNING: ("警告", "warning"),
+    Stage.PENALTY: ("处罚", "penalty"),
+}
+
+
+def _photos(case: Case, catalogue: Catalogue) -> Iterator[CaseValidationError]:
+    if case.chosen_stage in set(Stage):  # the stage applied; an invalid one is ``_stage``'s problem
+        needed = catalogue.min_photos_for(case.violation_code, Stage(case.chosen_stage))
+        if len(case.photos) < needed:
+            zh, en = _STAGE_NAMES[Stage(case.chosen_stage)]
+            yield _problem(
+                "photos",
+                f"a {en} ({zh}) case needs at least {needed} photo{'s' if needed > 1 else ''} "
+                f"(this one has {len(case.photos)}); take a photo before saving",
+                f"{zh}案件至少需要{needed}张照片（当前{len(case.photos)}张），请先拍照再保存",
+            )
     if len(case.photos) > MAX_PHOTOS:
         yield _problem(
             "photos",

@@ -8,6 +8,7 @@ as duplicates. ``demo_text`` is what ``streetpatrol-hq seed-demo`` prints.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -20,6 +21,8 @@ from enforcement.model import (
     HistoryEntry,
     Location,
     Officer,
+    PhotoKind,
+    PhotoRef,
     Role,
     Stage,
     Subject,
@@ -159,7 +162,9 @@ def _case_no(squad_code: str, badge: str, day: date, seq: int) -> str:
     return format_case_no(squad_code, badge, day, DEMO_INSTALL_TAG, seq)
 
 
-def _past_case(past: PastCase, seq: int, now: datetime, history: list[HistoryEntry]) -> Case:
+def _past_case(
+    past: PastCase, seq: int, now: datetime, history: list[HistoryEntry], catalogue: Catalogue
+) -> Case:
     officer = next(u.officer for u in USERS if u.officer.badge == past.badge)
     subject = SUBJECTS[past.subject]
     day = (now - timedelta(days=past.days_ago)).astimezone(LOCAL_TZ)
@@ -185,7 +190,15 @@ def _past_case(past: PastCase, seq: int, now: datetime, history: list[HistoryEnt
         warning_notice_no=notice,
         notes="演示历史案件",
         created_at=occurred,
+        photos=_demo_photos(past.case_id, catalogue.min_photos_for(past.violation_code, stage)),
     )
+
+
+def _demo_photos(case_id: str, needed: int) -> tuple[PhotoRef, ...]:
+    """Photo records for a demo case: as many as the catalogue's minimum for its stage asks (警告 and
+    处罚: one). The demo seeds records only, so HQ lists these photos as not yet uploaded."""
+    names = (hashlib.sha256(f"demo-photo:{case_id}:{n}".encode()).hexdigest() for n in range(needed))
+    return tuple(PhotoRef(name, 120_000, PhotoKind.DURING, 1600, 1200) for name in names)
 
 
 def seed_demo(
@@ -214,7 +227,7 @@ def seed_demo(
             summary.cases_already_there += 1
             histories[subject_id].append(HistoryEntry.of(stored))
             continue
-        case = _past_case(past, seq, now, histories[subject_id])
+        case = _past_case(past, seq, now, histories[subject_id], catalogue)
         officer = next(u.officer for u in USERS if u.officer.badge == past.badge)
         record = PushRecord(kind="case", id=case.id, device_seq=seq, payload=to_json_dict(case))
         [result] = ingest_batch(storage, officer, DEMO_DEVICE, [record], catalogue=catalogue, now=now)

@@ -10,6 +10,10 @@ Android build ships that version). The pipeline:
    bicubic resize to ``long_edge`` (other formats: an integer ``reduce`` first when over 3x the target).
    A YCbCr-coded JPEG (every camera's) is decoded as YCbCr, with no colour conversion, and stays so: the
    JPEG encoder takes YCbCr as it is;
+   Formats with no reduced-size decoding (PNG, WebP, HEIC) are decoded whole, so their cost is planned
+   from the header first (``decode_plan``: the decoder's peak, the reduced image and one band) and a
+   photo over ``decode_budget`` (256 MB) is refused before decoding; the decoded image is then converted
+   to RGB band by band while it is box-reduced (no full-size copy: no whole-image conversion or turn);
 3. normalise anything else to RGB (CMYK, 16-bit, palette, alpha flattened on white); resize and apply the
    EXIF orientation together, as jobs shared between the caller and two helper threads: horizontal
    bands, each turned on its own (the turn moves the small image, never the source); for YCbCr, bands
@@ -71,14 +75,24 @@ FONT_PATH = next(
 _JPEG_FORMATS = frozenset({"JPEG", "MPO"})  # MPO: JPEGs with a multi-picture index (many Android phones)
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 _ORIENTATION_TAG = 0x0112
-__all__ = ["FONT_PATH", "PhotoError", "PhotoSettings", "ProcessedPhoto", "Watermark", "process_photo"]
+__all__ = [
+    "FONT_PATH",
+    "DecodePlan",
+    "PhotoError",
+    "PhotoSettings",
+    "ProcessedPhoto",
+    "Watermark",
+    "decode_plan",
+    "process_photo",
+]
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
 
 
 class PhotoError(LocalizedError):
     """A photo the app cannot use; the officer reads why, and the rest of the form stays as typed.
 
-    Codes: empty, not_image, truncated, too_large, too_many_pixels, unsupported_format, no_font.
+    Codes: empty, not_image, truncated, too_large, too_many_pixels, too_much_memory, unsupported_format,
+    no_font.
     """
 
     code = "photo"
@@ -95,6 +109,8 @@ class PhotoSettings:
     watermark: bool = True
     max_pixels: int = 100_000_000
     max_bytes: int = 40 * 2**20
+    #: Memory a photo with no reduced-size decoding (PNG, WebP, HEIC) may take (``decode_plan``).
+    decode_budget: int = 256 * 2**20
 
     def __post_init__(self) -> None:
         if not 64 <= self.long_edge <= 8192:
@@ -103,8 +119,8 @@ class PhotoSettings:
             raise ValueError(f"quality must be 1..95, not {self.quality}")
         if not 16 <= self.thumb_edge <= self.long_edge:
             raise ValueError(f"thumb_edge must be 16..long_edge, not {self.thumb_edge}")
-        if self.max_pixels <= 0 or self.max_bytes <= 0:
-            raise ValueError("max_pixels and max_bytes must be positive")
+        if self.max_pixels <= 0 or self.max_bytes <= 0 or self.decode_budget <= 0:
+            raise ValueError("max_pixels, max_bytes and decode_budget must be positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,11 +290,12 @@ def _decode(
                 loading.result()
                 image = _to_rgb(image)
         else:
+            _check_budget(image, target, settings)  # from the header: before a pixel is decoded
             hashing = pool.submit(also)
             with _decode_errors(image, settings):
                 image.load()
                 orientation = _orientation(image)  # not a JPEG: its EXIF may follow the pixels
-                image = _to_rgb(image)  # (a new image for some modes: the EXIF is read before)
+                image = _reduced_rgb(image, target)  # (a new image: the EXIF is read before)
             sized(upright_size(target, orientation), image.mode)
     image = resize_upright(_strip(image), target, orientation, pool)
     hashing.result()
@@ -426,6 +443,101 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         flat.paste(rgba, mask=rgba.getchannel("A"))
         return flat
     return image if image.mode == "RGB" else image.convert("RGB")
+
+
+# -- the decode budget (formats with no reduced-size decoding) ------------------------------------------
+#: Bytes per pixel of Pillow's own storage for a mode (RGB is stored in 4 bytes, "1" in one).
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+#: How many times the decoded image's size a format's decoder holds at its peak. PNG decodes straight
+#: into Pillow's image; Pillow's WebP decoder (libwebp's animation decoder) keeps its own RGBA canvas and
+#: hands a copy of it over as bytes before they are unpacked into the image (measured: 16 B per pixel
+#: for an RGB WebP, 4 x the image); pillow-heif decodes into its own buffer, then Pillow copies it.
+_FORMAT_FACTOR = {"PNG": 1, "WEBP": 4, "HEIF": 2}
+#: Source rows converted at a time: about this many source pixels per band.
+_BAND_SOURCE_PIXELS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class DecodePlan:
+    """What decoding a non-JPEG photo costs, in bytes, before any pixel is decoded.
+
+    ``decode``: the decoder's peak (the decoded image as Pillow stores it, times the format's factor);
+    ``reduced``: the RGB image reduced by ``factor`` (box average) that the resize starts from;
+    ``band``: one band of source rows, cropped and converted to RGB (two images of that size).
+    ``total`` is what the photo holds at once at most, and is checked against ``decode_budget``.
+    """
+
+    factor: int
+    band_rows: int
+    decode: int
+    reduced: int
+    band: int
+
+    @property
+    def total(self) -> int:
+        return self.decode + self.reduced + self.band
+
+
+def decode_plan(
+    mode: str, size: tuple[int, int], target: tuple[int, int], image_format: str | None
+) -> DecodePlan:
+    """The plan for a source of ``mode`` and ``size`` (as Pillow opens it) resized to ``target``.
+
+    The reduction factor is the largest integer that keeps the reduced image at least ``target`` (as a
+    JPEG's DCT scaling does: the resize then starts from 1-2x the target); conversions to RGB are made
+    band by band on the way (crop, convert, reduce, paste), so no full-size copy of the source is made.
+    """
+    width, height = size
+    factor = max(1, min(width // target[0], height // target[1]))
+    rows = max(factor, _BAND_SOURCE_PIXELS // max(1, width) // factor * factor)
+    decoded = width * height * _MODE_BYTES.get(mode, 4)
+    reduced_size = (-(-width // factor)) * (-(-height // factor))
+    return DecodePlan(
+        factor=factor,
+        band_rows=rows,
+        decode=decoded * _FORMAT_FACTOR.get(image_format or "", 2),
+        reduced=reduced_size * 4,
+        band=width * min(rows, height) * (_MODE_BYTES.get(mode, 4) + 4),
+    )
+
+
+def _check_budget(image: Image.Image, target: tuple[int, int], settings: PhotoSettings) -> None:
+    """Refuse a photo whose decode would need more memory than ``settings.decode_budget``."""
+    plan = decode_plan(image.mode, image.size, target, image.format)
+    if plan.total <= settings.decode_budget:
+        return
+    need, limit = plan.total / 2**20, settings.decode_budget / 2**20
+    kind = image.format or "?"
+    raise PhotoError(
+        "too_much_memory",
+        f"This {kind} image is too large to open on the phone ({image.width} x {image.height} px, "
+        f"{image.mode}: it would need {need:.0f} MB; the limit is {limit:.0f} MB). "
+        "Take the photo with the camera (JPEG) or choose a smaller image",
+        f"这张 {kind} 图片太大，手机无法打开（{image.width} x {image.height} 像素，{image.mode}："
+        f"需要 {need:.0f} MB 内存，上限 {limit:.0f} MB）。请用相机拍摄（JPEG）或选择较小的图片",
+    )
+
+
+def _reduced_rgb(image: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """``image`` (decoded, not a YCbCr JPEG) as 8-bit RGB, box-reduced by ``decode_plan``'s factor,
+    converted in bands of source rows so that no full-size copy of it is ever made.
+
+    A band's height is a multiple of the factor, so every reduced pixel averages the same source pixels
+    as a reduction of the whole converted image would: the result is the same, pixel for pixel.
+    """
+    plan = decode_plan(image.mode, image.size, target, image.format)
+    if image.mode == "RGB" or image.mode == "YCbCr":
+        return image.reduce(plan.factor) if plan.factor > 1 else image
+    width, height = image.size
+    if plan.factor == 1 and plan.band_rows >= height:
+        return _to_rgb(image)
+    out = Image.new("RGB", (-(-width // plan.factor), -(-height // plan.factor)))
+    for top in range(0, height, plan.band_rows):
+        band = _to_rgb(image.crop((0, top, width, min(height, top + plan.band_rows))))
+        if plan.factor > 1:
+            band = band.reduce(plan.factor)
+        out.paste(band, (0, top // plan.factor))
+    return out
 
 
 # -- output ---------------------------------------------------------------------------------------------

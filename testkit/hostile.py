@@ -265,9 +265,12 @@ def schema_snapshot(storage: Storage) -> tuple[list[str], str]:
 # ------------------------------------------------------------------------------- valid records
 
 
-def valid_case(target: Target, *, photos: tuple[PhotoRef, ...] = ()) -> Case:
-    """A valid case of the target's officer with every optional text field filled (so each one is live)."""
+def valid_case(target: Target, *, photos: tuple[PhotoRef, ...] | None = None) -> Case:
+    """A valid case of the target's officer with every optional text field filled (so each one is live).
+    A 警告 needs a photo (the catalogue's min_photos): by default one photo record, never uploaded."""
     officer = target.users["officer"]
+    if photos is None:
+        photos = (PhotoRef(hashlib.sha256(f"hostile-{target.seq()}".encode()).hexdigest(), 120_000),)
     at = datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)
     return Case(
         id=new_id(),

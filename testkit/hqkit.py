@@ -228,7 +228,7 @@ def photo_ref(data: bytes, kind: PhotoKind = PhotoKind.DURING) -> PhotoRef:
 def make_case(
     officer: Officer,
     *,
-    photos: tuple[PhotoRef, ...] = (),
+    photos: tuple[PhotoRef, ...] | None = None,
     occurred_at: datetime | None = None,
     seq: int = 1,
     device_id: str | None = None,
@@ -238,8 +238,14 @@ def make_case(
     violation_code: str = "0510",
 ) -> Case:
     """A valid first-version case (subject unknown unless ``subject_id``): ``testkit.records.make_case``
-    numbered as a phone numbers it, at HQ's test location."""
+    numbered as a phone numbers it, at HQ's test location. ``photos`` by default: none for 劝导, one photo
+    record for 警告 and 处罚 (the shipped catalogue's minimum; its photo is not uploaded unless the test
+    does so)."""
     from enforcement.numbering import format_case_no
+
+    if photos is None:
+        tag = f"{officer.badge}-{install_tag}-{seq}-{int(computed)}-{occurred_at}"
+        photos = (photo_ref(tag.encode()),) if computed >= Stage.WARNING else ()
 
     occurred = occurred_at or datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)
     case = records.make_case(

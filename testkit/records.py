@@ -84,10 +84,13 @@ def make_case(
     subject_id: str | None = None,
     occurred_at: datetime = NOW,
     stage: Stage = Stage.PERSUASION,
-    photos: int = 0,
+    photos: int | None = None,
     **changes: Any,
 ) -> Case:
-    """A valid 露天烧烤 (0510) case whose phone-computed stage is ``stage``."""
+    """A valid 露天烧烤 (0510) case whose phone-computed stage is ``stage``, with ``photos`` photo records
+    (by default the shipped catalogue's minimum for the stage applied: one for 警告 and 处罚)."""
+    if photos is None:
+        photos = 1 if changes.get("chosen_stage", stage) in (Stage.WARNING, Stage.PENALTY) else 0
     fields: dict[str, Any] = {
         "id": new_id(),
         "case_no": f"{officer.squad_code}-{officer.badge}-261122-K7Q2M-{next(_counter):04d}",

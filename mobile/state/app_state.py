@@ -64,7 +64,7 @@ class AppState:
         self.now = now
         self.secrets: SecretStore = secrets if secrets is not None else MemorySecretStore()
         adopt_file_token(store, self.secrets)
-        self.settings = SettingsState(store, allow_http=allow_http)
+        self.settings = SettingsState(store, catalogue, allow_http=allow_http)  # photo policy: HQ's
         self.link = SyncLink(
             backend_factory,
             lambda: self.settings.settings.hq_url,

@@ -1,10 +1,16 @@
-"""App settings kept in the store's meta table: language, HQ address, photo size, watermark, contrast, and
-the bureau CA enrolled for HQ.
+"""App settings kept in the store's meta table: language, HQ address, contrast, the bureau CA enrolled for
+HQ; and the photo policy.
 
 The HQ address must be ``https://`` unless it is this machine (loopback: development, ``scripts/run``);
 a development build may allow ``http://`` anywhere (``allow_http``, from ``STREETPATROL_DEV_ALLOW_HTTP=1``
 read once by ``mobile.app``). There is no switch for it in the app. An enrolled CA (PEM) becomes the only
-authority the phone trusts for HQ (``mobile.hqclient.tls``)."""
+authority the phone trusts for HQ (``mobile.hqclient.tls``).
+
+The evidence photo's long edge and watermark are HQ's policy, not the officer's choice: they come from
+the catalogue (``Catalogue.photo_long_edge`` / ``photo_watermark``, which HQ publishes with it) whenever
+``SettingsState`` is given one (the app always does), and are then read-only: ``update`` refuses them.
+Without a catalogue (older callers, tests of the stored values) they are stored settings as before.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from enforcement.catalogue import Catalogue
 from enforcement.text import Lang
 from mobile import metakeys
 from mobile.hqclient import check_ca_pem, cleartext_allowed
@@ -60,12 +67,30 @@ def normalise_hq_url(text: str, *, allow_http: bool = False) -> str:
 class SettingsState(Observable):
     """Reads and writes ``Settings``; every change is persisted at once."""
 
-    def __init__(self, store: MetaStore, *, allow_http: bool = False) -> None:
+    def __init__(
+        self, store: MetaStore, catalogue: Catalogue | None = None, *, allow_http: bool = False
+    ) -> None:
         super().__init__()
         self._store = store
         self.allow_http = allow_http
         self.on_trust_change: Callable[[], None] | None = None  # the link remakes its client
+        self._policy: tuple[int, bool] | None = None
         self.settings = self._load()
+        if catalogue is not None:
+            self.apply_policy(catalogue)
+
+    @property
+    def photo_policy_from_hq(self) -> bool:
+        """Whether the photo size and watermark are HQ's policy (read-only here)."""
+        return self._policy is not None
+
+    def apply_policy(self, catalogue: Catalogue) -> None:
+        """Take the photo size and watermark from ``catalogue`` (at start, and when a new one arrives)."""
+        self._policy = (catalogue.photo_long_edge, catalogue.photo_watermark)
+        new = replace(self.settings, photo_long_edge=self._policy[0], watermark=self._policy[1])
+        if new != self.settings:
+            self.settings = new
+            self.notify()
 
     def _load(self) -> Settings:
         raw = self._store.meta_get(metakeys.SETTINGS) or {}
@@ -94,6 +119,14 @@ class SettingsState(Observable):
     ) -> Settings:
         """Validate and persist the given fields; SettingsError (naming the field) leaves all unchanged."""
         new = self.settings
+        if self._policy is not None:
+            for name, value, current in (
+                ("photo_long_edge", photo_long_edge, new.photo_long_edge),
+                ("watermark", watermark, new.watermark),
+            ):
+                if value is not None and str(value).strip() != str(current):
+                    raise localized(SettingsError, "settings.photo_policy_hq", field=name)
+            photo_long_edge = watermark = None
         if lang is not None:
             new = replace(new, lang=as_lang(lang))
         if hq_url is not None:

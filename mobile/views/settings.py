@@ -1,4 +1,5 @@
-"""Settings: language, HQ address, photo size, watermark, outdoor contrast, version, sign-out."""
+"""Settings: language, HQ address, outdoor contrast, version, sign-out; the photo policy (size, watermark),
+shown read-only: HQ sets it (``mobile.state.settings``)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,10 @@ class SettingsView:
             key="settings_lang",
         )
         self.hq = field(shell.t("settings.hq"), current.hq_url)
-        self.photo = field(
-            shell.t("settings.photo_size"), str(current.photo_long_edge), keyboard_type=ft.KeyboardType.NUMBER
+        mark = "settings.photo_policy.watermark_" + ("on" if current.watermark else "off")
+        self.photo_policy = ft.Text(
+            shell.t("settings.photo_policy", edge=current.photo_long_edge, watermark=shell.t(mark)), size=14
         )
-        self.watermark = ft.Switch(label=shell.t("settings.watermark"), value=current.watermark)
         self.contrast = ft.Switch(label=shell.t("settings.contrast"), value=current.high_contrast)
 
     def build(self) -> ft.Control:
@@ -37,9 +38,8 @@ class SettingsView:
             title(s.t("settings.title")),
             self.lang,
             self.hq,
-            self.photo,
-            self.watermark,
             self.contrast,
+            self.photo_policy,
             ft.Text(self.error, color=ft.Colors.ERROR, visible=bool(self.error), size=16),
             ft.Row([big_button(s.t("settings.save"), self.save, icon=ft.Icons.SAVE)]),
             ft.Divider(),
@@ -59,8 +59,6 @@ class SettingsView:
             self.app.settings.update(
                 lang=self.lang_value,
                 hq_url=self.hq.value or "",
-                photo_long_edge=self.photo.value or "",
-                watermark=bool(self.watermark.value),
                 high_contrast=bool(self.contrast.value),
             )
         except Exception as exc:  # SettingsError naming the field: nothing was changed

@@ -7,7 +7,7 @@ import flet as ft
 import pytest
 
 from enforcement.catalogue import DEFAULT_PATH, Catalogue, load_catalogue, parse_catalogue
-from enforcement.model import CatalogueError, SubjectKind
+from enforcement.model import CatalogueError, Stage, SubjectKind
 
 REQUIRED_05 = {
     "0501": "无照经营游商",
@@ -61,7 +61,7 @@ def refused(tmp_path: Path, data: object) -> CatalogueError:
 
 
 def test_shipped_catalogue_loads(shipped: Catalogue) -> None:
-    assert shipped.version == "2026.11-1"
+    assert shipped.version == "2026.12-1"
     assert {c.code for c in shipped.categories} >= {"01", "02", "03", "05"}
     assert len(shipped) == len(list(shipped)) >= 35
     codes = [v.code for v in shipped]
@@ -339,3 +339,32 @@ def test_common_names_optional() -> None:
     with pytest.raises(CatalogueError) as err:
         parse_catalogue(data, "HQ")
     assert str(err.value).startswith("HQ, entry 0599, field 'icon'")
+
+
+def test_min_photos_and_photo_policy_are_checked() -> None:
+    base = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    shipped = parse_catalogue(base, "test")
+    assert dict(shipped.min_photos) == {Stage.PERSUASION: 0, Stage.WARNING: 1, Stage.PENALTY: 1}
+    assert (shipped.photo_watermark, shipped.photo_long_edge) == (True, 1600)
+    older = {k: v for k, v in base.items() if k not in ("min_photos", "photo_policy")}
+    defaults = parse_catalogue(older, "test")
+    assert dict(defaults.min_photos) == {}
+    assert (defaults.photo_watermark, defaults.photo_long_edge) == (True, 1600)
+    bad_cases = [
+        ({"min_photos": {"warnings": 1}}, "min_photos"),
+        ({"min_photos": {"warning": -1}}, "min_photos"),
+        ({"min_photos": {"warning": True}}, "min_photos"),
+        ({"min_photos": [1]}, "min_photos"),
+        ({"photo_policy": {"watermark": "yes"}}, "watermark"),
+        ({"photo_policy": {"long_edge": 100}}, "long_edge"),
+        ({"photo_policy": {"size": 1600}}, "size"),
+    ]
+    # a violation's own override is checked the same way
+    entries = copy.deepcopy(base["violations"])
+    entries[0]["min_photos"] = {"penalty": 99}
+    bad_cases.append(({"violations": entries}, "min_photos"))
+    for change, field in bad_cases:
+        with pytest.raises(CatalogueError) as err:
+            parse_catalogue({**base, **change}, "test")
+        assert err.value.field == field, change
+        assert err.value.zh

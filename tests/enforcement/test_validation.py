@@ -1,10 +1,11 @@
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
-from enforcement.catalogue import Catalogue, load_catalogue
+from enforcement.catalogue import DEFAULT_PATH, Catalogue, load_catalogue, parse_catalogue
 from enforcement.model import (
     LOCAL_TZ,
     Case,
@@ -26,12 +27,21 @@ from enforcement.validation import (
     validate_case,
     validate_subject,
 )
-from tests.enforcement.cases import make_case
+from tests.enforcement.cases import make_case as base_case
 
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
     return load_catalogue()
+
+
+def make_case(**changes: Any) -> Case:
+    """``tests.enforcement.cases.make_case`` with the photo a 警告 / 处罚 case needs (the shipped
+    catalogue's minimum) unless ``photos`` is given."""
+    case = base_case(**changes)
+    if "photos" not in changes and case.chosen_stage in (Stage.WARNING, Stage.PENALTY):
+        case = replace(case, photos=(photo(900),))
+    return case
 
 
 def penalty(**changes: Any) -> Case:
@@ -446,3 +456,58 @@ def test_subject_needs_id_and_kind() -> None:
     with pytest.raises(CaseValidationError) as err:
         validate_subject(Subject(id=new_id(), kind="hawker", name="王某"))  # type: ignore[arg-type]
     assert err.value.field == "kind"
+
+
+# --- minimum photos per stage (the catalogue's min_photos) ---------------------------------------------
+
+
+@pytest.mark.parametrize("stage", [Stage.WARNING, Stage.PENALTY])
+def test_warning_and_penalty_need_a_photo(catalogue: Catalogue, stage: Stage) -> None:
+    case = (
+        penalty(photos=())
+        if stage is Stage.PENALTY
+        else make_case(chosen_stage=Stage.WARNING, stage_override_reason="屡教不改", photos=())
+    )
+    err = refusal(case, catalogue, "photos")
+    name = "处罚" if stage is Stage.PENALTY else "警告"
+    assert err.zh == f"{name}案件至少需要1张照片（当前0张），请先拍照再保存"
+    assert "at least 1 photo" in err.message("en")
+    assert case_problems(replace(case, photos=(photo(1),)), catalogue) == []
+
+
+def test_persuasion_needs_no_photo(catalogue: Catalogue) -> None:
+    assert catalogue.min_photos_for("0510", Stage.PERSUASION) == 0
+    assert case_problems(make_case(photos=()), catalogue) == []
+
+
+def test_the_stage_applied_counts_not_the_computed_one(catalogue: Catalogue) -> None:
+    # computed 警告, applied 劝导 with a reason: no photo needed; the other way round: one needed
+    lenient = make_case(
+        computed_stage=Stage.WARNING, stage_ordinal=2, stage_override_reason="初次经营，态度良好"
+    )
+    assert case_problems(lenient, catalogue) == []
+    strict = make_case(chosen_stage=Stage.WARNING, stage_override_reason="屡教不改", photos=())
+    assert [p.field for p in case_problems(strict, catalogue)] == ["photos"]
+
+
+def test_a_violation_overrides_the_catalogue_minimum() -> None:
+    data = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    data["min_photos"] = {"warning": 2}
+    for entry in data["violations"]:
+        if entry["code"] == "0510":
+            entry["min_photos"] = {"persuasion": 1}
+    custom = parse_catalogue(data, "test")
+    assert custom.min_photos_for("0510", Stage.PERSUASION) == 1
+    assert custom.min_photos_for("0510", Stage.WARNING) == 2  # not overridden: the catalogue's
+    assert custom.min_photos_for("0510", Stage.PENALTY) == 0  # not declared at all
+    assert custom.min_photos_for("0501", Stage.PERSUASION) == 0
+    refusal(make_case(photos=()), custom, "photos")
+    two = make_case(chosen_stage=Stage.WARNING, stage_override_reason="屡教不改", photos=(photo(1),))
+    assert "2张照片" in refusal(two, custom, "photos").zh
+
+
+def test_a_catalogue_without_min_photos_requires_none() -> None:
+    data = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    del data["min_photos"]
+    older = parse_catalogue(data, "test")
+    assert case_problems(penalty(photos=()), older) == []

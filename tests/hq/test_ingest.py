@@ -258,6 +258,20 @@ def test_agreeing_stage_is_accepted(storage: Storage) -> None:
     assert (result.status, result.hq_stage) == ("accepted", Stage.WARNING)
 
 
+def test_a_warning_or_penalty_without_a_photo_is_refused(storage: Storage) -> None:
+    sid = new_id()
+    push(storage, rec("case", make_case(subject_id=sid, occurred_at=NOW - days(2))))
+    bare = make_case(subject_id=sid, stage=Stage.WARNING, photos=0)
+    result = one(storage, rec("case", bare))
+    assert (result.status, result.errno) == ("refused", Errno.RECORD_INVALID)
+    assert "（photos）" in result.reason_zh  # HQ's reason names the field
+    assert "needs at least 1 photo" in result.reason_en
+    assert "警告案件至少需要1张照片" in result.reason_zh
+    with storage.transaction(readonly=True) as tx:
+        assert tx.get_case(bare.id) is None
+    assert one(storage, rec("case", make_case(subject_id=sid, stage=Stage.WARNING))).status == "accepted"
+
+
 def test_a_late_earlier_case_restages_the_later_ones(storage: Storage) -> None:
     sid = new_id()
     mine = make_case(subject_id=sid)

@@ -78,13 +78,14 @@ def jpeg_markers(data: bytes) -> list[int]:
     return found
 
 
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG that declares ``width`` x ``height`` but carries almost no pixel data."""
+def png_header_only(width: int, height: int, colour_type: int = 2) -> bytes:
+    """A PNG that declares ``width`` x ``height`` but carries almost no pixel data (8-bit; colour type
+    2 RGB, 0 grey)."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
 
 
@@ -516,8 +517,9 @@ def test_pillows_decompression_bomb_error_is_translated(data: bytes) -> None:
 
 
 def test_pillows_decompression_bomb_warning_never_escapes() -> None:
-    # 95 MP: over Pillow's warning threshold (89 MP), under a 100 MP setting and over a 50 MP one
-    data = png_header_only(10_000, 9_500)
+    # 95 MP: over Pillow's warning threshold (89 MP), under a 100 MP setting and over a 50 MP one; grey,
+    # so that its decode (95 MB) is within the decode budget too
+    data = png_header_only(10_000, 9_500, colour_type=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert photo_error(data, PhotoSettings(max_pixels=50_000_000)).code == "too_many_pixels"

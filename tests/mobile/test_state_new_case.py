@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -17,7 +18,7 @@ from enforcement.model import (
 )
 from mobile.photos import PhotoError
 from mobile.state.app_state import AppState
-from mobile.state.errors import DraftError
+from mobile.state.errors import DraftError, SettingsError
 from mobile.state.new_case import FIELD_FAVOURITES
 from testkit.hqkit import OFFICER, OFFICER_B, Hq
 from tests.mobile.statekit import Apps, PhoneClock, dead_url, photo, sign_in
@@ -34,7 +35,12 @@ def vendor_case(app: AppState, clock: PhoneClock, subject_id: str | None = None)
         subject_id = drafts.create_subject(SubjectKind.MOBILE_VENDOR, name="王㐂", phone="13800138000").id
     else:
         drafts.choose_subject(subject_id)
+        if drafts.stage() is not Stage.PERSUASION:  # 警告 and 处罚 need a photo (min_photos)
+            asyncio.run(drafts.add_photo(photo(next(_SEEDS))))
     return subject_id
+
+
+_SEEDS = iter(range(5000, 10**6))
 
 
 def test_full_case_with_photo_is_saved_and_synced(app: AppState, clock: PhoneClock) -> None:
@@ -200,14 +206,44 @@ def test_offline_save_keeps_the_case_for_later(make_app: Apps, hq: Hq, clock: Ph
     assert app.today.cases()[0].sync_state is SyncState.COMPLETE
 
 
-def test_photo_settings_follow_the_settings(app: AppState, clock: PhoneClock) -> None:
-    app.settings.update(photo_long_edge=800, watermark=False)
+def test_photo_settings_follow_the_catalogue(app: AppState, clock: PhoneClock) -> None:
+    # HQ's photo policy, not the officer's choice: a catalogue that says 800 px and no watermark
+    app.settings.apply_policy(replace(app.catalogue, photo_long_edge=800, photo_watermark=False))
+    with pytest.raises(SettingsError) as err:
+        app.settings.update(watermark=True)
+    assert err.value.field == "watermark"
     vendor_case(app, clock)
     assert app.drafts.watermark() is None
     added = asyncio.run(app.drafts.add_photo(photo(3, (2000, 1000))))
     assert max(added.width, added.height) == 800
     assert app.drafts.draft is not None
     assert OFFICER.badge == app.drafts.draft.officer_badge
+
+
+def test_the_review_names_the_missing_photo_of_a_warning(app: AppState, clock: PhoneClock) -> None:
+    subject_id = vendor_case(app, clock)
+    app.drafts.save()
+    clock.advance(10)
+    drafts = app.drafts
+    drafts.start()
+    drafts.choose_violation("0510")
+    drafts.set_position(34.7466, 113.6253, 8.0)
+    drafts.choose_subject(subject_id)  # the 2nd time: 警告, and no photo yet
+    assert drafts.stage() is Stage.WARNING
+    drafts.update(warning_notice_no="JG-2026-009")
+    problems = drafts.problems()
+    assert [p.field for p in problems] == ["photos"]
+    assert problems[0].message("zh") == "警告案件至少需要1张照片（当前0张），请先拍照再保存"
+    assert "warning" in problems[0].message("en")
+    assert "at least 1 photo" in problems[0].message("en")
+    assert drafts.step_of_field("photos") == "photos"
+    with pytest.raises(CaseValidationError) as err:
+        drafts.save()  # the store refuses it too: nothing saved
+    assert err.value.field == "photos"
+    assert len(app.today.cases()) == 1
+    asyncio.run(drafts.add_photo(photo(77)))
+    assert drafts.problems() == []
+    assert drafts.save().chosen_stage is Stage.WARNING
 
 
 def test_review_lists_what_the_save_would_refuse(app: AppState, clock: PhoneClock) -> None:

@@ -95,6 +95,7 @@ def test_recent_subjects_newest_first_distinct_and_limited(app: AppState, clock:
     drafts.set_position(34.7466, 113.6253, 8.0)
     drafts.choose_subject(first)
     drafts.update(warning_notice_no="JG-0001")
+    asyncio.run(drafts.add_photo(photo(11)))  # a 警告 needs a photo (the catalogue's min_photos)
     drafts.save()  # 甲 again (a warning): now the most recent
     clock.advance(10)
     drafts.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from enforcement.model import Stage, SubjectKind, SyncState
 from mobile.state.app_state import AppState
 from mobile.state.errors import DraftError, NotSignedIn
 from testkit.hqkit import LEADER, Hq
-from tests.mobile.statekit import AT, Apps, PhoneClock, dead_url, returned, sign_in
+from tests.mobile.statekit import AT, Apps, PhoneClock, dead_url, photo, returned, sign_in
 
 
 @pytest.fixture
@@ -32,6 +33,8 @@ def record(app: AppState, clock: PhoneClock, code: str = "0501", subject_id: str
         subject_id = drafts.create_subject(SubjectKind.MOBILE_VENDOR, name="赵小摊", phone="13900139000").id
     if drafts.stage() is Stage.WARNING:
         drafts.update(warning_notice_no=f"JG-{clock.now:%H%M}")
+    if drafts.stage() is not Stage.PERSUASION:  # 警告 and 处罚 need a photo (the catalogue's min_photos)
+        asyncio.run(drafts.add_photo(photo(int(clock.now.timestamp()) % 100_000)))
     drafts.save()
     return subject_id
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from mobile.metakeys import SETTINGS as SETTINGS_KEY
@@ -115,3 +117,29 @@ def test_enrolling_a_bureau_ca(store: Store) -> None:
     state.clear_hq_ca()
     assert state.hq_ca_pem is None
     assert changes == [1, 1]
+
+
+def test_photo_policy_comes_from_the_catalogue_and_is_read_only(store: Store) -> None:
+    shipped = catalogue()
+    state = SettingsState(store, shipped)
+    assert state.photo_policy_from_hq
+    assert (state.settings.photo_long_edge, state.settings.watermark) == (1600, True)
+    for change in ({"watermark": False}, {"photo_long_edge": 1280}):
+        with pytest.raises(SettingsError) as err:
+            state.update(lang="en", **change)  # type: ignore[arg-type]
+        assert err.value.field == next(iter(change))
+        assert "指挥中心" in err.value.message("zh")
+        assert "HQ" in err.value.message("en")
+        assert state.settings.lang == "zh"  # nothing changed
+    state.update(lang="en", watermark=True, photo_long_edge="1600")  # HQ's own values: no change asked
+    assert state.settings.lang == "en"
+    seen: list[Settings] = []
+    state.subscribe(lambda: seen.append(state.settings))
+    state.apply_policy(replace(shipped, photo_long_edge=1024, photo_watermark=False))
+    assert (seen[-1].photo_long_edge, seen[-1].watermark) == (1024, False)
+
+
+def test_a_stored_officer_choice_does_not_override_hqs_policy(store: Store) -> None:
+    store.meta_set(SETTINGS_KEY, {"watermark": False, "photo_long_edge": 800})
+    state = SettingsState(store, catalogue())
+    assert (state.settings.photo_long_edge, state.settings.watermark) == (1600, True)

@@ -134,13 +134,14 @@ def test_save_error_jumps_to_the_fields_step(app: AppState) -> None:
 
 def test_english_ui_has_no_chinese_chrome(app: AppState) -> None:
     shell, screen = open_screen(app, SettingsView, "settings")
-    screen.photo.value = "10"
+    # a settings error shows in the current language (the photo size is HQ's now: the HQ address here)
+    screen.hq.value = "hq.example.cn"
     screen.save()
-    assert "照片长边应在 640 到 4096 之间" in texts(shell.body)
+    assert "HQ 地址格式不正确，请填写完整网址（含协议和端口）" in texts(shell.body)
     again = shell.screen
     assert isinstance(again, SettingsView)
     again.choose_lang(event("en"))
-    again.photo.value = "1280"
+    again.hq.value = "http://127.0.0.1:8080"
     again.save()
     assert app.settings.lang == "en"
     for route in ("today", "sync", "settings", "subjects", "new_case"):
@@ -388,3 +389,14 @@ def test_review_names_a_missing_disposition_field_instead_of_ready(app: AppState
     app.drafts.update(referred_to="市场监管所")
     shell.render()
     assert "可以保存" in texts(shell.body)
+
+
+def test_settings_show_hqs_photo_policy_and_no_watermark_switch(app: AppState) -> None:
+    shell, screen = open_screen(app, SettingsView, "settings")
+    shown = texts(shell.body)
+    assert "照片：长边 1600 像素，加水印（时间、地点、证号）（由指挥中心统一设定）" in shown
+    assert "照片加水印（时间、地点、证号）" not in shown  # the officer's switch is gone
+    assert "照片长边（px）" not in shown
+    assert not hasattr(screen, "watermark")
+    screen.save()
+    assert app.settings.settings.watermark is True

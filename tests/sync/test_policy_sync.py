@@ -3,6 +3,7 @@ offline, the case records its version, and HQ stages it with that same version."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from mobile import metakeys
 from mobile.policyheld import held_version
 from mobile.state.app_state import AppState
 from testkit.hqkit import HQ_USER, Hq
-from tests.mobile.statekit import Apps, PhoneClock, apps_of, dead_url, sign_in
+from tests.mobile.statekit import Apps, PhoneClock, apps_of, dead_url, photo, sign_in
 
 
 def _record(app: AppState, clock: PhoneClock, code: str, subject_id: str | None) -> str:
@@ -61,6 +62,7 @@ def test_a_new_policy_reaches_the_phone_and_a_case_staged_offline_records_its_ve
     assert app.drafts.stage() is Stage.WARNING  # another 05 code (商业噪音) counts under "category"
     app.drafts.set_disposition(Disposition.WARNING_NOTICE)
     app.drafts.update(warning_notice_no="JG-2026-007")
+    asyncio.run(app.drafts.add_photo(photo(2)))  # a 警告 needs its photo (the shipped catalogue's minimum)
     second = app.drafts.save()
     assert (second.computed_stage, second.policy_version) == (Stage.WARNING, 1)
     _record(app, clock, "0504", subject_id)
