@@ -1424,6 +1424,87 @@ def records(target: Target) -> Part:
     return part
 
 
+# --------------------------------------------------------------------------- scope attacks (issue #13)
+# Scope facts come from the session, never the payload (tests/reliability/test_attacks_scope.py is the
+# suite's version): each probe is one record pushed by the officer that HQ must refuse with its errno,
+# storing nothing.
+
+
+def _scope_push(target: Target, client: httpx.Client, auth: dict[str, str], device: str, kind: str,
+                record_id: str, payload: Any) -> tuple[httpx.Response, dict[str, Any] | None]:  # fmt: skip
+    record = {"kind": kind, "id": record_id, "device_seq": target.seq(), "payload": payload}
+    answer = post_json(client, "/v1/push", {"protocol": PROTOCOL_VERSION, "device_id": device,
+                                            "records": [record]}, auth)  # fmt: skip
+    results = answer.json().get("results") if answer.status_code == 200 else None
+    return answer, (results[0] if results else None)
+
+
+def _record_refused(answer: httpx.Response, result: dict[str, Any] | None, errno: Errno) -> str | None:
+    if result is None:
+        return f"answered {answer.status_code} {answer.text[:100]}"
+    if result.get("status") != "refused" or result.get("errno") != int(errno):
+        return f"record {result.get('status')} errno {result.get('errno')}, not refused {errno.name}"
+    return None
+
+
+def scope_attacks(target: Target) -> Part:
+    """Issue #13 items 2, 9 and 10 as probes: squad, case number, second officer, district, text length."""
+    import dataclasses
+
+    part = Part("scope attacks (#13)")
+    officer = target.users["officer"]
+    with target.client() as client:
+        auth, device = _sign_in_badge(target, officer.badge)
+        base = _case_of(target, officer, device, b"scope")
+        at = base.occurred_at.date()
+        probes: list[tuple[str, Case, Errno]] = [
+            ("case filed under another squad", dataclasses.replace(base, squad_code="ZD02",
+             case_no=format_case_no("ZD02", officer.badge, at, "HXSTA", target.seq())), Errno.SCOPE_MISMATCH),
+            ("case filed under a made-up squad", dataclasses.replace(base, squad_code="ZZ99",
+             case_no=format_case_no("ZZ99", officer.badge, at, "HXSTA", target.seq())), Errno.SCOPE_MISMATCH),
+            ("case naming another device", dataclasses.replace(base, device_id="someone-elses-phone"),
+             Errno.SCOPE_MISMATCH),
+            ("case number of another badge", dataclasses.replace(base,
+             case_no=format_case_no(officer.squad_code, "2031", at, "HXSTA", target.seq())),
+             Errno.CASE_NO_INVALID),
+            ("case number that is no case number", dataclasses.replace(base, case_no="NOT-A-NUMBER"),
+             Errno.CASE_NO_INVALID),
+            ("seizure witnessed by a badge that does not exist",
+             dataclasses.replace(base, second_officer_badge="9999"), Errno.SECOND_OFFICER_INVALID),
+            ("seizure witnessed by an officer of another squad",
+             dataclasses.replace(base, second_officer_badge="2031"), Errno.SECOND_OFFICER_INVALID),
+            ("seizure witnessed by the HQ desk account",
+             dataclasses.replace(base, second_officer_badge=target.users["hq"].badge),
+             Errno.SECOND_OFFICER_INVALID),
+            ("a 990 KB note", dataclasses.replace(base, notes="备注" * 495_000), Errno.TEXT_TOO_LONG),
+        ]  # fmt: skip
+        for label, case, errno in probes:
+            case = dataclasses.replace(case, id=new_id())
+            answer, result = _scope_push(target, client, auth, device, "case", case.id, to_json_dict(case))
+            with target.storage.transaction(readonly=True) as tx:
+                kept = tx.case_state(case.id) is not None
+            problem = _record_refused(answer, result, errno) or ("stored" if kept else None)
+            if answer.status_code == 413 and errno is Errno.TEXT_TOO_LONG:
+                problem = None  # the body cap refused it even earlier: nothing parsed, nothing stored
+            part.add(label, REFUSED if problem is None else BROKEN, problem)
+        # a subject of the district, pushed again by its id with another district
+        subject = dataclasses.replace(valid_subject(target), id=new_id())
+        _scope_push(target, client, auth, device, "subject", subject.id, to_json_dict(subject))
+        moved = dataclasses.replace(subject, district="花园区")
+        answer, result = _scope_push(target, client, auth, device, "subject", moved.id, to_json_dict(moved))
+        with target.storage.transaction(readonly=True) as tx:
+            row = tx.get_subject(subject.id)
+        # refused either way: SCOPE_MISMATCH (the stored row's district rules) or RECORD_NOT_OWNED (a
+        # district other than the caller's own)
+        problem = _record_refused(answer, result, Errno.SCOPE_MISMATCH) and _record_refused(
+            answer, result, Errno.RECORD_NOT_OWNED
+        )
+        if row is not None and row.district != subject.district:
+            problem = f"the stored subject moved to {row.district}"
+        part.add("subject moved to another district", REFUSED if problem is None else BROKEN, problem)
+    return part
+
+
 # ---------------------------------------------------------------------------- auth attacks (issue #13)
 # Attacks on sign-in and devices. Each probe is refused (4xx + errno: REFUSED) or, for the legitimate
 # phone among them, let in (ACCEPTED); a token granted to an attacker, a right PIN hashed while locked or
@@ -1665,6 +1746,7 @@ def run_backend(
                 lambda: fuzz(target, schema, args.positive, args.negative, args.fuzz_seconds),
                 lambda: browser(target),
                 lambda: records(target),  # last: it cuts the audit log's tail
+                lambda: scope_attacks(target),
                 lambda: auth_attacks(target),  # after the others: it locks badges
             ]
             for make in runs:
