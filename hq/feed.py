@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from enforcement.codec import to_json_dict
+from enforcement.labels import subject_label
 from enforcement.model import HistoryEntry, Officer, ReviewDecision, Shift, Subject, SyncState
 from enforcement.policy import Policy
 from enforcement.staging import window_start
@@ -83,7 +84,7 @@ def emit_squad_case(
         hq_reason_en=state.explain_en,
         reviews=[to_json_dict(review) for review in reviews],
         officer_name=officer_name,
-        subject_label=(subject.name or subject.plate) if subject is not None else "",
+        subject_label=subject_label(subject) if subject is not None else "",
         missing_photos=len(missing),
     )
     tx.emit(ChangeKind.SQUAD_CASE, state.case_id, data.model_dump(mode="json"),

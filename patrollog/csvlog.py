@@ -40,6 +40,10 @@ CASE_COLUMNS = (
     "暂扣物品",
     "审核",
     "审核意见",
+    "车牌",
+    "警告通知书编号",
+    "暂扣收据编号",
+    "同行队员",
 )
 #: Columns of a case row that hold numbers (kept as numbers; every other cell is text).
 NUMERIC_CASE_COLUMNS = frozenset(CASE_COLUMNS.index(name) for name in ("版本", "纬度", "经度", "罚款（元）"))
@@ -101,7 +105,7 @@ def daylog_csv(log: DayLog) -> str:
                 stage_name(line.stage, "zh"),
                 stage_name(line.hq_stage, "zh") if line.hq_stage is not None else "",
                 line.subject,
-                loc.address,
+                line.place,
                 "" if loc.lat is None else f"{loc.lat:.6f}",
                 "" if loc.lon is None else f"{loc.lon:.6f}",
                 DISPOSITION_ZH[line.disposition],
@@ -109,6 +113,10 @@ def daylog_csv(log: DayLog) -> str:
                 line.seized_text,
                 line.review.label("zh"),
                 line.review_comment,
+                line.plate,
+                line.warning_notice_no,
+                line.seizure_receipt_no,
+                line.second_officer,
             ],
             NUMERIC_CASE_COLUMNS,
         )
