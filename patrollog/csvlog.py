@@ -38,12 +38,12 @@ CASE_COLUMNS = (
     "处置",
     "罚款（元）",
     "暂扣物品",
-    "审核",
-    "审核意见",
     "车牌",
     "警告通知书编号",
     "暂扣收据编号",
     "同行队员",
+    "审核",
+    "审核意见",
 )
 #: Columns of a case row that hold numbers (kept as numbers; every other cell is text).
 NUMERIC_CASE_COLUMNS = frozenset(CASE_COLUMNS.index(name) for name in ("版本", "纬度", "经度", "罚款（元）"))
@@ -111,12 +111,12 @@ def daylog_csv(log: DayLog) -> str:
                 DISPOSITION_ZH[line.disposition],
                 "" if line.fine_yuan is None else line.fine_yuan,
                 line.seized_text,
-                line.review.label("zh"),
-                line.review_comment,
                 line.plate,
                 line.warning_notice_no,
                 line.seizure_receipt_no,
                 line.second_officer,
+                line.review.label("zh"),
+                line.review_comment,
             ],
             NUMERIC_CASE_COLUMNS,
         )

@@ -109,7 +109,7 @@ def test_csv_export_names_the_truck_plate_the_papers_and_a_described_subject(tmp
     squad = SquadState(store, catalogue(), leader, Poke(), now=PhoneClock(at(23, 30)))
     text = DayLogExport(squad, tmp_path).export("csv").data.decode("utf-8")
     assert "车牌,警告通知书编号,暂扣收据编号,同行队员" in text
-    assert ",豫A·D12345,,," in text  # the 渣土 truck's plate, written
+    assert ",豫A·D12345,,,,已通过," in text  # the 渣土 truck's plate, written
     assert "流动摊贩：推三轮车卖烤红薯" in text  # not 不明
-    assert ",,KY-1,李娜 1024" in text
-    assert ",JG-7,," in text
+    assert ",,KY-1,李娜 1024,未审核," in text
+    assert ",JG-7,,," in text

@@ -60,7 +60,7 @@ def _rows(log: DayLog) -> list[dict[str, str]]:
 
 
 def test_csv_has_the_place_papers_plate_and_description(log: DayLog) -> None:
-    assert CASE_COLUMNS[-4:] == ("车牌", "警告通知书编号", "暂扣收据编号", "同行队员")
+    assert CASE_COLUMNS[-6:] == ("车牌", "警告通知书编号", "暂扣收据编号", "同行队员", "审核", "审核意见")
     by_no = {row["案件编号"]: row for row in _rows(log)}
     a = by_no["ZD01-1023-261122-K7Q2M-0001"]
     assert a["地点"] == "34.74660, 113.62530（人民路 · 网格 JS-0412）"
