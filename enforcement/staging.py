@@ -9,7 +9,10 @@ The rules, decided here once:
 - **Calendar days, bureau-local.** The window is counted in local calendar days (``model.local_date``,
   China Standard Time), never in 24-hour periods: an earlier case counts when its local day is
   ``>= new local day - window_days``, so the boundary day itself counts (365 days back from
-  2026-11-22 is 2025-11-22, which counts; 2025-11-21 does not).
+  2026-11-22 is 2025-11-22, which counts; 2025-11-21 does not). ``window_first_day`` is that rule, the
+  one place it is written: the staging here and HQ's history feed to phones (``window_start``: HQ's
+  ``history_since``, the pull window every phone gets) both use it, so a case at 00:30 on the first
+  counted day reaches the phone and counts there as it does at HQ.
 - **Not later.** An earlier case counts only if it occurred no later than the new case (same instant
   counts). A case recorded afterwards about an earlier moment is judged by the moment.
 - **Scope.** ``SUBCATEGORY``: the same 4-digit code (露天烧烤 0510 counts only 0510); ``CATEGORY``: the
@@ -43,10 +46,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from enforcement.model import CaseStatus, HistoryEntry, Stage, StageChoiceError, local_date
+from enforcement.model import LOCAL_TZ, CaseStatus, HistoryEntry, Stage, StageChoiceError, local_date
 from enforcement.text import Lang
 from enforcement.validation import MIN_REASON_CHARS, clean_reason, reason_is_enough
 
@@ -117,8 +120,26 @@ def ordinal_text(n: int, lang: Lang = "zh") -> str:
     return f"{n}{suffix}"
 
 
+def window_first_day(day: date, window_days: int = 365) -> date:
+    """The first bureau-local day counted for a case on local ``day``: ``day - window_days`` (that day
+    itself counts, whatever the hour)."""
+    return day - timedelta(days=window_days)
+
+
+def window_start(moment: datetime, window_days: int = 365) -> datetime:
+    """The first instant counted for a case at ``moment``: local midnight of ``window_first_day`` (what
+    HQ's history feed sends phones from, so the phone's history covers every case the rule counts)."""
+    first = window_first_day(local_date(moment), window_days)
+    return datetime.combine(first, time.min, LOCAL_TZ)
+
+
 def _day(entry: HistoryEntry) -> date:
     return local_date(entry.occurred_at)
+
+
+def day_text(day: date, year: int) -> str:
+    """``10-02`` within ``year`` (the new case's year), ``2025-10-02`` in any other year."""
+    return f"{day:%m-%d}" if day.year == year else f"{day:%Y-%m-%d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +153,13 @@ class StageDecision:
     aggravated: bool = False  # 处罚 with 从重 flagged (policy ``aggravate_over``)
     first_exempt: bool = False  # 劝导 by 首违不罚 where the count alone gave more
     policy_version: int = 0  # the version of the policy that decided
+    #: The new case's local day: an earlier case of another year is written with its year in ``explain``
+    #: (None: month-day only, as a decision made before this field existed).
+    day: date | None = None
 
     def explain(self, lang: Lang = "zh") -> str:
-        """One line for the officer: "第3次 · 处罚：10-02 劝导，11-01 警告"."""
+        """One line for the officer: "第3次 · 处罚：10-02 劝导，11-01 警告" (a case of an earlier year than
+        the new case's with its year: "2025-12-30 劝导")."""
         head = f"{ordinal_text(self.ordinal, lang)} · {stage_name(self.stage, lang)}"
         if self.aggravated:
             head += "（从重）" if lang == "zh" else " (aggravated)"
@@ -142,7 +167,11 @@ class StageDecision:
             head += "（首违不罚）" if lang == "zh" else " (first violation: no penalty)"
         if not self.counted:
             return head
-        items = [f"{_day(e):%m-%d} {stage_name(e.stage, lang)}" for e in self.counted]
+        year = self.day.year if self.day is not None else None
+        items = [
+            f"{_day(e):%m-%d}" if year is None else day_text(_day(e), year) for e in self.counted
+        ]
+        items = [f"{when} {stage_name(e.stage, lang)}" for when, e in zip(items, self.counted, strict=True)]
         return f"{head}：{'，'.join(items)}" if lang == "zh" else f"{head}: {', '.join(items)}"
 
     def details(self, lang: Lang = "zh") -> list[str]:
@@ -183,7 +212,7 @@ def compute_stage(
     """The stage due for a new case of ``violation_code`` at ``occurred_at`` given the subject's history
     (any order, any duplicates). ``case_no``: the case being amended; its own versions never count."""
     new_day = local_date(occurred_at)
-    first_day = new_day - timedelta(days=policy.window_days)
+    first_day = window_first_day(new_day, policy.window_days)
 
     unique = {(e.case_id, e.version): e for e in history}.values()
     latest: dict[str, HistoryEntry] = {}
@@ -213,7 +242,7 @@ def compute_stage(
         stage, first_exempt, ordinal = Stage.PERSUASION, True, 1
     aggravated = False
     if policy.aggravate_over is not None and stage == Stage.PENALTY:
-        year_first = new_day - timedelta(days=YEAR_DAYS)
+        year_first = window_first_day(new_day, YEAR_DAYS)
         in_year = sum(
             1
             for e in unique
@@ -231,6 +260,7 @@ def compute_stage(
         aggravated=aggravated,
         first_exempt=first_exempt,
         policy_version=policy.version,
+        day=new_day,
     )
 
 

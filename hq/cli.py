@@ -20,6 +20,11 @@
 
 Messages are printed in Chinese and English; a failure exits with status 1 and one line saying why.
 
+Without --db/--pg a command uses ``$STREETPATROL_PG`` (a DSN), else ``$STREETPATROL_DB`` (a file), else
+``var/hq/hq.db`` (the database ``scripts/run`` makes and serves) in the working directory or the checkout,
+where it exists; ``init`` makes a database only where it is told (an option or a variable). With none of
+them, one error in Chinese and English names what was looked for.
+
 ``serve --workers N`` runs N uvicorn worker processes on one port, each with its own storage connections
 (``--pool-size`` per worker on PostgreSQL, so N × pool-size in all). What keeps them consistent is in the
 database, not in a process: PostgreSQL numbers the change feed under an advisory lock (commit order across
@@ -78,12 +83,52 @@ class CliError(LocalizedError):
     code = "cli"
 
 
+#: The database ``scripts/run`` makes and serves (relative to the working directory, then to the checkout).
+DEFAULT_DB = Path("var/hq") / "hq.db"
+#: Environment variables naming the database when neither --db nor --pg is given.
+DB_ENV = "STREETPATROL_DB"
+PG_ENV = "STREETPATROL_PG"
+
+
+def default_db_paths() -> tuple[Path, ...]:
+    """Where a command without --db/--pg looks for HQ's database: ``var/hq/hq.db`` in the working
+    directory, then in the checkout this module belongs to (``scripts/run``'s database)."""
+    here = Path.cwd() / DEFAULT_DB
+    checkout = Path(__file__).resolve().parents[1] / DEFAULT_DB
+    return (here,) if here == checkout else (here, checkout)
+
+
 def _storage_url(args: argparse.Namespace) -> str:
+    """The database of a command: --pg, --db, then $STREETPATROL_PG, $STREETPATROL_DB, then
+    ``var/hq/hq.db`` where it exists (not for ``init``, which makes a database where it is told)."""
     if args.pg:
         return str(args.pg)
     if args.db:
         return str(args.db)
-    raise CliError("give --db PATH or --pg DSN", zh="请指定 --db 数据库文件 或 --pg 连接串", field="db")
+    if os.environ.get(PG_ENV):
+        return os.environ[PG_ENV]
+    creating = getattr(args, "command", "") == "init"
+    if os.environ.get(DB_ENV):
+        path = Path(os.environ[DB_ENV])
+        if not creating and not path.is_file():
+            raise CliError(
+                f"${DB_ENV} names {path}, which does not exist (run init, or give --db / --pg)",
+                zh=f"环境变量 {DB_ENV} 指定的数据库 {path} 不存在（请先 init，或指定 --db / --pg）",
+                field="db",
+            )
+        return str(path)
+    if not creating:
+        for path in default_db_paths():
+            if path.is_file():
+                return str(path)
+    tried = [str(p) for p in default_db_paths()]
+    raise CliError(
+        f"give --db PATH or --pg DSN (or set ${DB_ENV} / ${PG_ENV}); no database at {' or '.join(tried)}"
+        + ("" if creating else " (bash scripts/run makes it)"),
+        zh=f"请指定 --db 数据库文件 或 --pg 连接串（或设置环境变量 {DB_ENV} / {PG_ENV}）；"
+        f"未找到默认数据库 {'、'.join(tried)}" + ("" if creating else "（bash scripts/run 会创建）"),
+        field="db",
+    )
 
 
 def _open(args: argparse.Namespace) -> Storage:
@@ -171,8 +216,12 @@ def _uvicorn_transport(args: argparse.Namespace, settings: Settings) -> dict[str
 
 def _add_storage_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--db", type=Path, help="SQLite database file")
-    group.add_argument("--pg", help="PostgreSQL DSN (postgresql://…)")
+    group.add_argument(
+        "--db",
+        type=Path,
+        help=f"SQLite database file (default: ${DB_ENV}, else {DEFAULT_DB} where it exists) 数据库文件",
+    )
+    group.add_argument("--pg", help=f"PostgreSQL DSN (postgresql://…; default: ${PG_ENV}) 连接串")
 
 
 def _parse_head(text: str) -> AuditHead:

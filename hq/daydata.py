@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from enforcement.catalogue import Catalogue
+from enforcement.labels import subject_label, written_plate
 from enforcement.model import Case, Review, Shift, Stage
 from enforcement.staging import StagePolicy
 from hq.storage.base import CaseState, Tx
@@ -66,10 +67,12 @@ def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> Day
         # a night shift may start the evening before
         shifts.extend(tx.list_shifts(badge, since=start - timedelta(days=1)))
     labels: dict[str, str] = {}
+    plates: dict[str, str] = {}
     for subject_id in {c.subject_id for c in cases if c.subject_id}:
         subject = tx.get_subject(subject_id, include_deleted=True)
         if subject is not None:
-            labels[subject_id] = subject.name or subject.plate
+            labels[subject_id] = subject_label(subject)
+            plates[subject_id] = written_plate(subject.plate)
     squad = tx.get_squad(squad_code)
     return build_daylog(
         day,
@@ -83,4 +86,5 @@ def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> Day
         subject_labels=labels,
         hq_stages=hq_stages,
         time_flags=time_flags,
+        subject_plates=plates,
     )

@@ -8,12 +8,15 @@ caller picks the encoding (a BOM for spreadsheet programs where the file is down
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from typing import TextIO
 
 from enforcement.catalogue import load_catalogue
-from enforcement.model import LOCAL_TZ
-from hq.storage.base import Storage
+from enforcement.labels import place_text, subject_label, written_plate
+from enforcement.model import LOCAL_TZ, Subject
+from enforcement.staging import stage_name
+from hq.storage.base import CaseState, Storage, Tx
 from patrollog.csvsafe import safe_row
 
 EXPORT_COLUMNS = (
@@ -37,7 +40,38 @@ EXPORT_COLUMNS = (
     "complete",
     "review",
     "received_at",
+    # names beside the codes (zh), and what the case record says (issue #14)
+    "subject_name",  # enforcement.labels.subject_label: name, plate, description, address
+    "plate",  # the subject's plate, written (豫A·D12345)
+    "address",  # the place: typed address, else the coordinates; street and grid where known
+    "fine_yuan",
+    "device_stage_name",
+    "chosen_stage_name",
+    "hq_stage_name",
 )
+
+
+def _details(tx: Tx, states: Sequence[CaseState]) -> dict[str, list[object]]:
+    """The named columns at the end of ``EXPORT_COLUMNS`` by case id (the case record and its subject)."""
+    subjects: dict[str, Subject | None] = {}
+    found: dict[str, list[object]] = {}
+    for s in states:
+        case = tx.get_case(s.case_id)
+        subject = None
+        if s.subject_id:
+            if s.subject_id not in subjects:
+                subjects[s.subject_id] = tx.get_subject(s.subject_id, include_deleted=True)
+            subject = subjects[s.subject_id]
+        found[s.case_id] = [
+            subject_label(subject) if subject else "",
+            written_plate(subject.plate) if subject else "",
+            place_text(case.location, case.extra) if case else "",
+            case.fine_yuan if case and case.fine_yuan is not None else "",
+            stage_name(s.device_stage, "zh"),
+            stage_name(s.chosen_stage, "zh"),
+            stage_name(s.hq_stage, "zh"),
+        ]
+    return found
 
 
 def write_cases_csv(
@@ -64,6 +98,7 @@ def write_cases_csv(
             latest_only=latest_only,
             limit=limit,
         )
+        details = _details(tx, states)
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     for s in sorted(states, key=lambda s: (s.occurred_at, s.case_no, s.version)):
@@ -91,6 +126,7 @@ def write_cases_csv(
                     int(s.complete),
                     s.review,
                     s.received_at.isoformat(),
+                    *details[s.case_id],
                 ]
             )
         )

@@ -13,14 +13,18 @@ Used by ``hq.ingest`` (pushes, reviews, restaging) and by the HQ app (photos com
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from enforcement.codec import to_json_dict
+from enforcement.labels import subject_label
 from enforcement.model import HistoryEntry, Officer, ReviewDecision, Shift, Subject, SyncState
+from enforcement.policy import Policy
+from enforcement.staging import window_start
 from hq.storage.base import CaseState, ChangeKind, ChangeScope, Tx
 from sync.protocol import CaseStateData, HistoryData, SquadCaseData, SquadShiftData
 
-__all__ = ["emit_case_state", "emit_history", "emit_squad_case", "emit_squad_shift"]
+__all__ = ["emit_case_state", "emit_history", "emit_squad_case", "emit_squad_shift", "history_since"]
 
 
 def emit_case_state(
@@ -80,7 +84,7 @@ def emit_squad_case(
         hq_reason_en=state.explain_en,
         reviews=[to_json_dict(review) for review in reviews],
         officer_name=officer_name,
-        subject_label=(subject.name or subject.plate) if subject is not None else "",
+        subject_label=subject_label(subject) if subject is not None else "",
         missing_photos=len(missing),
     )
     tx.emit(ChangeKind.SQUAD_CASE, state.case_id, data.model_dump(mode="json"),
@@ -104,3 +108,14 @@ def emit_history(
     data = HistoryData(subject_id=subject_id, entries=list(entries)).model_dump(mode="json")
     newest = max((e.occurred_at for e in entries), default=None)
     tx.emit(ChangeKind.HISTORY, subject_id, data, ChangeScope(district=district), occurred_at=newest)
+
+
+def history_since(now: datetime, window_days: int, policy: Policy | None = None) -> datetime:
+    """Where a pull's subject history starts (``changes_after(history_since=…)``): the staged rule's own
+    window (``enforcement.staging.window_start``) for a case recorded ``now``, over the longest window
+    of ``window_days`` (HQ's setting) and the policy in force (a street class may look back further).
+    Calendar days, not 24-hour periods: a case at 00:30 on the first counted day reaches the phone."""
+    days = window_days
+    if policy is not None:
+        days = max(days, policy.staging.window_days, *(p.window_days for p in policy.street_classes.values()))
+    return window_start(now, days)

@@ -84,7 +84,9 @@ class Settings:
     #: (``serve`` hands them to uvicorn); empty: the forwarded headers are ignored, from everyone.
     trusted_proxies: tuple[str, ...] = ()
     retry_after_unavailable: int = 5  # seconds, sent with 503
-    history_window: timedelta = timedelta(days=365)  # subject history sent to phones on pull
+    #: Subject history sent to phones on pull: whole local days (``hq.feed.history_since``), at least the
+    #: policy's window.
+    history_window: timedelta = timedelta(days=365)
     squad_window: timedelta = timedelta(days=SQUAD_FEED_DAYS)  # squad cases and shifts a leader's pull holds
     touch_interval: timedelta = timedelta(minutes=1)  # how often a token's last use is written
     partial_upload_ttl: timedelta = timedelta(days=2)  # a cut-off photo upload is kept this long to resume

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from enforcement.codec import case_from_dict
+from enforcement.codec import case_from_dict, subject_from_dict
+from enforcement.labels import subject_label, written_plate
 from enforcement.model import LOCAL_TZ, Case, Review, Shift, Stage
 from mobile.store_rows import chunks, marks, review_of, shift_of, utc_us
 
@@ -38,9 +39,10 @@ class SquadDay:
     reviews: list[Review]  # reviews of those cases: pulled + made on this phone (even unsynced)
     hq_stages: dict[str, Stage]  # HQ's stage by case id where known
     officer_names: dict[str, str]  # badge -> name
-    subject_labels: dict[str, str]  # subject id -> name or plate
+    subject_labels: dict[str, str]  # subject id -> label (enforcement.labels.subject_label)
     # HQ's reason for its stage (zh, en) by case id where HQ sent one: "第3次 · 处罚：10-02 劝导，11-01 警告"
     hq_reasons: dict[str, tuple[str, str]] = field(default_factory=dict)
+    subject_plates: dict[str, str] = field(default_factory=dict)  # subject id -> written plate (豫A·D12345)
 
 
 def day_range_us(day: date) -> tuple[int, int]:
@@ -270,18 +272,24 @@ def _reviews(conn: sqlite3.Connection, case_ids: Sequence[str]) -> list[Review]:
     return sorted(found, key=lambda r: (r.decided_at, r.id))
 
 
-def _subject_labels(conn: sqlite3.Connection, subject_ids: Sequence[str]) -> dict[str, str]:
-    """Name (else plate, else address) of the subjects this phone holds."""
+def _subject_labels(
+    conn: sqlite3.Connection, subject_ids: Sequence[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Labels (``enforcement.labels.subject_label``: name, plate, description, address) and written plates
+    of the subjects this phone holds."""
     labels: dict[str, str] = {}
+    plates: dict[str, str] = {}
     for chunk in chunks(subject_ids):
         for row in conn.execute(
-            f"SELECT id, name, plate, address FROM subjects WHERE id IN ({marks(chunk)})",  # noqa: S608
+            f"SELECT id, record FROM subjects WHERE id IN ({marks(chunk)})",  # noqa: S608
             tuple(chunk),
         ):
-            label = row["name"] or row["plate"] or row["address"]
-            if label:
+            subject = subject_from_dict(json.loads(row["record"]))
+            if label := subject_label(subject):
                 labels[row["id"]] = label
-    return labels
+            if plate := written_plate(subject.plate):
+                plates[row["id"]] = plate
+    return labels, plates
 
 
 def load_squad_day(conn: sqlite3.Connection, squad_code: str, day: date) -> SquadDay:
@@ -289,7 +297,7 @@ def load_squad_day(conn: sqlite3.Connection, squad_code: str, day: date) -> Squa
     found = _day_cases(conn, squad_code, day.isoformat())
     cases = found.cases
     shifts, shift_names = _day_shifts(conn, squad_code, day)
-    known = _subject_labels(conn, sorted({c.subject_id for c in cases.values() if c.subject_id}))
+    known, plates = _subject_labels(conn, sorted({c.subject_id for c in cases.values() if c.subject_id}))
     officer_names = {row["badge"]: row["name"] for row in conn.execute("SELECT badge, name FROM officers")}
     return SquadDay(
         day=day,
@@ -300,5 +308,6 @@ def load_squad_day(conn: sqlite3.Connection, squad_code: str, day: date) -> Squa
         hq_stages=found.stages,
         officer_names={**shift_names, **found.names, **officer_names},
         subject_labels={**known, **found.labels},
+        subject_plates=plates,
         hq_reasons=found.reasons,
     )

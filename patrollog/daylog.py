@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 
 from enforcement.catalogue import Catalogue
+from enforcement.labels import coordinates_text, place_text
 from enforcement.model import (
     LOCAL_TZ,
     Case,
@@ -106,10 +107,42 @@ class CaseLine:
     review_comment: str = ""
     time_flag: str = ""  # HQ's TimeFlag value ("" when the time is plausible or unknown)
     extra: Mapping[str, str] = field(default_factory=dict)  # the case's ``extra`` (patrollog.zonecount)
+    plate: str = ""  # the subject's plate, written (豫A·D12345); "" when none is known
+    warning_notice_no: str = ""  # 警告通知书编号
+    seizure_receipt_no: str = ""  # 暂扣物品清单（收据）编号
+    second_officer_badge: str = ""  # the second officer present at a seizure
+    second_officer_name: str = ""
 
     @property
     def seized_text(self) -> str:
         return "、".join(f"{item.kind}×{item.quantity}" for item in self.seized_items)
+
+    @property
+    def place(self) -> str:
+        """地点: the address, else the coordinates, else the no-fix reason; street and grid where known."""
+        return place_text(self.location, self.extra)
+
+    @property
+    def coordinates(self) -> str:
+        """``34.74660, 113.62530`` ("" without a fix)."""
+        return coordinates_text(self.location)
+
+    @property
+    def second_officer(self) -> str:
+        """``李娜 1024`` ("" when none)."""
+        return f"{self.second_officer_name} {self.second_officer_badge}".strip()
+
+    @property
+    def documents_text(self) -> str:
+        """The paperwork in one cell: ``警告通知书 J-0012；暂扣收据 ZK-0003；同行 李娜 1024``."""
+        bits = []
+        if self.warning_notice_no:
+            bits.append(f"警告通知书 {self.warning_notice_no}")
+        if self.seizure_receipt_no:
+            bits.append(f"暂扣收据 {self.seizure_receipt_no}")
+        if self.second_officer:
+            bits.append(f"同行 {self.second_officer}")
+        return "；".join(bits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,15 +196,18 @@ def build_daylog(
     subject_labels: Mapping[str, str] | None = None,
     hq_stages: Mapping[str, Stage] | None = None,
     time_flags: Mapping[str, str] | None = None,
+    subject_plates: Mapping[str, str] | None = None,
 ) -> DayLog:
     """The day log of ``squad_code`` on ``day``. ``cases``: case versions (others' squads and days are
     left out; every version of a case may be given); ``shifts``: shifts of the squad's officers;
     ``reviews``: reviews of the cases (any version); ``hq_stages``: HQ's stage by case id when known
     (stage conflicts need a decision); ``time_flags``: HQ's ``TimeFlag`` value by case id (flagged cases
-    need a decision too); names and labels for display."""
+    need a decision too); names and labels for display (``enforcement.labels.subject_label``: a subject
+    registered by description is named by it); ``subject_plates``: the written plate by subject id."""
     names = officer_names or {}
     labels = subject_labels or {}
     stages = hq_stages or {}
+    plates = subject_plates or {}
     start, end = day_bounds(day)
     squad_cases = [c for c in cases if c.squad_code == squad_code]
     # the latest version decides the day: an amendment may move a case to another day
@@ -235,6 +271,11 @@ def build_daylog(
                 review_comment=review.comment if review else "",
                 time_flag=flag,
                 extra=dict(case.extra),
+                plate=plates.get(case.subject_id or "", "") if case.subject_id else "",
+                warning_notice_no=case.warning_notice_no,
+                seizure_receipt_no=case.seizure_receipt_no,
+                second_officer_badge=case.second_officer_badge,
+                second_officer_name=names.get(case.second_officer_badge, ""),
             )
         )
     codes = set(squad_figures.by_violation) | {line.violation_code for line in lines}

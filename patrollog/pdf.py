@@ -143,7 +143,12 @@ def _case_row(line: CaseLine) -> list[str]:
     action = DISPOSITION_ZH[line.disposition]
     if line.fine_yuan:
         action += f" {line.fine_yuan} 元"
+    if line.documents_text:
+        action += f"；{line.documents_text}"  # notice and receipt numbers, the second officer
     review = line.review.label("zh") + (f"：{line.review_comment}" if line.review_comment else "")
+    subject = line.subject or "不明"
+    if line.plate and line.plate not in subject:
+        subject += f" {line.plate}"
     return [
         line.case_no,
         str(line.version),
@@ -151,8 +156,8 @@ def _case_row(line: CaseLine) -> list[str]:
         f"{line.officer_name} {line.officer_badge}".strip(),
         line.violation_name,
         stage,
-        line.subject or "不明",
-        line.location.address or line.location.no_fix_reason,
+        subject,
+        line.place,
         action,
         line.seized_text,
         review,

@@ -20,7 +20,9 @@ from enforcement.validation import MAX_POLICY_VERSION
 from hq.api.errors import ERROR_RESPONSES, ApiError, unsupported_protocol
 from hq.api.pushbody import TooManyRecords, parse_push
 from hq.auth import Principal
+from hq.feed import history_since
 from hq.ingest import ingest_batch
+from hq.policy import current as current_policy
 from hq.policy import policy_change
 from hq.settings import Settings
 from hq.storage.base import Change as StoredChange
@@ -121,7 +123,7 @@ def build_router(
                 district=caller.district,
                 badge=caller.badge,
                 squad=caller.officer.squad_code if caller.role is Role.LEADER else None,
-                history_since=now - settings.history_window,
+                history_since=history_since(now, settings.history_window.days, current_policy(tx)),
                 squad_since=now - settings.squad_window,
                 limit=size,
             )

@@ -256,6 +256,7 @@ class SquadState(Observable):
             officer_names=data.officer_names,
             subject_labels=data.subject_labels,
             hq_stages=data.hq_stages,
+            subject_plates=data.subject_plates,
         )
         names = {leader.badge: leader.name, **data.officer_names}
         cases = {case.id: case for case in data.cases}

@@ -301,3 +301,30 @@ def test_exact_window_boundary(window: int, hour: int) -> None:
     if on_boundary.occurred_at <= NOW:
         assert decision.counted == (on_boundary,)
     assert (past_boundary, ExclusionReason.OUTSIDE_WINDOW) in decision.excluded
+
+
+# --- one window rule (staging and HQ's history feed) and the year in the reason ----------------------
+
+
+def test_window_first_day_and_start_are_whole_local_days() -> None:
+    from enforcement.staging import window_first_day, window_start
+
+    assert window_first_day(date(2026, 11, 22), 365) == date(2025, 11, 22)
+    # 2026-11-22 01:00 local is 2026-11-21 17:00 UTC: the local day decides
+    assert window_start(datetime(2026, 11, 21, 17, 0, tzinfo=UTC), 365) == datetime(
+        2025, 11, 22, tzinfo=LOCAL_TZ
+    )
+    # a case at 00:30 on the 365th day before is past 365×24 h yet counts
+    boundary = datetime(2025, 11, 22, 0, 30, tzinfo=LOCAL_TZ)
+    assert NOW - boundary > timedelta(days=365)
+    assert boundary >= window_start(NOW, 365)
+    assert compute_stage("0510", NOW, [entry(boundary)]).ordinal == 2
+
+
+def test_reason_names_the_year_of_a_case_in_another_year() -> None:
+    new = datetime(2026, 1, 5, 10, tzinfo=LOCAL_TZ)
+    last_year = entry(at(date(2025, 12, 30)))
+    this_year = entry(at(date(2026, 1, 2)), stage=Stage.WARNING)
+    decision = compute_stage("0510", new, [last_year, this_year])
+    assert decision.explain("zh") == "第3次 · 处罚：2025-12-30 劝导，01-02 警告"
+    assert decision.explain("en") == "3rd · Penalty: 2025-12-30 Persuasion, 01-02 Warning"

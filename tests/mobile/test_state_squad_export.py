@@ -96,3 +96,20 @@ def test_unknown_format_is_refused(squad: SquadState, tmp_path: Path) -> None:
     assert err.value.field == "format"
     assert list(tmp_path.iterdir()) == []
     assert render(squad.daylog(), "csv").startswith("\ufeff".encode())
+
+
+def test_csv_export_names_the_truck_plate_the_papers_and_a_described_subject(tmp_path: Path) -> None:
+    from enforcement.model import Subject, SubjectKind
+
+    store = Store.open(":memory:", catalogue=catalogue())
+    store.save_subject(Subject("s-truck", SubjectKind.VEHICLE, name="顺达渣土", plate="豫AD12345"))
+    store.save_subject(Subject("s-vendor", SubjectKind.MOBILE_VENDOR, description="推三轮车卖烤红薯"))
+    fill(store, fixture_day())
+    leader = SimpleNamespace(officer=LEADER)
+    squad = SquadState(store, catalogue(), leader, Poke(), now=PhoneClock(at(23, 30)))
+    text = DayLogExport(squad, tmp_path).export("csv").data.decode("utf-8")
+    assert "车牌,警告通知书编号,暂扣收据编号,同行队员" in text
+    assert ",豫A·D12345,,,,已通过," in text  # the 渣土 truck's plate, written
+    assert "流动摊贩：推三轮车卖烤红薯" in text  # not 不明
+    assert ",,KY-1,李娜 1024,未审核," in text
+    assert ",JG-7,,," in text
