@@ -10,6 +10,7 @@ import flet as ft
 from enforcement.staging import stage_name
 from mobile.i18n import human_bytes
 from mobile.theme import TOUCH
+from mobile.views.clockbanner import clock_banner
 from mobile.views.common import (
     Host,
     big_button,
@@ -124,6 +125,7 @@ class TodayView:
             [
                 title(s.t("today.title")),
                 ft.Text(header, size=14),
+                clock_banner(self.app.today.clock_banner(s.lang)),
                 self.status_line(),
                 *shift_row,
                 ft.Row([big_button(s.t("today.new_case"), self.new_case, icon=ft.Icons.ADD_A_PHOTO)]),
