@@ -10,11 +10,11 @@ import flet as ft
 from enforcement.staging import stage_name
 from mobile.i18n import human_bytes
 from mobile.theme import TOUCH
-from mobile.views.clockbanner import clock_banner
 from mobile.views.common import (
     Host,
     big_button,
     chip,
+    clock_banner,
     clock_time,
     day_time,
     field,

@@ -23,8 +23,7 @@ import flet as ft
 
 from mobile.state.draft import STEPS
 from mobile.theme import TOUCH
-from mobile.views.clockbanner import clock_banner
-from mobile.views.common import Host, big_button, plain_button, screen_column, title
+from mobile.views.common import Host, big_button, clock_banner, plain_button, screen_column, title
 from mobile.views.new_case.action import ActionStep
 from mobile.views.new_case.camera import CameraPanel
 from mobile.views.new_case.location import LocationStep
