@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from enforcement.model import Case, CaseValidationError, HistoryEntry, Subject
+from enforcement.model import Case, CaseValidationError, HistoryEntry, Shift, Subject
 
 T = TypeVar("T")
 
@@ -30,7 +30,10 @@ def _adapter(kind: type[Any]) -> TypeAdapter[Any]:
 #: Fields added to a record after phones and HQs were in the field, left out of the JSON form while they
 #: hold their default: the canonical form (and the payload hash HQ's exactly-once ledger keeps) of a record
 #: that does not use them stays what it was, and an older reader never sees them.
-_ADDED_FIELDS: dict[type[Any], dict[str, Any]] = {Case: {"policy_version": 0}}
+_ADDED_FIELDS: dict[type[Any], dict[str, Any]] = {
+    Case: {"policy_version": 0, "device_occurred_at": None, "clock_offset_s": None, "clock_source": ""},
+    Shift: {"device_ended_at": None, "clock_offset_s": None},
+}
 
 
 def to_json_dict(record: Any) -> dict[str, Any]:

@@ -166,6 +166,11 @@ class Shift:
     started_at: datetime
     ended_at: datetime | None = None
     grid_cell: str = ""  # 网格 / road section patrolled
+    #: When the phone's clock disagreed with HQ's (or the GPS's) at the end: the device clock's reading
+    #: (``ended_at`` is the best-known time, never before ``started_at``) and the known offset in seconds
+    #: (reference time - device time). Left out of the JSON form while None (``codec.to_json_dict``).
+    device_ended_at: datetime | None = None
+    clock_offset_s: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +260,14 @@ class Case:
     #: The policy version the phone staged it under (``enforcement.policy``; 0: the built-in rule, also
     #: what an older phone's case means). Left out of the JSON form at 0 (``codec.to_json_dict``).
     policy_version: int = 0
+    #: The phone's clock when it disagreed with a reference (``enforcement.clock``): ``occurred_at`` is then
+    #: the best-known time (device time + the known offset), ``device_occurred_at`` what the device clock
+    #: read, ``clock_offset_s`` the offset (reference - device, seconds) and ``clock_source`` where the
+    #: reference came from ("hq": HQ's ``Date`` at the last sync; "gps": the fix's time). All left out of
+    #: the JSON form at their defaults, so the payload of a case that does not use them is unchanged.
+    device_occurred_at: datetime | None = None
+    clock_offset_s: int | None = None
+    clock_source: str = ""
 
     @property
     def local_day(self) -> date:

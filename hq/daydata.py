@@ -46,7 +46,22 @@ def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> Day
     states = tx.list_cases(
         squad_code=squad_code, since=start, until=end, latest_only=False, limit=MAX_DAY_VERSIONS
     )
+    # cases received on the day whose time a wrong phone clock made implausible (2099, 1970) belong to it
+    # too (``patrollog.reviewing.best_known_time``; build_daylog keeps those whose best time is on the day)
+    seen = {s.case_id for s in states}
+    states += [
+        s
+        for s in tx.list_cases(
+            squad_code=squad_code,
+            received_since=start,
+            received_until=end,
+            latest_only=False,
+            limit=MAX_DAY_VERSIONS,
+        )
+        if s.case_id not in seen
+    ]
     hq_stages: dict[str, Stage] = {s.case_id: s.hq_stage for s in states}
+    received = {s.case_id: s.received_at for s in states}
 
     cases: list[Case] = []
     for case_no in sorted({s.case_no for s in states}):
@@ -56,6 +71,7 @@ def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> Day
         reviews.extend(tx.reviews_for_case(case.id))
         if case.id not in hq_stages and (state := tx.case_state(case.id)) is not None:
             hq_stages[case.id] = state.hq_stage
+            received[case.id] = state.received_at
     devices = _devices(cases)
     time_flags = {s.case_id: f for s in states if (f := state_time_flag(tx, s, devices=devices))}
     names = {u.badge: u.officer.name for u in tx.list_users(squad_code=squad_code)}
@@ -87,4 +103,5 @@ def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> Day
         hq_stages=hq_stages,
         time_flags=time_flags,
         subject_plates=plates,
+        received_at=received,
     )

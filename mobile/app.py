@@ -27,12 +27,15 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import flet as ft
 from flet_secure_storage import SecureStorage
 
 from enforcement.catalogue import load_catalogue
+from enforcement.model import LOCAL_TZ
 from mobile.photostore import PhotoStore
 from mobile.secretstore import SecureStorageSecrets
 from mobile.state.app_state import AppState
@@ -57,6 +60,21 @@ def default_data_dir() -> Path:
     return Path(base) if base else Path.home() / ".streetpatrol"
 
 
+#: Test-only: shifts the app's device clock by this many seconds (the wrong-clock browser test,
+#: tests/e2e/test_wrong_clock.py). Read once, in ``dev_clock``; never set in a release.
+DEV_CLOCK_OFFSET_ENV = "STREETPATROL_DEV_CLOCK_OFFSET_S"
+
+
+def dev_clock() -> dict[str, Any]:
+    """``AppState``'s clocks when ``DEV_CLOCK_OFFSET_ENV`` is set (a wrong device clock; the monotonic clock
+    stays the real one), else none (the real clocks)."""
+    raw = os.environ.get(DEV_CLOCK_OFFSET_ENV, "").strip()
+    if not raw:
+        return {}
+    shift = timedelta(seconds=int(raw))
+    return {"now": lambda: datetime.now(LOCAL_TZ) + shift, "monotonic": time.monotonic}
+
+
 def open_app(data_dir: Path, hq_url: str | None = None) -> AppState:
     """The process-wide state over the store and photos in ``data_dir``."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -67,7 +85,7 @@ def open_app(data_dir: Path, hq_url: str | None = None) -> AppState:
     shipped_ca = SHIPPED_CA.read_text(encoding="ascii") if SHIPPED_CA.is_file() else None
     allow_http = os.environ.get(DEV_ALLOW_HTTP_ENV) == "1"  # read once, here
     factory = client_factory(store, photos, secrets=secrets, shipped_ca=shipped_ca, allow_http=allow_http)
-    app = AppState(store, photos, catalogue, factory, secrets=secrets, allow_http=allow_http)
+    app = AppState(store, photos, catalogue, factory, secrets=secrets, allow_http=allow_http, **dev_clock())
     if hq_url and app.settings.settings.hq_url == DEFAULT_HQ_URL:
         app.settings.update(hq_url=hq_url)  # a first start: the address given on the command line
     app.sweep_photos()

@@ -29,4 +29,5 @@ SESSION_BADGE = "session.badge"
 VERIFIERS = "auth.verifiers"
 SETTINGS = "settings"
 HQ_CA_PEM = "settings.hq_ca_pem"  # the bureau CA enrolled on this phone (PEM): the only CA trusted for HQ
+CLOCK = "clock.reference"  # the last trusted time (HQ's Date or a GPS fix's) and the clocks then
 DRAFT = "draft.{badge}"  # the officer's unsaved case draft, one per badge: ``DRAFT.format(badge=...)``

@@ -123,8 +123,17 @@ class RecordStore(SubjectStore):
             self._outbox_add(conn, "shift", shift.id, shift)
         return shift
 
-    def end_shift(self, shift_id: str, at: datetime) -> Shift:
-        """End an open shift (not before it started). The ended record goes to the outbox again."""
+    def end_shift(
+        self,
+        shift_id: str,
+        at: datetime,
+        *,
+        device_ended_at: datetime | None = None,
+        clock_offset_s: int | None = None,
+    ) -> Shift:
+        """End an open shift (not before it started). The ended record goes to the outbox again, with
+        the device clock's reading and offset when the phone's clock was wrong (``mobile.state.today``;
+        they travel in the record to HQ, the phone's shifts table does not keep them)."""
         need_aware(at, "ended_at")
         with self._write() as conn:
             row = conn.execute("SELECT * FROM shifts WHERE id = ?", (shift_id,)).fetchone()
@@ -140,7 +149,15 @@ class RecordStore(SubjectStore):
                     "a shift cannot end before it started",
                     "结束时间早于开始时间",
                 )
-            shift = Shift(shift.id, shift.officer_badge, shift.started_at, at, shift.grid_cell)
+            shift = Shift(
+                shift.id,
+                shift.officer_badge,
+                shift.started_at,
+                at,
+                shift.grid_cell,
+                device_ended_at=device_ended_at,
+                clock_offset_s=clock_offset_s,
+            )
             conn.execute("UPDATE shifts SET ended_at = ? WHERE id = ?", (at.isoformat(), shift_id))
             self._outbox_add(conn, "shift", shift.id, shift)
         return shift

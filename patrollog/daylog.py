@@ -35,7 +35,7 @@ from enforcement.model import (
     Stage,
 )
 from enforcement.report import PatrolFigures, latest_versions, patrol_figures
-from patrollog.reviewing import ReviewStatus, newest_review, review_status
+from patrollog.reviewing import ReviewStatus, best_known_time, newest_review, review_status
 from patrollog.zonecount import ZoneCounts, zone_counts
 
 #: How the log names what was done on the spot.
@@ -197,13 +197,16 @@ def build_daylog(
     hq_stages: Mapping[str, Stage] | None = None,
     time_flags: Mapping[str, str] | None = None,
     subject_plates: Mapping[str, str] | None = None,
+    received_at: Mapping[str, datetime] | None = None,
 ) -> DayLog:
     """The day log of ``squad_code`` on ``day``. ``cases``: case versions (others' squads and days are
     left out; every version of a case may be given); ``shifts``: shifts of the squad's officers;
     ``reviews``: reviews of the cases (any version); ``hq_stages``: HQ's stage by case id when known
     (stage conflicts need a decision); ``time_flags``: HQ's ``TimeFlag`` value by case id (flagged cases
-    need a decision too); names and labels for display (``enforcement.labels.subject_label``: a subject
-    registered by description is named by it); ``subject_plates``: the written plate by subject id."""
+    need a decision too); ``received_at``: HQ's receive time by case id, where known (a case is on the
+    day of its ``patrollog.reviewing.best_known_time``); names and labels for display
+    (``enforcement.labels.subject_label``: a subject registered by description is named by it);
+    ``subject_plates``: the written plate by subject id."""
     names = officer_names or {}
     labels = subject_labels or {}
     stages = hq_stages or {}
@@ -211,7 +214,11 @@ def build_daylog(
     start, end = day_bounds(day)
     squad_cases = [c for c in cases if c.squad_code == squad_code]
     # the latest version decides the day: an amendment may move a case to another day
-    latest = [c for c in latest_versions(squad_cases) if start <= c.occurred_at < end]
+    # ... placed by its best-known time (HQ's receive time for a time a wrong phone clock made implausible)
+    received = received_at or {}
+    latest = [
+        c for c in latest_versions(squad_cases) if start <= best_known_time(c, received.get(c.id)) < end
+    ]
     day_nos = {c.case_no for c in latest}
     day_cases = [c for c in squad_cases if c.case_no in day_nos]
     all_reviews = list(reviews)

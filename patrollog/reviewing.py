@@ -87,6 +87,8 @@ _FLAG_LABELS = {
 
 #: A case may be this far after HQ's receive time (phone clocks drift; beyond it the time is implausible).
 FUTURE_SLACK = timedelta(hours=2)
+#: The look-back window ``best_known_time`` judges a time by (the built-in staged rule's).
+DEFAULT_WINDOW_DAYS = 365
 #: A case may be this far before its device's first sign-in at HQ (clock skew, time zones).
 DEVICE_SLACK = timedelta(days=1)
 
@@ -106,6 +108,26 @@ def time_flag(
     if device_first_seen is not None and occurred_at < device_first_seen - DEVICE_SLACK:
         return TimeFlag.BEFORE_DEVICE
     return None
+
+
+def best_known_time(
+    case: Case, received_at: datetime | None = None, *, window_days: int = DEFAULT_WINDOW_DAYS
+) -> datetime:
+    """The time a case is placed by (its day in the day log, its place in the review queue).
+
+    ``case.occurred_at`` is already the phone's best-known time (device time + the known offset when the
+    phone's clock disagreed with HQ's or the GPS's: ``enforcement.clock``). When HQ's receive time is
+    known and the case's time is still implausible against it (``time_flag``: after it, or older than the
+    look-back window; a back-dated-looking ``BEFORE_DEVICE`` time is kept, it is plausible as a time),
+    the receive time is the best-known one: a phone whose clock said 2099 or 1970 and never learnt better
+    puts its case on the day HQ received it, not in no day log at all. The phone, which does not know
+    when HQ received its own cases, passes no ``received_at`` and places the case by ``occurred_at``."""
+    if received_at is None:
+        return case.occurred_at
+    flag = time_flag(case.occurred_at, received_at, window_days=window_days)
+    if flag in (TimeFlag.FUTURE, TimeFlag.TOO_OLD):
+        return received_at
+    return case.occurred_at
 
 
 def flag_label(flag: str, lang: Lang = "zh") -> str:

@@ -472,8 +472,11 @@ class Tx(Protocol):
         latest_only: bool = True,
         conflicts_only: bool = False,
         limit: int = 500,
+        received_since: datetime | None = None,
+        received_until: datetime | None = None,
     ) -> list[CaseState]:
-        """Case states by occurrence time, newest first, filtered."""
+        """Case states by occurrence time, newest first, filtered (``since``/``until``: occurrence time;
+        ``received_since``/``received_until``: HQ's receive time)."""
         ...
 
     # -- photos

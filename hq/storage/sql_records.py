@@ -217,6 +217,8 @@ class RecordsMixin(PolicyMixin):
         latest_only: bool = True,
         conflicts_only: bool = False,
         limit: int = 500,
+        received_since: datetime | None = None,
+        received_until: datetime | None = None,
     ) -> list[CaseState]:
         sql = _STATE_SELECT + " WHERE 1 = 1"
         params: list[Any] = []
@@ -235,6 +237,12 @@ class RecordsMixin(PolicyMixin):
         if until is not None:
             sql += " AND c.occurred_at < ?"
             params.append(self._ts(until))
+        if received_since is not None:
+            sql += " AND c.received_at >= ?"
+            params.append(self._ts(received_since))
+        if received_until is not None:
+            sql += " AND c.received_at < ?"
+            params.append(self._ts(received_until))
         if latest_only:
             sql += " AND c.latest"
         if conflicts_only:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from mobile import metakeys
 from mobile.photostore import PhotoStore
 from mobile.secretstore import MemorySecretStore, SecretStore
 from mobile.state.case_detail import CaseDetailState
+from mobile.state.clock import ClockState
 from mobile.state.draft import Draft
 from mobile.state.new_case import CaseDraftState
 from mobile.state.observable import Observable
@@ -50,6 +52,7 @@ class AppState:
         *,
         threaded: bool = True,
         now: Callable[[], datetime] = local_now,
+        monotonic: Callable[[], float] | None = None,
         policy: staging.StagePolicy | None = None,
         pin_iterations: int = PBKDF2_ITERATIONS,
         pin_cost: PinCost = PIN_COST,
@@ -62,6 +65,11 @@ class AppState:
         self.photos = photos
         self.catalogue = catalogue
         self.now = now
+        # the device clock against HQ's (``mobile.state.clock``); an injected clock without a monotonic
+        # one is its own monotonic clock (elapsed time as it says)
+        if monotonic is None:
+            monotonic = time.monotonic if now is local_now else (lambda: now().timestamp())
+        self.clock = ClockState(store, now=now, monotonic=monotonic)
         self.secrets: SecretStore = secrets if secrets is not None else MemorySecretStore()
         adopt_file_token(store, self.secrets)
         self.settings = SettingsState(store, catalogue, allow_http=allow_http)  # photo policy: HQ's
@@ -73,6 +81,7 @@ class AppState:
             backoff_cap=backoff_cap,
         )
         self.settings.on_trust_change = self.link.reset
+        self.link.on_server_time = self.clock.note_hq
         self.session = SessionState(
             store,
             self.settings,
@@ -81,9 +90,17 @@ class AppState:
             secrets=self.secrets,
             pin_cost=pin_cost,
         )
-        self.today = TodayState(store, self.session, self.link, now=now, policy=policy)
+        self.today = TodayState(store, self.session, self.link, now=now, policy=policy, clock=self.clock)
         self.drafts = CaseDraftState(
-            store, photos, catalogue, self.settings, self.session, self.link, now=now, policy=policy
+            store,
+            photos,
+            catalogue,
+            self.settings,
+            self.session,
+            self.link,
+            now=now,
+            policy=policy,
+            clock=self.clock,
         )
         self.zones = ZonesState(store, now=now)
         self.drafts.zones = self.zones

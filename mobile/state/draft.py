@@ -97,6 +97,13 @@ class Draft:
     # The 疏导点 the vendor was guided to (引导至疏导点; mobile.state.draft_zones): recorded on the case.
     guided_spot_id: str = ""
     guided_spot_name: str = ""
+    # The clocks when the draft began (``mobile.state.clock``): the device's reading, the monotonic
+    # clock's, and the offset used when the device clock was known to be wrong (``started_at`` is then
+    # the best-known time). A draft begun under a wrong clock is recomputed once the clock is fixed.
+    device_started_at: str = ""
+    started_mono: float | None = None
+    clock_offset_s: int | None = None
+    clock_source: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

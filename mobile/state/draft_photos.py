@@ -14,12 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from enforcement.catalogue import Violation
+from enforcement.clock import plausible
 from enforcement.model import LOCAL_TZ, PhotoKind
+from mobile.i18n import t
 from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark
 from mobile.photostore import PhotoStore
 from mobile.state.camera import CameraError, camera_error, camera_problem
 from mobile.state.draft import Draft, DraftPhoto
-from mobile.state.errors import NotSignedIn
+from mobile.state.errors import DraftError, NotSignedIn
 from mobile.state.observable import Observable
 from mobile.state.session import SessionState
 from mobile.state.settings import SettingsState
@@ -54,14 +56,28 @@ class DraftPhotos(Observable):
         s = self._settings.settings
         return replace(PhotoSettings(), long_edge=s.photo_long_edge, watermark=s.watermark)
 
+    def refresh_clock(self) -> bool:
+        raise NotImplementedError
+
     def ensure_case_no(self) -> str:
-        """The draft's case number, reserved now if it has none (before the first watermark)."""
+        """The draft's case number, reserved now if it has none (before the first watermark). Its date is
+        the draft's best-known day (``mobile.state.clock``); a clock whose year no case number can hold,
+        with no reference to correct it, is refused in those words (``clock.no_reference``), and the
+        draft is recomputed once the clock is set."""
         draft = self._require()
         if not draft.case_no:
             officer = self._session.officer
             if officer is None:
                 raise NotSignedIn()
-            day = self.occurred_at().astimezone(LOCAL_TZ).date()
+            self.refresh_clock()
+            moment = self.occurred_at()
+            if not plausible(moment):
+                raise DraftError(
+                    t("en", "clock.no_reference", year=moment.year),
+                    zh=t("zh", "clock.no_reference", year=moment.year),
+                    field="occurred_at",
+                )
+            day = moment.astimezone(LOCAL_TZ).date()
             draft.case_no = self._store.reserve_case_no(officer.squad_code, officer.badge, day)
             self._persist()
         return draft.case_no

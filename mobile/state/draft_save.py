@@ -13,6 +13,7 @@ from typing import Any
 
 from enforcement import staging
 from enforcement.catalogue import Catalogue
+from enforcement.clock import TOLERANCE as CLOCK_TOLERANCE
 from enforcement.model import Case, Disposition, Location, PhotoKind, PhotoRef, SeizedItem, Stage
 from enforcement.text import LocalizedError
 from enforcement.validation import case_problems
@@ -53,6 +54,9 @@ class DraftSave(Observable):
         raise NotImplementedError
 
     def ensure_case_no(self) -> str:
+        raise NotImplementedError
+
+    def refresh_clock(self) -> bool:
         raise NotImplementedError
 
     def zoned_location(self, location: Location) -> Location:  # DraftZones
@@ -104,6 +108,7 @@ class DraftSave(Observable):
         lacking = self.missing()
         if lacking:
             raise _missing_step(lacking[0])
+        self.refresh_clock()
         return self._compose(self.ensure_case_no())
 
     def _compose(self, case_no: str) -> Case:
@@ -115,6 +120,8 @@ class DraftSave(Observable):
         assert decision is not None  # violation and subject are known (checked above)
         chosen = Stage(draft.chosen_stage) if draft.chosen_stage is not None else decision.stage
         disposition = self.disposition()
+        occurred_at = self.occurred_at()
+        device_at = _device_time(draft, occurred_at)
         return Case(
             id=draft.case_id,
             case_no=case_no,
@@ -122,7 +129,7 @@ class DraftSave(Observable):
             squad_code=officer.squad_code,
             device_id=self._store.device_id,
             violation_code=draft.violation_code,
-            occurred_at=self.occurred_at(),
+            occurred_at=occurred_at,
             location=self.zoned_location(self.location()),
             subject_id=None if draft.subject_unknown else draft.subject_id,
             subject_unknown=draft.subject_unknown,
@@ -150,6 +157,11 @@ class DraftSave(Observable):
             created_at=self._now(),
             extra=self.zone_extra(disposition),
             policy_version=decision.policy_version,
+            device_occurred_at=device_at,
+            clock_offset_s=None
+            if device_at is None
+            else round((occurred_at - device_at).total_seconds()),
+            clock_source=(draft.clock_source or "device") if device_at is not None else "",
         )
 
     def save(self) -> Case:
@@ -176,6 +188,18 @@ def _missing_step(step: str) -> DraftError:
         zh=t("zh", "case.review.missing", what=t("zh", f"case.step.{step}")),
         field=_STEP_FIELD[step],
     )
+
+
+def _device_time(draft: Draft, occurred_at: datetime) -> datetime | None:
+    """The device clock's reading when the draft began, when it differs from the case's best-known time
+    beyond the clock tolerance (``enforcement.clock``; None: the device time is the case's time)."""
+    if not draft.device_started_at:
+        return None
+    try:
+        device = datetime.fromisoformat(draft.device_started_at)
+    except ValueError:
+        return None
+    return device if abs(occurred_at - device) > CLOCK_TOLERANCE else None
 
 
 def _fine(text: str) -> int | None:

@@ -12,11 +12,15 @@ new-subject form or the stage being chosen (``mobile.state.draft_form``), and th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from enforcement import staging
 from enforcement.catalogue import Catalogue, Violation
+from enforcement.clock import TOLERANCE as CLOCK_TOLERANCE
+from enforcement.clock import corrected as clock_corrected
+from enforcement.clock import plausible
 from enforcement.model import (
     LOCAL_TZ,
     Case,
@@ -29,12 +33,13 @@ from enforcement.model import (
     SubjectKind,
     new_id,
 )
-from enforcement.text import Lang
+from enforcement.text import Lang, LocalizedError
 from mobile import metakeys
 from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark, process_photo
 from mobile.photostore import PhotoStore
 from mobile.policyheld import held_policy
 from mobile.state.camera import CameraError
+from mobile.state.clock import ClockState
 from mobile.state.draft import FIELD_STEP, STEPS, Draft, DraftPhoto, DraftSeized
 from mobile.state.draft_form import DraftForm
 from mobile.state.draft_photos import DraftPhotos
@@ -107,8 +112,13 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
         now: Callable[[], datetime],
         policy: staging.StagePolicy | None = None,
         process: Callable[[bytes, Watermark | None, PhotoSettings], ProcessedPhoto] = process_photo,
+        clock: ClockState | None = None,
     ) -> None:
         super().__init__()
+        #: the device clock against HQ's; ``_now`` is the best-known time (``mobile.state.clock``)
+        self.clock = clock or ClockState(store, now=now, monotonic=lambda: now().timestamp())
+        self.clock.subscribe(self._clock_changed)
+        now = self.clock.now
         self._store = store
         self._photos = photos
         self.catalogue = catalogue
@@ -135,8 +145,11 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
         return metakeys.DRAFT.format(badge=self._badge())
 
     def resume(self) -> Draft | None:
-        """The signed-in officer's unsaved draft, if there is one (after a restart or a break)."""
+        """The signed-in officer's unsaved draft, if there is one (after a restart or a break), its time
+        recomputed if the clock was fixed since it began (``refresh_clock``)."""
         self.draft = Draft.from_json(self._store.meta_get(self._key()))
+        if self.draft is not None:
+            self.refresh_clock()
         return self.draft
 
     def start(self) -> Draft:
@@ -144,9 +157,65 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
         existing = self.resume()
         if existing is not None:
             return existing
-        self.draft = Draft(case_id=new_id(), started_at=self._now().isoformat(), officer_badge=self._badge())
+        device = self.clock.device_now()
+        best = self.clock.now()
+        offset = self.clock.offset()
+        large = best != device and offset is not None
+        self.draft = Draft(
+            case_id=new_id(),
+            started_at=best.isoformat(),
+            officer_badge=self._badge(),
+            device_started_at=device.isoformat(),
+            started_mono=self.clock.monotonic(),
+            clock_offset_s=offset.seconds if large and offset is not None else None,
+            clock_source=offset.source if large and offset is not None else "",
+        )
         self._persist()
         return self.draft
+
+    def clock_banner(self, lang: Lang = "zh") -> str:
+        """The wizard's clock banner ("" while the phone's clock agrees with HQ's)."""
+        return self.clock.banner(lang)
+
+    def _clock_changed(self) -> None:
+        if self.draft is not None and self._session.officer is not None:
+            with suppress(LocalizedError):  # the store refused: the next start or save recomputes it
+                self.refresh_clock()
+
+    def refresh_clock(self) -> bool:
+        """Recompute the draft's time when the clock has been fixed (or HQ's time became known) since it
+        began: on the same boot its best-known start is the best-known now less the monotonic time since;
+        after a reboot, its device reading corrected by the offset known now. A change beyond the clock
+        tolerance is applied (the stage follows, being computed from the time); returns whether it was.
+        A returned case's amendment keeps its original time; a reserved case number keeps its date (the
+        number is an identifier, already burned into the draft's photos)."""
+        draft = self.draft
+        if draft is None or draft.supersedes or not draft.device_started_at:
+            return False
+        try:
+            device = datetime.fromisoformat(draft.device_started_at)
+            started = datetime.fromisoformat(draft.started_at)
+        except ValueError:
+            return False
+        mono = self.clock.monotonic()
+        offset = self.clock.offset()
+        if draft.started_mono is not None and mono >= draft.started_mono:
+            try:
+                best = self.clock.now() - timedelta(seconds=mono - draft.started_mono)
+            except OverflowError:
+                return False
+            source = offset.source if offset is not None and offset.large else "device"
+        else:
+            best = clock_corrected(device, offset)
+            source = offset.source if offset is not None else ""
+        if abs(best - started) <= CLOCK_TOLERANCE and plausible(started) == plausible(best):
+            return False
+        draft.started_at = best.isoformat()
+        moved = abs(best - device) > CLOCK_TOLERANCE
+        draft.clock_offset_s = round((best - device).total_seconds()) if moved else None
+        draft.clock_source = source if moved else ""
+        self._persist()
+        return True
 
     def start_amendment(self, case: Case) -> Draft:
         """A new version of ``case`` (e.g. returned by the leader), prefilled with its fields."""

@@ -143,6 +143,8 @@ class SyncLink(Observable):
         self._threaded = threaded
         self._error_kind = error_kind
         self._now = now
+        #: told HQ's time at the end of every sync that finished (``mobile.state.clock``)
+        self.on_server_time: Callable[[datetime], None] | None = None
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._idle_interval = idle_interval
@@ -288,6 +290,9 @@ class SyncLink(Observable):
         if isinstance(error, BaseException):
             self._note_failure(error, during_sync=True, report=report)
             return
+        server_time = getattr(report, "server_time", None)  # HQ's Date: the phone's clock reference
+        if self.on_server_time is not None and isinstance(server_time, datetime):
+            self.on_server_time(server_time)
         self._set(
             online=True,
             syncing=False,

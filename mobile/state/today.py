@@ -10,8 +10,10 @@ from typing import Any, Protocol
 
 from enforcement import staging
 from enforcement.model import LOCAL_TZ, HistoryEntry, Shift, Stage, Subject, local_date
+from enforcement.text import Lang
 from mobile import metakeys
 from mobile.policyheld import held_policy
+from mobile.state.clock import ClockState
 from mobile.state.errors import NotSignedIn
 from mobile.state.observable import Observable
 from mobile.state.session import SessionState
@@ -22,7 +24,14 @@ class TodayStore(Protocol):
     def meta_get(self, key: str, default: Any = None) -> Any: ...
     def meta_set(self, key: str, value: Any) -> None: ...
     def start_shift(self, badge: str, at: datetime, grid_cell: str = "") -> Shift: ...
-    def end_shift(self, shift_id: str, at: datetime) -> Shift: ...
+    def end_shift(
+        self,
+        shift_id: str,
+        at: datetime,
+        *,
+        device_ended_at: datetime | None = None,
+        clock_offset_s: int | None = None,
+    ) -> Shift: ...
     def open_shift(self, badge: str) -> Shift | None: ...
     def patrol_log(self, badge: str, day: date) -> list[Any]: ...
     def outbox_stats(self) -> tuple[int, int]: ...
@@ -88,12 +97,17 @@ class TodayState(Observable):
         *,
         now: Callable[[], datetime],
         policy: staging.StagePolicy | None = None,
+        clock: ClockState | None = None,
     ) -> None:
         super().__init__()
         self._store = store
         self._session = session
         self._link = link
-        self._now = now
+        #: the device clock against HQ's; ``_now`` is the best-known time (``mobile.state.clock``)
+        self.clock = clock or ClockState(store, now=now, monotonic=lambda: now().timestamp())
+        self._now = self.clock.now
+        #: set when the last shift end had to be recorded at the shift's start (the clock is behind it)
+        self.shift_end_adjusted = False
         self._policy = policy  # None: the policy the phone holds (mobile.policyheld)
         self.fix: tuple[float, float] | None = None  # the last GPS fix (lat, lon) the screen got
 
@@ -119,10 +133,24 @@ class TodayState(Observable):
         return shift
 
     def end_shift(self) -> Shift | None:
+        """End the open shift. Always possible: a shift started under a clock that was ahead (its start
+        is after "now") ends at its start, max(now, start), with the device's reading and the known
+        offset recorded on the shift; so is any end taken while the clock is known to be wrong."""
         current = self.shift()
         if current is None:
             return None
-        ended = self._store.end_shift(current.id, self._now())
+        now = self._now()
+        device = self.clock.device_now()
+        offset = self.clock.offset()
+        at = max(now, current.started_at)
+        self.shift_end_adjusted = at != now
+        noted = at != device and (self.shift_end_adjusted or self.clock.wrong())
+        ended = self._store.end_shift(
+            current.id,
+            at,
+            device_ended_at=device if noted else None,
+            clock_offset_s=offset.seconds if noted and offset is not None else None,
+        )
         self.notify()
         self._link.kick()  # shift end is when most officers sync
         return ended
@@ -150,13 +178,18 @@ class TodayState(Observable):
             needs_sign_in=link.needs_sign_in,
         )
 
+    def clock_banner(self, lang: Lang = "zh") -> str:
+        """The clock banner ("" while the phone's clock agrees with HQ's)."""
+        return self.clock.banner(lang)
+
     def sync_now(self) -> None:
         self._link.kick()
 
     # -- subjects nearby ---------------------------------------------------------------------------------
-    def set_fix(self, lat: float, lon: float) -> None:
-        """A GPS fix for the nearby list."""
+    def set_fix(self, lat: float, lon: float, fix_time: datetime | None = None) -> None:
+        """A GPS fix for the nearby list; ``fix_time`` (the position's timestamp) checks the clock."""
         self.fix = (float(lat), float(lon))
+        self.clock.note_gps(fix_time)
         self.notify()
 
     def nearby(self) -> list[NearbyStage]:

@@ -14,6 +14,7 @@ from mobile.views.common import (
     Host,
     big_button,
     chip,
+    clock_banner,
     clock_time,
     day_time,
     field,
@@ -124,6 +125,7 @@ class TodayView:
             [
                 title(s.t("today.title")),
                 ft.Text(header, size=14),
+                clock_banner(self.app.today.clock_banner(s.lang)),
                 self.status_line(),
                 *shift_row,
                 ft.Row([big_button(s.t("today.new_case"), self.new_case, icon=ft.Icons.ADD_A_PHOTO)]),

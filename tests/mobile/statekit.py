@@ -31,14 +31,25 @@ AT = datetime(2026, 11, 22, 21, 30, tzinfo=LOCAL_TZ)  # phone time of the tests 
 
 
 class PhoneClock:
+    """The phone's wall clock and its monotonic clock: ``advance`` moves both (time passes), ``set`` moves
+    the wall clock only (the officer or a dead battery sets it; ``mobile.state.clock`` tells them apart)."""
+
     def __init__(self, now: datetime = AT) -> None:
         self.now = now
+        self.mono = 1000.0
 
     def __call__(self) -> datetime:
         return self.now
 
+    def monotonic(self) -> float:
+        return self.mono
+
     def advance(self, minutes: int) -> None:
         self.now += timedelta(minutes=minutes)
+        self.mono += minutes * 60
+
+    def set(self, now: datetime) -> None:
+        self.now = now
 
 
 def dead_url() -> str:
@@ -94,13 +105,15 @@ def make_app(
     factory = client_factory(
         store, photos, retry=RetryPolicy(attempts=1, base_delay=0.0), timeout=10, secrets=secrets
     )
+    clock = clock or PhoneClock()
     return AppState(
         store,
         photos,
         catalogue(),
         factory,
         threaded=False,
-        now=clock or PhoneClock(),
+        now=clock,
+        monotonic=clock.monotonic,
         pin_iterations=1000,
         pin_cost=LIGHT_PIN_COST,
         secrets=secrets,

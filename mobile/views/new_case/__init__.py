@@ -23,7 +23,7 @@ import flet as ft
 
 from mobile.state.draft import STEPS
 from mobile.theme import TOUCH
-from mobile.views.common import Host, big_button, plain_button, screen_column, title
+from mobile.views.common import Host, big_button, clock_banner, plain_button, screen_column, title
 from mobile.views.new_case.action import ActionStep
 from mobile.views.new_case.camera import CameraPanel
 from mobile.views.new_case.location import LocationStep
@@ -93,6 +93,7 @@ class NewCaseView(
                     key="step_title",
                 ),
                 ft.ProgressBar(value=(index + 1) / len(STEPS)),
+                clock_banner(self.drafts.clock_banner(s.lang)),
                 ft.Text(
                     self.fix_text(),
                     size=14,
