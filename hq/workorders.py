@@ -212,8 +212,10 @@ def file_order(
 
 def _order(tx: Tx, order_id: str, caller: Officer) -> tuple[WorkOrderRow, State]:
     order = tx.get_work_order(order_id)
-    if order is None or not can_see(caller, order):
+    if order is None:
         raise WorkOrderRefused(Errno.NOT_FOUND, "工单不存在", "no such work order")
+    if not can_see(caller, order):
+        raise WorkOrderRefused(Errno.FORBIDDEN)
     return order, replay(tx.work_order_events(order_id), order.timer)
 
 

@@ -79,8 +79,10 @@ def build_router(
     def one(order_id: str, caller: Principal) -> dict[str, Any]:
         with storage.transaction(readonly=True) as tx:
             order = tx.get_work_order(order_id)
-            if order is None or not can_see(caller.officer, order):
+            if order is None:
                 raise ApiError(Errno.NOT_FOUND, zh="工单不存在", en="Unknown work order")
+            if not can_see(caller.officer, order):
+                raise ApiError(Errno.FORBIDDEN)
             state = replay(tx.work_order_events(order_id), order.timer)
         return view(order, state, caller.officer, settings.clock())
 
