@@ -113,7 +113,7 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue) -> 
             else ("category", "place (street)", "received", "resolved", "outcome", "follow-up")
         )
         listing = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-        summary = figures([s for _, s in data], now).line(lang)
+        summary = figures([s for _, s in data], now).line("zh" if zh else "en")
         title = f"投诉处理情况公开 · {label}" if zh else f"Complaints handled · {label}"
         html = (
             f'<!doctype html><html lang="{"zh-CN" if zh else "en"}"><head><meta charset="utf-8">'
