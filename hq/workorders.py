@@ -170,6 +170,8 @@ def file_order(
         placed = place_of(tx, c.lat, c.lon, now)
         squad = placed.squad
         known = tx.get_squad(squad) if squad else None
+        if partner and known is not None:  # a city platform's complaint: the district whose area holds it
+            district = known.district
         if known is None or known.district != district:
             squad = ""
         order = WorkOrderRow(
