@@ -96,6 +96,7 @@ class Role(StrEnum):
     OFFICER = "officer"  # 执法队员
     LEADER = "leader"  # 中队长
     HQ = "hq"  # 指挥中心
+    DESK = "desk"  # 热线受理（hotline desk: files complaints, assigns, follows up; sees callers' contacts）
 
 
 class ReviewDecision(StrEnum):

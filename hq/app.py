@@ -13,7 +13,17 @@ only when ``Settings.api_docs``; /openapi.json always.
 from fastapi import FastAPI
 
 from enforcement.catalogue import Catalogue, load_catalogue
-from hq.api import auth_routes, photo_routes, policy_routes, read_routes, sync_routes, zone_routes
+from hq import publicpage
+from hq.api import (
+    auth_routes,
+    open311_routes,
+    photo_routes,
+    policy_routes,
+    read_routes,
+    sync_routes,
+    workorder_routes,
+    zone_routes,
+)
 from hq.api.browser import install_browser_guard
 from hq.api.callers import principal_dependency
 from hq.api.errors import install_error_handlers
@@ -74,5 +84,15 @@ def create_app(
     app.include_router(policy_routes.build_router(storage, principal))
     app.include_router(build_review_router(storage, settings, catalogue, principal))
     app.include_router(zone_routes.build_router(storage, settings, principal))
+    app.include_router(workorder_routes.build_router(storage, settings, catalogue, principal))
+    app.include_router(open311_routes.build_router(storage, settings, catalogue, lambda: _district(storage)))
+    app.include_router(publicpage.build_router(storage, settings, catalogue))
     install_dashboard(app, storage, auth, settings, catalogue)
     return app
+
+
+def _district(storage: Storage) -> str:
+    """The district Open311 partners file into: the first squad's (one HQ serves one bureau)."""
+    with storage.transaction(readonly=True) as tx:
+        squads = tx.list_squads()
+    return squads[0].district if squads else ""

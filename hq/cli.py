@@ -74,6 +74,7 @@ from hq.review import check_day
 from hq.settings import Settings, proxy_addresses, settings_from_env
 from hq.storage import open_storage
 from hq.storage.base import AuditHead, Storage, UserRow, iter_all_audit
+from hq.wocli import add_workorder_commands, cmd_partner, cmd_workorder
 from hq.zonecli import add_zone_commands, cmd_zones
 from patrollog.csvlog import CSV_BOM, daylog_csv
 from patrollog.pdf import daylog_pdf
@@ -319,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     device.add_argument("--badge", help="only this badge on the device 仅启用该警号在此设备上的登录")
     add_zone_commands(commands, _add_storage_args)
     add_policy_parser(commands, _add_storage_args)
+    add_workorder_commands(commands, _add_storage_args)
     return parser
 
 
@@ -555,6 +557,8 @@ COMMANDS = {
     "enable-device": cmd_enable_device,
     "zones": lambda args, out: cmd_zones(args, out, _open),
     "policy": lambda args, out: cmd_policy(args, out, _open),
+    "partner": lambda args, out: cmd_partner(args, out, _open),
+    "workorder": lambda args, out: cmd_workorder(args, out, _open),
 }
 
 

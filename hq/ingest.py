@@ -87,6 +87,7 @@ from hq.storage.base import (
     Storage,
     Tx,
 )
+from hq.workorders import WorkOrderRefused, apply_phone_event
 from patrollog.reviewing import time_flag
 from sync.protocol import (
     ERRNO_MESSAGES,
@@ -301,6 +302,8 @@ class _Batch:
             RecordKind.SUBJECT.value: self._subject,
             RecordKind.SHIFT.value: self._shift,
             RecordKind.REVIEW.value: self._review,
+            RecordKind.WORK_ORDER_ARRIVAL.value: self._work_order,
+            RecordKind.WORK_ORDER_RESOLUTION.value: self._work_order,
         }.get(record.kind)
         if handler is None:
             raise _refused(Errno.UNKNOWN_KIND)
@@ -591,6 +594,25 @@ class _Batch:
             )
         apply_review(self.tx, review, self.now, policy=self.policy)
         return self._receipt(record, digest, RecordResult(id=review.id, status="accepted", complete=True))
+
+    # -- work-order events (hq.workorders; the same ledger: a replay gets its first answer)
+    def _work_order(self, record: PushRecord) -> RecordResult:
+        if record.payload.get("id") != record.id:
+            raise _refused(
+                Errno.RECORD_INVALID, "记录编号与内容不符", "The record id does not match its payload"
+            )
+        digest = payload_hash(record.kind, record.payload)
+        receipt = self._replay(record, digest)
+        if receipt is not None:
+            return self._duplicate(receipt)
+        if self.tx.receipts_for(record.id):
+            raise _refused(Errno.RECORD_ID_REUSED)
+        try:
+            apply_phone_event(self.tx, self.user, record.kind, record.payload, self.now)
+        except WorkOrderRefused as err:
+            status: Literal["refused", "deferred"] = "deferred" if err.status == "deferred" else "refused"
+            raise _NotStored(status, err.errno, err.zh, err.en) from err
+        return self._receipt(record, digest, RecordResult(id=record.id, status="accepted", complete=True))
 
 
 def apply_review(tx: Tx, review: Review, at: datetime, *, policy: StagePolicy | None = None) -> CaseState:

@@ -146,12 +146,20 @@ DEVICE_ID_RULE: tuple[str, str] = (
     "starting with a letter or a digit",
 )
 
-RecordKind = Literal["case", "subject", "shift", "review"]
+RecordKind = Literal["case", "subject", "shift", "review", "work_order_arrival", "work_order_resolution"]
 RecordStatus = Literal["accepted", "duplicate", "conflict", "deferred", "refused"]
 ChangeKind = Literal[
-    "subject", "history", "review", "catalogue", "tombstone", "case_state", "squad_case", "squad_shift",
+    "subject",
+    "history",
+    "review",
+    "catalogue",
+    "tombstone",
+    "case_state",
+    "squad_case",
+    "squad_shift",
     "zone",
     "policy",
+    "work_order",
 ]
 
 #: Statuses after which the phone may delete the record from its outbox (HQ has it, committed).
@@ -172,6 +180,7 @@ class Errno(IntEnum):
     BAD_HASH = 1008  # a path hash that is not 64 lowercase hex digits
     ZONES_INVALID = 1030  # bad features in a zone import (detail["problems"]: [{index, zh, en}])
     ZONES_TOO_LARGE = 1031  # a zone file over enforcement.zones.MAX_FILE_BYTES
+    WORK_ORDER_INVALID = 1050  # a complaint or a desk/leader action on a work order that is not valid
     # 2xxx: who is asking
     BAD_CREDENTIALS = 2001  # wrong badge or PIN (never says which)
     TOKEN_MISSING = 2002
@@ -196,6 +205,10 @@ class Errno(IntEnum):
     CASE_NO_INVALID = 3009  # a case number not parsing or not carrying the squad and badge
     SECOND_OFFICER_INVALID = 3010  # a seizure's second officer is no active officer of the case's squad
     TEXT_TOO_LONG = 3011  # a free-text field over its enforcement.limits.TEXT_LIMITS entry (names the field)
+    WORK_ORDER_UNKNOWN = 3020  # a work-order event of an order HQ does not have (deferred)
+    WORK_ORDER_NOT_ASSIGNED = 3021  # a work-order event from an officer the order is not assigned to
+    WORK_ORDER_EVENT_INVALID = 3022  # e.g. a closure without a note or photo, a bad round
+    WORK_ORDER_STATE = 3023  # the order is not in a state for this (already resolved, not followed up …)
     # 4xxx: photos
     PHOTO_HASH_MISMATCH = 4001  # bytes do not hash to the name; nothing stored
     PHOTO_NOT_IN_MANIFEST = 4002  # no case of the caller lists this photo
@@ -221,6 +234,11 @@ ERRNO_HTTP_STATUS: dict[Errno, int] = {
     Errno.BAD_HASH: 400,
     Errno.ZONES_INVALID: 422,
     Errno.ZONES_TOO_LARGE: 413,
+    Errno.WORK_ORDER_INVALID: 422,
+    Errno.WORK_ORDER_UNKNOWN: 409,
+    Errno.WORK_ORDER_NOT_ASSIGNED: 403,
+    Errno.WORK_ORDER_EVENT_INVALID: 422,
+    Errno.WORK_ORDER_STATE: 409,
     Errno.BAD_CREDENTIALS: 401,
     Errno.TOKEN_MISSING: 401,
     Errno.TOKEN_INVALID: 401,
@@ -273,6 +291,11 @@ ERRNO_MESSAGES: dict[Errno, tuple[str, str]] = {
         "The zone file has invalid features; nothing was imported",
     ),
     Errno.ZONES_TOO_LARGE: ("区域文件过大", "The zone file is too large"),
+    Errno.WORK_ORDER_INVALID: ("工单内容无效", "The work order is not valid"),
+    Errno.WORK_ORDER_UNKNOWN: ("工单不存在", "Unknown work order"),
+    Errno.WORK_ORDER_NOT_ASSIGNED: ("该工单未派给您", "This work order is not assigned to you"),
+    Errno.WORK_ORDER_EVENT_INVALID: ("工单记录无效", "The work-order record is not valid"),
+    Errno.WORK_ORDER_STATE: ("工单当前状态不允许此操作", "The work order is not in a state for this"),
     Errno.BAD_CREDENTIALS: ("警号或密码错误", "Wrong badge number or PIN"),
     Errno.TOKEN_MISSING: ("请先登录", "Please sign in"),
     Errno.TOKEN_INVALID: ("登录已失效，请重新登录", "Your session is not valid; please sign in again"),
@@ -660,3 +683,75 @@ class ZoneImportResult(WireModel):
     added: int = 0
     changed: int = 0
     removed: int = 0
+
+
+# ------------------------------------------------------------------------------------ work orders (#15)
+#: Text bounds of the work-order wire (characters), the same as ``enforcement.workorders.LIMITS``.
+WO_TEXT = 1000
+WO_SHORT = 200
+
+
+class WorkOrderData(WireModel):
+    """The ``work_order`` change (``hq.workorders``): an order as its officer (key ``"<id>@<badge>"``) or its
+    squad's leaders (key ``"<id>#<squad>"``) see it. The caller's contact is masked (``caller_name`` "张*",
+    ``caller_phone`` "138****5678"); times are HQ's. ``assigned_to_you`` false tells an officer's phone the
+    order was reassigned away (drop it). ``round`` is the round the phone's events must name."""
+
+    order_id: str = Field(max_length=64)
+    round: int = Field(ge=1, le=1000)
+    stage: str = Field(max_length=16)  # enforcement.workorders.Stage
+    source: str = Field(max_length=16)
+    category: str = Field(max_length=8)
+    description: str = Field(default="", max_length=WO_TEXT)
+    address: str = Field(default="", max_length=WO_SHORT)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    place: str = Field(default="", max_length=WO_SHORT)
+    caller_name: str = Field(default="", max_length=64)  # masked
+    caller_phone: str = Field(default="", max_length=32)  # masked
+    squad: str = Field(default="", max_length=32)
+    officer: str = Field(default="", max_length=32)
+    assigned_to_you: bool = True
+    intake_at: datetime
+    arrive_due: datetime
+    resolve_due: datetime
+    arrived_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closure: str = Field(default="", max_length=32)
+    far: bool = False
+    reassignments: int = Field(default=0, ge=0)
+    satisfaction: str = Field(default="", max_length=16)
+
+
+class WorkOrderArrival(WireModel):
+    """Payload of a ``work_order_arrival`` record: the assigned officer on the spot. ``device_at``: the
+    phone's clock; ``offset_s``: HQ − phone as the phone knows it (None: unknown). HQ corrects the time
+    (``enforcement.workorders.corrected_at``), computes the distance to the complaint's point and flags
+    (never refuses) a far arrival."""
+
+    id: RecordId
+    order_id: RecordId
+    round: int = Field(ge=1, le=1000)
+    device_at: datetime
+    offset_s: float | None = Field(default=None, ge=-10 * 365 * 86400, le=10 * 365 * 86400)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+
+
+class WorkOrderResolution(WireModel):
+    """Payload of a ``work_order_resolution`` record: a linked case (``closure`` "case", ``case_id``), or
+    a closure (no_violation / self_corrected / transferred + ``department``) with a note and ≥ 1 photo."""
+
+    id: RecordId
+    order_id: RecordId
+    round: int = Field(ge=1, le=1000)
+    device_at: datetime
+    offset_s: float | None = Field(default=None, ge=-10 * 365 * 86400, le=10 * 365 * 86400)
+    closure: Literal["case", "no_violation", "self_corrected", "transferred"]
+    case_id: RecordId | None = None
+    note: str = Field(default="", max_length=500)
+    department: str = Field(default="", max_length=64)
+    photos: list[Annotated[str, StringConstraints(pattern=SHA256_PATTERN)]] = Field(
+        default_factory=list, max_length=9
+    )

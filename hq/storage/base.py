@@ -52,6 +52,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from enforcement.model import Case, HistoryEntry, Officer, Review, Shift, Stage, Subject
 from enforcement.text import LocalizedError
+from enforcement.workorders import Event as WorkOrderEvent
+from enforcement.workorders import Stage as WorkOrderStage
+from hq.storage.workorder_rows import PartnerRow, WorkOrderRow
 
 
 class StorageError(LocalizedError):
@@ -165,6 +168,8 @@ class RecordKind(StrEnum):
     SUBJECT = "subject"
     SHIFT = "shift"
     REVIEW = "review"
+    WORK_ORDER_ARRIVAL = "work_order_arrival"
+    WORK_ORDER_RESOLUTION = "work_order_resolution"
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +264,7 @@ class ChangeKind(StrEnum):
     SQUAD_SHIFT = "squad_shift"  # a shift of a squad member (key: shift id)
     ZONE = "zone"  # a zone feature of the current zone version, or its removal (key: zone id; hq.zones)
     POLICY = "policy"  # the staged rule's policy in force, to everyone (key: "policy")
+    WORK_ORDER = "work_order"  # a work order for its officer (key "<id>@<badge>") or squad ("<id>#<squad>")
 
 
 #: Kinds a pull skips when they occurred before its ``history_since`` window (occurred_at: the case time).
@@ -554,6 +560,61 @@ class Tx(Protocol):
     def list_policies(self, *, limit: int = 200) -> list[PolicyRow]:
         """The published versions, newest first."""
         ...
+
+    # -- work orders (hq.workorders folds the events; the storage keeps them and the order's summary)
+    def add_work_order(self, order: WorkOrderRow) -> bool:
+        """Insert a new order (False: the id exists, nothing changed)."""
+        ...
+
+    def get_work_order(self, order_id: str) -> WorkOrderRow | None: ...
+    def set_work_order_summary(
+        self,
+        order_id: str,
+        *,
+        squad: str,
+        officer: str,
+        stage: WorkOrderStage,
+        updated_at: datetime,
+        closed_at: datetime | None,
+        arrive_due: datetime,
+        resolve_due: datetime,
+        outcome: str,
+        satisfaction: str,
+        place: str | None = None,
+    ) -> None:
+        """Replace HQ's summary of the order (folded from its events); ``place`` None keeps it."""
+        ...
+
+    def list_work_orders(
+        self,
+        *,
+        district: str | None = None,
+        squad: str | None = None,
+        officer: str | None = None,
+        unrouted: bool = False,
+        open_only: bool = False,
+        closed_only: bool = False,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[WorkOrderRow]:
+        """Orders by intake time, newest first (at most 5,000), filtered; ``unrouted``: the manual queue."""
+        ...
+
+    def add_work_order_event(self, event: WorkOrderEvent, *, at_hq: datetime | None = None) -> bool:
+        """Insert an event once (False: its id exists; events are never edited)."""
+        ...
+
+    def get_work_order_event(self, event_id: str) -> WorkOrderEvent | None: ...
+    def work_order_events(self, order_id: str) -> list[WorkOrderEvent]: ...
+    def put_partner(self, partner: PartnerRow) -> None:
+        """Insert or replace the Open311 partner of this name (its key hash, active)."""
+        ...
+
+    def partner_by_key(self, key_hash: str) -> PartnerRow | None: ...
+    def list_partners(self) -> list[PartnerRow]: ...
+    def set_work_order_timers(self, data: Mapping[str, Any], at: datetime) -> None: ...
+    def get_work_order_timers(self) -> dict[str, Any] | None: ...
 
     # -- change feed
     def emit(

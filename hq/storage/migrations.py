@@ -316,6 +316,69 @@ ALTER TABLE cases ADD COLUMN policy_version INTEGER NOT NULL DEFAULT 0
     )
 
 
+def m006_work_orders(conn: Any, dialect: Dialect) -> None:
+    """Hotline complaints as work orders (``enforcement.workorders``, ``hq.workorders``): the orders (with
+    the caller's contact, personal data), their events (never edited; the state is folded from them),
+    Open311 partners (api keys stored as SHA-256) and HQ's timers as data (one JSON document)."""
+    _run(
+        conn,
+        dialect,
+        """
+CREATE TABLE work_orders (
+    id TEXT PRIMARY KEY,
+    district TEXT NOT NULL,
+    source TEXT NOT NULL,
+    category TEXT NOT NULL,
+    description TEXT NOT NULL,
+    intake_at {TS} NOT NULL,
+    timer TEXT NOT NULL,
+    address TEXT NOT NULL DEFAULT '',
+    lat DOUBLE PRECISION,
+    lon DOUBLE PRECISION,
+    place TEXT NOT NULL DEFAULT '',
+    caller_name TEXT NOT NULL DEFAULT '',
+    caller_phone TEXT NOT NULL DEFAULT '',
+    partner TEXT NOT NULL DEFAULT '',
+    filed_by TEXT NOT NULL DEFAULT '',
+    squad TEXT NOT NULL DEFAULT '',
+    officer TEXT NOT NULL DEFAULT '',
+    stage TEXT NOT NULL,
+    updated_at {TS},
+    closed_at {TS},
+    arrive_due {TS},
+    resolve_due {TS},
+    outcome TEXT NOT NULL DEFAULT '',
+    satisfaction TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX work_orders_intake ON work_orders (district, intake_at);
+CREATE INDEX work_orders_squad ON work_orders (squad, intake_at);
+CREATE INDEX work_orders_officer ON work_orders (officer, intake_at);
+CREATE TABLE work_order_events (
+    id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL REFERENCES work_orders (id),
+    kind TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    at {TS} NOT NULL,
+    received_at {TS} NOT NULL,
+    actor TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX work_order_events_order ON work_order_events (order_id);
+CREATE TABLE partners (
+    name TEXT PRIMARY KEY,
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at {TS} NOT NULL,
+    active {BOOL} NOT NULL
+);
+CREATE TABLE work_order_timers (
+    id INTEGER PRIMARY KEY,
+    data TEXT NOT NULL,
+    updated_at {TS} NOT NULL
+)
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m001_initial,
@@ -323,6 +386,7 @@ MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m003_photos_uploaders,
     m004_zones,
     m005_policy,
+    m006_work_orders,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -420,4 +484,5 @@ TABLES = (
     "meta", "counters", "districts", "squads", "users", "devices", "device_keys", "tokens", "signin_failures",
     "receipts", "device_seqs", "cases", "case_photos", "photos", "subjects", "shifts", "reviews",
     "catalogue", "changes", "audit", "audit_head", "photo_uploads", "zone_versions", "policies",
+    "work_order_events", "work_orders", "partners", "work_order_timers",
 )  # fmt: skip

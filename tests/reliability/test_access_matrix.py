@@ -95,6 +95,7 @@ DENY = "403"  # 403, an errno, the error shape only, none of the target's data
 GONE = "404"  # HEAD of a photo outside the caller's scope: as if HQ did not have it
 REF = "refused"  # push: 200, the record refused with RECORD_NOT_OWNED, nothing stored
 AUTH = "401"  # 401 with the errno of the token's problem (revoked / expired / missing)
+KEY = "403 open311"  # Open311 POST without a partner's api_key: 403 as an Open311 error array, nothing filed
 
 # fmt: off
 TABLE: list[tuple[str, tuple[str, ...]]] = [
@@ -125,6 +126,18 @@ TABLE: list[tuple[str, tuple[str, ...]]] = [
     ("GET /v1/zones",                           (OK,   OK,   OK,   OK,   OK,   OK,   OK,   AUTH, AUTH, AUTH)),
     ("PUT /v1/zones",                           (DENY, DENY, DENY, DENY, DENY, DENY, OK,   AUTH, AUTH, AUTH)),
     ("GET /v1/policy",                          (DENY, DENY, DENY, DENY, DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    # work orders (#15; the desk and partner callers: tests/reliability/test_access_workorders.py)
+    ("POST /v1/workorders",                     (DENY, DENY, DENY, DENY, DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/workorders",                      (OK,   NONE, NONE, OK,   NONE, NONE, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/workorders/{order_id}",           (OK,   DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("POST /v1/workorders/{order_id}/route",    (DENY, DENY, DENY, DENY, DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("POST /v1/workorders/{order_id}/assign",   (DENY, DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("POST /v1/workorders/{order_id}/follow-up", (DENY, DENY, DENY, DENY, DENY, DENY, OK,  AUTH, AUTH, AUTH)),
+    ("GET /open311/v2/discovery.json",          (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
+    ("GET /open311/v2/services.json",           (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
+    ("GET /open311/v2/requests.json",           (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
+    ("GET /open311/v2/requests/{request_id}.json", (OK, OK,  OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
+    ("POST /open311/v2/requests.json",          (KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY)),
 ]
 # fmt: on
 # Note: a leader asking for another squad's officer by badge gets their own squad's (empty) list, not 403:
@@ -147,6 +160,8 @@ class World:
     victim: str  # a device of the owner, for revoke
     to_review: Case  # reviewed by pushed review records
     to_decide: Case  # reviewed through POST /v1/review/{case_id}
+    order: str = ""  # a work order of the owner's squad, assigned to the owner (HQ filed it)
+    resolved: str = ""  # another, resolved by the owner (for the follow-up row)
     _n: Iterator[int] = field(default_factory=lambda: itertools.count(100))
 
     def fresh(self, caller: str) -> dict[str, str]:
@@ -197,11 +212,46 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             )
         headers |= {"revoked": revoked, "expired": {"Authorization": f"Bearer {expired}"}, "none": {}}
         devices |= {"revoked": "owner-lost-phone", "expired": "owner-old-phone", "none": "no-phone"}
-        yield World(hq, client, headers, devices, case, photo, upload, subject, victim, to_review, to_decide)
+        order, resolved = _work_orders(hq, client, headers, devices)
+        yield World(hq, client, headers, devices, case, photo, upload, subject, victim, to_review, to_decide,
+                    order, resolved)  # fmt: skip
     hq.close()
 
 
 OCTET = {"Content-Type": "application/octet-stream"}
+#: A complaint inside ZD01's demo area (人民路).
+COMPLAINT = {
+    "source": "12345", "category": "0510", "description": "夜间露天烧烤油烟扰民", "address": "人民路1号",
+    "lat": 34.7585, "lon": 113.6735, "caller_name": "赵六", "caller_phone": "13812345678",
+}  # fmt: skip
+
+
+def _work_orders(hq: Hq, client: httpx.Client, headers: dict[str, dict[str, str]],
+                 devices: dict[str, str]) -> tuple[str, str]:  # fmt: skip
+    """Two orders of ZD01 assigned to the owner by HQ; the owner resolved the second."""
+    ids = []
+    for _ in range(2):
+        made = client.post("/v1/workorders", json=COMPLAINT, headers=headers["hq"])
+        assert made.status_code == 200, made.text
+        oid = made.json()["order_id"]
+        assert client.post(
+            f"/v1/workorders/{oid}/route", json={"squad": "ZD01"}, headers=headers["hq"]
+        ).is_success
+        got = client.post(f"/v1/workorders/{oid}/assign", json={"badge": OWNER.badge}, headers=headers["hq"])
+        assert got.status_code == 200, got.text
+        ids.append(oid)
+    resolution = {
+        "id": new_id(), "order_id": ids[1], "round": 1, "device_at": hq.clock().isoformat(),
+        "offset_s": 0, "closure": "no_violation", "note": "现场未见烧烤", "photos": ["a" * 64],
+    }  # fmt: skip
+    body = {"protocol": PROTOCOL_VERSION, "device_id": devices["owner"],
+            "records": [{"kind": "work_order_resolution", "id": resolution["id"], "device_seq": 900,
+                         "payload": resolution}]}  # fmt: skip
+    pushed = client.post("/v1/push", json=body, headers=headers["owner"])
+    assert pushed.json()["results"][0]["status"] == "accepted", pushed.text
+    return ids[0], ids[1]
+
+
 Request = Callable[[World, str, dict[str, str]], httpx.Response]
 
 
@@ -291,6 +341,31 @@ REQUESTS: dict[str, Request] = {
     "GET /v1/zones": lambda w, c, a: w.client.get("/v1/zones", headers=a),
     "PUT /v1/zones": lambda w, c, a: w.client.put("/v1/zones", content=_zones(), headers=a),
     "GET /v1/policy": lambda w, c, a: w.client.get("/v1/policy", headers=a),
+    "POST /v1/workorders": lambda w, c, a: w.client.post("/v1/workorders", json=COMPLAINT, headers=a),
+    "GET /v1/workorders": lambda w, c, a: w.client.get("/v1/workorders", headers=a),
+    "GET /v1/workorders/{order_id}": lambda w, c, a: w.client.get(f"/v1/workorders/{w.order}", headers=a),
+    "POST /v1/workorders/{order_id}/route": lambda w, c, a: w.client.post(
+        f"/v1/workorders/{w.order}/route", json={"squad": "ZD01"}, headers=a
+    ),
+    "POST /v1/workorders/{order_id}/assign": lambda w, c, a: w.client.post(
+        f"/v1/workorders/{w.order}/assign", json={"badge": OWNER.badge}, headers=a
+    ),
+    "POST /v1/workorders/{order_id}/follow-up": lambda w, c, a: w.client.post(
+        f"/v1/workorders/{w.resolved}/follow-up",
+        json={"reached": True, "satisfaction": "satisfied"},
+        headers=a,
+    ),
+    "GET /open311/v2/discovery.json": lambda w, c, a: w.client.get("/open311/v2/discovery.json", headers=a),
+    "GET /open311/v2/services.json": lambda w, c, a: w.client.get("/open311/v2/services.json", headers=a),
+    "GET /open311/v2/requests.json": lambda w, c, a: w.client.get("/open311/v2/requests.json", headers=a),
+    "GET /open311/v2/requests/{request_id}.json": lambda w, c, a: w.client.get(
+        f"/open311/v2/requests/{w.order}.json", headers=a
+    ),
+    "POST /open311/v2/requests.json": lambda w, c, a: w.client.post(
+        "/open311/v2/requests.json",
+        data={"service_code": "0510", "description": "烧烤", "lat": "34.7585", "long": "113.6735"},
+        headers=a,
+    ),
 }
 
 #: What of the target an answer holds when the caller may see it (rows without an entry have no target).
@@ -308,6 +383,9 @@ MARKS: dict[str, Callable[[World], bytes]] = {
     "GET /v1/review/queue ?squad=owner's": lambda w: w.case.id.encode(),
     "GET /v1/reports/daylog ?squad=owner's": lambda w: w.case.case_no.encode(),
     "GET /v1/policy": lambda w: b'"builtin_zh"',
+    "GET /v1/workorders": lambda w: w.order.encode(),
+    "GET /v1/workorders/{order_id}": lambda w: w.order.encode(),
+    "GET /open311/v2/requests/{request_id}.json": lambda w: w.order.encode(),
 }
 
 
@@ -350,6 +428,12 @@ def test_access(world: World, key: str, caller: str, expected: str) -> None:
         assert answer.status_code == 401, answer.text
         if answer.request.method != "HEAD":
             assert answer.json()["errno"] == int(UNAUTHENTICATED[caller])
+        return
+    if expected == KEY:
+        assert answer.status_code == 403, answer.text
+        [error] = answer.json()
+        assert error["code"] == 403
+        assert set(error) == {"code", "description"}
         return
     if expected == GONE:
         assert answer.status_code == 404

@@ -1,0 +1,151 @@
+"""The public disclosure page (投诉处理情况公开): no sign-in, ``/public`` (zh; ``?lang=en``) and
+``/public/complaints.csv``.
+
+Monthly figures (the bureau's line: 受理 N 件，1 小时内到场 …，两日内办结 …，回访满意率 …) by category and by
+squad, and the list of closed complaints of the month with category, street-level place (the grid cell's or
+street's name HQ found at the point; never the address or the point), dates and outcome. Never a caller's
+name or phone. The CSV's cells pass ``patrollog.csvsafe.safe_row``. The page has no inline script or style
+(the stylesheet is ``/assets/dashboard.css``), so the browser guard's CSP holds.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import date, datetime
+from html import escape
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, Response
+
+from enforcement.catalogue import Catalogue
+from enforcement.model import LOCAL_TZ
+from enforcement.workorders import CLOSURE_TEXT, SATISFACTION_TEXT, State, figures, replay
+from hq.settings import Settings
+from hq.storage.base import Storage
+from hq.storage.workorder_rows import WorkOrderRow
+from patrollog.csvsafe import safe_row
+
+MAX_ROWS = 2000
+
+
+def month_bounds(month: str | None, today: date) -> tuple[datetime, datetime, str]:
+    if month:
+        year, mon = (int(x) for x in month.split("-"))
+    else:
+        year, mon = today.year, today.month
+    start = datetime(year, mon, 1, tzinfo=LOCAL_TZ)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=LOCAL_TZ)
+    return start, end, f"{year:04d}-{mon:02d}"
+
+
+def _data(storage: Storage, start: datetime, end: datetime) -> list[tuple[WorkOrderRow, State]]:
+    with storage.transaction(readonly=True) as tx:
+        rows = tx.list_work_orders(since=start, until=end, limit=MAX_ROWS)
+        return [(r, replay(tx.work_order_events(r.id), r.timer)) for r in rows]
+
+
+def closed_rows(data: list[tuple[WorkOrderRow, State]], catalogue: Catalogue, lang: str) -> list[list[str]]:
+    out = []
+    for order, state in data:
+        r = state.current
+        if r.resolved_at is None:
+            continue
+        v = catalogue.violations.get(order.category)
+        zh_en = CLOSURE_TEXT[r.closure] if r.closure else ("", "")
+        sat = SATISFACTION_TEXT[r.satisfaction] if r.satisfaction else ("", "")
+        pick = 0 if lang == "zh" else 1
+        out.append(
+            [
+                (v.name_zh if lang == "zh" else v.name_en) if v else order.category,
+                order.place or ("（未注明街道）" if lang == "zh" else "(street not given)"),
+                order.intake_at.astimezone(LOCAL_TZ).date().isoformat(),
+                r.resolved_at.astimezone(LOCAL_TZ).date().isoformat(),
+                zh_en[pick],
+                sat[pick],
+            ]
+        )
+    return out
+
+
+def build_router(storage: Storage, settings: Settings, catalogue: Catalogue) -> APIRouter:
+    router = APIRouter()
+    Month = Annotated[str | None, Query(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
+    Lang = Annotated[str, Query(pattern=r"^(zh|en)$")]
+
+    @router.get("/public", include_in_schema=False, response_class=HTMLResponse)
+    def page(month: Month = None, lang: Lang = "zh") -> HTMLResponse:
+        now = settings.clock()
+        start, end, label = month_bounds(month, now.astimezone(LOCAL_TZ).date())
+        data = _data(storage, start, end)
+        zh = lang == "zh"
+        by_cat: dict[str, list[State]] = defaultdict(list)
+        by_squad: dict[str, list[State]] = defaultdict(list)
+        with storage.transaction(readonly=True) as tx:
+            squads = {s.code: s.name for s in tx.list_squads()}
+        for order, state in data:
+            v = catalogue.violations.get(order.category)
+            by_cat[(v.name_zh if zh else v.name_en) if v else order.category].append(state)
+            by_squad[squads.get(state.squad, state.squad) or ("待分派" if zh else "unassigned")].append(state)
+
+        def table(title: str, groups: dict[str, list[State]]) -> str:
+            head = (
+                "类别" if zh else "group",
+                "受理" if zh else "received",
+                "到场率" if zh else "on scene ≤1 h",
+                "办结率" if zh else "resolved ≤2 d",
+                "满意率" if zh else "satisfied",
+            )
+            body = "".join(
+                f"<tr><td>{escape(k)}</td><td class=n>{f.received}</td><td class=n>{f.arrive_rate}%</td>"
+                f"<td class=n>{f.resolve_rate}%</td><td class=n>{f.satisfaction_rate}%</td></tr>"
+                for k, f in sorted((k, figures(v, now)) for k, v in groups.items())
+            )
+            ths = "".join(f"<th>{escape(h)}</th>" for h in head)
+            return f"<section><h2>{escape(title)}</h2><table><tr>{ths}</tr>{body}</table></section>"
+
+        rows = closed_rows(data, catalogue, lang)
+        heads = (
+            ("类别", "地点（街道）", "受理日期", "办结日期", "处置结果", "回访")
+            if zh
+            else ("category", "place (street)", "received", "resolved", "outcome", "follow-up")
+        )
+        listing = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+        summary = figures([s for _, s in data], now).line("zh" if zh else "en")
+        title = f"投诉处理情况公开 · {label}" if zh else f"Complaints handled · {label}"
+        html = (
+            f'<!doctype html><html lang="{"zh-CN" if zh else "en"}"><head><meta charset="utf-8">'
+            f'<title>{escape(title)}</title><link rel="stylesheet" href="/assets/dashboard.css"></head><body>'
+            f'<h1>{escape(title)}</h1><p id="summary">{escape(summary)}</p>'
+            + table("按类别" if zh else "By category", by_cat)
+            + table("按中队" if zh else "By squad", by_squad)
+            + f"<section><h2>{'已办结投诉' if zh else 'Closed complaints'}</h2><table><tr>"
+            + "".join(f"<th>{escape(h)}</th>" for h in heads)
+            + f"</tr>{listing}</table></section>"
+            + f'<p><a href="/public/complaints.csv?month={label}&amp;lang={lang}">CSV</a></p></body></html>'
+        )
+        return HTMLResponse(html)
+
+    @router.get("/public/complaints.csv", include_in_schema=False)
+    def csv_file(month: Month = None, lang: Lang = "zh") -> Response:
+        now = settings.clock()
+        start, end, label = month_bounds(month, now.astimezone(LOCAL_TZ).date())
+        rows = closed_rows(_data(storage, start, end), catalogue, lang)
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(
+            ["类别", "地点", "受理日期", "办结日期", "处置结果", "回访"]
+            if lang == "zh"
+            else ["category", "place", "received", "resolved", "outcome", "follow_up"]
+        )
+        for r in rows:
+            writer.writerow(safe_row(r))
+        return Response(
+            "\ufeff" + buf.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="complaints-{label}.csv"'},
+        )
+
+    return router

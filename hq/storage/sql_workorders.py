@@ -1,0 +1,227 @@
+"""Work orders, their events, Open311 partners and HQ's work-order timers (shared SQL).
+
+Events are never edited: ``add_work_order_event`` inserts once per id (False when the id exists, so a
+replayed push or a double-clicked form adds nothing); the order's row holds HQ's summary of them
+(``set_work_order_summary``), written by ``hq.workorders`` after folding them.
+"""
+
+# The column lists are module constants, never input: the f-strings build no SQL from data.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from enforcement.workorders import Event, Source, Stage
+from hq.storage.sqlcore import Row, SqlBase, dumps, loads
+from hq.storage.workorder_rows import PartnerRow, WorkOrderRow, event_json, event_of, timer_json, timer_of
+
+_ORDER = (
+    "id, district, source, category, description, intake_at, timer, address, lat, lon, place, caller_name,"
+    " caller_phone, partner, filed_by, squad, officer, stage, updated_at, closed_at, arrive_due, resolve_due,"
+    " outcome, satisfaction"
+)
+_EVENT = "id, order_id, kind, round, at, received_at, actor, data"
+_MAX_LIST = 5000
+
+
+class WorkOrdersMixin(SqlBase):
+    def _order(self, r: Row) -> WorkOrderRow:
+        return WorkOrderRow(
+            id=r[0],
+            district=r[1],
+            source=Source(r[2]),
+            category=r[3],
+            description=r[4],
+            intake_at=self._dt(r[5]),
+            timer=timer_of(loads(r[6])),
+            address=r[7],
+            lat=None if r[8] is None else float(r[8]),
+            lon=None if r[9] is None else float(r[9]),
+            place=r[10],
+            caller_name=r[11],
+            caller_phone=r[12],
+            partner=r[13],
+            filed_by=r[14],
+            squad=r[15],
+            officer=r[16],
+            stage=Stage(r[17]),
+            updated_at=self._dt_opt(r[18]),
+            closed_at=self._dt_opt(r[19]),
+            arrive_due=self._dt_opt(r[20]),
+            resolve_due=self._dt_opt(r[21]),
+            outcome=r[22],
+            satisfaction=r[23],
+        )
+
+    def add_work_order(self, order: WorkOrderRow) -> bool:
+        self._writable()
+        o = order
+        inserted = self._x(
+            f"INSERT INTO work_orders ({_ORDER}) VALUES ({', '.join('?' * 24)}) ON CONFLICT (id) DO NOTHING",
+            (
+                o.id,
+                o.district,
+                o.source.value,
+                o.category,
+                o.description,
+                self._ts(o.intake_at),
+                dumps(timer_json(o.timer)),
+                o.address,
+                o.lat,
+                o.lon,
+                o.place,
+                o.caller_name,
+                o.caller_phone,
+                o.partner,
+                o.filed_by,
+                o.squad,
+                o.officer,
+                o.stage.value,
+                self._ts(o.updated_at),
+                self._ts(o.closed_at),
+                self._ts(o.arrive_due),
+                self._ts(o.resolve_due),
+                o.outcome,
+                o.satisfaction,
+            ),
+        ).rowcount
+        return inserted == 1
+
+    def get_work_order(self, order_id: str) -> WorkOrderRow | None:
+        row = self._one(f"SELECT {_ORDER} FROM work_orders WHERE id = ?", (order_id,))
+        return self._order(row) if row else None
+
+    def set_work_order_summary(
+        self,
+        order_id: str,
+        *,
+        squad: str,
+        officer: str,
+        stage: Stage,
+        updated_at: datetime,
+        closed_at: datetime | None,
+        arrive_due: datetime,
+        resolve_due: datetime,
+        outcome: str,
+        satisfaction: str,
+        place: str | None = None,
+    ) -> None:
+        self._writable()
+        self._x(
+            "UPDATE work_orders SET squad = ?, officer = ?, stage = ?, updated_at = ?, closed_at = ?,"
+            " arrive_due = ?, resolve_due = ?, outcome = ?, satisfaction = ?, place = COALESCE(?, place)"
+            " WHERE id = ?",
+            (
+                squad,
+                officer,
+                stage.value,
+                self._ts(updated_at),
+                self._ts(closed_at),
+                self._ts(arrive_due),
+                self._ts(resolve_due),
+                outcome,
+                satisfaction,
+                place,
+                order_id,
+            ),
+        )
+
+    def list_work_orders(
+        self,
+        *,
+        district: str | None = None,
+        squad: str | None = None,
+        officer: str | None = None,
+        unrouted: bool = False,
+        open_only: bool = False,
+        closed_only: bool = False,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[WorkOrderRow]:
+        sql, params = f"SELECT {_ORDER} FROM work_orders WHERE 1 = 1", list[Any]()
+        for column, value in (("district", district), ("squad", squad), ("officer", officer)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
+        if unrouted:
+            sql += " AND squad = ''"
+        if open_only:
+            sql += " AND closed_at IS NULL"
+        if closed_only:
+            sql += " AND closed_at IS NOT NULL"
+        if since is not None:
+            sql += " AND intake_at >= ?"
+            params.append(self._ts(since))
+        if until is not None:
+            sql += " AND intake_at < ?"
+            params.append(self._ts(until))
+        sql += " ORDER BY intake_at DESC, id LIMIT ?"
+        params.append(max(1, min(limit, _MAX_LIST)))
+        return [self._order(r) for r in self._all(sql, params)]
+
+    def add_work_order_event(self, event: Event, *, at_hq: datetime | None = None) -> bool:
+        self._writable()
+        e = event
+        inserted = self._x(
+            f"INSERT INTO work_order_events ({_EVENT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO NOTHING",
+            (
+                e.id,
+                e.order_id,
+                e.kind.value,
+                e.round,
+                self._ts(e.at),
+                self._ts(e.received_at),
+                e.actor,
+                dumps(event_json(e)),
+            ),
+        ).rowcount
+        return inserted == 1
+
+    def get_work_order_event(self, event_id: str) -> Event | None:
+        row = self._one(f"SELECT {_EVENT} FROM work_order_events WHERE id = ?", (event_id,))
+        return self._event(row) if row else None
+
+    def work_order_events(self, order_id: str) -> list[Event]:
+        sql = f"SELECT {_EVENT} FROM work_order_events WHERE order_id = ? ORDER BY received_at, id"
+        rows = self._all(sql, (order_id,))
+        return [self._event(r) for r in rows]
+
+    def _event(self, r: Row) -> Event:
+        return event_of(r[0], r[1], r[2], int(r[3]), self._dt(r[4]), self._dt(r[5]), r[6], loads(r[7]))
+
+    # -- partners (Open311)
+    def put_partner(self, partner: PartnerRow) -> None:
+        self._writable()
+        self._x(
+            "INSERT INTO partners (name, key_hash, created_at, active) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET key_hash = excluded.key_hash, active = excluded.active",
+            (partner.name, partner.key_hash, self._ts(partner.created_at), partner.active),
+        )
+
+    def partner_by_key(self, key_hash: str) -> PartnerRow | None:
+        row = self._one(
+            "SELECT name, key_hash, created_at, active FROM partners WHERE key_hash = ?", (key_hash,)
+        )
+        return PartnerRow(row[0], row[1], self._dt(row[2]), bool(row[3])) if row else None
+
+    def list_partners(self) -> list[PartnerRow]:
+        rows = self._all("SELECT name, key_hash, created_at, active FROM partners ORDER BY name")
+        return [PartnerRow(r[0], r[1], self._dt(r[2]), bool(r[3])) for r in rows]
+
+    # -- timers
+    def set_work_order_timers(self, data: Mapping[str, Any], at: datetime) -> None:
+        self._writable()
+        self._x(
+            "INSERT INTO work_order_timers (id, data, updated_at) VALUES (1, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+            (dumps(dict(data)), self._ts(at)),
+        )
+
+    def get_work_order_timers(self) -> dict[str, Any] | None:
+        row = self._one("SELECT data FROM work_order_timers WHERE id = 1")
+        return dict(loads(row[0])) if row else None
