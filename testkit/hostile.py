@@ -159,6 +159,8 @@ def error_problem(status: int, method: str, content: bytes) -> str | None:
         return f"answered {status}"
     if method == "HEAD":
         return None  # no body by definition
+    if open311_error(status, content):
+        return None  # the Open311 routes answer in GeoReport v2's own error shape
     try:
         body = ErrorBody.model_validate_json(content)
     except ValueError:
@@ -172,6 +174,20 @@ def error_problem(status: int, method: str, content: bytes) -> str | None:
     if not (body.message_zh and body.message_en) or body.code != errno.name.lower():
         return f"{status} {errno.name}: incomplete error body"
     return None
+
+
+def open311_error(status: int, content: bytes) -> bool:
+    """An Open311 GeoReport v2 error answer: a list of ``{code, description}`` with ``code`` the status."""
+    try:
+        errors = json.loads(content)
+    except ValueError:
+        return False
+    return (
+        isinstance(errors, list)
+        and bool(errors)
+        and all(isinstance(e, dict) and e.get("code") == status and isinstance(e.get("description"), str)
+                and e["description"] for e in errors)
+    )  # fmt: skip
 
 
 def leaks(content: bytes) -> str | None:
@@ -1694,9 +1710,27 @@ def known_values(target: Target) -> dict[str, str]:
             content=data,
             headers=target.auth["officer"] | {"Content-Type": OCTET},
         )
+        order = send(
+            client,
+            "POST",
+            "/v1/workorders",
+            json={
+                "source": "12345",
+                "category": "0510",
+                "description": "夜市露天烧烤，油烟扰民",
+                "address": "人民路夜市",
+                "lat": 34.7466,
+                "lon": 113.6253,
+            },
+            headers=target.auth["hq"],
+        )
+    order_id = str(order.json().get("order_id", "")) if order.status_code == 200 else ""
+    assert order_id, f"HQ filed no work order: {order.status_code} {order.text[:200]}"
     spare = target.devices["officer"]
     target.sign_in("officer")  # the spare device keeps existing; its token is superseded
     return {
+        "order_id": order_id,  # a work order HQ filed (the Open311 request id is the same id)
+        "request_id": order_id,
         "case_id": case.id,
         "subject_id": target.subject_id,
         "sha256": sha,
