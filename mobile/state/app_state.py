@@ -14,6 +14,7 @@ from enforcement.model import LOCAL_TZ
 from enforcement.text import LocalizedError
 from mobile import metakeys
 from mobile.photostore import PhotoStore
+from mobile.policyheld import held_policy
 from mobile.secretstore import MemorySecretStore, SecretStore
 from mobile.state.case_detail import CaseDetailState
 from mobile.state.draft import Draft
@@ -85,7 +86,7 @@ class AppState:
         self.drafts = CaseDraftState(
             store, photos, catalogue, self.settings, self.session, self.link, now=now, policy=policy
         )
-        self.zones = ZonesState(store, now=now)
+        self.zones = ZonesState(store, now=now, policy=lambda: held_policy(store.meta_get))
         self.drafts.zones = self.zones
         self.detail = CaseDetailState(store, photos, self.drafts)
         self.subjects = SubjectsState(store)
