@@ -22,6 +22,7 @@ from hq.api.transport_security import StrictTransportSecurity
 from hq.auth import Auth
 from hq.blobs import BlobStore
 from hq.dashboard import install_dashboard
+from hq.dashzones import install_dashzones
 from hq.partials import PartialUploads
 from hq.review import build_router as build_review_router
 from hq.settings import Settings
@@ -75,4 +76,5 @@ def create_app(
     app.include_router(build_review_router(storage, settings, catalogue, principal))
     app.include_router(zone_routes.build_router(storage, settings, principal))
     install_dashboard(app, storage, auth, settings, catalogue)
+    install_dashzones(app, storage, auth, settings)
     return app
