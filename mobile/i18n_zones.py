@@ -20,6 +20,10 @@ ZH: dict[str, str] = {
     "zones.guide_clear": "取消引导",
     "zones.distance_km": "{km} 公里",
     "disposition.guided_to_spot": "引导至疏导点",
+    "detail.guidance": "疏导",
+    "detail.guided_to": "引导至 {name}",
+    "detail.street": "街道",
+    "detail.grid": "网格",
 }
 EN: dict[str, str] = {
     "zones.title": "Where you stand",
@@ -39,4 +43,8 @@ EN: dict[str, str] = {
     "zones.guide_clear": "Cancel guidance",
     "zones.distance_km": "{km} km",
     "disposition.guided_to_spot": "Guided to a vending spot",
+    "detail.guidance": "Guidance",
+    "detail.guided_to": "Guided to {name}",
+    "detail.street": "Street",
+    "detail.grid": "Grid",
 }
