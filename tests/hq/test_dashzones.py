@@ -61,15 +61,15 @@ def test_before_any_import_the_page_says_so_and_the_board_links_here(browser: ht
 def test_a_multipart_upload_imports_the_file_and_the_page_draws_it(browser: httpx.Client, hq: Hq) -> None:
     answer = upload(browser, encoded(demo_zones()))
     assert answer.status_code == 200, answer.text[:300]
-    assert "已导入第 1 版：共 17 个要素（新增 17，修改 0，删除 0）" in answer.text
-    assert "Imported version 1: 17 features" in answer.text
-    assert "街道 6，中队辖区 2，网格 5，疏导点 4" in answer.text
+    assert "已导入第 1 版：共 18 个要素（新增 18，修改 0，删除 0）" in answer.text
+    assert "Imported version 1: 18 features" in answer.text
+    assert "街道 6，中队辖区 2，网格 5，疏导点 5" in answer.text
     assert export_zones(hq.storage)["properties"]["version"] == 1
     svg = answer.text[answer.text.index("<svg") : answer.text.index("</svg>")]
     assert svg.count('class="street"') == 6
     assert svg.count('class="squad-area"') == 2
     assert svg.count('class="grid-cell"') == 5
-    assert svg.count('class="spot"') == 4
+    assert svg.count('class="spot"') == 5
     assert f'stroke="{CLASS_COLOURS[next(iter(CLASS_COLOURS))]}"' in svg
     assert "人民路 · 商业街" in svg
     assert "人民路夜市疏导点" in answer.text
@@ -77,7 +77,7 @@ def test_a_multipart_upload_imports_the_file_and_the_page_draws_it(browser: http
     again = browser.post("/dashboard/zones", content=encoded(demo_zones()),
                          headers={"Content-Type": "application/geo+json"})  # fmt: skip
     assert again.status_code == 200
-    assert "已导入第 2 版：共 17 个要素（新增 0，修改 0，删除 0）" in again.text
+    assert "已导入第 2 版：共 18 个要素（新增 0，修改 0，删除 0）" in again.text
 
 
 def test_a_bad_file_is_refused_whole_with_every_bad_feature_by_index(browser: httpx.Client, hq: Hq) -> None:
@@ -85,14 +85,14 @@ def test_a_bad_file_is_refused_whole_with_every_bad_feature_by_index(browser: ht
     bad = copy.deepcopy(demo_zones())
     bad["features"][0]["properties"]["class"] = "boulevard"  # feature 0: an unknown street class
     bad["features"][3]["geometry"]["coordinates"] = [[113.6, 34.7]]  # feature 3: a one-point line
-    bad["features"].append(bad["features"][5])  # feature 17: a repeated id
+    bad["features"].append(bad["features"][5])  # feature 18: a repeated id
     answer = upload(browser, encoded(bad))
     assert answer.status_code == 422
     text = answer.text
     assert "区域文件有 3 处错误，未导入任何内容" in text
     assert "3 problem(s) in the zone file; nothing was imported" in text
     indexes = re.findall(r'<tr><td class="n">(\d+)</td>', text)
-    assert indexes == ["0", "3", "17"]
+    assert indexes == ["0", "3", "18"]
     assert "属性 class 应为 model（示范街）、regulated（规范街）或 commercial（商业街）" in text
     assert "property class must be model, regulated or commercial" in text
     assert "a line or ring has fewer than 2 positions" in text
