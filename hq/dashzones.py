@@ -246,11 +246,12 @@ def zones_svg(zones: Sequence[Zone], dots: Sequence[CaseDot], *, width: int = 90
         (SPOT_COLOUR, "疏导点"),
         *[(STAGE_COLOURS[s], f"案件·{stage_name(s, 'zh')}") for s in Stage],
     ]
-    x0 = width - len(legend) * 74 - 8
-    for i, (colour, name) in enumerate(legend):
-        x = x0 + i * 74
+    widths = [14 + 12 * len(name) + 14 for _, name in legend]  # CJK at 12 px: about 12 px a character
+    x = width - sum(widths) - 8
+    for (colour, name), w in zip(legend, widths, strict=True):
         parts.append(f'<rect x="{x}" y="{footer - 13}" width="10" height="10" fill="{colour}"/>')
         parts.append(f'<text x="{x + 14}" y="{footer - 4}" font-size="12">{escape(name)}</text>')
+        x += w
     parts.append("</svg>")
     return "".join(parts)
 

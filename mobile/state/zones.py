@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from enforcement.model import LOCAL_TZ
@@ -16,6 +16,9 @@ from enforcement.policy import DEFAULT_POLICY, Policy
 from enforcement.text import Lang
 from enforcement.zones import VENDING_CODES, Standing, Zone, ZoneIndex, class_line, parse_feature
 from mobile.i18n import t
+
+#: A spot open at least this long from now is shown as open all day (no closing time).
+ALL_DAY = timedelta(hours=24)
 
 
 class ZoneSource(Protocol):
@@ -120,8 +123,9 @@ class ZonesState:
                 goods = "、".join(best.spot.goods) or "—"
                 closes = _hhmm(best.closes_at, now)
                 distance = f"{best.distance_m:.0f}"
-                nearest = t(lang, "zones.nearest_open", name=best.spot.name, distance=distance, closes=closes,
-                            goods=goods)  # fmt: skip
+                always = best.closes_at is not None and best.closes_at - now >= ALL_DAY
+                key = "zones.nearest_open_all_day" if always else "zones.nearest_open"
+                nearest = t(lang, key, name=best.spot.name, distance=distance, closes=closes, goods=goods)
             else:
                 nearest = t(lang, "zones.no_open")
             if here.next_open is not None:

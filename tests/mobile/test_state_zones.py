@@ -147,3 +147,23 @@ def test_the_exemption_follows_the_policy_the_phone_holds(app: AppState, hq: Hq)
     assert again is not None
     assert again.inside_open_spot
     assert not again.vending_allowed
+
+
+def test_a_spot_open_all_day_says_so_instead_of_a_closing_time(app: AppState) -> None:
+    from hq.demo_zones import NEAR_ALL_DAY_FIX
+
+    lon, lat = NEAR_ALL_DAY_FIX
+    drafts = app.drafts
+    drafts.start()
+    drafts.choose_violation("0501")
+    drafts.set_position(lat, lon, 5.0)
+    where = drafts.whereabouts("zh")
+    assert where is not None
+    assert where.street == "农业路 · 商业街 · 管活：以疏为主"
+    assert where.grid == "网格 JS-0202"
+    assert where.nearest == "最近开放的疏导点：农业路便民疏导点，67 米，全天开放 · 早餐、水果、日用百货"
+    english = drafts.whereabouts("en")
+    assert english is not None
+    assert english.nearest == (
+        "Nearest open vending spot: 农业路便民疏导点, 67 m, open all day · 早餐、水果、日用百货"
+    )
