@@ -22,9 +22,10 @@ at all. Sizes are bounded *before* anything is parsed in full: the file's bytes 
 is built.
 
 ``ZoneIndex`` answers, offline, where a point stands (street and its class, grid cell, squad area, inside
-a 疏导点?) and which spots are nearest and open (``Standing``). Whether an open 疏导点 exempts vending is a
-policy; ``SPOT_EXEMPTS_VENDING`` is its default here until HQ's policy document (issue #16 item 3) says
-otherwise.
+a 疏导点?) and which spots are nearest and open (``Standing``). Whether an open 疏导点 exempts vending is
+HQ's policy (``enforcement.policy.Policy.spot_exempts_vending``): the caller passes it to
+``ZoneIndex.standing`` (the phone passes the policy it holds, ``mobile.policyheld``);
+``DEFAULT_SPOT_EXEMPTS_VENDING`` is only that argument's default for callers holding no policy.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ EXTRA_GUIDED_SPOT = "guided_spot"
 EXTRA_GUIDED_SPOT_NAME = "guided_spot_name"
 EXTRA_STREET = "street"
 EXTRA_STREET_CLASS = "street_class"
-#: Policy hook (issue #16 item 3 will publish it from HQ): whether vending inside an open 疏导点 is allowed.
-SPOT_EXEMPTS_VENDING = True
+#: ``ZoneIndex.standing``'s default for whether vending inside an open 疏导点 is allowed, for callers that
+#: hold no policy (geometry tests, tools). The phone passes its held ``Policy.spot_exempts_vending``.
+DEFAULT_SPOT_EXEMPTS_VENDING = True
 
 
 class ZoneKind(StrEnum):
@@ -457,11 +459,17 @@ class Standing:
     nearest_open: SpotNear | None = None
     next_open: SpotNear | None = None
     spots: tuple[SpotNear, ...] = field(default=())  # open spots by distance (a few), for the guidance choice
+    spot_exempts_vending: bool = DEFAULT_SPOT_EXEMPTS_VENDING  # the policy the answer was given under
+
+    @property
+    def inside_open_spot(self) -> bool:
+        """Inside a 疏导点 that is open now."""
+        return bool(self.inside_spot and self.inside_spot.closes_at)
 
     @property
     def vending_allowed(self) -> bool:
-        """Inside a 疏导点 that is open now (and the policy hook lets that exempt vending)."""
-        return bool(SPOT_EXEMPTS_VENDING and self.inside_spot and self.inside_spot.closes_at)
+        """Inside a 疏导点 that is open now, and the policy lets that exempt vending."""
+        return self.spot_exempts_vending and self.inside_open_spot
 
 
 class ZoneIndex:
@@ -474,8 +482,16 @@ class ZoneIndex:
         for zone in zones:
             (self.spots if zone.kind is ZoneKind.VENDING_SPOT else self.areas).add(zone.box, zone)
 
-    def standing(self, lat: float, lon: float, now: datetime, *, search_m: float = SPOT_SEARCH_M,
-                 keep: int = 3) -> Standing:  # fmt: skip
+    def standing(
+        self,
+        lat: float,
+        lon: float,
+        now: datetime,
+        *,
+        search_m: float = SPOT_SEARCH_M,
+        keep: int = 3,
+        spot_exempts_vending: bool = DEFAULT_SPOT_EXEMPTS_VENDING,
+    ) -> Standing:
         p = (lon, lat)
         street = grid = squad = None
         street_d = math.inf
@@ -516,6 +532,7 @@ class ZoneIndex:
             nearest_open=open_near[0] if open_near else None,
             next_open=next_open,
             spots=tuple(open_near[:keep]),
+            spot_exempts_vending=spot_exempts_vending,
         )
 
 
@@ -526,9 +543,10 @@ def _centre_m(zone: Zone, p: geo.Coord) -> float:
     return 0.0
 
 
-def brute_standing(zones: Sequence[Zone], lat: float, lon: float, now: datetime) -> Standing:
+def brute_standing(zones: Sequence[Zone], lat: float, lon: float, now: datetime, *,
+                   spot_exempts_vending: bool = DEFAULT_SPOT_EXEMPTS_VENDING) -> Standing:  # fmt: skip
     """The same answer as ``ZoneIndex.standing`` by testing every zone (a test oracle and bench floor)."""
     index = ZoneIndex([], cell_deg=1e9)  # one giant cell: every zone is a candidate
     for zone in zones:
         (index.spots if zone.kind is ZoneKind.VENDING_SPOT else index.areas).add(zone.box, zone)
-    return index.standing(lat, lon, now)
+    return index.standing(lat, lon, now, spot_exempts_vending=spot_exempts_vending)

@@ -242,6 +242,12 @@ def _local(moment: datetime | None) -> str:
     return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else "从未同步"
 
 
+_ZONES_LINK = (
+    '<p><a href="/dashboard/zones?day={day}" id="zones-link">导入、下载区域，查看区域示意图与当日案件</a>'
+    '<br><small lang="en">Zones: import, download, plan with the day\'s cases</small></p>'
+)
+
+
 def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: date, days: int) -> str:
     squads = sorted(board.by_squad) or sorted(board.squads)
     day_rows = [
@@ -283,6 +289,7 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
         _section("按日期、中队", _table(["日期", *squads, "合计"], day_rows, squad_columns), "wide"),
         _section("按中队", _table(["代码", "中队", "起数"], by_squad, {2})),
         _section("中队巡查日志", _daylog_form(board.squads, until), anchor="daylog"),
+        _section("区域 · 疏导点", _ZONES_LINK.format(day=until.isoformat()), anchor="zones"),  # hq.dashzones
         _section("按违法类型", _table(["代码", "违法类型", "起数"], by_violation, {2})),
         _section("屡犯当事人（已到处罚阶段）", _table(["当事人", "案件数", "最近一次"], offenders, {1}),
                  anchor="offenders"),

@@ -1,8 +1,10 @@
 """The demo district's zones (金水区, around the demo GPS fix 34.7466 N, 113.6253 E, 人民路夜市), WGS84.
 
-Streets of each class, the two squads' areas, six grid cells and four 疏导点. ``seed_demo_zones`` imports
-them as a zone version when the demo is seeded and none exists yet. Coordinates are made up around the demo
-point (they follow no real street exactly)."""
+Streets of each class, the two squads' areas, five grid cells and five 疏导点 (one on 农业路 open all day,
+``ALL_DAY_SPOT``: a spot open whatever the hour, for the browser tests that run on the real clock; it is
+3.7 km from the demo fix, beyond the phone's 3 km spot search, so the demo point's answers do not change).
+``seed_demo_zones`` imports them as a zone version when the demo is seeded and none exists yet. Coordinates
+are made up around the demo point (they follow no real street exactly)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,11 @@ from hq.storage.base import Storage
 from hq.zones import import_zones
 
 LON, LAT = 113.6253, 34.7466  # the demo fix (testkit.harness.GEO)
+#: The all-day 疏导点 on 农业路 (商业街), and a fix on 农业路 about 100 m from it (grid JS-0202, ZD02's area).
+ALL_DAY_SPOT = "sp-nongye-allday"
+ALL_DAY_SPOT_NAME = "农业路便民疏导点"
+ALL_DAY_SPOT_POINT = (113.6400, 34.7803)  # lon, lat
+NEAR_ALL_DAY_FIX = (113.6390, 34.7800)  # lon, lat: on 农业路, about 100 m from the spot's point
 
 
 def _street(fid: str, name: str, cls: str, coords: list[list[float]], buffer_m: float = 30) -> dict[str, Any]:
@@ -136,6 +143,15 @@ def demo_zones() -> dict[str, Any]:
             {"daily": ["18:00-02:00"]},
             ["小吃", "烧烤（限无烟）"],
             50,
+            "花园路中队 0371-6000-0201",
+        ),
+        _spot(
+            ALL_DAY_SPOT,
+            ALL_DAY_SPOT_NAME,
+            {"type": "Point", "coordinates": list(ALL_DAY_SPOT_POINT)},
+            {"daily": ["00:00-24:00"]},
+            ["早餐", "水果", "日用百货"],
+            20,
             "花园路中队 0371-6000-0201",
         ),
     ]

@@ -15,6 +15,7 @@ from enforcement.model import LOCAL_TZ
 from enforcement.text import LocalizedError
 from mobile import metakeys
 from mobile.photostore import PhotoStore
+from mobile.policyheld import held_policy
 from mobile.secretstore import MemorySecretStore, SecretStore
 from mobile.state.case_detail import CaseDetailState
 from mobile.state.clock import ClockState
@@ -102,7 +103,7 @@ class AppState:
             policy=policy,
             clock=self.clock,
         )
-        self.zones = ZonesState(store, now=now)
+        self.zones = ZonesState(store, now=now, policy=lambda: held_policy(store.meta_get))
         self.drafts.zones = self.zones
         self.detail = CaseDetailState(store, photos, self.drafts)
         self.subjects = SubjectsState(store)

@@ -1,5 +1,7 @@
-"""The Case detail screen: one case with every field, its photos, versions, the leader's review, and HQ's
-stage with HQ's reason for it where HQ's stage differs from the officer's."""
+"""The Case detail screen: one case with every field, its photos, versions, the leader's review, HQ's
+stage with HQ's reason for it where HQ's stage differs from the officer's, and what zones recorded on it
+(``Case.extra``: the 疏导点 the vendor was guided to, the street and its class; the grid cell is the
+location's)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any, Protocol
 
 from enforcement.model import Case, Review, Stage, Subject, SyncState
 from enforcement.text import Lang, pick
+from enforcement.zones import EXTRA_GUIDED_SPOT_NAME, EXTRA_STREET, EXTRA_STREET_CLASS, StreetClass
 from mobile.photostore import PhotoStore
 from mobile.state.errors import DraftError, localized
 from mobile.state.new_case import CaseDraftState
@@ -49,6 +52,23 @@ class CaseView:
         if not self.hq_differs:
             return ""
         return pick(lang, self.hq_reason_zh, self.hq_reason_en)
+
+    @property
+    def guided_spot_name(self) -> str:
+        """The 疏导点 the vendor was guided to (引导至疏导点), "" when the case records no guidance."""
+        return self.case.extra.get(EXTRA_GUIDED_SPOT_NAME, "")
+
+    @property
+    def street_name(self) -> str:
+        return self.case.extra.get(EXTRA_STREET, "")
+
+    @property
+    def street_class(self) -> StreetClass | None:
+        """The class of the street at the fix when the case was saved (None: off any street, or unknown)."""
+        try:
+            return StreetClass(self.case.extra.get(EXTRA_STREET_CLASS, ""))
+        except ValueError:
+            return None
 
     @property
     def latest(self) -> bool:

@@ -1,18 +1,24 @@
 """Where the officer stands, offline: the zones in the phone store indexed once per zone version
 (``enforcement.zones.ZoneIndex``), asked at a GPS fix. No network, no map tiles: the state computes, the
-views render (``Whereabouts``: ready-made lines in the officer's language)."""
+views render (``Whereabouts``: ready-made lines in the officer's language). Whether an open 疏导点 exempts
+vending is the policy the phone holds (``mobile.policyheld.held_policy``: ``Policy.spot_exempts_vending``;
+the built-in version 0 says no), read at each lookup so a synced policy applies at once."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from enforcement.model import LOCAL_TZ
+from enforcement.policy import DEFAULT_POLICY, Policy
 from enforcement.text import Lang
 from enforcement.zones import VENDING_CODES, Standing, Zone, ZoneIndex, class_line, parse_feature
 from mobile.i18n import t
+
+#: A spot open at least this long from now is shown as open all day (no closing time).
+ALL_DAY = timedelta(hours=24)
 
 
 class ZoneSource(Protocol):
@@ -56,9 +62,11 @@ def _hhmm(moment: datetime | None, now: datetime) -> str:
 class ZonesState:
     """The zone index of the phone's current zone version, rebuilt when a sync changed the zones."""
 
-    def __init__(self, store: ZoneSource, *, now: Callable[[], datetime]) -> None:
+    def __init__(self, store: ZoneSource, *, now: Callable[[], datetime],
+                 policy: Callable[[], Policy] = lambda: DEFAULT_POLICY) -> None:  # fmt: skip
         self._store = store
         self._now = now
+        self._policy = policy
         self._key: tuple[int, int] | None = None
         self._index: ZoneIndex | None = None
         self._by_id: dict[str, Zone] = {}
@@ -83,7 +91,10 @@ class ZonesState:
 
     def standing(self, lat: float, lon: float, when: datetime | None = None) -> Standing | None:
         index = self.index()
-        return None if index is None else index.standing(lat, lon, when or self._now())
+        if index is None:
+            return None
+        exempts = self._policy().spot_exempts_vending
+        return index.standing(lat, lon, when or self._now(), spot_exempts_vending=exempts)
 
     def whereabouts(self, lat: float, lon: float, violation_code: str, lang: Lang) -> Whereabouts | None:
         """The lines of the location step at a fix (None: no zones on this phone)."""
@@ -101,6 +112,8 @@ class ZonesState:
             spot = here.inside_spot
             if here.vending_allowed:
                 allowed = t(lang, "zones.inside_open", name=spot.spot.name, closes=_hhmm(spot.closes_at, now))
+            elif here.inside_open_spot:
+                allowed = t(lang, "zones.inside_not_exempt", name=spot.spot.name)
             else:
                 allowed = t(lang, "zones.inside_closed", name=spot.spot.name, opens=_hhmm(spot.opens_at, now))
         choices: tuple[SpotChoice, ...] = ()
@@ -110,8 +123,9 @@ class ZonesState:
                 goods = "、".join(best.spot.goods) or "—"
                 closes = _hhmm(best.closes_at, now)
                 distance = f"{best.distance_m:.0f}"
-                nearest = t(lang, "zones.nearest_open", name=best.spot.name, distance=distance, closes=closes,
-                            goods=goods)  # fmt: skip
+                always = best.closes_at is not None and best.closes_at - now >= ALL_DAY
+                key = "zones.nearest_open_all_day" if always else "zones.nearest_open"
+                nearest = t(lang, key, name=best.spot.name, distance=distance, closes=closes, goods=goods)
             else:
                 nearest = t(lang, "zones.no_open")
             if here.next_open is not None:

@@ -1,5 +1,6 @@
 """Case detail: every field, the photos, versions and the squad leader's review; HQ's stage and HQ's reason
-for it when HQ's stage differs; amend a returned case."""
+for it when HQ's stage differs; the guidance to a 疏导点 and the street class / grid when the case carries
+them; amend a returned case."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import flet as ft
 
+from enforcement.zones import STREET_CLASS_TEXT
 from mobile.theme import TOUCH
 from mobile.views.common import (
     Host,
@@ -43,7 +45,6 @@ class CaseDetailView:
             for p in (
                 loc.address,
                 f"GPS {loc.lat:.5f}, {loc.lon:.5f} (±{loc.accuracy_m or 0:.0f})" if loc.has_fix else "",
-                loc.grid_cell or "",
                 loc.no_fix_reason,
             )
             if p
@@ -62,6 +63,15 @@ class CaseDetailView:
             (s.t("detail.subject"), who),
             (s.t("detail.disposition"), s.t(f"disposition.{case.disposition.value}")),
         ]
+        if view.guided_spot_name:  # 引导至疏导点 (the disposition stays 劝离)
+            rows.append((s.t("detail.guidance"), s.t("detail.guided_to", name=view.guided_spot_name)))
+        if view.street_class is not None:
+            zh, _, en, _ = STREET_CLASS_TEXT[view.street_class]
+            street_class = zh if s.lang == "zh" else en
+            line = f"{view.street_name} · {street_class}" if view.street_name else street_class
+            rows.append((s.t("detail.street"), line))
+        if loc.grid_cell:  # its own row (zones fill it from the fix; the officer may type one)
+            rows.append((s.t("detail.grid"), loc.grid_cell))
         if case.stage_override_reason:
             rows.append((s.t("detail.stage_override"), case.stage_override_reason))
         if case.fine_yuan is not None:

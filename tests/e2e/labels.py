@@ -28,6 +28,10 @@ password field) and leave ~1 s before the next click so the value reaches Python
     "暂扣清单编号", "第二名执法队员证号".
   6 button "选择照片" (file chooser, several files); "N 张照片"; delete icons "删除照片".
   7 summary; "可以保存" or "还缺：…"; after saving a message "已保存：<case no>" and the Today screen.
+- Zones (location step, again on the action step): "所在位置", "<street> · 商业街 · 管活：以疏为主",
+  "网格 <code>", "最近开放的疏导点：<name>，N 米，HH:MM 关闭 · <goods>" (or "…，全天开放 · …"); for vending
+  violations buttons "引导至<spot name>" → "已记录：引导至<spot name>", button "取消引导". Case detail rows
+  "疏导" ("引导至 <spot name>"), "街道" ("<street> · 商业街"), "网格".
 - Case detail: "案件详情"; where HQ's stage differs "HQ 判定" + chip and "HQ 依据：第3次 · 处罚：…"; button
   "修改并重新提交" (returned cases only).
 - Subjects: textbox "按车牌、电话或姓名搜索".

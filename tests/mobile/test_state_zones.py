@@ -11,6 +11,7 @@ import pytest
 
 from enforcement.model import Disposition, SubjectKind
 from hq.demo_zones import LAT, LON, demo_zones
+from hq.policy import publish
 from hq.zones import import_zones
 from mobile.state.app_state import AppState
 from mobile.state.draft_zones import EXTRA_GUIDED_SPOT, EXTRA_GUIDED_SPOT_NAME, EXTRA_STREET_CLASS
@@ -88,7 +89,15 @@ def test_a_vending_case_at_the_fix_shows_the_street_grid_and_open_spot_and_recor
     assert app.store.get_case(case.id) == case
 
 
-def test_inside_an_open_spot_the_app_says_vending_is_allowed(app: AppState) -> None:
+def publish_policy(hq: Hq, document: dict) -> None:
+    with hq.storage.transaction() as tx:
+        publish(tx, document, by="9001", at=AT)
+
+
+def test_inside_an_open_spot_the_app_says_vending_is_allowed(app: AppState, hq: Hq) -> None:
+    # whether an open 疏导点 exempts vending is HQ's policy (the built-in version 0 says no: next test)
+    publish_policy(hq, {"spot_exempts_vending": True})
+    app.sync.sync_now()
     drafts = app.drafts
     drafts.start()
     drafts.choose_violation("0504")
@@ -112,3 +121,49 @@ def test_other_violations_get_no_spots_and_no_zones_means_nothing_shown(
     assert where.street.startswith("人民路")
     bare = make_app(clock=clock)
     assert bare.zones.standing(LAT, LON) is None
+
+
+def test_the_exemption_follows_the_policy_the_phone_holds(app: AppState, hq: Hq) -> None:
+    drafts = app.drafts
+    drafts.start()
+    drafts.choose_violation("0501")
+    drafts.set_position(LAT + 0.0004, LON + 0.0008, 5.0)  # inside the open 人民路 night market
+    built_in = drafts.whereabouts("zh")
+    assert built_in is not None
+    assert built_in.allowed == "您在人民路夜市疏导点内（正在开放），但现行政策不豁免在疏导点内经营"
+    english = drafts.whereabouts("en")
+    assert english is not None
+    assert english.allowed == (
+        "You are in 人民路夜市疏导点 (open now), but the policy does not exempt vending here"
+    )
+    publish_policy(hq, {"spot_exempts_vending": True})
+    app.sync.sync_now()
+    here = app.zones.standing(LAT + 0.0004, LON + 0.0008)
+    assert here is not None
+    assert here.vending_allowed
+    publish_policy(hq, {"spot_exempts_vending": False, "note": "疏导点暂停"})
+    app.sync.sync_now()
+    again = app.zones.standing(LAT + 0.0004, LON + 0.0008)
+    assert again is not None
+    assert again.inside_open_spot
+    assert not again.vending_allowed
+
+
+def test_a_spot_open_all_day_says_so_instead_of_a_closing_time(app: AppState) -> None:
+    from hq.demo_zones import NEAR_ALL_DAY_FIX
+
+    lon, lat = NEAR_ALL_DAY_FIX
+    drafts = app.drafts
+    drafts.start()
+    drafts.choose_violation("0501")
+    drafts.set_position(lat, lon, 5.0)
+    where = drafts.whereabouts("zh")
+    assert where is not None
+    assert where.street == "农业路 · 商业街 · 管活：以疏为主"
+    assert where.grid == "网格 JS-0202"
+    assert where.nearest == "最近开放的疏导点：农业路便民疏导点，67 米，全天开放 · 早餐、水果、日用百货"
+    english = drafts.whereabouts("en")
+    assert english is not None
+    assert english.nearest == (
+        "Nearest open vending spot: 农业路便民疏导点, 67 m, open all day · 早餐、水果、日用百货"
+    )

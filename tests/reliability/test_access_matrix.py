@@ -488,6 +488,10 @@ DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
     ("GET /dashboard/sign-out", (405, 405, 405, 405, 405)),
     ("POST /dashboard/users/disable", (200, 403, 403, 401, 403)),
     ("POST /dashboard/users/enable", (200, 403, 403, 401, 403)),
+    # hq.dashzones: the page as /dashboard; an empty upload is refused whole (422) and stores nothing
+    ("GET /dashboard/zones", (200, 403, 403, 200, 200)),
+    ("GET /dashboard/zones.geojson", (200, 403, 403, 401, 200)),
+    ("POST /dashboard/zones", (422, 403, 403, 401, 403)),
 ]
 DASH_ROWS = [(key, c, e) for key, row in DASHBOARD for c, e in zip(DASH_CALLERS, row, strict=True)]
 DASH_OFFICERS = {"hq": HQ_USER, "leader": LEADER, "owner": OWNER, "xsite": HQ_USER}
