@@ -20,9 +20,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from fpdf import FPDF
-from fpdf.fonts import FontFace
+from fpdf.fonts import FontFace, TTFFont
 
 from enforcement.model import Stage
 from enforcement.staging import stage_name
@@ -181,7 +182,7 @@ def _register_fonts(pdf: _LogPdf, font_path: Path) -> None:
     """The main font, then the fallbacks found beside it (or in the repository's assets); records the
     code points they cover for ``_visible``."""
     pdf.add_font(FONT_FAMILY, "", str(font_path))
-    pdf.covered = set(pdf.fonts[FONT_FAMILY.lower()].cmap)
+    pdf.covered = _cmap(pdf, FONT_FAMILY)
     fallbacks = []
     for family, file in FALLBACK_FONTS:
         candidates = (font_path.with_name(file), DEFAULT_FONT.with_name(file))
@@ -190,9 +191,14 @@ def _register_fonts(pdf: _LogPdf, font_path: Path) -> None:
             _log.warning("fallback font %s is missing; its characters print as %s", file, MISSING_MARK)
             continue
         pdf.add_font(family, "", str(path))
-        pdf.covered |= set(pdf.fonts[family.lower()].cmap)
+        pdf.covered |= _cmap(pdf, family)
         fallbacks.append(family)
     pdf.set_fallback_fonts(fallbacks)
+
+
+def _cmap(pdf: FPDF, family: str) -> set[int]:
+    font = pdf.fonts[family.lower()]
+    return set(font.cmap) if isinstance(font, TTFFont) else set()
 
 
 def _visible(text: str, covered: set[int], missing: dict[str, None]) -> str:
@@ -213,7 +219,7 @@ def _visible(text: str, covered: set[int], missing: dict[str, None]) -> str:
 def _capped(pdf: FPDF, text: str, width: float, max_lines: int = MAX_CELL_LINES) -> str:
     """``text`` as it fits ``max_lines`` lines of a ``width`` mm cell (cell margins included): whole if it
     fits, else the first lines with the last cut to end in an ellipsis."""
-    lines = pdf.multi_cell(width, 1, text, dry_run=True, output="LINES")
+    lines = cast("list[str]", pdf.multi_cell(width, 1, text, dry_run=True, output="LINES"))
     if len(lines) <= max_lines:
         return text
     last = lines[max_lines - 1]
