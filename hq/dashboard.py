@@ -51,7 +51,7 @@ from hq.review import check_day, daylog_response, known_text
 from hq.settings import Settings
 from hq.storage.base import AuditHead, CaseState, Storage, Tx
 from patrollog.daylog import DayLog, day_bounds
-from patrollog.style import FONT_FACE, FONT_STACK
+from patrollog.style import FALLBACK_FONTS, FONT_FACE, FONT_STACK
 from sync.protocol import Errno, SignInRequest
 
 COOKIE = "sp_hq_token"
@@ -141,10 +141,25 @@ def load_board(tx: Tx, until: date, days: int) -> Board:
 
 # ------------------------------------------------------------------------------------------- pages
 
+#: ``@font-face`` of the shipped fonts: the CJK font, then its fallbacks (rare name hanzi, emoji) that
+#: ``FONT_STACK`` lists after it, each loaded only when the page has a character in its range.
+_FONT_FACES = "\n".join(
+    [
+        f'@font-face {{ font-family: {FONT_FACE}; src: url("{FONT_URL}") format("opentype"); '
+        "font-display: swap; }",
+        *(
+            f'@font-face {{ font-family: {family}; src: url("/assets/fonts/{file}") format("truetype"); '
+            "font-display: swap; }"
+            for family, file in FALLBACK_FONTS
+        ),
+    ]
+)
+
 _STYLE = f"""
-@font-face {{ font-family: {FONT_FACE}; src: url("{FONT_URL}") format("opentype"); font-display: swap; }}
+{_FONT_FACES}
 body {{ font-family: {FONT_STACK}; margin: 0; background: #f4f6f9;
   color: #222; }}
+button, input, select, textarea, optgroup {{ font-family: {FONT_STACK}; font-size: 100%; }}
 header {{ background: #1d3a5f; color: #fff; padding: 12px 24px; display: flex;
   justify-content: space-between; }}
 main {{ padding: 16px 24px; display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr));

@@ -12,8 +12,16 @@ from pathlib import Path
 import flet as ft
 
 from enforcement.model import Stage, SyncState
+from patrollog.style import FALLBACK_FONTS, MAIN_FONT_FILE
 
 FONT_FAMILY = "NotoSansSC"
+#: Families Flutter tries, in order, for a character the main font lacks (rare name hanzi, emoji).
+FONT_FALLBACK = [family for family, _ in FALLBACK_FONTS]
+_TEXT_STYLES = (
+    "body_large", "body_medium", "body_small", "display_large", "display_medium", "display_small",
+    "headline_large", "headline_medium", "headline_small", "label_large", "label_medium", "label_small",
+    "title_large", "title_medium", "title_small",
+)  # fmt: skip
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 FONT_SUFFIXES = (".ttf", ".otf", ".woff2", ".woff")
 
@@ -48,11 +56,35 @@ def font_file(assets_dir: Path = ASSETS_DIR) -> str | None:
     fonts = assets_dir / "fonts"
     if not fonts.is_dir():
         return None
+    if (fonts / MAIN_FONT_FILE).is_file():
+        return f"fonts/{MAIN_FONT_FILE}"
+    fallback_files = {file for _, file in FALLBACK_FONTS}
     for suffix in FONT_SUFFIXES:
-        found = sorted(p for p in fonts.iterdir() if p.suffix.lower() == suffix)
+        found = sorted(
+            p for p in fonts.iterdir() if p.suffix.lower() == suffix and p.name not in fallback_files
+        )
         if found:
             return f"fonts/{found[0].name}"
     return None
+
+
+def app_fonts(assets_dir: Path = ASSETS_DIR) -> dict[str, str]:
+    """``page.fonts``: the main CJK font and the fallbacks shipped beside it (family → asset path)."""
+    main = font_file(assets_dir)
+    if main is None:
+        return {}
+    fonts = {FONT_FAMILY: main}
+    for family, file in FALLBACK_FONTS:
+        if (assets_dir / "fonts" / file).is_file():
+            fonts[family] = f"fonts/{file}"
+    return fonts
+
+
+def text_theme() -> ft.TextTheme:
+    """Every Material text style in the main font with the fallbacks after it (``ft.Theme`` has no
+    fallback of its own, a ``TextStyle`` has)."""
+    style = ft.TextStyle(font_family=FONT_FAMILY, font_family_fallback=FONT_FALLBACK)
+    return ft.TextTheme(**{name: style for name in _TEXT_STYLES})
 
 
 def make_theme(*, high_contrast: bool = False, dark: bool = False) -> ft.Theme:
@@ -62,11 +94,13 @@ def make_theme(*, high_contrast: bool = False, dark: bool = False) -> ft.Theme:
         return ft.Theme(
             color_scheme_seed=SEED,
             font_family=FONT_FAMILY,
+            text_theme=text_theme(),
             visual_density=ft.VisualDensity.COMFORTABLE,
         )
     fg, bg = ("#FFFFFF", "#000000") if dark else ("#000000", "#FFFFFF")
     return ft.Theme(
         font_family=FONT_FAMILY,
+        text_theme=text_theme(),
         visual_density=ft.VisualDensity.COMFORTABLE,
         color_scheme=ft.ColorScheme(
             primary="#003A8C" if not dark else "#9CC3FF",

@@ -2,7 +2,11 @@
 
 Chinese text is set in the shipped font (``assets/fonts/NotoSansSC-StreetPatrol.otf``, a CFF-outline
 OpenType subset of Noto Sans CJK SC), embedded as a subset with a ToUnicode map, so text extracts from
-the PDF (``pdftotext``) as written. Pages are A4 landscape: the head (date, squad, summary line, stages),
+the PDF (``pdftotext``) as written. A character the main font lacks is set in the first fallback font that
+has it (``patrollog.style.FALLBACK_FONTS``: rare name hanzi, monochrome emoji); one that no shipped font has
+is never dropped silently: it prints as ``MISSING_MARK`` and is logged (``render_daylog`` returns them).
+A table cell holds at most ``MAX_CELL_LINES`` lines, the last ending in "…" (the CSV has the full text).
+Pages are A4 landscape: the head (date, squad, summary line, stages),
 the officers on shift, cases by type, seized items, fines and returned cases, then one row per case.
 
 Made at HQ, the PDF also prints the audit head it was made at (``audit_head``: sequence number and the
@@ -12,21 +16,32 @@ first 16 hex digits of the hash), so each printed log anchors HQ's audit chain o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from fpdf import FPDF
-from fpdf.fonts import FontFace
+from fpdf.fonts import FontFace, TTFFont
 
 from enforcement.model import Stage
 from enforcement.staging import stage_name
 from patrollog.csvlog import hhmm
 from patrollog.daylog import DISPOSITION_ZH, CaseLine, DayLog
+from patrollog.style import FALLBACK_FONTS, MAIN_FONT_FILE
 from patrollog.zonecount import zones_paragraph
 
 #: The font shipped with the app (the phone passes the path of its bundled copy).
-DEFAULT_FONT = Path(__file__).resolve().parents[1] / "assets" / "fonts" / "NotoSansSC-StreetPatrol.otf"
+DEFAULT_FONT = Path(__file__).resolve().parents[1] / "assets" / "fonts" / MAIN_FONT_FILE
 FONT_FAMILY = "NotoSansSC"
+#: Printed for a character no shipped font has (the geta mark, Chinese typesetting's "missing glyph").
+MISSING_MARK = "〓"
+#: Lines of a table cell at most; longer text ends in an ellipsis.
+MAX_CELL_LINES = 3
+ELLIPSIS = "…"
+
+_log = logging.getLogger(__name__)
 
 _HEAD = FontFace(fill_color=(230, 236, 245))
 _CASE_COLUMNS: Sequence[tuple[str, int]] = (
@@ -48,6 +63,12 @@ class _LogPdf(FPDF):
     def __init__(self, title: str) -> None:
         super().__init__(orientation="L", unit="mm", format="A4")
         self.log_title = title
+        self.covered: set[int] = set()  # code points some registered font has
+        self.missing: dict[str, None] = {}  # characters printed as MISSING_MARK, in order
+
+    def normalize_text(self, text: str) -> str:
+        """Every text passes here: a character no registered font has becomes ``MISSING_MARK``."""
+        return super().normalize_text(_visible(text, self.covered, self.missing))
 
     def footer(self) -> None:
         self.set_y(-10)
@@ -65,17 +86,32 @@ def audit_head_line(audit_head: tuple[int, str]) -> str:
     return f"审计链头 Audit head：{seq}:{digest[:AUDIT_HASH_DIGITS]}"
 
 
+@dataclass(frozen=True)
+class RenderedLog:
+    """A day log's PDF and the characters no shipped font has (printed as ``MISSING_MARK``)."""
+
+    data: bytes
+    missing: tuple[str, ...]
+
+
 def daylog_pdf(
     log: DayLog, *, font_path: Path | str = DEFAULT_FONT, audit_head: tuple[int, str] | None = None
 ) -> bytes:
     """The PDF bytes of a day log; ``audit_head`` (seq, hash): HQ's audit head when it was made."""
+    return render_daylog(log, font_path=font_path, audit_head=audit_head).data
+
+
+def render_daylog(
+    log: DayLog, *, font_path: Path | str = DEFAULT_FONT, audit_head: tuple[int, str] | None = None
+) -> RenderedLog:
+    """``daylog_pdf`` with the characters it could not set (each logged as a warning too)."""
     squad = f"{log.squad_name}（{log.squad_code}）" if log.squad_name else log.squad_code
     title = f"{squad} 中队巡查日志 {log.day.isoformat()}"
     pdf = _LogPdf(title)
     pdf.set_title(title)
     pdf.set_creator("StreetPatrol 街巡")
     pdf.set_lang("zh-CN")
-    pdf.add_font(FONT_FAMILY, "", str(font_path))
+    _register_fonts(pdf, Path(font_path))
     pdf.set_margins(10, 10, 10)
     pdf.set_auto_page_break(auto=True, margin=14)
     pdf.add_page()
@@ -133,7 +169,63 @@ def daylog_pdf(
         tuple(width for _, width in _CASE_COLUMNS),
         size=8,
     )
-    return bytes(pdf.output())
+    data = bytes(pdf.output())
+    if pdf.missing:
+        _log.warning(
+            "day log %s %s: no shipped font has %s; printed as %s",
+            log.squad_code, log.day, " ".join(f"U+{ord(c):04X}" for c in pdf.missing), MISSING_MARK,
+        )  # fmt: skip
+    return RenderedLog(data, tuple(pdf.missing))
+
+
+def _register_fonts(pdf: _LogPdf, font_path: Path) -> None:
+    """The main font, then the fallbacks found beside it (or in the repository's assets); records the
+    code points they cover for ``_visible``."""
+    pdf.add_font(FONT_FAMILY, "", str(font_path))
+    pdf.covered = _cmap(pdf, FONT_FAMILY)
+    fallbacks = []
+    for family, file in FALLBACK_FONTS:
+        candidates = (font_path.with_name(file), DEFAULT_FONT.with_name(file))
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None:
+            _log.warning("fallback font %s is missing; its characters print as %s", file, MISSING_MARK)
+            continue
+        pdf.add_font(family, "", str(path))
+        pdf.covered |= _cmap(pdf, family)
+        fallbacks.append(family)
+    pdf.set_fallback_fonts(fallbacks)
+
+
+def _cmap(pdf: FPDF, family: str) -> set[int]:
+    font = pdf.fonts[family.lower()]
+    return set(font.cmap) if isinstance(font, TTFFont) else set()
+
+
+def _visible(text: str, covered: set[int], missing: dict[str, None]) -> str:
+    """``text`` with each character no font covers replaced by ``MISSING_MARK`` (and noted in ``missing``);
+    line breaks and tabs pass."""
+    if not covered:
+        return text
+    out = []
+    for ch in text:
+        if ord(ch) in covered or ch in "\n\r\t":
+            out.append(ch)
+        else:
+            missing.setdefault(ch)
+            out.append(MISSING_MARK)
+    return "".join(out)
+
+
+def _capped(pdf: FPDF, text: str, width: float, max_lines: int = MAX_CELL_LINES) -> str:
+    """``text`` as it fits ``max_lines`` lines of a ``width`` mm cell (cell margins included): whole if it
+    fits, else the first lines with the last cut to end in an ellipsis."""
+    lines = cast("list[str]", pdf.multi_cell(width, 1, text, dry_run=True, output="LINES"))
+    if len(lines) <= max_lines:
+        return text
+    last = lines[max_lines - 1]
+    while last and pdf.get_string_width(last + ELLIPSIS) > width - 2 * pdf.c_margin:
+        last = last[:-1]
+    return "\n".join([*lines[: max_lines - 1], last + ELLIPSIS])
 
 
 def _case_row(line: CaseLine) -> list[str]:
@@ -188,6 +280,6 @@ def _table(
     ) as table:
         for values in [header, *rows]:
             row = table.row()
-            for value in values:
-                row.cell(value)
+            for value, width in zip(values, widths, strict=False):
+                row.cell(_capped(pdf, value, width))
     pdf.set_font(FONT_FAMILY, size=10)

@@ -20,6 +20,17 @@ STAGE_COLOURS: Mapping[Stage, str] = MappingProxyType(
     {Stage.PERSUASION: "#4c9a6a", Stage.WARNING: "#e0a030", Stage.PENALTY: "#c8453c"}
 )
 
+#: The shipped fonts, files in ``assets/fonts`` (built by ``scripts/build_font.py``): the main CJK font,
+#: then the fallbacks every surface (app, PDF, web page) tries, in order, for a character the main one lacks:
+#: listed rare name hanzi (Hanazono Mincho), then monochrome emoji (Symbola).
+MAIN_FONT_FILE = "NotoSansSC-StreetPatrol.otf"
+FALLBACK_FONTS: tuple[tuple[str, str], ...] = (
+    ("StreetPatrolHan", "StreetPatrolHan.ttf"),
+    ("StreetPatrolEmoji", "StreetPatrolEmoji.ttf"),
+)
+
 #: The shipped CJK font as web pages declare it (``@font-face``), and the stack SVG and HTML text use.
 FONT_FACE = "StreetPatrolSC"
-FONT_STACK = f"{FONT_FACE}, 'Noto Sans CJK SC', sans-serif"
+FONT_STACK = ", ".join(
+    [FONT_FACE, *(family for family, _ in FALLBACK_FONTS), "'Noto Sans CJK SC'", "sans-serif"]
+)

@@ -9,7 +9,18 @@ also hits "Noto Sans Mono CJK SC" (monospaced Latin), so the face is chosen by i
 
 Coverage: ASCII, Latin-1, General Punctuation, CJK Symbols and Punctuation, Halfwidth and Fullwidth Forms,
 every GB2312 hanzi, every other character the GBK codec encodes that the face has (the rarer hanzi of
-names and shop signs, plus GBK's symbols), and 㐂 (U+3402) and 𠮷 (U+20BB7).
+names and shop signs, plus GBK's symbols), all of CJK Extension A (GB 18030-2022 level 2) and every
+supplementary-plane hanzi the face maps (Extension B and later: 2,365 in Noto CJK 2.004, e.g. 𠮷 and 𡈼).
+
+Two fallback fonts follow it (``patrollog.style.FALLBACK_FONTS``), registered after it on every surface
+(app, PDF, dashboard):
+
+* ``StreetPatrolHan.ttf``: the hanzi of ``assets/fonts/fallback-hanzi.txt`` (name characters that Noto CJK
+  lacks, e.g. 𪚥 U+2A6A5) from Hanazono Mincho (HanaMinA/HanaMinB, Debian fonts-hanazono, SIL OFL). All of
+  Extension B from HanaMinB would cost 21 MB, so only listed characters ship: add one, re-run this script.
+* ``StreetPatrolEmoji.ttf``: the emoji and pictographic symbols of Symbola (Debian fonts-symbola, "free for
+  any use"), monochrome outlines, so fpdf2, Pillow and Flutter all draw them (Noto Color Emoji is 11 MB of
+  bitmaps).
 
 Size: the subsetter follows GSUB closure by default, and Noto CJK's ``locl`` and vertical features pull in
 the Japanese/Korean/Traditional variants of thousands of hanzi (11 MB). The app sets horizontal zh-Hans
@@ -39,7 +50,18 @@ FACE = "Noto Sans CJK SC"
 FAMILY = "Noto Sans SC StreetPatrol"
 POSTSCRIPT = "NotoSansSC-StreetPatrol"
 OUT_NAME = f"{POSTSCRIPT}.otf"
-RARE = (0x3402, 0x20BB7)  # 㐂, 𠮷 (the latter outside the BMP)
+RARE = (0x3402, 0x20BB7, 0x4DAE, 0x2123C)  # 㐂, 𠮷, 䶮, 𡈼: must be in the main font
+HANAZONO = (
+    Path("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf"),
+    Path("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf"),
+)
+SYMBOLA = Path("/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf")
+HANZI_LIST = ROOT / "assets" / "fonts" / "fallback-hanzi.txt"
+EMOJI_BLOCKS = (
+    range(0x2600, 0x27C0),  # Miscellaneous Symbols, Dingbats
+    range(0x2B00, 0x2C00),  # Miscellaneous Symbols and Arrows
+    range(0x1F000, 0x1FB00),  # tiles, cards, enclosed, pictographs, emoticons, transport, supplemental
+)
 VERTICAL_AND_LOCALE = {"locl", "vert", "vrt2", "vkna", "vrtr", "valt", "vhal", "vkrn", "vpal"}
 
 BLOCKS = {
@@ -88,7 +110,8 @@ def coverage(cmap: Iterable[int]) -> dict[str, set[int]]:
     }
     kept = set().union(*groups.values())
     groups["other GBK symbols"] = {cp for cp in have if cp > 0x7F and encodes(cp, "gbk")} - kept
-    groups["rare (㐂 𠮷)"] = {cp for cp in RARE if cp in have}
+    groups["CJK Extension A"] = {cp for cp in have if 0x3400 <= cp <= 0x4DBF}
+    groups["Extension B and later (the face's)"] = {cp for cp in have if cp >= 0x20000 and is_hanzi(cp)}
     return groups
 
 
@@ -129,6 +152,77 @@ def rename(font: TTFont) -> None:
     top = cff.topDictIndex[0]
     top.FamilyName = FAMILY
     top.FullName = FAMILY
+
+
+def fallback_hanzi(path: Path = HANZI_LIST) -> set[int]:
+    """The hanzi listed in ``fallback-hanzi.txt`` (anything after ``#`` on a line is a comment)."""
+    text = "".join(line.split("#", 1)[0] for line in path.read_text(encoding="utf-8").splitlines())
+    return {ord(ch) for ch in text if is_hanzi(ord(ch))}
+
+
+def rename_truetype(font: TTFont, family: str, postscript: str, note: str) -> None:
+    """Give a modified TrueType fallback its own name (Windows records only)."""
+    name = font["name"]
+    version = name.getDebugName(5) or ""
+    for record in list(name.names):
+        if record.nameID in (1, 2, 3, 4, 6, 16, 17, 21, 22):
+            name.removeNames(nameID=record.nameID)
+    name.setName(family, 1, 3, 1, 0x409)
+    name.setName("Regular", 2, 3, 1, 0x409)
+    name.setName(f"{version};{postscript}", 3, 3, 1, 0x409)
+    name.setName(family, 4, 3, 1, 0x409)
+    name.setName(f"{version}; {note}", 5, 3, 1, 0x409)
+    name.setName(postscript, 6, 3, 1, 0x409)
+    name.names = [r for r in name.names if r.platformID == 3]
+
+
+def subset_file(path: Path, unicodes: set[int]) -> tuple[TTFont, set[int]]:
+    """A subset of the font at ``path`` to the ``unicodes`` it maps, and the code points it kept."""
+    font = TTFont(str(path))
+    kept = unicodes & set(font.getBestCmap())
+    opts = options(drop_locale=False)
+    opts.hinting = False  # the sources' hinting tables are large and the app, PDF and HTML do not use them
+    subsetter = subset.Subsetter(opts)
+    subsetter.populate(unicodes=kept)
+    subsetter.subset(font)
+    return font, kept
+
+
+def build_han_fallback(wanted: set[int], sources: Iterable[Path] = HANAZONO) -> tuple[bytes, set[int]]:
+    """StreetPatrolHan.ttf: the listed hanzi from the first Hanazono face that has each."""
+    left = set(wanted)
+    fonts: list[tuple[TTFont, set[int]]] = []
+    for source in sources:
+        font, kept = subset_file(source, left)
+        if kept:
+            fonts.append((font, kept))
+            left -= kept
+    if left:
+        raise SystemExit(f"no fallback source has {', '.join(chr(cp) for cp in sorted(left))}")
+    if len(fonts) > 1:
+        from fontTools.merge import Merger
+
+        parts = [io.BytesIO(to_bytes(f)) for f, _ in fonts]
+        merged = Merger().merge(parts)
+    else:
+        merged = fonts[0][0]
+    rename_truetype(merged, "StreetPatrol Han", "StreetPatrolHan", "StreetPatrol subset of Hanazono Mincho")
+    return to_bytes(merged), wanted - left
+
+
+def build_emoji_fallback(source: Path = SYMBOLA) -> tuple[bytes, set[int]]:
+    """StreetPatrolEmoji.ttf: Symbola's emoji and pictographic symbols, monochrome."""
+    wanted = {cp for block in EMOJI_BLOCKS for cp in block}
+    font, kept = subset_file(source, wanted)
+    rename_truetype(font, "StreetPatrol Emoji", "StreetPatrolEmoji", "StreetPatrol subset of Symbola")
+    return to_bytes(font), kept
+
+
+def copied_licence(what: str, copyright_file: Path) -> str:
+    """A fallback's licence file: what it is, then Debian's copyright file of its source package."""
+    return f"{what}\nMade by scripts/build_font.py. The source package's copyright and licence:\n\n" + (
+        copyright_file.read_text(encoding="utf-8")
+    )
 
 
 def to_bytes(font: TTFont) -> bytes:
@@ -244,12 +338,37 @@ def main(argv: list[str] | None = None) -> int:
     rename(font)
     data = to_bytes(font)
     missing = unicodes - set(TTFont(io.BytesIO(data)).getBestCmap())
+    if not set(RARE) <= unicodes:
+        raise SystemExit(f"the face lacks one of {''.join(map(chr, RARE))}: check the source")
     if missing:
         raise SystemExit(f"subset lost {len(missing)} code points, e.g. {sorted(missing)[:5]}")
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / OUT_NAME).write_bytes(data)
     (args.out / "OFL.txt").write_text(licence_text(face), encoding="utf-8")
+
+    main_cmap = set(TTFont(io.BytesIO(data)).getBestCmap())
+    han, han_kept = build_han_fallback(fallback_hanzi() - main_cmap)
+    (args.out / "StreetPatrolHan.ttf").write_bytes(han)
+    (args.out / "StreetPatrolHan-LICENSE.txt").write_text(
+        copied_licence(
+            "StreetPatrol Han (StreetPatrolHan.ttf) is a subset of Hanazono Mincho (HanaMinA/HanaMinB),\n"
+            "a Modified Version used under the SIL Open Font License 1.1 (the package's second licence).",
+            Path("/usr/share/doc/fonts-hanazono/copyright"),
+        ),
+        encoding="utf-8",
+    )
+    emoji, emoji_kept = build_emoji_fallback()
+    (args.out / "StreetPatrolEmoji.ttf").write_bytes(emoji)
+    (args.out / "StreetPatrolEmoji-LICENSE.txt").write_text(
+        copied_licence(
+            "StreetPatrol Emoji (StreetPatrolEmoji.ttf) is a subset of Symbola by George Douros.",
+            Path("/usr/share/doc/fonts-symbola/copyright"),
+        ),
+        encoding="utf-8",
+    )
+    print(f"StreetPatrolHan.ttf: {len(han):,} bytes, {len(han_kept):,} code points")
+    print(f"StreetPatrolEmoji.ttf: {len(emoji):,} bytes, {len(emoji_kept):,} code points")
 
     print(
         f"{args.out / OUT_NAME}: {len(data):,} bytes, {len(font.getGlyphOrder()):,} glyphs, "

@@ -113,6 +113,12 @@ def screen_column(parts: list[ft.Control], *, spacing: int) -> ft.Column:
     )
 
 
+def clipped(text: str, *, lines: int = 1, **kwargs: Any) -> ft.Text:
+    """Text of a list row that may hold a long name: at most ``lines`` lines, then an ellipsis (the full
+    text is on the record's own screen)."""
+    return ft.Text(text, max_lines=lines, overflow=ft.TextOverflow.ELLIPSIS, **kwargs)
+
+
 def title(text: str) -> ft.Text:
     return ft.Text(text, size=22, weight=ft.FontWeight.BOLD)
 

@@ -16,6 +16,7 @@ from mobile.views.common import (
     PAGE,
     Host,
     chip,
+    clipped,
     clock_time,
     day_time,
     field,
@@ -79,8 +80,9 @@ class ReviewView:
         lines: list[ft.Control] = [
             ft.Row(
                 [
-                    ft.Text(
+                    clipped(
                         f"{clock_time(line.occurred_at)} {name}",
+                        lines=2,
                         size=18,
                         weight=ft.FontWeight.BOLD,
                         expand=True,
@@ -93,7 +95,7 @@ class ReviewView:
                 s.t("review.officer", name=line.officer_name or line.officer_badge, badge=line.officer_badge),
                 size=14,
             ),
-            ft.Text(
+            clipped(
                 s.t("review.subject", subject=line.subject)
                 if line.subject
                 else s.t("review.subject_unknown"),

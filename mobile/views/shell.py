@@ -39,7 +39,7 @@ import flet as ft
 from enforcement.text import Lang, LocalizedError
 from mobile.i18n import t
 from mobile.state.app_state import AppState
-from mobile.theme import FONT_FAMILY, font_file, make_theme
+from mobile.theme import app_fonts, make_theme
 from mobile.views.common import Screen, fault_card
 
 log = logging.getLogger(__name__)
@@ -291,9 +291,9 @@ class Shell:
         """The shipped CJK font for the whole app, Material 3, normal or outdoor high contrast."""
         if self.page is None:
             return
-        font = font_file()
-        if font:
-            self.page.fonts = {FONT_FAMILY: font}
+        fonts = app_fonts()
+        if fonts:
+            self.page.fonts = fonts
         self.page.theme_mode = ft.ThemeMode.LIGHT
         self.page.theme = make_theme(high_contrast=self.app.settings.settings.high_contrast)
 

@@ -23,6 +23,7 @@ from mobile.views.common import (
     PAGE,
     Host,
     chip,
+    clipped,
     clock_time,
     field,
     plain_button,
@@ -154,7 +155,7 @@ class SquadView:
         return ft.Container(
             ft.Column(
                 [
-                    ft.Text(
+                    clipped(
                         s.t("squad.officer", name=officer.name or officer.badge, badge=officer.badge),
                         size=16,
                         weight=ft.FontWeight.BOLD,
@@ -351,12 +352,12 @@ class SquadView:
                         [
                             ft.Column(
                                 [
-                                    ft.Text(
+                                    clipped(
                                         f"{clock_time(line.occurred_at)} {name}",
                                         size=16,
                                         weight=ft.FontWeight.BOLD,
                                     ),
-                                    ft.Text(f"{who} · {line.case_no}", size=12),
+                                    clipped(f"{who} · {line.case_no}", lines=2, size=12),
                                     ft.Text(line.review.label(s.lang), size=12),
                                 ],
                                 spacing=1,

@@ -8,7 +8,7 @@ import flet as ft
 
 from enforcement.staging import stage_name
 from mobile.theme import TOUCH
-from mobile.views.common import Host, chip, day_time, field, screen_column, title
+from mobile.views.common import Host, chip, clipped, day_time, field, screen_column, title
 
 
 class SubjectsView:
@@ -63,7 +63,7 @@ class SubjectsView:
             self.results.controls = [
                 ft.ListTile(
                     leading=ft.Icon(ft.Icons.PERSON),
-                    title=ft.Text(self.label(subject), size=16),
+                    title=clipped(self.label(subject), lines=2, size=16),
                     subtitle=ft.Text(s.t(f"subject.kind.{subject.kind.value}"), size=13),
                     on_click=lambda e, sid=subject.id: self.select(sid),
                     min_height=TOUCH,

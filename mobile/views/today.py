@@ -14,6 +14,7 @@ from mobile.views.common import (
     Host,
     big_button,
     chip,
+    clipped,
     clock_banner,
     clock_time,
     day_time,
@@ -190,14 +191,14 @@ class TodayView:
             else s.t("case.subject.unknown_chosen")
         )
         details: list[ft.Control] = [
-            ft.Text(f"{clock_time(case.occurred_at)} · {who}", size=14),
+            clipped(f"{clock_time(case.occurred_at)} · {who}", lines=2, size=14, key=f"who_{case.case_no}"),
             sync_badge(entry.sync_state, s.lang),
         ]
         if entry.photos_missing:
             details.append(ft.Text(s.t("today.photos_missing", n=entry.photos_missing), size=12))
         return ft.ListTile(
             leading=violation_icon(violation.icon, 36),
-            title=ft.Text(violation.name(s.lang), size=18, weight=ft.FontWeight.BOLD),
+            title=clipped(violation.name(s.lang), size=18, weight=ft.FontWeight.BOLD),
             subtitle=ft.Column(details, spacing=2, tight=True),
             trailing=chip(case.chosen_stage, s.lang),
             on_click=lambda e, case_id=case.id: self.shell.go("case", case_id),

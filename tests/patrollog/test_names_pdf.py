@@ -1,0 +1,111 @@
+"""Names as people write them in the day-log PDF: CJK Extension A/B hanzi and emoji are set in the main
+font or a fallback and extract back intact; a character no shipped font has prints as a visible mark and is
+reported, never dropped; a very long name is capped at three lines in the case table."""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fontTools.ttLib import TTFont
+from fpdf import FPDF
+from pypdf import PdfReader
+
+from enforcement.catalogue import load_catalogue
+from patrollog.daylog import DayLog, build_daylog
+from patrollog.pdf import DEFAULT_FONT, ELLIPSIS, MAX_CELL_LINES, MISSING_MARK, _capped, render_daylog
+from patrollog.style import FALLBACK_FONTS
+from tests.patrollog.dayfixture import NAMES, SUBJECTS, fixture_day
+
+#: 㐂 (Ext A), 䶮 (Ext A), 𠮷 𡈼 (Ext B, main font), 𪚥 (Ext B, fallback), 🔥🍢 (emoji fallback).
+RARE_NAMES = ("王㐂", "𠮷野家", "刘䶮", "𡈼记面馆", "李𪚥", "🔥🍢烧烤")
+LONG_NAME = "".join(f"第{i:03d}号很长的摊位名称" for i in range(20))[:200]
+NO_FONT = "\U0003134a"  # CJK Extension G: no shipped font has it
+
+
+def day_with_subjects(*subjects: str) -> DayLog:
+    day = fixture_day()
+    log = build_daylog(date(2026, 11, 22), "ZD01", cases=day.cases, shifts=day.shifts, reviews=day.reviews,
+                       catalogue=load_catalogue(), squad_name="人民路中队", officer_names=NAMES,
+                       subject_labels=SUBJECTS, hq_stages=day.hq_stages)  # fmt: skip
+    lines = list(log.lines)
+    assert len(lines) >= len(subjects)
+    for i, subject in enumerate(subjects):
+        lines[i] = replace(lines[i], subject=subject)
+    return replace(log, lines=tuple(lines))
+
+
+def cmap_of(path: Path) -> set[int]:
+    with TTFont(str(path), lazy=True) as font:
+        return set(font.getBestCmap())
+
+
+def extracted(data: bytes) -> str:
+    """The PDF's text by pypdf, NULs (pypdf puts some between characters of this font) and whitespace out."""
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    return "".join(text.replace("\x00", "").split())
+
+
+def test_shipped_fonts_cover_the_test_names() -> None:
+    cmaps = [cmap_of(DEFAULT_FONT), *(cmap_of(DEFAULT_FONT.with_name(file)) for _, file in FALLBACK_FONTS)]
+    for ch in "".join(RARE_NAMES) + MISSING_MARK + ELLIPSIS:
+        assert any(ord(ch) in cmap for cmap in cmaps), f"U+{ord(ch):04X}"
+    for ch in "㐂𠮷䶮𡈼" + MISSING_MARK + ELLIPSIS:  # in the main font itself (the watermark's only font)
+        assert ord(ch) in cmaps[0], f"U+{ord(ch):04X}"
+    assert not any(ord(NO_FONT) in cmap for cmap in cmaps)
+
+
+def test_rare_names_round_trip(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="patrollog.pdf"):
+        rendered = render_daylog(day_with_subjects(*RARE_NAMES))
+    assert rendered.missing == ()
+    assert not caplog.records
+    text = extracted(rendered.data)
+    for name in RARE_NAMES:
+        assert name in text, name
+    fonts = {
+        str(font["/BaseFont"])
+        for page in PdfReader(io.BytesIO(rendered.data)).pages
+        for font in page["/Resources"]["/Font"].values()  # type: ignore[index]
+    }
+    assert any("StreetPatrolHan" in f for f in fonts), fonts
+    assert any("StreetPatrolEmoji" in f for f in fonts), fonts
+
+
+def test_a_character_without_a_font_is_marked_and_reported(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="patrollog.pdf"):
+        rendered = render_daylog(day_with_subjects(f"张{NO_FONT}记"))
+    assert rendered.missing == (NO_FONT,)
+    assert f"张{MISSING_MARK}记" in extracted(rendered.data)
+    assert any("U+3134A" in r.getMessage() for r in caplog.records)
+
+
+def test_a_200_character_name_is_capped_in_the_table() -> None:
+    assert len(LONG_NAME) == 200
+    short = render_daylog(day_with_subjects("短名"))
+    rendered = render_daylog(day_with_subjects(LONG_NAME))
+    text = extracted(rendered.data)
+    assert LONG_NAME not in text
+    assert LONG_NAME[:6] in text
+    assert ELLIPSIS in text
+    # the table grows by at most two lines' worth, not by thirty: same page count as a short name
+    assert len(PdfReader(io.BytesIO(rendered.data)).pages) == len(PdfReader(io.BytesIO(short.data)).pages)
+
+
+def test_capped_cell_text() -> None:
+    pdf = FPDF()
+    pdf.add_font("main", "", str(DEFAULT_FONT))
+    pdf.add_page()
+    pdf.set_font("main", size=8)
+    capped = _capped(pdf, LONG_NAME, 24)
+    lines = capped.split("\n")
+    assert len(lines) == MAX_CELL_LINES
+    assert lines[-1].endswith(ELLIPSIS)
+    assert all(pdf.get_string_width(line) <= 24 for line in lines)
+    assert "".join(lines)[:-1] == LONG_NAME[: len("".join(lines)) - 1]
+    assert _capped(pdf, "赵老三烧烤", 24) == "赵老三烧烤"
+    pdf.output()  # fpdf2 closes the font files it opened when it writes
