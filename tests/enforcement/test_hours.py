@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from enforcement.hours import HoursError, OpeningHours
@@ -100,13 +100,15 @@ span = st.tuples(
                        st.lists(span, max_size=3), max_size=7),
        st.integers(0, 7 * 24 * 60 - 1))  # fmt: skip
 @settings(max_examples=200, deadline=None)
+@example({"sun": [(0, 0, 0, 0)], "mon": [(0, 0, 0, 0)]}, 6 * 1440)  # all day Sunday and Monday: closes Tuesday
 def test_open_at_agrees_with_minute_by_minute_expansion(spec: dict, minute: int) -> None:
     text = {d: [f"{a:02d}:{b:02d}-{c:02d}:{(e if c < 24 else 0):02d}" for a, b, c, e in spans]
             for d, spans in spec.items()}  # fmt: skip
     hours = OpeningHours.parse(text)
-    # the oracle: mark every minute of a fortnight (the week before, for spans running into Monday)
+    # the oracle: mark every minute of three weeks (the week before, for spans running into Monday; the week
+    # after, for a span that runs past Sunday midnight into the next Monday and beyond)
     open_minutes = set()
-    for week in (0, 1):
+    for week in (0, 1, 2):
         for d, spans in enumerate(hours.week):
             for s in spans:
                 base = (week * 7 + d) * 1440
