@@ -100,7 +100,7 @@ span = st.tuples(
                        st.lists(span, max_size=3), max_size=7),
        st.integers(0, 7 * 24 * 60 - 1))  # fmt: skip
 @settings(max_examples=200, deadline=None)
-@example({"sun": [(0, 0, 0, 0)], "mon": [(0, 0, 0, 0)]}, 6 * 1440)  # all day Sunday and Monday: closes Tuesday
+@example({"sun": [(0, 0, 0, 0)], "mon": [(0, 0, 0, 0)]}, 6 * 1440)  # open all Sunday and Monday
 def test_open_at_agrees_with_minute_by_minute_expansion(spec: dict, minute: int) -> None:
     text = {d: [f"{a:02d}:{b:02d}-{c:02d}:{(e if c < 24 else 0):02d}" for a, b, c, e in spans]
             for d, spans in spec.items()}  # fmt: skip
