@@ -30,6 +30,7 @@ from enforcement.model import (
     new_id,
 )
 from enforcement.text import Lang
+from enforcement.validation import fine_range_text
 from mobile import metakeys
 from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark, process_photo
 from mobile.photostore import PhotoStore
@@ -481,6 +482,14 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
         if violation is None or not violation.fines:
             return None
         return violation.fine_min, violation.fine_max
+
+    def fine_range_text(self, lang: Lang) -> str:
+        """The fine range in the words of every fine error ("500～20000 元"); "" when there is no fine."""
+        violation = self.violation()
+        if violation is None or not violation.fines:
+            return ""
+        en, zh = fine_range_text(violation)
+        return zh if lang == "zh" else en
 
     def seizure_allowed(self) -> bool:
         violation = self.violation()
