@@ -279,6 +279,17 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
     def find_violations(self, text: str) -> list[Violation]:
         return list(self.catalogue.find(text)) if text.strip() else self.violation_choices()
 
+    def type_violation_query(self, text: str) -> None:
+        """The violation step's search text (kept in the draft like everything typed)."""
+        self._require().violation_query = text
+        self._persist()
+
+    def violation_results(self) -> list[Violation] | None:
+        """The violations whose code, name or common name (占道经营, 烧烤, 渣土) contains the search text,
+        in the catalogue's order; None when nothing is typed (the grid of the officer's choices shows)."""
+        query = self.draft.violation_query if self.draft is not None else ""
+        return self.catalogue.find(query) if query.strip() else None
+
     def violation(self) -> Violation | None:
         draft = self.draft
         if draft is None or not draft.violation_code:
@@ -288,6 +299,7 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
     def choose_violation(self, code: str) -> None:
         violation = self.catalogue.get(code)
         draft = self._require()
+        draft.violation_query = ""
         if draft.violation_code != code:
             draft.violation_code = code
             draft.legal_basis = violation.legal_basis
