@@ -5,6 +5,7 @@ screen registry (``mobile.views.screens``) from ``mobile.app``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -42,6 +43,8 @@ class Host(Protocol):
     def update(self) -> None: ...
     def message(self, text: str) -> None: ...
     def apply_theme(self) -> None: ...
+    def run_task(self, handler: Callable[..., Any], *args: Any) -> None: ...
+    def guard_tree(self, root: Any) -> None: ...
 
 
 def violation_label(catalogue: Catalogue, code: str, lang: Lang) -> str:
