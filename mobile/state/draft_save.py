@@ -91,7 +91,9 @@ class DraftSave(Observable):
         try:
             case = self._compose(draft.case_no or _PENDING_CASE_NO)
         except LocalizedError as exc:  # a number or date the officer typed that cannot be read
-            return [exc]
+            # said in the field's own words (the fine's with its range), as the field says it
+            known = exc.field in ("fine_yuan", "rectify_deadline") and self.field_problem(exc.field or "")
+            return [known or exc]
         subject = None if case.subject_id is None else self._store.get_subject(case.subject_id)
         # the seizure's second officer: the same rule HQ applies, against the officers this phone knows
         return list(case_problems(case, self.catalogue, subject=subject, officer_of=self._store.get_officer))

@@ -84,7 +84,8 @@ class ActionStep(StepBase):
             visible=problem is not None,
             key=f"{name}_error",
         )
-        box = field(s.t(f"case.{name}"), getattr(draft, name), **kwargs)
+        label = s.t("case.fine") if name == "fine_yuan" else s.t(f"case.{name}")
+        box = field(label, getattr(draft, name), **kwargs)
 
         def changed(e: Any) -> None:
             self.drafts.update(**{name: e.control.value or ""})
