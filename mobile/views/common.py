@@ -80,6 +80,17 @@ def day_time(moment: datetime) -> str:
     return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
+def subject_label(subject: Any, tr: Callable[..., str]) -> str:
+    """A subject in one line (name, plate, phone, description), with the 困难户 tag once: not again when
+    the description already says it (the demo's "困难户，已引导至疏导点")."""
+    bits = [subject.name, subject.plate, subject.phone, subject.description]
+    label = " · ".join(b for b in bits if b) or tr("unknown")
+    flag = tr("subject.hardship_flag")
+    if subject.hardship and flag not in label:
+        label += f" · {flag}"
+    return label
+
+
 def big_button(
     text: str, on_click: Any, *, icon: ft.IconData | None = None, key: str | None = None
 ) -> ft.Button:

@@ -197,3 +197,37 @@ def test_background_tasks_of_the_wizard_show_the_error_card(
     assert [str(e) for e in shell.faults] == ["the picker broke"]
     assert app.drafts.draft is not None
     assert app.drafts.draft.violation_code == "0510"
+
+
+def test_hardship_tag_shown_once(app: AppState) -> None:
+    app.drafts.start()
+    note = "困难户，已引导至疏导点"
+    app.drafts.create_subject("mobile_vendor", name="马大姐", description=note, hardship=True)
+    app.drafts.create_subject("mobile_vendor", name="马二姐", hardship=True)
+    app.drafts.discard()
+    shell, screen = open_screen(app, NewCaseView, "new_case")
+    screen.choose_violation("0510")
+    app.drafts.go_to("subject")
+    shell.render()
+    screen.search_subject(event("马"))
+    shown = texts(screen.results)
+    assert "马大姐 · 困难户，已引导至疏导点" in shown
+    assert "马二姐 · 困难户" in shown
+    assert all(line.count("困难户") <= 1 for line in shown)
+    shell.go("subjects")
+    subjects = shell.screen
+    subjects.on_search(event("马"))  # type: ignore[union-attr]
+    listed = texts(shell.body)
+    assert "马大姐 · 困难户，已引导至疏导点" in listed
+    assert all(line.count("困难户") <= 1 for line in listed)
+
+
+def test_subject_form_fills_its_card(app: AppState) -> None:
+    shell, screen = open_screen(app, NewCaseView, "new_case")
+    screen.choose_violation("0510")
+    app.drafts.go_to("subject")
+    screen.open_subject_form()
+    card = keyed(shell.body, "subject_form")
+    column = card.content.content
+    assert isinstance(column, ft.Column)
+    assert column.horizontal_alignment == ft.CrossAxisAlignment.STRETCH
