@@ -446,6 +446,22 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
             case_no=draft.case_no or None,
         )
 
+    def decision_for(self, case: Case) -> staging.StageDecision:
+        """The phone's stage decision for a saved ``case``: its subject's history before it, under the
+        policy the phone holds (the case detail explains the stage with it)."""
+        history = [
+            entry
+            for entry in (self.earlier_cases(case.subject_id) if case.subject_id else [])
+            if (entry.occurred_at, entry.case_no) < (case.occurred_at, case.case_no)  # before it only
+        ]
+        return staging.compute_stage(
+            case.violation_code,
+            case.occurred_at,
+            history,
+            self._policy or held_policy(self._store.meta_get).staging,
+            case_no=case.case_no,
+        )
+
     def stage(self) -> Stage | None:
         """The stage that will be applied: the officer's choice, else the computed one."""
         draft = self.draft

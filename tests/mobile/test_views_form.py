@@ -15,7 +15,7 @@ from mobile.state.app_state import AppState
 from mobile.views.new_case import NewCaseView
 from testkit.hqkit import Hq
 from tests.mobile.statekit import Apps, sign_in
-from tests.mobile.viewkit import controls, event, open_screen, texts
+from tests.mobile.viewkit import controls, event, open_screen, started, texts
 
 
 @pytest.fixture
@@ -231,3 +231,46 @@ def test_subject_form_fills_its_card(app: AppState) -> None:
     column = card.content.content
     assert isinstance(column, ft.Column)
     assert column.horizontal_alignment == ft.CrossAxisAlignment.STRETCH
+
+
+def test_case_detail_says_the_phones_stage_reason_and_opens_a_photo_whole(app: AppState) -> None:
+    from mobile.views.case_detail import CaseDetailView
+    from tests.mobile.statekit import photo, saved_case
+
+    first = saved_case(app, photo_seed=3)
+    vendor = app.store.get_case(first).subject_id  # type: ignore[union-attr]
+    app.drafts.start()  # the same vendor again: 警告, the first case counted
+    app.drafts.choose_violation("0510")
+    app.drafts.update(address="人民路 14 号", warning_notice_no="JG-0001")
+    app.drafts.choose_subject(vendor)
+    asyncio.run(app.drafts.add_photo(photo(4)))
+    second = app.drafts.save().id
+    shell = started(app)
+    shell.go("case", first)
+    assert "本机依据：此前计入 0 起 → 劝导" in texts(shell.body)
+    shell.go("case", second)
+    detail = shell.screen
+    assert isinstance(detail, CaseDetailView)
+    shown = texts(shell.body)
+    reason = next(t for t in shown if t.startswith("本机依据："))
+    assert reason.startswith("本机依据：此前计入 1 起：")
+    assert reason.endswith("劝导 → 警告")
+    case = app.store.get_case(second)
+    assert case is not None
+    sha = case.photos[0].sha256
+    thumb = keyed(shell.body, f"photo_{sha[:12]}")
+    assert thumb.on_click is not None
+    thumb.on_click(None)
+    viewer = keyed(shell.body, "photo_viewer")
+    assert isinstance(viewer, ft.InteractiveViewer)
+    assert viewer.max_scale > 1
+    full = keyed(shell.body, "photo_full")
+    assert full.src == app.detail.photo(sha)  # the evidence image itself, not the square thumbnail
+    assert full.fit == ft.BoxFit.CONTAIN
+    assert full.src != app.drafts.thumbnail(sha)
+    assert "关闭照片" in texts(shell.body)
+    detail.close_photo()
+    assert "本机依据：" + reason.removeprefix("本机依据：") in texts(shell.body)
+    app.settings.update(lang="en")
+    shell.render()
+    assert "Phone's basis: Earlier counted: " in " ".join(texts(shell.body))
