@@ -46,7 +46,9 @@ def tile_codes(root: Any) -> set[str]:
 def test_violation_search_over_names_and_common_names(app: AppState) -> None:
     shell, screen = open_screen(app, NewCaseView, "new_case")
     assert "搜索违法类型" in texts(shell.body)
+    assert "更多类型" in texts(shell.body)
     screen.search_violation(event("占道经营"))
+    assert "更多类型" not in texts(shell.body)  # "more" widens the officer's grid, not a search
     assert {"0501", "0504"} <= tile_codes(shell.body)
     assert "0510" not in tile_codes(shell.body)
     screen.search_violation(event("烧烤"))

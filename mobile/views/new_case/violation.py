@@ -17,10 +17,14 @@ GRID_SIZE = 12
 class ViolationStep(StepBase):
     show_all: bool  # the whole catalogue is shown (how the grid looks, not something typed)
     violation_grid: ft.Row  # the tiles (refilled as the search is typed)
+    more_button: ft.Control  # 更多类型 (hidden while a search shows its results)
 
     def build_violation(self) -> ft.Control:
         s = self.shell
         query = self.drafts.draft.violation_query if self.drafts.draft else ""
+        self.more_button = plain_button(
+            s.t("case.violation.more"), self.more_violations, icon=ft.Icons.EXPAND_MORE, key="violation_more"
+        )
         parts: list[ft.Control] = [
             field(
                 s.t("case.violation.search"),
@@ -30,12 +34,9 @@ class ViolationStep(StepBase):
                 key="violation_search",
             ),
             self.violation_grid,
+            self.more_button,
         ]
         self.fill_violations()
-        if not self.show_all and self.drafts.violation_results() is None:
-            parts.append(
-                plain_button(s.t("case.violation.more"), self.more_violations, icon=ft.Icons.EXPAND_MORE)
-            )
         return ft.Column(parts, spacing=8, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 
     def fill_violations(self) -> None:
@@ -43,6 +44,8 @@ class ViolationStep(StepBase):
         s = self.shell
         chosen = self.drafts.draft.violation_code if self.drafts.draft else ""
         found = self.drafts.violation_results()
+        # "more" widens the grid of the officer's choices: not while a search shows what it found
+        self.more_button.visible = found is None and not self.show_all
         if found is None:
             choices = self.drafts.violation_choices()
             found = choices if self.show_all else choices[:GRID_SIZE]
