@@ -77,8 +77,8 @@ def phone_reason(decision: StageDecision, lang: Lang) -> str:
     counted = decision.counted
     stage = stage_name(decision.stage, lang)
     if len(counted) != decision.ordinal - 1 and not decision.first_exempt:  # the count without the list
-        earlier = decision.ordinal - 1
-        return f"此前计入 {earlier} 起 → {stage}" if lang == "zh" else f"Earlier counted: {earlier} → {stage}"
+        n = decision.ordinal - 1
+        return f"此前计入 {n} 起 → {stage}" if lang == "zh" else f"Earlier counted: {n} → {stage}"
     if decision.aggravated:
         stage += "（从重）" if lang == "zh" else " (aggravated)"
     if decision.first_exempt:
