@@ -241,8 +241,11 @@ class SquadView:
             for i, (code, n) in enumerate(snap.by_violation)
         ]
         names = [violation_label(catalogue, code, s.lang) for code, _ in snap.by_violation]
-        labels = [fc.ChartAxisLabel(value=i, label=axis_label(name, s.lang)) for i, name in enumerate(names)]
         label_size = axis_label_size(names, s.lang)
+        labels = [
+            fc.ChartAxisLabel(value=i, label=axis_label(name, s.lang, label_size))
+            for i, name in enumerate(names)
+        ]
         return fc.BarChart(
             groups=groups,
             bottom_axis=fc.ChartAxis(labels=labels, label_size=label_size),
@@ -503,7 +506,7 @@ AXIS_FONT = 12
 AXIS_MAX = 150
 
 
-def axis_label(name: str, lang: str) -> ft.Control:
+def axis_label(name: str, lang: str, room: int) -> ft.Control:
     """A violation's name under its bar, never broken inside a word: a Chinese name (which Flutter would
     break between any two characters) stands on one line turned upright along the bar; an English one
     lies flat and wraps only between words (a box wide enough for the longest word)."""
@@ -513,12 +516,16 @@ def axis_label(name: str, lang: str) -> ft.Control:
                 quarter_turns=3,
                 content=ft.Text(name, size=AXIS_FONT, max_lines=1, overflow=ft.TextOverflow.ELLIPSIS),
             ),
+            height=room,  # the whole room under the bars, the name at its top: it starts at its bar
+            alignment=ft.Alignment.TOP_CENTER,
             padding=ft.Padding.only(top=4),
         )
     longest = max((len(word) for word in name.split()), default=1)
     return ft.Container(
         ft.Text(name, size=AXIS_FONT - 1, text_align=ft.TextAlign.CENTER, max_lines=4),
         width=max(76, round(longest * (AXIS_FONT - 1) * 0.62) + 8),
+        height=room,
+        alignment=ft.Alignment.TOP_CENTER,
         padding=ft.Padding.only(top=4),
     )
 
