@@ -77,8 +77,10 @@ def place(points: Sequence[PlanPoint], width: int, height: int, margin: int) -> 
     return [Placed(p, cx + x * scale, cy - y * scale) for p, (x, y) in zip(points, xy, strict=True)], scale
 
 
-#: Dots closer than this (pixels) are one spot: drawn once, with the number of cases on it.
+#: Dots closer than this (pixels) are one spot: its dot gets a badge with the number of cases on it.
 SPOT_PX = 6.0
+#: The count badge's colour (apart from the stage colours and the plan's text).
+SPOT_BADGE = "#37474F"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +156,8 @@ def plan_svg(points: Sequence[PlanPoint], *, missing: int = 0, width: int = 600,
             w = 8 + 7 * len(text)
             parts.append(
                 f'<g class="spot-count"><rect x="{spot.x + 4:.1f}" y="{spot.y - 17:.1f}" width="{w}" '
-                f'height="14" rx="7" fill="#222"/><text x="{spot.x + 4 + w / 2:.1f}" y="{spot.y - 6:.1f}" '
+                f'height="14" rx="7" fill="{SPOT_BADGE}"/>'
+                f'<text x="{spot.x + 4 + w / 2:.1f}" y="{spot.y - 6:.1f}" '
                 f'font-size="11" fill="#fff" text-anchor="middle">{text}</text></g>'
             )
     footer_y = height - 14

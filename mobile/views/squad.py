@@ -31,7 +31,7 @@ from mobile.views.common import (
     violation_label,
 )
 from patrollog.daylog import CaseLine, OfficerDay
-from patrollog.plan import PlanPoint, place, scale_bar, spots
+from patrollog.plan import SPOT_BADGE, PlanPoint, place, scale_bar, spots
 from patrollog.style import STAGE_COLOURS
 
 PLAN_SIZE = (360, 260)
@@ -268,7 +268,7 @@ class SquadView:
                 width,
                 15,
                 border_radius=7,
-                paint=ft.Paint(color="#222222", style=ft.PaintingStyle.FILL),
+                paint=ft.Paint(color=SPOT_BADGE, style=ft.PaintingStyle.FILL),
             ),
             cv.Text(
                 x + 4 + width / 2,
