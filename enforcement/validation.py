@@ -26,6 +26,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import date
 
 from enforcement.catalogue import Catalogue, Violation
 from enforcement.identifiers import normalise_phone, normalise_plate, validate_resident_id
@@ -292,14 +293,10 @@ def _disposition(case: Case, violation: Violation | None) -> Iterator[CaseValida
     if disposition is Disposition.WARNING_NOTICE and not case.warning_notice_no.strip():
         yield _problem("warning_notice_no", "enter the warning notice number", "请填写警告通知书编号")
     if disposition is Disposition.RECTIFY_ORDER:
-        if case.rectify_deadline is None:
-            yield _problem("rectify_deadline", "enter the deadline to rectify", "请填写整改期限")
-        elif case.occurred_at.tzinfo is not None and case.rectify_deadline <= local_date(case.occurred_at):
-            yield _problem(
-                "rectify_deadline",
-                "the deadline must be after the day of the violation",
-                "整改期限应晚于案发当天",
-            )
+        day = local_date(case.occurred_at) if case.occurred_at.tzinfo is not None else None
+        problem = deadline_problem(case.rectify_deadline, day)
+        if problem is not None:
+            yield problem
     if disposition is Disposition.REFERRED and not case.referred_to.strip():
         yield _problem("referred_to", "enter the department the case is referred to", "请填写移交部门")
 
@@ -318,20 +315,91 @@ def _penalty(case: Case, violation: Violation | None) -> Iterator[CaseValidation
                 f"this bureau does not fine for {violation.name_en}; choose another disposition",
                 f"“{violation.name_zh}”不由本局罚款，请选择其他处置方式（如移交）",
             )
-        elif case.fine_yuan is None:
-            yield _problem(
-                "fine_yuan",
-                f"enter the fine ({violation.fine_min}-{violation.fine_max} yuan)",
-                f"请填写罚款金额（{violation.fine_min}～{violation.fine_max}元）",
-            )
-        elif not violation.fine_min <= case.fine_yuan <= violation.fine_max or case.fine_yuan <= 0:
-            yield _problem(
-                "fine_yuan",
-                f"the fine must be {violation.fine_min}-{violation.fine_max} yuan",
-                f"罚款金额应在 {violation.fine_min}～{violation.fine_max} 元之间",
-            )
+        else:
+            problem = fine_problem(case.fine_yuan, violation)
+            if problem is not None:
+                yield problem
     if not case.legal_basis.strip():
         yield _problem("legal_basis", "cite the legal basis of the penalty", "请填写处罚依据")
+
+
+# --- one field at a time: the same rule for the form's field as it is typed and for the whole case --------
+
+
+def fine_range_text(violation: Violation) -> tuple[str, str]:
+    """The fine range of ``violation`` as (en, zh) words ("50-500 yuan", "50～500 元"): the field's hint
+    and every fine error say the range in these same words."""
+    return (
+        f"{violation.fine_min}-{violation.fine_max} yuan",
+        f"{violation.fine_min}～{violation.fine_max} 元",
+    )
+
+
+def read_fine(value: int | str | None) -> int | None:
+    """The fine as typed (digits, surrounding space allowed; "" is None); ``CaseValidationError`` naming
+    ``fine_yuan`` when it is not a whole number of yuan."""
+    if value is None or isinstance(value, int):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise _problem(
+            "fine_yuan", "the fine must be a whole number of yuan", "罚款金额应为整数（元）"
+        ) from None
+
+
+def fine_problem(value: int | str | None, violation: Violation) -> CaseValidationError | None:
+    """What is wrong with the fine of a penalty for ``violation`` (a number, or the text typed into the
+    field), or None. ``case_problems`` and the form's fine field both ask this."""
+    en, zh = fine_range_text(violation)
+    try:
+        fine = read_fine(value)
+    except CaseValidationError as exc:
+        return _problem("fine_yuan", f"{exc.en} ({en})", f"{exc.zh}（{zh}）")
+    if fine is None:
+        return _problem("fine_yuan", f"enter the fine ({en})", f"请填写罚款金额（{zh}）")
+    if not violation.fine_min <= fine <= violation.fine_max or fine <= 0:
+        return _problem("fine_yuan", f"the fine must be {en}", f"罚款金额应在 {zh}之间")
+    return None
+
+
+def read_deadline(value: date | str | None) -> date | None:
+    """The rectification deadline as typed (``2026-12-31``; "" is None); ``CaseValidationError`` naming
+    ``rectify_deadline`` when it is not such a date."""
+    if value is None or isinstance(value, date):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _problem(
+            "rectify_deadline",
+            "the deadline must be a date like 2026-12-31",
+            "整改期限格式应为 2026-12-31",
+        ) from None
+
+
+def deadline_problem(value: date | str | None, day: date | None) -> CaseValidationError | None:
+    """What is wrong with the deadline of a rectification order for a violation on ``day`` (None: not
+    known), or None. ``case_problems`` and the form's deadline field both ask this."""
+    try:
+        deadline = read_deadline(value)
+    except CaseValidationError as exc:
+        return exc
+    if deadline is None:
+        return _problem("rectify_deadline", "enter the deadline to rectify", "请填写整改期限")
+    if day is not None and deadline <= day:
+        return _problem(
+            "rectify_deadline",
+            "the deadline must be after the day of the violation",
+            "整改期限应晚于案发当天",
+        )
+    return None
 
 
 def _seizure(case: Case, violation: Violation | None) -> Iterator[CaseValidationError]:

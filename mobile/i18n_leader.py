@@ -61,6 +61,10 @@ ZH: dict[str, str] = {
     "squad.export_failed": "无法写入导出目录 {path}，请检查存储空间和权限；数据仍完整保存在本机",
     "squad.export_format": "不支持的导出格式“{format}”",
     "squad.download_failed": "文件已保存在本机（{path}），但下载未成功",
+    "squad.downloaded": "已下载：{name}（在浏览器的“下载”文件夹中）",
+    "squad.saved_to": "已保存到手机：{path}",
+    "squad.save_cancelled": "未选择保存位置，{name} 未存到手机存储；可再点导出",
+    "squad.save_title": "保存巡查日志",
     # the review queue
     "review.title": "审核队列 · {day}",
     "review.count": "待审核 {n} 起，其中须决定 {m} 起",
@@ -151,6 +155,10 @@ EN: dict[str, str] = {
     "The data is still safe on this phone",
     "squad.export_format": "Cannot export as \u201c{format}\u201d",
     "squad.download_failed": "The file is saved on this phone ({path}) but the download did not work",
+    "squad.downloaded": "Downloaded: {name} (in the browser's Downloads folder)",
+    "squad.saved_to": "Saved on the phone: {path}",
+    "squad.save_cancelled": "No place chosen: {name} was not saved to the phone's storage; export again",
+    "squad.save_title": "Save the patrol log",
     # the review queue
     "review.title": "Review queue · {day}",
     "review.count": "{n} waiting, {m} {m:needs|need} a decision",

@@ -3,8 +3,9 @@
 Positions are projected onto a local flat plane around their centre (metres east / north: at district
 scale, a few km, the error of this equirectangular projection is far below GPS accuracy), fitted into
 the picture with the same scale on both axes, with a scale bar and a north mark. Each case is a dot
-coloured by its applied stage, with its time and violation as the dot's tooltip. Cases without a fix
-are counted under the plan. No I/O: the leader screen (offline) and HQ show the same text.
+coloured by its applied stage, with its time and violation as the dot's tooltip; cases on the same spot
+(``spots``) look like one dot, so the dot gets a badge counting them. Cases without a fix are counted
+under the plan. No I/O: the leader screen (offline) and HQ show the same text.
 """
 
 from __future__ import annotations
@@ -76,6 +77,50 @@ def place(points: Sequence[PlanPoint], width: int, height: int, margin: int) -> 
     return [Placed(p, cx + x * scale, cy - y * scale) for p, (x, y) in zip(points, xy, strict=True)], scale
 
 
+#: Dots closer than this (pixels) are one spot: its dot gets a badge with the number of cases on it.
+SPOT_PX = 6.0
+#: The count badge's colour (apart from the stage colours and the plan's text).
+SPOT_BADGE = "#37474F"
+
+
+@dataclass(frozen=True, slots=True)
+class Spot:
+    """Cases that would be drawn as one dot (the same place, or a few metres apart at the plan's scale)."""
+
+    x: float
+    y: float
+    points: tuple[PlanPoint, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.points)
+
+    @property
+    def stage(self) -> Stage:
+        """The highest stage among the spot's cases (the dot's colour)."""
+        return max(Stage(p.stage) for p in self.points)
+
+    def layers(self) -> list[PlanPoint]:
+        """The spot's cases bottom to top: each is still drawn (its own tooltip), the highest stage on
+        top, so the dot shows the most serious one; the badge says how many lie there."""
+        return sorted(self.points, key=lambda p: Stage(p.stage))
+
+
+def spots(placed: Sequence[Placed], within: float = SPOT_PX) -> list[Spot]:
+    """The placed points grouped into spots: each point joins the first spot whose dot is within
+    ``within`` pixels (positions rounded to the pixel), else starts one; in the points' order."""
+    groups: list[tuple[float, float, list[PlanPoint]]] = []
+    for item in placed:
+        x, y = round(item.x), round(item.y)
+        for gx, gy, members in groups:
+            if math.hypot(gx - x, gy - y) <= within:
+                members.append(item.point)
+                break
+        else:
+            groups.append((x, y, [item.point]))
+    return [Spot(float(x), float(y), tuple(members)) for x, y, members in groups]
+
+
 def scale_bar(scale: float, width: int) -> float:
     """A round length in metres (1, 2, 5 × 10^k) at most a quarter of the picture (or plan) wide."""
     best = 10.0
@@ -98,13 +143,23 @@ def plan_svg(points: Sequence[PlanPoint], *, missing: int = 0, width: int = 600,
         f'<text x="{width - 24}" y="24" font-size="14" text-anchor="middle">北</text>',
         f'<path d="M {width - 24} 30 l -6 14 l 6 -4 l 6 4 z" fill="#333"/>',
     ]
-    for item in placed:
-        colour = STAGE_COLOURS[Stage(item.point.stage)]
-        parts.append(
-            f'<circle cx="{item.x:.1f}" cy="{item.y:.1f}" r="6" fill="{colour}" stroke="#fff" '
-            'stroke-width="1.5">'
-            f"<title>{escape(item.point.label)}</title></circle>"
-        )
+    for spot in spots(placed):
+        for point in spot.layers():
+            colour = STAGE_COLOURS[Stage(point.stage)]
+            parts.append(
+                f'<circle cx="{spot.x:.1f}" cy="{spot.y:.1f}" r="6" fill="{colour}" stroke="#fff" '
+                'stroke-width="1.5">'
+                f"<title>{escape(point.label)}</title></circle>"
+            )
+        if spot.count > 1:  # a count badge: several cases on one spot
+            text = str(spot.count)
+            w = 8 + 7 * len(text)
+            parts.append(
+                f'<g class="spot-count"><rect x="{spot.x + 4:.1f}" y="{spot.y - 17:.1f}" width="{w}" '
+                f'height="14" rx="7" fill="{SPOT_BADGE}"/>'
+                f'<text x="{spot.x + 4 + w / 2:.1f}" y="{spot.y - 6:.1f}" '
+                f'font-size="11" fill="#fff" text-anchor="middle">{text}</text></g>'
+            )
     footer_y = height - 14
     if placed:
         bar = scale_bar(scale, width)

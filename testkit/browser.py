@@ -332,6 +332,16 @@ class Screen:
     def has(self, role: str, name: str, *, exact: bool = True) -> bool:
         return self._run(lambda: self.page.get_by_role(role, name=name, exact=exact).count() > 0)
 
+    def enabled(self, role: str, name: str, *, exact: bool = True, timeout: float = 15.0) -> bool:
+        """Whether the control of ``role`` named ``name`` can be used (not disabled)."""
+
+        def go() -> bool:
+            control = self.page.get_by_role(role, name=name, exact=exact).first
+            control.wait_for(state="attached", timeout=timeout * 1000)
+            return bool(control.is_enabled())
+
+        return self._run(go)
+
     def count(self, role: str, name: str, *, exact: bool = True) -> int:
         return self._run(lambda: int(self.page.get_by_role(role, name=name, exact=exact).count()))
 

@@ -9,13 +9,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from enforcement.model import Case, Review, Stage, Subject, SyncState
+from enforcement.model import Case, Review, Stage, Subject, SyncState, local_date
+from enforcement.staging import StageDecision, stage_name
 from enforcement.text import Lang, pick
 from enforcement.zones import EXTRA_GUIDED_SPOT_NAME, EXTRA_STREET, EXTRA_STREET_CLASS, StreetClass
 from mobile.photostore import PhotoStore
 from mobile.state.errors import DraftError, localized
 from mobile.state.new_case import CaseDraftState
 from mobile.state.observable import Observable
+
+#: The ``CaseView`` field of the phone's stage reason in each language.
+_REASON_FIELDS: tuple[tuple[Lang, str], ...] = (("zh", "stage_reason_zh"), ("en", "stage_reason_en"))
 
 
 class DetailStore(Protocol):
@@ -40,6 +44,13 @@ class CaseView:
     # "" when HQ sent none
     hq_reason_zh: str = ""
     hq_reason_en: str = ""
+    # The phone's reason for the stage it computed: the earlier cases it counted ("此前计入 2 起：10-02 劝导，
+    # 11-01 警告 → 处罚"); "" when it could not be worked out
+    stage_reason_zh: str = ""
+    stage_reason_en: str = ""
+
+    def stage_reason(self, lang: Lang) -> str:
+        return pick(lang, self.stage_reason_zh, self.stage_reason_en)
 
     @property
     def hq_differs(self) -> bool:
@@ -80,6 +91,26 @@ class CaseView:
         return self.sync_state is SyncState.RETURNED and self.latest
 
 
+def phone_reason(decision: StageDecision, lang: Lang) -> str:
+    """Why the phone computed its stage, in words that are not HQ's line: the earlier cases counted, then
+    the stage ("此前计入 2 起：10-02 劝导，11-01 警告 → 处罚"; "Earlier counted: none → Persuasion")."""
+    counted = decision.counted
+    stage = stage_name(decision.stage, lang)
+    if len(counted) != decision.ordinal - 1 and not decision.first_exempt:  # the count without the list
+        n = decision.ordinal - 1
+        return f"此前计入 {n} 起 → {stage}" if lang == "zh" else f"Earlier counted: {n} → {stage}"
+    if decision.aggravated:
+        stage += "（从重）" if lang == "zh" else " (aggravated)"
+    if decision.first_exempt:
+        stage += "（首违不罚）" if lang == "zh" else " (first violation: no penalty)"
+    items = [f"{local_date(e.occurred_at):%m-%d} {stage_name(e.stage, lang)}" for e in counted]
+    if lang == "zh":
+        earlier = f"此前计入 {len(counted)} 起" + (f"：{'，'.join(items)}" if items else "")
+        return f"{earlier} → {stage}"
+    earlier = f"Earlier counted: {', '.join(items)}" if items else "Earlier counted: none"
+    return f"{earlier} → {stage}"
+
+
 class CaseDetailState(Observable):
     def __init__(self, store: DetailStore, photos: PhotoStore, drafts: CaseDraftState) -> None:
         super().__init__()
@@ -106,7 +137,23 @@ class CaseDetailState(Observable):
             photos_missing=logged.photos_missing if logged else 0,
             hq_reason_zh=logged.hq_reason_zh if logged else "",
             hq_reason_en=logged.hq_reason_en if logged else "",
+            **self._stage_reasons(case),
         )
+
+    def _stage_reasons(self, case: Case) -> dict[str, str]:
+        decision = self._drafts.decision_for(case)
+        if (decision.stage, decision.ordinal) != (case.computed_stage, case.stage_ordinal):
+            # the history on the phone is not what it was at the save (pulled from HQ since, or
+            # another policy): say what the case itself records, the count and the stage
+            decision = StageDecision(
+                stage=case.computed_stage,
+                ordinal=case.stage_ordinal,
+                repeated=case.stage_ordinal > Stage.PENALTY,
+                counted=(),
+                excluded=(),
+                window_days=decision.window_days,
+            )
+        return {lang_key: phone_reason(decision, lang) for lang, lang_key in _REASON_FIELDS}
 
     def photo(self, sha256: str) -> bytes | None:
         """The evidence photo at full size, or None when its file is missing."""

@@ -89,6 +89,7 @@ class Draft:
     photos: list[DraftPhoto] = field(default_factory=list)
     # Typed on the wizard's screens but not (yet) part of the case; kept so that a restart loses nothing.
     subject_query: str = ""
+    violation_query: str = ""  # the violation step's search (names and common names: 烧烤, 渣土)
     subject_form: dict[str, Any] | None = None  # the new-subject form while it is open
     stage_pick: int | None = None  # the stage being chosen instead of the computed one (None: not choosing)
     stage_pick_reason: str = ""

@@ -8,15 +8,15 @@ the session, the stage decision and the location); it is kept apart so each modu
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from enforcement import staging
 from enforcement.catalogue import Catalogue
 from enforcement.clock import TOLERANCE as CLOCK_TOLERANCE
-from enforcement.model import Case, Disposition, Location, PhotoKind, PhotoRef, SeizedItem, Stage
+from enforcement.model import Case, Disposition, Location, PhotoKind, PhotoRef, SeizedItem, Stage, local_date
 from enforcement.text import LocalizedError
-from enforcement.validation import case_problems
+from enforcement.validation import case_problems, deadline_problem, fine_problem, read_deadline, read_fine
 from mobile.i18n import t
 from mobile.state.draft import Draft
 from mobile.state.errors import DraftError, NotSignedIn
@@ -95,10 +95,29 @@ class DraftSave(Observable):
         try:
             case = self._compose(draft.case_no or _PENDING_CASE_NO)
         except LocalizedError as exc:  # a number or date the officer typed that cannot be read
-            return [exc]
+            # said in the field's own words (the fine's with its range), as the field says it
+            known = exc.field in ("fine_yuan", "rectify_deadline") and self.field_problem(exc.field or "")
+            return [known or exc]
         subject = None if case.subject_id is None else self._store.get_subject(case.subject_id)
         # the seizure's second officer: the same rule HQ applies, against the officers this phone knows
         return list(case_problems(case, self.catalogue, subject=subject, officer_of=self._store.get_officer))
+
+    def field_problem(self, name: str) -> LocalizedError | None:
+        """What is wrong with the value typed into one field of the action step, checked as it is typed
+        by the same rule ``case_problems`` applies on review and save (``enforcement.validation``): the
+        fine (``fine_yuan``) and the rectification deadline (``rectify_deadline``). None: nothing wrong,
+        or the field is empty (an empty field is named on review, not while the officer has not typed)."""
+        draft = self._require()
+        if name == "fine_yuan":
+            violation = self.catalogue.violations.get(draft.violation_code)
+            if violation is None or not violation.fines or not draft.fine_yuan.strip():
+                return None
+            return fine_problem(draft.fine_yuan, violation)
+        if name == "rectify_deadline":
+            if not draft.rectify_deadline.strip():
+                return None
+            return deadline_problem(draft.rectify_deadline, local_date(self.occurred_at()))
+        raise AttributeError(name)
 
     def build_case(self) -> Case:
         """The Case the draft describes (not validated against the catalogue: the store does that)."""
@@ -138,12 +157,12 @@ class DraftSave(Observable):
             stage_override_reason=draft.stage_override_reason if chosen != decision.stage else "",
             stage_ordinal=decision.ordinal,
             disposition=disposition,
-            fine_yuan=_fine(draft.fine_yuan) if disposition is Disposition.PENALTY else None,
+            fine_yuan=read_fine(draft.fine_yuan) if disposition is Disposition.PENALTY else None,
             legal_basis=draft.legal_basis.strip(),
             warning_notice_no=draft.warning_notice_no.strip(),
             seizure_receipt_no=draft.seizure_receipt_no.strip() if draft.seized_items else "",
             second_officer_badge=draft.second_officer_badge.strip() if draft.seized_items else "",
-            rectify_deadline=_deadline(draft.rectify_deadline)
+            rectify_deadline=read_deadline(draft.rectify_deadline)
             if disposition is Disposition.RECTIFY_ORDER
             else None,
             referred_to=draft.referred_to.strip() if disposition is Disposition.REFERRED else "",
@@ -201,28 +220,3 @@ def _device_time(draft: Draft, occurred_at: datetime) -> datetime | None:
         return None
     return device if abs(occurred_at - device) > CLOCK_TOLERANCE else None
 
-
-def _fine(text: str) -> int | None:
-    value = text.strip()
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise DraftError(
-            "The fine must be a whole number of yuan", zh="罚款金额应为整数（元）", field="fine_yuan"
-        ) from None
-
-
-def _deadline(text: str) -> date | None:
-    value = text.strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise DraftError(
-            "The deadline must be a date like 2026-12-31",
-            zh="整改期限格式应为 2026-12-31",
-            field="rectify_deadline",
-        ) from None

@@ -34,6 +34,7 @@ from enforcement.model import (
     new_id,
 )
 from enforcement.text import Lang, LocalizedError
+from enforcement.validation import fine_range_text
 from mobile import metakeys
 from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark, process_photo
 from mobile.photostore import PhotoStore
@@ -347,6 +348,17 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
     def find_violations(self, text: str) -> list[Violation]:
         return list(self.catalogue.find(text)) if text.strip() else self.violation_choices()
 
+    def type_violation_query(self, text: str) -> None:
+        """The violation step's search text (kept in the draft like everything typed)."""
+        self._require().violation_query = text
+        self._persist()
+
+    def violation_results(self) -> list[Violation] | None:
+        """The violations whose code, name or common name (占道经营, 烧烤, 渣土) contains the search text,
+        in the catalogue's order; None when nothing is typed (the grid of the officer's choices shows)."""
+        query = self.draft.violation_query if self.draft is not None else ""
+        return self.catalogue.find(query) if query.strip() else None
+
     def violation(self) -> Violation | None:
         draft = self.draft
         if draft is None or not draft.violation_code:
@@ -356,6 +368,7 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
     def choose_violation(self, code: str) -> None:
         violation = self.catalogue.get(code)
         draft = self._require()
+        draft.violation_query = ""
         if draft.violation_code != code:
             draft.violation_code = code
             draft.legal_basis = violation.legal_basis
@@ -502,6 +515,22 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
             case_no=draft.case_no or None,
         )
 
+    def decision_for(self, case: Case) -> staging.StageDecision:
+        """The phone's stage decision for a saved ``case``: its subject's history before it, under the
+        policy the phone holds (the case detail explains the stage with it)."""
+        history = [
+            entry
+            for entry in (self.earlier_cases(case.subject_id) if case.subject_id else [])
+            if (entry.occurred_at, entry.case_no) < (case.occurred_at, case.case_no)  # before it only
+        ]
+        return staging.compute_stage(
+            case.violation_code,
+            case.occurred_at,
+            history,
+            self._policy or held_policy(self._store.meta_get).staging,
+            case_no=case.case_no,
+        )
+
     def stage(self) -> Stage | None:
         """The stage that will be applied: the officer's choice, else the computed one."""
         draft = self.draft
@@ -550,6 +579,14 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
         if violation is None or not violation.fines:
             return None
         return violation.fine_min, violation.fine_max
+
+    def fine_range_text(self, lang: Lang) -> str:
+        """The fine range in the words of every fine error ("500～20000 元"); "" when there is no fine."""
+        violation = self.violation()
+        if violation is None or not violation.fines:
+            return ""
+        en, zh = fine_range_text(violation)
+        return zh if lang == "zh" else en
 
     def seizure_allowed(self) -> bool:
         violation = self.violation()

@@ -28,9 +28,12 @@ class CaseDetailView:
         self.app = shell.app
         self.case_id = case_id
         self.error = ""
+        self.viewing: str | None = None  # the photo shown full screen (its SHA-256), None: the case
 
     def build(self) -> ft.Control:
         s = self.shell
+        if self.viewing is not None:
+            return self.viewer(self.viewing)
         back = ft.TextButton(
             s.t("nav.back"), icon=ft.Icons.ARROW_BACK, on_click=lambda e: s.go("today"), height=TOUCH
         )
@@ -98,6 +101,9 @@ class CaseDetailView:
             ft.Row([violation_icon(violation.icon, 40), chip(case.chosen_stage, s.lang, large=True)]),
             ft.Row([ft.Text(s.t("detail.sync_state"), size=14), sync_badge(view.sync_state, s.lang)]),
         ]
+        reason = view.stage_reason(s.lang)
+        if reason:  # why the phone computed its stage (the earlier cases it counted)
+            values.append(ft.Text(s.t("detail.stage_reason", reason=reason), size=14, key="stage_reason"))
         if view.hq_stage is not None and view.hq_differs:
             values.append(ft.Row([ft.Text(s.t("detail.hq_stage"), size=14), chip(view.hq_stage, s.lang)]))
             basis = view.hq_basis(s.lang)
@@ -159,7 +165,49 @@ class CaseDetailView:
                     ft.Text(self.shell.t("detail.photo_missing"), size=12),
                 ]
             )
-        return ft.Image(src=data, width=150, height=150, fit=ft.BoxFit.COVER, border_radius=8)
+        return ft.Container(
+            ft.Image(src=data, width=150, height=150, fit=ft.BoxFit.COVER, border_radius=8),
+            on_click=lambda e: self.open_photo(sha256),
+            tooltip=self.shell.t("detail.photo_open"),
+            key=f"photo_{sha256[:12]}",
+        )
+
+    def viewer(self, sha256: str) -> ft.Control:
+        """One evidence photo full screen, whole (the watermark the square thumbnail crops is in it),
+        pinch or wheel to zoom up to 8×, drag to pan."""
+        s = self.shell
+        data = self.app.detail.photo(sha256)
+        close = ft.TextButton(
+            s.t("detail.photo_close"), icon=ft.Icons.CLOSE, on_click=self.close_photo, height=TOUCH
+        )
+        shown: ft.Control
+        if data is None:
+            shown = ft.Text(s.t("detail.photo_missing"), size=16)
+        else:
+            shown = ft.InteractiveViewer(
+                ft.Image(src=data, fit=ft.BoxFit.CONTAIN, key="photo_full"),
+                min_scale=1,
+                max_scale=8,
+                boundary_margin=ft.Margin.all(40),
+                expand=True,
+                key="photo_viewer",
+            )
+        return ft.Column(
+            [
+                ft.Row([close, ft.Text(s.t("detail.photo_zoom"), size=14, expand=True)]),
+                ft.Container(shown, expand=True, bgcolor=ft.Colors.BLACK, alignment=ft.Alignment.CENTER),
+            ],
+            expand=True,
+            spacing=8,
+        )
+
+    def open_photo(self, sha256: str) -> None:
+        self.viewing = sha256
+        self.shell.render()
+
+    def close_photo(self, e: Any = None) -> None:
+        self.viewing = None
+        self.shell.render()
 
     def amend(self, e: Any = None) -> None:
         try:

@@ -5,6 +5,7 @@ screen registry (``mobile.views.screens``) from ``mobile.app``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -42,6 +43,8 @@ class Host(Protocol):
     def update(self) -> None: ...
     def message(self, text: str) -> None: ...
     def apply_theme(self) -> None: ...
+    def run_task(self, handler: Callable[..., Any], *args: Any) -> None: ...
+    def guard_tree(self, root: Any) -> None: ...
 
 
 def violation_label(catalogue: Catalogue, code: str, lang: Lang) -> str:
@@ -75,6 +78,17 @@ def clock_time(moment: datetime) -> str:
 
 def day_time(moment: datetime) -> str:
     return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def subject_label(subject: Any, tr: Callable[..., str]) -> str:
+    """A subject in one line (name, plate, phone, description), with the 困难户 tag once: not again when
+    the description already says it (the demo's "困难户，已引导至疏导点")."""
+    bits = [subject.name, subject.plate, subject.phone, subject.description]
+    label = " · ".join(b for b in bits if b) or tr("unknown")
+    flag = tr("subject.hardship_flag")
+    if subject.hardship and flag not in label:
+        label += f" · {flag}"
+    return label
 
 
 def big_button(

@@ -247,6 +247,14 @@ class Shell:
         guarded._shell_guarded = True  # type: ignore[attr-defined]
         return guarded
 
+    def run_task(self, handler: Callable[..., Any], *args: Any) -> None:
+        """Start ``handler(*args)`` (a coroutine function) on the page's loop, guarded like every handler:
+        an error in it shows the error card, not Flet's overlay. Screens start their background work (the
+        GPS fix, the photo picker, the camera preview) only through this. Without a page: nothing."""
+        if self.page is None:
+            return
+        self.page.run_task(self.guard(handler), *args)
+
     def guard_tree(self, root: Any) -> None:
         """Wrap every ``on_*`` handler of the control tree under ``root`` with ``guard``."""
         seen: set[int] = set()

@@ -32,7 +32,7 @@ from mobile.views.common import (
     violation_label,
 )
 from patrollog.daylog import CaseLine, OfficerDay
-from patrollog.plan import PlanPoint, place, scale_bar
+from patrollog.plan import SPOT_BADGE, PlanPoint, place, scale_bar, spots
 from patrollog.style import STAGE_COLOURS
 
 PLAN_SIZE = (360, 260)
@@ -48,6 +48,7 @@ class SquadView:
         self.day_field = field(shell.t("squad.day"), self.squad.day.isoformat(), key="squad_day", width=140)
         self.error = ""
         self.exported: Exported | None = None
+        self.export_note = ""  # where the exported file is, in full
         self.busy = False
         self.shown_lines = PAGE
 
@@ -103,8 +104,8 @@ class SquadView:
         ]
         if self.busy:
             parts.append(ft.Text(s.t("squad.exporting"), size=14))
-        if self.exported is not None:
-            parts.append(ft.Text(s.t("squad.exported", path=str(self.exported.path)), size=14))
+        if self.exported is not None:  # where the file is, in full (a path the officer can find)
+            parts.append(ft.Text(self.export_note, size=14, key="export_where"))
         return screen_column(parts, spacing=10)
 
     def day_row(self) -> ft.Control:
@@ -240,33 +241,45 @@ class SquadView:
             )
             for i, (code, n) in enumerate(snap.by_violation)
         ]
+        names = [violation_label(catalogue, code, s.lang) for code, _ in snap.by_violation]
+        label_size = axis_label_size(names, s.lang)
         labels = [
-            fc.ChartAxisLabel(
-                value=i,
-                label=ft.Container(
-                    ft.Text(
-                        violation_label(catalogue, code, s.lang),
-                        size=12,
-                        text_align=ft.TextAlign.CENTER,
-                        max_lines=3,
-                    ),
-                    width=72,
-                    padding=ft.Padding.only(top=4),
-                ),
-            )
-            for i, (code, _) in enumerate(snap.by_violation)
+            fc.ChartAxisLabel(value=i, label=axis_label(name, s.lang, label_size))
+            for i, name in enumerate(names)
         ]
         return fc.BarChart(
             groups=groups,
-            bottom_axis=fc.ChartAxis(labels=labels, label_size=60),
+            bottom_axis=fc.ChartAxis(labels=labels, label_size=label_size),
             left_axis=fc.ChartAxis(label_size=32, label_spacing=max(1, (top + 3) // 4)),
             horizontal_grid_lines=fc.ChartGridLines(interval=max(1, (top + 3) // 4), width=1),
             min_y=0,
             max_y=top + 1,
             interactive=True,
-            height=240,
+            height=180 + label_size,
             key="chart_by_violation",
         )
+
+    def _count_badge(self, x: float, y: float, count: int) -> list[cv.Shape]:
+        text = str(count)
+        width = 8 + 7 * len(text)
+        return [
+            cv.Rect(
+                x + 4,
+                y - 18,
+                width,
+                15,
+                border_radius=7,
+                paint=ft.Paint(color=SPOT_BADGE, style=ft.PaintingStyle.FILL),
+            ),
+            cv.Text(
+                x + 4 + width / 2,
+                y - 17,
+                text,
+                style=ft.TextStyle(size=11, color="#FFFFFF", weight=ft.FontWeight.BOLD),
+                alignment=ft.Alignment.TOP_CENTER,
+                data="spot_count",
+            ),
+        ]
 
     def plan(self, points: list[PlanPoint], without_fix: int) -> ft.Control:
         """The case positions on a plain plan (no map tiles): dots coloured by stage, scale bar, north."""
@@ -279,18 +292,23 @@ class SquadView:
             cv.Line(width - 14, 26, width - 14, 44, paint=ft.Paint(color="#333333", stroke_width=2)),
         ]
         placed, scale = place(points, width, height - PLAN_FOOTER, PLAN_MARGIN)
-        for item in placed:
-            shapes.append(
-                cv.Circle(
-                    item.x,
-                    item.y,
-                    7,
-                    paint=ft.Paint(color=STAGE_COLOURS[Stage(item.point.stage)], style=ft.PaintingStyle.FILL),
+        for spot in spots(placed):
+            for point in spot.layers():  # every case drawn, the highest stage on top
+                shapes.append(
+                    cv.Circle(
+                        spot.x,
+                        spot.y,
+                        7,
+                        paint=ft.Paint(color=STAGE_COLOURS[Stage(point.stage)], style=ft.PaintingStyle.FILL),
+                    )
                 )
-            )
-            shapes.append(
-                cv.Circle(item.x, item.y, 7, paint=ft.Paint(color="#FFFFFF", style=ft.PaintingStyle.STROKE))
-            )
+                shapes.append(
+                    cv.Circle(
+                        spot.x, spot.y, 7, paint=ft.Paint(color="#FFFFFF", style=ft.PaintingStyle.STROKE)
+                    )
+                )
+            if spot.count > 1:  # several cases on one spot: a badge with their number
+                shapes += self._count_badge(spot.x, spot.y, spot.count)
         if placed:
             bar = scale_bar(scale, width)
             px = bar * scale
@@ -438,16 +456,84 @@ class SquadView:
         self.busy = False
         self.error = ""
         self.exported = result
-        s.message(s.t("squad.exported", path=str(result.path)))
+        self.export_note = s.t("squad.exported", path=str(result.path))
+        s.message(self.export_note)
         s.render()
-        await self.offer_download(result)
+        where = await self.offer_download(result)
+        if where:
+            self.export_note = where
+            s.message(where)
+            s.render()
 
-    async def offer_download(self, result: Exported) -> None:
+    def where_saved(self) -> str:
+        """Where an exported file can reach the officer: ``web`` (the browser's downloads), ``phone`` (the
+        system's save dialog: the app's own data directory is not a place the officer can open), or
+        ``local`` (a desktop window: the data directory's path is a real, findable one)."""
         page = self.shell.page
-        mobile = page is not None and page.platform is not None and page.platform.is_mobile()
-        if page is None or not (page.web or mobile):
-            return  # a desktop window: the file is in the data directory, its path is shown
+        if page is None:
+            return "local"
+        if page.web:
+            return "web"
+        return "phone" if page.platform is not None and page.platform.is_mobile() else "local"
+
+    async def save_dialog(self, result: Exported) -> str | None:
+        """The system's save-file dialog with the file's bytes (Flet 1.0 ``FilePicker.save_file``): in a
+        browser a download (None comes back), on a phone the path the officer chose (None: cancelled)."""
+        picked: str | None = await ft.FilePicker().save_file(
+            dialog_title=self.shell.t("squad.save_title"), file_name=result.filename, src_bytes=result.data
+        )
+        return picked
+
+    async def offer_download(self, result: Exported) -> str:
+        """Offer the file through the save dialog where the data directory is out of the officer's reach;
+        returns where the file now is, in full ("": the data directory's path, already shown, stands)."""
+        s = self.shell
+        where = self.where_saved()
+        if where == "local":
+            return ""
         try:
-            await ft.FilePicker().save_file(file_name=result.filename, src_bytes=result.data)
+            picked = await self.save_dialog(result)
         except Exception:  # the browser or phone refused: the file is still saved locally
-            self.shell.message(self.shell.t("squad.download_failed", path=str(result.path)))
+            return s.t("squad.download_failed", path=str(result.path))
+        if where == "web":
+            return s.t("squad.downloaded", name=result.filename)
+        if picked:
+            return s.t("squad.saved_to", path=picked)
+        return s.t("squad.save_cancelled", name=result.filename)
+
+
+#: The chart's axis labels: the font size, and the most room a label gets under the bars (px).
+AXIS_FONT = 12
+AXIS_MAX = 150
+
+
+def axis_label(name: str, lang: str, room: int) -> ft.Control:
+    """A violation's name under its bar, never broken inside a word: a Chinese name (which Flutter would
+    break between any two characters) stands on one line turned upright along the bar; an English one
+    lies flat and wraps only between words (a box wide enough for the longest word)."""
+    if lang == "zh":
+        return ft.Container(
+            ft.RotatedBox(
+                quarter_turns=3,
+                content=ft.Text(name, size=AXIS_FONT, max_lines=1, overflow=ft.TextOverflow.ELLIPSIS),
+            ),
+            height=room,  # the whole room under the bars, the name at its top: it starts at its bar
+            alignment=ft.Alignment.TOP_CENTER,
+            padding=ft.Padding.only(top=4),
+        )
+    longest = max((len(word) for word in name.split()), default=1)
+    return ft.Container(
+        ft.Text(name, size=AXIS_FONT - 1, text_align=ft.TextAlign.CENTER, max_lines=4),
+        width=max(76, round(longest * (AXIS_FONT - 1) * 0.62) + 8),
+        height=room,
+        alignment=ft.Alignment.TOP_CENTER,
+        padding=ft.Padding.only(top=4),
+    )
+
+
+def axis_label_size(names: list[str], lang: str) -> int:
+    """Room under the bars for the labels: the longest upright Chinese name, or four lines of English."""
+    if lang != "zh":
+        return 70
+    longest = max((len(name) for name in names), default=1)
+    return min(AXIS_MAX, longest * (AXIS_FONT + 1) + 10)

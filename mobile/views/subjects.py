@@ -8,7 +8,7 @@ import flet as ft
 
 from enforcement.staging import stage_name
 from mobile.theme import TOUCH
-from mobile.views.common import Host, chip, clipped, day_time, field, screen_column, title
+from mobile.views.common import Host, chip, clipped, day_time, field, screen_column, subject_label, title
 
 
 class SubjectsView:
@@ -48,9 +48,7 @@ class SubjectsView:
         return screen_column(parts, spacing=10)
 
     def label(self, subject: Any) -> str:
-        bits = [subject.name, subject.plate, subject.phone, subject.description]
-        text = " · ".join(b for b in bits if b) or self.shell.t("unknown")
-        return f"{text} · {self.shell.t('subject.hardship_flag')}" if subject.hardship else text
+        return subject_label(subject, self.shell.t)
 
     def fill(self) -> None:
         s = self.shell

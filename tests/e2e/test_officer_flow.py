@@ -123,7 +123,7 @@ def test_same_vendor_third_time_penalty_with_fine(day: Day) -> None:
     record_vendor_case(day, first=False, stage="第3次 · 处罚", query=VENDOR_PHONE[-4:])
     ui.step(5)
     ui.choose("罚款")
-    s.wait_text("罚款范围 50–500 元")
+    s.wait_text("罚款范围 50～500 元")  # the range in the words of the fine errors (issue #14)
     s.fill("罚款金额（元）", "200")
     s.screenshot("case3-action-fine")
     ui.add_photo(day.photo(), 1)

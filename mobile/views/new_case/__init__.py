@@ -46,7 +46,9 @@ class NewCaseView(
         self.error = ""
         self.gps_note = ""
         self.show_all = False
+        self.confirming_discard = False  # 放弃草稿 was tapped: its question is shown
         self.results = ft.Column(spacing=4)
+        self.violation_grid = ft.Row(wrap=True, spacing=8, run_spacing=8, key="violation_grid")
         self._subject_form = None
         self.picker = None
         self.geolocator = None
@@ -71,10 +73,13 @@ class NewCaseView(
         nav: list[ft.Control] = []
         if index > 0:
             nav.append(plain_button(s.t("case.back"), self.back, icon=ft.Icons.ARROW_BACK))
+        blocked = self.next_blocked()
         if self.step == "review":
             nav.append(big_button(s.t("case.save"), self.save, icon=ft.Icons.SAVE))
         else:
-            nav.append(big_button(s.t("case.next"), self.next, icon=ft.Icons.ARROW_FORWARD))
+            forward = big_button(s.t("case.next"), self.next, icon=ft.Icons.ARROW_FORWARD, key="case_next")
+            forward.disabled = bool(blocked)
+            nav.append(forward)
         column = screen_column(
             [
                 ft.Row(
@@ -104,8 +109,9 @@ class NewCaseView(
                     self.error, color=ft.Colors.ERROR, size=16, visible=bool(self.error), key="case_error"
                 ),
                 body,
+                ft.Text(blocked, size=14, italic=True, visible=bool(blocked), key="next_blocked"),
                 ft.Row(nav, spacing=8),
-                ft.TextButton(s.t("case.discard"), on_click=self.discard, height=TOUCH),
+                *self.discard_part(),
             ],
             spacing=12,
         )
@@ -123,9 +129,18 @@ class NewCaseView(
         if step == "location":
             self.auto_locate()
         elif step == "photos" and not draft.photos and self.camera.control is None:
-            page.run_task(self.pick_photos)
+            self.shell.run_task(self.pick_photos)
+
+    def next_blocked(self) -> str:
+        """Why 下一步 cannot be tapped on this step ("": it can). The subject step needs a subject chosen
+        or registered, or 当事人不明 ticked: no case goes on without one of them."""
+        if self.step == "subject" and self.drafts.step_needed("subject"):
+            return self.shell.t("case.subject.next_blocked")
+        return ""
 
     def next(self, e: Any = None) -> None:
+        if self.next_blocked():
+            return
         index = STEPS.index(self.step)
         self.go(STEPS[min(index + 1, len(STEPS) - 1)])
 
@@ -136,7 +151,53 @@ class NewCaseView(
     def close(self, e: Any = None) -> None:
         self.shell.go("today")  # the draft is kept; "new case" continues it
 
+    def discard_part(self) -> list[ft.Control]:
+        """放弃草稿, or, once tapped, the question whether to with its two answers."""
+        s = self.shell
+        if not self.confirming_discard:
+            return [ft.TextButton(s.t("case.discard"), on_click=self.discard, height=TOUCH, key="discard")]
+        return [
+            ft.Container(
+                ft.Column(
+                    [
+                        ft.Text(s.t("case.discard.confirm"), size=16, key="discard_question"),
+                        ft.Row(
+                            [
+                                ft.FilledButton(
+                                    s.t("case.discard.yes"),
+                                    icon=ft.Icons.DELETE,
+                                    on_click=self.discard_confirmed,
+                                    height=TOUCH,
+                                    style=ft.ButtonStyle(bgcolor=ft.Colors.ERROR, color=ft.Colors.ON_ERROR),
+                                ),
+                                ft.OutlinedButton(
+                                    s.t("case.discard.no"), on_click=self.keep_draft, height=TOUCH
+                                ),
+                            ],
+                            wrap=True,
+                            spacing=8,
+                        ),
+                    ],
+                    spacing=8,
+                ),
+                padding=12,
+                border=ft.Border.all(2, ft.Colors.ERROR),
+                border_radius=8,
+                key="discard_confirm",
+            )
+        ]
+
     def discard(self, e: Any = None) -> None:
+        """放弃草稿 asks first (what was typed and the photos would be gone)."""
+        self.confirming_discard = True
+        self.shell.render()
+
+    def keep_draft(self, e: Any = None) -> None:
+        self.confirming_discard = False
+        self.shell.render()
+
+    def discard_confirmed(self, e: Any = None) -> None:
+        self.confirming_discard = False
         self.drafts.discard()
-        self.shell.message(self.shell.t("case.discard"))
+        self.shell.message(self.shell.t("case.discarded"))
         self.shell.go("today")

@@ -20,6 +20,9 @@ DISPOSITION_FIELD = {
     Disposition.REFERRED: "referred_to",
 }
 
+#: Fields checked as they are typed (``CaseDraftState.field_problem``).
+CHECKED_FIELDS = ("fine_yuan", "rectify_deadline")
+
 
 class ActionStep(StepBase):
     def open_override(self, e: Any = None) -> None:
@@ -45,19 +48,14 @@ class ActionStep(StepBase):
             ),
         ]
         if disposition is Disposition.PENALTY:
-            limits = self.drafts.fine_range()
+            limits = self.drafts.fine_range_text(s.lang)
             if limits:
-                parts.append(ft.Text(s.t("case.fine_range", min=limits[0], max=limits[1]), size=14))
-            parts.append(
-                field(
-                    s.t("case.fine"),
-                    draft.fine_yuan,
-                    on_change=self.typed("fine_yuan"),
-                    keyboard_type=ft.KeyboardType.NUMBER,
-                )
-            )
+                parts.append(ft.Text(s.t("case.fine_range", range=limits), size=14, key="fine_range"))
+            parts += self.checked_field("fine_yuan", keyboard_type=ft.KeyboardType.NUMBER)
         name = DISPOSITION_FIELD.get(disposition)
-        if name is not None:
+        if name in CHECKED_FIELDS:
+            parts += self.checked_field(name)
+        elif name is not None:
             parts.append(field(s.t(f"case.{name}"), getattr(draft, name), on_change=self.typed(name)))
         parts.append(
             field(
@@ -71,6 +69,33 @@ class ActionStep(StepBase):
             parts.append(self.seizure_block())
         parts.append(field(s.t("case.notes"), draft.notes, on_change=self.typed("notes"), multiline=True))
         return ft.Column(parts, spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+
+    def checked_field(self, name: str, **kwargs: Any) -> list[ft.Control]:
+        """A field checked as it is typed, by the rule review and save apply
+        (``CaseDraftState.field_problem``): the field, and under it what is wrong with its value."""
+        s = self.shell
+        draft = self.drafts.draft
+        assert draft is not None
+        problem = self.drafts.field_problem(name)
+        note = ft.Text(
+            s.error_text(problem) if problem else "",
+            color=ft.Colors.ERROR,
+            size=14,
+            visible=problem is not None,
+            key=f"{name}_error",
+        )
+        label = s.t("case.fine") if name == "fine_yuan" else s.t(f"case.{name}")
+        box = field(label, getattr(draft, name), **kwargs)
+
+        def changed(e: Any) -> None:
+            self.drafts.update(**{name: e.control.value or ""})
+            found = self.drafts.field_problem(name)
+            note.value = s.error_text(found) if found else ""
+            note.visible = found is not None
+            self.shell.update()  # the note only: typing goes on in the same field
+
+        box.on_change = changed
+        return [box, note]
 
     def stage_card(self) -> list[ft.Control]:
         """The stage that applies, large, with its reason (the stage step is passed by when nothing is to

@@ -12,7 +12,7 @@ from typing import Any
 
 from mobile.state.app_state import AppState
 from mobile.state.new_case import CaseDraftState
-from mobile.views.common import Host
+from mobile.views.common import Host, subject_label
 
 
 class StepBase:
@@ -64,8 +64,4 @@ class StepBase:
         return handler
 
     def subject_label(self, subject: Any) -> str:
-        bits = [subject.name, subject.plate, subject.phone, subject.description]
-        label = " · ".join(b for b in bits if b) or self.shell.t("unknown")
-        if subject.hardship:
-            label += f" · {self.shell.t('subject.hardship_flag')}"
-        return label
+        return subject_label(subject, self.shell.t)

@@ -30,7 +30,7 @@ class LocationStep(StepBase):
         if draft is None or self.step != "location" or self.locating or page is None or ftg is None:
             return
         if draft.lat is None and not draft.no_fix_reason:
-            page.run_task(self.locate)
+            self.shell.run_task(self.locate)
 
     def build_location(self) -> ft.Control:
         s = self.shell

@@ -52,8 +52,7 @@ class PhotosStep(StepBase):
         possible = camera_possible(s.page)
         if possible and self.drafts.camera_wanted():
             parts.append(self.camera.build())
-            if s.page is not None:
-                s.page.run_task(self.camera.start)  # a fresh preview: open it once it is on the page
+            s.run_task(self.camera.start)  # a fresh preview: open it once it is on the page
         else:
             self.camera.control = None
             note = self.drafts.camera_note

@@ -151,7 +151,8 @@ class SubjectStep(StepBase):
             return handler
 
         return ft.Card(
-            ft.Container(
+            key="subject_form",
+            content=ft.Container(
                 ft.Column(
                     [
                         choice(
@@ -177,6 +178,7 @@ class SubjectStep(StepBase):
                         ft.Row([big_button(s.t("subject.create"), self.create_subject, icon=ft.Icons.SAVE)]),
                     ],
                     spacing=10,
+                    horizontal_alignment=ft.CrossAxisAlignment.STRETCH,  # the fields fill the card
                 ),
                 padding=12,
             )
