@@ -316,6 +316,56 @@ ALTER TABLE cases ADD COLUMN policy_version INTEGER NOT NULL DEFAULT 0
     )
 
 
+def m006_aggregates(conn: Any, dialect: Dialect) -> None:
+    """Counts kept, not recounted (``hq.tally``): the dashboard's and reports' figures maintained by
+    ingest in the case's own transaction (``day`` is the bureau-local day, ``YYYY-MM-DD``), per-subject
+    counts for repeat offenders, and the indexes the paged lists and streamed exports walk (keyset order
+    ``occurred_at, case_no, version``; open conflicts)."""
+    _run(
+        conn,
+        dialect,
+        """
+CREATE TABLE agg_cases (
+    day TEXT NOT NULL,
+    squad_code TEXT NOT NULL,
+    violation_code TEXT NOT NULL,
+    stage INTEGER NOT NULL,
+    n {BIGINT} NOT NULL,
+    fined {BIGINT} NOT NULL,
+    fines_yuan {BIGINT} NOT NULL,
+    PRIMARY KEY (day, squad_code, violation_code, stage)
+);
+CREATE TABLE agg_seized (
+    day TEXT NOT NULL,
+    squad_code TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    cases {BIGINT} NOT NULL,
+    items {BIGINT} NOT NULL,
+    PRIMARY KEY (day, squad_code, kind)
+);
+CREATE TABLE agg_conflicts (
+    day TEXT NOT NULL,
+    squad_code TEXT NOT NULL,
+    n {BIGINT} NOT NULL,
+    PRIMARY KEY (day, squad_code)
+);
+CREATE TABLE agg_subjects (
+    subject_id TEXT PRIMARY KEY,
+    n {BIGINT} NOT NULL,
+    penalties {BIGINT} NOT NULL,
+    last_at {TS},
+    last_penalty_at {TS}
+);
+CREATE INDEX agg_subjects_penalty ON agg_subjects (last_penalty_at) WHERE penalties > 0;
+CREATE INDEX cases_time ON cases (occurred_at, case_no, version);
+CREATE INDEX cases_squad_time ON cases (squad_code, occurred_at, case_no, version);
+CREATE INDEX cases_open_conflicts ON cases (occurred_at, case_no, version)
+    WHERE latest AND stage_conflict AND review = '';
+CREATE INDEX subjects_district_id ON subjects (district, id)
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m001_initial,
@@ -323,6 +373,7 @@ MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m003_photos_uploaders,
     m004_zones,
     m005_policy,
+    m006_aggregates,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -420,4 +471,5 @@ TABLES = (
     "meta", "counters", "districts", "squads", "users", "devices", "device_keys", "tokens", "signin_failures",
     "receipts", "device_seqs", "cases", "case_photos", "photos", "subjects", "shifts", "reviews",
     "catalogue", "changes", "audit", "audit_head", "photo_uploads", "zone_versions", "policies",
+    "agg_cases", "agg_seized", "agg_conflicts", "agg_subjects",
 )  # fmt: skip
