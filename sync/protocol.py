@@ -149,7 +149,14 @@ DEVICE_ID_RULE: tuple[str, str] = (
 RecordKind = Literal["case", "subject", "shift", "review"]
 RecordStatus = Literal["accepted", "duplicate", "conflict", "deferred", "refused"]
 ChangeKind = Literal[
-    "subject", "history", "review", "catalogue", "tombstone", "case_state", "squad_case", "squad_shift",
+    "subject",
+    "history",
+    "review",
+    "catalogue",
+    "tombstone",
+    "case_state",
+    "squad_case",
+    "squad_shift",
     "zone",
     "policy",
 ]
@@ -616,6 +623,7 @@ class CaseSummary(WireModel):
 
 class CaseList(WireModel):
     cases: list[CaseSummary]
+    next_cursor: str | None = None  # the next page's ``cursor`` (None: this is the last page)
 
 
 class CaseDetail(WireModel):
@@ -627,6 +635,7 @@ class CaseDetail(WireModel):
 
 class SubjectList(WireModel):
     subjects: list[dict[str, Any]]  # codec JSON of Subject
+    next_cursor: str | None = None  # the next page's ``cursor`` (None: this is the last page)
 
 
 #: Zones: a FeatureCollection of at most this many features; a problem list of at most MAX_ZONE_PROBLEMS.
