@@ -43,7 +43,7 @@ driver errors (a programming error such as bad SQL) are bugs and propagate uncha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -616,6 +616,19 @@ class Tx(Protocol):
         self, first_day: str, last_day: str, *, squad_code: str | None = None,
         violation_code: str | None = None,
     ) -> list[tuple[str, str, str, int, int, int, int]]: ...  # fmt: skip
+    def tally_sum(
+        self,
+        first_day: str,
+        last_day: str,
+        by: Sequence[str],
+        *,
+        squad_code: str | None = None,
+        violation_code: str | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """``(*group, n, fined, fines_yuan)`` over the days grouped by ``by`` (of day, squad_code,
+        violation_code, stage), non-zero groups only."""
+        ...
+
     def tally_seized(
         self, first_day: str, last_day: str, *, squad_code: str | None = None
     ) -> list[tuple[str, str, str, int, int]]: ...

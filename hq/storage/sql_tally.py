@@ -26,6 +26,7 @@ COUNTED_SQL = (
     f"latest AND status = '{CaseStatus.ACTIVE.value}' AND review <> '{ReviewDecision.WITHDRAW.value}'"
 )
 
+GROUP_COLUMNS = frozenset({"day", "squad_code", "violation_code", "stage"})
 AGG_TABLES = ("agg_cases", "agg_seized", "agg_conflicts", "agg_subjects")
 
 
@@ -126,6 +127,37 @@ class TallyMixin(SqlBase):
         return [
             (r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), int(r[6]))
             for r in self._all(sql + " ORDER BY day, squad_code, violation_code, stage", params)
+        ]
+
+    def tally_sum(
+        self,
+        first_day: str,
+        last_day: str,
+        by: Sequence[str],
+        *,
+        squad_code: str | None = None,
+        violation_code: str | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """``(*group, n, fined, fines_yuan)`` summed over the days, grouped by ``by`` (columns of
+        ``GROUP_COLUMNS``), non-zero groups only."""
+        if not by or any(column not in GROUP_COLUMNS for column in by):
+            raise ValueError(f"group by {by!r}")
+        columns = ", ".join(by)
+        sql = (
+            f"SELECT {columns}, sum(n), sum(fined), sum(fines_yuan) FROM agg_cases"
+            " WHERE day >= ? AND day <= ?"
+        )
+        params: list[Any] = [first_day, last_day]
+        if squad_code is not None:
+            sql += " AND squad_code = ?"
+            params.append(squad_code)
+        if violation_code is not None:
+            sql += " AND violation_code = ?"
+            params.append(violation_code)
+        sql += f" GROUP BY {columns} HAVING sum(n) <> 0 ORDER BY {columns}"
+        width = len(by)
+        return [
+            (*r[:width], int(r[width]), int(r[width + 1]), int(r[width + 2])) for r in self._all(sql, params)
         ]
 
     def tally_seized(

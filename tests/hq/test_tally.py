@@ -61,11 +61,13 @@ def _case(subject_id: str, day: int, kind: str) -> Case:
     return make_case(subject_id=subject_id, occurred_at=at)
 
 
+_KINDS = st.sampled_from(["plain", "fine", "seize"])
+_AMENDS = st.sampled_from(["move", "later", "void", "subject"])
 _step = st.one_of(
-    st.tuples(st.just("case"), st.integers(0, 2), st.integers(0, 20), st.sampled_from(["plain", "fine", "seize"])),
-    st.tuples(st.just("amend"), st.integers(0, 30), st.integers(0, 20), st.sampled_from(["move", "later", "void", "subject"])),
+    st.tuples(st.just("case"), st.integers(0, 2), st.integers(0, 20), _KINDS),
+    st.tuples(st.just("amend"), st.integers(0, 30), st.integers(0, 20), _AMENDS),
     st.tuples(st.just("review"), st.integers(0, 30), st.sampled_from(list(ReviewDecision)), st.just("")),
-)  # fmt: skip
+)
 
 
 def _assert_kept_equals_recount(storage: Storage) -> None:
@@ -102,7 +104,8 @@ def test_kept_figures_equal_a_recount(storage: Storage, steps: list[tuple[Any, .
                 cases[i] = new
         elif op == "review" and cases:
             case = cases[a % len(cases)]
-            review = Review(new_id(), case.id, case.case_no, b, LEADER.badge, NOW + timedelta(hours=1), "理由")
+            when = NOW + timedelta(hours=1)
+            review = Review(new_id(), case.id, case.case_no, b, LEADER.badge, when, "理由")
             _push(storage, _rec("review", review), user=LEADER)
     _assert_kept_equals_recount(storage)
 
@@ -125,7 +128,34 @@ def test_rebuild_gives_the_same_tables_and_counts_fines_and_seizures(storage: St
     assert sum(before["seized_items"].values()) == 1  # type: ignore[attr-defined]
     assert sum(before["cases"].values()) == 3  # type: ignore[attr-defined]
     with storage.transaction() as tx:  # wreck them: the rebuild recounts from the cases
-        tx.tally_add(cases=[("2000-01-01", "ZD09", "0510", 1, 7, 0, 0)], conflicts=[("2000-01-01", "ZD09", 3)])
+        tx.tally_add(
+            cases=[("2000-01-01", "ZD09", "0510", 1, 7, 0, 0)], conflicts=[("2000-01-01", "ZD09", 3)]
+        )
     tally.rebuild(storage)
     with storage.transaction(readonly=True) as tx:
         assert tally.comparable(tally.kept(tx)) == before
+
+
+def test_rebuild_aggregates_command(tmp_path: Any) -> None:
+    from hq.cli import run_to_string
+    from hq.storage.sqlite import SqliteStorage
+
+    db = tmp_path / "hq.db"
+    storage = SqliteStorage(db)
+    storage.create_schema()
+    try:
+        _push(storage, _rec("case", _case(new_id(), 1, "plain")))
+        with storage.transaction() as tx:
+            tx.tally_clear()
+    finally:
+        storage.close()
+    code, text = run_to_string(["rebuild-aggregates", "--db", str(db)])
+    assert code == 0
+    assert "1 counted cases" in text
+    assert "corrected" in text
+    storage = SqliteStorage(db)
+    try:
+        with storage.transaction(readonly=True) as tx:
+            assert sum(r[4] for r in tx.tally_cases("0000", "9999")) == 1
+    finally:
+        storage.close()
