@@ -329,7 +329,8 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
         unit = "周" if board.trend.unit == "week" else "月"
         chart = trend_svg(board.trend.buckets, board.trend.counts,
                           title=f"近 {TREND_BUCKETS} {unit}每{unit}案件数（按处置阶段）")  # fmt: skip
-    chart = filter_form(board, until, days) + chart
+    trend_unit = board.trend.unit if board.trend else "day"
+    chart = filter_form(board.squads, board.squad, board.violation, trend_unit, until, days) + chart
     export = f"/dashboard/export.csv?days={days}&amp;until={until.isoformat()}"
     first = board.days[0].isoformat()
     header = (
@@ -342,7 +343,7 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
         f'<p>不含作废、撤销的案件。<a href="{export}" id="csv-export">导出 CSV</a></p>'
         f"<p>罚款 {board.fines_yuan} 元；暂扣 "
         + escape("，".join(f"{k} {n}" for k, n in board.seized.most_common()) or "无")
-        + f'。<a href="{cases_link(board, until, days)}">案件列表</a></p>'
+        + f'。<a href="{cases_link(board.squad, until, days)}">案件列表</a></p>'
     )
     squad_columns = set(range(1, len(squads) + 2))
     sections = [
@@ -482,7 +483,7 @@ def install_dashboard(
     async def enable_user(request: Request) -> Response:
         return await user_active(request, True)
 
-    install_lists(app, storage, caller_of, window)  # the full, paged lists (hq.dashlists)
+    install_lists(app, storage, caller_of, window, _page, _table)  # the full, paged lists (hq.dashlists)
 
     @app.get("/dashboard/daylog", include_in_schema=False)
     async def daylog(request: Request) -> Response:

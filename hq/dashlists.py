@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
@@ -31,9 +31,6 @@ from hq.export import iter_cases_csv
 from hq.storage.base import CaseState, Storage
 from patrollog.daylog import day_bounds
 from sync.protocol import Errno
-
-if TYPE_CHECKING:
-    from hq.dashboard import Board
 
 PAGE = 100
 TRENDS = ("day", "week", "month")
@@ -75,13 +72,14 @@ def _query(**values: Any) -> str:
     return escape(urlencode({k: v for k, v in values.items() if v not in (None, "")}))
 
 
-def filter_form(board: Board, until: date, days: int) -> str:
+def filter_form(
+    squad_names: dict[str, str], squad: str | None, violation: str | None, unit: str, until: date, days: int
+) -> str:
     squads = "".join(
-        f'<option value="{escape(code)}"{" selected" if code == board.squad else ""}>'
+        f'<option value="{escape(code)}"{" selected" if code == squad else ""}>'
         f"{escape(code)} {escape(name)}</option>"
-        for code, name in sorted(board.squads.items())
+        for code, name in sorted(squad_names.items())
     )
-    unit = board.trend.unit if board.trend else "day"
     trends = "".join(
         f'<option value="{t}"{" selected" if t == unit else ""}>{label}</option>'
         for t, label in zip(TRENDS, ("按日", "按周", "按月"), strict=True)
@@ -90,7 +88,7 @@ def filter_form(board: Board, until: date, days: int) -> str:
         '<form method="get" action="/dashboard" id="board-filters">'
         f'<label>中队 <select name="squad"><option value="">全部</option>{squads}</select></label> '
         f'<label>违法类型代码 <input name="violation" maxlength="32" size="6" '
-        f'value="{escape(board.violation or "")}"></label> '
+        f'value="{escape(violation or "")}"></label> '
         f'<label>截至 <input type="date" name="until" value="{until.isoformat()}"></label> '
         f'<label>天数 <input type="number" name="days" min="1" max="92" value="{days}"></label> '
         f'<label>趋势 <select name="trend">{trends}</select></label> '
@@ -103,8 +101,8 @@ def more_link(path: str, shown: str, until: date, days: int) -> str:
     return f'<p>（{escape(shown)}）<a href="{url}">查看全部</a></p>'
 
 
-def cases_link(board: Board, until: date, days: int) -> str:
-    return f"/dashboard/cases?{_query(days=days, until=until.isoformat(), squad=board.squad)}"
+def cases_link(squad: str | None, until: date, days: int) -> str:
+    return f"/dashboard/cases?{_query(days=days, until=until.isoformat(), squad=squad)}"
 
 
 def _local(state: CaseState) -> str:
@@ -116,9 +114,11 @@ def install_lists(
     storage: Storage,
     caller_of: Callable[[Request], Principal | None],
     window: Callable[[Request], tuple[date, int]],
+    html_page: Callable[[str, str], str],
+    html_table: Callable[..., str],
 ) -> None:
-    """Add the paged list pages to ``app`` (``caller_of`` and ``window`` are the dashboard's)."""
-    from hq import dashboard as board_module  # the page helpers (imports this module)
+    """Add the paged list pages to ``app`` (``caller_of``, ``window`` and the HTML helpers are the
+    dashboard's)."""
 
     async def hq_only(request: Request) -> None:
         caller = await run_in_threadpool(caller_of, request)
@@ -133,7 +133,7 @@ def install_lists(
             f'<header><h1>{escape(title)}</h1><a href="/dashboard">返回看板</a></header>'
             f'<main><section class="wide">{table}{more}</section></main>'
         )
-        return HTMLResponse(board_module._page(title, body))
+        return HTMLResponse(html_page(title, body))
 
     def case_rows(states: list[CaseState]) -> list[list[str]]:
         return [
@@ -163,7 +163,7 @@ def install_lists(
         if len(states) == PAGE:
             cursor = paging.encode("dash-cases", scope, paging.case_key(states[-1]))
             nxt = f"/dashboard/cases?{_query(days=days, until=until.isoformat(), squad=squad, cursor=cursor)}"
-        return page("案件列表", board_module._table(header, case_rows(states)), nxt)
+        return page("案件列表", html_table(header, case_rows(states)), nxt)
 
     @app.get("/dashboard/conflicts", include_in_schema=False)
     async def conflicts(request: Request) -> HTMLResponse:
@@ -180,7 +180,7 @@ def install_lists(
         if len(states) == PAGE:
             cursor = paging.encode("dash-conflicts", [squad], paging.case_key(states[-1]))
             nxt = f"/dashboard/conflicts?{_query(squad=squad, cursor=cursor)}"
-        return page("待决定的阶段冲突", board_module._table(header, case_rows(states)), nxt)
+        return page("待决定的阶段冲突", html_table(header, case_rows(states)), nxt)
 
     @app.get("/dashboard/offenders", include_in_schema=False)
     async def offenders(request: Request) -> HTMLResponse:
@@ -211,7 +211,5 @@ def install_lists(
         if len(rows) == PAGE:
             cursor = paging.encode("dash-offenders", scope, [int(rows[-1][1]), rows[-1][4]])
             nxt = f"/dashboard/offenders?{_query(days=days, until=until.isoformat(), cursor=cursor)}"
-        table = board_module._table(
-            ["当事人", "案件数", "处罚次数", "最近一次"], [r[:4] for r in rows], {1, 2}
-        )
+        table = html_table(["当事人", "案件数", "处罚次数", "最近一次"], [r[:4] for r in rows], {1, 2})
         return page("屡犯当事人（已到处罚阶段）", table, nxt)

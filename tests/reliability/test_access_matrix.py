@@ -404,6 +404,9 @@ DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
     ("GET /dashboard/sign-out", (405, 405, 405, 405, 405)),
     ("POST /dashboard/users/disable", (200, 403, 403, 401, 403)),
     ("POST /dashboard/users/enable", (200, 403, 403, 401, 403)),
+    ("GET /dashboard/cases?days=3&until=2026-11-22", (200, 403, 403, 401, 200)),
+    ("GET /dashboard/conflicts", (200, 403, 403, 401, 200)),
+    ("GET /dashboard/offenders?days=3&until=2026-11-22", (200, 403, 403, 401, 200)),
 ]
 DASH_ROWS = [(key, c, e) for key, row in DASHBOARD for c, e in zip(DASH_CALLERS, row, strict=True)]
 DASH_OFFICERS = {"hq": HQ_USER, "leader": LEADER, "owner": OWNER, "xsite": HQ_USER}
