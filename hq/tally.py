@@ -159,12 +159,13 @@ def changing(tx: Tx, *case_ids: str | None) -> Iterator[None]:
 PAGE = 2000
 
 
-def iter_states(tx: Tx, *, latest_only: bool = True) -> Iterator[CaseState]:
-    """Every case state, oldest first, in keyset pages (constant memory)."""
+def iter_states(tx: Tx, *, latest_only: bool = True) -> Iterator[tuple[CaseState, Case | None]]:
+    """Every case state with its case version, oldest first, in keyset pages (constant memory)."""
     after: CaseKey | None = None
     while True:
         page = tx.cases_page(after=after, descending=False, latest_only=latest_only, limit=PAGE)
-        yield from page
+        cases = tx.cases_by_id([s.case_id for s in page])
+        yield from ((s, cases.get(s.case_id)) for s in page)
         if len(page) < PAGE:
             return
         last = page[-1]
@@ -181,8 +182,8 @@ def recount(tx: Tx) -> Recount:
     """Count every case from scratch with ``facts_of`` (the reference the kept figures must equal)."""
     figures = Figures.empty()
     subjects: dict[str, tuple[int, int, datetime, datetime | None]] = {}
-    for state in iter_states(tx, latest_only=True):
-        facts = facts_of(state, tx.get_case(state.case_id))
+    for state, case in iter_states(tx, latest_only=True):
+        facts = facts_of(state, case)
         figures.add(facts)
         if facts is not None and facts.case is not None and state.subject_id:
             at = state.occurred_at

@@ -657,6 +657,9 @@ class Tx(Protocol):
     def subjects_page(
         self, district: str, *, after: str | None = None, limit: int = 100
     ) -> list[Subject]: ...
+    def cases_by_id(self, case_ids: Sequence[str]) -> dict[str, Case]:
+        """The stored case versions among ``case_ids`` (absent ids left out)."""
+        ...
 
     # -- audit log
     def audit(

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from enforcement.codec import subject_from_dict
-from enforcement.model import CaseStatus, ReviewDecision, Stage, Subject
+from enforcement.codec import case_from_dict, subject_from_dict
+from enforcement.model import Case, CaseStatus, ReviewDecision, Stage, Subject
 from hq.storage.base import CaseKey, CaseState, OffenderRow
 from hq.storage.sql_records import _STATE_SELECT
 from hq.storage.sqlcore import Row, SqlBase, loads
@@ -250,6 +250,16 @@ class TallyMixin(SqlBase):
         sql += f" ORDER BY c.occurred_at {order}, c.case_no {order}, c.version {order} LIMIT ?"
         params.append(limit)
         return [self._state(r) for r in self._all(sql, params)]
+
+    def cases_by_id(self, case_ids: Sequence[str]) -> dict[str, Case]:
+        """The stored case versions among ``case_ids`` (one query per 500 ids)."""
+        found: dict[str, Case] = {}
+        for n in range(0, len(case_ids), 500):
+            chunk = list(case_ids[n : n + 500])
+            marks = ", ".join("?" * len(chunk))
+            for row in self._all(f"SELECT id, payload FROM cases WHERE id IN ({marks})", chunk):
+                found[row[0]] = case_from_dict(loads(row[1]))
+        return found
 
     def subjects_page(self, district: str, *, after: str | None = None, limit: int = 100) -> list[Subject]:
         """One page of the district's subjects by id, strictly after ``after``."""
