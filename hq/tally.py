@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from enforcement.model import LOCAL_TZ, Case, CaseStatus, ReviewDecision, Stage
 from hq.storage.base import CaseKey, CaseState, Storage, Tx
@@ -52,28 +53,51 @@ def local_day(moment: datetime) -> str:
     return moment.astimezone(LOCAL_TZ).date().isoformat()
 
 
-def counts(state: CaseState, case: Case | None) -> bool:
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """What counting needs of a case version's payload: its status, fine and seized items."""
+
+    status: str
+    fine_yuan: int | None
+    seized: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def of_case(cls, case: Case) -> Counted:
+        return cls(case.status.value, case.fine_yuan, tuple((i.kind, i.quantity) for i in case.seized_items))
+
+    @classmethod
+    def of_json(cls, data: Mapping[str, Any]) -> Counted:
+        """From the stored JSON (``Tx.case_payloads``; the same fields ``codec.to_json_dict`` writes)."""
+        fine = data.get("fine_yuan")
+        return cls(
+            str(data.get("status", CaseStatus.ACTIVE.value)),
+            int(fine) if fine is not None else None,
+            tuple((str(i["kind"]), int(i["quantity"])) for i in data.get("seized_items") or ()),
+        )
+
+
+def counts(state: CaseState, payload: Counted | None) -> bool:
     return (
         state.latest
-        and case is not None
-        and case.status is CaseStatus.ACTIVE
+        and payload is not None
+        and payload.status == CaseStatus.ACTIVE.value
         and state.review != ReviewDecision.WITHDRAW.value
     )
 
 
-def facts_of(state: CaseState | None, case: Case | None) -> Facts | None:
+def facts_of(state: CaseState | None, payload: Counted | None) -> Facts | None:
     if state is None:
         return None
     day = local_day(state.occurred_at)
     conflict = (day, state.squad_code) if state.latest and state.stage_conflict and not state.review else None
-    if not counts(state, case):
+    if not counts(state, payload):
         return Facts(state.subject_id, conflict=conflict)
-    assert case is not None
+    assert payload is not None
     return Facts(
         state.subject_id,
         (day, state.squad_code, state.violation_code, int(state.hq_stage)),
-        case.fine_yuan,
-        tuple((item.kind, item.quantity) for item in case.seized_items),
+        payload.fine_yuan,
+        payload.seized,
         conflict,
     )
 
@@ -82,7 +106,10 @@ def _facts(tx: Tx, case_id: str) -> Facts | None:
     state = tx.case_state(case_id)
     if state is None:
         return None
-    return facts_of(state, tx.get_case(case_id) if state.latest else None)
+    if not state.latest:
+        return facts_of(state, None)
+    data = tx.case_payloads([case_id]).get(case_id)
+    return facts_of(state, Counted.of_json(data) if data is not None else None)
 
 
 @dataclass
@@ -159,13 +186,15 @@ def changing(tx: Tx, *case_ids: str | None) -> Iterator[None]:
 PAGE = 2000
 
 
-def iter_states(tx: Tx, *, latest_only: bool = True) -> Iterator[tuple[CaseState, Case | None]]:
-    """Every case state with its case version, oldest first, in keyset pages (constant memory)."""
+def iter_states(tx: Tx, *, latest_only: bool = True) -> Iterator[tuple[CaseState, Counted | None]]:
+    """Every case state with what counting needs of its payload, oldest first, in keyset pages."""
     after: CaseKey | None = None
     while True:
         page = tx.cases_page(after=after, descending=False, latest_only=latest_only, limit=PAGE)
-        cases = tx.cases_by_id([s.case_id for s in page])
-        yield from ((s, cases.get(s.case_id)) for s in page)
+        payloads = tx.case_payloads([s.case_id for s in page])
+        yield from (
+            (s, Counted.of_json(payloads[s.case_id]) if s.case_id in payloads else None) for s in page
+        )
         if len(page) < PAGE:
             return
         last = page[-1]

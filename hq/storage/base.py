@@ -657,8 +657,9 @@ class Tx(Protocol):
     def subjects_page(
         self, district: str, *, after: str | None = None, limit: int = 100
     ) -> list[Subject]: ...
-    def cases_by_id(self, case_ids: Sequence[str]) -> dict[str, Case]:
-        """The stored case versions among ``case_ids`` (absent ids left out)."""
+    def case_payloads(self, case_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored JSON (``codec.to_json_dict``) of the case versions among ``case_ids``, undecoded
+        (absent ids left out): for counting, which reads a few fields of many versions."""
         ...
 
     # -- audit log
