@@ -17,6 +17,7 @@
     streetpatrol-hq zones import FILE.geojson --db … | --pg …            zones as a new version (hq.zonecli)
     streetpatrol-hq zones export [--out F] --db … | --pg …               the current zones (GeoJSON, WGS84)
     streetpatrol-hq policy show|set …                                     the staged rule's policy (clipolicy)
+    streetpatrol-hq rebuild-aggregates --db … | --pg …                   recount the kept figures (hq.tally)
 
 Messages are printed in Chinese and English; a failure exits with status 1 and one line saying why.
 
@@ -74,6 +75,7 @@ from hq.review import check_day
 from hq.settings import Settings, proxy_addresses, settings_from_env
 from hq.storage import open_storage
 from hq.storage.base import AuditHead, Storage, UserRow, iter_all_audit
+from hq.tallycli import cmd_rebuild_aggregates
 from hq.wocli import add_workorder_commands, cmd_partner, cmd_workorder
 from hq.zonecli import add_zone_commands, cmd_zones
 from patrollog.csvlog import CSV_BOM, daylog_csv
@@ -192,7 +194,9 @@ def _check_tls(args: argparse.Namespace) -> None:
             raise CliError(f"{flag}: no such file: {path}", zh=f"{flag} 文件不存在：{path}", field=name)
     try:
         ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
-            args.tls_cert, args.tls_key, password=lambda: b""  # never a passphrase prompt
+            args.tls_cert,
+            args.tls_key,
+            password=lambda: b"",  # never a passphrase prompt
         )
     except (ssl.SSLError, OSError, ValueError) as exc:
         raise CliError(
@@ -245,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init", help="create the database schema 创建数据库")
     _add_storage_args(init)
+    _add_storage_args(
+        commands.add_parser("rebuild-aggregates", help="recount the dashboard's figures 重算统计")
+    )
 
     serve = commands.add_parser("serve", help="run the HTTP service 启动服务")
     _add_storage_args(serve)
@@ -559,6 +566,7 @@ COMMANDS = {
     "policy": lambda args, out: cmd_policy(args, out, _open),
     "partner": lambda args, out: cmd_partner(args, out, _open),
     "workorder": lambda args, out: cmd_workorder(args, out, _open),
+    "rebuild-aggregates": lambda args, out: cmd_rebuild_aggregates(args, out, _open),
 }
 
 

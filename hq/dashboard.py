@@ -13,19 +13,22 @@
 The cookie holds a token of the ordinary kind (one per browser sign-in, its own device id), so expiry,
 revocation, throttling and the audit log work as for phones. The board: cases per day, squad, violation
 and HQ stage over the window (latest versions; voided and withdrawn cases left out), a trend chart
-(``hq.dashchart``), repeat offenders (subjects at 处罚, most cases first), stage conflicts waiting for a
-decision, each officer's last contact with HQ, and a CSV export link. These pages are not part of the
+(``hq.dashchart``; by day, week or month), repeat offenders (subjects at 处罚, most cases first), stage
+conflicts waiting for a decision, each officer's last contact with HQ, and a CSV export link (streamed).
+The figures come from the aggregates ingest keeps (``hq.tally``), filtered by squad and violation
+(``?squad=&violation=&trend=day|week|month``); each table shows its top ``TOP`` rows and links to the
+full list, paged by keyset (``hq.dashlists``: ``/dashboard/conflicts``, ``/dashboard/offenders``,
+``/dashboard/cases``). These pages are not part of the
 JSON API (not in the OpenAPI document). Browser hardening (CSP, no framing, no-store, cross-site POSTs
 refused) is ``hq.api.browser``'s; the cookie is ``Secure`` when ``Settings.secure_cookies``.
 """
 
 from __future__ import annotations
 
-import io
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -37,16 +40,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from enforcement.catalogue import Catalogue
-from enforcement.model import LOCAL_TZ, CaseStatus, ReviewDecision, Role, Stage
+from enforcement.model import LOCAL_TZ, Role, Stage
 from enforcement.staging import stage_name
 from hq.api.errors import ApiError
 from hq.api.transport_security import cookie_secure
 from hq.audit import GENESIS
 from hq.auth import Auth, Principal
 from hq.dashchart import trend_svg
+from hq.dashlists import board_filters, cases_link, filter_form, install_lists, more_link, streamed_csv
 from hq.dashpolicy import policy_section
 from hq.daydata import load_daylog
-from hq.export import write_cases_csv
 from hq.review import check_day, daylog_response, known_text
 from hq.settings import Settings
 from hq.storage.base import AuditHead, CaseState, Storage, Tx
@@ -59,7 +62,8 @@ FONT_DIR = Path(__file__).resolve().parents[1] / "assets" / "fonts"
 FONT_URL = "/assets/fonts/NotoSansSC-StreetPatrol.otf"
 STYLE_URL = "/assets/dashboard.css"
 MAX_DAYS = 92
-MAX_CASES = 200_000
+TOP = 20  # rows of each dashboard table; the full lists page (hq.dashlists)
+TREND_BUCKETS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,35 +88,64 @@ class Board:
     last_seen: list[tuple[str, str, str, datetime | None]]  # badge, name, squad, last contact
     squads: dict[str, str]  # code -> name
     policy_html: str = ""  # the staged rule's policy in force and its history (hq.dashpolicy)
+    fines_yuan: int = 0
+    seized: Counter[str] = field(default_factory=Counter)  # item kind -> items seized in the window
+    open_conflicts: int = 0  # all open conflicts (``conflicts`` holds the newest ``TOP``)
+    trend: Trend | None = None  # by week or month (None: by day over the window)
+    squad: str | None = None  # the filters the figures were read with
+    violation: str | None = None
 
 
-def load_board(tx: Tx, until: date, days: int) -> Board:
-    """The dashboard's figures for the ``days`` bureau-local days ending with ``until``."""
+@dataclass(frozen=True, slots=True)
+class Trend:
+    unit: str  # "week" | "month"
+    buckets: list[date]  # each bucket's first day, oldest first
+    counts: dict[date, dict[Stage, int]]
+
+
+def load_board(
+    tx: Tx,
+    until: date,
+    days: int,
+    *,
+    squad: str | None = None,
+    violation: str | None = None,
+    trend: str = "day",
+) -> Board:
+    """The dashboard's figures for the ``days`` bureau-local days ending with ``until``, read from the
+    aggregates ingest keeps (``hq.tally``): the cost does not grow with the cases of the window.
+    ``squad`` / ``violation`` filter the counts; ``trend`` is ``day`` (the window), ``week`` or ``month``
+    (the last ``TREND_BUCKETS`` of them up to ``until``). Tables hold the top ``TOP`` rows; the full
+    lists page (``hq.dashlists``)."""
     window = [until - timedelta(days=n) for n in range(days - 1, -1, -1)]
-    start, end = day_bounds(window[0])[0], day_bounds(until)[1]
-    states = tx.list_cases(since=start, until=end, limit=MAX_CASES)
-    counted = []
-    for state in states:
-        if state.review == ReviewDecision.WITHDRAW.value:
-            continue
-        case = tx.get_case(state.case_id)
-        if case is not None and case.status == CaseStatus.ACTIVE:
-            counted.append(state)
+    first, last = window[0].isoformat(), until.isoformat()
+    where = {"squad_code": squad, "violation_code": violation}
     by_day_stage: dict[date, dict[Stage, int]] = defaultdict(dict)
     by_day_squad: dict[date, Counter[str]] = defaultdict(Counter)
-    for s in counted:
-        day = s.occurred_at.astimezone(LOCAL_TZ).date()
-        by_day_stage[day][s.hq_stage] = by_day_stage[day].get(s.hq_stage, 0) + 1
-        by_day_squad[day][s.squad_code] += 1
+    by_squad: Counter[str] = Counter()
+    by_violation: Counter[str] = Counter()
+    by_stage: Counter[Stage] = Counter()
+    fines = 0
+    for day_text, squad_code, stage, n, _, yuan in tx.tally_sum(first, last, ("day", "squad_code", "stage"),
+                                                               **where):  # fmt: skip
+        day = date.fromisoformat(day_text)
+        by_day_stage[day][Stage(stage)] = by_day_stage[day].get(Stage(stage), 0) + n
+        by_day_squad[day][squad_code] += n
+        by_squad[squad_code] += n
+        by_stage[Stage(stage)] += n
+        fines += yuan
+    for code, n, _, _ in tx.tally_sum(first, last, ("violation_code",), **where):
+        by_violation[code] = n
+    seized: Counter[str] = Counter()
+    for _, _, kind, _, items in tx.tally_seized(first, last, squad_code=squad):
+        seized[kind] += items
     offenders = []
-    for subject_id in sorted({s.subject_id for s in counted if s.subject_id and s.hq_stage is Stage.PENALTY}):
-        history = [e for e in tx.subject_history(subject_id) if e.status == CaseStatus.ACTIVE]
-        subject = tx.get_subject(subject_id, include_deleted=True)
-        label = (subject.name or subject.plate) if subject else subject_id
-        last = max(e.occurred_at for e in history).astimezone(LOCAL_TZ).date() if history else until
-        offenders.append(Offender(subject_id, label, len(history), last))
-    offenders.sort(key=lambda o: (-o.cases, o.label))
-    conflicts = [s for s in tx.list_cases(conflicts_only=True, limit=500) if not s.review]
+    for row in tx.tally_offenders(day_bounds(window[0])[0], limit=TOP):
+        subject = tx.get_subject(row.subject_id, include_deleted=True)
+        label = (subject.name or subject.plate) if subject else row.subject_id
+        offenders.append(Offender(row.subject_id, label, row.cases, row.last_at.astimezone(LOCAL_TZ).date()))
+    conflicts = tx.cases_page(open_conflicts=True, squad_code=squad, limit=TOP)
+    open_conflicts = sum(n for _, code, n in tx.tally_conflicts() if squad in (None, code))
     seen: dict[str, datetime] = {}
     for device in tx.list_devices():
         if device.badge not in seen or device.last_seen_at > seen[device.badge]:
@@ -125,18 +158,45 @@ def load_board(tx: Tx, until: date, days: int) -> Board:
     ]
     return Board(
         days=window,
-        total=len(counted),
+        total=sum(by_stage.values()),
         by_day_stage=dict(by_day_stage),
         by_day_squad=dict(by_day_squad),
-        by_squad=Counter(s.squad_code for s in counted),
-        by_violation=Counter(s.violation_code for s in counted),
-        by_stage=Counter(s.hq_stage for s in counted),
+        by_squad=by_squad,
+        by_violation=by_violation,
+        by_stage=by_stage,
         offenders=offenders,
         conflicts=conflicts,
         last_seen=last_seen,
         squads={sq.code: sq.name for sq in tx.list_squads()},
         policy_html=policy_section(tx),
+        fines_yuan=fines,
+        seized=seized,
+        open_conflicts=open_conflicts,
+        trend=trend_of(tx, until, trend, where) if trend != "day" else None,
+        squad=squad,
+        violation=violation,
     )
+
+
+def trend_of(tx: Tx, until: date, unit: str, where: dict[str, str | None]) -> Trend:
+    """Cases by stage per week (Monday first) or per month, the last ``TREND_BUCKETS`` up to ``until``."""
+    if unit == "week":
+        monday = until - timedelta(days=until.weekday())
+        buckets = [monday - timedelta(weeks=n) for n in range(TREND_BUCKETS - 1, -1, -1)]
+    else:
+        y, m = until.year, until.month
+        starts = []
+        for _ in range(TREND_BUCKETS):
+            starts.append(date(y, m, 1))
+            y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+        buckets = starts[::-1]
+    counts: dict[date, dict[Stage, int]] = defaultdict(dict)
+    for day_text, stage, n, _, _ in tx.tally_sum(buckets[0].isoformat(), until.isoformat(), ("day", "stage"),
+                                                 **where):  # fmt: skip
+        day = date.fromisoformat(day_text)
+        bucket = day - timedelta(days=day.weekday()) if unit == "week" else day.replace(day=1)
+        counts[bucket][Stage(stage)] = counts[bucket].get(Stage(stage), 0) + n
+    return Trend(unit, buckets, dict(counts))
 
 
 # ------------------------------------------------------------------------------------------- pages
@@ -284,7 +344,14 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
         for c in board.conflicts
     ]  # fmt: skip
     last_seen = [[b, n, s, _local(at)] for b, n, s, at in board.last_seen]
-    chart = trend_svg(board.days, board.by_day_stage, title=f"近 {days} 天每日案件数（按处置阶段）")
+    if board.trend is None:
+        chart = trend_svg(board.days, board.by_day_stage, title=f"近 {days} 天每日案件数（按处置阶段）")
+    else:
+        unit = "周" if board.trend.unit == "week" else "月"
+        chart = trend_svg(board.trend.buckets, board.trend.counts,
+                          title=f"近 {TREND_BUCKETS} {unit}每{unit}案件数（按处置阶段）")  # fmt: skip
+    trend_unit = board.trend.unit if board.trend else "day"
+    chart = filter_form(board.squads, board.squad, board.violation, trend_unit, until, days) + chart
     export = f"/dashboard/export.csv?days={days}&amp;until={until.isoformat()}"
     first = board.days[0].isoformat()
     header = (
@@ -295,6 +362,9 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
     total = (
         f'<p class="big" id="total-cases">{board.total}</p>'
         f'<p>不含作废、撤销的案件。<a href="{export}" id="csv-export">导出 CSV</a></p>'
+        f"<p>罚款 {board.fines_yuan} 元；暂扣 "
+        + escape("，".join(f"{k} {n}" for k, n in board.seized.most_common()) or "无")
+        + f'。<a href="{cases_link(board.squad, until, days)}">案件列表</a></p>'
     )
     squad_columns = set(range(1, len(squads) + 2))
     sections = [
@@ -306,10 +376,11 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
         _section("中队巡查日志", _daylog_form(board.squads, until), anchor="daylog"),
         _section("区域 · 疏导点", _ZONES_LINK.format(day=until.isoformat()), anchor="zones"),  # hq.dashzones
         _section("按违法类型", _table(["代码", "违法类型", "起数"], by_violation, {2})),
-        _section("屡犯当事人（已到处罚阶段）", _table(["当事人", "案件数", "最近一次"], offenders, {1}),
-                 anchor="offenders"),
-        _section("待决定的阶段冲突",
-                 _table(["案件编号", "警号", "中队", "设备阶段", "中心阶段", "时间"], conflicts),
+        _section("屡犯当事人（已到处罚阶段）", _table(["当事人", "案件数", "最近一次"], offenders, {1})
+                 + more_link("/dashboard/offenders", f"前 {TOP} 名", until, days), anchor="offenders"),
+        _section(f"待决定的阶段冲突（{board.open_conflicts} 起）",
+                 _table(["案件编号", "警号", "中队", "设备阶段", "中心阶段", "时间"], conflicts)
+                 + more_link("/dashboard/conflicts", f"最新 {TOP} 起", until, days),
                  "wide", "conflicts"),
         _section("队员最近同步", _table(["警号", "姓名", "中队", "最近联系指挥中心"], last_seen),
                  "wide", "last-sync"),
@@ -360,10 +431,11 @@ def install_dashboard(
         if not caller.is_hq:
             return HTMLResponse(forbidden_page(caller.officer.name), status_code=403)
         until, days = window(request)
+        squad, violation, trend = board_filters(request)
 
         def render() -> str:
             with storage.transaction(readonly=True) as tx:
-                board = load_board(tx, until, days)
+                board = load_board(tx, until, days, squad=squad, violation=violation, trend=trend)
             return board_page(board, catalogue, caller, until, days)
 
         return HTMLResponse(await run_in_threadpool(render))
@@ -433,6 +505,8 @@ def install_dashboard(
     async def enable_user(request: Request) -> Response:
         return await user_active(request, True)
 
+    install_lists(app, storage, caller_of, window, _page, _table)  # the full, paged lists (hq.dashlists)
+
     @app.get("/dashboard/daylog", include_in_schema=False)
     async def daylog(request: Request) -> Response:
         caller = await run_in_threadpool(caller_of, request)
@@ -466,12 +540,6 @@ def install_dashboard(
         if not caller.is_hq:
             raise ApiError(Errno.FORBIDDEN)
         until, days = window(request)
-        buffer = io.StringIO()
         since = until - timedelta(days=days - 1)
-        await run_in_threadpool(write_cases_csv, storage, buffer, since=since, until=until)
         name = f"cases-{since.isoformat()}-{until.isoformat()}.csv"
-        return Response(
-            ("\ufeff" + buffer.getvalue()).encode("utf-8"),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return streamed_csv(storage, name, since=since, until=until)  # hq.dashlists: constant memory

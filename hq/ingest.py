@@ -87,6 +87,7 @@ from hq.storage.base import (
     Storage,
     Tx,
 )
+from hq.tally import changing
 from hq.workorders import WorkOrderRefused, apply_phone_event
 from patrollog.reviewing import time_flag
 from sync.protocol import (
@@ -394,7 +395,10 @@ class _Batch:
             window_days=policy.window_days,
             device_first_seen=device.created_at if device is not None else None,
         )  # derived again from the stored row by hq.daydata for the leader's queue
-        state = self.tx.save_case(case, district=self.user.district, verdict=verdict, received_at=self.now)
+        with changing(self.tx, case.id, case.supersedes):  # the kept counts (hq.tally)
+            state = self.tx.save_case(
+                case, district=self.user.district, verdict=verdict, received_at=self.now
+            )
         if flag is not None:
             detail = {"flag": flag.value, "occurred_at": case.occurred_at.isoformat()}
             self.tx.audit(self.user.badge, "time_flagged", target=case.id, detail=detail)
@@ -624,7 +628,8 @@ def apply_review(tx: Tx, review: Review, at: datetime, *, policy: StagePolicy | 
         raise ValueError(f"review of an unknown case {review.case_id}")
     if before.subject_id:
         tx.lock_subjects([before.subject_id])
-    tx.save_review(review, at)
+    with changing(tx, review.case_id):
+        tx.save_review(review, at)
     state = tx.case_state(review.case_id)
     assert state is not None
     tx.emit(ChangeKind.REVIEW, review.id, to_json_dict(review), ChangeScope(badge=state.officer_badge))
@@ -672,7 +677,8 @@ def restage_after(
         if (decision.stage, decision.ordinal) == (state.hq_stage, state.hq_ordinal):
             continue
         verdict = verdict_under(decision, case.policy_version if case is not None else 0)
-        updated = tx.set_verdict(state.case_id, verdict)
+        with changing(tx, state.case_id):
+            updated = tx.set_verdict(state.case_id, verdict)
         if updated is not None:
             changed.append(updated)
             emit_case_state(tx, updated)

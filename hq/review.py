@@ -1,6 +1,7 @@
 """Squad leaders' review at HQ and the day-log download (issue #6), as an ``APIRouter``.
 
-    GET  /v1/review/queue?day=&squad=                → ReviewQueue   (leader: own squad; HQ: any squad)
+    GET  /v1/review/queue?day=&squad=&limit=&cursor= → ReviewQueue   (leader: own squad; HQ: any squad;
+                                                       pages of ``limit``, default 100, + next_cursor)
     POST /v1/review/{case_id}                        ReviewRequest → ReviewOutcome (leader: own squad; HQ)
     GET  /v1/reports/daylog?day=&squad=&format=pdf|csv   the day log file (leader: own squad; HQ)
 
@@ -24,6 +25,7 @@ from enforcement.catalogue import Catalogue
 from enforcement.codec import to_json_dict
 from enforcement.limits import TEXT_LIMITS
 from enforcement.model import LOCAL_TZ, Review, ReviewDecision, Role, Stage, new_id
+from hq import paging
 from hq.api.errors import ApiError
 from hq.auth import Principal
 from hq.daydata import load_daylog, state_time_flag
@@ -75,6 +77,7 @@ class ReviewQueue(_Model):
     items: list[QueueItem]  # waiting for the leader: decisions needed first, then by time
     counts: dict[str, int]  # ReviewStatus value -> cases of the day
     summary_zh: str
+    next_cursor: str | None = None  # the next page's ``cursor`` (None: this is the last page)
 
 
 class ReviewRequest(_Model):
@@ -119,10 +122,25 @@ def _item(line: CaseLine) -> QueueItem:
     )
 
 
-def queue_of(log: DayLog) -> ReviewQueue:
-    """The leader's queue of a day log: the cases still waiting for a decision."""
+def _queue_key(line: CaseLine) -> tuple[int, str, str]:
+    return (int(line.review is not ReviewStatus.NEEDS_DECISION), line.occurred_at.isoformat(), line.case_id)
+
+
+def queue_of(log: DayLog, *, cursor: str | None = None, limit: int | None = None) -> ReviewQueue:
+    """The leader's queue of a day log: the cases still waiting for a decision (a page of ``limit`` after
+    ``cursor`` when given: keyset on (decision needed first, time, case id), ``hq.paging``)."""
     waiting = [line for line in log.lines if line.review.waiting]
-    waiting.sort(key=lambda line: (line.review is not ReviewStatus.NEEDS_DECISION, line.occurred_at))
+    waiting.sort(key=_queue_key)
+    scope = [log.squad_code, log.day.isoformat()]
+    after = paging.decode("queue", scope, cursor)
+    if after is not None:
+        if len(after) != 3 or not all(isinstance(v, t) for v, t in zip(after, (int, str, str), strict=True)):
+            raise paging.bad_cursor()
+        waiting = [line for line in waiting if _queue_key(line) > tuple(after)]
+    more = None
+    if limit is not None and len(waiting) > limit:
+        waiting = waiting[:limit]
+        more = paging.encode("queue", scope, list(_queue_key(waiting[-1])))
     return ReviewQueue(
         day=log.day,
         squad_code=log.squad_code,
@@ -130,6 +148,7 @@ def queue_of(log: DayLog) -> ReviewQueue:
         items=[_item(line) for line in waiting],
         counts={status.value: n for status, n in log.review_counts.items()},
         summary_zh=log.summary_line,
+        next_cursor=more,
     )
 
 
@@ -207,8 +226,18 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue, pri
             return load_daylog(tx, squad_code, day, catalogue)
 
     @router.get("/v1/review/queue", response_model=ReviewQueue, responses=_ERRORS, tags=["review"])
-    def review_queue(caller: Caller, day: Day = None, squad: SquadQ = None) -> ReviewQueue:
-        return queue_of(read_log(squad_scope(caller, squad), check_day(day or today())))
+    def review_queue(
+        caller: Caller,
+        day: Day = None,
+        squad: SquadQ = None,
+        limit: Annotated[int, Query(ge=1, le=paging.MAX_PAGE)] = paging.DEFAULT_PAGE,
+        cursor: Annotated[
+            str | None, Query(max_length=1000, description="next_cursor of the page before")
+        ] = None,
+    ) -> ReviewQueue:
+        return queue_of(
+            read_log(squad_scope(caller, squad), check_day(day or today())), cursor=cursor, limit=limit
+        )
 
     @router.post("/v1/review/{case_id}", response_model=ReviewOutcome, responses=_ERRORS, tags=["review"])
     def decide(case_id: str, body: ReviewRequest, caller: Caller) -> ReviewOutcome:

@@ -639,6 +639,7 @@ class CaseSummary(WireModel):
 
 class CaseList(WireModel):
     cases: list[CaseSummary]
+    next_cursor: str | None = None  # the next page's ``cursor`` (None: this is the last page)
 
 
 class CaseDetail(WireModel):
@@ -650,6 +651,7 @@ class CaseDetail(WireModel):
 
 class SubjectList(WireModel):
     subjects: list[dict[str, Any]]  # codec JSON of Subject
+    next_cursor: str | None = None  # the next page's ``cursor`` (None: this is the last page)
 
 
 #: Zones: a FeatureCollection of at most this many features; a problem list of at most MAX_ZONE_PROBLEMS.

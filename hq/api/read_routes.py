@@ -1,9 +1,13 @@
 """Server info and scoped reads, as an ``APIRouter`` (tags ``service`` and ``read``).
 
     GET /v1/health                    → ServerInfo (no sign-in: the protocols HQ speaks, its clock)
-    GET /v1/cases?officer_badge=&squad_code=&conflicts_only=&limit=    → CaseList
+    GET /v1/cases?officer_badge=&squad_code=&conflicts_only=&limit=&cursor=    → CaseList (+ next_cursor)
     GET /v1/cases/{case_id}           → CaseDetail (the case, HQ's state, its reviews, missing photos)
-    GET /v1/subjects?district=&limit= → SubjectList
+    GET /v1/subjects?district=&limit=&cursor= → SubjectList (+ next_cursor)
+
+Both lists page by keyset (``hq.paging``: an opaque cursor holding the last row's key, tied to the
+filters; a bad one is 400 ``BAD_CURSOR``): cases newest first by ``(occurred_at, case_no, version)``,
+subjects by id. A client reading only the first page sees what it always saw.
     GET /v1/subjects/{subject_id}     → the subject
 
 Scope (``hq.auth.Principal``): an officer reads their own cases and their district's subjects, a squad
@@ -17,6 +21,7 @@ from fastapi import APIRouter, Depends, Query
 
 from enforcement.codec import to_json_dict
 from enforcement.model import Role
+from hq import paging
 from hq.api.errors import ERROR_RESPONSES, ApiError
 from hq.auth import Principal
 from hq.settings import Settings
@@ -83,6 +88,9 @@ def build_router(storage: Storage, principal: Callable[..., Principal]) -> APIRo
         squad_code: str | None = None,
         conflicts_only: bool = False,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+        cursor: Annotated[
+            str | None, Query(max_length=1000, description="next_cursor of the page before")
+        ] = None,
     ) -> CaseList:
         filters: dict[str, Any] = {"officer_badge": officer_badge, "squad_code": squad_code}
         if caller.role is Role.LEADER:
@@ -93,9 +101,12 @@ def build_router(storage: Storage, principal: Callable[..., Principal]) -> APIRo
             if officer_badge not in (None, caller.badge) or squad_code is not None:
                 raise ApiError(Errno.FORBIDDEN)
             filters["officer_badge"] = caller.badge
-        with storage.transaction(readonly=True) as tx:
-            states = tx.list_cases(conflicts_only=conflicts_only, limit=limit, **filters)
-        return CaseList(cases=[case_summary(s) for s in states if caller.can_read_case(s)])
+        scope = [filters["officer_badge"], filters["squad_code"], conflicts_only]
+        after = paging.decode_case_key("cases", scope, cursor)
+        with storage.transaction(readonly=True) as tx:  # keyset pages, newest first (hq.paging)
+            states = tx.cases_page(after=after, conflicts_only=conflicts_only, limit=limit, **filters)
+        more = paging.encode("cases", scope, paging.case_key(states[-1])) if len(states) == limit else None
+        return CaseList(cases=[case_summary(s) for s in states if caller.can_read_case(s)], next_cursor=more)
 
     @router.get("/v1/cases/{case_id}", response_model=CaseDetail, responses=ERROR_RESPONSES, tags=["read"])
     def case_detail(case_id: str, caller: Caller) -> CaseDetail:
@@ -122,13 +133,18 @@ def build_router(storage: Storage, principal: Callable[..., Principal]) -> APIRo
         caller: Caller,
         district: str | None = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+        cursor: Annotated[
+            str | None, Query(max_length=1000, description="next_cursor of the page before")
+        ] = None,
     ) -> SubjectList:
         wanted = district or caller.district
         if not caller.can_read_district(wanted):
             raise ApiError(Errno.FORBIDDEN)
+        after = paging.decode_text_key("subjects", [wanted], cursor)
         with storage.transaction(readonly=True) as tx:
-            rows = tx.list_subjects(wanted, limit=limit)
-        return SubjectList(subjects=[to_json_dict(s) for s in rows])
+            rows = tx.subjects_page(wanted, after=after, limit=limit)
+        more = paging.encode("subjects", [wanted], [rows[-1].id]) if len(rows) == limit else None
+        return SubjectList(subjects=[to_json_dict(s) for s in rows], next_cursor=more)
 
     @router.get("/v1/subjects/{subject_id}", responses=ERROR_RESPONSES, tags=["read"])
     def subject(subject_id: str, caller: Caller) -> dict[str, Any]:

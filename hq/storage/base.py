@@ -43,7 +43,7 @@ driver errors (a programming error such as bad SQL) are bugs and propagate uncha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -242,6 +242,21 @@ class CaseState:
     def complete(self) -> bool:
         """Complete only when every photo of the case's manifest has arrived."""
         return self.photos_stored >= self.photos_expected
+
+
+#: A case version's place in the keyset order of ``Tx.cases_page``: ``(occurred_at, case_no, version)``.
+CaseKey = tuple[datetime, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class OffenderRow:
+    """A subject's kept counts (``hq.tally``): counted cases, of them at 处罚, and the latest of each."""
+
+    subject_id: str
+    cases: int
+    penalties: int
+    last_at: datetime
+    last_penalty_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -645,6 +660,70 @@ class Tx(Protocol):
         to that squad. Changes of ``HISTORY_KINDS`` occurring before ``history_since`` are skipped (the
         caller passes now - 365 days), and those of ``SQUAD_KINDS`` before ``squad_since`` (or, when it is
         None, before ``history_since``)."""
+        ...
+
+    # -- aggregates kept by ingest (``hq.tally`` decides what counts; ``hq.storage.sql_tally``)
+    def tally_add(
+        self,
+        cases: Iterable[tuple[str, str, str, int, int, int, int]] = (),
+        seized: Iterable[tuple[str, str, str, int, int]] = (),
+        conflicts: Iterable[tuple[str, str, int]] = (),
+    ) -> None:
+        """Upsert-increment deltas: cases ``(day, squad, violation, stage, n, fined, fines_yuan)``,
+        seizures ``(day, squad, kind, cases, items)``, open conflicts ``(day, squad, n)``."""
+        ...
+
+    def tally_recount_subjects(self, subject_ids: Iterable[str]) -> None: ...
+    def tally_put_subjects(self, rows: Iterable[tuple[str, int, int, datetime, datetime | None]]) -> None: ...
+    def tally_clear(self) -> None: ...
+    def tally_cases(
+        self, first_day: str, last_day: str, *, squad_code: str | None = None,
+        violation_code: str | None = None,
+    ) -> list[tuple[str, str, str, int, int, int, int]]: ...  # fmt: skip
+    def tally_sum(
+        self,
+        first_day: str,
+        last_day: str,
+        by: Sequence[str],
+        *,
+        squad_code: str | None = None,
+        violation_code: str | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """``(*group, n, fined, fines_yuan)`` over the days grouped by ``by`` (of day, squad_code,
+        violation_code, stage), non-zero groups only."""
+        ...
+
+    def tally_seized(
+        self, first_day: str, last_day: str, *, squad_code: str | None = None
+    ) -> list[tuple[str, str, str, int, int]]: ...
+    def tally_conflicts(self) -> list[tuple[str, str, int]]: ...
+    def tally_subjects(self) -> list[OffenderRow]: ...
+    def tally_offenders(
+        self, penalty_since: datetime, *, after: tuple[int, str] | None = None, limit: int = 20
+    ) -> list[OffenderRow]: ...
+
+    # -- keyset pages (no OFFSET: ``after`` is the previous page's last key)
+    def cases_page(
+        self,
+        *,
+        after: CaseKey | None = None,
+        descending: bool = True,
+        district: str | None = None,
+        squad_code: str | None = None,
+        officer_badge: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        latest_only: bool = True,
+        conflicts_only: bool = False,
+        open_conflicts: bool = False,
+        limit: int = 100,
+    ) -> list[CaseState]: ...
+    def subjects_page(
+        self, district: str, *, after: str | None = None, limit: int = 100
+    ) -> list[Subject]: ...
+    def case_payloads(self, case_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored JSON (``codec.to_json_dict``) of the case versions among ``case_ids``, undecoded
+        (absent ids left out): for counting, which reads a few fields of many versions."""
         ...
 
     # -- audit log

@@ -379,6 +379,56 @@ CREATE TABLE work_order_timers (
     )
 
 
+def m007_aggregates(conn: Any, dialect: Dialect) -> None:
+    """Counts kept, not recounted (``hq.tally``): the dashboard's and reports' figures maintained by
+    ingest in the case's own transaction (``day`` is the bureau-local day, ``YYYY-MM-DD``), per-subject
+    counts for repeat offenders, and the indexes the paged lists and streamed exports walk (keyset order
+    ``occurred_at, case_no, version``; open conflicts)."""
+    _run(
+        conn,
+        dialect,
+        """
+CREATE TABLE agg_cases (
+    day TEXT NOT NULL,
+    squad_code TEXT NOT NULL,
+    violation_code TEXT NOT NULL,
+    stage INTEGER NOT NULL,
+    n {BIGINT} NOT NULL,
+    fined {BIGINT} NOT NULL,
+    fines_yuan {BIGINT} NOT NULL,
+    PRIMARY KEY (day, squad_code, violation_code, stage)
+);
+CREATE TABLE agg_seized (
+    day TEXT NOT NULL,
+    squad_code TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    cases {BIGINT} NOT NULL,
+    items {BIGINT} NOT NULL,
+    PRIMARY KEY (day, squad_code, kind)
+);
+CREATE TABLE agg_conflicts (
+    day TEXT NOT NULL,
+    squad_code TEXT NOT NULL,
+    n {BIGINT} NOT NULL,
+    PRIMARY KEY (day, squad_code)
+);
+CREATE TABLE agg_subjects (
+    subject_id TEXT PRIMARY KEY,
+    n {BIGINT} NOT NULL,
+    penalties {BIGINT} NOT NULL,
+    last_at {TS},
+    last_penalty_at {TS}
+);
+CREATE INDEX agg_subjects_penalty ON agg_subjects (last_penalty_at) WHERE penalties > 0;
+CREATE INDEX cases_time ON cases (occurred_at, case_no, version);
+CREATE INDEX cases_squad_time ON cases (squad_code, occurred_at, case_no, version);
+CREATE INDEX cases_open_conflicts ON cases (occurred_at, case_no, version)
+    WHERE latest AND stage_conflict AND review = '';
+CREATE INDEX subjects_district_id ON subjects (district, id)
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m001_initial,
@@ -387,6 +437,7 @@ MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m004_zones,
     m005_policy,
     m006_work_orders,
+    m007_aggregates,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -485,4 +536,5 @@ TABLES = (
     "receipts", "device_seqs", "cases", "case_photos", "photos", "subjects", "shifts", "reviews",
     "catalogue", "changes", "audit", "audit_head", "photo_uploads", "zone_versions", "policies",
     "work_order_events", "work_orders", "partners", "work_order_timers",
+    "agg_cases", "agg_seized", "agg_conflicts", "agg_subjects",
 )  # fmt: skip

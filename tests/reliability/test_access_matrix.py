@@ -492,6 +492,9 @@ DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
     ("GET /dashboard/zones", (200, 403, 403, 200, 200)),
     ("GET /dashboard/zones.geojson", (200, 403, 403, 401, 200)),
     ("POST /dashboard/zones", (422, 403, 403, 401, 403)),
+    ("GET /dashboard/cases?days=3&until=2026-11-22", (200, 403, 403, 401, 200)),
+    ("GET /dashboard/conflicts", (200, 403, 403, 401, 200)),
+    ("GET /dashboard/offenders?days=3&until=2026-11-22", (200, 403, 403, 401, 200)),
 ]
 DASH_ROWS = [(key, c, e) for key, row in DASHBOARD for c, e in zip(DASH_CALLERS, row, strict=True)]
 DASH_OFFICERS = {"hq": HQ_USER, "leader": LEADER, "owner": OWNER, "xsite": HQ_USER}
