@@ -33,7 +33,6 @@ from hq.auth import Auth
 from hq.blobs import BlobStore
 from hq.dashboard import install_dashboard
 from hq.dashzones import install_dashzones
-from hq.partials import PartialUploads
 from hq.review import build_router as build_review_router
 from hq.settings import Settings
 from hq.storage.base import Storage
@@ -63,8 +62,7 @@ def create_app(
     app.state.auth = auth
     # Spools of requests a dead HQ process left behind, and cut-off uploads kept past their time.
     blobs.sweep_temp(settings.stale_temp_age)
-    partials = PartialUploads(
-        blobs.partial_dir(),
+    partials = blobs.partial_uploads(
         max_age=settings.partial_upload_ttl,
         max_total_bytes=settings.partial_uploads_max_bytes,
     )

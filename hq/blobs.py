@@ -2,9 +2,12 @@
 
 ``BlobStore`` is the seam: ``FilesystemBlobStore`` keeps files under a root directory (sharded
 ``ab/cd/<sha256>``, written to a temp file, fsynced, renamed into place, directory fsynced: a blob is
-either wholly there or absent, even after a crash). An S3-compatible store would implement the same
-protocol (``put``/``adopt`` upload after verifying, ``open`` streams, ``path`` materialises a local copy).
-Uploads are spooled in ``temp_dir()``; ``sweep_temp`` removes spools that requests of a dead process left.
+either wholly there or absent, even after a crash). An S3-compatible store implements the same
+protocol (``put``/``adopt`` upload after verifying, ``open`` streams, ``path`` materialises a local copy):
+``hq.blobs_s3.S3BlobStore``, chosen by ``serve --blobs s3://bucket/prefix``. Each store also keeps the
+cut-off uploads (``partial_uploads``: ``hq.partials``) where every HQ process sharing it sees them.
+Uploads are spooled in ``temp_dir()`` (a local directory in any store); ``sweep_temp`` removes spools
+that requests of a dead process left.
 
 A blob is stored only when its bytes hash to its name; otherwise ``BlobHashMismatch`` and nothing stored.
 
@@ -24,11 +27,13 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from enforcement.text import LocalizedError
+from hq.partials import PartialStore, PartialUploads
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
@@ -78,8 +83,10 @@ class BlobStore(Protocol):
         """Where uploads are spooled before ``adopt`` (same file system as the store)."""
         ...
 
-    def partial_dir(self) -> Path:
-        """Where cut-off uploads are kept to resume (``hq.partials``; same file system as ``temp_dir()``)."""
+    def partial_uploads(
+        self, *, max_age: timedelta, max_total_bytes: int, clock: Callable[[], float] = time.time
+    ) -> PartialStore:
+        """The cut-off uploads kept to resume (``hq.partials``), stored where this store's blobs are."""
         ...
 
     def sweep_temp(self, older_than: timedelta) -> int:
@@ -113,7 +120,15 @@ class FilesystemBlobStore:
         return self._tmp
 
     def partial_dir(self) -> Path:
+        """Where cut-off uploads are kept (same file system as ``temp_dir()``)."""
         return self.root / "partial"
+
+    def partial_uploads(
+        self, *, max_age: timedelta, max_total_bytes: int, clock: Callable[[], float] = time.time
+    ) -> PartialStore:
+        return PartialUploads(
+            self.partial_dir(), max_age=max_age, max_total_bytes=max_total_bytes, clock=clock
+        )
 
     def sweep_temp(self, older_than: timedelta) -> int:
         # Age, not "everything at start": other HQ worker processes may be spooling into the same dir.

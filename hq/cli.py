@@ -1,7 +1,7 @@
 """``streetpatrol-hq``: run and administer the HQ service.
 
     streetpatrol-hq init      --db hq.sqlite3 | --pg postgresql://…      create the schema
-    streetpatrol-hq serve     --db … | --pg …  --blobs DIR [--host 127.0.0.1] [--port 8080]
+    streetpatrol-hq serve     --db … | --pg …  --blobs DIR|s3://BUCKET/PREFIX [--host 127.0.0.1] [--port 8080]
                               [--workers N] [--pool-size N (PostgreSQL connections per worker)]
                               [--tls-cert FILE --tls-key FILE] [--trusted-proxy ADDR ...]
     streetpatrol-hq seed-demo --db … | --pg …                             demo district, users and history
@@ -66,7 +66,7 @@ from enforcement.text import LocalizedError
 from hq.app import create_app
 from hq.audit import GENESIS, MIN_PREFIX, current_head, format_head, parse_head, verify
 from hq.auth import Auth, PinHasher
-from hq.blobs import FilesystemBlobStore
+from hq.blobs import BlobStore, FilesystemBlobStore
 from hq.clipolicy import add_policy_parser, cmd_policy
 from hq.daydata import load_daylog
 from hq.demo import demo_text, seed_demo
@@ -163,7 +163,17 @@ def worker_app() -> FastAPI:
     pool = os.environ.get(SERVE_POOL_ENV, "")
     storage = _open_serving(os.environ[SERVE_STORAGE_ENV], int(pool) if pool else None, create=False)
     atexit.register(storage.close)
-    return create_app(storage, FilesystemBlobStore(os.environ[SERVE_BLOBS_ENV]), settings_from_env())
+    return create_app(storage, open_blobs(os.environ[SERVE_BLOBS_ENV]), settings_from_env())
+
+
+def open_blobs(where: str) -> BlobStore:
+    """The photo store ``serve --blobs`` names: ``s3://bucket/prefix`` (``hq.blobs_s3``, shared by HQ
+    nodes; endpoint and credentials from the environment) or a local directory."""
+    if where.startswith("s3://"):
+        from hq.blobs_s3 import S3BlobStore  # boto3 only when the S3 store is used
+
+        return S3BlobStore.from_url(where)
+    return FilesystemBlobStore(where)
 
 
 def _check_serve_options(args: argparse.Namespace) -> None:
@@ -255,7 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the HTTP service 启动服务")
     _add_storage_args(serve)
-    serve.add_argument("--blobs", type=Path, required=True, help="directory for photo files 照片目录")
+    serve.add_argument(
+        "--blobs",
+        required=True,
+        help="photo files: a directory, or s3://bucket/prefix (shared by HQ nodes) 照片目录或对象存储",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=1, help="worker processes 工作进程数 (default 1)")
@@ -360,7 +374,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     if args.workers > 1:
         storage.close()
         os.environ[SERVE_STORAGE_ENV] = url
-        os.environ[SERVE_BLOBS_ENV] = str(Path(args.blobs).resolve())
+        blobs = args.blobs if args.blobs.startswith("s3://") else str(Path(args.blobs).resolve())
+        os.environ[SERVE_BLOBS_ENV] = blobs
         os.environ[SERVE_POOL_ENV] = str(args.pool_size or "")
         # argon2 memory stays bounded by the cores, not by cores x workers: each worker gets its share
         os.environ.setdefault(PIN_CONCURRENT_ENV, str(max(1, (os.cpu_count() or 2) // args.workers)))
@@ -374,7 +389,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             **transport,  # type: ignore[arg-type]
         )
         return 0
-    app = create_app(storage, FilesystemBlobStore(args.blobs), settings)
+    app = create_app(storage, open_blobs(args.blobs), settings)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", **transport)  # type: ignore[arg-type]
     finally:

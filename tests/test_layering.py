@@ -7,9 +7,9 @@ On the phone side one module owns each outside library: sqlite3 and sqlite_utils
 (mobile/store.py and its parts, mobile/store_*.py), PIL only in the photo pipeline (mobile/photos.py and
 its resize jobs, mobile/photoresize.py, which only photos.py imports), httpx only in the HQ client
 (mobile/hqclient/). sync/ is what phone and HQ share: it imports neither. At HQ the database drivers
-(sqlite3, psycopg) stay in hq/storage/, which hands its callers its own errors. No module imports itself
-round a circle, counting imports inside functions too: an import moved into a function to dodge a circle
-is still a circle.
+(sqlite3, psycopg) stay in hq/storage/, which hands its callers its own errors; boto3 only in
+hq/blobs_s3.py. No module imports itself round a circle, counting imports inside functions too: an import
+moved into a function to dodge a circle is still a circle.
 """
 
 from __future__ import annotations
@@ -83,6 +83,15 @@ def test_views_talk_only_to_state() -> None:
 )
 def test_one_module_owns_each_phone_library(library: str, owners: set[str]) -> None:
     bad = offenders("mobile", {library}, allow=owners) + offenders("sync", {library}, allow=owners)
+    assert bad == []
+
+
+def test_only_the_s3_store_imports_boto3() -> None:
+    """boto3 (and its botocore) belong to hq/blobs_s3.py: the rest of HQ sees the BlobStore contract only,
+    and the phone and the shared protocol never reach an AWS library."""
+    libraries = {"boto3", "botocore", "s3transfer"}
+    bad = offenders("hq", libraries, allow={"hq/blobs_s3.py"})
+    bad += offenders("mobile", libraries) + offenders("sync", libraries) + offenders("enforcement", libraries)
     assert bad == []
 
 

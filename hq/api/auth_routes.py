@@ -1,11 +1,11 @@
 """Sign-in and devices, as an ``APIRouter`` (tag ``auth``); the checks themselves are ``hq.auth.Auth``'s.
 
-    POST /v1/auth/sign-in                  SignInRequest → SignInResponse (throttled per badge and address)
-    POST /v1/auth/sign-out                 → RevokeResponse (the caller's token)
-    GET  /v1/devices?badge=                → DeviceList (own devices; another badge's: HQ only)
-    POST /v1/devices/{device_id}/revoke    → RevokeResponse (officer: own tokens on it; HQ: any); the
-                                           device (or badge on it) then stays blocked: its sign-ins get
-                                           DEVICE_REVOKED until ``streetpatrol-hq enable-device``
+POST /v1/auth/sign-in                  SignInRequest → SignInResponse (throttled per badge and address)
+POST /v1/auth/sign-out                 → RevokeResponse (the caller's token)
+GET  /v1/devices?badge=                → DeviceList (own devices; another badge's: HQ only)
+POST /v1/devices/{device_id}/revoke    → RevokeResponse (officer: own tokens on it; HQ: any); the
+                                       device (or badge on it) then stays blocked: its sign-ins get
+                                       DEVICE_REVOKED until ``streetpatrol-hq enable-device``
 """
 
 from collections.abc import Callable

@@ -20,20 +20,20 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path as FsPath
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from hq.api.errors import ERROR_RESPONSES, ApiError
 from hq.auth import Principal
 from hq.blobs import BlobHashMismatch, BlobStore
 from hq.feed import emit_case_state
-from hq.partials import OffsetMismatch, PartialUploads, uploader_key
+from hq.partials import OffsetMismatch, PartialStore, uploader_key
 from hq.photocheck import NotEvidence, check_evidence
 from hq.settings import Settings
 from hq.storage.base import CaseState, Storage
@@ -64,6 +64,15 @@ class _Spool:
             self.path.unlink()
 
 
+def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+    """The bytes of an open blob, a chunk at a time; closes it at the end (or when the client goes)."""
+    try:
+        while chunk := handle.read(1 << 16):
+            yield chunk
+    finally:
+        handle.close()
+
+
 def _upload_offset(value: str | None) -> int:
     """The ``Upload-Offset`` of a resumed photo upload (0 when absent); VALIDATION when not a number."""
     if value is None:
@@ -91,7 +100,7 @@ def _uploader(caller: Principal) -> str:
 def build_router(
     storage: Storage,
     blobs: BlobStore,
-    partials: PartialUploads,
+    partials: PartialStore,
     settings: Settings,
     principal: Callable[..., Principal],
 ) -> APIRouter:
@@ -142,7 +151,7 @@ def build_router(
         response_class=FileResponse,
         tags=["photos"],
     )
-    def photo(sha256: Sha, caller: Caller) -> FileResponse:
+    def photo(sha256: Sha, caller: Caller) -> StreamingResponse:
         _require_sha(sha256)
         states = photo_cases(sha256)
         if not states:
@@ -152,7 +161,11 @@ def build_router(
         # Only through a case whose officer uploaded these bytes: the uploader, their squad's leaders, HQ.
         if not any(caller.can_read_case(s) for s in uploaded_cases(sha256)) or not have_photo(sha256):
             raise ApiError(Errno.PHOTO_NOT_FOUND)
-        return FileResponse(blobs.path(sha256), media_type="image/jpeg")
+        # Streamed from the store (a local file or an S3 object), never materialised on this node.
+        size = blobs.size(sha256)
+        return StreamingResponse(
+            _chunks(blobs.open(sha256)), media_type="image/jpeg", headers={"Content-Length": str(size)}
+        )
 
     @router.put(
         "/v1/photos/{sha256}",

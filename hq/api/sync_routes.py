@@ -1,11 +1,11 @@
 """Push and pull, as an ``APIRouter`` (tag ``sync``); the wire shapes are ``sync.protocol``'s.
 
-    POST /v1/push                      PushBatch → PushResponse (``hq.ingest.ingest_batch``: one
-                                       transaction; the answer is sent after commit). The body is read
-                                       by the route and parsed in a worker thread, records counted
-                                       first (``hq.api.pushbody``), never on the event loop
-    GET  /v1/changes?cursor=&limit=&policy=  → PullPage (the caller's scope of the change feed, oldest
-                                       first; ``policy``: the version the phone holds, ``hq.policy``)
+POST /v1/push                      PushBatch → PushResponse (``hq.ingest.ingest_batch``: one
+                                   transaction; the answer is sent after commit). The body is read
+                                   by the route and parsed in a worker thread, records counted
+                                   first (``hq.api.pushbody``), never on the event loop
+GET  /v1/changes?cursor=&limit=&policy=  → PullPage (the caller's scope of the change feed, oldest
+                                   first; ``policy``: the version the phone holds, ``hq.policy``)
 """
 
 from collections.abc import Callable

@@ -6,7 +6,6 @@ PUT /v1/zones    GeoJSON bytes → ZoneImportResult; HQ only. A bad file is 422 
                  ``enforcement.zones.MAX_FILE_BYTES`` is 413 ``ZONES_TOO_LARGE`` (``hq.api.limits``).
 """
 
-
 from collections.abc import Callable
 from typing import Annotated, Any
 

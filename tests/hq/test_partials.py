@@ -1,5 +1,6 @@
-"""Cut-off uploads kept for resuming (``hq.partials``) and the sweep of stale spool files
-(``FilesystemBlobStore.sweep_temp``, also run when the HQ app starts)."""
+"""Cut-off uploads kept for resuming (``hq.partials``), on each store (a local directory, and objects in
+an S3 bucket: ``hq.blobs_s3.S3PartialUploads`` against a loopback moto server), and the sweep of stale
+spool files (``FilesystemBlobStore.sweep_temp``, also run when the HQ app starts)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ import pytest
 
 from hq.app import create_app
 from hq.blobs import FilesystemBlobStore
-from hq.partials import OffsetMismatch, PartialUploads, uploader_key
+from hq.blobs_s3 import S3PartialUploads
+from hq.partials import OffsetMismatch, PartialStore, PartialUploads, uploader_key
 from testkit.hqkit import make_hq
+from testkit.s3kit import S3Endpoint
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64
@@ -42,14 +45,59 @@ def clock() -> FakeTime:
     return FakeTime()
 
 
+class Backend:
+    """Where the partials under test live, and what a test does to them behind the store's back."""
+
+    def __init__(self, kind: str, tmp_path: Path, clock: FakeTime, s3: S3Endpoint | None) -> None:
+        self.kind = kind
+        self.tmp_path = tmp_path
+        self.clock = clock
+        if s3 is not None:
+            self.client = s3.client()
+            self.bucket = s3.new_bucket()
+        (tmp_path / "tmp").mkdir()
+
+    def make(self, **bounds: object) -> PartialStore:
+        if self.kind == "directory":
+            return PartialUploads(self.tmp_path / "partial", clock=self.clock, **bounds)  # type: ignore[arg-type]
+        return S3PartialUploads(self.client, self.bucket, "city/", clock=self.clock, **bounds)  # type: ignore[arg-type]
+
+    def age(self, partials: PartialStore, sha: str, who: str, when: float) -> None:
+        """Set when the partial was kept."""
+        if isinstance(partials, PartialUploads):
+            os.utime(partials.directory / f"{sha}.{who}", (when, when))
+        else:
+            assert isinstance(partials, S3PartialUploads)
+            partials.age(sha, who, when)
+
+    def add_stray(self, partials: PartialStore, name: str) -> None:
+        """Something that is not a partial where the partials are."""
+        if isinstance(partials, PartialUploads):
+            (partials.directory / name).write_bytes(b"left alone")
+        else:
+            self.client.put_object(Bucket=self.bucket, Key=f"city/partial/{name}", Body=b"left alone")
+
+    def names(self, partials: PartialStore) -> list[str]:
+        """Everything where the partials are."""
+        if isinstance(partials, PartialUploads):
+            return sorted(p.name for p in partials.directory.iterdir())
+        listing = self.client.list_objects_v2(Bucket=self.bucket, Prefix="city/partial/")
+        return sorted(item["Key"].removeprefix("city/partial/") for item in listing.get("Contents", []))
+
+
+@pytest.fixture(params=["directory", "s3"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeTime) -> Backend:
+    s3 = request.getfixturevalue("s3") if request.param == "s3" else None
+    return Backend(request.param, tmp_path, clock, s3)
+
+
 @pytest.fixture
-def partials(tmp_path: Path, clock: FakeTime) -> PartialUploads:
-    (tmp_path / "tmp").mkdir()
-    return PartialUploads(tmp_path / "partial", max_age=timedelta(hours=1), max_per_uploader=2, clock=clock)
+def partials(backend: Backend) -> PartialStore:
+    return backend.make(max_age=timedelta(hours=1), max_per_uploader=2)
 
 
 def test_keep_publishes_only_a_longer_prefix_and_copy_prefix_hands_it_on(
-    tmp_path: Path, partials: PartialUploads
+    tmp_path: Path, partials: PartialStore
 ) -> None:
     me = uploader_key("1023", "phone-1")
     assert partials.held(SHA_A, me) == 0
@@ -74,7 +122,7 @@ def test_keep_publishes_only_a_longer_prefix_and_copy_prefix_hands_it_on(
 
 
 def test_expired_partials_are_not_offered_and_are_swept(
-    tmp_path: Path, partials: PartialUploads, clock: FakeTime
+    tmp_path: Path, partials: PartialStore, clock: FakeTime, backend: Backend
 ) -> None:
     me = uploader_key("1023", "phone-1")
     partials.keep(SHA_A, me, spool(tmp_path / "tmp", SOI))
@@ -82,23 +130,21 @@ def test_expired_partials_are_not_offered_and_are_swept(
     assert partials.held(SHA_A, me) == 0
     with pytest.raises(OffsetMismatch):
         partials.copy_prefix(SHA_A, me, 1, io.BytesIO(), hashlib.sha256())
-    (partials.directory / "not-a-partial").write_bytes(b"left alone")
+    backend.add_stray(partials, "not-a-partial")
     assert partials.sweep() == 1
-    assert [p.name for p in partials.directory.iterdir()] == ["not-a-partial"]
+    assert backend.names(partials) == ["not-a-partial"]
 
 
 def test_an_uploader_keeps_a_bounded_number_and_all_together_a_bounded_size(
-    tmp_path: Path, clock: FakeTime
+    tmp_path: Path, clock: FakeTime, backend: Backend
 ) -> None:
-    (tmp_path / "tmp").mkdir()
-    partials = PartialUploads(tmp_path / "partial", max_per_uploader=2, max_total_bytes=26, clock=clock)
+    partials = backend.make(max_per_uploader=2, max_total_bytes=26)
     me, you = uploader_key("1023", "p1"), uploader_key("1024", "p2")
     ages = iter(range(100, 0, -1))  # each partial kept is younger than the one before
 
     def keep(sha: str, who: str, data: bytes) -> None:
         partials.keep(sha, who, spool(tmp_path / "tmp", data))
-        when = clock.now - next(ages)
-        os.utime(partials.directory / f"{sha}.{who}", (when, when))
+        backend.age(partials, sha, who, clock.now - next(ages))
 
     keep(SHA_A, me, SOI + b"x" * 2)
     keep(SHA_B, me, SOI + b"x" * 2)
@@ -141,13 +187,13 @@ def test_hq_start_sweeps_stale_spools_and_expired_partials(tmp_path: Path) -> No
 
 
 def test_a_cut_body_that_does_not_start_like_a_jpeg_is_dropped_at_once(
-    tmp_path: Path, partials: PartialUploads
+    tmp_path: Path, partials: PartialStore, backend: Backend
 ) -> None:
     """Issue #13: a cut-off upload of anything but a JPEG can never become evidence: not kept two days."""
     me = uploader_key("1023", "phone-1")
     for junk in (b"<html>" + b"x" * 1000, b"PK\x03\x04", b"\xff\xd8\x00", b"\x00"):
         assert not partials.keep(SHA_A, me, spool(tmp_path / "tmp", junk))
         assert partials.held(SHA_A, me) == 0
-    assert list(partials.directory.iterdir()) == []
+    assert backend.names(partials) == []
     assert partials.keep(SHA_A, me, spool(tmp_path / "tmp", b"\xff\xd8"))  # a JPEG's start, cut short
     assert partials.held(SHA_A, me) == 2
