@@ -13,7 +13,15 @@ only when ``Settings.api_docs``; /openapi.json always.
 from fastapi import FastAPI
 
 from enforcement.catalogue import Catalogue, load_catalogue
-from hq.api import auth_routes, photo_routes, policy_routes, read_routes, sync_routes, zone_routes
+from hq.api import (
+    auth_routes,
+    photo_routes,
+    policy_routes,
+    read_routes,
+    subject_routes,
+    sync_routes,
+    zone_routes,
+)
 from hq.api.browser import install_browser_guard
 from hq.api.callers import principal_dependency
 from hq.api.errors import install_error_handlers
@@ -74,5 +82,6 @@ def create_app(
     app.include_router(policy_routes.build_router(storage, principal))
     app.include_router(build_review_router(storage, settings, catalogue, principal))
     app.include_router(zone_routes.build_router(storage, settings, principal))
+    app.include_router(subject_routes.build_router(storage, settings, principal))
     install_dashboard(app, storage, auth, settings, catalogue)
     return app

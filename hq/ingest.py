@@ -75,7 +75,7 @@ from enforcement.numbering import parse_case_no
 from enforcement.staging import StageDecision, StagePolicy, compute_stage
 from enforcement.text import LocalizedError
 from enforcement.validation import second_officer_problem, validate_case, validate_subject
-from hq.feed import emit_case_state, emit_history, emit_squad_shift
+from hq.feed import emit_case_state, emit_group_history, emit_history, emit_squad_shift
 from hq.policy import current, policy_of, resolve, stage_policy_for, verdict_under
 from hq.storage.base import (
     CaseState,
@@ -87,6 +87,7 @@ from hq.storage.base import (
     Storage,
     Tx,
 )
+from hq.subjectmatch import group_history, identity_group, note_subject, subject_lock_keys
 from patrollog.reviewing import time_flag
 from sync.protocol import (
     ERRNO_MESSAGES,
@@ -227,7 +228,10 @@ def _subjects_of(tx: Tx, records: Sequence[PushRecord | Mapping[str, Any]]) -> s
             state = tx.case_state(str(case_id)) if _is_uuid(case_id) else None
             if state is not None and state.subject_id:
                 subjects.add(state.subject_id)
-    return subjects
+        if kind == RecordKind.SUBJECT.value:  # a registration may join an identity (hq.subjectmatch)
+            subjects |= subject_lock_keys(payload)
+    # the staged rule reads a subject's whole identity group: lock the groups too
+    return subjects | {m for s in sorted(subjects) if _is_uuid(s) for m in identity_group(tx, s)}
 
 
 class _Batch:
@@ -377,7 +381,7 @@ class _Batch:
             raise _invalid(err) from err
         self._check_second_officer(case)
         self._check_version(case)
-        history = self.tx.subject_history(case.subject_id) if case.subject_id else []
+        history = group_history(self.tx, case.subject_id) if case.subject_id else []
         policy = self.policy or stage_policy_for(resolve(self.tx, case.policy_version), case)
         verdict = verdict_under(
             compute_stage(case.violation_code, case.occurred_at, history, policy, case_no=case.case_no),
@@ -426,6 +430,7 @@ class _Batch:
                 (subject.district if subject else "") or self.user.district,
                 entries=sorted([*others, HistoryEntry.of(case)], key=lambda e: (e.occurred_at, e.case_no)),
             )
+            emit_group_history(self.tx, case.subject_id, skip=case.subject_id)
         conflict = state.stage_conflict
         result = RecordResult(
             id=case.id,
@@ -535,6 +540,10 @@ class _Batch:
                 f" it cannot be moved to {clean.district!r}",
             )
         self.tx.save_subject(clean, at=self.now, by_badge=self.user.badge)  # publishes it to the district
+        for member in sorted(note_subject(self.tx, clean, at=self.now, by_badge=self.user.badge)):
+            # a new strong match: the identity's cases are recounted over the whole group
+            restage_after(self.tx, member, None, skip_case_no="", policy=self.policy, cause=clean.id)
+            emit_group_history(self.tx, member)
         return self._receipt(record, digest, RecordResult(id=clean.id, status="accepted", complete=True))
 
     # -- shifts
@@ -624,7 +633,7 @@ def verdict_of(decision: StageDecision) -> StageVerdict:
 def restage_after(
     tx: Tx,
     subject_id: str,
-    occurred_at: datetime,
+    occurred_at: datetime | None,
     *,
     skip_case_no: str,
     policy: StagePolicy | None = None,
@@ -632,11 +641,14 @@ def restage_after(
 ) -> list[CaseState]:
     """Recompute HQ's stage of the subject's cases at or after ``occurred_at`` (a late arrival, an
     amendment or a withdrawal can change what counted for them); returns the changed ones. Each change
-    is a ``restaged`` audit event naming ``cause``, the case version whose arrival or review caused it."""
-    later = tx.list_cases(subject_id=subject_id, since=occurred_at, limit=10_000)
+    is a ``restaged`` audit event naming ``cause``, the case version whose arrival or review caused it.
+    The subject's whole identity group is restaged over its history (``hq.subjectmatch``); ``occurred_at``
+    None: every case of it (a merge, a split, a new strong match)."""
+    members = sorted(identity_group(tx, subject_id))
+    later = [s for m in members for s in tx.list_cases(subject_id=m, since=occurred_at, limit=10_000)]
     if not later:
         return []
-    history = tx.subject_history(subject_id)
+    history = group_history(tx, subject_id, members=members)
     changed = []
     for state in later:
         if state.case_no == skip_case_no:
@@ -656,7 +668,7 @@ def restage_after(
             emit_case_state(tx, updated)
             tx.audit("system", "restaged", target=state.case_id,
                      detail={"from": int(state.hq_stage), "to": int(decision.stage),
-                             "caused_by": cause, "subject_id": subject_id})  # fmt: skip
+                             "caused_by": cause, "subject_id": state.subject_id})  # fmt: skip
     return changed
 
 

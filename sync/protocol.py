@@ -55,6 +55,7 @@ Change ``data`` shapes (validated with the models at the end of the module)::
     squad_shift SquadShiftData {shift: Shift dict, officer_name, squad_code}         (leaders of the squad)
     zone        ZoneData      {version, total, feature: GeoJSON Feature | null}      (everyone; hq.zones)
     policy      PolicyData    {version, document, created_at}   (everyone; key "policy"; see below)
+    subject_alias SubjectAliasData {alias_id, survivor_id}  (district; key: the alias id; see below)
 
 ``squad_case`` (key: the case version's id) and ``squad_shift`` (key: the shift id) reach only the leaders of
 the case's / shift's squad; HQ re-sends a ``squad_case`` whenever its view of the version changes (stage,
@@ -70,6 +71,17 @@ says which version it holds (``GET /v1/changes?policy=N``, 0: none yet): an olde
 does not know the kind, never gets one; and a pull holding an older version than the one in force gets it
 on its first page even when its cursor is past the feed's ``policy`` change (a phone upgraded from a
 build before policies). A case records the version it was staged under (``Case.policy_version``).
+
+``subject_alias`` (added later, issue #22): a leader or HQ merged subject ``alias_id`` into
+``survivor_id`` (``POST /v1/subjects/{id}/merge``); ``survivor_id`` "" undoes it (unmerge). The phone
+resolves the alias offline: search shows the survivor, its history holds both subjects' cases. HQ sends it
+only to a pull asking ``GET /v1/changes?aliases=true`` (an older phone's ``Change`` does not know the kind).
+
+Subject identity endpoints (issue #22; a leader within their district, HQ anywhere, officers 403)::
+
+    POST /v1/subjects/{id}/merge {into}   MergeRequest → MergeResult (``id`` becomes an alias of ``into``)
+    POST /v1/subjects/{id}/unmerge        → MergeResult (``id`` is its own subject again)
+    GET  /v1/subjects/merge-suggestions   → MergeSuggestionList (open alike pairs of the caller's district)
 """
 
 from __future__ import annotations
@@ -152,6 +164,7 @@ ChangeKind = Literal[
     "subject", "history", "review", "catalogue", "tombstone", "case_state", "squad_case", "squad_shift",
     "zone",
     "policy",
+    "subject_alias",
 ]
 
 #: Statuses after which the phone may delete the record from its outbox (HQ has it, committed).
@@ -196,6 +209,8 @@ class Errno(IntEnum):
     CASE_NO_INVALID = 3009  # a case number not parsing or not carrying the squad and badge
     SECOND_OFFICER_INVALID = 3010  # a seizure's second officer is no active officer of the case's squad
     TEXT_TOO_LONG = 3011  # a free-text field over its enforcement.limits.TEXT_LIMITS entry (names the field)
+    SUBJECT_MERGE_INVALID = 3040  # a merge of a subject into itself, another district's or a merged one
+    SUBJECT_NOT_MERGED = 3041  # an unmerge of a subject that is no alias
     # 4xxx: photos
     PHOTO_HASH_MISMATCH = 4001  # bytes do not hash to the name; nothing stored
     PHOTO_NOT_IN_MANIFEST = 4002  # no case of the caller lists this photo
@@ -243,6 +258,8 @@ ERRNO_HTTP_STATUS: dict[Errno, int] = {
     Errno.CASE_NO_INVALID: 422,
     Errno.SECOND_OFFICER_INVALID: 422,
     Errno.TEXT_TOO_LONG: 422,
+    Errno.SUBJECT_MERGE_INVALID: 422,
+    Errno.SUBJECT_NOT_MERGED: 409,
     Errno.PHOTO_HASH_MISMATCH: 422,
     Errno.PHOTO_NOT_IN_MANIFEST: 403,
     Errno.PHOTO_TOO_LARGE: 413,
@@ -310,6 +327,11 @@ ERRNO_MESSAGES: dict[Errno, tuple[str, str]] = {
         "The second officer of a seizure must be an active officer of your squad",
     ),
     Errno.TEXT_TOO_LONG: ("记录中的文字过长", "A text field of the record is too long"),
+    Errno.SUBJECT_MERGE_INVALID: (
+        "不能合并：须为本辖区两个不同且未被合并的当事人",
+        "Cannot merge: two different, unmerged subjects of one district are needed",
+    ),
+    Errno.SUBJECT_NOT_MERGED: ("该当事人未被合并", "This subject is not merged into another"),
     Errno.PHOTO_HASH_MISMATCH: ("照片传输损坏，请重试", "The photo was damaged in transfer; retry"),
     Errno.PHOTO_NOT_IN_MANIFEST: ("该照片不属于您的案件", "This photo belongs to none of your cases"),
     Errno.PHOTO_TOO_LARGE: ("照片过大", "The photo is too large"),
@@ -660,3 +682,46 @@ class ZoneImportResult(WireModel):
     added: int = 0
     changed: int = 0
     removed: int = 0
+
+
+# -- subject identity (issue #22) -------------------------------------------------------------------------
+
+#: A merge answer lists at most this many restaged cases (the rest are in the audit log).
+MAX_MERGE_RESTAGED = 200
+#: A suggestion list is at most this long.
+MAX_MERGE_SUGGESTIONS = 500
+
+
+class SubjectAliasData(WireModel):
+    alias_id: str = Field(max_length=64)
+    survivor_id: str = Field(default="", max_length=64)  # "": no longer an alias (unmerged)
+
+
+class MergeRequest(WireModel):
+    into: RecordId
+
+
+class RestagedCase(WireModel):
+    case_id: str
+    case_no: str
+    hq_stage: Stage
+    stage_conflict: bool
+
+
+class MergeResult(WireModel):
+    alias_id: str
+    survivor_id: str  # "" after an unmerge
+    restaged: list[RestagedCase] = Field(default_factory=list, max_length=MAX_MERGE_RESTAGED)
+
+
+class MergeSuggestion(WireModel):
+    a: str
+    b: str
+    strength: Literal["strong", "weak"]
+    reason: str = Field(max_length=400)  # shared keys (phone:…, plate:…, id:…) or "name"
+    a_label: str = Field(default="", max_length=200)
+    b_label: str = Field(default="", max_length=200)
+
+
+class MergeSuggestionList(WireModel):
+    suggestions: list[MergeSuggestion] = Field(max_length=MAX_MERGE_SUGGESTIONS)
