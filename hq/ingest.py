@@ -87,6 +87,7 @@ from hq.storage.base import (
     Storage,
     Tx,
 )
+from hq.subjectedit import apply_edit, publish_subject
 from hq.subjectmatch import group_history, identity_group, note_subject, subject_lock_keys
 from patrollog.reviewing import time_flag
 from sync.protocol import (
@@ -539,11 +540,25 @@ class _Batch:
                 f"This subject belongs to district {stored.district!r};"
                 f" it cannot be moved to {clean.district!r}",
             )
+        # an edit made from an older version is merged field by field (hq.subjectedit)
+        clean, conflicts = apply_edit(
+            self.tx, clean, base_version=_base_version(record.payload), by_badge=self.user.badge,
+            device_id=self.device_id, at=self.now,
+        )  # fmt: skip
         self.tx.save_subject(clean, at=self.now, by_badge=self.user.badge)  # publishes it to the district
+        publish_subject(self.tx, clean)  # … with its version and edits
         for member in sorted(note_subject(self.tx, clean, at=self.now, by_badge=self.user.badge)):
             # a new strong match: the identity's cases are recounted over the whole group
             restage_after(self.tx, member, None, skip_case_no="", policy=self.policy, cause=clean.id)
             emit_group_history(self.tx, member)
+        if conflicts:
+            fields = "、".join(c.field for c in conflicts)
+            result = RecordResult(
+                id=clean.id, status="accepted", complete=True,
+                reason_zh=f"与他人的修改冲突（{fields}），已交中队长处理",
+                reason_en=f"Conflicts with another edit ({fields}); sent to the squad leader",
+            )  # fmt: skip
+            return self._receipt(record, digest, result)
         return self._receipt(record, digest, RecordResult(id=clean.id, status="accepted", complete=True))
 
     # -- shifts
@@ -670,6 +685,12 @@ def restage_after(
                      detail={"from": int(state.hq_stage), "to": int(decision.stage),
                              "caused_by": cause, "subject_id": state.subject_id})  # fmt: skip
     return changed
+
+
+def _base_version(payload: Mapping[str, Any]) -> int | None:
+    """A subject write's ``base_version`` (optional, issue #22); None when absent or not a version."""
+    value = payload.get("base_version")
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else None
 
 
 def sequence_gaps(high: int, seqs: Sequence[int]) -> list[tuple[int, int]]:

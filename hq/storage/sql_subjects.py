@@ -173,6 +173,10 @@ class SubjectLinksMixin(SqlBase):
         rows = self._all(sql + " ORDER BY at, id LIMIT ?", params)
         return [SubjectConflict(*r[:9], self._dt(r[9]), self._dt_opt(r[10]), r[11]) for r in rows]
 
+    def get_subject_conflict(self, conflict_id: str) -> SubjectConflict | None:
+        row = self._one(f"SELECT {_CONFLICT} FROM subject_conflicts WHERE id = ?", (conflict_id,))
+        return SubjectConflict(*row[:9], self._dt(row[9]), self._dt_opt(row[10]), row[11]) if row else None
+
     def resolve_subject_conflict(self, conflict_id: str, at: datetime, by_badge: str) -> bool:
         self._writable()
         return (
