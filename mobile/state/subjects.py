@@ -12,6 +12,7 @@ class SubjectStore(Protocol):
     def search_subjects(self, query: str, limit: int = 20) -> list[Subject]: ...
     def get_subject(self, subject_id: str) -> Subject | None: ...
     def subject_history(self, subject_id: str) -> list[HistoryEntry]: ...
+    def resolve_subject(self, subject_id: str) -> str: ...
 
 
 class SubjectsState(Observable):
@@ -39,8 +40,9 @@ class SubjectsState(Observable):
 
     def select(self, subject_id: str) -> Subject | None:
         """Show one subject with its cases, newest first (all versions' latest state, as the store keeps)."""
-        self.selected = self._store.get_subject(subject_id)
-        entries = self._store.subject_history(subject_id) if self.selected else []
+        # a subject merged at HQ shows as the one it now is, with both subjects' cases (issue #22)
+        self.selected = self._store.get_subject(self._store.resolve_subject(subject_id))
+        entries = self._store.subject_history(self.selected.id) if self.selected else []
         self.history = sorted(entries, key=lambda e: e.occurred_at, reverse=True)
         self.notify()
         return self.selected

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from enforcement.codec import to_json_dict
 from enforcement.model import Stage, SubjectKind
 from hq.ingest import ingest_batch
@@ -29,7 +31,7 @@ def register_and_case(storage: Storage, phone: str, when: Any, user: Any = OFFIC
     vendor = make_subject(name=subject.pop("name", "老王烧烤"), phone=phone, **subject)
     case = make_case(officer=user, subject_id=vendor.id, occurred_at=when)
     results = push(storage, ("subject", vendor), ("case", case), user=user)
-    assert [r.status for r in results][0] == "accepted"
+    assert next(r.status for r in results) == "accepted"
     return vendor, case, results[1]
 
 
@@ -39,9 +41,9 @@ def hq_stages(storage: Storage, *cases: Any) -> list[Stage]:
 
 
 def test_three_registrations_sharing_a_phone_are_one_history(storage: Storage) -> None:
-    a, case_a, first = register_and_case(storage, "13812345678", NOW - days(3))
-    b, case_b, second = register_and_case(storage, "+86 138-1234-5678", NOW - days(2), user=OTHER_OFFICER)
-    c, case_c, third = register_and_case(storage, "138 1234 5678", NOW - days(1), name="老王 烧烤摊")
+    a, _case_a, first = register_and_case(storage, "13812345678", NOW - days(3))
+    b, _case_b, second = register_and_case(storage, "+86 138-1234-5678", NOW - days(2), user=OTHER_OFFICER)
+    c, _case_c, third = register_and_case(storage, "138 1234 5678", NOW - days(1), name="老王 烧烤摊")
     assert (first.status, first.hq_stage) == ("accepted", Stage.PERSUASION)
     assert (second.status, second.hq_stage) == ("conflict", Stage.WARNING)  # the phone said 劝导: too low
     assert third.hq_stage is Stage.PENALTY
@@ -53,8 +55,8 @@ def test_three_registrations_sharing_a_phone_are_one_history(storage: Storage) -
 
 
 def test_a_late_registration_restages_the_later_case(storage: Storage) -> None:
-    a, case_a, _ = register_and_case(storage, "13812345678", NOW - days(1))
-    b, case_b, late = register_and_case(storage, "13812345678", NOW - days(5), user=OTHER_OFFICER)
+    _a, case_a, _ = register_and_case(storage, "13812345678", NOW - days(1))
+    _b, case_b, late = register_and_case(storage, "13812345678", NOW - days(5), user=OTHER_OFFICER)
     assert late.hq_stage is Stage.PERSUASION  # the earlier case: still the first
     assert hq_stages(storage, case_a, case_b) == [Stage.WARNING, Stage.PERSUASION]
     with storage.transaction(readonly=True) as tx:
@@ -64,8 +66,8 @@ def test_a_late_registration_restages_the_later_case(storage: Storage) -> None:
 
 
 def test_a_weak_match_is_suggested_never_counted(storage: Storage) -> None:
-    a, case_a, _ = register_and_case(storage, "13812345678", NOW - days(2))
-    b, case_b, second = register_and_case(storage, "13900001111", NOW - days(1), name="老王烧烤")
+    _a, _case_a, _ = register_and_case(storage, "13812345678", NOW - days(2))
+    b, _case_b, second = register_and_case(storage, "13900001111", NOW - days(1), name="老王烧烤")
     assert second.hq_stage is Stage.PERSUASION
     with storage.transaction(readonly=True) as tx:
         [pair] = tx.list_subject_pairs(DISTRICT)
@@ -118,7 +120,7 @@ def test_unmerge_splits_a_strong_pair(storage: Storage) -> None:
     with storage.transaction() as tx:
         unmerge_subjects(tx, LEADER, b.id, NOW)
     assert hq_stages(storage, case_a, case_b) == [Stage.PERSUASION, Stage.PERSUASION]
-    c, case_c, third = register_and_case(storage, "13812345678", NOW)  # matches both; the split stands
+    c, _case_c, _third = register_and_case(storage, "13812345678", NOW)  # matches both; the split stands
     with storage.transaction(readonly=True) as tx:
         assert identity_group(tx, c.id) == {a.id, b.id, c.id}  # c links to both; a-b stays split
         assert tx.get_subject_pair(a.id, b.id).state == "split"  # type: ignore[union-attr]
@@ -138,27 +140,15 @@ def test_merge_refusals(storage: Storage) -> None:
         (LEADER, "nope", a.id, Errno.NOT_FOUND),
     ]
     for actor, alias, survivor, errno in cases:
-        with storage.transaction() as tx:
-            try:
-                merge_subjects(tx, actor, alias, survivor, NOW)
-            except MergeRefused as err:
-                assert err.errno is errno
-            else:
-                raise AssertionError(f"merge {alias} into {survivor} by {actor.badge} was not refused")
+        with storage.transaction() as tx, pytest.raises(MergeRefused) as refused:
+            merge_subjects(tx, actor, alias, survivor, NOW)
+        assert refused.value.errno is errno
     with storage.transaction() as tx:
         merge_subjects(tx, LEADER, b.id, a.id, NOW)
-    with storage.transaction() as tx:
-        try:
-            merge_subjects(tx, LEADER, a.id, b.id, NOW)
-        except MergeRefused as err:
-            assert err.errno is Errno.SUBJECT_MERGE_INVALID
-        else:
-            raise AssertionError("merge into an alias was not refused")
-    with storage.transaction() as tx:
-        try:
-            unmerge_subjects(tx, LEADER, a.id, NOW)
-        except MergeRefused as err:
-            assert err.errno is Errno.SUBJECT_NOT_MERGED
-        else:
-            raise AssertionError("unmerge of a survivor was not refused")
+    with storage.transaction() as tx, pytest.raises(MergeRefused) as refused:
+        merge_subjects(tx, LEADER, a.id, b.id, NOW)  # into an alias
+    assert refused.value.errno is Errno.SUBJECT_MERGE_INVALID
+    with storage.transaction() as tx, pytest.raises(MergeRefused) as refused:
+        unmerge_subjects(tx, LEADER, a.id, NOW)  # the survivor is no alias
+    assert refused.value.errno is Errno.SUBJECT_NOT_MERGED
     assert SubjectKind.MOBILE_VENDOR  # the kind every subject here has
