@@ -24,7 +24,7 @@ from enforcement.model import HistoryEntry, Subject
 from hq.storage.base import SubjectPair, Tx
 
 __all__ = [
-    "MAX_GROUP", "MERGED", "OPEN", "SPLIT", "STRONG", "WEAK", "group_history", "identity_group",
+    "MAX_GROUP", "MAX_WEAK", "MERGED", "OPEN", "SPLIT", "STRONG", "WEAK", "group_history", "identity_group",
     "keys_of", "links", "note_subject", "subject_lock_keys",
 ]  # fmt: skip
 
@@ -33,6 +33,8 @@ OPEN, MERGED, SPLIT = "open", "merged", "split"
 #: An identity group never grows past this many subjects (a phone number typed into hundreds of records
 #: by mistake must not make one history of a whole district).
 MAX_GROUP = 50
+#: New weak (name) suggestions one registration makes at most.
+MAX_WEAK = 10
 
 
 def keys_of(subject: Subject) -> set[str]:
@@ -59,8 +61,13 @@ def note_subject(tx: Tx, subject: Subject, *, at: datetime, by_badge: str = "") 
     found.pop(subject.id, None)
     existing = {(p.b if p.a == subject.id else p.a): p for p in tx.subject_pairs([subject.id])}
     touched: set[str] = set()
+    weak = 0
     for other, shared in sorted(found.items()):
         strong = sorted(k for k in shared if not k.startswith("name:"))
+        if not strong and other not in existing:
+            weak += 1
+            if weak > MAX_WEAK:
+                continue  # a common name ("烧烤摊") suggests a few, not the whole district
         # the reason names the kinds of key only: an ID number is never shown in full
         kinds = sorted({k.split(":", 1)[0] for k in strong})
         strength, reason = (STRONG, ",".join(kinds)) if strong else (WEAK, "name")

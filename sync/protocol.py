@@ -81,7 +81,17 @@ Subject identity endpoints (issue #22; a leader within their district, HQ anywhe
 
     POST /v1/subjects/{id}/merge {into}   MergeRequest → MergeResult (``id`` becomes an alias of ``into``)
     POST /v1/subjects/{id}/unmerge        → MergeResult (``id`` is its own subject again)
-    GET  /v1/subjects/merge-suggestions   → MergeSuggestionList (open alike pairs of the caller's district)
+    GET  /v1/merge-suggestions            → MergeSuggestionList (open alike pairs of the caller's district)
+    GET  /v1/subjects/{id}/history        → SubjectHistory (every write: who, device, when, which fields;
+                                            anyone who may read the subject)
+    GET  /v1/subject-conflicts            → SubjectConflictList (open field conflicts of the district)
+    POST /v1/subject-conflicts/{id}/resolve {take: "hq"|"pushed"} → SubjectConflictOut
+
+Subject edits (issue #22): a pushed subject payload may carry ``base_version`` (optional; an older phone
+sends none and its whole record wins, as before): the ``version`` of the subject the edit was made from,
+which the ``subject`` change now carries (with ``edits``: the last writes, who / device / when / fields).
+HQ merges the edit field by field against that base; a field changed two ways is a conflict kept for
+the leader (``hq.subjectedit``); the push answer is then ``accepted`` with the reason.
 """
 
 from __future__ import annotations
@@ -211,6 +221,7 @@ class Errno(IntEnum):
     TEXT_TOO_LONG = 3011  # a free-text field over its enforcement.limits.TEXT_LIMITS entry (names the field)
     SUBJECT_MERGE_INVALID = 3040  # a merge of a subject into itself, another district's or a merged one
     SUBJECT_NOT_MERGED = 3041  # an unmerge of a subject that is no alias
+    SUBJECT_CONFLICT_RESOLVED = 3042  # a subject field conflict that was resolved already
     # 4xxx: photos
     PHOTO_HASH_MISMATCH = 4001  # bytes do not hash to the name; nothing stored
     PHOTO_NOT_IN_MANIFEST = 4002  # no case of the caller lists this photo
@@ -260,6 +271,7 @@ ERRNO_HTTP_STATUS: dict[Errno, int] = {
     Errno.TEXT_TOO_LONG: 422,
     Errno.SUBJECT_MERGE_INVALID: 422,
     Errno.SUBJECT_NOT_MERGED: 409,
+    Errno.SUBJECT_CONFLICT_RESOLVED: 409,
     Errno.PHOTO_HASH_MISMATCH: 422,
     Errno.PHOTO_NOT_IN_MANIFEST: 403,
     Errno.PHOTO_TOO_LARGE: 413,
@@ -332,6 +344,7 @@ ERRNO_MESSAGES: dict[Errno, tuple[str, str]] = {
         "Cannot merge: two different, unmerged subjects of one district are needed",
     ),
     Errno.SUBJECT_NOT_MERGED: ("该当事人未被合并", "This subject is not merged into another"),
+    Errno.SUBJECT_CONFLICT_RESOLVED: ("该冲突已处理", "This conflict was resolved already"),
     Errno.PHOTO_HASH_MISMATCH: ("照片传输损坏，请重试", "The photo was damaged in transfer; retry"),
     Errno.PHOTO_NOT_IN_MANIFEST: ("该照片不属于您的案件", "This photo belongs to none of your cases"),
     Errno.PHOTO_TOO_LARGE: ("照片过大", "The photo is too large"),
@@ -725,3 +738,42 @@ class MergeSuggestion(WireModel):
 
 class MergeSuggestionList(WireModel):
     suggestions: list[MergeSuggestion] = Field(max_length=MAX_MERGE_SUGGESTIONS)
+
+
+#: A subject history answer holds at most this many writes.
+MAX_SUBJECT_EDITS = 500
+
+
+class SubjectEdit(WireModel):
+    version: int
+    at: datetime
+    by_badge: str = Field(max_length=32)
+    device_id: str = Field(max_length=64)
+    fields: list[str] = Field(max_length=16)
+
+
+class SubjectHistory(WireModel):
+    subject_id: str
+    version: int
+    edits: list[SubjectEdit] = Field(max_length=MAX_SUBJECT_EDITS)
+
+
+class SubjectConflictOut(WireModel):
+    id: str
+    subject_id: str
+    field: str = Field(max_length=32)
+    base_value: str = Field(max_length=2000)
+    hq_value: str = Field(max_length=2000)
+    pushed_value: str = Field(max_length=2000)  # a resident ID shown masked
+    by_badge: str = Field(max_length=32)
+    device_id: str = Field(max_length=64)
+    at: datetime
+    resolved: bool = False
+
+
+class SubjectConflictList(WireModel):
+    conflicts: list[SubjectConflictOut] = Field(max_length=MAX_SUBJECT_EDITS)
+
+
+class ResolveConflictRequest(WireModel):
+    take: Literal["hq", "pushed"]
