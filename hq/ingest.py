@@ -513,7 +513,11 @@ class _Batch:
 
     # -- subjects
     def _subject(self, record: PushRecord) -> RecordResult:
-        subject, digest = self._parse(Subject, record)
+        subject, canonical, digest = self._parse_json(Subject, record)
+        base_version = _base_version(record.payload)
+        if base_version is not None:  # an edit: the same content as an earlier edit is still a new edit
+            edit = {"base_version": base_version, "device": self.device_id, "seq": record.device_seq}
+            digest = payload_hash(record.kind, {**canonical, **edit})
         receipt = self._replay(record, digest)
         if receipt is not None:
             return self._duplicate(receipt)
@@ -542,7 +546,7 @@ class _Batch:
             )
         # an edit made from an older version is merged field by field (hq.subjectedit)
         clean, conflicts = apply_edit(
-            self.tx, clean, base_version=_base_version(record.payload), by_badge=self.user.badge,
+            self.tx, clean, base_version=base_version, by_badge=self.user.badge,
             device_id=self.device_id, at=self.now,
         )  # fmt: skip
         self.tx.save_subject(clean, at=self.now, by_badge=self.user.badge)  # publishes it to the district
