@@ -9,6 +9,9 @@ ZH: dict[str, str] = {
     "subject.likely.why.id": "身份证号相同",
     "subject.likely.why.name": "名称相近",
     "subject.likely.use": "就是此人",
+    "subjects.edits": "修改记录",
+    "subjects.edit_line": "第 {version} 版 · {at} · {badge} · {fields}",
+    "subject.id_number": "身份证号",
 }
 EN: dict[str, str] = {
     "subject.likely.title": "Possibly the same subject",
@@ -17,4 +20,7 @@ EN: dict[str, str] = {
     "subject.likely.why.id": "same ID number",
     "subject.likely.why.name": "similar name",
     "subject.likely.use": "This is them",
+    "subjects.edits": "Edits",
+    "subjects.edit_line": "Version {version} · {at} · {badge} · {fields}",
+    "subject.id_number": "ID number",
 }

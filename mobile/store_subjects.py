@@ -24,12 +24,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from enforcement.codec import subject_from_dict
+from enforcement.codec import subject_from_dict, to_json_dict
 from enforcement.identifiers import normalise_phone, normalise_plate, similar_names, strong_keys
 from enforcement.model import EnforcementError, Subject, SubjectKind
 from enforcement.validation import validate_subject
 from mobile.store_core import StoreCore, need_text
-from mobile.store_rows import SUBJECT_UPSERT, search_key, subject_row
+from mobile.store_rows import OUTBOX_INSERT, SUBJECT_UPSERT, dumps, search_key, subject_row
 
 
 def _parsed(parse: Callable[[str], str], text: str) -> str | None:
@@ -203,6 +203,43 @@ class SubjectStore(StoreCore):
             if survivor_id and survivor_id != alias_id:
                 sql = "INSERT INTO subject_aliases (alias_id, survivor_id) VALUES (?, ?)"
                 conn.execute(sql, (alias_id, survivor_id))
+
+    def apply_subject_meta(self, subject_id: str, version: int, edits: list[dict[str, Any]]) -> None:
+        """HQ's version of a subject and its last edits (from the ``subject`` change)."""
+        need_text(subject_id, "id")
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO subject_meta (subject_id, hq_version, edits) VALUES (?, ?, ?) ON CONFLICT"
+                " (subject_id) DO UPDATE SET hq_version = excluded.hq_version, edits = excluded.edits",
+                (subject_id, version, json.dumps(edits, ensure_ascii=False)),
+            )
+
+    def subject_edits(self, subject_id: str) -> list[dict[str, Any]]:
+        """The subject's edits as HQ last sent them, newest first (``version``, ``at``, ``by_badge``,
+        ``device_id``, ``fields``)."""
+        rows = self._rows("SELECT edits FROM subject_meta WHERE subject_id = ?", (subject_id,))
+        edits: list[dict[str, Any]] = json.loads(rows[0][0]) if rows else []
+        return sorted(edits, key=lambda e: int(e.get("version", 0)), reverse=True)
+
+    def update_subject(self, subject: Subject) -> Subject:
+        """Save an edit of a subject and queue it for HQ with the HQ version it was made from
+        (``base_version``: HQ merges it field by field, ``hq.subjectedit``); returns it as stored."""
+        subject = validate_subject(subject)
+        need_text(subject.id, "id")
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT hq_version FROM subject_meta WHERE subject_id = ?", (subject.id,)
+            ).fetchone()
+            self._put_subject(conn, subject, "local")
+            payload = to_json_dict(subject)
+            if row is not None:
+                payload["base_version"] = int(row[0])
+            text = dumps(payload)
+            conn.execute(
+                OUTBOX_INSERT,
+                ("subject", subject.id, text, len(text.encode("utf-8")), datetime.now(UTC).isoformat()),
+            )
+        return subject
 
     def resolve_subject(self, subject_id: str) -> str:
         """The subject ``subject_id`` now is (itself unless HQ merged it into another)."""

@@ -777,3 +777,14 @@ class SubjectConflictList(WireModel):
 
 class ResolveConflictRequest(WireModel):
     take: Literal["hq", "pushed"]
+
+
+#: Edits of a subject a ``subject`` change carries (``hq.subjectedit.PHONE_EDITS``).
+MAX_PHONE_EDITS = 20
+
+
+class SubjectMeta(WireModel):
+    """The additive keys of a ``subject`` change's data (issue #22): HQ's version and the last edits."""
+
+    version: int = Field(default=0, ge=0)
+    edits: list[SubjectEdit] = Field(default_factory=list, max_length=MAX_PHONE_EDITS)

@@ -76,6 +76,7 @@ from sync.protocol import (
     SquadCaseData,
     SquadShiftData,
     SubjectAliasData,
+    SubjectMeta,
     TombstoneData,
 )
 
@@ -392,6 +393,10 @@ class SyncClient:
         try:
             if change.kind == "subject":
                 self.store.apply_remote_subject(subject_from_dict(change.data))
+                meta = SubjectMeta.model_validate(change.data)
+                if meta.version:  # HQ's version and edits (issue #22; an older HQ sends none)
+                    edits = [e.model_dump(mode="json") for e in meta.edits]
+                    self.store.apply_subject_meta(change.id, meta.version, edits)
             elif change.kind == "subject_alias":
                 alias = SubjectAliasData.model_validate(change.data)
                 self.store.apply_subject_alias(alias.alias_id, alias.survivor_id)

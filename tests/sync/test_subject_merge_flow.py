@@ -85,3 +85,40 @@ def test_two_phones_register_one_vendor_offline_then_the_leader_merges(hq: Hq, a
     drafts.type_subject("phone", "138 1234 5678")
     [(subject, why, history)] = drafts.likely_matches()
     assert (subject.id, why, {e.case_id for e in history}) == (subject_a, "phone", {case_a, case_b})
+
+
+def test_two_phones_edit_one_subject_offline_and_neither_field_is_lost(hq: Hq, apps: Apps) -> None:
+    url = hq.serve().url
+    clock_a, clock_b = PhoneClock(), PhoneClock()
+    phone_a, phone_b = apps(clock=clock_a), apps(clock=clock_b)
+    sign_in(phone_a, url, OFFICER)
+    sign_in(phone_b, url, OFFICER_B)
+    subject_id, _case = _register_and_record(phone_a, clock_a, "13812345678")
+    phone_a.today.sync_now()
+    phone_b.today.sync_now()  # both hold HQ's version 1 of the subject
+    for app in (phone_a, phone_b):
+        app.settings.update(hq_url=dead_url())
+        app.subjects.select(subject_id)
+    phone_a.subjects.edit_selected(address="人民路夜市东口")
+    phone_b.subjects.edit_selected(name="老王烧烤（夜市）")
+    phone_b.subjects.edit_selected(description="蓝色三轮车")
+    for app in (phone_a, phone_b):
+        app.settings.update(hq_url=url)
+        app.today.sync_now()
+    phone_a.today.sync_now()
+    with hq.storage.transaction(readonly=True) as tx:
+        held = tx.get_subject(subject_id)
+        assert tx.list_subject_conflicts(None) == []
+    assert held is not None
+    assert (held.address, held.name, held.description) == ("人民路夜市东口", "老王烧烤（夜市）", "蓝色三轮车")
+    for app in (phone_a, phone_b):
+        app.subjects.select(subject_id)
+        assert app.subjects.selected is not None
+        assert app.subjects.selected.address == "人民路夜市东口"
+        assert app.subjects.selected.name == "老王烧烤（夜市）"
+        edits = app.subjects.edits
+        assert [(e["by_badge"], e["fields"]) for e in edits[:3]] == [
+            (OFFICER_B.badge, ["description"]),
+            (OFFICER_B.badge, ["name"]),
+            (OFFICER.badge, ["address"]),
+        ]
