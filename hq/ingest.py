@@ -24,6 +24,11 @@ under on the phone when HQ has it, else the one in force (``hq.policy``: the rea
 case arrives late, the stored stages of the subject's later cases are recomputed too, and flagged where
 they now differ from the phone's.
 
+The subject's history is that of its whole identity (issue #22, ``hq.subjectmatch``): subjects of one
+district sharing a phone, plate or resident ID number, or merged by a leader (``hq.merge``). A subject
+record that joins an identity restages the identity's cases; a subject edit made from an older version
+(``base_version``) is merged field by field (``hq.subjectedit``).
+
 **Scope facts come from the session, never from the payload.** The caller (``user``, the token's
 Principal) and the token's ``device_id`` decide: a case's officer, squad and device must be the
 caller's (an amendment keeps its original's squad), its case number must parse by
