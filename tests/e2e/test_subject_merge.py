@@ -93,10 +93,10 @@ def test_two_phones_register_the_same_vendor_offline(phones: Phones) -> None:
         ui.add_photo(evidence_jpeg(phones.photos / f"p{n}.jpg", 500 + n), 1)
         phones.cases[badge] = ui.save()
     _shot(phones.b.s, "phone-b-offline")
+    phones.hq.start()  # back online (the phones sync in the next test)
 
 
 def test_after_sync_hq_flags_the_pair_and_stages_the_later_case_a_warning(phones: Phones, api: HqApi) -> None:
-    phones.hq.start()
     for ui in (phones.a, phones.b):  # A first: its case is the earlier one
         ui.s.tap("立即同步")
         ui.s.wait_text("全部已上传", timeout=90)
