@@ -147,6 +147,11 @@ class SubjectLinksMixin(SqlBase):
             for r in rows
         ]
 
+    def _conflict(self, r: Row) -> SubjectConflict:
+        return SubjectConflict(
+            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], self._dt(r[9]), self._dt_opt(r[10]), r[11]
+        )
+
     def add_subject_conflict(self, conflict: SubjectConflict) -> None:
         self._writable()
         c = conflict
@@ -171,11 +176,11 @@ class SubjectLinksMixin(SqlBase):
             sql += " AND resolved_at IS NULL"
         params.append(max(1, min(limit, 5000)))
         rows = self._all(sql + " ORDER BY at, id LIMIT ?", params)
-        return [SubjectConflict(*r[:9], self._dt(r[9]), self._dt_opt(r[10]), r[11]) for r in rows]
+        return [self._conflict(r) for r in rows]
 
     def get_subject_conflict(self, conflict_id: str) -> SubjectConflict | None:
         row = self._one(f"SELECT {_CONFLICT} FROM subject_conflicts WHERE id = ?", (conflict_id,))
-        return SubjectConflict(*row[:9], self._dt(row[9]), self._dt_opt(row[10]), row[11]) if row else None
+        return self._conflict(row) if row else None
 
     def resolve_subject_conflict(self, conflict_id: str, at: datetime, by_badge: str) -> bool:
         self._writable()
