@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 from enforcement.codec import to_json_dict
 from enforcement.model import Subject
 from hq.ingest import ingest_batch
-from hq.storage.base import ChangeKind, Storage, SubjectAlias, SubjectConflict, SubjectPair, SubjectRevision
+from hq.storage.base import ChangeKind, Storage
 from hq.storage.sqlite import SqliteStorage
 from hq.subjectedit import resolve_conflict
 from sync.protocol import PushRecord
@@ -95,41 +94,6 @@ def test_an_older_phone_without_base_version_writes_the_whole_record(storage: St
     write(storage, replace(vendor, address="人民路2号"), base=1)
     write(storage, replace(vendor, phone="13912345678"), base=None)  # made from version 1, says nothing
     assert stored(storage, vendor.id).address == "人民路1号"  # as before #22: the last whole record wins
-
-
-def test_identity_storage_contract(storage: Storage) -> None:
-    with storage.transaction() as tx:
-        tx.set_subject_keys("s1", DISTRICT, {"phone:13812345678", "name:shop:老王"})
-        tx.set_subject_keys("s2", DISTRICT, {"phone:13812345678"})
-        tx.set_subject_keys("s3", "二七区", {"phone:13812345678"})
-        tx.put_subject_pair(SubjectPair("s2", "s1", DISTRICT, "strong", "phone", "open", NOW, "1023"))
-        tx.put_subject_alias(SubjectAlias("s2", "s1", DISTRICT, NOW, "2001"))
-        tx.add_subject_revision(SubjectRevision("s1", 1, NOW, "1023", "d1", {"name": "老王"}, ("name",)))
-        tx.add_subject_conflict(
-            SubjectConflict("c1", "s1", DISTRICT, "name", "a", "b", "c", "1024", "d2", NOW)
-        )
-    with storage.transaction() as tx:
-        assert tx.subjects_with_keys(DISTRICT, ["phone:13812345678"]) == {
-            "s1": {"phone:13812345678"}, "s2": {"phone:13812345678"},
-        }  # fmt: skip
-        pair = tx.get_subject_pair("s2", "s1")
-        assert pair is not None
-        assert (pair.a, pair.b, pair.at) == ("s1", "s2", NOW)
-        assert tx.subject_pairs(["s2"]) == [pair]
-        assert tx.list_subject_pairs(DISTRICT) == [pair]
-        assert tx.list_subject_pairs(DISTRICT, states=["merged"]) == []
-        assert tx.subject_alias("s2") == SubjectAlias("s2", "s1", DISTRICT, NOW, "2001")
-        assert [a.alias_id for a in tx.aliases_of("s1")] == ["s2"]
-        assert tx.subject_revisions("s1")[0].payload == {"name": "老王"}
-        assert tx.get_subject_conflict("c1") is not None
-        assert tx.resolve_subject_conflict("c1", NOW + timedelta(minutes=1), "2001")
-        assert not tx.resolve_subject_conflict("c1", NOW, "2001")  # once
-        assert tx.list_subject_conflicts(DISTRICT) == []
-        assert tx.list_subject_conflicts(DISTRICT, open_only=False)[0].resolved_by == "2001"
-        assert tx.drop_subject_alias("s2")
-        assert tx.delete_subject_pair("s1", "s2")
-        tx.set_subject_keys("s1", DISTRICT, [])
-        assert tx.subjects_with_keys(DISTRICT, ["name:shop:老王"]) == {}
 
 
 FIELD_VALUES = {"name": ["老王烧烤", "老王烤串", "王记"], "address": ["人民路1号", "人民路2号", ""],
