@@ -218,3 +218,60 @@ def mask_resident_id(text: str) -> str:
     if len(number) < 10:
         return "*" * len(number)
     return number[:3] + "*" * (len(number) - 5) + number[-2:]
+
+
+# --- matching keys (one subject registered twice) ----------------------------------------------------
+
+_NAME_DROP = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def normalise_shop_name(text: str) -> str:
+    """A name or shop name for matching only (never shown): NFKC (full-width letters and digits become
+    half-width), case folded, spaces, punctuation and symbols removed. Rare characters (㐂, 𠮷) are kept
+    intact. ``"老王 烧烤（人民路店）"`` and ``"老王烧烤(人民路店)"`` give the same key."""
+    return _NAME_DROP.sub("", unicodedata.normalize("NFKC", text)).casefold()
+
+
+def phone_key(text: str) -> str:
+    """The phone number's matching key (``normalise_phone`` without the landline dash); "" when it is
+    not a phone number."""
+    try:
+        return normalise_phone(text).replace("-", "")
+    except IdentifierError:
+        return ""
+
+
+def plate_key(text: str) -> str:
+    """The plate's matching key (the canonical plate without separators); "" when it is not a plate.
+    The written form (``豫A·D12345``) stays what the officer typed for display."""
+    try:
+        return normalise_plate(text)
+    except IdentifierError:
+        return ""
+
+
+def resident_id_key(text: str) -> str:
+    """The resident ID's matching key (only a number whose check character is right); "" otherwise."""
+    try:
+        return validate_resident_id(text)
+    except IdentifierError:
+        return ""
+
+
+def strong_keys(phone: str = "", plate: str = "", id_number: str = "") -> frozenset[str]:
+    """The strong identifiers of a subject as matching keys (``phone:…``, ``plate:…``, ``id:…``): two
+    subjects of one district sharing one are the same subject for the staged rule."""
+    found = (("phone", phone_key(phone)), ("plate", plate_key(plate)), ("id", resident_id_key(id_number)))
+    return frozenset(f"{prefix}:{key}" for prefix, key in found if key)
+
+
+def similar_names(a: str, b: str) -> bool:
+    """Whether two names are alike enough to suggest (never apply) a merge: equal keys, or one key of at
+    least 2 characters inside the other."""
+    ka, kb = normalise_shop_name(a), normalise_shop_name(b)
+    if not ka or not kb:
+        return False
+    if ka == kb:
+        return True
+    short, long_ = sorted((ka, kb), key=len)
+    return len(short) >= 2 and short in long_

@@ -20,6 +20,7 @@ from hq.api import (
     photo_routes,
     policy_routes,
     read_routes,
+    subject_routes,
     sync_routes,
     workorder_routes,
     zone_routes,
@@ -86,6 +87,7 @@ def create_app(
     app.include_router(workorder_routes.build_router(storage, settings, catalogue, principal))
     app.include_router(open311_routes.build_router(storage, settings, catalogue, lambda: _district(storage)))
     app.include_router(publicpage.build_router(storage, settings, catalogue))
+    app.include_router(subject_routes.build_router(storage, settings, principal))
     install_dashboard(app, storage, auth, settings, catalogue)
     install_dashzones(app, storage, auth, settings)
     return app

@@ -22,9 +22,13 @@ from enforcement.model import HistoryEntry, Officer, ReviewDecision, Shift, Subj
 from enforcement.policy import Policy
 from enforcement.staging import window_start
 from hq.storage.base import CaseState, ChangeKind, ChangeScope, Tx
+from hq.subjectmatch import group_history, identity_group
 from sync.protocol import CaseStateData, HistoryData, SquadCaseData, SquadShiftData
 
-__all__ = ["emit_case_state", "emit_history", "emit_squad_case", "emit_squad_shift", "history_since"]
+__all__ = [
+    "emit_case_state", "emit_group_history", "emit_history", "emit_squad_case", "emit_squad_shift",
+    "history_since",
+]  # fmt: skip
 
 
 def emit_case_state(
@@ -104,7 +108,7 @@ def emit_history(
     """Publish the subject's whole case history to its district (pulls trim it to their window).
     ``entries``: the history as ``tx.subject_history`` would give it now, when the caller has it."""
     if entries is None:
-        entries = tx.subject_history(subject_id)
+        entries = group_history(tx, subject_id)  # the whole identity's (hq.subjectmatch)
     data = HistoryData(subject_id=subject_id, entries=list(entries)).model_dump(mode="json")
     newest = max((e.occurred_at for e in entries), default=None)
     tx.emit(ChangeKind.HISTORY, subject_id, data, ChangeScope(district=district), occurred_at=newest)
@@ -119,3 +123,16 @@ def history_since(now: datetime, window_days: int, policy: Policy | None = None)
     if policy is not None:
         days = max(days, policy.staging.window_days, *(p.window_days for p in policy.street_classes.values()))
     return window_start(now, days)
+
+
+def emit_group_history(tx: Tx, subject_id: str, *, skip: str = "") -> None:
+    """Publish the identity's history under every member of the subject's identity group (but ``skip``),
+    so each phone stages a case of any of them over all of it (``hq.subjectmatch``)."""
+    members = identity_group(tx, subject_id)
+    if len(members) == 1 and skip == subject_id:
+        return
+    entries = group_history(tx, subject_id, members=members)
+    for member in sorted(members - {skip}):
+        subject = tx.get_subject(member, include_deleted=True)
+        if subject is not None:
+            emit_history(tx, member, subject.district, entries=entries)

@@ -24,6 +24,11 @@ under on the phone when HQ has it, else the one in force (``hq.policy``: the rea
 case arrives late, the stored stages of the subject's later cases are recomputed too, and flagged where
 they now differ from the phone's.
 
+The subject's history is that of its whole identity (issue #22, ``hq.subjectmatch``): subjects of one
+district sharing a phone, plate or resident ID number, or merged by a leader (``hq.merge``). A subject
+record that joins an identity restages the identity's cases; a subject edit made from an older version
+(``base_version``) is merged field by field (``hq.subjectedit``).
+
 **Scope facts come from the session, never from the payload.** The caller (``user``, the token's
 Principal) and the token's ``device_id`` decide: a case's officer, squad and device must be the
 caller's (an amendment keeps its original's squad), its case number must parse by
@@ -75,7 +80,7 @@ from enforcement.numbering import parse_case_no
 from enforcement.staging import StageDecision, StagePolicy, compute_stage
 from enforcement.text import LocalizedError
 from enforcement.validation import second_officer_problem, validate_case, validate_subject
-from hq.feed import emit_case_state, emit_history, emit_squad_shift
+from hq.feed import emit_case_state, emit_group_history, emit_history, emit_squad_shift
 from hq.policy import current, policy_of, resolve, stage_policy_for, verdict_under
 from hq.storage.base import (
     CaseState,
@@ -87,6 +92,8 @@ from hq.storage.base import (
     Storage,
     Tx,
 )
+from hq.subjectedit import apply_edit, publish_subject
+from hq.subjectmatch import group_history, identity_group, note_subject, subject_lock_keys
 from hq.tally import changing
 from hq.workorders import WorkOrderRefused, apply_phone_event
 from patrollog.reviewing import time_flag
@@ -229,7 +236,10 @@ def _subjects_of(tx: Tx, records: Sequence[PushRecord | Mapping[str, Any]]) -> s
             state = tx.case_state(str(case_id)) if _is_uuid(case_id) else None
             if state is not None and state.subject_id:
                 subjects.add(state.subject_id)
-    return subjects
+        if kind == RecordKind.SUBJECT.value:  # a registration may join an identity (hq.subjectmatch)
+            subjects |= subject_lock_keys(payload)
+    # the staged rule reads a subject's whole identity group: lock the groups too
+    return subjects | {m for s in sorted(subjects) if _is_uuid(s) for m in identity_group(tx, s)}
 
 
 class _Batch:
@@ -381,7 +391,7 @@ class _Batch:
             raise _invalid(err) from err
         self._check_second_officer(case)
         self._check_version(case)
-        history = self.tx.subject_history(case.subject_id) if case.subject_id else []
+        history = group_history(self.tx, case.subject_id) if case.subject_id else []
         policy = self.policy or stage_policy_for(resolve(self.tx, case.policy_version), case)
         verdict = verdict_under(
             compute_stage(case.violation_code, case.occurred_at, history, policy, case_no=case.case_no),
@@ -433,6 +443,7 @@ class _Batch:
                 (subject.district if subject else "") or self.user.district,
                 entries=sorted([*others, HistoryEntry.of(case)], key=lambda e: (e.occurred_at, e.case_no)),
             )
+            emit_group_history(self.tx, case.subject_id, skip=case.subject_id)
         conflict = state.stage_conflict
         result = RecordResult(
             id=case.id,
@@ -514,7 +525,11 @@ class _Batch:
 
     # -- subjects
     def _subject(self, record: PushRecord) -> RecordResult:
-        subject, digest = self._parse(Subject, record)
+        subject, canonical, digest = self._parse_json(Subject, record)
+        base_version = _base_version(record.payload)
+        if base_version is not None:  # an edit: the same content as an earlier edit is still a new edit
+            edit = {"base_version": base_version, "device": self.device_id, "seq": record.device_seq}
+            digest = payload_hash(record.kind, {**canonical, **edit})
         receipt = self._replay(record, digest)
         if receipt is not None:
             return self._duplicate(receipt)
@@ -541,7 +556,25 @@ class _Batch:
                 f"This subject belongs to district {stored.district!r};"
                 f" it cannot be moved to {clean.district!r}",
             )
+        # an edit made from an older version is merged field by field (hq.subjectedit)
+        clean, conflicts = apply_edit(
+            self.tx, clean, base_version=base_version, by_badge=self.user.badge,
+            device_id=self.device_id, at=self.now,
+        )  # fmt: skip
         self.tx.save_subject(clean, at=self.now, by_badge=self.user.badge)  # publishes it to the district
+        publish_subject(self.tx, clean)  # … with its version and edits
+        for member in sorted(note_subject(self.tx, clean, at=self.now, by_badge=self.user.badge)):
+            # a new strong match: the identity's cases are recounted over the whole group
+            restage_after(self.tx, member, None, skip_case_no="", policy=self.policy, cause=clean.id)
+            emit_group_history(self.tx, member)
+        if conflicts:
+            fields = "、".join(c.field for c in conflicts)
+            result = RecordResult(
+                id=clean.id, status="accepted", complete=True,
+                reason_zh=f"与他人的修改冲突（{fields}），已交中队长处理",
+                reason_en=f"Conflicts with another edit ({fields}); sent to the squad leader",
+            )  # fmt: skip
+            return self._receipt(record, digest, result)
         return self._receipt(record, digest, RecordResult(id=clean.id, status="accepted", complete=True))
 
     # -- shifts
@@ -651,7 +684,7 @@ def verdict_of(decision: StageDecision) -> StageVerdict:
 def restage_after(
     tx: Tx,
     subject_id: str,
-    occurred_at: datetime,
+    occurred_at: datetime | None,
     *,
     skip_case_no: str,
     policy: StagePolicy | None = None,
@@ -659,11 +692,14 @@ def restage_after(
 ) -> list[CaseState]:
     """Recompute HQ's stage of the subject's cases at or after ``occurred_at`` (a late arrival, an
     amendment or a withdrawal can change what counted for them); returns the changed ones. Each change
-    is a ``restaged`` audit event naming ``cause``, the case version whose arrival or review caused it."""
-    later = tx.list_cases(subject_id=subject_id, since=occurred_at, limit=10_000)
+    is a ``restaged`` audit event naming ``cause``, the case version whose arrival or review caused it.
+    The subject's whole identity group is restaged over its history (``hq.subjectmatch``); ``occurred_at``
+    None: every case of it (a merge, a split, a new strong match)."""
+    members = sorted(identity_group(tx, subject_id))
+    later = [s for m in members for s in tx.list_cases(subject_id=m, since=occurred_at, limit=10_000)]
     if not later:
         return []
-    history = tx.subject_history(subject_id)
+    history = group_history(tx, subject_id, members=members)
     changed = []
     for state in later:
         if state.case_no == skip_case_no:
@@ -684,8 +720,14 @@ def restage_after(
             emit_case_state(tx, updated)
             tx.audit("system", "restaged", target=state.case_id,
                      detail={"from": int(state.hq_stage), "to": int(decision.stage),
-                             "caused_by": cause, "subject_id": subject_id})  # fmt: skip
+                             "caused_by": cause, "subject_id": state.subject_id})  # fmt: skip
     return changed
+
+
+def _base_version(payload: Mapping[str, Any]) -> int | None:
+    """A subject write's ``base_version`` (optional, issue #22); None when absent or not a version."""
+    value = payload.get("base_version")
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else None
 
 
 def sequence_gaps(high: int, seqs: Sequence[int]) -> list[tuple[int, int]]:

@@ -306,6 +306,28 @@ CREATE TABLE zones (
     )
 
 
+def m007_subject_merge(db: SqlExecutor) -> None:
+    """Subjects merged at HQ (issue #22, ``subject_alias`` changes): each alias and the subject it now is,
+    so search shows the survivor and its history holds both subjects' cases, offline; and each subject's
+    HQ version (an edit names the version it was made from) with its last edits (JSON: who, device, when,
+    which fields) as the ``subject`` change brought them."""
+    _run(
+        db,
+        """
+CREATE TABLE subject_aliases (
+    alias_id TEXT PRIMARY KEY,
+    survivor_id TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX subject_aliases_survivor ON subject_aliases (survivor_id);
+CREATE TABLE subject_meta (
+    subject_id TEXT PRIMARY KEY,
+    hq_version INTEGER NOT NULL,
+    edits TEXT NOT NULL
+) WITHOUT ROWID
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m001_initial,
@@ -314,5 +336,6 @@ MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m004_case_hq_reason,
     m005_cases_by_place,
     m006_zones,
+    m007_subject_merge,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -28,6 +28,7 @@ from mobile import store_squad
 from mobile.store_core import StoreCore
 from mobile.store_rows import chunks, review_of
 from mobile.store_squad import SquadDay
+from mobile.store_subjects import identity_ids
 
 # ---------------------------------------------------------------------------------------- records
 
@@ -139,8 +140,9 @@ class QueryStore(StoreCore):
         from HQ, one entry per case version (HQ's entry wins for the same case id), oldest first. A case
         whose latest review withdrew it is marked WITHDRAWN."""
         with self._read() as conn:
-            own = conn.execute(OWN_HISTORY_SQL, (subject_id,)).fetchall()
-            remote = conn.execute(REMOTE_HISTORY_SQL, (subject_id,)).fetchall()
+            ids = identity_ids(conn, subject_id)  # a subject merged at HQ: all its ids (issue #22)
+            own = [row for i in ids for row in conn.execute(OWN_HISTORY_SQL, (i,)).fetchall()]
+            remote = [row for i in ids for row in conn.execute(REMOTE_HISTORY_SQL, (i,)).fetchall()]
             reviews = self._latest_reviews(conn, [row[0] for row in own])
         entries: dict[str, HistoryEntry] = {}
         for row in [*own, *remote]:

@@ -5,6 +5,12 @@ and of its address, plate and description); ``subject_chars`` indexes their char
 reads the postings of the query's characters instead of scanning every subject. ``search_subjects``
 looks up plate and phone exactly, then phone digits (the last four, a middle part), then names: exact,
 prefix, substring, address/plate/description substring, then similar names (difflib).
+
+Subjects merged at HQ (issue #22): ``subject_aliases`` maps each alias to the subject it now is
+(``apply_subject_alias``, from HQ's ``subject_alias`` change). Search shows the survivor only, and
+``identity_ids`` (used by the history query) gives the survivor and all its aliases. ``likely_matches``
+finds, before a new subject is created, the registry's subjects that are probably the same one (a shared
+phone, plate or ID number first, then a similar name of the same kind), offline.
 """
 
 from __future__ import annotations
@@ -18,12 +24,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from enforcement.codec import subject_from_dict
-from enforcement.identifiers import normalise_phone, normalise_plate
-from enforcement.model import EnforcementError, Subject
+from enforcement.codec import subject_from_dict, to_json_dict
+from enforcement.identifiers import normalise_phone, normalise_plate, similar_names, strong_keys
+from enforcement.model import EnforcementError, Subject, SubjectKind
 from enforcement.validation import validate_subject
 from mobile.store_core import StoreCore, need_text
-from mobile.store_rows import SUBJECT_UPSERT, search_key, subject_row
+from mobile.store_rows import OUTBOX_INSERT, SUBJECT_UPSERT, dumps, search_key, subject_row
 
 
 def _parsed(parse: Callable[[str], str], text: str) -> str | None:
@@ -119,6 +125,23 @@ def extra_candidates(conn: sqlite3.Connection, key: str, limit: int) -> list[tup
     return [(row[0], row[1]) for row in rows]
 
 
+def survivor_of(conn: sqlite3.Connection, subject_id: str) -> str:
+    """The subject an alias now is (the id itself when it is none)."""
+    row = conn.execute("SELECT survivor_id FROM subject_aliases WHERE alias_id = ?", (subject_id,)).fetchone()
+    return str(row[0]) if row else subject_id
+
+
+def identity_ids(conn: sqlite3.Connection, subject_id: str) -> list[str]:
+    """The survivor of ``subject_id`` and every alias of it: one subject's ids after merges at HQ."""
+    survivor = survivor_of(conn, subject_id)
+    rows = conn.execute("SELECT alias_id FROM subject_aliases WHERE survivor_id = ?", (survivor,)).fetchall()
+    return [survivor, *sorted(str(r[0]) for r in rows if r[0] != survivor)]
+
+
+#: The most likely matches shown before a new subject is created.
+LIKELY_MATCHES = 5
+
+
 class SubjectStore(StoreCore):
     """The store's subject methods (part of ``mobile.store.Store``)."""
 
@@ -172,6 +195,111 @@ class SubjectStore(StoreCore):
         rows = self._rows("SELECT record FROM subjects WHERE id = ?", (subject_id,))
         return subject_from_dict(json.loads(rows[0][0])) if rows else None
 
+    def apply_subject_alias(self, alias_id: str, survivor_id: str) -> None:
+        """HQ merged ``alias_id`` into ``survivor_id`` ("" : the merge was undone)."""
+        need_text(alias_id, "id")
+        with self._write() as conn:
+            conn.execute("DELETE FROM subject_aliases WHERE alias_id = ?", (alias_id,))
+            if survivor_id and survivor_id != alias_id:
+                sql = "INSERT INTO subject_aliases (alias_id, survivor_id) VALUES (?, ?)"
+                conn.execute(sql, (alias_id, survivor_id))
+
+    def apply_subject_meta(self, subject_id: str, version: int, edits: list[dict[str, Any]]) -> None:
+        """HQ's version of a subject and its last edits (from the ``subject`` change)."""
+        need_text(subject_id, "id")
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO subject_meta (subject_id, hq_version, edits) VALUES (?, ?, ?) ON CONFLICT"
+                " (subject_id) DO UPDATE SET hq_version = excluded.hq_version, edits = excluded.edits",
+                (subject_id, version, json.dumps(edits, ensure_ascii=False)),
+            )
+
+    def subject_edits(self, subject_id: str) -> list[dict[str, Any]]:
+        """The subject's edits as HQ last sent them, newest first (``version``, ``at``, ``by_badge``,
+        ``device_id``, ``fields``)."""
+        rows = self._rows("SELECT edits FROM subject_meta WHERE subject_id = ?", (subject_id,))
+        edits: list[dict[str, Any]] = json.loads(rows[0][0]) if rows else []
+        return sorted(edits, key=lambda e: int(e.get("version", 0)), reverse=True)
+
+    def update_subject(self, subject: Subject) -> Subject:
+        """Save an edit of a subject and queue it for HQ with the HQ version it was made from
+        (``base_version``: HQ merges it field by field, ``hq.subjectedit``); returns it as stored."""
+        subject = validate_subject(subject)
+        need_text(subject.id, "id")
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT hq_version FROM subject_meta WHERE subject_id = ?", (subject.id,)
+            ).fetchone()
+            self._put_subject(conn, subject, "local")
+            payload = to_json_dict(subject)
+            if row is not None:
+                payload["base_version"] = int(row[0])
+            text = dumps(payload)
+            conn.execute(
+                OUTBOX_INSERT,
+                ("subject", subject.id, text, len(text.encode("utf-8")), datetime.now(UTC).isoformat()),
+            )
+        return subject
+
+    def resolve_subject(self, subject_id: str) -> str:
+        """The subject ``subject_id`` now is (itself unless HQ merged it into another)."""
+        with self._read() as conn:
+            return survivor_of(conn, subject_id)
+
+    def subject_ids(self, subject_id: str) -> list[str]:
+        """The subject's ids after merges: its survivor first, then every alias."""
+        with self._read() as conn:
+            return identity_ids(conn, subject_id)
+
+    def likely_matches(
+        self,
+        *,
+        kind: SubjectKind | str = "",
+        name: str = "",
+        phone: str = "",
+        plate: str = "",
+        id_number: str = "",
+        limit: int = LIKELY_MATCHES,
+    ) -> list[tuple[Subject, str]]:
+        """Registry subjects (own and HQ's) that are probably the one about to be created, with why:
+        ``"phone"`` / ``"plate"`` / ``"id"`` (a shared strong identifier, normalised) first, then
+        ``"name"`` (a similar name of the same kind). Aliases show as their survivor, each once."""
+        keys = strong_keys(phone, plate, id_number)
+        found: dict[str, tuple[Subject, str]] = {}
+        with self._read() as conn:
+            candidates: list[tuple[str, str]] = []
+            for key in sorted(keys):
+                what, value = key.split(":", 1)
+                if what == "phone":
+                    rows = conn.execute(
+                        "SELECT id FROM subjects WHERE replace(phone, '-', '') = ? LIMIT ?", (value, limit)
+                    ).fetchall()
+                elif what == "plate":
+                    rows = conn.execute(PLATE_SQL.replace("id, record", "id"), (value, limit)).fetchall()
+                else:
+                    rows = conn.execute(
+                        "SELECT id FROM subjects WHERE instr(record, ?) > 0 LIMIT ?", (value, limit)
+                    ).fetchall()
+                candidates += [(str(r[0]), what) for r in rows]
+            if name.strip():
+                for n_id, _record in self._fuzzy(conn, search_key(name), limit * 3):
+                    candidates.append((n_id, "name"))
+            for subject_id, why in candidates:
+                survivor = survivor_of(conn, subject_id)
+                if survivor in found:
+                    continue
+                row = conn.execute("SELECT record FROM subjects WHERE id = ?", (survivor,)).fetchone()
+                if row is None:
+                    continue
+                subject = subject_from_dict(json.loads(row[0]))
+                alike = str(subject.kind) == str(kind) and similar_names(subject.name, name)
+                if why == "name" and not alike:
+                    continue
+                found[survivor] = (subject, why)
+                if len(found) >= limit:
+                    break
+        return list(found.values())
+
     def search_subjects(self, query: str, limit: int = 20) -> list[Subject]:
         """Subjects matching ``query``: plate exact (after normalising) or phone exact; when neither matches,
         phones holding the query's digits (e.g. the last four), then names / shop names (substring, then
@@ -196,7 +324,14 @@ class SubjectStore(StoreCore):
             if not records or digits:  # a plate or phone that matched needs no name search
                 for subject_id, record in self._fuzzy(conn, search_key(text), limit):
                     records.setdefault(subject_id, record)
-        return [subject_from_dict(json.loads(record)) for record in list(records.values())[:limit]]
+            merged: dict[str, str] = {}  # an alias merged at HQ shows as its survivor, once
+            for subject_id, record in records.items():
+                survivor = survivor_of(conn, subject_id)
+                if survivor != subject_id:
+                    row = conn.execute("SELECT record FROM subjects WHERE id = ?", (survivor,)).fetchone()
+                    record = row[0] if row else record
+                merged.setdefault(survivor, record)
+        return [subject_from_dict(json.loads(record)) for record in list(merged.values())[:limit]]
 
     @staticmethod
     def _fuzzy(conn: sqlite3.Connection, key: str, limit: int) -> list[tuple[str, str]]:

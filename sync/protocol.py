@@ -55,6 +55,7 @@ Change ``data`` shapes (validated with the models at the end of the module)::
     squad_shift SquadShiftData {shift: Shift dict, officer_name, squad_code}         (leaders of the squad)
     zone        ZoneData      {version, total, feature: GeoJSON Feature | null}      (everyone; hq.zones)
     policy      PolicyData    {version, document, created_at}   (everyone; key "policy"; see below)
+    subject_alias SubjectAliasData {alias_id, survivor_id}  (district; key: the alias id; see below)
 
 ``squad_case`` (key: the case version's id) and ``squad_shift`` (key: the shift id) reach only the leaders of
 the case's / shift's squad; HQ re-sends a ``squad_case`` whenever its view of the version changes (stage,
@@ -70,6 +71,27 @@ says which version it holds (``GET /v1/changes?policy=N``, 0: none yet): an olde
 does not know the kind, never gets one; and a pull holding an older version than the one in force gets it
 on its first page even when its cursor is past the feed's ``policy`` change (a phone upgraded from a
 build before policies). A case records the version it was staged under (``Case.policy_version``).
+
+``subject_alias`` (added later, issue #22): a leader or HQ merged subject ``alias_id`` into
+``survivor_id`` (``POST /v1/subjects/{id}/merge``); ``survivor_id`` "" undoes it (unmerge). The phone
+resolves the alias offline: search shows the survivor, its history holds both subjects' cases. HQ sends it
+only to a pull asking ``GET /v1/changes?aliases=true`` (an older phone's ``Change`` does not know the kind).
+
+Subject identity endpoints (issue #22; a leader within their district, HQ anywhere, officers 403)::
+
+    POST /v1/subjects/{id}/merge {into}   MergeRequest → MergeResult (``id`` becomes an alias of ``into``)
+    POST /v1/subjects/{id}/unmerge        → MergeResult (``id`` is its own subject again)
+    GET  /v1/merge-suggestions            → MergeSuggestionList (open alike pairs of the caller's district)
+    GET  /v1/subjects/{id}/history        → SubjectHistory (every write: who, device, when, which fields;
+                                            anyone who may read the subject)
+    GET  /v1/subject-conflicts            → SubjectConflictList (open field conflicts of the district)
+    POST /v1/subject-conflicts/{id}/resolve {take: "hq"|"pushed"} → SubjectConflictOut
+
+Subject edits (issue #22): a pushed subject payload may carry ``base_version`` (optional; an older phone
+sends none and its whole record wins, as before): the ``version`` of the subject the edit was made from,
+which the ``subject`` change now carries (with ``edits``: the last writes, who / device / when / fields).
+HQ merges the edit field by field against that base; a field changed two ways is a conflict kept for
+the leader (``hq.subjectedit``); the push answer is then ``accepted`` with the reason.
 """
 
 from __future__ import annotations
@@ -160,6 +182,7 @@ ChangeKind = Literal[
     "zone",
     "policy",
     "work_order",
+    "subject_alias",
 ]
 
 #: Statuses after which the phone may delete the record from its outbox (HQ has it, committed).
@@ -209,6 +232,9 @@ class Errno(IntEnum):
     WORK_ORDER_NOT_ASSIGNED = 3021  # a work-order event from an officer the order is not assigned to
     WORK_ORDER_EVENT_INVALID = 3022  # e.g. a closure without a note or photo, a bad round
     WORK_ORDER_STATE = 3023  # the order is not in a state for this (already resolved, not followed up …)
+    SUBJECT_MERGE_INVALID = 3040  # a merge of a subject into itself, another district's or a merged one
+    SUBJECT_NOT_MERGED = 3041  # an unmerge of a subject that is no alias
+    SUBJECT_CONFLICT_RESOLVED = 3042  # a subject field conflict that was resolved already
     # 4xxx: photos
     PHOTO_HASH_MISMATCH = 4001  # bytes do not hash to the name; nothing stored
     PHOTO_NOT_IN_MANIFEST = 4002  # no case of the caller lists this photo
@@ -261,6 +287,9 @@ ERRNO_HTTP_STATUS: dict[Errno, int] = {
     Errno.CASE_NO_INVALID: 422,
     Errno.SECOND_OFFICER_INVALID: 422,
     Errno.TEXT_TOO_LONG: 422,
+    Errno.SUBJECT_MERGE_INVALID: 422,
+    Errno.SUBJECT_NOT_MERGED: 409,
+    Errno.SUBJECT_CONFLICT_RESOLVED: 409,
     Errno.PHOTO_HASH_MISMATCH: 422,
     Errno.PHOTO_NOT_IN_MANIFEST: 403,
     Errno.PHOTO_TOO_LARGE: 413,
@@ -333,6 +362,12 @@ ERRNO_MESSAGES: dict[Errno, tuple[str, str]] = {
         "The second officer of a seizure must be an active officer of your squad",
     ),
     Errno.TEXT_TOO_LONG: ("记录中的文字过长", "A text field of the record is too long"),
+    Errno.SUBJECT_MERGE_INVALID: (
+        "不能合并：须为本辖区两个不同且未被合并的当事人",
+        "Cannot merge: two different, unmerged subjects of one district are needed",
+    ),
+    Errno.SUBJECT_NOT_MERGED: ("该当事人未被合并", "This subject is not merged into another"),
+    Errno.SUBJECT_CONFLICT_RESOLVED: ("该冲突已处理", "This conflict was resolved already"),
     Errno.PHOTO_HASH_MISMATCH: ("照片传输损坏，请重试", "The photo was damaged in transfer; retry"),
     Errno.PHOTO_NOT_IN_MANIFEST: ("该照片不属于您的案件", "This photo belongs to none of your cases"),
     Errno.PHOTO_TOO_LARGE: ("照片过大", "The photo is too large"),
@@ -757,3 +792,96 @@ class WorkOrderResolution(WireModel):
     photos: list[Annotated[str, StringConstraints(pattern=SHA256_PATTERN)]] = Field(
         default_factory=list, max_length=9
     )
+
+
+# -- subject identity (issue #22) -------------------------------------------------------------------------
+
+#: A merge answer lists at most this many restaged cases (the rest are in the audit log).
+MAX_MERGE_RESTAGED = 200
+#: A suggestion list is at most this long.
+MAX_MERGE_SUGGESTIONS = 500
+
+
+class SubjectAliasData(WireModel):
+    alias_id: str = Field(max_length=64)
+    survivor_id: str = Field(default="", max_length=64)  # "": no longer an alias (unmerged)
+
+
+class MergeRequest(WireModel):
+    into: RecordId
+
+
+class RestagedCase(WireModel):
+    case_id: str
+    case_no: str
+    hq_stage: Stage
+    stage_conflict: bool
+
+
+class MergeResult(WireModel):
+    alias_id: str
+    survivor_id: str  # "" after an unmerge
+    restaged: list[RestagedCase] = Field(default_factory=list, max_length=MAX_MERGE_RESTAGED)
+
+
+class MergeSuggestion(WireModel):
+    a: str
+    b: str
+    strength: Literal["strong", "weak"]
+    reason: str = Field(max_length=400)  # shared keys (phone:…, plate:…, id:…) or "name"
+    a_label: str = Field(default="", max_length=200)
+    b_label: str = Field(default="", max_length=200)
+
+
+class MergeSuggestionList(WireModel):
+    suggestions: list[MergeSuggestion] = Field(max_length=MAX_MERGE_SUGGESTIONS)
+
+
+#: A subject history answer holds at most this many writes.
+MAX_SUBJECT_EDITS = 500
+
+
+class SubjectEdit(WireModel):
+    version: int
+    at: datetime
+    by_badge: str = Field(max_length=32)
+    device_id: str = Field(max_length=64)
+    fields: list[str] = Field(max_length=16)
+
+
+class SubjectHistory(WireModel):
+    subject_id: str
+    version: int
+    edits: list[SubjectEdit] = Field(max_length=MAX_SUBJECT_EDITS)
+
+
+class SubjectConflictOut(WireModel):
+    id: str
+    subject_id: str
+    field: str = Field(max_length=32)
+    base_value: str = Field(max_length=2000)
+    hq_value: str = Field(max_length=2000)
+    pushed_value: str = Field(max_length=2000)  # a resident ID shown masked
+    by_badge: str = Field(max_length=32)
+    device_id: str = Field(max_length=64)
+    at: datetime
+    resolved: bool = False
+
+
+class SubjectConflictList(WireModel):
+    conflicts: list[SubjectConflictOut] = Field(max_length=MAX_SUBJECT_EDITS)
+
+
+class ResolveConflictRequest(WireModel):
+    take: Literal["hq", "pushed"]
+
+
+#: Edits of a subject a ``subject`` change carries (``hq.subjectedit.PHONE_EDITS``).
+MAX_PHONE_EDITS = 20
+
+
+class SubjectMeta(WireModel):
+    """The additive keys of a ``subject`` change's data (issue #22): HQ's version and the last edits."""
+
+    version: int = Field(default=0, ge=0)
+    edits: list[SubjectEdit] = Field(default_factory=list, max_length=MAX_PHONE_EDITS)

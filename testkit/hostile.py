@@ -89,7 +89,7 @@ from enforcement.numbering import format_case_no
 from hq.blobs import FilesystemBlobStore
 from hq.demo import USERS as DEMO_USERS
 from hq.partials import PartialUploads, uploader_key
-from hq.storage.base import Storage
+from hq.storage.base import Storage, SubjectConflict
 from sync.protocol import PROTOCOL_VERSION, UPLOAD_OFFSET_HEADER, Errno, ErrorBody, http_status
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
@@ -595,7 +595,8 @@ def operations(schema: dict[str, Any]) -> list[tuple[str, str, list[dict[str, An
 
 #: JSON bodies sent with an operation whose parameters are probed (so the parameter reaches the handler).
 PROBE_BODIES: dict[str, dict[str, Any]] = {
-    "/v1/review/{case_id}": {"decision": "approve", "comment": "核查无误"}
+    "/v1/review/{case_id}": {"decision": "approve", "comment": "核查无误"},
+    "/v1/subject-conflicts/{conflict_id}/resolve": {"take": "hq"},
 }
 
 
@@ -1728,9 +1729,16 @@ def known_values(target: Target) -> dict[str, str]:
     assert order_id, f"HQ filed no work order: {order.status_code} {order.text[:200]}"
     spare = target.devices["officer"]
     target.sign_in("officer")  # the spare device keeps existing; its token is superseded
+    conflict_id = f"hostile-conflict-{next(target._seq)}"  # a subject field conflict to resolve (#22)
+    with target.storage.transaction() as tx:
+        tx.add_subject_conflict(
+            SubjectConflict(conflict_id, target.subject_id, target.users["officer"].district, "address", "",
+                            "人民路1号", "人民路2号", target.users["officer"].badge, spare, case.occurred_at)
+        )  # fmt: skip
     return {
         "order_id": order_id,  # a work order HQ filed (the Open311 request id is the same id)
         "request_id": order_id,
+        "conflict_id": conflict_id,
         "case_id": case.id,
         "subject_id": target.subject_id,
         "sha256": sha,

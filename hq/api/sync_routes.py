@@ -114,6 +114,7 @@ def build_router(
         cursor: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int | None, Query(ge=1)] = None,
         policy: Annotated[int | None, Query(ge=0, le=MAX_POLICY_VERSION)] = None,
+        aliases: bool = False,
     ) -> PullPage:
         size = min(limit or settings.default_pull_limit, settings.max_pull_limit)
         now = settings.clock()
@@ -128,6 +129,8 @@ def build_router(
                 limit=size,
             )
             changes = policy_change(tx, policy, page.changes)
+            if not aliases:  # a phone that does not know the subject_alias kind (sync.protocol)
+                changes = [c for c in changes if c.kind is not ChangeKind.SUBJECT_ALIAS]
         return PullPage(
             changes=[wire_change(c) for c in changes],
             cursor=page.cursor,

@@ -280,6 +280,7 @@ class ChangeKind(StrEnum):
     ZONE = "zone"  # a zone feature of the current zone version, or its removal (key: zone id; hq.zones)
     POLICY = "policy"  # the staged rule's policy in force, to everyone (key: "policy")
     WORK_ORDER = "work_order"  # a work order for its officer (key "<id>@<badge>") or squad ("<id>#<squad>")
+    SUBJECT_ALIAS = "subject_alias"  # a merged subject and the one it now is (key: the alias id; hq.merge)
 
 
 #: Kinds a pull skips when they occurred before its ``history_since`` window (occurred_at: the case time).
@@ -287,6 +288,65 @@ HISTORY_KINDS: frozenset[ChangeKind] = frozenset({ChangeKind.HISTORY})
 #: Kinds a pull skips when they occurred before its ``squad_since`` window (occurred_at: the case time, or a
 #: shift's start): a leader's phone holds the squad's recent days, not a year of them.
 SQUAD_KINDS: frozenset[ChangeKind] = frozenset({ChangeKind.SQUAD_CASE, ChangeKind.SQUAD_SHIFT})
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectPair:
+    """Two subjects of one district found alike (``hq.subjectmatch``); ``a < b``. ``strength``: ``strong``
+    (a shared phone, plate or ID number: one identity for the staged rule unless ``split``) or ``weak``
+    (similar name and kind: only suggested). ``state``: ``open`` (a merge suggestion), ``merged``,
+    ``split`` (the leader said: two subjects)."""
+
+    a: str
+    b: str
+    district: str
+    strength: str
+    reason: str  # the shared keys or "name", comma-separated
+    state: str
+    at: datetime
+    by_badge: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectAlias:
+    """A merged subject (``alias_id``) and the subject it now is (``survivor_id``)."""
+
+    alias_id: str
+    survivor_id: str
+    district: str
+    at: datetime
+    by_badge: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRevision:
+    """One accepted write of a subject: the whole record after it and the fields it changed."""
+
+    subject_id: str
+    version: int
+    at: datetime
+    by_badge: str
+    device_id: str
+    payload: Mapping[str, Any]
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectConflict:
+    """One field of a subject changed two ways from the same base (``hq.subjectedit``), until resolved."""
+
+    id: str
+    subject_id: str
+    district: str
+    field: str
+    base_value: str
+    hq_value: str
+    pushed_value: str
+    by_badge: str
+    device_id: str
+    at: datetime
+    resolved_at: datetime | None = None
+    resolved_by: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,6 +581,52 @@ class Tx(Protocol):
         ...
 
     def missing_photos(self, case_id: str) -> list[str]: ...
+
+    # -- subject identity (issue #22: hq.subjectmatch, hq.merge, hq.subjectedit)
+    def set_subject_keys(self, subject_id: str, district: str, keys: Iterable[str]) -> None:
+        """Replace the subject's matching keys."""
+        ...
+
+    def subjects_with_keys(self, district: str, keys: Iterable[str]) -> dict[str, set[str]]:
+        """Subject id → which of ``keys`` it holds, for the district's subjects holding any."""
+        ...
+
+    def put_subject_pair(self, pair: SubjectPair) -> None:
+        """Insert or replace the pair ``(pair.a, pair.b)`` (``a < b``)."""
+        ...
+
+    def get_subject_pair(self, a: str, b: str) -> SubjectPair | None:
+        """The pair of two subjects, in either order."""
+        ...
+
+    def delete_subject_pair(self, a: str, b: str) -> bool: ...
+    def subject_pairs(self, subject_ids: Iterable[str]) -> list[SubjectPair]:
+        """Every pair touching one of the subjects."""
+        ...
+
+    def list_subject_pairs(
+        self, district: str | None, *, states: Iterable[str] = ("open",), limit: int = 500
+    ) -> list[SubjectPair]:
+        """Pairs of a district (every district when None) in these states, newest first."""
+        ...
+
+    def put_subject_alias(self, alias: SubjectAlias) -> None: ...
+    def drop_subject_alias(self, alias_id: str) -> bool: ...
+    def subject_alias(self, alias_id: str) -> SubjectAlias | None: ...
+    def aliases_of(self, survivor_id: str) -> list[SubjectAlias]: ...
+    def add_subject_revision(self, revision: SubjectRevision) -> None: ...
+    def subject_revisions(self, subject_id: str, *, limit: int = 500) -> list[SubjectRevision]:
+        """The subject's writes, oldest first."""
+        ...
+
+    def add_subject_conflict(self, conflict: SubjectConflict) -> None: ...
+    def list_subject_conflicts(
+        self, district: str | None, *, subject_id: str | None = None, open_only: bool = True, limit: int = 500
+    ) -> list[SubjectConflict]: ...
+    def get_subject_conflict(self, conflict_id: str) -> SubjectConflict | None: ...
+    def resolve_subject_conflict(self, conflict_id: str, at: datetime, by_badge: str) -> bool:
+        """Mark an open conflict resolved; False when it is unknown or resolved already."""
+        ...
 
     # -- subjects, shifts, reviews, catalogue
     def save_subject(self, subject: Subject, *, at: datetime, by_badge: str = "") -> None:

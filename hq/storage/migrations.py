@@ -429,6 +429,73 @@ CREATE INDEX subjects_district_id ON subjects (district, id)
     )
 
 
+def m008_subject_merge(conn: Any, dialect: Dialect) -> None:
+    """One vendor, one history (issue #22): each subject's matching keys (``enforcement.identifiers``:
+    strong ``phone:``/``plate:``/``id:`` keys and a weak ``name:`` key), the pairs of subjects found alike
+    (strong: one identity for the staged rule at once; weak: only suggested) with what the leader
+    decided (``open`` / ``merged`` / ``split``), the aliases a merge made, and the registry's edit
+    history (every accepted subject write, field by field) with the field conflicts it found."""
+    _run(
+        conn,
+        dialect,
+        """
+CREATE TABLE subject_keys (
+    subject_id TEXT NOT NULL,
+    district TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (subject_id, key)
+);
+CREATE INDEX subject_keys_district ON subject_keys (district, key);
+CREATE TABLE subject_pairs (
+    a TEXT NOT NULL,
+    b TEXT NOT NULL,
+    district TEXT NOT NULL,
+    strength TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    state TEXT NOT NULL,
+    at {TS} NOT NULL,
+    by_badge TEXT NOT NULL,
+    PRIMARY KEY (a, b)
+);
+CREATE INDEX subject_pairs_b ON subject_pairs (b);
+CREATE INDEX subject_pairs_district ON subject_pairs (district, state);
+CREATE TABLE subject_aliases (
+    alias_id TEXT PRIMARY KEY,
+    survivor_id TEXT NOT NULL,
+    district TEXT NOT NULL,
+    at {TS} NOT NULL,
+    by_badge TEXT NOT NULL
+);
+CREATE INDEX subject_aliases_survivor ON subject_aliases (survivor_id);
+CREATE TABLE subject_revisions (
+    subject_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    at {TS} NOT NULL,
+    by_badge TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    changed TEXT NOT NULL,
+    PRIMARY KEY (subject_id, version)
+);
+CREATE TABLE subject_conflicts (
+    id TEXT PRIMARY KEY,
+    subject_id TEXT NOT NULL,
+    district TEXT NOT NULL,
+    field TEXT NOT NULL,
+    base_value TEXT NOT NULL,
+    hq_value TEXT NOT NULL,
+    pushed_value TEXT NOT NULL,
+    by_badge TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    at {TS} NOT NULL,
+    resolved_at {TS},
+    resolved_by TEXT NOT NULL
+);
+CREATE INDEX subject_conflicts_district ON subject_conflicts (district, resolved_at)
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m001_initial,
@@ -438,6 +505,7 @@ MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m005_policy,
     m006_work_orders,
     m007_aggregates,
+    m008_subject_merge,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -537,4 +605,5 @@ TABLES = (
     "catalogue", "changes", "audit", "audit_head", "photo_uploads", "zone_versions", "policies",
     "work_order_events", "work_orders", "partners", "work_order_timers",
     "agg_cases", "agg_seized", "agg_conflicts", "agg_subjects",
+    "subject_keys", "subject_pairs", "subject_aliases", "subject_revisions", "subject_conflicts",
 )  # fmt: skip

@@ -75,6 +75,8 @@ from sync.protocol import (
     SignInResponse,
     SquadCaseData,
     SquadShiftData,
+    SubjectAliasData,
+    SubjectMeta,
     TombstoneData,
 )
 
@@ -364,6 +366,7 @@ class SyncClient:
             cursor = self.store.meta_get(metakeys.CURSOR)
             params: dict[str, Any] = {"cursor": cursor} if cursor else {}
             params["policy"] = held_version(self.store.meta_get)  # HQ then sends the policy in force
+            params["aliases"] = "true"  # this build knows subject_alias changes (issue #22)
             try:
                 response = self.transport.request("GET", "/v1/changes", params=params)
             except ServerRefused as exc:
@@ -390,6 +393,13 @@ class SyncClient:
         try:
             if change.kind == "subject":
                 self.store.apply_remote_subject(subject_from_dict(change.data))
+                meta = SubjectMeta.model_validate(change.data)
+                if meta.version:  # HQ's version and edits (issue #22; an older HQ sends none)
+                    edits = [e.model_dump(mode="json") for e in meta.edits]
+                    self.store.apply_subject_meta(change.id, meta.version, edits)
+            elif change.kind == "subject_alias":
+                alias = SubjectAliasData.model_validate(change.data)
+                self.store.apply_subject_alias(alias.alias_id, alias.survivor_id)
             elif change.kind == "tombstone":
                 self.store.delete_subject(TombstoneData.model_validate(change.data).id)
             elif change.kind == "history":

@@ -77,6 +77,13 @@ class DraftForm(Observable):
         """The open new-subject form's values (None: the form is closed)."""
         return self.draft.subject_form if self.draft is not None else None
 
+    def close_subject_form(self) -> None:
+        """Close the new-subject form without creating anything (an existing subject was chosen)."""
+        draft = self._require()
+        if draft.subject_form is not None:
+            draft.subject_form = None
+            self._persist()
+
     def type_subject(self, name: str, value: Any) -> None:
         """One field of the new-subject form (``hardship`` is a switch, the others text)."""
         if name not in NEW_SUBJECT:

@@ -91,6 +91,10 @@ class DraftStore(Protocol):
     def get_officer(self, badge: str) -> Officer | None: ...
     def save_subject(self, subject: Subject) -> Subject: ...
     def subject_history(self, subject_id: str) -> list[HistoryEntry]: ...
+    def likely_matches(
+        self, *, kind: SubjectKind | str = "", name: str = "", phone: str = "", plate: str = "",
+        id_number: str = "", limit: int = 5,
+    ) -> list[tuple[Subject, str]]: ...  # fmt: skip
     def patrol_log(self, badge: str, day: date) -> list[Any]: ...
     def reserve_case_no(self, squad_code: str, badge: str, day: date) -> str: ...
     def save_case(self, case: Case) -> None: ...
@@ -491,6 +495,19 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
         if draft is None or draft.subject_id is None:
             return []
         return self.earlier_cases(draft.subject_id)
+
+    def likely_matches(self) -> list[tuple[Subject, str, list[HistoryEntry]]]:
+        """Before a new subject is created: the registry's subjects (own and HQ's synced registry) that
+        are probably the same one ("可能是同一当事人"), each with why (``phone`` / ``plate`` / ``id`` /
+        ``name``) and its cases, newest first; offline. Empty while the new-subject form is closed."""
+        form = self.draft.subject_form if self.draft is not None else None
+        if not form:
+            return []
+        found = self._store.likely_matches(
+            kind=str(form.get("kind", "")), name=str(form.get("name", "")),
+            phone=str(form.get("phone", "")), plate=str(form.get("plate", "")),
+        )  # fmt: skip
+        return [(subject, why, self.earlier_cases(subject.id)) for subject, why in found]
 
     def earlier_cases(self, subject_id: str) -> list[HistoryEntry]:
         """A subject's earlier cases (own and pulled from HQ), newest first: shown beside search results."""

@@ -45,7 +45,23 @@ class SubjectsView:
                         ]
                     )
                 )
+            parts += self.edit_lines()
         return screen_column(parts, spacing=10)
+
+    def edit_lines(self) -> list[ft.Control]:
+        """Who changed which field, when (HQ's record of the subject, issue #22)."""
+        s = self.shell
+        edits = self.app.subjects.edits
+        if not edits:
+            return []
+        lines: list[ft.Control] = [ft.Text(s.t("subjects.edits"), weight=ft.FontWeight.BOLD)]
+        for edit in edits[:10]:
+            at = self.app.subjects.edit_time(edit)
+            fields = "、".join(s.t(f"subject.{f}") for f in edit.get("fields", []) if f != "hardship")
+            text = s.t("subjects.edit_line", version=edit.get("version", ""), at=day_time(at) if at else "",
+                       badge=edit.get("by_badge", ""), fields=fields)  # fmt: skip
+            lines.append(ft.Text(text, size=13))
+        return lines
 
     def label(self, subject: Any) -> str:
         return subject_label(subject, self.shell.t)

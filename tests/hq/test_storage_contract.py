@@ -34,6 +34,10 @@ from hq.storage.base import (
     StorageConflict,
     StorageError,
     StorageUnavailable,
+    SubjectAlias,
+    SubjectConflict,
+    SubjectPair,
+    SubjectRevision,
     TokenRow,
     UserRow,
 )
@@ -384,6 +388,41 @@ def test_registry_writes_are_published(storage: Storage) -> None:
     assert [(c.kind, c.key, dict(c.data)) for c in after.changes] == [
         (ChangeKind.TOMBSTONE, subject.id, {"kind": "subject", "id": subject.id})
     ]
+
+
+def test_subject_keys_pairs_aliases_revisions_and_conflicts(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        tx.set_subject_keys("s1", DISTRICT, {"phone:13812345678", "name:shop:老王"})
+        tx.set_subject_keys("s2", DISTRICT, {"phone:13812345678"})
+        tx.set_subject_keys("s3", "二七区", {"phone:13812345678"})
+        tx.put_subject_pair(SubjectPair("s2", "s1", DISTRICT, "strong", "phone", "open", NOW, "1023"))
+        tx.put_subject_alias(SubjectAlias("s2", "s1", DISTRICT, NOW, "2001"))
+        tx.add_subject_revision(SubjectRevision("s1", 1, NOW, "1023", "d1", {"name": "老王"}, ("name",)))
+        tx.add_subject_conflict(
+            SubjectConflict("c1", "s1", DISTRICT, "name", "a", "b", "c", "1024", "d2", NOW)
+        )
+    with storage.transaction() as tx:
+        assert tx.subjects_with_keys(DISTRICT, ["phone:13812345678"]) == {
+            "s1": {"phone:13812345678"}, "s2": {"phone:13812345678"},
+        }  # fmt: skip
+        pair = tx.get_subject_pair("s2", "s1")
+        assert pair is not None
+        assert (pair.a, pair.b, pair.at) == ("s1", "s2", NOW)
+        assert tx.subject_pairs(["s2"]) == [pair]
+        assert tx.list_subject_pairs(DISTRICT) == [pair]
+        assert tx.list_subject_pairs(DISTRICT, states=["merged"]) == []
+        assert tx.subject_alias("s2") == SubjectAlias("s2", "s1", DISTRICT, NOW, "2001")
+        assert [a.alias_id for a in tx.aliases_of("s1")] == ["s2"]
+        assert tx.subject_revisions("s1")[0].payload == {"name": "老王"}
+        assert tx.get_subject_conflict("c1") is not None
+        assert tx.resolve_subject_conflict("c1", NOW + timedelta(minutes=1), "2001")
+        assert not tx.resolve_subject_conflict("c1", NOW, "2001")  # once
+        assert tx.list_subject_conflicts(DISTRICT) == []
+        assert tx.list_subject_conflicts(DISTRICT, open_only=False)[0].resolved_by == "2001"
+        assert tx.drop_subject_alias("s2")
+        assert tx.delete_subject_pair("s1", "s2")
+        tx.set_subject_keys("s1", DISTRICT, [])
+        assert tx.subjects_with_keys(DISTRICT, ["name:shop:老王"]) == {}
 
 
 def test_failed_transaction_leaves_nothing(storage: Storage) -> None:

@@ -36,7 +36,9 @@ from enforcement.model import (
 )
 from hq.auth import PinHasher, new_token, token_hash
 from hq.demo_zones import demo_zones
-from hq.storage.base import TokenRow, UserRow
+from hq.merge import merge_subjects
+from hq.storage.base import SubjectConflict, TokenRow, UserRow
+from hq.subjectmatch import note_subject
 from sync.protocol import PROTOCOL_VERSION, Errno, http_status
 from testkit.hostile import evidence_photo
 from testkit.hqkit import (
@@ -138,6 +140,13 @@ TABLE: list[tuple[str, tuple[str, ...]]] = [
     ("GET /open311/v2/requests.json",           (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
     ("GET /open311/v2/requests/{request_id}.json", (OK, OK,  OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
     ("POST /open311/v2/requests.json",          (KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY)),
+    ("POST /v1/subjects/{subject_id}/merge",    (DENY, DENY, DENY, OK,   OK,   DENY, OK,   AUTH, AUTH, AUTH)),
+    ("POST /v1/subjects/{subject_id}/unmerge",  (DENY, DENY, DENY, OK,   OK,   DENY, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/merge-suggestions",               (DENY, DENY, DENY, OK,   OK,   DENY, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/subjects/{subject_id}/history",   (OK,   OK,   OK,   OK,   OK,   DENY, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/subject-conflicts",               (DENY, DENY, DENY, OK,   OK,   DENY, OK,   AUTH, AUTH, AUTH)),
+    ("POST /v1/subject-conflicts/{conflict_id}/resolve",
+                                                (DENY, DENY, DENY, OK,   OK,   DENY, OK,   AUTH, AUTH, AUTH)),
 ]
 # fmt: on
 # Note: a leader asking for another squad's officer by badge gets their own squad's (empty) list, not 403:
@@ -285,6 +294,56 @@ def _sha(data: bytes) -> str:
     return photo_ref(data).sha256
 
 
+def _two_subjects(w: World) -> tuple[str, str]:
+    """Two fresh vendors of the owner's district sharing a phone number (a merge suggestion)."""
+    n = w.seq()
+    phone = f"139{n:08d}"
+    pair = [Subject(new_id(), SubjectKind.MOBILE_VENDOR, name=f"孙记烤串{n}", phone=phone, district=DISTRICT)
+            for _ in range(2)]  # fmt: skip
+    with w.hq.storage.transaction() as tx:
+        for subject in pair:
+            tx.save_subject(subject, at=w.hq.clock())
+            note_subject(tx, subject, at=w.hq.clock())
+    return pair[0].id, pair[1].id
+
+
+def _merge(w: World, a: dict[str, str]) -> httpx.Response:
+    alias, survivor = _two_subjects(w)
+    return w.client.post(f"/v1/subjects/{alias}/merge", json={"into": survivor}, headers=a)
+
+
+def _unmerge(w: World, a: dict[str, str]) -> httpx.Response:
+    alias, survivor = _two_subjects(w)
+    with w.hq.storage.transaction() as tx:
+        merge_subjects(tx, LEADER, alias, survivor, w.hq.clock())
+    return w.client.post(f"/v1/subjects/{alias}/unmerge", headers=a)
+
+
+SUGGESTED = ("matrix-twin-a", "matrix-twin-b")
+CONFLICT_ID = "matrix-conflict"
+
+
+def _suggestions(w: World, a: dict[str, str]) -> httpx.Response:
+    with w.hq.storage.transaction() as tx:
+        if tx.get_subject(SUGGESTED[0]) is None:
+            for subject_id in SUGGESTED:
+                twin = Subject(subject_id, SubjectKind.MOBILE_VENDOR, phone="13912340000", district=DISTRICT,
+                               description="蓝色三轮车")  # fmt: skip
+                tx.save_subject(twin, at=w.hq.clock())
+                note_subject(tx, twin, at=w.hq.clock())
+    return w.client.get("/v1/merge-suggestions", params={"limit": 500}, headers=a)
+
+
+def _conflict(w: World, conflict_id: str) -> str:
+    with w.hq.storage.transaction() as tx:
+        if tx.get_subject_conflict(conflict_id) is None:
+            tx.add_subject_conflict(
+                SubjectConflict(conflict_id, w.subject.id, DISTRICT, "address", "", "人民路1号", "人民路2号",
+                                OWNER.badge, w.devices["owner"], w.hq.clock())
+            )  # fmt: skip
+    return conflict_id
+
+
 # How each row is asked (caller ``c`` with headers ``a``), and what in the answer shows the target's data.
 REQUESTS: dict[str, Request] = {
     "GET /v1/health": lambda w, c, a: w.client.get("/v1/health", headers=a),
@@ -366,6 +425,21 @@ REQUESTS: dict[str, Request] = {
         data={"service_code": "0510", "description": "烧烤", "lat": "34.7585", "long": "113.6735"},
         headers=a,
     ),
+    "POST /v1/subjects/{subject_id}/merge": lambda w, c, a: _merge(w, a),
+    "POST /v1/subjects/{subject_id}/unmerge": lambda w, c, a: _unmerge(w, a),
+    "GET /v1/merge-suggestions": lambda w, c, a: _suggestions(w, a),
+    "GET /v1/subjects/{subject_id}/history": lambda w, c, a: w.client.get(
+        f"/v1/subjects/{w.subject.id}/history", headers=a
+    ),
+    "GET /v1/subject-conflicts": lambda w, c, a: (
+        _conflict(w, CONFLICT_ID),
+        w.client.get("/v1/subject-conflicts", headers=a),
+    )[1],
+    "POST /v1/subject-conflicts/{conflict_id}/resolve": lambda w, c, a: w.client.post(
+        f"/v1/subject-conflicts/{_conflict(w, f'matrix-conflict-{w.seq()}')}/resolve",
+        json={"take": "hq"},
+        headers=a,
+    ),
 }
 
 #: What of the target an answer holds when the caller may see it (rows without an entry have no target).
@@ -386,6 +460,9 @@ MARKS: dict[str, Callable[[World], bytes]] = {
     "GET /v1/workorders": lambda w: w.order.encode(),
     "GET /v1/workorders/{order_id}": lambda w: w.order.encode(),
     "GET /open311/v2/requests/{request_id}.json": lambda w: w.order.encode(),
+    "GET /v1/merge-suggestions": lambda w: SUGGESTED[0].encode(),
+    "GET /v1/subjects/{subject_id}/history": lambda w: w.subject.id.encode(),
+    "GET /v1/subject-conflicts": lambda w: CONFLICT_ID.encode(),
 }
 
 

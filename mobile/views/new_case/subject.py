@@ -40,6 +40,7 @@ class SubjectStep(StepBase):
         parts.append(self.results)
         if self.drafts.subject_form() is not None:
             parts.append(self.subject_form())
+            parts.append(self.likely_block())
         else:
             parts.append(
                 ft.Row(
@@ -147,6 +148,9 @@ class SubjectStep(StepBase):
         def setter(name: str) -> Any:
             def handler(e: Any) -> None:
                 self.drafts.type_subject(name, e.control.value)
+                if name in ("kind", "name", "phone", "plate"):
+                    self.fill_likely()
+                    self.shell.update()
 
             return handler
 
@@ -183,6 +187,38 @@ class SubjectStep(StepBase):
                 padding=12,
             )
         )
+
+    def likely_block(self) -> ft.Column:
+        """The "可能是同一当事人" block: registry subjects the new one probably is, with their cases (#22)."""
+        if getattr(self, "_likely", None) is None:
+            self._likely = ft.Column(spacing=4, key="subject_likely")
+        self.fill_likely()
+        return self._likely
+
+    def fill_likely(self) -> None:
+        s = self.shell
+        block = getattr(self, "_likely", None)
+        if block is None:
+            return
+        found = self.drafts.likely_matches()
+        tiles: list[ft.Control] = [
+            ft.ListTile(
+                leading=ft.Icon(ft.Icons.PEOPLE),
+                title=ft.Text(f"{self.subject_label(subject)} · {s.t(f'subject.likely.why.{why}')}", size=16),
+                subtitle=ft.Text(self.subject_summary(subject), size=13),
+                trailing=ft.Text(s.t("subject.likely.use"), size=14),
+                on_click=lambda e, sid=subject.id: self.choose_likely(sid),
+                min_height=TOUCH,
+            )
+            for subject, why, _history in found
+        ]
+        heading = [ft.Text(s.t("subject.likely.title"), size=15, weight=ft.FontWeight.BOLD)] if tiles else []
+        block.controls = heading + tiles
+
+    def choose_likely(self, subject_id: str) -> None:
+        self.drafts.close_subject_form()
+        self._subject_form = None
+        self.choose_subject(subject_id)
 
     def create_subject(self, e: Any = None) -> None:
         try:

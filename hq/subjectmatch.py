@@ -1,0 +1,121 @@
+"""One vendor, one history (issue #22): which subjects of a district are one identity for the staged rule.
+
+Every subject HQ stores gets its matching keys (``keys_of``: ``enforcement.identifiers.strong_keys`` —
+phone, plate, resident ID — and a weak ``name:<kind>:<normalised name>`` key). ``note_subject`` compares
+them with the district's other subjects and keeps one ``SubjectPair`` per alike pair:
+
+- **strong** (a shared phone, plate or ID number): the two are ONE identity for HQ's stage at once —
+  ``group_history`` reads the history of the whole identity group — and the pair is an ``open`` merge
+  suggestion until a leader merges it (``hq.merge``) or splits it (unmerge: two subjects after all);
+- **weak** (same kind, same normalised name): only suggested, never counted.
+
+The identity group of a subject (``identity_group``) is the set reachable over pairs that link: strong
+and not ``split``, or ``merged``. A leader's decision (``merged`` / ``split``) is never changed by a
+later edit; an ``open`` pair follows the keys (it goes when they no longer match).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from enforcement.identifiers import normalise_shop_name, strong_keys
+from enforcement.model import HistoryEntry, Subject
+from hq.storage.base import SubjectPair, Tx
+
+__all__ = [
+    "MAX_GROUP", "MAX_WEAK", "MERGED", "OPEN", "SPLIT", "STRONG", "WEAK", "group_history", "identity_group",
+    "keys_of", "links", "note_subject", "subject_lock_keys",
+]  # fmt: skip
+
+STRONG, WEAK = "strong", "weak"
+OPEN, MERGED, SPLIT = "open", "merged", "split"
+#: An identity group never grows past this many subjects (a phone number typed into hundreds of records
+#: by mistake must not make one history of a whole district).
+MAX_GROUP = 50
+#: New weak (name) suggestions one registration makes at most.
+MAX_WEAK = 10
+
+
+def keys_of(subject: Subject) -> set[str]:
+    """The subject's matching keys: its strong keys, and ``name:<kind>:<key>`` when the name has 2+
+    characters after normalising."""
+    keys = set(strong_keys(subject.phone, subject.plate, subject.id_number))
+    name = normalise_shop_name(subject.name)
+    if len(name) >= 2:
+        keys.add(f"name:{subject.kind.value}:{name}")
+    return keys
+
+
+def links(pair: SubjectPair) -> bool:
+    """Whether the pair makes its two subjects one identity for the staged rule."""
+    return pair.state == MERGED or (pair.strength == STRONG and pair.state != SPLIT)
+
+
+def note_subject(tx: Tx, subject: Subject, *, at: datetime, by_badge: str = "") -> set[str]:
+    """Store the subject's keys and bring its ``open`` pairs up to date; returns the subjects whose
+    identity group changed (empty when none did): their cases are to be restaged."""
+    keys = keys_of(subject)
+    tx.set_subject_keys(subject.id, subject.district, keys)
+    found = tx.subjects_with_keys(subject.district, keys) if keys else {}
+    found.pop(subject.id, None)
+    existing = {(p.b if p.a == subject.id else p.a): p for p in tx.subject_pairs([subject.id])}
+    touched: set[str] = set()
+    weak = 0
+    for other, shared in sorted(found.items()):
+        strong = sorted(k for k in shared if not k.startswith("name:"))
+        if not strong and other not in existing:
+            weak += 1
+            if weak > MAX_WEAK:
+                continue  # a common name ("烧烤摊") suggests a few, not the whole district
+        # the reason names the kinds of key only: an ID number is never shown in full
+        kinds = sorted({k.split(":", 1)[0] for k in strong})
+        strength, reason = (STRONG, ",".join(kinds)) if strong else (WEAK, "name")
+        pair = existing.get(other)
+        if pair is not None and (pair.state != OPEN or (pair.strength, pair.reason) == (strength, reason)):
+            continue  # a leader's decision stands; an unchanged suggestion stays as it is
+        if (pair is not None and pair.strength == STRONG) or strength == STRONG:
+            touched |= {subject.id, other}
+        tx.put_subject_pair(
+            SubjectPair(subject.id, other, subject.district, strength, reason, OPEN, at, by_badge)
+        )
+    for other, pair in existing.items():
+        if other not in found and pair.state == OPEN:
+            tx.delete_subject_pair(pair.a, pair.b)
+            if pair.strength == STRONG:
+                touched |= {subject.id, other}
+    return touched
+
+
+def identity_group(tx: Tx, subject_id: str) -> set[str]:
+    """The subject and every subject linked to it (at most ``MAX_GROUP``)."""
+    group = {subject_id}
+    frontier = [subject_id]
+    while frontier and len(group) < MAX_GROUP:
+        found = []
+        for pair in tx.subject_pairs(frontier):
+            if not links(pair):
+                continue
+            for member in (pair.a, pair.b):
+                if member not in group and len(group) < MAX_GROUP:
+                    group.add(member)
+                    found.append(member)
+        frontier = found
+    return group
+
+
+def group_history(tx: Tx, subject_id: str, *, members: Iterable[str] | None = None) -> list[HistoryEntry]:
+    """The staged rule's history of the subject's whole identity group, oldest first."""
+    ids = sorted(set(members) if members is not None else identity_group(tx, subject_id))
+    entries = {e.case_id: e for member in ids for e in tx.subject_history(member)}
+    return sorted(entries.values(), key=lambda e: (e.occurred_at, e.case_no))
+
+
+def subject_lock_keys(payload: object) -> set[str]:
+    """Lock names for a pushed subject payload's strong keys (taken with the batch's subject locks), so two
+    concurrent registrations sharing a phone number see each other (PostgreSQL)."""
+    if not isinstance(payload, dict):
+        return set()
+    fields = [payload.get(name) for name in ("phone", "plate", "id_number")]
+    phone, plate, id_number = (value if isinstance(value, str) else "" for value in fields)
+    return {f"key:{key}" for key in strong_keys(phone, plate, id_number)}
