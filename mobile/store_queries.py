@@ -198,6 +198,18 @@ class QueryStore(StoreCore):
             if subject_id in records
         ]
 
+    def last_warning_notice_no(self, badge: str) -> str:
+        """The warning notice number of the officer's case with a 警告通知书 saved last on this phone ("" when
+        none): where the notice book goes on (``mobile.state.draft_quick``)."""
+        rows = self._rows(
+            "SELECT json_extract(record, '$.warning_notice_no') FROM cases"
+            " WHERE officer_badge = ? AND disposition = ?"
+            " AND coalesce(json_extract(record, '$.warning_notice_no'), '') != ''"
+            " ORDER BY saved_at DESC, rowid DESC LIMIT 1",
+            (badge, "warning_notice"),
+        )
+        return str(rows[0][0]) if rows else ""
+
     def violation_counts(self, badge: str) -> dict[str, int]:
         """How many cases (by case number) the officer recorded per violation code, most used first."""
         rows = self._rows(

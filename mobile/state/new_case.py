@@ -44,6 +44,7 @@ from mobile.state.clock import ClockState
 from mobile.state.draft import FIELD_STEP, STEPS, Draft, DraftPhoto, DraftSeized
 from mobile.state.draft_form import DraftForm
 from mobile.state.draft_photos import DraftPhotos
+from mobile.state.draft_quick import DraftQuick
 from mobile.state.draft_save import DraftSave
 from mobile.state.draft_zones import DraftZones
 from mobile.state.errors import DraftError, NotSignedIn, localized
@@ -97,12 +98,13 @@ class DraftStore(Protocol):
     ) -> list[tuple[Subject, str]]: ...  # fmt: skip
     def patrol_log(self, badge: str, day: date) -> list[Any]: ...
     def reserve_case_no(self, squad_code: str, badge: str, day: date) -> str: ...
+    def last_warning_notice_no(self, badge: str) -> str: ...
     def save_case(self, case: Case) -> None: ...
     @property
     def device_id(self) -> str: ...
 
 
-class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
+class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftQuick, DraftSave, Observable):
     """The officer's case draft and every operation of the New case screen."""
 
     def __init__(
@@ -148,6 +150,9 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftSave, Observable):
 
     def _key(self) -> str:
         return metakeys.DRAFT.format(badge=self._badge())
+
+    def _last_notice_no(self) -> str:
+        return self._store.last_warning_notice_no(self._badge())
 
     def resume(self) -> Draft | None:
         """The signed-in officer's unsaved draft, if there is one (after a restart or a break), its time

@@ -17,6 +17,7 @@ from enforcement.staging import stage_name
 from enforcement.text import Lang
 from mobile.i18n import t
 from mobile.state.app_state import AppState
+from mobile.state.today import NearbyStage
 from mobile.theme import SYNC_COLOURS, SYNC_ICONS, TOUCH, icon, stage_chip
 
 #: Long lists are shown a page at a time (a big squad's day has hundreds of cases).
@@ -206,3 +207,32 @@ def clock_banner(text: str) -> ft.Control:
         border=ft.Border.all(1, ft.Colors.ORANGE_900),
         key="clock_banner",
     )
+
+
+def nearby_buttons(
+    shell: Host, found: list[NearbyStage], pick: Callable[[NearbyStage], None]
+) -> list[ft.Control]:
+    """One button per nearby subject (``老周煎饼 · 无照经营游商 · 3 天前 · 下次：警告``); a tap starts its
+    case."""
+    s = shell
+    buttons: list[ft.Control] = []
+    for n, near in enumerate(found):
+        violation = shell.app.catalogue.get(near.violation_code)
+        when = s.t("today.nearby.days_ago", n=near.days_ago) if near.days_ago else s.t("today.nearby.today")
+        text = s.t(
+            "today.nearby.line",
+            who=near.who,
+            violation=violation.name(s.lang),
+            when=when,
+            stage=stage_name(near.next_stage, s.lang),
+        )
+        buttons.append(
+            ft.TextButton(
+                content=ft.Text(text, size=16),
+                icon=ft.Icons.BOLT,
+                on_click=lambda e, near=near: pick(near),
+                style=ft.ButtonStyle(alignment=ft.Alignment.CENTER_LEFT),
+                key=f"nearby_{n}",
+            )
+        )
+    return buttons

@@ -7,8 +7,9 @@ from typing import Any
 
 import flet as ft
 
-from enforcement.staging import stage_name
+from enforcement.text import LocalizedError
 from mobile.i18n import human_bytes
+from mobile.state.today import NearbyStage
 from mobile.theme import TOUCH
 from mobile.views.common import (
     Host,
@@ -19,6 +20,7 @@ from mobile.views.common import (
     clock_time,
     day_time,
     field,
+    nearby_buttons,
     plain_button,
     screen_column,
     sync_badge,
@@ -148,24 +150,19 @@ class TodayView:
             if self.gps_failed:
                 lines.append(ft.Text(s.t("today.nearby.gps_failed"), size=14))
         else:
-            for n, near in enumerate(self.app.today.nearby()):
-                violation = self.app.catalogue.get(near.violation_code)
-                when = (
-                    s.t("today.nearby.days_ago", n=near.days_ago)
-                    if near.days_ago
-                    else s.t("today.nearby.today")
-                )
-                text = s.t(
-                    "today.nearby.line",
-                    who=near.who,
-                    violation=violation.name(s.lang),
-                    when=when,
-                    stage=stage_name(near.next_stage, s.lang),
-                )
-                lines.append(ft.Text(text, size=16, key=f"nearby_{n}"))
+            lines += nearby_buttons(self.shell, self.app.today.nearby(), self.quick_pick)
             if len(lines) == 1:
                 lines.append(ft.Text(s.t("today.nearby.none"), size=14, italic=True))
         return ft.Column(lines, spacing=4, key="nearby")
+
+    def quick_pick(self, near: NearbyStage) -> None:
+        """One tap on a nearby subject: a case for it with the violation recorded here and the fix as the
+        place; the wizard opens on the first step that needs the officer (often the camera)."""
+        try:
+            self.app.drafts.start_from(near.subject.id, near.violation_code, self.app.today.fix)
+        except LocalizedError as exc:  # an unsaved draft is open: it is continued instead
+            self.shell.message(self.shell.error_text(exc))
+        self.shell.go("new_case")
 
     async def locate(self, e: Any = None) -> None:
         self.gps_failed = False

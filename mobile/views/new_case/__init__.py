@@ -21,9 +21,19 @@ from typing import Any
 
 import flet as ft
 
+from enforcement.text import LocalizedError
 from mobile.state.draft import STEPS
+from mobile.state.today import NearbyStage
 from mobile.theme import TOUCH
-from mobile.views.common import Host, big_button, clock_banner, plain_button, screen_column, title
+from mobile.views.common import (
+    Host,
+    big_button,
+    clock_banner,
+    nearby_buttons,
+    plain_button,
+    screen_column,
+    title,
+)
 from mobile.views.new_case.action import ActionStep
 from mobile.views.new_case.camera import CameraPanel
 from mobile.views.new_case.location import LocationStep
@@ -70,6 +80,8 @@ class NewCaseView(
         if self.step != "photos":
             self.camera.control = None  # a preview still opening is gone with its step: not a failure
         body = getattr(self, f"build_{self.step}")()
+        if self.step == "violation" and not self.drafts.draft_in_progress():
+            body = ft.Column([self.quick_picks(), body], spacing=12)
         nav: list[ft.Control] = []
         if index > 0:
             nav.append(plain_button(s.t("case.back"), self.back, icon=ft.Icons.ARROW_BACK))
@@ -118,6 +130,25 @@ class NewCaseView(
         if entered:
             self.entered(self.step)
         return column
+
+    def quick_picks(self) -> ft.Control:
+        """Above the violations: the subjects recorded near Today's GPS fix, one tap each (as on Today)."""
+        found = self.app.today.nearby()
+        if not found:
+            return ft.Container(visible=False)
+        lines: list[ft.Control] = [
+            ft.Text(self.shell.t("case.quick.title"), size=16, weight=ft.FontWeight.BOLD)
+        ]
+        return ft.Column(
+            lines + nearby_buttons(self.shell, found, self.quick_pick), spacing=4, key="quick_picks"
+        )
+
+    def quick_pick(self, near: NearbyStage) -> None:
+        try:
+            self.drafts.start_from(near.subject.id, near.violation_code, self.app.today.fix)
+        except LocalizedError as exc:
+            self.fail(exc, jump=False)
+        self.shell.render()
 
     def entered(self, step: str) -> None:
         """A step was just shown: the location step asks for the GPS fix, the photos step without photos
