@@ -37,6 +37,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from enforcement.catalogue import Catalogue
+from enforcement.labels import subject_plate
 from enforcement.model import LOCAL_TZ, CaseStatus, ReviewDecision, Role, Stage
 from enforcement.staging import stage_name
 from hq.api.errors import ApiError
@@ -108,7 +109,7 @@ def load_board(tx: Tx, until: date, days: int) -> Board:
     for subject_id in sorted({s.subject_id for s in counted if s.subject_id and s.hq_stage is Stage.PENALTY}):
         history = [e for e in tx.subject_history(subject_id) if e.status == CaseStatus.ACTIVE]
         subject = tx.get_subject(subject_id, include_deleted=True)
-        label = (subject.name or subject.plate) if subject else subject_id
+        label = (subject.name or subject_plate(subject)) if subject else subject_id
         last = max(e.occurred_at for e in history).astimezone(LOCAL_TZ).date() if history else until
         offenders.append(Offender(subject_id, label, len(history), last))
     offenders.sort(key=lambda o: (-o.cases, o.label))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from enforcement.catalogue import Catalogue
-from enforcement.labels import subject_label, written_plate
+from enforcement.labels import subject_label, subject_plate
 from enforcement.model import Case, Review, Shift, Stage
 from enforcement.staging import StagePolicy
 from hq.storage.base import CaseState, Tx
@@ -88,7 +88,7 @@ def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> Day
         subject = tx.get_subject(subject_id, include_deleted=True)
         if subject is not None:
             labels[subject_id] = subject_label(subject)
-            plates[subject_id] = written_plate(subject.plate)
+            plates[subject_id] = subject_plate(subject)
     squad = tx.get_squad(squad_code)
     return build_daylog(
         day,

@@ -6,6 +6,7 @@ from typing import Any
 
 import flet as ft
 
+from enforcement.labels import subject_plate
 from enforcement.staging import stage_name
 from mobile.theme import TOUCH
 from mobile.views.common import Host, chip, clipped, day_time, field, screen_column, title
@@ -48,7 +49,7 @@ class SubjectsView:
         return screen_column(parts, spacing=10)
 
     def label(self, subject: Any) -> str:
-        bits = [subject.name, subject.plate, subject.phone, subject.description]
+        bits = [subject.name, subject_plate(subject), subject.phone, subject.description]
         text = " · ".join(b for b in bits if b) or self.shell.t("unknown")
         return f"{text} · {self.shell.t('subject.hardship_flag')}" if subject.hardship else text
 

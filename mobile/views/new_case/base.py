@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from enforcement.labels import subject_plate
 from mobile.state.app_state import AppState
 from mobile.state.new_case import CaseDraftState
 from mobile.views.common import Host
@@ -64,7 +65,7 @@ class StepBase:
         return handler
 
     def subject_label(self, subject: Any) -> str:
-        bits = [subject.name, subject.plate, subject.phone, subject.description]
+        bits = [subject.name, subject_plate(subject), subject.phone, subject.description]
         label = " · ".join(b for b in bits if b) or self.shell.t("unknown")
         if subject.hardship:
             label += f" · {self.shell.t('subject.hardship_flag')}"
