@@ -19,6 +19,7 @@ import ipaddress
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
@@ -112,11 +113,8 @@ def describe_ca_pem(pem: str) -> list[CaInfo]:
     """The subject and expiry of each CA certificate in ``pem``; ``ValueError`` when it holds none."""
     infos = []
     for cert in ssl_context(pem).get_ca_certs():
-        parts = [
-            f"{_RDN_SHORT.get(str(key), str(key))}={value}"
-            for rdn in cert.get("subject", ())
-            for key, value in rdn  # type: ignore[misc]
-        ]
+        subject: Any = cert.get("subject", ())  # ((("commonName", "…"),), …): typeshed types it loosely
+        parts = [f"{_RDN_SHORT.get(str(key), str(key))}={value}" for rdn in subject for key, value in rdn]
         expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(str(cert["notAfter"])), UTC)
         infos.append(CaInfo(", ".join(parts), expires))
     return infos
