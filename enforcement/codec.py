@@ -33,6 +33,7 @@ def _adapter(kind: type[Any]) -> TypeAdapter[Any]:
 _ADDED_FIELDS: dict[type[Any], dict[str, Any]] = {
     Case: {"policy_version": 0, "device_occurred_at": None, "clock_offset_s": None, "clock_source": ""},
     Shift: {"device_ended_at": None, "clock_offset_s": None},
+    Subject: {"plate_written": ""},
 }
 
 

@@ -104,6 +104,16 @@ def normalise_plate(text: str) -> str:
     return parse_plate(text).plate
 
 
+def written_plate_form(text: str) -> str:
+    """The plate as the officer wrote it, kept for showing: full-width characters made half-width, letters
+    upper case, runs of spaces one space, trimmed (``" 豫a·d12345 "`` → ``"豫A·D12345"``, ``"豫A D12345"``
+    stays); written with no separator at all it gets the printed one (``"豫ad12345"`` → ``"豫A·D12345"``).
+    ``IdentifierError`` if it is not a plate. Never matched on: ``normalise_plate`` gives the key."""
+    written = " ".join(unicodedata.normalize("NFKC", text).upper().split())
+    canonical = normalise_plate(written)
+    return format_plate(canonical) if written == canonical else written
+
+
 def format_plate(plate: str) -> str:
     """The plate as printed: ``"豫A·12345"``, ``"粤Z·1234港"``, ``"使014·578"``."""
     canonical = normalise_plate(plate)

@@ -1,6 +1,7 @@
 """How a report names a subject, a plate and a place (the day log, HQ's exports, the squad feed). Pure.
 
-- ``written_plate``: a plate in its written form, ``豫A·D12345`` (as stored when it does not parse).
+- ``written_plate``: a plate in its written form, ``豫A·D12345`` (as stored when it does not parse);
+  ``subject_plate``: a subject's plate as the officer wrote it, else ``written_plate``.
 - ``subject_label``: the subject's name, else its plate (written), else its kind and description
   (``流动摊贩：推三轮车卖烤红薯``: a subject registered by description only), else its address.
 - ``coordinates_text``: a GPS fix as ``34.74660, 113.62530`` (5 decimals: about a metre).
@@ -36,12 +37,17 @@ def written_plate(plate: str) -> str:
         return plate.strip()
 
 
+def subject_plate(subject: Subject) -> str:
+    """The subject's plate as shown: as the officer wrote it (``plate_written``), else ``written_plate``."""
+    return subject.plate_written.strip() or written_plate(subject.plate)
+
+
 def subject_label(subject: Subject) -> str:
     """The subject as the day log names it (see the module docstring)."""
     if subject.name.strip():
         return subject.name.strip()
     if subject.plate.strip():
-        return written_plate(subject.plate)
+        return subject_plate(subject)
     if subject.description.strip():
         kind = KIND_ZH.get(SubjectKind(subject.kind), "")
         return f"{kind}：{subject.description.strip()}" if kind else subject.description.strip()

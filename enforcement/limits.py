@@ -105,6 +105,8 @@ def too_long(field: str, text: str, *, path: str | None = None) -> TextTooLongEr
 
 
 def _key(owner: str, name: str) -> str:
+    if name == "plate_written":
+        return "plate"
     if owner == "SeizedItem":
         return {"kind": "seized_kind", "note": "seized_note"}.get(name, name)
     return name

@@ -196,13 +196,16 @@ class Subject:
     kind: SubjectKind
     name: str = ""  # vendor's name or shop name (rare characters kept intact)
     phone: str = ""
-    plate: str = ""  # normalised vehicle plate, e.g. 豫A12345
+    plate: str = ""  # normalised vehicle plate, e.g. 豫A12345: the key plates are matched and searched by
     address: str = ""
     description: str = ""
     id_number: str = ""
     district: str = ""
     hardship: bool = False  # 困难户: help before punishment
     created_at: datetime | None = None
+    #: The plate as the officer wrote it (豫A·D12345, 豫A·1234挂): what every screen and report shows;
+    #: "" on records from before it was kept (they show ``enforcement.labels.written_plate(plate)``).
+    plate_written: str = ""
 
 
 @dataclass(frozen=True, slots=True)

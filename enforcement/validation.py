@@ -29,7 +29,12 @@ from dataclasses import replace
 from datetime import date
 
 from enforcement.catalogue import Catalogue, Violation
-from enforcement.identifiers import normalise_phone, normalise_plate, validate_resident_id
+from enforcement.identifiers import (
+    normalise_phone,
+    normalise_plate,
+    validate_resident_id,
+    written_plate_form,
+)
 from enforcement.limits import check_lengths, length_problems
 from enforcement.model import (
     Case,
@@ -513,6 +518,7 @@ def validate_subject(subject: Subject) -> Subject:
         name=subject.name.strip(),
         phone=phone,
         plate=plate,
+        plate_written=_plate_written(subject, plate),
         address=subject.address.strip(),
         description=subject.description.strip(),
         id_number=id_number,
@@ -520,6 +526,21 @@ def validate_subject(subject: Subject) -> Subject:
     )
     _check_kind_fields(result)
     return result
+
+
+def _plate_written(subject: Subject, plate: str) -> str:
+    """The written form to keep: the one already kept while it is still this plate, else the plate as typed
+    (``written_plate_form``); "" without a plate."""
+    if not plate:
+        return ""
+    for typed in (subject.plate_written, subject.plate):
+        if typed.strip():
+            try:
+                if normalise_plate(typed) == plate:
+                    return written_plate_form(typed)
+            except IdentifierError:
+                continue
+    return ""
 
 
 def _check_kind_fields(subject: Subject) -> None:

@@ -40,6 +40,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from enforcement.catalogue import Catalogue
+from enforcement.labels import subject_plate
 from enforcement.model import LOCAL_TZ, Role, Stage
 from enforcement.staging import stage_name
 from hq.api.errors import ApiError
@@ -142,7 +143,7 @@ def load_board(
     offenders = []
     for row in tx.tally_offenders(day_bounds(window[0])[0], limit=TOP):
         subject = tx.get_subject(row.subject_id, include_deleted=True)
-        label = (subject.name or subject.plate) if subject else row.subject_id
+        label = (subject.name or subject_plate(subject)) if subject else row.subject_id
         offenders.append(Offender(row.subject_id, label, row.cases, row.last_at.astimezone(LOCAL_TZ).date()))
     conflicts = tx.cases_page(open_conflicts=True, squad_code=squad, limit=TOP)
     open_conflicts = sum(n for _, code, n in tx.tally_conflicts() if squad in (None, code))
@@ -288,15 +289,25 @@ def _section(title: str, content: str, css: str = "", anchor: str = "") -> str:
     return f"<section{attrs}><h2>{escape(title)}</h2>{content}</section>"
 
 
-def _daylog_form(squads: dict[str, str], day: date) -> str:
+def _daylog_form(
+    squads: dict[str, str], day: date, *, own: tuple[str, str] | None = None, days: int = 14
+) -> str:
+    """The day-log download: HQ's own unit ``own`` (code, name: a day log across every squad of its
+    district) first, then each squad; the window's days in ISO order, newest first."""
+    units = [(code, name) for code, name in sorted(squads.items()) if own is None or code != own[0]]
+    if own is not None:
+        units.insert(0, (own[0], f"{own[1]}（全部中队）"))
     options = "".join(
-        f'<option value="{escape(code)}">{escape(code)} {escape(name)}</option>'
-        for code, name in sorted(squads.items())
+        f'<option value="{escape(code)}">{escape(code)} {escape(name)}</option>' for code, name in units
+    )
+    dates = "".join(
+        f'<option value="{d}">{d}</option>'
+        for d in ((day - timedelta(days=i)).isoformat() for i in range(days))
     )
     return (
         '<form method="get" action="/dashboard/daylog">'
         f'<label>中队 <select name="squad" id="daylog-squad">{options}</select></label> '
-        f'<label>日期 <input type="date" name="until" value="{day.isoformat()}"></label> '
+        f'<label>日期 <select name="until" id="daylog-day">{dates}</select></label> '
         '<label>格式 <select name="format"><option value="pdf">PDF</option><option value="csv">CSV</option>'
         '</select></label> <button type="submit">下载</button></form>'
     )
@@ -373,7 +384,13 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
         _section("趋势", chart, "wide"),
         _section("按日期、中队", _table(["日期", *squads, "合计"], day_rows, squad_columns), "wide"),
         _section("按中队", _table(["代码", "中队", "起数"], by_squad, {2})),
-        _section("中队巡查日志", _daylog_form(board.squads, until), anchor="daylog"),
+        _section(
+            "中队巡查日志",
+            _daylog_form(
+                board.squads, until, own=(caller.officer.squad_code, caller.officer.squad_name), days=days
+            ),
+            anchor="daylog",
+        ),
         _section("区域 · 疏导点", _ZONES_LINK.format(day=until.isoformat()), anchor="zones"),  # hq.dashzones
         _section("按违法类型", _table(["代码", "违法类型", "起数"], by_violation, {2})),
         _section("屡犯当事人（已到处罚阶段）", _table(["当事人", "案件数", "最近一次"], offenders, {1})
@@ -522,11 +539,18 @@ def install_dashboard(
                 Errno.VALIDATION, zh="格式须为 pdf 或 csv", en="format must be pdf or csv", field="format"
             )
 
+        own = caller.officer
+
         def read() -> tuple[DayLog, tuple[int, str]]:
             with storage.transaction(readonly=True) as tx:
+                head = tx.audit_head() or AuditHead(0, GENESIS)  # printed in the PDF (hq.audit)
+                if squad and squad == own.squad_code:  # HQ's own unit: every squad of its district
+                    codes = [sq.code for sq in tx.list_squads(own.district) if sq.code != own.squad_code]
+                    name = f"{own.squad_name}（全部中队）"
+                    log = load_daylog(tx, squad, until, catalogue, squads=codes, unit_name=name)
+                    return log, (head.seq, head.hash)
                 if not known_text(squad) or tx.get_squad(squad) is None:
                     raise ApiError(Errno.NOT_FOUND, zh=f"中队“{squad}”不存在", en=f"No squad {squad}")
-                head = tx.audit_head() or AuditHead(0, GENESIS)  # printed in the PDF (hq.audit)
                 return load_daylog(tx, squad, until, catalogue), (head.seq, head.hash)
 
         log, head = await run_in_threadpool(read)

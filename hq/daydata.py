@@ -4,10 +4,11 @@ dashboard, so all of them count the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, timedelta
 
 from enforcement.catalogue import Catalogue
-from enforcement.labels import subject_label, written_plate
+from enforcement.labels import subject_label, subject_plate
 from enforcement.model import Case, Review, Shift, Stage
 from enforcement.staging import StagePolicy
 from hq.storage.base import CaseState, Tx
@@ -40,26 +41,38 @@ def state_time_flag(tx: Tx, state: CaseState, *, devices: dict[str, str] | None 
     return flag.value if flag else ""
 
 
-def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> DayLog:
-    """The day log of ``squad_code`` on the bureau-local ``day`` from the storage behind ``tx``."""
+def load_daylog(
+    tx: Tx,
+    squad_code: str,
+    day: date,
+    catalogue: Catalogue,
+    *,
+    squads: Collection[str] | None = None,
+    unit_name: str | None = None,
+) -> DayLog:
+    """The day log of ``squad_code`` on the bureau-local ``day`` from the storage behind ``tx``; with
+    ``squads``, a unit's day across those squads (HQ's own unit: every squad of its district), named
+    ``squad_code`` / ``unit_name``."""
     start, end = day_bounds(day)
-    states = tx.list_cases(
-        squad_code=squad_code, since=start, until=end, latest_only=False, limit=MAX_DAY_VERSIONS
-    )
-    # cases received on the day whose time a wrong phone clock made implausible (2099, 1970) belong to it
-    # too (``patrollog.reviewing.best_known_time``; build_daylog keeps those whose best time is on the day)
-    seen = {s.case_id for s in states}
-    states += [
-        s
-        for s in tx.list_cases(
-            squad_code=squad_code,
-            received_since=start,
-            received_until=end,
-            latest_only=False,
-            limit=MAX_DAY_VERSIONS,
-        )
-        if s.case_id not in seen
-    ]
+    codes = [squad_code] if squads is None else sorted(set(squads))
+    states: list[CaseState] = []
+    seen: set[str] = set()
+    for code in codes:
+        # cases received on the day whose time a wrong phone clock made implausible (2099, 1970) belong to
+        # it too (``patrollog.reviewing.best_known_time``; build_daylog keeps those whose best time is on
+        # the day)
+        for found in (
+            tx.list_cases(squad_code=code, since=start, until=end, latest_only=False, limit=MAX_DAY_VERSIONS),
+            tx.list_cases(
+                squad_code=code,
+                received_since=start,
+                received_until=end,
+                latest_only=False,
+                limit=MAX_DAY_VERSIONS,
+            ),
+        ):
+            states += [s for s in found if s.case_id not in seen]
+            seen.update(s.case_id for s in found)
     hq_stages: dict[str, Stage] = {s.case_id: s.hq_stage for s in states}
     received = {s.case_id: s.received_at for s in states}
 
@@ -74,7 +87,7 @@ def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> Day
             received[case.id] = state.received_at
     devices = _devices(cases)
     time_flags = {s.case_id: f for s in states if (f := state_time_flag(tx, s, devices=devices))}
-    names = {u.badge: u.officer.name for u in tx.list_users(squad_code=squad_code)}
+    names = {u.badge: u.officer.name for code in codes for u in tx.list_users(squad_code=code)}
     for badge in {c.officer_badge for c in cases} - set(names):
         user = tx.get_user(badge)
         names[badge] = user.officer.name if user else ""
@@ -88,8 +101,9 @@ def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> Day
         subject = tx.get_subject(subject_id, include_deleted=True)
         if subject is not None:
             labels[subject_id] = subject_label(subject)
-            plates[subject_id] = written_plate(subject.plate)
+            plates[subject_id] = subject_plate(subject)
     squad = tx.get_squad(squad_code)
+    name = unit_name if unit_name is not None else squad.name if squad else ""
     return build_daylog(
         day,
         squad_code,
@@ -97,11 +111,12 @@ def load_daylog(tx: Tx, squad_code: str, day: date, catalogue: Catalogue) -> Day
         shifts=shifts,
         reviews=reviews,
         catalogue=catalogue,
-        squad_name=squad.name if squad else "",
+        squad_name=name,
         officer_names=names,
         subject_labels=labels,
         hq_stages=hq_stages,
         time_flags=time_flags,
         subject_plates=plates,
         received_at=received,
+        squad_codes=codes,
     )

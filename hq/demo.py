@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from enforcement.catalogue import Catalogue
 from enforcement.codec import to_json_dict
+from enforcement.labels import subject_plate
 from enforcement.model import (
     LOCAL_TZ,
     Case,
@@ -268,7 +269,7 @@ def demo_text(summary: DemoSummary, catalogue: Catalogue | None = None) -> str:
         if subject.id not in summary.next_stage:
             continue
         code, stage, ordinal = summary.next_stage[subject.id]
-        label = subject.name or subject.plate
+        label = subject.name or subject_plate(subject)
         name = catalogue.label(code) if catalogue is not None else code
         lines.append(
             f"  {label} ({name}): 第{ordinal}次 → {stage_name(stage, 'zh')} / {stage_name(stage, 'en')}"

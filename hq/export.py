@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 from typing import TextIO
 
 from enforcement.catalogue import load_catalogue
-from enforcement.labels import place_text, subject_label, written_plate
+from enforcement.labels import place_text, subject_label, subject_plate
 from enforcement.model import LOCAL_TZ, Subject
 from enforcement.staging import stage_name
 from hq.storage.base import CaseKey, CaseState, Storage, Tx
@@ -70,7 +70,7 @@ def _details(tx: Tx, states: Sequence[CaseState]) -> dict[str, list[object]]:
             subject = subjects[s.subject_id]
         found[s.case_id] = [
             subject_label(subject) if subject else "",
-            written_plate(subject.plate) if subject else "",
+            subject_plate(subject) if subject else "",
             place_text(case.location, case.extra) if case else "",
             case.fine_yuan if case and case.fine_yuan is not None else "",
             stage_name(s.device_stage, "zh"),

@@ -44,15 +44,17 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import IO, cast
 
+from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFile, ImageFont
 
 from enforcement.text import LocalizedError
 from mobile.photoresize import Jobs, Pieces, Resize, Stream, resize_upright, serve, upright_size
 from mobile.watermark import Watermark
+from patrollog.style import FALLBACK_FONTS, MAIN_FONT_FILE
 
 try:  # HEIC/HEIF where pillow-heif installs (not on every phone build)
     import pillow_heif
@@ -62,7 +64,7 @@ try:  # HEIC/HEIF where pillow-heif installs (not on every phone build)
 except (ImportError, OSError):  # pragma: no cover - depends on the platform
     HEIF_SUPPORTED = False
 
-FONT_FILE = "NotoSansSC-StreetPatrol.otf"
+FONT_FILE = MAIN_FONT_FILE
 #: The font asset as the Flet app registers it (relative to the assets directory).
 FONT_ASSET = f"fonts/{FONT_FILE}"
 _HERE = Path(__file__).resolve().parent
@@ -72,11 +74,16 @@ FONT_PATH = next(
     _HERE.parent / "assets" / FONT_ASSET,
 )
 
+#: The watermark's fonts: the main one, then the fallbacks (rare name hanzi, emoji) beside it, in the order
+#: every surface tries them (``patrollog.style.FALLBACK_FONTS``).
+FONT_PATHS: tuple[Path, ...] = (FONT_PATH, *(FONT_PATH.with_name(file) for _, file in FALLBACK_FONTS))
+
 _JPEG_FORMATS = frozenset({"JPEG", "MPO"})  # MPO: JPEGs with a multi-picture index (many Android phones)
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 _ORIENTATION_TAG = 0x0112
 __all__ = [
     "FONT_PATH",
+    "FONT_PATHS",
     "DecodePlan",
     "PhotoError",
     "PhotoSettings",
@@ -84,6 +91,7 @@ __all__ = [
     "Watermark",
     "decode_plan",
     "process_photo",
+    "text_runs",
 ]
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
 
@@ -572,6 +580,61 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
         ) from None
 
 
+@lru_cache(maxsize=64)
+def _fallback_font(index: int, size: int) -> ImageFont.FreeTypeFont | None:
+    """Fallback font ``index`` (1.. in ``FONT_PATHS``) at ``size``; None when the app lacks its file."""
+    try:
+        return ImageFont.truetype(str(FONT_PATHS[index]), size, layout_engine=ImageFont.Layout.BASIC)
+    except OSError:
+        return None
+
+
+@cache
+def _cmap(index: int) -> frozenset[int]:
+    """The code points font ``index`` of ``FONT_PATHS`` has (its cmap, read once); empty without its file."""
+    try:
+        with TTFont(str(FONT_PATHS[index]), lazy=True) as font:
+            return frozenset(font.getBestCmap() or {})
+    except (OSError, KeyError, AssertionError):
+        return frozenset()
+
+
+def _font_index(ch: str) -> int | None:
+    """The first font of ``FONT_PATHS`` that has ``ch``; None for a character that only joins its neighbour
+    (spaces, marks, variation selectors, joiners) or that no font has (it stays with the main font)."""
+    if ch.isspace() or "\u200b" <= ch <= "\u200f" or "\ufe00" <= ch <= "\ufe0f":
+        return None
+    code = ord(ch)
+    for index in range(len(FONT_PATHS)):
+        if code in _cmap(index):
+            return index
+    return None
+
+
+def text_runs(line: str) -> list[tuple[str, int]]:
+    """``line`` cut into runs of one font each: (text, index in ``FONT_PATHS``), the main font first choice;
+    a character no shipped font has stays in the main font's run (drawn as its missing-glyph box)."""
+    runs: list[tuple[str, int]] = []
+    for ch in line:
+        index = _font_index(ch)
+        if index is None:
+            index = runs[-1][1] if runs else 0
+        if runs and runs[-1][1] == index:
+            runs[-1] = (runs[-1][0] + ch, index)
+        else:
+            runs.append((ch, index))
+    return runs
+
+
+def _line_fonts(size: int) -> list[ImageFont.FreeTypeFont]:
+    main = _font(size)
+    return [main, *(_fallback_font(i, size) or main for i in range(1, len(FONT_PATHS)))]
+
+
+def _line_length(fonts: list[ImageFont.FreeTypeFont], line: str) -> float:
+    return sum(fonts[index].getlength(text) for text, index in text_runs(line))
+
+
 @dataclass(frozen=True, slots=True)
 class _Overlay:
     """A rendered watermark: blend ``layer`` into ``box`` of the image through ``mask``."""
@@ -607,14 +670,14 @@ def render_watermark(size: tuple[int, int], lines: list[str], mode: str = "RGB")
     width, height = size
     margin = max(4, width // 64)
     font_size = max(8, width // 36)
-    font = _font(font_size)
-    widest = max(font.getlength(line) for line in lines)
+    fonts = _line_fonts(font_size)
+    widest = max(_line_length(fonts, line) for line in lines)
     room = width - 4 * margin
     while widest > room and font_size > 6:
         font_size = max(6, min(font_size - 1, int(font_size * room / widest)))
-        font = _font(font_size)
-        widest = max(font.getlength(line) for line in lines)
-    ascent, descent = font.getmetrics()
+        fonts = _line_fonts(font_size)
+        widest = max(_line_length(fonts, line) for line in lines)
+    ascent, descent = fonts[0].getmetrics()
     step = round((ascent + descent) * 1.15)
     box_w = int(widest) + 2 * margin
     box_h = step * len(lines) + 2 * margin - (step - ascent - descent)
@@ -623,7 +686,10 @@ def render_watermark(size: tuple[int, int], lines: list[str], mode: str = "RGB")
     coverage = Image.new("L", (box[2] - box[0], box[3] - box[1]), 0)
     draw = ImageDraw.Draw(coverage)
     for i, line in enumerate(lines):
-        draw.text((margin, margin + i * step), line, font=font, fill=255)
+        x, baseline = float(margin), margin + i * step + ascent
+        for text, index in text_runs(line):  # each run in the font that has its characters
+            draw.text((x, baseline), text, font=fonts[index], fill=255, anchor="ls")
+            x += fonts[index].getlength(text)
     grey = coverage.point(_LAYER_LUT)
     if mode == "YCbCr":
         neutral = Image.new("L", grey.size, 128)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from enforcement.codec import case_from_dict, subject_from_dict
-from enforcement.labels import subject_label, written_plate
+from enforcement.labels import subject_label, subject_plate
 from enforcement.model import LOCAL_TZ, Case, Review, Shift, Stage
 from mobile.store_rows import chunks, marks, review_of, shift_of, utc_us
 
@@ -287,7 +287,7 @@ def _subject_labels(
             subject = subject_from_dict(json.loads(row["record"]))
             if label := subject_label(subject):
                 labels[row["id"]] = label
-            if plate := written_plate(subject.plate):
+            if plate := subject_plate(subject):
                 plates[row["id"]] = plate
     return labels, plates
 

@@ -15,7 +15,7 @@ What it holds, for one squad and one bureau-local day:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
@@ -198,6 +198,7 @@ def build_daylog(
     time_flags: Mapping[str, str] | None = None,
     subject_plates: Mapping[str, str] | None = None,
     received_at: Mapping[str, datetime] | None = None,
+    squad_codes: Collection[str] | None = None,
 ) -> DayLog:
     """The day log of ``squad_code`` on ``day``. ``cases``: case versions (others' squads and days are
     left out; every version of a case may be given); ``shifts``: shifts of the squad's officers;
@@ -206,13 +207,16 @@ def build_daylog(
     need a decision too); ``received_at``: HQ's receive time by case id, where known (a case is on the
     day of its ``patrollog.reviewing.best_known_time``); names and labels for display
     (``enforcement.labels.subject_label``: a subject registered by description is named by it);
-    ``subject_plates``: the written plate by subject id."""
+    ``subject_plates``: the written plate by subject id; ``squad_codes``: the squads whose cases it holds
+    when it is a unit's across squads (HQ's own unit: all squads of the district; ``squad_code`` then names
+    the unit), else ``squad_code`` alone."""
     names = officer_names or {}
     labels = subject_labels or {}
     stages = hq_stages or {}
     plates = subject_plates or {}
     start, end = day_bounds(day)
-    squad_cases = [c for c in cases if c.squad_code == squad_code]
+    unit_codes = {squad_code} if squad_codes is None else set(squad_codes)
+    squad_cases = [c for c in cases if c.squad_code in unit_codes]
     # the latest version decides the day: an amendment may move a case to another day
     # ... placed by its best-known time (HQ's receive time for a time a wrong phone clock made implausible)
     received = received_at or {}

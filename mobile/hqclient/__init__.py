@@ -33,7 +33,14 @@ from mobile.hqclient.errors import (
 )
 from mobile.hqclient.ports import ClientStore, OutboxRecord, PhotoFiles
 from mobile.hqclient.report import PHASE_TEXT, Phase, Progress, ProgressCallback, SyncReport
-from mobile.hqclient.tls import check_ca_pem, cleartext_allowed, is_loopback_host
+from mobile.hqclient.tls import (
+    CaInfo,
+    check_ca_pem,
+    cleartext_allowed,
+    der_to_pem,
+    describe_ca_pem,
+    is_loopback_host,
+)
 from mobile.hqclient.transport import RetryPolicy
 from mobile.hqclient.uploads import UPLOAD_WORKERS
 
@@ -41,6 +48,7 @@ __all__ = [
     "PHASE_TEXT",
     "UPLOAD_WORKERS",
     "BadAnswer",
+    "CaInfo",
     "CertificateRejected",
     "CleartextRefused",
     "ClientStore",
@@ -66,5 +74,7 @@ __all__ = [
     "check_ca_pem",
     "cleartext_allowed",
     "connect",
+    "der_to_pem",
+    "describe_ca_pem",
     "is_loopback_host",
 ]

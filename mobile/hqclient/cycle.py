@@ -52,7 +52,7 @@ from mobile.hqclient.report import Phase, Progress, ProgressCallback, SyncReport
 from mobile.hqclient.tls import check_cleartext, ssl_context
 from mobile.hqclient.transport import RetryPolicy, Transport, parse
 from mobile.hqclient.uploads import UPLOAD_WORKERS, PhotoUploads
-from mobile.hqclient.zones import apply_zone_change
+from mobile.hqclient.zones import ZoneBatch
 from mobile.policyheld import held_version, policy_value
 from mobile.secretstore import MetaSecretStore, SecretStore
 from sync.protocol import (
@@ -376,11 +376,13 @@ class SyncClient:
                 raise
             page = parse(PullPage, response)
             self._note_server_time(page.server_time)
+            zones = ZoneBatch()  # the page's zone changes: one transaction (hqclient.zones)
             for change in page.changes:
-                if self._apply(change):
+                if self._apply(change, zones):
                     report.changes_applied += 1
                 else:
                     report.changes_rejected += 1
+            zones.write(self.store)
             self._step("pull:applied")
             self.store.meta_set(metakeys.CURSOR, page.cursor)
             self._step("pull:saved")
@@ -388,8 +390,9 @@ class SyncClient:
             if not page.more:
                 return
 
-    def _apply(self, change: Change) -> bool:
-        """Apply one change to the phone store; False when its data is unusable (it is skipped)."""
+    def _apply(self, change: Change, zones: ZoneBatch) -> bool:
+        """Apply one change to the phone store (a zone change: checked and kept in ``zones``, written with
+        the page's others); False when its data is unusable (it is skipped)."""
         try:
             if change.kind == "subject":
                 self.store.apply_remote_subject(subject_from_dict(change.data))
@@ -436,7 +439,7 @@ class SyncClient:
                     hq_reason_en=squad_case.hq_reason_en,
                 )
             elif change.kind == "zone":
-                apply_zone_change(self.store, change)
+                zones.add(change)
             elif change.kind == "squad_shift":
                 squad_shift = SquadShiftData.model_validate(change.data)
                 self.store.apply_squad_shift(

@@ -8,6 +8,7 @@ bureau's own certificate authority pinned when it has one.
   ``assets/hq-ca.pem``) the context trusts *only* that CA; without one, the public CAs of ``certifi`` (the
   bundle httpx uses; Android's Python has no system store of its own). Host names and validity dates are
   always checked.
+- ``describe_ca_pem(pem)``: each CA certificate's subject and expiry, for the settings screen.
 - ``tls_refusal(exc)``: the SyncError for an httpx error that is a certificate or TLS refusal (unknown CA,
   wrong host name, expired, not TLS at all), or None for an ordinary network error (retried as usual).
 """
@@ -16,6 +17,9 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
@@ -84,6 +88,50 @@ def check_ca_pem(text: str) -> str:
         raise ValueError("no PEM certificate")
     ssl_context(pem)
     return pem + "\n"
+
+
+#: Short names of a certificate subject's attributes (RFC 4514), as an enrolled CA is shown.
+_RDN_SHORT = {
+    "commonName": "CN",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "stateOrProvinceName": "ST",
+    "localityName": "L",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CaInfo:
+    """An enrolled CA certificate as the settings screen shows it."""
+
+    subject: str  # e.g. "CN=金水区城管局根证书, O=金水区城市管理局"
+    not_after: datetime  # UTC
+
+
+def describe_ca_pem(pem: str) -> list[CaInfo]:
+    """The subject and expiry of each CA certificate in ``pem``; ``ValueError`` when it holds none."""
+    infos = []
+    for cert in ssl_context(pem).get_ca_certs():
+        subject: Any = cert.get("subject", ())  # ((("commonName", "…"),), …): typeshed types it loosely
+        parts = [f"{_RDN_SHORT.get(str(key), str(key))}={value}" for rdn in subject for key, value in rdn]
+        expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(str(cert["notAfter"])), UTC)
+        infos.append(CaInfo(", ".join(parts), expires))
+    return infos
+
+
+def der_to_pem(data: bytes) -> str:
+    """A certificate file's text: PEM as it is, a DER certificate (many ``.crt`` / ``.cer`` files)
+    turned into PEM; ``ValueError`` for anything else."""
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        text = ""
+    if "-----BEGIN CERTIFICATE-----" in text:
+        return text
+    if not data.startswith(b"\x30"):  # a DER certificate is an ASN.1 SEQUENCE
+        raise ValueError("neither PEM nor a DER certificate")
+    return ssl.DER_cert_to_PEM_cert(data)
 
 
 def tls_refusal(exc: BaseException) -> CertificateRejected | TlsUnavailable | None:

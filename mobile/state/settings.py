@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from enforcement.catalogue import Catalogue
 from enforcement.text import Lang
 from mobile import metakeys
-from mobile.hqclient import check_ca_pem, cleartext_allowed
+from mobile.hqclient import CaInfo, check_ca_pem, cleartext_allowed, der_to_pem, describe_ca_pem
 from mobile.i18n import as_lang
 from mobile.state.errors import SettingsError, localized
 from mobile.state.observable import Observable
@@ -30,6 +30,8 @@ from mobile.state.observable import Observable
 PHOTO_EDGE_MIN = 640
 PHOTO_EDGE_MAX = 4096
 DEFAULT_HQ_URL = "http://127.0.0.1:8080"
+#: A picked CA certificate file larger than this is refused unread (a bureau's chain is a few KB).
+MAX_CA_FILE = 256 * 1024
 
 
 class MetaStore(Protocol):
@@ -157,6 +159,28 @@ class SettingsState(Observable):
             raise localized(SettingsError, "settings.ca_bad", field="hq_ca") from exc
         self._store.meta_set(metakeys.HQ_CA_PEM, checked)
         self._trust_changed()
+
+    def enrol_hq_ca_file(self, data: bytes) -> None:
+        """``enrol_hq_ca`` from a picked certificate file (PEM, or DER as many ``.crt`` files are);
+        SettingsError when it is not one."""
+        try:
+            if len(data) > MAX_CA_FILE:
+                raise ValueError("too large for a CA certificate file")
+            pem = der_to_pem(data)
+        except ValueError as exc:
+            raise localized(SettingsError, "settings.ca_bad", field="hq_ca") from exc
+        self.enrol_hq_ca(pem)
+
+    @property
+    def hq_ca_info(self) -> list[CaInfo]:
+        """Subject and expiry of each enrolled CA certificate (none enrolled: [])."""
+        pem = self.hq_ca_pem
+        if pem is None:
+            return []
+        try:
+            return describe_ca_pem(pem)
+        except ValueError:  # checked when enrolled; a store edited by hand shows as none
+            return []
 
     def clear_hq_ca(self) -> None:
         """Forget the enrolled CA (the shipped one, if any, or the public CAs apply again)."""

@@ -61,7 +61,7 @@ def record_label(kind: str, record_id: str, payload: Any) -> str:
     keys = {
         "case": ("case_no",),
         "review": ("case_no",),
-        "subject": ("name", "plate", "phone", "description"),
+        "subject": ("name", "plate_written", "plate", "phone", "description"),
         "shift": ("started_at",),
     }.get(kind, ("case_no",))
     for key in keys:

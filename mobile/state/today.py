@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from enforcement import staging
+from enforcement.labels import subject_plate
 from enforcement.model import LOCAL_TZ, HistoryEntry, Shift, Stage, Subject, local_date
 from enforcement.text import Lang
 from mobile import metakeys
@@ -66,7 +67,7 @@ class NearbyStage:
     @property
     def who(self) -> str:
         s = self.subject
-        return s.name or s.plate or s.description or s.phone
+        return s.name or subject_plate(s) or s.description or s.phone
 
 
 @dataclass(frozen=True, slots=True)

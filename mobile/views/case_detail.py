@@ -8,6 +8,7 @@ from typing import Any
 
 import flet as ft
 
+from enforcement.labels import subject_plate
 from enforcement.zones import STREET_CLASS_TEXT
 from mobile.theme import TOUCH
 from mobile.views.common import (
@@ -54,7 +55,9 @@ class CaseDetailView:
         )
         subject = view.subject
         who = (
-            " · ".join(b for b in (subject.name, subject.plate, subject.phone, subject.description) if b)
+            " · ".join(
+                b for b in (subject.name, subject_plate(subject), subject.phone, subject.description) if b
+            )
             if subject
             else s.t("case.subject.unknown_chosen")
         )

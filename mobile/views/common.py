@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import flet as ft
 
 from enforcement.catalogue import Catalogue
+from enforcement.labels import subject_plate
 from enforcement.model import LOCAL_TZ, Stage, SyncState
 from enforcement.staging import stage_name
 from enforcement.text import Lang
@@ -82,9 +83,9 @@ def day_time(moment: datetime) -> str:
 
 
 def subject_label(subject: Any, tr: Callable[..., str]) -> str:
-    """A subject in one line (name, plate, phone, description), with the 困难户 tag once: not again when
-    the description already says it (the demo's "困难户，已引导至疏导点")."""
-    bits = [subject.name, subject.plate, subject.phone, subject.description]
+    """A subject in one line (name, plate as written, phone, description), with the 困难户 tag once: not
+    again when the description already says it (the demo's "困难户，已引导至疏导点")."""
+    bits = [subject.name, subject_plate(subject), subject.phone, subject.description]
     label = " · ".join(b for b in bits if b) or tr("unknown")
     flag = tr("subject.hardship_flag")
     if subject.hardship and flag not in label:

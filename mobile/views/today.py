@@ -7,6 +7,7 @@ from typing import Any
 
 import flet as ft
 
+from enforcement.labels import subject_plate
 from enforcement.text import LocalizedError
 from mobile.i18n import human_bytes
 from mobile.state.today import NearbyStage
@@ -183,7 +184,7 @@ class TodayView:
         violation = self.app.catalogue.get(case.violation_code)
         subject = self.app.store.get_subject(case.subject_id) if case.subject_id else None
         who = (
-            (subject.name or subject.plate or subject.description)
+            (subject.name or subject_plate(subject) or subject.description)
             if subject
             else s.t("case.subject.unknown_chosen")
         )

@@ -1,0 +1,54 @@
+"""The watermark draws characters its main font lacks (a rare name hanzi 𪚥, an emoji 🔥) in the shipped
+fallback font that has them (``patrollog.style.FALLBACK_FONTS``), never as the main font's missing box."""
+
+from __future__ import annotations
+
+from fontTools.ttLib import TTFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
+
+from mobile.photos import FONT_PATHS, render_watermark, text_runs
+
+RARE = "𪚥"  # U+2A6A5, only in StreetPatrolHan
+FIRE = "🔥"  # U+1F525, only in StreetPatrolEmoji
+LINE = f"事由 {RARE}记烧烤 {FIRE}露天烧烤 ABC"
+
+
+def cmap(index: int) -> set[int]:
+    with TTFont(str(FONT_PATHS[index]), lazy=True) as font:
+        return set(font.getBestCmap())
+
+
+def test_each_run_is_in_a_font_that_has_its_characters() -> None:
+    cmaps = [cmap(i) for i in range(len(FONT_PATHS))]
+    assert ord(RARE) not in cmaps[0]  # the main font lacks both
+    assert ord(FIRE) not in cmaps[0]
+    runs = text_runs(LINE)
+    assert "".join(text for text, _ in runs) == LINE
+    for text, index in runs:
+        for ch in text:
+            assert ch.isspace() or ord(ch) in cmaps[index], (ch, FONT_PATHS[index].name)
+    fonts = {ch: index for text, index in runs for ch in text}
+    assert FONT_PATHS[fonts[RARE]].name == "StreetPatrolHan.ttf"
+    assert FONT_PATHS[fonts[FIRE]].name == "StreetPatrolEmoji.ttf"
+    assert fonts["事"] == fonts["A"] == 0
+
+
+def glyph(path: str, ch: str, size: int = 40) -> Image.Image:
+    image = Image.new("L", (size * 2, size * 2), 0)
+    ImageDraw.Draw(image).text((4, 4), ch, font=ImageFont.truetype(path, size), fill=255)
+    return image
+
+
+def test_rendered_watermark_shows_the_fallback_glyphs_not_boxes() -> None:
+    size = (1440, 1000)
+    box_only = render_watermark(size, [f"事由 {chr(0x10FFFD)}"])  # no font has it: the main font's box
+    rare = render_watermark(size, [f"事由 {RARE}"])
+    fire = render_watermark(size, [f"事由 {FIRE}"])
+    assert ImageChops.difference(rare.mask, box_only.mask).getbbox() is not None
+    assert ImageChops.difference(fire.mask, box_only.mask).getbbox() is not None
+    assert ImageChops.difference(rare.mask, fire.mask).getbbox() is not None
+    # the reference: the main font draws both as the same missing-glyph box
+    main = str(FONT_PATHS[0])
+    assert ImageChops.difference(glyph(main, RARE), glyph(main, FIRE)).getbbox() is None
+    whole = render_watermark(size, ["时间 2026-11-22 09:00:00 UTC+08:00", LINE])
+    assert whole.mask.size[0] <= size[0]
