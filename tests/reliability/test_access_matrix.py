@@ -492,6 +492,11 @@ DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
     ("GET /dashboard/zones", (200, 403, 403, 200, 200)),
     ("GET /dashboard/zones.geojson", (200, 403, 403, 401, 200)),
     ("POST /dashboard/zones", (422, 403, 403, 401, 403)),
+    # hq.publicpage: the public disclosure page, no sign-in (its rows for every caller and the personal
+    # data it must not show: tests/reliability/test_access_workorders.py)
+    ("GET /public", (200, 200, 200, 200, 200)),
+    ("GET /public?lang=en&month=2026-11", (200, 200, 200, 200, 200)),
+    ("GET /public/complaints.csv?month=2026-11", (200, 200, 200, 200, 200)),
 ]
 DASH_ROWS = [(key, c, e) for key, row in DASHBOARD for c, e in zip(DASH_CALLERS, row, strict=True)]
 DASH_OFFICERS = {"hq": HQ_USER, "leader": LEADER, "owner": OWNER, "xsite": HQ_USER}
@@ -534,7 +539,7 @@ def test_the_dashboard_table_covers_every_dashboard_route(world: World) -> None:
     routes = {
         (method, route.path)
         for route in world.hq.app.routes
-        if getattr(route, "path", "").startswith(("/dashboard", "/assets/dashboard"))
+        if getattr(route, "path", "").startswith(("/dashboard", "/assets/dashboard", "/public"))
         for method in getattr(route, "methods", ()) - {"HEAD"}
     }
     listed = {(key.split()[0], key.split()[1].split("?")[0]) for key, _ in DASHBOARD}
