@@ -84,10 +84,13 @@ class Board:
     last_seen: list[tuple[str, str, str, datetime | None]]  # badge, name, squad, last contact
     squads: dict[str, str]  # code -> name
     policy_html: str = ""  # the staged rule's policy in force and its history (hq.dashpolicy)
+    orders_html: str = ""  # the work orders' figures line of the window and the link (hq.dashorders)
 
 
-def load_board(tx: Tx, until: date, days: int) -> Board:
+def load_board(tx: Tx, until: date, days: int, now: datetime | None = None) -> Board:
     """The dashboard's figures for the ``days`` bureau-local days ending with ``until``."""
+    from hq.dashorders import orders_section  # hq.dashorders builds on this module's page helpers
+
     window = [until - timedelta(days=n) for n in range(days - 1, -1, -1)]
     start, end = day_bounds(window[0])[0], day_bounds(until)[1]
     states = tx.list_cases(since=start, until=end, limit=MAX_CASES)
@@ -136,6 +139,7 @@ def load_board(tx: Tx, until: date, days: int) -> Board:
         last_seen=last_seen,
         squads={sq.code: sq.name for sq in tx.list_squads()},
         policy_html=policy_section(tx),
+        orders_html=orders_section(tx, start, end, now or end),
     )
 
 
@@ -173,6 +177,7 @@ td.n, th.n {{ text-align: right; }} .big {{ font-size: 28px; font-weight: bold; 
 form.signin {{ max-width: 320px; margin: 80px auto; background: #fff; padding: 24px; border-radius: 6px; }}
 form.signin input {{ width: 100%; padding: 8px; margin: 4px 0 12px; box-sizing: border-box; }}
 .error {{ color: #b00020; }} a {{ color: #1d5fa8; }}
+tr.overdue td {{ color: #b00020; background: #fdecee; }} tr.overdue td:first-child {{ font-weight: bold; }}
 """
 
 
@@ -315,6 +320,7 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
                  "wide", "last-sync"),
         _section("停用 / 启用账号", _user_form(), anchor="users"),
         board.policy_html,
+        board.orders_html,  # hq.dashorders
     ]  # fmt: skip
     body = header + "<main>" + "".join(sections) + "</main>"
     return _page("指挥中心看板", body)
@@ -353,17 +359,19 @@ def install_dashboard(
         return until, days
 
     @app.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
-    async def dashboard(request: Request) -> HTMLResponse:
+    async def dashboard(request: Request) -> Response:
         caller = await run_in_threadpool(caller_of, request)
         if caller is None:
             return HTMLResponse(sign_in_page())
+        if caller.role is Role.DESK:  # the hotline desk's pages are the work orders (hq.dashorders)
+            return RedirectResponse("/dashboard/orders", status_code=303)
         if not caller.is_hq:
             return HTMLResponse(forbidden_page(caller.officer.name), status_code=403)
         until, days = window(request)
 
         def render() -> str:
             with storage.transaction(readonly=True) as tx:
-                board = load_board(tx, until, days)
+                board = load_board(tx, until, days, settings.clock())
             return board_page(board, catalogue, caller, until, days)
 
         return HTMLResponse(await run_in_threadpool(render))
@@ -383,11 +391,12 @@ def install_dashboard(
             signed = await run_in_threadpool(auth.sign_in, body, address)
         except ApiError as err:
             return HTMLResponse(sign_in_page(err.zh), status_code=err.status, headers=err.headers)
-        if signed.officer.role is not Role.HQ:
+        if signed.officer.role not in (Role.HQ, Role.DESK):
             principal = await run_in_threadpool(auth.authenticate, signed.token)
             await run_in_threadpool(auth.sign_out, principal)
             return HTMLResponse(forbidden_page(signed.officer.name), status_code=403)
-        response = RedirectResponse("/dashboard", status_code=303)
+        home = "/dashboard/orders" if signed.officer.role is Role.DESK else "/dashboard"
+        response = RedirectResponse(home, status_code=303)
         max_age = int((signed.expires_at - settings.clock()).total_seconds())
         response.set_cookie(
             COOKIE,
