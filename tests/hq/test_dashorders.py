@@ -185,3 +185,30 @@ def test_other_roles_and_strangers_are_refused(hq: Hq) -> None:
     with browser(hq, DESK) as desk:
         assert desk.post("/dashboard/orders/..%2Fx/route", data={"squad": "ZD01"}).status_code == 404
         assert desk.post(f"/dashboard/orders/{new_id()}/route", data={"squad": "ZD01"}).status_code == 404
+
+
+def test_the_demo_has_a_desk_and_complaints_and_no_partner_key(tmp_path: Path) -> None:
+    from enforcement.catalogue import load_catalogue
+    from hq.demo import demo_text, seed_demo
+
+    hq = make_hq(tmp_path)
+    try:
+        catalogue = load_catalogue()
+        summary = seed_demo(hq.storage, hq.settings, catalogue=catalogue)
+        text = demo_text(summary, catalogue)
+        assert "9101 | 热线受理员 | ZH00 指挥中心 | 热线受理 desk | 269101" in text
+        assert "sp311_" not in text
+        assert "streetpatrol-hq partner add" in text
+        assert seed_demo(hq.storage, hq.settings, catalogue=catalogue).orders_added == 0  # idempotent
+        with hq.client() as web:
+            signed = web.post("/dashboard/sign-in", data={"badge": "9101", "pin": "269101"})
+            assert signed.status_code == 303
+            with hq.client(cookies={COOKIE: signed.cookies[COOKIE]}) as desk:
+                page = desk.get("/dashboard/orders").text
+        assert len(_ids(page)) == 3
+        assert len(re.findall(r'<tr id="order-[^"]+" class="overdue">', page)) == 1
+        assert page.index('class="overdue"') < page.index("已回访")
+        assert "受理热线投诉 " in page
+        assert "回访满意率 100.0%" in page
+    finally:
+        hq.close()
