@@ -212,3 +212,29 @@ def test_the_demo_has_a_desk_and_complaints_and_no_partner_key(tmp_path: Path) -
         assert "回访满意率 100.0%" in page
     finally:
         hq.close()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"lat": "1e999", "lon": "1"},
+        {"lat": "91", "lon": "1"},
+        {"lat": "34.7", "lon": ""},
+        {"source": "<script>"},
+        {"category": "0510\x00"},
+        {"description": "x" * 5000},
+        {"description": "\x00"},
+        {"caller_phone": "%ED%A0%80"},
+        {"description": "", "address": "", "lat": "", "lon": ""},
+    ],
+)
+def test_hostile_intake_forms_are_refused_without_a_500(hq: Hq, changes: dict[str, str]) -> None:
+    with browser(hq, DESK) as desk:
+        answer = desk.post("/dashboard/orders", data=FORM | changes)
+        assert answer.status_code in (303, 422), answer.text[:300]
+        assert "<script>" not in answer.text
+        huge = desk.post("/dashboard/orders", content=b"description=" + b"x" * 20_000,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        assert huge.status_code == 422
+        bad = desk.post(f"/dashboard/orders/{new_id()}/follow-up", data={"reached": "1", "satisfaction": "x"})
+        assert bad.status_code == 422
