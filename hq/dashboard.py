@@ -44,6 +44,7 @@ from hq.api.transport_security import cookie_secure
 from hq.audit import GENESIS
 from hq.auth import Auth, Principal
 from hq.dashchart import trend_svg
+from hq.dashfigures import orders_section
 from hq.dashpolicy import policy_section
 from hq.daydata import load_daylog
 from hq.export import write_cases_csv
@@ -89,8 +90,6 @@ class Board:
 
 def load_board(tx: Tx, until: date, days: int, now: datetime | None = None) -> Board:
     """The dashboard's figures for the ``days`` bureau-local days ending with ``until``."""
-    from hq.dashorders import orders_section  # hq.dashorders builds on this module's page helpers
-
     window = [until - timedelta(days=n) for n in range(days - 1, -1, -1)]
     start, end = day_bounds(window[0])[0], day_bounds(until)[1]
     states = tx.list_cases(since=start, until=end, limit=MAX_CASES)

@@ -17,8 +17,8 @@ another role 403 (JSON, as the other dashboard forms). The browser guard (``hq.a
 cross-site POSTs under ``/dashboard``; the pages have no inline script or style. The caller's name and
 phone are shown in full to the desk only (HQ sees them masked, as in the JSON API).
 
-``orders_section`` is the board's hook (``hq.dashboard.load_board``): the bureau's figures line for the
-board's window and a link here.
+The board's hook (the bureau's figures line of its window and a link here) is ``hq.dashfigures``, apart
+from this module because this one builds on ``hq.dashboard``'s page helpers.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from enforcement.workorders import (
     Source,
     State,
     can_transition,
-    figures,
     mask_name,
     mask_phone,
     replay,
@@ -50,33 +49,16 @@ from enforcement.workorders import (
 from hq.api.errors import ApiError
 from hq.auth import Auth, Principal
 from hq.dashboard import COOKIE, _page, _section, forbidden_page, sign_in_page
+from hq.dashfigures import PAGE, figures_line
 from hq.settings import Settings
-from hq.storage.base import Storage, Tx
+from hq.storage.base import Storage
 from hq.storage.workorder_rows import WorkOrderRow
 from hq.workorders import Complaint, WorkOrderRefused, assign, file_order, follow_up, route
 from sync.protocol import RECORD_ID_PATTERN, Errno, http_status
 
-PAGE = "/dashboard/orders"
 ROLES = (Role.DESK, Role.HQ)
 MAX_LISTED = 500
 MAX_FORM = 16 * 1024
-
-
-def figures_line(tx: Tx, since: datetime, until: datetime, now: datetime, district: str | None = None) -> str:
-    """The bureau's line (受理热线投诉 N 件，1 小时内到场 …) for orders taken in [since, until)."""
-    rows = tx.list_work_orders(district=district, since=since, until=until, limit=5000)
-    return figures([replay(tx.work_order_events(r.id), r.timer) for r in rows], now).line("zh")
-
-
-def orders_section(tx: Tx, since: datetime, until: datetime, now: datetime) -> str:
-    """The board's hook: the figures line of the board's window and the link to the orders page."""
-    line = figures_line(tx, since, until, min(now, until))
-    return _section(
-        "热线工单",
-        f'<p id="orders-figures">{escape(line)}</p>'
-        f'<p><a href="{PAGE}" id="orders-link">受理、派遣、回访热线投诉</a></p>',
-        anchor="orders",
-    )
 
 
 def _local(moment: datetime | None) -> str:
