@@ -85,7 +85,7 @@ class Board:
     last_seen: list[tuple[str, str, str, datetime | None]]  # badge, name, squad, last contact
     squads: dict[str, str]  # code -> name
     policy_html: str = ""  # the staged rule's policy in force and its history (hq.dashpolicy)
-    orders_html: str = ""  # the work orders' figures line of the window and the link (hq.dashorders)
+    orders_html: str = ""  # the work orders' figures line of the window and the link (hq.dashfigures)
 
 
 def load_board(tx: Tx, until: date, days: int, now: datetime | None = None) -> Board:
@@ -319,7 +319,7 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
                  "wide", "last-sync"),
         _section("停用 / 启用账号", _user_form(), anchor="users"),
         board.policy_html,
-        board.orders_html,  # hq.dashorders
+        board.orders_html,  # hq.dashfigures
     ]  # fmt: skip
     body = header + "<main>" + "".join(sections) + "</main>"
     return _page("指挥中心看板", body)
