@@ -33,6 +33,7 @@ from hq.api.transport_security import StrictTransportSecurity
 from hq.auth import Auth
 from hq.blobs import BlobStore
 from hq.dashboard import install_dashboard
+from hq.dashorders import install_dashorders
 from hq.dashzones import install_dashzones
 from hq.review import build_router as build_review_router
 from hq.settings import Settings
@@ -90,6 +91,7 @@ def create_app(
     app.include_router(subject_routes.build_router(storage, settings, principal))
     install_dashboard(app, storage, auth, settings, catalogue)
     install_dashzones(app, storage, auth, settings)
+    install_dashorders(app, storage, auth, settings, catalogue)
     return app
 
 

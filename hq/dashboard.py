@@ -48,6 +48,7 @@ from hq.api.transport_security import cookie_secure
 from hq.audit import GENESIS
 from hq.auth import Auth, Principal
 from hq.dashchart import trend_svg
+from hq.dashfigures import orders_section
 from hq.dashlists import board_filters, cases_link, filter_form, install_lists, more_link, streamed_csv
 from hq.dashpolicy import policy_section
 from hq.daydata import load_daylog
@@ -95,6 +96,7 @@ class Board:
     trend: Trend | None = None  # by week or month (None: by day over the window)
     squad: str | None = None  # the filters the figures were read with
     violation: str | None = None
+    orders_html: str = ""  # the work orders' figures line of the window and the link (hq.dashfigures)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +114,13 @@ def load_board(
     squad: str | None = None,
     violation: str | None = None,
     trend: str = "day",
+    now: datetime | None = None,
 ) -> Board:
     """The dashboard's figures for the ``days`` bureau-local days ending with ``until``, read from the
     aggregates ingest keeps (``hq.tally``): the cost does not grow with the cases of the window.
     ``squad`` / ``violation`` filter the counts; ``trend`` is ``day`` (the window), ``week`` or ``month``
     (the last ``TREND_BUCKETS`` of them up to ``until``). Tables hold the top ``TOP`` rows; the full
-    lists page (``hq.dashlists``)."""
+    lists page (``hq.dashlists``); ``now`` is HQ's clock for the work orders' figures (``hq.dashfigures``)."""
     window = [until - timedelta(days=n) for n in range(days - 1, -1, -1)]
     first, last = window[0].isoformat(), until.isoformat()
     where = {"squad_code": squad, "violation_code": violation}
@@ -152,6 +155,7 @@ def load_board(
         if device.badge not in seen or device.last_seen_at > seen[device.badge]:
             seen[device.badge] = device.last_seen_at
     users = sorted(tx.list_users(), key=lambda u: (u.officer.squad_code, u.badge))
+    start, end = day_bounds(window[0])[0], day_bounds(until)[1]
     last_seen = [
         (u.badge, u.officer.name, u.officer.squad_code, seen.get(u.badge))
         for u in users
@@ -176,6 +180,7 @@ def load_board(
         trend=trend_of(tx, until, trend, where) if trend != "day" else None,
         squad=squad,
         violation=violation,
+        orders_html=orders_section(tx, start, end, now or end),  # work orders filed in the window
     )
 
 
@@ -234,6 +239,7 @@ td.n, th.n {{ text-align: right; }} .big {{ font-size: 28px; font-weight: bold; 
 form.signin {{ max-width: 320px; margin: 80px auto; background: #fff; padding: 24px; border-radius: 6px; }}
 form.signin input {{ width: 100%; padding: 8px; margin: 4px 0 12px; box-sizing: border-box; }}
 .error {{ color: #b00020; }} a {{ color: #1d5fa8; }}
+tr.overdue td {{ color: #b00020; background: #fdecee; }} tr.overdue td:first-child {{ font-weight: bold; }}
 """
 
 
@@ -403,6 +409,7 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
                  "wide", "last-sync"),
         _section("停用 / 启用账号", _user_form(), anchor="users"),
         board.policy_html,
+        board.orders_html,  # hq.dashfigures
     ]  # fmt: skip
     body = header + "<main>" + "".join(sections) + "</main>"
     return _page("指挥中心看板", body)
@@ -441,10 +448,12 @@ def install_dashboard(
         return until, days
 
     @app.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
-    async def dashboard(request: Request) -> HTMLResponse:
+    async def dashboard(request: Request) -> Response:
         caller = await run_in_threadpool(caller_of, request)
         if caller is None:
             return HTMLResponse(sign_in_page())
+        if caller.role is Role.DESK:  # the hotline desk's pages are the work orders (hq.dashorders)
+            return RedirectResponse("/dashboard/orders", status_code=303)
         if not caller.is_hq:
             return HTMLResponse(forbidden_page(caller.officer.name), status_code=403)
         until, days = window(request)
@@ -452,7 +461,9 @@ def install_dashboard(
 
         def render() -> str:
             with storage.transaction(readonly=True) as tx:
-                board = load_board(tx, until, days, squad=squad, violation=violation, trend=trend)
+                board = load_board(
+                    tx, until, days, squad=squad, violation=violation, trend=trend, now=settings.clock()
+                )
             return board_page(board, catalogue, caller, until, days)
 
         return HTMLResponse(await run_in_threadpool(render))
@@ -472,11 +483,12 @@ def install_dashboard(
             signed = await run_in_threadpool(auth.sign_in, body, address)
         except ApiError as err:
             return HTMLResponse(sign_in_page(err.zh), status_code=err.status, headers=err.headers)
-        if signed.officer.role is not Role.HQ:
+        if signed.officer.role not in (Role.HQ, Role.DESK):
             principal = await run_in_threadpool(auth.authenticate, signed.token)
             await run_in_threadpool(auth.sign_out, principal)
             return HTMLResponse(forbidden_page(signed.officer.name), status_code=403)
-        response = RedirectResponse("/dashboard", status_code=303)
+        home = "/dashboard/orders" if signed.officer.role is Role.DESK else "/dashboard"
+        response = RedirectResponse(home, status_code=303)
         max_age = int((signed.expires_at - settings.clock()).total_seconds())
         response.set_cookie(
             COOKIE,

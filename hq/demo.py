@@ -67,6 +67,7 @@ USERS = (
     _user("2031", "刘洋", SQUADS[1], Role.OFFICER, "262031"),
     _user("2032", "吉𠮷", SQUADS[1], Role.OFFICER, "262032"),
     _user("9001", "指挥中心值班员", HQ_SQUAD, Role.HQ, "269001"),
+    _user("9101", "热线受理员", HQ_SQUAD, Role.DESK, "269101"),
 )
 
 # Fixed ids: a second seed run finds the same records.
@@ -154,6 +155,7 @@ class DemoSummary:
     subjects: tuple[Subject, ...] = SUBJECTS
     cases_added: int = 0
     cases_already_there: int = 0
+    orders_added: int = 0  # demo work orders (hotline complaints) filed by this run
     next_stage: dict[str, tuple[str, Stage, int]] = field(
         default_factory=dict
     )  # subject id → (code, stage, n)
@@ -243,7 +245,58 @@ def seed_demo(
             decision = compute_stage(code, now, histories[subject.id])
             summary.next_stage[subject.id] = (code, decision.stage, decision.ordinal)
     seed_demo_zones(storage, now)
+    summary.orders_added = seed_demo_orders(storage, now, catalogue)
     return summary
+
+
+#: The demo's complaints: (minutes ago, category, description, address, point or None, assigned badge or "",
+#: followed up). The first is overdue (no one on the spot after 3 hours), the second resolved by the
+#: phone and followed up (满意), the third waits in the desk's manual queue (no point to route it by).
+DEMO_POINT = (34.7466, 113.6253)  # on 人民路, inside ZD01's demo area
+DEMO_ORDERS = (
+    (180, "0510", "演示：夜间露天烧烤，油烟扰民", "人民路与经三路交叉口东南角", DEMO_POINT, "1023", False),
+    (26 * 60, "0504", "演示：商铺店外经营，堵塞人行道", "人民路56号", DEMO_POINT, "1024", True),
+    (10, "0501", "演示：小区门口有流动摊贩叫卖", "金水区某小区南门", None, "", False),
+)
+
+
+def seed_demo_orders(storage: Storage, now: datetime, catalogue: Catalogue) -> int:
+    """File the demo's complaints through ``hq.workorders`` as the desk (9101) would (idempotent: skipped
+    when the first one is there); the phone's arrival and resolution of the second are stored as its
+    events. Returns how many were added."""
+    from enforcement.model import new_id
+    from enforcement.workorders import Closure, Event, EventKind, Satisfaction, Source
+    from hq.workorders import Complaint, assign, file_order, follow_up, refresh
+
+    desk = next(u.officer for u in USERS if u.officer.role is Role.DESK)
+    with storage.transaction(readonly=True) as tx:
+        if any(o.description == DEMO_ORDERS[0][2] for o in tx.list_work_orders(limit=5000)):
+            return 0
+    for minutes, code, text, address, point, badge, followed in DEMO_ORDERS:
+        at = now - timedelta(minutes=minutes)
+        lat, lon = point if point else (None, None)
+        complaint = Complaint(Source.HOTLINE_12345, code, text, address, lat, lon, "张先生", "13900001234")
+        order = file_order(
+            storage, complaint, district=DISTRICT.code, filed_by=desk.badge, catalogue=catalogue, now=at
+        )
+        if badge:
+            assign(storage, order.id, badge, caller=desk, now=at + timedelta(minutes=2))
+        if not followed:
+            continue
+        arrived, resolved = at + timedelta(minutes=40), at + timedelta(hours=3)
+        photo = hashlib.sha256(f"demo-order-photo:{order.id}".encode()).hexdigest()
+        on_spot = Event(new_id(), order.id, EventKind.ARRIVE, arrived, arrived, actor=badge,
+                        from_phone=True, offset_s=0.0, lat=lat, lon=lon, distance_m=12.0)  # fmt: skip
+        done = Event(new_id(), order.id, EventKind.RESOLVE, resolved, resolved, actor=badge,
+                     from_phone=True, offset_s=0.0, closure=Closure.SELF_CORRECTED,
+                     note="演示：已督促店主收回店外物品，恢复通行", photos=(photo,))  # fmt: skip
+        with storage.transaction() as tx:
+            tx.add_work_order_event(on_spot)
+            tx.add_work_order_event(done)
+            refresh(tx, order.id, resolved)
+        follow_up(storage, order.id, caller=desk, now=at + timedelta(hours=20), reached=True,
+                  satisfaction=Satisfaction.SATISFIED, comment="演示：来电人表示满意")  # fmt: skip
+    return len(DEMO_ORDERS)
 
 
 def demo_text(summary: DemoSummary, catalogue: Catalogue | None = None) -> str:
@@ -253,7 +306,12 @@ def demo_text(summary: DemoSummary, catalogue: Catalogue | None = None) -> str:
         "",
         "警号 Badge | 姓名 Name | 中队 Squad | 角色 Role | 密码 PIN",
     ]
-    role_names = {Role.OFFICER: "队员 officer", Role.LEADER: "中队长 leader", Role.HQ: "指挥中心 HQ"}
+    role_names = {
+        Role.OFFICER: "队员 officer",
+        Role.LEADER: "中队长 leader",
+        Role.HQ: "指挥中心 HQ",
+        Role.DESK: "热线受理 desk",
+    }
     for user in summary.users:
         o = user.officer
         lines.append(
@@ -263,6 +321,10 @@ def demo_text(summary: DemoSummary, catalogue: Catalogue | None = None) -> str:
     lines.append(
         f"历史案件 History cases: {summary.cases_added} 新增 added, "
         f"{summary.cases_already_there} 已存在 already there"
+    )
+    lines.append(
+        f"演示热线工单 Demo work orders: {summary.orders_added} 新增 added "
+        "(/dashboard/orders, 9101；Open311 对接密钥 partner keys: streetpatrol-hq partner add NAME)"
     )
     lines += ["", "当事人 Subject → 下次处置 next stage:"]
     for subject in summary.subjects:

@@ -29,6 +29,10 @@ from hq.storage.workorder_rows import WorkOrderRow
 from patrollog.csvsafe import safe_row
 
 MAX_ROWS = 2000
+# Module level: with ``from __future__ import annotations`` FastAPI resolves the parameters' annotations by
+# name in the module's globals; aliases local to ``build_router`` were unresolvable (500 on ?lang=en).
+Month = Annotated[str | None, Query(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
+Lang = Annotated[str, Query(pattern=r"^(zh|en)$")]
 
 
 def month_bounds(month: str | None, today: date) -> tuple[datetime, datetime, str]:
@@ -72,8 +76,6 @@ def closed_rows(data: list[tuple[WorkOrderRow, State]], catalogue: Catalogue, la
 
 def build_router(storage: Storage, settings: Settings, catalogue: Catalogue) -> APIRouter:
     router = APIRouter()
-    Month = Annotated[str | None, Query(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
-    Lang = Annotated[str, Query(pattern=r"^(zh|en)$")]
 
     @router.get("/public", include_in_schema=False, response_class=HTMLResponse)
     def page(month: Month = None, lang: Lang = "zh") -> HTMLResponse:

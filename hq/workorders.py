@@ -27,7 +27,7 @@ import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -221,6 +221,15 @@ def _order(tx: Tx, order_id: str, caller: Officer) -> tuple[WorkOrderRow, State]
     return order, replay(tx.work_order_events(order_id), order.timer)
 
 
+def hq_time(tx: Tx, order_id: str, now: datetime) -> datetime:
+    """The time of HQ's next event of an order: ``now``, or just after the order's latest HQ event when the
+    clock has not moved past it. Events of one kind and round fold in time order and then by their (random)
+    id: a route followed by another route, or an assignment by a reassignment, in the same instant (a coarse
+    or a test clock) must not fold in a random order."""
+    latest = max((e.at for e in tx.work_order_events(order_id) if not e.from_phone), default=None)
+    return now if latest is None or now > latest else latest + timedelta(microseconds=1)
+
+
 def can_see(caller: Officer, order: WorkOrderRow) -> bool:
     """Desk and HQ: their district's orders; a leader: the squad's; an officer: the ones assigned to them."""
     if caller.district != order.district:
@@ -243,6 +252,7 @@ def route(storage: Storage, order_id: str, squad: str, *, caller: Officer, now: 
             raise WorkOrderRefused(Errno.WORK_ORDER_INVALID, "中队不存在", "no such squad in the district")
         if not can_transition(state, EventKind.ROUTE):
             raise WorkOrderRefused(Errno.WORK_ORDER_STATE)
+        now = hq_time(tx, order_id, now)
         tx.add_work_order_event(
             Event(
                 new_id(),
@@ -287,6 +297,7 @@ def assign(storage: Storage, order_id: str, badge: str, *, caller: Officer, now:
         if not can_transition(state, EventKind.ASSIGN):
             raise WorkOrderRefused(Errno.WORK_ORDER_STATE)
         rnd = state.current.number
+        now = hq_time(tx, order_id, now)
         if squad != order.squad:
             tx.add_work_order_event(
                 Event(
@@ -339,6 +350,7 @@ def follow_up(
                 Errno.WORK_ORDER_STATE, "工单尚未办结或已回访", "not resolved, or followed up"
             )
         rnd = state.current.number
+        now = hq_time(tx, order_id, now)
         tx.add_work_order_event(
             Event(
                 new_id(),

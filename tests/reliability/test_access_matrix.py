@@ -553,28 +553,41 @@ def test_access(world: World, key: str, caller: str, expected: str) -> None:
 # in a request another site made (Origin: http://evil.example): writes refused, reads answered (the
 # SameSite=Strict cookie keeps a real cross-site browser from sending it at all).
 
-DASH_CALLERS = ("hq", "leader", "owner", "none", "xsite")
+DASH_CALLERS = ("hq", "leader", "owner", "none", "xsite", "desk")
 #: (method, url) → expected status per caller, in DASH_CALLERS order.
 DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
-    ("GET /dashboard", (200, 403, 403, 200, 200)),
-    ("GET /dashboard/export.csv?days=3&until=2026-11-22", (200, 403, 403, 401, 200)),
-    ("GET /dashboard/daylog?squad=ZD01&until=2026-11-22", (200, 403, 403, 401, 200)),
-    ("GET /assets/dashboard.css", (200, 200, 200, 200, 200)),
-    ("POST /dashboard/sign-in", (303, 403, 403, 422, 403)),
-    ("POST /dashboard/sign-out", (303, 303, 303, 303, 403)),
-    ("GET /dashboard/sign-out", (405, 405, 405, 405, 405)),
-    ("POST /dashboard/users/disable", (200, 403, 403, 401, 403)),
-    ("POST /dashboard/users/enable", (200, 403, 403, 401, 403)),
+    ("GET /dashboard", (200, 403, 403, 200, 200, 303)),
+    ("GET /dashboard/export.csv?days=3&until=2026-11-22", (200, 403, 403, 401, 200, 403)),
+    ("GET /dashboard/daylog?squad=ZD01&until=2026-11-22", (200, 403, 403, 401, 200, 403)),
+    ("GET /assets/dashboard.css", (200, 200, 200, 200, 200, 200)),
+    ("POST /dashboard/sign-in", (303, 403, 403, 422, 403, 303)),
+    ("POST /dashboard/sign-out", (303, 303, 303, 303, 403, 303)),
+    ("GET /dashboard/sign-out", (405, 405, 405, 405, 405, 405)),
+    ("POST /dashboard/users/disable", (200, 403, 403, 401, 403, 403)),
+    ("POST /dashboard/users/enable", (200, 403, 403, 401, 403, 403)),
     # hq.dashzones: the page as /dashboard; an empty upload is refused whole (422) and stores nothing
-    ("GET /dashboard/zones", (200, 403, 403, 200, 200)),
-    ("GET /dashboard/zones.geojson", (200, 403, 403, 401, 200)),
-    ("POST /dashboard/zones", (422, 403, 403, 401, 403)),
-    ("GET /dashboard/cases?days=3&until=2026-11-22", (200, 403, 403, 401, 200)),
-    ("GET /dashboard/conflicts", (200, 403, 403, 401, 200)),
-    ("GET /dashboard/offenders?days=3&until=2026-11-22", (200, 403, 403, 401, 200)),
+    ("GET /dashboard/zones", (200, 403, 403, 200, 200, 403)),
+    ("GET /dashboard/zones.geojson", (200, 403, 403, 401, 200, 403)),
+    ("POST /dashboard/zones", (422, 403, 403, 401, 403, 403)),
+    # hq.publicpage: the public disclosure page, no sign-in (its rows for every caller and the personal
+    # data it must not show: tests/reliability/test_access_workorders.py)
+    ("GET /dashboard/cases?days=3&until=2026-11-22", (200, 403, 403, 401, 200, 403)),
+    ("GET /dashboard/conflicts", (200, 403, 403, 401, 200, 403)),
+    ("GET /dashboard/offenders?days=3&until=2026-11-22", (200, 403, 403, 401, 200, 403)),
+    ("GET /public", (200, 200, 200, 200, 200, 200)),
+    ("GET /public?lang=en&month=2026-11", (200, 200, 200, 200, 200, 200)),
+    ("GET /public/complaints.csv?month=2026-11", (200, 200, 200, 200, 200, 200)),
+    # hq.dashorders: the work-order pages, for the desk and HQ (an empty intake form is 422; the literal
+    # "{raw_id}" is no order id: 404 once the session and the role passed)
+    ("GET /dashboard/orders", (200, 403, 403, 200, 200, 200)),
+    ("POST /dashboard/orders", (422, 403, 403, 401, 403, 422)),
+    ("POST /dashboard/orders/{raw_id}/route", (404, 403, 403, 401, 403, 404)),
+    ("POST /dashboard/orders/{raw_id}/assign", (404, 403, 403, 401, 403, 404)),
+    ("POST /dashboard/orders/{raw_id}/follow-up", (404, 403, 403, 401, 403, 404)),
 ]
 DASH_ROWS = [(key, c, e) for key, row in DASHBOARD for c, e in zip(DASH_CALLERS, row, strict=True)]
-DASH_OFFICERS = {"hq": HQ_USER, "leader": LEADER, "owner": OWNER, "xsite": HQ_USER}
+DESK = Officer("9101", "热线受理员", "ZH00", "指挥中心", DISTRICT, Role.DESK)
+DASH_OFFICERS = {"hq": HQ_USER, "leader": LEADER, "owner": OWNER, "xsite": HQ_USER, "desk": DESK}
 
 
 @pytest.mark.parametrize(
@@ -586,6 +599,10 @@ def test_dashboard_access(
     from hq.dashboard import COOKIE
 
     hq = make_hq(tmp_path_factory.mktemp("dashboard"))
+    if caller == "desk":
+        PINS[DESK.badge] = "269101"
+        with hq.storage.transaction() as tx:
+            tx.put_user(UserRow(officer=DESK, pin_hash=PinHasher(hq.settings.pin_hashing).hash("269101")))
     try:
         with hq.client() as client:
             officer = DASH_OFFICERS.get(caller)
@@ -614,7 +631,7 @@ def test_the_dashboard_table_covers_every_dashboard_route(world: World) -> None:
     routes = {
         (method, route.path)
         for route in world.hq.app.routes
-        if getattr(route, "path", "").startswith(("/dashboard", "/assets/dashboard"))
+        if getattr(route, "path", "").startswith(("/dashboard", "/assets/dashboard", "/public"))
         for method in getattr(route, "methods", ()) - {"HEAD"}
     }
     listed = {(key.split()[0], key.split()[1].split("?")[0]) for key, _ in DASHBOARD}
