@@ -76,6 +76,7 @@ from sync.protocol import (
     SquadCaseData,
     SquadShiftData,
     TombstoneData,
+    WorkOrderData,
 )
 
 
@@ -427,6 +428,8 @@ class SyncClient:
                 )
             elif change.kind == "zone":
                 apply_zone_change(self.store, change)
+            elif change.kind == "work_order":
+                self._apply_work_order(change)
             elif change.kind == "squad_shift":
                 squad_shift = SquadShiftData.model_validate(change.data)
                 self.store.apply_squad_shift(
@@ -437,6 +440,14 @@ class SyncClient:
         except (ValidationError, LocalizedError):
             return False
         return True
+
+    def _apply_work_order(self, change: Change) -> None:
+        """An order as its officer sees it (key ``<id>@<badge>``): upserted by order id, dropped when
+        ``assigned_to_you`` is false. A leader's squad view (``<id>#<squad>``) is not kept here."""
+        if "@" not in change.id:
+            return
+        order = WorkOrderData.model_validate(change.data)
+        self.store.apply_work_order(order.model_dump(mode="json"))
 
 
 def _match(entries: Sequence[OutboxRecord], results: list[RecordResult]) -> list[RecordResult | None]:
