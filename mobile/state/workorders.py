@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from enforcement import geo
 from enforcement.model import new_id
-from enforcement.text import Lang
+from enforcement.text import Lang, LocalizedError
 from enforcement.workorders import CLOSURE_TEXT, Closure, WorkOrderError, check_resolution
 from mobile import metakeys
 from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark, process_photo
@@ -270,7 +270,9 @@ class WorkOrdersState(Observable):
             )
         draft = self.drafts.start()
         data = row.data
-        with contextlib.suppress(KeyError, ValueError, LookupError):  # a category the phone's catalogue lacks
+        with contextlib.suppress(
+            KeyError, ValueError, LocalizedError
+        ):  # a category the phone's catalogue lacks
             self.drafts.choose_violation(str(data.get("category") or ""))
         if data.get("lat") is not None and data.get("lon") is not None:
             self.drafts.set_position(float(data["lat"]), float(data["lon"]), None)
