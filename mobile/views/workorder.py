@@ -37,7 +37,7 @@ class WorkOrderView:
 
     def row(self, label: str, value: str) -> ft.Row:
         return ft.Row(
-            [ft.Text(label, size=14, width=80), ft.Text(value, size=16, expand=True, selectable=True)],
+            [ft.Text(label, size=14, width=80), ft.Text(value, size=16, expand=True)],
             vertical_alignment=ft.CrossAxisAlignment.START,
         )
 
