@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -130,7 +131,7 @@ class WorkOrderStore(StoreCore):
         at: datetime,
         *,
         closure: str = "",
-        photos: list[tuple[str, int]] = (),  # type: ignore[assignment]
+        photos: Sequence[tuple[str, int]] = (),
     ) -> None:
         """The officer's arrival or resolution: the local row and the outbox record (``payload``, a
         ``WorkOrderArrival`` / ``WorkOrderResolution`` as JSON) together; resolution photos (sha, size)

@@ -216,16 +216,18 @@ class WorkOrdersState(Observable):
         row = self._require(order_id)
         if row.resolved_at is not None:
             return
+        closure: Closure | None
         try:
             closure = Closure(outcome)
         except ValueError:
-            closure = None  # type: ignore[assignment]
+            closure = None
         taken = self.pending_photos.get(order_id, [])
         hashes = list(photos) if photos is not None else [sha for sha, _ in taken]
         try:
             check_resolution(closure, case_id or "", note, tuple(hashes), department)
         except WorkOrderError as exc:
             raise DraftError(str(exc), zh=exc.zh, field=exc.field, code="work_order_resolution") from exc
+        assert closure is not None  # check_resolution refuses None
         sizes = dict(taken)
         queued = [(sha, sizes.get(sha) or self._size(sha)) for sha in hashes]
         payload = {

@@ -130,6 +130,19 @@ def test_record_a_case_opens_the_wizard_prefilled_and_links_on_save(make_app: Ap
     assert (draft.lat, draft.lon) == POINT
     assert draft.address == "人民路1号院内"
     assert app.workorders.linking() == {"order_id": order_id, "case_id": draft.case_id}
+    # saving that case resolves the order as 立案处置 with the case linked
+    app.drafts.create_subject("mobile_vendor", name="刘小摊")
+    asyncio.run(app.drafts.add_photo(photo(5)))
+    case = app.drafts.save()
+    assert case.id == draft.case_id
+    assert app.workorders.linking() is None
+    row = app.store.work_order(order_id)
+    assert row is not None
+    assert (row.link_case_id, row.closure) == (case.id, "case")
+    assert app.workorders.open_orders() == []
+    with httpx.Client(base_url=hq.serve().url, timeout=30) as web:
+        seen = web.get(f"/v1/workorders/{order_id}", headers=hq_sign_in(web, HQ_USER, "hq-web")).json()
+    assert (seen["stage"], seen["closure"]) == ("resolved", "case")
 
 
 def test_the_detail_in_english(make_app: Apps, hq: Hq) -> None:
