@@ -16,10 +16,10 @@ import string
 from typing import Any
 
 from enforcement.text import DEFAULT_LANG, LANGS, Lang
-from mobile import i18n_clock, i18n_leader, i18n_subjects, i18n_zones
+from mobile import i18n_clock, i18n_leader, i18n_subjects, i18n_workorders, i18n_zones
 
-#: Latin tokens a Chinese string may contain (abbreviations officers use as they are).
-ALLOWED_LATIN = frozenset({"GPS", "HQ", "ID", "PIN", "KB", "MB", "px"})
+#: Latin tokens a Chinese string may contain (abbreviations officers use as they are; PEM: certificates).
+ALLOWED_LATIN = frozenset({"GPS", "HQ", "ID", "PIN", "KB", "MB", "px", "PEM"})
 
 ZH: dict[str, str] = {
     "app.title": "街巡",
@@ -600,6 +600,8 @@ ZH.update(i18n_leader.ZH)
 EN.update(i18n_leader.EN)
 ZH.update(i18n_zones.ZH)
 EN.update(i18n_zones.EN)
+ZH.update(i18n_workorders.ZH)
+EN.update(i18n_workorders.EN)
 ZH.update(i18n_clock.ZH)
 EN.update(i18n_clock.EN)
 ZH.update(i18n_subjects.ZH)

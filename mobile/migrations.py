@@ -328,6 +328,59 @@ CREATE TABLE subject_meta (
     )
 
 
+def m008_work_orders(db: SqlExecutor) -> None:
+    """Work orders assigned to the officer (``work_order`` changes, ``mobile.store_workorders``): HQ's
+    view of the order as JSON (``data``, ``sync.protocol.WorkOrderData``) with copies for ordering, and
+    what the phone itself did before HQ confirmed it (``local_*``: the round, the arrival and resolution
+    in best-known time, the closure, the case to link). The outbox is rebuilt to take the two new record
+    kinds (its ``CHECK`` cannot be altered in place); its rows and sequence numbers are kept."""
+    _run(
+        db,
+        """
+CREATE TABLE work_orders (
+    order_id TEXT PRIMARY KEY,
+    round INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    arrive_due_utc INTEGER NOT NULL,
+    resolve_due_utc INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    local_round INTEGER NOT NULL DEFAULT 0,
+    local_arrived_at TEXT,
+    local_resolved_at TEXT,
+    local_closure TEXT NOT NULL DEFAULT '',
+    link_case_id TEXT NOT NULL DEFAULT '',
+    received_at TEXT NOT NULL
+);
+ALTER TABLE outbox RENAME TO outbox_m007;
+DROP INDEX outbox_pending;
+DROP INDEX outbox_by_record;
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (
+        kind IN ('case', 'subject', 'shift', 'review', 'work_order_arrival', 'work_order_resolution')
+    ),
+    payload TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    parked_code TEXT NOT NULL DEFAULT '',
+    parked_reason_zh TEXT NOT NULL DEFAULT '',
+    parked_reason_en TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+INSERT INTO outbox (seq, record_id, kind, payload, size, attempts, parked_code, parked_reason_zh,
+    parked_reason_en, created_at)
+    SELECT seq, record_id, kind, payload, size, attempts, parked_code, parked_reason_zh, parked_reason_en,
+    created_at FROM outbox_m007;
+DELETE FROM sqlite_sequence WHERE name = 'outbox';
+UPDATE sqlite_sequence SET name = 'outbox' WHERE name = 'outbox_m007';
+DROP TABLE outbox_m007;
+CREATE INDEX outbox_pending ON outbox (seq) WHERE parked_code = '';
+CREATE INDEX outbox_by_record ON outbox (kind, record_id)
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m001_initial,
@@ -337,5 +390,6 @@ MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m005_cases_by_place,
     m006_zones,
     m007_subject_merge,
+    m008_work_orders,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

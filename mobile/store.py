@@ -125,6 +125,7 @@ from mobile.store_subjects import (
     search_chars,
     subject_char_rows,
 )
+from mobile.store_workorders import WorkOrderStore
 from mobile.store_zones import ZoneStore
 
 #: ``meta`` keys of the integrity schedule: when the last full check passed (UTC, ISO 8601) and how many
@@ -136,7 +137,7 @@ INTEGRITY_EVERY = timedelta(days=1)
 INTEGRITY_EVERY_OPENS = 20
 
 
-class Store(RecordStore, QueryStore, OutboxStore, ZoneStore):
+class Store(RecordStore, QueryStore, OutboxStore, ZoneStore, WorkOrderStore):
     """The officer's offline store. Open with ``Store.open(path, catalogue=...)``; see the module doc."""
 
     def __init__(

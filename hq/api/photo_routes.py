@@ -126,6 +126,11 @@ def build_router(
         with storage.transaction(readonly=True) as tx:
             return badge in tx.photo_uploaders(sha256)
 
+    def order_photo(sha256: str, badge: str) -> list[str]:
+        """The work orders whose resolution by this officer names the photo (#15)."""
+        with storage.transaction(readonly=True) as tx:
+            return tx.work_orders_with_photo(sha256, badge)
+
     def have_photo(sha256: str) -> bool:
         with storage.transaction(readonly=True) as tx:
             row = tx.get_photo(sha256)
@@ -206,7 +211,9 @@ def build_router(
             if offset + int(declared) == 0:
                 raise ApiError(Errno.PHOTO_EMPTY)
         states = await run_in_threadpool(photo_cases, sha256)
-        if not any(s.officer_badge == caller.badge for s in states):
+        if not any(s.officer_badge == caller.badge for s in states) and not await run_in_threadpool(
+            order_photo, sha256, caller.badge
+        ):  # neither in the officer's own cases nor in their own work-order resolutions
             raise ApiError(Errno.PHOTO_NOT_IN_MANIFEST)
         uploader = _uploader(caller)
         stored = await run_in_threadpool(have_photo, sha256)
@@ -284,8 +291,12 @@ def build_router(
                 state = tx.case_state(case_id)
                 if state is not None:
                     emit_case_state(tx, state)
+            orders = tx.work_orders_with_photo(sha256, caller.badge)
             tx.audit(
-                caller.badge, "photo_stored", target=sha256, detail={"size": size, "completed": completed}
+                caller.badge,
+                "photo_stored",
+                target=sha256,
+                detail={"size": size, "completed": completed} | ({"work_orders": orders} if orders else {}),
             )
         return PhotoUploadResult(
             sha256=sha256, stored=stored, already_had=not stored, completed_cases=completed

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from enforcement.catalogue import Catalogue
 from enforcement.model import Role
-from enforcement.workorders import Satisfaction, Source, replay
+from enforcement.workorders import EventKind, Satisfaction, Source, replay
 from hq.api.errors import ERROR_RESPONSES, ApiError
 from hq.auth import Principal
 from hq.settings import Settings
@@ -83,8 +83,15 @@ def build_router(
                 raise ApiError(Errno.NOT_FOUND, zh="工单不存在", en="Unknown work order")
             if not can_see(caller.officer, order):
                 raise ApiError(Errno.FORBIDDEN)
-            state = replay(tx.work_order_events(order_id), order.timer)
-        return view(order, state, caller.officer, settings.clock())
+            events = tx.work_order_events(order_id)
+            state = replay(events, order.timer)
+            named = {sha for e in events if e.kind is EventKind.RESOLVE for sha in e.photos}
+            received = sum(1 for sha in named if (row := tx.get_photo(sha)) is not None and row.stored)
+        # resolution photos (#15): how many the resolutions name, how many HQ has received
+        return view(order, state, caller.officer, settings.clock()) | {
+            "photos_named": len(named),
+            "photos_received": received,
+        }
 
     @router.post("/v1/workorders", responses=ERROR_RESPONSES, tags=tags)
     def create(body: WorkOrderIn, caller: Caller) -> dict[str, Any]:

@@ -191,6 +191,10 @@ class WorkOrdersMixin(SqlBase):
         rows = self._all(sql, (order_id,))
         return [self._event(r) for r in rows]
 
+    def work_orders_with_photo(self, sha256: str, actor: str) -> list[str]:
+        sql = "SELECT order_id, data FROM work_order_events WHERE kind = 'resolve' AND actor = ?"
+        return sorted({r[0] for r in self._all(sql, (actor,)) if sha256 in (loads(r[1]).get("photos") or ())})
+
     def _event(self, r: Row) -> Event:
         return event_of(r[0], r[1], r[2], int(r[3]), self._dt(r[4]), self._dt(r[5]), r[6], loads(r[7]))
 

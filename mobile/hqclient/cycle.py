@@ -78,6 +78,7 @@ from sync.protocol import (
     SubjectAliasData,
     SubjectMeta,
     TombstoneData,
+    WorkOrderData,
 )
 
 
@@ -440,6 +441,8 @@ class SyncClient:
                 )
             elif change.kind == "zone":
                 zones.add(change)
+            elif change.kind == "work_order":
+                self._apply_work_order(change)
             elif change.kind == "squad_shift":
                 squad_shift = SquadShiftData.model_validate(change.data)
                 self.store.apply_squad_shift(
@@ -450,6 +453,14 @@ class SyncClient:
         except (ValidationError, LocalizedError):
             return False
         return True
+
+    def _apply_work_order(self, change: Change) -> None:
+        """An order as its officer sees it (key ``<id>@<badge>``): upserted by order id, dropped when
+        ``assigned_to_you`` is false. A leader's squad view (``<id>#<squad>``) is not kept here."""
+        if "@" not in change.id:
+            return
+        order = WorkOrderData.model_validate(change.data)
+        self.store.apply_work_order(order.model_dump(mode="json"))
 
 
 def _match(entries: Sequence[OutboxRecord], results: list[RecordResult]) -> list[RecordResult | None]:

@@ -85,6 +85,7 @@ class ClientStore(Protocol):
     def apply_zones(
         self, writes: Sequence[tuple[str, int, Mapping[str, Any] | None]], version: int | None = None
     ) -> None: ...
+    def apply_work_order(self, data: dict[str, Any]) -> None: ...
 
 
 class PhotoFiles(Protocol):

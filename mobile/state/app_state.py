@@ -30,6 +30,7 @@ from mobile.state.subjects import SubjectsState
 from mobile.state.sync import BackendFactory, SyncLink
 from mobile.state.sync_screen import SyncScreenState
 from mobile.state.today import TodayState
+from mobile.state.workorders import WorkOrdersState
 from mobile.state.zones import ZonesState
 
 
@@ -107,6 +108,9 @@ class AppState:
         self.drafts.zones = self.zones
         self.detail = CaseDetailState(store, photos, self.drafts)
         self.subjects = SubjectsState(store)
+        self.workorders = WorkOrdersState(
+            store, photos, self.link, now=now, clock=self.clock, drafts=self.drafts
+        )  # #15
         self.sync = SyncScreenState(store, self.link)
         self.squad = SquadState(store, catalogue, self.session, self.link, now=now)
         # day-log exports live in the app's data directory, beside the photos (``<data dir>/exports``)

@@ -13,6 +13,7 @@ from mobile.views.squad import SquadView
 from mobile.views.subjects import SubjectsView
 from mobile.views.sync import SyncView
 from mobile.views.today import TodayView
+from mobile.views.workorder import WorkOrderView
 
 
 def make_screen(shell: Host, route: str, arg: str | None = None) -> Screen:
@@ -30,6 +31,8 @@ def make_screen(shell: Host, route: str, arg: str | None = None) -> Screen:
         return SettingsView(shell)
     if route == "squad":
         return SquadView(shell)
+    if route == "work_order" and arg:
+        return WorkOrderView(shell, arg)
     if route == "review":
         return ReviewView(shell)
     return TodayView(shell)

@@ -11,6 +11,7 @@ from enforcement.labels import subject_plate
 from enforcement.text import LocalizedError
 from mobile.i18n import human_bytes
 from mobile.state.today import NearbyStage
+from mobile.state.workorders import countdown
 from mobile.theme import TOUCH
 from mobile.views.common import (
     Host,
@@ -132,6 +133,7 @@ class TodayView:
                 clock_banner(self.app.today.clock_banner(s.lang)),
                 self.status_line(),
                 *shift_row,
+                self.work_orders(),
                 ft.Row([big_button(s.t("today.new_case"), self.new_case, icon=ft.Icons.ADD_A_PHOTO)]),
                 self.nearby(),
                 ft.Text(s.t("today.count", n=len(cases)), size=16, weight=ft.FontWeight.BOLD),
@@ -203,6 +205,47 @@ class TodayView:
             min_height=TOUCH + 20,
             key=f"case_{case.case_no}",
         )
+
+    def work_orders(self) -> ft.Control:
+        """工单: the officer's open work orders, overdue first (red), then by time left."""
+        s = self.shell
+        orders = self.app.workorders.open_orders()
+        lines: list[ft.Control] = [ft.Text(s.t("wo.section"), size=16, weight=ft.FontWeight.BOLD)]
+        if not orders:
+            lines.append(ft.Text(s.t("wo.none"), size=14, italic=True))
+        for order in orders:
+            colour = ft.Colors.RED_700 if order.overdue else None
+            due = s.t("wo.resolve_by" if order.arrived else "wo.arrive_by", time=day_time(order.due))
+            category = str(order.data.get("category") or "")
+            name = (
+                self.app.catalogue.get(category).name(s.lang)
+                if category in self.app.catalogue.violations
+                else ""
+            )
+            lines.append(
+                ft.ListTile(
+                    leading=ft.Icon(
+                        ft.Icons.ASSIGNMENT_LATE if order.overdue else ft.Icons.ASSIGNMENT, color=colour
+                    ),
+                    title=clipped(
+                        s.t("wo.line", category=name or category, where=order.where()),
+                        lines=2,
+                        size=16,
+                        weight=ft.FontWeight.BOLD,
+                        color=colour,
+                    ),
+                    subtitle=ft.Text(
+                        f"{countdown(order.left, s.lang)} · {due}",
+                        size=14,
+                        color=colour,
+                        key=f"wo_left_{order.order_id}",
+                    ),
+                    on_click=lambda e, order_id=order.order_id: self.shell.go("work_order", order_id),
+                    min_height=TOUCH + 20,
+                    key=f"wo_{order.order_id}",
+                )
+            )
+        return ft.Column(lines, spacing=4, key="work_orders")
 
     def start_shift(self, e: Any = None) -> None:
         self.app.today.start_shift(self.grid_cell.value or "")
