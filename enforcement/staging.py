@@ -168,9 +168,7 @@ class StageDecision:
         if not self.counted:
             return head
         year = self.day.year if self.day is not None else None
-        items = [
-            f"{_day(e):%m-%d}" if year is None else day_text(_day(e), year) for e in self.counted
-        ]
+        items = [f"{_day(e):%m-%d}" if year is None else day_text(_day(e), year) for e in self.counted]
         items = [f"{when} {stage_name(e.stage, lang)}" for when, e in zip(items, self.counted, strict=True)]
         return f"{head}：{'，'.join(items)}" if lang == "zh" else f"{head}: {', '.join(items)}"
 

@@ -169,4 +169,3 @@ def subject_row(subject: Subject, origin: str, updated_at: str) -> tuple[Any, ..
         dumps(to_json_dict(subject)),
         updated_at,
     )
-

@@ -1584,6 +1584,7 @@ def _throttle_race(target: Target, part: Part) -> None:
 def _lockout_and_takeover(target: Target, part: Part) -> None:
     leader, hq = target.users["leader"], target.users["hq"]
     with target.client() as client:
+
         def attempt(badge: str, pin: str, device: str, key: str | None = None) -> httpx.Response:
             return client.post("/v1/auth/sign-in", json=_auth_body(badge, pin, device, key))
 

@@ -39,7 +39,6 @@ LEADER = Officer("2001", "赵队长", "ZD01", "人民路中队", DISTRICT, Role.
 NOW = datetime(2026, 11, 22, 22, 0, tzinfo=LOCAL_TZ)
 
 
-
 RawSql = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
 

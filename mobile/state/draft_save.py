@@ -177,9 +177,7 @@ class DraftSave(Observable):
             extra=self.zone_extra(disposition),
             policy_version=decision.policy_version,
             device_occurred_at=device_at,
-            clock_offset_s=None
-            if device_at is None
-            else round((occurred_at - device_at).total_seconds()),
+            clock_offset_s=None if device_at is None else round((occurred_at - device_at).total_seconds()),
             clock_source=(draft.clock_source or "device") if device_at is not None else "",
         )
 
@@ -219,4 +217,3 @@ def _device_time(draft: Draft, occurred_at: datetime) -> datetime | None:
     except ValueError:
         return None
     return device if abs(occurred_at - device) > CLOCK_TOLERANCE else None
-

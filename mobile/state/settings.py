@@ -62,7 +62,9 @@ def normalise_hq_url(text: str, *, allow_http: bool = False) -> str:
     except ValueError as exc:
         raise localized(SettingsError, "signin.hq_bad", field="hq_url") from exc
     if not cleartext_allowed(value, allow_http=allow_http):
-        raise localized(SettingsError, "signin.hq_cleartext", field="hq_url", https="https://", http="http://")
+        raise localized(
+            SettingsError, "signin.hq_cleartext", field="hq_url", https="https://", http="http://"
+        )
     return value
 
 
@@ -143,7 +145,6 @@ class SettingsState(Observable):
         self.settings = new
         self.notify()
         return new
-
 
     @property
     def hq_ca_pem(self) -> str | None:

@@ -264,7 +264,6 @@ def test_old_schema_is_migrated_keeping_data(tmp_path: Path) -> None:
     conn.close()
 
 
-
 def _schema(path: Path) -> tuple[list[tuple[str, str, str]], dict[str, dict[str, type]]]:
     """The file's schema: every sqlite_master entry (type, name, SQL text) and each table's columns."""
     db = Database(raw(path))
@@ -287,6 +286,7 @@ def test_an_upgraded_file_holds_the_same_schema_as_a_new_one(tmp_path: Path) -> 
     open_store(tmp_path / "new.db").close()
     assert _schema(old) == _schema(tmp_path / "new.db")
     assert {"meta", "cases", "subject_chars", "squad_cases"} <= set(_schema(old)[1])
+
 
 REASON_ZH = "第3次 · 处罚：10-02 劝导，11-01 警告"
 REASON_EN = "3rd · Penalty: 10-02 Persuasion, 11-01 Warning"

@@ -185,7 +185,7 @@ class SubjectStep(StepBase):
                     horizontal_alignment=ft.CrossAxisAlignment.STRETCH,  # the fields fill the card
                 ),
                 padding=12,
-            )
+            ),
         )
 
     def likely_block(self) -> ft.Column:
