@@ -42,20 +42,19 @@ is bounded by ``enforcement.limits`` (``TEXT_LIMITS``, refused ``TEXT_TOO_LONG``
 ``FUTURE_SLACK`` after HQ's clock, older than the staged rule's look-back window, or more than
 ``DEVICE_SLACK`` before the device's first sign-in at HQ). The flag is stored with the case and puts it
 in the leader's queue as needing a decision, with the reason. Every stage a late or amended case changes
-(``restage_after``) is an audit event naming the case that caused it.
+(``hq.restage.restage_after``) is an audit event naming the case that caused it.
 
 Per-device sequence numbers (``device_seq``, the phone's outbox order) are checked against the highest
 seen: gaps are reported (``IngestReport.gaps``, an audit event) but never refuse anything.
 
 The feed fan-out (``case_state`` to the officer, ``squad_case`` / ``squad_shift`` to the squad's
 leaders, ``history`` to the district) lives in ``hq.feed``; ``emit_case_state`` is re-exported here.
+Restaging and reviews (``restage_after``, ``apply_review``) live in ``hq.restage``; the record rules that
+read no storage (refusals, ``payload_hash``, ``sequence_gaps``, re-exported here) in ``hq.ingestrules``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -77,18 +76,26 @@ from enforcement.model import (
     Subject,
 )
 from enforcement.numbering import parse_case_no
-from enforcement.staging import StageDecision, StagePolicy, compute_stage
-from enforcement.text import LocalizedError
+from enforcement.staging import StagePolicy, compute_stage
 from enforcement.validation import second_officer_problem, validate_case, validate_subject
 from hq.feed import emit_case_state, emit_group_history, emit_history, emit_squad_shift
-from hq.policy import current, policy_of, resolve, stage_policy_for, verdict_under
+from hq.ingestrules import (
+    NotStored,
+    base_version_of,
+    closes,
+    deferred,
+    invalid,
+    is_uuid,
+    payload_hash,
+    record_ids,
+    refused,
+    sequence_gaps,
+)
+from hq.policy import resolve, stage_policy_for, verdict_under
+from hq.restage import apply_review, restage_after
 from hq.storage.base import (
-    CaseState,
-    ChangeKind,
-    ChangeScope,
     Receipt,
     RecordKind,
-    StageVerdict,
     Storage,
     Tx,
 )
@@ -98,16 +105,12 @@ from hq.tally import changing
 from hq.workorders import WorkOrderRefused, apply_phone_event
 from patrollog.reviewing import time_flag
 from sync.protocol import (
-    ERRNO_MESSAGES,
     Errno,
     PushRecord,
     RecordResult,
 )
 
-__all__ = [
-    "IngestReport", "apply_review", "ingest", "ingest_batch", "payload_hash",
-    "restage_after", "sequence_gaps", "verdict_of",
-]  # fmt: skip
+__all__ = ["IngestReport", "ingest", "ingest_batch", "payload_hash", "sequence_gaps"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,48 +122,9 @@ class IngestReport:
 _KINDS = frozenset(kind.value for kind in RecordKind)
 
 
-class _NotStored(Exception):
-    """A record that is not stored: deferred or refused, with the errno and the reason for the officer."""
-
-    def __init__(
-        self, status: Literal["refused", "deferred"], errno: Errno, zh: str = "", en: str = ""
-    ) -> None:
-        default_zh, default_en = ERRNO_MESSAGES[errno]
-        super().__init__(en or default_en)
-        self.status = status
-        self.errno = errno
-        self.zh = zh or default_zh
-        self.en = en or default_en
-
-
-def _refused(errno: Errno, zh: str = "", en: str = "") -> _NotStored:
-    return _NotStored("refused", errno, zh, en)
-
-
-def _deferred(errno: Errno, zh: str = "", en: str = "") -> _NotStored:
-    return _NotStored("deferred", errno, zh, en)
-
-
-def _invalid(err: LocalizedError) -> _NotStored:
-    if isinstance(err, TextTooLongError):
-        return _refused(
-            Errno.TEXT_TOO_LONG, f"记录中的文字过长：{err.zh}", f"The record is not valid: {err.en}"
-        )
-    where = f"（{err.field}）" if err.field else ""
-    return _refused(
-        Errno.RECORD_INVALID, f"记录内容无效{where}：{err.zh}", f"The record is not valid: {err.en}"
-    )
-
-
 @lru_cache(maxsize=1)
 def _default_catalogue() -> Catalogue:
     return load_catalogue()
-
-
-def payload_hash(kind: str, payload: Mapping[str, Any]) -> str:
-    """SHA-256 of a record's kind and canonical JSON payload (its identity for replays)."""
-    text = json.dumps([kind, payload], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def ingest_batch(
@@ -191,28 +155,12 @@ def ingest(
     with storage.transaction() as tx:
         # Before anything is read: the batch's subjects (histories it may change) and its record ids
         # (a concurrent copy of this batch waits, then finds our receipts: duplicates, not a conflict).
-        tx.lock_subjects(_subjects_of(tx, records), record_ids=_record_ids(records))
+        tx.lock_subjects(_subjects_of(tx, records), record_ids=record_ids(records))
         batch = _Batch(tx, user, device_id, catalogue or _default_catalogue(), now or datetime.now(UTC),
                        policy)  # fmt: skip
         results = [batch.apply(record) for record in records]
         gaps = batch.finish()
     return IngestReport(results, gaps)
-
-
-def _is_uuid(value: object) -> bool:
-    """Record ids are client UUIDs; anything else never reaches a lookup before the record is validated."""
-    if not isinstance(value, str):
-        return False
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _record_ids(records: Sequence[PushRecord | Mapping[str, Any]]) -> set[str]:
-    ids = {raw.id if isinstance(raw, PushRecord) else raw.get("id") for raw in records}
-    return {i for i in ids if isinstance(i, str) and _is_uuid(i)}
 
 
 def _subjects_of(tx: Tx, records: Sequence[PushRecord | Mapping[str, Any]]) -> set[str]:
@@ -227,19 +175,19 @@ def _subjects_of(tx: Tx, records: Sequence[PushRecord | Mapping[str, Any]]) -> s
             continue
         refs = []
         if kind == RecordKind.CASE.value:
-            if _is_uuid(payload.get("subject_id")):
+            if is_uuid(payload.get("subject_id")):
                 subjects.add(payload["subject_id"])
             refs.append(payload.get("supersedes"))
         elif kind == RecordKind.REVIEW.value:
             refs.append(payload.get("case_id"))
         for case_id in refs:
-            state = tx.case_state(str(case_id)) if _is_uuid(case_id) else None
+            state = tx.case_state(str(case_id)) if is_uuid(case_id) else None
             if state is not None and state.subject_id:
                 subjects.add(state.subject_id)
         if kind == RecordKind.SUBJECT.value:  # a registration may join an identity (hq.subjectmatch)
             subjects |= subject_lock_keys(payload)
     # the staged rule reads a subject's whole identity group: lock the groups too
-    return subjects | {m for s in sorted(subjects) if _is_uuid(s) for m in identity_group(tx, s)}
+    return subjects | {m for s in sorted(subjects) if is_uuid(s) for m in identity_group(tx, s)}
 
 
 class _Batch:
@@ -266,21 +214,19 @@ class _Batch:
     def apply(self, raw: PushRecord | Mapping[str, Any]) -> RecordResult:
         record_id = str(raw.id if isinstance(raw, PushRecord) else raw.get("id", ""))
         if not isinstance(raw, PushRecord) and raw.get("kind") not in _KINDS:
-            result = self._not_stored(record_id, _refused(Errno.UNKNOWN_KIND))
+            result = self._not_stored(record_id, refused(Errno.UNKNOWN_KIND))
             self._count(result)
             return result
         try:
             record = raw if isinstance(raw, PushRecord) else PushRecord.model_validate(raw)
         except ValueError as exc:
-            result = self._not_stored(
-                record_id, _refused(Errno.RECORD_INVALID, en=f"bad record: {exc}"[:300])
-            )
+            result = self._not_stored(record_id, refused(Errno.RECORD_INVALID, en=f"bad record: {exc}"[:300]))
             self._count(result)
             return result
         self.seqs.append(record.device_seq)
         try:
             result = self._apply(record)
-        except _NotStored as err:
+        except NotStored as err:
             result = self._not_stored(record.id, err)
         self._count(result)
         return result
@@ -302,7 +248,7 @@ class _Batch:
                       detail={"counts": self.counts, "not_stored": self.not_stored[:100]})  # fmt: skip
         return gaps
 
-    def _not_stored(self, record_id: str, err: _NotStored) -> RecordResult:
+    def _not_stored(self, record_id: str, err: NotStored) -> RecordResult:
         return RecordResult(
             id=record_id, status=err.status, errno=int(err.errno), reason_zh=err.zh, reason_en=err.en
         )
@@ -317,7 +263,7 @@ class _Batch:
             RecordKind.WORK_ORDER_RESOLUTION.value: self._work_order,
         }.get(record.kind)
         if handler is None:
-            raise _refused(Errno.UNKNOWN_KIND)
+            raise refused(Errno.UNKNOWN_KIND)
         return handler(record)
 
     def _parse(self, kind: type[Any], record: PushRecord) -> tuple[Any, str]:
@@ -329,13 +275,13 @@ class _Batch:
         try:
             parsed = from_json_dict(kind, record.payload)
         except CaseValidationError as err:
-            raise _invalid(err) from err
+            raise invalid(err) from err
         try:
             check_lengths(parsed)
         except TextTooLongError as err:
-            raise _invalid(err) from err
+            raise invalid(err) from err
         if parsed.id != record.id:
-            raise _refused(
+            raise refused(
                 Errno.RECORD_INVALID, "记录编号与内容不符", "The record id does not match its payload"
             )
         canonical = to_json_dict(parsed)
@@ -376,9 +322,9 @@ class _Batch:
             missing = self.tx.missing_photos(case.id)
             return self._duplicate(receipt, complete=not missing, missing=missing)
         if self.tx.get_case(case.id) is not None:
-            raise _refused(Errno.RECORD_ID_REUSED)
+            raise refused(Errno.RECORD_ID_REUSED)
         if case.officer_badge != self.user.badge:
-            raise _refused(
+            raise refused(
                 Errno.RECORD_NOT_OWNED,
                 f"案件属于队员 {case.officer_badge}，您只能提交自己的案件",
                 f"The case belongs to officer {case.officer_badge}; you may submit only your own cases",
@@ -388,7 +334,7 @@ class _Batch:
         try:
             validate_case(case, self.catalogue, subject=subject)
         except CaseValidationError as err:
-            raise _invalid(err) from err
+            raise invalid(err) from err
         self._check_second_officer(case)
         self._check_version(case)
         history = group_history(self.tx, case.subject_id) if case.subject_id else []
@@ -463,13 +409,13 @@ class _Batch:
         if case.squad_code != squad:
             whose = "原案件" if previous is not None else "您"
             whose_en = "the original case's" if previous is not None else "your"
-            raise _refused(
+            raise refused(
                 Errno.SCOPE_MISMATCH,
                 f"案件的中队（{case.squad_code}）与{whose}中队（{squad}）不符",
                 f"The case's squad {case.squad_code} is not {whose_en} squad {squad}",
             )
         if case.device_id != self.device_id:
-            raise _refused(
+            raise refused(
                 Errno.SCOPE_MISMATCH,
                 f"案件的设备编号（{case.device_id}）与登录设备不符",
                 f"The case's device {case.device_id} is not the signed-in device",
@@ -479,9 +425,9 @@ class _Batch:
         try:
             number = parse_case_no(case.case_no)
         except IdentifierError as err:
-            raise _refused(Errno.CASE_NO_INVALID, err.zh, err.en) from err
+            raise refused(Errno.CASE_NO_INVALID, err.zh, err.en) from err
         if (number.squad_code, number.badge) != (case.squad_code, case.officer_badge):
-            raise _refused(
+            raise refused(
                 Errno.CASE_NO_INVALID,
                 f"案件编号 {case.case_no} 须以本中队 {case.squad_code} 和本人证号 {case.officer_badge} 开头",
                 f"Case number {case.case_no} must carry squad {case.squad_code}"
@@ -498,12 +444,12 @@ class _Batch:
             case, row.officer if row else None, active=row.active if row else False, complete=True
         )
         if problem is not None:
-            raise _refused(Errno.SECOND_OFFICER_INVALID, problem.zh, problem.en)
+            raise refused(Errno.SECOND_OFFICER_INVALID, problem.zh, problem.en)
 
     def _check_version(self, case: Case) -> None:
         if case.supersedes is None:
             if self.tx.latest_case_version(case.case_no) is not None:
-                raise _refused(
+                raise refused(
                     Errno.VERSION_CONFLICT,
                     f"案件编号 {case.case_no} 已被使用；修改案件须作为新版本提交",
                     f"Case number {case.case_no} is already used; submit a change as a new version",
@@ -511,22 +457,22 @@ class _Batch:
             return
         previous = self.tx.case_state(case.supersedes)
         if previous is None:
-            raise _deferred(Errno.SUPERSEDES_UNKNOWN)
+            raise deferred(Errno.SUPERSEDES_UNKNOWN)
         if previous.officer_badge != self.user.badge:
-            raise _refused(Errno.RECORD_NOT_OWNED)
+            raise refused(Errno.RECORD_NOT_OWNED)
         if previous.case_no != case.case_no or case.version != previous.version + 1:
-            raise _refused(
+            raise refused(
                 Errno.RECORD_INVALID,
                 f"修改后的案件须沿用案件编号 {previous.case_no}，版本号为 {previous.version + 1}",
                 f"An amendment keeps case number {previous.case_no} and has version {previous.version + 1}",
             )
         if not previous.latest:
-            raise _refused(Errno.VERSION_CONFLICT)
+            raise refused(Errno.VERSION_CONFLICT)
 
     # -- subjects
     def _subject(self, record: PushRecord) -> RecordResult:
         subject, canonical, digest = self._parse_json(Subject, record)
-        base_version = _base_version(record.payload)
+        base_version = base_version_of(record.payload)
         if base_version is not None:  # an edit: the same content as an earlier edit is still a new edit
             edit = {"base_version": base_version, "device": self.device_id, "seq": record.device_seq}
             digest = payload_hash(record.kind, {**canonical, **edit})
@@ -536,21 +482,21 @@ class _Batch:
         try:
             clean = validate_subject(subject)
         except CaseValidationError as err:
-            raise _invalid(err) from err
+            raise invalid(err) from err
         if not clean.district:
             clean = replace(clean, district=self.user.district)
         if clean.district != self.user.district and self.user.role is not Role.HQ:
-            raise _refused(
+            raise refused(
                 Errno.RECORD_NOT_OWNED,
                 "只能登记本辖区的当事人",
                 "You may register subjects of your district only",
             )
         stored = self.tx.get_subject(clean.id, include_deleted=True)
         if stored is not None and self.tx.get_subject(clean.id) is None:
-            raise _refused(Errno.RECORD_INVALID, "该当事人已被指挥中心删除", "This subject was deleted at HQ")
+            raise refused(Errno.RECORD_INVALID, "该当事人已被指挥中心删除", "This subject was deleted at HQ")
         if stored is not None and stored.district != clean.district:
             # the stored row decides: an edit never moves a subject to another district
-            raise _refused(
+            raise refused(
                 Errno.SCOPE_MISMATCH,
                 f"该当事人属于{stored.district or '其他辖区'}，不能改到{clean.district}",
                 f"This subject belongs to district {stored.district!r};"
@@ -584,17 +530,15 @@ class _Batch:
         if receipt is not None:
             return self._duplicate(receipt)
         if shift.officer_badge != self.user.badge:
-            raise _refused(Errno.RECORD_NOT_OWNED)
+            raise refused(Errno.RECORD_NOT_OWNED)
         times = [t for t in (shift.started_at, shift.ended_at) if t is not None]
         if any(t.tzinfo is None or t.utcoffset() is None for t in times):
-            raise _refused(Errno.RECORD_INVALID, "值班时间缺少时区", "The shift times have no time zone")
+            raise refused(Errno.RECORD_INVALID, "值班时间缺少时区", "The shift times have no time zone")
         if shift.ended_at is not None and shift.ended_at < shift.started_at:
-            raise _refused(
-                Errno.RECORD_INVALID, "值班结束时间早于开始时间", "The shift ends before it starts"
-            )
+            raise refused(Errno.RECORD_INVALID, "值班结束时间早于开始时间", "The shift ends before it starts")
         stored = self.tx.get_shift(shift.id)
-        if stored is not None and not _closes(stored, shift):
-            raise _refused(Errno.RECORD_ID_REUSED)
+        if stored is not None and not closes(stored, shift):
+            raise refused(Errno.RECORD_ID_REUSED)
         self.tx.save_shift(shift)
         emit_squad_shift(self.tx, shift, self.user)
         return self._receipt(record, digest, RecordResult(id=shift.id, status="accepted", complete=True))
@@ -606,25 +550,25 @@ class _Batch:
         if receipt is not None:
             return self._duplicate(receipt)
         if self.tx.get_review(review.id) is not None:
-            raise _refused(Errno.RECORD_ID_REUSED)
+            raise refused(Errno.RECORD_ID_REUSED)
         if self.user.role is Role.OFFICER or review.reviewer_badge != self.user.badge:
-            raise _refused(
+            raise refused(
                 Errno.RECORD_NOT_OWNED, "只有中队长可以审核案件", "Only a squad leader may review cases"
             )
         state = self.tx.case_state(review.case_id)
         if state is None:
-            raise _deferred(Errno.UNKNOWN_CASE)
+            raise deferred(Errno.UNKNOWN_CASE)
         in_scope = (
             (state.squad_code == self.user.squad_code)
             if self.user.role is Role.LEADER
             else (state.district == self.user.district)
         )
         if not in_scope:
-            raise _refused(
+            raise refused(
                 Errno.RECORD_NOT_OWNED, "只能审核本中队的案件", "You may review your own squad's cases only"
             )
         if review.case_no != state.case_no:
-            raise _refused(
+            raise refused(
                 Errno.RECORD_INVALID,
                 "审核记录的案件编号与案件不符",
                 "The review's case number does not match the case",
@@ -635,7 +579,7 @@ class _Batch:
     # -- work-order events (hq.workorders; the same ledger: a replay gets its first answer)
     def _work_order(self, record: PushRecord) -> RecordResult:
         if record.payload.get("id") != record.id:
-            raise _refused(
+            raise refused(
                 Errno.RECORD_INVALID, "记录编号与内容不符", "The record id does not match its payload"
             )
         digest = payload_hash(record.kind, record.payload)
@@ -643,111 +587,10 @@ class _Batch:
         if receipt is not None:
             return self._duplicate(receipt)
         if self.tx.receipts_for(record.id):
-            raise _refused(Errno.RECORD_ID_REUSED)
+            raise refused(Errno.RECORD_ID_REUSED)
         try:
             apply_phone_event(self.tx, self.user, record.kind, record.payload, self.now)
         except WorkOrderRefused as err:
             status: Literal["refused", "deferred"] = "deferred" if err.status == "deferred" else "refused"
-            raise _NotStored(status, err.errno, err.zh, err.en) from err
+            raise NotStored(status, err.errno, err.zh, err.en) from err
         return self._receipt(record, digest, RecordResult(id=record.id, status="accepted", complete=True))
-
-
-def apply_review(tx: Tx, review: Review, at: datetime, *, policy: StagePolicy | None = None) -> CaseState:
-    """Store a (checked) review and publish what follows from it: the decision to the case's officer, the
-    case's state, and, when it changes what counts (a withdrawal), the subject's history and the stages
-    of the subject's later cases. Used for pushed reviews and for reviews made at HQ."""
-    before = tx.case_state(review.case_id)
-    if before is None:
-        raise ValueError(f"review of an unknown case {review.case_id}")
-    if before.subject_id:
-        tx.lock_subjects([before.subject_id])
-    with changing(tx, review.case_id):
-        tx.save_review(review, at)
-    state = tx.case_state(review.case_id)
-    assert state is not None
-    tx.emit(ChangeKind.REVIEW, review.id, to_json_dict(review), ChangeScope(badge=state.officer_badge))
-    emit_case_state(tx, state)
-    if state.subject_id:
-        restage_after(tx, state.subject_id, state.occurred_at, skip_case_no=state.case_no, policy=policy,
-                      cause=review.case_id)  # fmt: skip
-        subject = tx.get_subject(state.subject_id)
-        emit_history(tx, state.subject_id, (subject.district if subject else "") or state.district)
-    tx.audit(review.reviewer_badge, "review", target=review.case_id,
-             detail={"decision": review.decision.value, "review_id": review.id})  # fmt: skip
-    return state
-
-
-def verdict_of(decision: StageDecision) -> StageVerdict:
-    return StageVerdict(decision.stage, decision.ordinal, decision.explain("zh"), decision.explain("en"))
-
-
-def restage_after(
-    tx: Tx,
-    subject_id: str,
-    occurred_at: datetime | None,
-    *,
-    skip_case_no: str,
-    policy: StagePolicy | None = None,
-    cause: str = "",
-) -> list[CaseState]:
-    """Recompute HQ's stage of the subject's cases at or after ``occurred_at`` (a late arrival, an
-    amendment or a withdrawal can change what counted for them); returns the changed ones. Each change
-    is a ``restaged`` audit event naming ``cause``, the case version whose arrival or review caused it.
-    The subject's whole identity group is restaged over its history (``hq.subjectmatch``); ``occurred_at``
-    None: every case of it (a merge, a split, a new strong match)."""
-    members = sorted(identity_group(tx, subject_id))
-    later = [s for m in members for s in tx.list_cases(subject_id=m, since=occurred_at, limit=10_000)]
-    if not later:
-        return []
-    history = group_history(tx, subject_id, members=members)
-    changed = []
-    for state in later:
-        if state.case_no == skip_case_no:
-            continue
-        # each case with the policy version it was staged under (``hq.policy``): never a newer one
-        case = tx.get_case(state.case_id)
-        settings = policy or stage_policy_for(policy_of(tx, state.policy_version) or current(tx), case)
-        decision = compute_stage(
-            state.violation_code, state.occurred_at, history, settings, case_no=state.case_no
-        )
-        if (decision.stage, decision.ordinal) == (state.hq_stage, state.hq_ordinal):
-            continue
-        verdict = verdict_under(decision, case.policy_version if case is not None else 0)
-        with changing(tx, state.case_id):
-            updated = tx.set_verdict(state.case_id, verdict)
-        if updated is not None:
-            changed.append(updated)
-            emit_case_state(tx, updated)
-            tx.audit("system", "restaged", target=state.case_id,
-                     detail={"from": int(state.hq_stage), "to": int(decision.stage),
-                             "caused_by": cause, "subject_id": state.subject_id})  # fmt: skip
-    return changed
-
-
-def _base_version(payload: Mapping[str, Any]) -> int | None:
-    """A subject write's ``base_version`` (optional, issue #22); None when absent or not a version."""
-    value = payload.get("base_version")
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else None
-
-
-def sequence_gaps(high: int, seqs: Sequence[int]) -> list[tuple[int, int]]:
-    """Ranges of sequence numbers skipped above ``high`` (the highest seen before) by ``seqs``."""
-    gaps = []
-    expected = high + 1
-    for seq in sorted(set(seqs)):
-        if seq < expected:
-            continue
-        if seq > expected:
-            gaps.append((expected, seq - 1))
-        expected = seq + 1
-    return gaps
-
-
-def _closes(stored: Shift, shift: Shift) -> bool:
-    """Whether ``shift`` is ``stored`` closed (or re-closed at the same time): the one allowed change."""
-    return (
-        stored.officer_badge == shift.officer_badge
-        and stored.started_at == shift.started_at
-        and stored.grid_cell == shift.grid_cell
-        and stored.ended_at in (None, shift.ended_at)
-    )

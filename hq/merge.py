@@ -3,7 +3,7 @@
 ``merge_subjects(tx, actor, alias_id, survivor_id, at)``: ``alias_id`` becomes an alias of
 ``survivor_id``: the pair is ``merged`` (``hq.subjectmatch``: one identity for the staged rule whatever
 their keys), the ``subject_alias`` change tells every phone of the district to resolve the alias offline,
-every case of the identity is recounted (``hq.ingest.restage_after``; each changed stage is a
+every case of the identity is recounted (``hq.restage.restage_after``; each changed stage is a
 ``restaged`` audit event whose ``caused_by`` names the merge, ``merge:<alias>-><survivor>``; a case whose
 phone stage is now too low is a stage conflict in the leader's queue) and the identity's history is
 published under each member. ``unmerge_subjects`` undoes it: the pair becomes ``split`` (two subjects,
@@ -20,7 +20,7 @@ from datetime import datetime
 
 from enforcement.model import Officer, Role
 from hq.feed import emit_group_history
-from hq.ingest import restage_after
+from hq.restage import restage_after
 from hq.storage.base import CaseState, ChangeKind, ChangeScope, SubjectAlias, SubjectPair, Tx
 from hq.subjectmatch import MERGED, SPLIT, STRONG, identity_group
 from sync.protocol import Errno, SubjectAliasData

@@ -9,7 +9,7 @@ version stages a case.
   one the phone staged it under) when HQ published it; otherwise (0: an older phone, a phone that has
   not pulled any policy yet; or a version HQ never published) the version in force when the case
   arrives. The version used is stored with HQ's stage (``CaseState.policy_version``) and is the one
-  every later restage of that case uses (``hq.ingest.restage_after``): a new policy applies to cases
+  every later restage of that case uses (``hq.restage.restage_after``): a new policy applies to cases
   staged after it, and earlier cases keep their version's verdict.
 - **Saying so**: when the version HQ used is not the one the phone named, HQ's reason says which it was
   ("（按第 N 版政策）" / " (under policy version N)"; version 0 is the built-in rule, "内置规则").

@@ -1,0 +1,110 @@
+"""The record-level rules of ``hq.ingest`` that read no storage.
+
+A record that is not stored (``NotStored``: ``refused`` or ``deferred``, with the errno and the reason for
+the officer; ``invalid`` for a payload that does not validate), a record's identity for replays
+(``payload_hash``), client record ids (``is_uuid``, ``record_ids``), a subject write's ``base_version``
+(``base_version_of``), the one allowed change of a stored shift (``closes``) and the device sequence gaps
+(``sequence_gaps``). ``hq.ingest`` re-exports ``payload_hash`` and ``sequence_gaps``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from enforcement.limits import TextTooLongError
+from enforcement.model import Shift
+from enforcement.text import LocalizedError
+from sync.protocol import ERRNO_MESSAGES, Errno, PushRecord
+
+__all__ = [
+    "NotStored", "base_version_of", "closes", "deferred", "invalid", "is_uuid", "payload_hash",
+    "record_ids", "refused", "sequence_gaps",
+]  # fmt: skip
+
+
+class NotStored(Exception):
+    """A record that is not stored: deferred or refused, with the errno and the reason for the officer."""
+
+    def __init__(
+        self, status: Literal["refused", "deferred"], errno: Errno, zh: str = "", en: str = ""
+    ) -> None:
+        default_zh, default_en = ERRNO_MESSAGES[errno]
+        super().__init__(en or default_en)
+        self.status = status
+        self.errno = errno
+        self.zh = zh or default_zh
+        self.en = en or default_en
+
+
+def refused(errno: Errno, zh: str = "", en: str = "") -> NotStored:
+    return NotStored("refused", errno, zh, en)
+
+
+def deferred(errno: Errno, zh: str = "", en: str = "") -> NotStored:
+    return NotStored("deferred", errno, zh, en)
+
+
+def invalid(err: LocalizedError) -> NotStored:
+    if isinstance(err, TextTooLongError):
+        return refused(
+            Errno.TEXT_TOO_LONG, f"记录中的文字过长：{err.zh}", f"The record is not valid: {err.en}"
+        )
+    where = f"（{err.field}）" if err.field else ""
+    return refused(
+        Errno.RECORD_INVALID, f"记录内容无效{where}：{err.zh}", f"The record is not valid: {err.en}"
+    )
+
+
+def payload_hash(kind: str, payload: Mapping[str, Any]) -> str:
+    """SHA-256 of a record's kind and canonical JSON payload (its identity for replays)."""
+    text = json.dumps([kind, payload], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def is_uuid(value: object) -> bool:
+    """Record ids are client UUIDs; anything else never reaches a lookup before the record is validated."""
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def record_ids(records: Sequence[PushRecord | Mapping[str, Any]]) -> set[str]:
+    ids = {raw.id if isinstance(raw, PushRecord) else raw.get("id") for raw in records}
+    return {i for i in ids if isinstance(i, str) and is_uuid(i)}
+
+
+def base_version_of(payload: Mapping[str, Any]) -> int | None:
+    """A subject write's ``base_version`` (optional, issue #22); None when absent or not a version."""
+    value = payload.get("base_version")
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else None
+
+
+def sequence_gaps(high: int, seqs: Sequence[int]) -> list[tuple[int, int]]:
+    """Ranges of sequence numbers skipped above ``high`` (the highest seen before) by ``seqs``."""
+    gaps = []
+    expected = high + 1
+    for seq in sorted(set(seqs)):
+        if seq < expected:
+            continue
+        if seq > expected:
+            gaps.append((expected, seq - 1))
+        expected = seq + 1
+    return gaps
+
+
+def closes(stored: Shift, shift: Shift) -> bool:
+    """Whether ``shift`` is ``stored`` closed (or re-closed at the same time): the one allowed change."""
+    return (
+        stored.officer_badge == shift.officer_badge
+        and stored.started_at == shift.started_at
+        and stored.grid_cell == shift.grid_cell
+        and stored.ended_at in (None, shift.ended_at)
+    )
