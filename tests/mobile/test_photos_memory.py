@@ -18,7 +18,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from mobile import photos
+from mobile import photodecode, photos
 from mobile.photos import PhotoError, PhotoSettings, decode_plan, process_photo
 
 SETTINGS = PhotoSettings()
@@ -63,7 +63,7 @@ def made(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[int, int]]]:
 
 
 def image_bytes(mode: str, size: tuple[int, int]) -> int:
-    return size[0] * size[1] * photos._MODE_BYTES.get(mode, 4)
+    return size[0] * size[1] * photodecode._MODE_BYTES.get(mode, 4)
 
 
 # (PNG bit depth, colour type, Pillow's mode, with tRNS palette) of the worst cases under the limit
@@ -160,7 +160,7 @@ def test_the_budget_is_a_setting() -> None:
 def test_band_conversion_equals_converting_the_whole_image(
     mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(photos, "_BAND_SOURCE_PIXELS", 20_000)  # many bands of a small image
+    monkeypatch.setattr(photodecode, "_BAND_SOURCE_PIXELS", 20_000)  # many bands of a small image
     source = Image.linear_gradient("L").resize((1003, 771)).rotate(30, expand=False, fillcolor=200)
     if mode == "P":
         image = source.convert("RGB").quantize(64)
