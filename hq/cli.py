@@ -40,6 +40,8 @@ one clear error. ``--trusted-proxy ADDR`` (repeatable; an address or network, ad
 ``STREETPATROL_TRUSTED_PROXIES``) names the reverse proxies whose ``X-Forwarded-For`` and
 ``X-Forwarded-Proto`` are believed: uvicorn gets exactly that list (``forwarded_allow_ips``; its own default
 would trust any process on 127.0.0.1), and with no proxy configured forwarded headers are ignored.
+
+Why this module is long (over 600 lines): its argument tables, one per command, read best together.
 """
 
 from __future__ import annotations

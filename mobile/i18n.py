@@ -7,6 +7,8 @@ templates; ``t(lang, key, **fields)`` fills them. An English count takes its nou
 ``{n} {n:photo|photos}`` reads "1 photo", "2 photos" (Chinese has no plural: ``{n} 张照片``). Domain
 names that live in data (violation names, stage names) come from the catalogue and
 ``enforcement.staging`` instead.
+
+Why this module is long (over 600 lines): it is the string table, zh and en side by side.
 """
 
 from __future__ import annotations

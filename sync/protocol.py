@@ -92,6 +92,9 @@ sends none and its whole record wins, as before): the ``version`` of the subject
 which the ``subject`` change now carries (with ``edits``: the last writes, who / device / when / fields).
 HQ merges the edit field by field against that base; a field changed two ways is a conflict kept for
 the leader (``hq.subjectedit``); the push answer is then ``accepted`` with the reason.
+
+Why this module is long (over 600 lines): it is the wire specification, kept in one place so that phone
+and HQ read the same definitions.
 """
 
 from __future__ import annotations

@@ -39,6 +39,9 @@ Errors::
 The backends translate their drivers' operational errors at the boundary (``transaction``,
 ``create_schema``) with ``raise StorageUnavailable(...) from exc``, so no caller imports a driver. Other
 driver errors (a programming error such as bad SQL) are bugs and propagate unchanged.
+
+Why this module is long (over 600 lines): it is the one storage contract every backend implements,
+kept whole so that it reads as one specification.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ builds did at open.
 Every migration takes ``conn`` and the backend's ``Dialect`` (``hq.storage.sqlcore``). Types: times are
 ``{TS}`` (PostgreSQL ``timestamptz``; SQLite fixed-width UTC text that sorts like time), flags ``{BOOL}``,
 JSON documents ``TEXT`` (kept byte-exact as received, keys sorted).
+
+Why this module is long (over 600 lines): the numbered DDL migrations, in order, in one place.
 """
 
 from __future__ import annotations
