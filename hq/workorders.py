@@ -19,6 +19,9 @@ Every change refolds the order's events (``enforcement.workorders.replay``), sto
 the ``work_order`` change to the assigned officer (key ``<id>@<badge>``; an officer reassigned away gets
 ``assigned_to_you: false``) and to the squad's leaders (key ``<id>#<squad>``). Scope comes from the caller's
 session, never from a request body.
+
+It stays one module (about 600 lines): every step of an order's life at HQ writes the same events and
+fans out the same changes, and reads best in one place.
 """
 
 from __future__ import annotations

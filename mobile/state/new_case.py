@@ -6,7 +6,8 @@ as they are added, and saves the case atomically through ``Store.save_case``. A 
 save leaves the draft exactly as it was. Three parts live beside it and are mixed into ``CaseDraftState``:
 the photos and camera (``mobile.state.draft_photos``), what is typed before it joins the case, such as the
 new-subject form or the stage being chosen (``mobile.state.draft_form``), and the checks and the save
-(``mobile.state.draft_save``).
+(``mobile.state.draft_save``), with zones and the quick pick in ``draft_zones`` / ``draft_quick``. What
+stays here (a little over 600 lines) is the draft's life cycle and the live stage, which read as one.
 """
 
 from __future__ import annotations
