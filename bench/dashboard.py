@@ -55,6 +55,7 @@ from hq.storage.postgres import PostgresStorage  # noqa: E402
 from hq.storage.sqlcore import dumps  # noqa: E402
 from hq.storage.sqlite import SqliteStorage  # noqa: E402
 from hq.storage.sqltx import SqlTx  # noqa: E402
+from testkit.pg import drop_bench_schemas  # noqa: E402
 
 END = date(2026, 11, 22)
 END_AT = datetime(2026, 11, 22, 23, 0, tzinfo=LOCAL_TZ)
@@ -527,29 +528,17 @@ def main() -> None:
             )
         if "postgres" in args.backends:
             with postgres_dsn(args.pg_dsn) as dsn:
-                _drop_bench_schemas(dsn)
+                drop_bench_schemas(dsn)
                 try:
                     results["PostgreSQL (loopback)"] = run_backend(
                         "postgres", sizes, args.reps, Path(tmp), dsn
                     )
                 finally:
-                    _drop_bench_schemas(dsn)
+                    drop_bench_schemas(dsn)
     table = render(results, sizes)
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table, encoding="utf-8")
-
-
-def _drop_bench_schemas(dsn: str) -> None:
-    import psycopg
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        names = [
-            r[0]
-            for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bench!_%' ESCAPE '!'")
-        ]
-        for name in names:
-            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
 
 
 if __name__ == "__main__":

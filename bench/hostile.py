@@ -1,8 +1,8 @@
 """Bad input at HQ: hostile text, parameters, photos and bodies, and a long schemathesis run, all over real
 HTTP on loopback.
 
-The bench's driver lives in testkit/hostile.py (the suite runs a short version of it in
-tests/reliability/); this script runs it at full size and writes bench/results/ (see testkit/hostile.py for
+The bench's driver lives in testkit/hostile/ (the suite runs a short version of it in
+tests/reliability/); this script runs it at full size and writes bench/results/ (see testkit/hostile/ for
 what it measures and its options).
 """
 

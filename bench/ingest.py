@@ -52,6 +52,7 @@ from hq.storage.sqlcore import dumps
 from hq.storage.sqlite import SqliteStorage
 from hq.storage.sqltx import SqlTx
 from sync.protocol import PushRecord
+from testkit.pg import drop_bench_schemas
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 100
@@ -227,23 +228,11 @@ def main() -> None:
 
         rows.append(measure("PostgreSQL (loopback, psycopg pool)", pg_storage, work))
         rows.append(measure("PostgreSQL, 4 devices pushing at once", pg_storage, work, threads=4))
-        _drop_bench_schemas(dsn)
+        drop_bench_schemas(dsn)
     table = render(rows, work)
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table, encoding="utf-8")
-
-
-def _drop_bench_schemas(dsn: str) -> None:
-    import psycopg
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        names = [
-            r[0]
-            for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bench!_%' ESCAPE '!'")
-        ]
-        for name in names:
-            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
 
 
 def render(rows: list[dict[str, Any]], work: Workload) -> str:

@@ -45,6 +45,17 @@ def drop_schema(dsn: str, schema: str) -> None:
         conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pgsql.Identifier(schema)))
 
 
+def drop_bench_schemas(dsn: str) -> None:
+    """Drops every ``bench_*`` schema a bench run (bench/ingest.py, bench/dashboard.py) left at ``dsn``."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        names = [
+            r[0]
+            for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bench!_%' ESCAPE '!'")
+        ]
+        for name in names:
+            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
 @contextmanager
 def dropped_afterwards(dsn: str, schema: str) -> Iterator[str]:
     """Drops ``schema`` when the block ends, however it ends; yields the schema name."""

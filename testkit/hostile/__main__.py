@@ -1,0 +1,5 @@
+"""``python -m testkit.hostile``: the bench's full run (see the package's docstring)."""
+
+from testkit.hostile.report import main
+
+main()
