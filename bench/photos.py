@@ -1,4 +1,5 @@
 """Photo benchmark: mobile.photos against the naive Pillow pipeline and libvips, one run, same inputs.
+(One script of about 680 lines: its inputs, variants, stage table and memory rows share one run's set-up.)
 
     .venv/bin/python bench/photos.py [--runs 10] [--out bench/results/photos.md]
 

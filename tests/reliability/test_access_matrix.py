@@ -1,5 +1,5 @@
 """Who may do what at HQ (issue #4), as one table: every operation of the published OpenAPI × every kind of
-caller, over real HTTP on loopback.
+caller, over real HTTP on loopback. (Over 600 lines because the table is one literal, read as a whole.)
 
 An officer writes and reads only their own cases and reads (and registers into) the subject registry of
 their district; a squad leader reads and reviews their squad; HQ reads everything; a denial is 403 with an
