@@ -456,14 +456,16 @@ class SquadView:
         self.busy = False
         self.error = ""
         self.exported = result
-        self.export_note = s.t("squad.exported", path=str(result.path))
+        if self.where_saved() == "local":  # a desktop: the data directory's path is one the officer can open
+            self.export_note = s.t("squad.exported", path=str(result.path))
+            s.message(self.export_note)
+            s.render()
+            return
+        # a browser or a phone: the app's data directory is out of the officer's reach, so its path is never
+        # shown; the note says where the download / the save dialog put the file
+        self.export_note = await self.offer_download(result)
         s.message(self.export_note)
         s.render()
-        where = await self.offer_download(result)
-        if where:
-            self.export_note = where
-            s.message(where)
-            s.render()
 
     def where_saved(self) -> str:
         """Where an exported file can reach the officer: ``web`` (the browser's downloads), ``phone`` (the
