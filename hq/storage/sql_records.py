@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +49,30 @@ SELECT c.id, c.case_no, c.version, c.officer_badge, c.squad_code, c.district, c.
        c.latest, c.review, c.policy_version
 FROM cases c
 """.format(held=_HELD.format(cp="cp", c="c"))
+
+
+def case_filters(
+    ts: Callable[[datetime], Any],
+    *,
+    equal: Mapping[str, str | None],
+    ranges: Mapping[str, tuple[datetime | None, datetime | None]],
+) -> tuple[str, list[Any]]:
+    """``_STATE_SELECT`` narrowed by the given filters: each ``equal`` column that is not None, each
+    ``ranges`` column from its first time (inclusive) to its second (exclusive); (SQL, parameters)."""
+    sql = _STATE_SELECT + " WHERE 1 = 1"
+    params: list[Any] = []
+    for column, value in equal.items():
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    for column, (start, end) in ranges.items():
+        if start is not None:
+            sql += f" AND {column} >= ?"
+            params.append(ts(start))
+        if end is not None:
+            sql += f" AND {column} < ?"
+            params.append(ts(end))
+    return sql, params
 
 
 class RecordsMixin(PolicyMixin):
@@ -220,29 +244,12 @@ class RecordsMixin(PolicyMixin):
         received_since: datetime | None = None,
         received_until: datetime | None = None,
     ) -> list[CaseState]:
-        sql = _STATE_SELECT + " WHERE 1 = 1"
-        params: list[Any] = []
-        for column, value in (
-            ("c.district", district),
-            ("c.squad_code", squad_code),
-            ("c.officer_badge", officer_badge),
-            ("c.subject_id", subject_id),
-        ):
-            if value is not None:
-                sql += f" AND {column} = ?"
-                params.append(value)
-        if since is not None:
-            sql += " AND c.occurred_at >= ?"
-            params.append(self._ts(since))
-        if until is not None:
-            sql += " AND c.occurred_at < ?"
-            params.append(self._ts(until))
-        if received_since is not None:
-            sql += " AND c.received_at >= ?"
-            params.append(self._ts(received_since))
-        if received_until is not None:
-            sql += " AND c.received_at < ?"
-            params.append(self._ts(received_until))
+        sql, params = case_filters(
+            self._ts,
+            equal={"c.district": district, "c.squad_code": squad_code, "c.officer_badge": officer_badge,
+                   "c.subject_id": subject_id},
+            ranges={"c.occurred_at": (since, until), "c.received_at": (received_since, received_until)},
+        )  # fmt: skip
         if latest_only:
             sql += " AND c.latest"
         if conflicts_only:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from enforcement.codec import subject_from_dict
 from enforcement.model import CaseStatus, ReviewDecision, Stage, Subject
 from hq.storage.base import CaseKey, CaseState, OffenderRow
-from hq.storage.sql_records import _STATE_SELECT
+from hq.storage.sql_records import case_filters
 from hq.storage.sqlcore import Row, SqlBase, loads
 
 #: A case version counts when it is the latest, active, and not withdrawn on review (``hq.tally``).
@@ -221,22 +221,11 @@ class TallyMixin(SqlBase):
     ) -> list[CaseState]:
         """One page of case states in ``(occurred_at, case_no, version)`` order (newest first unless
         ``descending`` is False), strictly after the key ``after`` of the previous page's last row."""
-        sql = _STATE_SELECT + " WHERE 1 = 1"
-        params: list[Any] = []
-        for column, value in (
-            ("c.district", district),
-            ("c.squad_code", squad_code),
-            ("c.officer_badge", officer_badge),
-        ):
-            if value is not None:
-                sql += f" AND {column} = ?"
-                params.append(value)
-        if since is not None:
-            sql += " AND c.occurred_at >= ?"
-            params.append(self._ts(since))
-        if until is not None:
-            sql += " AND c.occurred_at < ?"
-            params.append(self._ts(until))
+        sql, params = case_filters(
+            self._ts,
+            equal={"c.district": district, "c.squad_code": squad_code, "c.officer_badge": officer_badge},
+            ranges={"c.occurred_at": (since, until)},
+        )
         if latest_only or open_conflicts:
             sql += " AND c.latest"
         if conflicts_only or open_conflicts:
