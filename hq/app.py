@@ -16,6 +16,7 @@ from enforcement.catalogue import Catalogue, load_catalogue
 from hq import publicpage
 from hq.api import (
     auth_routes,
+    notice_routes,
     open311_routes,
     photo_routes,
     policy_routes,
@@ -85,6 +86,7 @@ def create_app(
     app.include_router(policy_routes.build_router(storage, principal))
     app.include_router(build_review_router(storage, settings, catalogue, principal))
     app.include_router(zone_routes.build_router(storage, settings, principal))
+    app.include_router(notice_routes.build_router(storage, settings, principal))
     app.include_router(workorder_routes.build_router(storage, settings, catalogue, principal))
     app.include_router(open311_routes.build_router(storage, settings, catalogue, lambda: _district(storage)))
     app.include_router(publicpage.build_router(storage, settings, catalogue))

@@ -16,6 +16,7 @@
     streetpatrol-hq enable-device --db … | --pg … DEVICE_ID [--badge B]   lift a device's revocation
     streetpatrol-hq zones import FILE.geojson --db … | --pg …            zones as a new version (hq.zonecli)
     streetpatrol-hq zones export [--out F] --db … | --pg …               the current zones (GeoJSON, WGS84)
+    streetpatrol-hq notice-books series|assign|list …                    warning-notice books (hq.noticecli)
     streetpatrol-hq policy show|set …                                     the staged rule's policy (clipolicy)
     streetpatrol-hq rebuild-aggregates --db … | --pg …                   recount the kept figures (hq.tally)
 
@@ -73,6 +74,7 @@ from hq.clipolicy import add_policy_parser, cmd_policy
 from hq.daydata import load_daylog
 from hq.demo import demo_text, seed_demo
 from hq.export import write_cases_csv
+from hq.noticecli import add_notice_commands, cmd_notice_books
 from hq.review import check_day
 from hq.settings import Settings, proxy_addresses, settings_from_env
 from hq.storage import open_storage
@@ -342,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     device.add_argument("device_id")
     device.add_argument("--badge", help="only this badge on the device 仅启用该警号在此设备上的登录")
     add_zone_commands(commands, _add_storage_args)
+    add_notice_commands(commands, _add_storage_args)
     add_policy_parser(commands, _add_storage_args)
     add_workorder_commands(commands, _add_storage_args)
     return parser
@@ -580,6 +583,7 @@ COMMANDS = {
     "enable-user": cmd_enable_user,
     "enable-device": cmd_enable_device,
     "zones": lambda args, out: cmd_zones(args, out, _open),
+    "notice-books": lambda args, out: cmd_notice_books(args, out, _open),
     "policy": lambda args, out: cmd_policy(args, out, _open),
     "partner": lambda args, out: cmd_partner(args, out, _open),
     "workorder": lambda args, out: cmd_workorder(args, out, _open),

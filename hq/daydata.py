@@ -87,6 +87,7 @@ def load_daylog(
             received[case.id] = state.received_at
     devices = _devices(cases)
     time_flags = {s.case_id: f for s in states if (f := state_time_flag(tx, s, devices=devices))}
+    notice_flags = {case_id: row.flag for case_id, row in tx.notice_flags(c.id for c in cases).items()}
     names = {u.badge: u.officer.name for code in codes for u in tx.list_users(squad_code=code)}
     for badge in {c.officer_badge for c in cases} - set(names):
         user = tx.get_user(badge)
@@ -116,6 +117,7 @@ def load_daylog(
         subject_labels=labels,
         hq_stages=hq_stages,
         time_flags=time_flags,
+        notice_flags=notice_flags,
         subject_plates=plates,
         received_at=received,
         squad_codes=codes,

@@ -35,11 +35,14 @@ from enforcement.staging import compute_stage, stage_name
 from hq.auth import PinHasher
 from hq.demo_zones import seed_demo_zones
 from hq.ingest import ingest_batch
+from hq.notices import save_series
 from hq.settings import Settings
 from hq.storage.base import District, Squad, Storage, UserRow
 from sync.protocol import PushRecord
 
 DISTRICT = District("金水区", "金水区")
+#: The demo district's warning-notice series (hq.notices): books of JG-2026-000001 … issued on pulls.
+DEMO_NOTICE_SERIES = "JG-2026-"
 SQUADS = (
     Squad("ZD01", "人民路中队", DISTRICT.code),
     Squad("ZD02", "花园路中队", DISTRICT.code),
@@ -244,6 +247,11 @@ def seed_demo(
         for code in sorted(codes):
             decision = compute_stage(code, now, histories[subject.id])
             summary.next_stage[subject.id] = (code, decision.stage, decision.ordinal)
+    with storage.transaction() as tx:  # notice books: HQ issues each officer a book of 50 on his first pull
+        save_series(
+            tx, DEMO_NOTICE_SERIES, district=DISTRICT.code, width=6, book_size=50, threshold=10,
+            capacity=None, auto=True, at=now, by="cli",
+        )  # fmt: skip
     seed_demo_zones(storage, now)
     summary.orders_added = seed_demo_orders(storage, now, catalogue)
     return summary

@@ -38,6 +38,10 @@ table (``enforcement.validation.second_officer_problem``). A mismatch is refused
 (``SCOPE_MISMATCH``, ``CASE_NO_INVALID``, ``SECOND_OFFICER_INVALID``); every text field of every record
 is bounded by ``enforcement.limits`` (``TEXT_LIMITS``, refused ``TEXT_TOO_LONG`` naming the field).
 
+**A warning-notice number outside the officer's notice books, or already on another case, is flagged,
+not refused** (``hq.notices.check_case``): stored, answered with the reason, audited, and put in the
+leader's queue as needing a decision.
+
 **Implausible case times are flagged, not refused** (``patrollog.reviewing.time_flag``: more than
 ``FUTURE_SLACK`` after HQ's clock, older than the staged rule's look-back window, or more than
 ``DEVICE_SLACK`` before the device's first sign-in at HQ). The flag is stored with the case and puts it
@@ -91,6 +95,8 @@ from hq.ingestrules import (
     refused,
     sequence_gaps,
 )
+from hq.notices import check_case as check_notice
+from hq.notices import flag_reason
 from hq.policy import resolve, stage_policy_for, verdict_under
 from hq.restage import apply_review, restage_after
 from hq.storage.base import (
@@ -391,11 +397,20 @@ class _Batch:
             )
             emit_group_history(self.tx, case.subject_id, skip=case.subject_id)
         conflict = state.stage_conflict
+        reason_zh = f"指挥中心核定：{verdict.explain_zh}" if conflict else ""
+        reason_en = f"HQ's stage: {verdict.explain_en}" if conflict else ""
+        notice = check_notice(self.tx, case, self.user, now=self.now)  # flagged, never refused
+        if notice is not None:
+            zh, en = flag_reason(notice[0], case.warning_notice_no.strip(), notice[1])
+            reason_zh, reason_en = (
+                "；".join(filter(None, (reason_zh, zh))),
+                "; ".join(filter(None, (reason_en, en))),
+            )
         result = RecordResult(
             id=case.id,
             status="conflict" if conflict else "accepted",
-            reason_zh=f"指挥中心核定：{verdict.explain_zh}" if conflict else "",
-            reason_en=f"HQ's stage: {verdict.explain_en}" if conflict else "",
+            reason_zh=reason_zh,
+            reason_en=reason_en,
             hq_stage=verdict.stage,
             complete=not missing,
             missing_photos=missing,

@@ -68,6 +68,9 @@ class QueueItem(_Model):
     time_flag: str = ""  # patrollog.reviewing.TimeFlag value: HQ found the case's time implausible
     time_flag_zh: str = ""
     time_flag_en: str = ""
+    notice_flag: str = ""  # patrollog.reviewing.NoticeFlag value: the warning-notice number (hq.notices)
+    notice_flag_zh: str = ""
+    notice_flag_en: str = ""
 
 
 class ReviewQueue(_Model):
@@ -119,6 +122,9 @@ def _item(line: CaseLine) -> QueueItem:
         time_flag=line.time_flag,
         time_flag_zh=flag_label(line.time_flag, "zh"),
         time_flag_en=flag_label(line.time_flag, "en"),
+        notice_flag=line.notice_flag,
+        notice_flag_zh=flag_label(line.notice_flag, "zh"),
+        notice_flag_en=flag_label(line.notice_flag, "en"),
     )
 
 

@@ -112,6 +112,7 @@ class CaseLine:
     seizure_receipt_no: str = ""  # 暂扣物品清单（收据）编号
     second_officer_badge: str = ""  # the second officer present at a seizure
     second_officer_name: str = ""
+    notice_flag: str = ""  # HQ's NoticeFlag value ("" when the notice number is in order or unknown)
 
     @property
     def seized_text(self) -> str:
@@ -199,13 +200,15 @@ def build_daylog(
     subject_plates: Mapping[str, str] | None = None,
     received_at: Mapping[str, datetime] | None = None,
     squad_codes: Collection[str] | None = None,
+    notice_flags: Mapping[str, str] | None = None,
 ) -> DayLog:
     """The day log of ``squad_code`` on ``day``. ``cases``: case versions (others' squads and days are
     left out; every version of a case may be given); ``shifts``: shifts of the squad's officers;
     ``reviews``: reviews of the cases (any version); ``hq_stages``: HQ's stage by case id when known
     (stage conflicts need a decision); ``time_flags``: HQ's ``TimeFlag`` value by case id (flagged cases
-    need a decision too); ``received_at``: HQ's receive time by case id, where known (a case is on the
-    day of its ``patrollog.reviewing.best_known_time``); names and labels for display
+    need a decision too, as do those with a ``notice_flags`` value: ``NoticeFlag`` by case id);
+    ``received_at``: HQ's receive time by case id, where known (a case is on the day of its
+    ``patrollog.reviewing.best_known_time``); names and labels for display
     (``enforcement.labels.subject_label``: a subject registered by description is named by it);
     ``subject_plates``: the written plate by subject id; ``squad_codes``: the squads whose cases it holds
     when it is a unit's across squads (HQ's own unit: all squads of the district; ``squad_code`` then names
@@ -258,7 +261,8 @@ def build_daylog(
     lines = []
     for case in sorted(latest, key=lambda c: (c.occurred_at, c.case_no)):
         flag = (time_flags or {}).get(case.id, "")
-        status = review_status(case, all_reviews, hq_stage=stages.get(case.id), time_flag=flag)
+        notice_flag = (notice_flags or {}).get(case.id, "")
+        status = review_status(case, all_reviews, hq_stage=stages.get(case.id), time_flag=flag or notice_flag)
         review = newest_review(case, all_reviews)
         lines.append(
             CaseLine(
@@ -287,6 +291,7 @@ def build_daylog(
                 seizure_receipt_no=case.seizure_receipt_no,
                 second_officer_badge=case.second_officer_badge,
                 second_officer_name=names.get(case.second_officer_badge, ""),
+                notice_flag=notice_flag,
             )
         )
     codes = set(squad_figures.by_violation) | {line.violation_code for line in lines}

@@ -85,6 +85,35 @@ _FLAG_LABELS = {
     ),
 }
 
+
+class NoticeFlag(StrEnum):
+    """Why HQ flagged a case's warning-notice number (``hq.notices``; flagged, never refused: paper books
+    are real and numbers are typed by hand, so the leader decides)."""
+
+    NOT_IN_BOOK = "notice_not_in_book"  # in no book HQ issued
+    OTHER_OFFICER = "notice_other_officer"  # in a book of another officer
+    DUPLICATE = "notice_duplicate"  # already on another case
+
+    def label(self, lang: Lang = "zh") -> str:
+        zh, en = _NOTICE_LABELS[self]
+        return zh if lang == "zh" else en
+
+
+_NOTICE_LABELS = {
+    NoticeFlag.NOT_IN_BOOK: (
+        "警告通知书编号不在指挥中心发给该队员的编号册内",
+        "Warning notice number is in none of the officer's notice books",
+    ),
+    NoticeFlag.OTHER_OFFICER: (
+        "警告通知书编号属于其他队员的编号册",
+        "Warning notice number belongs to another officer's notice book",
+    ),
+    NoticeFlag.DUPLICATE: (
+        "警告通知书编号已用于另一案件",
+        "Warning notice number is already used on another case",
+    ),
+}
+
 #: A case may be this far after HQ's receive time (phone clocks drift; beyond it the time is implausible).
 FUTURE_SLACK = timedelta(hours=2)
 #: The look-back window ``best_known_time`` judges a time by (the built-in staged rule's).
@@ -131,11 +160,14 @@ def best_known_time(
 
 
 def flag_label(flag: str, lang: Lang = "zh") -> str:
-    """The leader's text of a stored flag value ("" for none or a value this build does not know)."""
-    try:
-        return TimeFlag(flag).label(lang)
-    except ValueError:
-        return ""
+    """The leader's text of a stored flag value, a ``TimeFlag`` or a ``NoticeFlag`` ("" for none or a value
+    this build does not know)."""
+    for kind in (TimeFlag, NoticeFlag):
+        try:
+            return kind(flag).label(lang)
+        except ValueError:
+            continue
+    return ""
 
 
 def needs_decision(case: Case, *, hq_stage: Stage | None = None, time_flag: str = "") -> bool:

@@ -72,6 +72,12 @@ does not know the kind, never gets one; and a pull holding an older version than
 on its first page even when its cursor is past the feed's ``policy`` change (a phone upgraded from a
 build before policies). A case records the version it was staged under (``Case.policy_version``).
 
+Notice books (added later, issue #18): a pull asking ``GET /v1/changes?books=true`` gets, on its last page
+(``more`` false), ``notice_books``: every open warning-notice book of the signed-in officer (at most
+``MAX_NOTICE_BOOKS``, each at most ``enforcement.noticebook.MAX_BOOK_SIZE`` numbers, with the numbers HQ
+already saw used). When the officer's unused numbers are below the district series' threshold, HQ issues
+the next free range first (``hq.notices``). An older phone never asks and never gets them.
+
 ``subject_alias`` (added later, issue #22): a leader or HQ merged subject ``alias_id`` into
 ``survivor_id`` (``POST /v1/subjects/{id}/merge``); ``survivor_id`` "" undoes it (unmerge). The phone
 resolves the alias offline: search shows the survivor, its history holds both subjects' cases. HQ sends it
@@ -104,10 +110,19 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from enforcement.limits import TEXT_LIMITS
 from enforcement.model import HistoryEntry, Officer, Stage, SyncState
+from enforcement.noticebook import (
+    MAX_BOOK_SIZE,
+    MAX_NUMBER,
+    MAX_WIDTH,
+    MIN_WIDTH,
+    SERIES_PATTERN,
+    range_problem,
+    series_problem,
+)
 from enforcement.policy import Policy, PolicyError, parse_policy
 from enforcement.validation import MAX_POLICY_VERSION
 
@@ -138,6 +153,9 @@ MAX_PULL_LIMIT = 1000
 #: Days of the squad's cases and shifts a leader's pull carries (HQ's default ``squad_window``); older days
 #: are read at HQ (day log report, dashboard), not kept on the phone.
 SQUAD_FEED_DAYS = 62
+
+#: Open notice books of one officer on a pull (``NoticeBookSet``); HQ sends the oldest this many.
+MAX_NOTICE_BOOKS = 20
 
 #: Header of resumable photo uploads (HEAD answer, resumed PUT request): bytes of the photo HQ already holds.
 UPLOAD_OFFSET_HEADER = "Upload-Offset"
@@ -207,6 +225,8 @@ class Errno(IntEnum):
     ZONES_INVALID = 1030  # bad features in a zone import (detail["problems"]: [{index, zh, en}])
     ZONES_TOO_LARGE = 1031  # a zone file over enforcement.zones.MAX_FILE_BYTES
     WORK_ORDER_INVALID = 1050  # a complaint or a desk/leader action on a work order that is not valid
+    NOTICE_BOOK_INVALID = 1060  # a notice book request that is not valid (series, range, officer)
+    NOTICE_BOOK_OVERLAP = 1061  # the range overlaps a book already issued, or the series is used up
     # 2xxx: who is asking
     BAD_CREDENTIALS = 2001  # wrong badge or PIN (never says which)
     TOKEN_MISSING = 2002
@@ -264,6 +284,8 @@ ERRNO_HTTP_STATUS: dict[Errno, int] = {
     Errno.ZONES_INVALID: 422,
     Errno.ZONES_TOO_LARGE: 413,
     Errno.WORK_ORDER_INVALID: 422,
+    Errno.NOTICE_BOOK_INVALID: 422,
+    Errno.NOTICE_BOOK_OVERLAP: 409,
     Errno.WORK_ORDER_UNKNOWN: 409,
     Errno.WORK_ORDER_NOT_ASSIGNED: 403,
     Errno.WORK_ORDER_EVENT_INVALID: 422,
@@ -324,6 +346,8 @@ ERRNO_MESSAGES: dict[Errno, tuple[str, str]] = {
     ),
     Errno.ZONES_TOO_LARGE: ("区域文件过大", "The zone file is too large"),
     Errno.WORK_ORDER_INVALID: ("工单内容无效", "The work order is not valid"),
+    Errno.NOTICE_BOOK_INVALID: ("通知书编号册无效", "The notice book is not valid"),
+    Errno.NOTICE_BOOK_OVERLAP: ("编号范围与已发放的编号册重叠", "The range overlaps a book already issued"),
     Errno.WORK_ORDER_UNKNOWN: ("工单不存在", "Unknown work order"),
     Errno.WORK_ORDER_NOT_ASSIGNED: ("该工单未派给您", "This work order is not assigned to you"),
     Errno.WORK_ORDER_EVENT_INVALID: ("工单记录无效", "The work-order record is not valid"),
@@ -550,12 +574,43 @@ class Change(WireModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class NoticeBookData(WireModel):
+    """One warning-notice book of the pulling officer (``enforcement.noticebook``): numbers ``first..last``
+    of ``series`` written with ``width`` digits, and those HQ already saw on a case (``used``)."""
+
+    book_id: str = Field(min_length=1, max_length=64)
+    series: str = Field(pattern=SERIES_PATTERN)
+    first: int = Field(ge=0, le=MAX_NUMBER)
+    last: int = Field(ge=0, le=MAX_NUMBER)
+    width: int = Field(ge=MIN_WIDTH, le=MAX_WIDTH)
+    used: list[int] = Field(default_factory=list, max_length=MAX_BOOK_SIZE)
+
+    @model_validator(mode="after")
+    def _a_book(self) -> NoticeBookData:
+        problem = series_problem(self.series, self.width) or range_problem(self.first, self.last, self.width)
+        if problem is not None:
+            raise ValueError(problem[1])
+        if any(not self.first <= n <= self.last for n in self.used):
+            raise ValueError("a used number lies outside the book")
+        return self
+
+
+class NoticeBookSet(WireModel):
+    """Every open book of the pulling officer (HQ's whole word: the phone replaces what it held), oldest
+    first; ``issued``: books HQ issued on this pull (numbers had run low)."""
+
+    books: list[NoticeBookData] = Field(default_factory=list, max_length=MAX_NOTICE_BOOKS)
+    issued: int = Field(default=0, ge=0, le=MAX_NOTICE_BOOKS)
+
+
 class PullPage(WireModel):
     protocol: int = PROTOCOL_VERSION
     changes: list[Change]
     cursor: str  # opaque; the phone sends it back unchanged
     more: bool
     server_time: datetime
+    #: the officer's notice books, on the last page of a pull asking ``books=true`` (None otherwise)
+    notice_books: NoticeBookSet | None = None
 
 
 class HistoryData(WireModel):

@@ -4,8 +4,10 @@ POST /v1/push                      PushBatch → PushResponse (``hq.ingest.inges
                                    transaction; the answer is sent after commit). The body is read
                                    by the route and parsed in a worker thread, records counted
                                    first (``hq.api.pushbody``), never on the event loop
-GET  /v1/changes?cursor=&limit=&policy=  → PullPage (the caller's scope of the change feed, oldest
-                                   first; ``policy``: the version the phone holds, ``hq.policy``)
+GET  /v1/changes?cursor=&limit=&policy=&aliases=&books=  → PullPage (the caller's scope of the change
+                                   feed, oldest first; ``policy``: the version the phone holds,
+                                   ``hq.policy``; ``books``: the caller's notice books on the last page,
+                                   ``hq.notices.pull_books``)
 """
 
 from collections.abc import Callable
@@ -22,6 +24,7 @@ from hq.api.pushbody import TooManyRecords, parse_push
 from hq.auth import Principal
 from hq.feed import history_since
 from hq.ingest import ingest_batch
+from hq.notices import pull_books
 from hq.policy import current as current_policy
 from hq.policy import policy_change
 from hq.settings import Settings
@@ -115,6 +118,7 @@ def build_router(
         limit: Annotated[int | None, Query(ge=1)] = None,
         policy: Annotated[int | None, Query(ge=0, le=MAX_POLICY_VERSION)] = None,
         aliases: bool = False,
+        books: bool = False,
     ) -> PullPage:
         size = min(limit or settings.default_pull_limit, settings.max_pull_limit)
         now = settings.clock()
@@ -131,11 +135,15 @@ def build_router(
             changes = policy_change(tx, policy, page.changes)
             if not aliases:  # a phone that does not know the subject_alias kind (sync.protocol)
                 changes = [c for c in changes if c.kind is not ChangeKind.SUBJECT_ALIAS]
+        notice_books = None
+        if books and not page.more:  # the officer's notice books, a new one issued when running low
+            notice_books = pull_books(storage, caller.officer, now=now)
         return PullPage(
             changes=[wire_change(c) for c in changes],
             cursor=page.cursor,
             more=page.more,
             server_time=now,
+            notice_books=notice_books,
         )
 
     return router

@@ -499,6 +499,65 @@ CREATE INDEX subject_conflicts_district ON subject_conflicts (district, resolved
 
 
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
+def m009_notice_books(conn: Any, dialect: Dialect) -> None:
+    """Warning-notice books (``hq.notices``): a district's printed series, the ranges issued to officers
+    (a range never overlaps another of its series: issued under the series row's lock, with unique first
+    and last numbers as a net), the numbers seen on cases (one case per number) and the flags of cases
+    whose number is outside the officer's books or used twice."""
+    _run(
+        conn,
+        dialect,
+        """
+CREATE TABLE notice_series (
+    series TEXT PRIMARY KEY,
+    district TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    book_size INTEGER NOT NULL,
+    threshold INTEGER NOT NULL,
+    capacity {BIGINT} NOT NULL,
+    auto {BOOL} NOT NULL,
+    next_no {BIGINT} NOT NULL,
+    created_at {TS} NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TABLE notice_books (
+    book_id TEXT PRIMARY KEY,
+    series TEXT NOT NULL,
+    first_no {BIGINT} NOT NULL,
+    last_no {BIGINT} NOT NULL,
+    badge TEXT NOT NULL,
+    district TEXT NOT NULL,
+    issued_at {TS} NOT NULL,
+    issued_by TEXT NOT NULL,
+    UNIQUE (series, first_no),
+    UNIQUE (series, last_no),
+    CHECK (first_no <= last_no)
+);
+CREATE INDEX notice_books_badge ON notice_books (badge, issued_at);
+CREATE INDEX notice_books_range ON notice_books (series, last_no);
+CREATE TABLE notice_uses (
+    number TEXT PRIMARY KEY,
+    case_no TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    badge TEXT NOT NULL,
+    book_id TEXT,
+    seq_no {BIGINT},
+    used_at {TS} NOT NULL
+);
+CREATE INDEX notice_uses_book ON notice_uses (book_id);
+CREATE INDEX notice_uses_case ON notice_uses (case_no);
+CREATE TABLE notice_flags (
+    case_id TEXT PRIMARY KEY,
+    case_no TEXT NOT NULL,
+    number TEXT NOT NULL,
+    flag TEXT NOT NULL,
+    other_case_no TEXT NOT NULL,
+    at {TS} NOT NULL
+)
+""",
+    )
+
+
 MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m001_initial,
     m002_auth_devices,
@@ -508,6 +567,7 @@ MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m006_work_orders,
     m007_aggregates,
     m008_subject_merge,
+    m009_notice_books,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -608,4 +668,5 @@ TABLES = (
     "work_order_events", "work_orders", "partners", "work_order_timers",
     "agg_cases", "agg_seized", "agg_conflicts", "agg_subjects",
     "subject_keys", "subject_pairs", "subject_aliases", "subject_revisions", "subject_conflicts",
+    "notice_flags", "notice_uses", "notice_books", "notice_series",
 )  # fmt: skip
