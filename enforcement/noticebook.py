@@ -24,8 +24,7 @@ MIN_WIDTH, MAX_WIDTH = 1, 10
 MAX_NUMBER = 10**MAX_WIDTH - 1
 #: Numbers in one book (paper books hold 25-100; HQ may hand out a longer run, never longer than this).
 MAX_BOOK_SIZE = 1000
-#: The longest notice number a case holds (``enforcement.limits.TEXT_LIMITS["warning_notice_no"]``).
-MAX_NOTICE_NO_CHARS = 32
+# A number is at most 20 + 10 = 30 characters: it fits a case's 32 (``TEXT_LIMITS["warning_notice_no"]``).
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +59,6 @@ def series_problem(series: str, width: int) -> tuple[str, str] | None:
         )
     if not MIN_WIDTH <= width <= MAX_WIDTH:
         return (f"编号位数须为 {MIN_WIDTH}–{MAX_WIDTH}", f"the width must be {MIN_WIDTH}-{MAX_WIDTH} digits")
-    if len(series) + width > MAX_NOTICE_NO_CHARS:
-        return (
-            f"编号前缀与位数合计不能超过 {MAX_NOTICE_NO_CHARS} 个字符",
-            f"prefix and digits together must fit {MAX_NOTICE_NO_CHARS} characters",
-        )
     return None
 
 

@@ -154,6 +154,8 @@ ZH: dict[str, str] = {
     "disposition.rectify_order": "责令限期整改",
     "disposition.referred": "移交其他部门",
     "case.warning_notice_no": "警告通知书编号",
+    "case.notice.no_book": "指挥中心尚未给您发放警告通知书编号册：请填写纸质通知书上的编号（同步后自动领取）",
+    "case.notice.used_up": "您的警告通知书编号已用完：请填写纸质通知书上的编号，同步后将自动领取新的编号册",
     "case.fine": "罚款金额（元）",
     "case.fine_range": "罚款范围 {range}",
     "case.legal_basis": "法律依据",
@@ -442,6 +444,10 @@ EN: dict[str, str] = {
     "disposition.rectify_order": "Order to rectify by a deadline",
     "disposition.referred": "Referred to another department",
     "case.warning_notice_no": "Warning notice number",
+    "case.notice.no_book": "HQ has not issued you a notice book yet: type the number printed on the paper"
+    " notice (a book comes with the next sync)",
+    "case.notice.used_up": "Your notice book is used up: type the number printed on the paper notice; a new"
+    " book comes with the next sync",
     "case.fine": "Fine (yuan)",
     "case.fine_range": "Fine range {range}",
     "case.legal_basis": "Legal basis",

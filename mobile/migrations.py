@@ -381,6 +381,36 @@ CREATE INDEX outbox_by_record ON outbox (kind, record_id)
     )
 
 
+def m009_notice_books(db: SqlExecutor) -> None:
+    """Warning-notice books (``mobile.store_notices``): each officer's open books as HQ last sent them
+    (``used``: the numbers HQ saw on cases, a JSON list) and the numbers this phone put on saved cases
+    (``notice_used``, written in the case's own transaction)."""
+    _run(
+        db,
+        """
+CREATE TABLE notice_books (
+    book_id TEXT PRIMARY KEY,
+    badge TEXT NOT NULL,
+    series TEXT NOT NULL,
+    first_no INTEGER NOT NULL,
+    last_no INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    used TEXT NOT NULL DEFAULT '[]',
+    ord INTEGER NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX notice_books_badge ON notice_books (badge, ord);
+CREATE TABLE notice_used (
+    number TEXT PRIMARY KEY,
+    badge TEXT NOT NULL,
+    case_no TEXT NOT NULL,
+    used_at TEXT NOT NULL
+);
+CREATE INDEX notice_used_badge ON notice_used (badge)
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m001_initial,
@@ -391,5 +421,6 @@ MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m006_zones,
     m007_subject_merge,
     m008_work_orders,
+    m009_notice_books,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -84,6 +84,7 @@ from mobile.store_file import (
     integrity_problems,
     read_only,
 )
+from mobile.store_notices import NoticeStore
 from mobile.store_outbox import OutboxEntry, OutboxStore
 from mobile.store_queries import (
     NEARBY_SQL,
@@ -137,7 +138,7 @@ INTEGRITY_EVERY = timedelta(days=1)
 INTEGRITY_EVERY_OPENS = 20
 
 
-class Store(RecordStore, QueryStore, OutboxStore, ZoneStore, WorkOrderStore):
+class Store(RecordStore, QueryStore, OutboxStore, ZoneStore, WorkOrderStore, NoticeStore):
     """The officer's offline store. Open with ``Store.open(path, catalogue=...)``; see the module doc."""
 
     def __init__(

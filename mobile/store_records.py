@@ -33,6 +33,7 @@ from enforcement.numbering import format_case_no
 from enforcement.validation import validate_case
 from mobile import store_squad
 from mobile.store_core import need_aware, need_enum, need_text, refuse
+from mobile.store_notices import mark_notice_used
 from mobile.store_rows import (
     CASE_INSERT,
     CASE_PHOTO_INSERT,
@@ -216,6 +217,7 @@ class RecordStore(SubjectStore):
             conn.executemany(CASE_PHOTO_INSERT, photos)
             conn.executemany(PHOTO_QUEUE_INSERT, queue)
             conn.executemany(SEIZED_ITEM_INSERT, seized)
+            mark_notice_used(conn, case)  # the notice number is used, even before HQ hears of the case
             conn.execute(
                 OUTBOX_INSERT,
                 ("case", case.id, record, len(record.encode("utf-8")), datetime.now(UTC).isoformat()),

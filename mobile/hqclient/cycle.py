@@ -36,6 +36,7 @@ from pydantic import ValidationError
 
 from enforcement.codec import case_from_dict, from_json_dict, subject_from_dict, to_json_dict
 from enforcement.model import Officer, Review, Shift, SyncState
+from enforcement.noticebook import NoticeBook
 from enforcement.text import LocalizedError
 from mobile import metakeys, secretstore
 from mobile.hqclient.devicekey import device_key
@@ -65,6 +66,7 @@ from sync.protocol import (
     Change,
     Errno,
     HistoryData,
+    NoticeBookSet,
     PolicyData,
     PullPage,
     PushBatch,
@@ -368,6 +370,7 @@ class SyncClient:
             params: dict[str, Any] = {"cursor": cursor} if cursor else {}
             params["policy"] = held_version(self.store.meta_get)  # HQ then sends the policy in force
             params["aliases"] = "true"  # this build knows subject_alias changes (issue #22)
+            params["books"] = "true"  # and keeps the officer's notice books (issue #18)
             try:
                 response = self.transport.request("GET", "/v1/changes", params=params)
             except ServerRefused as exc:
@@ -384,12 +387,24 @@ class SyncClient:
                 else:
                     report.changes_rejected += 1
             zones.write(self.store)
+            if page.notice_books is not None:
+                self._apply_books(page.notice_books)
             self._step("pull:applied")
             self.store.meta_set(metakeys.CURSOR, page.cursor)
             self._step("pull:saved")
             self._progress(Phase.PULLING, report.changes_applied, report.changes_applied)
             if not page.more:
                 return
+
+    def _apply_books(self, books: NoticeBookSet) -> None:
+        """The signed-in officer's notice books, as HQ sent them on this pull (the token's officer)."""
+        officer = self.store.meta_get(metakeys.OFFICER)
+        badge = officer.get("badge") if isinstance(officer, dict) else None
+        if isinstance(badge, str) and badge:
+            self.store.apply_notice_books(badge, [
+                NoticeBook(b.book_id, b.series, b.first, b.last, b.width, badge, frozenset(b.used))
+                for b in books.books
+            ])  # fmt: skip
 
     def _apply(self, change: Change, zones: ZoneBatch) -> bool:
         """Apply one change to the phone store (a zone change: checked and kept in ``zones``, written with

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from enforcement.model import Case, HistoryEntry, Officer, PhotoRef, Review, Shift, Stage, Subject, SyncState
+from enforcement.noticebook import NoticeBook
 
 
 class OutboxRecord(Protocol):
@@ -86,6 +87,7 @@ class ClientStore(Protocol):
         self, writes: Sequence[tuple[str, int, Mapping[str, Any] | None]], version: int | None = None
     ) -> None: ...
     def apply_work_order(self, data: dict[str, Any]) -> None: ...
+    def apply_notice_books(self, badge: str, books: Sequence[NoticeBook]) -> None: ...
 
 
 class PhotoFiles(Protocol):

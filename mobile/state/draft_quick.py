@@ -4,29 +4,18 @@ violation recorded against it there, the fix as the place, and the wizard on the
 wants the officer: the stage, its reason and the usual disposition follow from the history as in the
 wizard. A 警告通知书 gets the next number of the officer's notice book pre-filled.
 
-The notice book: the number after the officer's last one saved on this phone (``JG-2026-000123`` →
-``JG-2026-000124``); a range assigned by HQ and synced down is not there yet.
+The notice book: the first number of the officer's books (ranges HQ assigned him, synced down:
+``mobile.store_notices``) that neither HQ nor this phone has seen on a case. The same fill happens in the
+wizard whenever 警告通知书 is the disposition and the number is empty (``fill_notice_no``); with no book or
+none left the field stays empty and the action step says why (``notice_hint``): the officer types the
+number of his paper book, which HQ then checks (``hq.notices``).
 """
 
 from __future__ import annotations
 
-import re
-
 from enforcement.model import Disposition
 from mobile.state.draft import STEPS, Draft
 from mobile.state.errors import DraftError, localized
-
-_TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)(\D*)$")
-
-
-def next_notice_no(last: str) -> str:
-    """The number after ``last`` in the same book: its last run of digits plus one, zero-padded to the same
-    width (``JG-2026-000123`` → ``JG-2026-000124``, ``JG-0099`` → ``JG-0100``); "" when there is none."""
-    found = _TRAILING_NUMBER.match(last.strip())
-    if found is None:
-        return ""
-    head, digits, tail = found.groups()
-    return f"{head}{str(int(digits) + 1).zfill(len(digits))}{tail}"
 
 
 class DraftQuick:
@@ -58,7 +47,29 @@ class DraftQuick:
     def disposition(self) -> Disposition:
         raise NotImplementedError
 
-    def _last_notice_no(self) -> str:
+    def _next_notice_no(self) -> str:
+        raise NotImplementedError
+
+    def fill_notice_no(self, draft: Draft) -> bool:
+        """Pre-fill the officer's next unused notice number when the disposition is 警告通知书 and the field
+        is empty; whether it filled one."""
+        if self.disposition() is not Disposition.WARNING_NOTICE or draft.warning_notice_no.strip():
+            return False
+        draft.warning_notice_no = self._next_notice_no()
+        return bool(draft.warning_notice_no)
+
+    def notice_hint(self) -> str | None:
+        """The i18n key of what the action step says about the notice number: none left in the officer's
+        books, or no book at all (type it by hand); None when a 警告通知书 is not the disposition or the
+        field holds a number."""
+        draft = self.draft
+        if draft is None or self.disposition() is not Disposition.WARNING_NOTICE:
+            return None
+        if draft.warning_notice_no.strip():
+            return None
+        return "case.notice.used_up" if self._has_books() else "case.notice.no_book"
+
+    def _has_books(self) -> bool:
         raise NotImplementedError
 
     def draft_in_progress(self) -> bool:
@@ -90,8 +101,7 @@ class DraftQuick:
             draft.no_fix_reason = ""
         self.choose_violation(violation_code)
         self.choose_subject(subject_id)
-        if self.disposition() is Disposition.WARNING_NOTICE and not draft.warning_notice_no.strip():
-            draft.warning_notice_no = next_notice_no(self._last_notice_no())
+        self.fill_notice_no(draft)
         draft.step = next((step for step in STEPS if self.step_needed(step)), STEPS[-1])
         self._persist()
         return draft

@@ -34,6 +34,7 @@ from enforcement.model import (
     SubjectKind,
     new_id,
 )
+from enforcement.noticebook import NoticeBook
 from enforcement.text import Lang, LocalizedError
 from enforcement.validation import fine_range_text
 from mobile import metakeys
@@ -99,7 +100,8 @@ class DraftStore(Protocol):
     ) -> list[tuple[Subject, str]]: ...  # fmt: skip
     def patrol_log(self, badge: str, day: date) -> list[Any]: ...
     def reserve_case_no(self, squad_code: str, badge: str, day: date) -> str: ...
-    def last_warning_notice_no(self, badge: str) -> str: ...
+    def next_notice_no(self, badge: str) -> str: ...
+    def notice_books(self, badge: str) -> list[NoticeBook]: ...
     def save_case(self, case: Case) -> None: ...
     @property
     def device_id(self) -> str: ...
@@ -152,8 +154,11 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftQuick, DraftSave, 
     def _key(self) -> str:
         return metakeys.DRAFT.format(badge=self._badge())
 
-    def _last_notice_no(self) -> str:
-        return self._store.last_warning_notice_no(self._badge())
+    def _next_notice_no(self) -> str:
+        return self._store.next_notice_no(self._badge())
+
+    def _has_books(self) -> bool:
+        return bool(self._store.notice_books(self._badge()))
 
     def resume(self) -> Draft | None:
         """The signed-in officer's unsaved draft, if there is one (after a restart or a break), its time
@@ -333,6 +338,7 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftQuick, DraftSave, 
         """Move the wizard past ``after`` to the first later step that still wants the officer (steps in
         between are skipped, not hidden: 上一步 shows each of them)."""
         later = STEPS[STEPS.index(after) + 1 :]
+        self.fill_notice_no(draft)  # the officer's next notice number, when a 警告通知书 is the disposition
         draft.step = next((step for step in later if self.step_needed(step)), STEPS[-1])
 
     def advance_from(self, step: str) -> bool:
@@ -595,7 +601,9 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftQuick, DraftSave, 
         return self.dispositions()[0]
 
     def set_disposition(self, disposition: Disposition | str) -> None:
-        self.update(disposition=Disposition(disposition).value)
+        draft = self.update(disposition=Disposition(disposition).value)
+        if self.fill_notice_no(draft):
+            self._persist()
 
     def fine_range(self) -> tuple[int, int] | None:
         violation = self.violation()

@@ -4,17 +4,20 @@ wizard on the first step that needs the officer, the warning notice number from 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
 from enforcement.model import Disposition, Stage, SubjectKind
+from hq.notices import assign_book, save_series
 from mobile.state.app_state import AppState
-from mobile.state.draft_quick import next_notice_no
 from mobile.state.errors import DraftError
+from testkit.hqkit import DISTRICT, Hq
 from tests.mobile.statekit import PhoneClock, photo
 from tests.mobile.test_state_new_case_flow import saved_vendor_case
 
 HERE = (34.7466, 113.6253)
+T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def saved_warning(app: AppState, clock: PhoneClock, subject_id: str, notice_no: str) -> None:
@@ -28,23 +31,9 @@ def saved_warning(app: AppState, clock: PhoneClock, subject_id: str, notice_no: 
     assert drafts.draft is None
 
 
-@pytest.mark.parametrize(
-    ("last", "following"),
-    [
-        ("JG-2026-000123", "JG-2026-000124"),
-        ("JG-0099", "JG-0100"),
-        ("JG-999", "JG-1000"),
-        ("7", "8"),
-        ("警告2026第0041号", "警告2026第0042号"),
-        ("", ""),
-        ("JG-", ""),
-    ],
-)
-def test_the_next_number_of_the_notice_book(last: str, following: str) -> None:
-    assert next_notice_no(last) == following
-
-
-def test_a_nearby_subject_starts_the_case_on_the_photos_step(app: AppState, clock: PhoneClock) -> None:
+def test_a_nearby_subject_starts_the_case_on_the_photos_step(
+    app: AppState, hq: Hq, clock: PhoneClock
+) -> None:
     vendor = saved_vendor_case(app, clock, "老周煎饼", "13900001111")
     app.today.set_fix(*HERE)
     near = app.today.nearby()
@@ -55,10 +44,17 @@ def test_a_nearby_subject_starts_the_case_on_the_photos_step(app: AppState, cloc
     assert (draft.violation_code, draft.subject_id, (draft.lat, draft.lon)) == ("0501", vendor, HERE)
     assert drafts.stage() is Stage.WARNING  # the same stage Today showed
     assert drafts.disposition() is Disposition.WARNING_NOTICE
-    assert draft.warning_notice_no == ""  # no earlier notice on this phone: the officer types it
+    assert draft.warning_notice_no == ""  # no notice book on this phone: the officer types it
+    assert drafts.notice_hint() == "case.notice.no_book"
     assert draft.step == "action"
     assert "location" not in drafts.missing()
-    # ... and once the phone knows the book, the next quick pick goes straight to the camera
+    # ... and once HQ's book for the officer is on the phone, the next quick pick goes straight to the camera
+    with hq.storage.transaction() as tx:
+        save_series(tx, "JG-2026-", district=DISTRICT, width=6, book_size=50, threshold=0, capacity=None,
+                    auto=False, at=T0, by="cli")  # fmt: skip
+        assign_book(tx, badge="1023", series="JG-2026-", first=123, last=130, at=T0, by="cli")
+    app.sync.sync_now()
+    assert [(b.first, b.last) for b in app.store.notice_books("1023")] == [(123, 130)]
     drafts.update(warning_notice_no="JG-2026-000123")
     asyncio.run(drafts.add_photo(photo(1)))
     drafts.save()

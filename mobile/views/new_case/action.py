@@ -57,6 +57,9 @@ class ActionStep(StepBase):
             parts += self.checked_field(name)
         elif name is not None:
             parts.append(field(s.t(f"case.{name}"), getattr(draft, name), on_change=self.typed(name)))
+        hint = self.drafts.notice_hint()  # no notice book (left): the number is typed from the paper book
+        if hint is not None:
+            parts.append(ft.Text(s.t(hint), size=13, key="notice_hint"))
         parts.append(
             field(
                 s.t("case.legal_basis"),
