@@ -314,7 +314,7 @@ def test_a_schema_3_file_gets_hqs_reason_columns_keeping_its_cases(
 
     with open_store(path) as store:  # the updated app opens the old file
         # m005: cases_by_place; m006: zones; m007: subject merge (aliases, versions); m008: work orders
-        assert store.schema_version == migrations.SCHEMA_VERSION == 8
+        assert store.schema_version == migrations.SCHEMA_VERSION == 9  # m009: notice books
         [logged] = store.patrol_log(BADGE, case.local_day)
         assert logged.case == case
         assert (logged.hq_stage, logged.hq_reason_zh, logged.hq_reason_en) == (Stage.PENALTY, "", "")
