@@ -8,7 +8,8 @@ through it as an officer would. Counted from Today (signed in) until the app rep
   What the app does by itself is not counted: the GPS fix the location step asks for (the wizard then
   moves on), moving past steps that need nothing (the stage when nothing is overridden, the action for a
   persuasion), and on to the review once the photo is in;
-* fields typed: text the officer types (the new vendor's name and phone, the warning notice's number);
+* fields typed: text the officer types (the new vendor's name and phone; the warning notice's number is
+  filled from the officer's notice book, issued by the seeded HQ on his first pull);
 * seconds: wall time of the driven flow, including the harness's waits for the screen to settle (an upper
   bound of what the app needs; a person reads and aims, which this does not model).
 
@@ -22,6 +23,7 @@ most 5.
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 import time
@@ -68,10 +70,37 @@ def record(
         # 劝导 and 劝导离开 need nothing: saving the vendor leads into the photos step and its picker
         s.choose_file("保存当事人", photo)
     else:
-        ui.recent_subject(f"{vendor} · {phone}")  # one tap; the wizard stops at the action step
-        s.fill("警告通知书编号", "JG-0001")  # 警告's usual disposition needs the notice number
-        s.choose_file("下一步", photo)  # into the photos step, which opens the picker
+        # one tap in 最近的当事人: 警告's usual disposition, the 警告通知书, gets the next number of the
+        # officer's notice book (HQ issued it on his first pull), so the wizard goes on to the photos
+        # step, which opens the picker
+        recent_subject_into_picker(ui, f"{vendor} · {phone}", photo)
     return review(ui)
+
+
+def recent_subject_into_picker(ui: OfficerUi, label: str, photo: Path) -> None:
+    """Tap the subject in 最近的当事人 and answer the picker the photos step opens (two taps, as
+    ``Screen.choose_file`` counts a tap into the photos step and the picture)."""
+    s = ui.s
+    ui.step(3)
+    s.wait_text("最近的当事人")
+    s.settle()
+
+    def go() -> None:
+        node = s.page.get_by_text(label, exact=False).first
+        node.wait_for(state="attached", timeout=15_000)
+        with s.page.expect_file_chooser(timeout=20_000) as chooser:
+            node.click()
+        chooser.value.set_files(str(photo))
+
+    s._run(go)
+    s.taps += 2
+    s.tap_log += [label, "(picture)"]
+
+
+def notice_number(ui: OfficerUi) -> str:
+    """The warning notice number on the review (the case's 警告通知书编号 line), "" when none."""
+    found = re.search(r"JG-2026-\d{6}", ui.s.semantics_text())
+    return found.group(0) if found else ""
 
 
 def review(ui: OfficerUi) -> tuple[str, str]:
@@ -81,6 +110,9 @@ def review(ui: OfficerUi) -> tuple[str, str]:
         raise AssertionError(f"not on the review after the photo:\n{s.semantics_text()}")
     text = s.semantics_text()
     stage = next((line for line in text.splitlines() if line.startswith("第") and "次" in line), "?")
+    number = notice_number(ui)
+    if number:
+        stage = f"{stage} · {number}"
     return stage, ui.save()
 
 
@@ -172,6 +204,8 @@ def main() -> None:
         " in 最近的当事人 (recent subjects). The quick pick: 查看附近当事人 (Today's GPS fix), then the"
         " vendor's line, which starts the case with violation, subject, place, stage, disposition and"
         " the next warning notice number filled and opens the photos step; the picture; 保存案件."
+        " The warning notice number comes from officer 1023's notice book, which the demo HQ issued on"
+        " his first pull (shown after the stage: JG-2026-…); the repeat vendor no longer types it."
         " The browser has no camera, so the photos step opens the"
         " picker; with a camera the shutter is the one tap instead of the picture.\n"
     )

@@ -37,6 +37,7 @@ from enforcement.model import (
 from hq.auth import PinHasher, new_token, token_hash
 from hq.demo_zones import demo_zones
 from hq.merge import merge_subjects
+from hq.notices import assign_book, save_series
 from hq.storage.base import SubjectConflict, TokenRow, UserRow
 from hq.subjectmatch import note_subject
 from sync.protocol import PROTOCOL_VERSION, Errno, http_status
@@ -147,6 +148,8 @@ TABLE: list[tuple[str, tuple[str, ...]]] = [
     ("GET /v1/subject-conflicts",               (DENY, DENY, DENY, OK,   OK,   DENY, OK,   AUTH, AUTH, AUTH)),
     ("POST /v1/subject-conflicts/{conflict_id}/resolve",
                                                 (DENY, DENY, DENY, OK,   OK,   DENY, OK,   AUTH, AUTH, AUTH)),
+    ("GET /v1/notice-books ?badge=owner",       (OK,   DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
+    ("POST /v1/notice-books",                   (DENY, DENY, DENY, DENY, DENY, DENY, OK,   AUTH, AUTH, AUTH)),
 ]
 # fmt: on
 # Note: a leader asking for another squad's officer by badge gets their own squad's (empty) list, not 403:
@@ -440,7 +443,28 @@ REQUESTS: dict[str, Request] = {
         json={"take": "hq"},
         headers=a,
     ),
+    "GET /v1/notice-books ?badge=owner": lambda w, c, a: (
+        _notice_book(w),
+        w.client.get("/v1/notice-books", params={"badge": OWNER.badge}, headers=a),
+    )[1],
+    "POST /v1/notice-books": lambda w, c, a: (
+        _notice_book(w),
+        w.client.post("/v1/notice-books", json={"badge": OWNER.badge, "series": "JG-2026-"}, headers=a),
+    )[1],
 }
+
+
+def _notice_book(w: World) -> str:
+    """The owner's warning-notice book (issue #18), made on first use: its id."""
+    with w.hq.storage.transaction() as tx:
+        if tx.get_notice_series("JG-2026-") is None:
+            save_series(tx, "JG-2026-", district=DISTRICT, width=6, book_size=10, threshold=0, capacity=None,
+                        auto=False, at=w.hq.clock(), by="cli")  # fmt: skip
+        books = tx.notice_books(badge=OWNER.badge)
+        if not books:
+            books = [assign_book(tx, badge=OWNER.badge, series="JG-2026-", at=w.hq.clock(), by="cli")]
+        return books[0].book_id
+
 
 #: What of the target an answer holds when the caller may see it (rows without an entry have no target).
 MARKS: dict[str, Callable[[World], bytes]] = {
@@ -463,6 +487,7 @@ MARKS: dict[str, Callable[[World], bytes]] = {
     "GET /v1/merge-suggestions": lambda w: SUGGESTED[0].encode(),
     "GET /v1/subjects/{subject_id}/history": lambda w: w.subject.id.encode(),
     "GET /v1/subject-conflicts": lambda w: CONFLICT_ID.encode(),
+    "GET /v1/notice-books ?badge=owner": lambda w: _notice_book(w).encode(),
 }
 
 
