@@ -72,3 +72,24 @@ def test_the_first_wizard_step_offers_them_too(app: AppState, clock: PhoneClock)
     app.settings.update(lang="en")
     app.drafts.discard()
     assert "Subjects nearby (one tap starts the case)" in texts(NewCaseView(shell).build())
+
+
+def test_the_action_step_says_why_the_notice_number_is_typed(app: AppState, clock: PhoneClock) -> None:
+    """No notice book on the phone: the 警告通知书编号 field stays empty and the step says so, zh and en."""
+    vendor = saved_vendor_case(app, clock, "老周煎饼", "13900001111")
+    clock.advance(30)
+    shell = Shell(app, screens=make_screen)
+    shell.go("today")
+    app.drafts.start_from(vendor, "0501", HERE)
+    view = NewCaseView(shell)
+    built = view.build()
+    assert view.step == "action"
+    hint = keyed(built, "notice_hint")
+    assert hint is not None
+    assert hint.value.startswith("指挥中心尚未给您发放警告通知书编号册")
+    app.settings.update(lang="en")
+    assert keyed(NewCaseView(shell).build(), "notice_hint").value.startswith(
+        "HQ has not issued you a notice book"
+    )
+    app.drafts.update(warning_notice_no="纸质-0042")  # typed: the hint is gone
+    assert keyed(NewCaseView(shell).build(), "notice_hint") is None
