@@ -77,7 +77,7 @@ from hq.export import write_cases_csv
 from hq.noticecli import add_notice_commands, cmd_notice_books
 from hq.review import check_day
 from hq.settings import Settings, proxy_addresses, settings_from_env
-from hq.storage import open_storage
+from hq.storage import is_postgres, open_storage
 from hq.storage.base import AuditHead, Storage, UserRow, iter_all_audit
 from hq.tallycli import cmd_rebuild_aggregates
 from hq.wocli import add_workorder_commands, cmd_partner, cmd_workorder
@@ -105,15 +105,26 @@ def default_db_paths() -> tuple[Path, ...]:
     return (here,) if here == checkout else (here, checkout)
 
 
+def _postgres_url(url: str, where: str) -> str:
+    """``url`` when it names a PostgreSQL database; never taken for a SQLite file name."""
+    if not is_postgres(url):
+        raise CliError(
+            f"{where} is not a PostgreSQL DSN (postgresql://… or 'host=… dbname=…'): {url[:80]}",
+            zh=f"{where} 不是 PostgreSQL 连接串（应为 postgresql://… 或 'host=… dbname=…'）：{url[:80]}",
+            field="pg",
+        )
+    return url
+
+
 def _storage_url(args: argparse.Namespace) -> str:
     """The database of a command: --pg, --db, then $STREETPATROL_PG, $STREETPATROL_DB, then
     ``var/hq/hq.db`` where it exists (not for ``init``, which makes a database where it is told)."""
     if args.pg:
-        return str(args.pg)
+        return _postgres_url(str(args.pg), "--pg")
     if args.db:
         return str(args.db)
     if os.environ.get(PG_ENV):
-        return os.environ[PG_ENV]
+        return _postgres_url(os.environ[PG_ENV], f"${PG_ENV}")
     creating = getattr(args, "command", "") == "init"
     if os.environ.get(DB_ENV):
         path = Path(os.environ[DB_ENV])
@@ -152,7 +163,7 @@ PIN_CONCURRENT_ENV = "STREETPATROL_PIN_CONCURRENT"
 
 def _open_serving(url: str, pool_size: int | None, *, create: bool) -> Storage:
     """The storage at ``url``; on PostgreSQL a pool of at most ``pool_size`` connections (default 10)."""
-    if pool_size is None or not url.startswith(("postgresql://", "postgres://")):
+    if pool_size is None or not is_postgres(url):
         return open_storage(url, create=create)
     from hq.storage.postgres import PostgresStorage
 

@@ -75,3 +75,36 @@ def test_a_postgresql_dsn_in_the_environment_comes_first(
     assert cli._storage_url(args) == "postgresql://hq@127.0.0.1/streetpatrol"
     args = cli.build_parser().parse_args(["verify", "--db", "given.db"])
     assert cli._storage_url(args) == "given.db"  # an option beats the environment
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://u@127.0.0.1:5432/db", True),
+        ("postgres://u@h/db", True),
+        ("host=127.0.0.1 port=5432 dbname=t_1 user=streetpatrol", True),
+        ("dbname='my db' user=x", True),
+        ("user=streetpatrol dbname=t_cede440fe8ec4af0 host=127.0.0.1 port=60449", True),
+        ("hq.db", False),
+        ("var/hq/hq.db", False),
+        ("sqlite:///var/hq/hq.db", False),
+        (":memory:", False),
+        ("a=b.db", False),  # a file name with "=" in it names no server or database
+        ("/tmp/dbname=x/hq.db", False),
+    ],
+)
+def test_which_urls_name_postgresql(url: str, expected: bool) -> None:
+    from hq.storage import is_postgres
+
+    assert is_postgres(url) is expected
+
+
+def test_pg_option_never_opens_a_sqlite_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--pg (or $STREETPATROL_PG) with something that is not a PostgreSQL DSN is refused, not taken for
+    a SQLite file name (which once created a file named after a conninfo string in the working directory)."""
+    code, _ = run_to_string(["verify", "--pg", "hq.db"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "错误：--pg 不是 PostgreSQL 连接串" in err
+    assert "error: --pg is not a PostgreSQL DSN" in err
+    assert list(tmp_path.iterdir()) == []
