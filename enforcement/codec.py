@@ -8,6 +8,7 @@ pydantic is on Flet's mobile wheel index (pydantic-core 2.23), so this runs on t
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -46,12 +47,14 @@ def to_json_dict(record: Any) -> dict[str, Any]:
     return result
 
 
+#: A NUL or a lone UTF-16 surrogate: neither can be stored (PostgreSQL, UTF-8) or shown.
+BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
+
+
 def _bad_text(value: Any, where: str) -> str | None:
     """The path of the first string holding a NUL or a lone surrogate (neither can be stored or shown)."""
     if isinstance(value, str):
-        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
-            return where
-        return None
+        return where if BAD_CHAR.search(value) else None
     if isinstance(value, dict):
         for key, item in value.items():
             found = _bad_text(key, where) or _bad_text(item, f"{where}.{key}" if where else str(key))

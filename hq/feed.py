@@ -38,12 +38,13 @@ def emit_case_state(
     case: Mapping[str, Any] | None = None,
     officer_name: str | None = None,
     subject: Subject | None = None,
+    missing: Sequence[str] | None = None,
 ) -> list[str]:
     """Tell the case's officer HQ's state of it (stage and HQ's reason for it, photos still missing,
     returned) and the squad's leaders the version as a whole (``emit_squad_case``); returns the missing
     photos. ``case`` (its codec JSON), ``officer_name``, ``subject``: what the caller already holds (read
-    from ``tx`` when not given)."""
-    missing = tx.missing_photos(state.case_id)
+    from ``tx`` when not given); ``missing``: the photos still missing when the caller knows them."""
+    missing = tx.missing_photos(state.case_id) if missing is None else list(missing)
     if state.review == ReviewDecision.RETURN.value:
         sync_state = SyncState.RETURNED
     else:
