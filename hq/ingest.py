@@ -82,11 +82,13 @@ from hq.feed import emit_case_state, emit_group_history, emit_history, emit_squa
 from hq.ingestrules import (
     NotStored,
     base_version_of,
+    canonical_text,
     closes,
     deferred,
     invalid,
     is_uuid,
     payload_hash,
+    payload_hash_of_text,
     record_ids,
     refused,
     sequence_gaps,
@@ -293,6 +295,11 @@ class _Batch:
 
     def _parse_json(self, kind: type[Any], record: PushRecord) -> tuple[Any, dict[str, Any], str]:
         """The record, its canonical JSON dict and the hash of that."""
+        parsed, canonical, _, digest = self._parse_text(kind, record)
+        return parsed, canonical, digest
+
+    def _parse_text(self, kind: type[Any], record: PushRecord) -> tuple[Any, dict[str, Any], str, str]:
+        """The record, its canonical JSON dict, that as JSON text (what the database stores) and its hash."""
         try:
             parsed = from_json_dict(kind, record.payload)
         except CaseValidationError as err:
@@ -306,7 +313,8 @@ class _Batch:
                 Errno.RECORD_INVALID, "记录编号与内容不符", "The record id does not match its payload"
             )
         canonical = to_json_dict(parsed)
-        return parsed, canonical, payload_hash(record.kind, canonical)
+        text = canonical_text(canonical)
+        return parsed, canonical, text, payload_hash_of_text(record.kind, text)
 
     def _replay(self, record: PushRecord, digest: str) -> Receipt | None:
         return self.tx.get_receipt(record.id, digest)
@@ -341,7 +349,7 @@ class _Batch:
 
     # -- cases
     def _case(self, record: PushRecord) -> RecordResult:
-        case, case_json, digest = self._parse_json(Case, record)
+        case, case_json, case_text, digest = self._parse_text(Case, record)
         view = self.view
         if case.supersedes or not self.set_based:
             view.invalidate()  # an amendment reads and writes the stored versions directly
@@ -388,14 +396,13 @@ class _Batch:
                 return self._stored_case(record, digest, case, case_json, subject, verdict, flag, others)
             finally:
                 view.invalidate()
-        return self._queued_case(record, digest, case, case_json, subject, verdict, flag, others)
+        return self._queued_case(record, digest, (case, case_json, case_text), subject, verdict, flag, others)
 
     def _queued_case(
         self,
         record: PushRecord,
         digest: str,
-        case: Case,
-        case_json: dict[str, Any],
+        parsed: tuple[Case, dict[str, Any], str],
         subject: Subject | None,
         verdict: StageVerdict,
         flag: TimeFlag | None,
@@ -403,6 +410,7 @@ class _Batch:
     ) -> RecordResult:
         """A first version that changes no other case's stage: queued in the view, written with the
         batch (``BatchView.flush``); what it tells is what ``_stored_case`` would tell."""
+        case, case_json, case_text = parsed
         view = self.view
         missing = view.missing(case)
         state = CaseState(
@@ -416,7 +424,7 @@ class _Batch:
             photos_stored=len({p.sha256 for p in case.photos}) - len(missing), latest=True, review="",
             policy_version=verdict.policy_version,
         )  # fmt: skip
-        view.add_case(NewCase(case, self.user.district, verdict, self.now, case_json), state)
+        view.add_case(NewCase(case, self.user.district, verdict, self.now, case_json, case_text), state)
         if flag is not None:
             detail = {"flag": flag.value, "occurred_at": case.occurred_at.isoformat()}
             self.tx.audit(self.user.badge, "time_flagged", target=case.id, detail=detail)

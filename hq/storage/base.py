@@ -256,6 +256,7 @@ class NewCase:
     verdict: StageVerdict
     received_at: datetime
     payload: Mapping[str, Any]  # ``codec.to_json_dict(case)``
+    payload_text: str | None = None  # that as canonical JSON text, when the caller has it
 
 
 #: A case version's place in the keyset order of ``Tx.cases_page``: ``(occurred_at, case_no, version)``.

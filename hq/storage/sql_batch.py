@@ -122,7 +122,8 @@ class BatchMixin(RecordsMixin):
                  case.subject_id, case.violation_code, self._ts(case.occurred_at), case.status.value,
                  self._ts(new.received_at), int(case.computed_stage), int(case.chosen_stage),
                  int(verdict.stage), verdict.ordinal, verdict.stage != case.computed_stage,
-                 verdict.explain_zh, verdict.explain_en, len(manifest), dumps(dict(new.payload)),
+                 verdict.explain_zh, verdict.explain_en, len(manifest),
+                 new.payload_text if new.payload_text is not None else dumps(dict(new.payload)),
                  verdict.policy_version)
             )  # fmt: skip
             photos += [(case.id, sha) for sha in manifest]
