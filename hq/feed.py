@@ -41,11 +41,13 @@ def emit_case_state(
     officer_name: str | None = None,
     subject: Subject | None = None,
     missing: Sequence[str] | None = None,
+    label: str | None = None,
 ) -> list[str]:
     """Tell the case's officer HQ's state of it (stage and HQ's reason for it, photos still missing,
     returned) and the squad's leaders the version as a whole (``emit_squad_case``); returns the missing
     photos. ``case`` (its codec JSON), ``officer_name``, ``subject``: what the caller already holds (read
-    from ``tx`` when not given); ``missing``: the photos still missing when the caller knows them."""
+    from ``tx`` when not given); ``missing``: the photos still missing, ``label``: the subject's label for
+    the leaders, when the caller knows them."""
     missing = tx.missing_photos(state.case_id) if missing is None else list(missing)
     if state.review == ReviewDecision.RETURN.value:
         sync_state = SyncState.RETURNED
@@ -53,7 +55,7 @@ def emit_case_state(
         sync_state = SyncState.SENT if missing else SyncState.COMPLETE
     data = case_state_data(state, sync_state, missing)
     tx.emit(ChangeKind.CASE_STATE, state.case_id, data, ChangeScope(badge=state.officer_badge))
-    emit_squad_case(tx, state, missing, case=case, officer_name=officer_name, subject=subject)
+    emit_squad_case(tx, state, missing, case=case, officer_name=officer_name, subject=subject, label=label)
     return missing
 
 
@@ -65,6 +67,7 @@ def emit_squad_case(
     case: Mapping[str, Any] | None = None,
     officer_name: str | None = None,
     subject: Subject | None = None,
+    label: str | None = None,
 ) -> None:
     """Publish a case version to its squad's leaders (``squad_case``, key: the version's id): the record,
     HQ's stage and reason, every review of the version, the officer's name and the subject's label.
@@ -77,10 +80,11 @@ def emit_squad_case(
     if officer_name is None:
         user = tx.get_user(state.officer_badge)
         officer_name = user.officer.name if user is not None else ""
-    if subject is None and state.subject_id:
-        subject = tx.get_subject(state.subject_id, include_deleted=True)
+    if label is None:
+        if subject is None and state.subject_id:
+            subject = tx.get_subject(state.subject_id, include_deleted=True)
+        label = subject_label(subject) if subject is not None else ""
     reviews = tx.reviews_for_case(state.case_id) if state.review else []
-    label = subject_label(subject) if subject is not None else ""
     data = squad_case_data(state, missing, case, reviews, officer_name, label)
     tx.emit(ChangeKind.SQUAD_CASE, state.case_id, data, ChangeScope(squad=state.squad_code),
             occurred_at=state.occurred_at)  # fmt: skip

@@ -63,6 +63,7 @@ from typing import Any, Literal
 
 from enforcement.catalogue import Catalogue, load_catalogue
 from enforcement.codec import from_json_dict, to_json_dict
+from enforcement.labels import subject_label
 from enforcement.limits import TextTooLongError, check_lengths
 from enforcement.model import (
     Case,
@@ -428,11 +429,12 @@ class _Batch:
         if flag is not None:
             detail = {"flag": flag.value, "occurred_at": case.occurred_at.isoformat()}
             self.tx.audit(self.user.badge, "time_flagged", target=case.id, detail=detail)
-        label = subject
-        if label is None and case.subject_id:
-            label = view.subject(case.subject_id, include_deleted=True)
-        emit_case_state(self.tx, state, case=case_json, officer_name=self.user.name, subject=label,
-                        missing=missing)  # fmt: skip
+        shown = subject
+        if shown is None and case.subject_id:
+            shown = view.subject(case.subject_id, include_deleted=True)
+        label = subject_label(shown) if shown is not None else ""
+        emit_case_state(self.tx, state, case=case_json, officer_name=self.user.name, missing=missing,
+                        label=label)  # fmt: skip
         if case.subject_id:
             emit_history(
                 self.tx,

@@ -92,7 +92,7 @@ class BatchView:
         self.warm = True
 
     def _load_receipts(self, ids: Iterable[str]) -> None:
-        wanted = set(ids) - set(self.receipts)
+        wanted = {i for i in ids if i not in self.receipts}
         if not wanted:
             return
         for record_id in wanted:
@@ -101,37 +101,37 @@ class BatchView:
             self.receipts[receipt.record_id].append(receipt)
 
     def _load_stored(self, ids: Iterable[str]) -> None:
-        wanted = set(ids) - set(self.stored)
+        wanted = {i for i in ids if i not in self.stored}
         if wanted:
             found = self.tx.existing_case_ids(wanted)
             self.stored.update((i, i in found) for i in wanted)
 
     def _load_latest(self, case_nos: Iterable[str]) -> None:
-        wanted = set(case_nos) - set(self.latest)
+        wanted = {n for n in case_nos if n not in self.latest}
         if wanted:
             found = self.tx.latest_case_nos(wanted)
             self.latest.update((n, n in found) for n in wanted)
 
     def _load_subjects(self, ids: Iterable[str]) -> None:
-        wanted = set(ids) - set(self.subjects)
+        wanted = {i for i in ids if i not in self.subjects}
         if wanted:
             found = self.tx.subjects_by_id(wanted)
             self.subjects.update((i, found.get(i)) for i in wanted)
 
     def _load_groups(self, subject_ids: Iterable[str]) -> None:
-        wanted = set(subject_ids) - set(self.groups)
+        wanted = {s for s in subject_ids if s not in self.groups}
         if not wanted:
             return
         self.groups.update(identity_groups(self.tx, wanted))
         members = {m for s in wanted for m in self.groups[s]}
         self._load_subjects(members)
-        unread = members - set(self.histories)
+        unread = {m for m in members if m not in self.histories}
         if unread:
             found = self.tx.histories(unread)
             self.histories.update((m, found.get(m, [])) for m in unread)
 
     def _load_photos(self, sha256s: Iterable[str]) -> None:
-        wanted = set(sha256s) - set(self.held)
+        wanted = {h for h in sha256s if h not in self.held}
         if not wanted:
             return
         for sha in wanted:

@@ -43,7 +43,9 @@ from enforcement.model import (
 )
 from hq import ingest as ingest_module
 from hq.ingest import ingest_batch
+from hq.ingestrules import canonical_text, payload_hash, payload_hash_of_text
 from hq.storage.base import Storage
+from hq.storage.sqlcore import dumps
 from hq.storage.sqlite import SqliteStorage
 from hq.tally import comparable, kept, recount
 from sync.protocol import PushRecord, RecordResult
@@ -216,3 +218,19 @@ def test_set_based_ingest_equals_one_by_one_on_sqlite(seed: int) -> None:
 @pytest.mark.parametrize("seed", [1, 7, 42, 2026, 31337])
 def test_set_based_ingest_equals_one_by_one_on_postgres(seed: int) -> None:
     check(_Fresh(pg.fresh_storage), seed)
+
+
+_text = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=8)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | _text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(payload=st.dictionaries(_text, _json, max_size=6), kind=st.sampled_from(["case", "subject", "shift"]))
+def test_the_hash_of_the_canonical_text_is_the_payload_hash(payload: dict[str, Any], kind: str) -> None:
+    """The ledger's identity of a record is unchanged by encoding its payload once (``hq.ingestrules``)."""
+    text = canonical_text(payload)
+    assert payload_hash_of_text(kind, text) == payload_hash(kind, payload)
+    assert text == dumps(payload)  # what the database stores
