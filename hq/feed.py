@@ -24,12 +24,13 @@ from enforcement.model import HistoryEntry, Officer, Review, ReviewDecision, Shi
 from enforcement.policy import Policy
 from enforcement.staging import window_start
 from hq.storage.base import CaseState, ChangeKind, ChangeScope, Tx
+from hq.storage.sqlcore import dumps
 from hq.subjectmatch import group_history, identity_group
 from sync.protocol import SquadShiftData
 
 __all__ = [
     "case_state_data", "emit_case_state", "emit_group_history", "emit_history", "emit_squad_case",
-    "emit_squad_shift", "history_data", "history_since", "squad_case_data",
+    "emit_squad_shift", "history_data", "history_since", "squad_case_data", "with_case_text",
 ]  # fmt: skip
 
 
@@ -42,12 +43,13 @@ def emit_case_state(
     subject: Subject | None = None,
     missing: Sequence[str] | None = None,
     label: str | None = None,
+    case_text: str | None = None,
 ) -> list[str]:
     """Tell the case's officer HQ's state of it (stage and HQ's reason for it, photos still missing,
     returned) and the squad's leaders the version as a whole (``emit_squad_case``); returns the missing
     photos. ``case`` (its codec JSON), ``officer_name``, ``subject``: what the caller already holds (read
     from ``tx`` when not given); ``missing``: the photos still missing, ``label``: the subject's label for
-    the leaders, when the caller knows them."""
+    the leaders, ``case_text``: ``case`` as canonical JSON text, when the caller knows them."""
     missing = tx.missing_photos(state.case_id) if missing is None else list(missing)
     if state.review == ReviewDecision.RETURN.value:
         sync_state = SyncState.RETURNED
@@ -55,7 +57,8 @@ def emit_case_state(
         sync_state = SyncState.SENT if missing else SyncState.COMPLETE
     data = case_state_data(state, sync_state, missing)
     tx.emit(ChangeKind.CASE_STATE, state.case_id, data, ChangeScope(badge=state.officer_badge))
-    emit_squad_case(tx, state, missing, case=case, officer_name=officer_name, subject=subject, label=label)
+    emit_squad_case(tx, state, missing, case=case, officer_name=officer_name, subject=subject, label=label,
+                    case_text=case_text)  # fmt: skip
     return missing
 
 
@@ -68,6 +71,7 @@ def emit_squad_case(
     officer_name: str | None = None,
     subject: Subject | None = None,
     label: str | None = None,
+    case_text: str | None = None,
 ) -> None:
     """Publish a case version to its squad's leaders (``squad_case``, key: the version's id): the record,
     HQ's stage and reason, every review of the version, the officer's name and the subject's label.
@@ -86,8 +90,9 @@ def emit_squad_case(
         label = subject_label(subject) if subject is not None else ""
     reviews = tx.reviews_for_case(state.case_id) if state.review else []
     data = squad_case_data(state, missing, case, reviews, officer_name, label)
+    text = with_case_text(data, case_text) if case_text is not None else None
     tx.emit(ChangeKind.SQUAD_CASE, state.case_id, data, ChangeScope(squad=state.squad_code),
-            occurred_at=state.occurred_at)  # fmt: skip
+            occurred_at=state.occurred_at, text=text)  # fmt: skip
 
 
 def emit_squad_shift(tx: Tx, shift: Shift, officer: Officer) -> None:
@@ -128,6 +133,15 @@ def squad_case_data(
         "subject_label": label,
         "missing_photos": len(missing),
     }
+
+
+def with_case_text(data: Mapping[str, Any], case_text: str) -> str:
+    """``dumps(data)`` for squad-case data whose ``case`` is ``case_text`` already encoded: "case" is its
+    first key in sorted order, so the text is ``{"case":`` + that + the rest's text after its ``{``."""
+    rest = {k: v for k, v in data.items() if k != "case"}
+    if not rest or min(rest) < "case":
+        return dumps(dict(data))
+    return '{"case":' + case_text + "," + dumps(rest)[1:]
 
 
 def case_state_data(state: CaseState, sync_state: SyncState, missing: Sequence[str]) -> dict[str, Any]:

@@ -434,7 +434,7 @@ class _Batch:
             shown = view.subject(case.subject_id, include_deleted=True)
         label = subject_label(shown) if shown is not None else ""
         emit_case_state(self.tx, state, case=case_json, officer_name=self.user.name, missing=missing,
-                        label=label)  # fmt: skip
+                        label=label, case_text=case_text)  # fmt: skip
         if case.subject_id:
             emit_history(
                 self.tx,

@@ -802,8 +802,10 @@ class Tx(Protocol):
         scope: ChangeScope,
         *,
         occurred_at: datetime | None = None,
+        text: str | None = None,
     ) -> None:
-        """Queue a change; it is numbered and written at commit, in commit order."""
+        """Queue a change; it is numbered and written at commit, in commit order. ``text``: ``data`` as
+        canonical JSON (``sqlcore.dumps``) when the caller already has it."""
         ...
 
     def changes_after(

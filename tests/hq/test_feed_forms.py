@@ -9,8 +9,9 @@ import pytest
 
 from enforcement.codec import to_json_dict
 from enforcement.model import CaseStatus, HistoryEntry, Review, ReviewDecision, Stage, SyncState
-from hq.feed import case_state_data, history_data, squad_case_data
+from hq.feed import case_state_data, history_data, squad_case_data, with_case_text
 from hq.storage.base import CaseState
+from hq.storage.sqlcore import dumps
 from sync.protocol import CaseStateData, HistoryData, SquadCaseData
 from testkit.records import NOW, make_case
 
@@ -50,6 +51,8 @@ def test_squad_case_data_is_the_models_json(reviewed: bool) -> None:
     )  # fmt: skip
     built = squad_case_data(state, missing, to_json_dict(case), reviews, "王㐂𠮷", "烧烤摊")
     assert built == model.model_dump(mode="json")
+    # … and its text, with the case's canonical text spliced in, is what the feed would have encoded
+    assert with_case_text(built, dumps(to_json_dict(case))) == dumps(built)
 
 
 def test_history_data_is_the_models_json() -> None:
