@@ -332,6 +332,7 @@ class _Batch:
             self.view.add_receipt(receipt)  # written with the batch's cases (``BatchView.flush``)
         else:
             self.tx.add_receipt(receipt)
+            self.view.note_receipt(receipt)
         return result
 
     def _duplicate(
@@ -390,13 +391,18 @@ class _Batch:
             device_first_seen=device.created_at if device is not None else None,
         )  # derived again from the stored row by hq.daydata for the leader's queue
         others = [e for e in history if e.case_no != case.case_no]
-        restages = any(e.occurred_at >= case.occurred_at for e in others)
-        if case.supersedes or restages or not self.set_based:
-            view.invalidate()  # it restages the subject's later cases: stored rows, read and written
-            try:
+        if case.supersedes or not self.set_based:
+            try:  # the view was invalidated above: it read the stored rows
                 return self._stored_case(record, digest, case, case_json, subject, verdict, flag, others)
             finally:
                 view.invalidate()
+        if any(e.occurred_at >= case.occurred_at for e in others):
+            # it restages the subject's later cases (their HQ stage only): on the stored rows, after the
+            # queue; what the view holds stays true once it learns of this case
+            view.flush()
+            result = self._stored_case(record, digest, case, case_json, subject, verdict, flag, others)
+            view.note_stored(case)
+            return result
         return self._queued_case(record, digest, (case, case_json, case_text), subject, verdict, flag, others)
 
     def _queued_case(

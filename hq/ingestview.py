@@ -13,8 +13,10 @@
   ones exactly as it would see them stored. ``flush`` writes what is queued: one ``executemany`` per
   table and the summed tally delta (``hq.tally.TallyDelta``).
 - ``invalidate`` flushes and forgets what was read: ``hq.ingest`` calls it before a record it applies
-  with direct reads and writes (an amendment, a case that restages others, a subject, a shift, a review,
-  a work-order event), so nothing queued is ever missing from what those read.
+  with direct reads and writes (an amendment, a subject, a shift, a review, a work-order event), so
+  nothing queued is ever missing from what those read. A first version that restages later cases is
+  written directly after a ``flush`` and then noted (``note_stored``): a restage changes only HQ's stage
+  of stored cases, which the view does not hold.
 
 The policy versions, the device row and the users looked up are kept for the whole batch (a push writes
 none of them).
@@ -192,9 +194,14 @@ class BatchView:
     # -- writing
     def add_case(self, new: NewCase, state: CaseState) -> None:
         """Queue a first case version (``state``: as ``Tx.save_case`` would return it)."""
-        case = new.case
+        self.note_stored(new.case)
+        self._cases.append(new)
+        self._tally.change(None, facts_of(state, Counted.of_json(new.payload)))
+
+    def note_stored(self, case: Case) -> None:
+        """Learn of a first case version, queued or stored."""
         if case.supersedes is not None:
-            raise ValueError("only first versions are queued")
+            raise ValueError("only first versions are noted")
         self._load_stored([case.id])
         self._load_latest([case.case_no])
         if case.subject_id:
@@ -214,8 +221,11 @@ class BatchView:
             self.histories[case.subject_id].sort(key=lambda e: (e.occurred_at, e.case_no))
         self.stored[case.id] = True
         self.latest[case.case_no] = True
-        self._cases.append(new)
-        self._tally.change(None, facts_of(state, Counted.of_json(new.payload)))
+
+    def note_receipt(self, receipt: Receipt) -> None:
+        """Learn of a receipt written directly."""
+        if receipt.record_id in self.receipts:
+            self.receipts[receipt.record_id].append(receipt)
 
     def add_receipt(self, receipt: Receipt) -> None:
         self._load_receipts([receipt.record_id])
