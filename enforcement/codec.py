@@ -8,6 +8,7 @@ pydantic is on Flet's mobile wheel index (pydantic-core 2.23), so this runs on t
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -46,12 +47,14 @@ def to_json_dict(record: Any) -> dict[str, Any]:
     return result
 
 
+#: A NUL or a lone UTF-16 surrogate: neither can be stored (PostgreSQL, UTF-8) or shown.
+BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
+
+
 def _bad_text(value: Any, where: str) -> str | None:
     """The path of the first string holding a NUL or a lone surrogate (neither can be stored or shown)."""
     if isinstance(value, str):
-        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
-            return where
-        return None
+        return where if BAD_CHAR.search(value) else None
     if isinstance(value, dict):
         for key, item in value.items():
             found = _bad_text(key, where) or _bad_text(item, f"{where}.{key}" if where else str(key))
@@ -87,12 +90,45 @@ def _long_list(value: Any, where: str) -> str | None:
     return None
 
 
+def _clean(value: Any) -> bool:
+    """True when no list holds more than MAX_LIST_ITEMS items and no text a NUL or lone surrogate: one
+    fast pass over plain JSON; anything else (a problem, another type) takes the walks that name it."""
+    kind = type(value)
+    if kind is str:
+        return BAD_CHAR.search(value) is None
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or BAD_CHAR.search(key) is not None or not _clean(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return len(value) <= MAX_LIST_ITEMS and all(_clean(item) for item in value)
+    return kind is int or kind is float or kind is bool or value is None
+
+
 def from_json_dict(kind: type[T], data: Any) -> T:
     """The record of ``kind`` from its JSON dict; refuses bad input naming the field.
 
     Text holding a NUL character or a lone UTF-16 surrogate is refused here, before any layer tries to
     store it (PostgreSQL rejects NUL; UTF-8 encoders reject lone surrogates); so is a list of more than
     MAX_LIST_ITEMS items."""
+    if not _clean(data):
+        _refuse_unclean(kind, data)
+    try:
+        record: T = _adapter(kind).validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or kind.__name__
+        raise CaseValidationError(
+            f"{kind.__name__}: field '{where}': {first['msg']}",
+            zh=f"记录字段“{where}”无效：{first['msg']}",
+            field=where,
+        ) from exc
+    return record
+
+
+def _refuse_unclean(kind: type[Any], data: Any) -> None:
+    """Refuse a long list, else bad text, naming the first (nothing when neither is found after all)."""
     where = _long_list(data, "")
     if where is not None:
         raise CaseValidationError(
@@ -108,17 +144,6 @@ def from_json_dict(kind: type[T], data: Any) -> T:
             zh=f"字段“{where}”含有无效字符",
             field=field,
         )
-    try:
-        record: T = _adapter(kind).validate_python(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or kind.__name__
-        raise CaseValidationError(
-            f"{kind.__name__}: field '{where}': {first['msg']}",
-            zh=f"记录字段“{where}”无效：{first['msg']}",
-            field=where,
-        ) from exc
-    return record
 
 
 def case_from_dict(data: Any) -> Case:

@@ -112,29 +112,53 @@ def _key(owner: str, name: str) -> str:
     return name
 
 
+#: Per record class: each field's name, its ``TEXT_LIMITS`` key and limit (built once per class).
+_PLANS: dict[type[Any], tuple[tuple[str, str, int], ...]] = {}
+_IS_RECORD: dict[type[Any], bool] = {}
+
+
+def _plan(cls: type[Any]) -> tuple[tuple[str, str, int], ...]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        owner = cls.__name__
+        plan = _PLANS[cls] = tuple(
+            (f.name, _key(owner, f.name), limit_of(_key(owner, f.name))) for f in dataclasses.fields(cls)
+        )
+    return plan
+
+
+def _is_record(value: Any) -> bool:
+    kind = type(value)
+    known = _IS_RECORD.get(kind)
+    if known is None:
+        known = _IS_RECORD[kind] = dataclasses.is_dataclass(kind)
+    return known
+
+
 def length_problems(record: Any, path: str = "") -> Iterator[TextTooLongError]:
     """Every text field of a model record (recursing into nested records, tuples and ``extra``) that is
     over its limit, named by its path (``location.address``, ``seized_items.0.note``)."""
-    if not dataclasses.is_dataclass(record) or isinstance(record, type):
+    if not _is_record(record):
         return
-    owner = type(record).__name__
-    for f in dataclasses.fields(record):
-        value = getattr(record, f.name)
-        where = f"{path}.{f.name}" if path else f.name
+    for name, key, limit in _plan(type(record)):
+        value = getattr(record, name)
         if isinstance(value, str):
-            problem = too_long(_key(owner, f.name), value, path=where)
-            if problem is not None:
-                yield problem
+            if len(value) > limit:
+                problem = too_long(key, value, path=f"{path}.{name}" if path else name)
+                if problem is not None:
+                    yield problem
         elif isinstance(value, tuple):
+            where = f"{path}.{name}" if path else name
             for index, item in enumerate(value):
                 yield from length_problems(item, f"{where}.{index}")
         elif isinstance(value, dict):
+            where = f"{path}.{name}" if path else name
             for k, v in value.items():
-                for name, text in (("extra_key", k), ("extra_value", v)):
-                    if isinstance(text, str) and (problem := too_long(name, text, path=f"{where}.{k}")):
+                for field, text in (("extra_key", k), ("extra_value", v)):
+                    if isinstance(text, str) and (problem := too_long(field, text, path=f"{where}.{k}")):
                         yield problem
-        elif dataclasses.is_dataclass(value):
-            yield from length_problems(value, where)
+        elif _is_record(value):
+            yield from length_problems(value, f"{path}.{name}" if path else name)
 
 
 def check_lengths(record: Any) -> None:

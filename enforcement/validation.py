@@ -78,9 +78,12 @@ def _problem(field: str, en: str, zh: str) -> CaseValidationError:
     return CaseValidationError(en, zh=zh, field=field)
 
 
-def validate_case(case: Case, catalogue: Catalogue, *, subject: Subject | None = None) -> None:
-    """Raise ``CaseValidationError`` for the first problem of ``case`` (see ``case_problems``)."""
-    for problem in case_problems(case, catalogue, subject=subject):
+def validate_case(
+    case: Case, catalogue: Catalogue, *, subject: Subject | None = None, lengths_checked: bool = False
+) -> None:
+    """Raise ``CaseValidationError`` for the first problem of ``case`` (see ``case_problems``);
+    ``lengths_checked``: the caller already refused over-long text (``limits.check_lengths``)."""
+    for problem in case_problems(case, catalogue, subject=subject, lengths_checked=lengths_checked):
         raise problem
 
 
@@ -90,6 +93,7 @@ def case_problems(
     *,
     subject: Subject | None = None,
     officer_of: Callable[[str], Officer | None] | None = None,
+    lengths_checked: bool = False,
 ) -> list[CaseValidationError]:
     """Every problem of ``case``, in the order of the form. ``subject``, when given, must be the case's
     subject; its kind is then checked against the violation's subject kinds. ``officer_of``, when given,
@@ -107,7 +111,7 @@ def case_problems(
         _seizure(case, violation),
         _photos(case, catalogue),
         _version(case),
-        length_problems(case),
+        () if lengths_checked else length_problems(case),
         _second_officer(case, officer_of),
     )
     return [problem for check in checks for problem in check]

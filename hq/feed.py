@@ -16,18 +16,21 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from enforcement.codec import to_json_dict
 from enforcement.labels import subject_label
-from enforcement.model import HistoryEntry, Officer, ReviewDecision, Shift, Subject, SyncState
+from enforcement.model import HistoryEntry, Officer, Review, ReviewDecision, Shift, Subject, SyncState
 from enforcement.policy import Policy
 from enforcement.staging import window_start
 from hq.storage.base import CaseState, ChangeKind, ChangeScope, Tx
+from hq.storage.sqlcore import dumps
 from hq.subjectmatch import group_history, identity_group
-from sync.protocol import CaseStateData, HistoryData, SquadCaseData, SquadShiftData
+from sync.protocol import SquadShiftData
 
 __all__ = [
-    "emit_case_state", "emit_group_history", "emit_history", "emit_squad_case", "emit_squad_shift",
-    "history_since",
+    "case_state_data", "emit_case_state", "emit_group_history", "emit_history", "emit_squad_case",
+    "emit_squad_shift", "history_data", "history_since", "squad_case_data", "with_case_text",
 ]  # fmt: skip
 
 
@@ -38,23 +41,24 @@ def emit_case_state(
     case: Mapping[str, Any] | None = None,
     officer_name: str | None = None,
     subject: Subject | None = None,
+    missing: Sequence[str] | None = None,
+    label: str | None = None,
+    case_text: str | None = None,
 ) -> list[str]:
     """Tell the case's officer HQ's state of it (stage and HQ's reason for it, photos still missing,
     returned) and the squad's leaders the version as a whole (``emit_squad_case``); returns the missing
     photos. ``case`` (its codec JSON), ``officer_name``, ``subject``: what the caller already holds (read
-    from ``tx`` when not given)."""
-    missing = tx.missing_photos(state.case_id)
+    from ``tx`` when not given); ``missing``: the photos still missing, ``label``: the subject's label for
+    the leaders, ``case_text``: ``case`` as canonical JSON text, when the caller knows them."""
+    missing = tx.missing_photos(state.case_id) if missing is None else list(missing)
     if state.review == ReviewDecision.RETURN.value:
         sync_state = SyncState.RETURNED
     else:
         sync_state = SyncState.SENT if missing else SyncState.COMPLETE
-    data = CaseStateData(
-        case_id=state.case_id, case_no=state.case_no, state=sync_state, hq_stage=state.hq_stage,
-        hq_reason_zh=state.explain_zh, hq_reason_en=state.explain_en, missing_photos=missing,
-    )  # fmt: skip
-    tx.emit(ChangeKind.CASE_STATE, state.case_id, data.model_dump(mode="json"),
-            ChangeScope(badge=state.officer_badge))  # fmt: skip
-    emit_squad_case(tx, state, missing, case=case, officer_name=officer_name, subject=subject)
+    data = case_state_data(state, sync_state, missing)
+    tx.emit(ChangeKind.CASE_STATE, state.case_id, data, ChangeScope(badge=state.officer_badge))
+    emit_squad_case(tx, state, missing, case=case, officer_name=officer_name, subject=subject, label=label,
+                    case_text=case_text)  # fmt: skip
     return missing
 
 
@@ -66,6 +70,8 @@ def emit_squad_case(
     case: Mapping[str, Any] | None = None,
     officer_name: str | None = None,
     subject: Subject | None = None,
+    label: str | None = None,
+    case_text: str | None = None,
 ) -> None:
     """Publish a case version to its squad's leaders (``squad_case``, key: the version's id): the record,
     HQ's stage and reason, every review of the version, the officer's name and the subject's label.
@@ -78,21 +84,15 @@ def emit_squad_case(
     if officer_name is None:
         user = tx.get_user(state.officer_badge)
         officer_name = user.officer.name if user is not None else ""
-    if subject is None and state.subject_id:
-        subject = tx.get_subject(state.subject_id, include_deleted=True)
+    if label is None:
+        if subject is None and state.subject_id:
+            subject = tx.get_subject(state.subject_id, include_deleted=True)
+        label = subject_label(subject) if subject is not None else ""
     reviews = tx.reviews_for_case(state.case_id) if state.review else []
-    data = SquadCaseData.model_construct(
-        case=dict(case),
-        hq_stage=state.hq_stage,
-        hq_reason_zh=state.explain_zh,
-        hq_reason_en=state.explain_en,
-        reviews=[to_json_dict(review) for review in reviews],
-        officer_name=officer_name,
-        subject_label=subject_label(subject) if subject is not None else "",
-        missing_photos=len(missing),
-    )
-    tx.emit(ChangeKind.SQUAD_CASE, state.case_id, data.model_dump(mode="json"),
-            ChangeScope(squad=state.squad_code), occurred_at=state.occurred_at)  # fmt: skip
+    data = squad_case_data(state, missing, case, reviews, officer_name, label)
+    text = with_case_text(data, case_text) if case_text is not None else None
+    tx.emit(ChangeKind.SQUAD_CASE, state.case_id, data, ChangeScope(squad=state.squad_code),
+            occurred_at=state.occurred_at, text=text)  # fmt: skip
 
 
 def emit_squad_shift(tx: Tx, shift: Shift, officer: Officer) -> None:
@@ -109,9 +109,60 @@ def emit_history(
     ``entries``: the history as ``tx.subject_history`` would give it now, when the caller has it."""
     if entries is None:
         entries = group_history(tx, subject_id)  # the whole identity's (hq.subjectmatch)
-    data = HistoryData(subject_id=subject_id, entries=list(entries)).model_dump(mode="json")
+    data = history_data(subject_id, entries)
     newest = max((e.occurred_at for e in entries), default=None)
     tx.emit(ChangeKind.HISTORY, subject_id, data, ChangeScope(district=district), occurred_at=newest)
+
+
+def squad_case_data(
+    state: CaseState,
+    missing: Sequence[str],
+    case: Mapping[str, Any],
+    reviews: Sequence[Review],
+    officer_name: str,
+    label: str,
+) -> dict[str, Any]:
+    """``SquadCaseData``'s JSON form, built directly (tests/hq/test_feed_forms.py: equal to the model's)."""
+    return {
+        "case": dict(case),
+        "hq_stage": int(state.hq_stage),
+        "hq_reason_zh": state.explain_zh,
+        "hq_reason_en": state.explain_en,
+        "reviews": [to_json_dict(review) for review in reviews],
+        "officer_name": officer_name,
+        "subject_label": label,
+        "missing_photos": len(missing),
+    }
+
+
+def with_case_text(data: Mapping[str, Any], case_text: str) -> str:
+    """``dumps(data)`` for squad-case data whose ``case`` is ``case_text`` already encoded: "case" is its
+    first key in sorted order, so the text is ``{"case":`` + that + the rest's text after its ``{``."""
+    rest = {k: v for k, v in data.items() if k != "case"}
+    if not rest or min(rest) < "case":
+        return dumps(dict(data))
+    return '{"case":' + case_text + "," + dumps(rest)[1:]
+
+
+def case_state_data(state: CaseState, sync_state: SyncState, missing: Sequence[str]) -> dict[str, Any]:
+    """``CaseStateData``'s JSON form, built directly (tests/hq/test_feed_forms.py: equal to the model's)."""
+    return {
+        "case_id": state.case_id,
+        "case_no": state.case_no,
+        "state": sync_state.value,
+        "hq_stage": int(state.hq_stage),
+        "hq_reason_zh": state.explain_zh,
+        "hq_reason_en": state.explain_en,
+        "missing_photos": list(missing),
+    }
+
+
+_ENTRIES: TypeAdapter[list[HistoryEntry]] = TypeAdapter(list[HistoryEntry])
+
+
+def history_data(subject_id: str, entries: Sequence[HistoryEntry]) -> dict[str, Any]:
+    """``HistoryData``'s JSON form, built directly (tests/hq/test_feed_forms.py: equal to the model's)."""
+    return {"subject_id": subject_id, "entries": _ENTRIES.dump_python(list(entries), mode="json")}
 
 
 def history_since(now: datetime, window_days: int, policy: Policy | None = None) -> datetime:

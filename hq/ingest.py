@@ -67,6 +67,7 @@ from typing import Any, Literal
 
 from enforcement.catalogue import Catalogue, load_catalogue
 from enforcement.codec import from_json_dict, to_json_dict
+from enforcement.labels import subject_label
 from enforcement.limits import TextTooLongError, check_lengths
 from enforcement.model import (
     Case,
@@ -86,30 +87,36 @@ from hq.feed import emit_case_state, emit_group_history, emit_history, emit_squa
 from hq.ingestrules import (
     NotStored,
     base_version_of,
+    canonical_text,
     closes,
     deferred,
     invalid,
     is_uuid,
     payload_hash,
+    payload_hash_of_text,
     record_ids,
     refused,
     sequence_gaps,
 )
+from hq.ingestview import BatchView
 from hq.notices import check_case as check_notice
 from hq.notices import flag_reason
-from hq.policy import resolve, stage_policy_for, verdict_under
+from hq.policy import stage_policy_for, verdict_under
 from hq.restage import apply_review, restage_after
 from hq.storage.base import (
+    CaseState,
+    NewCase,
     Receipt,
     RecordKind,
+    StageVerdict,
     Storage,
     Tx,
 )
 from hq.subjectedit import apply_edit, publish_subject
-from hq.subjectmatch import group_history, identity_group, note_subject, subject_lock_keys
+from hq.subjectmatch import identity_groups, note_subject, subject_lock_keys
 from hq.tally import changing
 from hq.workorders import WorkOrderRefused, apply_phone_event
-from patrollog.reviewing import time_flag
+from patrollog.reviewing import TimeFlag, time_flag
 from sync.protocol import (
     Errno,
     PushRecord,
@@ -163,7 +170,7 @@ def ingest(
         # (a concurrent copy of this batch waits, then finds our receipts: duplicates, not a conflict).
         tx.lock_subjects(_subjects_of(tx, records), record_ids=record_ids(records))
         batch = _Batch(tx, user, device_id, catalogue or _default_catalogue(), now or datetime.now(UTC),
-                       policy)  # fmt: skip
+                       policy, records)  # fmt: skip
         results = [batch.apply(record) for record in records]
         gaps = batch.finish()
     return IngestReport(results, gaps)
@@ -171,32 +178,36 @@ def ingest(
 
 def _subjects_of(tx: Tx, records: Sequence[PushRecord | Mapping[str, Any]]) -> set[str]:
     """The subjects whose history a batch may change: of its cases (and of the versions they amend) and
-    of the cases its reviews decide. Read before anything else, to lock them all at once."""
+    of the cases its reviews decide. Read before anything else (one query per table), to lock them all
+    at once."""
     subjects: set[str] = set()
+    refs: set[str] = set()
     for raw in records:
         kind, payload = (
             (raw.kind, raw.payload) if isinstance(raw, PushRecord) else (raw.get("kind"), raw.get("payload"))
         )
         if not isinstance(payload, Mapping):
             continue
-        refs = []
         if kind == RecordKind.CASE.value:
             if is_uuid(payload.get("subject_id")):
                 subjects.add(payload["subject_id"])
-            refs.append(payload.get("supersedes"))
-        elif kind == RecordKind.REVIEW.value:
-            refs.append(payload.get("case_id"))
-        for case_id in refs:
-            state = tx.case_state(str(case_id)) if is_uuid(case_id) else None
-            if state is not None and state.subject_id:
-                subjects.add(state.subject_id)
+            if is_uuid(payload.get("supersedes")):
+                refs.add(payload["supersedes"])
+        elif kind == RecordKind.REVIEW.value and is_uuid(payload.get("case_id")):
+            refs.add(payload["case_id"])
         if kind == RecordKind.SUBJECT.value:  # a registration may join an identity (hq.subjectmatch)
             subjects |= subject_lock_keys(payload)
+    subjects |= {s for s in tx.case_subjects(refs).values() if s}
     # the staged rule reads a subject's whole identity group: lock the groups too
-    return subjects | {m for s in sorted(subjects) if is_uuid(s) for m in identity_group(tx, s)}
+    groups = identity_groups(tx, [s for s in subjects if is_uuid(s)])
+    return subjects | {m for group in groups.values() for m in group}
 
 
 class _Batch:
+    #: False: every case is read and written on the stored rows one by one (``_stored_case``), as before
+    #: set-based ingest; the property test's oracle (tests/hq/test_ingest_setbased_props.py).
+    set_based = True
+
     def __init__(
         self,
         tx: Tx,
@@ -205,8 +216,12 @@ class _Batch:
         catalogue: Catalogue,
         now: datetime,
         policy: StagePolicy | None,
+        records: Sequence[PushRecord | Mapping[str, Any]] = (),
     ) -> None:
         self.tx = tx
+        self.records = records
+        self.position = 0  # records applied so far
+        self.view = BatchView(tx, device_id)
         self.user = user
         self.device_id = device_id
         self.catalogue = catalogue
@@ -218,6 +233,7 @@ class _Batch:
 
     # -- the batch
     def apply(self, raw: PushRecord | Mapping[str, Any]) -> RecordResult:
+        self.position += 1
         record_id = str(raw.id if isinstance(raw, PushRecord) else raw.get("id", ""))
         if not isinstance(raw, PushRecord) and raw.get("kind") not in _KINDS:
             result = self._not_stored(record_id, refused(Errno.UNKNOWN_KIND))
@@ -243,7 +259,9 @@ class _Batch:
             self.not_stored.append({"id": result.id, "status": result.status, "errno": result.errno})
 
     def finish(self) -> list[tuple[int, int]]:
-        """Record the device's sequence high-water mark and audit the batch; returns the gaps."""
+        """Write what is queued, record the device's sequence high-water mark and audit the batch; returns
+        the gaps."""
+        self.view.flush()
         gaps = sequence_gaps(self.tx.device_seq_high(self.device_id), self.seqs)
         if self.seqs:
             self.tx.set_device_seq_high(self.device_id, max(self.seqs))
@@ -270,7 +288,13 @@ class _Batch:
         }.get(record.kind)
         if handler is None:
             raise refused(Errno.UNKNOWN_KIND)
-        return handler(record)
+        if handler == self._case:
+            return handler(record)
+        self.view.invalidate()  # the other kinds read and write the stored rows directly
+        try:
+            return handler(record)
+        finally:
+            self.view.invalidate()
 
     def _parse(self, kind: type[Any], record: PushRecord) -> tuple[Any, str]:
         parsed, _, digest = self._parse_json(kind, record)
@@ -278,6 +302,11 @@ class _Batch:
 
     def _parse_json(self, kind: type[Any], record: PushRecord) -> tuple[Any, dict[str, Any], str]:
         """The record, its canonical JSON dict and the hash of that."""
+        parsed, canonical, _, digest = self._parse_text(kind, record)
+        return parsed, canonical, digest
+
+    def _parse_text(self, kind: type[Any], record: PushRecord) -> tuple[Any, dict[str, Any], str, str]:
+        """The record, its canonical JSON dict, that as JSON text (what the database stores) and its hash."""
         try:
             parsed = from_json_dict(kind, record.payload)
         except CaseValidationError as err:
@@ -291,19 +320,25 @@ class _Batch:
                 Errno.RECORD_INVALID, "记录编号与内容不符", "The record id does not match its payload"
             )
         canonical = to_json_dict(parsed)
-        return parsed, canonical, payload_hash(record.kind, canonical)
+        text = canonical_text(canonical)
+        return parsed, canonical, text, payload_hash_of_text(record.kind, text)
 
     def _replay(self, record: PushRecord, digest: str) -> Receipt | None:
         return self.tx.get_receipt(record.id, digest)
 
-    def _receipt(self, record: PushRecord, digest: str, result: RecordResult) -> RecordResult:
-        kept = result.model_dump(
-            mode="json", include={"status", "errno", "reason_zh", "reason_en", "hq_stage"}
-        )
-        self.tx.add_receipt(
-            Receipt(record.id, digest, RecordKind(record.kind), self.user.badge, self.device_id,
-                    record.device_seq, self.now, kept)
-        )  # fmt: skip
+    def _receipt(
+        self, record: PushRecord, digest: str, result: RecordResult, *, queued: bool = False
+    ) -> RecordResult:
+        kept = {"status": result.status, "errno": result.errno, "reason_zh": result.reason_zh,
+                "reason_en": result.reason_en,
+                "hq_stage": None if result.hq_stage is None else int(result.hq_stage)}  # fmt: skip
+        receipt = Receipt(record.id, digest, RecordKind(record.kind), self.user.badge, self.device_id,
+                          record.device_seq, self.now, kept)  # fmt: skip
+        if queued:
+            self.view.add_receipt(receipt)  # written with the batch's cases (``BatchView.flush``)
+        else:
+            self.tx.add_receipt(receipt)
+            self.view.note_receipt(receipt)
         return result
 
     def _duplicate(
@@ -322,12 +357,17 @@ class _Batch:
 
     # -- cases
     def _case(self, record: PushRecord) -> RecordResult:
-        case, case_json, digest = self._parse_json(Case, record)
-        receipt = self._replay(record, digest)
+        case, case_json, case_text, digest = self._parse_text(Case, record)
+        view = self.view
+        if case.supersedes or not self.set_based:
+            view.invalidate()  # an amendment reads and writes the stored versions directly
+        elif not view.warm:
+            view.prefetch(self.records[self.position - 1 :])
+        receipt = view.get_receipt(record.id, digest)
         if receipt is not None:
-            missing = self.tx.missing_photos(case.id)
+            missing = view.missing(case)  # the stored version has this very content
             return self._duplicate(receipt, complete=not missing, missing=missing)
-        if self.tx.get_case(case.id) is not None:
+        if view.case_stored(case.id):
             raise refused(Errno.RECORD_ID_REUSED)
         if case.officer_badge != self.user.badge:
             raise refused(
@@ -336,27 +376,127 @@ class _Batch:
                 f"The case belongs to officer {case.officer_badge}; you may submit only your own cases",
             )
         self._check_case_scope(case)
-        subject = self.tx.get_subject(case.subject_id) if case.subject_id else None
+        subject = view.subject(case.subject_id) if case.subject_id else None
         try:
-            validate_case(case, self.catalogue, subject=subject)
+            validate_case(case, self.catalogue, subject=subject, lengths_checked=True)
         except CaseValidationError as err:
             raise invalid(err) from err
         self._check_second_officer(case)
         self._check_version(case)
-        history = group_history(self.tx, case.subject_id) if case.subject_id else []
-        policy = self.policy or stage_policy_for(resolve(self.tx, case.policy_version), case)
+        history = view.group_history(case.subject_id) if case.subject_id else []
+        policy = self.policy or stage_policy_for(view.policy(case.policy_version), case)
         verdict = verdict_under(
             compute_stage(case.violation_code, case.occurred_at, history, policy, case_no=case.case_no),
             case.policy_version,
         )
-        previous = self.tx.case_state(case.supersedes) if case.supersedes else None
-        device = self.tx.get_device(self.device_id)
+        device = view.device()
         flag = time_flag(
             case.occurred_at,
             self.now,
             window_days=policy.window_days,
             device_first_seen=device.created_at if device is not None else None,
         )  # derived again from the stored row by hq.daydata for the leader's queue
+        others = [e for e in history if e.case_no != case.case_no]
+        if case.supersedes or not self.set_based:
+            try:  # the view was invalidated above: it read the stored rows
+                return self._stored_case(record, digest, case, case_json, subject, verdict, flag, others)
+            finally:
+                view.invalidate()
+        if any(e.occurred_at >= case.occurred_at for e in others):
+            # it restages the subject's later cases (their HQ stage only): on the stored rows, after the
+            # queue; what the view holds stays true once it learns of this case
+            view.flush()
+            result = self._stored_case(record, digest, case, case_json, subject, verdict, flag, others)
+            view.note_stored(case)
+            return result
+        return self._queued_case(record, digest, (case, case_json, case_text), subject, verdict, flag, others)
+
+    def _queued_case(
+        self,
+        record: PushRecord,
+        digest: str,
+        parsed: tuple[Case, dict[str, Any], str],
+        subject: Subject | None,
+        verdict: StageVerdict,
+        flag: TimeFlag | None,
+        others: list[HistoryEntry],
+    ) -> RecordResult:
+        """A first version that changes no other case's stage: queued in the view, written with the
+        batch (``BatchView.flush``); what it tells is what ``_stored_case`` would tell."""
+        case, case_json, case_text = parsed
+        view = self.view
+        missing = view.missing(case)
+        state = CaseState(
+            case_id=case.id, case_no=case.case_no, version=case.version, officer_badge=case.officer_badge,
+            squad_code=case.squad_code, district=self.user.district, subject_id=case.subject_id,
+            violation_code=case.violation_code, occurred_at=case.occurred_at.astimezone(UTC),
+            received_at=self.now.astimezone(UTC), device_stage=case.computed_stage,
+            chosen_stage=case.chosen_stage, hq_stage=verdict.stage, hq_ordinal=verdict.ordinal,
+            stage_conflict=verdict.stage != case.computed_stage, explain_zh=verdict.explain_zh,
+            explain_en=verdict.explain_en, photos_expected=len({p.sha256 for p in case.photos}),
+            photos_stored=len({p.sha256 for p in case.photos}) - len(missing), latest=True, review="",
+            policy_version=verdict.policy_version,
+        )  # fmt: skip
+        view.add_case(NewCase(case, self.user.district, verdict, self.now, case_json, case_text), state)
+        if flag is not None:
+            detail = {"flag": flag.value, "occurred_at": case.occurred_at.isoformat()}
+            self.tx.audit(self.user.badge, "time_flagged", target=case.id, detail=detail)
+        shown = subject
+        if shown is None and case.subject_id:
+            shown = view.subject(case.subject_id, include_deleted=True)
+        label = subject_label(shown) if shown is not None else ""
+        emit_case_state(self.tx, state, case=case_json, officer_name=self.user.name, missing=missing,
+                        label=label, case_text=case_text)  # fmt: skip
+        if case.subject_id:
+            emit_history(
+                self.tx,
+                case.subject_id,
+                (subject.district if subject else "") or self.user.district,
+                entries=sorted([*others, HistoryEntry.of(case)], key=lambda e: (e.occurred_at, e.case_no)),
+            )
+            members = view.group(case.subject_id)  # ``emit_group_history`` from the view
+            if members != {case.subject_id}:
+                entries = view.group_history(case.subject_id)
+                for member in sorted(members - {case.subject_id}):
+                    found = view.subject(member, include_deleted=True)
+                    if found is not None:
+                        emit_history(self.tx, member, found.district, entries=entries)
+        return self._receipt(record, digest, self._case_result(case, state, verdict, missing), queued=True)
+
+    def _case_result(
+        self, case: Case, state: CaseState, verdict: StageVerdict, missing: list[str]
+    ) -> RecordResult:
+        conflict = state.stage_conflict
+        reason_zh = f"指挥中心核定：{verdict.explain_zh}" if conflict else ""
+        reason_en = f"HQ's stage: {verdict.explain_en}" if conflict else ""
+        notice = check_notice(self.tx, case, self.user, now=self.now)  # flagged, never refused
+        if notice is not None:
+            zh, en = flag_reason(notice[0], case.warning_notice_no.strip(), notice[1])
+            reason_zh = "；".join(filter(None, (reason_zh, zh)))
+            reason_en = "; ".join(filter(None, (reason_en, en)))
+        return RecordResult(
+            id=case.id,
+            status="conflict" if conflict else "accepted",
+            reason_zh=reason_zh,
+            reason_en=reason_en,
+            hq_stage=verdict.stage,
+            complete=not missing,
+            missing_photos=missing,
+        )
+
+    def _stored_case(
+        self,
+        record: PushRecord,
+        digest: str,
+        case: Case,
+        case_json: dict[str, Any],
+        subject: Subject | None,
+        verdict: StageVerdict,
+        flag: TimeFlag | None,
+        others: list[HistoryEntry],
+    ) -> RecordResult:
+        """An amendment, or a case that restages others: written and restaged on the stored rows."""
+        previous = self.tx.case_state(case.supersedes) if case.supersedes else None
         with changing(self.tx, case.id, case.supersedes):  # the kept counts (hq.tally)
             state = self.tx.save_case(
                 case, district=self.user.district, verdict=verdict, received_at=self.now
@@ -376,7 +516,6 @@ class _Batch:
                 self.tx, previous.subject_id, (moved_from.district if moved_from else "") or previous.district
             )
         if case.subject_id:
-            others = [e for e in history if e.case_no != case.case_no]
             since = case.occurred_at
             if previous is not None and previous.subject_id == case.subject_id:
                 since = min(since, previous.occurred_at)  # an amendment may move the case later
@@ -396,26 +535,7 @@ class _Batch:
                 entries=sorted([*others, HistoryEntry.of(case)], key=lambda e: (e.occurred_at, e.case_no)),
             )
             emit_group_history(self.tx, case.subject_id, skip=case.subject_id)
-        conflict = state.stage_conflict
-        reason_zh = f"指挥中心核定：{verdict.explain_zh}" if conflict else ""
-        reason_en = f"HQ's stage: {verdict.explain_en}" if conflict else ""
-        notice = check_notice(self.tx, case, self.user, now=self.now)  # flagged, never refused
-        if notice is not None:
-            zh, en = flag_reason(notice[0], case.warning_notice_no.strip(), notice[1])
-            reason_zh, reason_en = (
-                "；".join(filter(None, (reason_zh, zh))),
-                "; ".join(filter(None, (reason_en, en))),
-            )
-        result = RecordResult(
-            id=case.id,
-            status="conflict" if conflict else "accepted",
-            reason_zh=reason_zh,
-            reason_en=reason_en,
-            hq_stage=verdict.stage,
-            complete=not missing,
-            missing_photos=missing,
-        )
-        return self._receipt(record, digest, result)
+        return self._receipt(record, digest, self._case_result(case, state, verdict, missing))
 
     def _check_case_scope(self, case: Case) -> None:
         """The case's squad, device and number against the session (see the module doc)."""
@@ -454,7 +574,7 @@ class _Batch:
         badge = case.second_officer_badge.strip()
         if not case.seized_items or not badge:
             return
-        row = self.tx.get_user(badge)
+        row = self.view.user(badge)
         problem = second_officer_problem(
             case, row.officer if row else None, active=row.active if row else False, complete=True
         )
@@ -463,7 +583,7 @@ class _Batch:
 
     def _check_version(self, case: Case) -> None:
         if case.supersedes is None:
-            if self.tx.latest_case_version(case.case_no) is not None:
+            if self.view.has_latest(case.case_no):
                 raise refused(
                     Errno.VERSION_CONFLICT,
                     f"案件编号 {case.case_no} 已被使用；修改案件须作为新版本提交",

@@ -21,8 +21,8 @@ from enforcement.text import LocalizedError
 from sync.protocol import ERRNO_MESSAGES, Errno, PushRecord
 
 __all__ = [
-    "NotStored", "base_version_of", "closes", "deferred", "invalid", "is_uuid", "payload_hash",
-    "record_ids", "refused", "sequence_gaps",
+    "NotStored", "base_version_of", "canonical_text", "closes", "deferred", "invalid", "is_uuid",
+    "payload_hash", "payload_hash_of_text", "record_ids", "refused", "sequence_gaps",
 ]  # fmt: skip
 
 
@@ -63,6 +63,19 @@ def payload_hash(kind: str, payload: Mapping[str, Any]) -> str:
     """SHA-256 of a record's kind and canonical JSON payload (its identity for replays)."""
     text = json.dumps([kind, payload], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def canonical_text(payload: Mapping[str, Any]) -> str:
+    """A canonical payload as JSON text: what ``payload_hash`` hashes and what the database stores
+    (``hq.storage.sqlcore.dumps`` writes the same text)."""
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def payload_hash_of_text(kind: str, text: str) -> str:
+    """``payload_hash(kind, payload)`` from ``canonical_text(payload)``: ``[kind, payload]`` as canonical
+    JSON is ``[`` + kind's JSON + ``,`` + the payload's text + ``]``, so the payload is encoded once."""
+    head = json.dumps(kind, ensure_ascii=False)
+    return hashlib.sha256(f"[{head},{text}]".encode()).hexdigest()
 
 
 def is_uuid(value: object) -> bool:

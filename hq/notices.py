@@ -127,7 +127,8 @@ def check_case(tx: Tx, case: Case, officer: Officer, *, now: datetime) -> tuple[
     old one."""
     number = case.warning_notice_no.strip()
     if Disposition(case.disposition) is not Disposition.WARNING_NOTICE or not number:
-        tx.release_notice_numbers(case.case_no)
+        if case.supersedes:  # a first version holds no number yet: nothing to free (no statement)
+            tx.release_notice_numbers(case.case_no)
         return None
     every = tx.list_notice_series()
     found = match_series(number, [s.series for s in every])

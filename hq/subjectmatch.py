@@ -25,7 +25,7 @@ from hq.storage.base import SubjectPair, Tx
 
 __all__ = [
     "MAX_GROUP", "MAX_WEAK", "MERGED", "OPEN", "SPLIT", "STRONG", "WEAK", "group_history", "identity_group",
-    "keys_of", "links", "note_subject", "subject_lock_keys",
+    "identity_groups", "keys_of", "links", "note_subject", "subject_lock_keys",
 ]  # fmt: skip
 
 STRONG, WEAK = "strong", "weak"
@@ -102,6 +102,38 @@ def identity_group(tx: Tx, subject_id: str) -> set[str]:
                     found.append(member)
         frontier = found
     return group
+
+
+def identity_groups(tx: Tx, subject_ids: Iterable[str]) -> dict[str, set[str]]:
+    """``identity_group`` of each subject, the pairs of each level of the walk read for all at once."""
+    by_member: dict[str, dict[tuple[str, str], SubjectPair]] = {}
+    fetched: set[str] = set()
+    groups = {s: {s} for s in sorted(set(subject_ids))}
+    frontiers = {s: [s] for s in groups}
+    while any(frontiers.values()):
+        wanted = {m for frontier in frontiers.values() for m in frontier} - fetched
+        if wanted:
+            for pair in tx.subject_pairs(wanted):
+                for member in (pair.a, pair.b):
+                    by_member.setdefault(member, {})[(pair.a, pair.b)] = pair
+            fetched |= wanted
+        for subject_id, frontier in frontiers.items():
+            group = groups[subject_id]
+            if not frontier or len(group) >= MAX_GROUP:
+                frontiers[subject_id] = []
+                continue
+            touching = {key: pair for m in frontier for key, pair in by_member.get(m, {}).items()}
+            found = []
+            for key in sorted(touching):  # the order ``Tx.subject_pairs`` gives them in
+                pair = touching[key]
+                if not links(pair):
+                    continue
+                for member in (pair.a, pair.b):
+                    if member not in group and len(group) < MAX_GROUP:
+                        group.add(member)
+                        found.append(member)
+            frontiers[subject_id] = found
+    return groups
 
 
 def group_history(tx: Tx, subject_id: str, *, members: Iterable[str] | None = None) -> list[HistoryEntry]:

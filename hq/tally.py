@@ -31,7 +31,7 @@ from typing import Any
 from enforcement.model import LOCAL_TZ, Case, CaseStatus, ReviewDecision, Stage
 from hq.storage.base import CaseKey, CaseState, Storage, Tx
 
-__all__ = ["Facts", "Figures", "changing", "facts_of", "kept", "rebuild", "recount"]
+__all__ = ["Facts", "Figures", "TallyDelta", "changing", "facts_of", "kept", "rebuild", "recount"]
 
 CaseCell = tuple[str, str, str, int]  # day, squad, violation, stage
 SeizedCell = tuple[str, str, str]  # day, squad, item kind
@@ -179,6 +179,29 @@ def changing(tx: Tx, *case_ids: str | None) -> Iterator[None]:
     delta.write(tx)
     if subjects:
         tx.tally_recount_subjects(subjects)
+
+
+class TallyDelta:
+    """The batched form of ``changing`` (a push batch's new case versions): each version's facts before
+    and after are given (``change``), their differences summed in memory, and ``write`` adds the sum and
+    recounts the subjects involved once, after the versions themselves were written."""
+
+    def __init__(self) -> None:
+        self.figures = Figures.empty()
+        self.subjects: set[str] = set()
+
+    def change(self, before: Facts | None, after: Facts | None) -> None:
+        if before == after:
+            return
+        self.figures.add(before, -1)
+        self.figures.add(after, +1)
+        self.subjects.update(f.subject_id for f in (before, after) if f is not None and f.subject_id)
+
+    def write(self, tx: Tx) -> None:
+        self.figures.write(tx)
+        if self.subjects:
+            tx.tally_recount_subjects(self.subjects)
+        self.figures, self.subjects = Figures.empty(), set()
 
 
 # ---------------------------------------------------------------------------------------- recounts

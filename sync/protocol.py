@@ -419,6 +419,10 @@ def http_status(errno: Errno | int) -> int:
         return 500
 
 
+#: A NUL or a lone UTF-16 surrogate (``_storable_text``).
+_BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
+
+
 class WireModel(BaseModel):
     """Base of every wire model: unknown fields are ignored (an older peer tolerates newer fields)."""
 
@@ -428,7 +432,7 @@ class WireModel(BaseModel):
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
         """No text field may hold a NUL or a lone surrogate: no database stores them, no screen shows them."""
-        if isinstance(value, str) and ("\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)):
+        if isinstance(value, str) and _BAD_CHAR.search(value):
             raise ValueError("text holds a NUL character or a lone surrogate")
         return value
 

@@ -248,6 +248,18 @@ class CaseState:
         return self.photos_stored >= self.photos_expected
 
 
+@dataclass(frozen=True, slots=True)
+class NewCase:
+    """A first case version to store with ``Tx.save_cases`` (what ``Tx.save_case`` takes, and its JSON)."""
+
+    case: Case
+    district: str
+    verdict: StageVerdict
+    received_at: datetime
+    payload: Mapping[str, Any]  # ``codec.to_json_dict(case)``
+    payload_text: str | None = None  # that as canonical JSON text, when the caller has it
+
+
 #: A case version's place in the keyset order of ``Tx.cases_page``: ``(occurred_at, case_no, version)``.
 CaseKey = tuple[datetime, str, int]
 
@@ -520,6 +532,43 @@ class Tx(Protocol):
         (a concurrent amendment): the caller's transaction fails and is retried by the phone."""
         ...
 
+    # -- set-based forms of the above, for a whole push batch (``hq.ingest``)
+    def receipts_of(self, record_ids: Iterable[str]) -> list[Receipt]:
+        """Every receipt under any of these record ids."""
+        ...
+
+    def existing_case_ids(self, case_ids: Iterable[str]) -> set[str]:
+        """Which of these case version ids are stored."""
+        ...
+
+    def case_subjects(self, case_ids: Iterable[str]) -> dict[str, str | None]:
+        """The subject of each stored case version among ``case_ids``."""
+        ...
+
+    def latest_case_nos(self, case_nos: Iterable[str]) -> set[str]:
+        """Which of these case numbers have a stored (latest) version."""
+        ...
+
+    def subjects_by_id(self, subject_ids: Iterable[str]) -> dict[str, tuple[Subject, bool]]:
+        """The stored subjects among ``subject_ids``, each with whether it is deleted."""
+        ...
+
+    def histories(self, subject_ids: Iterable[str]) -> dict[str, list[HistoryEntry]]:
+        """``subject_history`` of each subject (absent: no case), in one query."""
+        ...
+
+    def held_photos(self, sha256s: Iterable[str]) -> set[tuple[str, str]]:
+        """``(sha256, badge)``: which of these photos are stored with bytes uploaded by which officer."""
+        ...
+
+    def save_cases(self, cases: Sequence[NewCase]) -> None:
+        """``save_case`` of many first versions (no ``supersedes``) at once, with their manifests."""
+        ...
+
+    def add_receipts(self, receipts: Sequence[Receipt]) -> None:
+        """``add_receipt`` of many at once."""
+        ...
+
     def set_verdict(self, case_id: str, verdict: StageVerdict) -> CaseState | None:
         """Replace HQ's stage of a stored case version (recomputed when an earlier case arrived late)."""
         ...
@@ -782,8 +831,10 @@ class Tx(Protocol):
         scope: ChangeScope,
         *,
         occurred_at: datetime | None = None,
+        text: str | None = None,
     ) -> None:
-        """Queue a change; it is numbered and written at commit, in commit order."""
+        """Queue a change; it is numbered and written at commit, in commit order. ``text``: ``data`` as
+        canonical JSON (``sqlcore.dumps``) when the caller already has it."""
         ...
 
     def changes_after(

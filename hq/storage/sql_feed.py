@@ -66,10 +66,12 @@ class FeedMixin(SqlBase):
         scope: ChangeScope,
         *,
         occurred_at: datetime | None = None,
+        text: str | None = None,
     ) -> None:
         self._writable()
         self._queued_changes.pop((kind, key), None)  # the newest emit of a key wins, in emit order
-        self._queued_changes[(kind, key)] = _QueuedChange(kind, key, dumps(dict(data)), scope, occurred_at)
+        encoded = text if text is not None else dumps(dict(data))
+        self._queued_changes[(kind, key)] = _QueuedChange(kind, key, encoded, scope, occurred_at)
 
     def changes_after(
         self,

@@ -67,26 +67,31 @@ class TallyMixin(SqlBase):
             )
 
     def tally_recount_subjects(self, subject_ids: Iterable[str]) -> None:
-        """Recount each subject's row from its counted cases (an index range per subject)."""
+        """Recount each subject's row from its counted cases: one grouped query (an index range per
+        subject) per 500 subjects, then one upsert and one delete for all of them."""
         self._writable()
-        for subject_id in sorted(set(subject_ids)):
-            row = self._one(
-                "SELECT count(*), sum(CASE WHEN hq_stage = ? THEN 1 ELSE 0 END), max(occurred_at),"
-                " max(CASE WHEN hq_stage = ? THEN occurred_at END)"
-                f" FROM cases WHERE subject_id = ? AND {COUNTED_SQL}",
-                (int(Stage.PENALTY), int(Stage.PENALTY), subject_id),
+        wanted = sorted(set(subject_ids))
+        counted: dict[str, Row] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._all(
+                "SELECT subject_id, count(*), sum(CASE WHEN hq_stage = ? THEN 1 ELSE 0 END),"
+                " max(occurred_at), max(CASE WHEN hq_stage = ? THEN occurred_at END)"
+                f" FROM cases WHERE subject_id IN ({marks}) AND {COUNTED_SQL} GROUP BY subject_id",
+                (int(Stage.PENALTY), int(Stage.PENALTY), *chunk),
             )
-            n = int(row[0]) if row else 0
-            if n == 0:
-                self._x("DELETE FROM agg_subjects WHERE subject_id = ?", (subject_id,))
-                continue
-            assert row is not None
-            self._x(
+            counted.update((r[0], r) for r in rows if int(r[1]) > 0)
+        gone = [(s,) for s in wanted if s not in counted]
+        if gone:
+            self._many("DELETE FROM agg_subjects WHERE subject_id = ?", gone)
+        if counted:
+            self._many(
                 "INSERT INTO agg_subjects (subject_id, n, penalties, last_at, last_penalty_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject_id) DO UPDATE SET n = excluded.n,"
                 " penalties = excluded.penalties, last_at = excluded.last_at,"
                 " last_penalty_at = excluded.last_penalty_at",
-                (subject_id, n, int(row[1] or 0), row[2], row[3]),
+                [(s, int(r[1]), int(r[2] or 0), r[3], r[4]) for s, r in sorted(counted.items())],
             )
 
     def tally_put_subjects(self, rows: Iterable[tuple[str, int, int, datetime, datetime | None]]) -> None:

@@ -1,0 +1,248 @@
+"""What a push batch reads, read once per table for the whole batch, and its new cases written together.
+
+``hq.ingest`` applies a batch's records one by one, in order, with the answers of a one-by-one ingest;
+``BatchView`` makes that cost a handful of statements per batch instead of a dozen per case:
+
+- ``prefetch(records)`` reads, in one query per table, everything the batch's case records will ask
+  about: the receipts of their record ids, which of their ids and case numbers are stored, their
+  subjects, the identity groups and whole histories of those subjects (``hq.subjectmatch``), and which
+  of their photos are already held. Anything asked about that was not prefetched is read then
+  (read-through), so the view is never wrong, only sometimes slower.
+- ``add_case`` / ``add_receipt`` queue a first case version (with its photo manifest, its tally facts)
+  and a receipt, and update what the view answers, so a later case of the same batch sees the earlier
+  ones exactly as it would see them stored. ``flush`` writes what is queued: one ``executemany`` per
+  table and the summed tally delta (``hq.tally.TallyDelta``).
+- ``invalidate`` flushes and forgets what was read: ``hq.ingest`` calls it before a record it applies
+  with direct reads and writes (an amendment, a subject, a shift, a review, a work-order event), so
+  nothing queued is ever missing from what those read. A first version that restages later cases is
+  written directly after a ``flush`` and then noted (``note_stored``): a restage changes only HQ's stage
+  of stored cases, which the view does not hold.
+
+The policy versions, the device row and the users looked up are kept for the whole batch (a push writes
+none of them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC
+from typing import Any
+
+from enforcement.model import Case, HistoryEntry, Subject
+from enforcement.policy import Policy
+from hq.ingestrules import is_uuid
+from hq.policy import resolve
+from hq.storage.base import CaseState, DeviceRow, NewCase, Receipt, RecordKind, Tx, UserRow
+from hq.subjectmatch import identity_groups
+from hq.tally import Counted, TallyDelta, facts_of
+from sync.protocol import PushRecord
+
+__all__ = ["BatchView"]
+
+_UNSET: Any = object()
+
+
+class BatchView:
+    def __init__(self, tx: Tx, device_id: str) -> None:
+        self.tx = tx
+        self.device_id = device_id
+        self.warm = False
+        self._cases: list[NewCase] = []
+        self._receipts: list[Receipt] = []
+        self._tally = TallyDelta()
+        self._policies: dict[int, Policy] = {}
+        self._device: DeviceRow | None = _UNSET
+        self._users: dict[str, UserRow | None] = {}
+        self._clear()
+
+    def _clear(self) -> None:
+        self.receipts: dict[str, list[Receipt]] = {}  # record id -> its receipts (ids read only)
+        self.stored: dict[str, bool] = {}  # case version id -> stored
+        self.latest: dict[str, bool] = {}  # case number -> has a (latest) version
+        self.subjects: dict[str, tuple[Subject, bool] | None] = {}  # id -> (subject, deleted)
+        self.groups: dict[str, set[str]] = {}
+        self.histories: dict[str, list[HistoryEntry]] = {}  # ``Tx.subject_history`` of each subject
+        self.held: dict[str, set[str]] = {}  # sha256 -> the officers whose upload of it is stored
+        self.warm = False
+
+    # -- reading
+    def prefetch(self, records: Sequence[PushRecord | Mapping[str, Any]]) -> None:
+        """Read what the case records among ``records`` will ask about (see the module doc)."""
+        ids: set[str] = set()
+        case_nos: set[str] = set()
+        subject_ids: set[str] = set()
+        photos: set[str] = set()
+        for raw in records:
+            kind: Any = raw.kind if isinstance(raw, PushRecord) else raw.get("kind")
+            payload: Any = raw.payload if isinstance(raw, PushRecord) else raw.get("payload")
+            if kind != RecordKind.CASE.value or not isinstance(payload, Mapping):
+                continue
+            for name, into in (("id", ids), ("subject_id", subject_ids)):
+                if is_uuid(payload.get(name)):
+                    into.add(str(payload[name]))
+            if isinstance(payload.get("case_no"), str):
+                case_nos.add(payload["case_no"])
+            listed = payload.get("photos")
+            for photo in listed if isinstance(listed, list) else ():
+                if isinstance(photo, Mapping) and isinstance(photo.get("sha256"), str):
+                    photos.add(photo["sha256"])
+        self._load_receipts(ids)
+        self._load_stored(ids)
+        self._load_latest(case_nos)
+        self._load_groups(subject_ids)
+        self._load_photos(photos)
+        self.warm = True
+
+    def _load_receipts(self, ids: Iterable[str]) -> None:
+        wanted = {i for i in ids if i not in self.receipts}
+        if not wanted:
+            return
+        for record_id in wanted:
+            self.receipts[record_id] = []
+        for receipt in self.tx.receipts_of(wanted):
+            self.receipts[receipt.record_id].append(receipt)
+
+    def _load_stored(self, ids: Iterable[str]) -> None:
+        wanted = {i for i in ids if i not in self.stored}
+        if wanted:
+            found = self.tx.existing_case_ids(wanted)
+            self.stored.update((i, i in found) for i in wanted)
+
+    def _load_latest(self, case_nos: Iterable[str]) -> None:
+        wanted = {n for n in case_nos if n not in self.latest}
+        if wanted:
+            found = self.tx.latest_case_nos(wanted)
+            self.latest.update((n, n in found) for n in wanted)
+
+    def _load_subjects(self, ids: Iterable[str]) -> None:
+        wanted = {i for i in ids if i not in self.subjects}
+        if wanted:
+            found = self.tx.subjects_by_id(wanted)
+            self.subjects.update((i, found.get(i)) for i in wanted)
+
+    def _load_groups(self, subject_ids: Iterable[str]) -> None:
+        wanted = {s for s in subject_ids if s not in self.groups}
+        if not wanted:
+            return
+        self.groups.update(identity_groups(self.tx, wanted))
+        members = {m for s in wanted for m in self.groups[s]}
+        self._load_subjects(members)
+        unread = {m for m in members if m not in self.histories}
+        if unread:
+            found = self.tx.histories(unread)
+            self.histories.update((m, found.get(m, [])) for m in unread)
+
+    def _load_photos(self, sha256s: Iterable[str]) -> None:
+        wanted = {h for h in sha256s if h not in self.held}
+        if not wanted:
+            return
+        for sha in wanted:
+            self.held[sha] = set()
+        for sha, badge in self.tx.held_photos(wanted):
+            self.held[sha].add(badge)
+
+    def get_receipt(self, record_id: str, payload_hash: str) -> Receipt | None:
+        self._load_receipts([record_id])
+        return next((r for r in self.receipts[record_id] if r.payload_hash == payload_hash), None)
+
+    def case_stored(self, case_id: str) -> bool:
+        self._load_stored([case_id])
+        return self.stored[case_id]
+
+    def has_latest(self, case_no: str) -> bool:
+        self._load_latest([case_no])
+        return self.latest[case_no]
+
+    def subject(self, subject_id: str, *, include_deleted: bool = False) -> Subject | None:
+        self._load_subjects([subject_id])
+        found = self.subjects[subject_id]
+        if found is None or (found[1] and not include_deleted):
+            return None
+        return found[0]
+
+    def group(self, subject_id: str) -> set[str]:
+        self._load_groups([subject_id])
+        return self.groups[subject_id]
+
+    def group_history(self, subject_id: str) -> list[HistoryEntry]:
+        """``hq.subjectmatch.group_history`` as the batch so far left it."""
+        members = sorted(self.group(subject_id))
+        entries = {e.case_id: e for m in members for e in self.histories[m]}
+        return sorted(entries.values(), key=lambda e: (e.occurred_at, e.case_no))
+
+    def missing(self, case: Case) -> list[str]:
+        """``Tx.missing_photos`` of the case as it would be stored."""
+        manifest = sorted({photo.sha256 for photo in case.photos})
+        self._load_photos(manifest)
+        return [sha for sha in manifest if case.officer_badge not in self.held[sha]]
+
+    def policy(self, named: int) -> Policy:
+        if named not in self._policies:
+            self._policies[named] = resolve(self.tx, named)
+        return self._policies[named]
+
+    def device(self) -> DeviceRow | None:
+        if self._device is _UNSET:
+            self._device = self.tx.get_device(self.device_id)
+        return self._device
+
+    def user(self, badge: str) -> UserRow | None:
+        if badge not in self._users:
+            self._users[badge] = self.tx.get_user(badge)
+        return self._users[badge]
+
+    # -- writing
+    def add_case(self, new: NewCase, state: CaseState) -> None:
+        """Queue a first case version (``state``: as ``Tx.save_case`` would return it)."""
+        self.note_stored(new.case)
+        self._cases.append(new)
+        self._tally.change(None, facts_of(state, Counted.of_json(new.payload)))
+
+    def note_stored(self, case: Case) -> None:
+        """Learn of a first case version, queued or stored."""
+        if case.supersedes is not None:
+            raise ValueError("only first versions are noted")
+        self._load_stored([case.id])
+        self._load_latest([case.case_no])
+        if case.subject_id:
+            self._load_groups([case.subject_id])
+            entry = HistoryEntry.of(case)
+            self.histories[case.subject_id].append(
+                HistoryEntry(
+                    entry.case_id,
+                    entry.case_no,
+                    entry.violation_code,
+                    entry.occurred_at.astimezone(UTC),
+                    entry.stage,
+                    entry.status,
+                    entry.version,
+                )
+            )  # fmt: skip  (as the database gives it back: in UTC)
+            self.histories[case.subject_id].sort(key=lambda e: (e.occurred_at, e.case_no))
+        self.stored[case.id] = True
+        self.latest[case.case_no] = True
+
+    def note_receipt(self, receipt: Receipt) -> None:
+        """Learn of a receipt written directly."""
+        if receipt.record_id in self.receipts:
+            self.receipts[receipt.record_id].append(receipt)
+
+    def add_receipt(self, receipt: Receipt) -> None:
+        self._load_receipts([receipt.record_id])
+        self.receipts[receipt.record_id].append(receipt)
+        self._receipts.append(receipt)
+
+    def flush(self) -> None:
+        """Write what is queued: the case versions with their manifests, the receipts, the tally."""
+        if self._cases:
+            self.tx.save_cases(self._cases)
+            self._cases = []
+            self._tally.write(self.tx)
+        if self._receipts:
+            self.tx.add_receipts(self._receipts)
+            self._receipts = []
+
+    def invalidate(self) -> None:
+        """Flush, and read again whatever is asked next (the caller is about to write directly)."""
+        self.flush()
+        self._clear()
