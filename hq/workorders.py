@@ -58,7 +58,7 @@ from enforcement.workorders import (
 )
 from enforcement.zones import ZoneIndex, parse_collection
 from hq.storage.base import ChangeKind, ChangeScope, Storage, Tx
-from hq.storage.workorder_rows import PartnerRow, WorkOrderRow
+from hq.storage.workorder_rows import PartnerRow, WorkOrderRow, summary_timers
 from sync.protocol import Errno, WorkOrderArrival, WorkOrderData, WorkOrderResolution
 
 
@@ -226,9 +226,8 @@ def _order(tx: Tx, order_id: str, caller: Officer) -> tuple[WorkOrderRow, State]
 
 def hq_time(tx: Tx, order_id: str, now: datetime) -> datetime:
     """The time of HQ's next event of an order: ``now``, or just after the order's latest HQ event when the
-    clock has not moved past it. Events of one kind and round fold in time order and then by their (random)
-    id: a route followed by another route, or an assignment by a reassignment, in the same instant (a coarse
-    or a test clock) must not fold in a random order."""
+    clock has not moved past it, so HQ's own events keep distinct times in the order HQ took them (the fold
+    would order same-instant ones by HQ's receive sequence anyway: ``enforcement.workorders.fold_key``)."""
     latest = max((e.at for e in tx.work_order_events(order_id) if not e.from_phone), default=None)
     return now if latest is None or now > latest else latest + timedelta(microseconds=1)
 
@@ -479,6 +478,7 @@ def refresh(tx: Tx, order_id: str, now: datetime, *, previous_officer: str = "")
     state = replay(tx.work_order_events(order_id), order.timer)
     r = state.current
     latest_fu = next((x for x in reversed(state.rounds) if x.satisfaction is not None), None)
+    due, arrived_ok, resolved_ok = summary_timers(state)
     tx.set_work_order_summary(
         order_id,
         squad=state.squad,
@@ -490,6 +490,9 @@ def refresh(tx: Tx, order_id: str, now: datetime, *, previous_officer: str = "")
         resolve_due=r.resolve_due,
         outcome=r.closure.value if r.closure else "",
         satisfaction=latest_fu.satisfaction.value if latest_fu and latest_fu.satisfaction else "",
+        due_at=due,
+        first_arrived_ok=arrived_ok,
+        first_resolved_ok=resolved_ok,
     )
     order = replace(order, squad=state.squad, officer=state.officer)
     data = change_data(order, state)
