@@ -268,7 +268,7 @@ def route(storage: Storage, order_id: str, squad: str, *, caller: Officer, now: 
             )
         )
         tx.audit(caller.badge, "work_order_route", target=order_id, detail={"squad": squad})
-        refresh(tx, order_id, now)
+        refresh(tx, order_id, now, previous_squad=state.squad)
         stored = tx.get_work_order(order_id)
     assert stored is not None
     return stored
@@ -317,7 +317,7 @@ def assign(storage: Storage, order_id: str, badge: str, *, caller: Officer, now:
             target=order_id,
             detail={"officer": badge, "before": state.officer},
         )
-        refresh(tx, order_id, now, previous_officer=state.officer)
+        refresh(tx, order_id, now, previous_officer=state.officer, previous_squad=state.squad)
         stored = tx.get_work_order(order_id)
     assert stored is not None
     return stored
@@ -472,7 +472,9 @@ def apply_phone_event(tx: Tx, user: Officer, kind: str, payload: Mapping[str, An
 # ----------------------------------------------------------------------------------------- fold and fan out
 
 
-def refresh(tx: Tx, order_id: str, now: datetime, *, previous_officer: str = "") -> State:
+def refresh(
+    tx: Tx, order_id: str, now: datetime, *, previous_officer: str = "", previous_squad: str = ""
+) -> State:
     order = tx.get_work_order(order_id)
     assert order is not None
     state = replay(tx.work_order_events(order_id), order.timer)
@@ -513,6 +515,14 @@ def refresh(tx: Tx, order_id: str, now: datetime, *, previous_officer: str = "")
             ChangeScope(badge=previous_officer),
             occurred_at=order.intake_at,
         )
+    if previous_squad and previous_squad != state.squad:  # rerouted: the old squad's leaders let it go
+        tx.emit(
+            ChangeKind.WORK_ORDER,
+            f"{order_id}#{previous_squad}",
+            data.model_dump(mode="json"),
+            ChangeScope(squad=previous_squad),
+            occurred_at=order.intake_at,
+        )
     if state.squad:
         tx.emit(
             ChangeKind.WORK_ORDER,
@@ -526,6 +536,8 @@ def refresh(tx: Tx, order_id: str, now: datetime, *, previous_officer: str = "")
 
 def change_data(order: WorkOrderRow, state: State) -> WorkOrderData:
     r = state.current
+    due, arrived_ok, resolved_ok = summary_timers(state)
+    latest = next((x for x in reversed(state.rounds) if x.satisfaction is not None), None)
     return WorkOrderData(
         order_id=order.id,
         round=r.number,
@@ -550,6 +562,10 @@ def change_data(order: WorkOrderRow, state: State) -> WorkOrderData:
         far=r.far,
         reassignments=state.reassignments,
         satisfaction=r.satisfaction.value if r.satisfaction else "",
+        first_arrived_on_time=arrived_ok,
+        first_resolved_on_time=resolved_ok,
+        due_at=due,
+        followed_up_satisfaction=latest.satisfaction.value if latest and latest.satisfaction else "",
     )
 
 

@@ -381,6 +381,26 @@ CREATE INDEX outbox_by_record ON outbox (kind, record_id)
     )
 
 
+def m009_squad_work_orders(db: SqlExecutor) -> None:
+    """The squad's work orders on a leader's phone (``work_order`` changes keyed ``<id>#<squad>``,
+    ``mobile.store_workorders``): HQ's view of each order as JSON, with copies for ordering and filtering,
+    and when the phone received it (what the leader's offline list shows and dates)."""
+    _run(
+        db,
+        """
+CREATE TABLE squad_work_orders (
+    order_id TEXT PRIMARY KEY,
+    squad TEXT NOT NULL,
+    officer TEXT NOT NULL,
+    intake_at_utc INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX squad_work_orders_squad ON squad_work_orders (squad, intake_at_utc)
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m001_initial,
@@ -391,5 +411,6 @@ MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m006_zones,
     m007_subject_merge,
     m008_work_orders,
+    m009_squad_work_orders,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
