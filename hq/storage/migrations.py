@@ -569,9 +569,9 @@ ALTER TABLE work_orders ADD COLUMN first_resolved_ok {BOOL} NOT NULL DEFAULT FAL
         """
 CREATE UNIQUE INDEX work_order_events_seq ON work_order_events (order_id, seq);
 CREATE INDEX work_orders_intake_all ON work_orders (intake_at);
-CREATE INDEX work_orders_due ON work_orders (district, due_at);
-CREATE INDEX work_orders_squad_due ON work_orders (squad, due_at);
-CREATE INDEX work_orders_officer_due ON work_orders (officer, due_at)
+CREATE INDEX work_orders_due ON work_orders (district, due_at, id);
+CREATE INDEX work_orders_squad_due ON work_orders (squad, due_at, id);
+CREATE INDEX work_orders_officer_due ON work_orders (officer, due_at, id)
 """,
     )
 

@@ -66,10 +66,8 @@ class LeaderOrdersView:
             parts.append(ft.Text(s.t("lwo.none"), size=14))
         catalogue = self.app.catalogue
         for group in snap.groups:
-            name = group.name if group.badge else s.t("lwo.unassigned")
-            head = s.t(
-                "lwo.officer", name=name, badge=group.badge, n=len(group.orders), overdue=group.overdue
-            )
+            who = f"{group.name} {group.badge}".strip() if group.badge else s.t("lwo.unassigned")
+            head = s.t("lwo.officer", who=who, n=len(group.orders), overdue=group.overdue)
             colour = ft.Colors.RED_700 if group.overdue else None
             key = f"lwo_officer_{group.badge or 'none'}"
             parts.append(ft.Text(head, size=16, weight=ft.FontWeight.BOLD, color=colour, key=key))
