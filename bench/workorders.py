@@ -225,12 +225,14 @@ def reads(storage: Storage) -> dict[str, Callable[[], object]]:
     def desk_list() -> object:
         with storage.transaction(readonly=True) as tx:
             rows = listed_orders(tx, NOW, district=DISTRICTS[0])
-            return [replay(tx.work_order_events(r.id), r.timer) for r in rows]
+            events = tx.work_order_events_of([r.id for r in rows])
+            return [replay(events[r.id], r.timer) for r in rows]
 
     def leader_list() -> object:
         with storage.transaction(readonly=True) as tx:
             rows = listed_orders(tx, NOW, district=DISTRICTS[0], squad=SQUADS[0])
-            return [replay(tx.work_order_events(r.id), r.timer) for r in rows]
+            events = tx.work_order_events_of([r.id for r in rows])
+            return [replay(events[r.id], r.timer) for r in rows]
 
     def board_line() -> object:
         with storage.transaction(readonly=True) as tx:
@@ -238,10 +240,7 @@ def reads(storage: Storage) -> dict[str, Callable[[], object]]:
 
     def public_figures() -> object:
         with storage.transaction(readonly=True) as tx:
-            return [
-                tx.work_order_figures(since=since, until=until, now=NOW, by=by)
-                for by in ("", "category", "squad")
-            ]
+            return tx.work_order_figures(since=since, until=until, now=NOW, by="category_squad")
 
     def public_closed() -> object:
         with storage.transaction(readonly=True) as tx:
@@ -260,7 +259,7 @@ def reads(storage: Storage) -> dict[str, Callable[[], object]]:
         "desk's list (overdue first, ≤500, refolded)": desk_list,
         "leader's list (one squad)": leader_list,
         "board figures line (month, one district)": board_line,
-        "public page figures (month: whole, by category, by squad)": public_figures,
+        "public page figures (month: by category × squad, one pass)": public_figures,
         "public closed list (month, ≤2,000)": public_closed,
         "squad day log's orders (one day)": squad_day,
         "before: refold the month's orders (capped at 5,000)": refold_before,
@@ -284,10 +283,10 @@ def plans(storage: Storage) -> list[str]:
     queries = {
         "overdue list": ("SELECT id FROM work_orders WHERE district = ? AND due_at < ? ORDER BY due_at, id LIMIT 500",
                          (DISTRICTS[0], NOW)),
-        "figures (district)": ("SELECT COUNT(*) FROM work_orders WHERE intake_at >= ? AND intake_at < ? AND district = ?",
+        "figures (district)": ("SELECT COUNT(*), SUM(CASE WHEN first_resolved_ok THEN 1 ELSE 0 END), SUM(CASE WHEN closed_at IS NOT NULL THEN 1 ELSE 0 END) FROM work_orders WHERE intake_at >= ? AND intake_at < ? AND district = ?",
                                (since, until, DISTRICTS[0])),
-        "figures (all, public)": ("SELECT COUNT(*) FROM work_orders WHERE intake_at >= ? AND intake_at < ?",
-                                  (since, until)),
+        "figures (all, public)": ("SELECT category, squad, SUM(CASE WHEN first_arrived_ok THEN 1 ELSE 0 END), SUM(CASE WHEN due_at < ? THEN 1 ELSE 0 END), SUM(CASE WHEN satisfaction <> '' THEN 1 ELSE 0 END) FROM work_orders WHERE intake_at >= ? AND intake_at < ? GROUP BY category, squad",
+                                  (NOW, since, until)),
         "squad day": ("SELECT id FROM work_orders WHERE squad = ? AND intake_at >= ? AND intake_at < ?",
                       (SQUADS[0], since, until)),
         "events of an order": ("SELECT id FROM work_order_events WHERE order_id = ? ORDER BY seq, id", ("x",)),

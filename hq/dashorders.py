@@ -143,7 +143,8 @@ def orders_page(
     with storage.transaction(readonly=True) as tx:
         line = figures_line(tx, month, now + timedelta(seconds=1), now, me.district)
         rows = listed_orders(tx, now, district=me.district, limit=MAX_LISTED)
-        states = [(r, replay(tx.work_order_events(r.id), r.timer)) for r in rows]
+        events = tx.work_order_events_of([r.id for r in rows])
+        states = [(r, replay(events[r.id], r.timer)) for r in rows]
         squads = [(s.code, f"{s.code} {s.name}") for s in tx.list_squads() if s.district == me.district]
     states.sort(key=lambda rs: (not rs[1].overdue(now), rs[1].closed, rs[1].time_left(now)))
     body_rows = []

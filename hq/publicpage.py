@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import astuple
 from datetime import date, datetime
 from html import escape
 from typing import Annotated
@@ -73,6 +74,10 @@ def closed_rows(data: list[WorkOrderRow], catalogue: Catalogue, lang: str) -> li
     return out
 
 
+def _plus(a: Figures, b: Figures) -> Figures:
+    return Figures(*(x + y for x, y in zip(astuple(a), astuple(b), strict=True)))
+
+
 def build_router(storage: Storage, settings: Settings, catalogue: Catalogue) -> APIRouter:
     router = APIRouter()
 
@@ -84,17 +89,18 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue) -> 
         # the month's figures: indexed aggregate queries over the orders' summaries (every order counted)
         with storage.transaction(readonly=True) as tx:
             squads = {s.code: s.name for s in tx.list_squads()}
-            whole = tx.work_order_figures(since=start, until=end, now=now).get("", Figures())
-            cats = tx.work_order_figures(since=start, until=end, now=now, by="category")
-            by_squad_code = tx.work_order_figures(since=start, until=end, now=now, by="squad")
+            cells = tx.work_order_figures(since=start, until=end, now=now, by="category_squad")
+        whole = Figures()
         by_cat: dict[str, Figures] = {}
-        for code, f in cats.items():
+        by_squad: dict[str, Figures] = {}
+        for key, f in cells.items():
+            code, _, squad = key.partition("|")
             v = catalogue.violations.get(code)
-            by_cat[(v.name_zh if zh else v.name_en) if v else code] = f
-        by_squad = {
-            squads.get(code, code) or ("待分派" if zh else "unassigned"): f
-            for code, f in by_squad_code.items()
-        }
+            cat = (v.name_zh if zh else v.name_en) if v else code
+            team = squads.get(squad, squad) or ("待分派" if zh else "unassigned")
+            whole = _plus(whole, f)
+            by_cat[cat] = _plus(by_cat.get(cat, Figures()), f)
+            by_squad[team] = _plus(by_squad.get(team, Figures()), f)
 
         def table(title: str, groups: dict[str, Figures]) -> str:
             head = (

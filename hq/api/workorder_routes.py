@@ -132,7 +132,8 @@ def build_router(
                 rows = listed_orders(tx, now, district=me.district, squad=me.squad_code)
             else:
                 rows = listed_orders(tx, now, district=me.district, officer=me.badge)
-            states = [(r, replay(tx.work_order_events(r.id), r.timer)) for r in rows]
+            events = tx.work_order_events_of([r.id for r in rows])
+            states = [(r, replay(events[r.id], r.timer)) for r in rows]
         orders = [view(r, s, me, now) for r, s in states]
         orders.sort(key=lambda o: (not o["overdue"], o["time_left_s"]))
         return {"orders": orders}

@@ -742,6 +742,11 @@ class Tx(Protocol):
         """The order's events in HQ's receive sequence (``seq`` 1, 2, …, numbered at insert)."""
         ...
 
+    def work_order_events_of(self, order_ids: Sequence[str]) -> dict[str, list[WorkOrderEvent]]:
+        """The events of each of these orders (as ``work_order_events``), a few queries for all of them:
+        the lists refold hundreds of orders."""
+        ...
+
     def work_order_figures(
         self,
         *,
@@ -754,7 +759,8 @@ class Tx(Protocol):
     ) -> dict[str, WorkOrderFigures]:
         """The bureau's figures (``enforcement.workorders.figures``) of the orders taken in [since, until)
         (of ``district`` / those squads), overdue counted at ``now``, from the summaries in one query:
-        ``by`` "" (key ""), "category" or "squad" (keys the codes; groups without orders absent)."""
+        ``by`` "" (key ""), "category" or "squad" (keys the codes; groups without orders absent), or
+        "category_squad" (keys "category|squad": both tables of the public page in one pass)."""
         ...
 
     def work_orders_with_photo(self, sha256: str, actor: str) -> list[str]:

@@ -506,9 +506,10 @@ def m009_work_order_seq_and_timers(conn: Any, dialect: Dialect) -> None:
       an order alike; unique per order. Existing events are numbered in the order HQ read them before
       (received time, then id).
     - the timer columns of an order's summary, so the overdue lists and the bureau's figures are indexed
-      queries rather than a refold of every order: ``due_at`` (the next deadline still pending, NULL when
-      none), ``first_arrived_ok`` / ``first_resolved_ok`` (the first round on time: the figures count the
-      complaint as received). Existing orders are refolded here once.
+      queries rather than a refold of every order (the figures' indexes hold every column they count, so
+      SQLite and PostgreSQL answer them from the index alone): ``due_at`` (the next deadline still
+      pending, NULL when none), ``first_arrived_ok`` / ``first_resolved_ok`` (the first round on time: the
+      figures count the complaint as received). Existing orders are refolded here once.
     """
     from enforcement.workorders import replay
     from hq.storage.sqlcore import loads
@@ -568,7 +569,10 @@ ALTER TABLE work_orders ADD COLUMN first_resolved_ok {BOOL} NOT NULL DEFAULT FAL
         dialect,
         """
 CREATE UNIQUE INDEX work_order_events_seq ON work_order_events (order_id, seq);
-CREATE INDEX work_orders_intake_all ON work_orders (intake_at);
+CREATE INDEX work_orders_intake_all ON work_orders (intake_at, category, squad, first_arrived_ok,
+    first_resolved_ok, closed_at, satisfaction, due_at);
+CREATE INDEX work_orders_figures ON work_orders (district, intake_at, first_arrived_ok, first_resolved_ok,
+    closed_at, satisfaction, due_at, squad, category);
 CREATE INDEX work_orders_due ON work_orders (district, due_at, id);
 CREATE INDEX work_orders_squad_due ON work_orders (squad, due_at, id);
 CREATE INDEX work_orders_officer_due ON work_orders (officer, due_at, id)

@@ -26,7 +26,7 @@ _ORDER = (
 _EVENT = "id, order_id, kind, round, at, received_at, actor, data, seq"
 _MAX_LIST = 5000
 #: ``work_order_figures``' groupings: the whole set (one row, key ""), by category, by squad.
-_GROUPS = {"": "''", "category": "category", "squad": "squad"}
+_GROUPS = {"": "''", "category": "category", "squad": "squad", "category_squad": "category, squad"}
 
 
 class WorkOrdersMixin(SqlBase):
@@ -219,6 +219,19 @@ class WorkOrdersMixin(SqlBase):
         rows = self._all(sql, (order_id,))
         return [self._event(r) for r in rows]
 
+    def work_order_events_of(self, order_ids: Sequence[str]) -> dict[str, list[Event]]:
+        found: dict[str, list[Event]] = {oid: [] for oid in order_ids}
+        ids = list(found)
+        for start in range(0, len(ids), 500):  # one query per 500 orders, not one per order
+            chunk = ids[start : start + 500]
+            sql = (
+                f"SELECT {_EVENT} FROM work_order_events WHERE order_id IN ({', '.join('?' * len(chunk))})"
+                " ORDER BY order_id, seq, id"
+            )
+            for r in self._all(sql, chunk):
+                found[r[1]].append(self._event(r))
+        return found
+
     def work_orders_with_photo(self, sha256: str, actor: str) -> list[str]:
         sql = "SELECT order_id, data FROM work_order_events WHERE kind = 'resolve' AND actor = ?"
         return sorted({r[0] for r in self._all(sql, (actor,)) if sha256 in (loads(r[1]).get("photos") or ())})
@@ -261,6 +274,8 @@ class WorkOrdersMixin(SqlBase):
             params.extend(squads)
         if by:  # PostgreSQL refuses GROUP BY a text constant; the whole set is one row anyway
             sql += f" GROUP BY {group}"
+        if by == "category_squad":  # keys "category|squad"; one pass for the public page's two tables
+            return {f"{r[0]}|{r[1]}": Figures(*(int(x or 0) for x in r[2:9])) for r in self._all(sql, params)}
         return {
             str(r[0]): Figures(*(int(x or 0) for x in (r[1], r[2], r[3], r[4], r[5], r[6], r[7])))
             for r in self._all(sql, params)

@@ -186,3 +186,20 @@ def test_hq_numbers_events_in_the_order_it_stores_them(storage: Storage) -> None
         stored = tx.work_order_events(order.id)
     assert [(e.id, e.seq) for e in stored] == [("e-intake", 1), ("zzz", 2), ("aaa", 3)]
     assert replay(list(reversed(stored))).officer == "1002"
+
+
+def test_events_of_many_orders_and_figures_by_category_and_squad(storage: Storage) -> None:
+    made = _fill(storage, 60, seed=9)
+    since, until, now = T0, T0 + timedelta(days=30), T0 + timedelta(days=5)
+    with storage.transaction(readonly=True) as tx:
+        ids = sorted(made)
+        many = tx.work_order_events_of([*ids, "none"])
+        assert many["none"] == []
+        for oid in ids:
+            assert many[oid] == tx.work_order_events(oid)
+        cells = tx.work_order_figures(since=since, until=until, now=now, by="category_squad")
+    expected: dict[str, list[State]] = {}
+    for row, state in made.values():
+        if since <= row.intake_at < until:
+            expected.setdefault(f"{row.category}|{state.squad}", []).append(state)
+    assert cells == {k: figures(v, now) for k, v in expected.items()}
