@@ -102,9 +102,9 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue) -> 
             by_cat[cat] = _plus(by_cat.get(cat, Figures()), f)
             by_squad[team] = _plus(by_squad.get(team, Figures()), f)
 
-        def table(title: str, groups: dict[str, Figures]) -> str:
+        def table(title: str, first: str, groups: dict[str, Figures]) -> str:
             head = (
-                "类别" if zh else "group",
+                first,
                 "受理" if zh else "received",
                 "到场率" if zh else "on scene ≤1 h",
                 "办结率" if zh else "resolved ≤2 d",
@@ -131,8 +131,8 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue) -> 
             f'<!doctype html><html lang="{"zh-CN" if zh else "en"}"><head><meta charset="utf-8">'
             f'<title>{escape(title)}</title><link rel="stylesheet" href="/assets/dashboard.css"></head><body>'
             f'<h1>{escape(title)}</h1><p id="summary">{escape(summary)}</p>'
-            + table("按类别" if zh else "By category", by_cat)
-            + table("按中队" if zh else "By squad", by_squad)
+            + table("按类别" if zh else "By category", "类别" if zh else "category", by_cat)
+            + table("按中队" if zh else "By squad", "中队" if zh else "squad", by_squad)
             + f"<section><h2>{'已办结投诉' if zh else 'Closed complaints'}</h2><table><tr>"
             + "".join(f"<th>{escape(h)}</th>" for h in heads)
             + f"</tr>{listing}</table></section>"
