@@ -206,6 +206,10 @@ class LeaderOrdersState(Observable):
             for badge, orders in by_officer.items()
         ]
         groups.sort(key=lambda g: (-g.overdue, g.orders[0].left if g.orders else timedelta(0), g.badge))
+        for data, _ in pulled:  # every officer the squad's orders name can be chosen too
+            badge = str(data.get("officer") or "")
+            if badge:
+                names.setdefault(badge, "")
         status = self._link.status
         offline = status.online is not True
         return LeaderOrdersSnapshot(

@@ -16,6 +16,7 @@ from mobile.views.common import (
     choice,
     clock_time,
     day_time,
+    field,
     screen_column,
     title,
     violation_label,
@@ -28,6 +29,8 @@ class LeaderOrdersView:
         self.app = shell.app
         self.selected: str | None = None
         self.badge = ""
+        #: another officer of the squad by badge (the phone knows only those its pulled records name)
+        self.other = field(shell.t("lwo.other"), key="lwo_other", max_length=32)
         self.error = ""
         self.busy = False
 
@@ -90,6 +93,7 @@ class LeaderOrdersView:
                     parts.append(
                         choice(s.t("lwo.assign_to"), self.badge, officers, self.choose, key="lwo_badge")
                     )
+                    parts.append(self.other)
                     parts.append(
                         ft.Row(
                             [
@@ -116,8 +120,10 @@ class LeaderOrdersView:
             return
         self.busy, self.error = True, ""
         try:
-            await asyncio.to_thread(self.app.leader_orders.assign, self.selected, self.badge)
+            badge = (self.other.value or "").strip() or self.badge
+            await asyncio.to_thread(self.app.leader_orders.assign, self.selected, badge)
             self.selected = None
+            self.other.value = ""
         except Exception as exc:  # offline, HQ refused (not the squad's officer, resolved meanwhile)
             self.error = self.shell.error_text(exc)
         finally:

@@ -46,8 +46,12 @@ def test_the_leader_sees_overdue_orders_in_red_and_reassigns(make_app: Apps, hq:
     assert rows[1].content.color is None
 
     screen.select(late, OFFICER.badge)
-    assert "改派" in texts(shell.body)
-    screen.choose(event(OFFICER_B.badge))
+    shown = texts(shell.body)
+    assert "改派" in shown
+    radios = {c.value for c in tree(shell.body) if isinstance(c, ft.Radio)}
+    assert {OFFICER.badge, LEADER.badge} <= radios  # the officers the squad's orders name can be chosen
+    assert keyed(shell.body, "lwo_other").label == "或输入其他队员警号"
+    screen.other.value = OFFICER_B.badge  # 李娜 has no record on this phone: by badge
     asyncio.run(screen.assign())
     assert "已派给 1024" in texts(shell.body), texts(shell.body)
     assert keyed(shell.body, f"lwo_officer_{OFFICER_B.badge}")
