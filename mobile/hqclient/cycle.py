@@ -242,7 +242,13 @@ class SyncClient:
             "POST", f"/v1/workorders/{quote(order_id, safe='')}/assign", json={"badge": badge}
         )
         answer = response.json()
-        return dict(answer) if isinstance(answer, dict) else {}
+        if not isinstance(answer, dict):
+            return {}
+        # HQ's answer is the order as the leader now sees it: kept at once (the next pull confirms it)
+        with contextlib.suppress(ValidationError):
+            known = {k: v for k, v in answer.items() if k in WorkOrderData.model_fields}
+            self.store.apply_squad_work_order(WorkOrderData.model_validate(known).model_dump(mode="json"))
+        return dict(answer)
 
     @property
     def signed_in(self) -> bool:

@@ -226,6 +226,7 @@ class LeaderOrdersState(Observable):
         answer. Offline (the last contact failed): refused with a note, nothing queued. HQ's refusal (not
         the squad's officer, the order resolved meanwhile…) comes back in both languages."""
         self.leader()
+        self.note_zh = self.note_en = ""  # the last assignment's note does not outlive a new attempt
         badge = badge.strip()
         if not badge:
             raise LeaderOrdersError("choose an officer", zh="请选择队员", field="badge")

@@ -57,6 +57,7 @@ def test_the_leader_reassigns_online_and_sees_the_last_state_offline(screen: Scr
 
         # HQ down: the last synced state, and no reassignment
         hq.stop()
+        s.tap("返回")
         ui.sync_now()
         s.wait_text("离线", timeout=60)
         ui.squad()
