@@ -17,7 +17,8 @@
 
 Every change refolds the order's events (``enforcement.workorders.replay``), stores the summary and emits
 the ``work_order`` change to the assigned officer (key ``<id>@<badge>``; an officer reassigned away gets
-``assigned_to_you: false``) and to the squad's leaders (key ``<id>#<squad>``). Scope comes from the caller's
+``assigned_to_you: false``) and to the squad's leaders (key ``<id>#<squad>``; a rerouted order goes to
+the old squad's leaders too, naming its new squad, so their phones let it go). Scope comes from the caller's
 session, never from a request body.
 
 It stays one module (about 600 lines): every step of an order's life at HQ writes the same events and
