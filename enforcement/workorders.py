@@ -21,9 +21,15 @@ and an unknown or implausible offset (over ``MAX_OFFSET``) means HQ's receipt ti
 is ahead only makes an event later, and no phone clock can put an event before the order reached its
 officer: a late order never becomes on time by a phone's say-so.
 
-**Order of arrival does not matter.** ``replay`` dedupes events by id and folds them in a total order
-(round, event rank, corrected time, id), so the same set of events, arriving late, twice or shuffled,
-gives the same state.
+**Order of arrival does not matter.** ``replay`` dedupes events by id and folds them in one total order
+that every replica computes alike: (round, kind precedence, corrected time, HQ's receive sequence, id).
+The kind precedence puts what happens first in an order's life first (a round opens with its reopening,
+then intake, route, assign, arrive, resolve, follow-up); events of one kind at the same HQ instant (two
+routes or an assignment and a reassignment in one tick of a coarse clock) fold in the order HQ stored them
+(``seq``: the storage numbers each order's events 1, 2, … as it inserts them, under a per-order lock, and
+every node reads the same numbers back). The random event id only separates events HQ never stored
+(``seq`` 0, e.g. in tests), so the same set of stored events, arriving late, twice or shuffled, gives the
+same state on every node.
 
 **On time** (per round; the figures use the first round, as the complaint was received): arrived on time
 when the corrected arrival is at or before ``arrive_due``; resolved on time likewise with ``resolve_due``.
@@ -250,6 +256,8 @@ class Event:
     satisfaction: Satisfaction | None = None
     comment: str = ""
     reopen: bool = False
+    #: HQ's receive sequence within the order (1, 2, …; assigned by the storage at insert; 0: not stored)
+    seq: int = 0
 
 
 def corrected_at(event: Event, not_before: datetime | None = None) -> datetime:
@@ -343,15 +351,21 @@ class State:
         return self.stage in (Stage.RESOLVED, Stage.FOLLOWED_UP)
 
 
-def _key(event: Event) -> tuple[int, int, datetime, str]:
-    return (event.round, _RANK[event.kind], corrected_at(event), event.id)
+def fold_key(event: Event) -> tuple[int, int, datetime, int, str]:
+    """The total order ``replay`` folds events in (see the module doc): round, kind precedence, corrected
+    time, then HQ's receive sequence; the id last (only events HQ never stored tie on all the rest)."""
+    return (event.round, _RANK[event.kind], corrected_at(event), event.seq, event.id)
 
 
 def replay(events: Iterable[Event], timer: Timer = Timer()) -> State:
     """The order's state from its events, whatever order they arrived in (duplicates by id ignored).
     ``timer``: the order's timers (kept with the order from intake). ``WorkOrderError`` without intake."""
-    unique = {e.id: e for e in events}
-    ordered = sorted(unique.values(), key=_key)
+    unique: dict[str, Event] = {}
+    for e in events:  # a copy read twice keeps one, the same one whatever order the copies came in
+        kept = unique.get(e.id)
+        if kept is None or fold_key(e) < fold_key(kept):
+            unique[e.id] = e
+    ordered = sorted(unique.values(), key=fold_key)
     intake = next((e for e in ordered if e.kind is EventKind.INTAKE), None)
     if intake is None:
         raise WorkOrderError("a work order needs its intake event", "工单缺少受理记录")

@@ -49,7 +49,7 @@ from enforcement.workorders import (
 from hq.api.errors import ApiError
 from hq.auth import Auth, Principal
 from hq.dashboard import COOKIE, _page, _section, forbidden_page, sign_in_page
-from hq.dashfigures import PAGE, figures_line
+from hq.dashfigures import PAGE, figures_line, listed_orders
 from hq.settings import Settings
 from hq.storage.base import Storage
 from hq.storage.workorder_rows import WorkOrderRow
@@ -142,8 +142,9 @@ def orders_page(
     month = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     with storage.transaction(readonly=True) as tx:
         line = figures_line(tx, month, now + timedelta(seconds=1), now, me.district)
-        rows = tx.list_work_orders(district=me.district, limit=MAX_LISTED)
-        states = [(r, replay(tx.work_order_events(r.id), r.timer)) for r in rows]
+        rows = listed_orders(tx, now, district=me.district, limit=MAX_LISTED)
+        events = tx.work_order_events_of([r.id for r in rows])
+        states = [(r, replay(events[r.id], r.timer)) for r in rows]
         squads = [(s.code, f"{s.code} {s.name}") for s in tx.list_squads() if s.district == me.district]
     states.sort(key=lambda rs: (not rs[1].overdue(now), rs[1].closed, rs[1].time_left(now)))
     body_rows = []

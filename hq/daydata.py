@@ -1,6 +1,6 @@
 """A squad's day read from HQ's storage into ``patrollog``'s day log (cases with every version, HQ's
-stages, reviews, shifts, names). Used by the review queue, the day-log download, the CLI and the
-dashboard, so all of them count the same way."""
+stages, reviews, shifts, names, the hotline work orders received that day from their summaries). Used by
+the review queue, the day-log download, the CLI and the dashboard, so all of them count the same way."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from enforcement.labels import subject_label, subject_plate
 from enforcement.model import Case, Review, Shift, Stage
 from enforcement.staging import StagePolicy
 from hq.storage.base import CaseState, Tx
+from hq.storage.workorder_rows import WorkOrderRow
 from patrollog.daylog import DayLog, build_daylog, day_bounds
 from patrollog.reviewing import time_flag
+from patrollog.workorderlog import OrderFacts
 
 #: Upper bound of case versions read for one squad-day (a squad of 30 officers × 50 cases is 1500).
 MAX_DAY_VERSIONS = 100_000
@@ -103,6 +105,11 @@ def load_daylog(
         if subject is not None:
             labels[subject_id] = subject_label(subject)
             plates[subject_id] = subject_plate(subject)
+    orders = [
+        order_facts(row)
+        for code in codes
+        for row in tx.list_work_orders(squad=code, since=start, until=end, limit=MAX_DAY_VERSIONS)
+    ]
     squad = tx.get_squad(squad_code)
     name = unit_name if unit_name is not None else squad.name if squad else ""
     return build_daylog(
@@ -121,4 +128,20 @@ def load_daylog(
         subject_plates=plates,
         received_at=received,
         squad_codes=codes,
+        work_orders=orders,
+    )
+
+
+def order_facts(row: WorkOrderRow) -> OrderFacts:
+    """What the day log counts of an order: its summary's HQ-time timer columns (``hq.workorders``)."""
+    return OrderFacts(
+        order_id=row.id,
+        squad=row.squad,
+        officer=row.officer,
+        intake_at=row.intake_at,
+        arrived_on_time=row.first_arrived_ok,
+        resolved_on_time=row.first_resolved_ok,
+        resolved=row.closed_at is not None,
+        satisfaction=row.satisfaction,
+        due_at=row.due_at,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
+from dataclasses import astuple
 from datetime import date, datetime
 from html import escape
 from typing import Annotated
@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from enforcement.catalogue import Catalogue
 from enforcement.model import LOCAL_TZ
-from enforcement.workorders import CLOSURE_TEXT, SATISFACTION_TEXT, State, figures, replay
+from enforcement.workorders import CLOSURE_TEXT, SATISFACTION_TEXT, Closure, Figures, Satisfaction
 from hq.settings import Settings
 from hq.storage.base import Storage
 from hq.storage.workorder_rows import WorkOrderRow
@@ -45,33 +45,37 @@ def month_bounds(month: str | None, today: date) -> tuple[datetime, datetime, st
     return start, end, f"{year:04d}-{mon:02d}"
 
 
-def _data(storage: Storage, start: datetime, end: datetime) -> list[tuple[WorkOrderRow, State]]:
+def _closed(storage: Storage, start: datetime, end: datetime) -> list[WorkOrderRow]:
+    """The month's closed orders (newest first, at most ``MAX_ROWS``): their summaries, no refold."""
     with storage.transaction(readonly=True) as tx:
-        rows = tx.list_work_orders(since=start, until=end, limit=MAX_ROWS)
-        return [(r, replay(tx.work_order_events(r.id), r.timer)) for r in rows]
+        return tx.list_work_orders(since=start, until=end, closed_only=True, limit=MAX_ROWS)
 
 
-def closed_rows(data: list[tuple[WorkOrderRow, State]], catalogue: Catalogue, lang: str) -> list[list[str]]:
+def closed_rows(data: list[WorkOrderRow], catalogue: Catalogue, lang: str) -> list[list[str]]:
+    """One line per closed order: category, street-level place, dates, outcome, latest follow-up."""
     out = []
-    for order, state in data:
-        r = state.current
-        if r.resolved_at is None:
+    for order in data:
+        if order.closed_at is None:
             continue
         v = catalogue.violations.get(order.category)
-        zh_en = CLOSURE_TEXT[r.closure] if r.closure else ("", "")
-        sat = SATISFACTION_TEXT[r.satisfaction] if r.satisfaction else ("", "")
+        zh_en = CLOSURE_TEXT[Closure(order.outcome)] if order.outcome else ("", "")
+        sat = SATISFACTION_TEXT[Satisfaction(order.satisfaction)] if order.satisfaction else ("", "")
         pick = 0 if lang == "zh" else 1
         out.append(
             [
                 (v.name_zh if lang == "zh" else v.name_en) if v else order.category,
                 order.place or ("（未注明街道）" if lang == "zh" else "(street not given)"),
                 order.intake_at.astimezone(LOCAL_TZ).date().isoformat(),
-                r.resolved_at.astimezone(LOCAL_TZ).date().isoformat(),
+                order.closed_at.astimezone(LOCAL_TZ).date().isoformat(),
                 zh_en[pick],
                 sat[pick],
             ]
         )
     return out
+
+
+def _plus(a: Figures, b: Figures) -> Figures:
+    return Figures(*(x + y for x, y in zip(astuple(a), astuple(b), strict=True)))
 
 
 def build_router(storage: Storage, settings: Settings, catalogue: Catalogue) -> APIRouter:
@@ -81,20 +85,26 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue) -> 
     def page(month: Month = None, lang: Lang = "zh") -> HTMLResponse:
         now = settings.clock()
         start, end, label = month_bounds(month, now.astimezone(LOCAL_TZ).date())
-        data = _data(storage, start, end)
         zh = lang == "zh"
-        by_cat: dict[str, list[State]] = defaultdict(list)
-        by_squad: dict[str, list[State]] = defaultdict(list)
+        # the month's figures: indexed aggregate queries over the orders' summaries (every order counted)
         with storage.transaction(readonly=True) as tx:
             squads = {s.code: s.name for s in tx.list_squads()}
-        for order, state in data:
-            v = catalogue.violations.get(order.category)
-            by_cat[(v.name_zh if zh else v.name_en) if v else order.category].append(state)
-            by_squad[squads.get(state.squad, state.squad) or ("待分派" if zh else "unassigned")].append(state)
+            cells = tx.work_order_figures(since=start, until=end, now=now, by="category_squad")
+        whole = Figures()
+        by_cat: dict[str, Figures] = {}
+        by_squad: dict[str, Figures] = {}
+        for key, f in cells.items():
+            code, _, squad = key.partition("|")
+            v = catalogue.violations.get(code)
+            cat = (v.name_zh if zh else v.name_en) if v else code
+            team = squads.get(squad, squad) or ("待分派" if zh else "unassigned")
+            whole = _plus(whole, f)
+            by_cat[cat] = _plus(by_cat.get(cat, Figures()), f)
+            by_squad[team] = _plus(by_squad.get(team, Figures()), f)
 
-        def table(title: str, groups: dict[str, list[State]]) -> str:
+        def table(title: str, first: str, groups: dict[str, Figures]) -> str:
             head = (
-                "类别" if zh else "group",
+                first,
                 "受理" if zh else "received",
                 "到场率" if zh else "on scene ≤1 h",
                 "办结率" if zh else "resolved ≤2 d",
@@ -103,26 +113,26 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue) -> 
             body = "".join(
                 f"<tr><td>{escape(k)}</td><td class=n>{f.received}</td><td class=n>{f.arrive_rate}%</td>"
                 f"<td class=n>{f.resolve_rate}%</td><td class=n>{f.satisfaction_rate}%</td></tr>"
-                for k, f in sorted((k, figures(v, now)) for k, v in groups.items())
+                for k, f in sorted(groups.items())
             )
             ths = "".join(f"<th>{escape(h)}</th>" for h in head)
             return f"<section><h2>{escape(title)}</h2><table><tr>{ths}</tr>{body}</table></section>"
 
-        rows = closed_rows(data, catalogue, lang)
+        rows = closed_rows(_closed(storage, start, end), catalogue, lang)
         heads = (
             ("类别", "地点（街道）", "受理日期", "办结日期", "处置结果", "回访")
             if zh
             else ("category", "place (street)", "received", "resolved", "outcome", "follow-up")
         )
         listing = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-        summary = figures([s for _, s in data], now).line("zh" if zh else "en")
+        summary = whole.line("zh" if zh else "en")
         title = f"投诉处理情况公开 · {label}" if zh else f"Complaints handled · {label}"
         html = (
             f'<!doctype html><html lang="{"zh-CN" if zh else "en"}"><head><meta charset="utf-8">'
             f'<title>{escape(title)}</title><link rel="stylesheet" href="/assets/dashboard.css"></head><body>'
             f'<h1>{escape(title)}</h1><p id="summary">{escape(summary)}</p>'
-            + table("按类别" if zh else "By category", by_cat)
-            + table("按中队" if zh else "By squad", by_squad)
+            + table("按类别" if zh else "By category", "类别" if zh else "category", by_cat)
+            + table("按中队" if zh else "By squad", "中队" if zh else "squad", by_squad)
             + f"<section><h2>{'已办结投诉' if zh else 'Closed complaints'}</h2><table><tr>"
             + "".join(f"<th>{escape(h)}</th>" for h in heads)
             + f"</tr>{listing}</table></section>"
@@ -134,7 +144,7 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue) -> 
     def csv_file(month: Month = None, lang: Lang = "zh") -> Response:
         now = settings.clock()
         start, end, label = month_bounds(month, now.astimezone(LOCAL_TZ).date())
-        rows = closed_rows(_data(storage, start, end), catalogue, lang)
+        rows = closed_rows(_closed(storage, start, end), catalogue, lang)
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(

@@ -17,7 +17,8 @@
 
 Every change refolds the order's events (``enforcement.workorders.replay``), stores the summary and emits
 the ``work_order`` change to the assigned officer (key ``<id>@<badge>``; an officer reassigned away gets
-``assigned_to_you: false``) and to the squad's leaders (key ``<id>#<squad>``). Scope comes from the caller's
+``assigned_to_you: false``) and to the squad's leaders (key ``<id>#<squad>``; a rerouted order goes to
+the old squad's leaders too, naming its new squad, so their phones let it go). Scope comes from the caller's
 session, never from a request body.
 
 It stays one module (about 600 lines): every step of an order's life at HQ writes the same events and
@@ -58,7 +59,7 @@ from enforcement.workorders import (
 )
 from enforcement.zones import ZoneIndex, parse_collection
 from hq.storage.base import ChangeKind, ChangeScope, Storage, Tx
-from hq.storage.workorder_rows import PartnerRow, WorkOrderRow
+from hq.storage.workorder_rows import PartnerRow, WorkOrderRow, summary_timers
 from sync.protocol import Errno, WorkOrderArrival, WorkOrderData, WorkOrderResolution
 
 
@@ -226,9 +227,8 @@ def _order(tx: Tx, order_id: str, caller: Officer) -> tuple[WorkOrderRow, State]
 
 def hq_time(tx: Tx, order_id: str, now: datetime) -> datetime:
     """The time of HQ's next event of an order: ``now``, or just after the order's latest HQ event when the
-    clock has not moved past it. Events of one kind and round fold in time order and then by their (random)
-    id: a route followed by another route, or an assignment by a reassignment, in the same instant (a coarse
-    or a test clock) must not fold in a random order."""
+    clock has not moved past it, so HQ's own events keep distinct times in the order HQ took them (the fold
+    would order same-instant ones by HQ's receive sequence anyway: ``enforcement.workorders.fold_key``)."""
     latest = max((e.at for e in tx.work_order_events(order_id) if not e.from_phone), default=None)
     return now if latest is None or now > latest else latest + timedelta(microseconds=1)
 
@@ -269,7 +269,7 @@ def route(storage: Storage, order_id: str, squad: str, *, caller: Officer, now: 
             )
         )
         tx.audit(caller.badge, "work_order_route", target=order_id, detail={"squad": squad})
-        refresh(tx, order_id, now)
+        refresh(tx, order_id, now, previous_squad=state.squad)
         stored = tx.get_work_order(order_id)
     assert stored is not None
     return stored
@@ -318,7 +318,7 @@ def assign(storage: Storage, order_id: str, badge: str, *, caller: Officer, now:
             target=order_id,
             detail={"officer": badge, "before": state.officer},
         )
-        refresh(tx, order_id, now, previous_officer=state.officer)
+        refresh(tx, order_id, now, previous_officer=state.officer, previous_squad=state.squad)
         stored = tx.get_work_order(order_id)
     assert stored is not None
     return stored
@@ -473,12 +473,15 @@ def apply_phone_event(tx: Tx, user: Officer, kind: str, payload: Mapping[str, An
 # ----------------------------------------------------------------------------------------- fold and fan out
 
 
-def refresh(tx: Tx, order_id: str, now: datetime, *, previous_officer: str = "") -> State:
+def refresh(
+    tx: Tx, order_id: str, now: datetime, *, previous_officer: str = "", previous_squad: str = ""
+) -> State:
     order = tx.get_work_order(order_id)
     assert order is not None
     state = replay(tx.work_order_events(order_id), order.timer)
     r = state.current
     latest_fu = next((x for x in reversed(state.rounds) if x.satisfaction is not None), None)
+    due, arrived_ok, resolved_ok = summary_timers(state)
     tx.set_work_order_summary(
         order_id,
         squad=state.squad,
@@ -490,6 +493,9 @@ def refresh(tx: Tx, order_id: str, now: datetime, *, previous_officer: str = "")
         resolve_due=r.resolve_due,
         outcome=r.closure.value if r.closure else "",
         satisfaction=latest_fu.satisfaction.value if latest_fu and latest_fu.satisfaction else "",
+        due_at=due,
+        first_arrived_ok=arrived_ok,
+        first_resolved_ok=resolved_ok,
     )
     order = replace(order, squad=state.squad, officer=state.officer)
     data = change_data(order, state)
@@ -510,6 +516,14 @@ def refresh(tx: Tx, order_id: str, now: datetime, *, previous_officer: str = "")
             ChangeScope(badge=previous_officer),
             occurred_at=order.intake_at,
         )
+    if previous_squad and previous_squad != state.squad:  # rerouted: the old squad's leaders let it go
+        tx.emit(
+            ChangeKind.WORK_ORDER,
+            f"{order_id}#{previous_squad}",
+            data.model_dump(mode="json"),
+            ChangeScope(squad=previous_squad),
+            occurred_at=order.intake_at,
+        )
     if state.squad:
         tx.emit(
             ChangeKind.WORK_ORDER,
@@ -523,6 +537,8 @@ def refresh(tx: Tx, order_id: str, now: datetime, *, previous_officer: str = "")
 
 def change_data(order: WorkOrderRow, state: State) -> WorkOrderData:
     r = state.current
+    due, arrived_ok, resolved_ok = summary_timers(state)
+    latest = next((x for x in reversed(state.rounds) if x.satisfaction is not None), None)
     return WorkOrderData(
         order_id=order.id,
         round=r.number,
@@ -547,6 +563,10 @@ def change_data(order: WorkOrderRow, state: State) -> WorkOrderData:
         far=r.far,
         reassignments=state.reassignments,
         satisfaction=r.satisfaction.value if r.satisfaction else "",
+        first_arrived_on_time=arrived_ok,
+        first_resolved_on_time=resolved_ok,
+        due_at=due,
+        followed_up_satisfaction=latest.satisfaction.value if latest and latest.satisfaction else "",
     )
 
 

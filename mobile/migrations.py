@@ -411,6 +411,26 @@ CREATE INDEX notice_used_badge ON notice_used (badge)
     )
 
 
+def m010_squad_work_orders(db: SqlExecutor) -> None:
+    """The squad's work orders on a leader's phone (``work_order`` changes keyed ``<id>#<squad>``,
+    ``mobile.store_workorders``): HQ's view of each order as JSON, with copies for ordering and filtering,
+    and when the phone received it (what the leader's offline list shows and dates)."""
+    _run(
+        db,
+        """
+CREATE TABLE squad_work_orders (
+    order_id TEXT PRIMARY KEY,
+    squad TEXT NOT NULL,
+    officer TEXT NOT NULL,
+    intake_at_utc INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX squad_work_orders_squad ON squad_work_orders (squad, intake_at_utc)
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m001_initial,
@@ -422,5 +442,6 @@ MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m007_subject_merge,
     m008_work_orders,
     m009_notice_books,
+    m010_squad_work_orders,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -177,3 +177,31 @@ class WorkOrderStore(StoreCore):
         """Remember the case recorded for this order (the resolution links it)."""
         with self._write() as conn:
             conn.execute("UPDATE work_orders SET link_case_id = ? WHERE order_id = ?", (case_id, order_id))
+
+    # -- the squad's orders on a leader's phone (``<id>#<squad>``)
+    def apply_squad_work_order(self, data: dict[str, Any]) -> None:
+        """HQ's view of one of the squad's orders (``WorkOrderData`` as JSON, validated), upserted by id."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO squad_work_orders (order_id, squad, officer, intake_at_utc, data, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO UPDATE SET squad = excluded.squad,"
+                " officer = excluded.officer, intake_at_utc = excluded.intake_at_utc, data = excluded.data,"
+                " received_at = excluded.received_at",
+                (
+                    str(data["order_id"]),
+                    str(data.get("squad") or ""),
+                    str(data.get("officer") or ""),
+                    _micros(datetime.fromisoformat(str(data["intake_at"]))),
+                    dumps(data),
+                    datetime.now(UTC).isoformat(),
+                ),
+            )
+
+    def squad_work_orders(self, squad_code: str) -> list[tuple[dict[str, Any], datetime]]:
+        """The squad's orders as last pulled (HQ's JSON, when the phone received it), newest first."""
+        rows = self._rows(
+            "SELECT data, received_at FROM squad_work_orders WHERE squad = ? ORDER BY intake_at_utc DESC,"
+            " order_id",
+            (squad_code,),
+        )
+        return [(json.loads(r["data"]), datetime.fromisoformat(r["received_at"])) for r in rows]

@@ -62,6 +62,8 @@ def daylog_csv(log: DayLog) -> str:
     w.writerow(["中队巡查日志", log.day.isoformat()])
     w.writerow(["中队", log.squad_code, log.squad_name])
     w.writerow(["汇总", log.summary_line])
+    if log.work_orders.received:
+        w.writerow(["热线工单", log.work_orders.line("zh")])
     w.writerow([])
     w.writerow(["执勤队员（警号）", "姓名", "上岗", "下岗", "班次", "案件数"])
     for officer in log.officers:

@@ -9,7 +9,9 @@ What it holds, for one squad and one bureau-local day:
 - the squad's figures (``enforcement.report.patrol_figures``: cases by type and stage, seized items,
   fines, the bureau-style summary line);
 - returned cases: cases of the day the leader returned (any version), counted once each;
-- one line per case (its latest version), with its review status (``patrollog.reviewing``).
+- one line per case (its latest version), with its review status (``patrollog.reviewing``);
+- the hotline work orders received that day in the squad, in the bureau's phrasing, from HQ-time timers
+  (``patrollog.workorderlog``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from enforcement.model import (
     Stage,
 )
 from enforcement.report import PatrolFigures, latest_versions, patrol_figures
+from enforcement.workorders import Figures as OrderFigures
 from patrollog.reviewing import ReviewStatus, best_known_time, newest_review, review_status
+from patrollog.workorderlog import OrderFacts, day_figures
 from patrollog.zonecount import ZoneCounts, zone_counts
 
 #: How the log names what was done on the spot.
@@ -157,6 +161,8 @@ class DayLog:
     returned_case_nos: tuple[str, ...]
     lines: tuple[CaseLine, ...]
     review_counts: Mapping[ReviewStatus, int]
+    #: hotline work orders received on the day in the squad (``patrollog.workorderlog``)
+    work_orders: OrderFigures = field(default_factory=OrderFigures)
 
     @property
     def summary_line(self) -> str:
@@ -201,6 +207,8 @@ def build_daylog(
     received_at: Mapping[str, datetime] | None = None,
     squad_codes: Collection[str] | None = None,
     notice_flags: Mapping[str, str] | None = None,
+    work_orders: Iterable[OrderFacts] = (),
+    now: datetime | None = None,
 ) -> DayLog:
     """The day log of ``squad_code`` on ``day``. ``cases``: case versions (others' squads and days are
     left out; every version of a case may be given); ``shifts``: shifts of the squad's officers;
@@ -212,7 +220,8 @@ def build_daylog(
     (``enforcement.labels.subject_label``: a subject registered by description is named by it);
     ``subject_plates``: the written plate by subject id; ``squad_codes``: the squads whose cases it holds
     when it is a unit's across squads (HQ's own unit: all squads of the district; ``squad_code`` then names
-    the unit), else ``squad_code`` alone."""
+    the unit), else ``squad_code`` alone; ``work_orders``: the squad's hotline work orders as HQ last
+    folded them (those received on the day count; overdue at ``now``, default the end of the day)."""
     names = officer_names or {}
     labels = subject_labels or {}
     stages = hq_stages or {}
@@ -305,4 +314,5 @@ def build_daylog(
         returned_case_nos=tuple(returned),
         lines=tuple(lines),
         review_counts=MappingProxyType(dict(Counter(line.review for line in lines))),
+        work_orders=day_figures(work_orders, day, unit_codes, now),
     )

@@ -30,6 +30,7 @@ from enforcement.staging import stage_name
 from patrollog.csvlog import hhmm
 from patrollog.daylog import DISPOSITION_ZH, CaseLine, DayLog
 from patrollog.style import FALLBACK_FONTS, MAIN_FONT_FILE
+from patrollog.workorderlog import orders_line
 from patrollog.zonecount import zones_paragraph
 
 #: The font shipped with the app (the phone passes the path of its bundled copy).
@@ -130,6 +131,8 @@ def render_daylog(
         + (f"（{'、'.join(log.returned_case_nos)}）" if log.returned_case_nos else "")
         + f"；作废 {f.voided} 起；撤销 {f.withdrawn} 起",
     )
+    if log.work_orders.received:
+        _paragraph(pdf, orders_line(log.work_orders))
     zones_text = zones_paragraph(log.zones)
     if zones_text:
         _paragraph(pdf, zones_text)

@@ -820,6 +820,12 @@ class WorkOrderData(WireModel):
     far: bool = False
     reassignments: int = Field(default=0, ge=0)
     satisfaction: str = Field(default="", max_length=16)
+    # what the bureau's figures count (the squad day log on the phone, issue #15), in HQ time; None /
+    # "" from an HQ before them: the phone then counts round 1 from the fields above
+    first_arrived_on_time: bool | None = None  # the first round (the complaint as received) arrived ≤ 1 h
+    first_resolved_on_time: bool | None = None  # … and was resolved ≤ 2 days
+    due_at: datetime | None = None  # the next deadline still pending (None: none): overdue past it
+    followed_up_satisfaction: str = Field(default="", max_length=16)  # the latest reached follow-up's
 
 
 class WorkOrderArrival(WireModel):

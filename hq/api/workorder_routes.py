@@ -23,6 +23,7 @@ from enforcement.model import Role
 from enforcement.workorders import EventKind, Satisfaction, Source, replay
 from hq.api.errors import ERROR_RESPONSES, ApiError
 from hq.auth import Principal
+from hq.dashfigures import listed_orders
 from hq.settings import Settings
 from hq.storage.base import Storage
 from hq.workorders import (
@@ -123,15 +124,16 @@ def build_router(
     @router.get("/v1/workorders", responses=ERROR_RESPONSES, tags=tags)
     def listing(caller: Caller) -> dict[str, Any]:
         me = caller.officer
+        now = settings.clock()
         with storage.transaction(readonly=True) as tx:
             if me.role in (Role.DESK, Role.HQ):
-                rows = tx.list_work_orders(district=me.district, limit=500)
+                rows = listed_orders(tx, now, district=me.district)
             elif me.role is Role.LEADER:
-                rows = tx.list_work_orders(district=me.district, squad=me.squad_code, limit=500)
+                rows = listed_orders(tx, now, district=me.district, squad=me.squad_code)
             else:
-                rows = tx.list_work_orders(district=me.district, officer=me.badge, limit=500)
-            states = [(r, replay(tx.work_order_events(r.id), r.timer)) for r in rows]
-        now = settings.clock()
+                rows = listed_orders(tx, now, district=me.district, officer=me.badge)
+            events = tx.work_order_events_of([r.id for r in rows])
+            states = [(r, replay(events[r.id], r.timer)) for r in rows]
         orders = [view(r, s, me, now) for r, s in states]
         orders.sort(key=lambda o: (not o["overdue"], o["time_left_s"]))
         return {"orders": orders}

@@ -56,6 +56,7 @@ from typing import Any, Protocol, runtime_checkable
 from enforcement.model import Case, HistoryEntry, Officer, Review, Shift, Stage, Subject
 from enforcement.text import LocalizedError
 from enforcement.workorders import Event as WorkOrderEvent
+from enforcement.workorders import Figures as WorkOrderFigures
 from enforcement.workorders import Stage as WorkOrderStage
 from hq.storage.notice_rows import NoticeBookRow, NoticeFlagRow, NoticeSeries
 from hq.storage.workorder_rows import PartnerRow, WorkOrderRow
@@ -755,8 +756,13 @@ class Tx(Protocol):
         outcome: str,
         satisfaction: str,
         place: str | None = None,
+        due_at: datetime | None = None,
+        first_arrived_ok: bool = False,
+        first_resolved_ok: bool = False,
     ) -> None:
-        """Replace HQ's summary of the order (folded from its events); ``place`` None keeps it."""
+        """Replace HQ's summary of the order (folded from its events); ``place`` None keeps it. The timer
+        columns (``hq.storage.workorder_rows.summary_timers``): the next pending deadline, the first
+        round's arrival and resolution on time."""
         ...
 
     def list_work_orders(
@@ -770,9 +776,11 @@ class Tx(Protocol):
         closed_only: bool = False,
         since: datetime | None = None,
         until: datetime | None = None,
+        overdue_at: datetime | None = None,
         limit: int = 1000,
     ) -> list[WorkOrderRow]:
-        """Orders by intake time, newest first (at most 5,000), filtered; ``unrouted``: the manual queue."""
+        """Orders by intake time, newest first (at most 5,000), filtered; ``unrouted``: the manual queue;
+        ``overdue_at``: only the orders overdue at that HQ time, the longest overdue first (indexed)."""
         ...
 
     def add_work_order_event(self, event: WorkOrderEvent, *, at_hq: datetime | None = None) -> bool:
@@ -780,7 +788,31 @@ class Tx(Protocol):
         ...
 
     def get_work_order_event(self, event_id: str) -> WorkOrderEvent | None: ...
-    def work_order_events(self, order_id: str) -> list[WorkOrderEvent]: ...
+    def work_order_events(self, order_id: str) -> list[WorkOrderEvent]:
+        """The order's events in HQ's receive sequence (``seq`` 1, 2, …, numbered at insert)."""
+        ...
+
+    def work_order_events_of(self, order_ids: Sequence[str]) -> dict[str, list[WorkOrderEvent]]:
+        """The events of each of these orders (as ``work_order_events``), a few queries for all of them:
+        the lists refold hundreds of orders."""
+        ...
+
+    def work_order_figures(
+        self,
+        *,
+        since: datetime,
+        until: datetime,
+        now: datetime,
+        district: str | None = None,
+        squads: Sequence[str] | None = None,
+        by: str = "",
+    ) -> dict[str, WorkOrderFigures]:
+        """The bureau's figures (``enforcement.workorders.figures``) of the orders taken in [since, until)
+        (of ``district`` / those squads), overdue counted at ``now``, from the summaries in one query:
+        ``by`` "" (key ""), "category" or "squad" (keys the codes; groups without orders absent), or
+        "category_squad" (keys "category|squad": both tables of the public page in one pass)."""
+        ...
+
     def work_orders_with_photo(self, sha256: str, actor: str) -> list[str]:
         """Ids of the orders whose resolution events by officer ``actor`` name this photo (sorted)."""
         ...

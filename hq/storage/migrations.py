@@ -498,7 +498,6 @@ CREATE INDEX subject_conflicts_district ON subject_conflicts (district, resolved
     )
 
 
-#: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 def m009_notice_books(conn: Any, dialect: Dialect) -> None:
     """Warning-notice books (``hq.notices``): a district's printed series, the ranges issued to officers
     (a range never overlaps another of its series: issued under the series row's lock, with unique first
@@ -558,6 +557,95 @@ CREATE TABLE notice_flags (
     )
 
 
+def m010_work_order_seq_and_timers(conn: Any, dialect: Dialect) -> None:
+    """Work orders (issue #15), two additions:
+
+    - ``work_order_events.seq``: HQ's receive sequence within an order (1, 2, …), the tie-break of
+      ``enforcement.workorders.replay`` for events of one kind at the same HQ instant, so every node folds
+      an order alike; unique per order. Existing events are numbered in the order HQ read them before
+      (received time, then id).
+    - the timer columns of an order's summary, so the overdue lists and the bureau's figures are indexed
+      queries rather than a refold of every order (the figures' indexes hold every column they count, so
+      SQLite and PostgreSQL answer them from the index alone): ``due_at`` (the next deadline still
+      pending, NULL when none), ``first_arrived_ok`` / ``first_resolved_ok`` (the first round on time: the
+      figures count the complaint as received). Existing orders are refolded here once.
+    """
+    from enforcement.workorders import replay
+    from hq.storage.sqlcore import loads
+    from hq.storage.workorder_rows import event_of, summary_timers, timer_of
+
+    _run(
+        conn,
+        dialect,
+        """
+ALTER TABLE work_order_events ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE work_orders ADD COLUMN due_at {TS};
+ALTER TABLE work_orders ADD COLUMN first_arrived_ok {BOOL} NOT NULL DEFAULT FALSE;
+ALTER TABLE work_orders ADD COLUMN first_resolved_ok {BOOL} NOT NULL DEFAULT FALSE
+""",
+    )
+    rows = dialect.execute(
+        conn,
+        "SELECT id, order_id, kind, round, at, received_at, actor, data FROM work_order_events"
+        " ORDER BY order_id, received_at, id",
+    ).fetchall()
+    numbered: list[tuple[int, str]] = []
+    by_order: dict[str, list[Any]] = {}
+    for row in rows:
+        events = by_order.setdefault(str(row[1]), [])
+        events.append(row)
+        numbered.append((len(events), str(row[0])))
+    if numbered:
+        dialect.executemany(conn, "UPDATE work_order_events SET seq = ? WHERE id = ?", numbered)
+    for order_id, events in by_order.items():
+        sql = "SELECT timer FROM work_orders WHERE id = ?"
+        timer_row = dialect.execute(conn, sql, (order_id,)).fetchone()
+        if timer_row is None:
+            continue
+        folded = [
+            event_of(
+                str(r[0]),
+                str(r[1]),
+                str(r[2]),
+                int(r[3]),
+                _aware(dialect, r[4]),
+                _aware(dialect, r[5]),
+                str(r[6]),
+                loads(r[7]),
+                seq=n,
+            )
+            for n, r in enumerate(events, 1)
+        ]
+        state = replay(folded, timer_of(loads(timer_row[0])))
+        due, arrived_ok, resolved_ok = summary_timers(state)
+        dialect.execute(
+            conn,
+            "UPDATE work_orders SET due_at = ?, first_arrived_ok = ?, first_resolved_ok = ? WHERE id = ?",
+            (dialect.ts(due), arrived_ok, resolved_ok, order_id),
+        )
+    _run(
+        conn,
+        dialect,
+        """
+CREATE UNIQUE INDEX work_order_events_seq ON work_order_events (order_id, seq);
+CREATE INDEX work_orders_intake_all ON work_orders (intake_at, category, squad, first_arrived_ok,
+    first_resolved_ok, closed_at, satisfaction, due_at);
+CREATE INDEX work_orders_figures ON work_orders (district, intake_at, first_arrived_ok, first_resolved_ok,
+    closed_at, satisfaction, due_at, squad, category);
+CREATE INDEX work_orders_due ON work_orders (district, due_at, id);
+CREATE INDEX work_orders_squad_due ON work_orders (squad, due_at, id);
+CREATE INDEX work_orders_officer_due ON work_orders (officer, due_at, id)
+""",
+    )
+
+
+def _aware(dialect: Dialect, value: Any) -> Any:
+    moment = dialect.from_ts(value)
+    assert moment is not None
+    return moment
+
+
+#: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m001_initial,
     m002_auth_devices,
@@ -568,6 +656,7 @@ MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m007_aggregates,
     m008_subject_merge,
     m009_notice_books,
+    m010_work_order_seq_and_timers,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

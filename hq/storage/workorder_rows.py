@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from enforcement.workorders import Closure, Event, EventKind, Satisfaction, Source, Stage, Timer
+from enforcement.workorders import Closure, Event, EventKind, Satisfaction, Source, Stage, State, Timer
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,9 @@ class WorkOrderRow:
     resolve_due: datetime | None = None
     outcome: str = ""  # Closure value of the current round's resolution
     satisfaction: str = ""  # Satisfaction value of the latest follow-up
+    due_at: datetime | None = None  # the next deadline still pending (``summary_timers``); None: none
+    first_arrived_ok: bool = False  # the first round arrived within its timer
+    first_resolved_ok: bool = False  # the first round resolved within its timer
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,8 @@ def event_of(
     received_at: datetime,
     actor: str,
     data: Mapping[str, Any],
+    *,
+    seq: int = 0,
 ) -> Event:
     return Event(
         eid,
@@ -126,4 +131,20 @@ def event_of(
         satisfaction=Satisfaction(data["satisfaction"]) if data.get("satisfaction") else None,
         comment=data.get("comment", ""),
         reopen=bool(data.get("reopen")),
+        seq=seq,
     )
+
+
+def summary_timers(state: State) -> tuple[datetime | None, bool, bool]:
+    """The timer columns of an order's summary: the next deadline still pending (arrival, resolution, or
+    the follow-up after it; None when none is: ``State.overdue(now)`` is exactly ``due < now``), and
+    whether the first round arrived and was resolved on time (what the bureau's figures count)."""
+    r = state.current
+    due: datetime | None
+    if r.resolved_at is None:
+        due = r.resolve_due if r.arrived_at is not None else min(r.arrive_due, r.resolve_due)
+    elif r.followed_up_at is None:
+        due = r.follow_up_due
+    else:
+        due = None
+    return due, state.first.arrived_on_time, state.first.resolved_on_time

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
@@ -234,6 +235,22 @@ class SyncClient:
                 done += 1
             secretstore.forget_revocation(self.secrets, token)
         return done
+
+    def assign_work_order(self, order_id: str, badge: str) -> dict[str, Any]:
+        """A leader (re)assigns one of the squad's work orders (``POST /v1/workorders/{id}/assign``; HQ
+        checks the squad from the token); returns HQ's view of the order. ``ServerRefused`` carries
+        HQ's reason in both languages."""
+        response = self.transport.request(
+            "POST", f"/v1/workorders/{quote(order_id, safe='')}/assign", json={"badge": badge}
+        )
+        answer = response.json()
+        if not isinstance(answer, dict):
+            return {}
+        # HQ's answer is the order as the leader now sees it: kept at once (the next pull confirms it)
+        with contextlib.suppress(ValidationError):
+            known = {k: v for k, v in answer.items() if k in WorkOrderData.model_fields}
+            self.store.apply_squad_work_order(WorkOrderData.model_validate(known).model_dump(mode="json"))
+        return dict(answer)
 
     @property
     def signed_in(self) -> bool:
@@ -471,11 +488,13 @@ class SyncClient:
 
     def _apply_work_order(self, change: Change) -> None:
         """An order as its officer sees it (key ``<id>@<badge>``): upserted by order id, dropped when
-        ``assigned_to_you`` is false. A leader's squad view (``<id>#<squad>``) is not kept here."""
-        if "@" not in change.id:
-            return
+        ``assigned_to_you`` is false; a leader's squad view (``<id>#<squad>``) goes to the squad's orders
+        (the leader's work-order list and the squad day log)."""
         order = WorkOrderData.model_validate(change.data)
-        self.store.apply_work_order(order.model_dump(mode="json"))
+        if "@" in change.id:
+            self.store.apply_work_order(order.model_dump(mode="json"))
+        elif "#" in change.id:
+            self.store.apply_squad_work_order(order.model_dump(mode="json"))
 
 
 def _match(entries: Sequence[OutboxRecord], results: list[RecordResult]) -> list[RecordResult | None]:

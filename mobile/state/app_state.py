@@ -20,6 +20,7 @@ from mobile.secretstore import MemorySecretStore, SecretStore
 from mobile.state.case_detail import CaseDetailState
 from mobile.state.clock import ClockState
 from mobile.state.draft import Draft
+from mobile.state.leader_orders import LeaderOrdersState
 from mobile.state.new_case import CaseDraftState
 from mobile.state.observable import Observable
 from mobile.state.session import PBKDF2_ITERATIONS, PIN_COST, PinCost, SessionState, adopt_file_token
@@ -110,6 +111,9 @@ class AppState:
         self.subjects = SubjectsState(store)
         self.workorders = WorkOrdersState(
             store, photos, self.link, now=now, clock=self.clock, drafts=self.drafts
+        )  # #15
+        self.leader_orders = LeaderOrdersState(
+            store, self.session, self.link, now=now, clock=self.clock
         )  # #15
         self.sync = SyncScreenState(store, self.link)
         self.squad = SquadState(store, catalogue, self.session, self.link, now=now)

@@ -38,6 +38,10 @@ class ClientBackend:
     def revoke_pending(self) -> int:
         return self.client.revoke_pending()
 
+    def assign_work_order(self, order_id: str, badge: str) -> dict[str, Any]:
+        """A leader's online (re)assignment (``mobile.state.leader_orders``)."""
+        return self.client.assign_work_order(order_id, badge)
+
     def close(self) -> None:
         self.client.http.close()
 

@@ -30,6 +30,7 @@ from enforcement.model import (
 )
 from enforcement.text import Lang, pick
 from mobile.state.errors import AppStateError, NotSignedIn, localized
+from mobile.state.leader_orders import order_facts
 from mobile.state.observable import Observable
 from mobile.state.ports import SyncSoon
 from patrollog.daylog import CaseLine, DayLog, OfficerDay, build_daylog
@@ -51,6 +52,7 @@ class SquadError(AppStateError):
 
 class SquadStore(Protocol):
     def squad_day(self, squad_code: str, day: date) -> Any: ...
+    def squad_work_orders(self, squad_code: str) -> list[tuple[dict[str, Any], datetime]]: ...
     def squad_case(self, case_id: str) -> Case | None: ...
     def save_review(self, review: Review) -> None: ...
 
@@ -257,6 +259,8 @@ class SquadState(Observable):
             subject_labels=data.subject_labels,
             hq_stages=data.hq_stages,
             subject_plates=data.subject_plates,
+            # the squad's hotline work orders as HQ last folded them (HQ-time verdicts, #15)
+            work_orders=[order_facts(d) for d, _ in self._store.squad_work_orders(leader.squad_code)],
         )
         names = {leader.badge: leader.name, **data.officer_names}
         cases = {case.id: case for case in data.cases}

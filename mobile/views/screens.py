@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from mobile.views.case_detail import CaseDetailView
 from mobile.views.common import Host, Screen
+from mobile.views.leader_orders import LeaderOrdersView
 from mobile.views.new_case import NewCaseView
 from mobile.views.review import ReviewView
 from mobile.views.settings import SettingsView
@@ -33,6 +34,8 @@ def make_screen(shell: Host, route: str, arg: str | None = None) -> Screen:
         return SquadView(shell)
     if route == "work_order" and arg:
         return WorkOrderView(shell, arg)
+    if route == "leader_orders":
+        return LeaderOrdersView(shell)
     if route == "review":
         return ReviewView(shell)
     return TodayView(shell)

@@ -83,6 +83,7 @@ class SquadView:
                     )
                 ]
             ),
+            *self.orders_part(log),
             ft.Text(s.t("squad.officers"), size=18, weight=ft.FontWeight.BOLD),
             *self.officer_cards(snap),
             ft.Text(s.t("squad.filters"), size=18, weight=ft.FontWeight.BOLD),
@@ -107,6 +108,24 @@ class SquadView:
         if self.exported is not None:  # where the file is, in full (a path the officer can find)
             parts.append(ft.Text(self.export_note, size=14, key="export_where"))
         return screen_column(parts, spacing=10)
+
+    def orders_part(self, log: Any) -> list[ft.Control]:
+        """The day's hotline work orders in the bureau's line, and the way to the squad's open orders."""
+        s = self.shell
+        parts: list[ft.Control] = []
+        if log.work_orders.received:
+            parts.append(ft.Text(log.work_orders.line(s.lang), size=14, key="squad_orders_line"))
+        parts.append(
+            ft.Row(
+                [
+                    plain_button(
+                        s.t("lwo.open"), lambda e: s.go("leader_orders"), icon=ft.Icons.ASSIGNMENT_IND,
+                        key="open_leader_orders",
+                    )
+                ]
+            )
+        )  # fmt: skip
+        return parts
 
     def day_row(self) -> ft.Control:
         s = self.shell

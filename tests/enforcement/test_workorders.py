@@ -3,6 +3,7 @@ and no phone clock making an order on time."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -246,3 +247,77 @@ def test_corrected_time_stays_within_what_hq_knows(
     state = replay([*base_events(), event])
     assert state.first.arrived_at is not None
     assert state.first.arrived_at >= floor
+
+
+# ------------------------------------------------------------------------------ same-instant tie-break
+
+#: A coarse clock: HQ events fall on a few whole minutes, so events of one kind often share an instant.
+coarse = st.integers(min_value=0, max_value=3)
+
+
+@st.composite
+def stored_histories(draw: st.DrawFn) -> list[Event]:
+    """An order as HQ stored it: a coarse clock (ties), reassignments and reroutes in one instant, phone
+    events with any clock and offset, each event numbered by HQ in a drawn receive order (``seq``)."""
+    events = [hq(EventKind.INTAKE, 0, "intake")]
+    for n in range(draw(st.integers(1, 4))):
+        squad = draw(st.sampled_from(["A", "B"]))
+        events.append(hq(EventKind.ROUTE, draw(coarse), f"route-{n}", squad=squad))
+    for n in range(draw(st.integers(1, 4))):
+        officer = draw(st.sampled_from(["1023", "1024", "1025"]))
+        events.append(hq(EventKind.ASSIGN, draw(coarse), f"assign-{n}", officer=officer))
+    skew = draw(skews)
+    offset = draw(st.one_of(st.none(), st.just(-skew), skews))
+    for n in range(draw(st.integers(0, 2))):
+        events.append(
+            phone(EventKind.ARRIVE, draw(minutes), f"arrive-{n}", skew_s=skew, offset_s=offset,
+                  received_after_min=draw(st.floats(0, 3000)), distance_m=draw(st.floats(0, 900)))
+        )  # fmt: skip
+    if draw(st.booleans()):
+        closure = draw(st.sampled_from([Closure.NO_VIOLATION, Closure.SELF_CORRECTED]))
+        for n in range(draw(st.integers(1, 2))):
+            events.append(
+                phone(EventKind.RESOLVE, draw(minutes), f"resolve-{n}", skew_s=skew, offset_s=offset,
+                      closure=closure, note=f"n{n}", photos=(f"p{n}",))
+            )  # fmt: skip
+    received = draw(st.permutations(range(len(events))))
+    return [replace(e, seq=received[i] + 1) for i, e in enumerate(events)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(stored_histories(), st.randoms(use_true_random=False), st.integers(0, 3), st.data())
+def test_the_fold_is_the_same_for_any_arrival_order_and_any_event_ids(
+    events: list[Event], rnd: object, dupes: int, data: st.DataObject
+) -> None:
+    """Every replica folds one stored order alike: the outcome depends neither on the order the events are
+    read in (shuffled, duplicated) nor on their random ids (relabelled at random, HQ's sequence kept)."""
+    expected = replay(events)
+    shuffled = list(events) + [events[i % len(events)] for i in range(dupes)]
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    assert replay(shuffled) == expected
+    ids = data.draw(st.lists(st.uuids().map(str), min_size=len(events), max_size=len(events), unique=True))
+    relabelled = [replace(e, id=i) for e, i in zip(events, ids, strict=True)]
+    rnd.shuffle(relabelled)  # type: ignore[attr-defined]
+    assert replay(relabelled) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(stored_histories())
+def test_same_instant_hq_events_fold_in_hqs_receive_order(events: list[Event]) -> None:
+    """Of the routes and assignments at the latest instant, the one HQ stored last decides the squad and
+    the officer (the fold's tie-break is HQ's receive sequence, never the id)."""
+    state = replay(events)
+    for kind, attr in ((EventKind.ROUTE, "squad"), (EventKind.ASSIGN, "officer")):
+        mine = [e for e in events if e.kind is kind]
+        last = max(mine, key=lambda e: (e.at, e.seq))
+        assert getattr(state, attr) == getattr(last, attr)
+
+
+def test_two_assignments_in_one_instant_keep_the_later_received() -> None:
+    first = hq(EventKind.ASSIGN, 2, "zzz", officer="1024")
+    second = hq(EventKind.ASSIGN, 2, "aaa", officer="1025")
+    base = [hq(EventKind.INTAKE, 0, "intake", seq=1), replace(first, seq=2), replace(second, seq=3)]
+    assert replay(base).officer == "1025"  # the id "aaa" sorts first, HQ received it last: it stands
+    assert replay(base).reassignments == 1
+    swapped = [base[0], replace(first, seq=3), replace(second, seq=2)]
+    assert replay(swapped).officer == "1024"

@@ -231,8 +231,10 @@ def test_events_are_inserted_once_and_round_trip(storage: Storage) -> None:
         assert tx.add_work_order_event(replace(intake, actor="other")) is False
     with storage.transaction(readonly=True) as tx:
         listed = tx.work_order_events(order.id)
-        assert listed == events  # ordered by received_at
-        for e in events:
+        # in HQ's receive sequence (inserted last to first here), each numbered 1, 2, … as it came in
+        stored = [replace(e, seq=n) for n, e in enumerate(reversed(events), 1)]
+        assert listed == stored
+        for e in stored:
             assert tx.get_work_order_event(e.id) == e
         assert tx.get_work_order_event("nope") is None
         assert tx.work_order_events("nope") == []

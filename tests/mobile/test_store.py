@@ -313,8 +313,10 @@ def test_a_schema_3_file_gets_hqs_reason_columns_keeping_its_cases(
     conn.close()
 
     with open_store(path) as store:  # the updated app opens the old file
-        # m005: cases_by_place; m006: zones; m007: subject merge (aliases, versions); m008: work orders
-        assert store.schema_version == migrations.SCHEMA_VERSION == 9  # m009: notice books
+        # m005: cases_by_place; m006: zones; m007: subject merge (aliases, versions); m008: work orders;
+        # m009: notice books; m010: the squad's work orders on a leader's phone
+        assert store.schema_version == migrations.SCHEMA_VERSION == len(migrations.MIGRATIONS)
+        assert store.squad_work_orders("ZD01") == []
         [logged] = store.patrol_log(BADGE, case.local_day)
         assert logged.case == case
         assert (logged.hq_stage, logged.hq_reason_zh, logged.hq_reason_en) == (Stage.PENALTY, "", "")
