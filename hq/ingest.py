@@ -100,7 +100,7 @@ from hq.storage.base import (
     Tx,
 )
 from hq.subjectedit import apply_edit, publish_subject
-from hq.subjectmatch import group_history, identity_group, note_subject, subject_lock_keys
+from hq.subjectmatch import group_history, identity_group, note_place, note_subject, subject_lock_keys
 from hq.tally import changing
 from hq.workorders import WorkOrderRefused, apply_phone_event
 from patrollog.reviewing import time_flag
@@ -390,6 +390,12 @@ class _Batch:
                 entries=sorted([*others, HistoryEntry.of(case)], key=lambda e: (e.occurred_at, e.case_no)),
             )
             emit_group_history(self.tx, case.subject_id, skip=case.subject_id)
+        if subject is not None and case.location.lat is not None and case.location.lon is not None:
+            # weak suggestions by place (hq.subjectmatch.note_place); a strong change is restaged as usual
+            fix = (case.location.lon, case.location.lat)
+            for member in sorted(note_place(self.tx, subject, fix, at=self.now, by_badge=self.user.badge)):
+                restage_after(self.tx, member, None, skip_case_no="", policy=self.policy, cause=case.id)
+                emit_group_history(self.tx, member)
         conflict = state.stage_conflict
         result = RecordResult(
             id=case.id,

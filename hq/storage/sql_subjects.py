@@ -38,6 +38,10 @@ class SubjectLinksMixin(SqlBase):
             [(subject_id, district, key) for key in sorted(set(keys))],
         )
 
+    def subject_keys(self, subject_id: str) -> set[str]:
+        rows = self._all("SELECT key FROM subject_keys WHERE subject_id = ?", (subject_id,))
+        return {row[0] for row in rows}
+
     def subjects_with_keys(self, district: str, keys: Iterable[str]) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
         for chunk in _chunks(sorted(set(keys))):
