@@ -26,6 +26,7 @@ from mobile.state.session import PBKDF2_ITERATIONS, PIN_COST, PinCost, SessionSt
 from mobile.state.settings import SettingsState
 from mobile.state.squad import SquadState
 from mobile.state.squad_export import DayLogExport
+from mobile.state.subject_edit import SubjectEditState
 from mobile.state.subjects import SubjectsState
 from mobile.state.sync import BackendFactory, SyncLink
 from mobile.state.sync_screen import SyncScreenState
@@ -108,6 +109,7 @@ class AppState:
         self.drafts.zones = self.zones
         self.detail = CaseDetailState(store, photos, self.drafts)
         self.subjects = SubjectsState(store)
+        self.subject_edit = SubjectEditState(self.subjects)
         self.workorders = WorkOrdersState(
             store, photos, self.link, now=now, clock=self.clock, drafts=self.drafts
         )  # #15
@@ -139,6 +141,7 @@ class AppState:
         and filters, the draft in memory. Nothing stored is touched: each officer's draft stays in the store
         under the officer's badge and comes back at the officer's next sign-in."""
         self.subjects.forget()
+        self.subject_edit.close()
         self.squad.forget()
         self.drafts.draft = None
 

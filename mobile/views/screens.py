@@ -10,6 +10,7 @@ from mobile.views.review import ReviewView
 from mobile.views.settings import SettingsView
 from mobile.views.sign_in import SignInView
 from mobile.views.squad import SquadView
+from mobile.views.subject_edit import SubjectEditView
 from mobile.views.subjects import SubjectsView
 from mobile.views.sync import SyncView
 from mobile.views.today import TodayView
@@ -25,6 +26,8 @@ def make_screen(shell: Host, route: str, arg: str | None = None) -> Screen:
         return CaseDetailView(shell, arg)
     if route == "subjects":
         return SubjectsView(shell)
+    if route == "subject_edit":
+        return SubjectEditView(shell)
     if route == "sync":
         return SyncView(shell)
     if route == "settings":
