@@ -20,6 +20,7 @@ from mobile.secretstore import MemorySecretStore, SecretStore
 from mobile.state.case_detail import CaseDetailState
 from mobile.state.clock import ClockState
 from mobile.state.draft import Draft
+from mobile.state.identity import IdentityState
 from mobile.state.new_case import CaseDraftState
 from mobile.state.observable import Observable
 from mobile.state.session import PBKDF2_ITERATIONS, PIN_COST, PinCost, SessionState, adopt_file_token
@@ -115,6 +116,7 @@ class AppState:
         )  # #15
         self.sync = SyncScreenState(store, self.link)
         self.squad = SquadState(store, catalogue, self.session, self.link, now=now)
+        self.identity = IdentityState(store, self.link, self._signed_in_badge)
         # day-log exports live in the app's data directory, beside the photos (``<data dir>/exports``)
         self.squad_export = DayLogExport(self.squad, export_dir or photos.root.parent / "exports")
         #: damage the background integrity check found (``StoreCorrupt``, the message an open would give)
@@ -142,6 +144,7 @@ class AppState:
         under the officer's badge and comes back at the officer's next sign-in."""
         self.subjects.forget()
         self.subject_edit.close()
+        self.identity.load()  # the lists the new leader fetched (none for an officer)
         self.squad.forget()
         self.drafts.draft = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from mobile.views.case_detail import CaseDetailView
 from mobile.views.common import Host, Screen
+from mobile.views.identity import IdentityView
 from mobile.views.new_case import NewCaseView
 from mobile.views.review import ReviewView
 from mobile.views.settings import SettingsView
@@ -36,6 +37,8 @@ def make_screen(shell: Host, route: str, arg: str | None = None) -> Screen:
         return SquadView(shell)
     if route == "work_order" and arg:
         return WorkOrderView(shell, arg)
+    if route == "identity":
+        return IdentityView(shell)
     if route == "review":
         return ReviewView(shell)
     return TodayView(shell)
