@@ -391,11 +391,8 @@ class _Batch:
             )
             emit_group_history(self.tx, case.subject_id, skip=case.subject_id)
         if subject is not None and case.location.lat is not None and case.location.lon is not None:
-            # weak suggestions by place (hq.subjectmatch.note_place); a strong change is restaged as usual
-            fix = (case.location.lon, case.location.lat)
-            for member in sorted(note_place(self.tx, subject, fix, at=self.now, by_badge=self.user.badge)):
-                restage_after(self.tx, member, None, skip_case_no="", policy=self.policy, cause=case.id)
-                emit_group_history(self.tx, member)
+            fix = (case.location.lon, case.location.lat)  # weak suggestions by place (hq.subjectmatch)
+            self._regroup(note_place(self.tx, subject, fix, at=self.now, by_badge=self.user.badge), case.id)
         conflict = state.stage_conflict
         result = RecordResult(
             id=case.id,
@@ -515,10 +512,7 @@ class _Batch:
         )  # fmt: skip
         self.tx.save_subject(clean, at=self.now, by_badge=self.user.badge)  # publishes it to the district
         publish_subject(self.tx, clean)  # … with its version and edits
-        for member in sorted(note_subject(self.tx, clean, at=self.now, by_badge=self.user.badge)):
-            # a new strong match: the identity's cases are recounted over the whole group
-            restage_after(self.tx, member, None, skip_case_no="", policy=self.policy, cause=clean.id)
-            emit_group_history(self.tx, member)
+        self._regroup(note_subject(self.tx, clean, at=self.now, by_badge=self.user.badge), clean.id)
         if conflicts:
             fields = "、".join(c.field for c in conflicts)
             result = RecordResult(
@@ -528,6 +522,12 @@ class _Batch:
             )  # fmt: skip
             return self._receipt(record, digest, result)
         return self._receipt(record, digest, RecordResult(id=clean.id, status="accepted", complete=True))
+
+    def _regroup(self, members: set[str], cause: str) -> None:
+        """A strong match came or went: each member's identity's cases are recounted over the group."""
+        for member in sorted(members):
+            restage_after(self.tx, member, None, skip_case_no="", policy=self.policy, cause=cause)
+            emit_group_history(self.tx, member)
 
     # -- shifts
     def _shift(self, record: PushRecord) -> RecordResult:

@@ -167,3 +167,29 @@ def test_the_leader_merges_on_the_dashboard_and_both_phones_show_one_vendor_with
         ui.s.tap_text(f"{VENDOR} · 13812345678", exact=False)
         ui.s.wait_text("违法记录 · 2 起")
         _shot(ui.s, f"phone-{name}-one-vendor")
+
+
+def test_an_officer_edits_the_vendor_on_the_phone_and_the_edit_reaches_hq(phones: Phones) -> None:
+    """Phone A, on the merged vendor's detail: 修改资料; a wrong ID number is refused under its field as
+    typed; a new address is saved (offline-capable) and synced; HQ's edit history comes back as 修改记录."""
+    ui = phones.a
+    ui.s.tap("修改资料")
+    ui.s.wait_text("修改当事人资料")
+    ui.s.fill("身份证号", "110101199003071234")  # a wrong check character
+    ui.s.wait_text("身份证号校验位不符，请核对是否输错")
+    _shot(ui.s, "phone-a-edit-error")
+    ui.s.fill("身份证号", "")
+    ui.s.wait_gone("身份证号校验位不符，请核对是否输错")
+    ui.s.fill("地址", "人民路夜市东口")
+    ui.s.tap("保存修改")
+    ui.s.wait_text("违法记录 · 2 起")  # back on the vendor's detail
+    ui.tab("今日")
+    ui.s.tap("立即同步")
+    ui.s.wait_text("全部已上传", timeout=90)
+    ui.tab("当事人")
+    ui.s.fill("按车牌、电话或姓名搜索", VENDOR)
+    ui.s.settle()
+    ui.s.tap_text(f"{VENDOR} · 13812345678", exact=False)
+    ui.s.wait_text("修改记录")
+    ui.s.wait_text("· 1023 · 地址", timeout=30)
+    _shot(ui.s, "phone-a-edit-history")
