@@ -345,6 +345,8 @@ def _local(moment: datetime | None) -> str:
 _ZONES_LINK = (
     '<p><a href="/dashboard/zones?day={day}" id="zones-link">导入、下载区域，查看区域示意图与当日案件</a>'
     '<br><small lang="en">Zones: import, download, plan with the day\'s cases</small></p>'
+    '<p><a href="/dashboard/subjects" id="subjects-link">当事人合并建议与字段冲突</a>'
+    '<br><small lang="en">Subjects: merge suggestions and field conflicts</small></p>'
 )
 
 

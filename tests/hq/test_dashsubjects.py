@@ -194,6 +194,7 @@ def test_scope_and_bad_forms(world: World) -> None:
                 == 403
             )
         with browser_of(world.hq, HQ_USER) as web:
+            assert 'href="/dashboard/subjects" id="subjects-link"' in web.get("/dashboard").text
             assert "合并建议（1）" in web.get("/dashboard/subjects", params={"district": DISTRICT}).text
             empty = web.post("/dashboard/subjects/merge", data={"alias": world.b.id})
             assert empty.status_code == 422
