@@ -102,18 +102,20 @@ def note_subject(tx: Tx, subject: Subject, *, at: datetime, by_badge: str = "", 
     found = tx.subjects_with_keys(subject.district, wanted) if wanted else {}
     found.pop(subject.id, None)
     existing = {(p.b if p.a == subject.id else p.a): p for p in tx.subject_pairs([subject.id])}
-    name = subject.name
     touched: set[str] = set()
-    weak = near_read = 0
+    weak = 0
     matched: set[str] = set()
     # the pairs a leader already sees come first, so a busy place never drops one unread
-    for other, shared in sorted(found.items(), key=lambda item: (item[0] not in existing, item[0])):
-        only_place = all(k.startswith("place:") for k in shared)
-        alike = False
-        if only_place and near_read < MAX_NEAR:
-            near_read += 1
-            them = tx.get_subject(other)
-            alike = them is not None and them.kind is subject.kind and similar_names(them.name, name)
+    ordered = sorted(found.items(), key=lambda item: (item[0] not in existing, item[0]))
+    near_only = [other for other, shared in ordered if all(k.startswith("place:") for k in shared)]
+    mine = next((k for k in keys if k.startswith("name:")), "")
+    # names of at most MAX_NEAR subjects found only near a place, read in one query (their name keys hold
+    # the kind and the normalised name)
+    names = tx.subject_name_keys(near_only[:MAX_NEAR]) if mine and near_only else {}
+    kind = f"name:{subject.kind.value}:"
+    for other, shared in ordered:
+        theirs = names.get(other, "")
+        alike = theirs.startswith(kind) and similar_names(theirs[len(kind) :], mine[len(kind) :])
         found_as = _match(shared, known=alike)
         if found_as is None:
             continue
