@@ -127,6 +127,11 @@ class BBox:
         return self.min_lon <= p[0] <= self.max_lon and self.min_lat <= p[1] <= self.max_lat
 
 
+def grid_cell(p: Coord, cell_deg: float) -> tuple[int, int]:
+    """The cell of a uniform lon/lat grid (``cell_deg`` degrees a side) that holds ``p``."""
+    return math.floor(p[0] / cell_deg), math.floor(p[1] / cell_deg)
+
+
 class GridIndex(Generic[T]):
     """Items by the cells of a uniform lon/lat grid their boxes meet (``cell_deg`` degrees a side).
     ``at(p)`` gives the items whose box may hold ``p``; ``near(p, metres)`` those whose box may lie within
@@ -141,7 +146,7 @@ class GridIndex(Generic[T]):
         return self._count
 
     def _key(self, lon: float, lat: float) -> tuple[int, int]:
-        return math.floor(lon / self.cell_deg), math.floor(lat / self.cell_deg)
+        return grid_cell((lon, lat), self.cell_deg)
 
     def add(self, box: BBox, item: T) -> None:
         x0, y0 = self._key(box.min_lon, box.min_lat)

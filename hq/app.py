@@ -35,6 +35,7 @@ from hq.auth import Auth
 from hq.blobs import BlobStore
 from hq.dashboard import install_dashboard
 from hq.dashorders import install_dashorders
+from hq.dashsubjects import install_dashsubjects
 from hq.dashzones import install_dashzones
 from hq.review import build_router as build_review_router
 from hq.settings import Settings
@@ -94,6 +95,7 @@ def create_app(
     install_dashboard(app, storage, auth, settings, catalogue)
     install_dashzones(app, storage, auth, settings)
     install_dashorders(app, storage, auth, settings, catalogue)
+    install_dashsubjects(app, storage, auth, settings, catalogue)
     return app
 
 

@@ -1,4 +1,5 @@
-"""HQ's dashboard (指挥中心看板): server-rendered HTML at ``/dashboard``, for the HQ role only.
+"""HQ's dashboard (指挥中心看板): server-rendered HTML at ``/dashboard``, for the HQ role (a squad leader
+signing in lands on ``/dashboard/subjects``, the hotline desk on ``/dashboard/orders``).
 
     GET  /dashboard?days=14&until=YYYY-MM-DD   the board (signed in as HQ), the sign-in form (not signed
                                                 in), or a 403 page in Chinese (another role)
@@ -240,6 +241,13 @@ form.signin {{ max-width: 320px; margin: 80px auto; background: #fff; padding: 2
 form.signin input {{ width: 100%; padding: 8px; margin: 4px 0 12px; box-sizing: border-box; }}
 .error {{ color: #b00020; }} a {{ color: #1d5fa8; }}
 tr.overdue td {{ color: #b00020; background: #fdecee; }} tr.overdue td:first-child {{ font-weight: bold; }}
+article.pair {{ border: 1px solid #d0d7e2; border-radius: 6px; padding: 8px 12px; margin: 8px 0;
+  background: #fff; }} article.pair.strong {{ border-left: 6px solid #b00020; }}
+article.pair.weak {{ border-left: 6px solid #c98a00; }} .pair .flag {{ font-weight: bold; margin: 0 0 6px; }}
+.pair .sides {{ display: flex; gap: 16px; flex-wrap: wrap; }} .pair .side {{ flex: 1 1 280px; }}
+.pair dl {{ display: grid; grid-template-columns: auto 1fr; gap: 2px 8px; margin: 0; }}
+.pair dt {{ color: #667; }} .pair dd {{ margin: 0; }} .pair h3 {{ font-size: 100%; margin: 8px 0 4px; }}
+.pair .actions form, td form {{ display: inline-block; margin: 4px 4px 0 0; }}
 """
 
 
@@ -337,6 +345,8 @@ def _local(moment: datetime | None) -> str:
 _ZONES_LINK = (
     '<p><a href="/dashboard/zones?day={day}" id="zones-link">导入、下载区域，查看区域示意图与当日案件</a>'
     '<br><small lang="en">Zones: import, download, plan with the day\'s cases</small></p>'
+    '<p><a href="/dashboard/subjects" id="subjects-link">当事人合并建议与字段冲突</a>'
+    '<br><small lang="en">Subjects: merge suggestions and field conflicts</small></p>'
 )
 
 
@@ -454,6 +464,8 @@ def install_dashboard(
             return HTMLResponse(sign_in_page())
         if caller.role is Role.DESK:  # the hotline desk's pages are the work orders (hq.dashorders)
             return RedirectResponse("/dashboard/orders", status_code=303)
+        if caller.role is Role.LEADER:  # a squad leader's page is the district's subjects (hq.dashsubjects)
+            return RedirectResponse("/dashboard/subjects", status_code=303)
         if not caller.is_hq:
             return HTMLResponse(forbidden_page(caller.officer.name), status_code=403)
         until, days = window(request)
@@ -483,11 +495,13 @@ def install_dashboard(
             signed = await run_in_threadpool(auth.sign_in, body, address)
         except ApiError as err:
             return HTMLResponse(sign_in_page(err.zh), status_code=err.status, headers=err.headers)
-        if signed.officer.role not in (Role.HQ, Role.DESK):
+        if signed.officer.role not in (Role.HQ, Role.DESK, Role.LEADER):
             principal = await run_in_threadpool(auth.authenticate, signed.token)
             await run_in_threadpool(auth.sign_out, principal)
             return HTMLResponse(forbidden_page(signed.officer.name), status_code=403)
-        home = "/dashboard/orders" if signed.officer.role is Role.DESK else "/dashboard"
+        home = {Role.DESK: "/dashboard/orders", Role.LEADER: "/dashboard/subjects"}.get(
+            signed.officer.role, "/dashboard"
+        )
         response = RedirectResponse(home, status_code=303)
         max_age = int((signed.expires_at - settings.clock()).total_seconds())
         response.set_cookie(

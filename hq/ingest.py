@@ -113,7 +113,7 @@ from hq.storage.base import (
     Tx,
 )
 from hq.subjectedit import apply_edit, publish_subject
-from hq.subjectmatch import identity_groups, note_subject, subject_lock_keys
+from hq.subjectmatch import identity_groups, note_place, note_subject, subject_lock_keys
 from hq.tally import changing
 from hq.workorders import WorkOrderRefused, apply_phone_event
 from patrollog.reviewing import TimeFlag, time_flag
@@ -461,6 +461,7 @@ class _Batch:
                     found = view.subject(member, include_deleted=True)
                     if found is not None:
                         emit_history(self.tx, member, found.district, entries=entries)
+        self._note_place(case, subject, queued=True)
         return self._receipt(record, digest, self._case_result(case, state, verdict, missing), queued=True)
 
     def _case_result(
@@ -535,7 +536,24 @@ class _Batch:
                 entries=sorted([*others, HistoryEntry.of(case)], key=lambda e: (e.occurred_at, e.case_no)),
             )
             emit_group_history(self.tx, case.subject_id, skip=case.subject_id)
+        self._note_place(case, subject, queued=False)
         return self._receipt(record, digest, self._case_result(case, state, verdict, missing))
+
+    def _note_place(self, case: Case, subject: Subject | None, *, queued: bool) -> None:
+        """Weak suggestions by place (``hq.subjectmatch.note_place``): the case's fix is kept against its
+        subject. Should that change an identity (``note_subject``'s answer), the members' cases are
+        recounted on the stored rows: the batch view writes what it queued first and reads afresh after."""
+        if subject is None or case.location.lat is None or case.location.lon is None:
+            return
+        fix = (case.location.lon, case.location.lat)
+        members = note_place(self.tx, subject, fix, at=self.now, by_badge=self.user.badge)
+        if not members:
+            return
+        if queued:
+            self.view.flush()
+        self._regroup(members, case.id)
+        if queued:
+            self.view.invalidate()
 
     def _check_case_scope(self, case: Case) -> None:
         """The case's squad, device and number against the session (see the module doc)."""
@@ -644,10 +662,7 @@ class _Batch:
         )  # fmt: skip
         self.tx.save_subject(clean, at=self.now, by_badge=self.user.badge)  # publishes it to the district
         publish_subject(self.tx, clean)  # … with its version and edits
-        for member in sorted(note_subject(self.tx, clean, at=self.now, by_badge=self.user.badge)):
-            # a new strong match: the identity's cases are recounted over the whole group
-            restage_after(self.tx, member, None, skip_case_no="", policy=self.policy, cause=clean.id)
-            emit_group_history(self.tx, member)
+        self._regroup(note_subject(self.tx, clean, at=self.now, by_badge=self.user.badge), clean.id)
         if conflicts:
             fields = "、".join(c.field for c in conflicts)
             result = RecordResult(
@@ -657,6 +672,12 @@ class _Batch:
             )  # fmt: skip
             return self._receipt(record, digest, result)
         return self._receipt(record, digest, RecordResult(id=clean.id, status="accepted", complete=True))
+
+    def _regroup(self, members: set[str], cause: str) -> None:
+        """A strong match came or went: each member's identity's cases are recounted over the group."""
+        for member in sorted(members):
+            restage_after(self.tx, member, None, skip_case_no="", policy=self.policy, cause=cause)
+            emit_group_history(self.tx, member)
 
     # -- shifts
     def _shift(self, record: PushRecord) -> RecordResult:

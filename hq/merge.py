@@ -6,7 +6,8 @@ their keys), the ``subject_alias`` change tells every phone of the district to r
 every case of the identity is recounted (``hq.restage.restage_after``; each changed stage is a
 ``restaged`` audit event whose ``caused_by`` names the merge, ``merge:<alias>-><survivor>``; a case whose
 phone stage is now too low is a stage conflict in the leader's queue) and the identity's history is
-published under each member. ``unmerge_subjects`` undoes it: the pair becomes ``split`` (two subjects,
+published under each member. ``split_subjects`` answers an open suggestion "not the same".
+``unmerge_subjects`` undoes a merge: the pair becomes ``split`` (two subjects,
 even when they share a phone number), the alias goes, both identities are recounted back.
 
 Scope comes from the caller: a squad leader merges subjects of their own district, HQ any district's
@@ -15,17 +16,17 @@ Scope comes from the caller: a squad leader merges subjects of their own distric
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from enforcement.model import Officer, Role
 from hq.feed import emit_group_history
 from hq.restage import restage_after
 from hq.storage.base import CaseState, ChangeKind, ChangeScope, SubjectAlias, SubjectPair, Tx
-from hq.subjectmatch import MERGED, SPLIT, STRONG, identity_group
+from hq.subjectmatch import MERGED, OPEN, SPLIT, STRONG, identity_group
 from sync.protocol import Errno, SubjectAliasData
 
-__all__ = ["MergeOutcome", "MergeRefused", "merge_subjects", "unmerge_subjects"]
+__all__ = ["MergeOutcome", "MergeRefused", "merge_subjects", "split_subjects", "unmerge_subjects"]
 
 
 class MergeRefused(Exception):
@@ -112,3 +113,30 @@ def unmerge_subjects(tx: Tx, actor: Officer, alias_id: str, at: datetime) -> Mer
     emit_group_history(tx, alias_id)
     emit_group_history(tx, survivor_id)
     return MergeOutcome(alias_id, "", restaged)
+
+
+def split_subjects(tx: Tx, actor: Officer, a_id: str, b_id: str, at: datetime) -> MergeOutcome:
+    """ "Not the same" on an open suggestion: the pair becomes ``split`` (two subjects, even when they
+    share a phone number; a later edit never reopens it) and, when the pair was strong (one identity for
+    the staged rule until now), both identities are recounted (cause ``split:<a>-<b>``). A merged pair is
+    undone with ``unmerge_subjects`` instead."""
+    a, b = tx.get_subject(a_id), tx.get_subject(b_id)
+    if a is None or b is None:
+        raise MergeRefused(Errno.NOT_FOUND)
+    _may_merge(actor, a.district)
+    _may_merge(actor, b.district)
+    pair = tx.get_subject_pair(a_id, b_id)
+    if pair is None or pair.state != OPEN:
+        raise MergeRefused(Errno.SUBJECT_MERGE_INVALID, "这两个当事人没有待处理的合并建议",
+                           "These two subjects have no open merge suggestion")  # fmt: skip
+    tx.lock_subjects(identity_group(tx, a_id) | identity_group(tx, b_id))
+    tx.put_subject_pair(replace(pair, state=SPLIT, at=at, by_badge=actor.badge))
+    tx.audit(actor.badge, "subject_split", target=pair.a, detail={"other": pair.b, "reason": pair.reason})
+    if pair.strength != STRONG:
+        return MergeOutcome(pair.a, "", [])
+    cause = f"split:{pair.a}-{pair.b}"
+    restaged = restage_after(tx, pair.a, None, skip_case_no="", cause=cause)
+    restaged += restage_after(tx, pair.b, None, skip_case_no="", cause=cause)
+    emit_group_history(tx, pair.a)
+    emit_group_history(tx, pair.b)
+    return MergeOutcome(pair.a, "", restaged)

@@ -7,7 +7,11 @@ them with the district's other subjects and keeps one ``SubjectPair`` per alike 
 - **strong** (a shared phone, plate or ID number): the two are ONE identity for HQ's stage at once —
   ``group_history`` reads the history of the whole identity group — and the pair is an ``open`` merge
   suggestion until a leader merges it (``hq.merge``) or splits it (unmerge: two subjects after all);
-- **weak** (same kind, same normalised name): only suggested, never counted.
+- **weak** (same kind, same normalised name — reason ``name`` —, or same kind, similar names
+  (``enforcement.identifiers.similar_names``) and cases near the same place — reason ``place``: a case's
+  fix gives its subject a ``place:<x>:<y>`` key of a ~200 m grid cell (``note_place``, called by ingest),
+  and subjects with keys in that cell or a neighbouring one are compared, ``MAX_NEAR`` at most per
+  registration): only suggested, never counted.
 
 The identity group of a subject (``identity_group``) is the set reachable over pairs that link: strong
 and not ``split``, or ``merged``. A leader's decision (``merged`` / ``split``) is never changed by a
@@ -19,13 +23,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from enforcement.identifiers import normalise_shop_name, strong_keys
+from enforcement.geo import M_PER_DEG, Coord, grid_cell
+from enforcement.identifiers import normalise_shop_name, similar_names, strong_keys
 from enforcement.model import HistoryEntry, Subject
 from hq.storage.base import SubjectPair, Tx
 
 __all__ = [
-    "MAX_GROUP", "MAX_WEAK", "MERGED", "OPEN", "SPLIT", "STRONG", "WEAK", "group_history", "identity_group",
-    "identity_groups", "keys_of", "links", "note_subject", "subject_lock_keys",
+    "MAX_GROUP", "MAX_NEAR", "MAX_PLACES", "MAX_WEAK", "MERGED", "OPEN", "SPLIT", "STRONG", "WEAK",
+    "group_history", "identity_group", "identity_groups", "keys_of", "links", "note_place", "note_subject",
+    "place_key", "subject_lock_keys",
 ]  # fmt: skip
 
 STRONG, WEAK = "strong", "weak"
@@ -35,6 +41,13 @@ OPEN, MERGED, SPLIT = "open", "merged", "split"
 MAX_GROUP = 50
 #: New weak (name) suggestions one registration makes at most.
 MAX_WEAK = 10
+#: Cases within about this many metres (the same or a neighbouring grid cell) are "near the same place".
+PLACE_CELL_M = 200.0
+PLACE_CELL_DEG = PLACE_CELL_M / M_PER_DEG
+#: Places (cells of its cases) a subject keeps for matching at most.
+MAX_PLACES = 20
+#: Subjects found only near a place whose names are read and compared, at most, per registration.
+MAX_NEAR = 50
 
 
 def keys_of(subject: Subject) -> set[str]:
@@ -52,25 +65,66 @@ def links(pair: SubjectPair) -> bool:
     return pair.state == MERGED or (pair.strength == STRONG and pair.state != SPLIT)
 
 
-def note_subject(tx: Tx, subject: Subject, *, at: datetime, by_badge: str = "") -> set[str]:
-    """Store the subject's keys and bring its ``open`` pairs up to date; returns the subjects whose
-    identity group changed (empty when none did): their cases are to be restaged."""
+def place_key(p: Coord) -> str:
+    """The ``place:<x>:<y>`` key of the grid cell (``PLACE_CELL_M`` a side) a case's fix falls in."""
+    x, y = grid_cell(p, PLACE_CELL_DEG)
+    return f"place:{x}:{y}"
+
+
+def _around(key: str) -> set[str]:
+    """The place key and its eight neighbours' (cases in them are "near the same place")."""
+    _, x, y = key.split(":")
+    return {f"place:{int(x) + dx}:{int(y) + dy}" for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
+
+
+def _match(shared: set[str], *, known: bool) -> tuple[str, str] | None:
+    """(strength, reason) of the subject and another sharing ``shared`` keys (or their places' cells),
+    None when they are not alike; ``known``: the other is read to compare names (bounded by the caller)."""
+    strong = sorted({k.split(":", 1)[0] for k in shared if not k.startswith(("name:", "place:"))})
+    if strong:  # the reason names the kinds of key only: an ID number is never shown in full
+        return STRONG, ",".join(strong)
+    near = any(k.startswith("place:") for k in shared)
+    if any(k.startswith("name:") for k in shared):
+        return WEAK, "name,place" if near else "name"
+    return (WEAK, "place") if near and known else None
+
+
+def note_subject(tx: Tx, subject: Subject, *, at: datetime, by_badge: str = "", place: str = "") -> set[str]:
+    """Store the subject's keys (with ``place``, a new ``place_key`` of one of its cases) and bring its
+    ``open`` pairs up to date; returns the subjects whose identity group changed (empty when none did):
+    their cases are to be restaged."""
+    places = {k for k in tx.subject_keys(subject.id) if k.startswith("place:")} | (
+        {place} if place else set()
+    )
     keys = keys_of(subject)
-    tx.set_subject_keys(subject.id, subject.district, keys)
-    found = tx.subjects_with_keys(subject.district, keys) if keys else {}
+    tx.set_subject_keys(subject.id, subject.district, keys | places)
+    wanted = keys | {near for key in places for near in _around(key)}
+    found = tx.subjects_with_keys(subject.district, wanted) if wanted else {}
     found.pop(subject.id, None)
     existing = {(p.b if p.a == subject.id else p.a): p for p in tx.subject_pairs([subject.id])}
     touched: set[str] = set()
     weak = 0
-    for other, shared in sorted(found.items()):
-        strong = sorted(k for k in shared if not k.startswith("name:"))
-        if not strong and other not in existing:
+    matched: set[str] = set()
+    # the pairs a leader already sees come first, so a busy place never drops one unread
+    ordered = sorted(found.items(), key=lambda item: (item[0] not in existing, item[0]))
+    near_only = [other for other, shared in ordered if all(k.startswith("place:") for k in shared)]
+    mine = next((k for k in keys if k.startswith("name:")), "")
+    # names of at most MAX_NEAR subjects found only near a place, read in one query (their name keys hold
+    # the kind and the normalised name)
+    names = tx.subject_name_keys(near_only[:MAX_NEAR]) if mine and near_only else {}
+    kind = f"name:{subject.kind.value}:"
+    for other, shared in ordered:
+        theirs = names.get(other, "")
+        alike = theirs.startswith(kind) and similar_names(theirs[len(kind) :], mine[len(kind) :])
+        found_as = _match(shared, known=alike)
+        if found_as is None:
+            continue
+        strength, reason = found_as
+        if strength == WEAK and other not in existing:
             weak += 1
             if weak > MAX_WEAK:
                 continue  # a common name ("烧烤摊") suggests a few, not the whole district
-        # the reason names the kinds of key only: an ID number is never shown in full
-        kinds = sorted({k.split(":", 1)[0] for k in strong})
-        strength, reason = (STRONG, ",".join(kinds)) if strong else (WEAK, "name")
+        matched.add(other)
         pair = existing.get(other)
         if pair is not None and (pair.state != OPEN or (pair.strength, pair.reason) == (strength, reason)):
             continue  # a leader's decision stands; an unchanged suggestion stays as it is
@@ -80,11 +134,22 @@ def note_subject(tx: Tx, subject: Subject, *, at: datetime, by_badge: str = "") 
             SubjectPair(subject.id, other, subject.district, strength, reason, OPEN, at, by_badge)
         )
     for other, pair in existing.items():
-        if other not in found and pair.state == OPEN:
+        if other not in matched and pair.state == OPEN:
             tx.delete_subject_pair(pair.a, pair.b)
             if pair.strength == STRONG:
                 touched |= {subject.id, other}
     return touched
+
+
+def note_place(tx: Tx, subject: Subject, p: Coord, *, at: datetime, by_badge: str = "") -> set[str]:
+    """A case of ``subject`` was recorded at ``p``: keep the place (at most ``MAX_PLACES`` per subject)
+    and suggest subjects of similar name and the same kind with cases near it (never applied). Returns
+    what ``note_subject`` returns; nothing is read when the place is known already."""
+    key = place_key(p)
+    current = tx.subject_keys(subject.id)
+    if key in current or sum(k.startswith("place:") for k in current) >= MAX_PLACES:
+        return set()
+    return note_subject(tx, subject, at=at, by_badge=by_badge, place=key)
 
 
 def identity_group(tx: Tx, subject_id: str) -> set[str]:

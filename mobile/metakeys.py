@@ -31,3 +31,4 @@ SETTINGS = "settings"
 HQ_CA_PEM = "settings.hq_ca_pem"  # the bureau CA enrolled on this phone (PEM): the only CA trusted for HQ
 CLOCK = "clock.reference"  # the last trusted time (HQ's Date or a GPS fix's) and the clocks then
 DRAFT = "draft.{badge}"  # the officer's unsaved case draft, one per badge: ``DRAFT.format(badge=...)``
+IDENTITY = "identity.{badge}"  # the leader's last fetched merge suggestions and conflicts (JSON, #22)

@@ -641,6 +641,14 @@ class Tx(Protocol):
         """Replace the subject's matching keys."""
         ...
 
+    def subject_keys(self, subject_id: str) -> set[str]:
+        """The subject's matching keys (empty when none are stored)."""
+        ...
+
+    def subject_name_keys(self, subject_ids: Iterable[str]) -> dict[str, str]:
+        """Subject id → its ``name:<kind>:<name>`` key, for those of the subjects that have one."""
+        ...
+
     def subjects_with_keys(self, district: str, keys: Iterable[str]) -> dict[str, set[str]]:
         """Subject id → which of ``keys`` it holds, for the district's subjects holding any."""
         ...

@@ -38,6 +38,22 @@ class SubjectLinksMixin(SqlBase):
             [(subject_id, district, key) for key in sorted(set(keys))],
         )
 
+    def subject_keys(self, subject_id: str) -> set[str]:
+        rows = self._all("SELECT key FROM subject_keys WHERE subject_id = ?", (subject_id,))
+        return {row[0] for row in rows}
+
+    def subject_name_keys(self, subject_ids: Iterable[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(sorted(set(subject_ids))):
+            marks = ", ".join("?" * len(chunk))
+            rows = self._all(
+                f"SELECT subject_id, key FROM subject_keys WHERE subject_id IN ({marks})"
+                " AND substr(key, 1, 5) = 'name:'",
+                tuple(chunk),
+            )
+            found.update({subject_id: key for subject_id, key in rows})
+        return found
+
     def subjects_with_keys(self, district: str, keys: Iterable[str]) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
         for chunk in _chunks(sorted(set(keys))):

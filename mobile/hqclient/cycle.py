@@ -49,6 +49,7 @@ from mobile.hqclient.errors import (
     SignInRequired,
     SyncError,
 )
+from mobile.hqclient.identity import IdentityClient
 from mobile.hqclient.ports import ClientStore, OutboxRecord, PhotoFiles
 from mobile.hqclient.report import Phase, Progress, ProgressCallback, SyncReport
 from mobile.hqclient.tls import check_cleartext, ssl_context
@@ -150,6 +151,7 @@ class SyncClient:
         self.uploads = PhotoUploads(
             self.transport, store, photos, workers=upload_workers, step=self._step, progress=self._progress
         )
+        self.identity = IdentityClient(self.transport)  # the leader's merge and conflict requests (#22)
         self._server_time: datetime | None = None
         self._missing_at_hq: set[str] = set()  # photo hashes HQ said it lacks, during one sync
 

@@ -20,6 +20,7 @@ from mobile.secretstore import MemorySecretStore, SecretStore
 from mobile.state.case_detail import CaseDetailState
 from mobile.state.clock import ClockState
 from mobile.state.draft import Draft
+from mobile.state.identity import IdentityState
 from mobile.state.leader_orders import LeaderOrdersState
 from mobile.state.new_case import CaseDraftState
 from mobile.state.observable import Observable
@@ -27,6 +28,7 @@ from mobile.state.session import PBKDF2_ITERATIONS, PIN_COST, PinCost, SessionSt
 from mobile.state.settings import SettingsState
 from mobile.state.squad import SquadState
 from mobile.state.squad_export import DayLogExport
+from mobile.state.subject_edit import SubjectEditState
 from mobile.state.subjects import SubjectsState
 from mobile.state.sync import BackendFactory, SyncLink
 from mobile.state.sync_screen import SyncScreenState
@@ -109,6 +111,7 @@ class AppState:
         self.drafts.zones = self.zones
         self.detail = CaseDetailState(store, photos, self.drafts)
         self.subjects = SubjectsState(store)
+        self.subject_edit = SubjectEditState(self.subjects)
         self.workorders = WorkOrdersState(
             store, photos, self.link, now=now, clock=self.clock, drafts=self.drafts
         )  # #15
@@ -117,6 +120,7 @@ class AppState:
         )  # #15
         self.sync = SyncScreenState(store, self.link)
         self.squad = SquadState(store, catalogue, self.session, self.link, now=now)
+        self.identity = IdentityState(store, self.link, self._signed_in_badge)
         # day-log exports live in the app's data directory, beside the photos (``<data dir>/exports``)
         self.squad_export = DayLogExport(self.squad, export_dir or photos.root.parent / "exports")
         #: damage the background integrity check found (``StoreCorrupt``, the message an open would give)
@@ -143,6 +147,8 @@ class AppState:
         and filters, the draft in memory. Nothing stored is touched: each officer's draft stays in the store
         under the officer's badge and comes back at the officer's next sign-in."""
         self.subjects.forget()
+        self.subject_edit.close()
+        self.identity.load()  # the lists the new leader fetched (none for an officer)
         self.squad.forget()
         self.drafts.draft = None
 

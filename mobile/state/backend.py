@@ -14,6 +14,7 @@ from typing import Any
 from enforcement.model import Officer
 from mobile import metakeys
 from mobile.hqclient import Progress, RetryPolicy, SyncClient, SyncReport, connect
+from mobile.hqclient.identity import IdentityClient
 from mobile.photostore import PhotoStore
 from mobile.secretstore import SecretStore
 from mobile.state.sync import BackendFactory, SyncBackend
@@ -28,6 +29,11 @@ class ClientBackend:
 
     def __init__(self, client: SyncClient) -> None:
         self.client = client
+
+    @property
+    def identity(self) -> IdentityClient:
+        """The leader's merge and conflict requests (``mobile.state.identity``)."""
+        return self.client.identity
 
     def sign_in(self, badge: str, pin: str) -> Officer:
         return self.client.sign_in(badge, pin)

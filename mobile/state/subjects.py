@@ -19,8 +19,8 @@ class SubjectStore(Protocol):
     def update_subject(self, subject: Subject) -> Subject: ...
 
 
-#: Fields an edit may change (``hq.subjectedit.FIELDS`` but the kind and the ID number, not edited here).
-EDITABLE = ("name", "phone", "plate", "address", "description", "hardship")
+#: Fields an edit may change (``hq.subjectedit.FIELDS`` but the kind, not edited here).
+EDITABLE = ("name", "phone", "plate", "id_number", "address", "description", "hardship")
 
 
 class SubjectsState(Observable):

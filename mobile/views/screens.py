@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from mobile.views.case_detail import CaseDetailView
 from mobile.views.common import Host, Screen
+from mobile.views.identity import IdentityView
 from mobile.views.leader_orders import LeaderOrdersView
 from mobile.views.new_case import NewCaseView
 from mobile.views.review import ReviewView
 from mobile.views.settings import SettingsView
 from mobile.views.sign_in import SignInView
 from mobile.views.squad import SquadView
+from mobile.views.subject_edit import SubjectEditView
 from mobile.views.subjects import SubjectsView
 from mobile.views.sync import SyncView
 from mobile.views.today import TodayView
@@ -26,6 +28,8 @@ def make_screen(shell: Host, route: str, arg: str | None = None) -> Screen:
         return CaseDetailView(shell, arg)
     if route == "subjects":
         return SubjectsView(shell)
+    if route == "subject_edit":
+        return SubjectEditView(shell)
     if route == "sync":
         return SyncView(shell)
     if route == "settings":
@@ -36,6 +40,8 @@ def make_screen(shell: Host, route: str, arg: str | None = None) -> Screen:
         return WorkOrderView(shell, arg)
     if route == "leader_orders":
         return LeaderOrdersView(shell)
+    if route == "identity":
+        return IdentityView(shell)
     if route == "review":
         return ReviewView(shell)
     return TodayView(shell)

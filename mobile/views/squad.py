@@ -84,6 +84,9 @@ class SquadView:
                 ]
             ),
             *self.orders_part(log),
+            ft.OutlinedButton(
+                s.t("identity.open"), icon=ft.Icons.MERGE, on_click=lambda e: s.go("identity"), height=TOUCH
+            ),
             ft.Text(s.t("squad.officers"), size=18, weight=ft.FontWeight.BOLD),
             *self.officer_cards(snap),
             ft.Text(s.t("squad.filters"), size=18, weight=ft.FontWeight.BOLD),

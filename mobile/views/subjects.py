@@ -8,7 +8,17 @@ import flet as ft
 
 from enforcement.staging import stage_name
 from mobile.theme import TOUCH
-from mobile.views.common import Host, chip, clipped, day_time, field, screen_column, subject_label, title
+from mobile.views.common import (
+    Host,
+    chip,
+    clipped,
+    day_time,
+    field,
+    plain_button,
+    screen_column,
+    subject_label,
+    title,
+)
 
 
 class SubjectsView:
@@ -26,6 +36,7 @@ class SubjectsView:
         if selected is not None:
             parts.append(ft.Divider())
             parts.append(ft.Text(self.label(selected), size=18, weight=ft.FontWeight.BOLD))
+            parts.append(plain_button(s.t("subject.edit.open"), self.edit, icon=ft.Icons.EDIT))
             parts.append(
                 ft.Text(
                     s.t("subjects.history") + " · " + s.t("subjects.cases", n=len(self.app.subjects.history))
@@ -89,6 +100,10 @@ class SubjectsView:
         self.app.subjects.search(e.control.value or "")
         self.fill()
         self.shell.update()
+
+    def edit(self, e: Any = None) -> None:
+        self.app.subject_edit.open()
+        self.shell.go("subject_edit")
 
     def select(self, subject_id: str) -> None:
         self.app.subjects.select(subject_id)

@@ -40,7 +40,13 @@ password field) and leave ~1 s before the next click so the value reaches Python
 - Case detail: "案件详情"; "本机依据：此前计入 N 起：… → <stage>"; where HQ's stage differs "HQ 判定" + chip
   and "HQ 依据：第3次 · 处罚：…"; a photo (button "查看原图") opens whole: "关闭照片"; button
   "修改并重新提交" (returned cases only).
-- Subjects: textbox "按车牌、电话或姓名搜索".
+- Subjects: textbox "按车牌、电话或姓名搜索"; on a subject's detail "违法记录 · N 起", "修改记录",
+  button "修改资料" → "修改当事人资料" with textboxes "姓名 / 店名", "电话", "车牌号", "身份证号", "地址",
+  "特征描述", switch "困难户（先帮扶后处罚）", buttons "保存修改", "取消" (a wrong field's reason under it,
+  e.g. "身份证号校验位不符，请核对是否输错").
+- Leader's 当事人合并 (from the 中队 screen, button "当事人合并与冲突"): button "从指挥中心刷新",
+  "合并建议（N）", "字段冲突（N）", per pair "强匹配：已按同一当事人核定阶段" / "弱匹配：仅供参考" and
+  button "合并", per conflict "保留现值" / "采用手机的值"; offline "离线：合并和处理冲突需要连接指挥中心…".
 - Sync: buttons "立即同步", "重试", "全部重试"; "暂缓上传的记录".
 - Settings: radios "中文" / "英文" (group "语言"), textboxes "HQ 地址", "照片长边（px）", switches
   "照片加水印（时间、地点、证号）", "户外高对比度"; buttons "保存设置", "退出登录".

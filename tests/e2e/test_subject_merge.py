@@ -4,8 +4,9 @@ Officers 1023 and 1024 of ZD01 each have a phone (an app server with its own dat
 HQ serves both. HQ goes down (both phones offline); each officer registers 老王烧烤 as a new subject with
 the same phone number, typed differently, and records a 露天烧烤 (劝导 on each phone). HQ comes back and
 both phones sync: HQ flags the pair as a merge suggestion and stages the later case 警告 (a stage
-conflict). Squad leader 1001 merges the two through HQ's API (``POST /v1/subjects/{id}/merge``); after
-their next sync both phones' 当事人 screens show one 老王烧烤 with both cases. Screens are saved under
+conflict). Squad leader 1001 signs in to HQ's dashboard in Chromium, finds the pair on the district's
+subject page (both subjects' cases side by side) and presses 合并; after their next sync both phones'
+当事人 screens show one 老王烧烤 with both cases. Screens are saved under
 artifacts/screenshots/subject-merge-*.png.
 """
 
@@ -15,11 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from hq.demo import USERS
-from testkit.browser import Browser, Screen
+from testkit.browser import ARTIFACTS, Browser, Screen
 from testkit.harness import AppServer, HqApi, HqServer
 from testkit.officer_ui import OfficerUi, evidence_jpeg
 from tests.e2e.leaderui import screenshot_unhovered, until
@@ -116,19 +116,46 @@ def test_after_sync_hq_flags_the_pair_and_stages_the_later_case_a_warning(phones
     assert phones.cases["1024"] in conflicts
 
 
-def test_the_leader_merges_and_both_phones_show_one_vendor_with_both_cases(phones: Phones) -> None:
-    with httpx.Client(base_url=phones.hq.url, timeout=15) as client:
-        token = client.post(
-            "/v1/auth/sign-in", json={"badge": LEADER, "pin": seeded_pin(LEADER), "device_id": "e2e-leader"}
-        ).json()["token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        [pair] = [
-            s for s in client.get("/v1/merge-suggestions", headers=auth).json()["suggestions"]
-            if s["a_label"] == VENDOR and s["b_label"] == VENDOR
-        ]  # fmt: skip
-        assert (pair["strength"], pair["reason"]) == ("strong", "phone")
-        merged = client.post(f"/v1/subjects/{pair['b']}/merge", json={"into": pair["a"]}, headers=auth)
-        assert merged.status_code == 200, merged.text
+def test_the_leader_merges_on_the_dashboard_and_both_phones_show_one_vendor_with_both_cases(
+    phones: Phones, browser: Browser
+) -> None:
+    first, later = phones.cases["1023"], phones.cases["1024"]
+
+    def merge_on_the_page() -> dict[str, str]:
+        context = browser._browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
+        try:
+            page = context.new_page()
+            page.goto(f"{phones.hq.url}/dashboard")
+            page.fill("#badge", LEADER)
+            page.fill("#pin", seeded_pin(LEADER))
+            page.click("button[type=submit]")
+            page.wait_for_selector("#suggestions")  # a squad leader lands on the district's subject page
+            pair = page.locator("article.pair", has_text=first).filter(has_text=later)
+            seen = {"pair": pair.inner_text(), "url": page.url}
+            pair.scroll_into_view_if_needed()
+            page.evaluate("document.fonts.ready")
+            page.wait_for_timeout(500)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            pair.screenshot(path=str(ARTIFACTS / "subject-merge-dashboard-suggestion.png"))
+            pair.get_by_role("button", name="合并（保留左侧）").click()
+            page.wait_for_selector("#subjects-note")
+            seen["note"] = page.inner_text("#subjects-note")
+            seen["merged"] = page.inner_text("#merged")
+            seen["left"] = str(page.locator("article.pair", has_text=later).count())
+            page.locator("#merged").screenshot(path=str(ARTIFACTS / "subject-merge-dashboard-merged.png"))
+            return seen
+        finally:
+            context.close()
+
+    seen = browser.call(merge_on_the_page)
+    assert seen["url"].endswith("/dashboard/subjects"), seen
+    assert "强匹配" in seen["pair"], seen
+    assert "电话相同" in seen["pair"], seen
+    assert seen["pair"].count(VENDOR) == 2, seen  # both subjects side by side …
+    assert "警告（手机：劝导）" in seen["pair"], seen  # … with their cases, the later one staged 警告
+    assert seen["note"] == "已合并", seen
+    assert f"{VENDOR} → {VENDOR}" in seen["merged"], seen
+    assert seen["left"] == "0", seen  # the suggestion is gone
     for name, ui in (("a", phones.a), ("b", phones.b)):
         ui.s.tap("立即同步")
         ui.s.wait_text("全部已上传", timeout=90)
@@ -140,3 +167,29 @@ def test_the_leader_merges_and_both_phones_show_one_vendor_with_both_cases(phone
         ui.s.tap_text(f"{VENDOR} · 13812345678", exact=False)
         ui.s.wait_text("违法记录 · 2 起")
         _shot(ui.s, f"phone-{name}-one-vendor")
+
+
+def test_an_officer_edits_the_vendor_on_the_phone_and_the_edit_reaches_hq(phones: Phones) -> None:
+    """Phone A, on the merged vendor's detail: 修改资料; a wrong ID number is refused under its field as
+    typed; a new address is saved (offline-capable) and synced; HQ's edit history comes back as 修改记录."""
+    ui = phones.a
+    ui.s.tap("修改资料")
+    ui.s.wait_text("修改当事人资料")
+    ui.s.fill("身份证号", "110101199003071234")  # a wrong check character
+    ui.s.wait_text("身份证号校验位不符，请核对是否输错")
+    _shot(ui.s, "phone-a-edit-error")
+    ui.s.fill("身份证号", "")
+    ui.s.wait_gone("身份证号校验位不符，请核对是否输错")
+    ui.s.fill("地址", "人民路夜市东口")
+    ui.s.tap("保存修改")
+    ui.s.wait_text("违法记录 · 2 起")  # back on the vendor's detail
+    ui.tab("今日")
+    ui.s.tap("立即同步")
+    ui.s.wait_text("全部已上传", timeout=90)
+    ui.tab("当事人")
+    ui.s.fill("按车牌、电话或姓名搜索", VENDOR)
+    ui.s.settle()
+    ui.s.tap_text(f"{VENDOR} · 13812345678", exact=False)
+    ui.s.wait_text("修改记录")
+    ui.s.wait_text("· 1023 · 地址", timeout=30)
+    _shot(ui.s, "phone-a-edit-history")

@@ -7,7 +7,9 @@ per test, dropped afterwards; skipped without ``STREETPATROL_TEST_PG_DSN``, fail
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -51,3 +53,23 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
 def pg_storage() -> Iterator[Storage]:
     """A fresh PostgreSQL storage (for behaviour only concurrent writers show)."""
     yield from pg.fresh_storage()
+
+
+FreshStorage = Callable[[], AbstractContextManager[Storage]]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_storage(request: pytest.FixtureRequest, tmp_path: Path) -> FreshStorage:
+    """A maker of fresh, empty storages on each backend, for a property test that needs one per example
+    (``with fresh_storage() as storage: ...``; a PostgreSQL schema is dropped when the block ends)."""
+    numbers = itertools.count()
+
+    def sqlite() -> Iterator[Storage]:
+        root = tmp_path / f"example-{next(numbers)}"
+        root.mkdir()
+        yield from _sqlite(root)
+
+    if request.param == "sqlite":
+        return contextmanager(sqlite)
+    pg.pg_dsn()  # skipped (or failed) here, not inside the property, without a PostgreSQL
+    return contextmanager(pg.fresh_storage)

@@ -131,11 +131,15 @@ def test_sign_in_hq_only(world: World) -> None:
     empty = sign_in_form(client, "", "")
     assert empty.status_code == 422
     assert "请输入警号和密码" in empty.text
-    for user in (OFFICER, LEADER):
-        refused = sign_in_form(client, user.badge, PINS[user.badge])
-        assert refused.status_code == 403
-        assert "指挥中心看板仅限指挥中心人员使用" in refused.text
-        assert COOKIE not in client.cookies
+    refused = sign_in_form(client, OFFICER.badge, PINS[OFFICER.badge])
+    assert refused.status_code == 403
+    assert "指挥中心看板仅限指挥中心人员使用" in refused.text
+    assert COOKIE not in client.cookies
+    leader = sign_in_form(client, LEADER.badge, PINS[LEADER.badge])  # the district's subject page
+    assert (leader.status_code, leader.headers["location"]) == (303, "/dashboard/subjects")
+    assert client.get("/dashboard").headers["location"] == "/dashboard/subjects"
+    client.post("/dashboard/sign-out")
+    assert COOKIE not in client.cookies
     ok = sign_in_form(client, HQ_USER.badge, PINS[HQ_USER.badge])
     assert ok.status_code == 303
     cookie = ok.headers["set-cookie"]
@@ -153,12 +157,18 @@ def test_sign_in_hq_only(world: World) -> None:
     assert 'action="/dashboard/sign-in"' in client.get("/dashboard").text
 
 
-def test_a_leader_token_in_the_cookie_gets_the_403_page(world: World) -> None:
-    token = sign_in(world.client, LEADER)["Authorization"].split()[1]
-    with world.hq.client(cookies={COOKIE: token}) as client:
+def test_a_leader_token_in_the_cookie_is_sent_to_the_subject_page_and_an_officer_gets_403(
+    world: World,
+) -> None:
+    officer = sign_in(world.client, OFFICER)["Authorization"].split()[1]
+    with world.hq.client(cookies={COOKIE: officer}) as client:
         page = client.get("/dashboard")
         assert page.status_code == 403
         assert "无权访问" in page.text
+    token = sign_in(world.client, LEADER)["Authorization"].split()[1]
+    with world.hq.client(cookies={COOKIE: token}) as client:
+        page = client.get("/dashboard", follow_redirects=False)
+        assert (page.status_code, page.headers["location"]) == (303, "/dashboard/subjects")
         assert client.get("/dashboard/export.csv").status_code == 403
     assert world.client.get("/dashboard/export.csv").status_code == 401
 

@@ -3,9 +3,9 @@ on both backends."""
 
 from __future__ import annotations
 
-import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -15,12 +15,12 @@ from enforcement.codec import to_json_dict
 from enforcement.model import Subject
 from hq.ingest import ingest_batch
 from hq.storage.base import ChangeKind, Storage
-from hq.storage.sqlite import SqliteStorage
 from hq.subjectedit import resolve_conflict
 from sync.protocol import PushRecord
 from testkit.records import DISTRICT, LEADER, NOW, OFFICER, OTHER_OFFICER, make_subject
 
 _seq = iter(range(1, 10**9))
+FreshStorage = Callable[[], AbstractContextManager[Storage]]  # the fixture ``fresh_storage`` (conftest)
 
 
 def write(
@@ -105,33 +105,34 @@ edit = st.tuples(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(edits=st.lists(edit, min_size=1, max_size=8))
-def test_no_field_value_is_lost_without_a_recorded_conflict(edits: list[Any]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        storage = SqliteStorage(Path(tmp) / "hq.db")
-        storage.create_schema()
-        try:
-            vendor = make_subject(name="老王烧烤", address="人民路1号", phone="13812345678")
-            write(storage, vendor, base=None)
-            for device, behind, changes in edits:
-                with storage.transaction(readonly=True) as tx:
-                    revisions = tx.subject_revisions(vendor.id)
-                base_rev = revisions[max(0, len(revisions) - 1 - behind)]
-                fields = {k: base_rev.payload.get(k, "") for k in FIELD_VALUES}
-                base = replace(vendor, **fields)
-                mine = replace(base, **{f: FIELD_VALUES[f][i] for f, i in changes.items()})
-                write(storage, mine, base=base_rev.version, device=f"phone-{device}")
-                with storage.transaction(readonly=True) as tx:
-                    now = tx.get_subject(vendor.id)
-                    conflicts = tx.list_subject_conflicts(DISTRICT, open_only=False)
-                assert now is not None
-                for field, i in changes.items():
-                    value = FIELD_VALUES[field][i]
-                    if value == base_rev.payload.get(field, ""):
-                        continue  # not changed by this edit
-                    kept = getattr(now, field) == value
-                    recorded = any(c.field == field and c.pushed_value == value for c in conflicts)
-                    assert kept or recorded, (field, value)
-        finally:
-            storage.close()
+def test_no_field_value_is_lost_without_a_recorded_conflict(
+    fresh_storage: FreshStorage, edits: list[Any]
+) -> None:
+    with fresh_storage() as storage:  # one per example, on each backend
+        vendor = make_subject(name="老王烧烤", address="人民路1号", phone="13812345678")
+        write(storage, vendor, base=None)
+        for device, behind, changes in edits:
+            with storage.transaction(readonly=True) as tx:
+                revisions = tx.subject_revisions(vendor.id)
+            base_rev = revisions[max(0, len(revisions) - 1 - behind)]
+            fields = {k: base_rev.payload.get(k, "") for k in FIELD_VALUES}
+            base = replace(vendor, **fields)
+            mine = replace(base, **{f: FIELD_VALUES[f][i] for f, i in changes.items()})
+            write(storage, mine, base=base_rev.version, device=f"phone-{device}")
+            with storage.transaction(readonly=True) as tx:
+                now = tx.get_subject(vendor.id)
+                conflicts = tx.list_subject_conflicts(DISTRICT, open_only=False)
+            assert now is not None
+            for field, i in changes.items():
+                value = FIELD_VALUES[field][i]
+                if value == base_rev.payload.get(field, ""):
+                    continue  # not changed by this edit
+                kept = getattr(now, field) == value
+                recorded = any(c.field == field and c.pushed_value == value for c in conflicts)
+                assert kept or recorded, (field, value)

@@ -6,9 +6,7 @@ district are one identity when they share a phone number (unless a leader split 
 
 from __future__ import annotations
 
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +16,6 @@ from enforcement.staging import compute_stage
 from hq.ingest import ingest_batch
 from hq.merge import MergeRefused, merge_subjects, unmerge_subjects
 from hq.policy import current, stage_policy_for
-from hq.storage.sqlite import SqliteStorage
 from sync.protocol import PushRecord
 from testkit.records import LEADER, NOW, OFFICER, OTHER_OFFICER, make_case, make_subject
 
@@ -52,21 +49,22 @@ def _groups(
     return {s: find(s) for s in ids}
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
     regs=st.lists(registration, min_size=2, max_size=5),
     order=st.randoms(use_true_random=False),
     ops=st.lists(st.tuples(st.booleans(), st.integers(0, 4), st.integers(0, 4)), max_size=3),
     op_at=st.integers(min_value=0, max_value=20),
 )
-def test_maintained_stages_equal_a_recount_over_the_merged_registry(regs, order, ops, op_at) -> None:  # type: ignore[no-untyped-def]
-    with tempfile.TemporaryDirectory() as tmp:
-        storage = SqliteStorage(Path(tmp) / "hq.db")
-        storage.create_schema()
-        try:
-            _run(storage, regs, order, ops, op_at)
-        finally:
-            storage.close()
+def test_maintained_stages_equal_a_recount_over_the_merged_registry(
+    fresh_storage, regs, order, ops, op_at
+) -> None:  # type: ignore[no-untyped-def]
+    with fresh_storage() as storage:  # one per example, on each backend
+        _run(storage, regs, order, ops, op_at)
 
 
 def _run(storage, regs, order, ops, op_at) -> None:  # type: ignore[no-untyped-def]

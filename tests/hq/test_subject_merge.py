@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from enforcement.codec import to_json_dict
-from enforcement.model import Stage, SubjectKind
+from enforcement.model import Location, Stage, SubjectKind
 from hq.ingest import ingest_batch
 from hq.merge import MergeRefused, merge_subjects, unmerge_subjects
 from hq.storage.base import ChangeKind, Storage
-from hq.subjectmatch import identity_group
+from hq.subjectmatch import MAX_PLACES, identity_group
 from sync.protocol import Errno, PushRecord
 from testkit.records import DISTRICT, LEADER, NOW, OFFICER, OTHER_OFFICER, days, make_case, make_subject
 
@@ -71,8 +71,60 @@ def test_a_weak_match_is_suggested_never_counted(storage: Storage) -> None:
     assert second.hq_stage is Stage.PERSUASION
     with storage.transaction(readonly=True) as tx:
         [pair] = tx.list_subject_pairs(DISTRICT)
-        assert (pair.strength, pair.reason, pair.state) == ("weak", "name", "open")
+        # the same name, and both cases at 人民路夜市
+        assert (pair.strength, pair.reason, pair.state) == ("weak", "name,place", "open")
         assert identity_group(tx, b.id) == {b.id}
+
+
+def at_place(lat: float, lon: float) -> Location:
+    return Location(lat=lat, lon=lon, accuracy_m=8.0, address="")
+
+
+def register_at(storage: Storage, name: str, where: Location, when: Any, **subject: Any) -> Any:
+    vendor = make_subject(name=name, **subject)
+    case = make_case(subject_id=vendor.id, occurred_at=when, location=where)
+    results = push(storage, ("subject", vendor), ("case", case))
+    assert [r.status for r in results] == ["accepted", "accepted"], results
+    return vendor, results[1]
+
+
+def test_a_similar_name_of_the_same_kind_near_the_same_place_is_suggested_never_counted(
+    storage: Storage,
+) -> None:
+    a, _ = register_at(storage, "老王烧烤", at_place(34.75, 113.62), NOW - days(3))
+    # ~150 m away (a neighbouring cell at most), a similar name: suggested by place
+    b, second = register_at(storage, "老王烧烤摊", at_place(34.7513, 113.6205), NOW - days(2))
+    # the same similar name 5 km away, and one near but of another kind: nothing
+    far, _ = register_at(storage, "老王烧烤店", at_place(34.80, 113.62), NOW - days(1))
+    shop, _ = register_at(
+        storage,
+        "老王烧烤铺",
+        at_place(34.7501, 113.6201),
+        NOW - days(1),
+        kind=SubjectKind.SHOP,
+        address="人民路12号",
+    )
+    assert second.hq_stage is Stage.PERSUASION  # a weak match never counts
+    with storage.transaction(readonly=True) as tx:
+        pairs = {(p.a, p.b): (p.strength, p.reason, p.state) for p in tx.list_subject_pairs(DISTRICT)}
+        assert pairs == {tuple(sorted((a.id, b.id))): ("weak", "place", "open")}
+        assert identity_group(tx, b.id) == {b.id}
+        assert far.id not in str(pairs)
+        assert shop.id not in str(pairs)
+
+
+def test_places_per_subject_are_bounded(storage: Storage) -> None:
+    vendor = make_subject(name="流动摊贩甲")
+    cases = [
+        make_case(
+            subject_id=vendor.id, occurred_at=NOW - days(30 - i), location=at_place(34.70 + i * 0.01, 113.6)
+        )
+        for i in range(MAX_PLACES + 5)
+    ]
+    push(storage, ("subject", vendor), *(("case", c) for c in cases))
+    with storage.transaction(readonly=True) as tx:
+        places = [k for k in tx.subject_keys(vendor.id) if k.startswith("place:")]
+    assert len(places) == MAX_PLACES
 
 
 def test_another_district_never_matches(storage: Storage) -> None:

@@ -581,11 +581,11 @@ def test_access(world: World, key: str, caller: str, expected: str) -> None:
 DASH_CALLERS = ("hq", "leader", "owner", "none", "xsite", "desk")
 #: (method, url) → expected status per caller, in DASH_CALLERS order.
 DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
-    ("GET /dashboard", (200, 403, 403, 200, 200, 303)),
+    ("GET /dashboard", (200, 303, 403, 200, 200, 303)),  # a leader: to /dashboard/subjects
     ("GET /dashboard/export.csv?days=3&until=2026-11-22", (200, 403, 403, 401, 200, 403)),
     ("GET /dashboard/daylog?squad=ZD01&until=2026-11-22", (200, 403, 403, 401, 200, 403)),
     ("GET /assets/dashboard.css", (200, 200, 200, 200, 200, 200)),
-    ("POST /dashboard/sign-in", (303, 403, 403, 422, 403, 303)),
+    ("POST /dashboard/sign-in", (303, 303, 403, 422, 403, 303)),
     ("POST /dashboard/sign-out", (303, 303, 303, 303, 403, 303)),
     ("GET /dashboard/sign-out", (405, 405, 405, 405, 405, 405)),
     ("POST /dashboard/users/disable", (200, 403, 403, 401, 403, 403)),
@@ -609,6 +609,14 @@ DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
     ("POST /dashboard/orders/{raw_id}/route", (404, 403, 403, 401, 403, 404)),
     ("POST /dashboard/orders/{raw_id}/assign", (404, 403, 403, 401, 403, 404)),
     ("POST /dashboard/orders/{raw_id}/follow-up", (404, 403, 403, 401, 403, 404)),
+    # hq.dashsubjects: merge suggestions and field conflicts, for a leader (own district) and HQ; an empty
+    # form names no subject or conflict (422 once the session and the role passed)
+    ("GET /dashboard/subjects", (200, 200, 403, 200, 200, 403)),
+    ("GET /dashboard/subjects?district=二七区", (200, 403, 403, 200, 200, 403)),
+    ("POST /dashboard/subjects/merge", (422, 422, 403, 401, 403, 403)),
+    ("POST /dashboard/subjects/split", (422, 422, 403, 401, 403, 403)),
+    ("POST /dashboard/subjects/unmerge", (422, 422, 403, 401, 403, 403)),
+    ("POST /dashboard/subjects/resolve", (422, 422, 403, 401, 403, 403)),
 ]
 DASH_ROWS = [(key, c, e) for key, row in DASHBOARD for c, e in zip(DASH_CALLERS, row, strict=True)]
 DESK = Officer("9101", "热线受理员", "ZH00", "指挥中心", DISTRICT, Role.DESK)

@@ -91,9 +91,14 @@ def test_pages_have_no_inline_script_or_style(hq: Hq) -> None:
         board = client.get("/dashboard?days=3&until=2026-11-22").text
     with hq.client() as client:
         sign_in_page = client.get("/dashboard").text
-    with signed_in(hq, LEADER) as client:
-        forbidden = client.get("/dashboard").text
-    for page in (board, sign_in_page, forbidden):
+    with signed_in(
+        hq, LEADER
+    ) as client:  # a leader's page is the district's subjects; the board is not theirs
+        subjects = client.get("/dashboard/subjects").text
+        forbidden = client.get("/dashboard/zones").text
+    assert "无权访问" in forbidden
+    assert 'id="suggestions"' in subjects
+    for page in (board, sign_in_page, subjects, forbidden):
         assert "<script" not in page.lower()
         assert "<style" not in page.lower()
         assert not re.search(r"\sstyle\s*=", page, re.IGNORECASE)
