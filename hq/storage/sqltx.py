@@ -7,6 +7,7 @@ from typing import Any
 from hq.storage.base import StorageError
 from hq.storage.migrations import check_version
 from hq.storage.sql_people import PeopleMixin
+from hq.storage.sql_queue import QueueMixin
 from hq.storage.sql_records import RecordsMixin
 from hq.storage.sql_subjects import SubjectLinksMixin
 from hq.storage.sql_tally import TallyMixin
@@ -15,7 +16,9 @@ from hq.storage.sql_zones import ZonesMixin
 from hq.storage.sqlcore import Dialect
 
 
-class SqlTx(PeopleMixin, RecordsMixin, ZonesMixin, WorkOrdersMixin, TallyMixin, SubjectLinksMixin):
+class SqlTx(
+    PeopleMixin, RecordsMixin, ZonesMixin, WorkOrdersMixin, TallyMixin, SubjectLinksMixin, QueueMixin
+):
     """``hq.storage.base.Tx`` over one SQL connection inside one database transaction."""
 
     def __init__(self, conn: Any, dialect: Dialect, *, epoch: str, readonly: bool) -> None:
