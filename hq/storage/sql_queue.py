@@ -67,10 +67,12 @@ class QueueMixin(SqlBase):
             " AND occurred_at < ? UNION SELECT id FROM cases WHERE squad_code = ? AND received_at >= ?"
             f" AND received_at < ?){waiting}"
         )
+        # materialized: each candidate's device is looked up once, not at every use of ``first_seen``
         return (
-            "SELECT b.id, b.case_no, b.version, b.occurred_at, b.received_at, b.hq_stage, b.status, b.review,"
+            f"WITH b AS MATERIALIZED ({base}) SELECT * FROM (SELECT b.id, b.case_no, b.version,"
+            " b.occurred_at, b.received_at, b.hq_stage, b.status, b.review,"
             f" CASE WHEN {needs} THEN 0 ELSE 1 END AS k, b.first_seen, b.payload,"
-            f" CASE WHEN {moved} THEN b.received_at ELSE b.occurred_at END AS placed_at FROM ({base}) b"
+            f" CASE WHEN {moved} THEN b.received_at ELSE b.occurred_at END AS placed_at FROM b)"
         )
 
     def queue_rows(
@@ -95,7 +97,7 @@ class QueueMixin(SqlBase):
         inner = self._queue_select(future_slack, window, device_slack, waiting)
         params: list[Any] = [squad_code, a, b, squad_code, a, b]
         case_id = "q.id" if self.d.name == "sqlite" else 'q.id COLLATE "C"'
-        sql = f"SELECT * FROM ({inner}) q WHERE q.placed_at >= ? AND q.placed_at < ?"
+        sql = f"{inner} q WHERE q.placed_at >= ? AND q.placed_at < ?"
         params += [a, b]
         if after is not None:
             sql += (
