@@ -4,7 +4,10 @@ What a case version contributes is ``facts_of(state, case)``: nothing unless it 
 version, status active, not withdrawn on review); then one case in ``(day, squad, violation, HQ stage)``
 with its fine, its seized items by kind, and one open conflict on ``(day, squad)`` when HQ's stage differs
 from the phone's and no review has decided it yet (that one counts for the latest version whatever its
-status, as the dashboard always listed them). ``day`` is the bureau-local day of ``occurred_at``.
+status, as the dashboard always listed them). ``day`` is the bureau-local day of ``occurred_at``. The trend
+rollup (``agg_trend``: cases per week, Monday first, and per month × squad × violation × HQ stage) is no
+fact of its own: ``Figures.write`` derives it from the same day-cell deltas (``rollup``), so whatever
+writes day cells writes their weeks and months in the same statement batch.
 
 Every write that changes a case version's counted state goes through ``changing(tx, *case_ids)``::
 
