@@ -19,6 +19,7 @@ from enforcement.model import (
     Disposition,
     Review,
     ReviewDecision,
+    SeizedItem,
     Stage,
     Subject,
     SubjectKind,
@@ -43,7 +44,8 @@ def _rec(kind: str, record: Any) -> PushRecord:
 
 
 def _push(storage: Storage, *records: PushRecord, user: Any = OFFICER, device: str = "device-1") -> list[str]:
-    return [r.status for r in ingest_batch(storage, user, device, list(records), now=NOW)]
+    results = ingest_batch(storage, user, device, list(records), now=NOW)
+    return [r.status if r.status != "refused" else f"refused: {r.reason_en}" for r in results]
 
 
 def _busy_day(storage: Storage) -> None:
@@ -53,6 +55,7 @@ def _busy_day(storage: Storage) -> None:
     returning and withdrawing some, an amendment voiding one and one amending a returned case."""
     with storage.transaction() as tx:
         tx.put_user(UserRow(OTHER_OFFICER, "x"))
+        tx.put_user(UserRow(OFFICER, "x"))
         tx.put_district(District(DISTRICT, DISTRICT))
         tx.put_squad(Squad(OFFICER.squad_code, OFFICER.squad_name, DISTRICT))
         tx.touch_device("device-1", OFFICER.badge, datetime(2026, 11, 10, 8, 0, tzinfo=LOCAL_TZ))
@@ -68,6 +71,13 @@ def _busy_day(storage: Storage) -> None:
             else {}
         )
         officer = OFFICER if i % 3 else OTHER_OFFICER
+        if i % 5 == 1:  # seized items (the summary line counts them, the item lists them)
+            second = OTHER_OFFICER if officer is OFFICER else OFFICER
+            extra |= {
+                "seized_items": (SeizedItem("烧烤炉", 1 + i % 3, "铁制"),),
+                "second_officer_badge": second.badge,
+                "seizure_receipt_no": f"ZK-{i}",
+            }
         cases.append(
             make_case(
                 officer=officer,
@@ -125,6 +135,8 @@ def test_the_keyset_queue_pages_through_ties_as_the_day_log_orders_them(storage:
     assert len(whole.items) == 26  # 31 cases of the day, 5 decided (the amended returned one waits again)
     assert sum(1 for item in whole.items if item.occurred_at == TIE) == 19  # ties on the time
     assert whole.squad_name == OFFICER.squad_name
+    assert "暂扣烧烤炉" in whole.summary_zh
+    assert any("烧烤炉×" in item.seized for item in whole.items)
     flags = {item.time_flag for item in whole.items}
     assert {"time_future", "time_before_device"} <= flags
     for limit in (1, 2, 5, 7, 100):
