@@ -42,11 +42,6 @@ class QueueMixin(SqlBase):
             if self.d.name == "sqlite"
             else "(c.payload::json ->> 'device_id')"
         )
-        # the device's first sign-in as ``get_device`` finds it (``hq.daydata.state_time_flag``)
-        first_seen = (
-            f"(SELECT dv.created_at FROM devices dv WHERE dv.device_id = {device}"
-            " ORDER BY dv.last_seen_at DESC, dv.device_id, dv.badge LIMIT 1)"
-        )
         secs = int(future.total_seconds()), int(window.total_seconds()), int(device_slack.total_seconds())
         moved = (
             f"(b.occurred_at > {self._shift('b.received_at', secs[0])}"
@@ -60,12 +55,23 @@ class QueueMixin(SqlBase):
             f"({moved} OR {before_device} OR b.chosen_stage = {penalty} OR b.hq_stage = {penalty}"
             " OR b.hq_stage <> b.device_stage)"
         )
-        base = (
+        # two index ranges (the day's times, the day's receipts), each read on its own: a UNION of the two
+        # selects, not ``id IN (…)``, which a planner may answer by scanning every case. The device id is
+        # taken from the JSON once per case, outside the devices lookup (a planner scanning the few device
+        # rows would otherwise parse the case's JSON once per device row).
+        columns = (
             "SELECT c.id, c.case_no, c.version, c.occurred_at, c.received_at, c.hq_stage, c.status, c.review,"
-            f" c.chosen_stage, c.device_stage, c.payload, {first_seen} AS first_seen FROM cases c"
-            " WHERE c.latest AND c.id IN (SELECT id FROM cases WHERE squad_code = ? AND occurred_at >= ?"
-            " AND occurred_at < ? UNION SELECT id FROM cases WHERE squad_code = ? AND received_at >= ?"
-            f" AND received_at < ?){waiting}"
+            f" c.chosen_stage, c.device_stage, c.payload, {device} AS device_ref FROM cases c"
+        )
+        day = (
+            f"{columns} WHERE c.squad_code = ? AND c.occurred_at >= ? AND c.occurred_at < ?"
+            f" AND c.latest{waiting} UNION {columns} WHERE c.squad_code = ?"
+            f" AND c.received_at >= ? AND c.received_at < ? AND c.latest{waiting}"
+        )
+        # the device's first sign-in as ``get_device`` finds it (``hq.daydata.state_time_flag``)
+        base = (
+            "SELECT u.*, (SELECT dv.created_at FROM devices dv WHERE dv.device_id = u.device_ref"
+            f" ORDER BY dv.last_seen_at DESC, dv.device_id, dv.badge LIMIT 1) AS first_seen FROM ({day}) u"
         )
         # materialized: each candidate's device is looked up once, not at every use of ``first_seen``
         return (
