@@ -132,7 +132,7 @@ def load_board(
     by_stage: Counter[Stage] = Counter()
     fines = 0
     for day_text, squad_code, stage, n, _, yuan in tx.tally_sum(first, last, ("day", "squad_code", "stage"),
-                                                               **where):  # fmt: skip
+                                                       **where):  # fmt: skip
         day = date.fromisoformat(day_text)
         by_day_stage[day][Stage(stage)] = by_day_stage[day].get(Stage(stage), 0) + n
         by_day_squad[day][squad_code] += n
@@ -186,10 +186,13 @@ def load_board(
 
 
 def trend_of(tx: Tx, until: date, unit: str, where: dict[str, str | None]) -> Trend:
-    """Cases by stage per week (Monday first) or per month, the last ``TREND_BUCKETS`` up to ``until``."""
+    """Cases by stage per week (Monday first) or per month, the last ``TREND_BUCKETS`` up to ``until``:
+    the whole weeks or months from the rollup ingest keeps (``agg_trend``), the last one, when ``until``
+    ends it early, from the day rows of its days up to ``until``."""
     if unit == "week":
         monday = until - timedelta(days=until.weekday())
         buckets = [monday - timedelta(weeks=n) for n in range(TREND_BUCKETS - 1, -1, -1)]
+        after_last = buckets[-1] + timedelta(weeks=1)
     else:
         y, m = until.year, until.month
         starts = []
@@ -197,12 +200,18 @@ def trend_of(tx: Tx, until: date, unit: str, where: dict[str, str | None]) -> Tr
             starts.append(date(y, m, 1))
             y, m = (y, m - 1) if m > 1 else (y - 1, 12)
         buckets = starts[::-1]
+        after_last = date(until.year + until.month // 12, until.month % 12 + 1, 1)
+    whole = buckets if until == after_last - timedelta(days=1) else buckets[:-1]
     counts: dict[date, dict[Stage, int]] = defaultdict(dict)
-    for day_text, stage, n, _, _ in tx.tally_sum(buckets[0].isoformat(), until.isoformat(), ("day", "stage"),
-                                                 **where):  # fmt: skip
-        day = date.fromisoformat(day_text)
-        bucket = day - timedelta(days=day.weekday()) if unit == "week" else day.replace(day=1)
-        counts[bucket][Stage(stage)] = counts[bucket].get(Stage(stage), 0) + n
+    if whole:
+        for first_day, stage, n in tx.tally_trend(unit, whole[0].isoformat(), whole[-1].isoformat(), **where):
+            bucket = date.fromisoformat(first_day)
+            counts[bucket][Stage(stage)] = counts[bucket].get(Stage(stage), 0) + n
+    if len(whole) < len(buckets):
+        last = buckets[-1]
+        for _, stage, n, _, _ in tx.tally_sum(last.isoformat(), until.isoformat(), ("day", "stage"),
+                                             **where):  # fmt: skip
+            counts[last][Stage(stage)] = counts[last].get(Stage(stage), 0) + n
     return Trend(unit, buckets, dict(counts))
 
 

@@ -13,7 +13,7 @@ next pull) and the same audit event (who, when, why). The queue and the "counts 
 ``patrollog.reviewing``'s, the same the phone uses offline.
 """
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -24,63 +24,28 @@ from pydantic import BaseModel, ConfigDict, Field
 from enforcement.catalogue import Catalogue
 from enforcement.codec import to_json_dict
 from enforcement.limits import TEXT_LIMITS
-from enforcement.model import LOCAL_TZ, Review, ReviewDecision, Role, Stage, new_id
+from enforcement.model import LOCAL_TZ, Review, ReviewDecision, Role, new_id
 from hq import paging
 from hq.api.errors import ApiError
 from hq.auth import Principal
 from hq.daydata import load_daylog, state_time_flag
 from hq.ingest import ingest_batch
+from hq.reviewqueue import QueueItem, ReviewQueue, queue_of, read_queue
 from hq.settings import Settings
-from hq.storage.base import Storage
+from hq.storage.base import Storage, Tx
 from patrollog.csvlog import CSV_BOM, daylog_csv
-from patrollog.daylog import CaseLine, DayLog
+from patrollog.daylog import DayLog
 from patrollog.pdf import daylog_pdf
-from patrollog.reviewing import ReviewStatus, flag_label, review_status
+from patrollog.reviewing import ReviewStatus, review_status
 from sync.protocol import Errno, ErrorBody, PushRecord, RecordId
+
+__all__ = ["QueueItem", "ReviewQueue", "build_router", "queue_of", "read_queue"]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorBody} for s in (401, 403, 404, 409, 422, 503)}
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
-
-
-class QueueItem(_Model):
-    case_id: str
-    case_no: str
-    version: int
-    officer_badge: str
-    officer_name: str
-    occurred_at: datetime
-    violation_code: str
-    violation_name: str
-    stage: Stage
-    hq_stage: Stage | None
-    stage_conflict: bool
-    subject: str
-    address: str
-    fine_yuan: int | None
-    seized: str
-    status: ReviewStatus
-    status_zh: str
-    needs_decision: bool  # 处罚, a stage conflict or a time flag: counts as approved only after a decision
-    last_comment: str = ""
-    time_flag: str = ""  # patrollog.reviewing.TimeFlag value: HQ found the case's time implausible
-    time_flag_zh: str = ""
-    time_flag_en: str = ""
-    notice_flag: str = ""  # patrollog.reviewing.NoticeFlag value: the warning-notice number (hq.notices)
-    notice_flag_zh: str = ""
-    notice_flag_en: str = ""
-
-
-class ReviewQueue(_Model):
-    day: date
-    squad_code: str
-    squad_name: str
-    items: list[QueueItem]  # waiting for the leader: decisions needed first, then by time
-    counts: dict[str, int]  # ReviewStatus value -> cases of the day
-    summary_zh: str
-    next_cursor: str | None = None  # the next page's ``cursor`` (None: this is the last page)
 
 
 class ReviewRequest(_Model):
@@ -95,67 +60,6 @@ class ReviewOutcome(_Model):
     status: ReviewStatus
     status_zh: str
     counts_as_approved: bool
-
-
-def _item(line: CaseLine) -> QueueItem:
-    conflict = line.hq_stage is not None and line.hq_stage != line.stage
-    return QueueItem(
-        case_id=line.case_id,
-        case_no=line.case_no,
-        version=line.version,
-        officer_badge=line.officer_badge,
-        officer_name=line.officer_name,
-        occurred_at=line.occurred_at,
-        violation_code=line.violation_code,
-        violation_name=line.violation_name,
-        stage=line.stage,
-        hq_stage=line.hq_stage,
-        stage_conflict=conflict,
-        subject=line.subject,
-        address=line.location.address,
-        fine_yuan=line.fine_yuan,
-        seized=line.seized_text,
-        status=line.review,
-        status_zh=line.review.label("zh"),
-        needs_decision=line.review is ReviewStatus.NEEDS_DECISION,
-        last_comment=line.review_comment,
-        time_flag=line.time_flag,
-        time_flag_zh=flag_label(line.time_flag, "zh"),
-        time_flag_en=flag_label(line.time_flag, "en"),
-        notice_flag=line.notice_flag,
-        notice_flag_zh=flag_label(line.notice_flag, "zh"),
-        notice_flag_en=flag_label(line.notice_flag, "en"),
-    )
-
-
-def _queue_key(line: CaseLine) -> tuple[int, str, str]:
-    return (int(line.review is not ReviewStatus.NEEDS_DECISION), line.occurred_at.isoformat(), line.case_id)
-
-
-def queue_of(log: DayLog, *, cursor: str | None = None, limit: int | None = None) -> ReviewQueue:
-    """The leader's queue of a day log: the cases still waiting for a decision (a page of ``limit`` after
-    ``cursor`` when given: keyset on (decision needed first, time, case id), ``hq.paging``)."""
-    waiting = [line for line in log.lines if line.review.waiting]
-    waiting.sort(key=_queue_key)
-    scope = [log.squad_code, log.day.isoformat()]
-    after = paging.decode("queue", scope, cursor)
-    if after is not None:
-        if len(after) != 3 or not all(isinstance(v, t) for v, t in zip(after, (int, str, str), strict=True)):
-            raise paging.bad_cursor()
-        waiting = [line for line in waiting if _queue_key(line) > tuple(after)]
-    more = None
-    if limit is not None and len(waiting) > limit:
-        waiting = waiting[:limit]
-        more = paging.encode("queue", scope, list(_queue_key(waiting[-1])))
-    return ReviewQueue(
-        day=log.day,
-        squad_code=log.squad_code,
-        squad_name=log.squad_name,
-        items=[_item(line) for line in waiting],
-        counts={status.value: n for status, n in log.review_counts.items()},
-        summary_zh=log.summary_line,
-        next_cursor=more,
-    )
 
 
 #: The days a day log or queue may be asked for (outside: a 422 naming ``day``).
@@ -225,10 +129,13 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue, pri
     def today() -> date:
         return settings.clock().astimezone(LOCAL_TZ).date()
 
+    def known_squad(tx: Tx, squad_code: str) -> None:
+        if not known_text(squad_code) or tx.get_squad(squad_code) is None:
+            raise ApiError(Errno.NOT_FOUND, zh=f"中队“{squad_code}”不存在", en=f"No squad {squad_code}")
+
     def read_log(squad_code: str, day: date) -> DayLog:
         with storage.transaction(readonly=True) as tx:
-            if not known_text(squad_code) or tx.get_squad(squad_code) is None:
-                raise ApiError(Errno.NOT_FOUND, zh=f"中队“{squad_code}”不存在", en=f"No squad {squad_code}")
+            known_squad(tx, squad_code)
             return load_daylog(tx, squad_code, day, catalogue)
 
     @router.get("/v1/review/queue", response_model=ReviewQueue, responses=_ERRORS, tags=["review"])
@@ -241,9 +148,10 @@ def build_router(storage: Storage, settings: Settings, catalogue: Catalogue, pri
             str | None, Query(max_length=1000, description="next_cursor of the page before")
         ] = None,
     ) -> ReviewQueue:
-        return queue_of(
-            read_log(squad_scope(caller, squad), check_day(day or today())), cursor=cursor, limit=limit
-        )
+        squad_code, on = squad_scope(caller, squad), check_day(day or today())
+        with storage.transaction(readonly=True) as tx:
+            known_squad(tx, squad_code)
+            return read_queue(tx, squad_code, on, catalogue, cursor=cursor, limit=limit)
 
     @router.post("/v1/review/{case_id}", response_model=ReviewOutcome, responses=_ERRORS, tags=["review"])
     def decide(case_id: str, body: ReviewRequest, caller: Caller) -> ReviewOutcome:

@@ -4,7 +4,10 @@ What a case version contributes is ``facts_of(state, case)``: nothing unless it 
 version, status active, not withdrawn on review); then one case in ``(day, squad, violation, HQ stage)``
 with its fine, its seized items by kind, and one open conflict on ``(day, squad)`` when HQ's stage differs
 from the phone's and no review has decided it yet (that one counts for the latest version whatever its
-status, as the dashboard always listed them). ``day`` is the bureau-local day of ``occurred_at``.
+status, as the dashboard always listed them). ``day`` is the bureau-local day of ``occurred_at``. The trend
+rollup (``agg_trend``: cases per week, Monday first, and per month × squad × violation × HQ stage) is no
+fact of its own: ``Figures.write`` derives it from the same day-cell deltas (``rollup``), so whatever
+writes day cells writes their weeks and months in the same statement batch.
 
 Every write that changes a case version's counted state goes through ``changing(tx, *case_ids)``::
 
@@ -25,7 +28,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from enforcement.model import LOCAL_TZ, Case, CaseStatus, ReviewDecision, Stage
@@ -36,6 +39,7 @@ __all__ = ["Facts", "Figures", "TallyDelta", "changing", "facts_of", "kept", "re
 CaseCell = tuple[str, str, str, int]  # day, squad, violation, stage
 SeizedCell = tuple[str, str, str]  # day, squad, item kind
 ConflictCell = tuple[str, str]  # day, squad
+TrendCell = tuple[str, str, str, str, int]  # "week" | "month", its first day, squad, violation, stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,23 @@ def _facts(tx: Tx, case_id: str) -> Facts | None:
     return facts_of(state, Counted.of_json(data) if data is not None else None)
 
 
+def period_start(unit: str, day: str) -> str:
+    """The first day of the week (Monday) or month holding the ISO ``day``."""
+    first = date.fromisoformat(day)
+    first = first - timedelta(days=first.weekday()) if unit == "week" else first.replace(day=1)
+    return first.isoformat()
+
+
+def rollup(cases: Mapping[CaseCell, int]) -> Counter[TrendCell]:
+    """The trend rows (``agg_trend``) of day cells: each day's count added to its week and its month."""
+    rows: Counter[TrendCell] = Counter()
+    for (day, squad, violation, stage), n in cases.items():
+        if n:
+            for unit in ("week", "month"):
+                rows[(unit, period_start(unit, day), squad, violation, stage)] += n
+    return rows
+
+
 @dataclass
 class Figures:
     """Aggregate values (a delta or a whole count)."""
@@ -157,6 +178,7 @@ class Figures:
                 if (self.seized_cases[s], self.seized_items[s]) != (0, 0)
             ],
             conflicts=[(*c, n) for c, n in sorted(self.conflicts.items()) if n != 0],
+            trend=[(*t, n) for t, n in sorted(rollup(self.cases).items()) if n != 0],
         )
 
 
@@ -228,6 +250,7 @@ def iter_states(tx: Tx, *, latest_only: bool = True) -> Iterator[tuple[CaseState
 class Recount:
     figures: Figures
     subjects: dict[str, tuple[int, int, datetime, datetime | None]]  # n, penalties, last, last penalty
+    trend: Counter[TrendCell]  # the week and month rows (a recount derives them from the day cells)
 
 
 def recount(tx: Tx) -> Recount:
@@ -244,7 +267,7 @@ def recount(tx: Tx) -> Recount:
                 penalties += 1
                 last_penalty = at if last_penalty is None else max(last_penalty, at)
             subjects[state.subject_id] = (n + 1, penalties, max(last, at), last_penalty)
-    return Recount(figures, subjects)
+    return Recount(figures, subjects, rollup(figures.cases))
 
 
 def rebuild(storage: Storage) -> Recount:
@@ -273,7 +296,10 @@ def kept(tx: Tx) -> Recount:
     subjects = {
         r.subject_id: (r.cases, r.penalties, r.last_at, r.last_penalty_at) for r in tx.tally_subjects()
     }
-    return Recount(figures, subjects)
+    trend: Counter[TrendCell] = Counter()
+    for unit, first_day, squad, violation, stage, n in tx.tally_trend_rows():
+        trend[(unit, first_day, squad, violation, stage)] += n
+    return Recount(figures, subjects, trend)
 
 
 def comparable(counted: Recount) -> Mapping[str, object]:
@@ -282,4 +308,4 @@ def comparable(counted: Recount) -> Mapping[str, object]:
     return {
         name: {k: v for k, v in getattr(f, name).items() if v != 0}
         for name in ("cases", "fined", "fines", "seized_cases", "seized_items", "conflicts")
-    } | {"subjects": dict(counted.subjects)}
+    } | {"subjects": dict(counted.subjects), "trend": {k: v for k, v in counted.trend.items() if v != 0}}

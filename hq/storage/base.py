@@ -49,7 +49,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
@@ -263,6 +263,25 @@ class NewCase:
 
 #: A case version's place in the keyset order of ``Tx.cases_page``: ``(occurred_at, case_no, version)``.
 CaseKey = tuple[datetime, str, int]
+QueueKey = tuple[int, datetime, str]  # the review queue's order: 0 needs a decision / 1 not, time, case id
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """A latest case version of a squad's day as the review queue reads it (``Tx.queue_rows``)."""
+
+    case_id: str
+    case_no: str
+    version: int
+    occurred_at: datetime
+    received_at: datetime
+    hq_stage: Stage
+    status: str  # CaseStatus value
+    review: str  # ReviewDecision value of the version's newest review, "" when none
+    needs_decision: bool  # 处罚 (applied or HQ's), a stage conflict, an implausible time, a notice flag
+    device_first_seen: datetime | None  # its device's first sign-in at HQ (the time-flag rule)
+    payload: dict[str, Any]  # the stored case JSON
+    notice_flag: str = ""  # NoticeFlag value HQ gave its warning-notice number (``hq.notices``), or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -901,9 +920,11 @@ class Tx(Protocol):
         cases: Iterable[tuple[str, str, str, int, int, int, int]] = (),
         seized: Iterable[tuple[str, str, str, int, int]] = (),
         conflicts: Iterable[tuple[str, str, int]] = (),
+        trend: Iterable[tuple[str, str, str, str, int, int]] = (),
     ) -> None:
         """Upsert-increment deltas: cases ``(day, squad, violation, stage, n, fined, fines_yuan)``,
-        seizures ``(day, squad, kind, cases, items)``, open conflicts ``(day, squad, n)``."""
+        seizures ``(day, squad, kind, cases, items)``, open conflicts ``(day, squad, n)``, trend rows
+        ``(unit "week"|"month", first day, squad, violation, stage, n)``."""
         ...
 
     def tally_recount_subjects(self, subject_ids: Iterable[str]) -> None: ...
@@ -929,11 +950,43 @@ class Tx(Protocol):
     def tally_seized(
         self, first_day: str, last_day: str, *, squad_code: str | None = None
     ) -> list[tuple[str, str, str, int, int]]: ...
+    def tally_trend(
+        self,
+        unit: str,
+        first: str,
+        last: str,
+        *,
+        squad_code: str | None = None,
+        violation_code: str | None = None,
+    ) -> list[tuple[str, int, int]]:
+        """``(first day, stage, n)`` of the weeks or months whose first day is in ``[first, last]``."""
+        ...  # fmt: skip
+
+    def tally_trend_rows(self) -> list[tuple[str, str, str, str, int, int]]: ...
     def tally_conflicts(self) -> list[tuple[str, str, int]]: ...
     def tally_subjects(self) -> list[OffenderRow]: ...
     def tally_offenders(
         self, penalty_since: datetime, *, after: tuple[int, str] | None = None, limit: int = 20
     ) -> list[OffenderRow]: ...
+
+    # -- the review queue (``hq.storage.sql_queue``)
+    def queue_rows(
+        self,
+        squad_code: str,
+        start: datetime,
+        end: datetime,
+        *,
+        future_slack: timedelta,
+        window: timedelta,
+        device_slack: timedelta,
+        waiting_only: bool = False,
+        after: QueueKey | None = None,
+        limit: int | None = None,
+    ) -> list[QueueRow]:
+        """The latest case versions of ``squad_code`` whose best-known time is in ``[start, end)``; with
+        ``waiting_only`` those no review decided yet, in the queue's order (needs a decision first, time,
+        case id), strictly after ``after``, at most ``limit``."""
+        ...
 
     # -- keyset pages (no OFFSET: ``after`` is the previous page's last key)
     def cases_page(

@@ -646,6 +646,47 @@ def _aware(dialect: Dialect, value: Any) -> Any:
 
 
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
+def m011_city_scale(conn: Any, dialect: Dialect) -> None:
+    """HQ's reads at a whole city's scale (issue #20): the trend rollup ``agg_trend`` (cases per week or
+    month × squad × violation × HQ stage, kept by ``hq.tally`` from the same deltas as ``agg_cases`` and
+    filled here from it), the review queue's index over the cases a squad's day received (a case whose
+    time a wrong phone clock made implausible is placed by its receive time), and repeat offenders walked
+    in their list order (most cases first) instead of sorted after a range read."""
+    _run(
+        conn,
+        dialect,
+        """
+CREATE TABLE agg_trend (
+    unit TEXT NOT NULL,
+    first_day TEXT NOT NULL,
+    squad_code TEXT NOT NULL,
+    violation_code TEXT NOT NULL,
+    stage INTEGER NOT NULL,
+    n {BIGINT} NOT NULL,
+    PRIMARY KEY (unit, first_day, squad_code, violation_code, stage)
+);
+CREATE INDEX cases_squad_received ON cases (squad_code, received_at);
+DROP INDEX agg_subjects_penalty;
+CREATE INDEX agg_subjects_top ON agg_subjects (n DESC, subject_id, last_penalty_at) WHERE penalties > 0
+""",
+    )
+    if dialect.name == "sqlite":
+        month, week = "substr(day, 1, 8) || '01'", "date(day, '-6 days', 'weekday 1')"
+    else:
+        month, week = (
+            "substr(day, 1, 8) || '01'",
+            "to_char(day::date - (extract(isodow from day::date)::int - 1), 'YYYY-MM-DD')",
+        )
+    for unit, start in (("month", month), ("week", week)):  # constants: no SQL from data
+        sql = (
+            "INSERT INTO agg_trend (unit, first_day, squad_code, violation_code, stage, n)"  # noqa: S608
+            f" SELECT '{unit}', {start}, squad_code, violation_code, stage, sum(n) FROM agg_cases"
+            f" GROUP BY {start}, squad_code, violation_code, stage HAVING sum(n) <> 0"
+        )
+        dialect.execute(conn, sql)
+
+
+#: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m001_initial,
     m002_auth_devices,
@@ -657,6 +698,7 @@ MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m008_subject_merge,
     m009_notice_books,
     m010_work_order_seq_and_timers,
+    m011_city_scale,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -757,5 +799,5 @@ TABLES = (
     "work_order_events", "work_orders", "partners", "work_order_timers",
     "agg_cases", "agg_seized", "agg_conflicts", "agg_subjects",
     "subject_keys", "subject_pairs", "subject_aliases", "subject_revisions", "subject_conflicts",
-    "notice_flags", "notice_uses", "notice_books", "notice_series",
+    "notice_flags", "notice_uses", "notice_books", "notice_series", "agg_trend",
 )  # fmt: skip

@@ -27,7 +27,8 @@ COUNTED_SQL = (
 )
 
 GROUP_COLUMNS = frozenset({"day", "squad_code", "violation_code", "stage"})
-AGG_TABLES = ("agg_cases", "agg_seized", "agg_conflicts", "agg_subjects")
+AGG_TABLES = ("agg_cases", "agg_seized", "agg_conflicts", "agg_subjects", "agg_trend")
+TREND_UNITS = frozenset({"week", "month"})
 
 
 class TallyMixin(SqlBase):
@@ -37,9 +38,11 @@ class TallyMixin(SqlBase):
         cases: Iterable[tuple[str, str, str, int, int, int, int]] = (),
         seized: Iterable[tuple[str, str, str, int, int]] = (),
         conflicts: Iterable[tuple[str, str, int]] = (),
+        trend: Iterable[tuple[str, str, str, str, int, int]] = (),
     ) -> None:
         """Add deltas: cases ``(day, squad, violation, stage, n, fined, fines_yuan)``, seizures ``(day,
-        squad, kind, cases, items)``, open conflicts ``(day, squad, n)``."""
+        squad, kind, cases, items)``, open conflicts ``(day, squad, n)``, trend rows ``(unit, first day,
+        squad, violation, stage, n)``."""
         self._writable()
         rows = list(cases)
         if rows:
@@ -64,6 +67,14 @@ class TallyMixin(SqlBase):
                 "INSERT INTO agg_conflicts (day, squad_code, n) VALUES (?, ?, ?)"
                 " ON CONFLICT (day, squad_code) DO UPDATE SET n = agg_conflicts.n + excluded.n",
                 rows_c,
+            )
+        rows_t = list(trend)
+        if rows_t:
+            self._many(
+                "INSERT INTO agg_trend (unit, first_day, squad_code, violation_code, stage, n)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (unit, first_day, squad_code, violation_code, stage)"
+                " DO UPDATE SET n = agg_trend.n + excluded.n",
+                rows_t,
             )
 
     def tally_recount_subjects(self, subject_ids: Iterable[str]) -> None:
@@ -175,6 +186,42 @@ class TallyMixin(SqlBase):
             params.append(squad_code)
         sql += " AND cases <> 0 ORDER BY day, squad_code, kind"
         return [(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in self._all(sql, params)]
+
+    def tally_trend(
+        self,
+        unit: str,
+        first: str,
+        last: str,
+        *,
+        squad_code: str | None = None,
+        violation_code: str | None = None,
+    ) -> list[tuple[str, int, int]]:
+        """``(first day, stage, n)`` of the weeks or months (``unit``) whose first day is in
+        ``[first, last]``, summed over squads and violations (or of one), non-zero only."""
+        if unit not in TREND_UNITS:
+            raise ValueError(f"trend unit {unit!r}")
+        sql = (
+            "SELECT first_day, stage, sum(n) FROM agg_trend"
+            " WHERE unit = ? AND first_day >= ? AND first_day <= ?"
+        )
+        params: list[Any] = [unit, first, last]
+        if squad_code is not None:
+            sql += " AND squad_code = ?"
+            params.append(squad_code)
+        if violation_code is not None:
+            sql += " AND violation_code = ?"
+            params.append(violation_code)
+        sql += " GROUP BY first_day, stage HAVING sum(n) <> 0 ORDER BY first_day, stage"
+        return [(r[0], int(r[1]), int(r[2])) for r in self._all(sql, params)]
+
+    def tally_trend_rows(self) -> list[tuple[str, str, str, str, int, int]]:
+        """Every trend row ``(unit, first day, squad, violation, stage, n)``, non-zero only (tests and the
+        rebuild check)."""
+        rows = self._all(
+            "SELECT unit, first_day, squad_code, violation_code, stage, n FROM agg_trend WHERE n <> 0"
+            " ORDER BY unit, first_day, squad_code, violation_code, stage"
+        )
+        return [(r[0], r[1], r[2], r[3], int(r[4]), int(r[5])) for r in rows]
 
     def tally_conflicts(self) -> list[tuple[str, str, int]]:
         """Open conflicts ``(day, squad, n)``, non-zero only."""

@@ -9,6 +9,7 @@ from hq.storage.migrations import check_version
 from hq.storage.sql_batch import BatchMixin
 from hq.storage.sql_notices import NoticesMixin
 from hq.storage.sql_people import PeopleMixin
+from hq.storage.sql_queue import QueueMixin
 from hq.storage.sql_subjects import SubjectLinksMixin
 from hq.storage.sql_tally import TallyMixin
 from hq.storage.sql_workorders import WorkOrdersMixin
@@ -17,7 +18,14 @@ from hq.storage.sqlcore import Dialect
 
 
 class SqlTx(
-    PeopleMixin, BatchMixin, ZonesMixin, WorkOrdersMixin, TallyMixin, SubjectLinksMixin, NoticesMixin
+    PeopleMixin,
+    BatchMixin,
+    ZonesMixin,
+    WorkOrdersMixin,
+    TallyMixin,
+    SubjectLinksMixin,
+    NoticesMixin,
+    QueueMixin,
 ):
     """``hq.storage.base.Tx`` over one SQL connection inside one database transaction."""
 

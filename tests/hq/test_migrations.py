@@ -20,7 +20,7 @@ import pytest
 from psycopg import sql as pgsql
 
 from enforcement.model import ReviewDecision, Shift
-from hq import cli
+from hq import cli, tally
 from hq.ingest import ingest_batch
 from hq.storage import migrations
 from hq.storage.base import (
@@ -371,3 +371,37 @@ def test_two_processes_opening_a_fresh_postgres_database_migrate_once(
             storage.close()
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pgsql.Identifier(schema)))
+
+
+def test_the_trend_rollup_is_filled_from_the_day_rows_a_database_already_holds(place: Place) -> None:
+    """``m011_city_scale`` fills ``agg_trend`` (weeks from Monday, months) from the kept day rows."""
+    before = migrations.MIGRATIONS.index(migrations.m011_city_scale)
+    rows = [
+        ("2026-10-31", "ZD01", "0510", 1, 2),  # a Saturday: the week of Monday 10-26, the month of 10-01
+        ("2026-11-01", "ZD01", "0510", 1, 3),  # a Sunday: the same week, another month
+        ("2026-11-02", "ZD01", "0510", 1, 5),  # a Monday: a new week
+        ("2026-11-02", "ZD02", "0101", 3, 7),
+        ("2026-11-03", "ZD02", "0101", 3, 0),  # an emptied cell adds no row
+    ]
+    with place.raw() as (conn, dialect):
+        for migration in migrations.MIGRATIONS[:before]:
+            migration(conn, dialect)
+        dialect.execute(conn, "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(before),))
+        for row in rows:
+            dialect.execute(
+                conn,
+                "INSERT INTO agg_cases (day, squad_code, violation_code, stage, n, fined, fines_yuan)"
+                " VALUES (?, ?, ?, ?, ?, 0, 0)",
+                row,
+            )
+    with opened(place) as storage, storage.transaction(readonly=True) as tx:
+        kept = tally.kept(tx)
+        assert tally.comparable(kept)["trend"] == tally.rollup(kept.figures.cases)
+        assert sorted(tx.tally_trend_rows()) == [
+            ("month", "2026-10-01", "ZD01", "0510", 1, 2),
+            ("month", "2026-11-01", "ZD01", "0510", 1, 8),
+            ("month", "2026-11-01", "ZD02", "0101", 3, 7),
+            ("week", "2026-10-26", "ZD01", "0510", 1, 5),
+            ("week", "2026-11-02", "ZD01", "0510", 1, 5),
+            ("week", "2026-11-02", "ZD02", "0101", 3, 7),
+        ]

@@ -135,7 +135,9 @@ def test_rebuild_gives_the_same_tables_and_counts_fines_and_seizures(storage: St
     assert sum(before["cases"].values()) == 3  # type: ignore[attr-defined]
     with storage.transaction() as tx:  # wreck them: the rebuild recounts from the cases
         tx.tally_add(
-            cases=[("2000-01-01", "ZD09", "0510", 1, 7, 0, 0)], conflicts=[("2000-01-01", "ZD09", 3)]
+            cases=[("2000-01-01", "ZD09", "0510", 1, 7, 0, 0)],
+            conflicts=[("2000-01-01", "ZD09", 3)],
+            trend=[("month", "2000-01-01", "ZD09", "0510", 1, 5)],
         )
     tally.rebuild(storage)
     with storage.transaction(readonly=True) as tx:
