@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import copy
 import getpass
 import io
 import json
@@ -221,10 +222,17 @@ def _check_tls(args: argparse.Namespace) -> None:
 
 
 def _uvicorn_transport(args: argparse.Namespace, settings: Settings) -> dict[str, object]:
-    """uvicorn's TLS and forwarded-header options: proxy headers only from the configured proxies."""
+    """uvicorn's TLS and forwarded-header options: proxy headers only from the configured proxies. And its
+    logging, with a plain formatter for the access log: the same line per request (client, request line,
+    status) without uvicorn's colour and status-phrase formatting (about 4 % of HQ's CPU in bench/load.py)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    log_config["formatters"]["access"] = {"format": "%(levelname)s:     %(message)s"}
     options: dict[str, object] = {
         "proxy_headers": bool(settings.trusted_proxies),
         "forwarded_allow_ips": ",".join(settings.trusted_proxies),  # never uvicorn's 127.0.0.1 default
+        "log_config": log_config,
     }
     if args.tls_cert is not None:
         options.update(ssl_certfile=str(args.tls_cert), ssl_keyfile=str(args.tls_key))
