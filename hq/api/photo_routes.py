@@ -28,11 +28,13 @@ from typing import Annotated, BinaryIO
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
+from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 
+from hq.api.callers import token_dependency
 from hq.api.errors import ERROR_RESPONSES, ApiError
 from hq.api.jsonanswer import json_response
-from hq.auth import Principal
+from hq.auth import Auth, Principal
 from hq.blobs import BlobHashMismatch, BlobStore
 from hq.feed import emit_case_state
 from hq.partials import OffsetMismatch, PartialStore, uploader_key
@@ -95,6 +97,24 @@ def _require_sha(sha256: str) -> None:
         raise ApiError(Errno.BAD_HASH, detail={"sha256": sha256[:80]})
 
 
+def _checked_request(sha256: str, headers: Headers, max_bytes: int) -> int:
+    """The upload's offset, once its hash, media type and declared sizes are acceptable."""
+    _require_sha(sha256)
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in ("", "application/octet-stream", "image/jpeg"):
+        raise ApiError(Errno.PHOTO_MEDIA_TYPE, detail={"content_type": media_type[:100]})
+    offset = _upload_offset(headers.get(UPLOAD_OFFSET_HEADER))
+    if offset > max_bytes:
+        raise ApiError(Errno.PHOTO_TOO_LARGE, detail={"max_bytes": max_bytes})
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit():
+        if offset + int(declared) > max_bytes:
+            raise ApiError(Errno.PHOTO_TOO_LARGE, detail={"max_bytes": max_bytes})
+        if offset + int(declared) == 0:
+            raise ApiError(Errno.PHOTO_EMPTY)
+    return offset
+
+
 def _uploader(caller: Principal) -> str:
     return uploader_key(caller.badge, caller.device_id)
 
@@ -121,10 +141,13 @@ def build_router(
     partials: PartialStore,
     settings: Settings,
     principal: Callable[..., Principal],
+    auth: Auth,
 ) -> APIRouter:
-    """The photo routes; ``principal`` is the app's bearer-token dependency."""
+    """The photo routes; ``principal`` is the app's bearer-token dependency (an upload checks its token
+    with ``auth`` in its first worker-thread hop, ``hq.api.callers.token_dependency``)."""
     router = APIRouter()
     Caller = Annotated[Principal, Depends(principal)]
+    Token = Annotated[str, Depends(token_dependency())]
     Sha = Annotated[str, Path(description="SHA-256 of the photo file, 64 lowercase hex digits")]
 
     def facts(sha256: str) -> _PhotoFacts:
@@ -196,23 +219,10 @@ def build_router(
             ],
         },
     )
-    async def upload_photo(sha256: Sha, request: Request, caller: Caller) -> Response:
+    async def upload_photo(sha256: Sha, request: Request, token: Token) -> Response:
         """Store the photo whose bytes are the body (from ``Upload-Offset`` on, when resuming a cut-off
         upload; see ``sync.protocol``). A body cut off mid-way is kept as a partial of the caller's device."""
-        _require_sha(sha256)
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type not in ("", "application/octet-stream", "image/jpeg"):
-            raise ApiError(Errno.PHOTO_MEDIA_TYPE, detail={"content_type": media_type[:100]})
-        offset = _upload_offset(request.headers.get(UPLOAD_OFFSET_HEADER))
-        if offset > settings.max_photo_bytes:
-            raise ApiError(Errno.PHOTO_TOO_LARGE, detail={"max_bytes": settings.max_photo_bytes})
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit():
-            if offset + int(declared) > settings.max_photo_bytes:
-                raise ApiError(Errno.PHOTO_TOO_LARGE, detail={"max_bytes": settings.max_photo_bytes})
-            if offset + int(declared) == 0:
-                raise ApiError(Errno.PHOTO_EMPTY)
-        admission = await run_in_threadpool(admit_upload, sha256, caller)
+        caller, offset, admission = await run_in_threadpool(admit_upload, token, sha256, request.headers)
         if admission is not None:
             return json_response(admission)
         uploader = _uploader(caller)
@@ -252,10 +262,18 @@ def build_router(
         finally:
             spool.discard()
 
-    def admit_upload(sha256: str, caller: Principal) -> PhotoUploadResult | None:
-        """Before the body is read (one worker-thread hop, one read transaction): refused when the photo
-        is in none of the caller's cases nor their work-order resolutions; the answer itself when HQ
-        needs no bytes (already uploaded by this officer, or stored but unrecorded); None: read the body."""
+    def admit_upload(
+        token: str, sha256: str, headers: Headers
+    ) -> tuple[Principal, int, PhotoUploadResult | None]:
+        """Before the body is read (one worker-thread hop, one read transaction): the caller (the token
+        checked first), the upload's offset, and None to read the body, or the answer itself when HQ needs
+        no bytes (already uploaded by this officer, or stored but unrecorded). Refused when the request is
+        malformed, or the photo is in none of the caller's cases nor their work-order resolutions."""
+        caller = auth.authenticate(token)
+        offset = _checked_request(sha256, headers, settings.max_photo_bytes)
+        return caller, offset, admission(sha256, caller)
+
+    def admission(sha256: str, caller: Principal) -> PhotoUploadResult | None:
         with storage.transaction(readonly=True) as tx:
             case_ids = tx.cases_with_photo(sha256)
             states = [s for s in (tx.case_state(case_id) for case_id in case_ids) if s is not None]

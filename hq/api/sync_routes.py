@@ -17,10 +17,11 @@ from fastapi.concurrency import run_in_threadpool
 from enforcement.catalogue import Catalogue
 from enforcement.model import Role
 from enforcement.validation import MAX_POLICY_VERSION
+from hq.api.callers import token_dependency
 from hq.api.errors import ERROR_RESPONSES, ApiError, unsupported_protocol
 from hq.api.jsonanswer import json_response
 from hq.api.pushbody import TooManyRecords, parse_push
-from hq.auth import Principal
+from hq.auth import Auth, Principal
 from hq.feed import history_since
 from hq.ingest import ingest_batch
 from hq.policy import current as current_policy
@@ -74,11 +75,17 @@ def wire_change(change: StoredChange) -> Change:
 
 
 def build_router(
-    storage: Storage, settings: Settings, catalogue: Catalogue, principal: Callable[..., Principal]
+    storage: Storage,
+    settings: Settings,
+    catalogue: Catalogue,
+    principal: Callable[..., Principal],
+    auth: Auth,
 ) -> APIRouter:
-    """The push and pull routes; ``principal`` is the app's bearer-token dependency."""
+    """The push and pull routes; ``principal`` is the app's bearer-token dependency (the push checks the
+    token with ``auth`` in its worker thread, ``hq.api.callers.token_dependency``)."""
     router = APIRouter()
     Caller = Annotated[Principal, Depends(principal)]
+    Token = Annotated[str, Depends(token_dependency())]
 
     @router.post(
         "/v1/push",
@@ -87,14 +94,15 @@ def build_router(
         tags=["sync"],
         openapi_extra=_PUSH_BODY,
     )
-    async def push(request: Request, caller: Caller) -> Response:
+    async def push(request: Request, token: Token) -> Response:
         # The body is parsed here, in a worker thread, not by FastAPI on the event loop; an over-cap batch
-        # is refused as soon as its record ``cap + 1`` is seen. Parsing, ingest and encoding the answer
-        # share that one worker-thread hop.
+        # is refused as soon as its record ``cap + 1`` is seen. The token's check, parsing, ingest and
+        # encoding the answer share that one worker-thread hop.
         raw = await request.body()
-        return await run_in_threadpool(push_body, raw, request.headers.get("content-type"), caller)
+        return await run_in_threadpool(push_body, token, raw, request.headers.get("content-type"))
 
-    def push_body(raw: bytes, content_type: str | None, caller: Principal) -> Response:
+    def push_body(token: str, raw: bytes, content_type: str | None) -> Response:
+        caller = auth.authenticate(token)  # first: a refused token is told so before anything is parsed
         cap = min(settings.max_batch_records, MAX_BATCH_RECORDS)
         try:
             body = parse_push(raw, content_type, cap)
