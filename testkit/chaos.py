@@ -34,15 +34,10 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import psycopg
-from psycopg import sql as pgsql
-from psycopg.conninfo import make_conninfo
 
 if __package__ in (None, ""):  # run as a script: make ``testkit`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -61,6 +56,7 @@ from testkit.fleet import (
     seed_hq,
     tally,
 )
+from testkit.pg import fresh_database
 from testkit.s3kit import BucketBlobs, S3Endpoint, moto_endpoint
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "chaos.md"
@@ -341,20 +337,6 @@ def table(results: list[ChaosResult]) -> str:
 
 
 @contextmanager
-def fresh_database(dsn: str) -> Iterator[str]:
-    """A new, empty database on the PostgreSQL server of ``dsn`` (the nodes serve its public schema),
-    dropped afterwards."""
-    name = f"chaos_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
-    try:
-        yield make_conninfo(dsn, dbname=name)
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
-
-
-@contextmanager
 def postgres_server() -> Iterator[str]:
     """The DSN of ``STREETPATROL_TEST_PG_DSN``'s server, or of one scripts/pg.sh starts (and stops)."""
     dsn = os.environ.get("STREETPATROL_TEST_PG_DSN", "")
@@ -381,7 +363,7 @@ def main() -> int:
         for chaos in (False, True):
             label = ("chaos" if chaos else "clean") + ", 2 nodes"
             with (
-                fresh_database(server) as database,
+                fresh_database(server, "chaos") as database,
                 tempfile.TemporaryDirectory(prefix="streetpatrol-chaos-") as tmp,
             ):
                 shared = SharedStores(database, s3, s3.new_bucket())

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from testkit.chaos import ChaosConfig, SharedStores, fresh_database, run_chaos
+from testkit.chaos import ChaosConfig, SharedStores, run_chaos
 from testkit.chaosproxy import FAULT_KINDS, ChaosProxy, FaultRates
-from testkit.pg import pg_dsn
+from testkit.pg import fresh_database, pg_dsn
 from testkit.s3kit import S3Endpoint
 
 
@@ -56,6 +56,7 @@ def test_two_nodes_over_one_database_and_bucket_keep_exactly_once_through_chaos(
         devices=8, cases=10, photos=(1, 2), shift_seconds=8.0, http_timeout=4.0, heal_deadline=90.0
     )
     with fresh_database(pg_dsn()) as database:
+        assert database.startswith("postgresql://")  # PostgreSQL, not a SQLite file of that name
         shared = SharedStores(database, s3, s3.new_bucket())
         result = run_chaos(config, tmp_path, shared=shared, nodes=2)
 
