@@ -78,7 +78,7 @@ def create_app(
     principal = principal_dependency(auth)
     app.include_router(read_routes.build_health_router(settings))
     app.include_router(auth_routes.build_router(storage, settings, auth, principal))
-    app.include_router(sync_routes.build_router(storage, settings, catalogue, principal, auth))
+    app.include_router(sync_routes.build_router(storage, settings, catalogue, auth))
     sync_routes.publish_push_schema(app)
     app.include_router(photo_routes.build_router(storage, blobs, partials, settings, principal, auth))
     app.include_router(read_routes.build_router(storage, principal))

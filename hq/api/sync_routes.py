@@ -8,7 +8,6 @@ GET  /v1/changes?cursor=&limit=&policy=  → PullPage (the caller's scope of the
                                    first; ``policy``: the version the phone holds, ``hq.policy``)
 """
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
@@ -78,13 +77,11 @@ def build_router(
     storage: Storage,
     settings: Settings,
     catalogue: Catalogue,
-    principal: Callable[..., Principal],
     auth: Auth,
 ) -> APIRouter:
-    """The push and pull routes; ``principal`` is the app's bearer-token dependency (the push checks the
-    token with ``auth`` in its worker thread, ``hq.api.callers.token_dependency``)."""
+    """The push and pull routes. Both check the caller's token with ``auth`` first thing in their one
+    worker-thread hop (``hq.api.callers.token_dependency``)."""
     router = APIRouter()
-    Caller = Annotated[Principal, Depends(principal)]
     Token = Annotated[str, Depends(token_dependency())]
 
     @router.post(
@@ -124,12 +121,13 @@ def build_router(
 
     @router.get("/v1/changes", response_model=PullPage, responses=ERROR_RESPONSES, tags=["sync"])
     def changes(
-        caller: Caller,
+        token: Token,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int | None, Query(ge=1)] = None,
         policy: Annotated[int | None, Query(ge=0, le=MAX_POLICY_VERSION)] = None,
         aliases: bool = False,
     ) -> Response:
+        caller = auth.authenticate(token)  # in the route's own worker-thread hop (hq.api.callers)
         size = min(limit or settings.default_pull_limit, settings.max_pull_limit)
         now = settings.clock()
         with storage.transaction(readonly=True) as tx:
