@@ -487,6 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", help="comma-separated concurrencies (default 10,50,100,200,500,1000)")
     parser.add_argument("--seconds", type=float, help="window per step")
     parser.add_argument("--max-rounds", type=int, help="rounds per phone per step at most (default 20)")
+    parser.add_argument(
+        "--sign-in-concurrency", type=int, help="sign-ins at once before the steps (default 10)"
+    )
     parser.add_argument("--workers", default="1", help="comma-separated `serve --workers` counts, e.g. 1,2")
     parser.add_argument("--pool-size", type=int, help="`serve --pool-size` (PostgreSQL, per worker)")
     parser.add_argument(
@@ -510,6 +513,8 @@ def base_config(args: argparse.Namespace) -> LoadConfig:
         base = replace(base, step_seconds=args.seconds)
     if args.max_rounds:
         base = replace(base, max_rounds=args.max_rounds)
+    if args.sign_in_concurrency:
+        base = replace(base, sign_in_concurrency=args.sign_in_concurrency)
     return base
 
 
