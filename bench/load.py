@@ -13,7 +13,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make ``testkit`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from testkit.load import main
+from testkit.load_compare import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -296,6 +296,9 @@ class Auth:
                     raise ApiError(Errno.DEVICE_BOUND)
                 if before is None or before.key_hash is None:
                     detail["device_key"] = "bound"
+            # under the same locks as the reservation: concurrent refunds of one address (an office NAT, a
+            # shift start) must not overwrite each other's count (PostgreSQL: lost updates locked it out)
+            tx.lock_signin(key for key, _free in admitted.keys)
             self._refund(tx, admitted, now)
             tx.revoke_tokens(now, device_id=request.device_id)  # one live token per physical phone
             tx.touch_device(request.device_id, user.badge, now, request.device_name)

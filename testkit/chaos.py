@@ -11,19 +11,31 @@ compared (``fleet.tally``): HQ holds every case and photo exactly once, by case 
 intact blob files, and every phone shows every case complete with nothing left to send.
 
 The baseline in the same run is the same fleet and shift over a clean link without restarts.
-Run: ``.venv/bin/python bench/chaos.py`` (about two minutes); writes bench/results/chaos.md.
-``tests/reliability/test_chaos.py`` runs a smaller shift with the same code.
+
+Two nodes (``run_chaos(..., shared=SharedStores(...), nodes=2)``): two ``streetpatrol-hq serve`` processes
+on two ports share one PostgreSQL database and one S3 bucket (``--blobs s3://bucket/city``; the bucket is
+moto's server on loopback, ``testkit.s3kit``, standing in for the protocol). The proxy sends each
+connection to one node drawn at random, so a phone's requests land on either node; the first restart
+(SIGTERM) is of node 1, the second (SIGKILL) of node 2, while the other node keeps serving. The tally
+counts the photos in the bucket.
+
+Run: ``.venv/bin/python bench/chaos.py`` (one node, then two; about five minutes; the two-node runs use
+the PostgreSQL of ``STREETPATROL_TEST_PG_DSN`` or start one with scripts/pg.sh); writes
+bench/results/chaos.md. ``tests/reliability/test_chaos.py`` runs smaller shifts with the same code.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +46,7 @@ from mobile.hqclient import RetryPolicy, SyncError
 from testkit.chaosproxy import CLEAN, FAULT_KINDS, ChaosProxy, FaultRates, ProxyStats
 from testkit.fleet import (
     CHEAP_PIN_ENV,
+    BlobListing,
     Counters,
     Device,
     HqProcess,
@@ -43,6 +56,8 @@ from testkit.fleet import (
     seed_hq,
     tally,
 )
+from testkit.pg import fresh_database
+from testkit.s3kit import BucketBlobs, S3Endpoint, moto_endpoint
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "chaos.md"
 
@@ -67,6 +82,16 @@ class ChaosConfig:
     heal_deadline: float = 120.0  # seconds for every phone to finish once the network healed
 
 
+@dataclass(frozen=True, slots=True)
+class SharedStores:
+    """What HQ nodes share: a PostgreSQL database (a DSN, fresh and empty) and a bucket of an endpoint."""
+
+    database: str
+    s3: S3Endpoint
+    bucket: str
+    prefix: str = "city"
+
+
 @dataclass
 class ChaosResult:
     config: ChaosConfig
@@ -77,6 +102,7 @@ class ChaosResult:
     counters: dict[str, int]
     tally: Tally
     errors: list[str] = field(default_factory=list)
+    nodes: int = 1
 
     @property
     def retries(self) -> int:
@@ -156,15 +182,43 @@ class _Fleet:
             self._note_recorded(finished=True)
 
 
-def run_chaos(config: ChaosConfig, root: Path, *, chaos: bool = True, label: str = "") -> ChaosResult:
+def run_chaos(
+    config: ChaosConfig,
+    root: Path,
+    *,
+    chaos: bool = True,
+    label: str = "",
+    shared: SharedStores | None = None,
+    nodes: int = 1,
+) -> ChaosResult:
     """One run in ``root`` (a fresh directory): the fleet syncs its shift; with ``chaos`` through the
-    faulty proxy and with HQ restarts, otherwise over a clean link without restarts."""
+    faulty proxy and with HQ restarts, otherwise over a clean link without restarts. ``nodes`` > 1: that
+    many HQ processes over ``shared`` (PostgreSQL and a bucket), the proxy spreading connections."""
     officers = fleet_officers(config.devices)
-    db = root / "hq" / "hq.db"
-    db.parent.mkdir(parents=True)
-    seed_hq(str(db), officers)
-    hq = HqProcess(str(db), root / "hq" / "blobs", root / "hq" / "serve.log", env=CHEAP_PIN_ENV).start()
-    proxy = ChaosProxy(hq.port, rates=config.rates if chaos else CLEAN, seed=config.seed).start()
+    hqs: list[HqProcess] = []
+    listing: Path | BlobListing
+    if shared is None:
+        assert nodes == 1, "several nodes share a database and a bucket"
+        db = root / "hq" / "hq.db"
+        db.parent.mkdir(parents=True)
+        storage_url = str(db)
+        listing = root / "hq" / "blobs"
+        hqs.append(HqProcess(storage_url, listing, root / "hq" / "serve.log", env=CHEAP_PIN_ENV))
+    else:
+        storage_url = shared.database
+        listing = BucketBlobs(shared.s3.client(), shared.bucket, shared.prefix)
+        for n in range(nodes):
+            spool = root / f"node{n + 1}" / "tmp"  # each node's local upload spool (TMPDIR)
+            spool.mkdir(parents=True)
+            env = {**CHEAP_PIN_ENV, **shared.s3.env(), "TMPDIR": str(spool)}
+            blobs = f"s3://{shared.bucket}/{shared.prefix}"
+            log = root / f"node{n + 1}" / "serve.log"
+            hqs.append(HqProcess(storage_url, blobs, log, env=env))  # type: ignore[arg-type]
+    seed_hq(storage_url, officers)
+    for hq in hqs:
+        hq.start()
+    rates = config.rates if chaos else CLEAN
+    proxy = ChaosProxy([hq.port for hq in hqs], rates=rates, seed=config.seed).start()
     counters = Counters()
     sleep = ScaledSleep(counters, config.sleep_scale, config.sleep_cap)
     devices = [
@@ -192,7 +246,7 @@ def run_chaos(config: ChaosConfig, root: Path, *, chaos: bool = True, label: str
             for i, fraction in enumerate(config.restarts):
                 threshold = math.ceil(total * fraction)
                 fleet.wait_recorded(threshold, timeout=600)
-                hq.restart(signal.SIGTERM if i % 2 == 0 else signal.SIGKILL)
+                hqs[i % len(hqs)].restart(signal.SIGTERM if i % 2 == 0 else signal.SIGKILL)
         fleet.wait_for(lambda: fleet.finished_recording == len(devices), timeout=600)
         proxy.heal()
         fleet.healed.set()
@@ -203,16 +257,18 @@ def run_chaos(config: ChaosConfig, root: Path, *, chaos: bool = True, label: str
     finally:
         fleet.healed.set()
         proxy.stop()
-        hq.stop()
+        for hq in hqs:
+            hq.stop()
     result = ChaosResult(
         config,
         label or ("chaos" if chaos else "clean"),
         wall,
         proxy.stats(),
-        hq.restarts,
+        sum(hq.restarts for hq in hqs),
         dict(counters.values),
-        tally(str(db), root / "hq" / "blobs", devices),
+        tally(storage_url, listing, devices),
         errors,
+        nodes,
     )
     for device in devices:
         device.close()
@@ -227,16 +283,18 @@ def table(results: list[ChaosResult]) -> str:
     lines = [
         f"# Sync under chaos: {config.devices} phones × {config.cases} cases, HQ restarted mid-run",
         "",
-        "| run | devices | cases | photos | faults: " + " / ".join(FAULT_KINDS) + " | refused while HQ down "
-        "| HQ restarts | retries | failed syncs | duplicates | missing | phones not empty | wall s |",
-        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | HQ | devices | cases | photos | faults: " + " / ".join(FAULT_KINDS) + " | refused while HQ "
+        "down | HQ restarts | retries | failed syncs | duplicates | missing | phones not empty | wall s |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         t = r.tally
         faults = " / ".join(str(r.proxy.faults[k]) for k in FAULT_KINDS)
         left = t.outbox_left + t.parked + t.photos_left + t.not_complete
+        where = "1 node, SQLite" if r.nodes == 1 else f"{r.nodes} nodes, PostgreSQL + S3"
         lines.append(
-            f"| {r.label} | {config.devices} | {t.cases} | {t.photos} | {faults} | {r.proxy.upstream_down} | "
+            f"| {r.label} | {where} | {config.devices} | {t.cases} | {t.photos} | {faults} | "
+            f"{r.proxy.upstream_down} | "
             f"{r.restarts} | {r.retries} | {r.counters.get('failed_syncs', 0)} | "
             f"{t.duplicate_cases + t.duplicate_photos} | {t.missing_cases + t.missing_photos} | {left} | "
             f"{r.wall_seconds:.1f} |"
@@ -251,7 +309,11 @@ def table(results: list[ChaosResult]) -> str:
         f"({rates.min_delay * 1000:.0f}–{rates.max_delay * 1000:.0f} ms), truncate {rates.truncate:.1%}, "
         f"reset {rates.reset:.1%}; seed {config.seed}. HQ: `streetpatrol-hq serve` subprocess on SQLite, "
         "stopped with SIGTERM after a third of the cases were recorded and killed with SIGKILL after two "
-        "thirds, each time started again on the same files and port. Phones record "
+        "thirds, each time started again on the same files and port. Two nodes: two `serve` processes on "
+        "two ports sharing one PostgreSQL database (scripts/pg.sh, fsync off) and one S3 bucket (moto's "
+        "server on loopback, standing in for the protocol), the proxy sending each connection to either "
+        "node at random; node 1 stopped (SIGTERM) at a third, node 2 killed (SIGKILL) at two thirds, the "
+        "other node serving meanwhile. Phones record "
         f"{photos_text} generated JPEGs (~{config.photo_bytes // 1000} KB) per case "
         f"and sync every {config.sync_every} cases; the client's backoff sleeps are scaled by "
         f"{config.sleep_scale} (capped at {config.sleep_cap} s); a request is given up after "
@@ -262,11 +324,33 @@ def table(results: list[ChaosResult]) -> str:
         "blob files beyond one per recorded SHA-256. missing: recorded cases or photos HQ does not hold "
         "(a photo counts only with its row stored and a blob file that hashes to its name). phones not "
         "empty: outbox records, parked records, photos waiting and cases not shown complete, summed over "
-        f"the phones. Spooled uploads left in HQ's blob temp dir after the kill: {chaos.tally.temp_files}. "
+        f"the phones. Spooled uploads left in HQ's blob temp dir after the kill (two nodes: cut-off uploads "
+        f"left in the bucket): {', '.join(f'{r.label} {r.tally.temp_files}' for r in results)}. "
         f"Answers HQ gave as duplicates (replays after lost answers): "
         f"{chaos.counters.get('duplicate_answers', 0)}.",
     ]
+    for r in results:
+        if r.nodes > 1:
+            split = " / ".join(str(n) for n in r.proxy.per_upstream)
+            lines.append(f"Connections per node, {r.label}: {split}.")
     return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """The DSN of ``STREETPATROL_TEST_PG_DSN``'s server, or of one scripts/pg.sh starts (and stops)."""
+    dsn = os.environ.get("STREETPATROL_TEST_PG_DSN", "")
+    if dsn:
+        yield dsn
+        return
+    script = Path(__file__).resolve().parents[1] / "scripts" / "pg.sh"
+    directory, dsn = subprocess.run(
+        ["bash", str(script)], check=True, capture_output=True, text=True
+    ).stdout.split()
+    try:
+        yield dsn
+    finally:
+        subprocess.run(["bash", str(script), "stop", directory], check=False)
 
 
 def main() -> int:
@@ -275,6 +359,15 @@ def main() -> int:
     for chaos in (False, True):
         with tempfile.TemporaryDirectory(prefix="streetpatrol-chaos-") as tmp:
             results.append(run_chaos(config, Path(tmp), chaos=chaos))
+    with postgres_server() as server, moto_endpoint() as s3:
+        for chaos in (False, True):
+            label = ("chaos" if chaos else "clean") + ", 2 nodes"
+            with (
+                fresh_database(server, "chaos") as database,
+                tempfile.TemporaryDirectory(prefix="streetpatrol-chaos-") as tmp,
+            ):
+                shared = SharedStores(database, s3, s3.new_bucket())
+                results.append(run_chaos(config, Path(tmp), chaos=chaos, label=label, shared=shared, nodes=2))
     text = table(results)
     print(text)
     failed = False

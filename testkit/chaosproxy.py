@@ -12,6 +12,9 @@ probabilities of the current ``FaultRates``:
   until the client gives up or ``drop_hold`` seconds pass.
 
 A connection opened while HQ is down is reset at once (counted as ``upstream_down``, not as a fault).
+With several upstream ports (HQ nodes behind a load balancer) each connection goes to one of them drawn
+at random from the connection's own seeded generator, as an L4 balancer spreads connections; a phone's
+next connection (after a fault, or its keep-alive expired) may land on the other node.
 ``heal()`` sets every rate to zero: from then on every byte passes, on connections already open too.
 
 Seeded: connection ``n`` draws from ``random.Random(f"{seed}:{n}")``, so the faults a connection suffers
@@ -28,6 +31,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 FAULT_KINDS = ("drop", "delay", "truncate", "reset")
@@ -78,6 +82,7 @@ class ProxyStats:
     upstream_down: int = 0  # connections reset because HQ could not be reached
     bytes_forwarded: int = 0
     faults: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FAULT_KINDS, 0))
+    per_upstream: list[int] = field(default_factory=list)  # connections sent to each upstream port
 
     @property
     def total_faults(self) -> int:
@@ -93,7 +98,7 @@ class ChaosProxy:
 
     def __init__(
         self,
-        upstream_port: int,
+        upstream_port: int | Sequence[int],
         *,
         upstream_host: str = "127.0.0.1",
         rates: FaultRates = CLEAN,
@@ -101,7 +106,9 @@ class ChaosProxy:
         drop_hold: float = 30.0,
         chunk: int = 64 * 1024,
     ) -> None:
-        self.upstream = (upstream_host, upstream_port)
+        ports = [upstream_port] if isinstance(upstream_port, int) else list(upstream_port)
+        self.upstreams = [(upstream_host, port) for port in ports]
+        self._per_upstream = [0] * len(ports)
         self.seed = seed
         self.drop_hold = drop_hold
         self.chunk = chunk
@@ -138,6 +145,7 @@ class ChaosProxy:
                 self._stats.upstream_down,
                 self._stats.bytes_forwarded,
                 dict(self._stats.faults),
+                list(self._per_upstream),
             )
 
     def start(self) -> ChaosProxy:
@@ -201,8 +209,11 @@ class ChaosProxy:
         upstream: socket.socket | None = None
         reset = False
         try:
+            index = rng.randrange(len(self.upstreams)) if len(self.upstreams) > 1 else 0
+            with self._lock:
+                self._per_upstream[index] += 1
             try:
-                upstream = socket.create_connection(self.upstream, timeout=2.0)
+                upstream = socket.create_connection(self.upstreams[index], timeout=2.0)
             except OSError:
                 with self._lock:
                     self._stats.upstream_down += 1

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from PIL import Image
@@ -465,8 +465,43 @@ def blob_files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and p.parent not in (root / "tmp", root / "partial")]
 
 
-def tally(storage_url: str, blobs: Path, devices: Sequence[Device]) -> Tally:
-    """Count by case id and by SHA-256: every recorded case and photo at HQ exactly once, phones empty."""
+class BlobListing(Protocol):
+    """HQ's stored photos as a tally counts them, wherever they are (``testkit.s3kit.BucketBlobs``: a
+    bucket; a ``Path``: a local blob directory)."""
+
+    def names(self) -> list[str]:
+        """The name of every stored photo object (one entry per object: a duplicate shows twice)."""
+        ...
+
+    def read(self, sha256: str) -> bytes | None:
+        """The stored bytes of a photo, None when absent."""
+        ...
+
+    def leftovers(self) -> int:
+        """Spooled or cut-off uploads still kept."""
+        ...
+
+
+class _Directory:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def names(self) -> list[str]:
+        return [p.name for p in blob_files(self.root)]
+
+    def read(self, sha256: str) -> bytes | None:
+        path = self.root / sha256[:2] / sha256[2:4] / sha256
+        return path.read_bytes() if path.is_file() else None
+
+    def leftovers(self) -> int:
+        temp = self.root / "tmp"
+        return sum(1 for _ in temp.iterdir()) if temp.is_dir() else 0
+
+
+def tally(storage_url: str, blobs: Path | BlobListing, devices: Sequence[Device]) -> Tally:
+    """Count by case id and by SHA-256: every recorded case and photo at HQ exactly once, phones empty.
+    ``blobs``: HQ's local blob directory, or the listing of a shared store (a bucket)."""
+    listing = _Directory(blobs) if isinstance(blobs, Path) else blobs
     result = Tally()
     cases = [c for d in devices for c in d.recorded]
     photos = {p.sha256 for c in cases for p in c.photos}
@@ -488,15 +523,14 @@ def tally(storage_url: str, blobs: Path, devices: Sequence[Device]) -> Tally:
             result.missing_cases += 1
         result.duplicate_cases += max(0, by_id[case.id] - 1) + max(0, by_no[case.case_no] - 1)
         result.duplicate_cases += max(0, receipts[case.id] - 1)
-    files = blob_files(blobs)
-    names = Counter(p.name for p in files)
+    names = Counter(listing.names())
     result.duplicate_photos = sum(n - 1 for n in names.values()) + sum(
         1 for name in names if name not in photos
     )
     for sha in photos:
         row = rows[sha]
-        path = blobs / sha[:2] / sha[2:4] / sha
-        intact = path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha
+        data = listing.read(sha)
+        intact = data is not None and hashlib.sha256(data).hexdigest() == sha
         if row is not None and row.stored and intact:
             result.photos_at_hq += 1
         else:
@@ -504,8 +538,7 @@ def tally(storage_url: str, blobs: Path, devices: Sequence[Device]) -> Tally:
             result.notes.append(
                 f"photo {sha[:12]}: row={row is not None} stored={row and row.stored} file={intact}"
             )
-    temp = blobs / "tmp"
-    result.temp_files = sum(1 for p in temp.iterdir()) if temp.is_dir() else 0
+    result.temp_files = listing.leftovers()
     for device in devices:
         outbox, parked, waiting = device.waiting()
         result.outbox_left += outbox

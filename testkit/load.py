@@ -480,24 +480,60 @@ def stop_postgres(directory: str) -> None:
     subprocess.run(["bash", str(REPO / "scripts" / "pg.sh"), "stop", directory], check=False)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """bench/load.py's options (``testkit.load_compare`` adds none of its own: they are all here)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--steps", help="comma-separated concurrencies (default 10,50,100,200,500,1000)")
     parser.add_argument("--seconds", type=float, help="window per step")
+    parser.add_argument("--max-rounds", type=int, help="rounds per phone per step at most (default 20)")
+    parser.add_argument(
+        "--sign-in-concurrency", type=int, help="sign-ins at once before the steps (default 10)"
+    )
     parser.add_argument("--workers", default="1", help="comma-separated `serve --workers` counts, e.g. 1,2")
     parser.add_argument("--pool-size", type=int, help="`serve --pool-size` (PostgreSQL, per worker)")
     parser.add_argument(
+        "--baseline-ref",
+        help="run this git ref's build beside this one, the steps alternating (a temporary worktree "
+        "outside the repository; testkit/load_compare.py)",
+    )
+    parser.add_argument("--baseline", type=Path, help="as --baseline-ref, with a checkout already on disk")
+    parser.add_argument("--repeat", type=int, default=2, help="with a baseline: runs of each step per build")
+    parser.add_argument(
         "--out", type=Path, help="results file (default load.md; load-workers.md with --workers)"
     )
-    args = parser.parse_args(argv)
-    worker_counts = [int(x) for x in args.workers.split(",")]
-    out = args.out or (RESULTS if worker_counts == [1] else RESULTS.with_name("load-workers.md"))
+    return parser
+
+
+def base_config(args: argparse.Namespace) -> LoadConfig:
     base = LoadConfig()
     if args.steps:
         base = replace(base, steps=tuple(int(x) for x in args.steps.split(",")))
     if args.seconds:
         base = replace(base, step_seconds=args.seconds)
+    if args.max_rounds:
+        base = replace(base, max_rounds=args.max_rounds)
+    if args.sign_in_concurrency:
+        base = replace(base, sign_in_concurrency=args.sign_in_concurrency)
+    return base
+
+
+def check_note(result: LoadResult) -> str:
+    """The exactly-once check of a run, as the line under its table."""
+    counts = count_at_hq(result)
+    return (
+        f"Check: {counts['cases_acked']} cases acknowledged, {counts['cases_at_hq']} case rows "
+        f"at HQ ({counts['acked_missing']} acknowledged but absent); {counts['photos_acked']} "
+        f"photos acknowledged, {counts['photo_rows_stored']} stored rows, "
+        f"{counts['photos_without_file']} without a blob file."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    worker_counts = [int(x) for x in args.workers.split(",")]
+    out = args.out or (RESULTS if worker_counts == [1] else RESULTS.with_name("load-workers.md"))
+    base = base_config(args)
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     parts = [header(base)]
     started = time.perf_counter()
@@ -511,13 +547,7 @@ def main(argv: list[str] | None = None) -> int:
                 if backend == "postgres":
                     pg_dir, url = start_postgres()
                 result = run_load(config, Path(tmp), url, Path(pg_dir) / "data" if pg_dir else None)
-                counts = count_at_hq(result)
-                result.notes.append(
-                    f"Check: {counts['cases_acked']} cases acknowledged, {counts['cases_at_hq']} case rows "
-                    f"at HQ ({counts['acked_missing']} acknowledged but absent); {counts['photos_acked']} "
-                    f"photos acknowledged, {counts['photo_rows_stored']} stored rows, "
-                    f"{counts['photos_without_file']} without a blob file."
-                )
+                result.notes.append(check_note(result))
             finally:
                 if pg_dir:
                     stop_postgres(pg_dir)

@@ -13,10 +13,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 import pytest
 from psycopg import sql as pgsql
+from psycopg.conninfo import conninfo_to_dict
 
 from hq.storage.postgres import PostgresStorage
 from testkit.hqkit import Hq, make_hq
@@ -33,6 +35,32 @@ def pg_dsn() -> str:
             pytest.fail(f"{REQUIRE_PG_ENV}=1 but {PG_DSN_ENV} is not set")
         pytest.skip(f"no PostgreSQL: set {PG_DSN_ENV} (bash scripts/pg.sh prints a DSN)")
     return dsn
+
+
+def database_url(dsn: str, dbname: str) -> str:
+    """A ``postgresql://`` URL for database ``dbname`` on the server of ``dsn`` (a URL or key=value
+    conninfo). ``open_storage`` and ``serve --pg`` recognise PostgreSQL by that scheme: a key=value
+    string (what ``make_conninfo`` returns) would be taken for a SQLite file name."""
+    params = conninfo_to_dict(dsn)
+    user = quote(str(params.get("user", "")), safe="")
+    password = params.get("password")
+    login = user + (":" + quote(str(password), safe="") if password else "")
+    host, port = params.get("host", "127.0.0.1"), params.get("port", "5432")
+    return f"postgresql://{login}@{host}:{port}/{quote(dbname, safe='')}"
+
+
+@contextmanager
+def fresh_database(dsn: str, prefix: str = "t") -> Iterator[str]:
+    """A new, empty database on the server of ``dsn`` as a ``postgresql://`` URL (HQ serves its public
+    schema), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
+    try:
+        yield database_url(dsn, name)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
 
 
 def new_schema() -> str:

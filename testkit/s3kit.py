@@ -59,3 +59,34 @@ def moto_endpoint() -> Iterator[S3Endpoint]:
         yield S3Endpoint(f"http://127.0.0.1:{port}")
     finally:
         server.stop()
+
+
+class BucketBlobs:
+    """HQ's photos in ``bucket`` under ``prefix`` (``hq.blobs_s3``'s layout: ``<prefix>blobs/<sha256>``,
+    cut-off uploads ``<prefix>partial/…``), as ``testkit.fleet.tally`` counts them."""
+
+    def __init__(self, client: Any, bucket: str, prefix: str) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    def _keys(self, under: str) -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + under
+        )
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+    def names(self) -> list[str]:
+        return [key.rsplit("/", 1)[-1] for key in self._keys("blobs/")]
+
+    def read(self, sha256: str) -> bytes | None:
+        try:
+            body: bytes = self.client.get_object(Bucket=self.bucket, Key=f"{self.prefix}blobs/{sha256}")[
+                "Body"
+            ].read()
+        except self.client.exceptions.NoSuchKey:
+            return None
+        return body
+
+    def leftovers(self) -> int:
+        return len(self._keys("partial/"))

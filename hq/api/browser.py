@@ -27,10 +27,11 @@ is not from a browser (browsers send ``Origin`` on every cross-origin POST) and 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hq.api.errors import ApiError, error_response
 from hq.settings import Settings
@@ -53,54 +54,77 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_PREFIX = "/dashboard"
 
 
-def cross_site(request: Request, *, trust_forwarded_host: bool = False) -> bool:
-    """True when a browser says ``request`` was sent from another site (see the module docstring)."""
-    origin = request.headers.get("origin")
+def _forwarded_host(headers: Headers) -> str | None:
+    value = headers.get("x-forwarded-host")
+    return value.split(",")[0].strip().lower() if value is not None else None
+
+
+def cross_site(request: Request | Headers, *, trust_forwarded_host: bool = False) -> bool:
+    """True when a browser says the request (or its headers) was sent from another site (see the module
+    docstring)."""
+    headers = request.headers if isinstance(request, Request) else request
+    origin = headers.get("origin")
     if origin is not None:
-        hosts = {request.headers.get("host", "").lower()}
-        if trust_forwarded_host and "x-forwarded-host" in request.headers:
-            hosts.add(request.headers["x-forwarded-host"].split(",")[0].strip().lower())
+        hosts = {headers.get("host", "").lower()}
+        forwarded = _forwarded_host(headers) if trust_forwarded_host else None
+        if forwarded is not None:
+            hosts.add(forwarded)
         parts = urlsplit(origin.strip())
         return parts.scheme not in ("http", "https") or parts.netloc.lower() not in hosts
-    site = request.headers.get("sec-fetch-site")
+    site = headers.get("sec-fetch-site")
     if site is not None:
         return site.strip().lower() not in ("same-origin", "none")
     return False
 
 
-def browser_guard(
-    settings: Settings,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """The HTTP middleware: refuse cross-site dashboard writes, mark every answer (module docstring)."""
+def _refused() -> Response:
+    refused = ApiError(
+        Errno.FORBIDDEN,
+        zh="拒绝来自其他网站的请求，请在指挥中心看板页面内操作",
+        en="Refused: the request came from another site; use the HQ dashboard itself",
+        detail={"reason": "cross-site request"},
+    )
+    return error_response(refused)
 
-    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        path = request.url.path
+
+class BrowserGuard:
+    """ASGI middleware: refuse cross-site dashboard writes, mark every answer (module docstring). Plain
+    ASGI, not Starlette's ``BaseHTTPMiddleware``: that one runs every request (and every chunk of a
+    photo upload's body) through a task group and memory streams, which cost HQ more than the routes."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.docs = settings.api_docs
+        self.trust_forwarded_host = bool(settings.trusted_proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        csp = DOCS_CSP if self.docs and path in DOCS_PATHS else CSP
+        cacheable = path.startswith("/assets/")
+
+        async def marked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = csp
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "same-origin"
+                if not cacheable and "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
         if (
-            request.method not in SAFE_METHODS
+            scope["method"] not in SAFE_METHODS
             and (path == CSRF_PREFIX or path.startswith(CSRF_PREFIX + "/"))
-            and cross_site(request, trust_forwarded_host=bool(settings.trusted_proxies))
+            and cross_site(Headers(scope=scope), trust_forwarded_host=self.trust_forwarded_host)
         ):
-            refused = ApiError(
-                Errno.FORBIDDEN,
-                zh="拒绝来自其他网站的请求，请在指挥中心看板页面内操作",
-                en="Refused: the request came from another site; use the HQ dashboard itself",
-                detail={"reason": "cross-site request"},
-            )
-            response: Response = error_response(refused)
-        else:
-            response = await call_next(request)
-        headers = response.headers
-        docs = settings.api_docs and path in DOCS_PATHS
-        headers["Content-Security-Policy"] = DOCS_CSP if docs else CSP
-        headers["X-Frame-Options"] = "DENY"
-        headers["Referrer-Policy"] = "same-origin"
-        if "cache-control" not in headers and not path.startswith("/assets/"):
-            headers["Cache-Control"] = "no-store"
-        return response
-
-    return guard
+            await _refused()(scope, receive, marked)
+            return
+        await self.app(scope, receive, marked)
 
 
 def install_browser_guard(app: FastAPI, settings: Settings) -> None:
-    """Add ``browser_guard(settings)`` as the outermost HTTP middleware."""
-    app.middleware("http")(browser_guard(settings))
+    """Add ``BrowserGuard`` (outside every middleware added before it)."""
+    app.add_middleware(BrowserGuard, settings=settings)

@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import unquote
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
 
 from enforcement.zones import MAX_FILE_BYTES
 from hq.api.errors import ApiError, error_response
@@ -115,21 +116,40 @@ def body_limits(settings: Settings) -> Limits:
     return limits
 
 
-async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Refuse a NUL in the URL; mark every answer ``nosniff``."""
-    # A NUL in the path or query can name nothing and PostgreSQL cannot even compare it: refuse here.
-    query = request.scope.get("query_string", b"").decode()
-    if "\x00" in unquote(request.scope.get("path", "") + "?" + query):
-        refused = ApiError(Errno.VALIDATION, detail={"reason": "NUL in the URL"})
-        response: Response = error_response(refused)
-    else:
-        response = await call_next(request)
-    # Browsers must take every answer for what its Content-Type says (a stored photo is image/jpeg).
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+class UrlGuard:
+    """ASGI middleware: refuse a NUL in the URL; mark every answer ``nosniff``. (Plain ASGI: see
+    ``hq.api.browser.BrowserGuard`` for why not ``BaseHTTPMiddleware``.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def marked(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                # Browsers must take every answer for what its Content-Type says (a stored photo is
+                # image/jpeg).
+                MutableHeaders(scope=message)["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        # A NUL in the path or query can name nothing and PostgreSQL cannot even compare it: refuse here.
+        query = scope.get("query_string", b"").decode()
+        if "\x00" in unquote(scope.get("path", "") + "?" + query):
+            refused = ApiError(Errno.VALIDATION, detail={"reason": "NUL in the URL"})
+            await error_response(refused)(scope, receive, marked)
+            return
+        await self.app(scope, receive, marked)
 
 
 def install_limits(app: FastAPI, settings: Settings) -> None:
-    """``BodyLimit`` with ``body_limits(settings)``, then (outside it) ``guard``, as the app had them."""
+    """``BodyLimit`` with ``body_limits(settings)``, then (outside it) ``UrlGuard``, as the app had them."""
     app.add_middleware(BodyLimit, limits=body_limits(settings))
-    app.middleware("http")(guard)
+    app.add_middleware(UrlGuard)

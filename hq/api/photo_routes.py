@@ -21,16 +21,20 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
+from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 
+from hq.api.callers import token_dependency
 from hq.api.errors import ERROR_RESPONSES, ApiError
-from hq.auth import Principal
+from hq.api.jsonanswer import json_response
+from hq.auth import Auth, Principal
 from hq.blobs import BlobHashMismatch, BlobStore
 from hq.feed import emit_case_state
 from hq.partials import OffsetMismatch, PartialStore, uploader_key
@@ -93,8 +97,42 @@ def _require_sha(sha256: str) -> None:
         raise ApiError(Errno.BAD_HASH, detail={"sha256": sha256[:80]})
 
 
+def _checked_request(sha256: str, headers: Headers, max_bytes: int) -> int:
+    """The upload's offset, once its hash, media type and declared sizes are acceptable."""
+    _require_sha(sha256)
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in ("", "application/octet-stream", "image/jpeg"):
+        raise ApiError(Errno.PHOTO_MEDIA_TYPE, detail={"content_type": media_type[:100]})
+    offset = _upload_offset(headers.get(UPLOAD_OFFSET_HEADER))
+    if offset > max_bytes:
+        raise ApiError(Errno.PHOTO_TOO_LARGE, detail={"max_bytes": max_bytes})
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit():
+        if offset + int(declared) > max_bytes:
+            raise ApiError(Errno.PHOTO_TOO_LARGE, detail={"max_bytes": max_bytes})
+        if offset + int(declared) == 0:
+            raise ApiError(Errno.PHOTO_EMPTY)
+    return offset
+
+
 def _uploader(caller: Principal) -> str:
     return uploader_key(caller.badge, caller.device_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _PhotoFacts:
+    """What HQ's records say of one photo: the cases listing it, who uploaded its bytes, whether its row
+    says it is stored (the file itself is asked of the blob store)."""
+
+    states: list[CaseState]
+    uploaders: frozenset[str]
+    recorded: bool
+
+    @property
+    def uploaded_cases(self) -> list[CaseState]:
+        """The cases listing the photo whose own officer uploaded its bytes: the photo is read through
+        these only (a hash listed in someone else's case opens nothing)."""
+        return [s for s in self.states if s.officer_badge in self.uploaders]
 
 
 def build_router(
@@ -103,50 +141,36 @@ def build_router(
     partials: PartialStore,
     settings: Settings,
     principal: Callable[..., Principal],
+    auth: Auth,
 ) -> APIRouter:
-    """The photo routes; ``principal`` is the app's bearer-token dependency."""
+    """The photo routes; ``principal`` is the app's bearer-token dependency (an upload checks its token
+    with ``auth`` in its first worker-thread hop, ``hq.api.callers.token_dependency``)."""
     router = APIRouter()
     Caller = Annotated[Principal, Depends(principal)]
+    Token = Annotated[str, Depends(token_dependency())]
     Sha = Annotated[str, Path(description="SHA-256 of the photo file, 64 lowercase hex digits")]
 
-    def photo_cases(sha256: str) -> list[CaseState]:
+    def facts(sha256: str) -> _PhotoFacts:
+        """What HQ's records say of the photo, in one read transaction."""
         with storage.transaction(readonly=True) as tx:
             states = [tx.case_state(case_id) for case_id in tx.cases_with_photo(sha256)]
-        return [s for s in states if s is not None]
-
-    def uploaded_cases(sha256: str) -> list[CaseState]:
-        """The cases listing the photo whose own officer uploaded its bytes: the photo is read through
-        these only (a hash listed in someone else's case opens nothing)."""
-        with storage.transaction(readonly=True) as tx:
-            uploaders = set(tx.photo_uploaders(sha256))
-            states = [tx.case_state(case_id) for case_id in tx.cases_with_photo(sha256)]
-        return [s for s in states if s is not None and s.officer_badge in uploaders]
-
-    def uploaded_by(sha256: str, badge: str) -> bool:
-        with storage.transaction(readonly=True) as tx:
-            return badge in tx.photo_uploaders(sha256)
-
-    def order_photo(sha256: str, badge: str) -> list[str]:
-        """The work orders whose resolution by this officer names the photo (#15)."""
-        with storage.transaction(readonly=True) as tx:
-            return tx.work_orders_with_photo(sha256, badge)
-
-    def have_photo(sha256: str) -> bool:
-        with storage.transaction(readonly=True) as tx:
+            uploaders = frozenset(tx.photo_uploaders(sha256))
             row = tx.get_photo(sha256)
-        return row is not None and row.stored and blobs.has(sha256)
+        return _PhotoFacts([s for s in states if s is not None], uploaders, row is not None and row.stored)
 
     @router.head("/v1/photos/{sha256}", responses=ERROR_RESPONSES, tags=["photos"])
     def photo_exists(sha256: Sha, caller: Caller) -> Response:
         """200 when HQ has the photo (in the caller's scope); 404 otherwise, with ``Upload-Offset`` when HQ
         keeps a cut-off upload of it from the caller's device (resume from there)."""
         _require_sha(sha256)
-        if any(caller.can_read_case(s) for s in uploaded_cases(sha256)) and have_photo(sha256):
+        known = facts(sha256)
+        on_disk = blobs.has(sha256)
+        have = known.recorded and on_disk
+        if have and any(caller.can_read_case(s) for s in known.uploaded_cases):
             return Response(status_code=200)
         held = partials.held(sha256, _uploader(caller))
-        states = photo_cases(sha256)
-        own = any(s.officer_badge == caller.badge for s in states)
-        if own and blobs.has(sha256) and not have_photo(sha256):
+        own = any(s.officer_badge == caller.badge for s in known.states)
+        if own and on_disk and not have:
             held = blobs.size(sha256)  # stored, but its row not recorded (a 503 after the body): all of it
         return Response(status_code=404, headers={UPLOAD_OFFSET_HEADER: str(held)} if held else None)
 
@@ -158,13 +182,14 @@ def build_router(
     )
     def photo(sha256: Sha, caller: Caller) -> StreamingResponse:
         _require_sha(sha256)
-        states = photo_cases(sha256)
-        if not states:
+        known = facts(sha256)
+        if not known.states:
             raise ApiError(Errno.PHOTO_NOT_FOUND)
-        if not any(caller.can_read_case(s) for s in states):
+        if not any(caller.can_read_case(s) for s in known.states):
             raise ApiError(Errno.FORBIDDEN)
         # Only through a case whose officer uploaded these bytes: the uploader, their squad's leaders, HQ.
-        if not any(caller.can_read_case(s) for s in uploaded_cases(sha256)) or not have_photo(sha256):
+        readable = any(caller.can_read_case(s) for s in known.uploaded_cases)
+        if not readable or not known.recorded or not blobs.has(sha256):
             raise ApiError(Errno.PHOTO_NOT_FOUND)
         # Streamed from the store (a local file or an S3 object), never materialised on this node.
         size = blobs.size(sha256)
@@ -194,41 +219,13 @@ def build_router(
             ],
         },
     )
-    async def upload_photo(sha256: Sha, request: Request, caller: Caller) -> PhotoUploadResult:
+    async def upload_photo(sha256: Sha, request: Request, token: Token) -> Response:
         """Store the photo whose bytes are the body (from ``Upload-Offset`` on, when resuming a cut-off
         upload; see ``sync.protocol``). A body cut off mid-way is kept as a partial of the caller's device."""
-        _require_sha(sha256)
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type not in ("", "application/octet-stream", "image/jpeg"):
-            raise ApiError(Errno.PHOTO_MEDIA_TYPE, detail={"content_type": media_type[:100]})
-        offset = _upload_offset(request.headers.get(UPLOAD_OFFSET_HEADER))
-        if offset > settings.max_photo_bytes:
-            raise ApiError(Errno.PHOTO_TOO_LARGE, detail={"max_bytes": settings.max_photo_bytes})
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit():
-            if offset + int(declared) > settings.max_photo_bytes:
-                raise ApiError(Errno.PHOTO_TOO_LARGE, detail={"max_bytes": settings.max_photo_bytes})
-            if offset + int(declared) == 0:
-                raise ApiError(Errno.PHOTO_EMPTY)
-        states = await run_in_threadpool(photo_cases, sha256)
-        if not any(s.officer_badge == caller.badge for s in states) and not await run_in_threadpool(
-            order_photo, sha256, caller.badge
-        ):  # neither in the officer's own cases nor in their own work-order resolutions
-            raise ApiError(Errno.PHOTO_NOT_IN_MANIFEST)
+        caller, offset, admission = await run_in_threadpool(admit_upload, token, sha256, request.headers)
+        if admission is not None:
+            return json_response(admission)
         uploader = _uploader(caller)
-        stored = await run_in_threadpool(have_photo, sha256)
-        if stored and await run_in_threadpool(uploaded_by, sha256, caller.badge):
-            await run_in_threadpool(partials.discard, sha256, uploader)
-            return PhotoUploadResult(sha256=sha256, stored=False, already_had=True)
-        # Stored from another officer's upload: this officer's cases count it only once their phone sends
-        # the same bytes (read and hashed below; the file is not written twice).
-        if not stored and await run_in_threadpool(blobs.has, sha256):
-            # The file was stored but its row not recorded: the database failed after the whole body had
-            # arrived (503). HEAD told the phone HQ holds all of it, so the body is empty (an older phone
-            # sends it whole again): it is not read, the row is recorded from the stored file.
-            await run_in_threadpool(partials.discard, sha256, uploader)
-            size = await run_in_threadpool(blobs.size, sha256)
-            return await run_in_threadpool(record_photo, sha256, size, caller, True)
         spool = _Spool(blobs.temp_dir())
         try:
             digest = hashlib.sha256()
@@ -258,20 +255,68 @@ def build_router(
                 raise
             if size == 0:
                 raise ApiError(Errno.PHOTO_EMPTY)
-            if digest.hexdigest() != sha256:
-                await run_in_threadpool(partials.discard, sha256, uploader)
-                raise ApiError(Errno.PHOTO_HASH_MISMATCH, detail={"received_bytes": size, "offset": offset})
-            await run_in_threadpool(spool.finish)
-            try:
-                await run_in_threadpool(check_evidence, spool.path, settings.max_photo_edge)
-            except NotEvidence as exc:
-                await run_in_threadpool(partials.discard, sha256, uploader)
-                raise ApiError(Errno.PHOTO_NOT_EVIDENCE, detail={"reason": str(exc)}) from exc
-            result = await run_in_threadpool(store_photo, sha256, spool.path, size, caller)
-            await run_in_threadpool(partials.discard, sha256, uploader)
-            return result
+            result = await run_in_threadpool(
+                finish_upload, sha256, spool, size, digest.hexdigest(), offset, caller
+            )
+            return json_response(result)
         finally:
             spool.discard()
+
+    def admit_upload(
+        token: str, sha256: str, headers: Headers
+    ) -> tuple[Principal, int, PhotoUploadResult | None]:
+        """Before the body is read (one worker-thread hop, one read transaction): the caller (the token
+        checked first), the upload's offset, and None to read the body, or the answer itself when HQ needs
+        no bytes (already uploaded by this officer, or stored but unrecorded). Refused when the request is
+        malformed, or the photo is in none of the caller's cases nor their work-order resolutions."""
+        caller = auth.authenticate(token)
+        offset = _checked_request(sha256, headers, settings.max_photo_bytes)
+        return caller, offset, admission(sha256, caller)
+
+    def admission(sha256: str, caller: Principal) -> PhotoUploadResult | None:
+        with storage.transaction(readonly=True) as tx:
+            case_ids = tx.cases_with_photo(sha256)
+            states = [s for s in (tx.case_state(case_id) for case_id in case_ids) if s is not None]
+            if not any(s.officer_badge == caller.badge for s in states) and not tx.work_orders_with_photo(
+                sha256, caller.badge
+            ):  # neither in the officer's own cases nor in their own work-order resolutions
+                raise ApiError(Errno.PHOTO_NOT_IN_MANIFEST)
+            row = tx.get_photo(sha256)
+            uploaded = caller.badge in tx.photo_uploaders(sha256) if row is not None and row.stored else False
+        uploader = _uploader(caller)
+        on_disk = blobs.has(sha256)
+        stored = row is not None and row.stored and on_disk
+        if stored and uploaded:
+            partials.discard(sha256, uploader)
+            return PhotoUploadResult(sha256=sha256, stored=False, already_had=True)
+        # Stored from another officer's upload: this officer's cases count it only once their phone sends
+        # the same bytes (read and hashed by the caller; the file is not written twice).
+        if not stored and on_disk:
+            # The file was stored but its row not recorded: the database failed after the whole body had
+            # arrived (503). HEAD told the phone HQ holds all of it, so the body is empty (an older phone
+            # sends it whole again): it is not read, the row is recorded from the stored file.
+            partials.discard(sha256, uploader)
+            return record_photo(sha256, blobs.size(sha256), caller, True)
+        return None
+
+    def finish_upload(
+        sha256: str, spool: _Spool, size: int, received: str, offset: int, caller: Principal
+    ) -> PhotoUploadResult:
+        """After the whole body (one worker-thread hop): the hash, the evidence check, the blob and its
+        row; the caller's partial of the photo is gone afterwards whatever the outcome."""
+        uploader = _uploader(caller)
+        if received != sha256:
+            partials.discard(sha256, uploader)
+            raise ApiError(Errno.PHOTO_HASH_MISMATCH, detail={"received_bytes": size, "offset": offset})
+        spool.finish()
+        try:
+            check_evidence(spool.path, settings.max_photo_edge)
+        except NotEvidence as exc:
+            partials.discard(sha256, uploader)
+            raise ApiError(Errno.PHOTO_NOT_EVIDENCE, detail={"reason": str(exc)}) from exc
+        result = store_photo(sha256, spool.path, size, caller)
+        partials.discard(sha256, uploader)
+        return result
 
     def store_photo(sha256: str, temp: FsPath, size: int, caller: Principal) -> PhotoUploadResult:
         try:

@@ -58,6 +58,14 @@ def zip_polyglot() -> bytes:
     return jpeg() + archive.getvalue()
 
 
+def between_scans(marker: int, payload: bytes) -> bytes:
+    """A progressive JPEG with a segment slipped in before its second scan (past the header walk)."""
+    data = jpeg(progressive=True)
+    first = data.index(b"\xff\xda")
+    second = data.index(b"\xff\xda", first + 2)
+    return data[:second] + segment(marker, payload) + data[second:]
+
+
 def png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8)).save(buffer, "PNG")
@@ -76,6 +84,10 @@ def png() -> bytes:
         pytest.param(jpeg()[:2] + segment(0xFE, b"<html></html>") + jpeg()[2:], id="comment"),
         pytest.param(jpeg()[:2] + segment(0xE1, bytes(65000)) * 3 + jpeg()[2:], id="huge-exif"),
         pytest.param(bomb(), id="bomb"),
+        pytest.param(jpeg() + jpeg(), id="jpeg-after-the-end"),
+        pytest.param(between_scans(0xE1, b"Exif\x00\x00" + bytes(64)), id="exif-between-scans"),
+        pytest.param(between_scans(0xFE, b"<html></html>"), id="comment-between-scans"),
+        pytest.param(between_scans(0xD8, b""), id="image-start-between-scans"),
     ],
 )
 def test_anything_else_is_refused(tmp_path: Path, data: bytes) -> None:

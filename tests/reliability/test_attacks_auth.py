@@ -39,6 +39,7 @@ from testkit.hqkit import (
     OFFICER,
     OFFICER_B,
     PINS,
+    USERS,
     Hq,
     make_case,
     make_hq,
@@ -309,3 +310,58 @@ def test_a_shared_squad_phone_keeps_each_officers_last_contact(hq: Hq) -> None:
     seen = {badge: at for badge, _name, _squad, at in board.last_seen}
     assert seen[OFFICER.badge] == synced_at  # not 从未同步
     assert seen[LEADER.badge] == hq.clock()
+
+
+# ------------------------------------------------------------------------------ one address, many officers
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def nat_hq(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hq]:
+    """A served HQ whose per-address allowance (8) is above the sign-ins in flight at once below (6)."""
+    throttle = ThrottleSettings(
+        free_failures=1000, free_failures_per_address=8, free_failures_per_device=1000
+    )
+    if request.param == "sqlite":
+        hq = make_hq(tmp_path / "hq", throttle=throttle)
+        hq.serve()
+        yield hq
+        hq.close()
+        return
+    dsn = pg_dsn()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    hq = make_hq(
+        tmp_path / "hq",
+        open_storage=lambda: PostgresStorage(dsn, schema=schema, min_size=1, max_size=8),
+        throttle=throttle,
+    )
+    hq.serve()
+    try:
+        yield hq
+    finally:
+        hq.close()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pgsql.Identifier(schema)))
+
+
+def test_officers_signing_in_at_once_from_one_address_are_each_refunded(nat_hq: Hq) -> None:
+    """Six officers behind one address (an office NAT at shift start) sign in five times each, all six at
+    once: every success gives the address its attempt back, so it never locks. (On PostgreSQL concurrent
+    refunds used to overwrite each other's count, and the address locked after a few rounds.)"""
+    answers: list[int] = []
+    guard = threading.Lock()
+    start = threading.Barrier(len(USERS))
+
+    def officer(badge: str) -> None:
+        with nat_hq.client() as client:
+            start.wait()
+            for n in range(5):
+                answer = client.post("/v1/auth/sign-in", json=body(badge, PINS[badge], f"nat-{badge}-{n}"))
+                with guard:
+                    answers.append(answer.status_code)
+
+    threads = [threading.Thread(target=officer, args=(user.badge,)) for user in USERS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert answers == [200] * len(USERS) * 5

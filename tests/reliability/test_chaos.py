@@ -1,7 +1,9 @@
 """Sync under chaos (issue #7), the suite's short version of bench/chaos.py: 20 phones × 20 cases with 1–3
 generated JPEGs each sync through a proxy that drops, delays, truncates and resets, while HQ (a
 ``streetpatrol-hq serve`` subprocess) is stopped and killed mid-run; after the network heals HQ holds
-every case and photo exactly once and every phone is empty. Plus the proxy's own behaviour."""
+every case and photo exactly once and every phone is empty. The same with two HQ nodes sharing one
+PostgreSQL database and one S3 bucket, the proxy spreading connections over both and each node restarted
+once (issue #17). Plus the proxy's own behaviour."""
 
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from testkit.chaos import ChaosConfig, run_chaos
+from testkit.chaos import ChaosConfig, SharedStores, run_chaos
 from testkit.chaosproxy import FAULT_KINDS, ChaosProxy, FaultRates
+from testkit.pg import fresh_database, pg_dsn
+from testkit.s3kit import S3Endpoint
 
 
 @pytest.mark.slow
@@ -42,6 +46,47 @@ def test_every_case_and_photo_reaches_hq_exactly_once_through_chaos_and_two_rest
     assert result.proxy.upstream_down > 0
     assert all(result.proxy.faults[kind] > 0 for kind in FAULT_KINDS), result.proxy.faults
     assert result.retries > 0
+
+
+@pytest.mark.slow
+def test_two_nodes_over_one_database_and_bucket_keep_exactly_once_through_chaos(
+    tmp_path: Path, s3: S3Endpoint
+) -> None:
+    config = ChaosConfig(
+        devices=8, cases=10, photos=(1, 2), shift_seconds=8.0, http_timeout=4.0, heal_deadline=90.0
+    )
+    with fresh_database(pg_dsn()) as database:
+        assert database.startswith("postgresql://")  # PostgreSQL, not a SQLite file of that name
+        shared = SharedStores(database, s3, s3.new_bucket())
+        result = run_chaos(config, tmp_path, shared=shared, nodes=2)
+
+    assert result.errors == []
+    tally = result.tally
+    assert tally.cases == 80
+    assert (tally.duplicate_cases, tally.duplicate_photos) == (0, 0), tally
+    assert (tally.missing_cases, tally.missing_photos) == (0, 0), tally.notes
+    assert (tally.cases_at_hq, tally.photos_at_hq) == (tally.cases, tally.photos)
+    assert (tally.outbox_left, tally.parked, tally.photos_left, tally.not_complete) == (0, 0, 0, 0), (
+        tally.notes
+    )
+    # both nodes took connections, each was restarted once, and the faults hit the traffic
+    assert result.nodes == 2
+    assert all(n > 0 for n in result.proxy.per_upstream), result.proxy.per_upstream
+    assert result.restarts == 2
+    assert result.proxy.total_faults > 0
+
+
+def test_a_proxy_with_two_upstreams_spreads_its_connections(echo: Echo) -> None:
+    other = Echo()
+    try:
+        with ChaosProxy([echo.port, other.port], seed=5) as proxy:
+            for i in range(20):
+                assert talk(proxy.port, f"to either {i}".encode()) == f"to either {i}".encode()
+            split = proxy.stats().per_upstream
+        assert sum(split) == 20
+        assert all(n > 0 for n in split), split
+    finally:
+        other.close()
 
 
 # ------------------------------------------------------------------------------------------ the proxy

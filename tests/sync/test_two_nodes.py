@@ -8,28 +8,24 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql as pgsql
-from psycopg.conninfo import make_conninfo
 
 from hq.storage import open_storage
 from mobile.hqclient import SyncClient
 from sync.protocol import UPLOAD_OFFSET_HEADER
 from testkit.fleet import CHEAP_PIN_ENV, Device, HqProcess, fleet_officers, seed_hq
-from testkit.pg import pg_dsn
+from testkit.pg import fresh_database, pg_dsn
 from testkit.s3kit import S3Endpoint
 
 KEEP = 5_000  # bytes of the cut photo the first node receives
 
 
-def until(predicate: Callable[[], bool], what: str, limit: float = 20.0) -> None:
+def until(predicate: Callable[[], bool], what: str, limit: float = 90.0) -> None:
     deadline = time.monotonic() + limit
     while not predicate():
         if time.monotonic() > deadline:
@@ -39,16 +35,12 @@ def until(predicate: Callable[[], bool], what: str, limit: float = 20.0) -> None
 
 @pytest.fixture
 def database() -> Iterator[str]:
-    """A fresh PostgreSQL database (the CLI serves its public schema), dropped afterwards."""
-    dsn = pg_dsn()
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
-    try:
-        yield make_conninfo(dsn, dbname=name)
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
+    """A fresh PostgreSQL database as a ``postgresql://`` URL (the CLI serves its public schema), dropped
+    afterwards. (A key=value conninfo would have been taken for a SQLite file name by ``serve`` and
+    ``open_storage``: the nodes would have shared a SQLite file, not PostgreSQL.)"""
+    with fresh_database(pg_dsn()) as url:
+        assert url.startswith("postgresql://")
+        yield url
 
 
 class TwoNodes(httpx.BaseTransport):
