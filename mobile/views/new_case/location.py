@@ -74,7 +74,11 @@ class LocationStep(StepBase):
                 if position.latitude is None or position.longitude is None:
                     raise ValueError("no position")
                 self.drafts.set_position(
-                    position.latitude, position.longitude, position.accuracy, advance=True
+                    position.latitude,
+                    position.longitude,
+                    position.accuracy,
+                    advance=True,
+                    fix_time=position.timestamp,  # the fix's own time: checks the phone's clock
                 )
                 self.gps_note = ""
         except Exception:  # permission refused, no signal, timeout: the officer types the place instead
