@@ -23,6 +23,7 @@ from enforcement.policy import Policy
 from enforcement.staging import window_start
 from hq.storage.base import CaseState, ChangeKind, ChangeScope, Tx
 from hq.subjectmatch import group_history, identity_group
+from patrollog.reviewing import best_known_at
 from sync.protocol import CaseStateData, HistoryData, SquadCaseData, SquadShiftData
 
 __all__ = [
@@ -90,9 +91,12 @@ def emit_squad_case(
         officer_name=officer_name,
         subject_label=subject_label(subject) if subject is not None else "",
         missing_photos=len(missing),
+        received_at=state.received_at,
     )
+    # dated by its best-known time: a 1970 or 2099 case a wrong clock made is in the leaders' window too
+    placed = best_known_at(state.occurred_at, state.received_at)
     tx.emit(ChangeKind.SQUAD_CASE, state.case_id, data.model_dump(mode="json"),
-            ChangeScope(squad=state.squad_code), occurred_at=state.occurred_at)  # fmt: skip
+            ChangeScope(squad=state.squad_code), occurred_at=placed)  # fmt: skip
 
 
 def emit_squad_shift(tx: Tx, shift: Shift, officer: Officer) -> None:

@@ -381,6 +381,22 @@ CREATE INDEX outbox_by_record ON outbox (kind, record_id)
     )
 
 
+def m009_squad_case_hq_received(db: SqlExecutor) -> None:
+    """When HQ received each pulled squad case version (``SquadCaseData.received_at``; NULL from an HQ
+    that did not send it): the leader's day log and queue place a case whose time a wrong phone clock
+    made implausible (2099, 1970) on the day HQ received it, as HQ does
+    (``patrollog.reviewing.best_known_time``), and find it there by this index."""
+    _run(
+        db,
+        """
+ALTER TABLE squad_cases ADD COLUMN hq_received_at TEXT;
+ALTER TABLE squad_cases ADD COLUMN hq_received_utc INTEGER;
+CREATE INDEX squad_cases_by_hq_received ON squad_cases (squad_code, hq_received_utc)
+    WHERE hq_received_utc IS NOT NULL
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m001_initial,
@@ -391,5 +407,6 @@ MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m006_zones,
     m007_subject_merge,
     m008_work_orders,
+    m009_squad_case_hq_received,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

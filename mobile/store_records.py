@@ -391,16 +391,20 @@ class RecordStore(SubjectStore):
         missing_photos: int = 0,
         hq_reason_zh: str = "",
         hq_reason_en: str = "",
+        received_at: datetime | None = None,
     ) -> None:
         """A squad case version pulled from HQ (``squad_case``), with HQ's stage and the version's reviews;
         idempotent by case id and review id. Not queued back to HQ. ``hq_reason_zh`` / ``hq_reason_en``:
         HQ's reason for its stage (which earlier cases it counted), kept with the stage: when ``hq_stage``
-        is None the stage and reason already stored stay."""
+        is None the stage and reason already stored stay. ``received_at``: when HQ received the version
+        (the leader's day log places a case a wrong clock dated by it)."""
         need_text(case.id, "id")
         need_text(case.case_no, "case_no")
         need_text(case.squad_code, "squad_code")
         need_text(case.officer_badge, "officer_badge")
         need_aware(case.occurred_at, "occurred_at")
+        if received_at is not None:
+            need_aware(received_at, "received_at")
         stage = need_enum(Stage, hq_stage, "hq_stage") if hq_stage is not None else None
         for review in reviews:
             self._check_review(review)
@@ -424,6 +428,7 @@ class RecordStore(SubjectStore):
                 missing_photos=missing_photos,
                 hq_reason_zh=hq_reason_zh.strip(),
                 hq_reason_en=hq_reason_en.strip(),
+                hq_received_at=received_at,
             )
 
     def apply_squad_shift(self, shift: Shift, *, officer_name: str = "", squad_code: str = "") -> None:

@@ -438,6 +438,7 @@ class SyncClient:
                     missing_photos=squad_case.missing_photos,
                     hq_reason_zh=squad_case.hq_reason_zh,
                     hq_reason_en=squad_case.hq_reason_en,
+                    received_at=squad_case.received_at,
                 )
             elif change.kind == "zone":
                 zones.add(change)

@@ -112,7 +112,8 @@ class AppState:
             store, photos, self.link, now=now, clock=self.clock, drafts=self.drafts
         )  # #15
         self.sync = SyncScreenState(store, self.link)
-        self.squad = SquadState(store, catalogue, self.session, self.link, now=now)
+        # the leader's day and decisions by the best-known time: a leader phone at 2099 shows HQ's today
+        self.squad = SquadState(store, catalogue, self.session, self.link, now=self.clock.now)
         # day-log exports live in the app's data directory, beside the photos (``<data dir>/exports``)
         self.squad_export = DayLogExport(self.squad, export_dir or photos.root.parent / "exports")
         #: damage the background integrity check found (``StoreCorrupt``, the message an open would give)
