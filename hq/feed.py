@@ -52,6 +52,7 @@ def emit_case_state(
     data = CaseStateData(
         case_id=state.case_id, case_no=state.case_no, state=sync_state, hq_stage=state.hq_stage,
         hq_reason_zh=state.explain_zh, hq_reason_en=state.explain_en, missing_photos=missing,
+        received_at=state.received_at,
     )  # fmt: skip
     tx.emit(ChangeKind.CASE_STATE, state.case_id, data.model_dump(mode="json"),
             ChangeScope(badge=state.officer_badge))  # fmt: skip

@@ -359,8 +359,11 @@ class RecordStore(SubjectStore):
         *,
         hq_reason_zh: str = "",
         hq_reason_en: str = "",
+        received_at: datetime | None = None,
     ) -> None:
         """Record what HQ said of a case; ``hq_stage`` None keeps the stage already recorded.
+        ``received_at`` (when HQ received it) places the case on the day of its best-known time
+        (``store_squad.place_own_case``): a case a wrong clock dated 2099 moves to the day HQ received it.
 
         ``hq_reason_zh`` / ``hq_reason_en``: HQ's reason for its stage (``case_state``), kept with the stage.
         Without a stage both stay as they are; a stage with a reason brings that reason; a stage without a
@@ -370,12 +373,16 @@ class RecordStore(SubjectStore):
         state = need_enum(SyncState, state, "state")
         stage = int(need_enum(Stage, hq_stage, "hq_stage")) if hq_stage is not None else None
         zh, en = (hq_reason_zh.strip(), hq_reason_en.strip()) if stage is not None else ("", "")
+        if received_at is not None:
+            need_aware(received_at, "received_at")
         with self._write() as conn:
             cursor = conn.execute(
                 SET_SYNC_STATE_SQL, {"state": state.value, "stage": stage, "zh": zh, "en": en, "id": case_id}
             )
             if cursor.rowcount == 0:
                 raise refuse("unknown_case", "case_id", f"no case {case_id} on this phone", "本机没有该案件")
+            if received_at is not None:
+                store_squad.place_own_case(conn, case_id, received_at)
 
     # ------------------------------------------------------------------------------- squad feed
     # A leader's pulled squad records; the SQL lives in mobile.store_squad.

@@ -153,6 +153,18 @@ def put_squad_case(
     )
 
 
+def place_own_case(conn: sqlite3.Connection, case_id: str, received_at: datetime) -> None:
+    """Put one of the phone's own case versions on the bureau-local day of its best-known time once HQ's
+    receive time is known (``best_known_at``): ``cases.local_day`` is the day the case is listed under
+    (今日, the squad's day), which for a time a wrong clock made implausible is the day HQ received it."""
+    row = conn.execute("SELECT occurred_utc FROM cases WHERE id = ?", (case_id,)).fetchone()
+    if row is None:
+        return
+    placed = best_known_at(_EPOCH + timedelta(microseconds=row[0]), received_at)
+    day = placed.astimezone(LOCAL_TZ).date().isoformat()
+    conn.execute("UPDATE cases SET local_day = ? WHERE id = ? AND local_day <> ?", (day, case_id, day))
+
+
 def put_squad_shift(conn: sqlite3.Connection, shift: Shift, *, squad_code: str, officer_name: str) -> None:
     """Insert or refresh a pulled shift. An end once known is kept; an empty squad or name keeps the one
     already stored."""

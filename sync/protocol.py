@@ -625,6 +625,9 @@ class CaseStateData(WireModel):
     hq_reason_zh: str = ""
     hq_reason_en: str = ""
     missing_photos: list[str] = Field(default_factory=list)
+    # when HQ received the version (None from an HQ before it was sent): the officer's phone then places a
+    # case whose time its wrong clock made implausible on that day (patrollog.reviewing.best_known_at)
+    received_at: datetime | None = None
 
 
 class SquadCaseData(WireModel):

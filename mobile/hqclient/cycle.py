@@ -419,6 +419,7 @@ class SyncClient:
                     state.hq_stage,
                     hq_reason_zh=state.hq_reason_zh,
                     hq_reason_en=state.hq_reason_en,
+                    received_at=state.received_at,
                 )
             elif change.kind == "catalogue":
                 version = CatalogueData.model_validate(change.data).version

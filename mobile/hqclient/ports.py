@@ -54,6 +54,7 @@ class ClientStore(Protocol):
         *,
         hq_reason_zh: str = "",
         hq_reason_en: str = "",
+        received_at: datetime | None = None,
     ) -> None: ...
 
     # photos

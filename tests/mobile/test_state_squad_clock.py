@@ -1,7 +1,8 @@
-"""The leader's phone places a squad case by its best-known time, as HQ does (issue #14, Clocks): a case
-from a phone whose clock said 2099 or 1970 and never learnt better is in the leader's day log and review
-queue of the day HQ received it (``SquadCaseData.received_at``, ``patrollog.reviewing.best_known_time``),
-needs the leader's decision with HQ's reason, and is on no 2099 or 1970 day."""
+"""The leader's phone (and the officer's) places a case by its best-known time, as HQ does (issue #14,
+Clocks): a case from a phone whose clock said 2099 or 1970 and never learnt better is in the leader's day
+log and review queue of the day HQ received it (``SquadCaseData.received_at``,
+``patrollog.reviewing.best_known_time``), needs the leader's decision, and is on no 2099 or 1970 day; the
+officer's own 今日 lists it on that day too (``CaseStateData.received_at``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from patrollog.reviewing import ReviewStatus
 from testkit.hqkit import LEADER, OFFICER, Hq, make_case, push_body
 from testkit.hqkit import sign_in as api_sign_in
 from tests.mobile.statekit import Apps, PhoneClock, apps_of, sign_in
+from tests.mobile.test_state_clock import offline_without_reference, record
 
 RECEIVED_DAY = date(2026, 11, 22)  # HQ's clock in testkit.hqkit: 22:00 in Beijing
 Y2099 = datetime(2099, 3, 1, 9, 0, tzinfo=LOCAL_TZ)
@@ -103,3 +105,21 @@ def test_a_leader_phone_at_2099_shows_hqs_day_with_the_case_on_it(hq: Hq, leader
     with pytest.raises(SquadError) as refused:
         leader.squad.set_day(date(2099, 6, 1))  # after HQ's today: refused, as on a right clock
     assert refused.value.code == "day_future"
+
+
+def test_an_officers_2099_case_is_on_todays_list_once_hq_received_it(make_app: Apps, hq: Hq) -> None:
+    """The officer's own phone: a case saved offline under a 2099 clock with no reference (so dated 2099)
+    is on 今日 once the sync has told the phone HQ's time and when HQ received the case."""
+    clock = PhoneClock()
+    officer = make_app(clock=clock)
+    url = hq.serve().url
+    sign_in(officer, url)
+    offline_without_reference(officer)
+    clock.set(datetime(2099, 6, 1, 10, 0, tzinfo=LOCAL_TZ))
+    case = record(officer, seed=9)
+    assert case.occurred_at.year == 2099  # nothing told the phone better
+    officer.settings.update(hq_url=url)  # back in reach: the sync brings HQ's time and the case's state
+    officer.link.sync_now()
+    assert officer.today.today() == RECEIVED_DAY
+    assert [entry.case.id for entry in officer.today.cases()] == [case.id]
+    assert officer.store.patrol_log(case.officer_badge, date(2099, 6, 1)) == []
