@@ -49,7 +49,8 @@ Change ``data`` shapes (validated with the models at the end of the module)::
     catalogue   CatalogueData {version}
     tombstone   TombstoneData {kind: "subject", id}
     case_state  CaseStateData {case_id, case_no, state: SyncState, hq_stage, hq_reason_zh, hq_reason_en,
-                               missing_photos}   (the officer's own case; the reasons: see below)
+                               missing_photos, received_at}   (the officer's own case; the reasons: see
+                               below)
     squad_case  SquadCaseData {case: Case dict, hq_stage, hq_reason_zh, hq_reason_en, reviews: [Review dict],
                                officer_name, subject_label, missing_photos: int, received_at}
                                (leaders of the squad)
