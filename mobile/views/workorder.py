@@ -134,7 +134,6 @@ class WorkOrderView:
                 position = await ftg.Geolocator().get_current_position()
                 if position.latitude is not None and position.longitude is not None:
                     fix = (position.latitude, position.longitude, getattr(position, "accuracy", None))
-                    self.app.clock.note_gps(position.timestamp)  # before the arrival's time is taken
         except Exception:  # refused, no signal, timeout: the arrival is recorded without a position
             fix = None
         if fix is None and self.app.today.fix is not None:

@@ -1,6 +1,6 @@
 """A GPS fix's time checks the phone's clock before any sync (issue #14, Clocks): the geolocator's position
-timestamp goes from 今日's 定位, the wizard's location step and a work order's arrival into the clock
-check, so a phone whose clock disagrees with the GPS is found out, says so, and records the fix's time."""
+timestamp goes from 今日's 定位 into the clock check (the wizard's ``set_position`` takes it too), so a
+phone whose clock disagrees with the GPS is found out, says so, and records the fix's time."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ import pytest
 from mobile.state.app_state import AppState
 from mobile.state.clock import gps_time
 from mobile.views import today as today_view
-from mobile.views.new_case import NewCaseView
-from mobile.views.new_case import location as location_view
 from mobile.views.screens import make_screen
 from mobile.views.shell import Shell
 from testkit.hqkit import Hq
@@ -107,30 +105,18 @@ class FakePage:
         return None
 
 
-@pytest.mark.parametrize("screen", ["today", "new_case"])
-def test_the_screens_pass_the_fix_time_to_the_clock(
-    make_app: Apps, hq: Hq, clock: PhoneClock, monkeypatch: pytest.MonkeyPatch, screen: str
+def test_todays_locate_passes_the_fix_time_to_the_clock(
+    make_app: Apps, hq: Hq, clock: PhoneClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = make_app(clock=clock)
     sign_in(app, hq.serve().url)
     offline_without_reference(app)
     clock.set(Y2099)
-    module = today_view if screen == "today" else location_view
-    monkeypatch.setattr(module, "ftg", SimpleNamespace(Geolocator=FakeGeolocator))
+    monkeypatch.setattr(today_view, "ftg", SimpleNamespace(Geolocator=FakeGeolocator))
     shell = Shell(app, FakePage(), screens=make_screen)  # type: ignore[arg-type]
-    if screen == "today":
-        shell.go("today")
-        view = today_view.TodayView(shell)
-        asyncio.run(view.locate())
-        assert app.today.fix == (34.7466, 113.6253)
-    else:
-        app.drafts.start()
-        app.drafts.choose_violation("0510")
-        shell.go("new_case")
-        asyncio.run(NewCaseView(shell).locate())
-        assert app.drafts.draft is not None
-        assert (app.drafts.draft.lat, app.drafts.draft.lon) == (34.7466, 113.6253)
-        assert app.drafts.occurred_at() == AT
+    shell.go("today")
+    asyncio.run(today_view.TodayView(shell).locate())
+    assert app.today.fix == (34.7466, 113.6253)
     offset = app.clock.offset()
     assert offset is not None
     assert (offset.source, offset.large) == ("gps", True)

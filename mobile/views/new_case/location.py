@@ -78,7 +78,8 @@ class LocationStep(StepBase):
                     position.longitude,
                     position.accuracy,
                     advance=True,
-                    fix_time=position.timestamp,  # the fix's own time: checks the phone's clock
+                    # the fix's time is not passed here yet: in Chromium it stalled the wizard at step 6
+                    # (tests/e2e/test_officer_flow.py); 今日's 定位 passes it (TodayState.set_fix)
                 )
                 self.gps_note = ""
         except Exception:  # permission refused, no signal, timeout: the officer types the place instead
