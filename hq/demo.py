@@ -236,7 +236,11 @@ def seed_demo(
         case = _past_case(past, seq, now, histories[subject_id], catalogue)
         officer = next(u.officer for u in USERS if u.officer.badge == past.badge)
         record = PushRecord(kind="case", id=case.id, device_seq=seq, payload=to_json_dict(case))
-        [result] = ingest_batch(storage, officer, DEMO_DEVICE, [record], catalogue=catalogue, now=now)
+        # received as a phone in reach would have sent it, minutes after it was recorded: history seeded
+        # today is not a case HQ received today (a case over a year old on receipt would be one whose time
+        # HQ finds implausible, placed on the day of receipt: patrollog.reviewing.best_known_time)
+        received = min(now, case.occurred_at + timedelta(minutes=10))
+        [result] = ingest_batch(storage, officer, DEMO_DEVICE, [record], catalogue=catalogue, now=received)
         if result.acked:
             summary.cases_added += 1
         else:

@@ -26,6 +26,7 @@ from enforcement.staging import window_start
 from hq.storage.base import CaseState, ChangeKind, ChangeScope, Tx
 from hq.storage.sqlcore import dumps
 from hq.subjectmatch import group_history, identity_group
+from patrollog.reviewing import best_known_at
 from sync.protocol import SquadShiftData
 
 __all__ = [
@@ -91,8 +92,10 @@ def emit_squad_case(
     reviews = tx.reviews_for_case(state.case_id) if state.review else []
     data = squad_case_data(state, missing, case, reviews, officer_name, label)
     text = with_case_text(data, case_text) if case_text is not None else None
+    # dated by its best-known time: a 1970 or 2099 case a wrong clock made is in the leaders' window too
+    placed = best_known_at(state.occurred_at, state.received_at)
     tx.emit(ChangeKind.SQUAD_CASE, state.case_id, data, ChangeScope(squad=state.squad_code),
-            occurred_at=state.occurred_at, text=text)  # fmt: skip
+            occurred_at=placed, text=text)  # fmt: skip
 
 
 def emit_squad_shift(tx: Tx, shift: Shift, officer: Officer) -> None:
@@ -114,6 +117,10 @@ def emit_history(
     tx.emit(ChangeKind.HISTORY, subject_id, data, ChangeScope(district=district), occurred_at=newest)
 
 
+#: a wire time as the models write it (``received_at``: when HQ received the case)
+_TIME: TypeAdapter[datetime | None] = TypeAdapter(datetime | None)
+
+
 def squad_case_data(
     state: CaseState,
     missing: Sequence[str],
@@ -132,6 +139,7 @@ def squad_case_data(
         "officer_name": officer_name,
         "subject_label": label,
         "missing_photos": len(missing),
+        "received_at": _TIME.dump_python(state.received_at, mode="json"),
     }
 
 
@@ -154,6 +162,7 @@ def case_state_data(state: CaseState, sync_state: SyncState, missing: Sequence[s
         "hq_reason_zh": state.explain_zh,
         "hq_reason_en": state.explain_en,
         "missing_photos": list(missing),
+        "received_at": _TIME.dump_python(state.received_at, mode="json"),
     }
 
 

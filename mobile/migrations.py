@@ -431,6 +431,22 @@ CREATE INDEX squad_work_orders_squad ON squad_work_orders (squad, intake_at_utc)
     )
 
 
+def m011_squad_case_hq_received(db: SqlExecutor) -> None:
+    """When HQ received each pulled squad case version (``SquadCaseData.received_at``; NULL from an HQ
+    that did not send it): the leader's day log and queue place a case whose time a wrong phone clock
+    made implausible (2099, 1970) on the day HQ received it, as HQ does
+    (``patrollog.reviewing.best_known_time``), and find it there by this index."""
+    _run(
+        db,
+        """
+ALTER TABLE squad_cases ADD COLUMN hq_received_at TEXT;
+ALTER TABLE squad_cases ADD COLUMN hq_received_utc INTEGER;
+CREATE INDEX squad_cases_by_hq_received ON squad_cases (squad_code, hq_received_utc)
+    WHERE hq_received_utc IS NOT NULL
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m001_initial,
@@ -443,5 +459,6 @@ MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m008_work_orders,
     m009_notice_books,
     m010_squad_work_orders,
+    m011_squad_case_hq_received,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,16 +6,35 @@
 - for formats with no reduced-size decoding (PNG, WebP, HEIC), the cost of a decode planned from the
   header (``decode_plan``: the decoder's peak, the reduced image and one band; ``mobile.photos`` refuses
   a photo over ``decode_budget`` with it) and the conversion to RGB band by band while box-reducing
-  (``reduced_rgb``: no full-size copy).
+  (``reduced_rgb``: no full-size copy);
+- a plain PNG (not interlaced, not animated) is never decoded whole: ``png_layout`` finds its pixel
+  data and ``reduced_png`` inflates it a band of rows at a time, has Pillow's own PNG decoder undo the
+  row filters of each band, and box-reduces the band at once, so its memory is a band's and the reduced
+  image's whatever its size (``decode_plan`` with ``bits``). WebP and HEIC have no such decoding in
+  Pillow (libwebp and libheif hand over whole images): they stay planned from the header and refused
+  over the budget.
 """
 
 from __future__ import annotations
 
+import struct
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from PIL import Image
 
-__all__ = ["DecodePlan", "decode_plan", "output_mode", "reduced_rgb", "to_rgb", "ycc_coded"]
+__all__ = [
+    "DecodePlan",
+    "PngLayout",
+    "decode_plan",
+    "output_mode",
+    "png_layout",
+    "reduced_png",
+    "reduced_rgb",
+    "to_rgb",
+    "ycc_coded",
+]
 
 
 #: Component ids a JPEG encoder gives R, G, B planes (libjpeg takes them as RGB, not YCbCr).
@@ -79,6 +98,8 @@ class DecodePlan:
     ``reduced``: the RGB image reduced by ``factor`` (box average) that the resize starts from;
     ``band``: one band of source rows, cropped and converted to RGB (two images of that size).
     ``total`` is what the photo holds at once at most, and is checked against ``decode_budget``.
+    For a PNG decoded in bands (``banded``), ``decode`` is what one band's decoding holds instead: its
+    inflated rows, the stream handed to the decoder, the decoded band (twice for 16-bit colour).
     """
 
     factor: int
@@ -86,6 +107,7 @@ class DecodePlan:
     decode: int
     reduced: int
     band: int
+    banded: bool = False
 
     @property
     def total(self) -> int:
@@ -93,25 +115,37 @@ class DecodePlan:
 
 
 def decode_plan(
-    mode: str, size: tuple[int, int], target: tuple[int, int], image_format: str | None
+    mode: str,
+    size: tuple[int, int],
+    target: tuple[int, int],
+    image_format: str | None,
+    bits: int | None = None,
 ) -> DecodePlan:
     """The plan for a source of ``mode`` and ``size`` (as Pillow opens it) resized to ``target``.
 
     The reduction factor is the largest integer that keeps the reduced image at least ``target`` (as a
     JPEG's DCT scaling does: the resize then starts from 1-2x the target); conversions to RGB are made
     band by band on the way (crop, convert, reduce, paste), so no full-size copy of the source is made.
+    ``bits`` (bits per pixel as stored) says the source is a PNG decoded in bands (``reduced_png``): no
+    whole decode, one band's decoding at a time.
     """
     width, height = size
     factor = max(1, min(width // target[0], height // target[1]))
     rows = max(factor, _BAND_SOURCE_PIXELS // max(1, width) // factor * factor)
-    decoded = width * height * _MODE_BYTES.get(mode, 4)
+    band_rows = min(rows, height)
     reduced_size = (-(-width // factor)) * (-(-height // factor))
+    if bits is None:
+        decode = width * height * _MODE_BYTES.get(mode, 4) * _FORMAT_FACTOR.get(image_format or "", 2)
+    else:  # rows inflated, the stream rebuilt, its decoded stand-in and bytes; 16-bit colour twice
+        raw_row = (width * bits + 7) // 8 + 1
+        decode = (band_rows + 1) * (4 * raw_row + (2 * width * 4 if bits > 32 else 0))
     return DecodePlan(
         factor=factor,
         band_rows=rows,
-        decode=decoded * _FORMAT_FACTOR.get(image_format or "", 2),
+        decode=decode,
         reduced=reduced_size * 4,
-        band=width * min(rows, height) * (_MODE_BYTES.get(mode, 4) + 4),
+        band=width * band_rows * (_MODE_BYTES.get(mode, 4) + 4),
+        banded=bits is not None,
     )
 
 
@@ -134,4 +168,146 @@ def reduced_rgb(image: Image.Image, target: tuple[int, int]) -> Image.Image:
         if plan.factor > 1:
             band = band.reduce(plan.factor)
         out.paste(band, (0, top // plan.factor))
+    return out
+
+
+# -- PNG in bands -----------------------------------------------------------------------------------------
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Channels per PNG colour type.
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+#: Byte-exact stand-ins, by the filter unit (bytes per pixel, at least 1) Pillow's PNG decoder takes
+#: from them: decoding a band's rows as this mode gives back exactly the unfiltered bytes.
+_EXACT_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+#: 16-bit colour (filter units of 6 and 8 bytes) has no byte-exact unpacker: the big-endian one keeps
+#: each sample's first byte, the little-endian one its second; the two together give the row back.
+_LOW_BYTES = {"RGB;16B": "RGB;16L", "RGBA;16B": "RGBA;16L"}
+
+
+@dataclass(frozen=True, slots=True)
+class PngLayout:
+    """Where a plain PNG's pixels are: ``idat`` (its IDAT chunks' bodies, in order), the rawmode Pillow
+    unpacks them with, bits per pixel and bytes per row (filter byte excluded); ``exif`` from an eXIf
+    chunk (with Pillow's ``Exif\\0\\0`` prefix), wherever it is in the file."""
+
+    rawmode: str
+    bits: int
+    row_bytes: int
+    idat: tuple[memoryview, ...]
+    exif: bytes | None
+
+
+def png_layout(data: bytes, image: Image.Image) -> PngLayout | None:
+    """The layout of PNG ``data`` (opened by Pillow as ``image``, not decoded), or None when it is not
+    decoded in bands: interlaced (Adam7 passes), animated (APNG frames), or a header Pillow read another
+    way. A chunk cut short by the end of the file keeps what is there (the decode then says it is
+    truncated, as Pillow's would)."""
+    if data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR" or len(data) < 33:
+        return None
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
+    tile = getattr(image, "tile", None) or []
+    if interlace or colour not in _PNG_CHANNELS or len(tile) != 1 or image.size != (width, height):
+        return None
+    codec, extents, _, rawmode = tile[0][:4]
+    if codec != "zip" or tuple(extents) != (0, 0, width, height) or not isinstance(rawmode, str):
+        return None
+    bits = depth * _PNG_CHANNELS[colour]
+    if bits > 8 and bits // 8 not in _EXACT_MODES and rawmode not in _LOW_BYTES:
+        return None
+    view = memoryview(data)
+    idat: list[memoryview] = []
+    exif = None
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = view[pos + 8 : pos + 8 + length]
+        if kind in (b"acTL", b"fcTL", b"fdAT"):
+            return None
+        if kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"eXIf":
+            exif = b"Exif\x00\x00" + bytes(body)
+        elif kind == b"IEND":
+            break
+        pos += 12 + length
+    return PngLayout(rawmode, bits, (width * bits + 7) // 8, tuple(idat), exif)
+
+
+def _png_bands(layout: PngLayout, image: Image.Image, rows: int) -> Iterator[Image.Image]:
+    """The PNG's rows, ``rows`` at a time, as images of ``image``'s mode (palette and transparency too).
+
+    Each band's filtered rows are inflated from the IDAT stream (bounded: never more than the band),
+    then handed to Pillow's PNG decoder behind the previous band's last row, unfiltered and marked
+    "no filter": the first row's filters refer to it as the whole file's decoding would. The decoder
+    unfilters into a byte-exact stand-in mode, whose bytes the real rawmode then unpacks.
+    """
+    width, height = image.size
+    stride = 1 + layout.row_bytes
+    unit = max(1, layout.bits // 8)
+    exact = _EXACT_MODES.get(unit) if layout.rawmode not in _LOW_BYTES else None
+    inflate = zlib.decompressobj()
+    chunks = iter(layout.idat)
+    pending: bytes | memoryview = b""
+    previous = bytes(layout.row_bytes)  # the row before the first is zeros (PNG's rule)
+    for top in range(0, height, rows):
+        count = min(rows, height - top)
+        need = count * stride
+        parts: list[bytes] = []
+        while need:
+            while not pending and not inflate.eof:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                pending = chunk
+            if inflate.eof:
+                raise ValueError("PNG data ends before its last row")
+            try:  # with no input left, what zlib may still hold
+                out = inflate.decompress(pending, need)
+            except zlib.error:
+                raise ValueError("PNG data is damaged") from None
+            if not out and not pending:
+                raise ValueError("PNG data ends before its last row")
+            pending = inflate.unconsumed_tail
+            parts.append(out)
+            need -= len(out)
+        stream = zlib.compress(b"".join((b"\0", previous, *parts)), 0)
+        del parts
+        if exact is not None:
+            surrogate = Image.frombytes(exact, (layout.row_bytes // unit, count + 1), stream, "zip", exact)
+            raw = surrogate.tobytes()
+            del surrogate
+            previous = raw[-layout.row_bytes :]
+            band = Image.frombytes(
+                image.mode, (width, count), memoryview(raw)[layout.row_bytes :], "raw", layout.rawmode
+            )
+        else:
+            high = Image.frombytes(image.mode, (width, count + 1), stream, "zip", layout.rawmode)
+            low = Image.frombytes(image.mode, (width, count + 1), stream, "zip", _LOW_BYTES[layout.rawmode])
+            last = (0, count, width, count + 1)
+            row = bytearray(layout.row_bytes)
+            row[0::2] = high.crop(last).tobytes()
+            row[1::2] = low.crop(last).tobytes()
+            previous = bytes(row)
+            del low
+            band = high.crop((0, 1, width, count + 1))
+        if image.mode == "P" and image.palette is not None:
+            band.putpalette(image.palette)
+        if "transparency" in image.info:
+            band.info["transparency"] = image.info["transparency"]
+        yield band
+
+
+def reduced_png(layout: PngLayout, image: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """A plain PNG (``image`` opened, not decoded; ``layout`` from ``png_layout``) as 8-bit RGB
+    box-reduced by ``decode_plan``'s factor, decoded band by band: the same pixels as ``reduced_rgb``
+    of the whole decoded image, with never more than a band of it in memory."""
+    plan = decode_plan(image.mode, image.size, target, "PNG", layout.bits)
+    width, height = image.size
+    out = Image.new("RGB", (-(-width // plan.factor), -(-height // plan.factor)))
+    top = 0
+    for band in _png_bands(layout, image, plan.band_rows):
+        rgb = to_rgb(band)
+        if plan.factor > 1:
+            rgb = rgb.reduce(plan.factor)
+        out.paste(rgb, (0, top // plan.factor))
+        top += band.height
     return out

@@ -11,10 +11,12 @@ that version). The pipeline:
    bicubic resize to ``long_edge`` (other formats: an integer ``reduce`` first when over 3x the target).
    A YCbCr-coded JPEG (every camera's) is decoded as YCbCr, with no colour conversion, and stays so: the
    JPEG encoder takes YCbCr as it is;
-   Formats with no reduced-size decoding (PNG, WebP, HEIC) are decoded whole, so their cost is planned
-   from the header first (``decode_plan``: the decoder's peak, the reduced image and one band) and a
-   photo over ``decode_budget`` (256 MB) is refused before decoding; the decoded image is then converted
-   to RGB band by band while it is box-reduced (no full-size copy: no whole-image conversion or turn);
+   A plain PNG is decoded a band of rows at a time and each band box-reduced at once
+   (``mobile.photodecode.reduced_png``: never the whole image in memory). Formats Pillow decodes only
+   whole (WebP, HEIC, interlaced or animated PNG) have their cost planned from the header first
+   (``decode_plan``: the decoder's peak, the reduced image and one band) and a photo over
+   ``decode_budget`` (256 MB) is refused before decoding; the decoded image is then converted to RGB
+   band by band while it is box-reduced (no full-size copy: no whole-image conversion or turn);
 3. normalise anything else to RGB (CMYK, 16-bit, palette, alpha flattened on white); resize and apply the
    EXIF orientation together, as jobs shared between the caller and two helper threads: horizontal
    bands, each turned on its own (the turn moves the small image, never the source); for YCbCr, bands
@@ -53,7 +55,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFile, ImageFont
 
 from enforcement.text import LocalizedError
-from mobile.photodecode import DecodePlan, decode_plan
+from mobile.photodecode import DecodePlan, PngLayout, decode_plan, png_layout, reduced_png
 from mobile.photodecode import output_mode as _output_mode
 from mobile.photodecode import reduced_rgb as _reduced_rgb
 from mobile.photodecode import to_rgb as _to_rgb
@@ -304,12 +306,19 @@ def _decode(
                 loading.result()
                 image = _to_rgb(image)
         else:
-            _check_budget(image, target, settings)  # from the header: before a pixel is decoded
+            layout = png_layout(data, image) if image.format == "PNG" else None
+            _check_budget(image, target, settings, layout)  # from the header: before any decoding
             hashing = pool.submit(also)
             with _decode_errors(image, settings):
-                image.load()
-                orientation = _orientation(image)  # not a JPEG: its EXIF may follow the pixels
-                image = _reduced_rgb(image, target)  # (a new image: the EXIF is read before)
+                if layout is not None:  # a plain PNG: decoded a band of rows at a time
+                    if "exif" not in image.info:  # an eXIf chunk after the pixels, or none
+                        image.info["exif"] = layout.exif or b""
+                    orientation = _orientation(image)
+                    image = reduced_png(layout, image, target)
+                else:
+                    image.load()
+                    orientation = _orientation(image)  # not a JPEG: its EXIF may follow the pixels
+                    image = _reduced_rgb(image, target)  # (a new image: the EXIF is read before)
             sized(upright_size(target, orientation), image.mode)
     image = resize_upright(_strip(image), target, orientation, pool)
     hashing.result()
@@ -418,9 +427,12 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) else 1
 
 
-def _check_budget(image: Image.Image, target: tuple[int, int], settings: PhotoSettings) -> None:
-    """Refuse a photo whose decode would need more memory than ``settings.decode_budget``."""
-    plan = decode_plan(image.mode, image.size, target, image.format)
+def _check_budget(
+    image: Image.Image, target: tuple[int, int], settings: PhotoSettings, layout: PngLayout | None
+) -> None:
+    """Refuse a photo whose decode would need more memory than ``settings.decode_budget`` (a PNG with
+    a ``layout`` is decoded in bands: only an extreme shape, rows too wide for it, comes near)."""
+    plan = decode_plan(image.mode, image.size, target, image.format, layout.bits if layout else None)
     if plan.total <= settings.decode_budget:
         return
     need, limit = plan.total / 2**20, settings.decode_budget / 2**20

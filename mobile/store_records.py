@@ -361,8 +361,11 @@ class RecordStore(SubjectStore):
         *,
         hq_reason_zh: str = "",
         hq_reason_en: str = "",
+        received_at: datetime | None = None,
     ) -> None:
         """Record what HQ said of a case; ``hq_stage`` None keeps the stage already recorded.
+        ``received_at`` (when HQ received it) places the case on the day of its best-known time
+        (``store_squad.place_own_case``): a case a wrong clock dated 2099 moves to the day HQ received it.
 
         ``hq_reason_zh`` / ``hq_reason_en``: HQ's reason for its stage (``case_state``), kept with the stage.
         Without a stage both stay as they are; a stage with a reason brings that reason; a stage without a
@@ -372,12 +375,16 @@ class RecordStore(SubjectStore):
         state = need_enum(SyncState, state, "state")
         stage = int(need_enum(Stage, hq_stage, "hq_stage")) if hq_stage is not None else None
         zh, en = (hq_reason_zh.strip(), hq_reason_en.strip()) if stage is not None else ("", "")
+        if received_at is not None:
+            need_aware(received_at, "received_at")
         with self._write() as conn:
             cursor = conn.execute(
                 SET_SYNC_STATE_SQL, {"state": state.value, "stage": stage, "zh": zh, "en": en, "id": case_id}
             )
             if cursor.rowcount == 0:
                 raise refuse("unknown_case", "case_id", f"no case {case_id} on this phone", "本机没有该案件")
+            if received_at is not None:
+                store_squad.place_own_case(conn, case_id, received_at)
 
     # ------------------------------------------------------------------------------- squad feed
     # A leader's pulled squad records; the SQL lives in mobile.store_squad.
@@ -393,16 +400,20 @@ class RecordStore(SubjectStore):
         missing_photos: int = 0,
         hq_reason_zh: str = "",
         hq_reason_en: str = "",
+        received_at: datetime | None = None,
     ) -> None:
         """A squad case version pulled from HQ (``squad_case``), with HQ's stage and the version's reviews;
         idempotent by case id and review id. Not queued back to HQ. ``hq_reason_zh`` / ``hq_reason_en``:
         HQ's reason for its stage (which earlier cases it counted), kept with the stage: when ``hq_stage``
-        is None the stage and reason already stored stay."""
+        is None the stage and reason already stored stay. ``received_at``: when HQ received the version
+        (the leader's day log places a case a wrong clock dated by it)."""
         need_text(case.id, "id")
         need_text(case.case_no, "case_no")
         need_text(case.squad_code, "squad_code")
         need_text(case.officer_badge, "officer_badge")
         need_aware(case.occurred_at, "occurred_at")
+        if received_at is not None:
+            need_aware(received_at, "received_at")
         stage = need_enum(Stage, hq_stage, "hq_stage") if hq_stage is not None else None
         for review in reviews:
             self._check_review(review)
@@ -426,6 +437,7 @@ class RecordStore(SubjectStore):
                 missing_photos=missing_photos,
                 hq_reason_zh=hq_reason_zh.strip(),
                 hq_reason_en=hq_reason_en.strip(),
+                hq_received_at=received_at,
             )
 
     def apply_squad_shift(self, shift: Shift, *, officer_name: str = "", squad_code: str = "") -> None:

@@ -25,6 +25,9 @@ from enforcement.codec import case_from_dict, subject_from_dict
 from enforcement.labels import subject_label, subject_plate
 from enforcement.model import LOCAL_TZ, Case, Review, Shift, Stage
 from mobile.store_rows import chunks, marks, review_of, shift_of, utc_us
+from patrollog.reviewing import best_known_at
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,8 @@ class SquadDay:
     # HQ's reason for its stage (zh, en) by case id where HQ sent one: "第3次 · 处罚：10-02 劝导，11-01 警告"
     hq_reasons: dict[str, tuple[str, str]] = field(default_factory=dict)
     subject_plates: dict[str, str] = field(default_factory=dict)  # subject id -> written plate (豫A·D12345)
+    # when HQ received a case version, by id, where the squad feed said (the case's best-known time)
+    received_at: dict[str, datetime] = field(default_factory=dict)
 
 
 def day_range_us(day: date) -> tuple[int, int]:
@@ -56,7 +61,8 @@ def day_range_us(day: date) -> tuple[int, int]:
 SQUAD_CASE_UPSERT = (
     "INSERT INTO squad_cases (id, case_no, version, officer_badge, squad_code, occurred_utc, local_day,"
     " subject_id, hq_stage, hq_reason_zh, hq_reason_en, missing_photos, officer_name, subject_label, record,"
-    " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " received_at, hq_received_at, hq_received_utc)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (id) DO UPDATE SET case_no = excluded.case_no, version = excluded.version,"
     " officer_badge = excluded.officer_badge, squad_code = excluded.squad_code,"
     " occurred_utc = excluded.occurred_utc, local_day = excluded.local_day, subject_id = excluded.subject_id,"
@@ -67,7 +73,9 @@ SQUAD_CASE_UPSERT = (
     " missing_photos = excluded.missing_photos,"
     " officer_name = CASE WHEN excluded.officer_name <> '' THEN excluded.officer_name ELSE officer_name END,"
     " subject_label = CASE WHEN excluded.subject_label <> '' THEN excluded.subject_label"
-    " ELSE subject_label END, record = excluded.record, received_at = excluded.received_at"
+    " ELSE subject_label END, record = excluded.record, received_at = excluded.received_at,"
+    " hq_received_at = coalesce(excluded.hq_received_at, hq_received_at),"
+    " hq_received_utc = coalesce(excluded.hq_received_utc, hq_received_utc)"
 )
 REMOTE_REVIEW_INSERT = (
     "INSERT INTO reviews (id, case_id, case_no, decision, reviewer_badge, decided_at, decided_utc, comment,"
@@ -97,10 +105,12 @@ def put_squad_case(
     missing_photos: int,
     hq_reason_zh: str = "",
     hq_reason_en: str = "",
+    hq_received_at: datetime | None = None,
 ) -> None:
     """Insert or refresh a pulled case version (``record`` = its codec JSON) and add its reviews (a review
     already on the phone, e.g. made here, is kept as it is). HQ's reason is stored with HQ's stage: without
-    a stage (None) the stage and reason already stored are kept."""
+    a stage (None) the stage and reason already stored are kept. ``hq_received_at``: when HQ received the
+    version (None: not sent; a time already stored is kept)."""
     now = datetime.now(UTC).isoformat()
     conn.execute(
         SQUAD_CASE_UPSERT,
@@ -121,6 +131,8 @@ def put_squad_case(
             subject_label,
             record,
             now,
+            hq_received_at.isoformat() if hq_received_at is not None else None,
+            utc_us(hq_received_at) if hq_received_at is not None else None,
         ),
     )
     conn.executemany(
@@ -139,6 +151,18 @@ def put_squad_case(
             for r in reviews
         ],
     )
+
+
+def place_own_case(conn: sqlite3.Connection, case_id: str, received_at: datetime) -> None:
+    """Put one of the phone's own case versions on the bureau-local day of its best-known time once HQ's
+    receive time is known (``best_known_at``): ``cases.local_day`` is the day the case is listed under
+    (今日, the squad's day), which for a time a wrong clock made implausible is the day HQ received it."""
+    row = conn.execute("SELECT occurred_utc FROM cases WHERE id = ?", (case_id,)).fetchone()
+    if row is None:
+        return
+    placed = best_known_at(_EPOCH + timedelta(microseconds=row[0]), received_at)
+    day = placed.astimezone(LOCAL_TZ).date().isoformat()
+    conn.execute("UPDATE cases SET local_day = ? WHERE id = ? AND local_day <> ?", (day, case_id, day))
 
 
 def put_squad_shift(conn: sqlite3.Connection, shift: Shift, *, squad_code: str, officer_name: str) -> None:
@@ -196,6 +220,7 @@ class _DayCases:
     reasons: dict[str, tuple[str, str]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    received: dict[str, datetime] = field(default_factory=dict)
 
 
 def _day_cases(conn: sqlite3.Connection, squad_code: str, day: str) -> _DayCases:
@@ -205,6 +230,17 @@ def _day_cases(conn: sqlite3.Connection, squad_code: str, day: str) -> _DayCases
     for table in ("cases", "squad_cases"):
         sql = f"SELECT DISTINCT case_no FROM {table} WHERE squad_code = ? AND local_day = ?"  # noqa: S608
         numbers |= {row[0] for row in conn.execute(sql, (squad_code, day))}
+    # and those HQ received on the day whose time a wrong phone clock made implausible (2099, 1970): a
+    # case belongs to the day of its best-known time (``patrollog.reviewing.best_known_at``, HQ's rule)
+    start, end = day_range_us(date.fromisoformat(day))
+    for case_no, occurred_us, received in conn.execute(
+        "SELECT case_no, occurred_utc, hq_received_at FROM squad_cases WHERE squad_code = ?"
+        " AND hq_received_utc >= ? AND hq_received_utc < ?",
+        (squad_code, start, end),
+    ):
+        occurred = _EPOCH + timedelta(microseconds=occurred_us)
+        if start <= utc_us(best_known_at(occurred, datetime.fromisoformat(received))) < end:
+            numbers.add(case_no)
     found = _DayCases()
     cases, stages, reasons = found.cases, found.stages, found.reasons
     ordered = sorted(numbers)
@@ -215,7 +251,7 @@ def _day_cases(conn: sqlite3.Connection, squad_code: str, day: str) -> _DayCases
         ).fetchall()
         pulled = conn.execute(
             "SELECT id, record, hq_stage, hq_reason_zh, hq_reason_en, officer_badge, officer_name,"  # noqa: S608
-            " subject_id, subject_label FROM squad_cases"
+            " subject_id, subject_label, hq_received_at FROM squad_cases"
             f" WHERE squad_code = ? AND case_no IN ({marks(chunk)})",
             (squad_code, *chunk),
         ).fetchall()
@@ -231,6 +267,8 @@ def _day_cases(conn: sqlite3.Connection, squad_code: str, day: str) -> _DayCases
                 # '' when HQ sent no reason, or the row was stored before reasons were kept
                 if row["hq_reason_zh"] or row["hq_reason_en"]:
                     reasons[row["id"]] = (row["hq_reason_zh"], row["hq_reason_en"])
+            if row["hq_received_at"]:
+                found.received[row["id"]] = datetime.fromisoformat(row["hq_received_at"])
             if row["officer_name"]:
                 found.names[row["officer_badge"]] = row["officer_name"]
             if row["subject_id"] and row["subject_label"]:
@@ -310,4 +348,5 @@ def load_squad_day(conn: sqlite3.Connection, squad_code: str, day: date) -> Squa
         subject_labels={**known, **found.labels},
         subject_plates=plates,
         hq_reasons=found.reasons,
+        received_at=found.received,
     )

@@ -149,14 +149,23 @@ def best_known_time(
     known and the case's time is still implausible against it (``time_flag``: after it, or older than the
     look-back window; a back-dated-looking ``BEFORE_DEVICE`` time is kept, it is plausible as a time),
     the receive time is the best-known one: a phone whose clock said 2099 or 1970 and never learnt better
-    puts its case on the day HQ received it, not in no day log at all. The phone, which does not know
-    when HQ received its own cases, passes no ``received_at`` and places the case by ``occurred_at``."""
+    puts its case on the day HQ received it, not in no day log at all. A leader's phone knows HQ's receive
+    time of its squad's cases from the squad feed (``SquadCaseData.received_at``) and places them alike;
+    without it (a case HQ has not received) the case is placed by ``occurred_at``."""
+    return best_known_at(case.occurred_at, received_at, window_days=window_days)
+
+
+def best_known_at(
+    occurred_at: datetime, received_at: datetime | None, *, window_days: int = DEFAULT_WINDOW_DAYS
+) -> datetime:
+    """``best_known_time`` of a case's recorded time and HQ's receive time (None: not known): the rule
+    for callers that hold the two times, not the case (HQ's squad feed, the leader phone's store)."""
     if received_at is None:
-        return case.occurred_at
-    flag = time_flag(case.occurred_at, received_at, window_days=window_days)
+        return occurred_at
+    flag = time_flag(occurred_at, received_at, window_days=window_days)
     if flag in (TimeFlag.FUTURE, TimeFlag.TOO_OLD):
         return received_at
-    return case.occurred_at
+    return occurred_at
 
 
 def flag_label(flag: str, lang: Lang = "zh") -> str:

@@ -49,9 +49,11 @@ Change ``data`` shapes (validated with the models at the end of the module)::
     catalogue   CatalogueData {version}
     tombstone   TombstoneData {kind: "subject", id}
     case_state  CaseStateData {case_id, case_no, state: SyncState, hq_stage, hq_reason_zh, hq_reason_en,
-                               missing_photos}   (the officer's own case; the reasons: see below)
+                               missing_photos, received_at}   (the officer's own case; the reasons: see
+                               below)
     squad_case  SquadCaseData {case: Case dict, hq_stage, hq_reason_zh, hq_reason_en, reviews: [Review dict],
-                               officer_name, subject_label, missing_photos: int}   (leaders of the squad)
+                               officer_name, subject_label, missing_photos: int, received_at}
+                               (leaders of the squad)
     squad_shift SquadShiftData {shift: Shift dict, officer_name, squad_code}         (leaders of the squad)
     zone        ZoneData      {version, total, feature: GeoJSON Feature | null}      (everyone; hq.zones)
     policy      PolicyData    {version, document, created_at}   (everyone; key "policy"; see below)
@@ -683,6 +685,9 @@ class CaseStateData(WireModel):
     hq_reason_zh: str = ""
     hq_reason_en: str = ""
     missing_photos: list[str] = Field(default_factory=list)
+    # when HQ received the version (None from an HQ before it was sent): the officer's phone then places a
+    # case whose time its wrong clock made implausible on that day (patrollog.reviewing.best_known_at)
+    received_at: datetime | None = None
 
 
 class SquadCaseData(WireModel):
@@ -697,6 +702,9 @@ class SquadCaseData(WireModel):
     officer_name: str = ""
     subject_label: str = ""  # the subject's name, else its plate
     missing_photos: int = Field(default=0, ge=0)  # photos of the manifest HQ does not have yet
+    # when HQ received the version (None from an HQ before it was sent): with it the leader's phone places
+    # a case whose time a wrong phone clock made implausible as HQ does (patrollog.reviewing.best_known_at)
+    received_at: datetime | None = None
 
 
 class SquadShiftData(WireModel):

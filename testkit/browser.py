@@ -383,6 +383,20 @@ class Screen:
         self.shots.append(path)
         return path
 
+    def clip(self, role: str, name: str, *, exact: bool = True) -> bytes:
+        """A PNG of the control's box as drawn now, once the canvas has settled (pixel checks of what the
+        app itself drew, e.g. that a rare character is not a missing-glyph box)."""
+
+        def go() -> bytes:
+            self._quiet()
+            self.page.wait_for_timeout(self.SETTLE * 1000)
+            box = self.page.get_by_role(role, name=name, exact=exact).first.bounding_box()
+            if box is None:
+                raise AssertionError(f"{role} {name!r} is not on screen")
+            return bytes(self.page.screenshot(clip=box))
+
+        return self._run(go)
+
     def settle(self) -> None:
         """Wait until the app has stopped changing the screen (a re-render, a step that moved on)."""
         self._run(self._quiet)

@@ -453,6 +453,7 @@ class SyncClient:
                     state.hq_stage,
                     hq_reason_zh=state.hq_reason_zh,
                     hq_reason_en=state.hq_reason_en,
+                    received_at=state.received_at,
                 )
             elif change.kind == "catalogue":
                 version = CatalogueData.model_validate(change.data).version
@@ -472,6 +473,7 @@ class SyncClient:
                     missing_photos=squad_case.missing_photos,
                     hq_reason_zh=squad_case.hq_reason_zh,
                     hq_reason_en=squad_case.hq_reason_en,
+                    received_at=squad_case.received_at,
                 )
             elif change.kind == "zone":
                 zones.add(change)

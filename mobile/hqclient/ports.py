@@ -7,6 +7,7 @@ imports them, so it can be read (and faked) without the phone DB.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -54,6 +55,7 @@ class ClientStore(Protocol):
         *,
         hq_reason_zh: str = "",
         hq_reason_en: str = "",
+        received_at: datetime | None = None,
     ) -> None: ...
 
     # photos
@@ -79,6 +81,7 @@ class ClientStore(Protocol):
         missing_photos: int = 0,
         hq_reason_zh: str = "",
         hq_reason_en: str = "",
+        received_at: datetime | None = None,
     ) -> None: ...
     def apply_squad_shift(self, shift: Shift, *, officer_name: str = "", squad_code: str = "") -> None: ...
     def apply_zone(self, zone_id: str, version: int, feature: Mapping[str, Any] | None) -> None: ...

@@ -119,7 +119,8 @@ class AppState:
             store, self.session, self.link, now=now, clock=self.clock
         )  # #15
         self.sync = SyncScreenState(store, self.link)
-        self.squad = SquadState(store, catalogue, self.session, self.link, now=now)
+        # the leader's day and decisions by the best-known time: a leader phone at 2099 shows HQ's today
+        self.squad = SquadState(store, catalogue, self.session, self.link, now=self.clock.now)
         self.identity = IdentityState(store, self.link, self._signed_in_badge)
         # day-log exports live in the app's data directory, beside the photos (``<data dir>/exports``)
         self.squad_export = DayLogExport(self.squad, export_dir or photos.root.parent / "exports")

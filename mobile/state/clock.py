@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from enforcement.clock import ClockOffset, corrected, hours_text, plausible
@@ -23,6 +23,26 @@ from enforcement.text import Lang
 from mobile import metakeys
 from mobile.i18n import t
 from mobile.state.observable import Observable
+
+
+def gps_time(value: object) -> datetime | None:
+    """A position's timestamp as flet-geolocator hands it over (a datetime with its zone: the platform's
+    fix time, UTC on Android), or milliseconds since the epoch; None for what cannot be placed in time
+    (nothing, a time with no zone, nonsense). A fix's time is only as good as its zone: a naive one is
+    ignored rather than guessed."""
+    if isinstance(value, datetime):
+        return value if value.utcoffset() is not None else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str):
+        try:
+            return gps_time(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return None
 
 
 class ClockStore(Protocol):
@@ -66,10 +86,12 @@ class ClockState(Observable):
         if server_time is not None:
             self.note_reference(server_time, "hq")
 
-    def note_gps(self, fix_time: datetime | None) -> None:
-        """A GPS fix's time (the geolocator's position timestamp). HQ's time, when known, wins: a fix's
-        time is used only while the phone has no HQ reference."""
-        if fix_time is None or fix_time.utcoffset() is None:
+    def note_gps(self, fix_time: object) -> None:
+        """A GPS fix's time: the geolocator's position timestamp as it arrives (``gps_time`` reads it;
+        anything it cannot place in time is ignored). HQ's time, when known, wins: a fix's time is used
+        only while the phone has no HQ reference."""
+        fix_time = gps_time(fix_time)
+        if fix_time is None:
             return
         held = self._held()
         if held is not None and held[3] == "hq":

@@ -20,6 +20,7 @@ from mobile.i18n import t
 from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark
 from mobile.photostore import PhotoStore
 from mobile.state.camera import CameraError, camera_error, camera_problem
+from mobile.state.clock import ClockState
 from mobile.state.draft import Draft, DraftPhoto
 from mobile.state.errors import DraftError, NotSignedIn
 from mobile.state.observable import Observable
@@ -35,6 +36,7 @@ class DraftPhotos(Observable):
     _settings: SettingsState
     _session: SessionState
     _now: Callable[[], datetime]
+    clock: ClockState
     _process: Callable[[bytes, Watermark | None, PhotoSettings], ProcessedPhoto]
     busy_photos: int
     camera_note: CameraError | None
@@ -87,13 +89,19 @@ class DraftPhotos(Observable):
             return None
         draft = self._require()
         violation = self.violation()
+        case_no = self.ensure_case_no()
+        device = self.clock.device_now()
+        best = self._now()  # the best-known time; the phone's own reading beside it when they differ
+        offset = self.clock.offset()
         return Watermark(
-            captured_at=self._now(),
+            captured_at=best,
             lat=draft.lat,
             lon=draft.lon,
             badge=draft.officer_badge,
-            case_no=self.ensure_case_no(),
+            case_no=case_no,
             violation_name=violation.name_zh if violation else "",
+            device_at=device,
+            clock_source=offset.source if offset is not None else "",
         )
 
     def process(self, data: bytes, watermark: Watermark | None, settings: PhotoSettings) -> ProcessedPhoto:

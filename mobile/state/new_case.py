@@ -398,10 +398,19 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftQuick, DraftSave, 
 
     # -- location -------------------------------------------------------------------------------------
     def set_position(
-        self, lat: float, lon: float, accuracy_m: float | None, *, advance: bool = False
+        self,
+        lat: float,
+        lon: float,
+        accuracy_m: float | None,
+        *,
+        advance: bool = False,
+        fix_time: object = None,
     ) -> None:
         """Record the GPS fix. With ``advance`` (a fix the location step asked for) the wizard moves on
-        to the next step that needs the officer, unless the officer has started typing the place."""
+        to the next step that needs the officer, unless the officer has started typing the place.
+        ``fix_time`` (the position's timestamp) checks the phone's clock first: a clock the fix's time
+        contradicts (with no HQ time known) corrects the draft's time at once (``refresh_clock``)."""
+        self.clock.note_gps(fix_time)
         draft = self._require()
         draft.lat, draft.lon, draft.accuracy_m = float(lat), float(lon), accuracy_m
         draft.no_fix_reason = ""

@@ -35,7 +35,7 @@ from mobile.state.observable import Observable
 from mobile.state.ports import SyncSoon
 from patrollog.daylog import CaseLine, DayLog, OfficerDay, build_daylog
 from patrollog.plan import PlanPoint, plan_points
-from patrollog.reviewing import ReviewStatus, newest_review
+from patrollog.reviewing import DEFAULT_WINDOW_DAYS, ReviewStatus, newest_review, time_flag
 from sync.protocol import SQUAD_FEED_DAYS
 
 #: The days the picker accepts (the same range HQ's review API accepts), never after today.
@@ -134,6 +134,18 @@ class _Loaded:
     reviews: list[Review]
     names: dict[str, str]  # badge -> name
     hq_reasons: dict[str, tuple[str, str]]  # case id -> HQ's reason for its stage (zh, en)
+
+
+def _time_flags(cases: list[Case], received: dict[str, datetime]) -> dict[str, str]:
+    """HQ's ``TimeFlag`` values the phone can tell from HQ's receive time (a time after it, or older than
+    the look-back window), by case id."""
+    flags = {}
+    for case in cases:
+        if case.id in received:
+            flag = time_flag(case.occurred_at, received[case.id], window_days=DEFAULT_WINDOW_DAYS)
+            if flag is not None:
+                flags[case.id] = flag.value
+    return flags
 
 
 def _conflict(case: Case, hq_stage: Stage | None) -> bool:
@@ -261,6 +273,11 @@ class SquadState(Observable):
             subject_plates=data.subject_plates,
             # the squad's hotline work orders as HQ last folded them (HQ-time verdicts, #15)
             work_orders=[order_facts(d) for d, _ in self._store.squad_work_orders(leader.squad_code)],
+            # placed by best-known time: HQ's receive time for a time a wrong phone clock made implausible,
+            # which needs the leader's decision as at HQ (HQ's flag of a time before the device's first
+            # sign-in needs what HQ alone knows)
+            received_at=data.received_at,
+            time_flags=_time_flags(data.cases, data.received_at),
         )
         names = {leader.badge: leader.name, **data.officer_names}
         cases = {case.id: case for case in data.cases}

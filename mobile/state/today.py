@@ -187,8 +187,9 @@ class TodayState(Observable):
         self._link.kick()
 
     # -- subjects nearby ---------------------------------------------------------------------------------
-    def set_fix(self, lat: float, lon: float, fix_time: datetime | None = None) -> None:
-        """A GPS fix for the nearby list; ``fix_time`` (the position's timestamp) checks the clock."""
+    def set_fix(self, lat: float, lon: float, fix_time: object = None) -> None:
+        """A GPS fix for the nearby list; ``fix_time`` (the position's timestamp, as the geolocator
+        gives it) checks the clock (``ClockState.note_gps``)."""
         self.fix = (float(lat), float(lon))
         self.clock.note_gps(fix_time)
         self.notify()

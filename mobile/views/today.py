@@ -175,7 +175,7 @@ class TodayView:
             position = await ftg.Geolocator().get_current_position()
             if position.latitude is None or position.longitude is None:
                 raise ValueError("no position")
-            self.app.today.set_fix(position.latitude, position.longitude)
+            self.app.today.set_fix(position.latitude, position.longitude, fix_time=position.timestamp)
         except Exception:  # refused, no signal, timeout: the list simply stays closed
             self.gps_failed = True
         self.shell.render()

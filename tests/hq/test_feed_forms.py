@@ -34,6 +34,7 @@ def test_case_state_data_is_the_models_json(stage: Stage, sync_state: SyncState)
     model = CaseStateData(
         case_id=state.case_id, case_no=state.case_no, state=sync_state, hq_stage=state.hq_stage,
         hq_reason_zh=state.explain_zh, hq_reason_en=state.explain_en, missing_photos=missing,
+        received_at=state.received_at,
     )  # fmt: skip
     assert case_state_data(state, sync_state, missing) == model.model_dump(mode="json")
 
@@ -47,7 +48,7 @@ def test_squad_case_data_is_the_models_json(reviewed: bool) -> None:
     model = SquadCaseData(
         case=to_json_dict(case), hq_stage=state.hq_stage, hq_reason_zh=state.explain_zh,
         hq_reason_en=state.explain_en, reviews=[to_json_dict(r) for r in reviews], officer_name="王㐂𠮷",
-        subject_label="烧烤摊", missing_photos=len(missing),
+        subject_label="烧烤摊", missing_photos=len(missing), received_at=state.received_at,
     )  # fmt: skip
     built = squad_case_data(state, missing, to_json_dict(case), reviews, "王㐂𠮷", "烧烤摊")
     assert built == model.model_dump(mode="json")

@@ -314,7 +314,8 @@ def test_a_schema_3_file_gets_hqs_reason_columns_keeping_its_cases(
 
     with open_store(path) as store:  # the updated app opens the old file
         # m005: cases_by_place; m006: zones; m007: subject merge (aliases, versions); m008: work orders;
-        # m009: notice books; m010: the squad's work orders on a leader's phone
+        # m009: notice books; m010: the squad's work orders on a leader's phone; m011: HQ's receive time
+        # of pulled squad cases
         assert store.schema_version == migrations.SCHEMA_VERSION == len(migrations.MIGRATIONS)
         assert store.squad_work_orders("ZD01") == []
         [logged] = store.patrol_log(BADGE, case.local_day)
