@@ -59,7 +59,10 @@ def require_aware(value: datetime) -> datetime:
 
 def utc_text(value: datetime) -> str:
     """Fixed-width UTC text that sorts like the time it names (SQLite's time representation)."""
-    return require_aware(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    utc = require_aware(value).astimezone(UTC)
+    if utc.year >= 1000:  # the same text as the strftime below, several times faster
+        return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "+00:00"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def dumps(data: Any) -> str:
