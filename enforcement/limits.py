@@ -166,10 +166,11 @@ def _fits(record: Any) -> bool:
     generator or a path per field (the common case; a False takes the walk that names the field)."""
     for name, _, limit in _plan(type(record)):
         value = getattr(record, name)
-        if isinstance(value, str):
+        kind = type(value)
+        if kind is str or isinstance(value, str):
             if len(value) > limit:
                 return False
-        elif value is None or type(value) in _SCALARS:
+        elif value is None or kind in _SCALARS:
             continue
         elif isinstance(value, tuple):
             for item in value:
