@@ -92,17 +92,38 @@ def _long_list(value: Any, where: str) -> str | None:
 
 def _clean(value: Any) -> bool:
     """True when no list holds more than MAX_LIST_ITEMS items and no text a NUL or lone surrogate: one
-    fast pass over plain JSON; anything else (a problem, another type) takes the walks that name it."""
+    fast pass over plain JSON that gathers its texts (keys included) and searches them all at once;
+    anything else (a problem, another type) takes the walks that name it."""
+    texts: list[str] = []
+    return _plain(value, texts) and BAD_CHAR.search("".join(texts)) is None
+
+
+def _plain(value: Any, texts: list[str]) -> bool:
+    """True when ``value`` is plain JSON with no list over MAX_LIST_ITEMS items; appends its texts.
+    (Joining texts makes no bad character: a Python string holds code points, so two lone surrogates
+    side by side stay two lone surrogates.)"""
     kind = type(value)
     if kind is str:
-        return BAD_CHAR.search(value) is None
+        texts.append(value)
+        return True
     if kind is dict:
         for key, item in value.items():
-            if type(key) is not str or BAD_CHAR.search(key) is not None or not _clean(item):
+            if type(key) is not str:
+                return False
+            texts.append(key)
+            kind = type(item)
+            if kind is str:
+                texts.append(item)
+            elif not (item is None or kind is int or kind is float or kind is bool or _plain(item, texts)):
                 return False
         return True
     if kind is list or kind is tuple:
-        return len(value) <= MAX_LIST_ITEMS and all(_clean(item) for item in value)
+        if len(value) > MAX_LIST_ITEMS:
+            return False
+        for item in value:  # noqa: SIM110 (a loop: all() over a generator costs more here)
+            if not _plain(item, texts):
+                return False
+        return True
     return kind is int or kind is float or kind is bool or value is None
 
 

@@ -260,8 +260,11 @@ def _subject(
 MAX_POLICY_VERSION = 1_000_000
 
 
+_STAGES = frozenset(Stage)
+
+
 def _stage(case: Case) -> Iterator[CaseValidationError]:
-    stages = set(Stage)
+    stages = _STAGES
     if isinstance(case.policy_version, bool) or not 0 <= case.policy_version <= MAX_POLICY_VERSION:
         yield _problem("policy_version", "the policy version is invalid", "政策版本无效")
     if case.computed_stage not in stages:
@@ -458,7 +461,7 @@ _STAGE_NAMES = {
 
 
 def _photos(case: Case, catalogue: Catalogue) -> Iterator[CaseValidationError]:
-    if case.chosen_stage in set(Stage):  # the stage applied; an invalid one is ``_stage``'s problem
+    if case.chosen_stage in _STAGES:  # the stage applied; an invalid one is ``_stage``'s problem
         needed = catalogue.min_photos_for(case.violation_code, Stage(case.chosen_stage))
         if len(case.photos) < needed:
             zh, en = _STAGE_NAMES[Stage(case.chosen_stage)]

@@ -133,6 +133,7 @@ class IngestReport:
 
 
 _KINDS = frozenset(kind.value for kind in RecordKind)
+_CASE, _SUBJECT, _REVIEW = RecordKind.CASE.value, RecordKind.SUBJECT.value, RecordKind.REVIEW.value
 
 
 @lru_cache(maxsize=1)
@@ -188,14 +189,14 @@ def _subjects_of(tx: Tx, records: Sequence[PushRecord | Mapping[str, Any]]) -> s
         )
         if not isinstance(payload, Mapping):
             continue
-        if kind == RecordKind.CASE.value:
+        if kind == _CASE:
             if is_uuid(payload.get("subject_id")):
                 subjects.add(payload["subject_id"])
             if is_uuid(payload.get("supersedes")):
                 refs.add(payload["supersedes"])
-        elif kind == RecordKind.REVIEW.value and is_uuid(payload.get("case_id")):
+        elif kind == _REVIEW and is_uuid(payload.get("case_id")):
             refs.add(payload["case_id"])
-        if kind == RecordKind.SUBJECT.value:  # a registration may join an identity (hq.subjectmatch)
+        if kind == _SUBJECT:  # a registration may join an identity (hq.subjectmatch)
             subjects |= subject_lock_keys(payload)
     subjects |= {s for s in tx.case_subjects(refs).values() if s}
     # the staged rule reads a subject's whole identity group: lock the groups too
@@ -278,8 +279,9 @@ class _Batch:
         )
 
     def _apply(self, record: PushRecord) -> RecordResult:
+        if record.kind == _CASE:
+            return self._case(record)
         handler = {
-            RecordKind.CASE.value: self._case,
             RecordKind.SUBJECT.value: self._subject,
             RecordKind.SHIFT.value: self._shift,
             RecordKind.REVIEW.value: self._review,
@@ -288,8 +290,6 @@ class _Batch:
         }.get(record.kind)
         if handler is None:
             raise refused(Errno.UNKNOWN_KIND)
-        if handler == self._case:
-            return handler(record)
         self.view.invalidate()  # the other kinds read and write the stored rows directly
         try:
             return handler(record)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -78,10 +79,15 @@ def payload_hash_of_text(kind: str, text: str) -> str:
     return hashlib.sha256(f"[{head},{text}]".encode()).hexdigest()
 
 
+_CANONICAL_UUID = re.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def is_uuid(value: object) -> bool:
     """Record ids are client UUIDs; anything else never reaches a lookup before the record is validated."""
     if not isinstance(value, str):
         return False
+    if _CANONICAL_UUID.fullmatch(value):  # the form every phone sends: no need to build a UUID
+        return True
     try:
         uuid.UUID(value)
     except ValueError:

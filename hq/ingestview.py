@@ -40,6 +40,7 @@ from sync.protocol import PushRecord
 __all__ = ["BatchView"]
 
 _UNSET: Any = object()
+_CASE = RecordKind.CASE.value
 
 
 class BatchView:
@@ -75,7 +76,7 @@ class BatchView:
         for raw in records:
             kind: Any = raw.kind if isinstance(raw, PushRecord) else raw.get("kind")
             payload: Any = raw.payload if isinstance(raw, PushRecord) else raw.get("payload")
-            if kind != RecordKind.CASE.value or not isinstance(payload, Mapping):
+            if kind != _CASE or not isinstance(payload, Mapping):
                 continue
             for name, into in (("id", ids), ("subject_id", subject_ids)):
                 if is_uuid(payload.get(name)):

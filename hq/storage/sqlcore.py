@@ -12,6 +12,7 @@ import binascii
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from hq.storage.base import CursorError, StorageError
@@ -59,7 +60,16 @@ def require_aware(value: datetime) -> datetime:
 
 def utc_text(value: datetime) -> str:
     """Fixed-width UTC text that sorts like the time it names (SQLite's time representation)."""
-    return require_aware(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    return _utc_text(require_aware(value).astimezone(UTC))
+
+
+@lru_cache(maxsize=1024)
+def _utc_text(utc: datetime) -> str:
+    """(A batch writes the same few instants many times: its clock reading, each case's time. Keyed by
+    the UTC datetime: two of them are equal exactly when they name the same instant.)"""
+    if utc.year >= 1000:  # the same text as the strftime below, several times faster
+        return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "+00:00"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def dumps(data: Any) -> str:
