@@ -27,7 +27,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make ``testkit`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import hq.ingest
+import hq.ingestcase
 from enforcement.codec import to_json_dict
 from enforcement.model import LOCAL_TZ, Location, Officer, Role, Subject, SubjectKind, new_id
 from hq.ingest import ingest_batch
@@ -75,13 +75,13 @@ def workload(seed: int, subjects: int, cases: int) -> tuple[list[Subject], list[
 
 @contextmanager
 def place_matching(on: bool) -> Iterator[None]:
-    real = hq.ingest.note_place
+    real = hq.ingestcase.note_place
     if not on:
-        hq.ingest.note_place = lambda *a, **k: set()
+        hq.ingestcase.note_place = lambda *a, **k: set()
     try:
         yield
     finally:
-        hq.ingest.note_place = real
+        hq.ingestcase.note_place = real
 
 
 def one_run(

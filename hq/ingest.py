@@ -66,57 +66,39 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from enforcement.catalogue import Catalogue, load_catalogue
-from enforcement.codec import from_json_dict, to_json_dict
-from enforcement.labels import subject_label
-from enforcement.limits import TextTooLongError, check_lengths
 from enforcement.model import (
-    Case,
     CaseValidationError,
-    HistoryEntry,
-    IdentifierError,
     Officer,
     Review,
     Role,
     Shift,
     Subject,
 )
-from enforcement.numbering import parse_case_no
-from enforcement.staging import StagePolicy, compute_stage
-from enforcement.validation import second_officer_problem, validate_case, validate_subject
-from hq.feed import emit_case_state, emit_group_history, emit_history, emit_squad_shift
+from enforcement.staging import StagePolicy
+from enforcement.validation import validate_subject
+from hq.feed import emit_squad_shift
+from hq.ingestcase import CaseBatch
 from hq.ingestrules import (
     NotStored,
     base_version_of,
-    canonical_text,
     closes,
     deferred,
     invalid,
     is_uuid,
     payload_hash,
-    payload_hash_of_text,
     record_ids,
     refused,
     sequence_gaps,
 )
-from hq.ingestview import BatchView
-from hq.notices import check_case as check_notice
-from hq.notices import flag_reason
-from hq.policy import stage_policy_for, verdict_under
-from hq.restage import apply_review, restage_after
+from hq.restage import apply_review
 from hq.storage.base import (
-    CaseState,
-    NewCase,
-    Receipt,
     RecordKind,
-    StageVerdict,
     Storage,
     Tx,
 )
 from hq.subjectedit import apply_edit, publish_subject
-from hq.subjectmatch import identity_groups, note_place, note_subject, subject_lock_keys
-from hq.tally import changing
+from hq.subjectmatch import identity_groups, note_subject, subject_lock_keys
 from hq.workorders import WorkOrderRefused, apply_phone_event
-from patrollog.reviewing import TimeFlag, time_flag
 from sync.protocol import (
     Errno,
     PushRecord,
@@ -132,7 +114,6 @@ class IngestReport:
     gaps: list[tuple[int, int]] = field(default_factory=list)  # missing device_seq ranges (inclusive)
 
 
-_KINDS = frozenset(kind.value for kind in RecordKind)
 _CASE, _SUBJECT, _REVIEW = RecordKind.CASE.value, RecordKind.SUBJECT.value, RecordKind.REVIEW.value
 
 
@@ -204,79 +185,9 @@ def _subjects_of(tx: Tx, records: Sequence[PushRecord | Mapping[str, Any]]) -> s
     return subjects | {m for group in groups.values() for m in group}
 
 
-class _Batch:
-    #: False: every case is read and written on the stored rows one by one (``_stored_case``), as before
-    #: set-based ingest; the property test's oracle (tests/hq/test_ingest_setbased_props.py).
-    set_based = True
-
-    def __init__(
-        self,
-        tx: Tx,
-        user: Officer,
-        device_id: str,
-        catalogue: Catalogue,
-        now: datetime,
-        policy: StagePolicy | None,
-        records: Sequence[PushRecord | Mapping[str, Any]] = (),
-    ) -> None:
-        self.tx = tx
-        self.records = records
-        self.position = 0  # records applied so far
-        self.view = BatchView(tx, device_id)
-        self.user = user
-        self.device_id = device_id
-        self.catalogue = catalogue
-        self.now = now
-        self.policy = policy  # None: each case's published version (``hq.policy``)
-        self.seqs: list[int] = []
-        self.counts: dict[str, int] = {}
-        self.not_stored: list[dict[str, Any]] = []
-
-    # -- the batch
-    def apply(self, raw: PushRecord | Mapping[str, Any]) -> RecordResult:
-        self.position += 1
-        record_id = str(raw.id if isinstance(raw, PushRecord) else raw.get("id", ""))
-        if not isinstance(raw, PushRecord) and raw.get("kind") not in _KINDS:
-            result = self._not_stored(record_id, refused(Errno.UNKNOWN_KIND))
-            self._count(result)
-            return result
-        try:
-            record = raw if isinstance(raw, PushRecord) else PushRecord.model_validate(raw)
-        except ValueError as exc:
-            result = self._not_stored(record_id, refused(Errno.RECORD_INVALID, en=f"bad record: {exc}"[:300]))
-            self._count(result)
-            return result
-        self.seqs.append(record.device_seq)
-        try:
-            result = self._apply(record)
-        except NotStored as err:
-            result = self._not_stored(record.id, err)
-        self._count(result)
-        return result
-
-    def _count(self, result: RecordResult) -> None:
-        self.counts[result.status] = self.counts.get(result.status, 0) + 1
-        if result.status in ("refused", "deferred"):
-            self.not_stored.append({"id": result.id, "status": result.status, "errno": result.errno})
-
-    def finish(self) -> list[tuple[int, int]]:
-        """Write what is queued, record the device's sequence high-water mark and audit the batch; returns
-        the gaps."""
-        self.view.flush()
-        gaps = sequence_gaps(self.tx.device_seq_high(self.device_id), self.seqs)
-        if self.seqs:
-            self.tx.set_device_seq_high(self.device_id, max(self.seqs))
-        if gaps:
-            self.tx.audit(self.user.badge, "sequence_gap", target=self.device_id,
-                          detail={"missing": [list(g) for g in gaps]})  # fmt: skip
-        self.tx.audit(self.user.badge, "push", target=self.device_id,
-                      detail={"counts": self.counts, "not_stored": self.not_stored[:100]})  # fmt: skip
-        return gaps
-
-    def _not_stored(self, record_id: str, err: NotStored) -> RecordResult:
-        return RecordResult(
-            id=record_id, status=err.status, errno=int(err.errno), reason_zh=err.zh, reason_en=err.en
-        )
+class _Batch(CaseBatch):
+    """A push's records applied in order: cases (``hq.ingestcase``), subjects, shifts, reviews and
+    work-order events, each answered once and again from the ledger (``hq.ingestbatch``)."""
 
     def _apply(self, record: PushRecord) -> RecordResult:
         if record.kind == _CASE:
@@ -295,332 +206,6 @@ class _Batch:
             return handler(record)
         finally:
             self.view.invalidate()
-
-    def _parse(self, kind: type[Any], record: PushRecord) -> tuple[Any, str]:
-        parsed, _, digest = self._parse_json(kind, record)
-        return parsed, digest
-
-    def _parse_json(self, kind: type[Any], record: PushRecord) -> tuple[Any, dict[str, Any], str]:
-        """The record, its canonical JSON dict and the hash of that."""
-        parsed, canonical, _, digest = self._parse_text(kind, record)
-        return parsed, canonical, digest
-
-    def _parse_text(self, kind: type[Any], record: PushRecord) -> tuple[Any, dict[str, Any], str, str]:
-        """The record, its canonical JSON dict, that as JSON text (what the database stores) and its hash."""
-        try:
-            parsed = from_json_dict(kind, record.payload)
-        except CaseValidationError as err:
-            raise invalid(err) from err
-        try:
-            check_lengths(parsed)
-        except TextTooLongError as err:
-            raise invalid(err) from err
-        if parsed.id != record.id:
-            raise refused(
-                Errno.RECORD_INVALID, "记录编号与内容不符", "The record id does not match its payload"
-            )
-        canonical = to_json_dict(parsed)
-        text = canonical_text(canonical)
-        return parsed, canonical, text, payload_hash_of_text(record.kind, text)
-
-    def _replay(self, record: PushRecord, digest: str) -> Receipt | None:
-        return self.tx.get_receipt(record.id, digest)
-
-    def _receipt(
-        self, record: PushRecord, digest: str, result: RecordResult, *, queued: bool = False
-    ) -> RecordResult:
-        kept = {"status": result.status, "errno": result.errno, "reason_zh": result.reason_zh,
-                "reason_en": result.reason_en,
-                "hq_stage": None if result.hq_stage is None else int(result.hq_stage)}  # fmt: skip
-        receipt = Receipt(record.id, digest, RecordKind(record.kind), self.user.badge, self.device_id,
-                          record.device_seq, self.now, kept)  # fmt: skip
-        if queued:
-            self.view.add_receipt(receipt)  # written with the batch's cases (``BatchView.flush``)
-        else:
-            self.tx.add_receipt(receipt)
-            self.view.note_receipt(receipt)
-        return result
-
-    def _duplicate(
-        self, receipt: Receipt, *, complete: bool = True, missing: Sequence[str] = ()
-    ) -> RecordResult:
-        original = receipt.result
-        return RecordResult(
-            id=receipt.record_id,
-            status="duplicate",
-            reason_zh=str(original.get("reason_zh", "")),
-            reason_en=str(original.get("reason_en", "")),
-            hq_stage=original.get("hq_stage"),
-            complete=complete,
-            missing_photos=list(missing),
-        )
-
-    # -- cases
-    def _case(self, record: PushRecord) -> RecordResult:
-        case, case_json, case_text, digest = self._parse_text(Case, record)
-        view = self.view
-        if case.supersedes or not self.set_based:
-            view.invalidate()  # an amendment reads and writes the stored versions directly
-        elif not view.warm:
-            view.prefetch(self.records[self.position - 1 :])
-        receipt = view.get_receipt(record.id, digest)
-        if receipt is not None:
-            missing = view.missing(case)  # the stored version has this very content
-            return self._duplicate(receipt, complete=not missing, missing=missing)
-        if view.case_stored(case.id):
-            raise refused(Errno.RECORD_ID_REUSED)
-        if case.officer_badge != self.user.badge:
-            raise refused(
-                Errno.RECORD_NOT_OWNED,
-                f"案件属于队员 {case.officer_badge}，您只能提交自己的案件",
-                f"The case belongs to officer {case.officer_badge}; you may submit only your own cases",
-            )
-        self._check_case_scope(case)
-        subject = view.subject(case.subject_id) if case.subject_id else None
-        try:
-            validate_case(case, self.catalogue, subject=subject, lengths_checked=True)
-        except CaseValidationError as err:
-            raise invalid(err) from err
-        self._check_second_officer(case)
-        self._check_version(case)
-        history = view.group_history(case.subject_id) if case.subject_id else []
-        policy = self.policy or stage_policy_for(view.policy(case.policy_version), case)
-        verdict = verdict_under(
-            compute_stage(case.violation_code, case.occurred_at, history, policy, case_no=case.case_no),
-            case.policy_version,
-        )
-        device = view.device()
-        flag = time_flag(
-            case.occurred_at,
-            self.now,
-            window_days=policy.window_days,
-            device_first_seen=device.created_at if device is not None else None,
-        )  # derived again from the stored row by hq.daydata for the leader's queue
-        others = [e for e in history if e.case_no != case.case_no]
-        if case.supersedes or not self.set_based:
-            try:  # the view was invalidated above: it read the stored rows
-                return self._stored_case(record, digest, case, case_json, subject, verdict, flag, others)
-            finally:
-                view.invalidate()
-        if any(e.occurred_at >= case.occurred_at for e in others):
-            # it restages the subject's later cases (their HQ stage only): on the stored rows, after the
-            # queue; what the view holds stays true once it learns of this case
-            view.flush()
-            result = self._stored_case(record, digest, case, case_json, subject, verdict, flag, others)
-            view.note_stored(case)
-            return result
-        return self._queued_case(record, digest, (case, case_json, case_text), subject, verdict, flag, others)
-
-    def _queued_case(
-        self,
-        record: PushRecord,
-        digest: str,
-        parsed: tuple[Case, dict[str, Any], str],
-        subject: Subject | None,
-        verdict: StageVerdict,
-        flag: TimeFlag | None,
-        others: list[HistoryEntry],
-    ) -> RecordResult:
-        """A first version that changes no other case's stage: queued in the view, written with the
-        batch (``BatchView.flush``); what it tells is what ``_stored_case`` would tell."""
-        case, case_json, case_text = parsed
-        view = self.view
-        missing = view.missing(case)
-        state = CaseState(
-            case_id=case.id, case_no=case.case_no, version=case.version, officer_badge=case.officer_badge,
-            squad_code=case.squad_code, district=self.user.district, subject_id=case.subject_id,
-            violation_code=case.violation_code, occurred_at=case.occurred_at.astimezone(UTC),
-            received_at=self.now.astimezone(UTC), device_stage=case.computed_stage,
-            chosen_stage=case.chosen_stage, hq_stage=verdict.stage, hq_ordinal=verdict.ordinal,
-            stage_conflict=verdict.stage != case.computed_stage, explain_zh=verdict.explain_zh,
-            explain_en=verdict.explain_en, photos_expected=len({p.sha256 for p in case.photos}),
-            photos_stored=len({p.sha256 for p in case.photos}) - len(missing), latest=True, review="",
-            policy_version=verdict.policy_version,
-        )  # fmt: skip
-        view.add_case(NewCase(case, self.user.district, verdict, self.now, case_json, case_text), state)
-        if flag is not None:
-            detail = {"flag": flag.value, "occurred_at": case.occurred_at.isoformat()}
-            self.tx.audit(self.user.badge, "time_flagged", target=case.id, detail=detail)
-        shown = subject
-        if shown is None and case.subject_id:
-            shown = view.subject(case.subject_id, include_deleted=True)
-        label = subject_label(shown) if shown is not None else ""
-        emit_case_state(self.tx, state, case=case_json, officer_name=self.user.name, missing=missing,
-                        label=label, case_text=case_text)  # fmt: skip
-        if case.subject_id:
-            emit_history(
-                self.tx,
-                case.subject_id,
-                (subject.district if subject else "") or self.user.district,
-                entries=sorted([*others, HistoryEntry.of(case)], key=lambda e: (e.occurred_at, e.case_no)),
-            )
-            members = view.group(case.subject_id)  # ``emit_group_history`` from the view
-            if members != {case.subject_id}:
-                entries = view.group_history(case.subject_id)
-                for member in sorted(members - {case.subject_id}):
-                    found = view.subject(member, include_deleted=True)
-                    if found is not None:
-                        emit_history(self.tx, member, found.district, entries=entries)
-        self._note_place(case, subject, queued=True)
-        return self._receipt(record, digest, self._case_result(case, state, verdict, missing), queued=True)
-
-    def _case_result(
-        self, case: Case, state: CaseState, verdict: StageVerdict, missing: list[str]
-    ) -> RecordResult:
-        conflict = state.stage_conflict
-        reason_zh = f"指挥中心核定：{verdict.explain_zh}" if conflict else ""
-        reason_en = f"HQ's stage: {verdict.explain_en}" if conflict else ""
-        notice = check_notice(self.tx, case, self.user, now=self.now)  # flagged, never refused
-        if notice is not None:
-            zh, en = flag_reason(notice[0], case.warning_notice_no.strip(), notice[1])
-            reason_zh = "；".join(filter(None, (reason_zh, zh)))
-            reason_en = "; ".join(filter(None, (reason_en, en)))
-        return RecordResult(
-            id=case.id,
-            status="conflict" if conflict else "accepted",
-            reason_zh=reason_zh,
-            reason_en=reason_en,
-            hq_stage=verdict.stage,
-            complete=not missing,
-            missing_photos=missing,
-        )
-
-    def _stored_case(
-        self,
-        record: PushRecord,
-        digest: str,
-        case: Case,
-        case_json: dict[str, Any],
-        subject: Subject | None,
-        verdict: StageVerdict,
-        flag: TimeFlag | None,
-        others: list[HistoryEntry],
-    ) -> RecordResult:
-        """An amendment, or a case that restages others: written and restaged on the stored rows."""
-        previous = self.tx.case_state(case.supersedes) if case.supersedes else None
-        with changing(self.tx, case.id, case.supersedes):  # the kept counts (hq.tally)
-            state = self.tx.save_case(
-                case, district=self.user.district, verdict=verdict, received_at=self.now
-            )
-        if flag is not None:
-            detail = {"flag": flag.value, "occurred_at": case.occurred_at.isoformat()}
-            self.tx.audit(self.user.badge, "time_flagged", target=case.id, detail=detail)
-        missing = emit_case_state(
-            self.tx, state, case=case_json, officer_name=self.user.name, subject=subject
-        )
-        if previous is not None and previous.subject_id and previous.subject_id != case.subject_id:
-            # the amendment moved the case to another subject: the old one's history lost a case
-            restage_after(self.tx, previous.subject_id, previous.occurred_at, skip_case_no=case.case_no,
-                          policy=self.policy, cause=case.id)  # fmt: skip
-            moved_from = self.tx.get_subject(previous.subject_id)
-            emit_history(
-                self.tx, previous.subject_id, (moved_from.district if moved_from else "") or previous.district
-            )
-        if case.subject_id:
-            since = case.occurred_at
-            if previous is not None and previous.subject_id == case.subject_id:
-                since = min(since, previous.occurred_at)  # an amendment may move the case later
-            if any(e.occurred_at >= since for e in others):
-                restage_after(
-                    self.tx,
-                    case.subject_id,
-                    since,
-                    skip_case_no=case.case_no,
-                    policy=self.policy,
-                    cause=case.id,
-                )
-            emit_history(
-                self.tx,
-                case.subject_id,
-                (subject.district if subject else "") or self.user.district,
-                entries=sorted([*others, HistoryEntry.of(case)], key=lambda e: (e.occurred_at, e.case_no)),
-            )
-            emit_group_history(self.tx, case.subject_id, skip=case.subject_id)
-        self._note_place(case, subject, queued=False)
-        return self._receipt(record, digest, self._case_result(case, state, verdict, missing))
-
-    def _note_place(self, case: Case, subject: Subject | None, *, queued: bool) -> None:
-        """Weak suggestions by place (``hq.subjectmatch.note_place``): the case's fix is kept against its
-        subject. Should that change an identity (``note_subject``'s answer), the members' cases are
-        recounted on the stored rows: the batch view writes what it queued first and reads afresh after."""
-        if subject is None or case.location.lat is None or case.location.lon is None:
-            return
-        fix = (case.location.lon, case.location.lat)
-        members = note_place(self.tx, subject, fix, at=self.now, by_badge=self.user.badge)
-        if not members:
-            return
-        if queued:
-            self.view.flush()
-        self._regroup(members, case.id)
-        if queued:
-            self.view.invalidate()
-
-    def _check_case_scope(self, case: Case) -> None:
-        """The case's squad, device and number against the session (see the module doc)."""
-        previous = self.tx.case_state(case.supersedes) if case.supersedes else None
-        squad = previous.squad_code if previous is not None else self.user.squad_code
-        if case.squad_code != squad:
-            whose = "原案件" if previous is not None else "您"
-            whose_en = "the original case's" if previous is not None else "your"
-            raise refused(
-                Errno.SCOPE_MISMATCH,
-                f"案件的中队（{case.squad_code}）与{whose}中队（{squad}）不符",
-                f"The case's squad {case.squad_code} is not {whose_en} squad {squad}",
-            )
-        if case.device_id != self.device_id:
-            raise refused(
-                Errno.SCOPE_MISMATCH,
-                f"案件的设备编号（{case.device_id}）与登录设备不符",
-                f"The case's device {case.device_id} is not the signed-in device",
-            )
-        if case.supersedes:
-            return  # an amendment keeps its original's number (``_check_version``), checked when it came
-        try:
-            number = parse_case_no(case.case_no)
-        except IdentifierError as err:
-            raise refused(Errno.CASE_NO_INVALID, err.zh, err.en) from err
-        if (number.squad_code, number.badge) != (case.squad_code, case.officer_badge):
-            raise refused(
-                Errno.CASE_NO_INVALID,
-                f"案件编号 {case.case_no} 须以本中队 {case.squad_code} 和本人证号 {case.officer_badge} 开头",
-                f"Case number {case.case_no} must carry squad {case.squad_code}"
-                f" and badge {case.officer_badge}",
-            )
-
-    def _check_second_officer(self, case: Case) -> None:
-        """A seizure's second officer: an active officer of the case's squad in HQ's users table."""
-        badge = case.second_officer_badge.strip()
-        if not case.seized_items or not badge:
-            return
-        row = self.view.user(badge)
-        problem = second_officer_problem(
-            case, row.officer if row else None, active=row.active if row else False, complete=True
-        )
-        if problem is not None:
-            raise refused(Errno.SECOND_OFFICER_INVALID, problem.zh, problem.en)
-
-    def _check_version(self, case: Case) -> None:
-        if case.supersedes is None:
-            if self.view.has_latest(case.case_no):
-                raise refused(
-                    Errno.VERSION_CONFLICT,
-                    f"案件编号 {case.case_no} 已被使用；修改案件须作为新版本提交",
-                    f"Case number {case.case_no} is already used; submit a change as a new version",
-                )
-            return
-        previous = self.tx.case_state(case.supersedes)
-        if previous is None:
-            raise deferred(Errno.SUPERSEDES_UNKNOWN)
-        if previous.officer_badge != self.user.badge:
-            raise refused(Errno.RECORD_NOT_OWNED)
-        if previous.case_no != case.case_no or case.version != previous.version + 1:
-            raise refused(
-                Errno.RECORD_INVALID,
-                f"修改后的案件须沿用案件编号 {previous.case_no}，版本号为 {previous.version + 1}",
-                f"An amendment keeps case number {previous.case_no} and has version {previous.version + 1}",
-            )
-        if not previous.latest:
-            raise refused(Errno.VERSION_CONFLICT)
 
     # -- subjects
     def _subject(self, record: PushRecord) -> RecordResult:
@@ -672,12 +257,6 @@ class _Batch:
             )  # fmt: skip
             return self._receipt(record, digest, result)
         return self._receipt(record, digest, RecordResult(id=clean.id, status="accepted", complete=True))
-
-    def _regroup(self, members: set[str], cause: str) -> None:
-        """A strong match came or went: each member's identity's cases are recounted over the group."""
-        for member in sorted(members):
-            restage_after(self.tx, member, None, skip_case_no="", policy=self.policy, cause=cause)
-            emit_group_history(self.tx, member)
 
     # -- shifts
     def _shift(self, record: PushRecord) -> RecordResult:

@@ -22,6 +22,7 @@ from enforcement.model import (
     new_id,
 )
 from hq import ingest as ingest_module
+from hq import ingestcase
 from hq.ingest import ingest, ingest_batch, payload_hash, sequence_gaps
 from hq.storage.base import ChangeKind, Storage
 from sync.protocol import CaseStateData, Errno, PushRecord, RecordKind, RecordResult
@@ -338,7 +339,7 @@ def test_concurrent_pushes_about_one_subject_see_each_other(
     earlier = make_case(officer=OTHER_OFFICER, subject_id=sid, occurred_at=NOW - days(1))
     later = make_case(subject_id=sid)
     in_first, release_first, second_started = threading.Event(), threading.Event(), threading.Event()
-    real_compute = ingest_module.compute_stage
+    real_compute = ingestcase.compute_stage  # the case path stages (hq.ingestcase)
 
     def slow_compute(*args: Any, **kwargs: Any) -> Any:
         if threading.current_thread().name == "first":
@@ -346,7 +347,7 @@ def test_concurrent_pushes_about_one_subject_see_each_other(
             release_first.wait(10)
         return real_compute(*args, **kwargs)
 
-    monkeypatch.setattr(ingest_module, "compute_stage", slow_compute)
+    monkeypatch.setattr(ingestcase, "compute_stage", slow_compute)
 
     def first() -> None:
         push(pg_storage, rec("case", earlier), user=OTHER_OFFICER)
