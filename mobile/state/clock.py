@@ -96,6 +96,11 @@ class ClockState(Observable):
         held = self._held()
         if held is not None and held[3] == "hq":
             return
+        if held is not None and held[3] == "gps" and fix_time <= held[0]:
+            # the same fix again (a cached position: the browser's and Android's geolocation hand back
+            # a fix up to minutes old, with its first timestamp): nothing new about the clock, and taking
+            # it as "now" would make the clock look slow by the cache's age
+            return
         self.note_reference(fix_time, "gps")
 
     def _held(self) -> tuple[datetime, datetime, float | None, str] | None:

@@ -167,9 +167,15 @@ class WorkOrdersState(Observable):
         lat: float | None = None,
         lon: float | None = None,
         accuracy_m: float | None = None,
+        *,
+        fix_time: object = None,
     ) -> float | None:
         """On the spot: the arrival record (device time, known offset, the fix). Returns the distance to
-        the reported point in metres (None without a fix or a point). Arriving twice is ignored."""
+        the reported point in metres (None without a fix or a point). Arriving twice is ignored.
+        ``fix_time`` (the position's timestamp, as the geolocator gives it) checks the phone's clock first
+        (``ClockState.note_gps``), so a clock the fix contradicts is known before the arrival's offset is
+        taken."""
+        self.clock.note_gps(fix_time)
         row = self._require(order_id)
         if row.arrived_at is not None:
             return self.distance_m(row, lat, lon)

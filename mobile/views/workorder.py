@@ -129,16 +129,18 @@ class WorkOrderView:
 
     async def arrive(self, e: Any = None) -> None:
         fix: tuple[float, float, float | None] | None = None
+        fix_time: object = None  # the fix's own time: checks the phone's clock (ClockState.note_gps)
         try:
             if ftg is not None and self.shell.page is not None:
                 position = await ftg.Geolocator().get_current_position()
                 if position.latitude is not None and position.longitude is not None:
                     fix = (position.latitude, position.longitude, getattr(position, "accuracy", None))
+                    fix_time = getattr(position, "timestamp", None)
         except Exception:  # refused, no signal, timeout: the arrival is recorded without a position
             fix = None
         if fix is None and self.app.today.fix is not None:
             fix = (*self.app.today.fix, None)
-        distance = self.app.workorders.arrive(self.order_id, *(fix or (None, None, None)))
+        distance = self.app.workorders.arrive(self.order_id, *(fix or (None, None, None)), fix_time=fix_time)
         s = self.shell
         self.info = s.t("wo.distance", m=round(distance)) if distance is not None else s.t("wo.arrive_no_gps")
         s.render()

@@ -78,8 +78,9 @@ class LocationStep(StepBase):
                     position.longitude,
                     position.accuracy,
                     advance=True,
-                    # the fix's time is not passed here yet: in Chromium it stalled the wizard at step 6
-                    # (tests/e2e/test_officer_flow.py); 今日's 定位 passes it (TodayState.set_fix)
+                    # the fix's own time checks the phone's clock (ClockState.note_gps); HQ's time,
+                    # once known, wins, and the same cached fix handed back again is not taken as now
+                    fix_time=getattr(position, "timestamp", None),
                 )
                 self.gps_note = ""
         except Exception:  # permission refused, no signal, timeout: the officer types the place instead
