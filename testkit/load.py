@@ -35,6 +35,7 @@ import os
 import resource
 import shutil
 import signal
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -61,7 +62,7 @@ from enforcement.model import (
 )
 from enforcement.numbering import format_case_no
 from hq.settings import PinHashing
-from hq.storage import open_storage
+from hq.storage import Storage, is_postgres, open_storage
 from hq.storage.sqlite import SqliteStorage
 from sync.protocol import PROTOCOL_VERSION, PhotoUploadResult, PullPage, PushResponse
 from testkit.fleet import (
@@ -439,17 +440,35 @@ def sqlite_writer_probe(
 # ------------------------------------------------------------------------------------------ checks
 
 
+def _counting_storage(url: str, scratch: Path) -> Storage:
+    """HQ's database to count in. A SQLite file is read through a copy migrated to this build's schema, so
+    an older build's database (``--baseline-ref``) is counted by this code without being changed under a
+    server that may still be running; PostgreSQL is read as it is."""
+    if is_postgres(url):
+        return open_storage(url, create=False)
+    copy = scratch / "count.db"
+    source = sqlite3.connect(url.removeprefix("sqlite:///"))
+    target = sqlite3.connect(copy)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return open_storage(str(copy), create=True)
+
+
 def count_at_hq(result: LoadResult) -> dict[str, int]:
     """What HQ holds of what the phones were told was stored: by case id and by SHA-256."""
     cases = {c for p in result.phones for c in p.cases}
     photos = {s for p in result.phones for s in p.photos}
-    storage = open_storage(result.storage_url, create=False)
-    try:
-        with storage.transaction(readonly=True) as tx:
-            states = tx.list_cases(latest_only=False, limit=10**7)
-            stored = {sha for sha in photos if (row := tx.get_photo(sha)) is not None and row.stored}
-    finally:
-        storage.close()
+    with tempfile.TemporaryDirectory() as scratch:
+        storage = _counting_storage(result.storage_url, Path(scratch))
+        try:
+            with storage.transaction(readonly=True) as tx:
+                states = tx.list_cases(latest_only=False, limit=10**7)
+                stored = {sha for sha in photos if (row := tx.get_photo(sha)) is not None and row.stored}
+        finally:
+            storage.close()
     ids = Counter(s.case_id for s in states)
     kept_aside = ("tmp", "partial")  # spools and cut-off uploads, not blobs
     files = {p.name for p in result.blobs.rglob("*") if p.is_file() and p.parent.name not in kept_aside}
