@@ -70,8 +70,17 @@ class OfficerUi:
         for _ in range(3 * STEP_COUNT):
             if current == number:
                 return
-            self.s.tap("下一步" if current < number else "上一步")
-            current = self.moved_on(current)
+            button = "下一步" if current < number else "上一步"
+            self.s.tap(button)
+            try:
+                current = self.moved_on(current, timeout=10)
+            except AssertionError:
+                # a tap that lands while the step re-renders (a sync finishing, the photo step opening
+                # the file picker by itself) can be lost in Chromium, as on Today: tap once more
+                self.s.settle()
+                if self.current_step() == current:
+                    self.s.tap(button)
+                current = self.moved_on(current)
         raise AssertionError(f"on step {current}, wanted {number}")
 
     def new_case(self, violation: str) -> None:
