@@ -48,6 +48,7 @@ from hq.api.errors import ApiError
 from hq.api.transport_security import cookie_secure
 from hq.audit import GENESIS
 from hq.auth import Auth, Principal
+from hq.dashcaller import COOKIE, cookie_caller
 from hq.dashchart import trend_svg
 from hq.dashfigures import orders_section
 from hq.dashlists import board_filters, cases_link, filter_form, install_lists, more_link, streamed_csv
@@ -60,7 +61,6 @@ from patrollog.daylog import DayLog, day_bounds
 from patrollog.style import FALLBACK_FONTS, FONT_FACE, FONT_STACK
 from sync.protocol import Errno, SignInRequest
 
-COOKIE = "sp_hq_token"
 FONT_DIR = Path(__file__).resolve().parents[1] / "assets" / "fonts"
 FONT_URL = "/assets/fonts/NotoSansSC-StreetPatrol.otf"
 STYLE_URL = "/assets/dashboard.css"
@@ -449,11 +449,7 @@ def install_dashboard(
             _STYLE, media_type="text/css; charset=utf-8", headers={"Cache-Control": "max-age=3600"}
         )
 
-    def caller_of(request: Request) -> Principal | None:
-        try:
-            return auth.authenticate(request.cookies.get(COOKIE))
-        except ApiError:
-            return None
+    caller_of = cookie_caller(auth)
 
     def window(request: Request) -> tuple[date, int]:
         try:

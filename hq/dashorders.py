@@ -48,7 +48,8 @@ from enforcement.workorders import (
 )
 from hq.api.errors import ApiError
 from hq.auth import Auth, Principal
-from hq.dashboard import COOKIE, _page, _section, forbidden_page, sign_in_page
+from hq.dashboard import _page, _section, forbidden_page, sign_in_page
+from hq.dashcaller import cookie_caller, role_gate
 from hq.dashfigures import PAGE, figures_line, listed_orders
 from hq.settings import Settings
 from hq.storage.base import Storage
@@ -220,19 +221,9 @@ def install_dashorders(
 ) -> None:
     """Add the work-order pages' routes to ``app`` (``hq.app`` calls it after ``install_dashboard``)."""
 
-    def caller_of(request: Request) -> Principal | None:
-        try:
-            return auth.authenticate(request.cookies.get(COOKIE))
-        except ApiError:
-            return None
+    caller_of = cookie_caller(auth)
 
-    async def allowed(request: Request) -> Principal:
-        caller = await run_in_threadpool(caller_of, request)
-        if caller is None:
-            raise ApiError(Errno.TOKEN_MISSING)
-        if caller.role not in ROLES:
-            raise ApiError(Errno.FORBIDDEN)
-        return caller
+    allowed = role_gate(caller_of, ROLES)
 
     async def render(
         caller: Principal, *, note: str = "", error: str = "", status: int = 200

@@ -36,7 +36,8 @@ from enforcement.model import LOCAL_TZ, CaseStatus, Role, Subject, SubjectKind
 from enforcement.staging import stage_name
 from hq.api.errors import ApiError
 from hq.auth import Auth, Principal
-from hq.dashboard import COOKIE, _page, _section, forbidden_page, sign_in_page
+from hq.dashboard import _page, _section, forbidden_page, sign_in_page
+from hq.dashcaller import cookie_caller, role_gate
 from hq.merge import MergeRefused, merge_subjects, split_subjects, unmerge_subjects
 from hq.settings import Settings
 from hq.storage.base import Storage, SubjectPair, Tx
@@ -257,23 +258,13 @@ def install_dashsubjects(
 ) -> None:
     """Add the subject page's routes to ``app`` (``hq.app`` calls it after ``install_dashboard``)."""
 
-    def caller_of(request: Request) -> Principal | None:
-        try:
-            return auth.authenticate(request.cookies.get(COOKIE))
-        except ApiError:
-            return None
+    caller_of = cookie_caller(auth)
 
     def district_of(caller: Principal, wanted: str) -> str | None:
         district = wanted.strip()[:64] or caller.district
         return district if caller.can_read_district(district) else None
 
-    async def allowed(request: Request) -> Principal:
-        caller = await run_in_threadpool(caller_of, request)
-        if caller is None:
-            raise ApiError(Errno.TOKEN_MISSING)
-        if caller.role not in ROLES:
-            raise ApiError(Errno.FORBIDDEN)
-        return caller
+    allowed = role_gate(caller_of, ROLES)
 
     async def render(
         caller: Principal, district: str, *, note: str = "", error: str = "", status: int = 200

@@ -39,7 +39,8 @@ from enforcement.staging import stage_name
 from enforcement.zones import STREET_CLASS_TEXT, StreetClass, Zone, ZoneKind, parse_feature
 from hq.api.errors import ApiError
 from hq.auth import Auth, Principal
-from hq.dashboard import COOKIE, _page, _section, _table, forbidden_page, sign_in_page
+from hq.dashboard import _page, _section, _table, forbidden_page, sign_in_page
+from hq.dashcaller import cookie_caller
 from hq.review import check_day
 from hq.settings import Settings
 from hq.storage.base import Storage, Tx
@@ -390,11 +391,7 @@ def upload_bytes(content_type: str, body: bytes) -> bytes:
 def install_dashzones(app: FastAPI, storage: Storage, auth: Auth, settings: Settings) -> None:
     """Add the zones page's routes (module docstring) to ``app``."""
 
-    def caller_of(request: Request) -> Principal | None:
-        try:
-            return auth.authenticate(request.cookies.get(COOKIE))
-        except ApiError:
-            return None
+    caller_of = cookie_caller(auth)
 
     def hq_caller(caller: Principal | None) -> Principal:
         if caller is None:
