@@ -12,6 +12,7 @@ Phones get their own open books on pull (``GET /v1/changes?books=true``, ``sync.
 """
 
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
@@ -33,6 +34,9 @@ MAX_LISTED_BOOKS = 500
 
 
 class NoticeBookInfo(WireModel):
+    """A book as ``GET/POST /v1/notice-books`` state it: the fields of ``NoticeBookRow`` (``info`` fills them
+    from it, so a field added to one and not the other fails there) and what HQ saw used of it."""
+
     book_id: str
     series: str
     first: int
@@ -59,11 +63,8 @@ class NoticeBookRequest(WireModel):
 
 
 def info(book: NoticeBookRow, used: int = 0) -> NoticeBookInfo:
-    return NoticeBookInfo(
-        book_id=book.book_id, series=book.series, first=book.first, last=book.last, width=book.width,
-        badge=book.badge, district=book.district, issued_at=book.issued_at, issued_by=book.issued_by,
-        used=used, remaining=book.last - book.first + 1 - used,
-    )  # fmt: skip
+    """A stored book as the API states it (every field of the row, plus what HQ saw used of it)."""
+    return NoticeBookInfo(**asdict(book), used=used, remaining=book.last - book.first + 1 - used)
 
 
 def build_router(storage: Storage, settings: Settings, principal: Callable[..., Principal]) -> APIRouter:
