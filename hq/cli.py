@@ -27,250 +27,41 @@ Without --db/--pg a command uses ``$STREETPATROL_PG`` (a DSN), else ``$STREETPAT
 where it exists; ``init`` makes a database only where it is told (an option or a variable). With none of
 them, one error in Chinese and English names what was looked for.
 
-``serve --workers N`` runs N uvicorn worker processes on one port, each with its own storage connections
-(``--pool-size`` per worker on PostgreSQL, so N × pool-size in all). What keeps them consistent is in the
-database, not in a process: PostgreSQL numbers the change feed under an advisory lock (commit order across
-processes) and deduplicates pushes under per-record advisory locks; SQLite lets one writer in at a time
-across processes (``BEGIN IMMEDIATE`` with a busy timeout; the in-process writer queue only shortens the
-wait within one worker), so its feed is numbered in commit order too. Sign-in throttling lives in the
-database. Per-process are only the argon2 slots (one PIN check per core in each worker) and caches.
-
-``serve --tls-cert FILE --tls-key FILE`` serves https (uvicorn's ``ssl_certfile``/``ssl_keyfile``, workers
-too); the pair is loaded once before serving, so a missing file or a key that is not the certificate's is
-one clear error. ``--trusted-proxy ADDR`` (repeatable; an address or network, added to
-``STREETPATROL_TRUSTED_PROXIES``) names the reverse proxies whose ``X-Forwarded-For`` and
-``X-Forwarded-Proto`` are believed: uvicorn gets exactly that list (``forwarded_allow_ips``; its own default
-would trust any process on 127.0.0.1), and with no proxy configured forwarded headers are ignored.
-
-Why this module is long (over 600 lines): its argument tables, one per command, read best together.
+``serve`` itself is ``hq.cliserve``; which database a command opens, ``hq.clistorage``.
 """
 
 from __future__ import annotations
 
 import argparse
-import atexit
-import copy
 import getpass
 import io
 import json
-import logging
-import os
-import ssl
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from fastapi import FastAPI
-
 from enforcement.catalogue import load_catalogue
 from enforcement.model import LOCAL_TZ, Officer, Role
 from enforcement.text import LocalizedError
-from hq.app import create_app
 from hq.audit import GENESIS, MIN_PREFIX, current_head, format_head, parse_head, verify
 from hq.auth import Auth, PinHasher
-from hq.blobs import BlobStore, FilesystemBlobStore
 from hq.clipolicy import add_policy_parser, cmd_policy
+from hq.cliserve import cmd_serve
+from hq.clistorage import CliError, add_storage_args, open_for, storage_url
 from hq.daydata import load_daylog
 from hq.demo import demo_text, seed_demo
 from hq.export import write_cases_csv
 from hq.noticecli import add_notice_commands, cmd_notice_books
 from hq.review import check_day
-from hq.settings import Settings, proxy_addresses, settings_from_env
-from hq.storage import is_postgres, open_storage
+from hq.settings import settings_from_env
 from hq.storage.base import AuditHead, Storage, UserRow, iter_all_audit
 from hq.tallycli import cmd_rebuild_aggregates
 from hq.wocli import add_workorder_commands, cmd_partner, cmd_workorder
 from hq.zonecli import add_zone_commands, cmd_zones
 from patrollog.csvlog import CSV_BOM, daylog_csv
 from patrollog.pdf import daylog_pdf
-
-
-class CliError(LocalizedError):
-    code = "cli"
-
-
-#: The database ``scripts/run`` makes and serves (relative to the working directory, then to the checkout).
-DEFAULT_DB = Path("var/hq") / "hq.db"
-#: Environment variables naming the database when neither --db nor --pg is given.
-DB_ENV = "STREETPATROL_DB"
-PG_ENV = "STREETPATROL_PG"
-
-
-def default_db_paths() -> tuple[Path, ...]:
-    """Where a command without --db/--pg looks for HQ's database: ``var/hq/hq.db`` in the working
-    directory, then in the checkout this module belongs to (``scripts/run``'s database)."""
-    here = Path.cwd() / DEFAULT_DB
-    checkout = Path(__file__).resolve().parents[1] / DEFAULT_DB
-    return (here,) if here == checkout else (here, checkout)
-
-
-def _postgres_url(url: str, where: str) -> str:
-    """``url`` when it names a PostgreSQL database; never taken for a SQLite file name."""
-    if not is_postgres(url):
-        raise CliError(
-            f"{where} is not a PostgreSQL DSN (postgresql://… or 'host=… dbname=…'): {url[:80]}",
-            zh=f"{where} 不是 PostgreSQL 连接串（应为 postgresql://… 或 'host=… dbname=…'）：{url[:80]}",
-            field="pg",
-        )
-    return url
-
-
-def _storage_url(args: argparse.Namespace) -> str:
-    """The database of a command: --pg, --db, then $STREETPATROL_PG, $STREETPATROL_DB, then
-    ``var/hq/hq.db`` where it exists (not for ``init``, which makes a database where it is told)."""
-    if args.pg:
-        return _postgres_url(str(args.pg), "--pg")
-    if args.db:
-        return str(args.db)
-    if os.environ.get(PG_ENV):
-        return _postgres_url(os.environ[PG_ENV], f"${PG_ENV}")
-    creating = getattr(args, "command", "") == "init"
-    if os.environ.get(DB_ENV):
-        path = Path(os.environ[DB_ENV])
-        if not creating and not path.is_file():
-            raise CliError(
-                f"${DB_ENV} names {path}, which does not exist (run init, or give --db / --pg)",
-                zh=f"环境变量 {DB_ENV} 指定的数据库 {path} 不存在（请先 init，或指定 --db / --pg）",
-                field="db",
-            )
-        return str(path)
-    if not creating:
-        for path in default_db_paths():
-            if path.is_file():
-                return str(path)
-    tried = [str(p) for p in default_db_paths()]
-    raise CliError(
-        f"give --db PATH or --pg DSN (or set ${DB_ENV} / ${PG_ENV}); no database at {' or '.join(tried)}"
-        + ("" if creating else " (bash scripts/run makes it)"),
-        zh=f"请指定 --db 数据库文件 或 --pg 连接串（或设置环境变量 {DB_ENV} / {PG_ENV}）；"
-        f"未找到默认数据库 {'、'.join(tried)}" + ("" if creating else "（bash scripts/run 会创建）"),
-        field="db",
-    )
-
-
-def _open(args: argparse.Namespace) -> Storage:
-    return open_storage(_storage_url(args), create=True)
-
-
-#: How ``serve --workers N`` hands its options to the worker processes (uvicorn starts each one fresh and
-#: calls ``worker_app``).
-SERVE_STORAGE_ENV = "STREETPATROL_SERVE_STORAGE"
-SERVE_BLOBS_ENV = "STREETPATROL_SERVE_BLOBS"
-SERVE_POOL_ENV = "STREETPATROL_SERVE_POOL_SIZE"
-PIN_CONCURRENT_ENV = "STREETPATROL_PIN_CONCURRENT"
-
-
-def _open_serving(url: str, pool_size: int | None, *, create: bool) -> Storage:
-    """The storage at ``url``; on PostgreSQL a pool of at most ``pool_size`` connections (default 10)."""
-    if pool_size is None or not is_postgres(url):
-        return open_storage(url, create=create)
-    from hq.storage.postgres import PostgresStorage
-
-    storage = PostgresStorage(url, min_size=1, max_size=pool_size)
-    if create:
-        storage.create_schema()
-    return storage
-
-
-def lean_logging() -> None:
-    """No caller, thread or process lookups for each log record of the server (the access log writes one
-    per request; its format uses none of them): the logging HOWTO's own optimisations."""
-    logging._srcfile = None
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
-
-
-def worker_app() -> FastAPI:
-    """The HQ app of one ``serve --workers N`` worker process (an uvicorn app factory)."""
-    lean_logging()
-    pool = os.environ.get(SERVE_POOL_ENV, "")
-    storage = _open_serving(os.environ[SERVE_STORAGE_ENV], int(pool) if pool else None, create=False)
-    atexit.register(storage.close)
-    return create_app(storage, open_blobs(os.environ[SERVE_BLOBS_ENV]), settings_from_env())
-
-
-def open_blobs(where: str) -> BlobStore:
-    """The photo store ``serve --blobs`` names: ``s3://bucket/prefix`` (``hq.blobs_s3``, shared by HQ
-    nodes; endpoint and credentials from the environment) or a local directory."""
-    if where.startswith("s3://"):
-        from hq.blobs_s3 import S3BlobStore  # boto3 only when the S3 store is used
-
-        return S3BlobStore.from_url(where)
-    return FilesystemBlobStore(where)
-
-
-def _check_serve_options(args: argparse.Namespace) -> None:
-    if args.workers < 1:
-        raise CliError("--workers must be at least 1", zh="--workers 须为正整数", field="workers")
-    if args.pool_size is not None:
-        if not args.pg:
-            raise CliError(
-                "--pool-size sizes the PostgreSQL connection pool; it needs --pg",
-                zh="--pool-size 是 PostgreSQL 连接池大小，须与 --pg 一起使用",
-                field="pool_size",
-            )
-        if args.pool_size < 1:
-            raise CliError("--pool-size must be at least 1", zh="--pool-size 须为正整数", field="pool_size")
-
-
-def _check_tls(args: argparse.Namespace) -> None:
-    """The certificate and key of ``--tls-cert``/``--tls-key`` load as a pair (CliError naming why not)."""
-    if args.tls_cert is None and args.tls_key is None:
-        return
-    if args.tls_cert is None or args.tls_key is None:
-        raise CliError(
-            "--tls-cert and --tls-key go together", zh="--tls-cert 与 --tls-key 须同时指定", field="tls_cert"
-        )
-    for name, path in (("tls_cert", args.tls_cert), ("tls_key", args.tls_key)):
-        if not Path(path).is_file():
-            flag = "--" + name.replace("_", "-")
-            raise CliError(f"{flag}: no such file: {path}", zh=f"{flag} 文件不存在：{path}", field=name)
-    try:
-        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
-            args.tls_cert,
-            args.tls_key,
-            password=lambda: b"",  # never a passphrase prompt
-        )
-    except (ssl.SSLError, OSError, ValueError) as exc:
-        raise CliError(
-            f"the TLS certificate and key cannot be used together ({exc}): check that --tls-key is the key "
-            "of --tls-cert, both PEM, the key not encrypted",
-            zh="TLS 证书与私钥无法使用：请确认 --tls-key 是 --tls-cert 证书对应的私钥，"
-            "均为 PEM 格式且私钥未加密",
-            field="tls_key",
-        ) from exc
-
-
-def _uvicorn_transport(args: argparse.Namespace, settings: Settings) -> dict[str, object]:
-    """uvicorn's TLS and forwarded-header options: proxy headers only from the configured proxies. And its
-    logging, with a plain formatter for the access log: the same line per request (client, request line,
-    status) without uvicorn's colour and status-phrase formatting (about 4 % of HQ's CPU in bench/load.py)."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    log_config = copy.deepcopy(LOGGING_CONFIG)
-    log_config["formatters"]["access"] = {"format": "%(levelname)s:     %(message)s"}
-    options: dict[str, object] = {
-        "proxy_headers": bool(settings.trusted_proxies),
-        "forwarded_allow_ips": ",".join(settings.trusted_proxies),  # never uvicorn's 127.0.0.1 default
-        "log_config": log_config,
-    }
-    if args.tls_cert is not None:
-        options.update(ssl_certfile=str(args.tls_cert), ssl_keyfile=str(args.tls_key))
-    return options
-
-
-def _add_storage_args(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--db",
-        type=Path,
-        help=f"SQLite database file (default: ${DB_ENV}, else {DEFAULT_DB} where it exists) 数据库文件",
-    )
-    group.add_argument("--pg", help=f"PostgreSQL DSN (postgresql://…; default: ${PG_ENV}) 连接串")
 
 
 def _parse_head(text: str) -> AuditHead:
@@ -292,13 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     init = commands.add_parser("init", help="create the database schema 创建数据库")
-    _add_storage_args(init)
-    _add_storage_args(
+    add_storage_args(init)
+    add_storage_args(
         commands.add_parser("rebuild-aggregates", help="recount the dashboard's figures 重算统计")
     )
 
     serve = commands.add_parser("serve", help="run the HTTP service 启动服务")
-    _add_storage_args(serve)
+    add_storage_args(serve)
     serve.add_argument(
         "--blobs",
         required=True,
@@ -323,10 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     seed = commands.add_parser("seed-demo", help="demo district, users and history 演示数据")
-    _add_storage_args(seed)
+    add_storage_args(seed)
 
     export = commands.add_parser("export", help="cases as CSV 导出案件")
-    _add_storage_args(export)
+    add_storage_args(export)
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
     export.add_argument("--district")
     export.add_argument("--squad")
@@ -335,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--all-versions", action="store_true", help="every version, not only the latest")
 
     add_user = commands.add_parser("add-user", help="add or update a user 添加用户")
-    _add_storage_args(add_user)
+    add_storage_args(add_user)
     add_user.add_argument("--badge", required=True)
     add_user.add_argument("--name", required=True)
     add_user.add_argument("--squad", required=True, help="squad code, e.g. ZD01")
@@ -343,14 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_user.add_argument("--pin", help="the PIN (prompted when omitted)")
 
     report = commands.add_parser("report", help="a squad's day log 中队巡查日志 (PDF/CSV)")
-    _add_storage_args(report)
+    add_storage_args(report)
     report.add_argument("--squad", required=True, help="squad code, e.g. ZD01")
     report.add_argument("--day", type=_parse_day, help="bureau-local day, YYYY-MM-DD (default today)")
     report.add_argument("--format", choices=("pdf", "csv"), default="pdf")
     report.add_argument("--out", type=Path, help="file to write (CSV: default standard output)")
 
     verify = commands.add_parser("verify", help="check the audit log's hash chain 校验审计日志")
-    _add_storage_args(verify)
+    add_storage_args(verify)
     verify.add_argument(
         "--expect",
         type=_parse_head,
@@ -362,21 +153,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     head = commands.add_parser("audit-head", help="the audit head to publish 审计链头（用于发布）")
-    _add_storage_args(head)
+    add_storage_args(head)
     head.add_argument("--json", action="store_true", help='machine-readable: {"seq", "hash", "expect"}')
 
     for name, text in (("disable-user", "停用用户（立即注销其全部登录）"), ("enable-user", "启用用户")):
         user = commands.add_parser(name, help=f"{name.replace('-', ' ')} {text}")
-        _add_storage_args(user)
+        add_storage_args(user)
         user.add_argument("badge")
     device = commands.add_parser("enable-device", help="re-enable a revoked device 重新启用已停用的设备")
-    _add_storage_args(device)
+    add_storage_args(device)
     device.add_argument("device_id")
     device.add_argument("--badge", help="only this badge on the device 仅启用该警号在此设备上的登录")
-    add_zone_commands(commands, _add_storage_args)
-    add_notice_commands(commands, _add_storage_args)
-    add_policy_parser(commands, _add_storage_args)
-    add_workorder_commands(commands, _add_storage_args)
+    add_zone_commands(commands, add_storage_args)
+    add_notice_commands(commands, add_storage_args)
+    add_policy_parser(commands, add_storage_args)
+    add_workorder_commands(commands, add_storage_args)
     return parser
 
 
@@ -384,57 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
-    storage = _open(args)
+    storage = open_for(args)
     storage.close()
-    print(f"数据库已就绪 / database ready: {_storage_url(args)}", file=out)
-    return 0
-
-
-def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    import uvicorn  # the server only where one is started (not for the other commands)
-
-    _check_serve_options(args)
-    _check_tls(args)
-    lean_logging()
-    settings = settings_from_env()  # a bad STREETPATROL_* value is one clear error, before any worker
-    if args.trusted_proxy:
-        proxies = settings.trusted_proxies + proxy_addresses(args.trusted_proxy, "--trusted-proxy")
-        settings = replace(settings, trusted_proxies=tuple(dict.fromkeys(proxies)))
-        os.environ["STREETPATROL_TRUSTED_PROXIES"] = ",".join(settings.trusted_proxies)  # for the workers
-    transport = _uvicorn_transport(args, settings)
-    scheme = "https" if args.tls_cert is not None else "http"
-    url = _storage_url(args)
-    storage = _open_serving(url, args.pool_size, create=True)  # the schema, once, before any worker
-    workers = f", {args.workers} 个工作进程 / workers" if args.workers > 1 else ""
-    print(f"指挥中心服务 / HQ service: {scheme}://{args.host}:{args.port}{workers}", file=out)
-    if args.workers > 1:
-        storage.close()
-        os.environ[SERVE_STORAGE_ENV] = url
-        blobs = args.blobs if args.blobs.startswith("s3://") else str(Path(args.blobs).resolve())
-        os.environ[SERVE_BLOBS_ENV] = blobs
-        os.environ[SERVE_POOL_ENV] = str(args.pool_size or "")
-        # argon2 memory stays bounded by the cores, not by cores x workers: each worker gets its share
-        os.environ.setdefault(PIN_CONCURRENT_ENV, str(max(1, (os.cpu_count() or 2) // args.workers)))
-        uvicorn.run(
-            "hq.cli:worker_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level="info",
-            **transport,  # type: ignore[arg-type]
-        )
-        return 0
-    app = create_app(storage, open_blobs(args.blobs), settings)
-    try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info", **transport)  # type: ignore[arg-type]
-    finally:
-        storage.close()
+    print(f"数据库已就绪 / database ready: {storage_url(args)}", file=out)
     return 0
 
 
 def cmd_seed_demo(args: argparse.Namespace, out: TextIO) -> int:
-    storage = _open(args)
+    storage = open_for(args)
     try:
         summary = seed_demo(storage, settings_from_env(), catalogue=load_catalogue())
     finally:
@@ -444,7 +192,7 @@ def cmd_seed_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
-    storage = _open(args)
+    storage = open_for(args)
     try:
         options = {
             "district": args.district,
@@ -477,7 +225,7 @@ def cmd_add_user(args: argparse.Namespace, out: TextIO) -> int:
             zh=f"密码须为至少{MIN_PIN_DIGITS}位数字（0-9），未保存任何内容",
             field="pin",
         )
-    storage = _open(args)
+    storage = open_for(args)
     try:
         with storage.transaction() as tx:
             squad = tx.get_squad(args.squad)
@@ -498,7 +246,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     if args.format == "pdf" and args.out is None:
         raise CliError("a PDF needs --out FILE", zh="生成 PDF 须指定 --out 输出文件", field="out")
     day = check_day(args.day or settings_from_env().clock().astimezone(LOCAL_TZ).date())
-    storage = _open(args)
+    storage = open_for(args)
     try:
         with storage.transaction(readonly=True) as tx:
             if tx.get_squad(args.squad) is None:
@@ -519,7 +267,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
-    storage = _open(args)
+    storage = open_for(args)
     try:
         problems = verify(storage, args.expect)
         events = sum(1 for _ in iter_all_audit(storage)) if not problems else 0
@@ -540,7 +288,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_audit_head(args: argparse.Namespace, out: TextIO) -> int:
     """The head to publish (after a full check: a damaged log's head is not worth publishing)."""
-    storage = _open(args)
+    storage = open_for(args)
     try:
         problems = verify(storage)
         head = current_head(storage)
@@ -570,7 +318,7 @@ def _auth(storage: Storage) -> Auth:
 
 
 def _user_active(args: argparse.Namespace, out: TextIO, active: bool) -> int:
-    storage = _open(args)
+    storage = open_for(args)
     try:
         revoked = _auth(storage).set_user_active("cli", args.badge, active)
     finally:
@@ -592,7 +340,7 @@ def cmd_enable_user(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_enable_device(args: argparse.Namespace, out: TextIO) -> int:
-    storage = _open(args)
+    storage = open_for(args)
     try:
         _auth(storage).enable_device("cli", args.device_id, args.badge)
     finally:
@@ -613,12 +361,12 @@ COMMANDS = {
     "disable-user": cmd_disable_user,
     "enable-user": cmd_enable_user,
     "enable-device": cmd_enable_device,
-    "zones": lambda args, out: cmd_zones(args, out, _open),
-    "notice-books": lambda args, out: cmd_notice_books(args, out, _open),
-    "policy": lambda args, out: cmd_policy(args, out, _open),
-    "partner": lambda args, out: cmd_partner(args, out, _open),
-    "workorder": lambda args, out: cmd_workorder(args, out, _open),
-    "rebuild-aggregates": lambda args, out: cmd_rebuild_aggregates(args, out, _open),
+    "zones": lambda args, out: cmd_zones(args, out, open_for),
+    "notice-books": lambda args, out: cmd_notice_books(args, out, open_for),
+    "policy": lambda args, out: cmd_policy(args, out, open_for),
+    "partner": lambda args, out: cmd_partner(args, out, open_for),
+    "workorder": lambda args, out: cmd_workorder(args, out, open_for),
+    "rebuild-aggregates": lambda args, out: cmd_rebuild_aggregates(args, out, open_for),
 }
 
 

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from hq import cli
+from hq import cli, clistorage
 from hq.cli import run_to_string
 from tests.hq.test_cli import CHEAP_PINS
 
 
 @pytest.fixture(autouse=True)
 def no_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv(cli.DB_ENV, raising=False)
-    monkeypatch.delenv(cli.PG_ENV, raising=False)
+    monkeypatch.delenv(clistorage.DB_ENV, raising=False)
+    monkeypatch.delenv(clistorage.PG_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "default_db_paths", lambda: (tmp_path / cli.DEFAULT_DB,))
+    monkeypatch.setattr(clistorage, "default_db_paths", lambda: (tmp_path / clistorage.DEFAULT_DB,))
     for key, value in CHEAP_PINS.items():
         monkeypatch.setenv(key, value)
 
@@ -56,7 +56,7 @@ def test_the_environment_names_the_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     other = tmp_path / "elsewhere.db"
-    monkeypatch.setenv(cli.DB_ENV, str(other))
+    monkeypatch.setenv(clistorage.DB_ENV, str(other))
     assert run_to_string(["verify"])[0] == 1  # named but missing: said so, not created
     assert "elsewhere.db" in capsys.readouterr().err
     assert not other.exists()
@@ -69,12 +69,12 @@ def test_a_postgresql_dsn_in_the_environment_comes_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _seed(tmp_path / "var" / "hq" / "hq.db")
-    monkeypatch.setenv(cli.DB_ENV, str(tmp_path / "var" / "hq" / "hq.db"))
-    monkeypatch.setenv(cli.PG_ENV, "postgresql://hq@127.0.0.1/streetpatrol")
+    monkeypatch.setenv(clistorage.DB_ENV, str(tmp_path / "var" / "hq" / "hq.db"))
+    monkeypatch.setenv(clistorage.PG_ENV, "postgresql://hq@127.0.0.1/streetpatrol")
     args = cli.build_parser().parse_args(["verify"])
-    assert cli._storage_url(args) == "postgresql://hq@127.0.0.1/streetpatrol"
+    assert clistorage.storage_url(args) == "postgresql://hq@127.0.0.1/streetpatrol"
     args = cli.build_parser().parse_args(["verify", "--db", "given.db"])
-    assert cli._storage_url(args) == "given.db"  # an option beats the environment
+    assert clistorage.storage_url(args) == "given.db"  # an option beats the environment
 
 
 @pytest.mark.parametrize(
