@@ -176,3 +176,24 @@ class OfficerUi:
         if match is None:
             raise AssertionError(f"no case number in:\n{self.s.semantics_text()}")
         return match.group(1)
+
+    def resolve_order(self, address: str, shown: tuple[str, ...], note: str, photo: Path, shot: str) -> None:
+        """A work order on 今日 (found by ``address``; its detail must show each of ``shown``): arrive,
+        resolve it as 当事人已自行整改 with ``note`` and one photo (screenshot ``shot`` before 办结), and come
+        back to 今日, where the arrival, the resolution and the photo wait to be sent."""
+        s = self.s
+        s.tap_text(address, exact=False)
+        s.wait_text("工单详情")
+        detail = s.semantics_text()
+        assert all(text in detail for text in shown), (shown, detail)
+        s.tap("到达")
+        s.wait_text("距反映地点", timeout=30)
+        self.choose("当事人已自行整改")
+        s.fill("办结说明", note)
+        s.choose_file("添加照片", photo)
+        s.wait_text("已添加照片 1 张", timeout=40)
+        s.screenshot(shot)
+        s.tap("办结")
+        s.wait_text("已办结", timeout=30)
+        s.tap("返回")
+        s.wait_text("待传 2 条记录 · 1 张照片", timeout=60)

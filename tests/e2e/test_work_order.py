@@ -58,21 +58,13 @@ def test_a_complaint_is_resolved_offline_and_reaches_hq_on_time(
 
         # HQ goes down; the officer works the order offline
         hq.stop()
-        s.tap_text(ADDRESS, exact=False)
-        s.wait_text("工单详情")
-        assert COMPLAINT in s.semantics_text()
-        assert "赵* 138****5678" in s.semantics_text()
-        s.tap("到达")
-        s.wait_text("距反映地点", timeout=30)
-        ui.choose("当事人已自行整改")
-        s.fill("办结说明", "摊主已收摊离开，现场已清理")
-        s.choose_file("添加照片", evidence_jpeg(tmp_path / "after.jpg", 71))
-        s.wait_text("已添加照片 1 张", timeout=40)
-        s.screenshot("workorder-detail")
-        s.tap("办结")
-        s.wait_text("已办结", timeout=30)
-        s.tap("返回")
-        s.wait_text("待传 2 条记录 · 1 张照片", timeout=60)
+        ui.resolve_order(
+            ADDRESS,
+            (COMPLAINT, "赵* 138****5678"),
+            "摊主已收摊离开，现场已清理",
+            evidence_jpeg(tmp_path / "after.jpg", 71),
+            "workorder-detail",
+        )
 
         # HQ is back: one sync sends the arrival, the resolution and its photo
         hq.start()

@@ -151,20 +151,13 @@ def test_the_desk_files_on_the_dashboard_and_the_loop_closes(
 
         # --- HQ goes down; the officer arrives and resolves with a photo, offline
         hq.stop()
-        s.tap_text(ADDRESS, exact=False)
-        s.wait_text("工单详情")
-        assert "钱* 139****5678" in s.semantics_text()
-        s.tap("到达")
-        s.wait_text("距反映地点", timeout=30)
-        ui.choose("当事人已自行整改")
-        s.fill("办结说明", "摊主已收摊，人行道已清理")
-        s.choose_file("添加照片", evidence_jpeg(tmp_path / "after.jpg", 73))
-        s.wait_text("已添加照片 1 张", timeout=40)
-        s.screenshot("workorder-loop-resolve")
-        s.tap("办结")
-        s.wait_text("已办结", timeout=30)
-        s.tap("返回")
-        s.wait_text("待传 2 条记录 · 1 张照片", timeout=60)
+        ui.resolve_order(
+            ADDRESS,
+            ("钱* 139****5678",),
+            "摊主已收摊，人行道已清理",
+            evidence_jpeg(tmp_path / "after.jpg", 73),
+            "workorder-loop-resolve",
+        )
 
         # --- HQ is back: one sync; the desk's page shows it resolved, counted on time
         hq.start()
