@@ -23,9 +23,13 @@ Why this module is long (over 600 lines): the numbered DDL migrations, in order,
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+
+from pydantic import TypeAdapter
 
 from hq.storage.base import SchemaTooNew, StorageError
 from hq.storage.sqlcore import Dialect
@@ -645,6 +649,57 @@ def _aware(dialect: Dialect, value: Any) -> Any:
     return moment
 
 
+def m012_squad_feed_device_first_seen(conn: Any, dialect: Dialect) -> None:
+    """Squad feed entries (``squad_case``) stored before they carried the first sign-in of the case's
+    device (``SquadCaseData.device_first_seen``) are sent again with it when the case is timed more than a
+    day before it (the slack of ``patrollog.reviewing.time_flag`` when this was written): a leader's phone
+    that pulled one already flags it after its next pull, as HQ's queue does. The other entries stay as they
+    are (without the date the phone flags nothing of the kind, which for them is HQ's answer too). The
+    first sign-in is the device's earliest row whichever badge, from the devices table; a device HQ never
+    saw has none. Re-sent entries get new change numbers after every stored one, in their old order."""
+    slack = 86_400  # seconds (``DEVICE_SLACK``); frozen here, as a shipped migration is
+    if dialect.name == "sqlite":
+        device = "json_extract(c.payload, '$.device_id')"
+        limit = f"(strftime('%Y-%m-%dT%H:%M:%S', f.first, '-{slack} seconds') || substr(f.first, 20))"
+    else:
+        device = "(c.payload::json ->> 'device_id')"
+        limit = f"(f.first - make_interval(secs => {slack}))"
+    rows = dialect.execute(
+        conn,
+        "SELECT ch.seq, ch.data, f.first FROM changes ch JOIN cases c ON c.id = ch.key"  # noqa: S608
+        " JOIN (SELECT device_id, MIN(created_at) AS first FROM devices GROUP BY device_id) f"
+        f" ON f.device_id = {device} WHERE ch.kind = 'squad_case' AND c.occurred_at < {limit}"
+        " ORDER BY ch.seq",
+    ).fetchall()
+    found = dialect.execute(conn, "SELECT value FROM counters WHERE name = 'changes'").fetchone()
+    seq = int(found[0]) if found else 0
+    moved = 0
+    for old_seq, text, first in rows:
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("device_first_seen") is not None:
+            continue
+        moment = first if isinstance(first, datetime) else datetime.fromisoformat(first)
+        data["device_first_seen"] = _WIRE_TIME.dump_python(moment, mode="json")
+        seq += 1
+        moved += 1
+        dialect.execute(
+            conn,
+            "UPDATE changes SET seq = ?, data = ? WHERE seq = ?",
+            (seq, json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True), old_seq),
+        )
+    if moved:
+        dialect.execute(
+            conn,
+            "INSERT INTO counters (name, value) VALUES ('changes', ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (seq,),
+        )
+
+
+#: a time as the wire models write it (``hq.feed``)
+_WIRE_TIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 def m011_city_scale(conn: Any, dialect: Dialect) -> None:
     """HQ's reads at a whole city's scale (issue #20): the trend rollup ``agg_trend`` (cases per week or
@@ -699,6 +754,7 @@ MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m009_notice_books,
     m010_work_order_seq_and_timers,
     m011_city_scale,
+    m012_squad_feed_device_first_seen,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
