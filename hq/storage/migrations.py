@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -656,30 +656,46 @@ def m012_squad_feed_device_first_seen(conn: Any, dialect: Dialect) -> None:
     that pulled one already flags it after its next pull, as HQ's queue does. The other entries stay as they
     are (without the date the phone flags nothing of the kind, which for them is HQ's answer too). The
     first sign-in is the device's earliest row whichever badge, from the devices table; a device HQ never
-    saw has none. Re-sent entries get new change numbers after every stored one, in their old order."""
-    slack = 86_400  # seconds (``DEVICE_SLACK``); frozen here, as a shipped migration is
-    if dialect.name == "sqlite":
-        device = "json_extract(c.payload, '$.device_id')"
-        limit = f"(strftime('%Y-%m-%dT%H:%M:%S', f.first, '-{slack} seconds') || substr(f.first, 20))"
-    else:
-        device = "(c.payload::json ->> 'device_id')"
-        limit = f"(f.first - make_interval(secs => {slack}))"
-    rows = dialect.execute(
-        conn,
-        "SELECT ch.seq, ch.data, f.first FROM changes ch JOIN cases c ON c.id = ch.key"  # noqa: S608
-        " JOIN (SELECT device_id, MIN(created_at) AS first FROM devices GROUP BY device_id) f"
-        f" ON f.device_id = {device} WHERE ch.kind = 'squad_case' AND c.occurred_at < {limit}"
-        " ORDER BY ch.seq",
-    ).fetchall()
-    found = dialect.execute(conn, "SELECT value FROM counters WHERE name = 'changes'").fetchone()
-    seq = int(found[0]) if found else 0
+    saw has none. Re-sent entries get new change numbers after every stored one, in their old order.
+
+    A case was pushed by an officer signed in on its device, so it is found among the cases of the badges
+    that have a row on the device, timed before the device's first sign-in less the slack (the
+    ``cases_officer`` index): nothing is read of a device first seen before its officers' cases."""
+    slack = timedelta(days=1)  # ``DEVICE_SLACK``, frozen here as a shipped migration is
+    device = (
+        "json_extract(c.payload, '$.device_id')"
+        if dialect.name == "sqlite"
+        else "(c.payload::json ->> 'device_id')"
+    )
+    rows = dialect.execute(conn, "SELECT device_id, badge, created_at FROM devices").fetchall()
+    firsts: dict[str, datetime] = {}
+    badges: dict[str, set[str]] = {}
+    for device_id, badge, created in rows:
+        moment = dialect.from_ts(created)
+        assert moment is not None
+        firsts[device_id] = min(firsts.get(device_id, moment), moment)
+        badges.setdefault(device_id, set()).add(badge)
+    found: list[tuple[int, str, datetime]] = []
+    for device_id in sorted(firsts):
+        first = firsts[device_id]
+        for badge in sorted(badges[device_id]):
+            found += [
+                (int(seq), text, first)
+                for seq, text in dialect.execute(
+                    conn,
+                    "SELECT ch.seq, ch.data FROM cases c JOIN changes ch ON ch.kind = 'squad_case'"  # noqa: S608
+                    f" AND ch.key = c.id WHERE c.officer_badge = ? AND c.occurred_at < ? AND {device} = ?",
+                    (badge, dialect.ts(first - slack), device_id),
+                ).fetchall()
+            ]
+    counter = dialect.execute(conn, "SELECT value FROM counters WHERE name = 'changes'").fetchone()
+    seq = int(counter[0]) if counter else 0
     moved = 0
-    for old_seq, text, first in rows:
+    for old_seq, text, first in sorted(found):
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("device_first_seen") is not None:
             continue
-        moment = first if isinstance(first, datetime) else datetime.fromisoformat(first)
-        data["device_first_seen"] = _WIRE_TIME.dump_python(moment, mode="json")
+        data["device_first_seen"] = _WIRE_TIME.dump_python(first, mode="json")
         seq += 1
         moved += 1
         dialect.execute(
