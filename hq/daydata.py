@@ -5,7 +5,7 @@ the review queue, the day-log download, the CLI and the dashboard, so all of the
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from enforcement.catalogue import Catalogue
 from enforcement.labels import subject_label, subject_plate
@@ -25,20 +25,30 @@ def _devices(cases: list[Case]) -> dict[str, str]:
     return {case.id: case.device_id for case in cases}
 
 
-def state_time_flag(tx: Tx, state: CaseState, *, devices: dict[str, str] | None = None) -> str:
+def state_time_flag(
+    tx: Tx,
+    state: CaseState,
+    *,
+    devices: dict[str, str] | None = None,
+    first_seen: dict[str, datetime | None] | None = None,
+) -> str:
     """HQ's ``TimeFlag`` value of a stored case version ("" when its time is plausible): derived from the
-    stored row (occurred and received times) and its device's first sign-in at HQ, the same rule
-    ``hq.ingest`` applies (and audits as ``time_flagged``) when the case arrives. No column holds it."""
+    stored row (occurred and received times) and its device's first sign-in at HQ
+    (``Tx.device_first_seen``), the same rule ``hq.ingest`` applies (and audits as ``time_flagged``) when
+    the case arrives, and the leader's phone applies to the squad feed. No column holds it. ``first_seen``:
+    a cache of first sign-ins by device id the caller keeps across calls."""
     device_id = (devices or {}).get(state.case_id)
     if device_id is None:
         case = tx.get_case(state.case_id)
         device_id = case.device_id if case else ""
-    device = tx.get_device(device_id) if device_id else None
+    seen = first_seen if first_seen is not None else {}
+    if device_id and device_id not in seen:
+        seen[device_id] = tx.device_first_seen(device_id)
     flag = time_flag(
         state.occurred_at,
         state.received_at,
         window_days=StagePolicy().window_days,
-        device_first_seen=device.created_at if device is not None else None,
+        device_first_seen=seen.get(device_id) if device_id else None,
     )
     return flag.value if flag else ""
 
@@ -88,7 +98,10 @@ def load_daylog(
             hq_stages[case.id] = state.hq_stage
             received[case.id] = state.received_at
     devices = _devices(cases)
-    time_flags = {s.case_id: f for s in states if (f := state_time_flag(tx, s, devices=devices))}
+    first_seen: dict[str, datetime | None] = {}
+    time_flags = {
+        s.case_id: f for s in states if (f := state_time_flag(tx, s, devices=devices, first_seen=first_seen))
+    }
     notice_flags = {case_id: row.flag for case_id, row in tx.notice_flags(c.id for c in cases).items()}
     names = {u.badge: u.officer.name for code in codes for u in tx.list_users(squad_code=code)}
     for badge in {c.officer_badge for c in cases} - set(names):

@@ -12,6 +12,7 @@ Used by ``hq.ingest`` (pushes, reviews, restaging) and by the HQ app (photos com
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,15 @@ __all__ = [
 ]  # fmt: skip
 
 
+class _Unset(enum.Enum):
+    """Not given by the caller (``None`` is a value: a device HQ never saw)."""
+
+    UNSET = "unset"
+
+
+UNSET = _Unset.UNSET
+
+
 def emit_case_state(
     tx: Tx,
     state: CaseState,
@@ -45,12 +55,14 @@ def emit_case_state(
     missing: Sequence[str] | None = None,
     label: str | None = None,
     case_text: str | None = None,
+    first_seen: datetime | _Unset | None = UNSET,
 ) -> list[str]:
     """Tell the case's officer HQ's state of it (stage and HQ's reason for it, photos still missing,
     returned) and the squad's leaders the version as a whole (``emit_squad_case``); returns the missing
     photos. ``case`` (its codec JSON), ``officer_name``, ``subject``: what the caller already holds (read
     from ``tx`` when not given); ``missing``: the photos still missing, ``label``: the subject's label for
-    the leaders, ``case_text``: ``case`` as canonical JSON text, when the caller knows them."""
+    the leaders, ``case_text``: ``case`` as canonical JSON text, ``first_seen``: the first sign-in of the
+    case's device (``Tx.device_first_seen``), when the caller knows them."""
     missing = tx.missing_photos(state.case_id) if missing is None else list(missing)
     if state.review == ReviewDecision.RETURN.value:
         sync_state = SyncState.RETURNED
@@ -59,7 +71,7 @@ def emit_case_state(
     data = case_state_data(state, sync_state, missing)
     tx.emit(ChangeKind.CASE_STATE, state.case_id, data, ChangeScope(badge=state.officer_badge))
     emit_squad_case(tx, state, missing, case=case, officer_name=officer_name, subject=subject, label=label,
-                    case_text=case_text)  # fmt: skip
+                    case_text=case_text, first_seen=first_seen)  # fmt: skip
     return missing
 
 
@@ -73,9 +85,11 @@ def emit_squad_case(
     subject: Subject | None = None,
     label: str | None = None,
     case_text: str | None = None,
+    first_seen: datetime | _Unset | None = UNSET,
 ) -> None:
     """Publish a case version to its squad's leaders (``squad_case``, key: the version's id): the record,
-    HQ's stage and reason, every review of the version, the officer's name and the subject's label.
+    HQ's stage and reason, every review of the version, the officer's name, the subject's label and the
+    first sign-in of the version's device (read from HQ's devices table unless ``first_seen`` gives it).
     ``case``: the version's codec JSON when the caller has it."""
     if case is None:
         stored = tx.get_case(state.case_id)
@@ -90,7 +104,11 @@ def emit_squad_case(
             subject = tx.get_subject(state.subject_id, include_deleted=True)
         label = subject_label(subject) if subject is not None else ""
     reviews = tx.reviews_for_case(state.case_id) if state.review else []
-    data = squad_case_data(state, missing, case, reviews, officer_name, label)
+    if isinstance(first_seen, _Unset):
+        # the stored version's device id, which ingest checked against the pushing token (hq.ingestcase)
+        device_id = case.get("device_id")
+        first_seen = tx.device_first_seen(device_id) if isinstance(device_id, str) and device_id else None
+    data = squad_case_data(state, missing, case, reviews, officer_name, label, first_seen)
     text = with_case_text(data, case_text) if case_text is not None else None
     # dated by its best-known time: a 1970 or 2099 case a wrong clock made is in the leaders' window too
     placed = best_known_at(state.occurred_at, state.received_at)
@@ -128,8 +146,10 @@ def squad_case_data(
     reviews: Sequence[Review],
     officer_name: str,
     label: str,
+    first_seen: datetime | None = None,
 ) -> dict[str, Any]:
-    """``SquadCaseData``'s JSON form, built directly (tests/hq/test_feed_forms.py: equal to the model's)."""
+    """``SquadCaseData``'s JSON form, built directly (tests/hq/test_feed_forms.py: equal to the model's);
+    ``first_seen``: the first sign-in at HQ of the version's device (``Tx.device_first_seen``)."""
     return {
         "case": dict(case),
         "hq_stage": int(state.hq_stage),
@@ -140,6 +160,7 @@ def squad_case_data(
         "subject_label": label,
         "missing_photos": len(missing),
         "received_at": _TIME.dump_python(state.received_at, mode="json"),
+        "device_first_seen": _TIME.dump_python(first_seen, mode="json"),
     }
 
 

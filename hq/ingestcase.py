@@ -79,12 +79,11 @@ class CaseBatch(BatchBase):
             compute_stage(case.violation_code, case.occurred_at, history, policy, case_no=case.case_no),
             case.policy_version,
         )
-        device = view.device()
         flag = time_flag(
             case.occurred_at,
             self.now,
             window_days=policy.window_days,
-            device_first_seen=device.created_at if device is not None else None,
+            device_first_seen=view.device_first_seen(),
         )  # derived again from the stored row by hq.daydata for the leader's queue
         others = [e for e in history if e.case_no != case.case_no]
         if case.supersedes or not self.set_based:
@@ -136,7 +135,7 @@ class CaseBatch(BatchBase):
             shown = view.subject(case.subject_id, include_deleted=True)
         label = subject_label(shown) if shown is not None else ""
         emit_case_state(self.tx, state, case=case_json, officer_name=self.user.name, missing=missing,
-                        label=label, case_text=case_text)  # fmt: skip
+                        label=label, case_text=case_text, first_seen=view.device_first_seen())  # fmt: skip
         if case.subject_id:
             emit_history(
                 self.tx,
@@ -196,8 +195,9 @@ class CaseBatch(BatchBase):
             detail = {"flag": flag.value, "occurred_at": case.occurred_at.isoformat()}
             self.tx.audit(self.user.badge, "time_flagged", target=case.id, detail=detail)
         missing = emit_case_state(
-            self.tx, state, case=case_json, officer_name=self.user.name, subject=subject
-        )
+            self.tx, state, case=case_json, officer_name=self.user.name, subject=subject,
+            first_seen=self.view.device_first_seen(),
+        )  # fmt: skip
         if previous is not None and previous.subject_id and previous.subject_id != case.subject_id:
             # the amendment moved the case to another subject: the old one's history lost a case
             restage_after(self.tx, previous.subject_id, previous.occurred_at, skip_case_no=case.case_no,

@@ -25,14 +25,14 @@ none of them).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from enforcement.model import Case, HistoryEntry, Subject
 from enforcement.policy import Policy
 from hq.ingestrules import is_uuid
 from hq.policy import resolve
-from hq.storage.base import CaseState, DeviceRow, NewCase, Receipt, RecordKind, Tx, UserRow
+from hq.storage.base import CaseState, NewCase, Receipt, RecordKind, Tx, UserRow
 from hq.subjectmatch import identity_groups
 from hq.tally import Counted, TallyDelta, facts_of
 from sync.protocol import PushRecord
@@ -52,7 +52,7 @@ class BatchView:
         self._receipts: list[Receipt] = []
         self._tally = TallyDelta()
         self._policies: dict[int, Policy] = {}
-        self._device: DeviceRow | None = _UNSET
+        self._first_seen: datetime | None = _UNSET
         self._users: dict[str, UserRow | None] = {}
         self._clear()
 
@@ -182,10 +182,11 @@ class BatchView:
             self._policies[named] = resolve(self.tx, named)
         return self._policies[named]
 
-    def device(self) -> DeviceRow | None:
-        if self._device is _UNSET:
-            self._device = self.tx.get_device(self.device_id)
-        return self._device
+    def device_first_seen(self) -> datetime | None:
+        """The pushing device's first sign-in at HQ (``Tx.device_first_seen``), read once per batch."""
+        if self._first_seen is _UNSET:
+            self._first_seen = self.tx.device_first_seen(self.device_id)
+        return self._first_seen
 
     def user(self, badge: str) -> UserRow | None:
         if badge not in self._users:

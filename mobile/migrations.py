@@ -447,6 +447,14 @@ CREATE INDEX squad_cases_by_hq_received ON squad_cases (squad_code, hq_received_
     )
 
 
+def m012_squad_case_device_first_seen(db: SqlExecutor) -> None:
+    """The first sign-in at HQ of the device that recorded each pulled squad case version
+    (``SquadCaseData.device_first_seen``, ISO text; NULL from an HQ that did not send it, or a row pulled
+    before this build): the leader's day log and queue flag a case timed more than a day before it
+    (``patrollog.reviewing.TimeFlag.BEFORE_DEVICE``) as HQ's queue does; NULL flags nothing of the kind."""
+    _run(db, "ALTER TABLE squad_cases ADD COLUMN device_first_seen TEXT")
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m001_initial,
@@ -460,5 +468,6 @@ MIGRATIONS: tuple[Callable[[SqlExecutor], None], ...] = (
     m009_notice_books,
     m010_squad_work_orders,
     m011_squad_case_hq_received,
+    m012_squad_case_device_first_seen,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

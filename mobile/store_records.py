@@ -401,12 +401,15 @@ class RecordStore(SubjectStore):
         hq_reason_zh: str = "",
         hq_reason_en: str = "",
         received_at: datetime | None = None,
+        device_first_seen: datetime | None = None,
     ) -> None:
         """A squad case version pulled from HQ (``squad_case``), with HQ's stage and the version's reviews;
         idempotent by case id and review id. Not queued back to HQ. ``hq_reason_zh`` / ``hq_reason_en``:
         HQ's reason for its stage (which earlier cases it counted), kept with the stage: when ``hq_stage``
         is None the stage and reason already stored stay. ``received_at``: when HQ received the version
-        (the leader's day log places a case a wrong clock dated by it)."""
+        (the leader's day log places a case a wrong clock dated by it). ``device_first_seen``: the first
+        sign-in at HQ of the version's device (the leader's queue flags a case timed before it, as HQ's
+        does); None keeps what is stored (an older HQ's entry)."""
         need_text(case.id, "id")
         need_text(case.case_no, "case_no")
         need_text(case.squad_code, "squad_code")
@@ -414,6 +417,8 @@ class RecordStore(SubjectStore):
         need_aware(case.occurred_at, "occurred_at")
         if received_at is not None:
             need_aware(received_at, "received_at")
+        if device_first_seen is not None:
+            need_aware(device_first_seen, "device_first_seen")
         stage = need_enum(Stage, hq_stage, "hq_stage") if hq_stage is not None else None
         for review in reviews:
             self._check_review(review)
@@ -438,6 +443,7 @@ class RecordStore(SubjectStore):
                 hq_reason_zh=hq_reason_zh.strip(),
                 hq_reason_en=hq_reason_en.strip(),
                 hq_received_at=received_at,
+                device_first_seen=device_first_seen,
             )
 
     def apply_squad_shift(self, shift: Shift, *, officer_name: str = "", squad_code: str = "") -> None:

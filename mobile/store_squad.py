@@ -48,6 +48,9 @@ class SquadDay:
     subject_plates: dict[str, str] = field(default_factory=dict)  # subject id -> written plate (豫A·D12345)
     # when HQ received a case version, by id, where the squad feed said (the case's best-known time)
     received_at: dict[str, datetime] = field(default_factory=dict)
+    # the first sign-in at HQ of the device that recorded a case version, by id, where the squad feed said
+    # (``patrollog.reviewing.time_flag``'s ``device_first_seen``)
+    device_first_seen: dict[str, datetime] = field(default_factory=dict)
 
 
 def day_range_us(day: date) -> tuple[int, int]:
@@ -61,8 +64,8 @@ def day_range_us(day: date) -> tuple[int, int]:
 SQUAD_CASE_UPSERT = (
     "INSERT INTO squad_cases (id, case_no, version, officer_badge, squad_code, occurred_utc, local_day,"
     " subject_id, hq_stage, hq_reason_zh, hq_reason_en, missing_photos, officer_name, subject_label, record,"
-    " received_at, hq_received_at, hq_received_utc)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " received_at, hq_received_at, hq_received_utc, device_first_seen)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (id) DO UPDATE SET case_no = excluded.case_no, version = excluded.version,"
     " officer_badge = excluded.officer_badge, squad_code = excluded.squad_code,"
     " occurred_utc = excluded.occurred_utc, local_day = excluded.local_day, subject_id = excluded.subject_id,"
@@ -75,7 +78,9 @@ SQUAD_CASE_UPSERT = (
     " subject_label = CASE WHEN excluded.subject_label <> '' THEN excluded.subject_label"
     " ELSE subject_label END, record = excluded.record, received_at = excluded.received_at,"
     " hq_received_at = coalesce(excluded.hq_received_at, hq_received_at),"
-    " hq_received_utc = coalesce(excluded.hq_received_utc, hq_received_utc)"
+    " hq_received_utc = coalesce(excluded.hq_received_utc, hq_received_utc),"
+    # a feed entry from an HQ that did not send it keeps the one a later entry brought
+    " device_first_seen = coalesce(excluded.device_first_seen, device_first_seen)"
 )
 REMOTE_REVIEW_INSERT = (
     "INSERT INTO reviews (id, case_id, case_no, decision, reviewer_badge, decided_at, decided_utc, comment,"
@@ -106,11 +111,14 @@ def put_squad_case(
     hq_reason_zh: str = "",
     hq_reason_en: str = "",
     hq_received_at: datetime | None = None,
+    device_first_seen: datetime | None = None,
 ) -> None:
     """Insert or refresh a pulled case version (``record`` = its codec JSON) and add its reviews (a review
     already on the phone, e.g. made here, is kept as it is). HQ's reason is stored with HQ's stage: without
     a stage (None) the stage and reason already stored are kept. ``hq_received_at``: when HQ received the
-    version (None: not sent; a time already stored is kept)."""
+    version (None: not sent; a time already stored is kept); ``device_first_seen``: the first sign-in at HQ
+    of the version's device (``SquadCaseData.device_first_seen``; None: not sent, one already stored is
+    kept)."""
     now = datetime.now(UTC).isoformat()
     conn.execute(
         SQUAD_CASE_UPSERT,
@@ -133,6 +141,7 @@ def put_squad_case(
             now,
             hq_received_at.isoformat() if hq_received_at is not None else None,
             utc_us(hq_received_at) if hq_received_at is not None else None,
+            device_first_seen.isoformat() if device_first_seen is not None else None,
         ),
     )
     conn.executemany(
@@ -221,6 +230,7 @@ class _DayCases:
     names: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     received: dict[str, datetime] = field(default_factory=dict)
+    first_seen: dict[str, datetime] = field(default_factory=dict)
 
 
 def _day_cases(conn: sqlite3.Connection, squad_code: str, day: str) -> _DayCases:
@@ -251,7 +261,7 @@ def _day_cases(conn: sqlite3.Connection, squad_code: str, day: str) -> _DayCases
         ).fetchall()
         pulled = conn.execute(
             "SELECT id, record, hq_stage, hq_reason_zh, hq_reason_en, officer_badge, officer_name,"  # noqa: S608
-            " subject_id, subject_label, hq_received_at FROM squad_cases"
+            " subject_id, subject_label, hq_received_at, device_first_seen FROM squad_cases"
             f" WHERE squad_code = ? AND case_no IN ({marks(chunk)})",
             (squad_code, *chunk),
         ).fetchall()
@@ -269,6 +279,8 @@ def _day_cases(conn: sqlite3.Connection, squad_code: str, day: str) -> _DayCases
                     reasons[row["id"]] = (row["hq_reason_zh"], row["hq_reason_en"])
             if row["hq_received_at"]:
                 found.received[row["id"]] = datetime.fromisoformat(row["hq_received_at"])
+            if row["device_first_seen"]:
+                found.first_seen[row["id"]] = datetime.fromisoformat(row["device_first_seen"])
             if row["officer_name"]:
                 found.names[row["officer_badge"]] = row["officer_name"]
             if row["subject_id"] and row["subject_label"]:
@@ -349,4 +361,5 @@ def load_squad_day(conn: sqlite3.Connection, squad_code: str, day: date) -> Squa
         subject_plates=plates,
         hq_reasons=found.reasons,
         received_at=found.received,
+        device_first_seen=found.first_seen,
     )

@@ -52,7 +52,8 @@ Change ``data`` shapes (validated with the models at the end of the module)::
                                missing_photos, received_at}   (the officer's own case; the reasons: see
                                below)
     squad_case  SquadCaseData {case: Case dict, hq_stage, hq_reason_zh, hq_reason_en, reviews: [Review dict],
-                               officer_name, subject_label, missing_photos: int, received_at}
+                               officer_name, subject_label, missing_photos: int, received_at,
+                               device_first_seen}
                                (leaders of the squad)
     squad_shift SquadShiftData {shift: Shift dict, officer_name, squad_code}         (leaders of the squad)
     zone        ZoneData      {version, total, feature: GeoJSON Feature | null}      (everyone; hq.zones)
@@ -66,6 +67,11 @@ photos, reviews), so the newest one is the one to keep.
 ``hq_reason_zh`` / ``hq_reason_en`` of ``case_state`` (added later, default ""): HQ's reason for its stage,
 the same explanation ``squad_case`` carries ("第3次 · 处罚：10-02 劝导，11-01 警告"), so the officer sees why
 HQ's stage differs. An older HQ omits them (the phone shows HQ's stage alone); an older phone ignores them.
+
+``device_first_seen`` of ``squad_case`` (added later, issue #14): the first sign-in at HQ of the device
+that recorded the version, from HQ's devices table (never from a payload), so the leader's phone flags a
+case timed more than a day before it (``time_before_device``) exactly as HQ's queue does. An older HQ omits
+it (the phone flags nothing of the kind, as before); an older phone ignores it.
 
 ``policy`` (added later): the staged rule's policy in force (``enforcement.policy``; ``document`` at most
 ``MAX_DOCUMENT_BYTES`` of canonical JSON, checked by ``parse_policy``). HQ sends it only to a pull that
@@ -108,11 +114,19 @@ and HQ read the same definitions.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from enforcement.limits import TEXT_LIMITS
 from enforcement.model import HistoryEntry, Officer, Stage, SyncState
@@ -155,6 +169,10 @@ MAX_PULL_LIMIT = 1000
 #: Days of the squad's cases and shifts a leader's pull carries (HQ's default ``squad_window``); older days
 #: are read at HQ (day log report, dashboard), not kept on the phone.
 SQUAD_FEED_DAYS = 62
+#: ``SquadCaseData.device_first_seen`` lies in ``[FIRST_SEEN_MIN, FIRST_SEEN_MAX)`` (HQ's clock when a device
+#: first signed in; outside it a feed entry is refused whole, before the phone's time rule subtracts from it)
+FIRST_SEEN_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+FIRST_SEEN_MAX = datetime(2100, 1, 1, tzinfo=UTC)
 
 #: Open notice books of one officer on a pull (``NoticeBookSet``); HQ sends the oldest this many.
 MAX_NOTICE_BOOKS = 20
@@ -705,6 +723,18 @@ class SquadCaseData(WireModel):
     # when HQ received the version (None from an HQ before it was sent): with it the leader's phone places
     # a case whose time a wrong phone clock made implausible as HQ does (patrollog.reviewing.best_known_at)
     received_at: datetime | None = None
+    # the first sign-in at HQ of the device that recorded the version (``Tx.device_first_seen``: HQ's own
+    # devices table, for the device id HQ checked against the pushing token; never a payload's word); None
+    # from an HQ before it was sent, or a device HQ never saw. With it the leader's phone flags a case
+    # recorded before its device existed as HQ does (``patrollog.reviewing.TimeFlag.BEFORE_DEVICE``)
+    device_first_seen: AwareDatetime | None = None
+
+    @field_validator("device_first_seen")
+    @classmethod
+    def _first_seen_bounded(cls, value: datetime | None) -> datetime | None:
+        if value is not None and not FIRST_SEEN_MIN <= value < FIRST_SEEN_MAX:
+            raise ValueError(f"must lie in [{FIRST_SEEN_MIN.date()}, {FIRST_SEEN_MAX.date()})")
+        return value
 
 
 class SquadShiftData(WireModel):

@@ -484,6 +484,14 @@ class Tx(Protocol):
         """Device × badge rows (of one user / one device when given), most recently seen first."""
         ...
 
+    def device_first_seen(self, device_id: str) -> datetime | None:
+        """The device's first sign-in at HQ: the earliest ``created_at`` of its rows, whichever badge (a
+        shared squad phone signed in first by one officer, later by another, was first seen then), None for
+        a device never seen. It never changes once the device is seen (rows are never deleted), so the
+        time rule (``patrollog.reviewing.time_flag``) gives a case the same answer at ingest, in the
+        leader's queue and on the leader's phone (``SquadCaseData.device_first_seen``)."""
+        ...
+
     def active_token_count(self, device_id: str, now: datetime, badge: str | None = None) -> int: ...
     def set_device_revoked(self, device_id: str, at: datetime | None, badge: str | None = None) -> int:
         """Block (``at``) or re-enable (None) ``badge`` on the device, or (no badge) the whole device

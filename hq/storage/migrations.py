@@ -23,9 +23,13 @@ Why this module is long (over 600 lines): the numbered DDL migrations, in order,
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
+
+from pydantic import TypeAdapter
 
 from hq.storage.base import SchemaTooNew, StorageError
 from hq.storage.sqlcore import Dialect
@@ -645,6 +649,73 @@ def _aware(dialect: Dialect, value: Any) -> Any:
     return moment
 
 
+def m012_squad_feed_device_first_seen(conn: Any, dialect: Dialect) -> None:
+    """Squad feed entries (``squad_case``) stored before they carried the first sign-in of the case's
+    device (``SquadCaseData.device_first_seen``) are sent again with it when the case is timed more than a
+    day before it (the slack of ``patrollog.reviewing.time_flag`` when this was written): a leader's phone
+    that pulled one already flags it after its next pull, as HQ's queue does. The other entries stay as they
+    are (without the date the phone flags nothing of the kind, which for them is HQ's answer too). The
+    first sign-in is the device's earliest row whichever badge, from the devices table; a device HQ never
+    saw has none. Re-sent entries get new change numbers after every stored one, in their old order.
+
+    A case was pushed by an officer signed in on its device, so it is found among the cases of the badges
+    that have a row on the device, timed before the device's first sign-in less the slack (the
+    ``cases_officer`` index): nothing is read of a device first seen before its officers' cases."""
+    slack = timedelta(days=1)  # ``DEVICE_SLACK``, frozen here as a shipped migration is
+    device = (
+        "json_extract(c.payload, '$.device_id')"
+        if dialect.name == "sqlite"
+        else "(c.payload::json ->> 'device_id')"
+    )
+    rows = dialect.execute(conn, "SELECT device_id, badge, created_at FROM devices").fetchall()
+    firsts: dict[str, datetime] = {}
+    badges: dict[str, set[str]] = {}
+    for device_id, badge, created in rows:
+        moment = dialect.from_ts(created)
+        assert moment is not None
+        firsts[device_id] = min(firsts.get(device_id, moment), moment)
+        badges.setdefault(device_id, set()).add(badge)
+    found: list[tuple[int, str, datetime]] = []
+    for device_id in sorted(firsts):
+        first = firsts[device_id]
+        for badge in sorted(badges[device_id]):
+            found += [
+                (int(seq), text, first)
+                for seq, text in dialect.execute(
+                    conn,
+                    "SELECT ch.seq, ch.data FROM cases c JOIN changes ch ON ch.kind = 'squad_case'"  # noqa: S608
+                    f" AND ch.key = c.id WHERE c.officer_badge = ? AND c.occurred_at < ? AND {device} = ?",
+                    (badge, dialect.ts(first - slack), device_id),
+                ).fetchall()
+            ]
+    counter = dialect.execute(conn, "SELECT value FROM counters WHERE name = 'changes'").fetchone()
+    seq = int(counter[0]) if counter else 0
+    moved = 0
+    for old_seq, text, first in sorted(found):
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("device_first_seen") is not None:
+            continue
+        data["device_first_seen"] = _WIRE_TIME.dump_python(first, mode="json")
+        seq += 1
+        moved += 1
+        dialect.execute(
+            conn,
+            "UPDATE changes SET seq = ?, data = ? WHERE seq = ?",
+            (seq, json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True), old_seq),
+        )
+    if moved:
+        dialect.execute(
+            conn,
+            "INSERT INTO counters (name, value) VALUES ('changes', ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (seq,),
+        )
+
+
+#: a time as the wire models write it (``hq.feed``)
+_WIRE_TIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 def m011_city_scale(conn: Any, dialect: Dialect) -> None:
     """HQ's reads at a whole city's scale (issue #20): the trend rollup ``agg_trend`` (cases per week or
@@ -699,6 +770,7 @@ MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m009_notice_books,
     m010_work_order_seq_and_timers,
     m011_city_scale,
+    m012_squad_feed_device_first_seen,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

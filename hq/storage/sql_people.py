@@ -132,6 +132,10 @@ class PeopleMixin(SqlBase):
         rows = self.list_devices(badge, device_id=device_id)
         return rows[0] if rows else None
 
+    def device_first_seen(self, device_id: str) -> datetime | None:
+        row = self._one("SELECT MIN(created_at) FROM devices WHERE device_id = ?", (device_id,))
+        return self._dt_opt(row[0]) if row is not None else None
+
     def list_devices(self, badge: str | None = None, *, device_id: str | None = None) -> list[DeviceRow]:
         sql = f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE 1 = 1"
         params: list[str] = []

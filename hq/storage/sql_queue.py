@@ -68,10 +68,11 @@ class QueueMixin(SqlBase):
             f" AND c.latest{waiting} UNION {columns} WHERE c.squad_code = ?"
             f" AND c.received_at >= ? AND c.received_at < ? AND c.latest{waiting}"
         )
-        # the device's first sign-in as ``get_device`` finds it (``hq.daydata.state_time_flag``)
+        # the device's first sign-in, whichever badge (``Tx.device_first_seen``,
+        # ``hq.daydata.state_time_flag``)
         base = (
-            "SELECT u.*, (SELECT dv.created_at FROM devices dv WHERE dv.device_id = u.device_ref"
-            f" ORDER BY dv.last_seen_at DESC, dv.device_id, dv.badge LIMIT 1) AS first_seen,"
+            "SELECT u.*, (SELECT MIN(dv.created_at) FROM devices dv WHERE dv.device_id = u.device_ref)"
+            " AS first_seen,"
             # a flagged warning-notice number (``hq.notices``) needs the leader's decision too
             f" (SELECT nf.flag FROM notice_flags nf WHERE nf.case_id = u.id) AS notice_flag FROM ({day}) u"
         )

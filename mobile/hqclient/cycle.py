@@ -474,6 +474,7 @@ class SyncClient:
                     hq_reason_zh=squad_case.hq_reason_zh,
                     hq_reason_en=squad_case.hq_reason_en,
                     received_at=squad_case.received_at,
+                    device_first_seen=squad_case.device_first_seen,
                 )
             elif change.kind == "zone":
                 zones.add(change)

@@ -35,7 +35,7 @@ from mobile.state.observable import Observable
 from mobile.state.ports import SyncSoon
 from patrollog.daylog import CaseLine, DayLog, OfficerDay, build_daylog
 from patrollog.plan import PlanPoint, plan_points
-from patrollog.reviewing import DEFAULT_WINDOW_DAYS, ReviewStatus, newest_review, time_flag
+from patrollog.reviewing import DEFAULT_WINDOW_DAYS, ReviewStatus, flag_label, newest_review, time_flag
 from sync.protocol import SQUAD_FEED_DAYS
 
 #: The days the picker accepts (the same range HQ's review API accepts), never after today.
@@ -92,6 +92,10 @@ class QueueItem:
         """HQ's reason in ``lang`` ("" when HQ sent none in that language: never the other language)."""
         return pick(lang, self.hq_reason_zh, self.hq_reason_en)
 
+    def time_flag_text(self, lang: Lang) -> str:
+        """Why the case's time is implausible, in HQ's words (``time_flag_text``)."""
+        return time_flag_text(self.line, lang)
+
     @property
     def needs_decision(self) -> bool:
         return self.line.review is ReviewStatus.NEEDS_DECISION
@@ -136,16 +140,32 @@ class _Loaded:
     hq_reasons: dict[str, tuple[str, str]]  # case id -> HQ's reason for its stage (zh, en)
 
 
-def _time_flags(cases: list[Case], received: dict[str, datetime]) -> dict[str, str]:
-    """HQ's ``TimeFlag`` values the phone can tell from HQ's receive time (a time after it, or older than
-    the look-back window), by case id."""
+def _time_flags(
+    cases: list[Case], received: dict[str, datetime], first_seen: dict[str, datetime]
+) -> dict[str, str]:
+    """HQ's ``TimeFlag`` values by case id, by HQ's rule (``patrollog.reviewing.time_flag``) over what the
+    squad feed said of each version HQ received: its receive time (a time after it, or older than the
+    look-back window) and its device's first sign-in at HQ (a time more than a day before it; a version
+    pulled from an HQ that did not send it is not flagged so, until a later pull brings it)."""
     flags = {}
     for case in cases:
         if case.id in received:
-            flag = time_flag(case.occurred_at, received[case.id], window_days=DEFAULT_WINDOW_DAYS)
+            flag = time_flag(
+                case.occurred_at,
+                received[case.id],
+                window_days=DEFAULT_WINDOW_DAYS,
+                device_first_seen=first_seen.get(case.id),
+            )
             if flag is not None:
                 flags[case.id] = flag.value
     return flags
+
+
+def time_flag_text(line: CaseLine, lang: Lang) -> str:
+    """Why a case line's time is implausible ("" when it is not): the text HQ's review queue shows for the
+    same flag (``QueueItem.time_flag_zh`` / ``time_flag_en`` of ``hq.reviewqueue``, from
+    ``patrollog.reviewing.flag_label``)."""
+    return flag_label(line.time_flag, lang)
 
 
 def _conflict(case: Case, hq_stage: Stage | None) -> bool:
@@ -274,10 +294,10 @@ class SquadState(Observable):
             # the squad's hotline work orders as HQ last folded them (HQ-time verdicts, #15)
             work_orders=[order_facts(d) for d, _ in self._store.squad_work_orders(leader.squad_code)],
             # placed by best-known time: HQ's receive time for a time a wrong phone clock made implausible,
-            # which needs the leader's decision as at HQ (HQ's flag of a time before the device's first
-            # sign-in needs what HQ alone knows)
+            # which needs the leader's decision as at HQ, as does a time before the device's first sign-in
+            # at HQ (the feed carries it: SquadCaseData.device_first_seen)
             received_at=data.received_at,
-            time_flags=_time_flags(data.cases, data.received_at),
+            time_flags=_time_flags(data.cases, data.received_at, data.device_first_seen),
         )
         names = {leader.badge: leader.name, **data.officer_names}
         cases = {case.id: case for case in data.cases}

@@ -76,6 +76,8 @@ class ReviewView:
             flags.append(self.flag(s.t("review.penalty")))
         if item.conflict:
             flags.append(self.flag(s.t("review.conflict")))
+        if time_text := item.time_flag_text(s.lang):  # HQ's words for the same flag (hq.reviewqueue)
+            flags.append(self.flag(time_text, key=f"time_flag_{line.case_no}"))
         hq = stage_name(line.hq_stage, s.lang) if line.hq_stage is not None else s.t("review.hq_unknown")
         lines: list[ft.Control] = [
             ft.Row(
@@ -147,12 +149,13 @@ class ReviewView:
         )
 
     @staticmethod
-    def flag(text: str) -> ft.Control:
+    def flag(text: str, *, key: str | None = None) -> ft.Control:
         return ft.Container(
             ft.Text(text, size=14, weight=ft.FontWeight.BOLD, color=ft.Colors.ON_ERROR),
             bgcolor=ft.Colors.ERROR,
             border_radius=6,
             padding=ft.Padding.symmetric(horizontal=8, vertical=2),
+            key=key,
         )
 
     def comment_field(self, case_id: str) -> ft.TextField:

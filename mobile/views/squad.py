@@ -16,7 +16,7 @@ import flet_charts as fc
 
 from enforcement.model import Stage
 from enforcement.staging import stage_name
-from mobile.state.squad import SquadSnapshot
+from mobile.state.squad import SquadSnapshot, time_flag_text
 from mobile.state.squad_export import Exported, Format
 from mobile.theme import FONT_FAMILY, TOUCH
 from mobile.views.common import (
@@ -386,6 +386,11 @@ class SquadView:
         for line in lines[: self.shown_lines]:
             name = violation_label(self.app.catalogue, line.violation_code, s.lang)
             who = line.officer_name or line.officer_badge
+            status: list[ft.Control] = [ft.Text(line.review.label(s.lang), size=12)]
+            if time_text := time_flag_text(line, s.lang):  # HQ's words for the same flag
+                status.append(
+                    ft.Text(time_text, size=12, color=ft.Colors.ERROR, key=f"line_time_flag_{line.case_no}")
+                )
             rows.append(
                 ft.Container(
                     ft.Row(
@@ -398,7 +403,7 @@ class SquadView:
                                         weight=ft.FontWeight.BOLD,
                                     ),
                                     clipped(f"{who} · {line.case_no}", lines=2, size=12),
-                                    ft.Text(line.review.label(s.lang), size=12),
+                                    *status,
                                 ],
                                 spacing=1,
                                 expand=True,

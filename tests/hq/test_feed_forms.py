@@ -3,7 +3,7 @@ parse): ``case_state``, ``squad_case`` and ``history`` entries, times in and out
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -40,7 +40,12 @@ def test_case_state_data_is_the_models_json(stage: Stage, sync_state: SyncState)
 
 
 @pytest.mark.parametrize("reviewed", [False, True])
-def test_squad_case_data_is_the_models_json(reviewed: bool) -> None:
+@pytest.mark.parametrize(
+    "first_seen",
+    [None, NOW - timedelta(days=3), (NOW - timedelta(days=3)).astimezone(UTC).replace(microsecond=654321)],
+    ids=["unknown", "local", "utc-us"],
+)
+def test_squad_case_data_is_the_models_json(reviewed: bool, first_seen: datetime | None) -> None:
     case = make_case()
     review = Review("r1", case.id, case.case_no, ReviewDecision.RETURN, "2001", NOW, "请补拍")
     reviews = [review] if reviewed else []
@@ -49,8 +54,11 @@ def test_squad_case_data_is_the_models_json(reviewed: bool) -> None:
         case=to_json_dict(case), hq_stage=state.hq_stage, hq_reason_zh=state.explain_zh,
         hq_reason_en=state.explain_en, reviews=[to_json_dict(r) for r in reviews], officer_name="王㐂𠮷",
         subject_label="烧烤摊", missing_photos=len(missing), received_at=state.received_at,
+        device_first_seen=first_seen,
     )  # fmt: skip
-    built = squad_case_data(state, missing, to_json_dict(case), reviews, "王㐂𠮷", "烧烤摊")
+    built = squad_case_data(state, missing, to_json_dict(case), reviews, "王㐂𠮷", "烧烤摊", first_seen)
+    # what the phone parses back is the very moment HQ read from its devices table
+    assert SquadCaseData.model_validate(built).device_first_seen == first_seen
     assert built == model.model_dump(mode="json")
     # … and its text, with the case's canonical text spliced in, is what the feed would have encoded
     assert with_case_text(built, dumps(to_json_dict(case))) == dumps(built)
