@@ -119,11 +119,21 @@ def test_a_heic_over_the_budget_is_refused_before_decoding(monkeypatch: pytest.M
     assert "内存" in caught.value.zh
 
 
-def test_a_damaged_heic_says_so_in_both_languages() -> None:
+def test_a_damaged_heic_says_so_in_both_languages(monkeypatch: pytest.MonkeyPatch) -> None:
+    reached: list[int] = []
+    original = photos.reduced_heif
+
+    def spy(data: bytes, target: tuple[int, int]) -> Image.Image:
+        reached.append(len(data))
+        return original(data, target)
+
+    monkeypatch.setattr(photos, "reduced_heif", spy)
     data = heic(scene((640, 480)))
-    for broken in (data[: len(data) * 2 // 3], data[:200] + bytes(range(256)) * 8):
+    cut = data[: len(data) * 2 // 3]  # the header whole: pillow-heif's decode finds the data missing
+    for broken in (cut, data[:200] + bytes(range(256)) * 8):
         with pytest.raises(PhotoError) as caught:
             process_photo(broken, None, SETTINGS)
         assert caught.value.code == "truncated"
         assert "不完整或已损坏" in caught.value.zh
         assert "incomplete or damaged" in str(caught.value)
+    assert len(cut) in reached
