@@ -11,8 +11,8 @@
   data and ``reduced_png`` inflates it a band of rows at a time, has Pillow's own PNG decoder undo the
   row filters of each band, and box-reduces the band at once, so its memory is a band's and the reduced
   image's whatever its size (``decode_plan`` with ``bits``). WebP and HEIC have no such decoding in
-  Pillow (libwebp and libheif hand over whole images): they stay planned from the header and refused
-  over the budget.
+  Pillow: ``mobile.photowhole`` has libwebp decode a WebP at reduced size (planned by its own
+  ``webp_plan``) and converts a HEIC in bands from pillow-heif's own buffer (planned here, HEIF factor).
 """
 
 from __future__ import annotations
@@ -81,11 +81,16 @@ def to_rgb(image: Image.Image) -> Image.Image:
 # -- the decode budget (formats with no reduced-size decoding) ------------------------------------------
 #: Bytes per pixel of Pillow's own storage for a mode (RGB is stored in 4 bytes, "1" in one).
 _MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
-#: How many times the decoded image's size a format's decoder holds at its peak. PNG decodes straight
-#: into Pillow's image; Pillow's WebP decoder (libwebp's animation decoder) keeps its own RGBA canvas and
-#: hands a copy of it over as bytes before they are unpacked into the image (measured: 16 B per pixel
-#: for an RGB WebP, 4 x the image); pillow-heif decodes into its own buffer, then Pillow copies it.
-_FORMAT_FACTOR = {"PNG": 1, "WEBP": 4, "HEIF": 2}
+#: How many times the decoded image's size (as Pillow stores it: 4 bytes a pixel for RGB) a format's
+#: decoder holds at its peak. PNG decodes straight into Pillow's image; Pillow's WebP decoder (libwebp's
+#: animation decoder, used only where ``mobile.photowebp`` cannot reach libwebp) keeps its own RGBA
+#: canvas and hands a copy of it over as bytes before they are unpacked into the image (measured: 16 B
+#: per pixel for an RGB WebP, 4 x the image). A HEIC is converted from pillow-heif's own buffer in bands
+#: (``mobile.photowhole.reduced_heif``): libheif holds the decoded YCbCr 4:2:0 picture (1.5 B a pixel)
+#: and its RGB conversion (3 B) at once; the whole pipeline's peak above the process floor measured 4.35
+#: to 4.76 B a pixel (12, 48 and 100 MP, single-image and 512-px grid HEICs: bench/photos.py --memory),
+#: planned at 4.8 B (1.2 x 4) plus the reduced image and a band.
+_FORMAT_FACTOR = {"PNG": 1.0, "WEBP": 4.0, "HEIF": 1.2}
 #: Source rows converted at a time: about this many source pixels per band.
 _BAND_SOURCE_PIXELS = 1_000_000
 
@@ -135,7 +140,7 @@ def decode_plan(
     band_rows = min(rows, height)
     reduced_size = (-(-width // factor)) * (-(-height // factor))
     if bits is None:
-        decode = width * height * _MODE_BYTES.get(mode, 4) * _FORMAT_FACTOR.get(image_format or "", 2)
+        decode = int(width * height * _MODE_BYTES.get(mode, 4) * _FORMAT_FACTOR.get(image_format or "", 2.0))
     else:  # rows inflated, the stream rebuilt, its decoded stand-in and bytes; 16-bit colour twice
         raw_row = (width * bits + 7) // 8 + 1
         decode = (band_rows + 1) * (4 * raw_row + (2 * width * 4 if bits > 32 else 0))

@@ -12,9 +12,11 @@ that version). The pipeline:
    A YCbCr-coded JPEG (every camera's) is decoded as YCbCr, with no colour conversion, and stays so: the
    JPEG encoder takes YCbCr as it is;
    A plain PNG is decoded a band of rows at a time and each band box-reduced at once
-   (``mobile.photodecode.reduced_png``: never the whole image in memory). Formats Pillow decodes only
-   whole (WebP, HEIC, interlaced or animated PNG) have their cost planned from the header first
-   (``decode_plan``: the decoder's peak, the reduced image and one band) and a photo over
+   (``mobile.photodecode.reduced_png``: never the whole image in memory); libwebp decodes a WebP
+   straight to the reduced size and a HEIC is converted in bands from pillow-heif's own buffer
+   (``mobile.photowhole``). What is decoded whole (HEIC, alpha and lossless WebP inside libwebp, a
+   WebP where libwebp cannot be reached, interlaced or animated PNG) has its cost planned from the
+   header first (``decode_plan``: the decoder's peak, the reduced image and one band) and a photo over
    ``decode_budget`` (256 MB) is refused before decoding; the decoded image is then converted to RGB
    band by band while it is box-reduced (no full-size copy: no whole-image conversion or turn);
 3. normalise anything else to RGB (CMYK, 16-bit, palette, alpha flattened on white); resize and apply the
@@ -61,16 +63,9 @@ from mobile.photodecode import reduced_rgb as _reduced_rgb
 from mobile.photodecode import to_rgb as _to_rgb
 from mobile.photodecode import ycc_coded as _ycc_coded
 from mobile.photoresize import Jobs, Pieces, Resize, Stream, resize_upright, serve, upright_size
+from mobile.photowhole import HEIF_SUPPORTED, WebPSource, reduced_heif, reduced_webp, webp_plan, webp_source
 from mobile.watermark import Watermark
 from patrollog.style import FALLBACK_FONTS, MAIN_FONT_FILE
-
-try:  # HEIC/HEIF where pillow-heif installs (not on every phone build)
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-    HEIF_SUPPORTED = True
-except (ImportError, OSError):  # pragma: no cover - depends on the platform
-    HEIF_SUPPORTED = False
 
 FONT_FILE = MAIN_FONT_FILE
 #: The font asset as the Flet app registers it (relative to the assets directory).
@@ -307,7 +302,8 @@ def _decode(
                 image = _to_rgb(image)
         else:
             layout = png_layout(data, image) if image.format == "PNG" else None
-            _check_budget(image, target, settings, layout)  # from the header: before any decoding
+            webp = webp_source(data) if image.format == "WEBP" else None
+            _check_budget(image, target, settings, layout, webp)  # from the header: before decoding
             hashing = pool.submit(also)
             with _decode_errors(image, settings):
                 if layout is not None:  # a plain PNG: decoded a band of rows at a time
@@ -315,6 +311,10 @@ def _decode(
                         image.info["exif"] = layout.exif or b""
                     orientation = _orientation(image)
                     image = reduced_png(layout, image, target)
+                elif webp is not None or image.format == "HEIF":  # decoded at reduced size / in bands
+                    orientation = _orientation(image)  # Pillow read the EXIF chunk with the header
+                    image.close()  # (pillow-heif: its own copy of the file goes)
+                    image = reduced_webp(data, webp, target) if webp else reduced_heif(data, target)
                 else:
                     image.load()
                     orientation = _orientation(image)  # not a JPEG: its EXIF may follow the pixels
@@ -428,11 +428,19 @@ def _orientation(image: Image.Image) -> int:
 
 
 def _check_budget(
-    image: Image.Image, target: tuple[int, int], settings: PhotoSettings, layout: PngLayout | None
+    image: Image.Image,
+    target: tuple[int, int],
+    settings: PhotoSettings,
+    layout: PngLayout | None,
+    webp: WebPSource | None = None,
 ) -> None:
     """Refuse a photo whose decode would need more memory than ``settings.decode_budget`` (a PNG with
-    a ``layout`` is decoded in bands: only an extreme shape, rows too wide for it, comes near)."""
-    plan = decode_plan(image.mode, image.size, target, image.format, layout.bits if layout else None)
+    a ``layout`` is decoded in bands: only an extreme shape, rows too wide for it, comes near; a
+    ``webp`` decoded by libwebp costs what its kind of bitstream keeps whole, ``webp_plan``)."""
+    if webp is not None:
+        plan = webp_plan(webp, target)
+    else:
+        plan = decode_plan(image.mode, image.size, target, image.format, layout.bits if layout else None)
     if plan.total <= settings.decode_budget:
         return
     need, limit = plan.total / 2**20, settings.decode_budget / 2**20

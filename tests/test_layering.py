@@ -5,11 +5,13 @@ Views never import each other: a view module imports only mobile.views.common (a
 package also its sibling step modules); the shell is handed the screen registry (mobile.views.screens).
 On the phone side one module owns each outside library: sqlite3 and sqlite_utils only in the store
 (mobile/store.py and its parts, mobile/store_*.py), PIL only in the photo pipeline (mobile/photos.py, its
-resize jobs mobile/photoresize.py and its decode plan mobile/photodecode.py, which only photos.py
-imports), httpx only in the HQ client (mobile/hqclient/). sync/ is what phone and HQ share: it imports
-neither. At HQ the database drivers (sqlite3, psycopg) stay in hq/storage/, which hands its callers its
-own errors; boto3 only in hq/blobs_s3.py. No module imports itself round a circle, counting imports inside
-functions too: an import moved into a function to dodge a circle is still a circle.
+resize jobs mobile/photoresize.py, its decode plan mobile/photodecode.py and its WebP/HEIC decoding
+mobile/photowhole.py, which only photos.py imports; pillow_heif only there, ctypes only in the libwebp
+binding mobile/photowebp.py, which imports no PIL), httpx only in the HQ client (mobile/hqclient/).
+sync/ is what phone and HQ share: it imports neither. At HQ the database drivers (sqlite3, psycopg) stay
+in hq/storage/, which hands its callers its own errors; boto3 only in hq/blobs_s3.py. No module imports
+itself round a circle, counting imports inside functions too: an import moved into a function to dodge a
+circle is still a circle.
 """
 
 from __future__ import annotations
@@ -77,7 +79,12 @@ def test_views_talk_only_to_state() -> None:
     [
         ("sqlite_utils", STORE_MODULES),
         ("sqlite3", STORE_MODULES),
-        ("PIL", {"mobile/photos.py", "mobile/photoresize.py", "mobile/photodecode.py"}),
+        (
+            "PIL",
+            {"mobile/photos.py", "mobile/photoresize.py", "mobile/photodecode.py", "mobile/photowhole.py"},
+        ),
+        ("pillow_heif", {"mobile/photowhole.py"}),
+        ("ctypes", {"mobile/photowebp.py"}),  # libwebp's decoder, reached through Pillow's extension
         ("httpx", {"mobile/hqclient/"}),
     ],
 )
@@ -137,8 +144,14 @@ def test_views_never_import_another_screen() -> None:
 def test_the_resize_jobs_belong_to_the_photo_pipeline() -> None:
     """mobile/photoresize.py and mobile/photodecode.py are part of the photo pipeline: nothing else reaches
     PIL through them."""
-    pipeline = {"mobile/photos.py", "mobile/photoresize.py", "mobile/photodecode.py"}
-    for part in ("mobile.photoresize", "mobile.photodecode"):
+    pipeline = {
+        "mobile/photos.py",
+        "mobile/photoresize.py",
+        "mobile/photodecode.py",
+        "mobile/photowhole.py",
+        "mobile/photowebp.py",
+    }
+    for part in ("mobile.photoresize", "mobile.photodecode", "mobile.photowhole", "mobile.photowebp"):
         users = [
             path.relative_to(ROOT).as_posix()
             for package in ("mobile", "sync")
@@ -146,7 +159,10 @@ def test_the_resize_jobs_belong_to_the_photo_pipeline() -> None:
             if part in modules_imported(path) and path.relative_to(ROOT).as_posix() not in pipeline
         ]
         assert users == []
+    for part in ("mobile.photoresize", "mobile.photodecode", "mobile.photowhole"):
         assert part in modules_imported(ROOT / "mobile" / "photos.py")
+    assert "mobile.photowebp" in modules_imported(ROOT / "mobile" / "photowhole.py")
+    assert "PIL" not in imported_roots(ROOT / "mobile" / "photowebp.py")  # ctypes and the stdlib only
 
 
 def test_sync_protocol_has_no_io() -> None:
