@@ -101,7 +101,14 @@ def test_controls_and_rare_names_in_chromium(hq: Hq) -> None:
             )
             page.reload()
             page.evaluate("document.fonts.ready")
-            # the sign-in page has no rare character: the Han fallback (18 MB) is not fetched
+            # the sign-in page has no rare character: the Han fallback (18 MB) is not fetched; nor for an
+            # emoji, which the emoji fallback after it in the stack has (without its unicode-range the
+            # browser would fetch the Han fallback to look for 🔥 in it first)
+            page.fill("#badge", "🔥")
+            page.evaluate("async () => { await document.fonts.load('16px StreetPatrolEmoji', '🔥'); }")
+            page.evaluate("document.fonts.ready")
+            page.wait_for_timeout(500)
+            assert any(name == "StreetPatrolEmoji.ttf" for name, _, _ in fetched), fetched
             assert not any(name == "StreetPatrolHan.otf" for name, _, _ in fetched), fetched
             # a name as people write it, typed into the sign-in form's input
             name = "𠮷野家🔥李𪚥" + EXTENDED
