@@ -82,9 +82,11 @@ class _LogPdf(FPDF):
 
     def _register_needed(self, text: str) -> None:
         """Register each pending fallback that has a character of ``text`` the registered fonts lack (the
-        Han fallback is ~20 MB of outlines: fpdf2 parses a font at ``add_font``, so a log whose names
+        Han fallback is ~18 MB of outlines: fpdf2 parses a font at ``add_font``, so a log whose names
         need only the main font never pays for it)."""
         for cp in set(map(ord, text)) - self.in_use:
+            if cp in self.in_use:  # a fallback registered for an earlier character has it
+                continue
             for fallback in [f for f in self.pending if cp in f.cmap]:
                 self.add_font(fallback.family, "", str(fallback.path))
                 self.in_use |= fallback.cmap
