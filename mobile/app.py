@@ -107,6 +107,7 @@ def make_main(app: AppState) -> Callable[[ft.Page], Awaitable[None]]:
         page.add(ft.SafeArea(shell.body, expand=True))
         await attach_secrets(app)
         shell.start()
+        shell.add_late_fonts()  # the first screen is sent: now the big Han fallback (mobile.theme)
 
         def damaged() -> None:
             if app.store_damage is not None:
