@@ -2,8 +2,8 @@
 
 ``hq.ingest`` reads what a whole batch needs in one query per table (receipts of its record ids, which of
 its case ids and case numbers exist, its subjects, their histories, the photos already held) and writes
-its new case versions, photo manifests and receipts with one ``executemany`` each (psycopg 3 sends an
-``executemany`` as one pipeline: no round trip per row). Lists of keys are read in chunks of 500.
+its new case versions, photo manifests and receipts with one multi-row ``INSERT`` each (``SqlBase._rows``: one
+statement, not one per row). Lists of keys are read in chunks of 500.
 """
 
 # Column lists are constants, never input: the f-strings build no SQL from data.
@@ -129,7 +129,7 @@ class BatchMixin(RecordsMixin):
             photos += [(case.id, sha) for sha in manifest]
         if len({row[0] for row in rows}) != len(rows):
             raise StorageConflict("a case id twice in one batch", zh="该案件记录已存在", field="id")
-        self._many(
+        self._rows(
             "INSERT INTO cases (id, case_no, version, supersedes, officer_badge, squad_code, district,"
             " subject_id, violation_code, occurred_at, status, received_at, device_stage, chosen_stage,"
             " hq_stage, hq_ordinal, stage_conflict, explain_zh, explain_en, photos_expected, latest,"
@@ -138,13 +138,13 @@ class BatchMixin(RecordsMixin):
             rows,
         )
         if photos:
-            self._many("INSERT INTO case_photos (case_id, sha256) VALUES (?, ?)", photos)
+            self._rows("INSERT INTO case_photos (case_id, sha256) VALUES (?, ?)", photos)
 
     def add_receipts(self, receipts: Sequence[Receipt]) -> None:
         self._writable()
         if not receipts:
             return
-        self._many(
+        self._rows(
             f"INSERT INTO receipts ({self._RECEIPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(r.record_id, r.payload_hash, r.kind.value, r.badge, r.device_id, r.device_seq,
               self._ts(r.received_at), dumps(dict(r.result))) for r in receipts],
