@@ -21,6 +21,9 @@ from hq.storage.sql_records import RecordsMixin
 from hq.storage.sqlcore import dumps, loads
 
 _CHUNK = 500
+_STATUSES = {status.value: status for status in CaseStatus}
+_STAGES = {int(stage): stage for stage in Stage}
+_WITHDRAW = ReviewDecision.WITHDRAW.value
 
 
 def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:
@@ -83,14 +86,14 @@ class BatchMixin(RecordsMixin):
                 " ORDER BY occurred_at, case_no",
                 chunk,
             )
-            for row in rows:
-                status = CaseStatus(row[6])
-                if row[8] == ReviewDecision.WITHDRAW.value:
+            for row in rows:  # the enums by lookup: a call of an Enum class costs more than the row
+                status = _STATUSES.get(row[6]) or CaseStatus(row[6])
+                if row[8] == _WITHDRAW:
                     status = CaseStatus.WITHDRAWN
                 found.setdefault(row[0], []).append(
                     HistoryEntry(case_id=row[1], case_no=row[2], violation_code=row[3],
-                                 occurred_at=self._dt(row[4]), stage=Stage(row[5]), status=status,
-                                 version=int(row[7]))
+                                 occurred_at=self._dt(row[4]), stage=_STAGES.get(row[5]) or Stage(row[5]),
+                                 status=status, version=int(row[7]))
                 )  # fmt: skip
         return found
 
