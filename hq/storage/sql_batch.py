@@ -2,8 +2,9 @@
 
 ``hq.ingest`` reads what a whole batch needs in one query per table (receipts of its record ids, which of
 its case ids and case numbers exist, its subjects, their histories, the photos already held) and writes
-its new case versions, photo manifests and receipts with one multi-row ``INSERT`` each (``SqlBase._rows``: one
-statement, not one per row). Lists of keys are read in chunks of 500.
+its new case versions, photo manifests and receipts with one statement each (``SqlBase._rows``: on
+PostgreSQL one ``INSERT … SELECT … FROM unnest``, not a statement per row; on SQLite an ``executemany``).
+Lists of keys are read in chunks of 500.
 """
 
 # Column lists are constants, never input: the f-strings build no SQL from data.
