@@ -11,9 +11,10 @@ that version). The pipeline:
    bicubic resize to ``long_edge`` (other formats: an integer ``reduce`` first when over 3x the target).
    A YCbCr-coded JPEG (every camera's) is decoded as YCbCr, with no colour conversion, and stays so: the
    JPEG encoder takes YCbCr as it is;
-   A plain PNG is decoded a band of rows at a time and each band box-reduced at once
-   (``mobile.photodecode.reduced_png``: never the whole image in memory). Formats Pillow decodes only
-   whole (WebP, HEIC, interlaced or animated PNG) have their cost planned from the header first
+   A PNG is decoded a band of rows at a time and each band box-reduced at once (an interlaced one: only
+   the Adam7 passes its reduction needs; an animated one: its IDAT image) (``mobile.photodecode.
+   reduced_png``: never the whole image in memory). Formats Pillow decodes only whole (WebP, HEIC) have
+   their cost planned from the header first
    (``decode_plan``: the decoder's peak, the reduced image and one band) and a photo over
    ``decode_budget`` (256 MB) is refused before decoding; the decoded image is then converted to RGB
    band by band while it is box-reduced (no full-size copy: no whole-image conversion or turn);
@@ -310,7 +311,7 @@ def _decode(
             _check_budget(image, target, settings, layout)  # from the header: before any decoding
             hashing = pool.submit(also)
             with _decode_errors(image, settings):
-                if layout is not None:  # a plain PNG: decoded a band of rows at a time
+                if layout is not None:  # a PNG: decoded a band of rows at a time
                     if "exif" not in image.info:  # an eXIf chunk after the pixels, or none
                         image.info["exif"] = layout.exif or b""
                     orientation = _orientation(image)
@@ -432,7 +433,8 @@ def _check_budget(
 ) -> None:
     """Refuse a photo whose decode would need more memory than ``settings.decode_budget`` (a PNG with
     a ``layout`` is decoded in bands: only an extreme shape, rows too wide for it, comes near)."""
-    plan = decode_plan(image.mode, image.size, target, image.format, layout.bits if layout else None)
+    bits, interlaced = (layout.bits, layout.interlaced) if layout else (None, False)
+    plan = decode_plan(image.mode, image.size, target, image.format, bits, interlaced)
     if plan.total <= settings.decode_budget:
         return
     need, limit = plan.total / 2**20, settings.decode_budget / 2**20
