@@ -109,7 +109,7 @@ class DecodePlan:
     For a PNG decoded in bands (``banded``), ``decode`` is what one band's decoding holds instead: its
     inflated rows, the stream handed to the decoder, the decoded band (twice for 16-bit colour).
     An interlaced PNG is decoded pass by pass into the RGB grid of every ``step``-th pixel and column
-    (``grid``: its bytes and the image made of them), ``band_rows`` and ``band`` of its widest pass read.
+    (``grid``: that RGB image's bytes), ``band_rows`` and ``band`` of the widest pass it reads.
     """
 
     factor: int
@@ -151,11 +151,9 @@ def decode_plan(
         step = max(s for s in _ADAM7_PASSES if s <= factor)
         width = max(_pass_size(width, x0, dx) for x0, _, dx, _ in _ADAM7[: _ADAM7_PASSES[step]])
         rows = max(1, _BAND_SOURCE_PIXELS // max(1, width))
-        grid = (-(-size[0] // step)) * (-(-size[1] // step)) * (3 + 4)
-        extra = width * 3  # a band's RGB bytes, scattered into the grid
+        grid = (-(-size[0] // step)) * (-(-size[1] // step)) * 4
     else:
         rows = max(factor, _BAND_SOURCE_PIXELS // max(1, width) // factor * factor)
-        extra = 0
     band_rows = min(rows, height)
     if bits is None:
         decode = width * height * _MODE_BYTES.get(mode, 4) * _FORMAT_FACTOR.get(image_format or "", 2)
@@ -167,7 +165,7 @@ def decode_plan(
         band_rows=rows,
         decode=decode,
         reduced=reduced_size * 4,
-        band=band_rows * (width * (_MODE_BYTES.get(mode, 4) + 4) + extra),
+        band=width * band_rows * (_MODE_BYTES.get(mode, 4) + 4),
         banded=bits is not None,
         step=step or 1,
         grid=grid,
@@ -392,30 +390,30 @@ def _reduced_adam7(layout: PngLayout, image: Image.Image, plan: DecodePlan) -> I
     step = plan.step
     if step > 1 and not layout.whole:
         raise ValueError("PNG data ends before its last row")
-    grid_w, grid_h = -(-width // step), -(-height // step)
-    grid = bytearray(grid_w * grid_h * 3)
+    out = Image.new("RGB", (-(-width // step), -(-height // step)))
     source = _Inflater(layout.idat)
     for x0, y0, dx, dy in _ADAM7[: _ADAM7_PASSES[step]]:
         pass_w, pass_h = _pass_size(width, x0, dx), _pass_size(height, y0, dy)
         if not pass_w or not pass_h:
             continue  # an empty pass has no rows in the stream
-        # the pass's pixel (i, j) is the grid's (left + i * across, first + j * down)
+        # the pass's pixel (i, j) is the grid's (left + i * across, first + j * down): a row is spread
+        # (nearest: each pixel ``across`` times) and pasted through a mask of every ``across``-th pixel
         left, across, first, down = x0 // step, dx // step, y0 // step, dy // step
+        spread = (pass_w * across, 1)
+        mask = Image.frombytes("L", spread, (b"\xff" + bytes(across - 1)) * pass_w) if across > 1 else None
         rows = max(1, _BAND_SOURCE_PIXELS // pass_w)
-        line = 3 * pass_w
-        span = 3 * across * pass_w
-        for top, band in zip(
-            range(0, pass_h, rows), _png_bands(layout, image, rows, source, (pass_w, pass_h)), strict=True
-        ):
-            rgb = to_rgb(band).tobytes()
+        bands = _png_bands(layout, image, rows, source, (pass_w, pass_h))
+        for top, band in zip(range(0, pass_h, rows), bands, strict=True):
+            rgb = to_rgb(band)
+            if down == 1 and mask is None:
+                out.paste(rgb, (left, first + top))
+                continue
             for j in range(band.height):
-                start = ((first + (top + j) * down) * grid_w + left) * 3
-                pixels = rgb[j * line : (j + 1) * line]
-                for channel in range(3):
-                    grid[start + channel : start + channel + span : 3 * across] = pixels[channel::3]
+                row = rgb.crop((0, j, pass_w, j + 1))
+                if mask is not None:
+                    row = row.resize(spread, Image.Resampling.NEAREST)
+                out.paste(row, (left, first + (top + j) * down), mask)
     del source
-    out = Image.frombytes("RGB", (grid_w, grid_h), grid)
-    del grid
     size = (-(-width // plan.factor), -(-height // plan.factor))
     if out.size == size:
         return out

@@ -180,6 +180,21 @@ def test_all_seven_passes_give_the_pixels_of_the_whole_decode(
         assert got.tobytes() == expected.tobytes()
 
 
+@pytest.mark.parametrize(
+    "size",
+    [(1, 1), (1, 9), (9, 1), (3, 5), (7, 7), (8, 8), (17, 3), (33, 65)],
+    ids=lambda s: f"{s[0]}x{s[1]}",
+)
+def test_tiny_interlaced_pngs_with_empty_passes(size: tuple[int, int]) -> None:
+    # under 8 pixels a side some passes have no pixel, and no rows in the stream either
+    for depth, colour in KINDS:
+        data = interlaced_png(size, depth, colour, random_sample(depth, colour, 1), seed=1, splits=2)
+        image = opened(data)
+        layout = photodecode.png_layout(data, image)
+        assert layout is not None
+        assert photodecode.reduced_png(layout, image, size).tobytes() == whole_rgb(data).tobytes()
+
+
 @pytest.mark.parametrize(("depth", "colour"), KINDS, ids=IDS)
 def test_a_reduction_reads_the_passes_of_its_grid_and_gives_the_whole_decodes_pixels_there(
     depth: int, colour: int, monkeypatch: pytest.MonkeyPatch
