@@ -112,7 +112,8 @@ class DecodePlan:
     For a PNG decoded in bands (``banded``), ``decode`` is what one band's decoding holds instead: its
     inflated rows, the stream handed to the decoder, the decoded band (twice for 16-bit colour).
     An interlaced PNG is decoded pass by pass into the RGB grid of every ``step``-th pixel and column
-    (``grid``: that RGB image's bytes), ``band_rows`` and ``band`` of the widest pass it reads.
+    (``grid``: that RGB image's bytes, none when the grid is the reduced image: ``step`` is ``factor``),
+    ``band_rows`` and ``band`` of the widest pass it reads.
     """
 
     factor: int
@@ -154,7 +155,8 @@ def decode_plan(
         step = max(s for s in _ADAM7_PASSES if s <= factor)
         width = max(_pass_size(width, x0, dx) for x0, _, dx, _ in _ADAM7[: _ADAM7_PASSES[step]])
         rows = max(1, _PASS_BAND_PIXELS // max(1, width))
-        grid = (-(-size[0] // step)) * (-(-size[1] // step)) * 4
+        # the grid, unless it is the reduced image itself (a step of the reduction factor)
+        grid = (-(-size[0] // step)) * (-(-size[1] // step)) * 4 if step < factor else 0
     else:
         rows = max(factor, _BAND_SOURCE_PIXELS // max(1, width) // factor * factor)
     band_rows = min(rows, height)

@@ -165,6 +165,22 @@ def test_the_plan_takes_every_shape_under_the_pixel_limit_but_a_few_pixels_wide_
     assert decode_plan("RGBA", (1, 99_000_000), (1, 1600), "PNG", 32, True).total > SETTINGS.decode_budget
 
 
+@pytest.mark.parametrize("long_edge", [640, 1024, 2560, 3200, 4096])
+def test_the_plan_takes_an_interlaced_png_at_every_photo_size_hq_may_set(long_edge: int) -> None:
+    # HQ's policy sets the long edge (640-4096 px): a source under 2x that is not reduced, and its grid of
+    # all seven passes is the reduced image itself (counted once); 4:3, square and 16:9, 10-99.9 MP
+    for area in (99_900_000, 60_000_000, 40_000_000, 20_000_000, 10_000_000):
+        for ratio in (1.0, 4 / 3, 16 / 9, 3 / 4, 9 / 16):
+            width = int((area * ratio) ** 0.5)
+            size = (width, area // width)
+            target = photos._fit(size, long_edge)
+            for mode, bits in (("1", 1), ("P", 8), ("RGBA", 32), ("RGBA", 64)):
+                plan = decode_plan(mode, size, target, "PNG", bits, True)
+                assert plan.total <= SETTINGS.decode_budget, (size, mode, bits)
+                if plan.factor == plan.step:
+                    assert plan.grid == 0
+
+
 def test_an_interlaced_png_over_a_smaller_budget_is_refused_before_decoding(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
