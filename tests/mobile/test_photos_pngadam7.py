@@ -165,7 +165,7 @@ IDS = [f"{d}-bit-type{c}" for d, c in KINDS]
 def test_all_seven_passes_give_the_pixels_of_the_whole_decode(
     depth: int, colour: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(photodecode, "_PASS_BAND_PIXELS", 500)  # every pass in bands of a few rows
+    monkeypatch.setattr(photodecode, "_PNG_BAND_PIXELS", 500)  # every pass in bands of a few rows
     data = interlaced_png(SIZE, depth, colour, random_sample(depth, colour, depth * 10 + colour), seed=depth)
     expected = whole_rgb(data)
     for target in (SIZE, (120, 93)):  # no reduction (factor 1): every pass, every pixel
@@ -199,7 +199,7 @@ def test_tiny_interlaced_pngs_with_empty_passes(size: tuple[int, int]) -> None:
 def test_a_reduction_reads_the_passes_of_its_grid_and_gives_the_whole_decodes_pixels_there(
     depth: int, colour: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(photodecode, "_PASS_BAND_PIXELS", 500)
+    monkeypatch.setattr(photodecode, "_PNG_BAND_PIXELS", 500)
     data = interlaced_png(SIZE, depth, colour, random_sample(depth, colour, colour * 10 + depth), seed=colour)
     expected = whole_rgb(data)
     # factors 2 (step 2), 3 (2), 4 (4), 6 (4), 8 (8), 12 (8), 20 (8)

@@ -98,7 +98,7 @@ def opened(data: bytes) -> Image.Image:
 def test_bands_give_the_pixels_of_the_whole_decode(
     depth: int, colour: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(photodecode, "_BAND_SOURCE_PIXELS", 3_000)  # bands of a few rows
+    monkeypatch.setattr(photodecode, "_PNG_BAND_PIXELS", 3_000)  # bands of a few rows
     data = png((203, 157), depth, colour, seed=depth * 10 + colour)
     whole = opened(data)
     whole.load()
