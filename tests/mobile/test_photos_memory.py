@@ -14,6 +14,7 @@ import io
 import struct
 import warnings
 import zlib
+from itertools import product
 
 import pytest
 from PIL import Image
@@ -166,17 +167,20 @@ def test_the_plan_takes_every_shape_under_the_pixel_limit_but_a_few_pixels_wide_
 
 
 @pytest.mark.parametrize("long_edge", [640, 1024, 2560, 3200, 4096])
-def test_the_plan_takes_an_interlaced_png_at_every_photo_size_hq_may_set(long_edge: int) -> None:
-    # HQ's policy sets the long edge (640-4096 px): a source under 2x that is not reduced, and its grid of
-    # all seven passes is the reduced image itself (counted once); 4:3, square and 16:9, 10-99.9 MP
+def test_the_plan_takes_every_png_at_every_photo_size_hq_may_set(long_edge: int) -> None:
+    # HQ's policy sets the long edge (640-4096 px): a source under 2x that is not reduced (the reduced
+    # image is the whole image; an interlaced one's grid of all seven passes is that image, counted once);
+    # 4:3, square and 16:9, 10-99.9 MP, plain and interlaced
     for area in (99_900_000, 60_000_000, 40_000_000, 20_000_000, 10_000_000):
         for ratio in (1.0, 4 / 3, 16 / 9, 3 / 4, 9 / 16):
             width = int((area * ratio) ** 0.5)
             size = (width, area // width)
             target = photos._fit(size, long_edge)
-            for mode, bits in (("1", 1), ("P", 8), ("RGBA", 32), ("RGBA", 64)):
-                plan = decode_plan(mode, size, target, "PNG", bits, True)
-                assert plan.total <= SETTINGS.decode_budget, (size, mode, bits)
+            for (mode, bits), interlaced in product(
+                (("1", 1), ("P", 8), ("RGBA", 32), ("RGBA", 64)), (False, True)
+            ):
+                plan = decode_plan(mode, size, target, "PNG", bits, interlaced)
+                assert plan.total <= SETTINGS.decode_budget, (size, mode, bits, interlaced)
                 if plan.factor == plan.step:
                     assert plan.grid == 0
 
