@@ -80,7 +80,14 @@ class Shell:
         self.arg: str | None = None
         self.screen: Screen | None = None
         self.messages: list[str] = []  # every message shown (the tests read it)
-        self.body = ft.Container(expand=True, padding=ft.Padding.symmetric(horizontal=12, vertical=8))
+        # The screen sits alone in a list (``frame``) under a key naming it, so a re-render of the same live
+        # screen is reconciled by Flet (``screen_key``), not replaced; a Stack lays one child out as the
+        # Container alone did.
+        self.frame = ft.Stack(controls=[], expand=True)
+        self.body = ft.Container(
+            self.frame, expand=True, padding=ft.Padding.symmetric(horizontal=12, vertical=8)
+        )
+        self._renders = 0
         self.nav = self._new_nav()
         self._nav_tabs: tuple[tuple[str, str], ...] = ()  # (route, label) of the bar's destinations
         self._user: tuple[str, str] | None = None  # (badge, role) the screens were last rendered for
@@ -146,9 +153,33 @@ class Shell:
         except Exception as exc:
             self.fault(exc)
             return
-        self.body.content = content
+        self.show(content)
         self._render_nav()
         self._push()
+
+    def show(self, content: ft.Control) -> None:
+        """Put ``content`` on screen under ``screen_key``."""
+        self._renders += 1
+        if content.key is None:
+            content.key = self.screen_key()
+        self.frame.controls = [content]
+
+    @property
+    def shown(self) -> ft.Control | None:
+        """The screen (or error card) on the page now."""
+        return self.frame.controls[0] if self.frame.controls else None
+
+    def screen_key(self) -> str:
+        """The key of the screen being rendered. A reconciled live screen (``RECONCILED``: re-rendered when
+        state changes elsewhere, 今日 at each sync step) keeps one key for its route and argument, so Flet
+        reconciles the rebuilt tree with the one shown: a control in the same place (or under the same
+        key: a case's row is keyed by its case number) keeps its id, and a tap the officer made on the
+        screen as it was a moment before reaches the rebuilt control's handler instead of being dropped
+        as addressed to a control that is gone (``mobile.app.watch_lost_events``). Any other screen gets a
+        new key at each render and is replaced whole (the wizard's camera preview must start afresh)."""
+        if self.route in self.RECONCILED:
+            return f"screen:{self.route}:{self.arg or ''}"
+        return f"screen:{self.route}:{self.arg or ''}:{self._renders}"
 
     def _push(self) -> None:
         if self.page is not None:
@@ -281,7 +312,7 @@ class Shell:
         log.error("unexpected error on screen %r", self.route, exc_info=exc)
         self.faults.append(exc)
         self.route, self.arg, self.screen = "error", None, None
-        self.body.content = fault_card(self.t, self._fault_home)
+        self.show(fault_card(self.t, self._fault_home))
         self.nav.visible = False
         try:
             self._push()
@@ -328,6 +359,10 @@ class Shell:
 
     #: Screens re-rendered when state changes elsewhere (their text fields are kept across renders).
     LIVE = ("today", "sync", "signin", "settings", "squad", "review")
+    #: Live screens whose re-renders Flet reconciles (``screen_key``): 今日, redrawn at each sync step while
+    #: the officer taps 新建案件 or a case. Not yet the sign-in screen: reconciled, a PIN typed on the
+    #: second sign-in of a shared phone reached the server empty (tests/e2e/test_shared_phone.py).
+    RECONCILED = ("today",)
 
     def changed_elsewhere(self) -> None:
         """A state object changed (possibly on the sync worker): re-render screens that show live data."""

@@ -74,3 +74,50 @@ def test_a_click_for_a_replaced_button_is_dropped_and_logged(caplog: pytest.LogC
 
 
 REASON = " (replaced by a re-render?)"
+
+
+def test_a_tap_made_before_a_live_screen_is_rebuilt_reaches_the_rebuilt_control(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What ``Shell.show`` does for a live screen (今日 re-rendered at each sync step): the screen alone in a
+    list under a key naming it. Rebuilt from new objects under the same key, Flet reconciles it with the
+    tree shown: the button in the same place keeps its id, so a tap made on the screen as it was reaches the
+    rebuilt button's handler; a case's row keyed by its case number keeps its id when a new row comes in
+    above it (the tap opens the same case, not whatever row now stands where it was). Unkeyed, as before,
+    the same taps are lost (the first test)."""
+    taps: list[str] = []
+
+    def today(label: str, rows: list[str]) -> ft.Column:
+        tiles = [
+            ft.ListTile(title=ft.Text(r), key=f"case_{r}", on_click=lambda e, r=r: taps.append(r))
+            for r in rows
+        ]
+        button = ft.Button("新建案件", on_click=lambda e: taps.append(f"new case ({label})"))
+        return ft.Column([button, *tiles], key="screen:today:")
+
+    async def scenario() -> list[tuple[int, int]]:
+        conn = EncodingConnection(asyncio.get_running_loop())
+        session = Session(conn)
+        msgpack.packb(session.get_page_patch(), default=configure_encode_object_for_msgpack(BaseControl))
+        watch_lost_events(session)
+        page = session.page
+        frame = ft.Stack(controls=[])
+        page.add(frame)
+        frame.controls = [today("before", ["A-1"])]
+        page.update()
+        shown = frame.controls[0].controls
+        old = (shown[0]._i, shown[1]._i)
+        frame.controls = [today("after", ["A-2", "A-1"])]  # a sync step brought case A-2 in, first
+        page.update()
+        shown = frame.controls[0].controls
+        new = (shown[0]._i, next(c for c in shown if c.key == "case_A-1")._i)
+        for control_id in old:  # the taps the browser sent before the rebuild
+            await session.dispatch_event(control_id, "click", None)
+        conn.executor.shutdown(wait=False)
+        return [old, new]
+
+    with caplog.at_level(logging.WARNING, logger="mobile.app"):
+        old, new = asyncio.run(scenario())
+    assert old == new
+    assert taps == ["new case (after)", "A-1"]
+    assert not [r for r in caplog.records if LOST_EVENT in r.getMessage()]

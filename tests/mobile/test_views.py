@@ -364,15 +364,15 @@ def test_background_sync_never_rebuilds_the_case_being_typed(app: AppState) -> N
     screen.next()
     screen.open_subject_form()
     form = screen.subject_form()
-    shown = shell.body.content
+    shown = shell.shown
     app.link.kick()  # a sync finishes and notifies (inline here): the form must not be replaced
-    assert shell.body.content is shown
+    assert shell.shown is shown
     shell.render()  # the officer's own action re-renders: the same form (and typed text) stays
     assert screen.subject_form() is form
     shell.go("today")
-    before = shell.body.content
+    before = shell.shown
     app.link.kick()  # on a live screen the status is redrawn
-    assert shell.body.content is not before
+    assert shell.shown is not before
 
 
 def test_review_names_a_missing_disposition_field_instead_of_ready(app: AppState) -> None:

@@ -306,11 +306,11 @@ def test_every_tap_target_on_the_leader_screens_is_at_least_48_px(app: AppState,
     screens: list[ft.Control | None] = []
     for route in ("squad", "review"):
         shell.go(route)
-        screens.append(shell.body.content)
+        screens.append(shell.shown)
     review = shell.screen
     assert isinstance(review, ReviewView)
     review.start_return(day.a.id)
-    screens.append(shell.body.content)
+    screens.append(shell.shown)
     buttons = (ft.Button, ft.TextButton, ft.OutlinedButton, ft.IconButton, ft.Radio)
     checked = 0
     for content in screens:

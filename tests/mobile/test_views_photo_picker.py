@@ -104,12 +104,12 @@ def test_a_picker_closed_without_a_choice_keeps_the_tapped_buttons_on_the_page(
     app: AppState, monkeypatch: pytest.MonkeyPatch, answer: list[bytes] | None
 ) -> None:
     shell, screen, page = on_photos_step(app, monkeypatch)
-    shown = shell.body.content
+    shown = shell.shown
     back, pick = button(shell, "上一步"), button(shell, "选择照片")
     screen.picker = FakePicker(answer)
     ((opened, args),) = page.tasks
     asyncio.run(opened(*args))  # the tap on 上一步 dismissed the picker the step opened: "nothing"
-    assert shell.body.content is shown  # not rebuilt
+    assert shell.shown is shown  # not rebuilt
     on_page = {id(c) for c in controls(shell.body)}
     assert id(back) in on_page  # the click addressed to these buttons still finds them
     assert id(pick) in on_page
@@ -124,9 +124,9 @@ def test_adding_no_photos_changes_nothing_on_the_screen(
     app: AppState, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shell, screen, _ = on_photos_step(app, monkeypatch)
-    shown = shell.body.content
+    shown = shell.shown
     asyncio.run(screen.add_photos([]))
-    assert shell.body.content is shown
+    assert shell.shown is shown
     assert screen.error == ""
 
 
@@ -152,12 +152,12 @@ def test_a_camera_that_cannot_open_gives_way_to_the_picker_without_replacing_the
 ) -> None:
     shell, screen, _ = on_photos_step(app, monkeypatch, camera=True)
     assert {"正在打开相机…", "拍照"} <= set(texts(shell.body))
-    shown = shell.body.content
+    shown = shell.shown
     back, pick = button(shell, "上一步"), button(shell, "选择照片")
     screen.picker = FakePicker(None)
     # what the preview's start reports some time after the step was shown, while a tap may be landing
     asyncio.run(screen.camera_failed(RuntimeError("CameraException(cameraNotFound, No camera found.)")))
-    assert shell.body.content is shown
+    assert shell.shown is shown
     on_page = {id(c) for c in controls(shell.body)}
     assert id(back) in on_page
     assert id(pick) in on_page
