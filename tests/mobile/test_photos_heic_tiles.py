@@ -153,7 +153,8 @@ def test_a_heic_at_the_pixel_limit_is_processed_within_the_budget(
 
 def test_the_tile_plan_holds_a_row_of_tiles_not_the_picture() -> None:
     # bench/photos.py --memory: the 99.9 MP grid HEIC peaks at +46 MB above the process floor (both
-    # venvs); planned at 58 MB: libheif's decoder and a tile, a strip of tiles, the reduced image
+    # venvs, the pipeline's imports included); planned at 56 MB: libheif's decoder and a tile, a strip of
+    # tiles, the reduced image
     plan = photowhole.heif_plan(photowhole.HeifSource((10_000, 9_990), (512, 512)), (1600, 1598))
     assert 46 * 2**20 < plan.total < 64 * 2**20
     assert plan.band < 10_000 * 520 * 4 + 512 * 512 * 4 + 1
