@@ -151,7 +151,7 @@ def _check(error: _Error) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Tile:
-    """One decoded tile, 8-bit RGB: ``size`` as decoded (a whole tile: the grid's last
+    """One decoded tile, 8-bit RGB: ``size`` as decoded, the grid's tile size (a whole tile: the grid's last
     column and row reach past the picture), rows of ``stride`` bytes in ``buffer`` (libheif's memory:
     valid until the next tile is decoded or the file is closed)."""
 
@@ -211,7 +211,9 @@ class Tiled:
         stride = ctypes.c_int()
         plane = dll.heif_image_get_plane_readonly(image, _CHANNEL_INTERLEAVED, ctypes.byref(stride))
         bits = dll.heif_image_get_bits_per_pixel_range(image, _CHANNEL_INTERLEAVED)
-        if not plane or bits != 8 or width <= 0 or height <= 0 or stride.value < width * 3:
+        # every tile of a grid has the first one's size (what the caller planned for): a file whose
+        # tiles differ is refused rather than trusted
+        if not plane or bits != 8 or (width, height) != self.tile_size or stride.value < width * 3:
             raise HeifError(None, f"unexpected tile ({width} x {height}, {bits} bits, stride {stride.value})")
         buffer = (ctypes.c_uint8 * (stride.value * height)).from_address(plane)
         return Tile((width, height), stride.value, buffer)

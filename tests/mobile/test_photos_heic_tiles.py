@@ -248,3 +248,18 @@ def test_a_damaged_grid_heic_says_so_in_both_languages(monkeypatch: pytest.Monke
     assert decoded  # reached the tiles: a tile libheif could not decode
     with pytest.raises(photoheif.HeifError):
         photowhole.reduced_heif(cut, (335, 257), photowhole.heif_source(cut))
+
+
+@needs_libheif
+def test_a_tile_of_another_size_than_the_grid_says_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = photoheif.Tiled.__init__
+
+    def smaller_tiles(self: photoheif.Tiled, *args: object) -> None:
+        original(self, *args)  # type: ignore[arg-type]
+        self.tile_size = (64, 64)  # as a file whose first tile is smaller than the others
+
+    monkeypatch.setattr(photoheif.Tiled, "__init__", smaller_tiles)
+    with pytest.raises(PhotoError) as caught:
+        process_photo(SMALL_GRID.read_bytes(), None, SETTINGS)
+    assert caught.value.code == "truncated"
+    assert "不完整或已损坏" in caught.value.zh
