@@ -7,18 +7,22 @@ the phone's decode budget. A camera HEIC is a grid of small HEVC pictures (512 x
 libheif (1.19 and later) decodes one of them at a time (``heif_image_handle_decode_image_tile``),
 converted to 8-bit interleaved RGB, so the caller holds a tile and whatever it builds from it.
 
-Only what the caller can place without libheif's help goes this way (``open_tiled`` says None
-otherwise, and the caller decodes whole): a grid of more than one tile, whose primary image has no
-transformation property (``irot``, ``imir``, ``clap``: libheif would rotate, mirror and crop each tile,
-and shift the grid, which is not checked here) and no alpha (libheif 1.19-1.23 decodes a tile's alpha
+Tiles are decoded as stored (``ignore_transformations`` set in libheif's own decoding options): a
+rotation (``irot``) or mirroring (``imir``) is applied by the caller to each tile (``transposes``) and
+``rows`` says where each tile goes in the upright picture (libheif's own placement of turned tiles,
+``top_offset``/``left_offset``, changed meaning between 1.19 and 1.23 and is not used). Only that goes
+this way (``open_tiled`` says None otherwise, and the caller decodes whole): a grid of more than one
+tile, whose primary image has no crop (``clap``) and no alpha (libheif 1.19-1.23 decodes a tile's alpha
 from the alpha image's tile at the same index, which it marks as unverified, and pillow-heif writes an
 RGBA HEIC as a single picture, so no such file was at hand to check it against).
 
 The two structures passed by value or filled in below are transcribed from libheif's headers, identical
 in 1.19 (``heif.h``) and 1.20-1.23 (``heif_error.h``, ``heif_tiling.h``), and their offsets were
 checked with a C program compiled against both (LP64: ``heif_error`` 16 bytes: code 0, subcode 4,
-message 8; ``heif_image_tiling`` 72 bytes: num_columns 4 ... left_offset 32, extra_dimension_size 40).
-Every other type is an opaque pointer or an int-sized enum. The library is used only when it is 1.x at
+message 8; ``heif_image_tiling`` 72 bytes: num_columns 4 ... left_offset 32, extra_dimension_size 40;
+``heif_decoding_options.ignore_transformations`` at byte 1, the one field written here, in a structure
+libheif allocates; the property fourccs and mirror directions likewise). Every other type is an opaque
+pointer or an int-sized enum. The library is used only when it is 1.x at
 1.19 or later (``heif_get_version_number``) and has every symbol used here.
 """
 
@@ -63,6 +67,14 @@ class _GuardedTiling(ctypes.Structure):
 _COLORSPACE_RGB = 1  # heif_colorspace_RGB
 _CHROMA_RGB = 10  # heif_chroma_interleaved_RGB (always 8 bits a sample, a 10-bit HEIC included)
 _CHANNEL_INTERLEAVED = 10  # heif_channel_interleaved
+_IROT, _IMIR = 0x69726F74, 0x696D6972  # heif_item_property_type_transform_rotation / _mirror (fourcc)
+#: Pillow's transposes for libheif's transformations: irot's counter-clockwise angle, imir's direction
+#: (heif_transform_mirror_direction_vertical 0: top and bottom swap; horizontal 1: left and right).
+_ROTATIONS = {90: "ROTATE_90", 180: "ROTATE_180", 270: "ROTATE_270"}
+_MIRRORS = {0: "FLIP_TOP_BOTTOM", 1: "FLIP_LEFT_RIGHT"}
+#: heif_decoding_options: ``uint8_t version`` then ``uint8_t ignore_transformations`` (version 1
+#: fields, at the same place in every version; the structure is libheif's own, from its allocator).
+_IGNORE_TRANSFORMATIONS_OFFSET = 1
 _MIN_VERSION = 0x01130000  # 1.19.0: tile decoding and the tiling structure
 _P = ctypes.c_void_p
 _SIGNATURES: dict[str, tuple[type | None, list[type]]] = {
@@ -87,6 +99,11 @@ _SIGNATURES: dict[str, tuple[type | None, list[type]]] = {
     "heif_image_get_bits_per_pixel_range": (ctypes.c_int, [_P, ctypes.c_int]),
     "heif_image_get_plane_readonly": (_P, [_P, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]),
     "heif_image_release": (None, [_P]),
+    "heif_decoding_options_alloc": (_P, []),
+    "heif_decoding_options_free": (None, [_P]),
+    "heif_item_get_property_type": (ctypes.c_int, [_P, ctypes.c_uint32, ctypes.c_uint32]),
+    "heif_item_get_property_transform_rotation_ccw": (ctypes.c_int, [_P, ctypes.c_uint32, ctypes.c_uint32]),
+    "heif_item_get_property_transform_mirror": (ctypes.c_int, [_P, ctypes.c_uint32, ctypes.c_uint32]),
 }
 
 
@@ -164,12 +181,61 @@ class Tiled:
     """A grid HEIC open in libheif (``open_tiled``): its size, its tiling, and ``tile`` to decode one.
     Use it as a context manager; ``data`` must outlive it (libheif reads it in place)."""
 
-    def __init__(self, dll: ctypes.CDLL, context: int, handle: int, tiling: _Tiling, data: bytes) -> None:
+    def __init__(
+        self,
+        dll: ctypes.CDLL,
+        context: int,
+        handle: int,
+        tiling: _Tiling,
+        data: bytes,
+        transforms: tuple[tuple[str, int], ...] = (),
+    ) -> None:
         self._data = data  # libheif reads it in place: kept alive with the context
         self._dll, self._context, self._handle, self._image = dll, context, handle, _P()
-        self.size = (int(tiling.image_width), int(tiling.image_height))
+        self._options = dll.heif_decoding_options_alloc() or 0
+        if self._options:  # tiles as stored: their turns are applied by the caller (``rows``)
+            ctypes.c_uint8.from_address(self._options + _IGNORE_TRANSFORMATIONS_OFFSET).value = 1
+        #: the grid as stored: the picture's size before its transformations, a tile's, columns and rows
+        self.stored_size = (int(tiling.image_width), int(tiling.image_height))
         self.tile_size = (int(tiling.tile_width), int(tiling.tile_height))
         self.grid = (int(tiling.num_columns), int(tiling.num_rows))
+        self.transforms = transforms  # ("rot", ccw angle) / ("mir", direction), in the file's order
+        self.transposes = tuple(
+            _ROTATIONS[value] if kind == "rot" else _MIRRORS[value]
+            for kind, value in transforms
+            if value or kind == "mir"
+        )
+        turned = sum(value for kind, value in transforms if kind == "rot") % 180 == 90
+        #: the upright picture's size and a tile's, once turned
+        self.size = self.stored_size[::-1] if turned else self.stored_size
+        self.upright_tile = self.tile_size[::-1] if turned else self.tile_size
+
+    def rows(self) -> list[tuple[int, list[tuple[int, int, int]]]]:
+        """The grid's tiles by rows of the upright picture, top to bottom: (top, [(column, row, left)])
+        where a tile, turned by ``transposes``, goes at (left, top) (negative where the stored grid
+        reached past the picture's edge and a turn brought that edge to the top or left)."""
+        placed: dict[int, list[tuple[int, int, int]]] = {}
+        tile_width, tile_height = self.tile_size
+        for row in range(self.grid[1]):
+            for column in range(self.grid[0]):
+                (width, height) = self.stored_size
+                x0, y0 = column * tile_width, row * tile_height
+                x1, y1 = x0 + tile_width, y0 + tile_height
+                for kind, value in self.transforms:
+                    if kind == "mir" and value == 1:
+                        x0, x1 = width - x1, width - x0
+                    elif kind == "mir":
+                        y0, y1 = height - y1, height - y0
+                    elif value == 90:  # counter-clockwise: (x, y) -> (y, width - 1 - x)
+                        x0, x1, y0, y1 = y0, y1, width - x1, width - x0
+                        width, height = height, width
+                    elif value == 180:
+                        x0, x1, y0, y1 = width - x1, width - x0, height - y1, height - y0
+                    elif value == 270:  # (x, y) -> (height - 1 - y, x)
+                        x0, x1, y0, y1 = height - y1, height - y0, x0, x1
+                        width, height = height, width
+                placed.setdefault(y0, []).append((column, row, x0))
+        return sorted(placed.items())
 
     def __enter__(self) -> Tiled:
         return self
@@ -184,6 +250,9 @@ class Tiled:
 
     def close(self) -> None:
         self._release_image()
+        if self._options:
+            self._dll.heif_decoding_options_free(self._options)
+            self._options = 0
         if self._handle:
             self._dll.heif_image_handle_release(self._handle)
             self._handle = 0
@@ -198,9 +267,17 @@ class Tiled:
             raise IndexError((column, row))
         self._release_image()
         dll, image = self._dll, _P()
+        if self.transforms and not self._options:
+            raise HeifError(None, "no decoding options")
         _check(
             dll.heif_image_handle_decode_image_tile(
-                self._handle, ctypes.byref(image), _COLORSPACE_RGB, _CHROMA_RGB, None, column, row
+                self._handle,
+                ctypes.byref(image),
+                _COLORSPACE_RGB,
+                _CHROMA_RGB,
+                self._options or None,
+                column,
+                row,
             )
         )
         if not image.value:
@@ -225,8 +302,41 @@ def _tiling(dll: ctypes.CDLL, handle: int) -> _Tiling:
     return guarded.tiling
 
 
-def _usable_tiling(dll: ctypes.CDLL, context: int, handle: ctypes.c_void_p, data: bytes) -> _Tiling | None:
-    """The primary image's tiling, its handle put in ``handle``, when ``open_tiled`` takes it."""
+def _transforms(dll: ctypes.CDLL, context: int, item: int) -> tuple[tuple[str, int], ...] | None:
+    """The item's rotations and mirrorings in the file's order, or None for a crop (``clap``) or
+    anything else libheif counts as a transformation."""
+    count = dll.heif_item_get_transformation_properties(context, item, None, 0)
+    if count <= 0:
+        return () if count == 0 else None
+    if count > 8:
+        return None
+    ids = (ctypes.c_uint32 * count)()
+    got = dll.heif_item_get_transformation_properties(context, item, ids, count)
+    if got != count:
+        return None
+    found: list[tuple[str, int]] = []
+    for prop in ids:
+        kind = dll.heif_item_get_property_type(context, item, prop)
+        if kind == _IROT:
+            angle = dll.heif_item_get_property_transform_rotation_ccw(context, item, prop)
+            if angle not in (0, 90, 180, 270):
+                return None
+            found.append(("rot", angle))
+        elif kind == _IMIR:
+            direction = dll.heif_item_get_property_transform_mirror(context, item, prop)
+            if direction not in _MIRRORS:
+                return None
+            found.append(("mir", direction))
+        else:
+            return None
+    return tuple(found)
+
+
+def _usable_tiling(
+    dll: ctypes.CDLL, context: int, handle: ctypes.c_void_p, data: bytes
+) -> tuple[_Tiling, tuple[tuple[str, int], ...]] | None:
+    """The primary image's tiling and transformations, its handle put in ``handle``, when
+    ``open_tiled`` takes it."""
     address = ctypes.cast(ctypes.c_char_p(data), _P).value
     if dll.heif_context_read_from_memory_without_copy(context, address, len(data), None).code != 0:
         return None
@@ -238,18 +348,22 @@ def _usable_tiling(dll: ctypes.CDLL, context: int, handle: ctypes.c_void_p, data
         return None
     item = dll.heif_image_handle_get_item_id(handle)
     size = (dll.heif_image_handle_get_width(handle), dll.heif_image_handle_get_height(handle))
+    transforms = _transforms(dll, context, item)
+    if transforms is None:
+        return None
+    stored = (tiling.image_width, tiling.image_height)
+    turned = sum(value for kind, value in transforms if kind == "rot") % 180 == 90
     usable = (
         tiling.num_columns * tiling.num_rows > 1
         and tiling.number_of_extra_dimensions == 0
         and tiling.tile_width > 0
         and tiling.tile_height > 0
-        and size == (tiling.image_width, tiling.image_height)
+        and size == (stored[::-1] if turned else stored)
         and tiling.num_columns * tiling.tile_width >= tiling.image_width
         and tiling.num_rows * tiling.tile_height >= tiling.image_height
-        and dll.heif_item_get_transformation_properties(context, item, None, 0) == 0
         and not dll.heif_image_handle_has_alpha_channel(handle)
     )
-    return tiling if usable else None
+    return (tiling, transforms) if usable else None
 
 
 def open_tiled(data: bytes) -> Tiled | None:
@@ -263,10 +377,10 @@ def open_tiled(data: bytes) -> Tiled | None:
     if not context:
         return None
     handle = _P()
-    tiling = _usable_tiling(dll, context, handle, data)
-    if tiling is None or not handle.value:
+    usable = _usable_tiling(dll, context, handle, data)
+    if usable is None or not handle.value:
         if handle.value:
             dll.heif_image_handle_release(handle)
         dll.heif_context_free(context)
         return None
-    return Tiled(dll, context, handle.value, tiling, data)
+    return Tiled(dll, context, handle.value, usable[0], data, usable[1])

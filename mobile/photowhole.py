@@ -7,14 +7,14 @@
   (``photowebp.decoder_bytes``), planned from the header (``webp_plan``). Where libwebp cannot be
   reached (``webp_source`` is None: a Pillow build without its symbols, or an animation whose first frame
   is not the whole canvas) Pillow's whole decode stays, planned and refused over the budget as before.
-- HEIC: a grid HEIC (as cameras write it) with no rotation, mirroring, crop or alpha is decoded by
-  libheif a tile at a time (``mobile.photoheif``); a row of tiles is pasted into a strip of the
-  picture's width and box-reduced into the reduced image, so it costs a row of tiles and the reduced
-  image at any size under the pixel limit (``heif_plan``). Any other HEIC (or where that libheif cannot
-  be reached: ``heif_source`` is None) is decoded whole by pillow-heif into its own buffer, converted to
-  RGB and box-reduced from slices of that buffer, a band of rows at a time, never copied whole into a
-  Pillow image; what libheif holds at its peak is planned by ``decode_plan`` (its HEIF factor, measured
-  in bench/photos.py ``--memory``).
+- HEIC: a grid HEIC (as cameras write it) with no crop or alpha is decoded by libheif a tile at a
+  time (``mobile.photoheif``), each tile turned upright here (rotation, mirroring); a row of tiles is
+  pasted into a strip of the upright picture's width and box-reduced into the reduced image, so it
+  costs a row of tiles and the reduced image at any size under the pixel limit (``heif_plan``). Any
+  other HEIC (or where that libheif cannot be reached: ``heif_source`` is None) is decoded whole by
+  pillow-heif into its own buffer, converted to RGB and box-reduced from slices of that buffer, a band
+  of rows at a time, never copied whole into a Pillow image; what libheif holds at its peak is planned
+  by ``decode_plan`` (its HEIF factor, measured in bench/photos.py ``--memory``).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def reduced_webp(data: bytes, source: WebPSource, target: tuple[int, int]) -> Im
 
 @dataclass(frozen=True, slots=True)
 class HeifSource:
-    """A grid HEIC that libheif decodes here a tile at a time: the picture's and a tile's size."""
+    """A grid HEIC that libheif decodes here a tile at a time: the upright picture's and a tile's size."""
 
     size: tuple[int, int]
     tile_size: tuple[int, int]
@@ -122,7 +122,7 @@ class HeifSource:
 
 def heif_source(data: bytes) -> HeifSource | None:
     """How HEIC ``data`` is decoded: by libheif a tile at a time, or None for pillow-heif's whole decode
-    (libheif not reachable or older than 1.19; a single picture; a rotation, mirroring, crop or alpha;
+    (libheif not reachable or older than 1.19; a single picture; a crop or alpha;
     a header libheif cannot read, which the whole decode then reports)."""
     if not HEIF_SUPPORTED:
         return None
@@ -130,7 +130,7 @@ def heif_source(data: bytes) -> HeifSource | None:
     if tiled is None:
         return None
     with tiled:
-        return HeifSource(tiled.size, tiled.tile_size)
+        return HeifSource(tiled.size, tiled.upright_tile)
 
 
 #: What decoding one tile holds inside libheif besides the tile's pixels (the HEVC decoder's context
@@ -141,8 +141,9 @@ _TILE_DECODER_BYTES = 24 * 2**20
 def heif_plan(source: HeifSource, target: tuple[int, int]) -> DecodePlan:
     """The memory a grid HEIC decoded a tile at a time takes, from its header: ``decode``, libheif's
     decoder and one tile (YCbCr 4:2:0 and its RGB conversion, 4.5 B a pixel); ``band``, the strip of a
-    row of tiles (and up to ``factor`` rows carried over) as a Pillow image; ``reduced``, the reduced
-    image. The factor is ``decode_plan``'s."""
+    row of tiles (and up to ``factor`` rows carried over) as a Pillow image, and two copies of a tile
+    (turned upright, cropped to the picture); ``reduced``, the reduced image. The factor is
+    ``decode_plan``'s."""
     (width, height), (tile_width, tile_height) = source.size, source.tile_size
     factor = max(1, min(width // target[0], height // target[1]))
     reduced_width, reduced_height = _reduced_size((width, height), factor)
@@ -151,7 +152,7 @@ def heif_plan(source: HeifSource, target: tuple[int, int]) -> DecodePlan:
         band_rows=tile_height,
         decode=_TILE_DECODER_BYTES + tile_width * tile_height * 9 // 2,
         reduced=reduced_width * reduced_height * 4,
-        band=width * (tile_height + factor) * 4 + tile_width * tile_height * 4,
+        band=width * (tile_height + factor) * 4 + tile_width * tile_height * 8,
     )
 
 
@@ -165,28 +166,28 @@ def _reduced_tiles(data: bytes, source: HeifSource, target: tuple[int, int]) -> 
         return None
     factor = heif_plan(source, target).factor
     with tiled:
-        (width, height), (tile_width, tile_height) = tiled.size, tiled.tile_size
+        (width, height), (tile_width, tile_height) = tiled.size, tiled.upright_tile
+        transposes = [Image.Transpose[name] for name in tiled.transposes]
         out = Image.new("RGB", _reduced_size((width, height), factor))
         carry: Image.Image | None = None
         reduced_top = 0
-        for row in range(tiled.grid[1]):
-            top = row * tile_height
-            rows = min(tile_height, height - top)
+        rows = tiled.rows()
+        for index, (top, tiles) in enumerate(rows):
+            first, end = max(0, top), min(height, top + tile_height)  # the rows of the picture it holds
             carried = carry.height if carry is not None else 0
-            strip = Image.new("RGB", (width, carried + rows))
+            strip = Image.new("RGB", (width, carried + end - first))
             if carry is not None:
                 strip.paste(carry, (0, 0))
-            for column in range(tiled.grid[0]):
+            for column, row, left in tiles:
                 tile = tiled.tile(column, row)
                 pixels = cast(bytes, tile.buffer)  # libheif's memory (Pillow's stubs say bytes)
                 image = Image.frombuffer("RGB", tile.size, pixels, "raw", "RGB", tile.stride, 1)
-                left = column * tile_width
-                strip.paste(
-                    image.crop((0, 0, min(tile.size[0], width - left), min(tile.size[1], rows))),
-                    (left, carried),
-                )
+                for transpose in transposes:  # tile-sized copies
+                    image = image.transpose(transpose)
+                box = (max(0, -left), first - top, min(tile_width, width - left), end - top)
+                strip.paste(image.crop(box), (max(0, left), carried))
                 del image, pixels, tile
-            last = row == tiled.grid[1] - 1
+            last = index == len(rows) - 1
             usable = strip.height if last else strip.height // factor * factor
             if usable:
                 reduced = (

@@ -1,14 +1,15 @@
 """A grid HEIC decoded a tile at a time by libheif (``mobile.photoheif``; issue #14, Photos): the same
 pixels as pillow-heif's whole decode, a row of tiles and the reduced image in memory whatever the size
 under the pixel limit (a 99.9 MP HEIC is now processed within the budget), the whole decode kept for
-what the tile route does not handle (a single picture, rotation/mirroring, alpha, no usable libheif),
+what the tile route does not handle (a single picture, a crop, alpha, no usable libheif); rotation and
+mirroring applied tile by tile,
 damaged files reported as before.
 
 Grid files: pillow-heif 1.x writes them (``tile_size``); the phone venv's pillow-heif 0.22 cannot, so
-two made with ``tile_size`` are kept in tests/mobile/data (``scene((1003, 771))`` of
-test_photos_heic.py at quality 90 with 128 px tiles; a 10000 x 9990 grey picture with a red top-left
-quarter, a blue bottom-right quarter and a green 1000 px square at (3000, 7000), quality 30, 512 px
-tiles, as phones write them).
+three made with ``tile_size`` are kept in tests/mobile/data (``scene((1003, 771))`` of
+test_photos_heic.py at quality 90 with 128 px tiles, plain and with EXIF orientation 5; a 10000 x 9990
+grey picture with a red top-left quarter, a blue bottom-right quarter and a green 1000 px square at
+(3000, 7000), quality 30, 512 px tiles, as phones write them).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops
+from PIL import Image, ImageChops, ImageStat
 
 from mobile import photodecode, photoheif, photos, photowhole
 from mobile.photos import PhotoError, PhotoSettings, process_photo
@@ -153,11 +154,11 @@ def test_a_heic_at_the_pixel_limit_is_processed_within_the_budget(
 
 def test_the_tile_plan_holds_a_row_of_tiles_not_the_picture() -> None:
     # bench/photos.py --memory: the 99.9 MP grid HEIC peaks at +46 MB above the process floor (both
-    # venvs, the pipeline's imports included); planned at 56 MB: libheif's decoder and a tile, a strip of
+    # venvs, the pipeline's imports included); planned at 57 MB: libheif's decoder and a tile, a strip of
     # tiles, the reduced image
     plan = photowhole.heif_plan(photowhole.HeifSource((10_000, 9_990), (512, 512)), (1600, 1598))
     assert 46 * 2**20 < plan.total < 64 * 2**20
-    assert plan.band < 10_000 * 520 * 4 + 512 * 512 * 4 + 1
+    assert plan.band == 10_000 * (512 + 6) * 4 + 512 * 512 * 8  # a strip and two copies of a tile
     small = photowhole.heif_plan(photowhole.HeifSource((4032, 3024), (512, 512)), (1600, 1200))
     assert small.total < plan.total
 
@@ -183,17 +184,57 @@ def test_an_rgba_heic_is_decoded_whole_and_flattened_on_white() -> None:
     assert got.tobytes() == expected.tobytes()
 
 
+ORIENTATIONS = {  # EXIF orientation -> Pillow's transpose of the stored picture that makes it upright
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
 @needs_libheif
-def test_a_rotated_grid_heic_is_decoded_whole_upright() -> None:
+def test_a_rotated_and_mirrored_grid_is_turned_tile_by_tile_kept_file() -> None:
+    """The kept file is the kept plain grid with orientation 5 (pillow-heif writes irot 270 then imir):
+    the same stored tiles, turned here tile by tile, give the plain grid's pixels transposed, exactly."""
+    turned = (DATA / "grid-1003x771-tile128-orientation5.heic").read_bytes()
+    source = photowhole.heif_source(turned)
+    assert source == photowhole.HeifSource((771, 1003), (128, 128))
+    plain = SMALL_GRID.read_bytes()
+    got = photowhole.reduced_heif(turned, (771, 1003), source)
+    expected = photowhole.reduced_heif(plain, (1003, 771), photowhole.heif_source(plain))
+    assert got.tobytes() == expected.transpose(ORIENTATIONS[5]).tobytes()
+
+
+@needs_libheif
+@pytest.mark.parametrize("orientation", sorted(ORIENTATIONS))
+@pytest.mark.parametrize(("size", "tile"), [((1100, 700), 256), ((1003, 771), 128)])
+def test_every_orientation_is_turned_as_pillow_heif_turns_it(
+    orientation: int, size: tuple[int, int], tile: int
+) -> None:
     exif = Image.Exif()
-    exif[0x0112] = 6  # pillow-heif writes it as irot (libheif rotates the picture)
-    data = grid(scene((1100, 700)), 256, exif=exif.tobytes())
-    assert photowhole.heif_source(data) is None  # a transformation: the whole decode applies it
-    with Image.open(io.BytesIO(data)) as image:
-        assert image.size == (700, 1100)
-        image.load()
-        expected = photodecode.to_rgb(image).reduce(2)
-    assert photowhole.reduced_heif(data, (350, 550), None).tobytes() == expected.tobytes()
+    exif[0x0112] = orientation  # pillow-heif writes it as irot / imir (libheif turns the picture)
+    data = grid(scene(size), tile, exif=exif.tobytes())
+    plain = grid(scene(size), tile)
+    source = photowhole.heif_source(data)
+    if source is None:
+        pytest.skip("this pillow-heif wrote no grid")
+    upright = size[::-1] if orientation >= 5 else size
+    assert source == photowhole.HeifSource(upright, (tile, tile))
+    got = photowhole.reduced_heif(data, upright, source)
+    expected = photowhole.reduced_heif(plain, size, photowhole.heif_source(plain))
+    assert got.tobytes() == expected.transpose(ORIENTATIONS[orientation]).tobytes()
+    # and close to pillow-heif's whole decode, which turns the YCbCr 4:2:0 picture before converting
+    # it (so, at an odd size, chroma shifts by half a sample at sharp colour edges)
+    target = (upright[0] // 7, upright[1] // 7)
+    reduced = photowhole.reduced_heif(data, target, source)
+    difference = ImageChops.difference(reduced, whole(data, target))
+    if size[0] % 2 == 0 and size[1] % 2 == 0:
+        assert max(high for _, high in difference.getextrema()) <= 2
+    else:
+        assert max(ImageStat.Stat(difference).mean) < 0.5
 
 
 def test_without_usable_libheif_the_whole_decode_and_its_refusal_stay(
