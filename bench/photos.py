@@ -184,18 +184,22 @@ def webp_made(size: tuple[int, int], alpha: bool = False, lossless: bool = False
 
 
 @functools.cache
-def heic_grid(size: tuple[int, int]) -> bytes:
+def heic_grid(size: tuple[int, int], orientation: int = 1) -> bytes:
     """A HEIC as phones write it: a grid of 512 px HEVC tiles (pillow-heif's ``tile_size``; a single
-    picture where this pillow-heif has no grid encoding)."""
+    picture where this pillow-heif has no grid encoding); an EXIF ``orientation`` other than 1 is
+    written as irot / imir (a portrait photo: 6)."""
     import pillow_heif
+    from PIL import Image
 
     pillow_heif.register_heif_opener()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
     out = io.BytesIO()
     try:
-        gradients(size).save(out, "HEIF", quality=50, tile_size=512)
+        gradients(size).save(out, "HEIF", quality=50, tile_size=512, exif=exif.tobytes())
     except TypeError:
         out = io.BytesIO()
-        gradients(size).save(out, "HEIF", quality=50)
+        gradients(size).save(out, "HEIF", quality=50, exif=exif.tobytes())
     return out.getvalue()
 
 
@@ -209,6 +213,7 @@ WHOLE_INPUTS = {
     "HEIC grid, 12 MP": lambda: heic_grid((4_032, 3_024)),
     "HEIC grid, 48 MP": lambda: heic_grid((8_064, 6_048)),
     "HEIC grid, 99.9 MP": lambda: heic_grid((10_000, 9_990)),
+    "HEIC grid, 99.9 MP, portrait (irot)": lambda: heic_grid((10_000, 9_990), 6),
 }
 
 

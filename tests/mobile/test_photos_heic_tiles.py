@@ -304,3 +304,16 @@ def test_a_tile_of_another_size_than_the_grid_says_is_refused(monkeypatch: pytes
         process_photo(SMALL_GRID.read_bytes(), None, SETTINGS)
     assert caught.value.code == "truncated"
     assert "不完整或已损坏" in caught.value.zh
+
+
+@needs_libheif
+def test_a_turned_grid_gives_the_same_evidence_as_the_whole_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = (DATA / "grid-1003x771-tile128-orientation5.heic").read_bytes()
+    settings = PhotoSettings(long_edge=500, thumb_edge=100)
+    tiled = process_photo(data, None, settings)
+    monkeypatch.setattr(photos, "heif_source", lambda data: None)  # pillow-heif's whole decode
+    whole_decode = process_photo(data, None, settings)
+    assert (tiled.width, tiled.height) == (whole_decode.width, whole_decode.height) == (384, 500)
+    with Image.open(io.BytesIO(tiled.evidence)) as a, Image.open(io.BytesIO(whole_decode.evidence)) as b:
+        difference = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
+    assert max(ImageStat.Stat(difference).mean) < 1.0  # upright once: not turned twice (irot and EXIF)
