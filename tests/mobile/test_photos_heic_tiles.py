@@ -6,14 +6,15 @@ mirroring applied tile by tile,
 damaged files reported as before.
 
 Grid files: pillow-heif 1.x writes them (``tile_size``); the phone venv's pillow-heif 0.22 cannot, so
-three made with ``tile_size`` are kept in tests/mobile/data (``scene((1003, 771))`` of
+four made with ``tile_size`` are kept in tests/mobile/data (``scene((1003, 771))`` of
 test_photos_heic.py at quality 90 with 128 px tiles, plain and with EXIF orientation 5; a 10000 x 9990
 grey picture with a red top-left quarter, a blue bottom-right quarter and a green 1000 px square at
-(3000, 7000), quality 30, 512 px tiles, as phones write them).
+(3000, 7000), quality 30, 512 px tiles, as phones write them; the 10-bit grid of ``ten_bit_grid``).
 """
 
 from __future__ import annotations
 
+import array
 import ctypes
 import ctypes.util
 import io
@@ -317,3 +318,33 @@ def test_a_turned_grid_gives_the_same_evidence_as_the_whole_decode(monkeypatch: 
     with Image.open(io.BytesIO(tiled.evidence)) as a, Image.open(io.BytesIO(whole_decode.evidence)) as b:
         difference = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
     assert max(ImageStat.Stat(difference).mean) < 1.0  # upright once: not turned twice (irot and EXIF)
+
+
+def ten_bit_grid() -> bytes:
+    """A 10-bit grid HEIC (the kept file where this pillow-heif writes no grid): red rising left to
+    right, green top to bottom, blue constant, 1100 x 700, 256 px tiles."""
+    width, height = 1100, 700
+    red = [x * 65535 // (width - 1) for x in range(width)]
+    rows = []
+    for y in range(height):
+        green = y * 65535 // (height - 1)
+        rows.append(array.array("H", [v for x in range(width) for v in (red[x], green, 30000)]).tobytes())
+    heif = pillow_heif.from_bytes(mode="RGB;16", size=(width, height), data=b"".join(rows))
+    out = io.BytesIO()
+    try:
+        heif.save(out, quality=90, tile_size=256)
+    except TypeError:
+        return (DATA / "grid-1100x700-tile256-10bit.heic").read_bytes()
+    data = out.getvalue()
+    if photowhole.heif_source(data) is None:
+        return (DATA / "grid-1100x700-tile256-10bit.heic").read_bytes()
+    return data
+
+
+@needs_libheif
+def test_a_ten_bit_grid_is_decoded_to_8_bit_tiles() -> None:
+    data = ten_bit_grid()
+    assert pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=False).info["bit_depth"] == 10
+    source = photowhole.heif_source(data)
+    assert source == photowhole.HeifSource((1100, 700), (256, 256))
+    assert_close(photowhole.reduced_heif(data, (275, 175), source), whole(data, (275, 175)))
