@@ -1,5 +1,5 @@
 """Photo benchmark: mobile.photos against the naive Pillow pipeline and libvips, one run, same inputs.
-(One script of about 680 lines: its inputs, variants, stage table and memory rows share one run's set-up.)
+(One script of about 700 lines: its inputs, variants, stage table and memory rows share one run's set-up.)
 
     .venv/bin/python bench/photos.py [--runs 10] [--out bench/results/photos.md]
 
@@ -123,9 +123,12 @@ def camera_jpeg(stored_w: int, stored_h: int, seed: int = 7) -> bytes:
 _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
 
 
-def png_solid(size: tuple[int, int], bit_depth: int, colour_type: int, interlaced: bool = False) -> bytes:
+def png_solid(
+    size: tuple[int, int], bit_depth: int, colour_type: int, interlaced: bool = False, animated: bool = False
+) -> bytes:
     """A real PNG of one colour, written row by row: the cheapest worst case under the pixel limit (a
-    small file that decodes to the most memory); ``interlaced``: Adam7's seven passes."""
+    small file that decodes to the most memory); ``interlaced``: Adam7's seven passes; ``animated``: an
+    APNG whose IDAT image is its first frame, a 16 x 16 second frame after it."""
     import struct
     import zlib
 
@@ -144,12 +147,20 @@ def png_solid(size: tuple[int, int], bit_depth: int, colour_type: int, interlace
         parts.append(squeeze.compress(row * (pass_height % 64)))
     parts.append(squeeze.flush())
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, int(interlaced))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"".join(parts))
+    head, pixels = chunk(b"IHDR", ihdr), chunk(b"IDAT", b"".join(parts))
+    if animated:
+        head += chunk(b"acTL", struct.pack(">II", 2, 0))
+        head += chunk(b"fcTL", struct.pack(">IIIIIHHBB", 0, width, height, 0, 0, 1, 10, 0, 0))
+        row = b"\0" * (1 + -(-16 * channels * bit_depth // 8))
+        pixels += chunk(b"fcTL", struct.pack(">IIIIIHHBB", 1, 16, 16, 0, 0, 1, 10, 0, 0))
+        pixels += chunk(b"fdAT", struct.pack(">I", 2) + zlib.compress(row * 16))
+    return b"\x89PNG\r\n\x1a\n" + head + pixels + chunk(b"IEND", b"")
 
 
-#: Inputs of the memory section: the worst cases just under the 100 MP pixel limit (every plain PNG is
-#: decoded in bands) and one it refuses (from the header, before decoding: Pillow decodes an interlaced
-#: PNG only whole); WebP and HEIC rows follow (``WHOLE_INPUTS``).
+#: Inputs of the memory section: the worst cases just under the 100 MP pixel limit (every PNG is decoded
+#: in bands: an interlaced one pass by pass, only the passes its reduction needs; an animated one as its
+#: IDAT image) and the interlaced PNG whose grid is the largest (no reduction: all seven passes); WebP and
+#: HEIC rows follow (``WHOLE_INPUTS``).
 MEMORY_INPUTS = {
     "PNG 1-bit grey, 99.9 MP": lambda: png_solid((10_000, 9_990), 1, 0),
     "PNG 8-bit grey, 99.9 MP": lambda: png_solid((10_000, 9_990), 8, 0),
@@ -157,7 +168,11 @@ MEMORY_INPUTS = {
     "PNG RGB, 99.9 MP": lambda: png_solid((10_000, 9_990), 8, 2),
     "PNG RGBA, 99.9 MP": lambda: png_solid((10_000, 9_990), 8, 6),
     "PNG 16-bit RGBA, 99.9 MP": lambda: png_solid((10_000, 9_990), 16, 6),
-    "PNG interlaced RGBA, 99.9 MP (refused)": lambda: png_solid((10_000, 9_990), 8, 6, interlaced=True),
+    "PNG interlaced RGBA, 99.9 MP": lambda: png_solid((10_000, 9_990), 8, 6, interlaced=True),
+    "PNG interlaced 16-bit RGBA, 99.9 MP": lambda: png_solid((10_000, 9_990), 16, 6, interlaced=True),
+    "PNG interlaced 16-bit RGBA, 10.2 MP (all 7 passes)": lambda: png_solid((3_199, 3_199), 16, 6, True),
+    "APNG RGBA, 99.9 MP": lambda: png_solid((10_000, 9_990), 8, 6, animated=True),
+    "APNG 16-bit RGBA, 99.9 MP": lambda: png_solid((10_000, 9_990), 16, 6, animated=True),
 }
 
 

@@ -108,7 +108,8 @@ _REASONS = {
 
 
 def stage_name(stage: Stage, lang: Lang = "zh") -> str:
-    zh, en = _STAGE_NAMES[Stage(stage)]
+    names = _STAGE_NAMES.get(stage)  # a Stage or its int (an IntEnum hashes as its value)
+    zh, en = names if names is not None else _STAGE_NAMES[Stage(stage)]
     return zh if lang == "zh" else en
 
 

@@ -68,15 +68,30 @@ def _mismatch(sha256: str, actual: str) -> BlobHashMismatch:
     )
 
 
+def verify_file(sha256: str, path: Path, *, sync: bool = False) -> None:
+    """``BlobHashMismatch`` unless the file at ``path`` hashes to ``sha256``; ``sync``: and make it durable
+    (fsync)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+        if sync:
+            os.fsync(handle.fileno())
+    if digest.hexdigest() != sha256:
+        raise _mismatch(sha256, digest.hexdigest())
+
+
 @runtime_checkable
 class BlobStore(Protocol):
     def put(self, sha256: str, data: bytes) -> bool:
         """Store ``data`` under its hash; True if written now, False if already present."""
         ...
 
-    def adopt(self, sha256: str, temp_path: Path) -> bool:
+    def adopt(self, sha256: str, temp_path: Path, *, hashed: bool = False) -> bool:
         """Move a spooled upload (a file in ``temp_dir()``) into the store after checking its hash;
-        True if stored now, False if already present (the temp file is then removed)."""
+        True if stored now, False if already present (the temp file is then removed). ``hashed``: the
+        caller hashed exactly the bytes it wrote to ``temp_path`` and made the file durable (HQ's own
+        upload spool, ``hq.api.photo_routes``), so the file is not read and synced a second time."""
         ...
 
     def temp_dir(self) -> Path:
@@ -179,16 +194,11 @@ class FilesystemBlobStore:
             raise
         return True
 
-    def adopt(self, sha256: str, temp_path: Path) -> bool:
+    def adopt(self, sha256: str, temp_path: Path, *, hashed: bool = False) -> bool:
         final = self._final(sha256)
         try:
-            digest = hashlib.sha256()
-            with Path(temp_path).open("rb") as handle:
-                while chunk := handle.read(_CHUNK):
-                    digest.update(chunk)
-                os.fsync(handle.fileno())
-            if digest.hexdigest() != sha256:
-                raise _mismatch(sha256, digest.hexdigest())
+            if not hashed:
+                verify_file(sha256, Path(temp_path), sync=True)
             if final.is_file():
                 return False
             self._install(Path(temp_path), final)

@@ -29,7 +29,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from hq.blobs import BlobError, BlobNotFound, _mismatch, check_name
+from hq.blobs import BlobError, BlobNotFound, _mismatch, check_name, verify_file
 from hq.partials import _NAME, OffsetMismatch, PartialStore, _Digest, copy_exactly
 
 _CHUNK = 1 << 20
@@ -171,15 +171,11 @@ class S3BlobStore:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
         return True
 
-    def adopt(self, sha256: str, temp_path: Path) -> bool:
+    def adopt(self, sha256: str, temp_path: Path, *, hashed: bool = False) -> bool:
         key = self._key(sha256)
         try:
-            digest = hashlib.sha256()
-            with Path(temp_path).open("rb") as handle:
-                while chunk := handle.read(_CHUNK):
-                    digest.update(chunk)
-            if digest.hexdigest() != sha256:
-                raise _mismatch(sha256, digest.hexdigest())
+            if not hashed:
+                verify_file(sha256, Path(temp_path))
             if self.has(sha256):
                 return False
             # Verified before it is put: the object under the photo's name is only ever the photo.

@@ -8,7 +8,7 @@ signing in lands on ``/dashboard/subjects``, the hotline desk on ``/dashboard/or
     POST /dashboard/users/disable|enable       form badge → ``hq.auth.Auth.set_user_active`` (HQ only;
                                                 disabling revokes every token of the user at once)
     GET  /dashboard/export.csv?days=&until=    the window's cases as CSV (``hq.export.write_cases_csv``)
-    GET  /assets/fonts/…                       the shipped CJK font (the page's ``@font-face``)
+    GET  /assets/fonts/…                       the shipped fonts (the page's ``@font-face``: ``hq.dashfonts``)
     GET  /assets/dashboard.css                 the pages' stylesheet (no inline style or script: CSP)
 
 The cookie holds a token of the ordinary kind (one per browser sign-in, its own device id), so expiry,
@@ -32,13 +32,11 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from html import escape
-from pathlib import Path
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 
 from enforcement.catalogue import Catalogue
 from enforcement.labels import subject_plate
@@ -51,6 +49,7 @@ from hq.auth import Auth, Principal
 from hq.dashcaller import COOKIE, cookie_caller
 from hq.dashchart import trend_svg
 from hq.dashfigures import orders_section
+from hq.dashfonts import FONT_PREFIX, FONT_URL, font_faces, font_files
 from hq.dashlists import board_filters, cases_link, filter_form, install_lists, more_link, streamed_csv
 from hq.dashpolicy import policy_section
 from hq.daydata import load_daylog
@@ -58,11 +57,9 @@ from hq.review import check_day, daylog_response, known_text
 from hq.settings import Settings
 from hq.storage.base import AuditHead, CaseState, Storage, Tx
 from patrollog.daylog import DayLog, day_bounds
-from patrollog.style import FALLBACK_FONTS, FONT_FACE, FONT_STACK
+from patrollog.style import FONT_STACK
 from sync.protocol import Errno, SignInRequest
 
-FONT_DIR = Path(__file__).resolve().parents[1] / "assets" / "fonts"
-FONT_URL = "/assets/fonts/NotoSansSC-StreetPatrol.otf"
 STYLE_URL = "/assets/dashboard.css"
 MAX_DAYS = 92
 TOP = 20  # rows of each dashboard table; the full lists page (hq.dashlists)
@@ -217,22 +214,8 @@ def trend_of(tx: Tx, until: date, unit: str, where: dict[str, str | None]) -> Tr
 
 # ------------------------------------------------------------------------------------------- pages
 
-#: ``@font-face`` of the shipped fonts: the CJK font, then its fallbacks (rare name hanzi, emoji) that
-#: ``FONT_STACK`` lists after it, each loaded only when the page has a character in its range.
-_FONT_FACES = "\n".join(
-    [
-        f'@font-face {{ font-family: {FONT_FACE}; src: url("{FONT_URL}") format("opentype"); '
-        "font-display: swap; }",
-        *(
-            f'@font-face {{ font-family: {family}; src: url("/assets/fonts/{file}") format("truetype"); '
-            "font-display: swap; }"
-            for family, file in FALLBACK_FONTS
-        ),
-    ]
-)
-
 _STYLE = f"""
-{_FONT_FACES}
+{font_faces()}
 body {{ font-family: {FONT_STACK}; margin: 0; background: #f4f6f9;
   color: #222; }}
 button, input, select, textarea, optgroup {{ font-family: {FONT_STACK}; font-size: 100%; }}
@@ -441,7 +424,7 @@ def install_dashboard(
     app: FastAPI, storage: Storage, auth: Auth, settings: Settings, catalogue: Catalogue
 ) -> None:
     """Add the dashboard's routes and the font's static route to ``app``."""
-    app.mount("/assets/fonts", StaticFiles(directory=FONT_DIR), name="fonts")
+    app.mount(FONT_PREFIX, font_files(), name="fonts")
 
     @app.get(STYLE_URL, include_in_schema=False)
     async def stylesheet() -> Response:

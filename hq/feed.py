@@ -32,7 +32,7 @@ from sync.protocol import SquadShiftData
 
 __all__ = [
     "case_state_data", "emit_case_state", "emit_group_history", "emit_history", "emit_squad_case",
-    "emit_squad_shift", "history_data", "history_since", "squad_case_data", "with_case_text",
+    "emit_squad_shift", "history_data", "history_since", "history_text", "squad_case_data", "with_case_text",
 ]  # fmt: skip
 
 
@@ -130,9 +130,9 @@ def emit_history(
     ``entries``: the history as ``tx.subject_history`` would give it now, when the caller has it."""
     if entries is None:
         entries = group_history(tx, subject_id)  # the whole identity's (hq.subjectmatch)
-    data = history_data(subject_id, entries)
     newest = max((e.occurred_at for e in entries), default=None)
-    tx.emit(ChangeKind.HISTORY, subject_id, data, ChangeScope(district=district), occurred_at=newest)
+    tx.emit(ChangeKind.HISTORY, subject_id, {}, ChangeScope(district=district), occurred_at=newest,
+            text=history_text(subject_id, entries))  # fmt: skip
 
 
 #: a wire time as the models write it (``received_at``: when HQ received the case)
@@ -193,6 +193,12 @@ _ENTRIES: TypeAdapter[list[HistoryEntry]] = TypeAdapter(list[HistoryEntry])
 def history_data(subject_id: str, entries: Sequence[HistoryEntry]) -> dict[str, Any]:
     """``HistoryData``'s JSON form, built directly (tests/hq/test_feed_forms.py: equal to the model's)."""
     return {"subject_id": subject_id, "entries": _ENTRIES.dump_python(list(entries), mode="json")}
+
+
+def history_text(subject_id: str, entries: Sequence[HistoryEntry]) -> str:
+    """``history_data`` as JSON text, the entries encoded by pydantic-core in one call (tests/hq/
+    test_feed_forms.py: it reads back as ``history_data``)."""
+    return f'{{"entries":{_ENTRIES.dump_json(list(entries)).decode()},"subject_id":{dumps(subject_id)}}}'
 
 
 def history_since(now: datetime, window_days: int, policy: Policy | None = None) -> datetime:

@@ -136,12 +136,11 @@ class CaseBatch(BatchBase):
         label = subject_label(shown) if shown is not None else ""
         emit_case_state(self.tx, state, case=case_json, officer_name=self.user.name, missing=missing,
                         label=label, case_text=case_text, first_seen=view.device_first_seen())  # fmt: skip
-        if case.subject_id:
-            emit_history(
-                self.tx,
+        if case.subject_id:  # queued: a subject's history is encoded once per batch, as last given
+            view.add_history(
                 case.subject_id,
                 (subject.district if subject else "") or self.user.district,
-                entries=sorted([*others, HistoryEntry.of(case)], key=lambda e: (e.occurred_at, e.case_no)),
+                sorted([*others, HistoryEntry.of(case)], key=lambda e: (e.occurred_at, e.case_no)),
             )
             members = view.group(case.subject_id)  # ``emit_group_history`` from the view
             if members != {case.subject_id}:
@@ -149,7 +148,7 @@ class CaseBatch(BatchBase):
                 for member in sorted(members - {case.subject_id}):
                     found = view.subject(member, include_deleted=True)
                     if found is not None:
-                        emit_history(self.tx, member, found.district, entries=entries)
+                        view.add_history(member, found.district, entries)
         self._note_place(case, subject, queued=True)
         return self._receipt(record, digest, self._case_result(case, state, verdict, missing), queued=True)
 

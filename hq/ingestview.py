@@ -8,10 +8,11 @@
   subjects, the identity groups and whole histories of those subjects (``hq.subjectmatch``), and which
   of their photos are already held. Anything asked about that was not prefetched is read then
   (read-through), so the view is never wrong, only sometimes slower.
-- ``add_case`` / ``add_receipt`` queue a first case version (with its photo manifest, its tally facts)
-  and a receipt, and update what the view answers, so a later case of the same batch sees the earlier
-  ones exactly as it would see them stored. ``flush`` writes what is queued: one ``executemany`` per
-  table and the summed tally delta (``hq.tally.TallyDelta``).
+- ``add_case`` / ``add_receipt`` / ``add_history`` queue a first case version (with its photo manifest,
+  its tally facts), a receipt and a subject's history for the feed (the newest of a subject only), and
+  update what the view answers, so a later case of the same batch sees the earlier ones exactly as it
+  would see them stored. ``flush`` writes what is queued: one statement per table
+  (``SqlBase._rows``), the summed tally delta (``hq.tally.TallyDelta``) and each queued history once.
 - ``invalidate`` flushes and forgets what was read: ``hq.ingest`` calls it before a record it applies
   with direct reads and writes (an amendment, a subject, a shift, a review, a work-order event), so
   nothing queued is ever missing from what those read. A first version that restages later cases is
@@ -30,6 +31,7 @@ from typing import Any
 
 from enforcement.model import Case, HistoryEntry, Subject
 from enforcement.policy import Policy
+from hq.feed import emit_history
 from hq.ingestrules import is_uuid
 from hq.policy import resolve
 from hq.storage.base import CaseState, NewCase, Receipt, RecordKind, Tx, UserRow
@@ -51,6 +53,7 @@ class BatchView:
         self._cases: list[NewCase] = []
         self._receipts: list[Receipt] = []
         self._tally = TallyDelta()
+        self._history: dict[str, tuple[str, list[HistoryEntry]]] = {}  # subject -> (district, entries)
         self._policies: dict[int, Policy] = {}
         self._first_seen: datetime | None = _UNSET
         self._users: dict[str, UserRow | None] = {}
@@ -234,8 +237,18 @@ class BatchView:
         self.receipts[receipt.record_id].append(receipt)
         self._receipts.append(receipt)
 
+    def add_history(self, subject_id: str, district: str, entries: list[HistoryEntry]) -> None:
+        """Queue ``hq.feed.emit_history`` of a subject; a later one of the same subject in the batch
+        replaces it (as the feed keeps only the newest change of a key), so each is encoded once."""
+        self._history.pop(subject_id, None)
+        self._history[subject_id] = (district, entries)
+
     def flush(self) -> None:
-        """Write what is queued: the case versions with their manifests, the receipts, the tally."""
+        """Write what is queued: the case versions with their manifests, the receipts, the tally, and
+        emit the subjects' histories (in the order last given, before anything written directly)."""
+        for subject_id, (district, entries) in self._history.items():
+            emit_history(self.tx, subject_id, district, entries=entries)
+        self._history = {}
         if self._cases:
             self.tx.save_cases(self._cases)
             self._cases = []

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -47,10 +48,15 @@ from mobile.views.screens import make_screen
 from mobile.views.shell import Shell
 
 VERSION = "0.1.0"
+#: What the app logs (WARNING) for an event Flet dropped because its control is no longer on the page
+#: (``watch_lost_events``); the browser tests fail on a tap logged so.
+LOST_EVENT = "lost event"
 #: A bureau's own CA, shipped in the app bundle (PEM); absent: the public CAs (or an enrolled CA).
 SHIPPED_CA = ASSETS_DIR / "hq-ca.pem"
 DEV_ALLOW_HTTP_ENV = "STREETPATROL_DEV_ALLOW_HTTP"
 PHONE_SIZE = (412, 915)
+
+log = logging.getLogger(__name__)
 
 
 def default_data_dir() -> Path:
@@ -103,10 +109,13 @@ def make_main(app: AppState) -> Callable[[ft.Page], Awaitable[None]]:
         # what Flet would report as a crash of the session (its English overlay) goes to the shell's card
         with contextlib.suppress(AttributeError, RuntimeError):
             setattr(page.session, "error", shell.crashed)  # noqa: B010 (an instance's method replaced)
+        with contextlib.suppress(AttributeError, RuntimeError):
+            watch_lost_events(page.session)
         shell.apply_theme()
         page.add(ft.SafeArea(shell.body, expand=True))
         await attach_secrets(app)
         shell.start()
+        shell.add_late_fonts()  # the first screen is sent: now the big Han fallback (mobile.theme)
 
         def damaged() -> None:
             if app.store_damage is not None:
@@ -134,6 +143,44 @@ def make_main(app: AppState) -> Callable[[ft.Page], Awaitable[None]]:
         page.run_thread(app.check_store)  # after the first screen: the full check, when due
 
     return main
+
+
+def watch_lost_events(session: Any) -> None:
+    """Log every event the session drops because its control is no longer on the page (Flet says so only
+    at debug level): a tap whose button a re-render replaced between the tap and its arrival is lost, and
+    the officer sees a screen that did not react. ``LOST_EVENT``, the event's name and the control's id
+    are logged as a warning, so a lost tap is seen in the log instead of guessed at."""
+    dispatch = session.dispatch_event
+
+    async def dispatch_event(control_id: int, event_name: str, event_data: Any) -> None:
+        if session.index.get(control_id) is None and not _on_page(session.page, control_id):
+            log.warning(
+                "%s: %r for control %s, which is no longer on the page (replaced by a re-render?)",
+                LOST_EVENT,
+                event_name,
+                control_id,
+            )
+        await dispatch(control_id, event_name, event_data)
+
+    setattr(session, "dispatch_event", dispatch_event)  # noqa: B010 (an instance's method replaced)
+
+
+def _on_page(page: Any, control_id: int) -> bool:
+    """Whether a control with Flet's id ``control_id`` is in the page's tree (where Flet itself looks for
+    an event's control that its index does not hold yet)."""
+    seen: set[int] = set()
+    stack: list[Any] = [page]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, ft.BaseControl) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if getattr(node, "_i", None) == control_id:
+            return True
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name, None)
+            stack.extend(value if isinstance(value, list | tuple) else [value])
+    return False
 
 
 async def attach_secrets(app: AppState) -> None:

@@ -11,13 +11,14 @@ that version). The pipeline:
    bicubic resize to ``long_edge`` (other formats: an integer ``reduce`` first when over 3x the target).
    A YCbCr-coded JPEG (every camera's) is decoded as YCbCr, with no colour conversion, and stays so: the
    JPEG encoder takes YCbCr as it is;
-   A plain PNG is decoded a band of rows at a time and each band box-reduced at once
-   (``mobile.photodecode.reduced_png``: never the whole image in memory); libwebp decodes a WebP
-   straight to the reduced size, libheif a grid HEIC a tile at a time (``mobile.photoheif``), and
-   another HEIC is converted in bands from pillow-heif's own buffer (``mobile.photowhole``). What is
-   decoded whole (a HEIC not tiled here, alpha and lossless WebP inside libwebp, a
-   WebP where libwebp cannot be reached, interlaced or animated PNG) has its cost planned from the
-   header first (``decode_plan``: the decoder's peak, the reduced image and one band) and a photo over
+   A PNG is decoded a band of rows at a time and each band box-reduced at once (an interlaced one: only
+   the Adam7 passes its reduction needs; an animated one: its IDAT image) (``mobile.photodecode.
+   reduced_png``: never the whole image in memory); libwebp decodes a WebP straight to the reduced size,
+   libheif a grid HEIC a tile at a time (``mobile.photoheif``), and another HEIC is converted in bands
+   from pillow-heif's own buffer (``mobile.photowhole``). What is decoded whole (a HEIC not tiled here,
+   alpha and lossless WebP inside libwebp, a WebP where libwebp cannot be reached) has its cost planned
+   from the header first (``decode_plan``: the decoder's peak, the reduced image and one band) and a
+   photo over
    ``decode_budget`` (256 MB) is refused before decoding; the decoded image is then converted to RGB
    band by band while it is box-reduced (no full-size copy: no whole-image conversion or turn);
 3. normalise anything else to RGB (CMYK, 16-bit, palette, alpha flattened on white); resize and apply the
@@ -318,7 +319,7 @@ def _decode(
             _check_budget(image, target, settings, layout, webp, heif)  # from the header: before decoding
             hashing = pool.submit(also)
             with _decode_errors(image, settings):
-                if layout is not None:  # a plain PNG: decoded a band of rows at a time
+                if layout is not None:  # a PNG: decoded a band of rows at a time
                     if "exif" not in image.info:  # an eXIf chunk after the pixels, or none
                         image.info["exif"] = layout.exif or b""
                     orientation = _orientation(image)
@@ -456,7 +457,8 @@ def _check_budget(
     elif heif is not None:
         plan = heif_plan(heif, target)
     else:
-        plan = decode_plan(image.mode, image.size, target, image.format, layout.bits if layout else None)
+        bits, interlaced = (layout.bits, layout.interlaced) if layout else (None, False)
+        plan = decode_plan(image.mode, image.size, target, image.format, bits, interlaced)
     if plan.total <= settings.decode_budget:
         return
     need, limit = plan.total / 2**20, settings.decode_budget / 2**20

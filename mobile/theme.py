@@ -17,6 +17,12 @@ from patrollog.style import FALLBACK_FONTS, MAIN_FONT_FILE
 FONT_FAMILY = "NotoSansSC"
 #: Families Flutter tries, in order, for a character the main font lacks (rare name hanzi, emoji).
 FONT_FALLBACK = [family for family, _ in FALLBACK_FONTS]
+#: Fallbacks registered only once the first screen is on: the Han fallback is ~18 MB (every hanzi of CJK
+#: Extensions B-F that the main font lacks). Flet's client does not wait for ``page.fonts`` before the
+#: first screen, but fetches them all as the page opens: at start this file shares the link with the main
+#: font and delays it (bench/fonts_first_screen.py measures both ways). Until it is loaded such a hanzi
+#: shows as a box; Flutter lays the text out again when it arrives.
+LATE_FONTS: frozenset[str] = frozenset({"StreetPatrolHan"})
 _TEXT_STYLES = (
     "body_large", "body_medium", "body_small", "display_large", "display_medium", "display_small",
     "headline_large", "headline_medium", "headline_small", "label_large", "label_medium", "label_small",
@@ -68,14 +74,15 @@ def font_file(assets_dir: Path = ASSETS_DIR) -> str | None:
     return None
 
 
-def app_fonts(assets_dir: Path = ASSETS_DIR) -> dict[str, str]:
-    """``page.fonts``: the main CJK font and the fallbacks shipped beside it (family → asset path)."""
+def app_fonts(assets_dir: Path = ASSETS_DIR, *, late: bool = True) -> dict[str, str]:
+    """``page.fonts``: the main CJK font and the fallbacks shipped beside it (family → asset path);
+    ``late=False`` leaves out ``LATE_FONTS`` (registered once the first screen is on)."""
     main = font_file(assets_dir)
     if main is None:
         return {}
     fonts = {FONT_FAMILY: main}
     for family, file in FALLBACK_FONTS:
-        if (assets_dir / "fonts" / file).is_file():
+        if (assets_dir / "fonts" / file).is_file() and (late or family not in LATE_FONTS):
             fonts[family] = f"fonts/{file}"
     return fonts
 

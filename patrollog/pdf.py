@@ -19,9 +19,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import cast
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.fonts import FontFace, TTFFont
 
@@ -64,12 +66,35 @@ class _LogPdf(FPDF):
     def __init__(self, title: str) -> None:
         super().__init__(orientation="L", unit="mm", format="A4")
         self.log_title = title
-        self.covered: set[int] = set()  # code points some registered font has
+        self.covered: set[int] = set()  # code points some shipped font has (registered or pending)
         self.missing: dict[str, None] = {}  # characters printed as MISSING_MARK, in order
+        self.in_use: set[int] = set()  # code points the registered fonts have
+        self.pending: list[_Fallback] = []  # fallbacks not registered yet (no text needed them so far)
+        self.fallbacks: list[str] = []  # the registered fallbacks' families, in FALLBACK_FONTS order
 
     def normalize_text(self, text: str) -> str:
-        """Every text passes here: a character no registered font has becomes ``MISSING_MARK``."""
-        return super().normalize_text(_visible(text, self.covered, self.missing))
+        """Every text passes here: a character no shipped font has becomes ``MISSING_MARK``, and a fallback
+        font is registered the first time a text needs it."""
+        text = _visible(text, self.covered, self.missing)
+        if self.pending and not self.in_use.issuperset(map(ord, text)):
+            self._register_needed(text)
+        return super().normalize_text(text)
+
+    def _register_needed(self, text: str) -> None:
+        """Register each pending fallback that has a character of ``text`` the registered fonts lack (the
+        Han fallback is ~18 MB of outlines: fpdf2 parses a font at ``add_font``, so a log whose names
+        need only the main font never pays for it)."""
+        for cp in set(map(ord, text)) - self.in_use:
+            if cp in self.in_use:  # a fallback registered for an earlier character has it
+                continue
+            for fallback in [f for f in self.pending if cp in f.cmap]:
+                self.add_font(fallback.family, "", str(fallback.path))
+                self.in_use |= fallback.cmap
+                self.pending.remove(fallback)
+                self.fallbacks.append(fallback.family)
+                order = [family for family, _ in FALLBACK_FONTS]
+                self.set_fallback_fonts(sorted(self.fallbacks, key=order.index))
+                break
 
     def footer(self) -> None:
         self.set_y(-10)
@@ -181,22 +206,37 @@ def render_daylog(
     return RenderedLog(data, tuple(pdf.missing))
 
 
+@dataclass(frozen=True)
+class _Fallback:
+    family: str
+    path: Path
+    cmap: frozenset[int]
+
+
+@lru_cache(maxsize=16)
+def _file_cmap(path: Path, mtime_ns: int, size: int) -> frozenset[int]:
+    """The code points of the font file at ``path`` (read once per file version: the cmap alone, not the
+    outlines)."""
+    with TTFont(str(path), lazy=True) as font:
+        return frozenset(font.getBestCmap() or {})
+
+
 def _register_fonts(pdf: _LogPdf, font_path: Path) -> None:
-    """The main font, then the fallbacks found beside it (or in the repository's assets); records the
-    code points they cover for ``_visible``."""
+    """The main font, then the fallbacks found beside it (or in the repository's assets), each registered
+    when a text first needs it; records the code points they cover for ``_visible``."""
     pdf.add_font(FONT_FAMILY, "", str(font_path))
     pdf.covered = _cmap(pdf, FONT_FAMILY)
-    fallbacks = []
+    pdf.in_use = set(pdf.covered)
     for family, file in FALLBACK_FONTS:
         candidates = (font_path.with_name(file), DEFAULT_FONT.with_name(file))
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
             _log.warning("fallback font %s is missing; its characters print as %s", file, MISSING_MARK)
             continue
-        pdf.add_font(family, "", str(path))
-        pdf.covered |= _cmap(pdf, family)
-        fallbacks.append(family)
-    pdf.set_fallback_fonts(fallbacks)
+        stat = path.stat()
+        cmap = _file_cmap(path, stat.st_mtime_ns, stat.st_size)
+        pdf.pending.append(_Fallback(family, path, cmap))
+        pdf.covered |= cmap
 
 
 def _cmap(pdf: FPDF, family: str) -> set[int]:

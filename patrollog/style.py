@@ -22,10 +22,11 @@ STAGE_COLOURS: Mapping[Stage, str] = MappingProxyType(
 
 #: The shipped fonts, files in ``assets/fonts`` (built by ``scripts/build_font.py``): the main CJK font,
 #: then the fallbacks every surface (app, PDF, web page) tries, in order, for a character the main one lacks:
-#: listed rare name hanzi (Hanazono Mincho), then monochrome emoji (Symbola).
+#: every hanzi of Hanazono Mincho the main font lacks (CJK Extensions B-F, compatibility ideographs), then
+#: monochrome emoji (Symbola).
 MAIN_FONT_FILE = "NotoSansSC-StreetPatrol.otf"
 FALLBACK_FONTS: tuple[tuple[str, str], ...] = (
-    ("StreetPatrolHan", "StreetPatrolHan.ttf"),
+    ("StreetPatrolHan", "StreetPatrolHan.otf"),
     ("StreetPatrolEmoji", "StreetPatrolEmoji.ttf"),
 )
 

@@ -163,12 +163,37 @@ class HqServer(ServerProcess):
         return done.stdout.decode()
 
 
+#: The log of every officer app this process started (the browser tests check them for lost taps).
+APP_LOGS: list[Path] = []
+#: Events whose loss is a lost tap: a browser test fails on any the app logs as lost.
+TAP_EVENTS = ("click", "tap", "long_press")
+
+
+def lost_taps(log: Path, offset: int = 0) -> list[str]:
+    """The lines of an officer app's log, from byte ``offset``, on which the app reports a tap that Flet
+    dropped because its control had been replaced (``mobile.app.watch_lost_events``)."""
+    from mobile.app import LOST_EVENT
+
+    if not log.exists():
+        return []
+    with open(log, "rb") as f:
+        f.seek(offset)
+        text = f.read().decode("utf-8", errors="replace")
+    return [
+        line
+        for line in text.splitlines()
+        if f"{LOST_EVENT}: " in line and any(f"'{name}'" in line for name in TAP_EVENTS)
+    ]
+
+
 class AppServer(ServerProcess):
     """The officer app in web mode on a free port, data in ``data_dir``, talking to ``hq_url``."""
 
     def __init__(self, data_dir: Path, hq_url: str, log: Path, port: int | None = None) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
+        if log not in APP_LOGS:
+            APP_LOGS.append(log)
         port = port or free_port()
         command = [
             sys.executable,

@@ -62,7 +62,9 @@ class OfficerUi:
 
     def step(self, number: int) -> None:
         """Be on wizard step ``number``: tap 下一步 or 上一步 step by step. The app moves on by itself past
-        steps that need nothing; 上一步 still shows each of them."""
+        steps that need nothing; 上一步 still shows each of them. Every tap must move the wizard: a lost
+        tap is a bug of the app (the photos step used to re-render by itself a second after it was shown,
+        replacing the 上一步 being tapped), not something to tap again."""
         self.s.settle()
         current = self.current_step()
         if current == 0:
@@ -70,17 +72,8 @@ class OfficerUi:
         for _ in range(3 * STEP_COUNT):
             if current == number:
                 return
-            button = "下一步" if current < number else "上一步"
-            self.s.tap(button)
-            try:
-                current = self.moved_on(current, timeout=10)
-            except AssertionError:
-                # a tap that lands while the step re-renders (a sync finishing, the photo step opening
-                # the file picker by itself) can be lost in Chromium, as on Today: tap once more
-                self.s.settle()
-                if self.current_step() == current:
-                    self.s.tap(button)
-                current = self.moved_on(current)
+            self.s.tap("下一步" if current < number else "上一步")
+            current = self.moved_on(current)
         raise AssertionError(f"on step {current}, wanted {number}")
 
     def new_case(self, violation: str) -> None:
@@ -153,7 +146,7 @@ class OfficerUi:
     def add_photo(self, path: Path, count_after: int) -> None:
         """Step 6, 选择照片 and the file; the app then shows ``count_after`` photos (on the review)."""
         self.step(6)
-        self.s.settle()  # the camera is tried first; on a browser without one the step is rebuilt
+        self.s.settle()  # the camera is tried first; on a browser without one the picker takes its place
         self.s.choose_file("选择照片", path)
         self.s.wait_text(f"{count_after} 张照片", timeout=40)
 

@@ -46,11 +46,14 @@ from sync.protocol import SHA256_RE, UPLOAD_OFFSET_HEADER, Errno, PhotoUploadRes
 
 class _Spool:
     """A temporary upload file in the blob store's temp dir; removed unless adopted or kept as a partial.
-    Unbuffered: what the file holds is what HQ received (a cut upload is kept as it stands)."""
+    Buffered (a buffered writer writes every byte it is given or raises, where a raw file may write part
+    of a chunk): the bytes hashed are the bytes in the file once it is closed, which is what lets the blob
+    store take it without reading it again (``adopt(hashed=True)``). A cut upload is closed, so flushed,
+    before it is kept as it stands."""
 
     def __init__(self, directory: FsPath) -> None:
         fd, name = tempfile.mkstemp(prefix="upload-", dir=directory)
-        self.handle = os.fdopen(fd, "wb", buffering=0)
+        self.handle = os.fdopen(fd, "wb")
         self.path = FsPath(name)
 
     def write(self, chunk: bytes) -> None:
@@ -320,7 +323,7 @@ def build_router(
 
     def store_photo(sha256: str, temp: FsPath, size: int, caller: Principal) -> PhotoUploadResult:
         try:
-            stored = blobs.adopt(sha256, temp)
+            stored = blobs.adopt(sha256, temp, hashed=True)  # hashed as it arrived, synced by finish()
         except BlobHashMismatch as exc:
             raise ApiError(Errno.PHOTO_HASH_MISMATCH) from exc
         return record_photo(sha256, size, caller, stored)

@@ -900,8 +900,9 @@ class Tx(Protocol):
         occurred_at: datetime | None = None,
         text: str | None = None,
     ) -> None:
-        """Queue a change; it is numbered and written at commit, in commit order. ``text``: ``data`` as
-        canonical JSON (``sqlcore.dumps``) when the caller already has it."""
+        """Queue a change; it is numbered and written at commit, in commit order. ``text``: the change's
+        data as JSON text when the caller already has it encoded (stored as given; ``data`` is then not
+        read)."""
         ...
 
     def changes_after(

@@ -32,7 +32,7 @@ from psycopg_pool import ConnectionPool
 
 from hq.storage.base import StorageUnavailable, Tx
 from hq.storage.migrations import migrate
-from hq.storage.sqlcore import Cursor
+from hq.storage.sqlcore import Cursor, split_insert
 from hq.storage.sqltx import SqlTx, read_epoch
 
 
@@ -43,6 +43,8 @@ class PostgresDialect:
         self.lock_key = lock_key
         self.space = space
         self._translated: dict[str, str] = {}
+        self._unnested: dict[str, str] = {}  # ``insert_rows``: its statements, and the columns' types
+        self._types: dict[str, dict[str, str]] = {}
 
     def _sql(self, text: str) -> str:
         translated = self._translated.get(text)
@@ -57,6 +59,48 @@ class PostgresDialect:
     def executemany(self, conn: Any, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with conn.cursor() as cursor:
             cursor.executemany(self._sql(sql), list(rows))
+
+    def insert_rows(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One ``INSERT … SELECT … FROM unnest(…)`` with one binary array per column: one short statement
+        (psycopg parses and prepares it once) however many rows, where an ``executemany`` runs a
+        statement per row and a multi-row ``VALUES`` binds (and psycopg parses) a parameter per value."""
+        columns: list[list[Any]] = [[] for _ in rows[0]]
+        for row in rows:
+            for values, value in zip(columns, row, strict=True):
+                values.append(value)
+        conn.execute(self._unnest(conn, sql), columns)
+
+    def _unnest(self, conn: Any, sql: str) -> str:
+        text = self._unnested.get(sql)
+        if text is None:
+            head, items, tail = split_insert(sql)
+            names = [name.strip() for name in head[head.index("(") + 1 : head.rindex(")")].split(",")]
+            types = self._column_types(conn, head.split()[2], names)
+            arrays: list[str] = []
+            selected: list[str] = []
+            for name, item in zip(names, items, strict=True):
+                if item == "?":
+                    selected.append(f"v.c{len(arrays)}")
+                    arrays.append(f"%b::{types[name]}[]")
+                else:
+                    selected.append(item)
+            # the code's own statement, its column names and the catalogue's types: no data in the text
+            text = self._unnested[sql] = (
+                f"{head} SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)})"  # noqa: S608
+                f" AS v({', '.join(f'c{n}' for n in range(len(arrays)))}){tail}"
+            )
+        return text
+
+    def _column_types(self, conn: Any, table: str, names: Sequence[str]) -> dict[str, str]:
+        types = self._types.get(table)
+        if types is None or not set(names) <= types.keys():
+            rows = conn.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+                " WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped",
+                (table,),
+            ).fetchall()
+            types = self._types[table] = {str(r[0]): str(r[1]) for r in rows}
+        return types
 
     def ts(self, value: datetime | None) -> Any:
         return value

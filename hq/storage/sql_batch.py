@@ -2,8 +2,9 @@
 
 ``hq.ingest`` reads what a whole batch needs in one query per table (receipts of its record ids, which of
 its case ids and case numbers exist, its subjects, their histories, the photos already held) and writes
-its new case versions, photo manifests and receipts with one ``executemany`` each (psycopg 3 sends an
-``executemany`` as one pipeline: no round trip per row). Lists of keys are read in chunks of 500.
+its new case versions, photo manifests and receipts with one statement each (``SqlBase._rows``: on
+PostgreSQL one ``INSERT … SELECT … FROM unnest``, not a statement per row; on SQLite an ``executemany``).
+Lists of keys are read in chunks of 500.
 """
 
 # Column lists are constants, never input: the f-strings build no SQL from data.
@@ -21,6 +22,9 @@ from hq.storage.sql_records import RecordsMixin
 from hq.storage.sqlcore import dumps, loads
 
 _CHUNK = 500
+_STATUSES = {status.value: status for status in CaseStatus}
+_STAGES = {int(stage): stage for stage in Stage}
+_WITHDRAW = ReviewDecision.WITHDRAW.value
 
 
 def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:
@@ -83,14 +87,14 @@ class BatchMixin(RecordsMixin):
                 " ORDER BY occurred_at, case_no",
                 chunk,
             )
-            for row in rows:
-                status = CaseStatus(row[6])
-                if row[8] == ReviewDecision.WITHDRAW.value:
+            for row in rows:  # the enums by lookup: a call of an Enum class costs more than the row
+                status = _STATUSES.get(row[6]) or CaseStatus(row[6])
+                if row[8] == _WITHDRAW:
                     status = CaseStatus.WITHDRAWN
                 found.setdefault(row[0], []).append(
                     HistoryEntry(case_id=row[1], case_no=row[2], violation_code=row[3],
-                                 occurred_at=self._dt(row[4]), stage=Stage(row[5]), status=status,
-                                 version=int(row[7]))
+                                 occurred_at=self._dt(row[4]), stage=_STAGES.get(row[5]) or Stage(row[5]),
+                                 status=status, version=int(row[7]))
                 )  # fmt: skip
         return found
 
@@ -129,7 +133,7 @@ class BatchMixin(RecordsMixin):
             photos += [(case.id, sha) for sha in manifest]
         if len({row[0] for row in rows}) != len(rows):
             raise StorageConflict("a case id twice in one batch", zh="该案件记录已存在", field="id")
-        self._many(
+        self._rows(
             "INSERT INTO cases (id, case_no, version, supersedes, officer_badge, squad_code, district,"
             " subject_id, violation_code, occurred_at, status, received_at, device_stage, chosen_stage,"
             " hq_stage, hq_ordinal, stage_conflict, explain_zh, explain_en, photos_expected, latest,"
@@ -138,13 +142,13 @@ class BatchMixin(RecordsMixin):
             rows,
         )
         if photos:
-            self._many("INSERT INTO case_photos (case_id, sha256) VALUES (?, ?)", photos)
+            self._rows("INSERT INTO case_photos (case_id, sha256) VALUES (?, ?)", photos)
 
     def add_receipts(self, receipts: Sequence[Receipt]) -> None:
         self._writable()
         if not receipts:
             return
-        self._many(
+        self._rows(
             f"INSERT INTO receipts ({self._RECEIPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(r.record_id, r.payload_hash, r.kind.value, r.badge, r.device_id, r.device_seq,
               self._ts(r.received_at), dumps(dict(r.result))) for r in receipts],

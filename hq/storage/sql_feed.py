@@ -158,7 +158,7 @@ class FeedMixin(SqlBase):
         retracted = [(_RETRACTS[c.kind].value, c.key) for c in queued if c.kind in _RETRACTS]
         if retracted:
             self._many("DELETE FROM changes WHERE kind = ? AND key = ?", retracted)
-        self._many(
+        self._rows(
             "INSERT INTO changes (seq, kind, key, scope_district, scope_badge, scope_squad, occurred_at,"
             " data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET seq = excluded.seq,"
             " scope_district = excluded.scope_district, scope_badge = excluded.scope_badge,"

@@ -46,7 +46,7 @@ class TallyMixin(SqlBase):
         self._writable()
         rows = list(cases)
         if rows:
-            self._many(
+            self._rows(
                 "INSERT INTO agg_cases (day, squad_code, violation_code, stage, n, fined, fines_yuan)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, squad_code, violation_code, stage)"
                 " DO UPDATE SET n = agg_cases.n + excluded.n, fined = agg_cases.fined + excluded.fined,"
@@ -55,7 +55,7 @@ class TallyMixin(SqlBase):
             )
         rows_s = list(seized)
         if rows_s:
-            self._many(
+            self._rows(
                 "INSERT INTO agg_seized (day, squad_code, kind, cases, items) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (day, squad_code, kind) DO UPDATE SET cases = agg_seized.cases"
                 " + excluded.cases, items = agg_seized.items + excluded.items",
@@ -63,14 +63,14 @@ class TallyMixin(SqlBase):
             )
         rows_c = list(conflicts)
         if rows_c:
-            self._many(
+            self._rows(
                 "INSERT INTO agg_conflicts (day, squad_code, n) VALUES (?, ?, ?)"
                 " ON CONFLICT (day, squad_code) DO UPDATE SET n = agg_conflicts.n + excluded.n",
                 rows_c,
             )
         rows_t = list(trend)
         if rows_t:
-            self._many(
+            self._rows(
                 "INSERT INTO agg_trend (unit, first_day, squad_code, violation_code, stage, n)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (unit, first_day, squad_code, violation_code, stage)"
                 " DO UPDATE SET n = agg_trend.n + excluded.n",
@@ -97,7 +97,7 @@ class TallyMixin(SqlBase):
         if gone:
             self._many("DELETE FROM agg_subjects WHERE subject_id = ?", gone)
         if counted:
-            self._many(
+            self._rows(
                 "INSERT INTO agg_subjects (subject_id, n, penalties, last_at, last_penalty_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject_id) DO UPDATE SET n = excluded.n,"
                 " penalties = excluded.penalties, last_at = excluded.last_at,"

@@ -34,6 +34,10 @@ class Dialect(Protocol):
 
     def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
     def executemany(self, conn: Any, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+    def insert_rows(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """``executemany`` of an ``INSERT … VALUES (…)`` as one statement (``SqlBase._rows``)."""
+        ...
+
     def ts(self, value: datetime | None) -> Any:
         """A timezone-aware datetime as the database stores it."""
         ...
@@ -108,6 +112,25 @@ def decode_cursor(epoch: str, cursor: str | None) -> int:
     return seq
 
 
+@lru_cache(maxsize=64)
+def split_insert(sql: str) -> tuple[str, tuple[str, ...], str]:
+    """An ``INSERT … VALUES (…) …`` split around its one group of values: (the text up to ``VALUES``, the
+    group's items — ``?`` or a literal such as ``TRUE``, ``''``, ``NULL`` —, the text after the group)."""
+    at = sql.index(" VALUES (")
+    depth, end = 0, at
+    for end in range(at + len(" VALUES "), len(sql)):
+        if sql[end] == "(":
+            depth += 1
+        elif sql[end] == ")":
+            depth -= 1
+            if depth == 0:
+                break
+    group = sql[at + len(" VALUES (") : end]
+    if "?" in sql[:at] or "?" in sql[end + 1 :]:
+        raise ValueError("only the group of values may hold parameters")
+    return sql[:at], tuple(item.strip() for item in group.split(",")), sql[end + 1 :]
+
+
 class SqlBase:
     """A transaction on one connection: query helpers the mixins build on."""
 
@@ -122,6 +145,13 @@ class SqlBase:
 
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self.d.executemany(self.conn, sql, rows)
+
+    def _rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """``_many`` as one statement for all the rows (``Dialect.insert_rows``): ``sql`` is an ``INSERT
+        … VALUES (…)`` with one group of values. The rows must not touch one key twice (``ON CONFLICT …
+        DO UPDATE`` refuses that in one statement)."""
+        if rows:
+            self.d.insert_rows(self.conn, sql, rows)
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         row: Row | None = self._x(sql, params).fetchone()

@@ -35,6 +35,11 @@ class SqliteDialect:
     def executemany(self, conn: Any, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         conn.executemany(sql, rows)
 
+    def insert_rows(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """``executemany``: SQLite runs it as one prepared statement stepped per row, in process (a
+        multi-row ``VALUES`` measured no faster here: it is compiled again for each row count)."""
+        conn.executemany(sql, rows)
+
     def ts(self, value: datetime | None) -> Any:
         return None if value is None else utc_text(value)
 

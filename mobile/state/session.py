@@ -197,9 +197,9 @@ class SessionState(Observable):
             verifier is not None
             and officer is not None
             and verifier.get("failures", 0) < MAX_OFFLINE_FAILURES
-            and self._check(verifier, pin)
+            and await self._check(verifier, pin)
         ):
-            self._remember(badge, pin, reset_only=not is_legacy(verifier))
+            await self._remember(badge, pin, reset_only=not is_legacy(verifier))
             self._activate(officer, offline=True)
             self._refresh_token_quietly(badge, pin)
             return officer
@@ -208,7 +208,7 @@ class SessionState(Observable):
         except Exception as exc:
             raise self._sign_in_failure(exc, badge) from exc
         self._store.save_officer(officer)
-        self._remember(badge, pin)
+        await self._remember(badge, pin)
         self._activate(officer, offline=False)
         return officer
 
@@ -243,18 +243,24 @@ class SessionState(Observable):
         raw = self._store.meta_get(metakeys.VERIFIERS) or {}
         return {str(k): v for k, v in raw.items() if isinstance(v, dict)} if isinstance(raw, dict) else {}
 
-    def _check(self, verifier: dict[str, Any], pin: str) -> bool:
-        if is_legacy(verifier):
-            return check_verifier(verifier, pin)
-        return check_keyed_verifier(verifier, pin, secretstore.device_secret(self._secrets))
+    # The PIN's key derivation (scrypt over tens of MiB, deliberately slow) runs on a worker thread:
+    # ``sign_in`` is awaited by the sign-in screen on the UI's event loop, which it froze for 1-3 s on a
+    # loaded machine (no repaint, no other tap, every other page of the process stalled).
 
-    def _remember(self, badge: str, pin: str, *, reset_only: bool = False) -> None:
-        verifiers = self._verifiers()
-        if reset_only and badge in verifiers:
-            verifiers[badge] = {**verifiers[badge], "failures": 0}
+    async def _check(self, verifier: dict[str, Any], pin: str) -> bool:
+        if is_legacy(verifier):
+            return await asyncio.to_thread(check_verifier, verifier, pin)
+        secret = secretstore.device_secret(self._secrets)
+        return await asyncio.to_thread(check_keyed_verifier, verifier, pin, secret)
+
+    async def _remember(self, badge: str, pin: str, *, reset_only: bool = False) -> None:
+        if reset_only and badge in self._verifiers():
+            made = {**self._verifiers()[badge], "failures": 0}
         else:
             secret = secretstore.device_secret(self._secrets)
-            verifiers[badge] = make_keyed_verifier(pin, secret, cost=self._pin_cost)
+            made = await asyncio.to_thread(make_keyed_verifier, pin, secret, cost=self._pin_cost)
+        verifiers = self._verifiers()  # read again after the wait: another badge may have signed in
+        verifiers[badge] = made
         self._store.meta_set(metakeys.VERIFIERS, verifiers)
 
     def _count_offline_failure(self, badge: str) -> int:

@@ -87,6 +87,7 @@ class Shell:
         self.faults: list[BaseException] = []  # every unexpected error shown on the card (the tests read it)
         self._fault_label = os.environ.get(FAULT_ENV) or None
         self._unsubscribe: list[Callable[[], None]] = []
+        self.late_fonts_on = False  # mobile.theme.LATE_FONTS registered (after the first screen)
 
     # -- text --------------------------------------------------------------------------------------------
     @property
@@ -299,11 +300,21 @@ class Shell:
         """The shipped CJK font for the whole app, Material 3, normal or outdoor high contrast."""
         if self.page is None:
             return
-        fonts = app_fonts()
+        fonts = app_fonts(late=self.late_fonts_on)
         if fonts:
             self.page.fonts = fonts
         self.page.theme_mode = ft.ThemeMode.LIGHT
         self.page.theme = make_theme(high_contrast=self.app.settings.settings.high_contrast)
+
+    def add_late_fonts(self) -> None:
+        """Register ``mobile.theme.LATE_FONTS`` too (called once the first screen is on)."""
+        self.late_fonts_on = True
+        if self.page is None:
+            return
+        fonts = app_fonts()
+        if fonts and fonts != self.page.fonts:
+            self.page.fonts = fonts
+            self.page.update()
 
     def update(self) -> None:
         if self.page is not None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from testkit.browser import CHROMIUM, Browser, Screen
-from testkit.harness import AppServer, HqServer
+from testkit.harness import APP_LOGS, AppServer, HqServer, lost_taps
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -72,3 +72,15 @@ def _shot_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
             page.screenshot(f"FAILED-{request.node.name}")
         except Exception as exc:  # the page may be what broke; the failure itself is reported anyway
             print(f"no failure screenshot: {exc!r}")
+
+
+@pytest.fixture(autouse=True)
+def _no_lost_taps() -> Iterator[None]:
+    """Fail a test during which an officer app dropped a tap because a re-render had replaced the tapped
+    control (the app logs it, ``mobile.app.watch_lost_events``): a lost tap is a bug of the app, never
+    something for the test to tap again."""
+    offsets = {log: log.stat().st_size if log.exists() else 0 for log in APP_LOGS}
+    yield
+    lost = [line for log in APP_LOGS for line in lost_taps(log, offsets.get(log, 0))]
+    if lost:
+        pytest.fail("the app lost taps (their control was replaced by a re-render):\n" + "\n".join(lost))

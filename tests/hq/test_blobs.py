@@ -114,6 +114,24 @@ def test_adopt_moves_a_verified_upload_in(backend: tuple[BlobStore, Callable[[],
     assert everything() == [_blob_entry(store, SHA)]
 
 
+def test_adopt_of_a_hashed_upload_stores_it_as_an_unhashed_one_does(
+    backend: tuple[BlobStore, Callable[[], list[str]]],
+) -> None:
+    """``hashed=True`` (HQ's own spool, hashed as it was written) skips the second read, not the rest:
+    stored now, then already present, the temp file gone each time."""
+    store, everything = backend
+    spooled = store.temp_dir() / "upload-1"
+    spooled.write_bytes(DATA)
+    assert store.adopt(SHA, spooled, hashed=True) is True
+    assert store.read(SHA) == DATA
+    assert not spooled.exists()
+    again = store.temp_dir() / "upload-2"
+    again.write_bytes(DATA)
+    assert store.adopt(SHA, again, hashed=True) is False
+    assert not again.exists()
+    assert everything() == [_blob_entry(store, SHA)]
+
+
 def test_adopt_refuses_a_damaged_upload(backend: tuple[BlobStore, Callable[[], list[str]]]) -> None:
     store, everything = backend
     spooled = store.temp_dir() / "upload-1"

@@ -1,18 +1,25 @@
 """The dashboard's stylesheet sets every control (buttons, inputs, selects) in the shipped font stack with
-its fallbacks (rare name hanzi, emoji), and Chromium draws 𠮷 and 🔥 with them (marked ``browser``)."""
+its fallbacks (rare name hanzi, emoji), each fallback with the ``unicode-range`` of its file so a browser
+fetches the 18 MB Han fallback only for a page that needs it; font files are served with a caching header;
+and Chromium loads the fallbacks and draws 𠮷, Extension B/C/F hanzi and 🔥 with them (marked ``browser``)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hq.dashboard import STYLE_URL
+from hq.dashfonts import FONT_CACHE, spans, unicode_range
 from patrollog.style import FALLBACK_FONTS, FONT_FACE, FONT_STACK
 from testkit.hqkit import Hq, make_hq
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Extension B (start, middle), C and F hanzi only the Han fallback has; U+10FFFD no shipped font has.
+EXTENDED = "𠀁𣑖𪜁𬺱"
+MISSING = "\U0010fffd"
 
 
 @pytest.fixture
@@ -33,7 +40,36 @@ def test_controls_use_the_font_stack(hq: Hq) -> None:
             assert f'font-family: {family}; src: url("/assets/fonts/{file}")' in css
             served = client.get(f"/assets/fonts/{file}")
             assert served.status_code == 200
-            assert served.content[:4] == b"\x00\x01\x00\x00"  # TrueType
+            assert served.headers["cache-control"] == FONT_CACHE
+            # OpenType with CFF outlines (the Han fallback) or TrueType (the emoji fallback)
+            assert served.content[:4] == (b"OTTO" if file.endswith(".otf") else b"\x00\x01\x00\x00")
+            again = client.get(f"/assets/fonts/{file}", headers={"If-None-Match": served.headers["etag"]})
+            assert again.status_code == 304
+        han = next(line for line in css.splitlines() if "font-family: StreetPatrolHan;" in line)
+        assert "unicode-range: " in han
+        for ch in "𪚥𡨸" + EXTENDED:
+            assert any(a <= ord(ch) <= b for a, b in _ranges(han)), ch
+        assert not any(a <= ord("吉") <= b for a, b in _ranges(han))  # a plain page never fetches it
+        main = next(line for line in css.splitlines() if f"font-family: {FONT_FACE};" in line)
+        assert "unicode-range" not in main
+
+
+def _ranges(rule: str) -> list[tuple[int, int]]:
+    value = rule.split("unicode-range: ", 1)[1].split(";", 1)[0]
+    out = []
+    for part in value.split(", "):
+        a, _, b = part.removeprefix("U+").partition("-")
+        out.append((int(a, 16), int(b or a, 16)))
+    return out
+
+
+def test_unicode_range_spans() -> None:
+    assert spans({0x20000, 0x20001, 0x20002, 0x20300, 0x30000}, gap=0x400) == [
+        (0x20000, 0x20300),
+        (0x30000, 0x30000),
+    ]
+    assert unicode_range({0x41, 0x42, 0x2000}) == "U+41-42, U+2000"
+    assert unicode_range(set()) == ""
 
 
 @pytest.mark.browser
@@ -56,20 +92,74 @@ def test_controls_and_rare_names_in_chromium(hq: Hq) -> None:
                 FONT_FACE
             )
             assert "登录" in button.inner_text()
+            fetched: list[tuple[str, int, str]] = []
+            page.on(
+                "response",
+                lambda r: fetched.append(
+                    (r.url.rsplit("/", 1)[-1], r.status, r.headers.get("cache-control", ""))
+                ),
+            )
+            page.reload()
+            page.evaluate("document.fonts.ready")
+            # the sign-in page has no rare character: the Han fallback (18 MB) is not fetched; nor for an
+            # emoji, which the emoji fallback after it in the stack has (without its unicode-range the
+            # browser would fetch the Han fallback to look for 🔥 in it first)
+            page.fill("#badge", "🔥")
+            page.evaluate("async () => { await document.fonts.load('16px StreetPatrolEmoji', '🔥'); }")
+            page.evaluate("document.fonts.ready")
+            page.wait_for_timeout(500)
+            assert any(name == "StreetPatrolEmoji.ttf" for name, _, _ in fetched), fetched
+            assert not any(name == "StreetPatrolHan.otf" for name, _, _ in fetched), fetched
             # a name as people write it, typed into the sign-in form's input
-            page.fill("#badge", "𠮷野家🔥李𪚥")
-            assert page.input_value("#badge") == "𠮷野家🔥李𪚥"
+            name = "𠮷野家🔥李𪚥" + EXTENDED
+            page.fill("#badge", name)
+            assert page.input_value("#badge") == name
             loaded = page.evaluate(
-                "async () => (await document.fonts.load('16px ' + getComputedStyle(document.body).fontFamily,"
-                " '𠮷野家🔥李𪚥')).map(f => f.family)"
+                "async (text) => (await document.fonts.load("
+                "'16px ' + getComputedStyle(document.body).fontFamily, text)).map(f => f.family)",
+                name,
             )
             assert FONT_FACE in loaded, loaded
             for family, _ in FALLBACK_FONTS:
                 assert family in loaded, loaded
             page.evaluate("document.fonts.ready")
             assert page.evaluate(f"document.fonts.check('16px {FONT_FACE}', '𠮷')")
+            # Chromium accepted the file (its sanitiser rejects a malformed font: status "error")
+            status = page.evaluate(
+                "() => [...document.fonts].filter(f => f.family === 'StreetPatrolHan').map(f => f.status)"
+            )
+            assert status == ["loaded"], status
+            assert ("StreetPatrolHan.otf", 200, FONT_CACHE) in fetched, fetched
+            # drawn with the page's font stack: each character unlike the missing-glyph box and unlike blank
+            alpha = page.evaluate(DRAW_JS, [*EXTENDED, MISSING, " "])
+            for ch in EXTENDED:
+                assert _differing(alpha[ch], alpha[MISSING]) > 60, f"U+{ord(ch):X} drawn as tofu"
+                assert _differing(alpha[ch], alpha[" "]) > 60, f"U+{ord(ch):X} not drawn"
+            for one, two in itertools.pairwise(EXTENDED):
+                assert _differing(alpha[one], alpha[two]) > 60, (one, two)
+            page.fill("#badge", name)
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)
         finally:
             browser.close()
     assert shot.stat().st_size > 5_000
+
+
+#: Each character drawn alone at 48 px in the body's font stack on a canvas: its alpha channel.
+DRAW_JS = """(chars) => {
+    const out = {};
+    const stack = getComputedStyle(document.body).fontFamily;
+    for (const ch of chars) {
+        const canvas = document.createElement('canvas');
+        canvas.width = canvas.height = 64;
+        const g = canvas.getContext('2d');
+        g.font = '48px ' + stack;
+        g.fillText(ch, 4, 52);
+        out[ch] = Array.from(g.getImageData(0, 0, 64, 64).data.filter((_, i) => i % 4 === 3));
+    }
+    return out;
+}"""
+
+
+def _differing(a: list[int], b: list[int]) -> int:
+    return sum(1 for x, y in zip(a, b, strict=True) if abs(x - y) > 48)

@@ -3,13 +3,14 @@ parse): ``case_state``, ``squad_case`` and ``history`` entries, times in and out
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from enforcement.codec import to_json_dict
 from enforcement.model import CaseStatus, HistoryEntry, Review, ReviewDecision, Stage, SyncState
-from hq.feed import case_state_data, history_data, squad_case_data, with_case_text
+from hq.feed import case_state_data, history_data, history_text, squad_case_data, with_case_text
 from hq.storage.base import CaseState
 from hq.storage.sqlcore import dumps
 from sync.protocol import CaseStateData, HistoryData, SquadCaseData
@@ -74,3 +75,8 @@ def test_history_data_is_the_models_json() -> None:
     model = HistoryData(subject_id="s1", entries=entries)
     assert history_data("s1", entries) == model.model_dump(mode="json")
     assert history_data("s1", []) == HistoryData(subject_id="s1", entries=[]).model_dump(mode="json")
+    # the text the feed stores reads back as the same data (ids with quotes and non-ASCII text too)
+    assert json.loads(history_text("s1", entries)) == history_data("s1", entries)
+    assert json.loads(history_text("s1", [])) == history_data("s1", [])
+    odd = [HistoryEntry('a"\\b', "街巡-𠮷-1", "0510", NOW, Stage.PERSUASION)]
+    assert json.loads(history_text('s"1', odd)) == history_data('s"1', odd)

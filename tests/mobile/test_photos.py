@@ -440,6 +440,7 @@ def test_heic_through_pillow_heif(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_heic_without_any_heif_plugin_is_unsupported_not_garbage(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(photos, "HEIF_SUPPORTED", False)
+    Image.init()  # every plugin registered first: undoing the patch must not drop those registered meanwhile
     monkeypatch.setattr(Image, "ID", [i for i in Image.ID if i != "HEIF"])
     heic_like = struct.pack(">I", 24) + b"ftypheic" + b"\0\0\0\0mif1heic" + b"\0" * 64
     with pytest.raises(PhotoError) as err:

@@ -14,6 +14,7 @@ import io
 import struct
 import warnings
 import zlib
+from itertools import product
 
 import pytest
 from PIL import Image
@@ -40,9 +41,11 @@ def png_solid(
     fill: int = 0,
     palette: bool = False,
     interlaced: bool = False,
+    animated: bool = False,
 ) -> bytes:
     """A real PNG of one colour, written row by row (cheap even near the pixel limit: a solid colour
-    compresses to almost nothing, and no image of that size is ever held here); ``interlaced``: Adam7."""
+    compresses to almost nothing, and no image of that size is ever held here); ``interlaced``: Adam7;
+    ``animated``: an APNG whose IDAT image is its first frame, a small second frame after it."""
     width, height = size
     channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour_type]
     squeeze = zlib.compressobj(1)
@@ -59,7 +62,14 @@ def png_solid(
     parts.append(squeeze.flush())
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, int(interlaced))
     extra = chunk(b"PLTE", bytes(range(48))) + chunk(b"tRNS", b"\x80") if palette else b""
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + extra + chunk(b"IDAT", b"".join(parts))
+    pixels = chunk(b"IDAT", b"".join(parts))
+    if animated:  # acTL, the IDAT image's fcTL, then a 16 x 16 frame of zeros at (0, 0)
+        frame = struct.pack(">IIIIIHHBB", 0, width, height, 0, 0, 1, 10, 0, 0)
+        extra += chunk(b"acTL", struct.pack(">II", 2, 0)) + chunk(b"fcTL", frame)
+        second = struct.pack(">IIIIIHHBB", 1, 16, 16, 0, 0, 1, 10, 0, 0)
+        row = b"\0" * (1 + -(-16 * channels * bit_depth // 8))
+        pixels += chunk(b"fcTL", second) + chunk(b"fdAT", struct.pack(">I", 2) + zlib.compress(row * 16))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + extra + pixels + chunk(b"IEND", b"")
 
 
 @pytest.fixture
@@ -96,22 +106,33 @@ ACCEPTED = {
 }
 
 
-@pytest.mark.parametrize("name", list(ACCEPTED))
+#: How each PNG kind is stored: plain, interlaced (Adam7: only the passes a reduction needs are read), and
+#: animated (APNG: its IDAT image), for the kinds whose bands differ most.
+STORAGE = [(name, "plain") for name in ACCEPTED] + [(name, "interlaced") for name in ACCEPTED]
+STORAGE += [(name, "animated") for name in ("1-bit grey", "palette with transparency", "RGBA", "16-bit RGBA")]
+
+
+@pytest.mark.parametrize(("name", "storage"), STORAGE, ids=[f"{n}-{s}" for n, s in STORAGE])
 def test_every_png_under_the_pixel_limit_is_decoded_in_bands_within_the_budget(
-    name: str, made: list[tuple[str, tuple[int, int]]], monkeypatch: pytest.MonkeyPatch
+    name: str, storage: str, made: list[tuple[str, tuple[int, int]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     depth, colour, palette = ACCEPTED[name]
-    data = png_solid(LIMIT_SIDE, depth, colour, fill=0x40, palette=palette)
+    interlaced, animated = storage == "interlaced", storage == "animated"
+    data = png_solid(LIMIT_SIDE, depth, colour, 0x40, palette, interlaced, animated)
     with warnings.catch_warnings():  # over Pillow's own warning threshold, under ours
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         opened = Image.open(io.BytesIO(data))
     with opened:
+        assert getattr(opened, "n_frames", 1) == (2 if animated else 1)
         layout = photodecode.png_layout(data, opened)
         assert layout is not None
+        assert layout.interlaced is interlaced
         assert layout.bits == depth * {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour]
-        plan = decode_plan(opened.mode, opened.size, photos._fit(opened.size, 1600), "PNG", layout.bits)
+        target = photos._fit(opened.size, 1600)
+        plan = decode_plan(opened.mode, opened.size, target, "PNG", layout.bits, interlaced)
     assert plan.banded
     assert plan.total <= SETTINGS.decode_budget
+    assert (plan.step, plan.grid > 0) == ((4, True) if interlaced else (1, False))  # factor 6: passes 1-3
 
     def no_whole_decoding(self: object) -> None:
         raise AssertionError("decoded a whole PNG")
@@ -119,9 +140,9 @@ def test_every_png_under_the_pixel_limit_is_decoded_in_bands_within_the_budget(
     monkeypatch.setattr(photos.ImageFile.ImageFile, "load", no_whole_decoding)
     photo = process_photo(data, None, SETTINGS)
     assert (photo.width, photo.height) == photos._fit(LIMIT_SIDE, 1600)
-    # never an image near the source's size: bands, the reduced image, the output
+    # never an image near the source's size: bands, the reduced image (an interlaced PNG's grid), the output
     largest = max(image_bytes(m, s) for m, s in made)
-    assert largest <= max(plan.reduced, plan.band)
+    assert largest <= max(plan.reduced, plan.band, plan.grid)
     assert plan.decode + largest <= SETTINGS.decode_budget
     if depth >= 8 and not palette:  # the colour as Pillow shows a small PNG of the same kind
         monkeypatch.undo()  # (decoding the small one whole)
@@ -131,32 +152,57 @@ def test_every_png_under_the_pixel_limit_is_decoded_in_bands_within_the_budget(
         assert max(abs(a - b) for a, b in zip(got, expected, strict=True)) <= 2
 
 
-def test_an_interlaced_png_too_big_for_the_budget_is_refused_before_decoding(
+def test_the_plan_takes_every_shape_under_the_pixel_limit_but_a_few_pixels_wide_lines() -> None:
+    # an interlaced or animated PNG of any kind, 1:1 to 100,000:1 either way, near the limit or smaller
+    shapes = [(10_000, 9_990), (11_547, 8_660), (14_142, 7_071), (31_623, 3_162), (99_950, 999)]
+    shapes += [(316_000, 316), (3_160_000, 31), (5_000, 5_000), (4_000, 3_000), (3_201, 3_199)]
+    for width, height in shapes:
+        for size in ((width, height), (height, width)):
+            target = photos._fit(size, 1600)
+            for mode, bits in (("1", 1), ("I;16", 16), ("P", 8), ("RGBA", 32), ("RGBA", 64), ("RGB", 48)):
+                plan = decode_plan(mode, size, target, "PNG", bits, True)
+                assert plan.total <= SETTINGS.decode_budget, (size, mode, bits)
+    # the reduction factor is the smaller side's: a line a pixel wide is not reduced at all
+    assert decode_plan("RGBA", (1, 99_000_000), (1, 1600), "PNG", 32, True).total > SETTINGS.decode_budget
+
+
+@pytest.mark.parametrize("long_edge", [640, 1024, 2560, 3200, 4096])
+def test_the_plan_takes_every_png_at_every_photo_size_hq_may_set(long_edge: int) -> None:
+    # HQ's policy sets the long edge (640-4096 px): a source under 2x that is not reduced (the reduced
+    # image is the whole image; an interlaced one's grid of all seven passes is that image, counted once);
+    # 4:3, square and 16:9, 10-99.9 MP, plain and interlaced
+    for area in (99_900_000, 60_000_000, 40_000_000, 20_000_000, 10_000_000):
+        for ratio in (1.0, 4 / 3, 16 / 9, 3 / 4, 9 / 16):
+            width = int((area * ratio) ** 0.5)
+            size = (width, area // width)
+            target = photos._fit(size, long_edge)
+            for (mode, bits), interlaced in product(
+                (("1", 1), ("P", 8), ("RGBA", 32), ("RGBA", 64)), (False, True)
+            ):
+                plan = decode_plan(mode, size, target, "PNG", bits, interlaced)
+                assert plan.total <= SETTINGS.decode_budget, (size, mode, bits, interlaced)
+                if plan.factor == plan.step:
+                    assert plan.grid == 0
+
+
+def test_an_interlaced_png_over_a_smaller_budget_is_refused_before_decoding(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Adam7 stores the image in seven passes: Pillow decodes it whole, so its cost is planned and refused
-    data = png_solid(LIMIT_SIDE, 8, 6, interlaced=True)
+    data = png_solid((4_000, 3_000), 8, 6, interlaced=True)
 
     def no_decoding(self: object) -> None:
         raise AssertionError("decoded a photo over the decode budget")
 
     monkeypatch.setattr(photos.ImageFile.ImageFile, "load", no_decoding)
     with pytest.raises(PhotoError) as caught:
-        process_photo(data, None, SETTINGS)
+        process_photo(data, None, PhotoSettings(decode_budget=8 * 2**20))
     error = caught.value
     assert error.code == "too_much_memory"
     assert error.field == "photos"
-    assert "256 MB" in str(error)
-    assert "256 MB" in error.zh
+    assert "8 MB" in str(error)
+    assert "8 MB" in error.zh
     assert "内存" in error.zh
-    assert "10000 x 9990" in error.zh
-
-
-def test_a_small_interlaced_png_is_decoded_whole() -> None:
-    data = png_solid((3000, 2000), 8, 6, fill=0x80, interlaced=True)
-    with Image.open(io.BytesIO(data)) as opened:
-        assert photodecode.png_layout(data, opened) is None
-        opened.load()  # a real interlaced PNG: Pillow reads it
+    assert "4000 x 3000" in error.zh
     assert process_photo(data, None, SETTINGS).width == 1600
 
 

@@ -1,5 +1,6 @@
 """PNGs decoded a band of rows at a time (issue #14, Photos): the same pixels as Pillow's whole decode,
-for every PNG kind Pillow reads, every row filter, IDAT split anywhere, and damaged or cut files.
+for every PNG kind Pillow reads, every row filter, IDAT split anywhere, and damaged or cut files
+(interlaced and animated PNGs: test_photos_pngadam7.py).
 
 The PNGs here are written by a small encoder of this test (random pixels, a random filter per row), not by
 Pillow, whose encoder picks one filter for a whole image: the band decoder must carry each band's last
@@ -97,7 +98,7 @@ def opened(data: bytes) -> Image.Image:
 def test_bands_give_the_pixels_of_the_whole_decode(
     depth: int, colour: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(photodecode, "_BAND_SOURCE_PIXELS", 3_000)  # bands of a few rows
+    monkeypatch.setattr(photodecode, "_PNG_BAND_PIXELS", 3_000)  # bands of a few rows
     data = png((203, 157), depth, colour, seed=depth * 10 + colour)
     whole = opened(data)
     whole.load()
@@ -142,15 +143,3 @@ def test_damaged_pixel_data_is_refused_as_damaged() -> None:
         process_photo(bytes(data), None)
     assert caught.value.code == "truncated"
     assert "损坏" in caught.value.zh
-
-
-def test_an_animated_png_is_not_decoded_in_bands() -> None:
-    frames = [Image.new("RGB", (64, 48), c) for c in ((200, 0, 0), (0, 200, 0))]
-    out = io.BytesIO()
-    frames[0].save(out, "PNG", save_all=True, append_images=frames[1:])
-    data = out.getvalue()
-    assert b"acTL" in data
-    with opened(data) as image:
-        assert photodecode.png_layout(data, image) is None
-    evidence = Image.open(io.BytesIO(process_photo(data, None).evidence))
-    assert evidence.getpixel((32, 24))[0] > 150  # the first frame, as before

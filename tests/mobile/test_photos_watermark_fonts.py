@@ -9,8 +9,10 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 from mobile.photos import FONT_PATHS, render_watermark, text_runs
 
 RARE = "𪚥"  # U+2A6A5, only in StreetPatrolHan
+#: Extension B and F hanzi the main font lacks and the old listed fallback did not hold (𪚥 𡨸 only)
+EXT_B, EXT_F = "𣑖", "𬺱"  # U+23456, U+2CEB1
 FIRE = "🔥"  # U+1F525, only in StreetPatrolEmoji
-LINE = f"事由 {RARE}记烧烤 {FIRE}露天烧烤 ABC"
+LINE = f"事由 {RARE}记烧烤 {FIRE}露天烧烤 {EXT_B}{EXT_F}氏 ABC"
 
 
 def cmap(index: int) -> set[int]:
@@ -28,7 +30,8 @@ def test_each_run_is_in_a_font_that_has_its_characters() -> None:
         for ch in text:
             assert ch.isspace() or ord(ch) in cmaps[index], (ch, FONT_PATHS[index].name)
     fonts = {ch: index for text, index in runs for ch in text}
-    assert FONT_PATHS[fonts[RARE]].name == "StreetPatrolHan.ttf"
+    assert FONT_PATHS[fonts[RARE]].name == "StreetPatrolHan.otf"
+    assert fonts[EXT_B] == fonts[EXT_F] == fonts[RARE]
     assert FONT_PATHS[fonts[FIRE]].name == "StreetPatrolEmoji.ttf"
     assert fonts["事"] == fonts["A"] == 0
 
@@ -47,8 +50,14 @@ def test_rendered_watermark_shows_the_fallback_glyphs_not_boxes() -> None:
     assert ImageChops.difference(rare.mask, box_only.mask).getbbox() is not None
     assert ImageChops.difference(fire.mask, box_only.mask).getbbox() is not None
     assert ImageChops.difference(rare.mask, fire.mask).getbbox() is not None
+    ext_b = render_watermark(size, [f"事由 {EXT_B}"])
+    ext_f = render_watermark(size, [f"事由 {EXT_F}"])
+    assert ImageChops.difference(ext_b.mask, box_only.mask).getbbox() is not None
+    assert ImageChops.difference(ext_f.mask, box_only.mask).getbbox() is not None
+    assert ImageChops.difference(ext_b.mask, ext_f.mask).getbbox() is not None
     # the reference: the main font draws both as the same missing-glyph box
     main = str(FONT_PATHS[0])
     assert ImageChops.difference(glyph(main, RARE), glyph(main, FIRE)).getbbox() is None
+    assert ImageChops.difference(glyph(main, EXT_B), glyph(main, FIRE)).getbbox() is None
     whole = render_watermark(size, ["时间 2026-11-22 09:00:00 UTC+08:00", LINE])
     assert whole.mask.size[0] <= size[0]

@@ -11,7 +11,7 @@ from fontTools.ttLib import TTFont
 
 from enforcement.limits import limit_of
 from mobile.state.app_state import AppState
-from mobile.theme import ASSETS_DIR, FONT_FALLBACK, FONT_FAMILY, app_fonts, make_theme
+from mobile.theme import ASSETS_DIR, FONT_FALLBACK, FONT_FAMILY, LATE_FONTS, app_fonts, make_theme
 from mobile.views.subjects import SubjectsView
 from tests.mobile.statekit import photo
 from tests.mobile.viewkit import event, open_screen, started, tree
@@ -68,3 +68,14 @@ def test_fonts_registered_with_fallbacks_that_cover_the_name() -> None:
         assert theme.text_theme is not None
         assert theme.text_theme.body_medium is not None
         assert theme.text_theme.body_medium.font_family_fallback == FONT_FALLBACK
+
+
+def test_the_big_han_fallback_is_registered_after_the_first_screen() -> None:
+    """``page.fonts`` at start leaves out ``LATE_FONTS`` (the ~18 MB Han fallback); the full set follows,
+    in the same order (Flutter tries the fallbacks in the order of the text style's list, not this one)."""
+    early, full = app_fonts(late=False), app_fonts()
+    assert "StreetPatrolHan" in LATE_FONTS
+    assert list(early) == [FONT_FAMILY, *(f for f in FONT_FALLBACK if f not in LATE_FONTS)]
+    assert list(full) == [FONT_FAMILY, *FONT_FALLBACK]
+    assert (ASSETS_DIR / full["StreetPatrolHan"]).stat().st_size > 10_000_000
+    assert all((ASSETS_DIR / path).stat().st_size < 10_000_000 for path in early.values())

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import logging
+import shutil
+import subprocess
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -109,3 +111,42 @@ def test_capped_cell_text() -> None:
     assert "".join(lines)[:-1] == LONG_NAME[: len("".join(lines)) - 1]
     assert _capped(pdf, "赵老三烧烤", 24) == "赵老三烧烤"
     pdf.output()  # fpdf2 closes the font files it opened when it writes
+
+
+#: Extension B hanzi in neither the main font (Noto CJK SC) nor the old listed fallback (𪚥 𡨸), spread
+#: across the block (U+20001 … U+2A600), and one each of Extensions C, D, E and F: all in the Han fallback.
+EXT_NAMES = ("张𠀁", "𢭚记面馆", "李𣑖", "王𦪙", "𪘀氏", "赵𪜁𫝁", "𫠥𬺱烧烤")
+
+
+def pdf_fonts(data: bytes) -> set[str]:
+    return {
+        str(font["/BaseFont"])
+        for page in PdfReader(io.BytesIO(data)).pages
+        for font in page["/Resources"]["/Font"].values()  # type: ignore[index]
+    }
+
+
+def test_extension_b_to_f_names_round_trip_through_pdftotext(caplog: pytest.LogCaptureFixture) -> None:
+    main = cmap_of(DEFAULT_FONT)
+    han = cmap_of(DEFAULT_FONT.with_name(dict(FALLBACK_FONTS)["StreetPatrolHan"]))
+    rare = [ch for name in EXT_NAMES for ch in name if ord(ch) > 0xFFFF]
+    assert len(rare) == 9
+    assert not any(ord(ch) in main for ch in rare)
+    assert all(ord(ch) in han for ch in rare)
+    assert not set(rare) & {"𪚥", "𡨸"}
+    with caplog.at_level(logging.WARNING, logger="patrollog.pdf"):
+        plain = render_daylog(day_with_subjects("张三", "李四"))
+        rendered = render_daylog(day_with_subjects(*EXT_NAMES))
+    assert rendered.missing == ()
+    assert not caplog.records
+    assert shutil.which("pdftotext"), "pdftotext (poppler-utils, scripts/setup.sh) is needed"
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=rendered.data, capture_output=True, check=True
+    ).stdout.decode()
+    text = "".join(text.split())
+    for name in EXT_NAMES:
+        assert name in text, name
+    # the Han fallback is embedded as a subset of the glyphs used, and only into a log that needs it
+    assert any("StreetPatrolHan" in f for f in pdf_fonts(rendered.data))
+    assert not any("StreetPatrolHan" in f for f in pdf_fonts(plain.data))
+    assert len(rendered.data) - len(plain.data) < 40_000, (len(plain.data), len(rendered.data))

@@ -585,6 +585,10 @@ DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
     ("GET /dashboard/export.csv?days=3&until=2026-11-22", (200, 403, 403, 401, 200, 403)),
     ("GET /dashboard/daylog?squad=ZD01&until=2026-11-22", (200, 403, 403, 401, 200, 403)),
     ("GET /assets/dashboard.css", (200, 200, 200, 200, 200, 200)),
+    # hq.dashfonts: the shipped fonts are public (the sign-in page needs them), read-only, nothing else
+    ("GET /assets/fonts/StreetPatrolHan.otf", (200, 200, 200, 200, 200, 200)),
+    ("GET /assets/fonts/absent.otf", (404, 404, 404, 404, 404, 404)),
+    ("POST /assets/fonts/StreetPatrolHan.otf", (405, 405, 405, 405, 405, 405)),
     ("POST /dashboard/sign-in", (303, 303, 403, 422, 403, 303)),
     ("POST /dashboard/sign-out", (303, 303, 303, 303, 403, 303)),
     ("GET /dashboard/sign-out", (405, 405, 405, 405, 405, 405)),

@@ -66,6 +66,8 @@ class NewCaseView(
         self.shown_step: str | None = None  # the step of the last build (to notice entering a step)
         self.camera = CameraPanel(shell, self.camera_picture, self.camera_failed)
         self.photo_status = None
+        self.camera_slot = None
+        self.photo_buttons = None
 
     def build(self) -> ft.Control:
         s = self.shell
