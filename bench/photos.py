@@ -199,24 +199,27 @@ def webp_made(size: tuple[int, int], alpha: bool = False, lossless: bool = False
 
 
 @functools.cache
-def heic_grid(size: tuple[int, int]) -> bytes:
+def heic_grid(size: tuple[int, int], orientation: int = 1) -> bytes:
     """A HEIC as phones write it: a grid of 512 px HEVC tiles (pillow-heif's ``tile_size``; a single
-    picture where this pillow-heif has no grid encoding)."""
+    picture where this pillow-heif has no grid encoding); an EXIF ``orientation`` other than 1 is
+    written as irot / imir (a portrait photo: 6)."""
     import pillow_heif
+    from PIL import Image
 
     pillow_heif.register_heif_opener()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
     out = io.BytesIO()
     try:
-        gradients(size).save(out, "HEIF", quality=50, tile_size=512)
+        gradients(size).save(out, "HEIF", quality=50, tile_size=512, exif=exif.tobytes())
     except TypeError:
         out = io.BytesIO()
-        gradients(size).save(out, "HEIF", quality=50)
+        gradients(size).save(out, "HEIF", quality=50, exif=exif.tobytes())
     return out.getvalue()
 
 
 #: WebP (libwebp decodes it at reduced size; alpha and lossless keep 5 / 4 B a pixel inside libwebp) and
-#: HEIC (pillow-heif's buffer converted in bands) rows of the memory section. The lifted-budget row
-#: measures what the decode budget refuses, to check the plan against a real peak.
+#: HEIC (a grid: libheif decodes it a tile at a time, ``mobile.photoheif``) rows of the memory section.
 WHOLE_INPUTS = {
     "WebP lossy RGB, 16383 x 6100 (99.9 MP)": lambda: webp_made((16_383, 6_100)),
     "WebP lossy RGBA, 40 MP": lambda: webp_made((7_300, 5_480), alpha=True),
@@ -224,14 +227,15 @@ WHOLE_INPUTS = {
     "WebP lossless RGB, 99.9 MP (refused)": lambda: webp_made((10_000, 9_990), lossless=True),
     "HEIC grid, 12 MP": lambda: heic_grid((4_032, 3_024)),
     "HEIC grid, 48 MP": lambda: heic_grid((8_064, 6_048)),
-    "HEIC grid, 99.9 MP (refused)": lambda: heic_grid((10_000, 9_990)),
-    "HEIC grid, 99.9 MP, budget lifted (to measure)": lambda: heic_grid((10_000, 9_990)),
+    "HEIC grid, 99.9 MP": lambda: heic_grid((10_000, 9_990)),
+    "HEIC grid, 99.9 MP, portrait (irot)": lambda: heic_grid((10_000, 9_990), 6),
 }
 
 
-def memory_section(tmp: Path, margin_mb: int) -> tuple[list[str], list[str]]:
-    """Peak RSS above the process floor of the pipeline on the worst non-JPEG inputs, beside the 48 MP
-    camera JPEG and the previous build's path (whole decode, whole-image conversion), same run."""
+def memory_section(tmp: Path, margin_mb: int, only: str = "") -> tuple[list[str], list[str]]:
+    """Peak RSS above the process floor of the pipeline on the worst non-JPEG inputs (those whose label
+    contains ``only``), beside the 48 MP camera JPEG and the previous build's path (whole decode,
+    whole-image conversion), same run."""
     jpeg = tmp / "mem-48mp.jpg"
     jpeg.write_bytes(camera_jpeg(*SIZES["48 MP"]))
     floor = spawn("idle", jpeg, 1, tmp)["rss_kb"] / 1024  # type: ignore[operator]
@@ -252,6 +256,8 @@ def memory_section(tmp: Path, margin_mb: int) -> tuple[list[str], list[str]]:
     ]
     worst = 0.0
     for label, make in {**MEMORY_INPUTS, **WHOLE_INPUTS}.items():
+        if only not in label:
+            continue
         path = tmp / f"mem-{len(rows)}.bin"
         path.write_bytes(make())
         got = spawn("memory_lifted" if "budget lifted" in label else "memory", path, 1, tmp)
@@ -661,6 +667,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the memory section: peak RSS of the worst non-JPEG inputs vs the 48 MP JPEG",
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="with --memory: only the inputs whose label contains this (e.g. HEIC), beside the JPEG; "
+        "printed, not written to the results file",
+    )
     args = parser.parse_args(argv)
     if args.worker:
         name, path, runs, out_path = args.worker
@@ -671,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.memory:
         with tempfile.TemporaryDirectory(prefix="bench-photos-") as tmp_name:
-            rows, verdict = memory_section(Path(tmp_name), margin_mb=256)
+            rows, verdict = memory_section(Path(tmp_name), margin_mb=256, only=args.only)
         text = "\n".join(
             [
                 f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
@@ -683,8 +695,9 @@ def main(argv: list[str] | None = None) -> int:
             ]
         )
         print(text)
-        out = args.out.with_name(args.out.stem + "-memory.md")
-        out.write_text(text + "\n", encoding="utf-8")
+        if not args.only:
+            out = args.out.with_name(args.out.stem + "-memory.md")
+            out.write_text(text + "\n", encoding="utf-8")
         return 0
 
     vips_problem, vips_version = vips_status()

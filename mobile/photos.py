@@ -13,11 +13,12 @@ that version). The pipeline:
    JPEG encoder takes YCbCr as it is;
    A PNG is decoded a band of rows at a time and each band box-reduced at once (an interlaced one: only
    the Adam7 passes its reduction needs; an animated one: its IDAT image) (``mobile.photodecode.
-   reduced_png``: never the whole image in memory); libwebp decodes a WebP straight to the reduced size
-   and a HEIC is converted in bands from pillow-heif's own buffer (``mobile.photowhole``). What is
-   decoded whole (HEIC, alpha and lossless WebP inside libwebp, a WebP where libwebp cannot be reached)
-   has its cost planned from the header first (``decode_plan``: the decoder's peak, the reduced image
-   and one band) and a photo over
+   reduced_png``: never the whole image in memory); libwebp decodes a WebP straight to the reduced size,
+   libheif a grid HEIC a tile at a time (``mobile.photoheif``), and another HEIC is converted in bands
+   from pillow-heif's own buffer (``mobile.photowhole``). What is decoded whole (a HEIC not tiled here,
+   alpha and lossless WebP inside libwebp, a WebP where libwebp cannot be reached) has its cost planned
+   from the header first (``decode_plan``: the decoder's peak, the reduced image and one band) and a
+   photo over
    ``decode_budget`` (256 MB) is refused before decoding; the decoded image is then converted to RGB
    band by band while it is box-reduced (no full-size copy: no whole-image conversion or turn);
 3. normalise anything else to RGB (CMYK, 16-bit, palette, alpha flattened on white); resize and apply the
@@ -64,7 +65,17 @@ from mobile.photodecode import reduced_rgb as _reduced_rgb
 from mobile.photodecode import to_rgb as _to_rgb
 from mobile.photodecode import ycc_coded as _ycc_coded
 from mobile.photoresize import Jobs, Pieces, Resize, Stream, resize_upright, serve, upright_size
-from mobile.photowhole import HEIF_SUPPORTED, WebPSource, reduced_heif, reduced_webp, webp_plan, webp_source
+from mobile.photowhole import (
+    HEIF_SUPPORTED,
+    HeifSource,
+    WebPSource,
+    heif_plan,
+    heif_source,
+    reduced_heif,
+    reduced_webp,
+    webp_plan,
+    webp_source,
+)
 from mobile.watermark import Watermark
 from patrollog.style import FALLBACK_FONTS, MAIN_FONT_FILE
 
@@ -304,7 +315,8 @@ def _decode(
         else:
             layout = png_layout(data, image) if image.format == "PNG" else None
             webp = webp_source(data) if image.format == "WEBP" else None
-            _check_budget(image, target, settings, layout, webp)  # from the header: before decoding
+            heif = heif_source(data) if image.format == "HEIF" else None  # a grid: tile by tile
+            _check_budget(image, target, settings, layout, webp, heif)  # from the header: before decoding
             hashing = pool.submit(also)
             with _decode_errors(image, settings):
                 if layout is not None:  # a PNG: decoded a band of rows at a time
@@ -315,7 +327,7 @@ def _decode(
                 elif webp is not None or image.format == "HEIF":  # decoded at reduced size / in bands
                     orientation = _orientation(image)  # Pillow read the EXIF chunk with the header
                     image.close()  # (pillow-heif: its own copy of the file goes)
-                    image = reduced_webp(data, webp, target) if webp else reduced_heif(data, target)
+                    image = reduced_webp(data, webp, target) if webp else reduced_heif(data, target, heif)
                 else:
                     image.load()
                     orientation = _orientation(image)  # not a JPEG: its EXIF may follow the pixels
@@ -434,12 +446,16 @@ def _check_budget(
     settings: PhotoSettings,
     layout: PngLayout | None,
     webp: WebPSource | None = None,
+    heif: HeifSource | None = None,
 ) -> None:
     """Refuse a photo whose decode would need more memory than ``settings.decode_budget`` (a PNG with
     a ``layout`` is decoded in bands: only an extreme shape, rows too wide for it, comes near; a
-    ``webp`` decoded by libwebp costs what its kind of bitstream keeps whole, ``webp_plan``)."""
+    ``webp`` decoded by libwebp costs what its kind of bitstream keeps whole, ``webp_plan``; a grid
+    ``heif`` decoded a tile at a time, a row of tiles, ``heif_plan``)."""
     if webp is not None:
         plan = webp_plan(webp, target)
+    elif heif is not None:
+        plan = heif_plan(heif, target)
     else:
         bits, interlaced = (layout.bits, layout.interlaced) if layout else (None, False)
         plan = decode_plan(image.mode, image.size, target, image.format, bits, interlaced)

@@ -7,10 +7,14 @@
   (``photowebp.decoder_bytes``), planned from the header (``webp_plan``). Where libwebp cannot be
   reached (``webp_source`` is None: a Pillow build without its symbols, or an animation whose first frame
   is not the whole canvas) Pillow's whole decode stays, planned and refused over the budget as before.
-- HEIC: pillow-heif (libheif) decodes the whole picture into its own buffer; it is converted to RGB and
-  box-reduced from slices of that buffer, a band of rows at a time (``reduced_heif``), never copied
-  whole into a Pillow image. What libheif holds at its peak is planned by ``decode_plan`` (its HEIF
-  factor, measured in bench/photos.py ``--memory``).
+- HEIC: a grid HEIC (as cameras write it) with no crop or alpha is decoded by libheif a tile at a
+  time (``mobile.photoheif``), each tile turned upright here (rotation, mirroring); a row of tiles is
+  pasted into a strip of the upright picture's width and box-reduced into the reduced image, so it
+  costs a row of tiles and the reduced image at any size under the pixel limit (``heif_plan``). Any
+  other HEIC (or where that libheif cannot be reached: ``heif_source`` is None) is decoded whole by
+  pillow-heif into its own buffer, converted to RGB and box-reduced from slices of that buffer, a band
+  of rows at a time, never copied whole into a Pillow image; what libheif holds at its peak is planned
+  by ``decode_plan`` (its HEIF factor, measured in bench/photos.py ``--memory``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import cast
 
 from PIL import Image
 
-from mobile import photowebp
+from mobile import photoheif, photowebp
 from mobile.photodecode import DecodePlan, decode_plan, to_rgb
 
 try:  # HEIC/HEIF where pillow-heif installs (not on every phone build)
@@ -32,7 +36,17 @@ try:  # HEIC/HEIF where pillow-heif installs (not on every phone build)
 except (ImportError, OSError):  # pragma: no cover - depends on the platform
     HEIF_SUPPORTED = False
 
-__all__ = ["HEIF_SUPPORTED", "WebPSource", "reduced_heif", "reduced_webp", "webp_plan", "webp_source"]
+__all__ = [
+    "HEIF_SUPPORTED",
+    "HeifSource",
+    "WebPSource",
+    "heif_plan",
+    "heif_source",
+    "reduced_heif",
+    "reduced_webp",
+    "webp_plan",
+    "webp_source",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +112,108 @@ def reduced_webp(data: bytes, source: WebPSource, target: tuple[int, int]) -> Im
     )
 
 
-def reduced_heif(data: bytes, target: tuple[int, int]) -> Image.Image:
+@dataclass(frozen=True, slots=True)
+class HeifSource:
+    """A grid HEIC that libheif decodes here a tile at a time: the upright picture's and a tile's size."""
+
+    size: tuple[int, int]
+    tile_size: tuple[int, int]
+
+
+def heif_source(data: bytes) -> HeifSource | None:
+    """How HEIC ``data`` is decoded: by libheif a tile at a time, or None for pillow-heif's whole decode
+    (libheif not reachable or older than 1.19; a single picture; a crop or alpha;
+    a header libheif cannot read, which the whole decode then reports)."""
+    if not HEIF_SUPPORTED:
+        return None
+    tiled = photoheif.open_tiled(data)
+    if tiled is None:
+        return None
+    with tiled:
+        return HeifSource(tiled.size, tiled.upright_tile)
+
+
+#: What decoding one tile holds inside libheif besides the tile's pixels (the HEVC decoder's context
+#: and picture buffers, the tile's coded bytes), a bound measured in bench/photos.py ``--memory``.
+_TILE_DECODER_BYTES = 24 * 2**20
+
+
+def heif_plan(source: HeifSource, target: tuple[int, int]) -> DecodePlan:
+    """The memory a grid HEIC decoded a tile at a time takes, from its header: ``decode``, libheif's
+    decoder and one tile (YCbCr 4:2:0 and its RGB conversion, 4.5 B a pixel); ``band``, the strip of a
+    row of tiles (and up to ``factor`` rows carried over) as a Pillow image, and two copies of a tile
+    (turned upright, cropped to the picture); ``reduced``, the reduced image. The factor is
+    ``decode_plan``'s."""
+    (width, height), (tile_width, tile_height) = source.size, source.tile_size
+    factor = max(1, min(width // target[0], height // target[1]))
+    reduced_width, reduced_height = _reduced_size((width, height), factor)
+    return DecodePlan(
+        factor=factor,
+        band_rows=tile_height,
+        decode=_TILE_DECODER_BYTES + tile_width * tile_height * 9 // 2,
+        reduced=reduced_width * reduced_height * 4,
+        band=width * (tile_height + factor) * 4 + tile_width * tile_height * 8,
+    )
+
+
+def _reduced_tiles(data: bytes, source: HeifSource, target: tuple[int, int]) -> Image.Image | None:
+    """Grid HEIC ``data`` as 8-bit RGB box-reduced by ``heif_plan``'s factor, decoded a tile at a time:
+    a row of tiles is pasted into a strip, whose rows are reduced in blocks of ``factor`` (rows short of
+    a block are carried over to the next strip), so every reduced pixel averages the same source pixels
+    as a reduction of the whole picture. None when libheif no longer opens it as a grid."""
+    tiled = photoheif.open_tiled(data)
+    if tiled is None:
+        return None
+    factor = heif_plan(source, target).factor
+    with tiled:
+        (width, height), (tile_width, tile_height) = tiled.size, tiled.upright_tile
+        transposes = [Image.Transpose[name] for name in tiled.transposes]
+        out = Image.new("RGB", _reduced_size((width, height), factor))
+        carry: Image.Image | None = None
+        reduced_top = 0
+        rows = tiled.rows()
+        for index, (top, tiles) in enumerate(rows):
+            first, end = max(0, top), min(height, top + tile_height)  # the rows of the picture it holds
+            carried = carry.height if carry is not None else 0
+            strip = Image.new("RGB", (width, carried + end - first))
+            if carry is not None:
+                strip.paste(carry, (0, 0))
+            for column, row, left in tiles:
+                tile = tiled.tile(column, row)
+                pixels = cast(bytes, tile.buffer)  # libheif's memory (Pillow's stubs say bytes)
+                image = Image.frombuffer("RGB", tile.size, pixels, "raw", "RGB", tile.stride, 1)
+                for transpose in transposes:  # tile-sized copies
+                    image = image.transpose(transpose)
+                box = (max(0, -left), first - top, min(tile_width, width - left), end - top)
+                strip.paste(image.crop(box), (max(0, left), carried))
+                del image, pixels, tile
+            last = index == len(rows) - 1
+            usable = strip.height if last else strip.height // factor * factor
+            if usable:
+                reduced = (
+                    strip.reduce(factor, (0, 0, width, usable))
+                    if factor > 1
+                    else strip.crop((0, 0, width, usable))
+                )
+                out.paste(reduced, (0, reduced_top))
+                reduced_top += reduced.height
+                del reduced
+            carry = strip.crop((0, usable, width, strip.height)) if usable < strip.height else None
+            del strip
+    return out
+
+
+def reduced_heif(data: bytes, target: tuple[int, int], source: HeifSource | None = None) -> Image.Image:
     """HEIC ``data``'s primary picture (upright: libheif applies its rotation and mirroring) as 8-bit
     RGB box-reduced by ``decode_plan``'s factor, converted band by band from slices of pillow-heif's own
-    buffer: no full-size copy of it is made (Pillow's HEIF plugin copies it whole into its image)."""
+    buffer: no full-size copy of it is made (Pillow's HEIF plugin copies it whole into its image). A grid
+    HEIC with a ``source`` (``heif_source``) is decoded a tile at a time instead (``_reduced_tiles``).
+    Raises ``photoheif.HeifError`` (a ValueError) for a tile libheif cannot decode."""
+    if source is not None:  # planned for tiles: never a whole decode instead
+        tiles = _reduced_tiles(data, source, target)
+        if tiles is None:
+            raise photoheif.HeifError(None, "the grid could not be opened again")
+        return tiles
     heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
     pixels = heif.data  # decodes (libheif); the size may change with it (a crop in the file)
     mode, (width, height), stride = heif.mode, heif.size, heif.stride

@@ -7,11 +7,11 @@ On the phone side one module owns each outside library: sqlite3 and sqlite_utils
 (mobile/store.py and its parts, mobile/store_*.py), PIL only in the photo pipeline (mobile/photos.py, its
 resize jobs mobile/photoresize.py, its decode plan mobile/photodecode.py and its WebP/HEIC decoding
 mobile/photowhole.py, which only photos.py imports; pillow_heif only there, ctypes only in the libwebp
-binding mobile/photowebp.py, which imports no PIL), httpx only in the HQ client (mobile/hqclient/).
-sync/ is what phone and HQ share: it imports neither. At HQ the database drivers (sqlite3, psycopg) stay
-in hq/storage/, which hands its callers its own errors; boto3 only in hq/blobs_s3.py. No module imports
-itself round a circle, counting imports inside functions too: an import moved into a function to dodge a
-circle is still a circle.
+binding mobile/photowebp.py and the libheif tile binding mobile/photoheif.py, which import no PIL), httpx
+only in the HQ client (mobile/hqclient/). sync/ is what phone and HQ share: it imports neither. At HQ the
+database drivers (sqlite3, psycopg) stay in hq/storage/, which hands its callers its own errors; boto3 only
+in hq/blobs_s3.py. No module imports itself round a circle, counting imports inside functions too: an
+import moved into a function to dodge a circle is still a circle.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def test_views_talk_only_to_state() -> None:
             {"mobile/photos.py", "mobile/photoresize.py", "mobile/photodecode.py", "mobile/photowhole.py"},
         ),
         ("pillow_heif", {"mobile/photowhole.py"}),
-        ("ctypes", {"mobile/photowebp.py"}),  # libwebp's decoder, reached through Pillow's extension
+        # libwebp's decoder (through Pillow's extension) and libheif's tile decoding (pillow-heif's libheif)
+        ("ctypes", {"mobile/photowebp.py", "mobile/photoheif.py"}),
         ("httpx", {"mobile/hqclient/"}),
     ],
 )
@@ -150,8 +151,16 @@ def test_the_resize_jobs_belong_to_the_photo_pipeline() -> None:
         "mobile/photodecode.py",
         "mobile/photowhole.py",
         "mobile/photowebp.py",
+        "mobile/photoheif.py",
     }
-    for part in ("mobile.photoresize", "mobile.photodecode", "mobile.photowhole", "mobile.photowebp"):
+    parts = (
+        "mobile.photoresize",
+        "mobile.photodecode",
+        "mobile.photowhole",
+        "mobile.photowebp",
+        "mobile.photoheif",
+    )
+    for part in parts:
         users = [
             path.relative_to(ROOT).as_posix()
             for package in ("mobile", "sync")
@@ -161,8 +170,9 @@ def test_the_resize_jobs_belong_to_the_photo_pipeline() -> None:
         assert users == []
     for part in ("mobile.photoresize", "mobile.photodecode", "mobile.photowhole"):
         assert part in modules_imported(ROOT / "mobile" / "photos.py")
-    assert "mobile.photowebp" in modules_imported(ROOT / "mobile" / "photowhole.py")
-    assert "PIL" not in imported_roots(ROOT / "mobile" / "photowebp.py")  # ctypes and the stdlib only
+    for binding in ("photowebp", "photoheif"):
+        assert f"mobile.{binding}" in modules_imported(ROOT / "mobile" / "photowhole.py")
+        assert "PIL" not in imported_roots(ROOT / "mobile" / f"{binding}.py")  # ctypes and the stdlib only
 
 
 def test_sync_protocol_has_no_io() -> None:

@@ -108,7 +108,7 @@ def test_the_largest_heic_within_the_budget(size: tuple[int, int], fits: bool) -
 def test_a_heic_over_the_budget_is_refused_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
     data = heic(scene((1200, 900)))
 
-    def no_decoding(data: bytes, target: tuple[int, int]) -> Image.Image:
+    def no_decoding(data: bytes, target: tuple[int, int], source: object = None) -> Image.Image:
         raise AssertionError("decoded a HEIC over the decode budget")
 
     monkeypatch.setattr(photos, "reduced_heif", no_decoding)
@@ -123,9 +123,9 @@ def test_a_damaged_heic_says_so_in_both_languages(monkeypatch: pytest.MonkeyPatc
     reached: list[int] = []
     original = photos.reduced_heif
 
-    def spy(data: bytes, target: tuple[int, int]) -> Image.Image:
+    def spy(data: bytes, target: tuple[int, int], source: photowhole.HeifSource | None) -> Image.Image:
         reached.append(len(data))
-        return original(data, target)
+        return original(data, target, source)
 
     monkeypatch.setattr(photos, "reduced_heif", spy)
     data = heic(scene((640, 480)))
