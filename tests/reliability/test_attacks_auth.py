@@ -119,7 +119,7 @@ def tokens_of(hq: Hq, badge: str) -> int:
 def run_cli(hq: Hq, *args: str) -> tuple[int, str]:
     """``streetpatrol-hq COMMAND …`` against this HQ's database (either backend: a second storage of it)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli, "_open", lambda _args: hq.open_storage())
+        patch.setattr(cli, "open_for", lambda _args: hq.open_storage())
         return cli.run_to_string([args[0], "--db", str(hq.root / "hq.db"), *args[1:]])
 
 
