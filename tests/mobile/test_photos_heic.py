@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from mobile import photodecode, photos, photowhole
 from mobile.photos import PhotoError, PhotoSettings, decode_plan, process_photo
+from tests.mobile.imagespy import spy_on_images
 
 pillow_heif = pytest.importorskip("pillow_heif")
 SETTINGS = PhotoSettings()
@@ -37,20 +38,12 @@ def scene(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
 @pytest.fixture
 def made(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[int, int]]]:
     """Every image Pillow wraps while the test runs; pillow-heif's Pillow plugin must not decode."""
-    seen: list[tuple[str, tuple[int, int]]] = []
-    original = Image.Image._new
-
-    def spy(self: Image.Image, im: object) -> Image.Image:
-        new = original(self, im)  # type: ignore[arg-type]
-        seen.append((new.mode, new.size))
-        return new
 
     def no_plugin_decode(self: object) -> None:
         raise AssertionError("pillow-heif's Pillow plugin decoded the HEIC (a whole copy)")
 
-    monkeypatch.setattr(Image.Image, "_new", spy)
     monkeypatch.setattr(pillow_heif.as_plugin._LibHeifImageFile, "load", no_plugin_decode)
-    return seen
+    return spy_on_images(monkeypatch)
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA"])

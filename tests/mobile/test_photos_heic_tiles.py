@@ -25,6 +25,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from mobile import photodecode, photoheif, photos, photowhole
 from mobile.photos import PhotoError, PhotoSettings, process_photo
+from tests.mobile.imagespy import spy_on_images
 
 from .test_photos_heic import heic, scene
 
@@ -61,16 +62,7 @@ def no_whole_decode(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def made(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[int, int]]]:
     """Every image Pillow wraps while the test runs."""
-    seen: list[tuple[str, tuple[int, int]]] = []
-    original = Image.Image._new
-
-    def spy(self: Image.Image, im: object) -> Image.Image:
-        new = original(self, im)  # type: ignore[arg-type]
-        seen.append((new.mode, new.size))
-        return new
-
-    monkeypatch.setattr(Image.Image, "_new", spy)
-    return seen
+    return spy_on_images(monkeypatch)
 
 
 def assert_close(got: Image.Image, expected: Image.Image) -> None:

@@ -21,6 +21,7 @@ from PIL import Image
 
 from mobile import photodecode, photos
 from mobile.photos import PhotoError, PhotoSettings, decode_plan, process_photo
+from tests.mobile.imagespy import spy_on_images
 
 SETTINGS = PhotoSettings()
 LIMIT_SIDE = (10_000, 9_990)  # 99.9 MP: just under the 100 MP pixel limit
@@ -75,16 +76,7 @@ def png_solid(
 @pytest.fixture
 def made(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[int, int]]]:
     """Every image Pillow wraps while the test runs (all but a decoder's own target image)."""
-    seen: list[tuple[str, tuple[int, int]]] = []
-    original = Image.Image._new
-
-    def spy(self: Image.Image, im: object) -> Image.Image:
-        new = original(self, im)  # type: ignore[arg-type]
-        seen.append((new.mode, new.size))
-        return new
-
-    monkeypatch.setattr(Image.Image, "_new", spy)
-    return seen
+    return spy_on_images(monkeypatch)
 
 
 def image_bytes(mode: str, size: tuple[int, int]) -> int:
