@@ -66,8 +66,13 @@ OTHER_KEY = "x" * 43
 def hq(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hq]:
     """A served HQ over SQLite and over PostgreSQL (where the attempt's check and count are serialised by
     advisory locks, not by a single writer)."""
-    if request.param == "sqlite":
-        hq = make_hq(tmp_path / "hq", throttle=THROTTLE)
+    yield from served(request.param, tmp_path, THROTTLE)
+
+
+def served(backend: str, tmp_path: Path, throttle: ThrottleSettings) -> Iterator[Hq]:
+    """A served HQ on ``backend`` (PostgreSQL: a schema of its own, dropped afterwards) with ``throttle``."""
+    if backend == "sqlite":
+        hq = make_hq(tmp_path / "hq", throttle=throttle)
         hq.serve()
         yield hq
         hq.close()
@@ -77,7 +82,7 @@ def hq(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hq]:
     hq = make_hq(
         tmp_path / "hq",
         open_storage=lambda: PostgresStorage(dsn, schema=schema, min_size=1, max_size=8),
-        throttle=THROTTLE,
+        throttle=throttle,
     )
     hq.serve()
     try:
@@ -321,26 +326,7 @@ def nat_hq(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hq]:
     throttle = ThrottleSettings(
         free_failures=1000, free_failures_per_address=8, free_failures_per_device=1000
     )
-    if request.param == "sqlite":
-        hq = make_hq(tmp_path / "hq", throttle=throttle)
-        hq.serve()
-        yield hq
-        hq.close()
-        return
-    dsn = pg_dsn()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    hq = make_hq(
-        tmp_path / "hq",
-        open_storage=lambda: PostgresStorage(dsn, schema=schema, min_size=1, max_size=8),
-        throttle=throttle,
-    )
-    hq.serve()
-    try:
-        yield hq
-    finally:
-        hq.close()
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pgsql.Identifier(schema)))
+    yield from served(request.param, tmp_path, throttle)
 
 
 def test_officers_signing_in_at_once_from_one_address_are_each_refunded(nat_hq: Hq) -> None:
