@@ -6,7 +6,7 @@ stage conflicts, ~1 % withdrawn on review, ~0.5 % voided by a second version, fi
 处罚 cases, seizures on some 露天烧烤): a bulk loader writes the case rows (SQLite: ``executemany`` in
 transactions of 50,000; PostgreSQL: ``COPY``) and then builds the aggregates with the code path of
 ``streetpatrol-hq rebuild-aggregates`` (``hq.tally.rebuild``). Before anything is timed, a sample of
-cases is pushed through real ingest (``hq.ingest.ingest_batch``) into one database, its case rows copied
+cases is pushed through real ingest (``hq.ingest.push.ingest_batch``) into one database, its case rows copied
 into another by the bulk loader and rebuilt there: both must hold the same figures.
 
 Then each HQ read is timed (p50 / p95 of ``--reps`` runs, warm): the dashboard's figures (14 days; and
@@ -47,7 +47,7 @@ from enforcement.catalogue import load_catalogue  # noqa: E402
 from enforcement.codec import to_json_dict  # noqa: E402
 from enforcement.model import LOCAL_TZ, Officer, Role, Stage  # noqa: E402
 from hq import tally  # noqa: E402
-from hq.dashboard import load_board, trend_of  # noqa: E402
+from hq.dash.board import load_board, trend_of  # noqa: E402
 from hq.daydata import load_daylog  # noqa: E402
 from hq.export import iter_cases_csv  # noqa: E402
 from hq.reviewqueue import read_queue  # noqa: E402
@@ -279,7 +279,7 @@ def sample_check(make: Callable[[str], Storage]) -> str:
     """Real ingest of a sample vs the bulk loader + rebuild of the same rows: the same figures."""
     sys.path.insert(0, str(ROOT))
     from enforcement.model import Disposition, Review, ReviewDecision, new_id
-    from hq.ingest import ingest_batch
+    from hq.ingest.push import ingest_batch
     from sync.protocol import PushRecord
     from testkit.records import LEADER, NOW, make_case, make_subject  # noqa: F401
 

@@ -2,7 +2,7 @@
 
 For each backend a fresh database receives the same cases (20 officers, 400 shared subjects so repeat
 offenders and stage conflicts occur, 3 photos per case), pushed as the phone pushes them: batches of
-100 records of one officer's device through ``hq.ingest.ingest_batch`` (parse, validate, exactly-once
+100 records of one officer's device through ``hq.ingest.push.ingest_batch`` (parse, validate, exactly-once
 ledger, version checks, HQ's stage over the subject's whole history, case row + photo manifest,
 change-feed entries, audit event: one transaction per batch).
 
@@ -48,7 +48,7 @@ from enforcement.model import (
     Role,
     Stage,
 )
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.storage.base import Storage
 from hq.storage.postgres import PostgresStorage
 from hq.storage.sqlcore import dumps
@@ -305,7 +305,7 @@ def render(rows: list[dict[str, Any]], work: Workload) -> str:
     lines = [
         f"# HQ ingest benchmark ({n:,} cases, batches of {BATCH}, 3 photos each, 400 shared subjects)",
         "",
-        "ingest = `hq.ingest.ingest_batch` (validate, ledger, versions, HQ stage over the subject's",
+        "ingest = `hq.ingest.push.ingest_batch` (validate, ledger, versions, HQ stage over the subject's",
         "history, case + manifest rows, change feed, audit; one transaction per batch). floor = plain",
         "`executemany` of the same case and manifest rows into the same schema, one transaction per",
         "batch, rows prebuilt.",

@@ -58,7 +58,7 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` importable
 from enforcement.catalogue import load_catalogue
 from enforcement.model import LOCAL_TZ, PhotoKind, PhotoRef
 from hq.app import create_app
-from hq.blobs import FilesystemBlobStore
+from hq.blobs.store import FilesystemBlobStore
 from hq.demo import USERS, seed_demo
 from hq.settings import FAST_PIN_HASHING, Settings
 from hq.storage.sqlite import SqliteStorage

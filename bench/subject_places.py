@@ -4,7 +4,7 @@ HQ's ingest of cases.
 A fresh SQLite HQ (WAL + synchronous=FULL; PostgreSQL too with ``--pg-dsn`` or ``STREETPATROL_TEST_PG_DSN``)
 registers 400 vendors of one district (80 names, each written up to five ways: 老王烧烤, 老王烧烤摊, …) and
 then ingests 3,000 of their 露天烧烤 cases, at fixes spread over a 3 km square, in batches of 100 through
-``hq.ingest.ingest_batch``. The baseline is the same run with place matching switched off
+``hq.ingest.push.ingest_batch``. The baseline is the same run with place matching switched off
 (``note_place`` replaced by a no-op); the two are run alternately, ``--rounds`` times each, in the same
 process, and the table shows the median batch time of each. Prints a Markdown table and writes it to
 bench/results/subject_places.md. Run: ``.venv/bin/python bench/subject_places.py``.
@@ -27,10 +27,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make ``testkit`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import hq.ingestcase
+import hq.ingest.cases
 from enforcement.codec import to_json_dict
 from enforcement.model import LOCAL_TZ, Location, Officer, Role, Subject, SubjectKind, new_id
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.storage.base import Storage
 from hq.storage.sqlite import SqliteStorage
 from sync.protocol import PushRecord
@@ -75,13 +75,13 @@ def workload(seed: int, subjects: int, cases: int) -> tuple[list[Subject], list[
 
 @contextmanager
 def place_matching(on: bool) -> Iterator[None]:
-    real = hq.ingestcase.note_place
+    real = hq.ingest.cases.note_place
     if not on:
-        hq.ingestcase.note_place = lambda *a, **k: set()
+        hq.ingest.cases.note_place = lambda *a, **k: set()
     try:
         yield
     finally:
-        hq.ingestcase.note_place = real
+        hq.ingest.cases.note_place = real
 
 
 def one_run(

@@ -14,7 +14,7 @@ arrived and resolved by a phone whose clock may be off, late or never; followed 
 folded by ``enforcement.workorders.replay`` and written in bulk with the summary's timer columns (the
 rows ``hq.workorders.refresh`` would write) and the events with HQ's receive sequence. The baseline is
 the same on ``--baseline`` orders (default 1,000) in the same run. Timed (p50 / p95 of ``--reps``, warm):
-the desk's list (``hq.dashfigures.listed_orders``: overdue first, then the newest, each refolded as
+the desk's list (``hq.dash.figures.listed_orders``: overdue first, then the newest, each refolded as
 ``GET /v1/workorders`` does), a leader's list, the board's figures line of the month, the public page's
 monthly figures (whole, by category, by squad) and closed list, a squad day log's orders, and, for
 comparison, the way the figures were computed before this build (refold every order of the month, capped
@@ -62,7 +62,7 @@ from enforcement.workorders import (  # noqa: E402
     figures,
     replay,
 )
-from hq.dashfigures import figures_line, listed_orders  # noqa: E402
+from hq.dash.figures import figures_line, listed_orders  # noqa: E402
 from hq.demo_zones import seed_demo_zones  # noqa: E402
 from hq.storage.base import Storage  # noqa: E402
 from hq.storage.postgres import PostgresStorage  # noqa: E402

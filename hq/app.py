@@ -2,7 +2,7 @@
 
 Routes are listed in ``sync.protocol``'s docstring; each area is a router of ``hq.api`` (sign-in and
 devices, push and pull, photos, reads), plus the review router (``hq.review``) and the dashboard
-(``hq.dashboard``). This module only wires them: it makes the collaborators (``Auth``, the bearer-token
+(``hq.dash.board``). This module only wires them: it makes the collaborators (``Auth``, the bearer-token
 dependency, the partial-upload store), installs the error handlers (``hq.api.errors``: every answer other
 than 2xx is an ``ErrorBody``; a busy database 503 ``UNAVAILABLE`` with Retry-After), the request limits
 (``hq.api.limits``) and the browser guard (``hq.api.browser``: security headers, cross-site dashboard
@@ -13,7 +13,6 @@ only when ``Settings.api_docs``; /openapi.json always.
 from fastapi import FastAPI
 
 from enforcement.catalogue import Catalogue, load_catalogue
-from hq import publicpage
 from hq.api import (
     auth_routes,
     notice_routes,
@@ -32,11 +31,12 @@ from hq.api.errors import install_error_handlers
 from hq.api.limits import install_limits
 from hq.api.transport_security import StrictTransportSecurity
 from hq.auth import Auth
-from hq.blobs import BlobStore
-from hq.dashboard import install_dashboard
-from hq.dashorders import install_dashorders
-from hq.dashsubjects import install_dashsubjects
-from hq.dashzones import install_dashzones
+from hq.blobs.store import BlobStore
+from hq.dash import public as publicpage
+from hq.dash.board import install_dashboard
+from hq.dash.orders import install_dashorders
+from hq.dash.subjects import install_dashsubjects
+from hq.dash.zones import install_dashzones
 from hq.review import build_router as build_review_router
 from hq.settings import Settings
 from hq.storage.base import Storage

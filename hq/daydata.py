@@ -34,7 +34,7 @@ def state_time_flag(
 ) -> str:
     """HQ's ``TimeFlag`` value of a stored case version ("" when its time is plausible): derived from the
     stored row (occurred and received times) and its device's first sign-in at HQ
-    (``Tx.device_first_seen``), the same rule ``hq.ingest`` applies (and audits as ``time_flagged``) when
+    (``Tx.device_first_seen``), the same rule ``hq.ingest.push`` applies (and audits as ``time_flagged``) when
     the case arrives, and the leader's phone applies to the squad feed. No column holds it. ``first_seen``:
     a cache of first sign-ins by device id the caller keeps across calls."""
     device_id = (devices or {}).get(state.case_id)

@@ -2,7 +2,7 @@
 subject registry and a little history, so that the staged rule shows 警告 and 处罚 on the first new case.
 
 ``seed_demo`` is idempotent: users, squads and subjects are (re)written; the history cases go through
-``hq.ingest.ingest_batch`` like any phone's push (HQ computes their stages), and a second run finds them
+``hq.ingest.push.ingest_batch`` like any phone's push (HQ computes their stages), and a second run finds them
 as duplicates. ``demo_text`` is what ``streetpatrol-hq seed-demo`` prints.
 """
 
@@ -34,7 +34,7 @@ from enforcement.numbering import format_case_no
 from enforcement.staging import compute_stage, stage_name
 from hq.auth import PinHasher
 from hq.demo_zones import seed_demo_zones
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.notices import save_series
 from hq.settings import Settings
 from hq.storage.base import District, Squad, Storage, UserRow

@@ -1,6 +1,6 @@
 """The cases as CSV: one row per case version, the columns of ``EXPORT_COLUMNS``, oldest first.
 
-Used by ``streetpatrol-hq export`` (``hq.cli``) and the dashboard's CSV link (``hq.dashboard``); the
+Used by ``streetpatrol-hq export`` (``hq.cli.main``) and the dashboard's CSV link (``hq.dash.board``); the
 caller picks the encoding (a BOM for spreadsheet programs where the file is downloaded). The rows are
 read in keyset pages, oldest first, each page in its own short read transaction and written out before
 the next is read (``iter_cases_csv`` streams them: memory stays flat whatever the date range). Rows

@@ -7,7 +7,7 @@ Every shift record stored goes to the leaders as ``squad_shift`` (``emit_squad_s
 case history goes to its district as ``history`` (``emit_history``).
 
 These only queue changes in the caller's transaction (``Tx.emit``); the storage numbers them at commit.
-Used by ``hq.ingest`` (pushes, reviews, restaging) and by the HQ app (photos complete).
+Used by ``hq.ingest.push`` (pushes, reviews, restaging) and by the HQ app (photos complete).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def emit_squad_case(
         label = subject_label(subject) if subject is not None else ""
     reviews = tx.reviews_for_case(state.case_id) if state.review else []
     if isinstance(first_seen, _Unset):
-        # the stored version's device id, which ingest checked against the pushing token (hq.ingestcase)
+        # the stored version's device id, which ingest checked against the pushing token (hq.ingest.cases)
         device_id = case.get("device_id")
         first_seen = tx.device_first_seen(device_id) if isinstance(device_id, str) and device_id else None
     data = squad_case_data(state, missing, case, reviews, officer_name, label, first_seen)

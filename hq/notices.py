@@ -2,7 +2,7 @@
 pushed case's number says.
 
 - **Series** (``NoticeSeries``): a district's printed numbers ``1..capacity`` of a prefix, ``width`` digits.
-  Made and changed with ``streetpatrol-hq notice-books series`` (``hq.noticecli``).
+  Made and changed with ``streetpatrol-hq notice-books series`` (``hq.cli.notices``).
 - **Books**: a range of a series issued to one officer, by hand (``notice-books assign`` / ``POST
   /v1/notice-books``: an exact range or the next free run) or automatically: on a pull asking for books
   (``pull_books``), when the officer's unused numbers across his books are below the series' ``threshold``,

@@ -7,7 +7,7 @@ each under the policy version it was staged under (``hq.policy``), and audits ev
 it (the decision, the case's state, a restage when it changes what counts). ``verdict_of`` turns a
 ``StageDecision`` into the stored ``StageVerdict``.
 
-Used by ``hq.ingest`` (pushed cases, subjects and reviews) and ``hq.merge`` (merges and splits).
+Used by ``hq.ingest.push`` (pushed cases, subjects and reviews) and ``hq.merge`` (merges and splits).
 """
 
 from __future__ import annotations

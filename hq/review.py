@@ -5,7 +5,7 @@
     POST /v1/review/{case_id}                        ReviewRequest → ReviewOutcome (leader: own squad; HQ)
     GET  /v1/reports/daylog?day=&squad=&format=pdf|csv   the day log file (leader: own squad; HQ)
 
-Officers get 403 ``FORBIDDEN`` on all three. A review made here goes through ``hq.ingest.ingest_batch``
+Officers get 403 ``FORBIDDEN`` on all three. A review made here goes through ``hq.ingest.push.ingest_batch``
 as a pushed ``review`` record of the caller (``device_seq`` 0, so the phone's sequence numbers of that
 device are untouched): the same checks, the same exactly-once receipt (send the same ``review_id`` again
 and it is a duplicate), the same publication to the officer's phone (a returned case reaches it on the
@@ -29,7 +29,7 @@ from hq import paging
 from hq.api.errors import ApiError
 from hq.auth import Principal
 from hq.daydata import load_daylog, state_time_flag
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.reviewqueue import QueueItem, ReviewQueue, queue_of, read_queue
 from hq.settings import Settings
 from hq.storage.base import Storage, Tx

@@ -74,7 +74,7 @@ class Settings:
     max_batch_records: int = MAX_BATCH_RECORDS
     max_batch_bytes: int = MAX_BATCH_BYTES
     max_photo_bytes: int = MAX_PHOTO_BYTES
-    max_photo_edge: int = MAX_PHOTO_EDGE  # pixels, the long edge of an evidence photo (hq.photocheck)
+    max_photo_edge: int = MAX_PHOTO_EDGE  # pixels, the long edge of an evidence photo (hq.blobs.photocheck)
     default_pull_limit: int = DEFAULT_PULL_LIMIT
     max_pull_limit: int = MAX_PULL_LIMIT
     max_json_bytes: int = 64 * 1024  # any other JSON body (sign-in …)

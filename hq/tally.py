@@ -17,7 +17,7 @@ Every write that changes a case version's counted state goes through ``changing(
 It reads the versions' facts before and after the block and adds the difference to the aggregate tables
 (upsert-increment) in the same transaction, then recounts the row of each subject involved (its counted
 cases, their number at 处罚, the latest of each: a maximum cannot be decremented). The hooks: a new
-version and the one it supersedes (``hq.ingest``'s case), a restage (``restage_after``), a review
+version and the one it supersedes (``hq.ingest.push``'s case), a restage (``restage_after``), a review
 (``apply_review``). ``rebuild(tx)`` empties the tables and counts every case again with the same
 ``facts_of`` (``streetpatrol-hq rebuild-aggregates``, the bench's bulk loader).
 """

@@ -10,7 +10,7 @@
   squad's leader (own squad only) or the desk assigns an officer (``assign``; a later one is a reassignment,
   recorded as its own event). The public place is the grid cell's or street's name at the point, never the
   address or the point.
-- **Phone events** (``apply_phone_event``, called by ``hq.ingest`` for the ``work_order_arrival`` /
+- **Phone events** (``apply_phone_event``, called by ``hq.ingest.push`` for the ``work_order_arrival`` /
   ``work_order_resolution`` record kinds under the same exactly-once ledger): only by the officer the order
   is assigned to; the arrival's distance to the complaint's point is computed and a far one flagged.
 - **Follow-up** (``follow_up``): by the desk; 不满意 with ``reopen`` starts the next round of the same order.

@@ -141,7 +141,7 @@ def tagged_jpeg(base: bytes, tag: str) -> bytes:
 
 def _hq_command() -> list[str]:
     script = Path(sys.executable).with_name("streetpatrol-hq")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "hq.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "hq.cli.main"]
 
 
 class HqProcess:

@@ -120,7 +120,7 @@ class ServerProcess:
 
 def _hq_command() -> list[str]:
     script = Path(sys.executable).with_name("streetpatrol-hq")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "hq.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "hq.cli.main"]
 
 
 class HqServer(ServerProcess):

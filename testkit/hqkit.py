@@ -36,7 +36,7 @@ from enforcement.model import (
 )
 from hq.app import create_app
 from hq.auth import PinHasher
-from hq.blobs import FilesystemBlobStore
+from hq.blobs.store import FilesystemBlobStore
 from hq.settings import FAST_PIN_HASHING, Settings
 from hq.storage.base import District, Squad, Storage, UserRow
 from hq.storage.sqlite import SqliteStorage

@@ -246,7 +246,7 @@ THREAD_STATES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("PG commit-step lock", ("lock_commit_step", "lock_keys")),
     ("SQL", ("SqliteDialect.execute", "PostgresDialect.execute", "(psycopg/", "(psycopg_pool/")),
-    ("blob files", ("(hq/blobs.py", "_Spool.")),
+    ("blob files", ("(hq/blobs/store.py", "_Spool.")),
 )
 SQLITE_BEGIN_COMMIT = "SQLite BEGIN/COMMIT"  # leaf in SqliteStorage.transaction: the write lock or the fsync
 

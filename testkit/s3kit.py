@@ -28,7 +28,7 @@ class S3Endpoint:
         return {**CREDENTIALS, "STREETPATROL_S3_ENDPOINT": self.url}
 
     def client(self) -> Any:
-        from hq.blobs_s3 import client_from_env  # only hq/blobs_s3.py imports boto3
+        from hq.blobs.s3 import client_from_env  # only hq/blobs/s3.py imports boto3
 
         saved = {k: os.environ.get(k) for k in self.env()}
         os.environ.update(self.env())
@@ -62,7 +62,7 @@ def moto_endpoint() -> Iterator[S3Endpoint]:
 
 
 class BucketBlobs:
-    """HQ's photos in ``bucket`` under ``prefix`` (``hq.blobs_s3``'s layout: ``<prefix>blobs/<sha256>``,
+    """HQ's photos in ``bucket`` under ``prefix`` (``hq.blobs.s3``'s layout: ``<prefix>blobs/<sha256>``,
     cut-off uploads ``<prefix>partial/…``), as ``testkit.fleet.tally`` counts them."""
 
     def __init__(self, client: Any, bucket: str, prefix: str) -> None:

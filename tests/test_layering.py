@@ -10,7 +10,7 @@ mobile/photowhole.py, which only photos.py imports; pillow_heif only there, ctyp
 binding mobile/photowebp.py and the libheif tile binding mobile/photoheif.py, which import no PIL), httpx
 only in the HQ client (mobile/hqclient/). sync/ is what phone and HQ share: it imports neither. At HQ the
 database drivers (sqlite3, psycopg) stay in hq/storage/, which hands its callers its own errors; boto3 only
-in hq/blobs_s3.py. No module imports itself round a circle, counting imports inside functions too: an
+in hq/blobs/s3.py. No module imports itself round a circle, counting imports inside functions too: an
 import moved into a function to dodge a circle is still a circle.
 """
 
@@ -95,10 +95,10 @@ def test_one_module_owns_each_phone_library(library: str, owners: set[str]) -> N
 
 
 def test_only_the_s3_store_imports_boto3() -> None:
-    """boto3 (and its botocore) belong to hq/blobs_s3.py: the rest of HQ sees the BlobStore contract only,
+    """boto3 (and its botocore) belong to hq/blobs/s3.py: the rest of HQ sees the BlobStore contract only,
     and the phone and the shared protocol never reach an AWS library."""
     libraries = {"boto3", "botocore", "s3transfer"}
-    bad = offenders("hq", libraries, allow={"hq/blobs_s3.py"})
+    bad = offenders("hq", libraries, allow={"hq/blobs/s3.py"})
     bad += offenders("mobile", libraries) + offenders("sync", libraries) + offenders("enforcement", libraries)
     assert bad == []
 
@@ -195,6 +195,20 @@ def test_sync_is_only_what_phone_and_hq_share() -> None:
     """sync/ holds the wire protocol both sides use; the phone's HQ client lives in mobile/hqclient/."""
     assert offenders("sync", {"mobile", "flet", "httpx"}) == []
     assert not (ROOT / "sync" / "client.py").exists()
+
+
+def test_hq_wings_point_down() -> None:
+    """HQ's wings: storage/ and blobs/ are the floor (they import no other wing); ingest/ writes through
+    storage and never reaches a router, a page or the command line; the dashboard (dash/) is wired only by
+    hq.app and the command line, the API's work-order list excepted (it shows the desk's page's list:
+    ``hq.dash.figures.listed_orders``); nothing outside cli/ imports the command line."""
+    wings = {"hq.ingest", "hq.dash", "hq.cli", "hq.api", "hq.blobs"}
+    assert offenders("hq/storage", wings) == []
+    assert offenders("hq/blobs", wings - {"hq.blobs"}) == []
+    assert offenders("hq/ingest", {"hq.dash", "hq.cli", "hq.api"}) == []
+    allow_dash = {"hq/app.py", "hq/cli/", "hq/dash/", "hq/api/workorder_routes.py"}
+    assert offenders("hq", {"hq.dash"}, allow=allow_dash) == []
+    assert offenders("hq", {"hq.cli"}, allow={"hq/cli/"}) == []
 
 
 def test_database_drivers_stay_in_hq_storage() -> None:

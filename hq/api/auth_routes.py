@@ -30,7 +30,7 @@ from sync.protocol import (
 
 def client_address(request: Request, settings: Settings) -> str:
     """The caller's address. Behind a reverse proxy listed in ``Settings.trusted_proxies``, uvicorn has
-    already put the client's address from ``X-Forwarded-For`` here (``hq.cli`` serve); from anyone else
+    already put the client's address from ``X-Forwarded-For`` here (``hq.cli.main`` serve); from anyone else
     the header is ignored, so a caller cannot choose the address the throttle and the audit log see."""
     return request.client.host if request.client else "unknown"
 

@@ -28,7 +28,7 @@ ASGIApp = Callable[
 Limits = Callable[[str, str], tuple[int, Errno] | None]
 
 
-#: Routes whose body is a zone file (``hq.api.zone_routes``, ``hq.dashzones``).
+#: Routes whose body is a zone file (``hq.api.zone_routes``, ``hq.dash.zones``).
 ZONE_UPLOAD_PATHS = frozenset({"/v1/zones", "/dashboard/zones"})
 
 

@@ -8,9 +8,10 @@
                                 uploaded these bytes (the uploader, their squad's leaders, HQ)
 
 An upload is streamed to a temporary file in the blob store with a cap (``max_photo_bytes``) and its hash
-checked (``hq.photocheck`` then checks it is evidence) before ``hq.blobs`` adopts it; a body cut off
-mid-way is kept as a partial of the caller's device (``hq.partials``). Recording a stored photo completes
-the cases waiting for it (``hq.ingest.emit_case_state``) and is audited. Each officer who uploads a
+checked (``hq.blobs.photocheck`` then checks it is evidence) before ``hq.blobs.store`` adopts it; a
+body cut off mid-way is kept as a partial of the caller's device (``hq.blobs.partials``). Recording a
+stored photo completes
+the cases waiting for it (``hq.ingest.push.emit_case_state``) and is audited. Each officer who uploads a
 photo's bytes is recorded (``photo_uploads``, badge and device; the file is stored once): a photo counts
 for a case, and is served through it, only when the case's own officer uploaded it, so listing another
 officer's hash in one's case neither completes the case nor opens the photo.
@@ -35,10 +36,10 @@ from hq.api.callers import token_dependency
 from hq.api.errors import ERROR_RESPONSES, ApiError
 from hq.api.jsonanswer import json_response
 from hq.auth import Auth, Principal
-from hq.blobs import BlobHashMismatch, BlobStore
+from hq.blobs.partials import OffsetMismatch, PartialStore, uploader_key
+from hq.blobs.photocheck import NotEvidence, check_evidence
+from hq.blobs.store import BlobHashMismatch, BlobStore
 from hq.feed import emit_case_state
-from hq.partials import OffsetMismatch, PartialStore, uploader_key
-from hq.photocheck import NotEvidence, check_evidence
 from hq.settings import Settings
 from hq.storage.base import CaseState, Storage
 from sync.protocol import SHA256_RE, UPLOAD_OFFSET_HEADER, Errno, PhotoUploadResult

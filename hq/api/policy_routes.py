@@ -3,7 +3,7 @@
     GET /v1/policy   → PolicyInfo: the version in force and every published version (HQ users only:
                        403 ``FORBIDDEN`` to officers and leaders, whose phones get it as a change)
 
-Publishing is HQ's command line (``streetpatrol-hq policy set``, ``hq.clipolicy``): no route edits it.
+Publishing is HQ's command line (``streetpatrol-hq policy set``, ``hq.cli.policy``): no route edits it.
 """
 
 from collections.abc import Callable

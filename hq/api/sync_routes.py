@@ -1,6 +1,6 @@
 """Push and pull, as an ``APIRouter`` (tag ``sync``); the wire shapes are ``sync.protocol``'s.
 
-POST /v1/push                      PushBatch → PushResponse (``hq.ingest.ingest_batch``: one
+POST /v1/push                      PushBatch → PushResponse (``hq.ingest.push.ingest_batch``: one
                                    transaction; the answer is sent after commit). The body is read
                                    by the route and parsed in a worker thread, records counted
                                    first (``hq.api.pushbody``), never on the event loop
@@ -24,7 +24,7 @@ from hq.api.jsonanswer import json_response
 from hq.api.pushbody import TooManyRecords, parse_push
 from hq.auth import Auth, Principal
 from hq.feed import history_since
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.notices import pull_books
 from hq.policy import current as current_policy
 from hq.policy import policy_change

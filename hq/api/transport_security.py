@@ -3,7 +3,7 @@
 Whether a request came over TLS is ``request.url.scheme`` (the ASGI scope's ``scheme``): ``https`` when
 uvicorn itself terminated TLS (``serve --tls-cert/--tls-key``), or when a *trusted* reverse proxy said so
 in ``X-Forwarded-Proto``. uvicorn rewrites the scheme and the client address from the forwarded headers
-only for peers listed in ``serve --trusted-proxy`` / ``STREETPATROL_TRUSTED_PROXIES`` (``hq.cli``), so
+only for peers listed in ``serve --trusted-proxy`` / ``STREETPATROL_TRUSTED_PROXIES`` (``hq.cli.main``), so
 neither can be spoofed by a caller talking to HQ directly.
 
 ``Strict-Transport-Security`` is never sent over plain http: a browser ignores it there, and sending it

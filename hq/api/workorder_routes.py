@@ -23,7 +23,7 @@ from enforcement.model import Role
 from enforcement.workorders import EventKind, Satisfaction, Source, replay
 from hq.api.errors import ERROR_RESPONSES, ApiError
 from hq.auth import Principal
-from hq.dashfigures import listed_orders
+from hq.dash.figures import listed_orders
 from hq.settings import Settings
 from hq.storage.base import Storage
 from hq.workorders import (

@@ -560,7 +560,7 @@ class Tx(Protocol):
         (a concurrent amendment): the caller's transaction fails and is retried by the phone."""
         ...
 
-    # -- set-based forms of the above, for a whole push batch (``hq.ingest``)
+    # -- set-based forms of the above, for a whole push batch (``hq.ingest.push``)
     def receipts_of(self, record_ids: Iterable[str]) -> list[Receipt]:
         """Every receipt under any of these record ids."""
         ...

@@ -1,6 +1,6 @@
 """Set-based reads and writes of a push batch (shared SQL): one statement per table per batch.
 
-``hq.ingest`` reads what a whole batch needs in one query per table (receipts of its record ids, which of
+``hq.ingest.push`` reads what a whole batch needs in one query per table (receipts of its record ids, which of
 its case ids and case numbers exist, its subjects, their histories, the photos already held) and writes
 its new case versions, photo manifests and receipts with one statement each (``SqlBase._rows``: on
 PostgreSQL one ``INSERT … SELECT … FROM unnest``, not a statement per row; on SQLite an ``executemany``).

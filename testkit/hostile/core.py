@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from enforcement.model import Officer
-from hq.blobs import FilesystemBlobStore
+from hq.blobs.store import FilesystemBlobStore
 from hq.storage.base import Storage
 from sync.protocol import Errno, ErrorBody, http_status
 

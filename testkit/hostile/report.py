@@ -18,7 +18,7 @@ from typing import Any
 
 from enforcement.codec import to_json_dict
 from enforcement.model import PhotoRef, new_id
-from hq.blobs import FilesystemBlobStore
+from hq.blobs.store import FilesystemBlobStore
 from hq.storage.base import Storage, SubjectConflict
 from testkit.hostile.attacks import auth_attacks, browser, records, scope_attacks
 from testkit.hostile.core import (

@@ -17,8 +17,8 @@ import httpx
 from enforcement.codec import to_json_dict
 from enforcement.model import Case, Officer, PhotoRef
 from enforcement.numbering import format_case_no
+from hq.blobs.partials import PartialUploads, uploader_key
 from hq.demo import USERS as DEMO_USERS
-from hq.partials import PartialUploads, uploader_key
 from sync.protocol import PROTOCOL_VERSION, UPLOAD_OFFSET_HEADER, Errno, http_status
 from testkit.hostile.core import ACCEPTED, BROKEN, OCTET, REFUSED, Part, Target, post_json
 from testkit.hostile.photos import _jpeg, evidence_photo

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from enforcement.codec import BAD_CHAR, MAX_LIST_ITEMS, _clean
 from enforcement.limits import TEXT_LIMITS, TextTooLongError, _fits, check_lengths, length_problems
 from enforcement.model import Location, SeizedItem
-from hq.ingestrules import is_uuid
+from hq.ingest.rules import is_uuid
 from hq.storage.sqlcore import utc_text
 from testkit.records import make_case
 

@@ -1,5 +1,5 @@
-"""The blob contract (``hq.blobs.BlobStore``): hash-verified, atomic, on each store: the local directory
-(``FilesystemBlobStore``: sharded files) and S3 (``hq.blobs_s3.S3BlobStore`` against a loopback moto
+"""The blob contract (``hq.blobs.store.BlobStore``): hash-verified, atomic, on each store: the local directory
+(``FilesystemBlobStore``: sharded files) and S3 (``hq.blobs.s3.S3BlobStore`` against a loopback moto
 server). ``leftovers`` is everything a store holds besides its blobs: no temp file, spool or stray object."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hq.blobs import BlobError, BlobHashMismatch, BlobNotFound, BlobStore, FilesystemBlobStore
-from hq.blobs_s3 import S3BlobStore
+from hq.blobs.s3 import S3BlobStore
+from hq.blobs.store import BlobError, BlobHashMismatch, BlobNotFound, BlobStore, FilesystemBlobStore
 from testkit.s3kit import S3Endpoint
 
 DATA = b"\xff\xd8\xff\xe0 evidence photo bytes " * 100

@@ -26,9 +26,9 @@ from enforcement.model import (
     new_id,
 )
 from hq import paging
-from hq.dashboard import trend_of
+from hq.dash.board import trend_of
 from hq.daydata import load_daylog
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.reviewqueue import ReviewQueue, queue_of, read_queue
 from hq.storage.base import CursorError, District, Squad, Storage, UserRow
 from sync.protocol import PushRecord

@@ -16,7 +16,7 @@ import pytest
 
 from enforcement.model import Stage
 from hq.auth import PinHasher
-from hq.cli import run_to_string
+from hq.cli.main import run_to_string
 from hq.demo import SUBJECTS, USERS
 from hq.export import EXPORT_COLUMNS
 from hq.settings import SettingsError, settings_from_env
@@ -167,7 +167,7 @@ def test_serve_runs_the_service_and_a_demo_officer_signs_in(tmp_path: Path) -> N
         [
             sys.executable,
             "-m",
-            "hq.cli",
+            "hq.cli.main",
             "serve",
             "--db",
             str(db),

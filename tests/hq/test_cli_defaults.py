@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hq import cli, clistorage
-from hq.cli import run_to_string
+from hq.cli import main as cli
+from hq.cli import storage as clistorage
+from hq.cli.main import run_to_string
 from tests.hq.test_cli import CHEAP_PINS
 
 

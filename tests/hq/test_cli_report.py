@@ -14,8 +14,8 @@ import pytest
 from enforcement.catalogue import load_catalogue
 from enforcement.codec import to_json_dict
 from enforcement.model import LOCAL_TZ, Review, ReviewDecision, Shift, new_id
-from hq.cli import run_to_string
-from hq.ingest import ingest_batch
+from hq.cli.main import run_to_string
+from hq.ingest.push import ingest_batch
 from hq.storage.sqlite import SqliteStorage
 from sync.protocol import PushRecord
 from testkit.hqkit import LEADER, OFFICER, SQUAD1, SQUAD2, make_case

@@ -22,7 +22,7 @@ from psycopg import sql as pgsql
 
 from enforcement.codec import to_json_dict
 from enforcement.model import Role
-from hq.cli import run_to_string
+from hq.cli.main import run_to_string
 from hq.demo import USERS
 from hq.storage import open_storage
 from sync.protocol import PROTOCOL_VERSION
@@ -87,7 +87,7 @@ def serve() -> Iterator[Any]:
 
     def start(storage: list[str], blobs: Path, *extra: str) -> tuple[str, subprocess.Popen[bytes]]:
         port = _free_port()
-        command = [sys.executable, "-m", "hq.cli", "serve", *storage, "--blobs", str(blobs)]
+        command = [sys.executable, "-m", "hq.cli.main", "serve", *storage, "--blobs", str(blobs)]
         process = subprocess.Popen(
             [*command, "--port", str(port), *extra],
             cwd=ROOT,

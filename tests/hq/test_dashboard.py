@@ -17,8 +17,8 @@ import pytest
 from enforcement.catalogue import load_catalogue
 from enforcement.codec import to_json_dict
 from enforcement.model import LOCAL_TZ, Case, CaseStatus, Stage, Subject, SubjectKind, new_id
-from hq.dashboard import COOKIE, FONT_URL, load_board
-from hq.dashchart import trend_svg
+from hq.dash.board import COOKIE, FONT_URL, load_board
+from hq.dash.chart import trend_svg
 from hq.demo import seed_demo
 from sync.protocol import PROTOCOL_VERSION
 from testkit.hqkit import (

@@ -1,4 +1,4 @@
-"""The dashboard's work-order pages (``hq.dashorders``): the desk signs in, files a complaint with the form,
+"""The dashboard's work-order pages (``hq.dash.orders``): the desk signs in, files a complaint with the form,
 sees the list (overdue first, ``tr.overdue`` styled in the stylesheet), routes, assigns and records the
 follow-up with forms; HQ sees the contact masked; other roles are refused; cross-site POSTs are refused;
 the board shows the bureau's figures line."""
@@ -15,7 +15,7 @@ import pytest
 
 from enforcement.model import Officer, Role, new_id
 from hq.auth import PinHasher
-from hq.dashboard import COOKIE
+from hq.dash.board import COOKIE
 from hq.demo_zones import seed_demo_zones
 from hq.storage.base import UserRow
 from sync.protocol import PROTOCOL_VERSION

@@ -1,11 +1,11 @@
-"""The dashboard's policy section (hq.dashpolicy): the version in force and the history, zh with en."""
+"""The dashboard's policy section (hq.dash.policy): the version in force and the history, zh with en."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from hq.dashboard import load_board
-from hq.dashpolicy import policy_section
+from hq.dash.board import load_board
+from hq.dash.policy import policy_section
 from hq.policy import publish
 from hq.storage.base import Storage
 from testkit.records import NOW

@@ -1,4 +1,4 @@
-"""The dashboard's subject page (issue #22, ``hq.dashsubjects``): a squad leader of the district and HQ see
+"""The dashboard's subject page (issue #22, ``hq.dash.subjects``): a squad leader of the district and HQ see
 strong and weak merge suggestions with both subjects' cases side by side and the open field conflicts;
 Merge, Not the same, Undo merge and resolving a conflict work from the page's forms; another district's
 leader, an officer and a bad form are refused with a reason."""
@@ -20,7 +20,7 @@ import pytest
 from enforcement.codec import to_json_dict
 from enforcement.model import LOCAL_TZ, Officer, Role, Stage, Subject, SubjectKind, new_id
 from hq.auth import PinHasher
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.storage.base import UserRow
 from sync.protocol import PushRecord
 from testkit.hqkit import (

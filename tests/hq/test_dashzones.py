@@ -1,4 +1,4 @@
-"""The dashboard's zones page (``hq.dashzones``): upload (multipart and raw), all-or-nothing refusal with
+"""The dashboard's zones page (``hq.dash.zones``): upload (multipart and raw), all-or-nothing refusal with
 every bad feature by index in zh + en, the download, and the tile-free plan with the day's cases."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 
 from enforcement.model import LOCAL_TZ, Stage
 from enforcement.zones import parse_collection
-from hq.dashboard import COOKIE
-from hq.dashzones import CLASS_COLOURS, SPOT_COLOUR, CaseDot, Projection, zones_svg
+from hq.dash.board import COOKIE
+from hq.dash.zones import CLASS_COLOURS, SPOT_COLOUR, CaseDot, Projection, zones_svg
 from hq.demo_zones import LAT, LON, demo_zones
 from hq.zones import export_zones
 from testkit.hqkit import HQ_USER, LEADER, OFFICER, Hq, make_case, make_hq, push_body, sign_in

@@ -13,7 +13,7 @@ from enforcement.codec import to_json_dict
 from enforcement.model import LOCAL_TZ, Disposition, Location, Stage, Subject, SubjectKind
 from hq.daydata import load_daylog
 from hq.export import EXPORT_COLUMNS, write_cases_csv
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.storage.base import Storage, UserRow
 from sync.protocol import PushRecord
 from testkit.hqkit import DISTRICT, OFFICER, SQUAD1, make_case

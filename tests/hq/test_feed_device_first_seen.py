@@ -17,7 +17,7 @@ from enforcement.catalogue import load_catalogue
 from enforcement.codec import case_from_dict, to_json_dict
 from enforcement.model import LOCAL_TZ, Case
 from hq.daydata import load_daylog
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.reviewqueue import read_queue
 from hq.storage.base import ChangeKind, District, Squad, Storage, UserRow
 from patrollog.reviewing import DEFAULT_WINDOW_DAYS, TimeFlag, time_flag

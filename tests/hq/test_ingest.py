@@ -21,9 +21,9 @@ from enforcement.model import (
     SubjectKind,
     new_id,
 )
-from hq import ingest as ingest_module
-from hq import ingestcase
-from hq.ingest import ingest, ingest_batch, payload_hash, sequence_gaps
+from hq.ingest import cases as ingestcase
+from hq.ingest import push as ingest_module
+from hq.ingest.push import ingest, ingest_batch, payload_hash, sequence_gaps
 from hq.storage.base import ChangeKind, Storage
 from sync.protocol import CaseStateData, Errno, PushRecord, RecordKind, RecordResult
 from testkit.records import DISTRICT, LEADER, NOW, OFFICER, OTHER_OFFICER, days, make_case, make_subject
@@ -339,7 +339,7 @@ def test_concurrent_pushes_about_one_subject_see_each_other(
     earlier = make_case(officer=OTHER_OFFICER, subject_id=sid, occurred_at=NOW - days(1))
     later = make_case(subject_id=sid)
     in_first, release_first, second_started = threading.Event(), threading.Event(), threading.Event()
-    real_compute = ingestcase.compute_stage  # the case path stages (hq.ingestcase)
+    real_compute = ingestcase.compute_stage  # the case path stages (hq.ingest.cases)
 
     def slow_compute(*args: Any, **kwargs: Any) -> Any:
         if threading.current_thread().name == "first":

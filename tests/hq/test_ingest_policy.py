@@ -1,5 +1,5 @@
 """HQ stages each case under the policy version it was staged under, says so when it used another, and
-never restages earlier cases under a newer policy (hq.policy, hq.ingest)."""
+never restages earlier cases under a newer policy (hq.policy, hq.ingest.push)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from enforcement.codec import to_json_dict
 from enforcement.model import Stage, new_id
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.policy import publish
 from hq.storage.base import CaseState, Storage
 from sync.protocol import PushRecord, RecordResult

@@ -20,7 +20,7 @@ import pytest
 
 from enforcement.codec import to_json_dict
 from enforcement.model import Case, Stage
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.storage.base import StageVerdict, Storage
 from hq.storage.postgres import PostgresStorage
 from sync.protocol import PushRecord, RecordResult

@@ -41,9 +41,9 @@ from enforcement.model import (
     Shift,
     Stage,
 )
-from hq import ingest as ingest_module
-from hq.ingest import ingest_batch
-from hq.ingestrules import canonical_text, payload_hash, payload_hash_of_text
+from hq.ingest import push as ingest_module
+from hq.ingest.push import ingest_batch
+from hq.ingest.rules import canonical_text, payload_hash, payload_hash_of_text
 from hq.storage.base import Storage
 from hq.storage.sqlcore import dumps
 from hq.storage.sqlite import SqliteStorage
@@ -230,7 +230,7 @@ _json = st.recursive(
 
 @given(payload=st.dictionaries(_text, _json, max_size=6), kind=st.sampled_from(["case", "subject", "shift"]))
 def test_the_hash_of_the_canonical_text_is_the_payload_hash(payload: dict[str, Any], kind: str) -> None:
-    """The ledger's identity of a record is unchanged by encoding its payload once (``hq.ingestrules``)."""
+    """The ledger's identity of a record is unchanged by encoding its payload once (``hq.ingest.rules``)."""
     text = canonical_text(payload)
     assert payload_hash_of_text(kind, text) == payload_hash(kind, payload)
     assert text == dumps(payload)  # what the database stores

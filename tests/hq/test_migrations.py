@@ -20,8 +20,9 @@ import pytest
 from psycopg import sql as pgsql
 
 from enforcement.model import ReviewDecision, Shift
-from hq import cli, tally
-from hq.ingest import ingest_batch
+from hq import tally
+from hq.cli import main as cli
+from hq.ingest.push import ingest_batch
 from hq.storage import migrations
 from hq.storage.base import (
     ChangeKind,

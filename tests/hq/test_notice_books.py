@@ -13,8 +13,8 @@ import pytest
 
 from enforcement.codec import to_json_dict
 from enforcement.model import Disposition, Stage
-from hq.cli import run_to_string
-from hq.ingest import ingest_batch
+from hq.cli.main import run_to_string
+from hq.ingest.push import ingest_batch
 from hq.notices import NoticeBookRefused, assign_book, pull_books, save_series
 from hq.storage.base import Storage, StorageConflict, StorageError
 from hq.storage.notice_rows import NoticeSeries

@@ -144,7 +144,7 @@ def test_dashboard_filters_trends_and_full_lists(world: tuple[Hq, httpx.Client])
     assert cases.text.count("<tr>") == 10  # the header and 9 cases
     assert client.get("/dashboard/cases", params={**window, "cursor": "bad"}).status_code == 400
     with hq.storage.transaction(readonly=True) as tx:
-        from hq.dashboard import load_board
+        from hq.dash.board import load_board
 
         weekly = load_board(tx, date(2026, 11, 22), 3, trend="week")
     assert weekly.trend is not None

@@ -1,5 +1,5 @@
-"""Cut-off uploads kept for resuming (``hq.partials``), on each store (a local directory, and objects in
-an S3 bucket: ``hq.blobs_s3.S3PartialUploads`` against a loopback moto server), and the sweep of stale
+"""Cut-off uploads kept for resuming (``hq.blobs.partials``), on each store (a local directory, and objects in
+an S3 bucket: ``hq.blobs.s3.S3PartialUploads`` against a loopback moto server), and the sweep of stale
 spool files (``FilesystemBlobStore.sweep_temp``, also run when the HQ app starts)."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from hq.app import create_app
-from hq.blobs import FilesystemBlobStore
-from hq.blobs_s3 import S3PartialUploads
-from hq.partials import OffsetMismatch, PartialStore, PartialUploads, uploader_key
+from hq.blobs.partials import OffsetMismatch, PartialStore, PartialUploads, uploader_key
+from hq.blobs.s3 import S3PartialUploads
+from hq.blobs.store import FilesystemBlobStore
 from testkit.hqkit import make_hq
 from testkit.s3kit import S3Endpoint
 

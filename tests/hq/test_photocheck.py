@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from enforcement.model import LOCAL_TZ
-from hq.photocheck import NotEvidence, check_evidence
+from hq.blobs.photocheck import NotEvidence, check_evidence
 from mobile.photos import PhotoSettings, Watermark, process_photo
 
 

@@ -12,10 +12,10 @@ from enforcement.catalogue import load_catalogue
 from enforcement.codec import to_json_dict
 from enforcement.model import LOCAL_TZ, Subject, SubjectKind
 from enforcement.validation import validate_subject
-from hq.dashboard import load_board
+from hq.dash.board import load_board
 from hq.daydata import load_daylog
 from hq.export import write_cases_csv
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.storage.base import Storage, UserRow
 from patrollog.csvlog import daylog_csv
 from patrollog.pdf import daylog_pdf

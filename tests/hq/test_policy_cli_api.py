@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hq.cli import run_to_string
+from hq.cli.main import run_to_string
 from hq.policy import publish
 from hq.storage.sqlite import SqliteStorage
 from testkit.hqkit import HQ_USER, LEADER, OFFICER, make_hq, sign_in

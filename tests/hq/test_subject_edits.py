@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from enforcement.codec import to_json_dict
 from enforcement.model import Subject
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.storage.base import ChangeKind, Storage
 from hq.subjectedit import resolve_conflict
 from sync.protocol import PushRecord

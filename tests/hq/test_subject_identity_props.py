@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from enforcement.codec import to_json_dict
 from enforcement.staging import compute_stage
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.merge import MergeRefused, merge_subjects, unmerge_subjects
 from hq.policy import current, stage_policy_for
 from sync.protocol import PushRecord

@@ -10,7 +10,7 @@ import pytest
 
 from enforcement.codec import to_json_dict
 from enforcement.model import Location, Stage, SubjectKind
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.merge import MergeRefused, merge_subjects, unmerge_subjects
 from hq.storage.base import ChangeKind, Storage
 from hq.subjectmatch import MAX_PLACES, identity_group

@@ -17,7 +17,7 @@ from typing import Any
 from enforcement.codec import to_json_dict
 from enforcement.model import Officer, Role, Stage
 from enforcement.staging import compute_stage
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.policy import current, stage_policy_for
 from hq.storage.base import Storage, UserRow
 from hq.subjectmatch import identity_group

@@ -1,6 +1,6 @@
 """The kept aggregates (``hq.tally``) always equal a recount from scratch, on both backends.
 
-A property test drives random sequences through ``hq.ingest``: new cases for a few subjects at random
+A property test drives random sequences through ``hq.ingest.push``: new cases for a few subjects at random
 times (an earlier one arriving late restages the later ones), amendments (a new version, moved in time
 or to another subject, voided), fines and seizures, and reviews (approve, return, withdraw). After each
 sequence the aggregate tables must equal ``hq.tally.recount`` (every case counted again with the same
@@ -29,7 +29,7 @@ from enforcement.model import (
     new_id,
 )
 from hq import tally
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from hq.storage.base import Storage, UserRow
 from sync.protocol import PushRecord
 from testkit.records import LEADER, NOW, OFFICER, OTHER_OFFICER, days, make_case
@@ -145,7 +145,7 @@ def test_rebuild_gives_the_same_tables_and_counts_fines_and_seizures(storage: St
 
 
 def test_rebuild_aggregates_command(tmp_path: Any) -> None:
-    from hq.cli import run_to_string
+    from hq.cli.main import run_to_string
     from hq.storage.sqlite import SqliteStorage
 
     db = tmp_path / "hq.db"

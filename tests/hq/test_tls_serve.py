@@ -17,7 +17,7 @@ import httpx
 import pytest
 import trustme
 
-from hq.cli import main, run_to_string
+from hq.cli.main import main, run_to_string
 from hq.storage import open_storage
 from hq.storage.base import iter_all_audit
 from mobile.hqclient.tls import ssl_context
@@ -106,7 +106,7 @@ def serve() -> Iterator[Any]:
             assert run_to_string(["seed-demo", "--db", str(db)])[0] == 0
         port = _free_port()
         process = subprocess.Popen(
-            [sys.executable, "-m", "hq.cli", *serve_args(tmp_path), "--port", str(port), *extra],
+            [sys.executable, "-m", "hq.cli.main", *serve_args(tmp_path), "--port", str(port), *extra],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

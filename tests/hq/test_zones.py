@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hq.cli import run_to_string
+from hq.cli.main import run_to_string
 from hq.demo_zones import demo_zones
 from hq.storage.base import ChangeKind, Storage
 from hq.storage.sqlite import SqliteStorage

@@ -15,7 +15,7 @@ import pytest
 
 from enforcement.codec import to_json_dict
 from enforcement.model import LOCAL_TZ, Officer, Subject, SubjectKind, new_id
-from hq.ingest import ingest_batch
+from hq.ingest.push import ingest_batch
 from mobile.state.app_state import AppState
 from mobile.state.identity import OFFLINE
 from mobile.views.identity import IdentityView

@@ -585,7 +585,7 @@ DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
     ("GET /dashboard/export.csv?days=3&until=2026-11-22", (200, 403, 403, 401, 200, 403)),
     ("GET /dashboard/daylog?squad=ZD01&until=2026-11-22", (200, 403, 403, 401, 200, 403)),
     ("GET /assets/dashboard.css", (200, 200, 200, 200, 200, 200)),
-    # hq.dashfonts: the shipped fonts are public (the sign-in page needs them), read-only, nothing else
+    # hq.dash.fonts: the shipped fonts are public (the sign-in page needs them), read-only, nothing else
     ("GET /assets/fonts/StreetPatrolHan.otf", (200, 200, 200, 200, 200, 200)),
     ("GET /assets/fonts/absent.otf", (404, 404, 404, 404, 404, 404)),
     ("POST /assets/fonts/StreetPatrolHan.otf", (405, 405, 405, 405, 405, 405)),
@@ -594,11 +594,11 @@ DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
     ("GET /dashboard/sign-out", (405, 405, 405, 405, 405, 405)),
     ("POST /dashboard/users/disable", (200, 403, 403, 401, 403, 403)),
     ("POST /dashboard/users/enable", (200, 403, 403, 401, 403, 403)),
-    # hq.dashzones: the page as /dashboard; an empty upload is refused whole (422) and stores nothing
+    # hq.dash.zones: the page as /dashboard; an empty upload is refused whole (422) and stores nothing
     ("GET /dashboard/zones", (200, 403, 403, 200, 200, 403)),
     ("GET /dashboard/zones.geojson", (200, 403, 403, 401, 200, 403)),
     ("POST /dashboard/zones", (422, 403, 403, 401, 403, 403)),
-    # hq.publicpage: the public disclosure page, no sign-in (its rows for every caller and the personal
+    # hq.dash.public: the public disclosure page, no sign-in (its rows for every caller and the personal
     # data it must not show: tests/reliability/test_access_workorders.py)
     ("GET /dashboard/cases?days=3&until=2026-11-22", (200, 403, 403, 401, 200, 403)),
     ("GET /dashboard/conflicts", (200, 403, 403, 401, 200, 403)),
@@ -606,14 +606,14 @@ DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
     ("GET /public", (200, 200, 200, 200, 200, 200)),
     ("GET /public?lang=en&month=2026-11", (200, 200, 200, 200, 200, 200)),
     ("GET /public/complaints.csv?month=2026-11", (200, 200, 200, 200, 200, 200)),
-    # hq.dashorders: the work-order pages, for the desk and HQ (an empty intake form is 422; the literal
+    # hq.dash.orders: the work-order pages, for the desk and HQ (an empty intake form is 422; the literal
     # "{raw_id}" is no order id: 404 once the session and the role passed)
     ("GET /dashboard/orders", (200, 403, 403, 200, 200, 200)),
     ("POST /dashboard/orders", (422, 403, 403, 401, 403, 422)),
     ("POST /dashboard/orders/{raw_id}/route", (404, 403, 403, 401, 403, 404)),
     ("POST /dashboard/orders/{raw_id}/assign", (404, 403, 403, 401, 403, 404)),
     ("POST /dashboard/orders/{raw_id}/follow-up", (404, 403, 403, 401, 403, 404)),
-    # hq.dashsubjects: merge suggestions and field conflicts, for a leader (own district) and HQ; an empty
+    # hq.dash.subjects: merge suggestions and field conflicts, for a leader (own district) and HQ; an empty
     # form names no subject or conflict (422 once the session and the role passed)
     ("GET /dashboard/subjects", (200, 200, 403, 200, 200, 403)),
     ("GET /dashboard/subjects?district=二七区", (200, 403, 403, 200, 200, 403)),
@@ -633,7 +633,7 @@ DASH_OFFICERS = {"hq": HQ_USER, "leader": LEADER, "owner": OWNER, "xsite": HQ_US
 def test_dashboard_access(
     tmp_path_factory: pytest.TempPathFactory, key: str, caller: str, expected: int
 ) -> None:
-    from hq.dashboard import COOKIE
+    from hq.dash.board import COOKIE
 
     hq = make_hq(tmp_path_factory.mktemp("dashboard"))
     if caller == "desk":

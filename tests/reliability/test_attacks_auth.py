@@ -26,9 +26,9 @@ import pytest
 from psycopg import sql as pgsql
 
 from enforcement.model import LOCAL_TZ
-from hq import cli
 from hq.auth import PinHasher
-from hq.dashboard import COOKIE, load_board
+from hq.cli import main as cli
+from hq.dash.board import COOKIE, load_board
 from hq.settings import ThrottleSettings
 from hq.storage.postgres import PostgresStorage
 from mobile.hqclient import DeviceBlocked

@@ -90,9 +90,10 @@ def test_hq_thread_samples_are_classified_by_what_the_thread_waits_for(tmp_path:
                 "PostgresDialect.lock_commit_step (hq/storage/postgres.py:62);"
                 "Connection.wait (psycopg/connection.py:495) 2",
                 f"{worker};create_app.<locals>._store_photo (hq/app.py:509);"
-                "FilesystemBlobStore.adopt (hq/blobs.py:147) 1",
-                f"{push};ingest_batch (hq/ingest.py:100) 4",
-                "<module> (streetpatrol-hq:6);main (hq/cli.py:329);Runner.run (asyncio/runners.py:118) 7",
+                "FilesystemBlobStore.adopt (hq/blobs/store.py:147) 1",
+                f"{push};ingest_batch (hq/ingest/push.py:100) 4",
+                "<module> (streetpatrol-hq:6);main (hq/cli/main.py:329);"
+                "Runner.run (asyncio/runners.py:118) 7",
             ]
         ),
         encoding="utf-8",

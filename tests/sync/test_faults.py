@@ -288,7 +288,7 @@ def test_a_push_interrupted_inside_hq_stores_nothing_half(
     """The batch is one transaction: a failure in the middle leaves nothing behind, and a retry stores
     each record once."""
     cases = [phone.record_case() for _ in range(10)]
-    from hq import ingest as ingest_module
+    from hq.ingest import push as ingest_module
 
     real = ingest_module._Batch.apply
     calls = 0

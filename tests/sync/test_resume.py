@@ -286,7 +286,8 @@ def wait_for_partial(hq: Hq, sleeps: Sleeps, then: Callable[[], None] | None = N
     def on_sleep(count: int) -> None:
         if count == 1:
             until(
-                lambda: hq.blobs.partial_dir().is_dir() and any(hq.blobs.partial_dir().iterdir()), "partial"
+                lambda: hq.blobs.partial_dir().is_dir() and any(hq.blobs.partial_dir().iterdir()),
+                "partial",
             )
             if then is not None:
                 then()

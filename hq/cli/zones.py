@@ -1,4 +1,4 @@
-"""``streetpatrol-hq zones import FILE.geojson`` / ``zones export [--out FILE]`` (wired by ``hq.cli``).
+"""``streetpatrol-hq zones import FILE.geojson`` / ``zones export [--out FILE]`` (wired by ``hq.cli.main``).
 
 Import prints the new version and what changed, or every bad feature by index in Chinese and English
 (exit 1; nothing imported). Export writes the current set as GeoJSON (WGS84, RFC 7946)."""

@@ -1,4 +1,4 @@
-"""``streetpatrol-hq notice-books …`` (wired by ``hq.cli``): warning-notice series and books (``hq.notices``).
+"""``streetpatrol-hq notice-books …`` (wired by ``hq.cli.main``): notice series and books (``hq.notices``).
 
     notice-books series SERIES --district D [--width 6] [--book-size 50] [--threshold 10] [--capacity N]
                         [--manual]        add a district's printed series or change it; HQ issues from

@@ -17,7 +17,7 @@ colour (示范街 red, 规范街 amber, 商业街 green), squad areas as dashed 
 outlines with their codes, 疏导点 as blue markers (their area or radius), and the chosen day's counted
 cases (voided and withdrawn ones left out) as dots in the colour of HQ's stage. SVG presentation
 attributes only: no inline style, so the dashboard's CSP holds. ``install_dashzones`` adds the routes
-(``hq.app`` calls it after ``hq.dashboard.install_dashboard``; the board links here).
+(``hq.app`` calls it after ``hq.dash.board.install_dashboard``; the board links here).
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from enforcement.staging import stage_name
 from enforcement.zones import STREET_CLASS_TEXT, StreetClass, Zone, ZoneKind, parse_feature
 from hq.api.errors import ApiError
 from hq.auth import Auth, Principal
-from hq.dashboard import _page, _section, _table, forbidden_page, sign_in_page
-from hq.dashcaller import cookie_caller
+from hq.dash.board import _page, _section, _table, forbidden_page, sign_in_page
+from hq.dash.caller import cookie_caller
 from hq.review import check_day
 from hq.settings import Settings
 from hq.storage.base import Storage, Tx

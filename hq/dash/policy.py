@@ -1,5 +1,5 @@
 """The dashboard's section on the staged rule's policy (``enforcement.policy``): the version in force, what
-it sets (in Chinese, English beneath), and every published version with who and when. ``hq.dashboard``
+it sets (in Chinese, English beneath), and every published version with who and when. ``hq.dash.board``
 puts it on the board (``Board.policy_html``)."""
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Who is calling a dashboard page: the signed-in user behind the dashboard's cookie, and the gate a page's
 actions pass through.
 
-The dashboard's pages (``hq.dashboard``, ``hq.dashorders``, ``hq.dashsubjects``, ``hq.dashzones``) read the
-caller the same way: the cookie ``COOKIE`` holds the token HQ issued at the dashboard's sign-in, and it is
-checked by ``hq.auth.Auth`` exactly as an API token is (expired, revoked or unknown: no caller, and the page
-offers the sign-in). An action (a form post) needs a caller whose role the page admits, else it is refused
-with ``TOKEN_MISSING`` (no caller) or ``FORBIDDEN`` (a role the page does not admit), answered in zh and en
+The dashboard's pages (``hq.dash.board``, ``hq.dash.orders``, ``hq.dash.subjects``,
+``hq.dash.zones``) read the caller the same way: the cookie ``COOKIE`` holds the token HQ issued at the
+dashboard's sign-in, and it is checked by ``hq.auth.Auth`` exactly as an API token is (expired, revoked
+or unknown: no caller, and the page offers the sign-in). An action (a form post) needs a caller whose
+role the page admits, else it is refused with ``TOKEN_MISSING`` (no caller) or ``FORBIDDEN`` (a role
+the page does not admit), answered in zh and en
 by ``hq.api.errors``.
 """
 
@@ -23,7 +24,7 @@ from sync.protocol import Errno
 
 __all__ = ["COOKIE", "CallerOf", "cookie_caller", "role_gate"]
 
-#: The dashboard's session cookie (HttpOnly, SameSite=Strict; set by ``hq.dashboard``'s sign-in).
+#: The dashboard's session cookie (HttpOnly, SameSite=Strict; set by ``hq.dash.board``'s sign-in).
 COOKIE = "sp_hq_token"
 
 CallerOf = Callable[[Request], "Principal | None"]

@@ -1,10 +1,10 @@
-"""The record-level rules of ``hq.ingest`` that read no storage.
+"""The record-level rules of ``hq.ingest.push`` that read no storage.
 
 A record that is not stored (``NotStored``: ``refused`` or ``deferred``, with the errno and the reason for
 the officer; ``invalid`` for a payload that does not validate), a record's identity for replays
 (``payload_hash``), client record ids (``is_uuid``, ``record_ids``), a subject write's ``base_version``
 (``base_version_of``), the one allowed change of a stored shift (``closes``) and the device sequence gaps
-(``sequence_gaps``). ``hq.ingest`` re-exports ``payload_hash`` and ``sequence_gaps``.
+(``sequence_gaps``). ``hq.ingest.push`` re-exports ``payload_hash`` and ``sequence_gaps``.
 """
 
 from __future__ import annotations

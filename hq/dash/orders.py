@@ -17,8 +17,8 @@ another role 403 (JSON, as the other dashboard forms). The browser guard (``hq.a
 cross-site POSTs under ``/dashboard``; the pages have no inline script or style. The caller's name and
 phone are shown in full to the desk only (HQ sees them masked, as in the JSON API).
 
-The board's hook (the bureau's figures line of its window and a link here) is ``hq.dashfigures``, apart
-from this module because this one builds on ``hq.dashboard``'s page helpers.
+The board's hook (the bureau's figures line of its window and a link here) is ``hq.dash.figures``, apart
+from this module because this one builds on ``hq.dash.board``'s page helpers.
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ from enforcement.workorders import (
 )
 from hq.api.errors import ApiError
 from hq.auth import Auth, Principal
-from hq.dashboard import _page, _section, forbidden_page, sign_in_page
-from hq.dashcaller import cookie_caller, role_gate
-from hq.dashfigures import PAGE, figures_line, listed_orders
+from hq.dash.board import _page, _section, forbidden_page, sign_in_page
+from hq.dash.caller import cookie_caller, role_gate
+from hq.dash.figures import PAGE, figures_line, listed_orders
 from hq.settings import Settings
 from hq.storage.base import Storage
 from hq.storage.workorder_rows import WorkOrderRow

@@ -4,8 +4,8 @@
 ``ab/cd/<sha256>``, written to a temp file, fsynced, renamed into place, directory fsynced: a blob is
 either wholly there or absent, even after a crash). An S3-compatible store implements the same
 protocol (``put``/``adopt`` upload after verifying, ``open`` streams, ``path`` materialises a local copy):
-``hq.blobs_s3.S3BlobStore``, chosen by ``serve --blobs s3://bucket/prefix``. Each store also keeps the
-cut-off uploads (``partial_uploads``: ``hq.partials``) where every HQ process sharing it sees them.
+``hq.blobs.s3.S3BlobStore``, chosen by ``serve --blobs s3://bucket/prefix``. Each store also keeps the
+cut-off uploads (``partial_uploads``: ``hq.blobs.partials``) where every HQ process sharing it sees them.
 Uploads are spooled in ``temp_dir()`` (a local directory in any store); ``sweep_temp`` removes spools
 that requests of a dead process left.
 
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from enforcement.text import LocalizedError
-from hq.partials import PartialStore, PartialUploads
+from hq.blobs.partials import PartialStore, PartialUploads
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
@@ -101,7 +101,7 @@ class BlobStore(Protocol):
     def partial_uploads(
         self, *, max_age: timedelta, max_total_bytes: int, clock: Callable[[], float] = time.time
     ) -> PartialStore:
-        """The cut-off uploads kept to resume (``hq.partials``), stored where this store's blobs are."""
+        """The cut-off uploads kept to resume (``hq.blobs.partials``), stored where this store's blobs are."""
         ...
 
     def sweep_temp(self, older_than: timedelta) -> int:

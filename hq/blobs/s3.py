@@ -1,7 +1,7 @@
 """Evidence photo files in an S3 bucket (any S3-compatible object store), for HQ nodes that share them.
 
-``S3BlobStore`` implements ``hq.blobs.BlobStore`` over ``s3://bucket/prefix``: a photo is the object
-``<prefix>blobs/<sha256>``; a cut-off upload (``hq.partials``) the object
+``S3BlobStore`` implements ``hq.blobs.store.BlobStore`` over ``s3://bucket/prefix``: a photo is the object
+``<prefix>blobs/<sha256>``; a cut-off upload (``hq.blobs.partials``) the object
 ``<prefix>partial/<sha256>.<uploader key>``, so a phone resumes on whichever node it reaches next. Uploads
 are still spooled to a local directory (``temp_dir()``): the whole file is hashed there, and only a file
 that hashes to its name is put under its name; an object under a photo's name is therefore always the
@@ -29,8 +29,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from hq.blobs import BlobError, BlobNotFound, _mismatch, check_name, verify_file
-from hq.partials import _NAME, OffsetMismatch, PartialStore, _Digest, copy_exactly
+from hq.blobs.partials import _NAME, OffsetMismatch, PartialStore, _Digest, copy_exactly
+from hq.blobs.store import BlobError, BlobNotFound, _mismatch, check_name, verify_file
 
 _CHUNK = 1 << 20
 _KEPT = "kept"  # object metadata: when the partial was kept (the partials' clock, seconds)

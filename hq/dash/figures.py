@@ -1,7 +1,7 @@
 """The board's hook for work orders (issue #15): the bureau's figures line for a window
 (受理热线投诉 N 件，1 小时内到场 N 件（到场率 x%），两日内办结 N 件（办结率 y%），
-回访满意率 z%) and the link to the work-order pages (``hq.dashorders``, which builds on
-``hq.dashboard``; this module does not, so the board can import it), and the lists of orders the desk's
+回访满意率 z%) and the link to the work-order pages (``hq.dash.orders``, which builds on
+``hq.dash.board``; this module does not, so the board can import it), and the lists of orders the desk's
 page and the JSON API show (``listed_orders``: every overdue order first, however old, then the newest).
 Both are indexed queries over the orders' summaries (``bench/workorders.py`` measures them at 100,000
 orders).

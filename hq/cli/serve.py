@@ -31,8 +31,8 @@ from typing import TextIO
 from fastapi import FastAPI
 
 from hq.app import create_app
-from hq.blobs import BlobStore, FilesystemBlobStore
-from hq.clistorage import CliError, storage_url
+from hq.blobs.store import BlobStore, FilesystemBlobStore
+from hq.cli.storage import CliError, storage_url
 from hq.settings import Settings, proxy_addresses, settings_from_env
 from hq.storage import is_postgres, open_storage
 from hq.storage.base import Storage
@@ -79,10 +79,10 @@ def worker_app() -> FastAPI:
 
 
 def open_blobs(where: str) -> BlobStore:
-    """The photo store ``serve --blobs`` names: ``s3://bucket/prefix`` (``hq.blobs_s3``, shared by HQ
+    """The photo store ``serve --blobs`` names: ``s3://bucket/prefix`` (``hq.blobs.s3``, shared by HQ
     nodes; endpoint and credentials from the environment) or a local directory."""
     if where.startswith("s3://"):
-        from hq.blobs_s3 import S3BlobStore  # boto3 only when the S3 store is used
+        from hq.blobs.s3 import S3BlobStore  # boto3 only when the S3 store is used
 
         return S3BlobStore.from_url(where)
     return FilesystemBlobStore(where)
@@ -174,7 +174,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         # argon2 memory stays bounded by the cores, not by cores x workers: each worker gets its share
         os.environ.setdefault(PIN_CONCURRENT_ENV, str(max(1, (os.cpu_count() or 2) // args.workers)))
         uvicorn.run(
-            "hq.cliserve:worker_app",
+            "hq.cli.serve:worker_app",
             factory=True,
             host=args.host,
             port=args.port,

@@ -54,7 +54,7 @@ seen: gaps are reported (``IngestReport.gaps``, an audit event) but never refuse
 The feed fan-out (``case_state`` to the officer, ``squad_case`` / ``squad_shift`` to the squad's
 leaders, ``history`` to the district) lives in ``hq.feed``; ``emit_case_state`` is re-exported here.
 Restaging and reviews (``restage_after``, ``apply_review``) live in ``hq.restage``; the record rules that
-read no storage (refusals, ``payload_hash``, ``sequence_gaps``, re-exported here) in ``hq.ingestrules``.
+read no storage (refusals, ``payload_hash``, ``sequence_gaps``, re-exported here) in ``hq.ingest.rules``.
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ from enforcement.model import (
 from enforcement.staging import StagePolicy
 from enforcement.validation import validate_subject
 from hq.feed import emit_squad_shift
-from hq.ingestcase import CaseBatch
-from hq.ingestrules import (
+from hq.ingest.cases import CaseBatch
+from hq.ingest.rules import (
     NotStored,
     base_version_of,
     closes,
@@ -186,8 +186,8 @@ def _subjects_of(tx: Tx, records: Sequence[PushRecord | Mapping[str, Any]]) -> s
 
 
 class _Batch(CaseBatch):
-    """A push's records applied in order: cases (``hq.ingestcase``), subjects, shifts, reviews and
-    work-order events, each answered once and again from the ledger (``hq.ingestbatch``)."""
+    """A push's records applied in order: cases (``hq.ingest.cases``), subjects, shifts, reviews and
+    work-order events, each answered once and again from the ledger (``hq.ingest.base``)."""
 
     def _apply(self, record: PushRecord) -> RecordResult:
         if record.kind == _CASE:

@@ -1,6 +1,6 @@
 """What a push batch reads, read once per table for the whole batch, and its new cases written together.
 
-``hq.ingest`` applies a batch's records one by one, in order, with the answers of a one-by-one ingest;
+``hq.ingest.push`` applies a batch's records one by one, in order, with the answers of a one-by-one ingest;
 ``BatchView`` makes that cost a handful of statements per batch instead of a dozen per case:
 
 - ``prefetch(records)`` reads, in one query per table, everything the batch's case records will ask
@@ -13,7 +13,7 @@
   update what the view answers, so a later case of the same batch sees the earlier ones exactly as it
   would see them stored. ``flush`` writes what is queued: one statement per table
   (``SqlBase._rows``), the summed tally delta (``hq.tally.TallyDelta``) and each queued history once.
-- ``invalidate`` flushes and forgets what was read: ``hq.ingest`` calls it before a record it applies
+- ``invalidate`` flushes and forgets what was read: ``hq.ingest.push`` calls it before a record it applies
   with direct reads and writes (an amendment, a subject, a shift, a review, a work-order event), so
   nothing queued is ever missing from what those read. A first version that restages later cases is
   written directly after a ``flush`` and then noted (``note_stored``): a restage changes only HQ's stage
@@ -32,7 +32,7 @@ from typing import Any
 from enforcement.model import Case, HistoryEntry, Subject
 from enforcement.policy import Policy
 from hq.feed import emit_history
-from hq.ingestrules import is_uuid
+from hq.ingest.rules import is_uuid
 from hq.policy import resolve
 from hq.storage.base import CaseState, NewCase, Receipt, RecordKind, Tx, UserRow
 from hq.subjectmatch import identity_groups

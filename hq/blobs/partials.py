@@ -3,7 +3,7 @@
 A *partial* is the prefix of one photo's bytes that HQ received from one signed-in device before the
 connection dropped. It lives beside the blob store: with local files in a directory beside its temp files
 (same file system), one file per (photo hash, uploader), named ``<sha256>.<uploader key>``; with the S3
-store as one object per (photo hash, uploader) in the shared bucket (``hq.blobs_s3``), so every HQ node
+store as one object per (photo hash, uploader) in the shared bucket (``hq.blobs.s3``), so every HQ node
 sees it. Nothing in it is trusted: the photo is
 stored only after the whole file (prefix + the rest) hashes to its name and passes the evidence check;
 a partial that fails either is discarded, and the phone starts over from byte 0. A cut-off body whose
@@ -61,7 +61,7 @@ def uploader_key(badge: str, device_id: str) -> str:
 
 class PartialStore:
     """The partials of one HQ (see the module doc): the bounds and the rules, over storage primitives that
-    a backend supplies (``PartialUploads``: a local directory; ``hq.blobs_s3.S3PartialUploads``: objects in
+    a backend supplies (``PartialUploads``: a local directory; ``hq.blobs.s3.S3PartialUploads``: objects in
     the shared bucket, so a phone resumes on whichever HQ node it reaches next). A partial is named
     ``<sha256>.<uploader key>``; its time is when it was kept."""
 

@@ -14,10 +14,10 @@
     streetpatrol-hq disable-user --db … | --pg … BADGE                    block a user, revoke their tokens
     streetpatrol-hq enable-user  --db … | --pg … BADGE                    let them sign in again
     streetpatrol-hq enable-device --db … | --pg … DEVICE_ID [--badge B]   lift a device's revocation
-    streetpatrol-hq zones import FILE.geojson --db … | --pg …            zones as a new version (hq.zonecli)
+    streetpatrol-hq zones import FILE.geojson --db … | --pg …            zones as a new version (hq.cli.zones)
     streetpatrol-hq zones export [--out F] --db … | --pg …               the current zones (GeoJSON, WGS84)
-    streetpatrol-hq notice-books series|assign|list …                    warning-notice books (hq.noticecli)
-    streetpatrol-hq policy show|set …                                     the staged rule's policy (clipolicy)
+    streetpatrol-hq notice-books series|assign|list …                    notice books (hq.cli.notices)
+    streetpatrol-hq policy show|set …                                     staged rule's policy (hq.cli.policy)
     streetpatrol-hq rebuild-aggregates --db … | --pg …                   recount the kept figures (hq.tally)
 
 Messages are printed in Chinese and English; a failure exits with status 1 and one line saying why.
@@ -27,7 +27,7 @@ Without --db/--pg a command uses ``$STREETPATROL_PG`` (a DSN), else ``$STREETPAT
 where it exists; ``init`` makes a database only where it is told (an option or a variable). With none of
 them, one error in Chinese and English names what was looked for.
 
-``serve`` itself is ``hq.cliserve``; which database a command opens, ``hq.clistorage``.
+``serve`` itself is ``hq.cli.serve``; which database a command opens, ``hq.cli.storage``.
 """
 
 from __future__ import annotations
@@ -47,19 +47,19 @@ from enforcement.model import LOCAL_TZ, Officer, Role
 from enforcement.text import LocalizedError
 from hq.audit import GENESIS, MIN_PREFIX, current_head, format_head, parse_head, verify
 from hq.auth import Auth, PinHasher
-from hq.clipolicy import add_policy_parser, cmd_policy
-from hq.cliserve import cmd_serve
-from hq.clistorage import CliError, add_storage_args, open_for, storage_url
+from hq.cli.notices import add_notice_commands, cmd_notice_books
+from hq.cli.policy import add_policy_parser, cmd_policy
+from hq.cli.serve import cmd_serve
+from hq.cli.storage import CliError, add_storage_args, open_for, storage_url
+from hq.cli.tally import cmd_rebuild_aggregates
+from hq.cli.workorders import add_workorder_commands, cmd_partner, cmd_workorder
+from hq.cli.zones import add_zone_commands, cmd_zones
 from hq.daydata import load_daylog
 from hq.demo import demo_text, seed_demo
 from hq.export import write_cases_csv
-from hq.noticecli import add_notice_commands, cmd_notice_books
 from hq.review import check_day
 from hq.settings import settings_from_env
 from hq.storage.base import AuditHead, Storage, UserRow, iter_all_audit
-from hq.tallycli import cmd_rebuild_aggregates
-from hq.wocli import add_workorder_commands, cmd_partner, cmd_workorder
-from hq.zonecli import add_zone_commands, cmd_zones
 from patrollog.csvlog import CSV_BOM, daylog_csv
 from patrollog.pdf import daylog_pdf
 

@@ -25,7 +25,7 @@ from starlette.types import Scope
 
 from patrollog.style import FALLBACK_FONTS, FONT_FACE, MAIN_FONT_FILE
 
-FONT_DIR = Path(__file__).resolve().parents[1] / "assets" / "fonts"
+FONT_DIR = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 FONT_PREFIX = "/assets/fonts"
 FONT_URL = f"{FONT_PREFIX}/{MAIN_FONT_FILE}"
 FONT_CACHE = "public, max-age=86400"

@@ -1,7 +1,7 @@
-"""The batch every push is applied as (``hq.ingest``): its transaction, the answers it counts, the
+"""The batch every push is applied as (``hq.ingest.push``): its transaction, the answers it counts, the
 device's sequence numbers, and how a record is parsed, hashed and answered again from the ledger. The
-record kinds' handlers are its subclasses: ``hq.ingestcase.CaseBatch`` (cases, set-based) and
-``hq.ingest``'s batch (subjects, shifts, reviews, work-order events)."""
+record kinds' handlers are its subclasses: ``hq.ingest.cases.CaseBatch`` (cases, set-based) and
+``hq.ingest.push``'s batch (subjects, shifts, reviews, work-order events)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from enforcement.model import (
     Officer,
 )
 from enforcement.staging import StagePolicy
-from hq.ingestrules import (
+from hq.ingest.rules import (
     NotStored,
     canonical_text,
     invalid,
@@ -25,7 +25,7 @@ from hq.ingestrules import (
     refused,
     sequence_gaps,
 )
-from hq.ingestview import BatchView
+from hq.ingest.view import BatchView
 from hq.storage.base import (
     Receipt,
     RecordKind,
@@ -115,7 +115,7 @@ class BatchBase:
         )
 
     def _apply(self, record: PushRecord) -> RecordResult:
-        raise NotImplementedError  # the record kinds' handlers: ``hq.ingest``
+        raise NotImplementedError  # the record kinds' handlers: ``hq.ingest.push``
 
     def _parse(self, kind: type[Any], record: PushRecord) -> tuple[Any, str]:
         parsed, _, digest = self._parse_json(kind, record)

@@ -1,6 +1,6 @@
-"""The case records of a push (``hq.ingest``): checked against the session, staged over the subject's
-whole identity, written set-based through the batch view (``hq.ingestview``) when nothing else changes,
-else on the stored rows with the later cases restaged (see ``hq.ingest``'s module doc)."""
+"""The case records of a push (``hq.ingest.push``): checked against the session, staged over the subject's
+whole identity, written set-based through the batch view (``hq.ingest.view``) when nothing else changes,
+else on the stored rows with the later cases restaged (see ``hq.ingest.push``'s module doc)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from enforcement.numbering import parse_case_no
 from enforcement.staging import compute_stage
 from enforcement.validation import second_officer_problem, validate_case
 from hq.feed import emit_case_state, emit_group_history, emit_history
-from hq.ingestbatch import BatchBase
-from hq.ingestrules import (
+from hq.ingest.base import BatchBase
+from hq.ingest.rules import (
     deferred,
     invalid,
     refused,

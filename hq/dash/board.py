@@ -8,17 +8,17 @@ signing in lands on ``/dashboard/subjects``, the hotline desk on ``/dashboard/or
     POST /dashboard/users/disable|enable       form badge → ``hq.auth.Auth.set_user_active`` (HQ only;
                                                 disabling revokes every token of the user at once)
     GET  /dashboard/export.csv?days=&until=    the window's cases as CSV (``hq.export.write_cases_csv``)
-    GET  /assets/fonts/…                       the shipped fonts (the page's ``@font-face``: ``hq.dashfonts``)
+    GET  /assets/fonts/…                       the shipped fonts (``@font-face``: ``hq.dash.fonts``)
     GET  /assets/dashboard.css                 the pages' stylesheet (no inline style or script: CSP)
 
 The cookie holds a token of the ordinary kind (one per browser sign-in, its own device id), so expiry,
 revocation, throttling and the audit log work as for phones. The board: cases per day, squad, violation
 and HQ stage over the window (latest versions; voided and withdrawn cases left out), a trend chart
-(``hq.dashchart``; by day, week or month), repeat offenders (subjects at 处罚, most cases first), stage
+(``hq.dash.chart``; by day, week or month), repeat offenders (subjects at 处罚, most cases first), stage
 conflicts waiting for a decision, each officer's last contact with HQ, and a CSV export link (streamed).
 The figures come from the aggregates ingest keeps (``hq.tally``), filtered by squad and violation
 (``?squad=&violation=&trend=day|week|month``); each table shows its top ``TOP`` rows and links to the
-full list, paged by keyset (``hq.dashlists``: ``/dashboard/conflicts``, ``/dashboard/offenders``,
+full list, paged by keyset (``hq.dash.lists``: ``/dashboard/conflicts``, ``/dashboard/offenders``,
 ``/dashboard/cases``). These pages are not part of the
 JSON API (not in the OpenAPI document). Browser hardening (CSP, no framing, no-store, cross-site POSTs
 refused) is ``hq.api.browser``'s; the cookie is ``Secure`` when ``Settings.secure_cookies``.
@@ -46,12 +46,12 @@ from hq.api.errors import ApiError
 from hq.api.transport_security import cookie_secure
 from hq.audit import GENESIS
 from hq.auth import Auth, Principal
-from hq.dashcaller import COOKIE, cookie_caller
-from hq.dashchart import trend_svg
-from hq.dashfigures import orders_section
-from hq.dashfonts import FONT_PREFIX, FONT_URL, font_faces, font_files
-from hq.dashlists import board_filters, cases_link, filter_form, install_lists, more_link, streamed_csv
-from hq.dashpolicy import policy_section
+from hq.dash.caller import COOKIE, cookie_caller
+from hq.dash.chart import trend_svg
+from hq.dash.figures import orders_section
+from hq.dash.fonts import FONT_PREFIX, FONT_URL, font_faces, font_files
+from hq.dash.lists import board_filters, cases_link, filter_form, install_lists, more_link, streamed_csv
+from hq.dash.policy import policy_section
 from hq.daydata import load_daylog
 from hq.review import check_day, daylog_response, known_text
 from hq.settings import Settings
@@ -62,7 +62,7 @@ from sync.protocol import Errno, SignInRequest
 
 STYLE_URL = "/assets/dashboard.css"
 MAX_DAYS = 92
-TOP = 20  # rows of each dashboard table; the full lists page (hq.dashlists)
+TOP = 20  # rows of each dashboard table; the full lists page (hq.dash.lists)
 TREND_BUCKETS = 12
 
 
@@ -87,14 +87,14 @@ class Board:
     conflicts: list[CaseState]
     last_seen: list[tuple[str, str, str, datetime | None]]  # badge, name, squad, last contact
     squads: dict[str, str]  # code -> name
-    policy_html: str = ""  # the staged rule's policy in force and its history (hq.dashpolicy)
+    policy_html: str = ""  # the staged rule's policy in force and its history (hq.dash.policy)
     fines_yuan: int = 0
     seized: Counter[str] = field(default_factory=Counter)  # item kind -> items seized in the window
     open_conflicts: int = 0  # all open conflicts (``conflicts`` holds the newest ``TOP``)
     trend: Trend | None = None  # by week or month (None: by day over the window)
     squad: str | None = None  # the filters the figures were read with
     violation: str | None = None
-    orders_html: str = ""  # the work orders' figures line of the window and the link (hq.dashfigures)
+    orders_html: str = ""  # the work orders' figures line of the window and the link (hq.dash.figures)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +118,8 @@ def load_board(
     aggregates ingest keeps (``hq.tally``): the cost does not grow with the cases of the window.
     ``squad`` / ``violation`` filter the counts; ``trend`` is ``day`` (the window), ``week`` or ``month``
     (the last ``TREND_BUCKETS`` of them up to ``until``). Tables hold the top ``TOP`` rows; the full
-    lists page (``hq.dashlists``); ``now`` is HQ's clock for the work orders' figures (``hq.dashfigures``)."""
+    lists page (``hq.dash.lists``); ``now`` is HQ's clock for the work orders' figures
+    (``hq.dash.figures``)."""
     window = [until - timedelta(days=n) for n in range(days - 1, -1, -1)]
     first, last = window[0].isoformat(), until.isoformat()
     where = {"squad_code": squad, "violation_code": violation}
@@ -399,7 +400,7 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
             ),
             anchor="daylog",
         ),
-        _section("区域 · 疏导点", _ZONES_LINK.format(day=until.isoformat()), anchor="zones"),  # hq.dashzones
+        _section("区域 · 疏导点", _ZONES_LINK.format(day=until.isoformat()), anchor="zones"),  # hq.dash.zones
         _section("按违法类型", _table(["代码", "违法类型", "起数"], by_violation, {2})),
         _section("屡犯当事人（已到处罚阶段）", _table(["当事人", "案件数", "最近一次"], offenders, {1})
                  + more_link("/dashboard/offenders", f"前 {TOP} 名", until, days), anchor="offenders"),
@@ -411,7 +412,7 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
                  "wide", "last-sync"),
         _section("停用 / 启用账号", _user_form(), anchor="users"),
         board.policy_html,
-        board.orders_html,  # hq.dashfigures
+        board.orders_html,  # hq.dash.figures
     ]  # fmt: skip
     body = header + "<main>" + "".join(sections) + "</main>"
     return _page("指挥中心看板", body)
@@ -450,9 +451,9 @@ def install_dashboard(
         caller = await run_in_threadpool(caller_of, request)
         if caller is None:
             return HTMLResponse(sign_in_page())
-        if caller.role is Role.DESK:  # the hotline desk's pages are the work orders (hq.dashorders)
+        if caller.role is Role.DESK:  # the hotline desk's pages are the work orders (hq.dash.orders)
             return RedirectResponse("/dashboard/orders", status_code=303)
-        if caller.role is Role.LEADER:  # a squad leader's page is the district's subjects (hq.dashsubjects)
+        if caller.role is Role.LEADER:  # a squad leader's page is the district's subjects (hq.dash.subjects)
             return RedirectResponse("/dashboard/subjects", status_code=303)
         if not caller.is_hq:
             return HTMLResponse(forbidden_page(caller.officer.name), status_code=403)
@@ -536,7 +537,7 @@ def install_dashboard(
     async def enable_user(request: Request) -> Response:
         return await user_active(request, True)
 
-    install_lists(app, storage, caller_of, window, _page, _table)  # the full, paged lists (hq.dashlists)
+    install_lists(app, storage, caller_of, window, _page, _table)  # the full, paged lists (hq.dash.lists)
 
     @app.get("/dashboard/daylog", include_in_schema=False)
     async def daylog(request: Request) -> Response:
@@ -580,4 +581,4 @@ def install_dashboard(
         until, days = window(request)
         since = until - timedelta(days=days - 1)
         name = f"cases-{since.isoformat()}-{until.isoformat()}.csv"
-        return streamed_csv(storage, name, since=since, until=until)  # hq.dashlists: constant memory
+        return streamed_csv(storage, name, since=since, until=until)  # hq.dash.lists: constant memory

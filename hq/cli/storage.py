@@ -44,7 +44,7 @@ def default_db_paths() -> tuple[Path, ...]:
     """Where a command without --db/--pg looks for HQ's database: ``var/hq/hq.db`` in the working
     directory, then in the checkout this module belongs to (``scripts/run``'s database)."""
     here = Path.cwd() / DEFAULT_DB
-    checkout = Path(__file__).resolve().parents[1] / DEFAULT_DB
+    checkout = Path(__file__).resolve().parents[2] / DEFAULT_DB
     return (here,) if here == checkout else (here, checkout)
 
 

@@ -36,8 +36,8 @@ from enforcement.model import LOCAL_TZ, CaseStatus, Role, Subject, SubjectKind
 from enforcement.staging import stage_name
 from hq.api.errors import ApiError
 from hq.auth import Auth, Principal
-from hq.dashboard import _page, _section, forbidden_page, sign_in_page
-from hq.dashcaller import cookie_caller, role_gate
+from hq.dash.board import _page, _section, forbidden_page, sign_in_page
+from hq.dash.caller import cookie_caller, role_gate
 from hq.merge import MergeRefused, merge_subjects, split_subjects, unmerge_subjects
 from hq.settings import Settings
 from hq.storage.base import Storage, SubjectPair, Tx

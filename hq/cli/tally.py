@@ -1,4 +1,4 @@
-"""``streetpatrol-hq rebuild-aggregates`` (wired by ``hq.cli``): empty the aggregate tables and count every
+"""``streetpatrol-hq rebuild-aggregates`` (``hq.cli.main`` wires it): empty the aggregates and count every
 case again (``hq.tally.rebuild``, one transaction), then print what they hold. Run it after restoring a
 backup, after editing cases behind HQ's back, or to check the kept figures (it prints the figures before
 and after: equal unless something went wrong)."""
