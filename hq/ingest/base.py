@@ -42,7 +42,7 @@ _KINDS = frozenset(kind.value for kind in RecordKind)
 
 class BatchBase:
     #: False: every case is read and written on the stored rows one by one (``_stored_case``), as before
-    #: set-based ingest; the property test's oracle (tests/hq/test_ingest_setbased_props.py).
+    #: set-based ingest; the property test's oracle (tests/hq/ingest/test_ingest_setbased_props.py).
     set_based = True
 
     def __init__(

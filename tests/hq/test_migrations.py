@@ -41,7 +41,7 @@ from hq.storage.sqlcore import Dialect
 from hq.storage.sqlite import SqliteDialect, SqliteStorage
 from testkit.pg import pg_dsn
 from testkit.records import DISTRICT, LEADER, NOW, OFFICER, make_case, make_subject, raw_sql
-from tests.hq.test_ingest import _review, rec
+from tests.hq.ingest.test_ingest import _review, rec
 from tests.hq.test_storage_contract import days
 
 DEVICE = "device-1"

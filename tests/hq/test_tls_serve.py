@@ -23,7 +23,7 @@ from hq.storage.base import iter_all_audit
 from mobile.hqclient.tls import ssl_context
 from sync.protocol import PROTOCOL_VERSION
 from testkit.tlskit import TlsFiles, issue
-from tests.hq.test_cli import CHEAP_PINS, _free_port
+from tests.hq.cli.test_cli import CHEAP_PINS, _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SPOOFED = "203.0.113.66"

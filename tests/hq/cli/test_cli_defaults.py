@@ -10,7 +10,7 @@ import pytest
 from hq.cli import main as cli
 from hq.cli import storage as clistorage
 from hq.cli.main import run_to_string
-from tests.hq.test_cli import CHEAP_PINS
+from tests.hq.cli.test_cli import CHEAP_PINS
 
 
 @pytest.fixture(autouse=True)

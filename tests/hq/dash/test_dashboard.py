@@ -35,7 +35,7 @@ from testkit.hqkit import (
     sign_in,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def at(day: int, hour: int) -> datetime:

@@ -16,7 +16,7 @@ from hq.dash.fonts import FONT_CACHE, spans, unicode_range
 from patrollog.style import FALLBACK_FONTS, FONT_FACE, FONT_STACK
 from testkit.hqkit import Hq, make_hq
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 #: Extension B (start, middle), C and F hanzi only the Han fallback has; U+10FFFD no shipped font has.
 EXTENDED = "𠀁𣑖𪜁𬺱"
 MISSING = "\U0010fffd"

@@ -12,7 +12,7 @@ from hq.feed import emit_case_state
 from hq.storage.base import ChangeKind, Storage, UserRow
 from sync.protocol import SquadCaseData, SquadShiftData
 from testkit.records import DISTRICT, LEADER, NOW, OFFICER, OTHER_OFFICER, days, make_case, make_subject
-from tests.hq.test_ingest import _review, one, push, rec
+from tests.hq.ingest.test_ingest import _review, one, push, rec
 
 ZD02_LEADER = replace(LEADER, badge="2002", squad_code="ZD02", name="钱队长")
 

@@ -28,9 +28,9 @@ from hq.storage import open_storage
 from sync.protocol import PROTOCOL_VERSION
 from testkit.hqkit import make_case
 from testkit.pg import pg_dsn
-from tests.hq.test_cli import CHEAP_PINS, _free_port
+from tests.hq.cli.test_cli import CHEAP_PINS, _free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 OFFICERS = [u for u in USERS if u.officer.role is Role.OFFICER][:3]
 BATCHES = 4
 PER_BATCH = 10

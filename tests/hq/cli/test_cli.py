@@ -22,7 +22,7 @@ from hq.export import EXPORT_COLUMNS
 from hq.settings import SettingsError, settings_from_env
 from hq.storage.sqlite import SqliteStorage
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CHEAP_PINS = {
     "STREETPATROL_PIN_TIME_COST": "1",
     "STREETPATROL_PIN_MEMORY_KIB": "1024",
