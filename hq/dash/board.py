@@ -28,11 +28,9 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter, defaultdict
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from html import escape
-from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -49,7 +47,17 @@ from hq.auth import Auth, Principal
 from hq.dash.caller import COOKIE, cookie_caller
 from hq.dash.chart import trend_svg
 from hq.dash.figures import orders_section
-from hq.dash.fonts import FONT_PREFIX, FONT_URL, font_faces, font_files
+from hq.dash.fonts import FONT_PREFIX, font_files
+from hq.dash.layout import (
+    STYLE,
+    STYLE_URL,
+    forbidden_page,
+    html_page,
+    html_section,
+    html_table,
+    read_form,
+    sign_in_page,
+)
 from hq.dash.lists import board_filters, cases_link, filter_form, install_lists, more_link, streamed_csv
 from hq.dash.policy import policy_section
 from hq.daydata import load_daylog
@@ -57,11 +65,10 @@ from hq.review import check_day, daylog_response, known_text
 from hq.settings import Settings
 from hq.storage.base import AuditHead, CaseState, Storage, Tx
 from patrollog.daylog import DayLog, day_bounds
-from patrollog.style import FONT_STACK
 from sync.protocol import Errno, SignInRequest
 
-STYLE_URL = "/assets/dashboard.css"
 MAX_DAYS = 92
+MAX_FORM = 4 * 1024  # the sign-in and user forms' bodies
 TOP = 20  # rows of each dashboard table; the full lists page (hq.dash.lists)
 TREND_BUCKETS = 12
 
@@ -215,86 +222,6 @@ def trend_of(tx: Tx, until: date, unit: str, where: dict[str, str | None]) -> Tr
 
 # ------------------------------------------------------------------------------------------- pages
 
-_STYLE = f"""
-{font_faces()}
-body {{ font-family: {FONT_STACK}; margin: 0; background: #f4f6f9;
-  color: #222; }}
-button, input, select, textarea, optgroup {{ font-family: {FONT_STACK}; font-size: 100%; }}
-header {{ background: #1d3a5f; color: #fff; padding: 12px 24px; display: flex;
-  justify-content: space-between; }}
-main {{ padding: 16px 24px; display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr));
-  gap: 16px; }}
-section {{ background: #fff; border-radius: 6px; padding: 12px 16px; box-shadow: 0 1px 2px #0002; }}
-section.wide {{ grid-column: 1 / -1; }} svg {{ max-width: 100%; height: auto; }}
-h1 {{ font-size: 20px; margin: 0; }} h2 {{ font-size: 16px; margin: 4px 0 10px; }}
-table {{ border-collapse: collapse; width: 100%; font-size: 14px; }}
-th, td {{ border-bottom: 1px solid #e3e6ea; padding: 4px 6px; text-align: left; }}
-td.n, th.n {{ text-align: right; }} .big {{ font-size: 28px; font-weight: bold; }}
-form.signin {{ max-width: 320px; margin: 80px auto; background: #fff; padding: 24px; border-radius: 6px; }}
-form.signin input {{ width: 100%; padding: 8px; margin: 4px 0 12px; box-sizing: border-box; }}
-.error {{ color: #b00020; }} a {{ color: #1d5fa8; }}
-tr.overdue td {{ color: #b00020; background: #fdecee; }} tr.overdue td:first-child {{ font-weight: bold; }}
-article.pair {{ border: 1px solid #d0d7e2; border-radius: 6px; padding: 8px 12px; margin: 8px 0;
-  background: #fff; }} article.pair.strong {{ border-left: 6px solid #b00020; }}
-article.pair.weak {{ border-left: 6px solid #c98a00; }} .pair .flag {{ font-weight: bold; margin: 0 0 6px; }}
-.pair .sides {{ display: flex; gap: 16px; flex-wrap: wrap; }} .pair .side {{ flex: 1 1 280px; }}
-.pair dl {{ display: grid; grid-template-columns: auto 1fr; gap: 2px 8px; margin: 0; }}
-.pair dt {{ color: #667; }} .pair dd {{ margin: 0; }} .pair h3 {{ font-size: 100%; margin: 8px 0 4px; }}
-.pair .actions form, td form {{ display: inline-block; margin: 4px 4px 0 0; }}
-"""
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<link rel="stylesheet" href="{STYLE_URL}">'
-        f'<link rel="preload" href="{FONT_URL}" as="font" type="font/otf" crossorigin>'
-        f"</head><body>{body}</body></html>"
-    )
-
-
-def sign_in_page(message: str = "") -> str:
-    error = f'<p class="error" role="alert">{escape(message)}</p>' if message else ""
-    return _page(
-        "指挥中心看板 · 登录",
-        '<form class="signin" method="post" action="/dashboard/sign-in">'
-        "<h1>指挥中心看板</h1><p>StreetPatrol HQ dashboard</p>"
-        f"{error}"
-        '<label for="badge">警号 Badge</label>'
-        '<input id="badge" name="badge" autocomplete="username" required>'
-        '<label for="pin">密码 PIN</label>'
-        '<input id="pin" name="pin" type="password" inputmode="numeric" '
-        'autocomplete="current-password" required>'
-        '<button type="submit">登录 Sign in</button></form>',
-    )
-
-
-def forbidden_page(name: str) -> str:
-    return _page(
-        "无权访问",
-        '<form class="signin" method="post" action="/dashboard/sign-out"><h1>无权访问</h1>'
-        f"<p>{escape(name)}，指挥中心看板仅限指挥中心人员使用。</p>"
-        "<p>The HQ dashboard is for HQ staff only.</p>"
-        '<button type="submit">退出登录 Sign out</button></form>',
-    )
-
-
-def _table(header: list[str], rows: list[list[str]], numeric: Collection[int] = ()) -> str:
-    head = "".join(f"<th{' class=n' if i in numeric else ''}>{escape(h)}</th>" for i, h in enumerate(header))
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td{' class=n' if i in numeric else ''}>{escape(c)}</td>" for i, c in enumerate(r))
-        + "</tr>"
-        for r in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td>无</td></tr>'}</tbody></table>"
-
-
-def _section(title: str, content: str, css: str = "", anchor: str = "") -> str:
-    attrs = (f' class="{css}"' if css else "") + (f' id="{anchor}"' if anchor else "")
-    return f"<section{attrs}><h2>{escape(title)}</h2>{content}</section>"
-
 
 def _daylog_form(
     squads: dict[str, str], day: date, *, own: tuple[str, str] | None = None, days: int = 14
@@ -388,34 +315,36 @@ def board_page(board: Board, catalogue: Catalogue, caller: Principal, until: dat
     )
     squad_columns = set(range(1, len(squads) + 2))
     sections = [
-        _section("案件总数", total),
-        _section("按处置阶段（指挥中心核定）", _table(["阶段", "起数"], by_stage, {1})),
-        _section("趋势", chart, "wide"),
-        _section("按日期、中队", _table(["日期", *squads, "合计"], day_rows, squad_columns), "wide"),
-        _section("按中队", _table(["代码", "中队", "起数"], by_squad, {2})),
-        _section(
+        html_section("案件总数", total),
+        html_section("按处置阶段（指挥中心核定）", html_table(["阶段", "起数"], by_stage, {1})),
+        html_section("趋势", chart, "wide"),
+        html_section("按日期、中队", html_table(["日期", *squads, "合计"], day_rows, squad_columns), "wide"),
+        html_section("按中队", html_table(["代码", "中队", "起数"], by_squad, {2})),
+        html_section(
             "中队巡查日志",
             _daylog_form(
                 board.squads, until, own=(caller.officer.squad_code, caller.officer.squad_name), days=days
             ),
             anchor="daylog",
         ),
-        _section("区域 · 疏导点", _ZONES_LINK.format(day=until.isoformat()), anchor="zones"),  # hq.dash.zones
-        _section("按违法类型", _table(["代码", "违法类型", "起数"], by_violation, {2})),
-        _section("屡犯当事人（已到处罚阶段）", _table(["当事人", "案件数", "最近一次"], offenders, {1})
-                 + more_link("/dashboard/offenders", f"前 {TOP} 名", until, days), anchor="offenders"),
-        _section(f"待决定的阶段冲突（{board.open_conflicts} 起）",
-                 _table(["案件编号", "警号", "中队", "设备阶段", "中心阶段", "时间"], conflicts)
-                 + more_link("/dashboard/conflicts", f"最新 {TOP} 起", until, days),
-                 "wide", "conflicts"),
-        _section("队员最近同步", _table(["警号", "姓名", "中队", "最近联系指挥中心"], last_seen),
-                 "wide", "last-sync"),
-        _section("停用 / 启用账号", _user_form(), anchor="users"),
+        # hq.dash.zones
+        html_section("区域 · 疏导点", _ZONES_LINK.format(day=until.isoformat()), anchor="zones"),
+        html_section("按违法类型", html_table(["代码", "违法类型", "起数"], by_violation, {2})),
+        html_section("屡犯当事人（已到处罚阶段）",
+                     html_table(["当事人", "案件数", "最近一次"], offenders, {1})
+                     + more_link("/dashboard/offenders", f"前 {TOP} 名", until, days), anchor="offenders"),
+        html_section(f"待决定的阶段冲突（{board.open_conflicts} 起）",
+                     html_table(["案件编号", "警号", "中队", "设备阶段", "中心阶段", "时间"], conflicts)
+                     + more_link("/dashboard/conflicts", f"最新 {TOP} 起", until, days),
+                     "wide", "conflicts"),
+        html_section("队员最近同步", html_table(["警号", "姓名", "中队", "最近联系指挥中心"], last_seen),
+                     "wide", "last-sync"),
+        html_section("停用 / 启用账号", _user_form(), anchor="users"),
         board.policy_html,
         board.orders_html,  # hq.dash.figures
     ]  # fmt: skip
     body = header + "<main>" + "".join(sections) + "</main>"
-    return _page("指挥中心看板", body)
+    return html_page("指挥中心看板", body)
 
 
 # ------------------------------------------------------------------------------------------ routes
@@ -430,7 +359,7 @@ def install_dashboard(
     @app.get(STYLE_URL, include_in_schema=False)
     async def stylesheet() -> Response:
         return Response(
-            _STYLE, media_type="text/css; charset=utf-8", headers={"Cache-Control": "max-age=3600"}
+            STYLE, media_type="text/css; charset=utf-8", headers={"Cache-Control": "max-age=3600"}
         )
 
     caller_of = cookie_caller(auth)
@@ -471,9 +400,9 @@ def install_dashboard(
 
     @app.post("/dashboard/sign-in", response_class=HTMLResponse, include_in_schema=False)
     async def sign_in(request: Request) -> Response:
-        form = parse_qs((await request.body()).decode("utf-8", "replace"))
-        badge = (form.get("badge") or [""])[0].strip()[:32]
-        pin = (form.get("pin") or [""])[0][:64]
+        form = read_form(await request.body(), MAX_FORM)
+        badge = form.get("badge", "").strip()[:32]
+        pin = form.get("pin", "")[:64]
         if not badge or not pin:
             return HTMLResponse(sign_in_page("请输入警号和密码"), status_code=422)
         address = request.client.host if request.client else "unknown"
@@ -521,13 +450,15 @@ def install_dashboard(
             raise ApiError(Errno.TOKEN_MISSING)
         if not caller.is_hq:
             raise ApiError(Errno.FORBIDDEN)
-        form = parse_qs((await request.body()).decode("utf-8", "replace"))
-        badge = (form.get("badge") or [""])[0].strip()[:32]
+        form = read_form(await request.body(), MAX_FORM)
+        badge = form.get("badge", "").strip()[:32]
         if not badge:
             raise ApiError(Errno.VALIDATION, zh="请输入警号", en="A badge is required", field="badge")
         revoked = await run_in_threadpool(auth.set_user_active, caller.badge, badge, active)
         text = f"已启用 {badge}" if active else f"已停用 {badge}，注销 {revoked} 个登录"
-        return HTMLResponse(_page("账号", _section("停用 / 启用账号", _user_form(text), anchor="users")))
+        return HTMLResponse(
+            html_page("账号", html_section("停用 / 启用账号", _user_form(text), anchor="users"))
+        )
 
     @app.post("/dashboard/users/disable", include_in_schema=False)
     async def disable_user(request: Request) -> Response:
@@ -537,7 +468,7 @@ def install_dashboard(
     async def enable_user(request: Request) -> Response:
         return await user_active(request, True)
 
-    install_lists(app, storage, caller_of, window, _page, _table)  # the full, paged lists (hq.dash.lists)
+    install_lists(app, storage, caller_of, window)  # the full, paged lists (hq.dash.lists)
 
     @app.get("/dashboard/daylog", include_in_schema=False)
     async def daylog(request: Request) -> Response:

@@ -27,6 +27,7 @@ from enforcement.staging import stage_name
 from hq import paging
 from hq.api.errors import ApiError
 from hq.auth import Principal
+from hq.dash.layout import html_page, html_table
 from hq.export import iter_cases_csv
 from hq.storage.base import CaseState, Storage
 from patrollog.daylog import day_bounds
@@ -114,11 +115,8 @@ def install_lists(
     storage: Storage,
     caller_of: Callable[[Request], Principal | None],
     window: Callable[[Request], tuple[date, int]],
-    html_page: Callable[[str, str], str],
-    html_table: Callable[..., str],
 ) -> None:
-    """Add the paged list pages to ``app`` (``caller_of``, ``window`` and the HTML helpers are the
-    dashboard's)."""
+    """Add the paged list pages to ``app`` (``caller_of`` and ``window`` are the dashboard's)."""
 
     async def hq_only(request: Request) -> None:
         caller = await run_in_threadpool(caller_of, request)

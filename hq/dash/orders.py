@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from html import escape
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -48,9 +48,9 @@ from enforcement.workorders import (
 )
 from hq.api.errors import ApiError
 from hq.auth import Auth, Principal
-from hq.dash.board import _page, _section, forbidden_page, sign_in_page
 from hq.dash.caller import cookie_caller, role_gate
 from hq.dash.figures import PAGE, figures_line, listed_orders
+from hq.dash.layout import forbidden_page, html_page, html_section, read_form, sign_in_page
 from hq.settings import Settings
 from hq.storage.base import Storage
 from hq.storage.workorder_rows import WorkOrderRow
@@ -192,18 +192,11 @@ def orders_page(
     )
     back = '<p><a href="/dashboard">返回看板</a></p>' if caller.is_hq else ""
     sections = [
-        _section("本月", f'<p id="orders-figures">{escape(line)}</p>{back}', "wide"),
-        _section("受理投诉", notes + _intake_form(catalogue), "wide", "intake-section"),
-        _section(f"工单（{len(states)}）", table, "wide", "orders"),
+        html_section("本月", f'<p id="orders-figures">{escape(line)}</p>{back}', "wide"),
+        html_section("受理投诉", notes + _intake_form(catalogue), "wide", "intake-section"),
+        html_section(f"工单（{len(states)}）", table, "wide", "orders"),
     ]
-    return _page("热线工单", header + "<main>" + "".join(sections) + "</main>")
-
-
-def _form(body: bytes) -> dict[str, str]:
-    if len(body) > MAX_FORM:
-        raise ApiError(Errno.VALIDATION, zh="表单过大", en="The form is too large")
-    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {k: v[0] for k, v in parsed.items()}
+    return html_page("热线工单", header + "<main>" + "".join(sections) + "</main>")
 
 
 def _float(text: str) -> float | None:
@@ -263,7 +256,7 @@ def install_dashorders(
     @app.post(PAGE, response_class=HTMLResponse, include_in_schema=False)
     async def intake(request: Request) -> Response:
         caller = await allowed(request)
-        form = _form(await request.body())
+        form = read_form(await request.body(), MAX_FORM)
         try:
             source = Source(form.get("source", ""))
             lat, lon = _float(form.get("lat", "")), _float(form.get("lon", ""))
@@ -297,7 +290,7 @@ def install_dashorders(
     @app.post(PAGE + "/{raw_id}/route", include_in_schema=False)
     async def do_route(raw_id: str, request: Request) -> Response:
         caller = await allowed(request)
-        oid, form = order_id(raw_id), _form(await request.body())
+        oid, form = order_id(raw_id), read_form(await request.body(), MAX_FORM)
         squad = form.get("squad", "").strip()[:32]
         try:
             await run_in_threadpool(
@@ -310,7 +303,7 @@ def install_dashorders(
     @app.post(PAGE + "/{raw_id}/assign", include_in_schema=False)
     async def do_assign(raw_id: str, request: Request) -> Response:
         caller = await allowed(request)
-        oid, form = order_id(raw_id), _form(await request.body())
+        oid, form = order_id(raw_id), read_form(await request.body(), MAX_FORM)
         badge = form.get("badge", "").strip()[:32]
         try:
             await run_in_threadpool(
@@ -323,7 +316,7 @@ def install_dashorders(
     @app.post(PAGE + "/{raw_id}/follow-up", include_in_schema=False)
     async def do_follow_up(raw_id: str, request: Request) -> Response:
         caller = await allowed(request)
-        oid, form = order_id(raw_id), _form(await request.body())
+        oid, form = order_id(raw_id), read_form(await request.body(), MAX_FORM)
         reached = form.get("reached", "") in ("1", "on", "true")
         try:
             sat = Satisfaction(form["satisfaction"]) if reached and form.get("satisfaction") else None

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from html import escape
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -36,8 +36,8 @@ from enforcement.model import LOCAL_TZ, CaseStatus, Role, Subject, SubjectKind
 from enforcement.staging import stage_name
 from hq.api.errors import ApiError
 from hq.auth import Auth, Principal
-from hq.dash.board import _page, _section, forbidden_page, sign_in_page
 from hq.dash.caller import cookie_caller, role_gate
+from hq.dash.layout import forbidden_page, html_page, html_section, read_form, sign_in_page
 from hq.merge import MergeRefused, merge_subjects, split_subjects, unmerge_subjects
 from hq.settings import Settings
 from hq.storage.base import Storage, SubjectPair, Tx
@@ -224,26 +224,19 @@ def subjects_page(
         f"<tbody>{''.join(merged) or '<tr><td>无</td></tr>'}</tbody></table>"
     )
     sections = [
-        _section(
+        html_section(
             "说明",
             notes + back + "<p>强匹配（电话、车牌或身份证号相同）已按同一当事人核定阶段，合并后各手机"
             "下次同步即显示为一个当事人；弱匹配（名称相近，或名称相近且案件在附近）仅为建议。</p>",
             "wide",
         ),
-        _section(
+        html_section(
             f"合并建议（{len(suggestions)}）", "".join(suggestions) or "<p>无</p>", "wide", "suggestions"
         ),
-        _section(f"字段冲突（{n_conflicts}）", conflicts, "wide", "conflicts"),
-        _section(f"已合并（{len(merged)}）", merged_table, "wide", "merged"),
+        html_section(f"字段冲突（{n_conflicts}）", conflicts, "wide", "conflicts"),
+        html_section(f"已合并（{len(merged)}）", merged_table, "wide", "merged"),
     ]
-    return _page("当事人合并", header + "<main>" + "".join(sections) + "</main>")
-
-
-def _form(body: bytes) -> dict[str, str]:
-    if len(body) > MAX_FORM:
-        raise ApiError(Errno.VALIDATION, zh="表单过大", en="The form is too large")
-    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {k: v[0] for k, v in parsed.items()}
+    return html_page("当事人合并", header + "<main>" + "".join(sections) + "</main>")
 
 
 def _ids(form: dict[str, str], *names: str) -> list[str]:
@@ -286,7 +279,7 @@ def install_dashsubjects(
 
     async def act(request: Request, names: tuple[str, ...], action: Action, done: str) -> Response:
         caller = await allowed(request)
-        form = _form(await request.body())
+        form = read_form(await request.body(), MAX_FORM)
         district = district_of(caller, form.get("district", ""))
         if district is None:
             raise ApiError(Errno.FORBIDDEN)

@@ -39,8 +39,8 @@ from enforcement.staging import stage_name
 from enforcement.zones import STREET_CLASS_TEXT, StreetClass, Zone, ZoneKind, parse_feature
 from hq.api.errors import ApiError
 from hq.auth import Auth, Principal
-from hq.dash.board import _page, _section, _table, forbidden_page, sign_in_page
 from hq.dash.caller import cookie_caller
+from hq.dash.layout import forbidden_page, html_page, html_section, html_table, sign_in_page
 from hq.review import check_day
 from hq.settings import Settings
 from hq.storage.base import Storage, Tx
@@ -353,12 +353,13 @@ def zones_page(storage: Storage, caller: Principal, day: date, message: str = ""
         for z in zones if z.kind is ZoneKind.VENDING_SPOT
     ]  # fmt: skip
     sections = [
-        _section("导入 / 下载 Import / download", current + upload, anchor="zones-import"),
-        _section("示意图 Plan", chooser + zones_svg(zones, dots), "wide", "zones-map"),
-        _section("疏导点 Vending spots", _table(["名称", "开放时间", "经营品类", "容量", "联系"], spots, {3}),
-                 "wide", "zones-spots"),
+        html_section("导入 / 下载 Import / download", current + upload, anchor="zones-import"),
+        html_section("示意图 Plan", chooser + zones_svg(zones, dots), "wide", "zones-map"),
+        html_section("疏导点 Vending spots",
+                     html_table(["名称", "开放时间", "经营品类", "容量", "联系"], spots, {3}),
+                     "wide", "zones-spots"),
     ]  # fmt: skip
-    return _page("区域 · 指挥中心看板", header + "<main>" + "".join(sections) + "</main>")
+    return html_page("区域 · 指挥中心看板", header + "<main>" + "".join(sections) + "</main>")
 
 
 def _hours(zone: Zone) -> dict[str, list[str]]:

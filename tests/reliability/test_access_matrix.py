@@ -633,7 +633,7 @@ DASH_OFFICERS = {"hq": HQ_USER, "leader": LEADER, "owner": OWNER, "xsite": HQ_US
 def test_dashboard_access(
     tmp_path_factory: pytest.TempPathFactory, key: str, caller: str, expected: int
 ) -> None:
-    from hq.dash.board import COOKIE
+    from hq.dash.caller import COOKIE
 
     hq = make_hq(tmp_path_factory.mktemp("dashboard"))
     if caller == "desk":

@@ -28,7 +28,8 @@ from psycopg import sql as pgsql
 from enforcement.model import LOCAL_TZ
 from hq.auth import PinHasher
 from hq.cli import main as cli
-from hq.dash.board import COOKIE, load_board
+from hq.dash.board import load_board
+from hq.dash.caller import COOKIE
 from hq.settings import ThrottleSettings
 from hq.storage.postgres import PostgresStorage
 from mobile.hqclient import DeviceBlocked

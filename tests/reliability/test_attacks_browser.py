@@ -23,7 +23,9 @@ import pytest
 
 from enforcement.model import Officer
 from hq.api.browser import CSP, DOCS_CSP
-from hq.dash.board import COOKIE, FONT_URL, STYLE_URL
+from hq.dash.caller import COOKIE
+from hq.dash.fonts import FONT_URL
+from hq.dash.layout import STYLE_URL
 from hq.settings import Settings, settings_from_env
 from sync.protocol import Errno
 from testkit.hqkit import HQ_USER, LEADER, OFFICER, PINS, Hq, make_case, make_hq, push_body, sign_in

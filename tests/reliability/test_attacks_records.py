@@ -30,7 +30,7 @@ from enforcement.model import Location, Officer, Role
 from hq.audit import ProblemKind, current_head, format_head, parse_head, verify
 from hq.auth import PinHasher
 from hq.cli.main import run_to_string
-from hq.dash.board import COOKIE
+from hq.dash.caller import COOKIE
 from hq.storage.base import AuditHead, District, Squad, Storage, UserRow
 from mobile.state.squad import SquadState
 from mobile.state.squad_export import DayLogExport

@@ -17,8 +17,10 @@ import pytest
 from enforcement.catalogue import load_catalogue
 from enforcement.codec import to_json_dict
 from enforcement.model import LOCAL_TZ, Case, CaseStatus, Stage, Subject, SubjectKind, new_id
-from hq.dash.board import COOKIE, FONT_URL, load_board
+from hq.dash.board import load_board
+from hq.dash.caller import COOKIE
 from hq.dash.chart import trend_svg
+from hq.dash.fonts import FONT_URL
 from hq.demo import seed_demo
 from sync.protocol import PROTOCOL_VERSION
 from testkit.hqkit import (

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hq.dash.board import STYLE_URL
 from hq.dash.fonts import FONT_CACHE, spans, unicode_range
+from hq.dash.layout import STYLE_URL
 from patrollog.style import FALLBACK_FONTS, FONT_FACE, FONT_STACK
 from testkit.hqkit import Hq, make_hq
 

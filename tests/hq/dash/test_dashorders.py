@@ -15,7 +15,7 @@ import pytest
 
 from enforcement.model import Officer, Role, new_id
 from hq.auth import PinHasher
-from hq.dash.board import COOKIE
+from hq.dash.caller import COOKIE
 from hq.demo_zones import seed_demo_zones
 from hq.storage.base import UserRow
 from sync.protocol import PROTOCOL_VERSION
