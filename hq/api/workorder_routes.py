@@ -142,38 +142,36 @@ def build_router(
     def detail(order_id: OrderId, caller: Caller) -> dict[str, Any]:
         return one(order_id, caller)
 
-    @router.post("/v1/workorders/{order_id}/route", responses=ERROR_RESPONSES, tags=tags)
-    def do_route(order_id: OrderId, body: RouteIn, caller: Caller) -> dict[str, Any]:
+    def acted(order_id: str, caller: Principal, work: Callable[[], object]) -> dict[str, Any]:
+        """Run one change of the order: a refusal is its ApiError, else the order as it is now."""
         try:
-            route(storage, order_id, body.squad, caller=caller.officer, now=settings.clock())
+            work()
         except WorkOrderRefused as err:
             raise api_error(err) from None
         return one(order_id, caller)
 
+    @router.post("/v1/workorders/{order_id}/route", responses=ERROR_RESPONSES, tags=tags)
+    def do_route(order_id: OrderId, body: RouteIn, caller: Caller) -> dict[str, Any]:
+        now = settings.clock()
+        return acted(
+            order_id, caller, lambda: route(storage, order_id, body.squad, caller=caller.officer, now=now)
+        )
+
     @router.post("/v1/workorders/{order_id}/assign", responses=ERROR_RESPONSES, tags=tags)
     def do_assign(order_id: OrderId, body: AssignIn, caller: Caller) -> dict[str, Any]:
-        try:
-            assign(storage, order_id, body.badge, caller=caller.officer, now=settings.clock())
-        except WorkOrderRefused as err:
-            raise api_error(err) from None
-        return one(order_id, caller)
+        now = settings.clock()
+        return acted(
+            order_id, caller, lambda: assign(storage, order_id, body.badge, caller=caller.officer, now=now)
+        )
 
     @router.post("/v1/workorders/{order_id}/follow-up", responses=ERROR_RESPONSES, tags=tags)
     def do_follow_up(order_id: OrderId, body: FollowUpIn, caller: Caller) -> dict[str, Any]:
         sat = Satisfaction(body.satisfaction) if body.satisfaction else None
-        try:
-            follow_up(
-                storage,
-                order_id,
-                caller=caller.officer,
-                now=settings.clock(),
-                reached=body.reached,
-                satisfaction=sat,
-                comment=body.comment,
-                reopen=body.reopen,
-            )
-        except WorkOrderRefused as err:
-            raise api_error(err) from None
-        return one(order_id, caller)
+
+        def work() -> None:
+            follow_up(storage, order_id, caller=caller.officer, now=settings.clock(), reached=body.reached,
+                      satisfaction=sat, comment=body.comment, reopen=body.reopen)  # fmt: skip
+
+        return acted(order_id, caller, work)
 
     return router

@@ -23,6 +23,8 @@ from this module because this one builds on ``hq.dash.board``'s page helpers.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from html import escape
 from urllib.parse import quote
@@ -237,8 +239,6 @@ def install_dashorders(
         return RedirectResponse(f"{PAGE}?done={quote(text)}", status_code=303)
 
     def order_id(raw: str) -> str:
-        import re
-
         if not re.fullmatch(RECORD_ID_PATTERN, raw):
             raise ApiError(Errno.NOT_FOUND, zh="工单不存在", en="no such work order")
         return raw
@@ -287,31 +287,33 @@ def install_dashorders(
             return await refused(caller, err)
         return done(f"已受理（{order.squad or '待派遣'}）")
 
+    async def act(caller: Principal, work: Callable[[], object], message: str) -> Response:
+        """Run one change of an order (in a worker thread): a refusal shows on the page, else ``message``."""
+        try:
+            await run_in_threadpool(work)
+        except WorkOrderRefused as err:
+            return await refused(caller, err)
+        return done(message)
+
     @app.post(PAGE + "/{raw_id}/route", include_in_schema=False)
     async def do_route(raw_id: str, request: Request) -> Response:
         caller = await allowed(request)
         oid, form = order_id(raw_id), read_form(await request.body(), MAX_FORM)
         squad = form.get("squad", "").strip()[:32]
-        try:
-            await run_in_threadpool(
-                lambda: route(storage, oid, squad, caller=caller.officer, now=settings.clock())
-            )
-        except WorkOrderRefused as err:
-            return await refused(caller, err)
-        return done(f"已派遣至 {squad}")
+        return await act(
+            caller, lambda: route(storage, oid, squad, caller=caller.officer, now=settings.clock()),
+            f"已派遣至 {squad}",
+        )  # fmt: skip
 
     @app.post(PAGE + "/{raw_id}/assign", include_in_schema=False)
     async def do_assign(raw_id: str, request: Request) -> Response:
         caller = await allowed(request)
         oid, form = order_id(raw_id), read_form(await request.body(), MAX_FORM)
         badge = form.get("badge", "").strip()[:32]
-        try:
-            await run_in_threadpool(
-                lambda: assign(storage, oid, badge, caller=caller.officer, now=settings.clock())
-            )
-        except WorkOrderRefused as err:
-            return await refused(caller, err)
-        return done(f"已指派 {badge}")
+        return await act(
+            caller, lambda: assign(storage, oid, badge, caller=caller.officer, now=settings.clock()),
+            f"已指派 {badge}",
+        )  # fmt: skip
 
     @app.post(PAGE + "/{raw_id}/follow-up", include_in_schema=False)
     async def do_follow_up(raw_id: str, request: Request) -> Response:
@@ -323,19 +325,9 @@ def install_dashorders(
         except ValueError:
             return await render(caller, error="满意度无效", status=422)
         reopen = form.get("reopen", "") in ("1", "on", "true")
-        try:
-            await run_in_threadpool(
-                lambda: follow_up(
-                    storage,
-                    oid,
-                    caller=caller.officer,
-                    now=settings.clock(),
-                    reached=reached,
-                    satisfaction=sat,
-                    comment=form.get("comment", ""),
-                    reopen=reopen,
-                )
-            )
-        except WorkOrderRefused as err:
-            return await refused(caller, err)
-        return done("已记录回访" + ("，工单重新办理" if reopen else ""))
+
+        def work() -> None:
+            follow_up(storage, oid, caller=caller.officer, now=settings.clock(), reached=reached,
+                      satisfaction=sat, comment=form.get("comment", ""), reopen=reopen)  # fmt: skip
+
+        return await act(caller, work, "已记录回访" + ("，工单重新办理" if reopen else ""))
