@@ -165,8 +165,9 @@ class HqServer(ServerProcess):
 
 #: The log of every officer app this process started (the browser tests check them for lost taps).
 APP_LOGS: list[Path] = []
-#: Events whose loss is a lost tap: a browser test fails on any the app logs as lost.
-TAP_EVENTS = ("click", "tap", "long_press")
+#: Events whose loss is a lost tap, and ``'value'``: text typed into a field Flet no longer holds. A
+#: browser test fails on any the app logs as lost.
+TAP_EVENTS = ("click", "tap", "long_press", "value")
 
 
 def lost_taps(log: Path, offset: int = 0) -> list[str]:
