@@ -46,7 +46,7 @@ class Host(Protocol):
     def message(self, text: str) -> None: ...
     def apply_theme(self) -> None: ...
     def run_task(self, handler: Callable[..., Any], *args: Any) -> None: ...
-    def guard_tree(self, root: Any) -> None: ...
+    def guard_tree(self, root: Any) -> dict[int, ft.BaseControl]: ...
 
 
 def violation_label(catalogue: Catalogue, code: str, lang: Lang) -> str:
@@ -116,6 +116,38 @@ def plain_button(
 def field(label: str, value: str = "", *, on_change: Any = None, **kwargs: Any) -> ft.TextField:
     """A text field with a visible label (also what the browser tests find it by)."""
     return ft.TextField(label=label, value=value, on_change=on_change, text_size=18, dense=False, **kwargs)
+
+
+class Typed:
+    """What a text field of a re-rendered screen holds, kept here across renders: each render builds a new
+    field from ``value`` (``field``), never puts one field object into two renders.
+
+    Flet 1.0.5 reconciles a keyed screen rebuilt from new objects (``Shell.RECONCILED``): each new field
+    takes the shown one's id and is what the browser's typing updates from then on. A field object put
+    into a second render is different: when the old tree is unmounted it leaves the session's index, the
+    new tree does not put it back, and every character typed into it afterwards is dropped (the second
+    officer on a shared phone signed in with an empty PIN). ``take`` moves what the officer typed into
+    the field shown (Flet sets its ``value`` from the browser) to ``value``; a value the screen set itself
+    since (a PIN cleared after a failed sign-in) is not overwritten by the old text."""
+
+    def __init__(self, value: str = "") -> None:
+        self.value = value
+        self._shown: ft.TextField | None = None
+        self._built = value  # what the shown field was built with
+
+    def take(self) -> str:
+        """``value``, updated with what was typed into the field shown since it was built."""
+        if self._shown is not None:
+            typed = self._shown.value or ""
+            if typed != self._built:
+                self.value = self._built = typed
+        return self.value
+
+    def field(self, label: str, **kwargs: Any) -> ft.TextField:
+        """A new text field showing ``value`` (after ``take``), for this render."""
+        self._built = self.take()
+        self._shown = field(label, self._built, **kwargs)
+        return self._shown
 
 
 def screen_column(parts: list[ft.Control], *, spacing: int) -> ft.Column:

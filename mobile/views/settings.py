@@ -88,7 +88,15 @@ class SettingsView:
         if self.app.session.officer is not None:
             if waiting:
                 parts.append(ft.Text(s.t("signout.pending", records=waiting), size=14))
-            parts.append(ft.Row([plain_button(s.t("signout"), self.sign_out, icon=ft.Icons.LOGOUT)]))
+            parts.append(
+                ft.Row(
+                    [
+                        plain_button(
+                            s.t("signout"), self.sign_out, icon=ft.Icons.LOGOUT, key="settings_sign_out"
+                        )
+                    ]
+                )
+            )
         return screen_column(parts, spacing=12)
 
     def choose_lang(self, e: Any) -> None:
