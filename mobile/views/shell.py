@@ -380,13 +380,14 @@ class Shell:
 
     #: Screens re-rendered when state changes elsewhere (their text fields are kept across renders).
     LIVE = ("today", "sync", "signin", "settings", "squad", "review")
-    #: Live screens whose re-renders Flet reconciles (``screen_key``): 今日, redrawn at each sync step while
-    #: the officer taps 新建案件 or a case, and the sign-in screen, redrawn by a sign-out's notifications
-    #: while the next officer types. A reconciled screen builds every control anew at each render (what is
-    #: typed is kept in ``mobile.views.common.Typed``): a field object put into two renders leaves Flet's
+    #: Live screens whose re-renders Flet reconciles (``screen_key``): every live screen, as each is redrawn
+    #: by the sync link's steps while the officer taps it (今日's 新建案件 or a case, 同步's 立即同步, 设置's
+    #: 保存, the leader's 通过 / 退回), and the sign-in screen by a sign-out's notifications while the next
+    #: officer types. A reconciled screen builds every control anew at each render (what is typed is kept
+    #: in ``mobile.views.common.Kept`` / ``Typed``): a control object put into two renders leaves Flet's
     #: index and what is typed into it is dropped (the empty PIN of a shared phone's second sign-in);
     #: ``show`` checks it.
-    RECONCILED = ("today", "signin")
+    RECONCILED = LIVE
 
     def changed_elsewhere(self) -> None:
         """A state object changed (possibly on the sync worker): re-render screens that show live data."""

@@ -20,12 +20,15 @@ import pytest
 from mobile.app import LOST_EVENT
 from mobile.state.app_state import AppState
 from mobile.views.common import Host, Typed, field
+from mobile.views.review import ReviewView
 from mobile.views.screens import make_screen
 from mobile.views.shell import Shell
 from testkit.hqkit import LEADER, OFFICER, PINS, Hq
 from tests.mobile.fletsession import Browser
 from tests.mobile.statekit import Apps, sign_in
+from tests.mobile.test_views_leader import signed_in as leader_app
 from tests.mobile.viewkit import controls, texts
+from tests.patrollog.dayfixture import Day, fixture_day
 
 
 def keyed(shell: Shell, key: str) -> Any:
@@ -169,6 +172,71 @@ def test_a_grid_cell_typed_on_today_survives_a_sync_step(
     assert lost(caplog) == []
 
 
+def changed_by_the_officer(control: Any, n: int) -> Any:
+    """A value the officer could give ``control`` in the browser (another than it shows), or None."""
+    if isinstance(control, ft.TextField):
+        return f"输入 {n}"
+    if isinstance(control, ft.Switch):
+        return not control.value
+    if isinstance(control, ft.RadioGroup):
+        options = [c.value for c in controls(control.content) if isinstance(c, ft.Radio)]
+        return next(v for v in options if v != control.value)
+    return None
+
+
+@pytest.mark.parametrize("route", Shell.LIVE)
+def test_every_live_screen_keeps_its_controls_across_a_re_render(
+    route: str, make_app: Apps, day: Day, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every screen re-rendered by outside changes (``Shell.LIVE``) is reconciled: after the officer
+    changed each of its fields, switches and choices in the browser, a re-render (a sync step) builds
+    the screen from new objects only, shows every change, and every tappable control keeps its id, so a
+    tap made on the screen as it was reaches the rebuilt control."""
+    assert route in Shell.RECONCILED
+    app = leader_app(make_app, day)
+
+    async def scenario() -> tuple[Shell, dict[Any, Any], dict[Any, Any], list[int], list[int]]:
+        browser = Browser()
+        shell = Shell(app, browser.page, screens=make_screen)
+        on_page(browser, shell)
+        if route == "signin":
+            app.session.sign_out()
+        shell.go(route)
+        if route == "review":
+            screen = shell.screen
+            assert isinstance(screen, ReviewView)
+            screen.start_return(day.b.id)  # its reason field open
+        await browser.settle()
+        changed: dict[Any, Any] = {}
+        for n, control in enumerate(controls(shell.body)):
+            value = changed_by_the_officer(control, n)
+            if value is not None:
+                assert control.key, f"{type(control).__name__} without a key on {route}"
+                browser.type(control._i, value)
+                changed[control.key] = value
+        taps = sorted(c._i for c in controls(shell.body) if getattr(c, "on_click", None) is not None)
+        shown = shell.shown
+        shell.changed_elsewhere()
+        await browser.settle()
+        assert shell.shown is not shown  # rebuilt...
+        assert shown is not None
+        assert shell.shown is not None
+        assert shell.shown.key == shown.key  # ...under the same key
+        now = {c.key: c.value for c in controls(shell.body) if c.key in changed}
+        after = sorted(c._i for c in controls(shell.body) if getattr(c, "on_click", None) is not None)
+        browser.close()
+        return shell, changed, now, taps, after
+
+    with caplog.at_level(logging.WARNING, logger="mobile.app"):
+        shell, changed, now, taps, after = asyncio.run(scenario())
+    assert shell.route == route
+    assert shell.reused == []
+    assert bool(changed) is (route != "sync")  # 同步 has nothing to type or choose; the others do
+    assert now == changed
+    assert taps == after
+    assert lost(caplog) == []
+
+
 class ReusingScreen:
     """A screen that (wrongly) puts the same field object into every render."""
 
@@ -235,3 +303,8 @@ def app_signed_in(make_app: Apps, hq: Hq) -> AppState:
     app = make_app()
     sign_in(app, hq.serve().url, OFFICER)
     return app
+
+
+@pytest.fixture
+def day() -> Day:
+    return fixture_day()
