@@ -44,6 +44,9 @@ from mobile.views.common import Screen, fault_card
 
 log = logging.getLogger(__name__)
 
+#: What the shell logs (ERROR) for a reconciled screen whose rebuilt tree held controls of the tree shown
+#: (``Shell.show``); the browser tests fail on it.
+REUSED = "reused controls"
 #: Test-only: the label of a button whose handler raises on purpose (the browser test's deliberate fault).
 FAULT_ENV = "STREETPATROL_TEST_FAULT"
 
@@ -172,8 +175,9 @@ class Shell:
                 again = [c for i, c in found.items() if self._shown_controls.get(i) is c]
                 if again:
                     log.error(
-                        "screen %r rebuilt with %d control(s) of the tree shown (%s): replaced whole, "
+                        "%s: screen %r rebuilt with %d control(s) of the tree shown (%s): replaced whole, "
                         "not reconciled",
+                        REUSED,
                         self.route,
                         len(again),
                         ", ".join(sorted({type(c).__name__ for c in again})),

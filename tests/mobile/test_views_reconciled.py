@@ -22,7 +22,7 @@ from mobile.state.app_state import AppState
 from mobile.views.common import Host, Typed, field
 from mobile.views.review import ReviewView
 from mobile.views.screens import make_screen
-from mobile.views.shell import Shell
+from mobile.views.shell import REUSED, Shell
 from testkit.hqkit import LEADER, OFFICER, PINS, Hq
 from tests.mobile.fletsession import Browser
 from tests.mobile.statekit import Apps, sign_in
@@ -280,7 +280,10 @@ def test_a_reconciled_screen_that_reuses_a_control_is_replaced_whole(
     assert [(route, [type(c).__name__ for c in reused]) for route, reused in shell.reused] == [
         ("reusing", ["TextField"])
     ]
-    assert any("rebuilt with 1 control(s) of the tree shown" in r.getMessage() for r in caplog.records)
+    assert [r.getMessage() for r in caplog.records if REUSED in r.getMessage()] == [
+        f"{REUSED}: screen 'reusing' rebuilt with 1 control(s) of the tree shown (TextField): replaced whole,"
+        " not reconciled"
+    ]
 
 
 def test_typed_keeps_what_the_screen_set_over_the_old_text() -> None:
