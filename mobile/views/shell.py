@@ -382,7 +382,7 @@ class Shell:
         if self.page is not None:
             self.page.show_dialog(ft.SnackBar(ft.Text(text, size=16), duration=4000))
 
-    #: Screens re-rendered when state changes elsewhere (their text fields are kept across renders).
+    #: Screens re-rendered when state changes elsewhere (what the officer typed there is kept across renders).
     LIVE = ("today", "sync", "signin", "settings", "squad", "review")
     #: Live screens whose re-renders Flet reconciles (``screen_key``): every live screen, as each is redrawn
     #: by the sync link's steps while the officer taps it (今日's 新建案件 or a case, 同步's 立即同步, 设置's
