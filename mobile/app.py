@@ -149,7 +149,8 @@ def watch_lost_events(session: Any) -> None:
     """Log every event the session drops because its control is no longer on the page (Flet says so only
     at debug level): a tap whose button a re-render replaced between the tap and its arrival is lost, and
     the officer sees a screen that did not react. ``LOST_EVENT``, the event's name and the control's id
-    are logged as a warning, so a lost tap is seen in the log instead of guessed at."""
+    are logged as a warning, so a lost tap is seen in the log instead of guessed at. The same for what the
+    browser sets on a control Flet no longer holds (``'value'``: text typed into a field that is gone)."""
     dispatch = session.dispatch_event
 
     async def dispatch_event(control_id: int, event_name: str, event_data: Any) -> None:
@@ -163,6 +164,21 @@ def watch_lost_events(session: Any) -> None:
         await dispatch(control_id, event_name, event_data)
 
     setattr(session, "dispatch_event", dispatch_event)  # noqa: B010 (an instance's method replaced)
+    apply = session.apply_patch
+
+    def apply_patch(control_id: int, patch: dict[str, Any]) -> None:
+        # what the browser sets on a control (a field's text at each key): Flet applies it only to a
+        # control its index holds and drops the rest without a word
+        if session.index.get(control_id) is None:
+            log.warning(
+                "%s: %s for control %s, which is no longer on the page (typed into a replaced control?)",
+                LOST_EVENT,
+                ", ".join(repr(name) for name in sorted(patch)),
+                control_id,
+            )
+        apply(control_id, patch)
+
+    setattr(session, "apply_patch", apply_patch)  # noqa: B010 (an instance's method replaced)
 
 
 def _on_page(page: Any, control_id: int) -> bool:

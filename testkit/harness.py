@@ -165,14 +165,18 @@ class HqServer(ServerProcess):
 
 #: The log of every officer app this process started (the browser tests check them for lost taps).
 APP_LOGS: list[Path] = []
-#: Events whose loss is a lost tap: a browser test fails on any the app logs as lost.
-TAP_EVENTS = ("click", "tap", "long_press")
+#: Events whose loss is a lost tap, and ``'value'``: text typed into a field Flet no longer holds. A
+#: browser test fails on any the app logs as lost.
+TAP_EVENTS = ("click", "tap", "long_press", "value")
 
 
 def lost_taps(log: Path, offset: int = 0) -> list[str]:
-    """The lines of an officer app's log, from byte ``offset``, on which the app reports a tap that Flet
-    dropped because its control had been replaced (``mobile.app.watch_lost_events``)."""
+    """The lines of an officer app's log, from byte ``offset``, on which the app reports a tap (or typed
+    text) that Flet dropped because its control had been replaced (``mobile.app.watch_lost_events``), or a
+    reconciled screen rebuilt with controls of the tree shown, whose typing Flet would drop
+    (``mobile.views.shell.REUSED``)."""
     from mobile.app import LOST_EVENT
+    from mobile.views.shell import REUSED
 
     if not log.exists():
         return []
@@ -182,7 +186,8 @@ def lost_taps(log: Path, offset: int = 0) -> list[str]:
     return [
         line
         for line in text.splitlines()
-        if f"{LOST_EVENT}: " in line and any(f"'{name}'" in line for name in TAP_EVENTS)
+        if (f"{LOST_EVENT}: " in line and any(f"'{name}'" in line for name in TAP_EVENTS))
+        or f"{REUSED}: " in line
     ]
 
 

@@ -3,11 +3,13 @@
 ``CaseDraftState`` keeps the draft (``mobile.state.draft``) and persists it after every change, computes
 the stage live from the subject's history (``enforcement.staging``), processes photos into the photo store
 as they are added, and saves the case atomically through ``Store.save_case``. A failed photo or a refused
-save leaves the draft exactly as it was. Three parts live beside it and are mixed into ``CaseDraftState``:
-the photos and camera (``mobile.state.draft_photos``), what is typed before it joins the case, such as the
-new-subject form or the stage being chosen (``mobile.state.draft_form``), and the checks and the save
-(``mobile.state.draft_save``), with zones and the quick pick in ``draft_zones`` / ``draft_quick``. What
-stays here (a little over 600 lines) is the draft's life cycle and the live stage, which read as one.
+save leaves the draft exactly as it was. Its parts live beside it and are mixed into ``CaseDraftState``:
+the subject step (``mobile.state.draft_subject``), the action step's dispositions, fines and seized items
+(``mobile.state.draft_action``), the photos and camera (``mobile.state.draft_photos``), what is typed
+before it joins the case, such as the new-subject form or the stage being chosen
+(``mobile.state.draft_form``), and the checks and the save (``mobile.state.draft_save``), with zones and
+the quick pick in ``draft_zones`` / ``draft_quick``. What stays here is the draft's life cycle, the
+violation and location steps and the live stage, which read as one.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from enforcement.clock import TOLERANCE as CLOCK_TOLERANCE
 from enforcement.clock import corrected as clock_corrected
 from enforcement.clock import plausible
 from enforcement.model import (
-    LOCAL_TZ,
     Case,
     Disposition,
     HistoryEntry,
@@ -36,7 +37,6 @@ from enforcement.model import (
 )
 from enforcement.noticebook import NoticeBook
 from enforcement.text import Lang, LocalizedError
-from enforcement.validation import fine_range_text
 from mobile import metakeys
 from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark, process_photo
 from mobile.photostore import PhotoStore
@@ -44,10 +44,12 @@ from mobile.policyheld import held_policy
 from mobile.state.camera import CameraError
 from mobile.state.clock import ClockState
 from mobile.state.draft import FIELD_STEP, STEPS, Draft, DraftPhoto, DraftSeized
+from mobile.state.draft_action import STAGE_DISPOSITIONS, DraftAction
 from mobile.state.draft_form import DraftForm
 from mobile.state.draft_photos import DraftPhotos
 from mobile.state.draft_quick import DraftQuick
 from mobile.state.draft_save import DraftSave
+from mobile.state.draft_subject import DraftSubject
 from mobile.state.draft_zones import DraftZones
 from mobile.state.errors import DraftError, NotSignedIn, localized
 from mobile.state.observable import Observable
@@ -57,32 +59,6 @@ from mobile.state.settings import SettingsState
 
 #: The violations officers meet most, first in the grid until the officer's own counts say otherwise.
 FIELD_FAVOURITES: tuple[str, ...] = ("0501", "0504", "0510", "0306", "0307", "0505")
-
-#: How far back "recent subjects" look (days of the officer's own patrol log) and how many are offered.
-RECENT_DAYS = 7
-RECENT_SUBJECTS = 5
-
-#: Dispositions offered per stage, the usual one first.
-STAGE_DISPOSITIONS: dict[Stage, tuple[Disposition, ...]] = {
-    Stage.PERSUASION: (
-        Disposition.PERSUADED,
-        Disposition.CORRECTED,
-        Disposition.RECTIFY_ORDER,
-        Disposition.REFERRED,
-    ),
-    Stage.WARNING: (
-        Disposition.WARNING_NOTICE,
-        Disposition.CORRECTED,
-        Disposition.RECTIFY_ORDER,
-        Disposition.REFERRED,
-    ),
-    Stage.PENALTY: (
-        Disposition.PENALTY,
-        Disposition.RECTIFY_ORDER,
-        Disposition.CORRECTED,
-        Disposition.REFERRED,
-    ),
-}
 
 
 class DraftStore(Protocol):
@@ -107,7 +83,9 @@ class DraftStore(Protocol):
     def device_id(self) -> str: ...
 
 
-class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftQuick, DraftSave, Observable):
+class CaseDraftState(
+    DraftSubject, DraftAction, DraftForm, DraftPhotos, DraftZones, DraftQuick, DraftSave, Observable
+):
     """The officer's case draft and every operation of the New case screen."""
 
     def __init__(
@@ -435,106 +413,6 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftQuick, DraftSave, 
             no_fix_reason=draft.no_fix_reason.strip(),
         )
 
-    # -- subject --------------------------------------------------------------------------------------
-    def search_subjects(self, query: str) -> list[Subject]:
-        return self._store.search_subjects(query.strip()) if query.strip() else []
-
-    def recent_subjects(self, limit: int = RECENT_SUBJECTS) -> list[Subject]:
-        """The subjects of the officer's own cases of the last ``RECENT_DAYS`` days, most recent first
-        (a repeat vendor is then one tap away)."""
-        today = self._now().astimezone(LOCAL_TZ).date()
-        badge = self._badge()
-        seen: list[str] = []
-        for back in range(RECENT_DAYS):
-            for logged in self._store.patrol_log(badge, today - timedelta(days=back)):
-                subject_id = logged.case.subject_id
-                if subject_id and subject_id not in seen:
-                    seen.append(subject_id)
-            if len(seen) >= limit:
-                break
-        found = (self._store.get_subject(subject_id) for subject_id in seen[:limit])
-        return [subject for subject in found if subject is not None]
-
-    def create_subject(
-        self,
-        kind: SubjectKind | str,
-        *,
-        name: str = "",
-        phone: str = "",
-        plate: str = "",
-        address: str = "",
-        description: str = "",
-        hardship: bool = False,
-    ) -> Subject:
-        """Register a new subject (validated by the store) and choose it for the case."""
-        subject = Subject(
-            id=new_id(),
-            kind=SubjectKind(kind),
-            name=name.strip(),
-            phone=phone.strip(),
-            plate=plate.strip(),
-            address=address.strip(),
-            description=description.strip(),
-            hardship=hardship,
-            created_at=self._now(),
-        )
-        saved = self._store.save_subject(subject)
-        self.choose_subject(saved.id)
-        return saved
-
-    def choose_subject(self, subject_id: str) -> None:
-        if self._store.get_subject(subject_id) is None:
-            raise localized(DraftError, "case.stage.need_subject", field="subject_id")
-        draft = self._require()
-        changed = draft.subject_id != subject_id or draft.subject_unknown
-        self._set_subject(draft, subject_id, unknown=False, changed=changed)
-
-    def choose_unknown(self) -> None:
-        draft = self._require()
-        self._set_subject(draft, None, unknown=True, changed=not draft.subject_unknown)
-
-    def _set_subject(self, draft: Draft, subject_id: str | None, *, unknown: bool, changed: bool) -> None:
-        """Record the subject (or that it is unknown) and move on; a ``changed`` subject drops the stage
-        chosen for the old one and its disposition (the computed stage changes with the history)."""
-        if changed:
-            draft.chosen_stage = None
-            draft.stage_override_reason = ""
-            draft.disposition = ""
-        draft.subject_id = subject_id
-        draft.subject_unknown = unknown
-        self._advance(draft, "subject")
-        self._persist()
-
-    def subject(self) -> Subject | None:
-        draft = self.draft
-        if draft is None or draft.subject_id is None:
-            return None
-        return self._store.get_subject(draft.subject_id)
-
-    def history(self) -> list[HistoryEntry]:
-        draft = self.draft
-        if draft is None or draft.subject_id is None:
-            return []
-        return self.earlier_cases(draft.subject_id)
-
-    def likely_matches(self) -> list[tuple[Subject, str, list[HistoryEntry]]]:
-        """Before a new subject is created: the registry's subjects (own and HQ's synced registry) that
-        are probably the same one ("可能是同一当事人"), each with why (``phone`` / ``plate`` / ``id`` /
-        ``name``) and its cases, newest first; offline. Empty while the new-subject form is closed."""
-        form = self.draft.subject_form if self.draft is not None else None
-        if not form:
-            return []
-        found = self._store.likely_matches(
-            kind=str(form.get("kind", "")), name=str(form.get("name", "")),
-            phone=str(form.get("phone", "")), plate=str(form.get("plate", "")),
-        )  # fmt: skip
-        return [(subject, why, self.earlier_cases(subject.id)) for subject, why in found]
-
-    def earlier_cases(self, subject_id: str) -> list[HistoryEntry]:
-        """A subject's earlier cases (own and pulled from HQ), newest first: shown beside search results."""
-        entries = self._store.subject_history(subject_id)
-        return sorted(entries, key=lambda e: e.occurred_at, reverse=True)
-
     # -- stage ----------------------------------------------------------------------------------------
     def occurred_at(self) -> datetime:
         return datetime.fromisoformat(self._require().started_at)
@@ -592,64 +470,4 @@ class CaseDraftState(DraftForm, DraftPhotos, DraftZones, DraftQuick, DraftSave, 
         draft.stage_override_reason = cleaned
         if draft.disposition and Disposition(draft.disposition) not in STAGE_DISPOSITIONS[Stage(stage)]:
             draft.disposition = ""
-        self._persist()
-
-    # -- action ---------------------------------------------------------------------------------------
-    def dispositions(self) -> tuple[Disposition, ...]:
-        stage = self.stage() or Stage.PERSUASION
-        choices = STAGE_DISPOSITIONS[stage]
-        violation = self.violation()
-        if violation is not None and not violation.fines:
-            choices = tuple(d for d in choices if d is not Disposition.PENALTY)
-        return choices
-
-    def disposition(self) -> Disposition:
-        draft = self._require()
-        if draft.disposition:
-            return Disposition(draft.disposition)
-        return self.dispositions()[0]
-
-    def set_disposition(self, disposition: Disposition | str) -> None:
-        draft = self.update(disposition=Disposition(disposition).value)
-        if self.fill_notice_no(draft):
-            self._persist()
-
-    def fine_range(self) -> tuple[int, int] | None:
-        violation = self.violation()
-        if violation is None or not violation.fines:
-            return None
-        return violation.fine_min, violation.fine_max
-
-    def fine_range_text(self, lang: Lang) -> str:
-        """The fine range in the words of every fine error ("500～20000 元"); "" when there is no fine."""
-        violation = self.violation()
-        if violation is None or not violation.fines:
-            return ""
-        en, zh = fine_range_text(violation)
-        return zh if lang == "zh" else en
-
-    def seizure_allowed(self) -> bool:
-        violation = self.violation()
-        return bool(violation and violation.seizure_allowed)
-
-    def add_seized(self, kind: str, quantity: int | str, note: str = "") -> None:
-        if not self.seizure_allowed():
-            raise localized(DraftError, "case.seizure.not_allowed", field="seized_items")
-        try:
-            count = int(str(quantity).strip())
-        except ValueError:
-            count = 0
-        if not kind.strip() or count < 1:
-            raise DraftError(
-                "Enter the item and a quantity of at least 1",
-                zh="请填写物品名称和数量（至少 1）",
-                field="seized_items",
-            )
-        draft = self._require()
-        draft.seized_items.append(DraftSeized(kind.strip(), count, note.strip()))
-        self._persist()
-
-    def remove_seized(self, index: int) -> None:
-        draft = self._require()
-        del draft.seized_items[index]
         self._persist()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import flet as ft
 
@@ -20,6 +20,16 @@ from mobile.i18n import t
 from mobile.state.app_state import AppState
 from mobile.state.today import NearbyStage
 from mobile.theme import SYNC_COLOURS, SYNC_ICONS, TOUCH, icon, stage_chip
+
+
+class Valued(Protocol):
+    """A control whose ``value`` the officer changes in the browser (a field, a switch, a radio group)."""
+
+    value: Any
+
+
+V = TypeVar("V")
+C = TypeVar("C", bound=Valued)
 
 #: Long lists are shown a page at a time (a big squad's day has hundreds of cases).
 PAGE = 50
@@ -46,7 +56,7 @@ class Host(Protocol):
     def message(self, text: str) -> None: ...
     def apply_theme(self) -> None: ...
     def run_task(self, handler: Callable[..., Any], *args: Any) -> None: ...
-    def guard_tree(self, root: Any) -> None: ...
+    def guard_tree(self, root: Any) -> dict[int, ft.BaseControl]: ...
 
 
 def violation_label(catalogue: Catalogue, code: str, lang: Lang) -> str:
@@ -118,6 +128,52 @@ def field(label: str, value: str = "", *, on_change: Any = None, **kwargs: Any) 
     return ft.TextField(label=label, value=value, on_change=on_change, text_size=18, dense=False, **kwargs)
 
 
+class Kept(Generic[V]):
+    """What a control of a re-rendered screen holds (a switch's state, a radio choice, a field's text), kept
+    here across renders: each render builds a new control from ``take()`` and hands it to ``show``; one
+    control object is never put into two renders.
+
+    Flet 1.0.5 reconciles a keyed screen rebuilt from new objects (``Shell.RECONCILED``): each new control
+    takes the shown one's id and is what the browser's changes update from then on. A control object put
+    into a second render is different: when the old tree is unmounted it leaves the session's index, the
+    new tree does not put it back, and every change made to it in the browser afterwards is dropped (the
+    second officer on a shared phone signed in with an empty PIN). ``take`` moves what the officer changed
+    on the control shown (Flet sets its ``value`` from the browser) to ``value``; a value the screen set
+    itself since (a PIN cleared after a failed sign-in) is not overwritten by the old control's."""
+
+    def __init__(self, value: V) -> None:
+        self.value = value
+        self._shown: Any = None
+        self._built: Any = value  # what the shown control was built with
+
+    def take(self) -> V:
+        """``value``, updated with what was changed on the control shown since it was built."""
+        if self._shown is not None:
+            now = self._shown.value
+            if now != self._built:
+                self.value = self._built = now
+        return self.value
+
+    def show(self, control: C) -> C:
+        """``control`` (just built from ``take()``) is where the value is shown and changed from now on."""
+        self._shown, self._built = control, control.value
+        return control
+
+
+class Typed(Kept[str]):
+    """A text field's text, kept across renders (see ``Kept``)."""
+
+    def __init__(self, value: str = "") -> None:
+        super().__init__(value)
+
+    def take(self) -> str:
+        return super().take() or ""
+
+    def field(self, label: str, **kwargs: Any) -> ft.TextField:
+        """A new text field showing ``value`` (after ``take``), for this render."""
+        return self.show(field(label, self.take(), **kwargs))
+
+
 def screen_column(parts: list[ft.Control], *, spacing: int) -> ft.Column:
     """A screen's body: its parts top to bottom, stretched to the screen's width, scrolling when long."""
     return ft.Column(
@@ -140,24 +196,26 @@ def title(text: str) -> ft.Text:
 
 
 def choice(
-    label: str, value: str, options: list[tuple[str, str]], on_change: Any, *, key: str | None = None
+    label: str,
+    value: str | Kept[str],
+    options: list[tuple[str, str]],
+    on_change: Any,
+    *,
+    key: str | None = None,
 ) -> ft.Column:
     """A labelled set of radio buttons (one tap, big targets; screen readers and browser tests see each
-    option by its text)."""
-    return ft.Column(
-        [
-            ft.Text(label, size=14),
-            ft.RadioGroup(
-                content=ft.Row(
-                    [ft.Radio(value=k, label=text, height=TOUCH) for k, text in options], wrap=True, spacing=4
-                ),
-                value=value,
-                on_change=on_change,
-                key=key,
-            ),
-        ],
-        spacing=2,
+    option by its text). ``value`` as ``Kept``: the choice is kept there across renders."""
+    group = ft.RadioGroup(
+        content=ft.Row(
+            [ft.Radio(value=k, label=text, height=TOUCH) for k, text in options], wrap=True, spacing=4
+        ),
+        value=value.take() if isinstance(value, Kept) else value,
+        on_change=on_change,
+        key=key,
     )
+    if isinstance(value, Kept):
+        value.show(group)
+    return ft.Column([ft.Text(label, size=14), group], spacing=2)
 
 
 def fault_card(text: Any, on_home: Any) -> ft.Control:

@@ -15,11 +15,11 @@ from mobile.theme import TOUCH
 from mobile.views.common import (
     PAGE,
     Host,
+    Typed,
     chip,
     clipped,
     clock_time,
     day_time,
-    field,
     plain_button,
     screen_column,
     title,
@@ -35,7 +35,7 @@ class ReviewView:
         self.app = shell.app
         self.squad = shell.app.squad
         self.returning: str | None = None  # the case id whose return reason is being typed
-        self.comments: dict[str, ft.TextField] = {}  # kept across renders: a sync never wipes typing
+        self.comments: dict[str, Typed] = {}  # kept across renders: a sync never wipes typing
         self.error = ""
         self.shown = PAGE
 
@@ -158,16 +158,14 @@ class ReviewView:
             key=key,
         )
 
+    def comment(self, case_id: str) -> Typed:
+        """The return reason being typed for ``case_id`` (a new field at each render, see ``Typed``)."""
+        return self.comments.setdefault(case_id, Typed())
+
     def comment_field(self, case_id: str) -> ft.TextField:
-        if case_id not in self.comments:
-            self.comments[case_id] = field(
-                self.shell.t("review.comment"),
-                multiline=True,
-                min_lines=1,
-                max_lines=4,
-                key=f"comment_{case_id}",
-            )
-        return self.comments[case_id]
+        return self.comment(case_id).field(
+            self.shell.t("review.comment"), multiline=True, min_lines=1, max_lines=4, key=f"comment_{case_id}"
+        )
 
     def actions(self, item: QueueItem) -> ft.Control:
         s = self.shell
@@ -257,7 +255,7 @@ class ReviewView:
 
     def confirm_return(self, case_id: str) -> None:
         s = self.shell
-        comment = self.comment_field(case_id).value or ""
+        comment = self.comment(case_id).take()
         try:
             review = self.squad.return_case(case_id, comment)
         except Exception as exc:  # no reason, too long...: the field and its text stay for a correction

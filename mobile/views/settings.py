@@ -9,31 +9,23 @@ from typing import Any
 
 import flet as ft
 
-from mobile.views.common import Host, big_button, choice, field, plain_button, screen_column, title
+from mobile.views.common import Host, Kept, Typed, big_button, choice, plain_button, screen_column, title
 
 
 class SettingsView:
+    """Re-rendered at each sync step and reconciled (``Shell.RECONCILED``): what the officer changes is kept
+    in ``Kept`` / ``Typed`` values and each render builds its controls anew."""
+
     def __init__(self, shell: Host) -> None:
         self.shell = shell
         self.app = shell.app
         current = self.app.settings.settings
         self.error = ""
-        self.lang_value = current.lang
-        self.lang = choice(
-            shell.t("settings.language"),
-            current.lang,
-            [("zh", shell.t("settings.language.zh")), ("en", shell.t("settings.language.en"))],
-            self.choose_lang,
-            key="settings_lang",
-        )
-        self.hq = field(shell.t("settings.hq"), current.hq_url)
-        mark = "settings.photo_policy.watermark_" + ("on" if current.watermark else "off")
-        self.photo_policy = ft.Text(
-            shell.t("settings.photo_policy", edge=current.photo_long_edge, watermark=shell.t(mark)), size=14
-        )
-        self.contrast = ft.Switch(label=shell.t("settings.contrast"), value=current.high_contrast)
+        self.lang: Kept[str] = Kept(current.lang)
+        self.hq = Typed(current.hq_url)
+        self.contrast = Kept(current.high_contrast)
         self.ca_error = ""
-        self.ca_pem = field(shell.t("settings.ca.pem"), "", multiline=True, min_lines=2, max_lines=6)
+        self.ca_pem = Typed()
         self.picker: ft.FilePicker | None = None
 
     def ca_status(self) -> list[str]:
@@ -64,7 +56,9 @@ class SettingsView:
         return [
             ft.Text(s.t("settings.ca"), size=16, weight=ft.FontWeight.BOLD),
             *(ft.Text(line, size=14, key="settings_ca_status") for line in self.ca_status()),
-            self.ca_pem,
+            self.ca_pem.field(
+                s.t("settings.ca.pem"), multiline=True, min_lines=2, max_lines=6, key="settings_ca_pem"
+            ),
             ft.Text(self.ca_error, color=ft.Colors.ERROR, visible=bool(self.ca_error), size=16),
             ft.Row(buttons, wrap=True),
         ]
@@ -72,12 +66,22 @@ class SettingsView:
     def build(self) -> ft.Control:
         s = self.shell
         waiting, _ = self.app.store.outbox_stats()
+        current = self.app.settings.settings
+        mark = "settings.photo_policy.watermark_" + ("on" if current.watermark else "off")
         parts: list[ft.Control] = [
             title(s.t("settings.title")),
-            self.lang,
-            self.hq,
-            self.contrast,
-            self.photo_policy,
+            choice(
+                s.t("settings.language"),
+                self.lang,
+                [("zh", s.t("settings.language.zh")), ("en", s.t("settings.language.en"))],
+                self.choose_lang,
+                key="settings_lang",
+            ),
+            self.hq.field(s.t("settings.hq"), key="settings_hq"),
+            self.contrast.show(
+                ft.Switch(label=s.t("settings.contrast"), value=self.contrast.take(), key="settings_contrast")
+            ),
+            ft.Text(s.t("settings.photo_policy", edge=current.photo_long_edge, watermark=s.t(mark)), size=14),
             ft.Text(self.error, color=ft.Colors.ERROR, visible=bool(self.error), size=16),
             ft.Row([big_button(s.t("settings.save"), self.save, icon=ft.Icons.SAVE)]),
             ft.Divider(),
@@ -88,18 +92,26 @@ class SettingsView:
         if self.app.session.officer is not None:
             if waiting:
                 parts.append(ft.Text(s.t("signout.pending", records=waiting), size=14))
-            parts.append(ft.Row([plain_button(s.t("signout"), self.sign_out, icon=ft.Icons.LOGOUT)]))
+            parts.append(
+                ft.Row(
+                    [
+                        plain_button(
+                            s.t("signout"), self.sign_out, icon=ft.Icons.LOGOUT, key="settings_sign_out"
+                        )
+                    ]
+                )
+            )
         return screen_column(parts, spacing=12)
 
     def choose_lang(self, e: Any) -> None:
-        self.lang_value = e.control.value or "zh"
+        self.lang.value = e.control.value or "zh"
 
     def save(self, e: Any = None) -> None:
         try:
             self.app.settings.update(
-                lang=self.lang_value,
-                hq_url=self.hq.value or "",
-                high_contrast=bool(self.contrast.value),
+                lang=self.lang.take(),
+                hq_url=self.hq.take(),
+                high_contrast=bool(self.contrast.take()),
             )
         except Exception as exc:  # SettingsError naming the field: nothing was changed
             self.error = self.shell.error_text(exc)
@@ -111,7 +123,7 @@ class SettingsView:
         self.shell.go("settings")  # rebuilt in the (possibly new) language
 
     def enrol_ca(self, e: Any = None) -> None:
-        pem = self.ca_pem.value or ""
+        pem = self.ca_pem.take()
         self._ca_change(lambda: self.app.settings.enrol_hq_ca(pem), "settings.ca.enrolled_done")
 
     def enrol_ca_file(self, data: bytes) -> None:

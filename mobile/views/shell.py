@@ -44,6 +44,9 @@ from mobile.views.common import Screen, fault_card
 
 log = logging.getLogger(__name__)
 
+#: What the shell logs (ERROR) for a reconciled screen whose rebuilt tree held controls of the tree shown
+#: (``Shell.show``); the browser tests fail on it.
+REUSED = "reused controls"
 #: Test-only: the label of a button whose handler raises on purpose (the browser test's deliberate fault).
 FAULT_ENV = "STREETPATROL_TEST_FAULT"
 
@@ -92,6 +95,9 @@ class Shell:
         self._nav_tabs: tuple[tuple[str, str], ...] = ()  # (route, label) of the bar's destinations
         self._user: tuple[str, str] | None = None  # (badge, role) the screens were last rendered for
         self.faults: list[BaseException] = []  # every unexpected error shown on the card (the tests read it)
+        # every render of a reconciled screen that reused controls of the tree shown (the tests read it)
+        self.reused: list[tuple[str, list[ft.BaseControl]]] = []
+        self._shown_controls: dict[int, ft.BaseControl] = {}  # the shown tree's controls (kept alive)
         self._fault_label = os.environ.get(FAULT_ENV) or None
         self._unsubscribe: list[Callable[[], None]] = []
         self.late_fonts_on = False  # mobile.theme.LATE_FONTS registered (after the first screen)
@@ -149,19 +155,36 @@ class Shell:
         self._follow_user()
         try:
             content = self.screen.build()
-            self.guard_tree(content)
+            found = self.guard_tree(content)
         except Exception as exc:
             self.fault(exc)
             return
-        self.show(content)
+        self.show(content, found)
         self._render_nav()
         self._push()
 
-    def show(self, content: ft.Control) -> None:
-        """Put ``content`` on screen under ``screen_key``."""
+    def show(self, content: ft.Control, found: dict[int, ft.BaseControl] | None = None) -> None:
+        """Put ``content`` on screen under ``screen_key``. ``found`` is every control of its tree (what
+        ``guard_tree`` walked): a reconciled screen that put a control of the tree shown into its rebuilt
+        tree again is replaced whole this time, and the mistake logged (``reused``), because Flet would
+        drop what the officer types into that control (see ``mobile.views.common.Typed``)."""
         self._renders += 1
         if content.key is None:
             content.key = self.screen_key()
+            if self.route in self.RECONCILED and found is not None:
+                again = [c for i, c in found.items() if self._shown_controls.get(i) is c]
+                if again:
+                    log.error(
+                        "%s: screen %r rebuilt with %d control(s) of the tree shown (%s): replaced whole, "
+                        "not reconciled",
+                        REUSED,
+                        self.route,
+                        len(again),
+                        ", ".join(sorted({type(c).__name__ for c in again})),
+                    )
+                    self.reused.append((self.route, again))
+                    content.key = f"{content.key}:{self._renders}"
+        self._shown_controls = found or {}
         self.frame.controls = [content]
 
     @property
@@ -287,15 +310,16 @@ class Shell:
             return
         self.page.run_task(self.guard(handler), *args)
 
-    def guard_tree(self, root: Any) -> None:
-        """Wrap every ``on_*`` handler of the control tree under ``root`` with ``guard``."""
-        seen: set[int] = set()
+    def guard_tree(self, root: Any) -> dict[int, ft.BaseControl]:
+        """Wrap every ``on_*`` handler of the control tree under ``root`` with ``guard``; returns every
+        control of the tree by ``id``."""
+        seen: dict[int, ft.BaseControl] = {}
         stack = [root]
         while stack:
             node = stack.pop()
             if not isinstance(node, ft.BaseControl) or id(node) in seen:
                 continue
-            seen.add(id(node))
+            seen[id(node)] = node
             for f in dataclasses.fields(node):
                 value = getattr(node, f.name, None)
                 if f.name.startswith("on_"):
@@ -305,6 +329,7 @@ class Shell:
                     stack.append(value)
                 elif isinstance(value, list):
                     stack.extend(item for item in value if isinstance(item, ft.BaseControl))
+        return seen
 
     def fault(self, exc: BaseException) -> None:
         """Show the error card in place of the screen: log the traceback, touch no state (the officer's
@@ -357,12 +382,16 @@ class Shell:
         if self.page is not None:
             self.page.show_dialog(ft.SnackBar(ft.Text(text, size=16), duration=4000))
 
-    #: Screens re-rendered when state changes elsewhere (their text fields are kept across renders).
+    #: Screens re-rendered when state changes elsewhere (what the officer typed there is kept across renders).
     LIVE = ("today", "sync", "signin", "settings", "squad", "review")
-    #: Live screens whose re-renders Flet reconciles (``screen_key``): 今日, redrawn at each sync step while
-    #: the officer taps 新建案件 or a case. Not yet the sign-in screen: reconciled, a PIN typed on the
-    #: second sign-in of a shared phone reached the server empty (tests/e2e/test_shared_phone.py).
-    RECONCILED = ("today",)
+    #: Live screens whose re-renders Flet reconciles (``screen_key``): every live screen, as each is redrawn
+    #: by the sync link's steps while the officer taps it (今日's 新建案件 or a case, 同步's 立即同步, 设置's
+    #: 保存, the leader's 通过 / 退回), and the sign-in screen by a sign-out's notifications while the next
+    #: officer types. A reconciled screen builds every control anew at each render (what is typed is kept
+    #: in ``mobile.views.common.Kept`` / ``Typed``): a control object put into two renders leaves Flet's
+    #: index and what is typed into it is dropped (the empty PIN of a shared phone's second sign-in);
+    #: ``show`` checks it.
+    RECONCILED = LIVE
 
     def changed_elsewhere(self) -> None:
         """A state object changed (possibly on the sync worker): re-render screens that show live data."""

@@ -22,10 +22,10 @@ from mobile.theme import FONT_FAMILY, TOUCH
 from mobile.views.common import (
     PAGE,
     Host,
+    Typed,
     chip,
     clipped,
     clock_time,
-    field,
     plain_button,
     screen_column,
     title,
@@ -45,7 +45,7 @@ class SquadView:
         self.shell = shell
         self.app = shell.app
         self.squad = shell.app.squad
-        self.day_field = field(shell.t("squad.day"), self.squad.day.isoformat(), key="squad_day", width=140)
+        self.day = Typed(self.squad.day.isoformat())  # a new field at each render (see ``Typed``)
         self.error = ""
         self.exported: Exported | None = None
         self.export_note = ""  # where the exported file is, in full
@@ -141,7 +141,7 @@ class SquadView:
                     height=TOUCH,
                     width=TOUCH,
                 ),
-                self.day_field,
+                self.day.field(s.t("squad.day"), key="squad_day", width=140),
                 ft.IconButton(
                     ft.Icons.CHEVRON_RIGHT,
                     tooltip=s.t("squad.day_next"),
@@ -430,11 +430,11 @@ class SquadView:
             self.error = self.shell.error_text(exc)
         else:
             self.error = ""
-            self.day_field.value = self.squad.day.isoformat()  # typed text is kept only while it is wrong
+            self.day.value = self.squad.day.isoformat()  # typed text is kept only while it is wrong
         self.shell.render()
 
     def show_day(self, e: Any = None) -> None:
-        self._try(lambda: self.squad.set_day(self.day_field.value or ""))
+        self._try(lambda: self.squad.set_day(self.day.take()))
 
     def show_today(self, e: Any = None) -> None:
         self._try(lambda: self.squad.set_day(self.squad.today()))

@@ -15,13 +15,13 @@ from mobile.state.workorders import countdown
 from mobile.theme import TOUCH
 from mobile.views.common import (
     Host,
+    Typed,
     big_button,
     chip,
     clipped,
     clock_banner,
     clock_time,
     day_time,
-    field,
     nearby_buttons,
     plain_button,
     screen_column,
@@ -40,7 +40,7 @@ class TodayView:
     def __init__(self, shell: Host) -> None:
         self.shell = shell
         self.app = shell.app
-        self.grid_cell = field(shell.t("today.grid_cell"), key="today_grid")
+        self.grid_cell = Typed()  # a new field at each render (see ``Typed``)
         self.gps_failed = False
 
     def status_line(self) -> ft.Control:
@@ -100,7 +100,7 @@ class TodayView:
         if shift is None:
             shift_row: list[ft.Control] = [
                 ft.Text(s.t("today.off_shift"), size=16),
-                self.grid_cell,
+                self.grid_cell.field(s.t("today.grid_cell"), key="today_grid"),
                 ft.Row([plain_button(s.t("today.shift_start"), self.start_shift, icon=ft.Icons.PLAY_ARROW)]),
             ]
         else:
@@ -248,7 +248,7 @@ class TodayView:
         return ft.Column(lines, spacing=4, key="work_orders")
 
     def start_shift(self, e: Any = None) -> None:
-        self.app.today.start_shift(self.grid_cell.value or "")
+        self.app.today.start_shift(self.grid_cell.take())
         self.shell.render()
 
     def end_shift(self, e: Any = None) -> None:

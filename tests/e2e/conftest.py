@@ -78,9 +78,10 @@ def _shot_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
 def _no_lost_taps() -> Iterator[None]:
     """Fail a test during which an officer app dropped a tap because a re-render had replaced the tapped
     control (the app logs it, ``mobile.app.watch_lost_events``): a lost tap is a bug of the app, never
-    something for the test to tap again."""
+    something for the test to tap again. The same for text typed into a field Flet no longer holds, and
+    for a reconciled screen rebuilt with controls of the screen shown (``mobile.views.shell.REUSED``)."""
     offsets = {log: log.stat().st_size if log.exists() else 0 for log in APP_LOGS}
     yield
     lost = [line for log in APP_LOGS for line in lost_taps(log, offsets.get(log, 0))]
     if lost:
-        pytest.fail("the app lost taps (their control was replaced by a re-render):\n" + "\n".join(lost))
+        pytest.fail("the app lost taps or typing (a re-render replaced their control):\n" + "\n".join(lost))

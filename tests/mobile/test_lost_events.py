@@ -11,36 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import flet as ft
 import msgpack
 import pytest
 from flet.controls.base_control import BaseControl
-from flet.messaging.connection import Connection
 from flet.messaging.protocol import configure_encode_object_for_msgpack
 from flet.messaging.session import Session
-from flet.pubsub.pubsub_hub import PubSubHub
 
 from mobile.app import LOST_EVENT, watch_lost_events
-
-
-class EncodingConnection(Connection):
-    """Sends nothing anywhere, but encodes every message as the real transport does."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__()
-        self.loop = loop
-        self.executor = ThreadPoolExecutor(max_workers=1)
-        self.pubsubhub = PubSubHub(loop=loop, executor=self.executor)
-        self.sent = 0
-
-    def send_message(self, message: Any) -> None:
-        msgpack.packb(
-            [message.action, message.body], default=configure_encode_object_for_msgpack(BaseControl)
-        )
-        self.sent += 1
+from tests.mobile.fletsession import Browser, EncodingConnection
 
 
 def test_a_click_for_a_replaced_button_is_dropped_and_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -121,3 +101,32 @@ def test_a_tap_made_before_a_live_screen_is_rebuilt_reaches_the_rebuilt_control(
     assert old == new
     assert taps == ["new case (after)", "A-1"]
     assert not [r for r in caplog.records if LOST_EVENT in r.getMessage()]
+
+
+def test_text_typed_into_a_field_flet_no_longer_holds_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """What the browser sets on a control (a field's text at each key) is applied by Flet only to a control
+    of its index and dropped silently otherwise; the app logs it as lost, as it does a tap. The case
+    seen: a screen rebuilt under its key with the same field object in it (the sign-in screen before
+    ``mobile.views.common.Typed``) takes the field out of Flet's index."""
+
+    async def scenario() -> tuple[int, ft.TextField]:
+        browser = Browser()
+        frame = ft.Stack(controls=[])
+        browser.page.add(frame)
+        pin = ft.TextField(label="PIN 密码")
+        frame.controls = [ft.Column([ft.Text("登录"), pin], key="screen:signin:")]
+        browser.page.update()
+        frame.controls = [ft.Column([ft.Text("登录"), pin], key="screen:signin:")]  # a re-render
+        browser.page.update()
+        browser.type(pin._i, "2")
+        browser.close()
+        return pin._i, pin
+
+    with caplog.at_level(logging.WARNING, logger="mobile.app"):
+        pin_id, pin = asyncio.run(scenario())
+    assert pin.value in (None, "")  # the key typed never reached the field...
+    lost = [r.getMessage() for r in caplog.records if LOST_EVENT in r.getMessage()]
+    assert lost == [  # ...and the app says so
+        f"{LOST_EVENT}: 'value' for control {pin_id}, which is no longer on the page (typed into a replaced"
+        " control?)"
+    ]

@@ -18,7 +18,7 @@ from mobile.views.sign_in import SignInView
 from mobile.views.today import TodayView
 from testkit.hqkit import OFFICER, PINS, Hq
 from tests.mobile.statekit import Apps, photo, returned, saved_case, sign_in
-from tests.mobile.viewkit import controls, event, open_screen, started, texts, tree
+from tests.mobile.viewkit import controls, event, open_screen, started, texts, tree, type_into
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
 
@@ -37,14 +37,17 @@ def test_sign_in_screen_labels_and_errors(make_app: Apps, hq: Hq) -> None:
     screen = shell.screen
     assert isinstance(screen, SignInView)
     assert {"HQ 地址", "执法证号", "PIN 密码", "登录"} <= set(texts(shell.body))
-    screen.hq.value = hq.serve().url
-    screen.badge.value = OFFICER.badge
-    screen.pin.value = "000000"
+    type_into(shell, "signin_hq", hq.serve().url)
+    type_into(shell, "signin_badge", OFFICER.badge)
+    type_into(shell, "signin_pin", "000000")
     asyncio.run(screen.submit())
     assert shell.route == "signin"
     assert screen.error == "执法证号或 PIN 错误"
     assert "执法证号或 PIN 错误" in texts(shell.body)
-    screen.pin.value = PINS[OFFICER.badge]
+    shown = {c.key: c.value for c in controls(shell.body) if isinstance(c, ft.TextField)}
+    # the wrong PIN is cleared; the address and badge stay as typed
+    assert shown == {"signin_hq": hq.serve().url, "signin_badge": OFFICER.badge, "signin_pin": ""}
+    type_into(shell, "signin_pin", PINS[OFFICER.badge])
     asyncio.run(screen.submit())
     assert shell.route == "today"
     assert isinstance(shell.screen, TodayView)
@@ -56,9 +59,11 @@ def test_today_shift_and_status_line(app: AppState) -> None:
     screen = shell.screen
     assert isinstance(screen, TodayView)
     assert {"开始值班", "新建案件", "立即同步", "今日还没有案件"} <= set(texts(shell.body))
-    screen.grid_cell.value = "A-12"
+    type_into(shell, "today_grid", "A-12")
     screen.start_shift()
-    assert app.today.shift() is not None
+    shift = app.today.shift()
+    assert shift is not None
+    assert shift.grid_cell == "A-12"
     assert "结束值班" in texts(shell.body)
     assert any(t.startswith("在线") for t in texts(shell.body))
     screen.end_shift()

@@ -25,7 +25,7 @@ from patrollog.style import STAGE_COLOURS
 from testkit.hqkit import LEADER, OFFICER, catalogue
 from tests.mobile.squadkit import fill
 from tests.mobile.statekit import Apps, PhoneClock, dead_url
-from tests.mobile.viewkit import controls, texts
+from tests.mobile.viewkit import controls, texts, type_into
 from tests.patrollog.dayfixture import NAMES, SUBJECTS, Day, at, fixture_day
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
@@ -162,23 +162,28 @@ def test_filters_through_the_screen(app: AppState) -> None:
     assert "清除筛选" not in texts(shell.body)
 
 
+def day_shown(shell: Shell) -> str:
+    [day] = [c for c in controls(shell.body) if c.key == "squad_day"]
+    return str(day.value)
+
+
 def test_day_picker_errors_are_shown_and_the_day_kept(app: AppState) -> None:
     shell = open_screen(app, "squad")
     screen = shell.screen
     assert isinstance(screen, SquadView)
-    screen.day_field.value = "2026/11/22"
+    type_into(shell, "squad_day", "2026/11/22")
     screen.show_day()
     assert "日期“2026/11/22”无法识别，请按 2026-11-22 的格式填写" in texts(shell.body)
-    assert screen.day_field.value == "2026/11/22"  # the typed text stays for a correction
-    screen.day_field.value = "2026-11-23"
+    assert day_shown(shell) == "2026/11/22"  # the typed text stays for a correction
+    type_into(shell, "squad_day", "2026-11-23")
     screen.show_day()
     assert "不能查看未来的日期（今天是 2026-11-22）" in texts(shell.body)
     assert "中队 · 2026-11-22" in texts(shell.body)
     screen.step(-1)
     assert "中队 · 2026-11-21" in texts(shell.body)
-    assert screen.day_field.value == "2026-11-21"
+    assert day_shown(shell) == "2026-11-21"
     assert not any(t.startswith("不能查看") for t in texts(shell.body))
-    screen.day_field.value = "2026-11-22"
+    type_into(shell, "squad_day", "2026-11-22")
     screen.show_day()
     assert "审核队列（4）" in texts(shell.body)
     screen.step(1)
@@ -186,7 +191,7 @@ def test_day_picker_errors_are_shown_and_the_day_kept(app: AppState) -> None:
     screen.show_today()
     assert "中队 · 2026-11-22" in texts(shell.body)
     assert not any("本机只保存最近" in t for t in texts(shell.body))
-    screen.day_field.value = "2026-08-01"
+    type_into(shell, "squad_day", "2026-08-01")
     screen.show_day()
     assert "本机只保存最近 62 天的中队记录；更早的巡查日志请在指挥中心查看或导出" in texts(shell.body)
 
@@ -237,11 +242,10 @@ def test_review_queue_approve_and_return(app: AppState, day: Day) -> None:
     screen.confirm_return(day.b.id)  # no reason typed
     assert "退回案件须填写退回理由" in texts(shell.body)
     assert "待审核 3 起，其中须决定 0 起" in texts(shell.body)
-    field = screen.comment_field(day.b.id)
-    field.value = "请补拍暂扣清单"
+    type_into(shell, f"comment_{day.b.id}", "请补拍暂扣清单")
     app.link.kick()  # a sync finishes meanwhile: the screen is redrawn, the typed reason kept
-    assert screen.comment_field(day.b.id) is field
-    assert field.value == "请补拍暂扣清单"
+    [again] = [c for c in controls(shell.body) if c.key == f"comment_{day.b.id}"]
+    assert again.value == "请补拍暂扣清单"
     screen.confirm_return(day.b.id)
     assert shell.messages[-1] == f"已退回：{day.b.case_no}"
     shown = texts(shell.body)

@@ -69,6 +69,15 @@ def controls(control: Any) -> Iterator[Any]:
             stack.extend(value if isinstance(value, list) else [value])
 
 
+def type_into(shell: Shell, key: str, text: str) -> ft.TextField:
+    """What Flet does with what the officer types into the shown text field keyed ``key``: it sets that
+    field object's ``value`` (the browser sends it with each key; the screen reads it when it needs it)."""
+    found = [c for c in controls(shell.body) if isinstance(c, ft.TextField) and c.key == key]
+    assert len(found) == 1, f"{len(found)} text fields keyed {key!r} on screen {shell.route!r}"
+    found[0].value = text
+    return found[0]
+
+
 def started(app: AppState) -> Shell:
     """A shell on ``app``, started (on its first screen)."""
     shell = Shell(app, screens=make_screen)
