@@ -12,19 +12,32 @@ every GB2312 hanzi, every other character the GBK codec encodes that the face ha
 names and shop signs, plus GBK's symbols), all of CJK Extension A (GB 18030-2022 level 2) and every
 supplementary-plane hanzi the face maps (Extension B and later: 2,365 in Noto CJK 2.004, e.g. 𠮷 and 𡈼).
 
-Two fallback fonts follow it (``patrollog.style.FALLBACK_FONTS``), registered after it on every surface
+Three fallback fonts follow it (``patrollog.style.FALLBACK_FONTS``), registered after it on every surface
 (app, PDF, dashboard):
 
 * ``StreetPatrolHan.otf``: every hanzi of Hanazono Mincho (HanaMinA/HanaMinB, Debian fonts-hanazono, SIL
   OFL) that the main font lacks: ~59,000, nearly all of CJK Extensions B to F (the few Unicode added after
   Hanazono's 2017 release excepted), the tail of the Unified block and the compatibility ideographs. The
   build prints the coverage per block. ``assets/fonts/fallback-hanzi.txt`` stays as a check: every name
-  hanzi listed there must be in one of the two fonts, or the build stops.
+  hanzi listed there must be in one of the hanzi fonts, or the build stops.
   Size: Hanazono's outlines are straight-line polygons (~190 points a glyph), 30.1 MB as TrueType ``glyf``
   without hints; the same outlines as CFF charstrings (an exact conversion: lines only) are 25.5 MB, and
   with CFF subroutines (``cffsubr``, AFDKO's ``tx``: the strokes repeat across glyphs) 18.6 MB. Hints,
   vertical metrics and layout tables are left out: the app, the PDF and the web page set horizontal text
   and do not hint. Building it takes some minutes (``tx`` subroutinises 59,000 glyphs).
+* ``StreetPatrolHanExt.otf``: every hanzi of BabelStone Han (Debian fonts-babelstone-han 15.0.5, Arphic
+  Public License) that the two fonts before it lack: CJK Extension G (3,041, with 𰻝 U+30EDD biáng of the
+  Shaanxi noodle shops), Extension H (2,271), the 14 Extension B/C hanzi Unicode 13-15 added after
+  Hanazono's release and the newest of the Unified block and Extension A (5,357 in all). Ideographs only:
+  some of BabelStone's symbol glyphs are CC-BY-SA. A font of its own, so the OFL Han fallback never takes
+  APL glyphs; its licence file (``StreetPatrolHanExt-LICENSE.txt``) carries the APL text and how and when
+  it was changed (the APL's clause 2a; the font's description record says it too). Built like the Han
+  fallback: CFF outlines with subroutines, 2.2 MB (4.2 MB as unhinted TrueType). ``--han-ext-only``
+  builds just this font against the two already in ``--out`` (a minute, where the whole build takes many).
+  Prerequisite: ``apt-get install fonts-babelstone-han``, or on a machine where it should not be
+  installed ``apt-get download fonts-babelstone-han && dpkg-deb -x fonts-babelstone-han_*.deb DIR`` and
+  ``--babelstone DIR/usr/share/fonts/truetype/babelstone/BabelStoneHan.ttf`` (the licence is read from
+  ``DIR/usr/share/doc/fonts-babelstone-han``).
 * ``StreetPatrolEmoji.ttf``: the emoji and pictographic symbols of Symbola (Debian fonts-symbola, "free for
   any use"), monochrome outlines, so fpdf2, Pillow and Flutter all draw them (Noto Color Emoji is 11 MB of
   bitmaps).
@@ -35,12 +48,14 @@ text only, so ``locl`` and the vertical features are dropped (6 MB); hints and t
 (kerning, proportional forms, Latin ligatures) stay. Run with ``--compare`` to measure the alternatives.
 
     .venv/bin/pip install cffsubr   # build-time only
-    .venv/bin/python scripts/build_font.py [--source TTC] [--out DIR] [--compare]
+    .venv/bin/python scripts/build_font.py [--source TTC] [--out DIR] [--compare] [--babelstone TTF]
+    .venv/bin/python scripts/build_font.py --han-ext-only [--babelstone TTF]
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import io
 import sys
 import textwrap
@@ -66,6 +81,17 @@ HANAZONO = (
 )
 SYMBOLA = Path("/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf")
 HAN_NAME = "StreetPatrolHan.otf"
+#: BabelStone Han (Debian fonts-babelstone-han 15.0.5; ``--babelstone`` takes an extracted .deb's copy).
+BABELSTONE = Path("/usr/share/fonts/truetype/babelstone/BabelStoneHan.ttf")
+HAN_EXT_NAME = "StreetPatrolHanExt.otf"
+HAN_EXT_LICENCE = "StreetPatrolHanExt-LICENSE.txt"
+#: When this build's change to BabelStone Han was made (the APL's clause 2a asks each modified file to
+#: say how and when it was changed); a fixed date, so the same source gives the same bytes.
+HAN_EXT_MODIFIED = "2026-12-07"
+#: What the third font must have, or the build stops: 𰻝 𰻞 (U+30EDD/U+30EDE, biáng, Extension G, the
+#: Shaanxi noodle shops' sign), the 14 Extension B/C hanzi Unicode 13-15 added after Hanazono's release,
+#: and one of Extension H (U+31350).
+HAN_EXT_REQUIRED = frozenset({0x30EDD, 0x30EDE, 0x31350, *range(0x2A6D7, 0x2A6E0), *range(0x2B735, 0x2B73A)})
 HANZI_LIST = ROOT / "assets" / "fonts" / "fallback-hanzi.txt"
 EMOJI_BLOCKS = (
     range(0x2600, 0x27C0),  # Miscellaneous Symbols, Dingbats
@@ -100,18 +126,24 @@ HAN_BLOCKS = {
 }
 
 
-def han_table(main: set[int], fallback: set[int]) -> str:
+#: Ideographs Unicode 15.0 and 15.1 assigned that an older Python's data (3.11: Unicode 14) does not know:
+#: U+2B739 (Extension C), Extension H (4,192) and Extension I (622).
+NEWER_THAN_PYTHON = frozenset({0x2B739, *range(0x31350, 0x323B0), *range(0x2EBF0, 0x2EE5E)})
+
+
+def han_table(main: set[int], fallback: set[int], labels: tuple[str, str] = ("main font", "fallback")) -> str:
     """Per block: ideographs assigned (this Python's Unicode data), in the main font, in the fallback, in
     neither."""
     import unicodedata
 
     rows = [
-        f"| block | assigned (Unicode {unicodedata.unidata_version}) | main font | fallback | neither |",
+        f"| block | assigned (Unicode {unicodedata.unidata_version}, 15.1) | {labels[0]} | {labels[1]} "
+        "| neither |",
         "|---|---:|---:|---:|---:|",
     ]
     for block, cps in HAN_BLOCKS.items():
         assigned = {cp for cp in cps if unicodedata.category(chr(cp)) == "Lo"} | (
-            set(cps) & (main | fallback)
+            set(cps) & (main | fallback | NEWER_THAN_PYTHON)
         )
         rows.append(
             f"| {block} | {len(assigned):,} | {len(assigned & main):,} | {len(assigned & fallback):,} "
@@ -264,6 +296,26 @@ def build_han_fallback(wanted: set[int], sources: Iterable[Path] = HANAZONO) -> 
     CFF-outline OpenType font with subroutines (module docstring: ~40% smaller than the same outlines
     as TrueType ``glyf``, lossless). No hinting, no vertical metrics, no layout tables: the app, the PDF
     and the web page set horizontal text and do not hint."""
+    note = "StreetPatrol subset of Hanazono Mincho"
+    return build_cff_fallback(
+        wanted, sources, family="StreetPatrol Han", postscript="StreetPatrolHan", note=note
+    )
+
+
+def build_cff_fallback(
+    wanted: set[int],
+    sources: Iterable[Path],
+    *,
+    family: str,
+    postscript: str,
+    note: str,
+    extra_names: dict[int, str] | None = None,
+) -> tuple[bytes, set[int]]:
+    """A fallback font of the ``wanted`` code points, each from the first of ``sources`` that has it, as
+    one CFF-outline OpenType font with subroutines, named ``family``/``postscript`` (``note`` in its
+    version string) plus the ``extra_names`` records (name ID → text). TrueType's quadratic curves become
+    cubic ones (exact up to rounding to whole font units). No hinting, no vertical metrics, no layout
+    tables: the app, the PDF and the web page set horizontal text and do not hint."""
     import cffsubr  # build-time only (pip install cffsubr: AFDKO's tx)
     from fontTools.fontBuilder import FontBuilder
 
@@ -271,7 +323,7 @@ def build_han_fallback(wanted: set[int], sources: Iterable[Path] = HANAZONO) -> 
     first = faces[0]
     upm = first["head"].unitsPerEm
     if any(face["head"].unitsPerEm != upm for face in faces):
-        raise SystemExit("the Hanazono faces differ in units per em")
+        raise SystemExit(f"the faces of {family} differ in units per em")
     order = [".notdef"]
     charstrings: dict[str, Any] = {}
     metrics: dict[str, tuple[int, int]] = {}
@@ -296,8 +348,7 @@ def build_han_fallback(wanted: set[int], sources: Iterable[Path] = HANAZONO) -> 
     builder = FontBuilder(upm, isTTF=False)
     builder.setupGlyphOrder(order)
     builder.setupCharacterMap(cmap)
-    builder.setupCFF("StreetPatrolHan", {"FullName": "StreetPatrol Han", "FamilyName": "StreetPatrol Han"},
-                     charstrings, {})  # fmt: skip
+    builder.setupCFF(postscript, {"FullName": family, "FamilyName": family}, charstrings, {})
     builder.setupHorizontalMetrics(metrics)
     hhea = first["hhea"]
     builder.setupHorizontalHeader(ascent=hhea.ascent, descent=hhea.descent, lineGap=hhea.lineGap)
@@ -314,11 +365,89 @@ def build_han_fallback(wanted: set[int], sources: Iterable[Path] = HANAZONO) -> 
     builder.font["head"].fontRevision = first["head"].fontRevision
     builder.font["head"].created = first["head"].created
     builder.font["head"].modified = first["head"].modified
-    note = "StreetPatrol subset of Hanazono Mincho"
     version = first["name"].getDebugName(5) or ""
-    rename_truetype(builder.font, "StreetPatrol Han", "StreetPatrolHan", note, version=version)
+    rename_truetype(builder.font, family, postscript, note, version=version)
+    for name_id, text in (extra_names or {}).items():
+        builder.font["name"].setName(text, name_id, 3, 1, 0x409)
     cffsubr.subroutinize(builder.font)
     return to_bytes(builder.font), wanted - left
+
+
+def han_ext_wanted(have: Iterable[int], source: Path = BABELSTONE) -> set[int]:
+    """Every hanzi (``is_hanzi``: ideographs only, never BabelStone's symbols, some of which are CC-BY-SA)
+    that BabelStone Han maps and the fonts before it (``have``: the main font and the Han fallback) lack."""
+    with TTFont(str(source), lazy=True) as font:
+        return {cp for cp in font.getBestCmap() if is_hanzi(cp)} - set(have)
+
+
+def build_han_ext_fallback(wanted: set[int], source: Path = BABELSTONE) -> tuple[bytes, set[int]]:
+    """StreetPatrolHanExt.otf: the ``wanted`` hanzi of BabelStone Han (Arphic Public License), a font of
+    its own (the OFL Han fallback never takes APL glyphs), built like the Han fallback (CFF outlines
+    with subroutines: 2.2 MB, where the same glyphs as unhinted TrueType are 4.2 MB). It keeps the
+    source's copyright and licence records and says how and when it was changed (APL clause 2a)."""
+    with TTFont(str(source), lazy=True) as font:
+        names = font["name"]
+        version = names.getDebugName(5) or ""
+        licence, licence_url = names.getDebugName(13) or "", names.getDebugName(14) or ""
+    if "ARPHIC PUBLIC LICENSE" not in licence:
+        raise SystemExit(f"{source}: its licence record is not the Arphic Public License: check the source")
+    notice = (
+        f"Modified {HAN_EXT_MODIFIED} by StreetPatrol (scripts/build_font.py): BabelStone Han "
+        f"({version.split(';')[0]}) subset to {len(wanted):,} hanzi the other StreetPatrol fonts lack, "
+        "outlines converted from TrueType to CFF, hints, vertical metrics and layout tables removed."
+    )
+    return build_cff_fallback(
+        wanted, [source], family="StreetPatrol Han Ext", postscript="StreetPatrolHanExt",
+        note="StreetPatrol subset of BabelStone Han", extra_names={10: notice, 13: licence, 14: licence_url},
+    )  # fmt: skip
+
+
+def package_docs(source: Path, package: str = "fonts-babelstone-han") -> Path:
+    """The Debian doc directory of the package that holds ``source`` (``/usr/share/fonts/…`` installed, or
+    the same tree under the directory an extracted .deb went to)."""
+    return source.parents[3] / "doc" / package
+
+
+def apl_licence(source: Path, kept: set[int]) -> str:
+    """StreetPatrolHanExt-LICENSE.txt: what the font is, where it comes from and how and when it was
+    changed, the source package's copyright statement, then the Arphic Public License as the source font
+    carries it (its licence record, unaltered)."""
+    docs = package_docs(source)
+    lines = (docs / "copyright").read_text(encoding="utf-8").splitlines()
+    if "Files: *" not in lines:
+        raise SystemExit(f"{docs / 'copyright'}: no 'Files: *' stanza")
+    files = lines[lines.index("Files: *") :]
+    stanza = files[: files.index("")] if "" in files else files
+    with gzip.open(docs / "changelog.Debian.gz", "rt", encoding="utf-8") as changelog:
+        package = changelog.readline().split(")")[0].replace(" (", " ")  # e.g. fonts-babelstone-han 15.0.5-2
+    with TTFont(str(source), lazy=True) as font:
+        notice = font["name"].getDebugName(0) or ""
+        version = (font["name"].getDebugName(5) or "").split(";")[0]
+        licence = font["name"].getDebugName(13) or ""
+    if not licence.startswith("ARPHIC PUBLIC LICENSE"):
+        raise SystemExit(f"{source}: its licence record is not the Arphic Public License")
+    counts = ", ".join(
+        f"{block} {len(kept & set(cps)):,}" for block, cps in HAN_BLOCKS.items() if kept & set(cps)
+    )
+    paragraphs = [
+        f"StreetPatrol Han Ext ({HAN_EXT_NAME}) is a modified version of BabelStone Han, {version} "
+        f"(https://www.babelstone.co.uk/Fonts/Han.html), from the Debian package {package} "
+        f"({source.name}), made by scripts/build_font.py. The source font's copyright notice: {notice}",
+        f"Changed on {HAN_EXT_MODIFIED}: subset to the {len(kept):,} CJK ideographs (hanzi) the other "
+        f"StreetPatrol fonts lack ({counts}); outlines converted from TrueType to CFF; hints, vertical "
+        "metrics and layout tables removed; renamed. The font's description record says the same.",
+        "Only hanzi are taken. Debian's copyright statement (below) says some of BabelStone Han's symbol "
+        "glyphs derive from Christopher J. Fynn's Wikimedia Commons images under CC-BY-SA 3.0/4.0: this "
+        "font holds no symbol glyph, only ideographs, which the Arphic Public License covers. The modified "
+        "font is Freely Available (clause 2b) in this repository, and scripts/build_font.py makes it again "
+        "from the Debian package.",
+    ]
+    head = "\n\n".join(textwrap.fill(p, 100) for p in paragraphs)
+    stanza_text = "\n".join(stanza)
+    return (
+        f"{head}\n\nThe source package's copyright statement:\n\n{stanza_text}\n\n"
+        f"The Arphic Public License, as the source font carries it:\n\n{licence.rstrip()}\n"
+    )
 
 
 def build_emoji_fallback(source: Path = SYMBOLA) -> tuple[bytes, set[int]]:
@@ -434,14 +563,54 @@ def compare(source: Path, groups: dict[str, set[int]], chosen: bytes) -> list[tu
     return rows
 
 
+def write_han_ext(out: Path, have: set[int], source: Path) -> tuple[bytes, set[int]]:
+    """Build StreetPatrolHanExt.otf (the hanzi of ``source`` not in ``have``) and its licence into ``out``;
+    stops when it lacks one of ``HAN_EXT_REQUIRED``."""
+    if not source.is_file():
+        raise SystemExit(
+            f"{source}: missing. apt-get install fonts-babelstone-han, or apt-get download "
+            "fonts-babelstone-han && dpkg-deb -x fonts-babelstone-han_*.deb DIR, then --babelstone "
+            "DIR/usr/share/fonts/truetype/babelstone/BabelStoneHan.ttf"
+        )
+    font, kept = build_han_ext_fallback(han_ext_wanted(have, source), source)
+    lacking = HAN_EXT_REQUIRED - kept - have
+    if lacking:
+        raise SystemExit(
+            f"{source} lacks {', '.join(f'U+{cp:X}' for cp in sorted(lacking))}: check the source"
+        )
+    (out / HAN_EXT_NAME).write_bytes(font)
+    (out / HAN_EXT_LICENCE).write_text(apl_licence(source, kept), encoding="utf-8")
+    print(f"{HAN_EXT_NAME}: {len(font):,} bytes, {len(kept):,} code points")
+    print(han_table(have, kept, ("earlier fonts", HAN_EXT_NAME)))
+    return font, kept
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=SOURCE)
     parser.add_argument("--out", type=Path, default=ROOT / "assets" / "fonts")
     parser.add_argument("--compare", action="store_true", help="also measure the alternatives (slow)")
+    parser.add_argument(
+        "--babelstone", type=Path, default=BABELSTONE, help="BabelStoneHan.ttf (installed or extracted .deb)"
+    )
+    parser.add_argument(
+        "--han-ext-only", action="store_true",
+        help=f"build only {HAN_EXT_NAME}, against the main and Han fonts already in --out",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     started = time.monotonic()
+    if args.han_ext_only:
+        have: set[int] = set()
+        for file in (OUT_NAME, HAN_NAME):
+            with TTFont(str(args.out / file), lazy=True) as shipped:
+                have |= set(shipped.getBestCmap())
+        listed = fallback_hanzi() - have - han_ext_wanted(have, args.babelstone)
+        if listed:
+            raise SystemExit(f"no shipped font has {''.join(chr(cp) for cp in sorted(listed))}")
+        write_han_ext(args.out, have, args.babelstone)
+        print(f"({time.monotonic() - started:.0f} s)")
+        return 0
     face = load_face(args.source)
     groups = coverage(face.getBestCmap())
     unicodes = set().union(*groups.values())
@@ -460,9 +629,10 @@ def main(argv: list[str] | None = None) -> int:
 
     main_cmap = set(TTFont(io.BytesIO(data)).getBestCmap())
     wanted = han_wanted(main_cmap)
-    listed = fallback_hanzi() - main_cmap
-    if not listed <= wanted:
-        raise SystemExit(f"no Hanazono face has {''.join(chr(cp) for cp in sorted(listed - wanted))}")
+    ext_wanted = han_ext_wanted(main_cmap | wanted, args.babelstone)
+    listed = fallback_hanzi() - main_cmap - wanted - ext_wanted
+    if listed:
+        raise SystemExit(f"neither Hanazono nor BabelStone has {''.join(chr(cp) for cp in sorted(listed))}")
     han, han_kept = build_han_fallback(wanted)
     (args.out / HAN_NAME).write_bytes(han)
     (args.out / "StreetPatrolHan-LICENSE.txt").write_text(
@@ -474,6 +644,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         encoding="utf-8",
     )
+    write_han_ext(args.out, main_cmap | han_kept, args.babelstone)
     emoji, emoji_kept = build_emoji_fallback()
     (args.out / "StreetPatrolEmoji.ttf").write_bytes(emoji)
     (args.out / "StreetPatrolEmoji-LICENSE.txt").write_text(

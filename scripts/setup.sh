@@ -7,7 +7,8 @@ PY="${PYTHON:-python3}"
 
 # System packages: PostgreSQL (HQ's second backend, started on loopback by the tests), Debian's
 # chromium (UI tests through Playwright; never a downloaded browser), poppler-utils (PDF checks),
-# (fonts-noto-cjk is needed only to rebuild the shipped font subset: scripts/build_font.py.)
+# (fonts-noto-cjk, fonts-hanazono, fonts-babelstone-han and fonts-symbola are needed only to rebuild the
+# shipped fonts: scripts/build_font.py.)
 APT_PKGS=(postgresql chromium poppler-utils)
 # Another apt/dpkg run (unattended-upgrades, a second set-up) holds /var/lib/dpkg/lock-frontend or
 # /var/lib/apt/lists/lock: wait for it, up to 5 minutes, instead of failing (apt >= 1.9).

@@ -1,5 +1,6 @@
-"""The watermark draws characters its main font lacks (a rare name hanzi 𪚥, an emoji 🔥) in the shipped
-fallback font that has them (``patrollog.style.FALLBACK_FONTS``), never as the main font's missing box."""
+"""The watermark draws characters its main font lacks (a rare name hanzi 𪚥, an emoji 🔥, Extension G and H
+hanzi) in the shipped fallback font that has them (``patrollog.style.FALLBACK_FONTS``), never as the main
+font's missing box; 𰻝 (biáng, Extension G) is drawn by the main font itself (Noto CJK has it)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ RARE = "𪚥"  # U+2A6A5, only in StreetPatrolHan
 #: Extension B and F hanzi the main font lacks and the old listed fallback did not hold (𪚥 𡨸 only)
 EXT_B, EXT_F = "𣑖", "𬺱"  # U+23456, U+2CEB1
 FIRE = "🔥"  # U+1F525, only in StreetPatrolEmoji
+BIANG = "𰻝"  # U+30EDD, Extension G, in the main font
+#: Extension G and H hanzi only StreetPatrolHanExt (BabelStone Han) has
+EXT_G, EXT_H = "𰀀", "\U00031350"  # U+30000, U+31350
 LINE = f"事由 {RARE}记烧烤 {FIRE}露天烧烤 {EXT_B}{EXT_F}氏 ABC"
 
 
@@ -61,3 +65,22 @@ def test_rendered_watermark_shows_the_fallback_glyphs_not_boxes() -> None:
     assert ImageChops.difference(glyph(main, EXT_B), glyph(main, FIRE)).getbbox() is None
     whole = render_watermark(size, ["时间 2026-11-22 09:00:00 UTC+08:00", LINE])
     assert whole.mask.size[0] <= size[0]
+
+
+def test_biang_and_extension_g_h_names_render_glyphs() -> None:
+    assert ord(BIANG) in cmap(0)
+    runs = text_runs(f"{BIANG}{BIANG}面馆 王{EXT_G}{EXT_H}")
+    fonts = {ch: index for text, index in runs for ch in text}
+    assert fonts[BIANG] == fonts["面"] == 0
+    assert FONT_PATHS[fonts[EXT_G]].name == FONT_PATHS[fonts[EXT_H]].name == "StreetPatrolHanExt.otf"
+    size = (1440, 1000)
+    box_only = render_watermark(size, [f"事由 {chr(0x10FFFD)}"])
+    drawn = {ch: render_watermark(size, [f"事由 {ch}"]) for ch in (BIANG, EXT_G, EXT_H)}
+    for ch, image in drawn.items():
+        assert ImageChops.difference(image.mask, box_only.mask).getbbox() is not None, f"U+{ord(ch):X}"
+    assert ImageChops.difference(drawn[EXT_G].mask, drawn[EXT_H].mask).getbbox() is not None
+    assert ImageChops.difference(drawn[BIANG].mask, drawn[EXT_G].mask).getbbox() is not None
+    # the reference: the main font draws them as its missing-glyph box
+    main = str(FONT_PATHS[0])
+    assert ImageChops.difference(glyph(main, EXT_G), glyph(main, FIRE)).getbbox() is None
+    assert ImageChops.difference(glyph(main, EXT_H), glyph(main, FIRE)).getbbox() is None

@@ -1,10 +1,15 @@
 """Issue #14: every CJK Unified Ideograph of Extensions B to F (GB 18030-2022's rare name hanzi and beyond)
-is in a shipped font — the main font (a Noto Sans CJK SC subset) or the Han fallback (every hanzi of
-Hanazono Mincho the main font lacks, ``scripts/build_font.py``) — except the few Unicode added after
-Hanazono's last release (2017), named here; and every hanzi of ``assets/fonts/fallback-hanzi.txt`` too.
+is in a shipped font — the main font (a Noto Sans CJK SC subset), the Han fallback (every hanzi of Hanazono
+Mincho the main font lacks) or the Han Ext fallback (the hanzi of BabelStone Han both lack:
+``scripts/build_font.py``) — and so are 𰻝/𰻞 (U+30EDD/U+30EDE, biáng, Extension G: the Shaanxi noodle
+shops' sign, which Noto CJK, so the main font, has), the 14 Extension B/C hanzi Unicode added after
+Hanazono's 2017 release, 3,045 of Extension G and 2,271 of Extension H (BabelStone's; the Han Ext fallback's
+but for biáng and two more in the main font), and every hanzi of ``assets/fonts/fallback-hanzi.txt``.
+The Han Ext fallback (Arphic Public License) stays a font of its own, with its licence: the OFL Han
+fallback holds none of it.
 
 The assigned code points are this Python's Unicode data, so a newer Python (more assigned) can only make
-the check stricter; the gaps allowed are fixed ranges, not "whatever is missing"."""
+the check stricter; Extension H (Unicode 15) is named by code point, as Python 3.11 does not know it."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from patrollog.pdf import DEFAULT_FONT
 from patrollog.style import FALLBACK_FONTS
 
 HAN_FILE = DEFAULT_FONT.with_name(dict(FALLBACK_FONTS)["StreetPatrolHan"])
+HAN_EXT_FILE = DEFAULT_FONT.with_name("StreetPatrolHanExt.otf")
 BLOCKS = {
     "Extension B": range(0x20000, 0x2A6E0),
     "Extension C": range(0x2A700, 0x2B740),
@@ -25,9 +31,17 @@ BLOCKS = {
     "Compatibility Ideographs": range(0xF900, 0xFB00),
     "Compatibility Supplement": range(0x2F800, 0x2FA20),
 }
-#: Added to Unicode after Hanazono Mincho's 2017 release (13.0: U+2A6D7-2A6DD, U+2B735; 14.0: U+2A6DE-F,
-#: U+2B735-2B738; 15.0: U+2B739) and in neither font.
-NEWER_THAN_HANAZONO = (range(0x2A6D7, 0x2A6E0), range(0x2B735, 0x2B740))
+#: Added to Unicode after Hanazono Mincho's 2017 release (13.0: U+2A6D7-2A6DD; 14.0: U+2A6DE-2A6DF,
+#: U+2B735-2B738; 15.0: U+2B739): only the Han Ext fallback has them.
+NEWER_THAN_HANAZONO = (*range(0x2A6D7, 0x2A6E0), *range(0x2B735, 0x2B73A))
+BIANG, BIANG_TRADITIONAL = 0x30EDD, 0x30EDE  # 𰻝 𰻞
+EXT_G = range(0x30000, 0x31350)
+EXT_H = range(0x31350, 0x323B0)  # Unicode 15.0: 4,192 assigned, all of the range
+#: Extension G hanzi at its start, middle and end that only the Han Ext fallback has (the main font, Noto
+#: CJK, has four of Extension G: 𰻝 𰻞 and U+30729, U+3106C).
+EXT_G_SAMPLES = (0x30000, 0x309D4, 0x3134A)
+#: Extension H hanzi (Unicode 15) at its start, middle and end.
+EXT_H_SAMPLES = (0x31350, 0x31A98, 0x323AF)
 
 
 def cmap(path: object) -> set[int]:
@@ -39,22 +53,69 @@ def assigned(block: range) -> set[int]:
     return {cp for cp in block if unicodedata.category(chr(cp)) == "Lo"}
 
 
+def shipped() -> set[int]:
+    """The code points of every shipped font, whichever are in ``FALLBACK_FONTS``."""
+    cps = cmap(DEFAULT_FONT)
+    for _, file in FALLBACK_FONTS:
+        cps |= cmap(DEFAULT_FONT.with_name(file))
+    return cps
+
+
 def test_extensions_b_to_f_are_in_a_shipped_font() -> None:
     main, han = cmap(DEFAULT_FONT), cmap(HAN_FILE)
-    shipped = main | han
+    every = shipped()
     for block, cps in BLOCKS.items():
-        lacking = assigned(cps) - shipped
-        newer = {cp for cp in lacking if any(cp in r for r in NEWER_THAN_HANAZONO)}
-        assert lacking == newer, (block, [f"U+{cp:X}" for cp in sorted(lacking - newer)[:10]])
-    # the whole of Extension B minus the nine newer ones: ~42,700 hanzi, ~40,600 of them in the fallback
-    assert len(assigned(BLOCKS["Extension B"]) & shipped) >= 42_711
+        lacking = assigned(cps) - every
+        assert lacking == set(), (block, [f"U+{cp:X}" for cp in sorted(lacking)[:10]])
+    # the whole of Extension B: ~42,700 hanzi, ~40,600 of them in the Han fallback
+    assert len(assigned(BLOCKS["Extension B"]) & every) == len(assigned(BLOCKS["Extension B"])) >= 42_720
     assert len(han & set(BLOCKS["Extension B"])) > 40_000
     assert not han & main  # the fallback holds only what the main font lacks
+
+
+def test_biang_extension_g_h_and_the_newer_b_c_hanzi_are_shipped() -> None:
+    every = shipped()
+    wanted = {BIANG, BIANG_TRADITIONAL, *EXT_G_SAMPLES, *EXT_H_SAMPLES, *NEWER_THAN_HANAZONO}
+    assert len(NEWER_THAN_HANAZONO) == 14
+    assert {f"U+{cp:X}" for cp in wanted - every} == set()
+    # BabelStone Han's share of Extensions G (Unicode 13: 4,939) and H (Unicode 15: 4,192)
+    assert len(assigned(EXT_G) & every) >= 3_045
+    assert len(set(EXT_H) & every) >= 2_271
+
+
+def test_the_han_ext_fallback_is_a_font_of_its_own_with_its_licence() -> None:
+    main, han, ext = cmap(DEFAULT_FONT), cmap(HAN_FILE), cmap(HAN_EXT_FILE)
+    # every surface tries it after the Han fallback and before the emoji font
+    assert [family for family, _ in FALLBACK_FONTS] == [
+        "StreetPatrolHan",
+        "StreetPatrolHanExt",
+        "StreetPatrolEmoji",
+    ]
+    assert dict(FALLBACK_FONTS)["StreetPatrolHanExt"] == HAN_EXT_FILE.name
+    assert {BIANG, BIANG_TRADITIONAL} <= main  # Noto CJK has biáng; the Han Ext fallback the rest
+    assert {*EXT_G_SAMPLES, *EXT_H_SAMPLES, *NEWER_THAN_HANAZONO} <= ext
+    assert not ext & (main | han)  # only what the fonts before it lack
+    assert all(  # ideographs only: some of BabelStone's symbol glyphs are CC-BY-SA
+        0x3400 <= cp <= 0x4DBF or 0x4E00 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x3FFFF
+        for cp in ext
+    )
+    # the OFL Han fallback took no APL glyph: nothing of Extension G/H or the newer B/C hanzi
+    assert not han & ({*EXT_G, *EXT_H, *NEWER_THAN_HANAZONO})
+    with TTFont(str(HAN_EXT_FILE), lazy=True) as font:
+        names = font["name"]
+        assert (names.getDebugName(13) or "").startswith("ARPHIC PUBLIC LICENSE")
+        assert "BabelStone Han" in (names.getDebugName(10) or "")  # APL 2a: how and when it was changed
+        assert names.getDebugName(1) == "StreetPatrol Han Ext"
+    with TTFont(str(HAN_FILE), lazy=True) as font:
+        assert "ARPHIC" not in str(font["name"].getDebugName(13) or "")
+    licence = HAN_EXT_FILE.with_name("StreetPatrolHanExt-LICENSE.txt").read_text(encoding="utf-8")
+    for needed in ("ARPHIC PUBLIC LICENSE", "fonts-babelstone-han", "BabelStone Han", "Changed on"):
+        assert needed in licence, needed
 
 
 def test_listed_name_hanzi_are_shipped() -> None:
     listed = DEFAULT_FONT.with_name("fallback-hanzi.txt").read_text(encoding="utf-8")
     hanzi = {ch for line in listed.splitlines() for ch in line.split("#", 1)[0] if not ch.isspace()}
     assert {"𪚥", "𡨸"} <= hanzi
-    shipped = cmap(DEFAULT_FONT) | cmap(HAN_FILE)
-    assert {ch for ch in hanzi if ord(ch) not in shipped} == set()
+    every = shipped()
+    assert {ch for ch in hanzi if ord(ch) not in every} == set()

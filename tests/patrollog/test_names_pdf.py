@@ -1,6 +1,6 @@
-"""Names as people write them in the day-log PDF: CJK Extension A/B hanzi and emoji are set in the main
-font or a fallback and extract back intact; a character no shipped font has prints as a visible mark and is
-reported, never dropped; a very long name is capped at three lines in the case table."""
+"""Names as people write them in the day-log PDF: CJK Extension A-H hanzi (𰻝𰻝面馆 too) and emoji are set
+in the main font or a fallback and extract back intact; a character no shipped font has prints as a
+visible mark and is reported, never dropped; a very long name is capped at three lines in the case table."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from tests.patrollog.dayfixture import NAMES, SUBJECTS, fixture_day
 #: 㐂 (Ext A), 䶮 (Ext A), 𠮷 𡈼 (Ext B, main font), 𪚥 (Ext B, fallback), 🔥🍢 (emoji fallback).
 RARE_NAMES = ("王㐂", "𠮷野家", "刘䶮", "𡈼记面馆", "李𪚥", "🔥🍢烧烤")
 LONG_NAME = "".join(f"第{i:03d}号很长的摊位名称" for i in range(20))[:200]
-NO_FONT = "\U0003134a"  # CJK Extension G: no shipped font has it
+NO_FONT = "\U00031328"  # CJK Extension G: no shipped font has it (BabelStone Han lacks ~1,900 of them)
 
 
 def day_with_subjects(*subjects: str) -> DayLog:
@@ -83,7 +83,7 @@ def test_a_character_without_a_font_is_marked_and_reported(caplog: pytest.LogCap
         rendered = render_daylog(day_with_subjects(f"张{NO_FONT}记"))
     assert rendered.missing == (NO_FONT,)
     assert f"张{MISSING_MARK}记" in extracted(rendered.data)
-    assert any("U+3134A" in r.getMessage() for r in caplog.records)
+    assert any("U+31328" in r.getMessage() for r in caplog.records)
 
 
 def test_a_200_character_name_is_capped_in_the_table() -> None:
@@ -150,3 +150,31 @@ def test_extension_b_to_f_names_round_trip_through_pdftotext(caplog: pytest.LogC
     assert any("StreetPatrolHan" in f for f in pdf_fonts(rendered.data))
     assert not any("StreetPatrolHan" in f for f in pdf_fonts(plain.data))
     assert len(rendered.data) - len(plain.data) < 40_000, (len(plain.data), len(rendered.data))
+
+
+#: 𰻝𰻝面馆 (biáng, Extension G: Noto CJK, so the main font, has it) and names with hanzi only the Han Ext
+#: fallback (BabelStone Han) has: Extension G 𰀀 U+30000 and 𰧔 U+309D4, Extension H U+31350, and U+2A6D7
+#: (Extension B) and U+2B739 (Extension C), added after Hanazono's release.
+EXT_G_H_NAMES = ("𰻝𰻝面馆", "王𰀀", "𰧔记面馆", "李\U00031350", "赵\U0002a6d7\U0002b739")
+
+
+def test_biang_and_extension_g_h_names_round_trip(caplog: pytest.LogCaptureFixture) -> None:
+    main = cmap_of(DEFAULT_FONT)
+    ext = cmap_of(DEFAULT_FONT.with_name("StreetPatrolHanExt.otf"))
+    rare = [ch for name in EXT_G_H_NAMES[1:] for ch in name if ord(ch) > 0xFFFF]
+    assert len(rare) == 5
+    assert ord("𰻝") in main
+    assert not any(ord(ch) in main for ch in rare)
+    assert all(ord(ch) in ext for ch in rare)
+    with caplog.at_level(logging.WARNING, logger="patrollog.pdf"):
+        biang = render_daylog(day_with_subjects("𰻝𰻝面馆"))
+        rendered = render_daylog(day_with_subjects(*EXT_G_H_NAMES))
+    assert biang.missing == rendered.missing == ()
+    assert not caplog.records
+    assert "𰻝𰻝面馆" in extracted(biang.data)
+    text = extracted(rendered.data)
+    for name in EXT_G_H_NAMES:
+        assert name in text, name
+    # the Han Ext fallback is embedded (a subset) only into the log that needs it
+    assert any("StreetPatrolHanExt" in f for f in pdf_fonts(rendered.data))
+    assert not any("StreetPatrolHanExt" in f for f in pdf_fonts(biang.data))

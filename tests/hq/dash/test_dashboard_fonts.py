@@ -1,7 +1,8 @@
 """The dashboard's stylesheet sets every control (buttons, inputs, selects) in the shipped font stack with
 its fallbacks (rare name hanzi, emoji), each fallback with the ``unicode-range`` of its file so a browser
-fetches the 18 MB Han fallback only for a page that needs it; font files are served with a caching header;
-and Chromium loads the fallbacks and draws 𠮷, Extension B/C/F hanzi and 🔥 with them (marked ``browser``)."""
+fetches the 18 MB Han fallback (or the 2 MB Han Ext one: Extensions G and H) only for a page that needs it;
+font files are served with a caching header; and Chromium loads the fallbacks and draws 𠮷, Extension
+B/C/F/G/H hanzi, 𰻝 (biáng) and 🔥 with them (marked ``browser``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from testkit.hqkit import Hq, make_hq
 ROOT = Path(__file__).resolve().parents[3]
 #: Extension B (start, middle), C and F hanzi only the Han fallback has; U+10FFFD no shipped font has.
 EXTENDED = "𠀁𣑖𪜁𬺱"
+#: 𰻝 (biáng, Extension G: in the main font), and Extension G (𰀀) and H (U+31350) hanzi only the Han Ext
+#: fallback (BabelStone Han) has.
+EXT_G_H = "𰻝𰀀\U00031350"
 MISSING = "\U0010fffd"
 
 
@@ -50,6 +54,12 @@ def test_controls_use_the_font_stack(hq: Hq) -> None:
         for ch in "𪚥𡨸" + EXTENDED:
             assert any(a <= ord(ch) <= b for a, b in _ranges(han)), ch
         assert not any(a <= ord("吉") <= b for a, b in _ranges(han))  # a plain page never fetches it
+        ext = next(line for line in css.splitlines() if "font-family: StreetPatrolHanExt;" in line)
+        assert 'src: url("/assets/fonts/StreetPatrolHanExt.otf") format("opentype")' in ext
+        for ch in EXT_G_H + "\U0002a6d7\U0002b739":  # and two Extension B/C hanzi newer than Hanazono
+            assert any(a <= ord(ch) <= b for a, b in _ranges(ext)), f"U+{ord(ch):X}"
+        assert not any(a <= ord("吉") <= b for a, b in _ranges(ext))
+        assert css.index("font-family: StreetPatrolHan;") < css.index("font-family: StreetPatrolHanExt;")
         main = next(line for line in css.splitlines() if f"font-family: {FONT_FACE};" in line)
         assert "unicode-range" not in main
 
@@ -109,9 +119,9 @@ def test_controls_and_rare_names_in_chromium(hq: Hq) -> None:
             page.evaluate("document.fonts.ready")
             page.wait_for_timeout(500)
             assert any(name == "StreetPatrolEmoji.ttf" for name, _, _ in fetched), fetched
-            assert not any(name == "StreetPatrolHan.otf" for name, _, _ in fetched), fetched
+            assert not any(name.startswith("StreetPatrolHan") for name, _, _ in fetched), fetched
             # a name as people write it, typed into the sign-in form's input
-            name = "𠮷野家🔥李𪚥" + EXTENDED
+            name = "𠮷野家🔥李𪚥" + EXTENDED + EXT_G_H
             page.fill("#badge", name)
             assert page.input_value("#badge") == name
             loaded = page.evaluate(
@@ -125,17 +135,19 @@ def test_controls_and_rare_names_in_chromium(hq: Hq) -> None:
             page.evaluate("document.fonts.ready")
             assert page.evaluate(f"document.fonts.check('16px {FONT_FACE}', '𠮷')")
             # Chromium accepted the file (its sanitiser rejects a malformed font: status "error")
-            status = page.evaluate(
-                "() => [...document.fonts].filter(f => f.family === 'StreetPatrolHan').map(f => f.status)"
-            )
-            assert status == ["loaded"], status
-            assert ("StreetPatrolHan.otf", 200, FONT_CACHE) in fetched, fetched
+            for family in ("StreetPatrolHan", "StreetPatrolHanExt"):
+                status = page.evaluate(
+                    "(family) => [...document.fonts].filter(f => f.family === family).map(f => f.status)",
+                    family,
+                )
+                assert status == ["loaded"], (family, status)
+                assert (f"{family}.otf", 200, FONT_CACHE) in fetched, fetched
             # drawn with the page's font stack: each character unlike the missing-glyph box and unlike blank
-            alpha = page.evaluate(DRAW_JS, [*EXTENDED, MISSING, " "])
-            for ch in EXTENDED:
+            alpha = page.evaluate(DRAW_JS, [*EXTENDED, *EXT_G_H, MISSING, " "])
+            for ch in EXTENDED + EXT_G_H:
                 assert _differing(alpha[ch], alpha[MISSING]) > 60, f"U+{ord(ch):X} drawn as tofu"
                 assert _differing(alpha[ch], alpha[" "]) > 60, f"U+{ord(ch):X} not drawn"
-            for one, two in itertools.pairwise(EXTENDED):
+            for one, two in itertools.pairwise(EXTENDED + EXT_G_H):
                 assert _differing(alpha[one], alpha[two]) > 60, (one, two)
             page.fill("#badge", name)
             shot.parent.mkdir(parents=True, exist_ok=True)
