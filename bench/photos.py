@@ -142,9 +142,12 @@ def png_solid(
     parts = []
     for x0, y0, dx, dy in _ADAM7 if interlaced else ((0, 0, 1, 1),):
         pass_width, pass_height = max(0, -(-(width - x0) // dx)), max(0, -(-(height - y0) // dy))
+        if not pass_width or not pass_height:
+            continue  # an empty pass (an image under 8 pixels a side) has no rows at all
         row = b"\0" + b"\x40" * (-(-pass_width * channels * bit_depth // 8))
-        parts += [squeeze.compress(row * 64) for _ in range(pass_height // 64)]
-        parts.append(squeeze.compress(row * (pass_height % 64)))
+        group = max(1, min(64, 2**22 // len(row)))  # rows compressed at a time: about 4 MB at most
+        parts += [squeeze.compress(row * group) for _ in range(pass_height // group)]
+        parts.append(squeeze.compress(row * (pass_height % group)))
     parts.append(squeeze.flush())
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, int(interlaced))
     head, pixels = chunk(b"IHDR", ihdr), chunk(b"IDAT", b"".join(parts))
