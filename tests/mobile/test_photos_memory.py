@@ -234,7 +234,7 @@ def test_band_conversion_equals_converting_the_whole_image(
     target = (100, 77)
     factor = decode_plan(image.mode, image.size, target, "PNG").factor
     assert factor == 10
-    banded = photos._reduced_rgb(image, target)
+    banded = photodecode.reduced_rgb(image, target)
     whole = photos._to_rgb(image).reduce(factor)
     assert banded.mode == "RGB"
     assert banded.tobytes() == whole.tobytes()
