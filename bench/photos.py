@@ -176,6 +176,20 @@ MEMORY_INPUTS = {
     "PNG interlaced 16-bit RGBA, 10.2 MP (all 7 passes)": lambda: png_solid((3_199, 3_199), 16, 6, True),
     "APNG RGBA, 99.9 MP": lambda: png_solid((10_000, 9_990), 8, 6, animated=True),
     "APNG 16-bit RGBA, 99.9 MP": lambda: png_solid((10_000, 9_990), 16, 6, animated=True),
+    # extreme shapes under the limit: rows too long for a band to hold a reduction factor's worth (wide)
+    # and lines of a few pixels (narrow: each side reduced by its own factor)
+    "PNG 16-bit RGBA, 100,000 x 1,000 (wide, 100:1)": lambda: png_solid((100_000, 1_000), 16, 6),
+    "PNG 16-bit RGBA, 316,000 x 316 (wide, 1,000:1)": lambda: png_solid((316_000, 316), 16, 6),
+    "PNG interlaced 16-bit RGBA, 316,000 x 316 (wide, 1,000:1)": lambda: png_solid(
+        (316_000, 316), 16, 6, interlaced=True
+    ),
+    "PNG 16-bit RGBA, 4 x 25,000,000 (narrow line)": lambda: png_solid((4, 25_000_000), 16, 6),
+    "PNG interlaced 16-bit RGBA, 4 x 25,000,000 (narrow line)": lambda: png_solid(
+        (4, 25_000_000), 16, 6, interlaced=True
+    ),
+    "PNG interlaced RGBA, 7 x 14,000,000 (narrow line)": lambda: png_solid((7, 14_000_000), 8, 6, True),
+    "PNG interlaced grey, 1 x 99,000,000 (narrow line)": lambda: png_solid((1, 99_000_000), 8, 0, True),
+    "PNG RGBA, 14,000,000 x 7 (wide line: rows of 56 MB, refused)": lambda: png_solid((14_000_000, 7), 8, 6),
 }
 
 

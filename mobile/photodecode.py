@@ -10,9 +10,13 @@
 - a PNG is never decoded whole: ``png_layout`` finds its pixel data and ``reduced_png`` inflates it a
   band of rows at a time, has Pillow's own PNG decoder undo the row filters of each band, and
   box-reduces the band at once, so its memory is a band's and the reduced image's whatever its size
-  (``decode_plan`` with ``bits``). An interlaced (Adam7) PNG is read pass by pass, only the passes that
-  hold the grid of every 8th, 4th or 2nd pixel the reduction needs (all seven with no reduction), into
-  that grid, then reduced: its memory adds the grid's (``decode_plan`` with ``interlaced``). An
+  (``decode_plan`` with ``bits``). Rows too long for a band to hold a reduction factor's worth of them
+  (a PNG 100-1,000 times wider than tall) are reduced across a band at a time and gathered in a strip
+  of a factor's rows (``_Strip``); a line (a side of a few pixels) is reduced by each side's own factor
+  (``DecodePlan.box``), so the resize never starts from millions of rows. An interlaced (Adam7) PNG is
+  read pass by pass, only the passes that hold the grid of every 8th, 4th or 2nd pixel the reduction
+  needs (all seven with no reduction), into that grid, then reduced: its memory adds the grid's
+  (``decode_plan`` with ``interlaced``; a line's pass 1 is reduced as it is decoded, no grid). An
   animated PNG (APNG) is its IDAT image, Pillow's first frame. WebP and HEIC have no such decoding in
   Pillow: ``mobile.photowhole`` has libwebp decode a WebP at reduced size (planned by its own
   ``webp_plan``) and converts a HEIC in bands from pillow-heif's own buffer (planned here, HEIF factor).

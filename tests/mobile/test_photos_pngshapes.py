@@ -98,6 +98,42 @@ def test_an_interlaced_line_is_read_from_pass_1_and_reduced_as_it_is_decoded(
         assert worst_difference(got, want) <= 1  # (a wide one's rows gathered in a strip)
 
 
+def every(rgb: Image.Image, across: int, down: int) -> Image.Image:
+    """Every ``across``-th pixel of every ``down``-th row of ``rgb`` (the top left one of each block)."""
+    rows = [rgb.crop((0, y, rgb.width, y + 1)) for y in range(0, rgb.height, down)]
+    out = Image.new("RGB", (-(-rgb.width // across), len(rows)))
+    for j, row in enumerate(rows):
+        for i, x in enumerate(range(0, rgb.width, across)):
+            out.putpixel((i, j), row.getpixel((x, 0)))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("size", "target", "steps"),
+    [((16, 1000), (4, 100), (4, 8)), ((8, 1000), (4, 200), (2, 4)), ((8, 1000), (8, 400), (1, 2))],
+    ids=["passes-1-2", "passes-1-4", "passes-1-6"],
+)
+def test_a_line_reads_the_passes_of_a_grid_of_other_steps_across_and_down(
+    size: tuple[int, int], target: tuple[int, int], steps: tuple[int, int]
+) -> None:
+    # every other row of the next square grid: the passes 1-2, 1-4 or 1-6 hold every (4, 8), (2, 4) or
+    # (1, 2) pixel, scattered into that grid
+    data = interlaced_png(size, 8, 6, random_sample(8, 6, size[0]), seed=5)
+    got, plan = reduced(data, target)
+    assert plan.steps == steps
+    grid = every(whole_rgb(data), *steps)
+    across, down = plan.factors
+    reduced_size = (-(-size[0] // across), -(-size[1] // down))
+    if across % steps[0] == 0 and down % steps[1] == 0:
+        want = grid.reduce((across // steps[0], down // steps[1]))
+    else:
+        pre = (max(1, grid.width // reduced_size[0]), max(1, grid.height // reduced_size[1]))
+        want = grid.reduce(pre)
+        if want.size != reduced_size:
+            want = want.resize(reduced_size, Image.Resampling.BOX)
+    assert got.tobytes() == want.tobytes()
+
+
 def test_an_interlaced_line_is_close_to_the_whole_decode_reduced() -> None:
     for size, target in (((6, 4000), (1, 100)), ((4000, 6), (100, 1))):
         data = interlaced_png(size, 8, 2, smooth_sample(8, 2), seed=3)
