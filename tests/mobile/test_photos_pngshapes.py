@@ -13,9 +13,13 @@ as it is decoded). A row alone too large for the budget (tens of millions of pix
 from __future__ import annotations
 
 import io
+import json
 import struct
+import subprocess
+import sys
 import warnings
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -205,6 +209,71 @@ def test_the_shapes_once_refused_are_decoded_within_a_fixed_budget(
         evidence = Image.open(io.BytesIO(photo.evidence)).convert("RGB")
         got = evidence.getpixel((evidence.width // 2, evidence.height // 2))
         assert max(abs(a - b) for a, b in zip(got, expected, strict=True)) <= 2
+
+
+#: Measures the peak RSS (VmHWM, which sees Pillow's C memory) of one photo in a fresh process, above
+#: what the process held once its input was made and a small photo of its kind processed (threads, the
+#: encoder's tables): argv = width, height, bit depth, colour type, interlaced.
+MEASURE = """
+import io, json, sys, warnings
+from tests.mobile.test_photos_memory import png_solid
+from mobile import photodecode, photos
+from PIL import Image
+def peak():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
+w, h, depth, colour, interlaced = map(int, sys.argv[1:])
+data = png_solid((w, h), depth, colour, 0x40, False, bool(interlaced))
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    image = Image.open(io.BytesIO(data))
+layout = photodecode.png_layout(data, image)
+plan = photodecode.decode_plan(image.mode, image.size, photos._fit(image.size, 1600), "PNG", layout.bits,
+                               layout.interlaced)
+del image, layout
+photos.process_photo(png_solid((64, 64), depth, colour, 0x40, False, bool(interlaced)), None)  # a first one
+with open("/proc/self/clear_refs", "w") as refs:
+    refs.write("5")  # the peak from now on
+before = peak()
+photos.process_photo(data, None)
+print(json.dumps({"peak": peak() - before, "plan": plan.total}))
+"""
+
+#: What the pipeline holds besides the decode (the output image and its resize, the thumbnail, the
+#: encoders' buffers): measured 2-5 MB at 1600 px.
+PIPELINE = 10 * 2**20
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="measures VmHWM (Linux)")
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (316_000, 316, 16, 6, 0),
+        (100_000, 1_000, 8, 6, 0),
+        (4, 25_000_000, 16, 6, 1),
+        (1, 99_000_000, 8, 0, 1),
+    ],
+    ids=[
+        "316000x316-16bit-rgba",
+        "100000x1000-rgba",
+        "4x25000000-interlaced-16bit-rgba",
+        "1x99000000-interlaced",
+    ],
+)
+def test_the_measured_peak_is_within_the_plan(shape: tuple[int, int, int, int, int]) -> None:
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, *map(str, shape)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    assert measured["plan"] <= FIXED
+    assert measured["peak"] <= measured["plan"] + PIPELINE, measured
 
 
 # -- what stays refused ------------------------------------------------------------------------------------
