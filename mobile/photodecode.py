@@ -550,23 +550,23 @@ def _reduced_adam7(layout: PngLayout, image: Image.Image, plan: DecodePlan) -> I
         pass_w, pass_h = _pass_size(width, x0, dx), _pass_size(height, y0, dy)
         if not pass_w or not pass_h:
             continue  # an empty pass has no rows in the stream
-        # the pass's pixel (i, j) is the grid's (left + i * across, first + j * down): a row is spread
-        # (nearest: each pixel ``across`` times) and pasted through a mask of every ``across``-th pixel
-        left, across, first, down = x0 // step, dx // step, y0 // row_step, dy // row_step
-        spread = (pass_w * across, 1)
-        mask = Image.frombytes("L", spread, (b"\xff" + bytes(across - 1)) * pass_w) if across > 1 else None
+        # the pass's pixel (i, j) is the grid's (left + i * apart, first + j * below): a row is spread
+        # (nearest: each pixel ``apart`` times) and pasted through a mask of every ``apart``-th pixel
+        left, apart, first, below = x0 // step, dx // step, y0 // row_step, dy // row_step
+        spread = (pass_w * apart, 1)
+        mask = Image.frombytes("L", spread, (b"\xff" + bytes(apart - 1)) * pass_w) if apart > 1 else None
         rows = max(1, _PNG_BAND_PIXELS // pass_w)
         bands = _png_bands(layout, image, rows, source, (pass_w, pass_h))
         for top, band in zip(range(0, pass_h, rows), bands, strict=True):
             rgb = to_rgb(band)
-            if down == 1 and mask is None:
+            if below == 1 and mask is None:
                 out.paste(rgb, (left, first + top))
                 continue
             for j in range(band.height):
                 row = rgb.crop((0, j, pass_w, j + 1))
                 if mask is not None:
                     row = row.resize(spread, Image.Resampling.NEAREST)
-                out.paste(row, (left, first + (top + j) * down), mask)
+                out.paste(row, (left, first + (top + j) * below), mask)
     del source
     if out.size == size:
         return out
