@@ -13,7 +13,9 @@
   (``decode_plan`` with ``bits``). Rows too long for a band to hold a reduction factor's worth of them
   (a PNG 100-1,000 times wider than tall) are reduced across a band at a time and gathered in a strip
   of a factor's rows (``_Strip``); a line (a side of a few pixels) is reduced by each side's own factor
-  (``DecodePlan.box``), so the resize never starts from millions of rows. An interlaced (Adam7) PNG is
+  (``DecodePlan.box``), so the resize never starts from millions of rows; rows of megabytes in an image
+  of a few hundred rows at most are unfiltered a piece of columns at a time, every row in step
+  (``mobile.photopngrows``, the only module this one imports). An interlaced (Adam7) PNG is
   read pass by pass, only the passes that hold the grid of every 8th, 4th or 2nd pixel the reduction
   needs (all seven with no reduction), into that grid, then reduced: its memory adds the grid's
   (``decode_plan`` with ``interlaced``; a line's pass 1 is reduced as it is decoded, no grid). An
@@ -24,12 +26,17 @@
 
 from __future__ import annotations
 
+import math
 import struct
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from PIL import Image
+
+from mobile.photopngrows import CURSOR_BYTES, column_pieces, png_bands
+from mobile.photopngrows import EXACT_MODES as _EXACT_MODES
+from mobile.photopngrows import LOW_BYTES as _LOW_BYTES
+from mobile.photopngrows import Inflater as _Inflater
 
 __all__ = [
     "DecodePlan",
@@ -104,6 +111,11 @@ _BAND_SOURCE_PIXELS = 1_000_000
 #: decoding holds several copies of it (measured at 99.9 MP, against a million: 45 MB less at the peak
 #: for 16-bit RGBA, 28 MB for RGBA, and no slower).
 _PNG_BAND_PIXELS = 250_000
+#: Rows over this many bytes (16-bit RGBA: 131,072 pixels; 1-bit: 8 million) in an image of at most
+#: ``_PIECE_ROWS`` rows are unfiltered a piece of columns at a time, every row in step
+#: (``mobile.photopngrows``): a one-row band of them holds 15-16 times a row's bytes.
+_LONG_ROW_BYTES = 2**20
+_PIECE_ROWS = 256
 #: Adam7's seven passes, in the order an interlaced PNG stores them: (first column, first row, column
 #: step, row step).
 _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
@@ -127,7 +139,9 @@ class DecodePlan:
     whose long side the uniform factor would leave over twice the target: then each side's own factor.
     Where a band holds fewer rows than the box (rows too long for a band to hold a box's worth), each
     band is reduced across at once and its rows gathered in a ``strip`` (the RGB image of the reduced
-    width and a box's rows), reduced down once full.
+    width and a box's rows), reduced down once full. Rows of megabytes in an image of a few hundred rows
+    at most are decoded ``columns`` at a time instead, every row in step (``mobile.photopngrows``):
+    ``decode`` is then the rows' cursors and a piece of each row, ``band`` the piece as an image.
     An interlaced PNG is decoded pass by pass into the RGB grid of every ``step``-th column and
     ``row_step``-th row (``grid``: that RGB image's bytes, none when the grid is the reduced image),
     ``band_rows`` and ``band`` of the widest pass it reads.
@@ -144,6 +158,7 @@ class DecodePlan:
     box: tuple[int, int] = (0, 0)
     row_step: int = 0
     strip: int = 0
+    columns: int = 0
 
     @property
     def total(self) -> int:
@@ -184,7 +199,7 @@ def decode_plan(
     if bits is None or max(across, down) < 2 * factor:
         across = down = factor
     reduced_w, reduced_h = -(-width // across), -(-height // down)
-    step, row_step, grid, strip = 1, 0, 0, 0
+    step, row_step, grid, strip, columns = 1, 0, 0, 0, 0
     mode_bytes = _MODE_BYTES.get(mode, 4)
     if bits is not None and interlaced:
         passes = _adam7_passes(size, (reduced_w, reduced_h))
@@ -197,9 +212,13 @@ def decode_plan(
         if passes == 1 and across != down:  # a line: pass 1 reduced as it comes (``_line_box``)
             (pre_w, pre_h), rows = _line_box((grid_w, grid_h), (reduced_w, reduced_h))
             grid = -(-grid_w // pre_w) * -(-grid_h // pre_h) * 4  # the grid reduced, before its resize
-            if rows < pre_h:
+            if _in_pieces(grid_w, grid_h, bits):  # pass 1's rows of megabytes: in pieces, in step
+                columns, rows = _piece_width(grid_w, grid_h, pre_w), grid_h
+            elif rows < pre_h:
                 strip = -(-grid_w // pre_w) * (pre_h + rows) * 4
         band = width * min(rows, height) * (mode_bytes + 4)
+    elif bits is not None and _in_pieces(width, height, bits):  # every row in step, in pieces
+        columns, rows = _piece_width(width, height, across), height
     elif bits is not None:
         rows = max(1, _PNG_BAND_PIXELS // max(1, width))
         if rows >= down:
@@ -214,6 +233,10 @@ def decode_plan(
     band_rows = min(rows, height)
     if bits is None:
         decode = int(width * height * mode_bytes * _FORMAT_FACTOR.get(image_format or "", 2.0))
+    elif columns:  # each row's cursor, a piece of each row, one row's piece decoded (copies of two rows)
+        piece_bytes = -(-columns * bits // 8)
+        decode = rows * (CURSOR_BYTES + piece_bytes) + 16 * (piece_bytes + 8) + 2 * 2**20
+        band = columns * rows * (mode_bytes + 8)  # the piece as an image, converted to RGB
     else:  # rows inflated, the stream rebuilt, its decoded stand-in and bytes; 16-bit colour twice;
         # and what the band's last rows leave behind (copies of a few rows: the previous row kept, the
         # stand-in's bytes made in pieces; measured 15-16 rows' bytes at the peak for one-row bands of
@@ -232,7 +255,20 @@ def decode_plan(
         box=(across, down) if bits is not None else (0, 0),
         row_step=row_step if row_step != step else 0,
         strip=strip,
+        columns=columns,
     )
+
+
+def _in_pieces(width: int, height: int, bits: int) -> bool:
+    """Whether a plain PNG's rows are decoded a piece of columns at a time (``DecodePlan.columns``)."""
+    return (width * bits + 7) // 8 > _LONG_ROW_BYTES and height <= _PIECE_ROWS
+
+
+def _piece_width(width: int, height: int, across: int) -> int:
+    """The columns of a piece with every row: about a band's pixels, a multiple of 8 (whole bytes at
+    any depth) and of the reduction ``across`` (a piece's reduction is the image's)."""
+    align = math.lcm(8, across)
+    return min(-(-width // align) * align, max(align, _PNG_BAND_PIXELS // height // align * align))
 
 
 def _piece_columns(width: int, rows: int, across: int) -> int:
@@ -283,12 +319,6 @@ def reduced_rgb(image: Image.Image, target: tuple[int, int]) -> Image.Image:
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Channels per PNG colour type.
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
-#: Byte-exact stand-ins, by the filter unit (bytes per pixel, at least 1) Pillow's PNG decoder takes
-#: from them: decoding a band's rows as this mode gives back exactly the unfiltered bytes.
-_EXACT_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
-#: 16-bit colour (filter units of 6 and 8 bytes) has no byte-exact unpacker: the big-endian one keeps
-#: each sample's first byte, the little-endian one its second; the two together give the row back.
-_LOW_BYTES = {"RGB;16B": "RGB;16L", "RGBA;16B": "RGBA;16L"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,37 +375,6 @@ def png_layout(data: bytes, image: Image.Image) -> PngLayout | None:
     return PngLayout(rawmode, bits, (width * bits + 7) // 8, tuple(idat), exif, bool(interlace), whole)
 
 
-class _Inflater:
-    """A PNG's IDAT stream, inflated as asked: never more than the bytes asked for at a time."""
-
-    def __init__(self, idat: tuple[memoryview, ...]) -> None:
-        self._inflate = zlib.decompressobj()
-        self._chunks = iter(idat)
-        self._pending: bytes | memoryview = b""
-
-    def read(self, need: int) -> list[bytes]:
-        """The next ``need`` bytes of the inflated stream (ValueError if it is damaged or ends first)."""
-        parts: list[bytes] = []
-        while need:
-            while not self._pending and not self._inflate.eof:
-                chunk = next(self._chunks, None)
-                if chunk is None:
-                    break
-                self._pending = chunk
-            if self._inflate.eof:
-                raise ValueError("PNG data ends before its last row")
-            try:  # with no input left, what zlib may still hold
-                out = self._inflate.decompress(self._pending, need)
-            except zlib.error:
-                raise ValueError("PNG data is damaged") from None
-            if not out and not self._pending:
-                raise ValueError("PNG data ends before its last row")
-            self._pending = self._inflate.unconsumed_tail
-            parts.append(out)
-            need -= len(out)
-        return parts
-
-
 def _png_bands(
     layout: PngLayout,
     image: Image.Image,
@@ -383,50 +382,11 @@ def _png_bands(
     source: _Inflater | None = None,
     size: tuple[int, int] | None = None,
 ) -> Iterator[Image.Image]:
-    """The PNG's rows, ``rows`` at a time, as images of ``image``'s mode (palette and transparency too).
-
-    ``size``: of the image read from ``source`` (an interlaced PNG's pass, the next in its stream), by
-    default the whole image from the start of the IDAT stream. Each band's filtered rows are inflated
-    (bounded: never more than the band), then handed to Pillow's PNG decoder behind the previous band's
-    last row, unfiltered and marked "no filter": the first row's filters refer to it as the whole file's
-    decoding would. The decoder unfilters into a byte-exact stand-in mode, whose bytes the real rawmode
-    then unpacks.
-    """
-    width, height = size or image.size
-    row_bytes = (width * layout.bits + 7) // 8
-    stride = 1 + row_bytes
-    unit = max(1, layout.bits // 8)
-    exact = _EXACT_MODES.get(unit) if layout.rawmode not in _LOW_BYTES else None
+    """The PNG's rows, ``rows`` at a time (``mobile.photopngrows.png_bands``): of ``size`` read from
+    ``source`` (an interlaced PNG's pass, the next in its stream), by default the whole image from the
+    start of the IDAT stream."""
     source = source or _Inflater(layout.idat)
-    previous = bytes(row_bytes)  # the row before the first is zeros (PNG's rule)
-    for top in range(0, height, rows):
-        count = min(rows, height - top)
-        parts = source.read(count * stride)
-        stream = zlib.compress(b"".join((b"\0", previous, *parts)), 0)
-        del parts
-        if exact is not None:
-            surrogate = Image.frombytes(exact, (row_bytes // unit, count + 1), stream, "zip", exact)
-            raw = surrogate.tobytes()
-            del surrogate
-            previous = raw[-row_bytes:]
-            band = Image.frombytes(
-                image.mode, (width, count), memoryview(raw)[row_bytes:], "raw", layout.rawmode
-            )
-        else:
-            high = Image.frombytes(image.mode, (width, count + 1), stream, "zip", layout.rawmode)
-            low = Image.frombytes(image.mode, (width, count + 1), stream, "zip", _LOW_BYTES[layout.rawmode])
-            last = (0, count, width, count + 1)
-            row = bytearray(row_bytes)
-            row[0::2] = high.crop(last).tobytes()
-            row[1::2] = low.crop(last).tobytes()
-            previous = bytes(row)
-            del low
-            band = high.crop((0, 1, width, count + 1))
-        if image.mode == "P" and image.palette is not None:
-            band.putpalette(image.palette)
-        if "transparency" in image.info:
-            band.info["transparency"] = image.info["transparency"]
-        yield band
+    return png_bands(source, image, rows, size or image.size, layout.bits, layout.rawmode)
 
 
 def reduced_png(layout: PngLayout, image: Image.Image, target: tuple[int, int]) -> Image.Image:
@@ -438,7 +398,26 @@ def reduced_png(layout: PngLayout, image: Image.Image, target: tuple[int, int]) 
     plan = decode_plan(image.mode, image.size, target, "PNG", layout.bits, layout.interlaced)
     if layout.interlaced:
         return _reduced_adam7(layout, image, plan)
+    if plan.columns:  # rows of megabytes: a piece of columns at a time, every row in step
+        source = _Inflater(layout.idat)
+        pieces = column_pieces(source, image, image.size, layout.bits, layout.rawmode, plan.columns)
+        return _reduced_pieces(pieces, image.size, plan.factors, plan.columns)
     return _reduced_bands(_png_bands(layout, image, plan.band_rows), image.size, plan.factors, plan.band_rows)
+
+
+def _reduced_pieces(
+    pieces: Iterator[Image.Image], size: tuple[int, int], box: tuple[int, int], columns: int
+) -> Image.Image:
+    """The image of ``size`` whose ``pieces`` (every row, ``columns`` across, a multiple of the box's)
+    come left to right, as 8-bit RGB box-reduced by ``box``: the pixels of the whole image reduced."""
+    across, down = box
+    out = Image.new("RGB", (-(-size[0] // across), -(-size[1] // down)))
+    for left, piece in zip(range(0, size[0], columns), pieces, strict=True):
+        rgb = to_rgb(piece)
+        del piece
+        out.paste(rgb.reduce(box) if box != (1, 1) else rgb, (left // across, 0))
+        del rgb
+    return out
 
 
 def _reduced_bands(
@@ -542,8 +521,11 @@ def _reduced_adam7(layout: PngLayout, image: Image.Image, plan: DecodePlan) -> I
     if passes == 1 and across != down:  # a line from pass 1 alone: its grid, reduced as it is decoded
         grid = (_pass_size(width, 0, 8), _pass_size(height, 0, 8))
         pre, rows = _line_box(grid, size)
-        bands = _png_bands(layout, image, rows, source, grid)
-        out = _reduced_bands(bands, grid, pre, rows)
+        if plan.columns:  # rows of megabytes: a piece of columns at a time, every row in step
+            pieces = column_pieces(source, image, grid, layout.bits, layout.rawmode, plan.columns)
+            out = _reduced_pieces(pieces, grid, pre, plan.columns)
+        else:
+            out = _reduced_bands(_png_bands(layout, image, rows, source, grid), grid, pre, rows)
         return out if out.size == size else out.resize(size, Image.Resampling.BOX)
     out = Image.new("RGB", (-(-width // step), -(-height // row_step)))
     for x0, y0, dx, dy in _ADAM7[:passes]:
