@@ -189,7 +189,12 @@ MEMORY_INPUTS = {
     ),
     "PNG interlaced RGBA, 7 x 14,000,000 (narrow line)": lambda: png_solid((7, 14_000_000), 8, 6, True),
     "PNG interlaced grey, 1 x 99,000,000 (narrow line)": lambda: png_solid((1, 99_000_000), 8, 0, True),
-    "PNG RGBA, 14,000,000 x 7 (wide line: rows of 56 MB, refused)": lambda: png_solid((14_000_000, 7), 8, 6),
+    "PNG 16-bit RGBA, 1,000,000 x 100 (wide line: rows of 8 MB)": lambda: png_solid((1_000_000, 100), 16, 6),
+    "PNG RGBA, 14,000,000 x 7 (wide line: rows of 56 MB)": lambda: png_solid((14_000_000, 7), 8, 6),
+    "PNG 16-bit RGBA, 25,000,000 x 4 (wide line: rows of 200 MB)": lambda: png_solid((25_000_000, 4), 16, 6),
+    "PNG 1-bit grey, 100,000,001 x 1 (wide line, over the pixel limit)": lambda: png_solid(
+        (100_000_001, 1), 1, 0
+    ),
 }
 
 

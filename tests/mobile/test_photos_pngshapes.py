@@ -1,13 +1,15 @@
 """PNGs of extreme shapes under the pixel limit decoded within a fixed budget (issue #14, Photos).
 
-Two shapes used to be refused from the header although under the limit: rows too long for a band to hold
-a reduction factor's worth of them (a PNG 100-1,000 times wider than tall: the band was most of the
-image), and lines (a side of a few pixels, millions long: the reduction factor was the short side's, so
-the long side stayed millions of pixels, the grid of an interlaced one too). Now a band's rows are reduced
-across at once and gathered in a strip of a factor's rows (``mobile.photodecode._Strip``: within a level of
-the whole decode's box average), and a line is reduced by each side's own factor (``DecodePlan.box``; an
+Three shapes used to be refused from the header although under the limit, or to take hundreds of MB:
+rows too long for a band to hold a reduction factor's worth of them (a PNG 100-1,000 times wider than
+tall: the band was most of the image); lines (a side of a few pixels, millions long: the reduction factor
+was the short side's, so the long side stayed millions of pixels, the grid of an interlaced one too); rows
+of megabytes (a band held a row and the row before it, whole). Now a band's rows are reduced across at
+once and gathered in a strip of a factor's rows (``mobile.photodecode._Strip``: within a level of the
+whole decode's box average), a line is reduced by each side's own factor (``DecodePlan.box``; an
 interlaced one from the passes whose grid has the reduced image's rows and columns, pass 1 alone reduced
-as it is decoded). A row alone too large for the budget (tens of millions of pixels) stays refused.
+as it is decoded), and rows of megabytes are unfiltered a piece of columns at a time, every row in step
+(``mobile.photopngrows.column_pieces``: pixel for pixel). Only the pixel limit refuses a PNG now.
 """
 
 from __future__ import annotations
@@ -310,12 +312,16 @@ PIPELINE = 10 * 2**20
     [
         (316_000, 316, 16, 6, 0),
         (100_000, 1_000, 8, 6, 0),
+        (1_000_000, 100, 16, 6, 0),
+        (14_000_000, 7, 8, 6, 0),
         (4, 25_000_000, 16, 6, 1),
         (1, 99_000_000, 8, 0, 1),
     ],
     ids=[
         "316000x316-16bit-rgba",
         "100000x1000-rgba",
+        "1000000x100-16bit-rgba-in-pieces",
+        "14000000x7-rgba-in-pieces",
         "4x25000000-interlaced-16bit-rgba",
         "1x99000000-interlaced",
     ],
