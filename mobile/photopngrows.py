@@ -6,7 +6,7 @@ imports it (see tests/test_layering.py).
 A PNG row is unfiltered against the row above it and its own pixel to the left, so a band of rows holds
 at least one row and the row before it, whole: a row of 25 million 16-bit RGBA pixels is 200 MB. An image
 with such rows has few of them (under 100 MP), so ``column_pieces`` gives each row its own cursor in the
-inflated stream (a copy of the inflater at the row's start: zlib's state and window, about 45 KB) and
+inflated stream (a copy of the inflater at the row's start: zlib's state and window, under 64 KB) and
 unfilters the rows a piece of columns at a time, top to bottom: a row's piece needs only the piece above
 it (just made), that piece's pixel before it and its own pixel before it (both kept from the previous
 piece). Pillow's decoder does the unfiltering, on a two-row stand-in: the piece above (with its pixel
@@ -30,8 +30,9 @@ EXACT_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 #: 16-bit colour (filter units of 6 and 8 bytes) has no byte-exact unpacker: the big-endian one keeps
 #: each sample's first byte, the little-endian one its second; the two together give the row back.
 LOW_BYTES = {"RGB;16B": "RGB;16L", "RGBA;16B": "RGBA;16L"}
-#: What a row's cursor holds (zlib's inflate state with its 32 KB window, the object around it).
-CURSOR_BYTES = 48 * 1024
+#: What a row's cursor holds (zlib's inflate state with its 32 KB window, the object around it, the
+#: unread tail of the 16 KB it was last fed).
+CURSOR_BYTES = 64 * 1024
 
 
 class Inflater:

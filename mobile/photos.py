@@ -422,8 +422,8 @@ def _check_budget(
     image: Image.Image, target: tuple[int, int], settings: PhotoSettings, source: PngLayout | WholeSource
 ) -> None:
     """Refuse a photo whose decode would need more memory than ``settings.decode_budget`` (a PNG with
-    its layout is decoded in bands: only rows of millions of pixels come near; a WebP or HEIC costs
-    what its decoding holds: ``mobile.photowhole.whole_plan``)."""
+    its layout is decoded in bands or pieces: none under the pixel limit comes near at 1600 px; a WebP
+    or HEIC costs what its decoding holds: ``mobile.photowhole.whole_plan``)."""
     if isinstance(source, WholeSource):
         plan = whole_plan(source, image.mode, image.size, target)
     else:
