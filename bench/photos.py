@@ -142,9 +142,12 @@ def png_solid(
     parts = []
     for x0, y0, dx, dy in _ADAM7 if interlaced else ((0, 0, 1, 1),):
         pass_width, pass_height = max(0, -(-(width - x0) // dx)), max(0, -(-(height - y0) // dy))
+        if not pass_width or not pass_height:
+            continue  # an empty pass (an image under 8 pixels a side) has no rows at all
         row = b"\0" + b"\x40" * (-(-pass_width * channels * bit_depth // 8))
-        parts += [squeeze.compress(row * 64) for _ in range(pass_height // 64)]
-        parts.append(squeeze.compress(row * (pass_height % 64)))
+        group = max(1, min(64, 2**22 // len(row)))  # rows compressed at a time: about 4 MB at most
+        parts += [squeeze.compress(row * group) for _ in range(pass_height // group)]
+        parts.append(squeeze.compress(row * (pass_height % group)))
     parts.append(squeeze.flush())
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, int(interlaced))
     head, pixels = chunk(b"IHDR", ihdr), chunk(b"IDAT", b"".join(parts))
@@ -173,6 +176,25 @@ MEMORY_INPUTS = {
     "PNG interlaced 16-bit RGBA, 10.2 MP (all 7 passes)": lambda: png_solid((3_199, 3_199), 16, 6, True),
     "APNG RGBA, 99.9 MP": lambda: png_solid((10_000, 9_990), 8, 6, animated=True),
     "APNG 16-bit RGBA, 99.9 MP": lambda: png_solid((10_000, 9_990), 16, 6, animated=True),
+    # extreme shapes under the limit: rows too long for a band to hold a reduction factor's worth (wide)
+    # and lines of a few pixels (narrow: each side reduced by its own factor)
+    "PNG 16-bit RGBA, 100,000 x 1,000 (wide, 100:1)": lambda: png_solid((100_000, 1_000), 16, 6),
+    "PNG 16-bit RGBA, 316,000 x 316 (wide, 1,000:1)": lambda: png_solid((316_000, 316), 16, 6),
+    "PNG interlaced 16-bit RGBA, 316,000 x 316 (wide, 1,000:1)": lambda: png_solid(
+        (316_000, 316), 16, 6, interlaced=True
+    ),
+    "PNG 16-bit RGBA, 4 x 25,000,000 (narrow line)": lambda: png_solid((4, 25_000_000), 16, 6),
+    "PNG interlaced 16-bit RGBA, 4 x 25,000,000 (narrow line)": lambda: png_solid(
+        (4, 25_000_000), 16, 6, interlaced=True
+    ),
+    "PNG interlaced RGBA, 7 x 14,000,000 (narrow line)": lambda: png_solid((7, 14_000_000), 8, 6, True),
+    "PNG interlaced grey, 1 x 99,000,000 (narrow line)": lambda: png_solid((1, 99_000_000), 8, 0, True),
+    "PNG 16-bit RGBA, 1,000,000 x 100 (wide line: rows of 8 MB)": lambda: png_solid((1_000_000, 100), 16, 6),
+    "PNG RGBA, 14,000,000 x 7 (wide line: rows of 56 MB)": lambda: png_solid((14_000_000, 7), 8, 6),
+    "PNG 16-bit RGBA, 25,000,000 x 4 (wide line: rows of 200 MB)": lambda: png_solid((25_000_000, 4), 16, 6),
+    "PNG 1-bit grey, 100,000,001 x 1 (wide line, over the pixel limit)": lambda: png_solid(
+        (100_000_001, 1), 1, 0
+    ),
 }
 
 

@@ -10,9 +10,15 @@
 - a PNG is never decoded whole: ``png_layout`` finds its pixel data and ``reduced_png`` inflates it a
   band of rows at a time, has Pillow's own PNG decoder undo the row filters of each band, and
   box-reduces the band at once, so its memory is a band's and the reduced image's whatever its size
-  (``decode_plan`` with ``bits``). An interlaced (Adam7) PNG is read pass by pass, only the passes that
-  hold the grid of every 8th, 4th or 2nd pixel the reduction needs (all seven with no reduction), into
-  that grid, then reduced: its memory adds the grid's (``decode_plan`` with ``interlaced``). An
+  (``decode_plan`` with ``bits``). Rows too long for a band to hold a reduction factor's worth of them
+  (a PNG 100-1,000 times wider than tall) are reduced across a band at a time and gathered in a strip
+  of a factor's rows (``_Strip``); a line (a side of a few pixels) is reduced by each side's own factor
+  (``DecodePlan.box``), so the resize never starts from millions of rows; rows of megabytes in an image
+  of a few hundred rows at most are unfiltered a piece of columns at a time, every row in step
+  (``mobile.photopngrows``, the only module this one imports). An interlaced (Adam7) PNG is
+  read pass by pass, only the passes that hold the grid of every 8th, 4th or 2nd pixel the reduction
+  needs (all seven with no reduction), into that grid, then reduced: its memory adds the grid's
+  (``decode_plan`` with ``interlaced``; a line's pass 1 is reduced as it is decoded, no grid). An
   animated PNG (APNG) is its IDAT image, Pillow's first frame. WebP and HEIC have no such decoding in
   Pillow: ``mobile.photowhole`` has libwebp decode a WebP at reduced size (planned by its own
   ``webp_plan``) and converts a HEIC in bands from pillow-heif's own buffer (planned here, HEIF factor).
@@ -20,12 +26,17 @@
 
 from __future__ import annotations
 
+import math
 import struct
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from PIL import Image
+
+from mobile.photopngrows import CURSOR_BYTES, column_pieces, png_bands
+from mobile.photopngrows import EXACT_MODES as _EXACT_MODES
+from mobile.photopngrows import LOW_BYTES as _LOW_BYTES
+from mobile.photopngrows import Inflater as _Inflater
 
 __all__ = [
     "DecodePlan",
@@ -100,11 +111,17 @@ _BAND_SOURCE_PIXELS = 1_000_000
 #: decoding holds several copies of it (measured at 99.9 MP, against a million: 45 MB less at the peak
 #: for 16-bit RGBA, 28 MB for RGBA, and no slower).
 _PNG_BAND_PIXELS = 250_000
+#: Rows over this many bytes (16-bit RGBA: 131,072 pixels; 1-bit: 8 million) in an image of at most
+#: ``_PIECE_ROWS`` rows are unfiltered a piece of columns at a time, every row in step
+#: (``mobile.photopngrows``): a one-row band of them holds 15-16 times a row's bytes.
+_LONG_ROW_BYTES = 2**20
+_PIECE_ROWS = 256
 #: Adam7's seven passes, in the order an interlaced PNG stores them: (first column, first row, column
 #: step, row step).
 _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
-#: The first passes that hold every pixel of the grid of each step (every 8th, 4th, 2nd, every pixel).
-_ADAM7_PASSES = {8: 1, 4: 3, 2: 5, 1: 7}
+#: The grid passes 1..n of Adam7 fill together: every (column step, row step) pixel (passes 1, 1-3, 1-5
+#: and 1-7 hold every 8th, 4th, 2nd and every pixel; 1-2, 1-4 and 1-6 every other row of the next one).
+_ADAM7_GRIDS = ((8, 8), (4, 8), (4, 4), (2, 4), (2, 2), (1, 2), (1, 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +133,17 @@ class DecodePlan:
     ``band``: one band of source rows, cropped and converted to RGB (two images of that size).
     ``total`` is what the photo holds at once at most, and is checked against ``decode_budget``.
     For a PNG decoded in bands (``banded``), ``decode`` is what one band's decoding holds instead: its
-    inflated rows, the stream handed to the decoder, the decoded band (twice for 16-bit colour).
-    An interlaced PNG is decoded pass by pass into the RGB grid of every ``step``-th pixel and column
-    (``grid``: that RGB image's bytes, none when the grid is the reduced image: ``step`` is ``factor``),
+    inflated rows, the stream handed to the decoder, the decoded band (twice for 16-bit colour), and
+    ``band`` the decoded band and the RGB conversion of a piece of it at a time. A PNG is reduced by
+    ``box`` (columns, rows): ``factor`` both ways, except for a line (a target side of a pixel or two)
+    whose long side the uniform factor would leave over twice the target: then each side's own factor.
+    Where a band holds fewer rows than the box (rows too long for a band to hold a box's worth), each
+    band is reduced across at once and its rows gathered in a ``strip`` (the RGB image of the reduced
+    width and a box's rows), reduced down once full. Rows of megabytes in an image of a few hundred rows
+    at most are decoded ``columns`` at a time instead, every row in step (``mobile.photopngrows``):
+    ``decode`` is then the rows' cursors and a piece of each row, ``band`` the piece as an image.
+    An interlaced PNG is decoded pass by pass into the RGB grid of every ``step``-th column and
+    ``row_step``-th row (``grid``: that RGB image's bytes, none when the grid is the reduced image),
     ``band_rows`` and ``band`` of the widest pass it reads.
     """
 
@@ -130,10 +155,24 @@ class DecodePlan:
     banded: bool = False
     step: int = 1
     grid: int = 0
+    box: tuple[int, int] = (0, 0)
+    row_step: int = 0
+    strip: int = 0
+    columns: int = 0
 
     @property
     def total(self) -> int:
-        return self.decode + self.reduced + self.band + self.grid
+        return self.decode + self.reduced + self.band + self.grid + self.strip
+
+    @property
+    def factors(self) -> tuple[int, int]:
+        """The reduction across and down (``box``; ``factor`` both ways where no box is set)."""
+        return self.box if self.box[0] else (self.factor, self.factor)
+
+    @property
+    def steps(self) -> tuple[int, int]:
+        """An interlaced PNG's grid: every ``step``-th column and ``row_step``-th row."""
+        return self.step, self.row_step or self.step
 
 
 def decode_plan(
@@ -150,38 +189,103 @@ def decode_plan(
     JPEG's DCT scaling does: the resize then starts from 1-2x the target); conversions to RGB are made
     band by band on the way (crop, convert, reduce, paste), so no full-size copy of the source is made.
     ``bits`` (bits per pixel as stored) says the source is a PNG decoded in bands (``reduced_png``): no
-    whole decode, one band's decoding at a time; with ``interlaced``, of the Adam7 passes the reduction
-    needs (``step``, ``grid``: see ``DecodePlan``), whose widest pass is the one that bands are made of.
+    whole decode, one band's decoding at a time, reduced by ``box`` (see ``DecodePlan``); with
+    ``interlaced``, of the Adam7 passes the reduction needs (``step``, ``grid``: see ``DecodePlan``),
+    whose widest pass is the one that bands are made of.
     """
     width, height = size
-    factor = max(1, min(width // target[0], height // target[1]))
-    reduced_size = (-(-width // factor)) * (-(-height // factor))
-    step = grid = 0
+    across, down = max(1, width // target[0]), max(1, height // target[1])
+    factor = min(across, down)
+    if bits is None or max(across, down) < 2 * factor:
+        across = down = factor
+    reduced_w, reduced_h = -(-width // across), -(-height // down)
+    step, row_step, grid, strip, columns = 1, 0, 0, 0, 0
+    mode_bytes = _MODE_BYTES.get(mode, 4)
     if bits is not None and interlaced:
-        step = max(s for s in _ADAM7_PASSES if s <= factor)
-        width = max(_pass_size(width, x0, dx) for x0, _, dx, _ in _ADAM7[: _ADAM7_PASSES[step]])
+        passes = _adam7_passes(size, (reduced_w, reduced_h))
+        step, row_step = _ADAM7_GRIDS[passes - 1]
+        width = max(_pass_size(width, x0, dx) for x0, _, dx, _ in _ADAM7[:passes])
         rows = max(1, _PNG_BAND_PIXELS // max(1, width))
-        # the grid, unless it is the reduced image itself (a step of the reduction factor)
-        grid = (-(-size[0] // step)) * (-(-size[1] // step)) * 4 if step < factor else 0
+        grid_w, grid_h = -(-size[0] // step), -(-size[1] // row_step)
+        # the grid, unless it is the reduced image itself
+        grid = grid_w * grid_h * 4 if (grid_w, grid_h) != (reduced_w, reduced_h) else 0
+        if passes == 1 and across != down:  # a line: pass 1 reduced as it comes (``_line_box``)
+            (pre_w, pre_h), rows = _line_box((grid_w, grid_h), (reduced_w, reduced_h))
+            grid = -(-grid_w // pre_w) * -(-grid_h // pre_h) * 4  # the grid reduced, before its resize
+            if _in_pieces(grid_w, grid_h, bits):  # pass 1's rows of megabytes: in pieces, in step
+                columns, rows = _piece_width(grid_w, grid_h, pre_w), grid_h
+            elif rows < pre_h:
+                strip = -(-grid_w // pre_w) * (pre_h + rows) * 4
+        band = width * min(rows, height) * (mode_bytes + 4)
+    elif bits is not None and _in_pieces(width, height, bits):  # every row in step, in pieces
+        columns, rows = _piece_width(width, height, across), height
+    elif bits is not None:
+        rows = max(1, _PNG_BAND_PIXELS // max(1, width))
+        if rows >= down:
+            rows = rows // down * down
+        else:  # each band reduced across, its rows gathered in a strip of a box's rows
+            strip = reduced_w * (down + rows) * 4
+        piece = _piece_columns(width, min(rows, height), across)
+        band = width * (min(rows, height) + 1) * mode_bytes + piece * min(rows, height) * 8
     else:
-        band_pixels = _BAND_SOURCE_PIXELS if bits is None else _PNG_BAND_PIXELS
-        rows = max(factor, band_pixels // max(1, width) // factor * factor)
+        rows = max(factor, _BAND_SOURCE_PIXELS // max(1, width) // factor * factor)
+        band = width * min(rows, height) * (mode_bytes + 4)
     band_rows = min(rows, height)
     if bits is None:
-        decode = int(width * height * _MODE_BYTES.get(mode, 4) * _FORMAT_FACTOR.get(image_format or "", 2.0))
-    else:  # rows inflated, the stream rebuilt, its decoded stand-in and bytes; 16-bit colour twice
+        decode = int(width * height * mode_bytes * _FORMAT_FACTOR.get(image_format or "", 2.0))
+    elif columns:  # each row's cursor, a piece of each row, one row's piece decoded (copies of two rows)
+        piece_bytes = -(-columns * bits // 8)
+        decode = rows * (CURSOR_BYTES + piece_bytes) + 16 * (piece_bytes + 8) + 2 * 2**20
+        band = columns * rows * (mode_bytes + 8)  # the piece as an image, converted to RGB
+    else:  # rows inflated, the stream rebuilt, its decoded stand-in and bytes; 16-bit colour twice;
+        # and what the band's last rows leave behind (copies of a few rows: the previous row kept, the
+        # stand-in's bytes made in pieces; measured 15-16 rows' bytes at the peak for one-row bands of
+        # 1-3 million pixels)
         raw_row = (width * bits + 7) // 8 + 1
-        decode = (band_rows + 1) * (4 * raw_row + (2 * width * 4 if bits > 32 else 0))
+        decode = (band_rows + 1) * (4 * raw_row + (2 * width * 4 if bits > 32 else 0)) + 8 * raw_row
     return DecodePlan(
         factor=factor,
         band_rows=rows,
         decode=decode,
-        reduced=reduced_size * 4,
-        band=width * band_rows * (_MODE_BYTES.get(mode, 4) + 4),
+        reduced=reduced_w * reduced_h * 4,
+        band=band,
         banded=bits is not None,
-        step=step or 1,
+        step=step,
         grid=grid,
+        box=(across, down) if bits is not None else (0, 0),
+        row_step=row_step if row_step != step else 0,
+        strip=strip,
+        columns=columns,
     )
+
+
+def _in_pieces(width: int, height: int, bits: int) -> bool:
+    """Whether a plain PNG's rows are decoded a piece of columns at a time (``DecodePlan.columns``)."""
+    return (width * bits + 7) // 8 > _LONG_ROW_BYTES and height <= _PIECE_ROWS
+
+
+def _piece_width(width: int, height: int, across: int) -> int:
+    """The columns of a piece with every row: about a band's pixels, a multiple of 8 (whole bytes at
+    any depth) and of the reduction ``across`` (a piece's reduction is the image's)."""
+    align = math.lcm(8, across)
+    return min(-(-width // align) * align, max(align, _PNG_BAND_PIXELS // height // align * align))
+
+
+def _piece_columns(width: int, rows: int, across: int) -> int:
+    """How many columns of a band of ``rows`` rows are converted to RGB at a time: about a band's pixels,
+    a multiple of the reduction ``across`` (so a piece's reduction is the band's, pixel for pixel)."""
+    if width * rows <= _PNG_BAND_PIXELS:
+        return width
+    return min(width, max(across, _PNG_BAND_PIXELS // rows // across * across))
+
+
+def _adam7_passes(size: tuple[int, int], reduced: tuple[int, int]) -> int:
+    """How many Adam7 passes an interlaced PNG of ``size`` reduced to ``reduced`` reads: the fewest
+    whose grid (``_ADAM7_GRIDS``) has at least the reduced image's columns and rows."""
+    for passes, (step, row_step) in enumerate(_ADAM7_GRIDS, start=1):
+        if -(-size[0] // step) >= reduced[0] and -(-size[1] // row_step) >= reduced[1]:
+            return passes
+    return len(_ADAM7_GRIDS)
 
 
 def _pass_size(extent: int, offset: int, step: int) -> int:
@@ -215,12 +319,6 @@ def reduced_rgb(image: Image.Image, target: tuple[int, int]) -> Image.Image:
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Channels per PNG colour type.
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
-#: Byte-exact stand-ins, by the filter unit (bytes per pixel, at least 1) Pillow's PNG decoder takes
-#: from them: decoding a band's rows as this mode gives back exactly the unfiltered bytes.
-_EXACT_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
-#: 16-bit colour (filter units of 6 and 8 bytes) has no byte-exact unpacker: the big-endian one keeps
-#: each sample's first byte, the little-endian one its second; the two together give the row back.
-_LOW_BYTES = {"RGB;16B": "RGB;16L", "RGBA;16B": "RGBA;16L"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,37 +375,6 @@ def png_layout(data: bytes, image: Image.Image) -> PngLayout | None:
     return PngLayout(rawmode, bits, (width * bits + 7) // 8, tuple(idat), exif, bool(interlace), whole)
 
 
-class _Inflater:
-    """A PNG's IDAT stream, inflated as asked: never more than the bytes asked for at a time."""
-
-    def __init__(self, idat: tuple[memoryview, ...]) -> None:
-        self._inflate = zlib.decompressobj()
-        self._chunks = iter(idat)
-        self._pending: bytes | memoryview = b""
-
-    def read(self, need: int) -> list[bytes]:
-        """The next ``need`` bytes of the inflated stream (ValueError if it is damaged or ends first)."""
-        parts: list[bytes] = []
-        while need:
-            while not self._pending and not self._inflate.eof:
-                chunk = next(self._chunks, None)
-                if chunk is None:
-                    break
-                self._pending = chunk
-            if self._inflate.eof:
-                raise ValueError("PNG data ends before its last row")
-            try:  # with no input left, what zlib may still hold
-                out = self._inflate.decompress(self._pending, need)
-            except zlib.error:
-                raise ValueError("PNG data is damaged") from None
-            if not out and not self._pending:
-                raise ValueError("PNG data ends before its last row")
-            self._pending = self._inflate.unconsumed_tail
-            parts.append(out)
-            need -= len(out)
-        return parts
-
-
 def _png_bands(
     layout: PngLayout,
     image: Image.Image,
@@ -315,83 +382,128 @@ def _png_bands(
     source: _Inflater | None = None,
     size: tuple[int, int] | None = None,
 ) -> Iterator[Image.Image]:
-    """The PNG's rows, ``rows`` at a time, as images of ``image``'s mode (palette and transparency too).
-
-    ``size``: of the image read from ``source`` (an interlaced PNG's pass, the next in its stream), by
-    default the whole image from the start of the IDAT stream. Each band's filtered rows are inflated
-    (bounded: never more than the band), then handed to Pillow's PNG decoder behind the previous band's
-    last row, unfiltered and marked "no filter": the first row's filters refer to it as the whole file's
-    decoding would. The decoder unfilters into a byte-exact stand-in mode, whose bytes the real rawmode
-    then unpacks.
-    """
-    width, height = size or image.size
-    row_bytes = (width * layout.bits + 7) // 8
-    stride = 1 + row_bytes
-    unit = max(1, layout.bits // 8)
-    exact = _EXACT_MODES.get(unit) if layout.rawmode not in _LOW_BYTES else None
+    """The PNG's rows, ``rows`` at a time (``mobile.photopngrows.png_bands``): of ``size`` read from
+    ``source`` (an interlaced PNG's pass, the next in its stream), by default the whole image from the
+    start of the IDAT stream."""
     source = source or _Inflater(layout.idat)
-    previous = bytes(row_bytes)  # the row before the first is zeros (PNG's rule)
-    for top in range(0, height, rows):
-        count = min(rows, height - top)
-        parts = source.read(count * stride)
-        stream = zlib.compress(b"".join((b"\0", previous, *parts)), 0)
-        del parts
-        if exact is not None:
-            surrogate = Image.frombytes(exact, (row_bytes // unit, count + 1), stream, "zip", exact)
-            raw = surrogate.tobytes()
-            del surrogate
-            previous = raw[-row_bytes:]
-            band = Image.frombytes(
-                image.mode, (width, count), memoryview(raw)[row_bytes:], "raw", layout.rawmode
-            )
-        else:
-            high = Image.frombytes(image.mode, (width, count + 1), stream, "zip", layout.rawmode)
-            low = Image.frombytes(image.mode, (width, count + 1), stream, "zip", _LOW_BYTES[layout.rawmode])
-            last = (0, count, width, count + 1)
-            row = bytearray(row_bytes)
-            row[0::2] = high.crop(last).tobytes()
-            row[1::2] = low.crop(last).tobytes()
-            previous = bytes(row)
-            del low
-            band = high.crop((0, 1, width, count + 1))
-        if image.mode == "P" and image.palette is not None:
-            band.putpalette(image.palette)
-        if "transparency" in image.info:
-            band.info["transparency"] = image.info["transparency"]
-        yield band
+    return png_bands(source, image, rows, size or image.size, layout.bits, layout.rawmode)
 
 
 def reduced_png(layout: PngLayout, image: Image.Image, target: tuple[int, int]) -> Image.Image:
     """A PNG (``image`` opened, not decoded; ``layout`` from ``png_layout``) as 8-bit RGB box-reduced by
-    ``decode_plan``'s factor, decoded band by band: for a non-interlaced one, the same pixels as
-    ``reduced_rgb`` of the whole decoded image, with never more than a band of it in memory; for an
-    interlaced one, see ``_reduced_adam7``."""
+    ``decode_plan``'s ``box``, decoded band by band: for a non-interlaced one, the same pixels as
+    ``reduced_rgb`` of the whole decoded image (reduced by that box) with never more than a band of it in
+    memory, or within a level of them where rows too long for a band are gathered in a strip
+    (``_Strip``); for an interlaced one, see ``_reduced_adam7``."""
     plan = decode_plan(image.mode, image.size, target, "PNG", layout.bits, layout.interlaced)
     if layout.interlaced:
         return _reduced_adam7(layout, image, plan)
-    width, height = image.size
-    out = Image.new("RGB", (-(-width // plan.factor), -(-height // plan.factor)))
-    top = 0
-    for band in _png_bands(layout, image, plan.band_rows):
-        rgb = to_rgb(band)
-        if plan.factor > 1:
-            rgb = rgb.reduce(plan.factor)
-        out.paste(rgb, (0, top // plan.factor))
-        top += band.height
+    if plan.columns:  # rows of megabytes: a piece of columns at a time, every row in step
+        source = _Inflater(layout.idat)
+        pieces = column_pieces(source, image, image.size, layout.bits, layout.rawmode, plan.columns)
+        return _reduced_pieces(pieces, image.size, plan.factors, plan.columns)
+    return _reduced_bands(_png_bands(layout, image, plan.band_rows), image.size, plan.factors, plan.band_rows)
+
+
+def _reduced_pieces(
+    pieces: Iterator[Image.Image], size: tuple[int, int], box: tuple[int, int], columns: int
+) -> Image.Image:
+    """The image of ``size`` whose ``pieces`` (every row, ``columns`` across, a multiple of the box's)
+    come left to right, as 8-bit RGB box-reduced by ``box``: the pixels of the whole image reduced."""
+    across, down = box
+    out = Image.new("RGB", (-(-size[0] // across), -(-size[1] // down)))
+    for left, piece in zip(range(0, size[0], columns), pieces, strict=True):
+        rgb = to_rgb(piece)
+        del piece
+        out.paste(rgb.reduce(box) if box != (1, 1) else rgb, (left // across, 0))
+        del rgb
     return out
+
+
+def _reduced_bands(
+    bands: Iterator[Image.Image], size: tuple[int, int], box: tuple[int, int], rows: int
+) -> Image.Image:
+    """The image of ``size`` whose ``bands`` (of ``rows`` rows, the last one fewer) come in order, as
+    8-bit RGB box-reduced by ``box`` (across, down): each band converted a piece of columns at a time (a
+    multiple of ``across``) and reduced at once; where ``rows`` is under ``down``, reduced across and
+    gathered in a ``_Strip``."""
+    width, height = size
+    across, down = box
+    out = Image.new("RGB", (-(-width // across), -(-height // down)))
+    strip = _Strip(out, down) if rows < down else None
+    top = 0
+    for band in bands:
+        # each piece reduced at once: across only when its rows go to the strip
+        piece_box = (across, 1 if strip is not None else down)
+        columns = _piece_columns(width, band.height, across)
+        reduced = Image.new("RGB", (-(-width // across), -(-band.height // piece_box[1])))
+        for left in range(0, width, columns):
+            piece = band.crop((left, 0, min(width, left + columns), band.height)) if columns < width else band
+            rgb = to_rgb(piece)
+            del piece
+            if piece_box != (1, 1):
+                rgb = rgb.reduce(piece_box)
+            reduced.paste(rgb, (left // across, 0))
+            del rgb
+        del band
+        if strip is not None:
+            strip.add(reduced)
+        else:
+            out.paste(reduced, (0, top // down))
+            top += reduced.height * down
+    if strip is not None:
+        strip.finish()
+    return out
+
+
+class _Strip:
+    """Rows of a PNG already reduced across, gathered ``down`` at a time and reduced down into ``out``
+    (its rows in order, from the top): for rows too long for a band to hold ``down`` of them. Each
+    reduced pixel is the average of the averages across: within a level of the box average of the same
+    pixels (two roundings instead of one)."""
+
+    def __init__(self, out: Image.Image, down: int) -> None:
+        self.out, self.down = out, down
+        self.rows = Image.new("RGB", (out.width, down))
+        self.filled = 0
+        self.top = 0
+
+    def add(self, reduced: Image.Image) -> None:
+        done = 0
+        while done < reduced.height:
+            take = min(reduced.height - done, self.down - self.filled)
+            self.rows.paste(reduced.crop((0, done, reduced.width, done + take)), (0, self.filled))
+            self.filled += take
+            done += take
+            if self.filled == self.down:
+                self._flush()
+
+    def _flush(self) -> None:
+        rows = self.rows if self.filled == self.down else self.rows.crop((0, 0, self.out.width, self.filled))
+        self.out.paste(rows.reduce((1, self.filled)), (0, self.top))
+        self.top += 1
+        self.filled = 0
+
+    def finish(self) -> None:
+        """Reduce the last rows, fewer than ``down`` (as a box reduction's last row averages them)."""
+        if self.filled:
+            self._flush()
 
 
 def _reduced_adam7(layout: PngLayout, image: Image.Image, plan: DecodePlan) -> Image.Image:
     """An interlaced PNG as ``reduced_png`` makes it, from only the Adam7 passes its reduction needs.
 
     Pass p of the seven is an image of its own (every 8th, 4th or 2nd pixel of some rows and columns),
-    stored after the one before in the IDAT stream. Passes 1, 1-3, 1-5 and 1-7 together hold the pixels
-    of every 8th, 4th, 2nd and every row and column: the grid of ``plan.step``, the largest of those
-    steps not over the reduction factor. Those passes are inflated and decoded a band of rows at a time
-    (``_png_bands``, each pass from its own first row), converted to RGB and scattered into the grid;
-    the stream is not inflated further. The grid is then box-reduced to the size ``reduced_png`` gives.
-    So each reduced pixel averages one pixel of each ``step`` x ``step`` block of the source, its top left
-    one, not all of them (a sampled box filter: the image moves by less than half a reduced pixel, and
+    stored after the one before in the IDAT stream. Passes 1 to n together hold the pixels of a grid
+    (``_ADAM7_GRIDS``: passes 1, 1-3, 1-5 and 1-7 every 8th, 4th, 2nd and every row and column): the
+    grid of ``plan.steps``, the fewest passes whose grid has the reduced image's columns and rows (for
+    a square reduction: the largest step not over the reduction factor). Those passes are inflated and
+    decoded a band of rows at a time (``_png_bands``, each pass from its own first row), converted to
+    RGB and scattered into the grid; the stream is not inflated further. The grid is then box-reduced to
+    the size ``reduced_png`` gives (a line's by an integer reduction first, then a box resize of under
+    2x: a box resize's weights take 8 bytes per grid row it spans).
+    So each reduced pixel averages one pixel of each ``step`` x ``row_step`` block of the source, its top
+    left one, not all of them (a sampled box filter: the image moves by less than half a reduced pixel, and
     detail finer than the step can alias); with no reduction, all seven passes: the whole image, exactly.
     With the default 1600 px target the largest grid is about 10 MP (factors 1, 3, 7 and 15 read 4x
     the reduced image's pixels), 6.2 MP at 10,000 x 9,990.
@@ -399,36 +511,59 @@ def _reduced_adam7(layout: PngLayout, image: Image.Image, plan: DecodePlan) -> I
     refused as a plain one cut short would be.
     """
     width, height = image.size
-    step = plan.step
-    if step > 1 and not layout.whole:
+    step, row_step = plan.steps
+    passes = _ADAM7_GRIDS.index((step, row_step)) + 1
+    if passes < len(_ADAM7) and not layout.whole:
         raise ValueError("PNG data ends before its last row")
-    out = Image.new("RGB", (-(-width // step), -(-height // step)))
+    across, down = plan.factors
+    size = (-(-width // across), -(-height // down))
     source = _Inflater(layout.idat)
-    for x0, y0, dx, dy in _ADAM7[: _ADAM7_PASSES[step]]:
+    if passes == 1 and across != down:  # a line from pass 1 alone: its grid, reduced as it is decoded
+        grid = (_pass_size(width, 0, 8), _pass_size(height, 0, 8))
+        pre, rows = _line_box(grid, size)
+        if plan.columns:  # rows of megabytes: a piece of columns at a time, every row in step
+            pieces = column_pieces(source, image, grid, layout.bits, layout.rawmode, plan.columns)
+            out = _reduced_pieces(pieces, grid, pre, plan.columns)
+        else:
+            out = _reduced_bands(_png_bands(layout, image, rows, source, grid), grid, pre, rows)
+        return out if out.size == size else out.resize(size, Image.Resampling.BOX)
+    out = Image.new("RGB", (-(-width // step), -(-height // row_step)))
+    for x0, y0, dx, dy in _ADAM7[:passes]:
         pass_w, pass_h = _pass_size(width, x0, dx), _pass_size(height, y0, dy)
         if not pass_w or not pass_h:
             continue  # an empty pass has no rows in the stream
-        # the pass's pixel (i, j) is the grid's (left + i * across, first + j * down): a row is spread
-        # (nearest: each pixel ``across`` times) and pasted through a mask of every ``across``-th pixel
-        left, across, first, down = x0 // step, dx // step, y0 // step, dy // step
-        spread = (pass_w * across, 1)
-        mask = Image.frombytes("L", spread, (b"\xff" + bytes(across - 1)) * pass_w) if across > 1 else None
+        # the pass's pixel (i, j) is the grid's (left + i * apart, first + j * below): a row is spread
+        # (nearest: each pixel ``apart`` times) and pasted through a mask of every ``apart``-th pixel
+        left, apart, first, below = x0 // step, dx // step, y0 // row_step, dy // row_step
+        spread = (pass_w * apart, 1)
+        mask = Image.frombytes("L", spread, (b"\xff" + bytes(apart - 1)) * pass_w) if apart > 1 else None
         rows = max(1, _PNG_BAND_PIXELS // pass_w)
         bands = _png_bands(layout, image, rows, source, (pass_w, pass_h))
         for top, band in zip(range(0, pass_h, rows), bands, strict=True):
             rgb = to_rgb(band)
-            if down == 1 and mask is None:
+            if below == 1 and mask is None:
                 out.paste(rgb, (left, first + top))
                 continue
             for j in range(band.height):
                 row = rgb.crop((0, j, pass_w, j + 1))
                 if mask is not None:
                     row = row.resize(spread, Image.Resampling.NEAREST)
-                out.paste(row, (left, first + (top + j) * down), mask)
+                out.paste(row, (left, first + (top + j) * below), mask)
     del source
-    size = (-(-width // plan.factor), -(-height // plan.factor))
     if out.size == size:
         return out
-    if plan.factor % step == 0:
-        return out.reduce(plan.factor // step)
+    if across % step == 0 and down % row_step == 0:
+        return out.reduce((across // step, down // row_step))
+    if across != down:  # a line: an integer reduction first, so that the box resize spans under 2x
+        out = out.reduce(_line_box(out.size, size)[0])
+        if out.size == size:
+            return out
     return out.resize(size, Image.Resampling.BOX)
+
+
+def _line_box(grid: tuple[int, int], size: tuple[int, int]) -> tuple[tuple[int, int], int]:
+    """An interlaced line's grid reduced to at least ``size``: the integer box (across, down) that
+    leaves it under 2x ``size`` (a box resize does the rest), and the rows of its bands."""
+    box = (max(1, grid[0] // size[0]), max(1, grid[1] // size[1]))
+    rows = max(1, _PNG_BAND_PIXELS // max(1, grid[0]))
+    return box, rows // box[1] * box[1] if rows >= box[1] else rows

@@ -13,14 +13,11 @@ that version). The pipeline:
    JPEG encoder takes YCbCr as it is;
    A PNG is decoded a band of rows at a time and each band box-reduced at once (an interlaced one: only
    the Adam7 passes its reduction needs; an animated one: its IDAT image) (``mobile.photodecode.
-   reduced_png``: never the whole image in memory); libwebp decodes a WebP straight to the reduced size,
-   libheif a grid HEIC a tile at a time (``mobile.photoheif``), and another HEIC is converted in bands
-   from pillow-heif's own buffer (``mobile.photowhole``). What is decoded whole (a HEIC not tiled here,
-   alpha and lossless WebP inside libwebp, a WebP where libwebp cannot be reached) has its cost planned
-   from the header first (``decode_plan``: the decoder's peak, the reduced image and one band) and a
-   photo over
-   ``decode_budget`` (256 MB) is refused before decoding; the decoded image is then converted to RGB
-   band by band while it is box-reduced (no full-size copy: no whole-image conversion or turn);
+   reduced_png``: never the whole image in memory); a WebP or HEIC is decoded at reduced size, a tile
+   at a time or converted in bands from its library's buffer (``mobile.photowhole``, which chooses).
+   Every decode's cost is planned from the header first (``decode_plan``, ``photowhole.whole_plan``)
+   and a photo over ``decode_budget`` (256 MB) is refused before decoding; what is decoded whole is
+   converted to RGB band by band while it is box-reduced (no whole-image conversion or turn);
 3. normalise anything else to RGB (CMYK, 16-bit, palette, alpha flattened on white); resize and apply the
    EXIF orientation together, as jobs shared between the caller and two helper threads: horizontal
    bands, each turned on its own (the turn moves the small image, never the source); for YCbCr, bands
@@ -61,21 +58,10 @@ from PIL import Image, ImageDraw, ImageFile, ImageFont
 from enforcement.text import LocalizedError
 from mobile.photodecode import DecodePlan, PngLayout, decode_plan, png_layout, reduced_png
 from mobile.photodecode import output_mode as _output_mode
-from mobile.photodecode import reduced_rgb as _reduced_rgb
 from mobile.photodecode import to_rgb as _to_rgb
 from mobile.photodecode import ycc_coded as _ycc_coded
 from mobile.photoresize import Jobs, Pieces, Resize, Stream, resize_upright, serve, upright_size
-from mobile.photowhole import (
-    HEIF_SUPPORTED,
-    HeifSource,
-    WebPSource,
-    heif_plan,
-    heif_source,
-    reduced_heif,
-    reduced_webp,
-    webp_plan,
-    webp_source,
-)
+from mobile.photowhole import HEIF_SUPPORTED, WholeSource, looks_heif, whole_plan, whole_reduced, whole_source
 from mobile.watermark import Watermark
 from patrollog.style import FALLBACK_FONTS, MAIN_FONT_FILE
 
@@ -94,7 +80,6 @@ FONT_PATH = next(
 FONT_PATHS: tuple[Path, ...] = (FONT_PATH, *(FONT_PATH.with_name(file) for _, file in FALLBACK_FONTS))
 
 _JPEG_FORMATS = frozenset({"JPEG", "MPO"})  # MPO: JPEGs with a multi-picture index (many Android phones)
-_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 _ORIENTATION_TAG = 0x0112
 __all__ = [
     "FONT_PATH",
@@ -260,7 +245,7 @@ def _open(data: bytes, settings: PhotoSettings, fp: IO[bytes] | None = None) -> 
     except Image.DecompressionBombError:
         raise _too_many_pixels(None, settings) from None
     except Image.UnidentifiedImageError:
-        if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        if looks_heif(data):
             raise (_corrupt() if HEIF_SUPPORTED else _unsupported("HEIF")) from None
         raise PhotoError("not_image", "The file is not an image", "所选文件不是图片") from None
     except _DECODE_ERRORS:
@@ -314,24 +299,17 @@ def _decode(
                 image = _to_rgb(image)
         else:
             layout = png_layout(data, image) if image.format == "PNG" else None
-            webp = webp_source(data) if image.format == "WEBP" else None
-            heif = heif_source(data) if image.format == "HEIF" else None  # a grid: tile by tile
-            _check_budget(image, target, settings, layout, webp, heif)  # from the header: before decoding
+            source = layout or whole_source(data, image.format)  # a PNG's bands, or a WebP's or HEIC's
+            _check_budget(image, target, settings, source)  # from the header: before decoding
             hashing = pool.submit(also)
             with _decode_errors(image, settings):
-                if layout is not None:  # a PNG: decoded a band of rows at a time
+                if isinstance(source, PngLayout):  # a PNG: decoded a band of rows at a time
                     if "exif" not in image.info:  # an eXIf chunk after the pixels, or none
-                        image.info["exif"] = layout.exif or b""
+                        image.info["exif"] = source.exif or b""
                     orientation = _orientation(image)
-                    image = reduced_png(layout, image, target)
-                elif webp is not None or image.format == "HEIF":  # decoded at reduced size / in bands
-                    orientation = _orientation(image)  # Pillow read the EXIF chunk with the header
-                    image.close()  # (pillow-heif: its own copy of the file goes)
-                    image = reduced_webp(data, webp, target) if webp else reduced_heif(data, target, heif)
-                else:
-                    image.load()
-                    orientation = _orientation(image)  # not a JPEG: its EXIF may follow the pixels
-                    image = _reduced_rgb(image, target)  # (a new image: the EXIF is read before)
+                    image = reduced_png(source, image, target)
+                else:  # at reduced size, in tiles or bands, or whole (``mobile.photowhole``)
+                    image, orientation = whole_reduced(data, image, source, target, _orientation)
             sized(upright_size(target, orientation), image.mode)
     image = resize_upright(_strip(image), target, orientation, pool)
     hashing.result()
@@ -441,24 +419,15 @@ def _orientation(image: Image.Image) -> int:
 
 
 def _check_budget(
-    image: Image.Image,
-    target: tuple[int, int],
-    settings: PhotoSettings,
-    layout: PngLayout | None,
-    webp: WebPSource | None = None,
-    heif: HeifSource | None = None,
+    image: Image.Image, target: tuple[int, int], settings: PhotoSettings, source: PngLayout | WholeSource
 ) -> None:
     """Refuse a photo whose decode would need more memory than ``settings.decode_budget`` (a PNG with
-    a ``layout`` is decoded in bands: only an extreme shape, rows too wide for it, comes near; a
-    ``webp`` decoded by libwebp costs what its kind of bitstream keeps whole, ``webp_plan``; a grid
-    ``heif`` decoded a tile at a time, a row of tiles, ``heif_plan``)."""
-    if webp is not None:
-        plan = webp_plan(webp, target)
-    elif heif is not None:
-        plan = heif_plan(heif, target)
+    its layout is decoded in bands or pieces: none under the pixel limit comes near at 1600 px; a WebP
+    or HEIC costs what its decoding holds: ``mobile.photowhole.whole_plan``)."""
+    if isinstance(source, WholeSource):
+        plan = whole_plan(source, image.mode, image.size, target)
     else:
-        bits, interlaced = (layout.bits, layout.interlaced) if layout else (None, False)
-        plan = decode_plan(image.mode, image.size, target, image.format, bits, interlaced)
+        plan = decode_plan(image.mode, image.size, target, image.format, source.bits, source.interlaced)
     if plan.total <= settings.decode_budget:
         return
     need, limit = plan.total / 2**20, settings.decode_budget / 2**20

@@ -20,13 +20,14 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
 from PIL import Image
 
 from mobile import photoheif, photowebp
-from mobile.photodecode import DecodePlan, decode_plan, to_rgb
+from mobile.photodecode import DecodePlan, decode_plan, reduced_rgb, to_rgb
 
 try:  # HEIC/HEIF where pillow-heif installs (not on every phone build)
     import pillow_heif
@@ -40,13 +41,27 @@ __all__ = [
     "HEIF_SUPPORTED",
     "HeifSource",
     "WebPSource",
+    "WholeSource",
     "heif_plan",
     "heif_source",
+    "looks_heif",
     "reduced_heif",
     "reduced_webp",
     "webp_plan",
     "webp_source",
+    "whole_plan",
+    "whole_reduced",
+    "whole_source",
 ]
+
+
+#: The ftyp brands of HEIF files (HEIC images and sequences, and the generic ``mif1`` / ``msf1``).
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+
+
+def looks_heif(data: bytes) -> bool:
+    """Whether ``data`` starts as a HEIF file does (what Pillow cannot identify without pillow-heif)."""
+    return data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,3 +245,53 @@ def reduced_heif(data: bytes, target: tuple[int, int], source: HeifSource | None
         del rows, band
     del view, pixels, heif
     return out
+
+
+# -- routing: which decoding a WebP or HEIC gets -------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class WholeSource:
+    """How a WebP or HEIC (opened by Pillow, not decoded) is decoded: ``webp`` by libwebp at reduced
+    size, ``heif`` a grid by libheif a tile at a time; with neither, a HEIC by pillow-heif's whole decode
+    converted in bands, a WebP by Pillow's whole decode (``reduced_rgb``)."""
+
+    image_format: str | None
+    webp: WebPSource | None = None
+    heif: HeifSource | None = None
+
+
+def whole_source(data: bytes, image_format: str | None) -> WholeSource:
+    """The decoding of ``data``, a photo Pillow opened as ``image_format`` (not a JPEG or PNG)."""
+    webp = webp_source(data) if image_format == "WEBP" else None
+    heif = heif_source(data) if image_format == "HEIF" else None  # a grid: tile by tile
+    return WholeSource(image_format, webp, heif)
+
+
+def whole_plan(source: WholeSource, mode: str, size: tuple[int, int], target: tuple[int, int]) -> DecodePlan:
+    """What decoding ``source`` (of ``mode`` and ``size`` as Pillow opens it) to ``target`` costs, from its
+    header: ``webp_plan``, ``heif_plan`` or, for a whole decode, ``decode_plan`` with the format's factor."""
+    if source.webp is not None:
+        return webp_plan(source.webp, target)
+    if source.heif is not None:
+        return heif_plan(source.heif, target)
+    return decode_plan(mode, size, target, source.image_format)
+
+
+def whole_reduced(
+    data: bytes,
+    image: Image.Image,
+    source: WholeSource,
+    target: tuple[int, int],
+    orientation: Callable[[Image.Image], int],
+) -> tuple[Image.Image, int]:
+    """``data`` (opened as ``image``, planned by ``whole_plan``) as 8-bit RGB reduced towards ``target``,
+    and its EXIF ``orientation`` (read from ``image`` where it is: with the header for a WebP or HEIC
+    decoded here, after a whole decode for one Pillow decodes, whose EXIF may follow the pixels)."""
+    if source.webp is not None or source.image_format == "HEIF":  # decoded at reduced size / in bands
+        turn = orientation(image)  # Pillow read the EXIF chunk with the header
+        image.close()  # (pillow-heif: its own copy of the file goes)
+        if source.webp is not None:
+            return reduced_webp(data, source.webp, target), turn
+        return reduced_heif(data, target, source.heif), turn
+    image.load()
+    turn = orientation(image)  # not a JPEG: its EXIF may follow the pixels
+    return reduced_rgb(image, target), turn  # (a new image: the EXIF is read before)

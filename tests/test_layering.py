@@ -5,7 +5,8 @@ Views never import each other: a view module imports only mobile.views.common (a
 package also its sibling step modules); the shell is handed the screen registry (mobile.views.screens).
 On the phone side one module owns each outside library: sqlite3 and sqlite_utils only in the store
 (mobile/store.py and its parts, mobile/store_*.py), PIL only in the photo pipeline (mobile/photos.py, its
-resize jobs mobile/photoresize.py, its decode plan mobile/photodecode.py and its WebP/HEIC decoding
+resize jobs mobile/photoresize.py, its decode plan mobile/photodecode.py with its PNG rows in pieces
+mobile/photopngrows.py, which only photodecode.py imports, and its WebP/HEIC decoding
 mobile/photowhole.py, which only photos.py imports; pillow_heif only there, ctypes only in the libwebp
 binding mobile/photowebp.py and the libheif tile binding mobile/photoheif.py, which import no PIL), httpx
 only in the HQ client (mobile/hqclient/). sync/ is what phone and HQ share: it imports neither. At HQ the
@@ -81,7 +82,13 @@ def test_views_talk_only_to_state() -> None:
         ("sqlite3", STORE_MODULES),
         (
             "PIL",
-            {"mobile/photos.py", "mobile/photoresize.py", "mobile/photodecode.py", "mobile/photowhole.py"},
+            {
+                "mobile/photos.py",
+                "mobile/photoresize.py",
+                "mobile/photodecode.py",
+                "mobile/photopngrows.py",
+                "mobile/photowhole.py",
+            },
         ),
         ("pillow_heif", {"mobile/photowhole.py"}),
         # libwebp's decoder (through Pillow's extension) and libheif's tile decoding (pillow-heif's libheif)
@@ -149,6 +156,7 @@ def test_the_resize_jobs_belong_to_the_photo_pipeline() -> None:
         "mobile/photos.py",
         "mobile/photoresize.py",
         "mobile/photodecode.py",
+        "mobile/photopngrows.py",
         "mobile/photowhole.py",
         "mobile/photowebp.py",
         "mobile/photoheif.py",
@@ -156,6 +164,7 @@ def test_the_resize_jobs_belong_to_the_photo_pipeline() -> None:
     parts = (
         "mobile.photoresize",
         "mobile.photodecode",
+        "mobile.photopngrows",
         "mobile.photowhole",
         "mobile.photowebp",
         "mobile.photoheif",
@@ -170,6 +179,7 @@ def test_the_resize_jobs_belong_to_the_photo_pipeline() -> None:
         assert users == []
     for part in ("mobile.photoresize", "mobile.photodecode", "mobile.photowhole"):
         assert part in modules_imported(ROOT / "mobile" / "photos.py")
+    assert "mobile.photopngrows" in modules_imported(ROOT / "mobile" / "photodecode.py")
     for binding in ("photowebp", "photoheif"):
         assert f"mobile.{binding}" in modules_imported(ROOT / "mobile" / "photowhole.py")
         assert "PIL" not in imported_roots(ROOT / "mobile" / f"{binding}.py")  # ctypes and the stdlib only

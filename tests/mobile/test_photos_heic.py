@@ -104,7 +104,7 @@ def test_a_heic_over_the_budget_is_refused_before_decoding(monkeypatch: pytest.M
     def no_decoding(data: bytes, target: tuple[int, int], source: object = None) -> Image.Image:
         raise AssertionError("decoded a HEIC over the decode budget")
 
-    monkeypatch.setattr(photos, "reduced_heif", no_decoding)
+    monkeypatch.setattr(photowhole, "reduced_heif", no_decoding)
     with pytest.raises(PhotoError) as caught:
         process_photo(data, None, PhotoSettings(decode_budget=4 * 2**20))
     assert caught.value.code == "too_much_memory"
@@ -114,13 +114,13 @@ def test_a_heic_over_the_budget_is_refused_before_decoding(monkeypatch: pytest.M
 
 def test_a_damaged_heic_says_so_in_both_languages(monkeypatch: pytest.MonkeyPatch) -> None:
     reached: list[int] = []
-    original = photos.reduced_heif
+    original = photowhole.reduced_heif
 
     def spy(data: bytes, target: tuple[int, int], source: photowhole.HeifSource | None) -> Image.Image:
         reached.append(len(data))
         return original(data, target, source)
 
-    monkeypatch.setattr(photos, "reduced_heif", spy)
+    monkeypatch.setattr(photowhole, "reduced_heif", spy)
     data = heic(scene((640, 480)))
     cut = data[: len(data) * 2 // 3]  # the header whole: pillow-heif's decode finds the data missing
     for broken in (cut, data[:200] + bytes(range(256)) * 8):

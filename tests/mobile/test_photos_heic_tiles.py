@@ -304,7 +304,7 @@ def test_a_turned_grid_gives_the_same_evidence_as_the_whole_decode(monkeypatch: 
     data = (DATA / "grid-1003x771-tile128-orientation5.heic").read_bytes()
     settings = PhotoSettings(long_edge=500, thumb_edge=100)
     tiled = process_photo(data, None, settings)
-    monkeypatch.setattr(photos, "heif_source", lambda data: None)  # pillow-heif's whole decode
+    monkeypatch.setattr(photowhole, "heif_source", lambda data: None)  # pillow-heif's whole decode
     whole_decode = process_photo(data, None, settings)
     assert (tiled.width, tiled.height) == (whole_decode.width, whole_decode.height) == (384, 500)
     with Image.open(io.BytesIO(tiled.evidence)) as a, Image.open(io.BytesIO(whole_decode.evidence)) as b:

@@ -202,10 +202,10 @@ def test_a_reduction_reads_the_passes_of_its_grid_and_gives_the_whole_decodes_pi
     monkeypatch.setattr(photodecode, "_PNG_BAND_PIXELS", 500)
     data = interlaced_png(SIZE, depth, colour, random_sample(depth, colour, colour * 10 + depth), seed=colour)
     expected = whole_rgb(data)
-    # factors 2 (step 2), 3 (2), 4 (4), 6 (4), 8 (8), 12 (8), 20 (8)
+    # factors 2 (step 2), 3 (2), 4 (4), 6 (4), 8 (8), 12 (8), 16 (8), 20 (8)
     for target, (factor, step) in {
         (101, 78): (2, 2), (67, 52): (3, 2), (50, 39): (4, 4), (33, 26): (6, 4), (25, 19): (8, 8),
-        (16, 13): (12, 8), (10, 7): (20, 8),
+        (16, 13): (12, 8), (12, 9): (16, 8), (10, 7): (20, 8),
     }.items():  # fmt: skip
         image = opened(data)
         layout = photodecode.png_layout(data, image)
