@@ -51,9 +51,9 @@ from enforcement.catalogue import load_catalogue  # noqa: E402
 from mobile.metakeys import CLEAN_CLOSE  # noqa: E402
 from mobile.store import Store  # noqa: E402
 from testkit.browser import Browser, Screen  # noqa: E402
-from testkit.fleet import free_port  # noqa: E402
 from testkit.harness import AppServer, HqServer  # noqa: E402
 from testkit.officer_ui import OfficerUi  # noqa: E402
+from testkit.ports import free_port  # noqa: E402
 
 TODAY_BUTTON = "新建案件"
 

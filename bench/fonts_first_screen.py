@@ -42,8 +42,8 @@ sys.path.insert(0, str(REPO))
 
 
 from testkit.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # noqa: E402
-from testkit.fleet import free_port  # noqa: E402
 from testkit.harness import stop_process  # noqa: E402
+from testkit.ports import free_port  # noqa: E402
 
 #: The commit whose Han fallback is the baseline (the last with the 3,664-byte listed-hanzi subset).
 BASELINE_COMMIT = "e0644ce"

@@ -13,7 +13,6 @@ import math
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -50,6 +49,7 @@ from mobile.hqclient import RetryPolicy, SignInRequired, SyncClient, SyncError, 
 from mobile.photostore import PhotoStore
 from mobile.store import Store
 from testkit.hqkit import catalogue
+from testkit.ports import free_port, owned_by
 
 DISTRICT = District("金水区", "金水区")
 SQUADS = (Squad("ZD01", "人民路中队", DISTRICT.code), Squad("ZD02", "花园路中队", DISTRICT.code))
@@ -63,13 +63,6 @@ CHEAP_PIN_ENV = {
 }
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 # ------------------------------------------------------------------------------------------ officers
@@ -197,6 +190,8 @@ class HqProcess:
                 raise RuntimeError(f"HQ exited with {self.proc.returncode}:\n{tail}")
             try:
                 if httpx.get(self.url + "/v1/health", timeout=1.0).status_code == 200:
+                    if owned_by(self.proc.pid, self.port) is False:
+                        raise RuntimeError(f"another process answers on port {self.port}")
                     return self
             except httpx.TransportError:
                 pass

@@ -19,7 +19,8 @@ from typing import Any, Self
 
 import httpx
 
-from testkit.fleet import CHEAP_PIN_ENV, REPO, free_port  # cheap argon2 for ``seed-demo`` and ``serve``
+from testkit.fleet import CHEAP_PIN_ENV, REPO  # cheap argon2 for ``seed-demo`` and ``serve``
+from testkit.ports import free_port, owned_by
 
 #: The seeded demo accounts (hq/demo.py: PIN = "26" + badge).
 HQ_BADGE = "9001"
@@ -98,6 +99,9 @@ class ServerProcess:
                 raise RuntimeError(f"{self.command[:4]} exited with {code}:\n{_tail(self.log)}")
             try:
                 if httpx.get(self.url + self.probe_path, timeout=2.0).status_code < 500:
+                    if owned_by(self.proc.pid, self.port) is False:
+                        self.stop()
+                        raise RuntimeError(f"{self.command[:4]}: another process answers on port {self.port}")
                     return
             except httpx.TransportError:
                 pass

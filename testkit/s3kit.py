@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from testkit.fleet import free_port
+from testkit.ports import free_port
 
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "streetpatrol-test",

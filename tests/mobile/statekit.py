@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import io
 import random
-import socket
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from mobile.state.backend import client_factory
 from mobile.state.session import PinCost
 from mobile.store import Store
 from testkit.hqkit import OFFICER, PINS, catalogue
+from testkit.ports import free_port
 
 #: scrypt at a token cost for the state tests (bench/pin_cost.py measures the real one)
 LIGHT_PIN_COST = PinCost(n=16, r=1, p=1)
@@ -54,10 +54,7 @@ class PhoneClock:
 
 def dead_url() -> str:
     """An HQ address where nothing listens (a port just released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 class Apps:

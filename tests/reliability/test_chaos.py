@@ -20,6 +20,7 @@ import pytest
 from testkit.chaos import ChaosConfig, SharedStores, run_chaos
 from testkit.chaosproxy import FAULT_KINDS, ChaosProxy, FaultRates
 from testkit.pg import fresh_database, pg_dsn
+from testkit.ports import free_port
 from testkit.s3kit import S3Endpoint
 
 
@@ -184,9 +185,7 @@ def test_heal_stops_faults_on_an_open_connection(echo: Echo) -> None:
 
 
 def test_a_connection_while_the_upstream_is_down_is_reset() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        dead_port = probe.getsockname()[1]  # nothing listens there once the probe is closed
+    dead_port = free_port()  # nothing listens there
     with ChaosProxy(dead_port) as proxy:
         with pytest.raises(ConnectionError):
             talk(proxy.port, b"anyone?")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from hq.demo import SUBJECTS, USERS
 from hq.export import EXPORT_COLUMNS
 from hq.settings import SettingsError, settings_from_env
 from hq.storage.sqlite import SqliteStorage
+from testkit.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 CHEAP_PINS = {
@@ -154,9 +154,7 @@ def test_add_user_needs_a_known_squad_and_a_numeric_pin(
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()
 
 
 def test_serve_runs_the_service_and_a_demo_officer_signs_in(tmp_path: Path) -> None:
