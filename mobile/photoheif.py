@@ -132,12 +132,35 @@ def _library_path() -> str | None:
     return str(found[0]) if found else None
 
 
+def _open(path: str) -> ctypes.CDLL:
+    """``dlopen`` of libheif. A wheel's bundled libraries (``pillow_heif.libs``: libheif, libde265,
+    libx265, libaom, their names hashed) need not find each other: pillow-heif 0.22's libheif has no
+    run path, so opening it fails (``libx265-….so: cannot open``) unless pillow-heif was imported first.
+    Then its neighbours are opened first, each once its own needs are loaded, and libheif finds them
+    among the loaded libraries by name."""
+    try:
+        return ctypes.CDLL(path)
+    except OSError:
+        pending = [p for p in sorted(Path(path).parent.glob("*.so*")) if str(p) != path]
+        while pending:
+            failed = []
+            for neighbour in pending:
+                try:
+                    ctypes.CDLL(str(neighbour), mode=ctypes.RTLD_GLOBAL)
+                except OSError:
+                    failed.append(neighbour)
+            if len(failed) == len(pending):
+                break
+            pending = failed
+        return ctypes.CDLL(path)
+
+
 def _load(path: str | None) -> ctypes.CDLL | None:
     """libheif from ``path``, or None when it is not there, lacks a symbol or is older than 1.19."""
     if path is None:
         return None
     try:
-        dll = ctypes.CDLL(path)
+        dll = _open(path)
         if not all(hasattr(dll, name) for name in _SIGNATURES):
             return None
     except OSError:

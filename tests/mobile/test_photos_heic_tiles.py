@@ -340,3 +340,26 @@ def test_a_ten_bit_grid_is_decoded_to_8_bit_tiles() -> None:
     source = photowhole.heif_source(data)
     assert source == photowhole.HeifSource((1100, 700), (256, 256))
     assert_close(photowhole.reduced_heif(data, (275, 175), source), whole(data, (275, 175)))
+
+
+def test_libheif_is_reached_in_a_process_that_never_imported_pillow_heif() -> None:
+    """pillow-heif 0.22's bundled libheif has no run path to its neighbours (libx265, libde265, libaom):
+    opened alone it failed, so a fresh process, whose first HEIC reached ``photoheif`` before anything
+    imported pillow-heif, decoded every HEIC whole (the 48 MP grid at +256 MB)."""
+    import subprocess
+    import sys
+
+    version = tuple(int(part) for part in pillow_heif.libheif_info()["libheif"].split(".")[:2])
+    code = (
+        "import sys\n"
+        "from mobile import photoheif\n"
+        "print(photoheif.available(), 'pillow_heif' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == [str(version >= (1, 19)), "False"]
