@@ -220,11 +220,25 @@ def webp_made(size: tuple[int, int], alpha: bool = False, lossless: bool = False
     return out.getvalue()
 
 
+#: The grid HEICs of the memory rows, written by pillow-heif 1.9 (libheif 1.23) with ``heic_grid``: an
+#: older pillow-heif (the phone-pinned venv's 0.22) ignores ``tile_size`` and writes a single picture,
+#: which is not what phones write, so every venv measures these same files.
+HEIC_DATA = Path(__file__).resolve().parent / "data"
+
+
+def heic_grid_file(size: tuple[int, int], orientation: int = 1) -> Path:
+    return HEIC_DATA / f"heic-grid-{size[0]}x{size[1]}-o{orientation}.heic"
+
+
 @functools.cache
 def heic_grid(size: tuple[int, int], orientation: int = 1) -> bytes:
-    """A HEIC as phones write it: a grid of 512 px HEVC tiles (pillow-heif's ``tile_size``; a single
-    picture where this pillow-heif has no grid encoding); an EXIF ``orientation`` other than 1 is
-    written as irot / imir (a portrait photo: 6)."""
+    """A HEIC as phones write it: a grid of 512 px HEVC tiles (pillow-heif's ``tile_size``); an EXIF
+    ``orientation`` other than 1 is written as irot / imir (a portrait photo: 6). The kept file
+    (``HEIC_DATA``) where there is one; else made here, and refused where this pillow-heif writes no
+    grid (a single picture would be measured under a grid's name)."""
+    kept = heic_grid_file(size, orientation)
+    if kept.exists():
+        return kept.read_bytes()
     import pillow_heif
     from PIL import Image
 
@@ -234,9 +248,8 @@ def heic_grid(size: tuple[int, int], orientation: int = 1) -> bytes:
     out = io.BytesIO()
     try:
         gradients(size).save(out, "HEIF", quality=50, tile_size=512, exif=exif.tobytes())
-    except TypeError:
-        out = io.BytesIO()
-        gradients(size).save(out, "HEIF", quality=50, exif=exif.tobytes())
+    except TypeError as exc:
+        raise SystemExit(f"{kept} is missing and this pillow-heif writes no grid HEIC") from exc
     return out.getvalue()
 
 
