@@ -10,7 +10,7 @@ PY="${PYTHON:-python3}"
 PHONE_PINS=(pillow==10.4.0 pydantic==2.9.1 pydantic-core==2.23.3)
 # The phone-side tests also run against a live HQ (testkit.hqkit), hence the [hq] extra.
 # pillow-heif: the HEIC test; with Pillow pinned to 10.4 pip picks pillow-heif 0.22 (1.x needs Pillow >= 13).
-PHONE_TEST_DEPS=(pytest pytest-timeout hypothesis pypdf pillow-heif shapely trustme)  # shapely, trustme: test oracles only
+PHONE_TEST_DEPS=(pytest pytest-timeout pytest-xdist hypothesis pypdf pillow-heif shapely trustme)  # shapely, trustme: test oracles only
 
 PHONE_VENV="$ROOT/.venv-phone"
 [ -x "$PHONE_VENV/bin/python" ] || "$PY" -m venv "$PHONE_VENV"
