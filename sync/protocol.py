@@ -443,6 +443,15 @@ def http_status(errno: Errno | int) -> int:
 _BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
 
 
+class WireValueError(ValueError):
+    """A wire model's refusal of a value, with its Chinese: HQ's validation answer shows ``zh`` in
+    ``message_zh`` (``hq.api.validation_text``), the English in ``message_en``."""
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__(en)
+        self.zh = zh
+
+
 class WireModel(BaseModel):
     """Base of every wire model: unknown fields are ignored (an older peer tolerates newer fields)."""
 
@@ -453,7 +462,10 @@ class WireModel(BaseModel):
     def _storable_text(cls, value: Any) -> Any:
         """No text field may hold a NUL or a lone surrogate: no database stores them, no screen shows them."""
         if isinstance(value, str) and _BAD_CHAR.search(value):
-            raise ValueError("text holds a NUL character or a lone surrogate")
+            raise WireValueError(
+                "text holds a NUL character or a lone surrogate",
+                "文本含有无法保存的字符（NUL 或不成对的代理项）",
+            )
         return value
 
 
@@ -613,9 +625,9 @@ class NoticeBookData(WireModel):
     def _a_book(self) -> NoticeBookData:
         problem = series_problem(self.series, self.width) or range_problem(self.first, self.last, self.width)
         if problem is not None:
-            raise ValueError(problem[1])
+            raise WireValueError(problem[1], problem[0])
         if any(not self.first <= n <= self.last for n in self.used):
-            raise ValueError("a used number lies outside the book")
+            raise WireValueError("a used number lies outside the book", "已用编号超出本册的编号范围")
         return self
 
 
@@ -659,7 +671,7 @@ class PolicyData(WireModel):
         try:
             parse_policy(value)  # bounded in size and content
         except PolicyError as err:
-            raise ValueError(err.en) from None
+            raise WireValueError(err.en, err.zh) from None
         return value
 
     def policy(self) -> Policy:
@@ -733,7 +745,10 @@ class SquadCaseData(WireModel):
     @classmethod
     def _first_seen_bounded(cls, value: datetime | None) -> datetime | None:
         if value is not None and not FIRST_SEEN_MIN <= value < FIRST_SEEN_MAX:
-            raise ValueError(f"must lie in [{FIRST_SEEN_MIN.date()}, {FIRST_SEEN_MAX.date()})")
+            raise WireValueError(
+                f"must lie in [{FIRST_SEEN_MIN.date()}, {FIRST_SEEN_MAX.date()})",
+                f"须在 {FIRST_SEEN_MIN.date()} 至 {FIRST_SEEN_MAX.date()} 之间",
+            )
         return value
 
 

@@ -9,10 +9,15 @@ Every answer other than 2xx is an ``ErrorBody`` with a stable errno and both lan
         ├── CursorError             400 BAD_CURSOR
         ├── StorageUnavailable      503 UNAVAILABLE + Retry-After (database locked, unreachable, timed out)
         └── StorageConflict         503 UNAVAILABLE + Retry-After (a concurrent copy of the request won)
-    RequestValidationError          422 VALIDATION (426 UNSUPPORTED_PROTOCOL for an unknown body protocol)
+    RequestValidationError          422 VALIDATION (426 UNSUPPORTED_PROTOCOL for an unknown body protocol),
+                                    the field's problem in Chinese (``hq.api.validation_text``)
     starlette HTTPException         404 NOT_FOUND, 405 METHOD_NOT_ALLOWED, else 422 VALIDATION
     ClientDisconnect                a bare 400 nobody reads (the phone's link dropped mid-body)
     anything else                   500 INTERNAL without internals (logged by the server)
+
+Under ``/open311/`` the same refusals are Open311 GeoReport v2 error arrays (``[{"code", "description"}]``,
+``open311_response``), which is what a partner's client parses: a bad query field is 400, an unknown path
+404, a body over the cap 413 (``hq.api.limits``).
 
 Busy-database answers are handled as ordinary exceptions (the connection stays usable), not by the
 catch-all, which logs and closes it. Storage translates its drivers' errors into ``StorageError``s, so
@@ -30,6 +35,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from enforcement.text import LocalizedError
+from hq import open311
+from hq.api.validation_text import describe
 from hq.settings import Settings
 from hq.storage.base import CursorError, StorageError, StorageUnavailable
 from sync.protocol import (
@@ -87,6 +94,18 @@ def error_response(error: ApiError | Errno, headers: dict[str, str] | None = Non
     )
 
 
+OPEN311_PREFIX = "/open311/"
+
+
+def is_open311(path: str) -> bool:
+    return path.startswith(OPEN311_PREFIX)
+
+
+def open311_response(status: int, description: str) -> JSONResponse:
+    """An Open311 error array (GeoReport v2: ``[{"code": <HTTP status>, "description": …}]``)."""
+    return JSONResponse(open311.error(status, description), status_code=status)
+
+
 def unsupported_protocol(version: object) -> ApiError:
     """426: the phone speaks a protocol version HQ does not (the body says which ones it does)."""
     return ApiError(
@@ -111,13 +130,15 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
         errors = exc.errors()
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        message_zh = message_en = str(first.get("msg", ""))
+        message_zh, message_en = describe(first)
         if first.get("type") == "string_pattern_mismatch" and first.get("ctx", {}).get("pattern") == (
             RECORD_ID_PATTERN
         ):
             # pydantic's text would show the pattern, in English
             device = str(first.get("loc", ("",))[-1]) == "device_id"
             message_zh, message_en = DEVICE_ID_RULE if device else RECORD_ID_RULE
+        if is_open311(request.url.path):
+            return open311_response(400, f"{where}: {message_en}")
         return error_response(
             ApiError(
                 Errno.VALIDATION,
@@ -130,6 +151,9 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         errno = {404: Errno.NOT_FOUND, 405: Errno.METHOD_NOT_ALLOWED}.get(exc.status_code, Errno.VALIDATION)
+        if is_open311(request.url.path):
+            status = exc.status_code if exc.status_code in (404, 405) else 400
+            return open311_response(status, ERRNO_MESSAGES[errno][1])
         return error_response(errno)
 
     @app.exception_handler(CursorError)

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 
 from enforcement.zones import MAX_FILE_BYTES
-from hq.api.errors import ApiError, error_response
+from hq.api.errors import ApiError, error_response, is_open311, open311_response
 from hq.settings import Settings
 from sync.protocol import Errno
 
@@ -60,6 +60,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         cap, errno = limit
+        path = scope["path"]
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:
             try:
@@ -67,7 +68,7 @@ class BodyLimit:
             except ValueError:
                 too_big = False
             if too_big:
-                await error_response(errno)(scope, receive, send)
+                await _too_large(path, cap, errno)(scope, receive, send)
                 return
         received = 0
         exceeded = False
@@ -92,13 +93,30 @@ class BodyLimit:
                 await send(message)
             elif not answered:
                 answered = True
-                await error_response(errno)(scope, receive, send)
+                await _too_large(path, cap, errno)(scope, receive, send)
 
         try:
             await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
             if not answered:
-                await error_response(errno)(scope, receive, send)
+                await _too_large(path, cap, errno)(scope, receive, send)
+
+
+def _too_large(path: str, cap: int, errno: Errno) -> Any:
+    """The 413 of a body over ``cap``: says the cap (an Open311 error array under ``/open311/``)."""
+    kib = max(1, cap // 1024)
+    if is_open311(path):
+        return open311_response(413, f"request too large: at most {kib} KB")
+    if errno is not Errno.VALIDATION:
+        return error_response(errno)  # its own message (a push batch, a zone file)
+    return error_response(
+        ApiError(
+            errno,
+            zh=f"请求内容过大：最多 {kib} KB",
+            en=f"The request body is too large: at most {kib} KB",
+            detail={"max_bytes": cap},
+        )
+    )
 
 
 def body_limits(settings: Settings) -> Limits:

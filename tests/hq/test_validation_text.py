@@ -1,0 +1,126 @@
+"""A refused request says what is wrong in both languages (``hq.api.validation_text``): pydantic's
+English never stands in ``message_zh``; a body over the cap says the cap; under ``/open311/`` every
+refusal is an Open311 error array, as a partner's client parses it."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from pydantic import BaseModel, Field, ValidationError
+
+from hq.api.validation_text import GENERAL_ZH, describe
+from sync.protocol import PROTOCOL_VERSION, WireValueError
+from testkit.hqkit import OFFICER, sign_in
+
+#: pydantic's English, which used to be the whole of ``message_zh``.
+ENGLISH = re.compile(r"\b(should|Input|valid|Field|required|characters|items)\b")
+
+
+class _Form(BaseModel):
+    name: str = Field(max_length=3)
+    tags: list[str] = Field(default_factory=list, max_length=2)
+    count: int = Field(default=0, ge=1)
+
+
+def _first(**data: object) -> dict:
+    with pytest.raises(ValidationError) as caught:
+        _Form.model_validate(data)
+    return dict(caught.value.errors()[0])
+
+
+def test_lengths_and_numbers_in_chinese_with_their_limits() -> None:
+    assert describe(_first(name="abcd"))[0] == "最多 3 个字符"
+    assert describe(_first(name="a", tags=["x", "y", "z"]))[0] == "最多 2 项"
+    assert describe(_first(name="a", count=0))[0] == "应不小于 1"
+    assert describe(_first(name="a", count="abc"))[0] == "应为整数"
+    assert describe(_first())[0] == "缺少此字段"
+    zh, en = describe(_first(name="abcd"))
+    assert "3" in en
+    assert not ENGLISH.search(zh)
+
+
+def test_an_unknown_error_type_gets_a_general_chinese_sentence() -> None:
+    assert describe({"type": "something_new", "msg": "Something new went wrong"}) == (
+        GENERAL_ZH,
+        "Something new went wrong",
+    )
+
+
+def test_a_wire_models_own_refusal_keeps_its_chinese() -> None:
+    error = {
+        "type": "value_error",
+        "msg": "Value error, x",
+        "ctx": {"error": WireValueError("x", "中文原因")},
+    }
+    assert describe(error) == ("中文原因", "Value error, x")
+
+
+def test_a_template_whose_context_is_missing_still_says_something() -> None:
+    zh, _ = describe({"type": "string_too_long", "msg": "too long", "ctx": {}})
+    assert zh == "最多"  # the limit is in the English; never a KeyError, never "{max_length}"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "zh"),
+    [
+        ({"badge": 5, "pin": "x", "device_id": "d1"}, "body.badge", "应为文本"),
+        ({"pin": "x", "device_id": "d1"}, "body.badge", "缺少此字段"),
+    ],
+)
+def test_sign_in_refusals_speak_chinese(client: httpx.Client, body: dict, field: str, zh: str) -> None:
+    answer = client.post("/v1/auth/sign-in", json={"protocol": PROTOCOL_VERSION, **body})
+    assert answer.status_code == 422
+    refusal = answer.json()
+    assert refusal["detail"]["field"] == field
+    assert refusal["message_zh"] == f"请求字段“{field}”无效：{zh}"
+    assert refusal["message_en"].startswith(f"Invalid request field '{field}': ")
+
+
+def test_a_push_with_a_bad_date_and_a_nul_says_why_in_chinese(client: httpx.Client) -> None:
+    headers = sign_in(client, OFFICER)
+    bad_date = {"protocol": PROTOCOL_VERSION, "device_id": "dev-1", "records": [], "since": "2026-13-45"}
+    answer = client.post("/v1/push", json=bad_date | {"records": "not a list"}, headers=headers)
+    assert answer.status_code == 422
+    assert not ENGLISH.search(answer.json()["message_zh"])
+    nul = {"protocol": PROTOCOL_VERSION, "device_id": "dev\x00", "records": []}
+    answer = client.post("/v1/push", json=nul, headers=headers)
+    assert answer.status_code == 422
+    assert not ENGLISH.search(answer.json()["message_zh"])
+
+
+def test_a_body_over_the_cap_says_the_cap(client: httpx.Client) -> None:
+    answer = client.post(
+        "/v1/auth/sign-in",
+        content=b'{"badge": "' + b"1" * 200_000 + b'"}',
+        headers={"content-type": "application/json"},
+    )
+    refusal = answer.json()
+    assert refusal["code"] == "validation"
+    assert refusal["message_zh"].startswith("请求内容过大：最多 ")
+    assert refusal["message_en"].startswith("The request body is too large: at most ")
+    assert refusal["detail"]["max_bytes"] > 0
+
+
+def test_open311_refusals_are_open311_error_arrays(client: httpx.Client) -> None:
+    ids = ",".join(["1"] * 5000)
+    for path, params, status in [
+        ("/open311/v2/requests.json", {"service_request_id": ids}, 400),
+        ("/open311/v2/requests.json", {"start_date": "2026-13-45"}, 400),
+        ("/open311/v2/requests.json", {"status": "bogus"}, 400),
+        ("/open311/v2/nothing.json", {}, 404),
+    ]:
+        answer = client.get(path, params=params)
+        assert answer.status_code == status, (path, params)
+        [error] = answer.json()
+        assert error["code"] == status
+        assert error["description"]
+    too_big = client.post(
+        "/open311/v2/requests.json",
+        content=b"service_code=0101&description=" + b"a" * 200_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert too_big.status_code == 413
+    assert too_big.json() == [{"code": 413, "description": too_big.json()[0]["description"]}]
+    assert "at most" in too_big.json()[0]["description"]
