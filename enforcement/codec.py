@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from enforcement.fielderrors import describe
 from enforcement.model import Case, CaseValidationError, HistoryEntry, Shift, Subject
 
 T = TypeVar("T")
@@ -140,9 +141,10 @@ def from_json_dict(kind: type[T], data: Any) -> T:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or kind.__name__
+        zh, en = describe(first)
         raise CaseValidationError(
-            f"{kind.__name__}: field '{where}': {first['msg']}",
-            zh=f"记录字段“{where}”无效：{first['msg']}",
+            f"{kind.__name__}: field '{where}': {en}",
+            zh=f"记录字段“{where}”无效：{zh}",
             field=where,
         ) from exc
     return record

@@ -445,7 +445,7 @@ _BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
 
 class WireValueError(ValueError):
     """A wire model's refusal of a value, with its Chinese: HQ's validation answer shows ``zh`` in
-    ``message_zh`` (``hq.api.validation_text``), the English in ``message_en``."""
+    ``message_zh`` (``enforcement.fielderrors``), the English in ``message_en``."""
 
     def __init__(self, en: str, zh: str) -> None:
         super().__init__(en)

@@ -10,7 +10,7 @@ Every answer other than 2xx is an ``ErrorBody`` with a stable errno and both lan
         ├── StorageUnavailable      503 UNAVAILABLE + Retry-After (database locked, unreachable, timed out)
         └── StorageConflict         503 UNAVAILABLE + Retry-After (a concurrent copy of the request won)
     RequestValidationError          422 VALIDATION (426 UNSUPPORTED_PROTOCOL for an unknown body protocol),
-                                    the field's problem in Chinese (``hq.api.validation_text``)
+                                    the field's problem in Chinese (``enforcement.fielderrors``)
     starlette HTTPException         404 NOT_FOUND, 405 METHOD_NOT_ALLOWED, else 422 VALIDATION
     ClientDisconnect                a bare 400 nobody reads (the phone's link dropped mid-body)
     anything else                   500 INTERNAL without internals (logged by the server)
@@ -34,9 +34,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from enforcement.fielderrors import describe
 from enforcement.text import LocalizedError
 from hq import open311
-from hq.api.validation_text import describe
 from hq.settings import Settings
 from hq.storage.base import CursorError, StorageError, StorageUnavailable
 from sync.protocol import (

@@ -1,11 +1,12 @@
-"""What a refused request field is told, in both languages: pydantic's error (``type`` and ``ctx``) in
-Chinese, its own English text beside it.
+"""What a refused field is told, in both languages: pydantic's error (``type`` and ``ctx``) in Chinese,
+its own English text beside it. Used wherever a pydantic refusal reaches a person: HQ's API answers
+(``hq.api.errors``) and a record's refusal (``enforcement.codec``: a pushed record, a form's record).
 
 pydantic words its errors in English only ("String should have at most 2000 characters"), and the API's
-``message_zh`` used to carry that text as it was. ``describe`` gives the Chinese for the error types a
-request can meet (lengths, numbers, dates, patterns, choices, missing or unknown fields, JSON); any other
-type gets a general Chinese sentence, never English in ``message_zh``. The English side stays pydantic's
-own message, which names the limit.
+``message_zh`` and a refused record's ``reason_zh`` used to carry that text as it was. ``describe`` gives
+the Chinese for the error types a request can meet (lengths, numbers, dates, patterns, choices,
+missing or unknown fields, JSON); any other type gets a general Chinese sentence, never English in the
+Chinese text. The English side stays pydantic's own message, which names the limit.
 """
 
 from __future__ import annotations

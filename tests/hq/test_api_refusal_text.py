@@ -1,4 +1,4 @@
-"""A refused request says what is wrong in both languages (``hq.api.validation_text``): pydantic's
+"""A refused request says what is wrong in both languages (``enforcement.fielderrors``): pydantic's
 English never stands in ``message_zh``; a body over the cap says the cap; under ``/open311/`` every
 refusal is an Open311 error array, as a partner's client parses it."""
 
@@ -8,58 +8,12 @@ import re
 
 import httpx
 import pytest
-from pydantic import BaseModel, Field, ValidationError
 
-from hq.api.validation_text import GENERAL_ZH, describe
-from sync.protocol import PROTOCOL_VERSION, WireValueError
+from sync.protocol import PROTOCOL_VERSION
 from testkit.hqkit import OFFICER, sign_in
 
 #: pydantic's English, which used to be the whole of ``message_zh``.
 ENGLISH = re.compile(r"\b(should|Input|valid|Field|required|characters|items)\b")
-
-
-class _Form(BaseModel):
-    name: str = Field(max_length=3)
-    tags: list[str] = Field(default_factory=list, max_length=2)
-    count: int = Field(default=0, ge=1)
-
-
-def _first(**data: object) -> dict:
-    with pytest.raises(ValidationError) as caught:
-        _Form.model_validate(data)
-    return dict(caught.value.errors()[0])
-
-
-def test_lengths_and_numbers_in_chinese_with_their_limits() -> None:
-    assert describe(_first(name="abcd"))[0] == "最多 3 个字符"
-    assert describe(_first(name="a", tags=["x", "y", "z"]))[0] == "最多 2 项"
-    assert describe(_first(name="a", count=0))[0] == "应不小于 1"
-    assert describe(_first(name="a", count="abc"))[0] == "应为整数"
-    assert describe(_first())[0] == "缺少此字段"
-    zh, en = describe(_first(name="abcd"))
-    assert "3" in en
-    assert not ENGLISH.search(zh)
-
-
-def test_an_unknown_error_type_gets_a_general_chinese_sentence() -> None:
-    assert describe({"type": "something_new", "msg": "Something new went wrong"}) == (
-        GENERAL_ZH,
-        "Something new went wrong",
-    )
-
-
-def test_a_wire_models_own_refusal_keeps_its_chinese() -> None:
-    error = {
-        "type": "value_error",
-        "msg": "Value error, x",
-        "ctx": {"error": WireValueError("x", "中文原因")},
-    }
-    assert describe(error) == ("中文原因", "Value error, x")
-
-
-def test_a_template_whose_context_is_missing_still_says_something() -> None:
-    zh, _ = describe({"type": "string_too_long", "msg": "too long", "ctx": {}})
-    assert zh == "最多"  # the limit is in the English; never a KeyError, never "{max_length}"
 
 
 @pytest.mark.parametrize(
@@ -88,6 +42,18 @@ def test_a_push_with_a_bad_date_and_a_nul_says_why_in_chinese(client: httpx.Clie
     answer = client.post("/v1/push", json=nul, headers=headers)
     assert answer.status_code == 422
     assert not ENGLISH.search(answer.json()["message_zh"])
+
+
+def test_a_refused_record_says_why_in_chinese(client: httpx.Client) -> None:
+    headers = sign_in(client, OFFICER)
+    record = {"kind": "case", "id": "x", "device_seq": 1, "payload": {"a": 1}}
+    body = {"protocol": PROTOCOL_VERSION, "device_id": f"dev-{OFFICER.badge}", "records": [record]}
+    answer = client.post("/v1/push", json=body, headers=headers)
+    assert answer.status_code == 200
+    [result] = answer.json()["results"]
+    assert result["status"] == "refused"
+    assert "缺少此字段" in result["reason_zh"]
+    assert not ENGLISH.search(result["reason_zh"])
 
 
 def test_a_body_over_the_cap_says_the_cap(client: httpx.Client) -> None:
