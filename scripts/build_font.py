@@ -61,7 +61,8 @@ text only, so ``locl`` and the vertical features are dropped (6 MB); hints and t
 (kerning, proportional forms, Latin ligatures) stay. Run with ``--compare`` to measure the alternatives.
 
     .venv/bin/pip install cffsubr   # build-time only
-    .venv/bin/python scripts/build_font.py [--source TTC] [--out DIR] [--compare] [--babelstone TTF]
+    .venv/bin/python scripts/build_font.py --jigmo DIR [--source TTC] [--out DIR] [--compare] \
+        [--babelstone TTF]
     .venv/bin/python scripts/build_font.py --han-ext-only [--babelstone TTF]
     .venv/bin/python scripts/build_font.py --han-rare-only --jigmo DIR
 """
