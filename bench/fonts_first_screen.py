@@ -4,9 +4,10 @@ screen in Chromium, against the same build with the old 3.6 KB Han fallback, in 
 Three copies of the phone-side code and assets are made in a temporary directory, identical but for:
 
 - **small**: the Han fallback of the previous build (two listed hanzi, 3,664 bytes, from git history) in
-  place of the full one, and no Han Ext fallback (that build had none): the baseline;
-- **eager**: the full Han fallback (and the Han Ext one) registered in ``page.fonts`` with the other fonts
-  when the page opens (``mobile.theme.LATE_FONTS`` emptied): what registering it the plain way costs;
+  place of the full one, and no Han Ext or Han Rare fallback (that build had neither): the baseline;
+- **eager**: the full Han fallback (and the Han Ext and Han Rare ones) registered in ``page.fonts`` with
+  the other fonts when the page opens (``mobile.theme.LATE_FONTS`` emptied): what registering it the plain
+  way costs;
 - **this build**: the full Han fallback registered once the first screen is on (``LATE_FONTS``).
 
 Each copy runs ``python -m mobile.app --web`` (no HQ needed: the sign-in screen is the first screen of a
@@ -63,11 +64,15 @@ def make_copy(root: Path, variant: str) -> Path:
             cwd=REPO, capture_output=True, check=True,
         ).stdout  # fmt: skip
         han.write_bytes(old)
-        (tree / "assets" / "fonts" / "StreetPatrolHanExt.otf").unlink()  # that build had no third font
+        for later in ("StreetPatrolHanExt.otf", "StreetPatrolHanRare.otf"):  # that build had neither
+            (tree / "assets" / "fonts" / later).unlink()
     if variant in ("small", "eager"):
         theme = tree / "mobile" / "theme.py"
         text = theme.read_text(encoding="utf-8")
-        marker = 'LATE_FONTS: frozenset[str] = frozenset({"StreetPatrolHan", "StreetPatrolHanExt"})'
+        marker = (
+            'LATE_FONTS: frozenset[str] = frozenset({"StreetPatrolHan", "StreetPatrolHanExt", '
+            '"StreetPatrolHanRare"})'
+        )
         assert marker in text, "mobile/theme.py's LATE_FONTS line changed: update the benchmark"
         theme.write_text(text.replace(marker, "LATE_FONTS: frozenset[str] = frozenset()"), encoding="utf-8")
     return tree

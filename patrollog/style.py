@@ -23,12 +23,14 @@ STAGE_COLOURS: Mapping[Stage, str] = MappingProxyType(
 #: The shipped fonts, files in ``assets/fonts`` (built by ``scripts/build_font.py``): the main CJK font,
 #: then the fallbacks every surface (app, PDF, web page) tries, in order, for a character the main one lacks:
 #: every hanzi of Hanazono Mincho the main font lacks (CJK Extensions B-F, compatibility ideographs), then
-#: the hanzi of BabelStone Han both lack (Extensions G and H, e.g. 𰻝 U+30EDD; Arphic Public License, so a
-#: font of its own), then monochrome emoji (Symbola).
+#: the hanzi of BabelStone Han both lack (Extensions G and H; Arphic Public License, so a font of its own),
+#: then every CJK ideograph of Unicode 17.0 all three still lack, from Jigmo (CC0: the rest of Extensions G
+#: and H, Extensions I and J), then monochrome emoji (Symbola).
 MAIN_FONT_FILE = "NotoSansSC-StreetPatrol.otf"
 FALLBACK_FONTS: tuple[tuple[str, str], ...] = (
     ("StreetPatrolHan", "StreetPatrolHan.otf"),
     ("StreetPatrolHanExt", "StreetPatrolHanExt.otf"),
+    ("StreetPatrolHanRare", "StreetPatrolHanRare.otf"),
     ("StreetPatrolEmoji", "StreetPatrolEmoji.ttf"),
 )
 

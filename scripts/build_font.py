@@ -12,7 +12,7 @@ every GB2312 hanzi, every other character the GBK codec encodes that the face ha
 names and shop signs, plus GBK's symbols), all of CJK Extension A (GB 18030-2022 level 2) and every
 supplementary-plane hanzi the face maps (Extension B and later: 2,365 in Noto CJK 2.004, e.g. 𠮷 and 𡈼).
 
-Three fallback fonts follow it (``patrollog.style.FALLBACK_FONTS``), registered after it on every surface
+Four fallback fonts follow it (``patrollog.style.FALLBACK_FONTS``), registered after it on every surface
 (app, PDF, dashboard):
 
 * ``StreetPatrolHan.otf``: every hanzi of Hanazono Mincho (HanaMinA/HanaMinB, Debian fonts-hanazono, SIL
@@ -38,6 +38,19 @@ Three fallback fonts follow it (``patrollog.style.FALLBACK_FONTS``), registered 
   installed ``apt-get download fonts-babelstone-han && dpkg-deb -x fonts-babelstone-han_*.deb DIR`` and
   ``--babelstone DIR/usr/share/fonts/truetype/babelstone/BabelStoneHan.ttf`` (the licence is read from
   ``DIR/usr/share/doc/fonts-babelstone-han``).
+* ``StreetPatrolHanRare.otf``: every CJK ideograph the three hanzi fonts before it still lack, from Jigmo
+  by Kamichi Koichi (release 20250912, CC0 1.0: public domain): the rest of Extensions G (1,894) and H
+  (1,921), all of Extension I (622, Unicode 15.1) and Extension J (4,298, Unicode 17.0), and the 18
+  hanzi Unicode 17.0 added to Extensions C and E (8,753 in all). Jigmo's glyphs are read from the
+  chunked webfonts of https://github.com/frankslin/jigmo-webfonts (``scripts/jigmo_chunks.py``: plain
+  Jigmo files only, glyph data only), converted to CFF with subroutines like the other Han fallbacks
+  (3.5 MB; about 5.0 MB as the source's unhinted TrueType; 1.8 MB without Extension J), with the Han
+  fallback's vertical metrics (Hanazono is Jigmo's designer's earlier font, 1,024 units per em, the same
+  ink box), so a line holding both does not jump. Its licence and provenance file
+  (``StreetPatrolHanRare-LICENSE.txt``) carries the CC0 legal code (Debian's
+  ``/usr/share/common-licenses/CC0-1.0``). ``--han-rare-only --jigmo DIR`` builds just this font
+  against the three already in ``--out``; ``DIR`` is a clone (or bare git directory) of that repository,
+  or a directory of its ``jigmo-XXXXXX.woff2`` files.
 * ``StreetPatrolEmoji.ttf``: the emoji and pictographic symbols of Symbola (Debian fonts-symbola, "free for
   any use"), monochrome outlines, so fpdf2, Pillow and Flutter all draw them (Noto Color Emoji is 11 MB of
   bitmaps).
@@ -48,8 +61,10 @@ text only, so ``locl`` and the vertical features are dropped (6 MB); hints and t
 (kerning, proportional forms, Latin ligatures) stay. Run with ``--compare`` to measure the alternatives.
 
     .venv/bin/pip install cffsubr   # build-time only
-    .venv/bin/python scripts/build_font.py [--source TTC] [--out DIR] [--compare] [--babelstone TTF]
+    .venv/bin/python scripts/build_font.py --jigmo DIR [--source TTC] [--out DIR] [--compare] \
+        [--babelstone TTF]
     .venv/bin/python scripts/build_font.py --han-ext-only [--babelstone TTF]
+    .venv/bin/python scripts/build_font.py --han-rare-only --jigmo DIR
 """
 
 from __future__ import annotations
@@ -64,6 +79,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import jigmo_chunks  # scripts/jigmo_chunks.py (this script's directory is on sys.path)
 from fontTools import subset
 from fontTools.ttLib import TTCollection, TTFont, newTable
 
@@ -92,6 +108,9 @@ HAN_EXT_MODIFIED = "2026-12-07"
 #: Shaanxi noodle shops' sign), the 14 Extension B/C hanzi Unicode 13-15 added after Hanazono's release,
 #: and one of Extension H (U+31350).
 HAN_EXT_REQUIRED = frozenset({0x30EDD, 0x30EDE, 0x31350, *range(0x2A6D7, 0x2A6E0), *range(0x2B735, 0x2B73A)})
+HAN_RARE_NAME = "StreetPatrolHanRare.otf"
+HAN_RARE_LICENCE = "StreetPatrolHanRare-LICENSE.txt"
+CC0_TEXT = Path("/usr/share/common-licenses/CC0-1.0")
 HANZI_LIST = ROOT / "assets" / "fonts" / "fallback-hanzi.txt"
 EMOJI_BLOCKS = (
     range(0x2600, 0x27C0),  # Miscellaneous Symbols, Dingbats
@@ -109,7 +128,7 @@ BLOCKS = {
 }
 
 
-#: The blocks of CJK ideographs (Unicode 15.1), for the coverage table the build prints.
+#: The blocks of CJK ideographs (Unicode 17.0), for the coverage table the build prints.
 HAN_BLOCKS = {
     "CJK Unified Ideographs": range(0x4E00, 0xA000),
     "Extension A": range(0x3400, 0x4DC0),
@@ -123,12 +142,19 @@ HAN_BLOCKS = {
     "Compatibility Supplement": range(0x2F800, 0x2FA20),
     "Extension G": range(0x30000, 0x31350),
     "Extension H": range(0x31350, 0x323B0),
+    "Extension J": range(0x323B0, 0x33480),
 }
 
 
-#: Ideographs Unicode 15.0 and 15.1 assigned that an older Python's data (3.11: Unicode 14) does not know:
-#: U+2B739 (Extension C), Extension H (4,192) and Extension I (622).
-NEWER_THAN_PYTHON = frozenset({0x2B739, *range(0x31350, 0x323B0), *range(0x2EBF0, 0x2EE5E)})
+#: Ideographs Unicode 15.0 to 17.0 assigned that an older Python's data (3.11: Unicode 14) does not know:
+#: U+2B739 (Extension C, 15.0), Extension H (4,192, 15.0), Extension I (622, 15.1), and Unicode 17.0's
+#: U+2B73A-2B73F (Extension C), U+2CEA2-2CEAD (Extension E) and Extension J (4,298, U+323B0-33479).
+NEWER_THAN_PYTHON = frozenset(
+    {
+        *range(0x2B739, 0x2B740), *range(0x2CEA2, 0x2CEAE), *range(0x2EBF0, 0x2EE5E),
+        *range(0x31350, 0x323B0), *range(0x323B0, 0x3347A),
+    }
+)  # fmt: skip
 
 
 def han_table(main: set[int], fallback: set[int], labels: tuple[str, str] = ("main font", "fallback")) -> str:
@@ -137,19 +163,24 @@ def han_table(main: set[int], fallback: set[int], labels: tuple[str, str] = ("ma
     import unicodedata
 
     rows = [
-        f"| block | assigned (Unicode {unicodedata.unidata_version}, 15.1) | {labels[0]} | {labels[1]} "
+        f"| block | assigned (Unicode {unicodedata.unidata_version}, 17.0) | {labels[0]} | {labels[1]} "
         "| neither |",
         "|---|---:|---:|---:|---:|",
     ]
     for block, cps in HAN_BLOCKS.items():
-        assigned = {cp for cp in cps if unicodedata.category(chr(cp)) == "Lo"} | (
-            set(cps) & (main | fallback | NEWER_THAN_PYTHON)
-        )
+        assigned = assigned_han(cps) | (set(cps) & (main | fallback))
         rows.append(
             f"| {block} | {len(assigned):,} | {len(assigned & main):,} | {len(assigned & fallback):,} "
             f"| {len(assigned - main - fallback):,} |"
         )
     return "\n".join(rows)
+
+
+def assigned_han(cps: range) -> set[int]:
+    """The ideographs of ``cps`` assigned by Unicode 17.0: this Python's data plus ``NEWER_THAN_PYTHON``."""
+    import unicodedata
+
+    return {cp for cp in cps if unicodedata.category(chr(cp)) == "Lo"} | (set(cps) & NEWER_THAN_PYTHON)
 
 
 def is_hanzi(cp: int) -> bool:
@@ -304,23 +335,29 @@ def build_han_fallback(wanted: set[int], sources: Iterable[Path] = HANAZONO) -> 
 
 def build_cff_fallback(
     wanted: set[int],
-    sources: Iterable[Path],
+    sources: Iterable[Path | TTFont],
     *,
     family: str,
     postscript: str,
     note: str,
     extra_names: dict[int, str] | None = None,
+    metrics_from: TTFont | None = None,
+    version: str | None = None,
 ) -> tuple[bytes, set[int]]:
     """A fallback font of the ``wanted`` code points, each from the first of ``sources`` that has it, as
     one CFF-outline OpenType font with subroutines, named ``family``/``postscript`` (``note`` in its
     version string) plus the ``extra_names`` records (name ID → text). TrueType's quadratic curves become
     cubic ones (exact up to rounding to whole font units). No hinting, no vertical metrics, no layout
-    tables: the app, the PDF and the web page set horizontal text and do not hint."""
+    tables: the app, the PDF and the web page set horizontal text and do not hint. The ascent, descent
+    and line gap are the first source's, or ``metrics_from``'s (a font of the same units per em)."""
     import cffsubr  # build-time only (pip install cffsubr: AFDKO's tx)
     from fontTools.fontBuilder import FontBuilder
 
-    faces = [TTFont(str(source)) for source in sources]
+    faces = [source if isinstance(source, TTFont) else TTFont(str(source)) for source in sources]
     first = faces[0]
+    lines = metrics_from or first
+    if lines["head"].unitsPerEm != first["head"].unitsPerEm:
+        raise SystemExit(f"{family}: the vertical metrics' font differs in units per em")
     upm = first["head"].unitsPerEm
     if any(face["head"].unitsPerEm != upm for face in faces):
         raise SystemExit(f"the faces of {family} differ in units per em")
@@ -350,13 +387,14 @@ def build_cff_fallback(
     builder.setupCharacterMap(cmap)
     builder.setupCFF(postscript, {"FullName": family, "FamilyName": family}, charstrings, {})
     builder.setupHorizontalMetrics(metrics)
-    hhea = first["hhea"]
+    hhea = lines["hhea"]
     builder.setupHorizontalHeader(ascent=hhea.ascent, descent=hhea.descent, lineGap=hhea.lineGap)
-    os2 = first["OS/2"]
+    os2, line_os2 = first["OS/2"], lines["OS/2"]
     builder.setupOS2(
         version=4, usWeightClass=os2.usWeightClass, fsType=os2.fsType, achVendID=os2.achVendID,
-        sTypoAscender=os2.sTypoAscender, sTypoDescender=os2.sTypoDescender, sTypoLineGap=os2.sTypoLineGap,
-        usWinAscent=os2.usWinAscent, usWinDescent=os2.usWinDescent, panose=os2.panose,
+        sTypoAscender=line_os2.sTypoAscender, sTypoDescender=line_os2.sTypoDescender,
+        sTypoLineGap=line_os2.sTypoLineGap, usWinAscent=line_os2.usWinAscent,
+        usWinDescent=line_os2.usWinDescent, panose=os2.panose,
         ulCodePageRange1=os2.ulCodePageRange1, ulCodePageRange2=os2.ulCodePageRange2,
     )  # fmt: skip
     builder.font["OS/2"].recalcUnicodeRanges(builder.font)
@@ -365,7 +403,8 @@ def build_cff_fallback(
     builder.font["head"].fontRevision = first["head"].fontRevision
     builder.font["head"].created = first["head"].created
     builder.font["head"].modified = first["head"].modified
-    version = first["name"].getDebugName(5) or ""
+    if version is None:
+        version = first["name"].getDebugName(5) or ""
     rename_truetype(builder.font, family, postscript, note, version=version)
     for name_id, text in (extra_names or {}).items():
         builder.font["name"].setName(text, name_id, 3, 1, 0x409)
@@ -400,6 +439,60 @@ def build_han_ext_fallback(wanted: set[int], source: Path = BABELSTONE) -> tuple
         wanted, [source], family="StreetPatrol Han Ext", postscript="StreetPatrolHanExt",
         note="StreetPatrol subset of BabelStone Han", extra_names={10: notice, 13: licence, 14: licence_url},
     )  # fmt: skip
+
+
+def build_han_rare_fallback(
+    wanted: set[int], source: jigmo_chunks.Source, metrics_from: TTFont
+) -> tuple[bytes, set[int]]:
+    """StreetPatrolHanRare.otf: the ``wanted`` ideographs of Jigmo (CC0), read from ``source``'s chunks,
+    built like the other Han fallbacks (CFF with subroutines), with ``metrics_from``'s (the Han
+    fallback's) ascent, descent and line gap."""
+    faces = source.fonts(wanted)
+    if not faces:
+        raise SystemExit(
+            f"{source.origin}: no Jigmo chunk holds any of the {len(wanted):,} wanted ideographs"
+        )
+    have = set().union(*(face.getBestCmap() for face in faces))
+    taken = wanted & have
+    cc0 = "Jigmo by Kamichi Koichi (https://kamichikoichi.github.io/jigmo/): CC0 1.0, public domain"
+    notice = (
+        f"StreetPatrol (scripts/build_font.py) subset of Jigmo 20250912 to {len(taken):,} ideographs the "
+        "other StreetPatrol fonts lack; outlines converted from TrueType to CFF; hints removed; the Han "
+        "fallback's vertical metrics."
+    )
+    return build_cff_fallback(
+        taken, faces, family="StreetPatrol Han Rare", postscript="StreetPatrolHanRare",
+        note="StreetPatrol subset of Jigmo", version="Version 20250912", metrics_from=metrics_from,
+        extra_names={
+            0: cc0, 10: notice, 13: "CC0 1.0 Universal (public domain dedication)",
+            14: "https://creativecommons.org/publicdomain/zero/1.0/",
+        },
+    )  # fmt: skip
+
+
+def write_han_rare(out: Path, have: set[int], jigmo: Path) -> tuple[bytes, set[int]]:
+    """Build StreetPatrolHanRare.otf (every assigned ideograph of ``HAN_BLOCKS`` not in ``have``, from
+    Jigmo) and its licence into ``out``. Stops when Jigmo lacks one: nothing is left uncovered silently."""
+    source = jigmo_chunks.read(jigmo)
+    wanted = set().union(*(assigned_han(cps) for cps in HAN_BLOCKS.values())) - set(have)
+    with TTFont(str(out / HAN_NAME), lazy=True) as han:
+        font, kept = build_han_rare_fallback(wanted, source, han)
+    lacking = wanted - kept
+    if lacking:
+        raise SystemExit(
+            f"Jigmo lacks {len(lacking):,} ideographs no other font has, e.g. "
+            f"{', '.join(f'U+{cp:X}' for cp in sorted(lacking)[:10])}"
+        )
+    by_block = {block: len(kept & set(cps)) for block, cps in HAN_BLOCKS.items()}
+    (out / HAN_RARE_NAME).write_bytes(font)
+    text = jigmo_chunks.licence(
+        font_name=HAN_RARE_NAME, source=source, kept_by_block=by_block, total=len(kept),
+        cc0=CC0_TEXT.read_text(encoding="utf-8"),
+    )  # fmt: skip
+    (out / HAN_RARE_LICENCE).write_text(text, encoding="utf-8")
+    print(f"{HAN_RARE_NAME}: {len(font):,} bytes, {len(kept):,} code points")
+    print(han_table(have, kept, ("earlier fonts", HAN_RARE_NAME)))
+    return font, kept
 
 
 def package_docs(source: Path, package: str = "fonts-babelstone-han") -> Path:
@@ -597,11 +690,29 @@ def main(argv: list[str] | None = None) -> int:
         "--han-ext-only", action="store_true",
         help=f"build only {HAN_EXT_NAME}, against the main and Han fonts already in --out",
     )  # fmt: skip
+    parser.add_argument(
+        "--jigmo", type=Path,
+        help="Jigmo's chunked webfonts: a clone or bare git directory of "
+        "github.com/frankslin/jigmo-webfonts, or a directory of its jigmo-XXXXXX.woff2 files",
+    )  # fmt: skip
+    parser.add_argument(
+        "--han-rare-only", action="store_true",
+        help=f"build only {HAN_RARE_NAME}, against the three hanzi fonts already in --out",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.jigmo is None and not args.han_ext_only:
+        parser.error("--jigmo DIR is required (a clone of https://github.com/frankslin/jigmo-webfonts)")
 
     started = time.monotonic()
+    have: set[int] = set()
+    if args.han_rare_only:
+        for file in (OUT_NAME, HAN_NAME, HAN_EXT_NAME):
+            with TTFont(str(args.out / file), lazy=True) as shipped:
+                have |= set(shipped.getBestCmap())
+        write_han_rare(args.out, have, args.jigmo)
+        print(f"({time.monotonic() - started:.0f} s)")
+        return 0
     if args.han_ext_only:
-        have: set[int] = set()
         for file in (OUT_NAME, HAN_NAME):
             with TTFont(str(args.out / file), lazy=True) as shipped:
                 have |= set(shipped.getBestCmap())
@@ -644,7 +755,8 @@ def main(argv: list[str] | None = None) -> int:
         ),
         encoding="utf-8",
     )
-    write_han_ext(args.out, main_cmap | han_kept, args.babelstone)
+    _, ext_kept = write_han_ext(args.out, main_cmap | han_kept, args.babelstone)
+    write_han_rare(args.out, main_cmap | han_kept | ext_kept, args.jigmo)
     emoji, emoji_kept = build_emoji_fallback()
     (args.out / "StreetPatrolEmoji.ttf").write_bytes(emoji)
     (args.out / "StreetPatrolEmoji-LICENSE.txt").write_text(

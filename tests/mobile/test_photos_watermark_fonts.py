@@ -1,4 +1,4 @@
-"""The watermark draws characters its main font lacks (a rare name hanzi 𪚥, an emoji 🔥, Extension G and H
+"""The watermark draws characters its main font lacks (a rare name hanzi 𪚥, an emoji 🔥, Extension G to J
 hanzi) in the shipped fallback font that has them (``patrollog.style.FALLBACK_FONTS``), never as the main
 font's missing box; 𰻝 (biáng, Extension G) is drawn by the main font itself (Noto CJK has it)."""
 
@@ -16,6 +16,8 @@ FIRE = "🔥"  # U+1F525, only in StreetPatrolEmoji
 BIANG = "𰻝"  # U+30EDD, Extension G, in the main font
 #: Extension G and H hanzi only StreetPatrolHanExt (BabelStone Han) has
 EXT_G, EXT_H = "𰀀", "\U00031350"  # U+30000, U+31350
+#: Hanzi only StreetPatrolHanRare (Jigmo) has: Extension H beyond BabelStone Han, I (Unicode 15.1), J (17.0)
+RARE_H, EXT_I, EXT_J = "\U00031353", "\U0002ebf0", "\U000323b0"
 LINE = f"事由 {RARE}记烧烤 {FIRE}露天烧烤 {EXT_B}{EXT_F}氏 ABC"
 
 
@@ -84,3 +86,21 @@ def test_biang_and_extension_g_h_names_render_glyphs() -> None:
     main = str(FONT_PATHS[0])
     assert ImageChops.difference(glyph(main, EXT_G), glyph(main, FIRE)).getbbox() is None
     assert ImageChops.difference(glyph(main, EXT_H), glyph(main, FIRE)).getbbox() is None
+
+
+def test_extension_h_i_j_names_only_jigmo_has_render_glyphs() -> None:
+    runs = text_runs(f"王{RARE_H}{EXT_I}{EXT_J}记")
+    fonts = {ch: index for text, index in runs for ch in text}
+    assert {FONT_PATHS[fonts[ch]].name for ch in (RARE_H, EXT_I, EXT_J)} == {"StreetPatrolHanRare.otf"}
+    assert fonts["王"] == fonts["记"] == 0
+    size = (1440, 1000)
+    box_only = render_watermark(size, [f"事由 {chr(0x10FFFD)}"])
+    drawn = {ch: render_watermark(size, [f"事由 {ch}"]) for ch in (RARE_H, EXT_I, EXT_J)}
+    for ch, image in drawn.items():
+        assert ImageChops.difference(image.mask, box_only.mask).getbbox() is not None, f"U+{ord(ch):X}"
+    for one, two in ((RARE_H, EXT_I), (EXT_I, EXT_J)):
+        assert ImageChops.difference(drawn[one].mask, drawn[two].mask).getbbox() is not None
+    # Pillow's FreeType reads the file itself: the glyph has ink, unlike the main font's missing box
+    rare_font, main = str(FONT_PATHS[fonts[EXT_J]]), str(FONT_PATHS[0])
+    assert ImageChops.difference(glyph(rare_font, EXT_J), glyph(main, EXT_J)).getbbox() is not None
+    assert glyph(rare_font, EXT_J).getbbox() is not None

@@ -74,7 +74,10 @@ def test_the_big_han_fallback_is_registered_after_the_first_screen() -> None:
     """``page.fonts`` at start leaves out ``LATE_FONTS`` (the ~18 MB Han fallback); the full set follows,
     in the same order (Flutter tries the fallbacks in the order of the text style's list, not this one)."""
     early, full = app_fonts(late=False), app_fonts()
-    assert {"StreetPatrolHan", "StreetPatrolHanExt"} <= LATE_FONTS  # the second: only rare names need it
+    # the Han Ext and Han Rare fallbacks too: only rare names need them
+    assert {"StreetPatrolHan", "StreetPatrolHanExt", "StreetPatrolHanRare"} <= LATE_FONTS
+    assert "StreetPatrolHanRare" in full
+    assert "StreetPatrolHanRare" not in early
     assert list(early) == [FONT_FAMILY, *(f for f in FONT_FALLBACK if f not in LATE_FONTS)]
     assert list(full) == [FONT_FAMILY, *FONT_FALLBACK]
     assert (ASSETS_DIR / full["StreetPatrolHan"]).stat().st_size > 10_000_000

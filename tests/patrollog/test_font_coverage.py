@@ -6,10 +6,12 @@ shops' sign, which Noto CJK, so the main font, has), the 14 Extension B/C hanzi 
 Hanazono's 2017 release, 3,045 of Extension G and 2,271 of Extension H (BabelStone's; the Han Ext fallback's
 but for biáng and two more in the main font), and every hanzi of ``assets/fonts/fallback-hanzi.txt``.
 The Han Ext fallback (Arphic Public License) stays a font of its own, with its licence: the OFL Han
-fallback holds none of it.
+fallback holds none of it. Every other CJK ideograph of Unicode 17.0 — the rest of Extensions G and H,
+all of Extension I (Unicode 15.1) and Extension J (17.0), and the 18 hanzi 17.0 added to Extensions C and
+E — is in the Han Rare fallback (Jigmo, CC0), with its licence and provenance file.
 
 The assigned code points are this Python's Unicode data, so a newer Python (more assigned) can only make
-the check stricter; Extension H (Unicode 15) is named by code point, as Python 3.11 does not know it."""
+the check stricter; what Python 3.11 (Unicode 14) does not know is named by code point (``NEWER``)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from patrollog.style import FALLBACK_FONTS
 
 HAN_FILE = DEFAULT_FONT.with_name(dict(FALLBACK_FONTS)["StreetPatrolHan"])
 HAN_EXT_FILE = DEFAULT_FONT.with_name("StreetPatrolHanExt.otf")
+HAN_RARE_FILE = DEFAULT_FONT.with_name("StreetPatrolHanRare.otf")
 BLOCKS = {
     "Extension B": range(0x20000, 0x2A6E0),
     "Extension C": range(0x2A700, 0x2B740),
@@ -42,6 +45,23 @@ EXT_H = range(0x31350, 0x323B0)  # Unicode 15.0: 4,192 assigned, all of the rang
 EXT_G_SAMPLES = (0x30000, 0x309D4, 0x3134A)
 #: Extension H hanzi (Unicode 15) at its start, middle and end.
 EXT_H_SAMPLES = (0x31350, 0x31A98, 0x323AF)
+EXT_I = range(0x2EBF0, 0x2EE60)
+EXT_J = range(0x323B0, 0x33480)
+#: The ideographs Unicode assigned after Python 3.11's data (14.0), by code point: U+2B739 (15.0),
+#: Extension H (15.0: 4,192, the whole block), Extension I (15.1: 622), and in 17.0 U+2B73A-2B73F
+#: (Extension C), U+2CEA2-2CEAD (Extension E) and Extension J (4,298).
+NEWER = {
+    "Extension C": range(0x2B739, 0x2B740),
+    "Extension E": range(0x2CEA2, 0x2CEAE),
+    "Extension H": EXT_H,
+    "Extension I": range(0x2EBF0, 0x2EE5E),
+    "Extension J": range(0x323B0, 0x3347A),
+}
+#: Every block of CJK Unified Ideographs from Extension G on (Unicode 17.0).
+LATE_BLOCKS = {"Extension G": EXT_G, "Extension H": EXT_H, "Extension I": EXT_I, "Extension J": EXT_J}
+#: Hanzi only the Han Rare fallback has: Extension G and H ones BabelStone Han lacks, the first and last
+#: of Extension I and J, and Unicode 17.0's newest of Extensions C and E.
+RARE_SAMPLES = (0x30041, 0x31328, 0x31353, 0x323A6, 0x2EBF0, 0x2EE5D, 0x323B0, 0x33479, 0x2B73F, 0x2CEAD)
 
 
 def cmap(path: object) -> set[int]:
@@ -50,7 +70,9 @@ def cmap(path: object) -> set[int]:
 
 
 def assigned(block: range) -> set[int]:
-    return {cp for cp in block if unicodedata.category(chr(cp)) == "Lo"}
+    """The ideographs of ``block`` Unicode 17.0 assigned: this Python's data, and ``NEWER``."""
+    newer = set().union(*(set(block) & set(cps) for cps in NEWER.values()))
+    return {cp for cp in block if unicodedata.category(chr(cp)) == "Lo"} | newer
 
 
 def shipped() -> set[int]:
@@ -83,12 +105,59 @@ def test_biang_extension_g_h_and_the_newer_b_c_hanzi_are_shipped() -> None:
     assert len(set(EXT_H) & every) >= 2_271
 
 
+def test_every_ideograph_of_extensions_g_to_j_and_unicode_17_is_shipped() -> None:
+    """Extensions G, H, I and J whole (Unicode 17.0: 4,939 + 4,192 + 622 + 4,298), and every block's
+    newest: no CJK ideograph of Unicode 17.0 is in no shipped font."""
+    every = shipped()
+    counts = {block: len(assigned(cps)) for block, cps in LATE_BLOCKS.items()}
+    assert counts == {"Extension G": 4_939, "Extension H": 4_192, "Extension I": 622, "Extension J": 4_298}
+    for block, cps in {**BLOCKS, **LATE_BLOCKS}.items():
+        lacking = assigned(cps) - every
+        assert lacking == set(), (block, len(lacking), [f"U+{cp:X}" for cp in sorted(lacking)[:10]])
+    assert len(assigned(BLOCKS["Extension C"])) == 4_160
+    assert len(assigned(BLOCKS["Extension E"])) == 5_774
+
+
+def test_the_han_rare_fallback_is_jigmo_with_its_licence_and_the_han_fallback_s_line_metrics() -> None:
+    main, han, ext, rare = cmap(DEFAULT_FONT), cmap(HAN_FILE), cmap(HAN_EXT_FILE), cmap(HAN_RARE_FILE)
+    assert dict(FALLBACK_FONTS)["StreetPatrolHanRare"] == HAN_RARE_FILE.name
+    assert set(RARE_SAMPLES) <= rare
+    assert not rare & (main | han | ext)  # only what the fonts before it lack
+    # nothing but the Unicode 17.0 ideographs: 8,753 of them
+    everything = set().union(*(assigned(cps) for cps in (*BLOCKS.values(), *LATE_BLOCKS.values())))
+    assert rare <= everything
+    assert len(rare) == 8_753
+    assert set(EXT_I) & rare == assigned(EXT_I)
+    assert set(EXT_J) & rare == assigned(EXT_J)
+    with TTFont(str(HAN_RARE_FILE), lazy=True) as font, TTFont(str(HAN_FILE), lazy=True) as hanazono:
+        names = font["name"]
+        assert names.getDebugName(1) == "StreetPatrol Han Rare"
+        assert "CC0 1.0" in (names.getDebugName(13) or "")
+        assert "Jigmo" in (names.getDebugName(0) or "")
+        # Jigmo and Hanazono are one designer's, 1,024 units per em: a line holding both does not jump
+        assert font["head"].unitsPerEm == hanazono["head"].unitsPerEm == 1024
+        for table, fields in (
+            ("hhea", ("ascent", "descent", "lineGap")),
+            ("OS/2", ("sTypoAscender", "sTypoDescender", "sTypoLineGap", "usWinAscent", "usWinDescent")),
+        ):
+            assert [getattr(font[table], f) for f in fields] == [getattr(hanazono[table], f) for f in fields]
+        assert "CFF " in font
+        assert "glyf" not in font
+    licence = HAN_RARE_FILE.with_name("StreetPatrolHanRare-LICENSE.txt").read_text(encoding="utf-8")
+    for needed in (
+        "CC0 1.0 Universal", "Kamichi Koichi", "github.com/frankslin/jigmo-webfonts", "at commit",
+        "jigmo-sc-", "Extension J 4,298", "Statement of Purpose",
+    ):  # fmt: skip
+        assert needed in licence, needed
+
+
 def test_the_han_ext_fallback_is_a_font_of_its_own_with_its_licence() -> None:
     main, han, ext = cmap(DEFAULT_FONT), cmap(HAN_FILE), cmap(HAN_EXT_FILE)
     # every surface tries it after the Han fallback and before the emoji font
     assert [family for family, _ in FALLBACK_FONTS] == [
         "StreetPatrolHan",
         "StreetPatrolHanExt",
+        "StreetPatrolHanRare",
         "StreetPatrolEmoji",
     ]
     assert dict(FALLBACK_FONTS)["StreetPatrolHanExt"] == HAN_EXT_FILE.name

@@ -1,4 +1,4 @@
-"""Names as people write them in the day-log PDF: CJK Extension A-H hanzi (𰻝𰻝面馆 too) and emoji are set
+"""Names as people write them in the day-log PDF: CJK Extension A-J hanzi (𰻝𰻝面馆 too) and emoji are set
 in the main font or a fallback and extract back intact; a character no shipped font has prints as a
 visible mark and is reported, never dropped; a very long name is capped at three lines in the case table."""
 
@@ -26,7 +26,9 @@ from tests.patrollog.dayfixture import NAMES, SUBJECTS, fixture_day
 #: 㐂 (Ext A), 䶮 (Ext A), 𠮷 𡈼 (Ext B, main font), 𪚥 (Ext B, fallback), 🔥🍢 (emoji fallback).
 RARE_NAMES = ("王㐂", "𠮷野家", "刘䶮", "𡈼记面馆", "李𪚥", "🔥🍢烧烤")
 LONG_NAME = "".join(f"第{i:03d}号很长的摊位名称" for i in range(20))[:200]
-NO_FONT = "\U00031328"  # CJK Extension G: no shipped font has it (BabelStone Han lacks ~1,900 of them)
+#: 🫩 (U+1FAE9, an emoji of Unicode 16, newer than Symbola): no shipped font has it. Every CJK ideograph
+#: of Unicode 17.0 is in one (tests/patrollog/test_font_coverage.py).
+NO_FONT = "\U0001fae9"
 
 
 def day_with_subjects(*subjects: str) -> DayLog:
@@ -83,7 +85,7 @@ def test_a_character_without_a_font_is_marked_and_reported(caplog: pytest.LogCap
         rendered = render_daylog(day_with_subjects(f"张{NO_FONT}记"))
     assert rendered.missing == (NO_FONT,)
     assert f"张{MISSING_MARK}记" in extracted(rendered.data)
-    assert any("U+31328" in r.getMessage() for r in caplog.records)
+    assert any("U+1FAE9" in r.getMessage() for r in caplog.records)
 
 
 def test_a_200_character_name_is_capped_in_the_table() -> None:
@@ -178,3 +180,42 @@ def test_biang_and_extension_g_h_names_round_trip(caplog: pytest.LogCaptureFixtu
     # the Han Ext fallback is embedded (a subset) only into the log that needs it
     assert any("StreetPatrolHanExt" in f for f in pdf_fonts(rendered.data))
     assert not any("StreetPatrolHanExt" in f for f in pdf_fonts(biang.data))
+
+
+#: Names with hanzi only the Han Rare fallback (Jigmo) has: Extension G U+31328 and Extension H U+31353
+#: (both beyond BabelStone Han), Extension I U+2EBF0 (𮯰, Unicode 15.1), Extension J U+323B0 and U+33479
+#: (Unicode 17.0), and Unicode 17.0's newest of Extensions C (U+2B73F) and E (U+2CEAD).
+RARE_FONT_NAMES = (
+    "张\U00031328",
+    "\U00031353记面馆",
+    "李\U0002ebf0",
+    "王\U000323b0\U00033479",
+    "赵\U0002b73f\U0002cead",
+)
+
+
+def test_extension_g_to_j_names_only_jigmo_has_round_trip(caplog: pytest.LogCaptureFixture) -> None:
+    earlier = cmap_of(DEFAULT_FONT) | cmap_of(DEFAULT_FONT.with_name("StreetPatrolHanExt.otf"))
+    earlier |= cmap_of(DEFAULT_FONT.with_name(dict(FALLBACK_FONTS)["StreetPatrolHan"]))
+    rare_font = cmap_of(DEFAULT_FONT.with_name(dict(FALLBACK_FONTS)["StreetPatrolHanRare"]))
+    rare = [ch for name in RARE_FONT_NAMES for ch in name if ord(ch) > 0xFFFF]
+    assert len(rare) == 7
+    assert not any(ord(ch) in earlier for ch in rare)
+    assert all(ord(ch) in rare_font for ch in rare)
+    with caplog.at_level(logging.WARNING, logger="patrollog.pdf"):
+        ext = render_daylog(day_with_subjects(*EXT_G_H_NAMES))
+        rendered = render_daylog(day_with_subjects(*RARE_FONT_NAMES))
+    assert ext.missing == rendered.missing == ()
+    assert not caplog.records
+    assert MISSING_MARK not in extracted(rendered.data)
+    for name in RARE_FONT_NAMES:
+        assert name in extracted(rendered.data), name
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=rendered.data, capture_output=True, check=True
+    ).stdout.decode()
+    for name in RARE_FONT_NAMES:
+        assert name in "".join(text.split()), name
+    # the Han Rare fallback is embedded (a subset) only into the log that needs it
+    assert any("StreetPatrolHanRare" in f for f in pdf_fonts(rendered.data))
+    assert not any("StreetPatrolHanRare" in f for f in pdf_fonts(ext.data))
+    assert len(rendered.data) - len(ext.data) < 40_000, (len(ext.data), len(rendered.data))

@@ -588,6 +588,7 @@ DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
     # hq.dash.fonts: the shipped fonts are public (the sign-in page needs them), read-only, nothing else
     ("GET /assets/fonts/StreetPatrolHan.otf", (200, 200, 200, 200, 200, 200)),
     ("GET /assets/fonts/StreetPatrolHanExt.otf", (200, 200, 200, 200, 200, 200)),
+    ("GET /assets/fonts/StreetPatrolHanRare.otf", (200, 200, 200, 200, 200, 200)),
     ("GET /assets/fonts/absent.otf", (404, 404, 404, 404, 404, 404)),
     ("POST /assets/fonts/StreetPatrolHan.otf", (405, 405, 405, 405, 405, 405)),
     ("POST /dashboard/sign-in", (303, 303, 403, 422, 403, 303)),

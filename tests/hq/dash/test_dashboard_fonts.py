@@ -1,8 +1,9 @@
 """The dashboard's stylesheet sets every control (buttons, inputs, selects) in the shipped font stack with
 its fallbacks (rare name hanzi, emoji), each fallback with the ``unicode-range`` of its file so a browser
-fetches the 18 MB Han fallback (or the 2 MB Han Ext one: Extensions G and H) only for a page that needs it;
-font files are served with a caching header; and Chromium loads the fallbacks and draws 𠮷, Extension
-B/C/F/G/H hanzi, 𰻝 (biáng) and 🔥 with them (marked ``browser``)."""
+fetches the 18 MB Han fallback (or the 2 MB Han Ext one: Extensions G and H, or the 3.5 MB Han Rare one: the
+rest of G and H, I and J) only for a page that needs it; font files are served with a caching header; and
+Chromium loads the fallbacks and draws 𠮷, Extension B/C/F/G/H/I/J hanzi, 𰻝 (biáng) and 🔥 with them
+(marked ``browser``)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ EXTENDED = "𠀁𣑖𪜁𬺱"
 #: 𰻝 (biáng, Extension G: in the main font), and Extension G (𰀀) and H (U+31350) hanzi only the Han Ext
 #: fallback (BabelStone Han) has.
 EXT_G_H = "𰻝𰀀\U00031350"
+#: Hanzi only the Han Rare fallback (Jigmo) has: Extension H beyond BabelStone Han (U+31353), Extension I
+#: (U+2EBF0, Unicode 15.1) and J (U+323B0, Unicode 17.0).
+RARE_HIJ = "\U00031353\U0002ebf0\U000323b0"
 MISSING = "\U0010fffd"
 
 
@@ -60,6 +64,13 @@ def test_controls_use_the_font_stack(hq: Hq) -> None:
             assert any(a <= ord(ch) <= b for a, b in _ranges(ext)), f"U+{ord(ch):X}"
         assert not any(a <= ord("吉") <= b for a, b in _ranges(ext))
         assert css.index("font-family: StreetPatrolHan;") < css.index("font-family: StreetPatrolHanExt;")
+        rare = next(line for line in css.splitlines() if "font-family: StreetPatrolHanRare;" in line)
+        assert 'src: url("/assets/fonts/StreetPatrolHanRare.otf") format("opentype")' in rare
+        for ch in RARE_HIJ + "\U00031328\U00033479":
+            assert any(a <= ord(ch) <= b for a, b in _ranges(rare)), f"U+{ord(ch):X}"
+        for ch in "吉𪚥𠮷":  # the fonts before it have these: a page with them never fetches it
+            assert not any(a <= ord(ch) <= b for a, b in _ranges(rare)), f"U+{ord(ch):X}"
+        assert css.index("font-family: StreetPatrolHanExt;") < css.index("font-family: StreetPatrolHanRare;")
         main = next(line for line in css.splitlines() if f"font-family: {FONT_FACE};" in line)
         assert "unicode-range" not in main
 
@@ -121,7 +132,7 @@ def test_controls_and_rare_names_in_chromium(hq: Hq) -> None:
             assert any(name == "StreetPatrolEmoji.ttf" for name, _, _ in fetched), fetched
             assert not any(name.startswith("StreetPatrolHan") for name, _, _ in fetched), fetched
             # a name as people write it, typed into the sign-in form's input
-            name = "𠮷野家🔥李𪚥" + EXTENDED + EXT_G_H
+            name = "𠮷野家🔥李𪚥" + EXTENDED + EXT_G_H + RARE_HIJ
             page.fill("#badge", name)
             assert page.input_value("#badge") == name
             loaded = page.evaluate(
@@ -135,7 +146,7 @@ def test_controls_and_rare_names_in_chromium(hq: Hq) -> None:
             page.evaluate("document.fonts.ready")
             assert page.evaluate(f"document.fonts.check('16px {FONT_FACE}', '𠮷')")
             # Chromium accepted the file (its sanitiser rejects a malformed font: status "error")
-            for family in ("StreetPatrolHan", "StreetPatrolHanExt"):
+            for family in ("StreetPatrolHan", "StreetPatrolHanExt", "StreetPatrolHanRare"):
                 status = page.evaluate(
                     "(family) => [...document.fonts].filter(f => f.family === family).map(f => f.status)",
                     family,
@@ -143,11 +154,11 @@ def test_controls_and_rare_names_in_chromium(hq: Hq) -> None:
                 assert status == ["loaded"], (family, status)
                 assert (f"{family}.otf", 200, FONT_CACHE) in fetched, fetched
             # drawn with the page's font stack: each character unlike the missing-glyph box and unlike blank
-            alpha = page.evaluate(DRAW_JS, [*EXTENDED, *EXT_G_H, MISSING, " "])
-            for ch in EXTENDED + EXT_G_H:
+            alpha = page.evaluate(DRAW_JS, [*EXTENDED, *EXT_G_H, *RARE_HIJ, MISSING, " "])
+            for ch in EXTENDED + EXT_G_H + RARE_HIJ:
                 assert _differing(alpha[ch], alpha[MISSING]) > 60, f"U+{ord(ch):X} drawn as tofu"
                 assert _differing(alpha[ch], alpha[" "]) > 60, f"U+{ord(ch):X} not drawn"
-            for one, two in itertools.pairwise(EXTENDED + EXT_G_H):
+            for one, two in itertools.pairwise(EXTENDED + EXT_G_H + RARE_HIJ):
                 assert _differing(alpha[one], alpha[two]) > 60, (one, two)
             page.fill("#badge", name)
             shot.parent.mkdir(parents=True, exist_ok=True)
