@@ -716,6 +716,50 @@ def m012_squad_feed_device_first_seen(conn: Any, dialect: Dialect) -> None:
 _WIRE_TIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 
 
+def m013_one_feed_entry_per_case_version(conn: Any, dialect: Dialect) -> None:
+    """A case version's two feed entries — ``case_state`` for its officer and ``squad_case`` for the
+    squad's leaders, a copy of the version's record — become the one entry this build writes
+    (``Tx.emit_case``): the officer's state with the leaders' own fields under ``"leaders"``, scoped to the
+    officer and the squad, dated as the leaders' entry was; a pull builds the leaders' data from it and the
+    version's ``cases`` row. A pair is merged only when that rebuilt data equals the stored ``squad_case``
+    (so every phone is sent exactly what it was sent before); any other entry stays as it is, and pulls
+    read such an entry as before. The merged entry keeps the later of the pair's change numbers: a phone
+    whose cursor lies between them gets its ``case_state`` once more, the same data (nothing is lost).
+    Self-contained: the rebuild is written out here, as a shipped migration is frozen."""
+    pairs = dialect.execute(
+        conn,
+        "SELECT s.seq, s.scope_squad, s.occurred_at, s.data, c.seq, c.data, k.payload FROM changes s"
+        " JOIN changes c ON c.kind = 'case_state' AND c.key = s.key AND c.scope_squad IS NULL"
+        " JOIN cases k ON k.id = s.key WHERE s.kind = 'squad_case' ORDER BY s.seq",
+    ).fetchall()
+    for squad_seq, squad, occurred, squad_text, state_seq, state_text, payload in pairs:
+        leaders_of, state = json.loads(squad_text), json.loads(state_text)
+        if not isinstance(leaders_of, dict) or not isinstance(state, dict) or "leaders" in state:
+            continue
+        leaders = {name: leaders_of.get(name) for name in ("device_first_seen", "officer_name", "reviews",
+                                                            "subject_label")}  # fmt: skip
+        try:
+            rebuilt = {
+                "case": json.loads(payload), "device_first_seen": leaders["device_first_seen"],
+                "hq_reason_en": state["hq_reason_en"], "hq_reason_zh": state["hq_reason_zh"],
+                "hq_stage": state["hq_stage"], "missing_photos": len(state["missing_photos"]),
+                "officer_name": leaders["officer_name"], "received_at": state["received_at"],
+                "reviews": leaders["reviews"], "subject_label": leaders["subject_label"],
+            }  # fmt: skip
+        except (KeyError, TypeError, ValueError):
+            continue
+        if rebuilt != leaders_of:
+            continue
+        merged = json.dumps({**state, "leaders": leaders}, ensure_ascii=False, separators=(",", ":"),
+                            sort_keys=True)  # fmt: skip
+        dialect.execute(conn, "DELETE FROM changes WHERE seq = ?", (squad_seq,))
+        dialect.execute(
+            conn,
+            "UPDATE changes SET seq = ?, scope_squad = ?, occurred_at = ?, data = ? WHERE seq = ?",
+            (max(int(squad_seq), int(state_seq)), squad, occurred, merged, state_seq),
+        )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 def m011_city_scale(conn: Any, dialect: Dialect) -> None:
     """HQ's reads at a whole city's scale (issue #20): the trend rollup ``agg_trend`` (cases per week or
@@ -771,6 +815,7 @@ MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m010_work_order_seq_and_timers,
     m011_city_scale,
     m012_squad_feed_device_first_seen,
+    m013_one_feed_entry_per_case_version,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
