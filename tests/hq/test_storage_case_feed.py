@@ -10,7 +10,7 @@ from typing import Any
 from enforcement.codec import to_json_dict
 from hq.storage.base import ChangeKind, Storage, UserRow
 from testkit.records import DISTRICT, LEADER, NOW, OFFICER, days, make_case, make_subject, raw_sql
-from tests.hq.ingest.test_ingest import push, rec
+from tests.hq.ingest.test_ingest import _amend, push, rec
 
 _CASE_KINDS = (ChangeKind.CASE_STATE, ChangeKind.SQUAD_CASE)
 
@@ -82,3 +82,18 @@ def test_a_page_never_splits_an_entrys_two_halves(storage: Storage) -> None:
     assert _pull(storage, LEADER, squad=True, limit=3) == [
         [f"squad_case:{case.id}", *both], [f"squad_case:{last.id}"]
     ]  # fmt: skip
+
+
+def test_each_version_reads_its_own_record_after_an_amendment(storage: Storage) -> None:
+    v1 = make_case(subject_id=make_subject().id, photos=1)
+    v2 = _amend(v1, notes="补充")
+    push(storage, rec("case", v1))
+    with storage.transaction(readonly=True) as tx:
+        cursor = tx.changes_after(None, district=DISTRICT, badge=LEADER.badge, squad=LEADER.squad_code).cursor
+    push(storage, rec("case", v2))
+    with storage.transaction(readonly=True) as tx:
+        whole = tx.changes_after(None, district=DISTRICT, badge=LEADER.badge, squad=LEADER.squad_code)
+        after = tx.changes_after(cursor, district=DISTRICT, badge=LEADER.badge, squad=LEADER.squad_code)
+    squad = {c.key: c.data["case"] for c in whole.changes if c.kind is ChangeKind.SQUAD_CASE}
+    assert squad == {v1.id: to_json_dict(v1), v2.id: to_json_dict(v2)}  # the old entry is not the new record
+    assert [c.key for c in after.changes if c.kind is ChangeKind.SQUAD_CASE] == [v2.id]
