@@ -105,38 +105,40 @@ class FeedMixin(SqlBase):
         after = decode_cursor(self.epoch, cursor)
         windows = ((HISTORY_KINDS, history_since), (SQUAD_KINDS, squad_since or history_since))
         squad_window = squad_since or history_since
-        # A case version's entry (``emit_case``: kind case_state with a squad) is also the leaders'
-        # squad_case when it is in their window: the join then finds the version's record.
-        columns = "SELECT ch.seq, ch.kind, ch.key, ch.occurred_at, ch.data, ch.scope_badge"
-        if squad is None:
-            sql = columns + ", NULL FROM changes ch"
-            params: list[Any] = []
-        else:
-            dated = " AND ch.occurred_at >= ?" if squad_window is not None else ""  # constants only
-            sql = (
-                f"{columns}, c.payload FROM changes ch LEFT JOIN cases c ON ch.kind = 'case_state'"
-                f" AND ch.scope_squad = ?{dated} AND c.id = ch.key"
-            )
-            params = [squad] + ([self._ts(squad_window)] if squad_window is not None else [])
-        sql += (
-            " WHERE ch.seq > ? AND ((ch.scope_district IS NULL AND ch.scope_badge IS NULL"
-            " AND ch.scope_squad IS NULL) OR ch.scope_district = ? OR ch.scope_badge = ?"
+        # the 7th column: the squad for the leaders' join below, None (no record) for anyone else
+        squad_column = "scope_squad" if squad is not None else "NULL"
+        sql = (
+            f"SELECT seq, kind, key, occurred_at, data, scope_badge, {squad_column} AS led FROM changes"  # noqa: S608
+            " WHERE seq > ? AND ((scope_district IS NULL AND scope_badge IS NULL AND scope_squad IS NULL)"
+            " OR scope_district = ? OR scope_badge = ?"
         )
-        params += [after, district, badge]
+        params: list[Any] = [after, district, badge]
         if squad is not None:
             if squad_window is not None:
-                sql += " OR (ch.scope_squad = ? AND (ch.kind <> 'case_state' OR ch.occurred_at >= ?))"
+                sql += " OR (scope_squad = ? AND (kind <> 'case_state' OR occurred_at >= ?))"
                 params += [squad, self._ts(squad_window)]
             else:
-                sql += " OR ch.scope_squad = ?"
+                sql += " OR scope_squad = ?"
                 params.append(squad)
         sql += ")"
         for kinds, since in windows:
             if since is not None:
                 names = sorted(kind.value for kind in kinds)
-                sql += f" AND (ch.kind NOT IN ({', '.join('?' * len(names))}) OR ch.occurred_at >= ?)"
+                sql += f" AND (kind NOT IN ({', '.join('?' * len(names))}) OR occurred_at >= ?)"
                 params += [*names, self._ts(since)]
-        rows = self._all(sql + " ORDER BY ch.seq LIMIT ?", [*params, limit + 1])
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(limit + 1)
+        if squad is not None:
+            # A case version's entry (``emit_case``: kind case_state with a squad) is also the leaders'
+            # squad_case when it is in their window: the join, on the page's rows only, finds its record.
+            dated = " AND ch.occurred_at >= ?" if squad_window is not None else ""  # constants only
+            sql = (
+                "SELECT ch.seq, ch.kind, ch.key, ch.occurred_at, ch.data, ch.scope_badge, c.payload"  # noqa: S608
+                f" FROM ({sql}) ch LEFT JOIN cases c ON ch.kind = 'case_state' AND ch.led = ?{dated}"
+                " AND c.id = ch.key ORDER BY ch.seq"
+            )
+            params += [squad] + ([self._ts(squad_window)] if squad_window is not None else [])
+        rows = self._all(sql, params)
         more = len(rows) > limit
         changes: list[Change] = []
         last = after
