@@ -13,6 +13,8 @@ import base64
 import json
 from typing import Any
 
+import pytest
+
 from enforcement.model import ReviewDecision
 from hq.api.sync_routes import wire_change
 from hq.ingest.push import ingest_batch
@@ -107,7 +109,10 @@ def _count(place: Place, kind: str) -> int:
         )
 
 
-def test_two_entries_per_version_become_one_and_every_pull_is_the_same(place: Place) -> None:
+def test_two_entries_per_version_become_one_and_every_pull_is_the_same(
+    place: Place, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(migrations, "M013_CHUNK", 2)  # three pairs: two steps
     before = migrations.MIGRATIONS.index(migrations.m013_one_feed_entry_per_case_version)
     subject = make_subject(name="张㐂")
     first = make_case(subject_id=subject.id, photos=2, occurred_at=NOW - days(1))
