@@ -226,6 +226,24 @@ def run_write_floor(storage: Storage, batches: list[list[tuple[str, str, Any]]])
     return time.perf_counter() - started, time.process_time() - cpu
 
 
+def _table(sql: str) -> str:
+    words = sql.split()
+    return words[2] if words[0].upper() in ("INSERT", "DELETE") else words[1]
+
+
+def written(batches: list[list[tuple[str, str, Any]]]) -> dict[str, tuple[int, int]]:
+    """Per table, the rows and the bytes of values the captured writes sent (text and blobs by their
+    length, numbers and times as 8 bytes): what floor 2 writes."""
+    found: dict[str, tuple[int, int]] = {}
+    for batch in batches:
+        for method, sql, params in batch:
+            rows = [params] if method == "execute" else params
+            size = sum(len(v) if isinstance(v, str | bytes) else 8 for row in rows for v in row)
+            n, b = found.get(_table(sql), (0, 0))
+            found[_table(sql)] = (n + len(rows), b + size)
+    return found
+
+
 @contextmanager
 def postgres_dsn(given: str | None) -> Iterator[str]:
     if given:
@@ -264,7 +282,7 @@ def measure(name: str, make: Callable[[], Storage], work: Workload, threads: int
         floor2.close()
     return {"backend": name, "ingest_s": ingest_s, "floor_s": floor_s, "statuses": statuses,
             "ingest_cpu": ingest_cpu, "floor_cpu": floor_cpu, "floor2_s": floor2_s,
-            "floor2_cpu": floor2_cpu}  # fmt: skip
+            "floor2_cpu": floor2_cpu, "written": written(writes)}  # fmt: skip
 
 
 def main() -> None:
@@ -337,6 +355,15 @@ def render(rows: list[dict[str, Any]], work: Workload) -> str:
             f"| {1e6 * row['ingest_cpu'] / n:,.0f} / {1e6 * row['floor_cpu'] / n:,.0f}"
             f" / {1e6 * row['floor2_cpu'] / n:,.0f} | {outcomes} |"
         )
+    first = rows[0]["written"]
+    total = sum(b for _, b in first.values())
+    feed_rows, feed_bytes = first.get("changes", (0, 0))
+    lines += [
+        "",
+        f"floor 2 ({rows[0]['backend']}) writes {sum(r for r, _ in first.values()) / n:.1f} rows and"
+        f" {total / n:,.0f} bytes of values a case; of them the change feed {feed_rows / n:.2f} rows and"
+        f" {feed_bytes / n:,.0f} bytes (one entry per case version, the subjects' histories).",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -2,7 +2,8 @@
 
 Whenever HQ's state of a case version changes (stored, restaged, reviewed, its photos complete)
 ``emit_case_state`` tells the officer (``case_state``: stage, HQ's reason, photos still missing, returned)
-and the squad's leaders (``emit_squad_case``: ``squad_case``, the version with HQ's stage and its reviews).
+and the squad's leaders (``squad_case``, the version with HQ's stage and its reviews), in one stored entry
+whose leaders' record a pull reads from the version's ``cases`` row (``Tx.emit_case``).
 Every shift record stored goes to the leaders as ``squad_shift`` (``emit_squad_shift``); a subject's whole
 case history goes to its district as ``history`` (``emit_history``).
 
@@ -31,8 +32,8 @@ from patrollog.reviewing import best_known_at
 from sync.protocol import SquadShiftData
 
 __all__ = [
-    "case_state_data", "emit_case_state", "emit_group_history", "emit_history", "emit_squad_case",
-    "emit_squad_shift", "history_data", "history_since", "history_text", "squad_case_data", "with_case_text",
+    "case_state_data", "emit_case_state", "emit_group_history", "emit_history", "emit_squad_shift",
+    "history_data", "history_since", "history_text", "leaders_data", "squad_case_data",
 ]  # fmt: skip
 
 
@@ -54,48 +55,23 @@ def emit_case_state(
     subject: Subject | None = None,
     missing: Sequence[str] | None = None,
     label: str | None = None,
-    case_text: str | None = None,
     first_seen: datetime | _Unset | None = UNSET,
 ) -> list[str]:
-    """Tell the case's officer HQ's state of it (stage and HQ's reason for it, photos still missing,
-    returned) and the squad's leaders the version as a whole (``emit_squad_case``); returns the missing
-    photos. ``case`` (its codec JSON), ``officer_name``, ``subject``: what the caller already holds (read
-    from ``tx`` when not given); ``missing``: the photos still missing, ``label``: the subject's label for
-    the leaders, ``case_text``: ``case`` as canonical JSON text, ``first_seen``: the first sign-in of the
-    case's device (``Tx.device_first_seen``), when the caller knows them."""
+    """Tell the case's officer HQ's state of it (``case_state``: stage and HQ's reason for it, photos still
+    missing, returned) and the squad's leaders the version as a whole (``squad_case``: the record, HQ's
+    stage and reason, every review of the version, the officer's name, the subject's label and the first
+    sign-in of the version's device), both in ONE stored entry (``Tx.emit_case``: the leaders' record is
+    read from the version's ``cases`` row when pulled, not copied); returns the missing photos.
+    ``case`` (its codec JSON), ``officer_name``, ``subject``: what the caller already holds (read from
+    ``tx`` when not given); ``missing``: the photos still missing, ``label``: the subject's label,
+    ``first_seen``: the first sign-in of the case's device (``Tx.device_first_seen``, else read from HQ's
+    devices table for the stored version's device id), when the caller knows them."""
     missing = tx.missing_photos(state.case_id) if missing is None else list(missing)
     if state.review == ReviewDecision.RETURN.value:
         sync_state = SyncState.RETURNED
     else:
         sync_state = SyncState.SENT if missing else SyncState.COMPLETE
     data = case_state_data(state, sync_state, missing)
-    tx.emit(ChangeKind.CASE_STATE, state.case_id, data, ChangeScope(badge=state.officer_badge))
-    emit_squad_case(tx, state, missing, case=case, officer_name=officer_name, subject=subject, label=label,
-                    case_text=case_text, first_seen=first_seen)  # fmt: skip
-    return missing
-
-
-def emit_squad_case(
-    tx: Tx,
-    state: CaseState,
-    missing: Sequence[str],
-    *,
-    case: Mapping[str, Any] | None = None,
-    officer_name: str | None = None,
-    subject: Subject | None = None,
-    label: str | None = None,
-    case_text: str | None = None,
-    first_seen: datetime | _Unset | None = UNSET,
-) -> None:
-    """Publish a case version to its squad's leaders (``squad_case``, key: the version's id): the record,
-    HQ's stage and reason, every review of the version, the officer's name, the subject's label and the
-    first sign-in of the version's device (read from HQ's devices table unless ``first_seen`` gives it).
-    ``case``: the version's codec JSON when the caller has it."""
-    if case is None:
-        stored = tx.get_case(state.case_id)
-        if stored is None:
-            return
-        case = to_json_dict(stored)
     if officer_name is None:
         user = tx.get_user(state.officer_badge)
         officer_name = user.officer.name if user is not None else ""
@@ -105,15 +81,17 @@ def emit_squad_case(
         label = subject_label(subject) if subject is not None else ""
     reviews = tx.reviews_for_case(state.case_id) if state.review else []
     if isinstance(first_seen, _Unset):
+        if case is None:
+            stored = tx.get_case(state.case_id)
+            case = to_json_dict(stored) if stored is not None else {}
         # the stored version's device id, which ingest checked against the pushing token (hq.ingest.cases)
         device_id = case.get("device_id")
         first_seen = tx.device_first_seen(device_id) if isinstance(device_id, str) and device_id else None
-    data = squad_case_data(state, missing, case, reviews, officer_name, label, first_seen)
-    text = with_case_text(data, case_text) if case_text is not None else None
     # dated by its best-known time: a 1970 or 2099 case a wrong clock made is in the leaders' window too
     placed = best_known_at(state.occurred_at, state.received_at)
-    tx.emit(ChangeKind.SQUAD_CASE, state.case_id, data, ChangeScope(squad=state.squad_code),
-            occurred_at=placed, text=text)  # fmt: skip
+    tx.emit_case(data, leaders_data(reviews, officer_name, label, first_seen), badge=state.officer_badge,
+                 squad=state.squad_code, placed=placed)  # fmt: skip
+    return missing
 
 
 def emit_squad_shift(tx: Tx, shift: Shift, officer: Officer) -> None:
@@ -164,13 +142,17 @@ def squad_case_data(
     }
 
 
-def with_case_text(data: Mapping[str, Any], case_text: str) -> str:
-    """``dumps(data)`` for squad-case data whose ``case`` is ``case_text`` already encoded: "case" is its
-    first key in sorted order, so the text is ``{"case":`` + that + the rest's text after its ``{``."""
-    rest = {k: v for k, v in data.items() if k != "case"}
-    if not rest or min(rest) < "case":
-        return dumps(dict(data))
-    return '{"case":' + case_text + "," + dumps(rest)[1:]
+def leaders_data(
+    reviews: Sequence[Review], officer_name: str, label: str, first_seen: datetime | None
+) -> dict[str, Any]:
+    """What a case version's feed entry keeps for its squad's leaders beside the officer's ``case_state``
+    (``Tx.emit_case``): with it, the version's record and the state, a pull builds ``squad_case_data``."""
+    return {
+        "device_first_seen": _TIME.dump_python(first_seen, mode="json"),
+        "officer_name": officer_name,
+        "reviews": [to_json_dict(review) for review in reviews],
+        "subject_label": label,
+    }
 
 
 def case_state_data(state: CaseState, sync_state: SyncState, missing: Sequence[str]) -> dict[str, Any]:

@@ -9,7 +9,8 @@ itself (``BodyLimit`` has already capped its bytes) and:
    per key and per record, and stops at record ``cap + 1``: an over-cap batch is answered
    BATCH_TOO_MANY_RECORDS (413) after a few hundred microseconds, the same errno as before, without
    building the rest of it;
-2. ``parse_push`` reads the JSON as FastAPI does (``json.loads``) and validates it with ``PushBatch``
+2. ``parse_push`` reads the JSON as FastAPI does (``json.loads``; the walk's own decoded object when it
+   read the whole body, so a body is decoded once) and validates it with ``PushBatch``
    (whose ``records`` list is bounded too); the route runs it in a worker thread. Its failures are the
    ``RequestValidationError`` FastAPI would have raised (loc starting with ``"body"``, ``body`` the parsed
    object), so the app's handler answers VALIDATION or UNSUPPORTED_PROTOCOL exactly as before.
@@ -51,48 +52,63 @@ def top_level(text: str, cap: int) -> tuple[int | None, Any]:
     """A walk over the top-level JSON object ``text``: (``cap + 1`` when its ``records`` array has more than
     ``cap`` items, counting stopped there, else None; the value of its ``protocol`` key, None when absent).
     (None, None) when ``text`` is not a JSON object this walk can follow (the full parse then decides)."""
+    over, protocol, _ = _walk(text, cap)
+    return over, protocol
+
+
+def _walk(text: str, cap: int) -> tuple[int | None, Any, dict[str, Any] | None]:
+    """``top_level``'s walk, and the object itself when the walk read all of it (nothing but whitespace
+    after it): every value was decoded by the same ``json`` decoder ``json.loads`` uses, so it is what
+    ``json.loads`` would return (the last of a repeated key wins, as there) and the body is not decoded
+    twice. None when the walk stopped early or cannot follow the text (``json.loads`` then decides)."""
     over: int | None = None
     protocol: Any = None
+    found: dict[str, Any] = {}
     try:
         i = _skip(text, 0)
         if text[i : i + 1] != "{":
-            return None, None
+            return None, None, None
         i = _skip(text, i + 1)
         if text[i : i + 1] == "}":
-            return None, None
+            return None, None, None
         while True:
             key, i = _DECODER.raw_decode(text, i)
             i = _skip(text, i)
             if not isinstance(key, str) or text[i : i + 1] != ":":
-                return None, None
+                return None, None, None
             i = _skip(text, i + 1)
             if key == "records" and text[i : i + 1] == "[":
                 i, count = _skip(text, i + 1), 0
+                records: list[Any] = []
                 if text[i : i + 1] != "]":
                     while True:
-                        _, i = _DECODER.raw_decode(text, i)
+                        record, i = _DECODER.raw_decode(text, i)
+                        records.append(record)
                         count += 1
                         if count > cap:
-                            return count, protocol
+                            return count, protocol, None
                         i = _skip(text, i)
                         if text[i : i + 1] == "]":
                             break
                         if text[i : i + 1] != ",":
-                            return None, None
+                            return None, None, None
                         i = _skip(text, i + 1)
                 i += 1
+                found[key] = records
             else:
                 value, i = _DECODER.raw_decode(text, i)
                 if key == "protocol":
                     protocol = value
+                found[key] = value
             i = _skip(text, i)
             if text[i : i + 1] == "}":
-                return over, protocol
+                whole = _skip(text, i + 1) == len(text)
+                return over, protocol, found if whole else None
             if text[i : i + 1] != ",":
-                return None, None
+                return None, None, None
             i = _skip(text, i + 1)
     except (ValueError, RecursionError):
-        return None, None
+        return None, None, None
 
 
 def is_json(content_type: str | None) -> bool:
@@ -120,12 +136,14 @@ def parse_push(body: bytes, content_type: str | None, cap: int) -> PushBatch:
         text = body.decode()
     except UnicodeDecodeError:
         text = ""  # the full parse names the error
-    over, _ = top_level(text, cap)
+    over, _, data = _walk(text, cap)
     if over is not None:
         raise TooManyRecords(over, cap)
     try:
-        # json, as FastAPI reads a body: a lone surrogate escape parses (and is then refused per record)
-        data: Any = json.loads(body)
+        # json, as FastAPI reads a body: a lone surrogate escape parses (and is then refused per record);
+        # the walk's object when it read the whole body (one decode, not two)
+        if data is None:
+            data = json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise RequestValidationError(
             [{"type": "json_invalid", "loc": ("body", getattr(exc, "pos", 0)), "msg": "JSON decode error"}],

@@ -135,7 +135,7 @@ class CaseBatch(BatchBase):
             shown = view.subject(case.subject_id, include_deleted=True)
         label = subject_label(shown) if shown is not None else ""
         emit_case_state(self.tx, state, case=case_json, officer_name=self.user.name, missing=missing,
-                        label=label, case_text=case_text, first_seen=view.device_first_seen())  # fmt: skip
+                        label=label, first_seen=view.device_first_seen())  # fmt: skip
         if case.subject_id:  # queued: a subject's history is encoded once per batch, as last given
             view.add_history(
                 case.subject_id,

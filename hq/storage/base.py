@@ -905,6 +905,25 @@ class Tx(Protocol):
         read)."""
         ...
 
+    def emit_case(
+        self,
+        state: Mapping[str, Any],
+        leaders: Mapping[str, Any],
+        *,
+        badge: str,
+        squad: str,
+        placed: datetime,
+    ) -> None:
+        """Queue HQ's state of one case version as ONE stored entry (key: the version's id, ``state
+        ["case_id"]``) that pulls read as two changes: ``case_state`` (``state``: ``CaseStateData``'s JSON
+        form) for the officer ``badge``, and ``squad_case`` for the leaders of ``squad`` when ``placed``
+        (the case's best-known time) is inside their window. The leaders' data is not stored: a pull builds
+        it from the version's ``cases`` row (the record as HQ stored it), ``state``'s stage, reason, receive
+        time and missing photos, and ``leaders`` (``reviews``, ``officer_name``, ``subject_label``,
+        ``device_first_seen``), exactly as ``hq.feed.squad_case_data`` would (no entry when the version
+        has no row). It replaces the version's earlier ``case_state`` entry, as ``emit`` would."""
+        ...
+
     def changes_after(
         self,
         cursor: str | None,
@@ -920,7 +939,9 @@ class Tx(Protocol):
         beginning), in commit order; with ``squad`` (the caller leads that squad) also the changes scoped
         to that squad. Changes of ``HISTORY_KINDS`` occurring before ``history_since`` are skipped (the
         caller passes now - 365 days), and those of ``SQUAD_KINDS`` before ``squad_since`` (or, when it is
-        None, before ``history_since``)."""
+        None, before ``history_since``). A case version's one entry (``emit_case``) gives its ``case_state``
+        and ``squad_case`` together, in that order, never split across pages: a page holds at most
+        ``limit`` changes, or two when ``limit`` is 1 and its first entry gives both."""
         ...
 
     # -- aggregates kept by ingest (``hq.tally`` decides what counts; ``hq.storage.sql_tally``)

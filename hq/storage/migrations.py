@@ -716,6 +716,72 @@ def m012_squad_feed_device_first_seen(conn: Any, dialect: Dialect) -> None:
 _WIRE_TIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 
 
+#: How many pairs ``m013`` merges per step.
+M013_CHUNK = 1000
+
+
+def m013_one_feed_entry_per_case_version(conn: Any, dialect: Dialect) -> None:
+    """A case version's two feed entries — ``case_state`` for its officer and ``squad_case`` for the
+    squad's leaders, a copy of the version's record — become the one entry this build writes
+    (``Tx.emit_case``): the officer's state with the leaders' own fields under ``"leaders"``, scoped to the
+    officer and the squad, dated as the leaders' entry was; a pull builds the leaders' data from it and the
+    version's ``cases`` row. A pair is merged only when that rebuilt data equals the stored ``squad_case``
+    (so every phone is sent exactly what it was sent before); any other entry stays as it is, and pulls
+    read such an entry as before. The merged entry keeps the later of the pair's change numbers: a phone
+    whose cursor lies between them gets its ``case_state`` once more, the same data (nothing is lost).
+    Self-contained: the rebuild is written out here, as a shipped migration is frozen."""
+    last = -1
+    while True:  # ``M013_CHUNK`` pairs at a time, in change order: a city's feed is never held in memory
+        pairs = dialect.execute(
+            conn,
+            "SELECT s.seq, s.scope_squad, s.occurred_at, s.data, c.seq, c.data, k.payload FROM changes s"
+            " JOIN changes c ON c.kind = 'case_state' AND c.key = s.key AND c.scope_squad IS NULL"
+            " JOIN cases k ON k.id = s.key WHERE s.kind = 'squad_case' AND s.seq > ?"
+            " ORDER BY s.seq LIMIT ?",
+            (last, M013_CHUNK),
+        ).fetchall()
+        if not pairs:
+            return
+        last = int(pairs[-1][0])
+        merged = [_merged_case_entry(*pair) for pair in pairs]
+        done = [m for m in merged if m is not None]
+        if done:  # the leaders' entries first: their numbers are free before the merged entries take them
+            dialect.executemany(conn, "DELETE FROM changes WHERE seq = ?", [(m[0],) for m in done])
+            dialect.executemany(
+                conn,
+                "UPDATE changes SET seq = ?, scope_squad = ?, occurred_at = ?, data = ? WHERE seq = ?",
+                [m[1:] for m in done],
+            )
+
+
+def _merged_case_entry(
+    squad_seq: Any, squad: Any, occurred: Any, squad_text: Any, state_seq: Any, state_text: Any, payload: Any
+) -> tuple[int, int, Any, Any, str, int] | None:
+    """``m013``'s merge of one pair: (the leaders' entry to delete, the merged entry's number, squad, time,
+    data, the officer's entry to update), or None when the rebuilt leaders' data is not the stored one."""
+    leaders_of, state = json.loads(squad_text), json.loads(state_text)
+    if not isinstance(leaders_of, dict) or not isinstance(state, dict) or "leaders" in state:
+        return None
+    leaders = {name: leaders_of.get(name) for name in ("device_first_seen", "officer_name", "reviews",
+                                                        "subject_label")}  # fmt: skip
+    try:
+        rebuilt = {
+            "case": json.loads(payload), "device_first_seen": leaders["device_first_seen"],
+            "hq_reason_en": state["hq_reason_en"], "hq_reason_zh": state["hq_reason_zh"],
+            "hq_stage": state["hq_stage"], "missing_photos": len(state["missing_photos"]),
+            "officer_name": leaders["officer_name"], "received_at": state["received_at"],
+            "reviews": leaders["reviews"], "subject_label": leaders["subject_label"],
+        }  # fmt: skip
+    except (KeyError, TypeError, ValueError):
+        return None
+    if rebuilt != leaders_of:
+        return None
+    data = json.dumps(
+        {**state, "leaders": leaders}, ensure_ascii=False, separators=(",", ":"), sort_keys=True
+    )
+    return int(squad_seq), max(int(squad_seq), int(state_seq)), squad, occurred, data, int(state_seq)
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 def m011_city_scale(conn: Any, dialect: Dialect) -> None:
     """HQ's reads at a whole city's scale (issue #20): the trend rollup ``agg_trend`` (cases per week or
@@ -771,6 +837,7 @@ MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m010_work_order_seq_and_timers,
     m011_city_scale,
     m012_squad_feed_device_first_seen,
+    m013_one_feed_entry_per_case_version,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

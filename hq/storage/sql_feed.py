@@ -73,6 +73,24 @@ class FeedMixin(SqlBase):
         encoded = text if text is not None else dumps(dict(data))
         self._queued_changes[(kind, key)] = _QueuedChange(kind, key, encoded, scope, occurred_at)
 
+    def emit_case(
+        self,
+        state: Mapping[str, Any],
+        leaders: Mapping[str, Any],
+        *,
+        badge: str,
+        squad: str,
+        placed: datetime,
+    ) -> None:
+        self._writable()
+        key = str(state["case_id"])
+        self._queued_changes.pop((ChangeKind.CASE_STATE, key), None)  # the newest emit wins, as in emit
+        encoded = dumps({**state, LEADERS: {name: leaders[name] for name in _LEADERS_FIELDS}})
+        scope = ChangeScope(badge=badge, squad=squad)
+        self._queued_changes[(ChangeKind.CASE_STATE, key)] = _QueuedChange(
+            ChangeKind.CASE_STATE, key, encoded, scope, placed
+        )
+
     def changes_after(
         self,
         cursor: str | None,
@@ -85,30 +103,52 @@ class FeedMixin(SqlBase):
         limit: int = 500,
     ) -> ChangePage:
         after = decode_cursor(self.epoch, cursor)
+        windows = ((HISTORY_KINDS, history_since), (SQUAD_KINDS, squad_since or history_since))
+        squad_window = squad_since or history_since
+        # the 7th column: the squad for the leaders' join below, None (no record) for anyone else
+        squad_column = "scope_squad" if squad is not None else "NULL"
         sql = (
-            "SELECT seq, kind, key, occurred_at, data FROM changes WHERE seq > ?"
-            " AND ((scope_district IS NULL AND scope_badge IS NULL AND scope_squad IS NULL)"
+            f"SELECT seq, kind, key, occurred_at, data, scope_badge, {squad_column} AS led FROM changes"  # noqa: S608
+            " WHERE seq > ? AND ((scope_district IS NULL AND scope_badge IS NULL AND scope_squad IS NULL)"
             " OR scope_district = ? OR scope_badge = ?"
         )
         params: list[Any] = [after, district, badge]
         if squad is not None:
-            sql += " OR scope_squad = ?"
-            params.append(squad)
+            if squad_window is not None:
+                sql += " OR (scope_squad = ? AND (kind <> 'case_state' OR occurred_at >= ?))"
+                params += [squad, self._ts(squad_window)]
+            else:
+                sql += " OR scope_squad = ?"
+                params.append(squad)
         sql += ")"
-        windows = ((HISTORY_KINDS, history_since), (SQUAD_KINDS, squad_since or history_since))
         for kinds, since in windows:
             if since is not None:
                 names = sorted(kind.value for kind in kinds)
                 sql += f" AND (kind NOT IN ({', '.join('?' * len(names))}) OR occurred_at >= ?)"
                 params += [*names, self._ts(since)]
-        rows = self._all(sql + " ORDER BY seq LIMIT ?", [*params, limit + 1])
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(limit + 1)
+        if squad is not None:
+            # A case version's entry (``emit_case``: kind case_state with a squad) is also the leaders'
+            # squad_case when it is in their window: the join, on the page's rows only, finds its record.
+            dated = " AND ch.occurred_at >= ?" if squad_window is not None else ""  # constants only
+            sql = (
+                "SELECT ch.seq, ch.kind, ch.key, ch.occurred_at, ch.data, ch.scope_badge, c.payload"  # noqa: S608
+                f" FROM ({sql}) ch LEFT JOIN cases c ON ch.kind = 'case_state' AND ch.led = ?{dated}"
+                " AND c.id = ch.key ORDER BY ch.seq"
+            )
+            params += [squad] + ([self._ts(squad_window)] if squad_window is not None else [])
+        rows = self._all(sql, params)
         more = len(rows) > limit
-        rows = rows[:limit]
-        changes = [
-            _trim_history(Change(ChangeKind(r[1]), r[2], loads(r[4]), self._dt_opt(r[3])), history_since)
-            for r in rows
-        ]
-        last = int(rows[-1][0]) if rows else after
+        changes: list[Change] = []
+        last = after
+        for r in rows[:limit]:
+            found = _changes_of(r, badge, history_since, self._dt_opt(r[3]))
+            if changes and len(changes) + len(found) > limit:  # a page holds at most ``limit`` changes
+                more = True
+                break
+            changes += found
+            last = int(r[0])
         return ChangePage(changes=changes, cursor=encode_cursor(self.epoch, last), more=more)
 
     # -- audit log
@@ -197,6 +237,46 @@ class FeedMixin(SqlBase):
             " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
             (name, value),
         )
+
+
+#: The key of a case version's entry (``emit_case``) that holds the leaders' own fields.
+LEADERS = "leaders"
+_LEADERS_FIELDS = ("device_first_seen", "officer_name", "reviews", "subject_label")
+
+
+def _changes_of(
+    row: Any, badge: str, history_since: datetime | None, occurred: datetime | None
+) -> list[Change]:
+    """The changes one stored entry gives a caller: itself, or for a case version's entry (``emit_case``)
+    ``case_state`` when the caller is its officer and ``squad_case`` when the join found its record."""
+    kind = ChangeKind(row[1])
+    data = loads(row[4])
+    if kind is not ChangeKind.CASE_STATE or LEADERS not in data:
+        return [_trim_history(Change(kind, row[2], data, occurred), history_since)]
+    leaders = data.pop(LEADERS)
+    found = []
+    if row[5] == badge:
+        found.append(Change(ChangeKind.CASE_STATE, row[2], data, None))
+    if row[6] is not None:
+        found.append(Change(ChangeKind.SQUAD_CASE, row[2], squad_case_of(data, leaders, row[6]), occurred))
+    return found
+
+
+def squad_case_of(state: Mapping[str, Any], leaders: Mapping[str, Any], payload: str) -> dict[str, Any]:
+    """``SquadCaseData``'s JSON form (what ``hq.feed.squad_case_data`` builds, keys in the same sorted
+    order as its stored text read back) from a case version's entry and its ``cases.payload``."""
+    return {
+        "case": loads(payload),
+        "device_first_seen": leaders["device_first_seen"],
+        "hq_reason_en": state["hq_reason_en"],
+        "hq_reason_zh": state["hq_reason_zh"],
+        "hq_stage": state["hq_stage"],
+        "missing_photos": len(state["missing_photos"]),
+        "officer_name": leaders["officer_name"],
+        "received_at": state["received_at"],
+        "reviews": leaders["reviews"],
+        "subject_label": leaders["subject_label"],
+    }
 
 
 def _trim_history(change: Change, since: datetime | None) -> Change:

@@ -1,5 +1,6 @@
 """The change feed's data built directly by ``hq.feed`` equals the wire models' JSON form (what phones
-parse): ``case_state``, ``squad_case`` and ``history`` entries, times in and out of UTC."""
+parse): ``case_state``, ``squad_case`` (also as a pull builds it from a case version's one stored entry and
+its record) and ``history`` entries, times in and out of UTC."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import pytest
 
 from enforcement.codec import to_json_dict
 from enforcement.model import CaseStatus, HistoryEntry, Review, ReviewDecision, Stage, SyncState
-from hq.feed import case_state_data, history_data, history_text, squad_case_data, with_case_text
+from hq.feed import case_state_data, history_data, history_text, leaders_data, squad_case_data
 from hq.storage.base import CaseState
-from hq.storage.sqlcore import dumps
+from hq.storage.sql_feed import squad_case_of
+from hq.storage.sqlcore import dumps, loads
 from sync.protocol import CaseStateData, HistoryData, SquadCaseData
 from testkit.records import NOW, make_case
 
@@ -61,8 +63,14 @@ def test_squad_case_data_is_the_models_json(reviewed: bool, first_seen: datetime
     # what the phone parses back is the very moment HQ read from its devices table
     assert SquadCaseData.model_validate(built).device_first_seen == first_seen
     assert built == model.model_dump(mode="json")
-    # … and its text, with the case's canonical text spliced in, is what the feed would have encoded
-    assert with_case_text(built, dumps(to_json_dict(case))) == dumps(built)
+    # … and what a pull builds from the version's one feed entry (the officer's state and the leaders'
+    # fields, stored and read back) and its stored record is that very data, keys in its stored order
+    stored = loads(dumps({**case_state_data(state, SyncState.SENT, missing),
+                          "leaders": leaders_data(reviews, "王㐂𠮷", "烧烤摊", first_seen)}))  # fmt: skip
+    pulled = squad_case_of(stored, stored.pop("leaders"), dumps(to_json_dict(case)))
+    assert pulled == built
+    assert list(pulled) == list(loads(dumps(built)))
+    assert stored == case_state_data(state, SyncState.SENT, missing)  # the officer's part, unchanged
 
 
 def test_history_data_is_the_models_json() -> None:

@@ -16,6 +16,7 @@ from patrollog.reviewing import DEFAULT_WINDOW_DAYS, TimeFlag, time_flag
 from sync.protocol import SquadCaseData
 from testkit.records import DISTRICT, LEADER, OFFICER, make_case
 from tests.hq.test_feed_device_first_seen import AT, B_FIRST, _push, _rec, _seed
+from tests.hq.test_migration_case_feed import split_case_feed, stretched_cursor
 from tests.hq.test_migrations import Place, opened, place, version_of
 
 __all__ = ["place"]  # the fixture, on both backends
@@ -42,7 +43,9 @@ def test_entries_stored_before_are_sent_again_when_the_date_flags_them(place: Pl
         assert _push(storage, "phone-b", _rec(flagged), _rec(plain)) == ["accepted", "accepted"]
         assert _push(storage, "never-signed-in", _rec(unseen)) == ["accepted"]
         _, cursor = _leader_page(storage, None)  # the leader's phone has pulled everything
+    cursor = stretched_cursor(cursor)
     with place.raw() as (conn, dialect):  # as the previous build stored them: no date, that version
+        split_case_feed(conn, dialect)  # and two entries per case version (before m013)
         for seq, text in dialect.execute(
             conn, "SELECT seq, data FROM changes WHERE kind = 'squad_case'"
         ).fetchall():
