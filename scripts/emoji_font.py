@@ -162,7 +162,7 @@ def emoji_licence(source: Path, source_font: TTFont, kept: set[int], ofl: str) -
     notice = names.getDebugName(0) or ""
     version = (names.getDebugName(5) or "").split(";")[0]
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    instanced = "fvar" not in TTFont(str(source), lazy=True)
+    static = "fvar" not in TTFont(str(source), lazy=True)
     paragraphs = [
         f"StreetPatrol Emoji ({EMOJI_NAME}) is a Modified Version of Noto Emoji, {version} "
         f"(https://github.com/googlefonts/noto-emoji, https://fonts.google.com/noto/specimen/Noto+Emoji), "
@@ -170,7 +170,7 @@ def emoji_licence(source: Path, source_font: TTFont, kept: set[int], ofl: str) -
         + (
             "the Regular (400) static instance Google Fonts serves, as the npm package "
             "@expo-google-fonts/noto-emoji bundles it."
-            if instanced
+            if static
             else f"the variable font of the Google Fonts repository, instanced at wght {WEIGHT}."
         ),
         f"Changed: subset to the {len(kept):,} code points it maps that the StreetPatrol main font lacks "
