@@ -136,3 +136,18 @@ def test_emoji_newer_than_symbola_render_in_the_emoji_font() -> None:
         assert ImageChops.difference(glyph(emoji, ch), glyph(main, ch)).getbbox() is not None
     # the main font draws it as its missing-glyph box
     assert ImageChops.difference(glyph(main, "🧋"), glyph(main, FIRE)).getbbox() is None
+
+
+def test_a_space_after_an_emoji_is_drawn_by_a_font_that_has_it() -> None:
+    """The emoji and symbols fonts have no space (the main font has): a space, joiner or variation selector
+    goes with its neighbour's run only when that font has it, so no space is drawn as a missing-glyph box."""
+    line = "🧋 奶茶 🧧🥰 👨\u200d🍳👍🏽 🀅 王 ❤\ufe0f 1"
+    runs = text_runs(line)
+    assert "".join(text for text, _ in runs) == line
+    cmaps = [cmap(i) for i in range(len(FONT_PATHS))]
+    for text, index in runs:
+        for ch in text:
+            assert ord(ch) in cmaps[index], (f"U+{ord(ch):X}", FONT_PATHS[index].name)
+    fonts = {FONT_PATHS[index].name for _, index in runs}
+    assert {"StreetPatrolEmoji.ttf", "StreetPatrolSymbols.ttf"} <= fonts
+    assert ("👨\u200d🍳👍🏽", FONT_PATHS.index(FONT_PATHS[0].with_name("StreetPatrolEmoji.ttf"))) in runs
