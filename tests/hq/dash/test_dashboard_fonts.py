@@ -3,8 +3,8 @@ its fallbacks (rare name hanzi, emoji), each fallback with the ``unicode-range``
 fetches the 18 MB Han fallback (or the 2 MB Han Ext one: Extensions G and H, or the 3.5 MB Han Rare one: the
 rest of G and H, I and J) only for a page that needs it; font files are served with a caching header; and
 Chromium loads the fallbacks and draws 𠮷, Extension B/C/F/G/H/I/J hanzi, 𰻝 (biáng), 🔥 and the emoji newer
-than Symbola (🥰 🧧 🧋 🫩: Noto Emoji, in one colour, not the system's colour emoji font) with them (marked
-``browser``)."""
+than Symbola (🥰 🧧 🧋 🫩: Noto Emoji, in one colour, not the system's colour emoji font; a ZWJ sequence, a
+skin tone and a flag joined into one glyph) with them (marked ``browser``)."""
 
 from __future__ import annotations
 
@@ -214,6 +214,15 @@ DRAW_BOTH_JS = """([chars, family]) => {
 }"""
 
 
+#: A ZWJ sequence (👨‍🍳 cook), a skin tone (👍🏽) and a flag (🇨🇳).
+JOINED = ("👨\u200d🍳", "👍🏽", "🇨🇳")
+WIDTHS_JS = """(texts) => {
+    const g = document.createElement('canvas').getContext('2d');
+    g.font = '48px StreetPatrolEmoji';
+    return Object.fromEntries(texts.map((t) => [t, g.measureText(t).width]));
+}"""
+
+
 @pytest.mark.browser
 def test_emoji_newer_than_symbola_in_chromium(hq: Hq) -> None:
     """Chromium fetches the emoji fallback for a shop name with 🧋 and draws each emoji from it: the same
@@ -253,6 +262,11 @@ def test_emoji_newer_than_symbola_in_chromium(hq: Hq) -> None:
                 assert f"{family}.ttf" in fetched, fetched
             assert not any(name.startswith("StreetPatrolHan") for name in fetched), fetched
             emoji = page.evaluate(DRAW_BOTH_JS, [[*NEW_EMOJI, MISSING, " "], "StreetPatrolEmoji"])
+            # shaped text joins a ZWJ sequence, a skin tone and a flag into one glyph of the emoji font
+            widths = page.evaluate(WIDTHS_JS, [*JOINED, "👨", "🍳"])
+            assert widths["👨"] == widths["🍳"] > 0
+            for text in JOINED:
+                assert widths[text] == widths["👨"], (text, widths)  # one glyph wide, not two
             symbol = page.evaluate(DRAW_BOTH_JS, [[SYMBOL], "StreetPatrolSymbols"])
         finally:
             browser.close()
