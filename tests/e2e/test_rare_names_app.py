@@ -3,8 +3,8 @@ Chromium, offline) draws CJK Extension B hanzi (𠮷, 𡨸, and 𠀁 𣑖 that o
 Extension C and F hanzi (𪜁, 𬺱), Extension G (𰻝 biáng, which the main font has, and 𰀀, which only the Han
 Ext fallback has), Extension H (U+31350; U+31353, which only the Han Rare fallback has), Extensions I and J
 (U+2EBF0, U+323B0: only the Han Rare fallback, Jigmo) and emoji (🔥, and those of shop names newer than
-Symbola, the old emoji font: 🥰 🧧 🧋 🫩, which only the Noto Emoji fallback has) with the shipped fonts, not
-as missing-glyph boxes (tofu).
+Symbola, the old emoji font: 🥰 🧧 🧋 🫩, which only the Noto Emoji fallback has; a ZWJ sequence joined into
+one glyph) with the shipped fonts, not as missing-glyph boxes (tofu).
 
 The check is by pixels: the subject form's name field is drawn with three of one character at a time and
 cut out of the screen. A code point none of the shipped fonts has (U+10FFFD, private use) is what tofu
@@ -57,6 +57,13 @@ def differing(a: bytes, b: bytes) -> int:
     return sum(diff.histogram()[LEVEL + 1 :])
 
 
+def ink_width(png: bytes, blank: bytes) -> int:
+    """How wide the ink of a drawn field is: the columns that differ from the blank field."""
+    one, two = Image.open(io.BytesIO(png)).convert("L"), Image.open(io.BytesIO(blank)).convert("L")
+    box = ImageChops.difference(one, two).point(lambda v: 255 if v > LEVEL else 0).getbbox()
+    return 0 if box is None else box[2] - box[0]
+
+
 def drawn(screen: Screen, text: str) -> bytes:
     """The name field holding ``text``, drawn with the focus elsewhere (no caret)."""
     screen.fill(NAME_LABEL, text)
@@ -86,6 +93,11 @@ def test_the_app_draws_rare_hanzi_and_emoji_not_tofu(screen: Screen) -> None:
         "🔥": drawn(screen, "🔥" * 3),
         **{ch: drawn(screen, ch * 3) for ch in EXTENDED + EXT_G_H + RARE_HIJ + NEW_EMOJI},
     }
+    joined = {text: drawn(screen, text * 3) for text in ("👨", "👨\u200d🍳", "👨🍳")}
+    widths = {text: ink_width(png, shots["blank"]) for text, png in joined.items()}
+    # Flutter shapes text: the ZWJ sequence 👨‍🍳 (cook) is one glyph of the emoji font, as wide as 👨, not
+    # 👨 and 🍳 side by side
+    assert widths["👨\u200d🍳"] < 1.3 * widths["👨"] < 1.3 * 0.75 * widths["👨🍳"], widths
     strip = [Image.open(io.BytesIO(png)).convert("RGB") for png in shots.values()]
     sheet = Image.new("RGB", (strip[0].width, sum(im.height for im in strip)), "white")
     # blanks, tofu, 吉, 𠮷, 𡨸, 🔥, then EXTENDED, EXT_G_H, RARE_HIJ and NEW_EMOJI as drawn
