@@ -291,18 +291,6 @@ def rename_truetype(
     name.names = [r for r in name.names if r.platformID == 3]
 
 
-def subset_file(path: Path, unicodes: set[int]) -> tuple[TTFont, set[int]]:
-    """A subset of the font at ``path`` to the ``unicodes`` it maps, and the code points it kept."""
-    font = TTFont(str(path))
-    kept = unicodes & set(font.getBestCmap())
-    opts = options(drop_locale=False)
-    opts.hinting = False  # the sources' hinting tables are large and the app, PDF and HTML do not use them
-    subsetter = subset.Subsetter(opts)
-    subsetter.populate(unicodes=kept)
-    subsetter.subset(font)
-    return font, kept
-
-
 def han_wanted(main_cmap: Iterable[int], sources: Iterable[Path] = HANAZONO) -> set[int]:
     """Every hanzi (``is_hanzi``) some Hanazono face maps and the main font lacks."""
     have: set[int] = set()
