@@ -507,12 +507,17 @@ def _font_index(ch: str) -> int | None:
 
 def text_runs(line: str) -> list[tuple[str, int]]:
     """``line`` cut into runs of one font each: (text, index in ``FONT_PATHS``), the main font first choice;
-    a character no shipped font has stays in the main font's run (drawn as its missing-glyph box)."""
+    a character no shipped font has stays in the main font's run (drawn as its missing-glyph box). A
+    joining character (space, joiner, variation selector) stays in its neighbour's run when that font has
+    it, else goes to the first font that has it: the emoji fonts have no space (the main font has), and a
+    space after an emoji drawn in them would be their missing-glyph box."""
     runs: list[tuple[str, int]] = []
     for ch in line:
         index = _font_index(ch)
         if index is None:
             index = runs[-1][1] if runs else 0
+            if ord(ch) not in _cmap(index):
+                index = next((i for i in range(len(FONT_PATHS)) if ord(ch) in _cmap(i)), index)
         if runs and runs[-1][1] == index:
             runs[-1] = (runs[-1][0] + ch, index)
         else:

@@ -19,11 +19,14 @@ FONT_FAMILY = "NotoSansSC"
 FONT_FALLBACK = [family for family, _ in FALLBACK_FONTS]
 #: Fallbacks registered only once the first screen is on: the Han fallback is ~18 MB (every hanzi of CJK
 #: Extensions B-F that the main font lacks), the Han Ext one ~2 MB (Extensions G and H), the Han Rare one
-#: ~3.5 MB (the rest of G and H, Extensions I and J): only rare names need them. Flet's client does not
+#: ~3.5 MB (the rest of G and H, Extensions I and J), the symbols one 0.3 MB (Symbola's tiles, cards,
+#: dingbats and arrows that the emoji font lacks): only rare names need them. Flet's client does not
 #: wait for ``page.fonts`` before the first screen, but fetches them all as the page opens: at start such
 #: a file shares the link with the main font and delays it (bench/fonts_first_screen.py measures both
 #: ways). Until it is loaded such a hanzi shows as a box; Flutter lays the text out again when it arrives.
-LATE_FONTS: frozenset[str] = frozenset({"StreetPatrolHan", "StreetPatrolHanExt", "StreetPatrolHanRare"})
+LATE_FONTS: frozenset[str] = frozenset(
+    {"StreetPatrolHan", "StreetPatrolHanExt", "StreetPatrolHanRare", "StreetPatrolSymbols"}
+)
 _TEXT_STYLES = (
     "body_large", "body_medium", "body_small", "display_large", "display_medium", "display_small",
     "headline_large", "headline_medium", "headline_small", "label_large", "label_medium", "label_small",

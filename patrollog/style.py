@@ -25,13 +25,15 @@ STAGE_COLOURS: Mapping[Stage, str] = MappingProxyType(
 #: every hanzi of Hanazono Mincho the main font lacks (CJK Extensions B-F, compatibility ideographs), then
 #: the hanzi of BabelStone Han both lack (Extensions G and H; Arphic Public License, so a font of its own),
 #: then every CJK ideograph of Unicode 17.0 all three still lack, from Jigmo (CC0: the rest of Extensions G
-#: and H, Extensions I and J), then monochrome emoji (Symbola).
+#: and H, Extensions I and J), then monochrome emoji (Noto Emoji: every emoji of Unicode Emoji 17.0), then
+#: the pictographs and symbols of Symbola that Noto Emoji lacks (tiles, cards, dingbats, arrows).
 MAIN_FONT_FILE = "NotoSansSC-StreetPatrol.otf"
 FALLBACK_FONTS: tuple[tuple[str, str], ...] = (
     ("StreetPatrolHan", "StreetPatrolHan.otf"),
     ("StreetPatrolHanExt", "StreetPatrolHanExt.otf"),
     ("StreetPatrolHanRare", "StreetPatrolHanRare.otf"),
     ("StreetPatrolEmoji", "StreetPatrolEmoji.ttf"),
+    ("StreetPatrolSymbols", "StreetPatrolSymbols.ttf"),
 )
 
 #: The shipped CJK font as web pages declare it (``@font-face``), and the stack SVG and HTML text use.

@@ -51,9 +51,14 @@ Four fallback fonts follow it (``patrollog.style.FALLBACK_FONTS``), registered a
   ``/usr/share/common-licenses/CC0-1.0``). ``--han-rare-only --jigmo DIR`` builds just this font
   against the three already in ``--out``; ``DIR`` is a clone (or bare git directory) of that repository,
   or a directory of its ``jigmo-XXXXXX.woff2`` files.
-* ``StreetPatrolEmoji.ttf``: the emoji and pictographic symbols of Symbola (Debian fonts-symbola, "free for
-  any use"), monochrome outlines, so fpdf2, Pillow and Flutter all draw them (Noto Color Emoji is 11 MB of
-  bitmaps).
+* ``StreetPatrolEmoji.ttf``: Google's monochrome Noto Emoji (SIL OFL 1.1, release 3.006: every emoji of
+  Unicode Emoji 17.0), the code points the main font lacks, TrueType outlines that fpdf2, Pillow and
+  Flutter all draw (Noto Color Emoji is 11 MB of bitmaps), with its ligatures for ZWJ sequences, skin
+  tones and flags (``scripts/emoji_font.py``). ``--emoji-only --noto-emoji TTF`` builds just the two emoji
+  fonts; ``TTF`` is ``NotoEmoji_400Regular.ttf`` of the npm package ``@expo-google-fonts/noto-emoji`` or
+  the Google Fonts repository's variable ``NotoEmoji[wght].ttf`` (instanced at weight 400).
+* ``StreetPatrolSymbols.ttf``: the pictographs and symbols of Symbola (Debian fonts-symbola, "free for any
+  use") that Noto Emoji lacks (mahjong and domino tiles, cards, dingbats, arrows), the last fallback.
 
 Size: the subsetter follows GSUB closure by default, and Noto CJK's ``locl`` and vertical features pull in
 the Japanese/Korean/Traditional variants of thousands of hanzi (11 MB). The app sets horizontal zh-Hans
@@ -61,10 +66,11 @@ text only, so ``locl`` and the vertical features are dropped (6 MB); hints and t
 (kerning, proportional forms, Latin ligatures) stay. Run with ``--compare`` to measure the alternatives.
 
     .venv/bin/pip install cffsubr   # build-time only
-    .venv/bin/python scripts/build_font.py --jigmo DIR [--source TTC] [--out DIR] [--compare] \
-        [--babelstone TTF]
+    .venv/bin/python scripts/build_font.py --jigmo DIR --noto-emoji TTF [--source TTC] [--out DIR] \
+        [--compare] [--babelstone TTF] [--symbola TTF]
     .venv/bin/python scripts/build_font.py --han-ext-only [--babelstone TTF]
     .venv/bin/python scripts/build_font.py --han-rare-only --jigmo DIR
+    .venv/bin/python scripts/build_font.py --emoji-only --noto-emoji TTF [--symbola TTF]
 """
 
 from __future__ import annotations
@@ -75,11 +81,13 @@ import io
 import sys
 import textwrap
 import time
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import jigmo_chunks  # scripts/jigmo_chunks.py (this script's directory is on sys.path)
+import emoji_font  # scripts/emoji_font.py (this script's directory is on sys.path)
+import jigmo_chunks  # scripts/jigmo_chunks.py
 from fontTools import subset
 from fontTools.ttLib import TTCollection, TTFont, newTable
 
@@ -112,11 +120,6 @@ HAN_RARE_NAME = "StreetPatrolHanRare.otf"
 HAN_RARE_LICENCE = "StreetPatrolHanRare-LICENSE.txt"
 CC0_TEXT = Path("/usr/share/common-licenses/CC0-1.0")
 HANZI_LIST = ROOT / "assets" / "fonts" / "fallback-hanzi.txt"
-EMOJI_BLOCKS = (
-    range(0x2600, 0x27C0),  # Miscellaneous Symbols, Dingbats
-    range(0x2B00, 0x2C00),  # Miscellaneous Symbols and Arrows
-    range(0x1F000, 0x1FB00),  # tiles, cards, enclosed, pictographs, emoticons, transport, supplemental
-)
 VERTICAL_AND_LOCALE = {"locl", "vert", "vrt2", "vkna", "vrtr", "valt", "vhal", "vkrn", "vpal"}
 
 BLOCKS = {
@@ -286,18 +289,6 @@ def rename_truetype(
     name.setName(f"{version}; {note}", 5, 3, 1, 0x409)
     name.setName(postscript, 6, 3, 1, 0x409)
     name.names = [r for r in name.names if r.platformID == 3]
-
-
-def subset_file(path: Path, unicodes: set[int]) -> tuple[TTFont, set[int]]:
-    """A subset of the font at ``path`` to the ``unicodes`` it maps, and the code points it kept."""
-    font = TTFont(str(path))
-    kept = unicodes & set(font.getBestCmap())
-    opts = options(drop_locale=False)
-    opts.hinting = False  # the sources' hinting tables are large and the app, PDF and HTML do not use them
-    subsetter = subset.Subsetter(opts)
-    subsetter.populate(unicodes=kept)
-    subsetter.subset(font)
-    return font, kept
 
 
 def han_wanted(main_cmap: Iterable[int], sources: Iterable[Path] = HANAZONO) -> set[int]:
@@ -543,12 +534,41 @@ def apl_licence(source: Path, kept: set[int]) -> str:
     )
 
 
-def build_emoji_fallback(source: Path = SYMBOLA) -> tuple[bytes, set[int]]:
-    """StreetPatrolEmoji.ttf: Symbola's emoji and pictographic symbols, monochrome."""
-    wanted = {cp for block in EMOJI_BLOCKS for cp in block}
-    font, kept = subset_file(source, wanted)
-    rename_truetype(font, "StreetPatrol Emoji", "StreetPatrolEmoji", "StreetPatrol subset of Symbola")
-    return to_bytes(font), kept
+def write_emoji(out: Path, main_cmap: set[int], noto: Path, symbola: Path = SYMBOLA) -> set[int]:
+    """Build StreetPatrolEmoji.ttf (Noto Emoji) and StreetPatrolSymbols.ttf (Symbola's rest) and their
+    licences into ``out``; print their sizes and the coverage of Unicode Emoji by version. Returns the code
+    points of both."""
+    for path, hint in ((noto, "--noto-emoji"), (symbola, "--symbola")):
+        if not path.is_file():
+            raise SystemExit(f"{path}: missing ({hint}; module docstring)")
+    emoji, emoji_kept, source = emoji_font.build_emoji(noto, main_cmap)
+    symbols, symbols_kept = emoji_font.build_symbols(symbola, emoji_kept | main_cmap)
+    (out / emoji_font.EMOJI_NAME).write_bytes(emoji)
+    ofl = emoji_font.ofl_body(COPYRIGHT_FILE)
+    (out / emoji_font.EMOJI_LICENCE).write_text(
+        emoji_font.emoji_licence(noto, source, emoji_kept, ofl), encoding="utf-8"
+    )
+    (out / emoji_font.SYMBOLS_NAME).write_bytes(symbols)
+    (out / emoji_font.SYMBOLS_LICENCE).write_text(
+        emoji_font.symbols_licence(symbols_kept, Path("/usr/share/doc/fonts-symbola/copyright")),
+        encoding="utf-8",
+    )
+    for name, data, kept in (
+        (emoji_font.EMOJI_NAME, emoji, emoji_kept), (emoji_font.SYMBOLS_NAME, symbols, symbols_kept),
+    ):  # fmt: skip
+        zipped = emoji_font.zipped_size(data)
+        print(f"{name}: {len(data):,} bytes ({zipped:,} zipped), {len(kept):,} code points")
+    versions = emoji_font.unicode_emoji()
+    sets = {f"Unicode Emoji {v}, single emoji": cps["basic"] for v, cps in versions.items()}
+    sets |= {
+        f"Unicode Emoji {v}, every code point": cps["basic"] | cps["sequence"] for v, cps in versions.items()
+    }
+    sets["Symbola's blocks (Unicode 14)"] = {
+        cp for block in emoji_font.SYMBOL_BLOCKS for cp in block if unicodedata.category(chr(cp)) != "Cn"
+    }
+    fonts = {"main font": main_cmap, "emoji": emoji_kept, "symbols": symbols_kept}
+    print(emoji_font.emoji_table(fonts, sets))
+    return emoji_kept | symbols_kept
 
 
 def copied_licence(what: str, copyright_file: Path) -> str:
@@ -699,12 +719,29 @@ def main(argv: list[str] | None = None) -> int:
         "--han-rare-only", action="store_true",
         help=f"build only {HAN_RARE_NAME}, against the three hanzi fonts already in --out",
     )  # fmt: skip
+    parser.add_argument(
+        "--noto-emoji", type=Path,
+        help="Noto Emoji: NotoEmoji_400Regular.ttf of the npm package @expo-google-fonts/noto-emoji, or "
+        "the Google Fonts repository's variable NotoEmoji[wght].ttf",
+    )  # fmt: skip
+    parser.add_argument("--symbola", type=Path, default=SYMBOLA, help="Symbola_hint.ttf (fonts-symbola)")
+    parser.add_argument(
+        "--emoji-only", action="store_true",
+        help=f"build only {emoji_font.EMOJI_NAME} and {emoji_font.SYMBOLS_NAME}, against --out's main font",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    if args.jigmo is None and not args.han_ext_only:
+    if args.noto_emoji is None and not (args.han_ext_only or args.han_rare_only):
+        parser.error("--noto-emoji TTF is required (npm pack @expo-google-fonts/noto-emoji: 400Regular)")
+    if args.jigmo is None and not (args.han_ext_only or args.emoji_only):
         parser.error("--jigmo DIR is required (a clone of https://github.com/frankslin/jigmo-webfonts)")
 
     started = time.monotonic()
     have: set[int] = set()
+    if args.emoji_only:
+        with TTFont(str(args.out / OUT_NAME), lazy=True) as shipped:
+            write_emoji(args.out, set(shipped.getBestCmap()), args.noto_emoji, args.symbola)
+        print(f"({time.monotonic() - started:.0f} s)")
+        return 0
     if args.han_rare_only:
         for file in (OUT_NAME, HAN_NAME, HAN_EXT_NAME):
             with TTFont(str(args.out / file), lazy=True) as shipped:
@@ -757,18 +794,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     _, ext_kept = write_han_ext(args.out, main_cmap | han_kept, args.babelstone)
     write_han_rare(args.out, main_cmap | han_kept | ext_kept, args.jigmo)
-    emoji, emoji_kept = build_emoji_fallback()
-    (args.out / "StreetPatrolEmoji.ttf").write_bytes(emoji)
-    (args.out / "StreetPatrolEmoji-LICENSE.txt").write_text(
-        copied_licence(
-            "StreetPatrol Emoji (StreetPatrolEmoji.ttf) is a subset of Symbola by George Douros.",
-            Path("/usr/share/doc/fonts-symbola/copyright"),
-        ),
-        encoding="utf-8",
-    )
+    write_emoji(args.out, main_cmap, args.noto_emoji, args.symbola)
     print(f"{HAN_NAME}: {len(han):,} bytes, {len(han_kept):,} code points")
     print(han_table(main_cmap, han_kept))
-    print(f"StreetPatrolEmoji.ttf: {len(emoji):,} bytes, {len(emoji_kept):,} code points")
 
     print(
         f"{args.out / OUT_NAME}: {len(data):,} bytes, {len(font.getGlyphOrder()):,} glyphs, "

@@ -4,9 +4,10 @@ shipped font files (``assets/fonts``, built by ``scripts/build_font.py``).
 The main CJK font has no ``unicode-range``: every page needs it (the sign-in page preloads it). Each
 fallback (``patrollog.style.FALLBACK_FONTS``: the Han fallback of ~59,000 rare hanzi, ~18 MB; the Han Ext
 fallback of Extensions G and H, ~2 MB; the Han Rare fallback of the rest of G and H and Extensions I and J,
-~3.5 MB; the emoji font, ~1 MB) declares the ``unicode-range`` of the code
-points its file maps, so a browser fetches it only for a page that holds such a character (CSS Fonts 4: a
-face whose range does not include a character of the text is not loaded). The ranges are read from each
+~3.5 MB; the emoji font, Noto Emoji, 0.9 MB; Symbola's other symbols, 0.3 MB) declares the
+``unicode-range`` of the code points its file maps, so a browser fetches it only for a page that holds
+such a character (CSS Fonts 4: a face whose range does not include a character of the text is not
+loaded). The ranges are read from each
 file's cmap once, when HQ starts, and merged across small gaps into a few spans per block: a wider range
 only means the browser considers the face for a character the fonts before it in ``FONT_STACK`` already
 have, which it then takes from those.

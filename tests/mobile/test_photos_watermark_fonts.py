@@ -1,8 +1,11 @@
-"""The watermark draws characters its main font lacks (a rare name hanzi 𪚥, an emoji 🔥, Extension G to J
-hanzi) in the shipped fallback font that has them (``patrollog.style.FALLBACK_FONTS``), never as the main
-font's missing box; 𰻝 (biáng, Extension G) is drawn by the main font itself (Noto CJK has it)."""
+"""The watermark draws characters its main font lacks (a rare name hanzi 𪚥, an emoji 🔥 and the emoji
+of shop names newer than Symbola, 🥰 🧧 🧋 🫩, Extension G to J hanzi) in the shipped fallback font that
+has them (``patrollog.style.FALLBACK_FONTS``), never as the main font's missing box; 𰻝 (biáng,
+Extension G) is drawn by the main font itself (Noto CJK has it)."""
 
 from __future__ import annotations
+
+import itertools
 
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageChops, ImageDraw, ImageFont
@@ -104,3 +107,47 @@ def test_extension_h_i_j_names_only_jigmo_has_render_glyphs() -> None:
     rare_font, main = str(FONT_PATHS[fonts[EXT_J]]), str(FONT_PATHS[0])
     assert ImageChops.difference(glyph(rare_font, EXT_J), glyph(main, EXT_J)).getbbox() is not None
     assert glyph(rare_font, EXT_J).getbbox() is not None
+
+
+#: Emoji of shop names the old emoji font (Symbola) lacked: 🥰 U+1F970, 🧧 U+1F9E7 (red envelope), 🧋
+#: U+1F9CB (bubble tea), 🫩 U+1FAE9 (Unicode 16): only StreetPatrolEmoji (Noto Emoji) has them.
+NEW_EMOJI = "🥰🧧🧋\U0001fae9"
+
+
+def test_emoji_newer_than_symbola_render_in_the_emoji_font() -> None:
+    """Runs in both venvs (scripts/test: Pillow 13 and the phone's 10.4), FreeType reading Noto Emoji's
+    TrueType outlines; a ZWJ sequence stays in one run (the joiner has no glyph of its own to draw)."""
+    runs = text_runs(f"王{NEW_EMOJI}奶茶 👨\u200d🍳👍🏽")
+    fonts = {ch: index for text, index in runs for ch in text}
+    assert {FONT_PATHS[fonts[ch]].name for ch in NEW_EMOJI + "👨\u200d🍳👍🏽"} == {"StreetPatrolEmoji.ttf"}
+    assert fonts["王"] == fonts["奶"] == 0
+    assert ("👨\u200d🍳👍🏽", fonts["👨"]) in runs
+    size = (1440, 1000)
+    box_only = render_watermark(size, [f"事由 {chr(0x10FFFD)}"])
+    drawn = {ch: render_watermark(size, [f"事由 {ch}"]) for ch in NEW_EMOJI}
+    for ch, image in drawn.items():
+        assert ImageChops.difference(image.mask, box_only.mask).getbbox() is not None, f"U+{ord(ch):X}"
+    for one, two in itertools.pairwise(NEW_EMOJI):
+        assert ImageChops.difference(drawn[one].mask, drawn[two].mask).getbbox() is not None, (one, two)
+    # Pillow's FreeType reads the file itself: each glyph has ink, unlike the main font's missing box
+    emoji, main = str(FONT_PATHS[fonts["🧋"]]), str(FONT_PATHS[0])
+    for ch in NEW_EMOJI:
+        assert glyph(emoji, ch).getbbox() is not None, f"U+{ord(ch):X}"
+        assert ImageChops.difference(glyph(emoji, ch), glyph(main, ch)).getbbox() is not None
+    # the main font draws it as its missing-glyph box
+    assert ImageChops.difference(glyph(main, "🧋"), glyph(main, FIRE)).getbbox() is None
+
+
+def test_a_space_after_an_emoji_is_drawn_by_a_font_that_has_it() -> None:
+    """The emoji and symbols fonts have no space (the main font has): a space, joiner or variation selector
+    goes with its neighbour's run only when that font has it, so no space is drawn as a missing-glyph box."""
+    line = "🧋 奶茶 🧧🥰 👨\u200d🍳👍🏽 🀅 王 ❤\ufe0f 1"
+    runs = text_runs(line)
+    assert "".join(text for text, _ in runs) == line
+    cmaps = [cmap(i) for i in range(len(FONT_PATHS))]
+    for text, index in runs:
+        for ch in text:
+            assert ord(ch) in cmaps[index], (f"U+{ord(ch):X}", FONT_PATHS[index].name)
+    fonts = {FONT_PATHS[index].name for _, index in runs}
+    assert {"StreetPatrolEmoji.ttf", "StreetPatrolSymbols.ttf"} <= fonts
+    assert ("👨\u200d🍳👍🏽", FONT_PATHS.index(FONT_PATHS[0].with_name("StreetPatrolEmoji.ttf"))) in runs

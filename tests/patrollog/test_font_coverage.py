@@ -159,6 +159,7 @@ def test_the_han_ext_fallback_is_a_font_of_its_own_with_its_licence() -> None:
         "StreetPatrolHanExt",
         "StreetPatrolHanRare",
         "StreetPatrolEmoji",
+        "StreetPatrolSymbols",
     ]
     assert dict(FALLBACK_FONTS)["StreetPatrolHanExt"] == HAN_EXT_FILE.name
     assert {BIANG, BIANG_TRADITIONAL} <= main  # Noto CJK has biáng; the Han Ext fallback the rest

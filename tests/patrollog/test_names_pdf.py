@@ -1,4 +1,5 @@
-"""Names as people write them in the day-log PDF: CJK Extension A-J hanzi (𰻝𰻝面馆 too) and emoji are set
+"""Names as people write them in the day-log PDF: CJK Extension A-J hanzi (𰻝𰻝面馆 too) and emoji (🧋 bubble
+tea, 🧧, 🫩 of Unicode 16; ZWJ sequences, skin tones, flags and keycaps code point by code point) are set
 in the main font or a fallback and extract back intact; a character no shipped font has prints as a
 visible mark and is reported, never dropped; a very long name is capped at three lines in the case table."""
 
@@ -26,9 +27,10 @@ from tests.patrollog.dayfixture import NAMES, SUBJECTS, fixture_day
 #: 㐂 (Ext A), 䶮 (Ext A), 𠮷 𡈼 (Ext B, main font), 𪚥 (Ext B, fallback), 🔥🍢 (emoji fallback).
 RARE_NAMES = ("王㐂", "𠮷野家", "刘䶮", "𡈼记面馆", "李𪚥", "🔥🍢烧烤")
 LONG_NAME = "".join(f"第{i:03d}号很长的摊位名称" for i in range(20))[:200]
-#: 🫩 (U+1FAE9, an emoji of Unicode 16, newer than Symbola): no shipped font has it. Every CJK ideograph
-#: of Unicode 17.0 is in one (tests/patrollog/test_font_coverage.py).
-NO_FONT = "\U0001fae9"
+#: U+1FA00 NEUTRAL CHESS KING (a symbol of Unicode 12, not an emoji): no shipped font has it. Every CJK
+#: ideograph of Unicode 17.0 (tests/patrollog/test_font_coverage.py) and every emoji of Unicode Emoji 17.0
+#: (tests/patrollog/test_emoji_coverage.py) is in one.
+NO_FONT = "\U0001fa00"
 
 
 def day_with_subjects(*subjects: str) -> DayLog:
@@ -85,7 +87,7 @@ def test_a_character_without_a_font_is_marked_and_reported(caplog: pytest.LogCap
         rendered = render_daylog(day_with_subjects(f"张{NO_FONT}记"))
     assert rendered.missing == (NO_FONT,)
     assert f"张{MISSING_MARK}记" in extracted(rendered.data)
-    assert any("U+1FAE9" in r.getMessage() for r in caplog.records)
+    assert any("U+1FA00" in r.getMessage() for r in caplog.records)
 
 
 def test_a_200_character_name_is_capped_in_the_table() -> None:
@@ -219,3 +221,45 @@ def test_extension_g_to_j_names_only_jigmo_has_round_trip(caplog: pytest.LogCapt
     assert any("StreetPatrolHanRare" in f for f in pdf_fonts(rendered.data))
     assert not any("StreetPatrolHanRare" in f for f in pdf_fonts(ext.data))
     assert len(rendered.data) - len(ext.data) < 40_000, (len(ext.data), len(rendered.data))
+
+
+#: Shop names with emoji newer than Symbola, the old emoji font (each printed 〓 with it): 🥰 🧧 🧨 🧋
+#: (Unicode 11-13), 🫠 🫶 (14.0), 🥱 🛺 🪧 🫖, 🫨 (15.0), 🫩 (16.0); and sequences: a ZWJ sequence
+#: (👨‍🍳 cook), a skin tone (👍🏽), a flag (🇨🇳), a keycap (1️⃣), an emoji-presentation selector (❤️).
+EMOJI_NAMES = (
+    "🥰🧧🧨小卖部", "🧋奶茶", "🫠🫶🥱🛺🪧🫖茶馆", "🫨\U0001fae9面馆", "👨\u200d🍳厨房👍🏽好",
+    "🇨🇳国旗1\ufe0f\u20e3号❤\ufe0f心",
+)  # fmt: skip
+#: Pictographs Noto Emoji lacks, only the last fallback (Symbola's) has: a mahjong tile, a playing card.
+SYMBOL_NAME = "🀅🂡棋牌室"
+
+
+def test_emoji_names_round_trip_code_point_by_code_point(caplog: pytest.LogCaptureFixture) -> None:
+    """fpdf2 sets text code point by code point (no shaping here: uharfbuzz is not installed on the phone),
+    so a ZWJ sequence prints as its parts (👨 and 🍳; the joiner, variation selector and tags have no
+    width) and every part extracts back, the joiner too."""
+    emoji = cmap_of(DEFAULT_FONT.with_name("StreetPatrolEmoji.ttf"))
+    symbols = cmap_of(DEFAULT_FONT.with_name("StreetPatrolSymbols.ttf"))
+    main = cmap_of(DEFAULT_FONT)
+    assert all(ord(ch) in emoji for ch in "🥰🧧🧨🧋🫠🫶🥱🛺🪧🫖🫨\U0001fae9👨\u200d🍳👍🏽🇨🇳\ufe0f\u20e3")
+    assert all(ord(ch) in symbols for ch in "🀅🂡")
+    with caplog.at_level(logging.WARNING, logger="patrollog.pdf"):
+        plain = render_daylog(day_with_subjects("张三"))
+        rendered = render_daylog(day_with_subjects(*EMOJI_NAMES, SYMBOL_NAME))
+    assert rendered.missing == ()
+    assert not caplog.records
+    text = extracted(rendered.data)
+    assert MISSING_MARK not in text
+    for name in (*EMOJI_NAMES, SYMBOL_NAME):
+        assert name in text, [f"U+{ord(ch):X}" for ch in name]
+    poppler = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=rendered.data, capture_output=True, check=True
+    ).stdout.decode()
+    poppler = "".join(poppler.split())
+    for name in ("🥰🧧🧨小卖部", "🧋奶茶", "👨\u200d🍳厨房", "🇨🇳国旗", SYMBOL_NAME):
+        assert name in poppler, name
+    fonts = pdf_fonts(rendered.data)
+    assert any("StreetPatrolEmoji" in f for f in fonts), fonts
+    assert any("StreetPatrolSymbols" in f for f in fonts), fonts
+    assert not any("StreetPatrolEmoji" in f or "StreetPatrolSymbols" in f for f in pdf_fonts(plain.data))
+    assert {ord(ch) for ch in "小卖部奶茶1"} <= main  # the main font keeps its own: the keycap's digit

@@ -589,6 +589,8 @@ DASHBOARD: list[tuple[str, tuple[int, ...]]] = [
     ("GET /assets/fonts/StreetPatrolHan.otf", (200, 200, 200, 200, 200, 200)),
     ("GET /assets/fonts/StreetPatrolHanExt.otf", (200, 200, 200, 200, 200, 200)),
     ("GET /assets/fonts/StreetPatrolHanRare.otf", (200, 200, 200, 200, 200, 200)),
+    ("GET /assets/fonts/StreetPatrolEmoji.ttf", (200, 200, 200, 200, 200, 200)),
+    ("GET /assets/fonts/StreetPatrolSymbols.ttf", (200, 200, 200, 200, 200, 200)),
     ("GET /assets/fonts/absent.otf", (404, 404, 404, 404, 404, 404)),
     ("POST /assets/fonts/StreetPatrolHan.otf", (405, 405, 405, 405, 405, 405)),
     ("POST /dashboard/sign-in", (303, 303, 403, 422, 403, 303)),

@@ -2,8 +2,9 @@
 its fallbacks (rare name hanzi, emoji), each fallback with the ``unicode-range`` of its file so a browser
 fetches the 18 MB Han fallback (or the 2 MB Han Ext one: Extensions G and H, or the 3.5 MB Han Rare one: the
 rest of G and H, I and J) only for a page that needs it; font files are served with a caching header; and
-Chromium loads the fallbacks and draws 𠮷, Extension B/C/F/G/H/I/J hanzi, 𰻝 (biáng) and 🔥 with them
-(marked ``browser``)."""
+Chromium loads the fallbacks and draws 𠮷, Extension B/C/F/G/H/I/J hanzi, 𰻝 (biáng), 🔥 and the emoji newer
+than Symbola (🥰 🧧 🧋 🫩: Noto Emoji, in one colour, not the system's colour emoji font; a ZWJ sequence, a
+skin tone and a flag joined into one glyph) with them (marked ``browser``)."""
 
 from __future__ import annotations
 
@@ -186,3 +187,97 @@ DRAW_JS = """(chars) => {
 
 def _differing(a: list[int], b: list[int]) -> int:
     return sum(1 for x, y in zip(a, b, strict=True) if abs(x - y) > 48)
+
+
+#: Emoji of shop names only the emoji fallback (Noto Emoji) has, newer than Symbola: 🥰 🧧 🧋 🫩 (U+1FAE9,
+#: Unicode 16); and 🀅 (a mahjong tile) only the symbols fallback (Symbola's rest) has.
+NEW_EMOJI = "🥰🧧🧋\U0001fae9"
+SYMBOL = "🀅"
+
+#: Each character drawn black at 48 px on a canvas, in the body's font stack and in ``family`` alone (then
+#: Chromium's own fallback: the system's fonts): RGBA of both.
+DRAW_BOTH_JS = """([chars, family]) => {
+    const out = {};
+    const stack = getComputedStyle(document.body).fontFamily;
+    for (const ch of chars) {
+        out[ch] = [stack, family].map((fonts) => {
+            const canvas = document.createElement('canvas');
+            canvas.width = canvas.height = 64;
+            const g = canvas.getContext('2d');
+            g.fillStyle = '#000';
+            g.font = '48px ' + fonts;
+            g.fillText(ch, 4, 52);
+            return Array.from(g.getImageData(0, 0, 64, 64).data);
+        });
+    }
+    return out;
+}"""
+
+
+#: A ZWJ sequence (👨‍🍳 cook), a skin tone (👍🏽) and a flag (🇨🇳).
+JOINED = ("👨\u200d🍳", "👍🏽", "🇨🇳")
+WIDTHS_JS = """(texts) => {
+    const g = document.createElement('canvas').getContext('2d');
+    g.font = '48px StreetPatrolEmoji';
+    return Object.fromEntries(texts.map((t) => [t, g.measureText(t).width]));
+}"""
+
+
+@pytest.mark.browser
+def test_emoji_newer_than_symbola_in_chromium(hq: Hq) -> None:
+    """Chromium fetches the emoji fallback for a shop name with 🧋 and draws each emoji from it: the same
+    pixels as the face alone, one colour (a system colour emoji font would give colour), not the
+    missing-glyph box, not blank, each unlike the others; 🀅 from the symbols fallback."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
+    url = hq.serve().url
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 412, "height": 915}, locale="zh-CN")
+            fetched: list[str] = []
+            page.on("response", lambda r: fetched.append(r.url.rsplit("/", 1)[-1]))
+            page.goto(f"{url}/dashboard")
+            name = f"王{NEW_EMOJI}奶茶{SYMBOL}"
+            page.fill("#badge", name)
+            assert page.input_value("#badge") == name
+            loaded = page.evaluate(
+                "async (text) => (await document.fonts.load("
+                "'16px ' + getComputedStyle(document.body).fontFamily, text)).map(f => f.family)",
+                name,
+            )
+            assert "StreetPatrolEmoji" in loaded, loaded
+            assert "StreetPatrolSymbols" in loaded, loaded
+            page.evaluate("document.fonts.ready")
+            for family in ("StreetPatrolEmoji", "StreetPatrolSymbols"):
+                status = page.evaluate(
+                    "(family) => [...document.fonts].filter(f => f.family === family).map(f => f.status)",
+                    family,
+                )
+                assert status == ["loaded"], (family, status)  # Chromium's sanitiser accepted the file
+                assert f"{family}.ttf" in fetched, fetched
+            assert not any(name.startswith("StreetPatrolHan") for name in fetched), fetched
+            emoji = page.evaluate(DRAW_BOTH_JS, [[*NEW_EMOJI, MISSING, " "], "StreetPatrolEmoji"])
+            # shaped text joins a ZWJ sequence, a skin tone and a flag into one glyph of the emoji font
+            widths = page.evaluate(WIDTHS_JS, [*JOINED, "👨", "🍳"])
+            assert widths["👨"] == widths["🍳"] > 0
+            for text in JOINED:
+                assert widths[text] == widths["👨"], (text, widths)  # one glyph wide, not two
+            symbol = page.evaluate(DRAW_BOTH_JS, [[SYMBOL], "StreetPatrolSymbols"])
+        finally:
+            browser.close()
+    drawn = {ch: pair for ch, pair in {**emoji, **symbol}.items()}
+    alpha = {ch: pair[0][3::4] for ch, pair in drawn.items()}
+    for ch in NEW_EMOJI + SYMBOL:
+        stack, alone = drawn[ch]
+        assert stack == alone, f"U+{ord(ch):X} not drawn by its fallback face"
+        coloured = sum(1 for i in range(0, len(stack), 4) if stack[i + 3] and max(stack[i : i + 3]) > 40)
+        assert coloured == 0, f"U+{ord(ch):X} drawn in colour: a system emoji font, not the shipped one"
+        assert _differing(alpha[ch], alpha[MISSING]) > 60, f"U+{ord(ch):X} drawn as tofu"
+        assert _differing(alpha[ch], alpha[" "]) > 60, f"U+{ord(ch):X} not drawn"
+    for one, two in itertools.pairwise(NEW_EMOJI + SYMBOL):
+        assert _differing(alpha[one], alpha[two]) > 60, (one, two)
