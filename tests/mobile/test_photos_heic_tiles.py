@@ -9,7 +9,9 @@ Grid files: pillow-heif 1.x writes them (``tile_size``); the phone venv's pillow
 four made with ``tile_size`` are kept in tests/mobile/data (``scene((1003, 771))`` of
 test_photos_heic.py at quality 90 with 128 px tiles, plain and with EXIF orientation 5; a 10000 x 9990
 grey picture with a red top-left quarter, a blue bottom-right quarter and a green 1000 px square at
-(3000, 7000), quality 30, 512 px tiles, as phones write them; the 10-bit grid of ``ten_bit_grid``).
+(3000, 7000), quality 30, 512 px tiles, as phones write them; the 10-bit grid of ``ten_bit_grid``), and
+every grid ``grid`` makes is kept in tests/mobile/data/grids (written by pillow-heif 1.9 with
+``STREETPATROL_KEEP_GRIDS=1``), so the phone venv runs every tile test on its libheif 1.19.7 too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from __future__ import annotations
 import array
 import ctypes
 import ctypes.util
+import hashlib
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -35,18 +39,40 @@ SMALL_GRID = DATA / "grid-1003x771-tile128.heic"
 LIMIT_GRID = DATA / "grid-10000x9990-tile512.heic"
 SETTINGS = PhotoSettings()
 
+LIBHEIF = tuple(int(part) for part in pillow_heif.libheif_info()["libheif"].split(".")[:2])
 needs_libheif = pytest.mark.skipif(not photoheif.available(), reason="no libheif 1.19+ reachable")
 
 
+#: Grid HEICs pillow-heif 1.x wrote for ``grid`` (``STREETPATROL_KEEP_GRIDS=1``): the phone-pinned venv's
+#: pillow-heif 0.22 writes a single picture whatever ``tile_size`` says, and reads these instead, so its
+#: libheif (1.19.7) goes through every tile test too.
+KEPT_GRIDS = DATA / "grids"
+
+
+def _kept(image: Image.Image, tile: int, params: dict[str, object]) -> Path:
+    key = hashlib.sha256(repr(sorted(params.items())).encode()).hexdigest()[:12]
+    return KEPT_GRIDS / f"{image.width}x{image.height}-{image.mode}-tile{tile}-{key}.heic"
+
+
 def grid(image: Image.Image, tile: int, **params: object) -> bytes:
-    """``image`` as a grid HEIC of ``tile`` px tiles (pillow-heif 1.x), else the test is skipped."""
+    """``image`` (a ``scene``) as a grid HEIC of ``tile`` px tiles: written here by pillow-heif 1.x, else the
+    kept file of the same scene, else the test is skipped."""
+    kept = _kept(image, tile, params)
     out = io.BytesIO()
     try:
         image.save(out, "HEIF", quality=90, tile_size=tile, **params)
+        data = out.getvalue()
     except TypeError:
+        data = b""
+    wrote_grid = bool(data) and photowhole.heif_source(data) is not None
+    if wrote_grid and os.environ.get("STREETPATROL_KEEP_GRIDS") == "1":
+        KEPT_GRIDS.mkdir(exist_ok=True)
+        kept.write_bytes(data)
+    if not wrote_grid and kept.exists():
+        return kept.read_bytes()
+    if not data:
         pytest.skip("this pillow-heif writes no grid HEIC")
-    data = out.getvalue()
-    if photowhole.heif_source(data) is None and not params and image.mode == "RGB":
+    if not wrote_grid and not params and image.mode == "RGB":
         pytest.skip("this pillow-heif ignored tile_size")
     return data
 
@@ -227,7 +253,14 @@ def test_every_orientation_is_turned_as_pillow_heif_turns_it(
     if size[0] % 2 == 0 and size[1] % 2 == 0:
         assert max(high for _, high in difference.getextrema()) <= 2
     else:
-        assert max(ImageStat.Stat(difference).mean) < 0.5
+        # inside the outer ring of reduced pixels: libheif 1.19.7's whole decode of a turned picture of odd
+        # size misplaces its last column or row (up to 113 levels there; 1.23.7's does not), while the
+        # tiles equal the upright decode turned (asserted above) on every version
+        inner = difference.crop((1, 1, difference.width - 1, difference.height - 1))
+        assert max(ImageStat.Stat(inner).mean) < 0.2
+        assert max(high for _, high in inner.getextrema()) <= 4
+        if LIBHEIF >= (1, 23):
+            assert max(ImageStat.Stat(difference).mean) < 0.5
 
 
 def test_without_usable_libheif_the_whole_decode_and_its_refusal_stay(
@@ -349,7 +382,6 @@ def test_libheif_is_reached_in_a_process_that_never_imported_pillow_heif() -> No
     import subprocess
     import sys
 
-    version = tuple(int(part) for part in pillow_heif.libheif_info()["libheif"].split(".")[:2])
     code = (
         "import sys\n"
         "from mobile import photoheif\n"
@@ -362,4 +394,4 @@ def test_libheif_is_reached_in_a_process_that_never_imported_pillow_heif() -> No
         text=True,
         check=True,
     )
-    assert done.stdout.split() == [str(version >= (1, 19)), "False"]
+    assert done.stdout.split() == [str(LIBHEIF >= (1, 19)), "False"]
