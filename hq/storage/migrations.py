@@ -823,6 +823,35 @@ CREATE INDEX agg_subjects_top ON agg_subjects (n DESC, subject_id, last_penalty_
         dialect.execute(conn, sql)
 
 
+def m014_feed_scope_indexes(conn: Any, dialect: Dialect) -> None:
+    """Fewer index entries per change-feed row and per case (issue #17, ingest's writes): each scope index
+    of ``changes`` holds only the rows that have that scope (a case version's entry has a badge and a
+    squad, no district; a subject's history has a district only, so each used to add one or two entries
+    of NULL to the other indexes), and the rows scoped to everyone (no district, no badge; by their NULL
+    squad) or to a squad alone get their own small index, which a pull's first arm (``scope_* IS NULL``)
+    reads where it read ``changes_squad`` before. Every arm of a pull's OR (``scope_district = ?``,
+    ``scope_badge = ?``, ``scope_squad = ?``) implies its index's ``IS NOT NULL``, so both engines still
+    reach each arm through an index. ``cases_squad (squad_code, occurred_at)`` is a prefix of
+    ``cases_squad_time (squad_code, occurred_at, case_no, version)``, which serves every query it served:
+    dropped. ``IF EXISTS``: it can run again over its own result (a database marked older by hand)."""
+    _run(
+        conn,
+        dialect,
+        """
+DROP INDEX IF EXISTS changes_district;
+DROP INDEX IF EXISTS changes_badge;
+DROP INDEX IF EXISTS changes_squad;
+DROP INDEX IF EXISTS changes_unscoped;
+CREATE INDEX changes_district ON changes (scope_district, seq) WHERE scope_district IS NOT NULL;
+CREATE INDEX changes_badge ON changes (scope_badge, seq) WHERE scope_badge IS NOT NULL;
+CREATE INDEX changes_squad ON changes (scope_squad, seq) WHERE scope_squad IS NOT NULL;
+CREATE INDEX changes_unscoped ON changes (scope_squad, seq)
+    WHERE scope_district IS NULL AND scope_badge IS NULL;
+DROP INDEX IF EXISTS cases_squad
+""",
+    )
+
+
 #: The schema, oldest first. ``len(MIGRATIONS)`` is the version this code writes.
 MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m001_initial,
@@ -838,6 +867,7 @@ MIGRATIONS: tuple[Callable[[Any, Dialect], None], ...] = (
     m011_city_scale,
     m012_squad_feed_device_first_seen,
     m013_one_feed_entry_per_case_version,
+    m014_feed_scope_indexes,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

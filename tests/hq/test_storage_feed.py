@@ -203,6 +203,7 @@ def test_a_database_made_before_the_squad_feed_gets_its_column_at_open(storage: 
     _emit(storage, ChangeKind.SUBJECT, "s1", ChangeScope(district=DISTRICT), name="a")
     run = raw_sql(storage)
     run("DROP INDEX changes_squad", ())
+    run("DROP INDEX changes_unscoped", ())  # a later index over the column: no such database had it
     run("ALTER TABLE changes DROP COLUMN scope_squad", ())
     storage.create_schema()  # what opening HQ does
     assert _squad_pull(storage, badge=OFFICER.badge)[0] == ["s1"]
