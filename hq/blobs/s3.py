@@ -30,7 +30,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from hq.blobs.partials import _NAME, OffsetMismatch, PartialStore, _Digest, copy_exactly
-from hq.blobs.store import BlobError, BlobNotFound, _mismatch, check_name, verify_file
+from hq.blobs.store import BlobError, BlobNotFound, _mismatch, check_name, sweep_spool, verify_file
 
 _CHUNK = 1 << 20
 _KEPT = "kept"  # object metadata: when the partial was kept (the partials' clock, seconds)
@@ -105,14 +105,7 @@ class S3BlobStore:
         )
 
     def sweep_temp(self, older_than: timedelta) -> int:
-        limit = time.time() - older_than.total_seconds()
-        removed = 0
-        for entry in os.scandir(self._tmp):
-            with contextlib.suppress(FileNotFoundError):
-                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < limit:
-                    os.unlink(entry.path)
-                    removed += 1
-        return removed
+        return sweep_spool(self._tmp, older_than)
 
     def _head(self, sha256: str) -> dict[str, Any] | None:
         try:

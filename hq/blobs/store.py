@@ -39,6 +39,20 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
 
 
+def sweep_spool(folder: Path, older_than: timedelta) -> int:
+    """Remove the files directly in ``folder`` (a spool of half-written uploads) older than ``older_than``;
+    how many. Age, not "everything at start": other HQ worker processes may be spooling into the same
+    folder."""
+    limit = time.time() - older_than.total_seconds()
+    removed = 0
+    for entry in os.scandir(folder):
+        with contextlib.suppress(FileNotFoundError):
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < limit:
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
 class BlobError(LocalizedError):
     code = "blob"
 
@@ -146,15 +160,7 @@ class FilesystemBlobStore:
         )
 
     def sweep_temp(self, older_than: timedelta) -> int:
-        # Age, not "everything at start": other HQ worker processes may be spooling into the same dir.
-        limit = time.time() - older_than.total_seconds()
-        removed = 0
-        for entry in os.scandir(self._tmp):
-            with contextlib.suppress(FileNotFoundError):
-                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < limit:
-                    os.unlink(entry.path)
-                    removed += 1
-        return removed
+        return sweep_spool(self._tmp, older_than)
 
     def has(self, sha256: str) -> bool:
         return self._final(sha256).is_file()
