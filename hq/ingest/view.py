@@ -13,6 +13,9 @@
   update what the view answers, so a later case of the same batch sees the earlier ones exactly as it
   would see them stored. ``flush`` writes what is queued: one statement per table
   (``SqlBase._rows``), the summed tally delta (``hq.tally.TallyDelta``) and each queued history once.
+  Where the storage pipelines its writes (``Tx.spill_rows``, PostgreSQL), queued case versions and
+  receipts are sent ahead every ``spill_rows``, so the server writes them while the next cases are
+  checked; the tally and the histories still wait for ``flush`` (each is written once a batch).
 - ``invalidate`` flushes and forgets what was read: ``hq.ingest.push`` calls it before a record it applies
   with direct reads and writes (an amendment, a subject, a shift, a review, a work-order event), so
   nothing queued is ever missing from what those read. A first version that restages later cases is
@@ -51,8 +54,10 @@ class BatchView:
         self.device_id = device_id
         self.warm = False
         self._cases: list[NewCase] = []
+        self._spill = tx.spill_rows or -1  # -1: never (``len`` is never -1)
         self._receipts: list[Receipt] = []
         self._tally = TallyDelta()
+        self._tally_due = False
         self._history: dict[str, tuple[str, list[HistoryEntry]]] = {}  # subject -> (district, entries)
         self._policies: dict[int, Policy] = {}
         self._first_seen: datetime | None = _UNSET
@@ -202,6 +207,10 @@ class BatchView:
         self.note_stored(new.case)
         self._cases.append(new)
         self._tally.change(None, facts_of(state, Counted.of_json(new.payload)))
+        self._tally_due = True
+        if len(self._cases) == self._spill:
+            self.tx.save_cases(self._cases)
+            self._cases = []
 
     def note_stored(self, case: Case) -> None:
         """Learn of a first case version, queued or stored."""
@@ -236,6 +245,9 @@ class BatchView:
         self._load_receipts([receipt.record_id])
         self.receipts[receipt.record_id].append(receipt)
         self._receipts.append(receipt)
+        if len(self._receipts) == self._spill:
+            self.tx.add_receipts(self._receipts)
+            self._receipts = []
 
     def add_history(self, subject_id: str, district: str, entries: list[HistoryEntry]) -> None:
         """Queue ``hq.feed.emit_history`` of a subject; a later one of the same subject in the batch
@@ -252,7 +264,9 @@ class BatchView:
         if self._cases:
             self.tx.save_cases(self._cases)
             self._cases = []
+        if self._tally_due:  # after every queued version is written (some may have been sent ahead)
             self._tally.write(self.tx)
+            self._tally_due = False
         if self._receipts:
             self.tx.add_receipts(self._receipts)
             self._receipts = []

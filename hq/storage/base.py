@@ -453,6 +453,13 @@ class Tx(Protocol):
     """One database transaction. Every method runs inside it; nothing is visible to others before the
     ``with`` block ends. ``at`` arguments are aware datetimes (stored in UTC)."""
 
+    @property
+    def spill_rows(self) -> int:
+        """How many queued case versions or receipts a push batch sends ahead (``save_cases`` /
+        ``add_receipts`` before its end; 0: once, at the end): > 0 where the database works while HQ's
+        Python goes on (PostgreSQL's pipeline mode), so the batch's writes overlap its checks."""
+        ...
+
     # -- organisation
     def put_district(self, district: District) -> None: ...
     def get_district(self, code: str) -> District | None: ...

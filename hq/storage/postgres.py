@@ -12,6 +12,13 @@ therefore handed out in commit order; the next numbering transaction waits until
 reader's snapshot always holds a gap-free prefix of the numbers. Only this short tail of a transaction
 is serialised; everything before it runs concurrently.
 
+Write transactions run in psycopg's pipeline mode: a statement whose result is not read at once (an
+insert, an update, a lock) is sent without waiting for the server's answer, so a push batch's rows sent
+ahead (``Dialect.spill_rows``) are written by the server while HQ's Python checks the batch's next cases,
+and its last statements and the COMMIT cost one round trip instead of one each. Reading rows, or a row
+count (``_Sent.rowcount``), waits for the answers first; an error surfaces there or at the latest at the
+COMMIT, and the whole transaction is rolled back as before.
+
 Opening (``create_schema``) creates the schema and runs the pending migrations (``hq.storage.migrations``)
 in one transaction holding a third advisory lock (``migration_lock``, per schema), so processes opening
 the same database at once (``init`` twice, ``serve`` beside a CLI command) migrate one after the other:
@@ -27,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool
 
@@ -38,6 +46,8 @@ from hq.storage.sqltx import SqlTx, read_epoch
 
 class PostgresDialect:
     name = "postgres"
+    #: A push batch sends its case rows and receipts ahead every 25 (see the module doc).
+    spill_rows = 25
 
     def __init__(self, lock_key: int, space: int) -> None:
         self.lock_key = lock_key
@@ -54,6 +64,8 @@ class PostgresDialect:
 
     def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Cursor:
         cursor: Cursor = conn.execute(self._sql(sql), params)
+        if conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            return _Sent(cursor, conn)
         return cursor
 
     def executemany(self, conn: Any, sql: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -109,7 +121,7 @@ class PostgresDialect:
         return value if value is None or isinstance(value, datetime) else datetime.fromisoformat(value)
 
     def lock_commit_step(self, conn: Any) -> None:
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,)).fetchone()  # held on return
 
     def lock_keys(self, conn: Any, keys: Sequence[str]) -> None:
         """Two-key advisory locks (schema, name): a key space apart from the commit-step lock's. Taken in
@@ -121,7 +133,34 @@ class PostgresDialect:
             "SELECT count(pg_advisory_xact_lock(%s, k)) FROM"
             " (SELECT k FROM unnest(%s::int4[]) AS k ORDER BY k) AS wanted",
             (self.space, names),
-        )
+        ).fetchone()  # held on return, in a pipeline too (fetching waits for the answer)
+
+
+class _Sent:
+    """A statement's cursor in pipeline mode. Its rows are fetched on demand by psycopg itself, but its row
+    count stays -1 until the pipeline is synced: reading it syncs first (a nested pipeline block syncs
+    when it ends), so ``UPDATE … ; if rowcount == 1`` means what it means outside a pipeline."""
+
+    __slots__ = ("_conn", "_cursor")
+
+    def __init__(self, cursor: Any, conn: Any) -> None:
+        self._cursor = cursor
+        self._conn = conn
+
+    @property
+    def rowcount(self) -> int:
+        if self._cursor.rowcount < 0:
+            with self._conn.pipeline():
+                pass
+        count: int = self._cursor.rowcount
+        return count
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        rows: list[Any] = self._cursor.fetchall()
+        return rows
 
 
 def _int4(value: int) -> int:
@@ -198,8 +237,12 @@ class PostgresStorage:
                 if readonly:
                     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 tx = SqlTx(conn, self.dialect, epoch=self._epoch, readonly=readonly)
-                yield tx
-                tx.commit_step()
+                if readonly:
+                    yield tx
+                else:
+                    with conn.pipeline():  # see the module doc
+                        yield tx
+                        tx.commit_step()
                 conn.commit()
             except BaseException:
                 conn.rollback()

@@ -21,7 +21,8 @@ Row = Sequence[Any]
 
 
 class Cursor(Protocol):
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
@@ -31,6 +32,9 @@ class Dialect(Protocol):
     """The few things SQLite and PostgreSQL do differently."""
 
     name: str
+    #: How many queued rows of one kind a push batch sends ahead of its end (0: each table once, at
+    #: the end): worth it only where the database works beside HQ's Python (PostgreSQL's pipeline).
+    spill_rows: int
 
     def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
     def executemany(self, conn: Any, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...

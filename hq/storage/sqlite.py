@@ -27,6 +27,8 @@ from hq.storage.sqltx import SqlTx, read_epoch
 
 class SqliteDialect:
     name = "sqlite"
+    #: In-process: nothing is gained by sending rows ahead, a batch writes each table once at the end.
+    spill_rows = 0
 
     def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Cursor:
         cursor: Cursor = conn.execute(sql, params)

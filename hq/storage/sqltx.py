@@ -33,6 +33,10 @@ class SqlTx(
         super().__init__(conn, dialect, epoch=epoch, readonly=readonly)
         self._init_feed()
 
+    @property
+    def spill_rows(self) -> int:
+        return self.d.spill_rows
+
 
 def read_epoch(conn: Any, dialect: Dialect) -> str:
     """This database's cursor epoch, after checking its schema version (``migrations.check_version``):

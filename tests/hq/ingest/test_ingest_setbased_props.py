@@ -45,8 +45,9 @@ from hq.ingest import push as ingest_module
 from hq.ingest.push import ingest_batch
 from hq.ingest.rules import canonical_text, payload_hash, payload_hash_of_text
 from hq.storage.base import Storage
+from hq.storage.postgres import PostgresDialect
 from hq.storage.sqlcore import dumps
-from hq.storage.sqlite import SqliteStorage
+from hq.storage.sqlite import SqliteDialect, SqliteStorage
 from hq.tally import comparable, kept, recount
 from sync.protocol import PushRecord, RecordResult
 from testkit import pg
@@ -217,6 +218,22 @@ def test_set_based_ingest_equals_one_by_one_on_sqlite(seed: int) -> None:
 @pytest.mark.postgres
 @pytest.mark.parametrize("seed", [1, 7, 42, 2026, 31337])
 def test_set_based_ingest_equals_one_by_one_on_postgres(seed: int) -> None:
+    check(_Fresh(pg.fresh_storage), seed)
+
+
+@pytest.mark.parametrize("seed", [3, 11, 2027])
+def test_rows_sent_ahead_change_nothing_on_sqlite(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch that sends its case rows and receipts ahead (``Tx.spill_rows``, here every 2) stores,
+    answers and publishes what the one-by-one oracle does."""
+    monkeypatch.setattr(SqliteDialect, "spill_rows", 2)
+    check(_Fresh(_sqlite), seed)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("seed", [3, 11, 2027])
+def test_rows_sent_ahead_change_nothing_on_postgres(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As above in PostgreSQL's pipeline mode, where rows sent ahead are written while the batch goes on."""
+    monkeypatch.setattr(PostgresDialect, "spill_rows", 2)
     check(_Fresh(pg.fresh_storage), seed)
 
 
