@@ -128,6 +128,7 @@ from pydantic import (
     model_validator,
 )
 
+from enforcement.codec import storable
 from enforcement.limits import TEXT_LIMITS
 from enforcement.model import HistoryEntry, Officer, Stage, SyncState
 from enforcement.noticebook import (
@@ -439,10 +440,6 @@ def http_status(errno: Errno | int) -> int:
         return 500
 
 
-#: A NUL or a lone UTF-16 surrogate (``_storable_text``).
-_BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
-
-
 class WireValueError(ValueError):
     """A wire model's refusal of a value, with its Chinese: HQ's validation answer shows ``zh`` in
     ``message_zh`` (``enforcement.fielderrors``), the English in ``message_en``."""
@@ -461,7 +458,7 @@ class WireModel(BaseModel):
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
         """No text field may hold a NUL or a lone surrogate: no database stores them, no screen shows them."""
-        if isinstance(value, str) and _BAD_CHAR.search(value):
+        if isinstance(value, str) and not storable(value):
             raise WireValueError(
                 "text holds a NUL character or a lone surrogate",
                 "文本含有无法保存的字符（NUL 或不成对的代理项）",
