@@ -132,9 +132,23 @@ def tagged_jpeg(base: bytes, tag: str) -> bytes:
 # ------------------------------------------------------------------------------------------ HQ process
 
 
+#: ``streetpatrol-hq`` of whichever tree is first on ``PYTHONPATH``: this one's ``hq.cli.main``, or an older
+#: build's ``hq.cli`` module (bench/load.py serves a baseline build beside this one; the installed console
+#: script names this build's module, which an older tree does not have).
+_HQ_MAIN = """
+import sys
+try:
+    from hq.cli.main import main
+except ImportError:
+    from hq.cli import main
+sys.argv[0] = "streetpatrol-hq"
+sys.exit(main())
+"""
+
+
 def _hq_command() -> list[str]:
-    script = Path(sys.executable).with_name("streetpatrol-hq")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "hq.cli.main"]
+    # -P: no working directory at the head of sys.path, so PYTHONPATH alone says which tree is served
+    return [sys.executable, "-P", "-c", _HQ_MAIN]
 
 
 class HqProcess:
