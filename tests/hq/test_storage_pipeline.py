@@ -19,7 +19,7 @@ import pytest
 from enforcement.codec import to_json_dict
 from hq.ingest import cases as ingestcase
 from hq.ingest.push import ingest_batch
-from hq.storage.base import NewCase, StageVerdict, Storage, UserRow
+from hq.storage.base import NewCase, StageVerdict, Storage, StorageUnavailable, UserRow
 from hq.storage.postgres import PostgresDialect
 from hq.storage.sqlite import SqliteDialect
 from sync.protocol import PushRecord
@@ -110,3 +110,26 @@ def test_a_batch_that_fails_after_sending_rows_ahead_stores_none_and_its_retry_i
     assert [r.status for r in first] == ["accepted"] * 12
     assert [r.status for r in again] == ["duplicate"] * 12
     assert _stored(storage, records) == (12, 12)
+
+
+def test_a_timeout_in_a_pipelined_write_transaction_is_storage_unavailable(pg_storage: Storage) -> None:
+    """A statement sent ahead that runs past the statement timeout fails when its answer is read (at the
+    latest at the commit): the transaction still leaves as ``StorageUnavailable`` with the driver's error
+    as its cause, nothing of it is stored, and the storage works on."""
+
+    def sleeps_past_the_timeout() -> None:
+        with pg_storage.transaction() as tx:
+            tx.put_user(UserRow(officer=OFFICER, pin_hash="x"))
+            tx.conn.execute("SET LOCAL statement_timeout = 20")  # type: ignore[attr-defined]
+            tx.conn.execute("SELECT pg_sleep(2)")  # type: ignore[attr-defined]  (sent, not read)
+
+    with pytest.raises(StorageUnavailable) as err:
+        sleeps_past_the_timeout()
+    assert type(err.value.__cause__).__module__.startswith("psycopg")
+    assert err.value.zh
+    with pg_storage.transaction(readonly=True) as tx:
+        assert tx.get_user(OFFICER.badge) is None
+    with pg_storage.transaction() as tx:
+        tx.put_user(UserRow(officer=OFFICER, pin_hash="x"))
+    with pg_storage.transaction(readonly=True) as tx:
+        assert tx.get_user(OFFICER.badge) is not None
