@@ -24,6 +24,7 @@ import argparse
 import os
 import random
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -34,6 +35,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make ``testkit`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from enforcement.catalogue import load_catalogue
 from enforcement.codec import to_json_dict
@@ -285,13 +289,52 @@ def measure(name: str, make: Callable[[], Storage], work: Workload, threads: int
             "floor2_cpu": floor2_cpu, "written": written(writes)}  # fmt: skip
 
 
+def _us(cpu: float, work: Workload) -> str:
+    return f"{cpu / work.cases * 1e6:.0f}"
+
+
+def ingest_only(work: Workload, runs: int, pg_dsn: str | None) -> None:
+    """``--ingest-only``: ingest's cases/s and CPU µs a case, run after run, on SQLite and PostgreSQL."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(runs):
+            storage = SqliteStorage(Path(tmp) / f"only-{n}.db")
+            storage.create_schema()
+            try:
+                seconds, _, cpu = run_ingest(storage, work)
+            finally:
+                storage.close()
+            print(f"SQLite run {n + 1}: {work.cases / seconds:,.0f} cases/s, {_us(cpu, work)} µs CPU a case")
+    with postgres_dsn(pg_dsn) as dsn:
+        for n in range(runs):
+            pg = PostgresStorage(dsn, schema=f"bench_{uuid.uuid4().hex[:12]}", max_size=4)
+            pg.create_schema()
+            try:
+                seconds, _, cpu = run_ingest(pg, work)
+            finally:
+                pg.close()
+            print(
+                f"PostgreSQL run {n + 1}: {work.cases / seconds:,.0f} cases/s, {_us(cpu, work)} µs CPU a case"
+            )
+        drop_bench_schemas(dsn)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=3000, help="cases per backend (multiple of 100)")
     parser.add_argument("--pg-dsn", default=os.environ.get("STREETPATROL_TEST_PG_DSN"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ingest.md")
+    parser.add_argument(
+        "--ingest-only",
+        type=int,
+        metavar="RUNS",
+        help="only ingest, single stream, RUNS times per backend into fresh databases (no floors, no table):"
+        " the figure to alternate with another build's checkout when the whole bench is too noisy",
+    )
     args = parser.parse_args()
     work = build_workload(args.cases)
+    if args.ingest_only:
+        ingest_only(work, args.ingest_only, args.pg_dsn)
+        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         counter = iter(range(100))

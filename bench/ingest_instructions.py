@@ -44,7 +44,7 @@ BATCH = 100
 _DRIVER = """
 import sys, tempfile
 from pathlib import Path
-mode, total, run = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+mode, total, run, without = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 import ingest as bench
 from enforcement.catalogue import load_catalogue
 from enforcement.codec import to_json_dict
@@ -57,6 +57,23 @@ storage.create_schema()
 catalogue = load_catalogue()
 pushes = [(officer, [PushRecord(kind="case", id=c.id, device_seq=i + 1, payload=to_json_dict(c))
                      for i, c in enumerate(cases)]) for officer, cases in work.batches]
+if without != "-":  # one piece made a no-op (this build's names): what is left is ingest without it
+    import gc
+    import enforcement.codec, hq.ingest.base, hq.ingest.cases, hq.ingest.view
+    canonical = {r.id: r.payload for _, records in pushes for r in records}  # already canonical here
+    pieces = {
+        "text checks": (enforcement.codec, "_clean", lambda value: True),
+        "length checks": (hq.ingest.base, "check_lengths", lambda record: None),
+        "canonical dict": (hq.ingest.base, "to_json_dict", lambda record: canonical[record.id]),
+        "case rules": (hq.ingest.cases, "validate_case", lambda *a, **k: None),
+        "case feed entry": (hq.ingest.cases, "emit_case_state", lambda *a, **k: []),
+        "histories": (hq.ingest.view.BatchView, "add_history", lambda *a, **k: None),
+    }
+    if without == "collector":
+        gc.disable()
+    else:
+        owner, name, stub = pieces[without]
+        setattr(owner, name, stub)
 if mode == "ingest":
     for officer, records in pushes[:run]:
         ingest_batch(storage, officer, f"device-{officer.badge}", records, catalogue=catalogue)
@@ -81,11 +98,16 @@ storage.close()
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 
-def count(tree: Path, mode: str, total: int, run: int) -> int:
+#: What ``--without`` can leave out of this build's ingest (the driver's ``pieces``, and the collector).
+PIECES = ("text checks", "length checks", "canonical dict", "case rules", "case feed entry", "histories",
+          "collector")  # fmt: skip
+
+
+def count(tree: Path, mode: str, total: int, run: int, without: str = "-") -> int:
     """Instructions of one driver run in ``tree`` (callgrind's total)."""
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'bench'}", "PYTHONHASHSEED": "0"}
     tool = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
-    command = [*tool, sys.executable, "-c", _DRIVER, mode, str(total), str(run)]
+    command = [*tool, sys.executable, "-c", _DRIVER, mode, str(total), str(run), without]
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True, check=False)
     found = _COLLECTED.search(done.stderr)
@@ -94,11 +116,12 @@ def count(tree: Path, mode: str, total: int, run: int) -> int:
     return int(found.group(1))
 
 
-def per_case(tree: Path, mode: str, batches: int) -> float:
-    """Instructions a case costs: (warm-up + ``batches``) minus warm-up, over the added cases."""
+def per_case(tree: Path, mode: str, batches: int, without: str = "-") -> float:
+    """Instructions a case costs: (warm-up + ``batches``) minus warm-up, over the added cases (the piece
+    ``without`` left out of both runs' measured batches and warm-up alike)."""
     total = WARMUP + batches
     with ThreadPoolExecutor(max_workers=2) as pool:
-        warm, full = pool.map(lambda run: count(tree, mode, total, run), (WARMUP, total))
+        warm, full = pool.map(lambda run: count(tree, mode, total, run, without), (WARMUP, total))
     return (full - warm) / (batches * BATCH)
 
 
@@ -108,6 +131,11 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="as --baseline-ref, with a checkout already on disk")
     parser.add_argument("--batches", type=int, default=6, help="batches of 100 counted after the warm-up")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ingest_instructions.md")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help=f"also count this build with each piece left out in turn ({', '.join(PIECES)}): what each costs",
+    )
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed: apt-get install -y valgrind")
@@ -130,6 +158,20 @@ def main() -> None:
         f"| floor (this build) | {floor:,.0f} | | 1.0× |",
         "",
     ]
+    if args.breakdown:
+        mine = rows[-1][1]
+        lines += [
+            "What each piece costs this build: counted again with that piece a no-op (the collector:",
+            "disabled), the difference per case. The pieces overlap a little (a stub also skips what its",
+            "result feeds).",
+            "",
+            "| left out | instructions a case without it | the piece costs | share |",
+            "|---|---:|---:|---:|",
+        ]
+        for piece in PIECES:
+            left = per_case(ROOT, "ingest", args.batches, piece)
+            lines.append(f"| {piece} | {left:,.0f} | {mine - left:,.0f} | {(mine - left) / mine:.1%} |")
+        lines.append("")
     table = "\n".join(lines)
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
