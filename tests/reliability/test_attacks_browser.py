@@ -28,6 +28,7 @@ from hq.dash.fonts import FONT_URL
 from hq.dash.layout import STYLE_URL
 from hq.settings import Settings, settings_from_env
 from sync.protocol import Errno
+from testkit.chromium import chromium
 from testkit.hqkit import HQ_USER, LEADER, OFFICER, PINS, Hq, make_case, make_hq, push_body, sign_in
 
 EVIL = "http://evil.example"
@@ -125,45 +126,36 @@ def test_the_stylesheet_and_font_are_hq_own_assets(hq: Hq) -> None:
 def test_csp_in_chromium_blocks_framing_and_injected_script(hq: Hq, tmp_path: Path) -> None:
     """A real browser: the board renders under the policy with no violation; a page of another origin
     that frames the dashboard gets nothing."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     url = hq.serve().url
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+    with chromium() as browser:
+        page = browser.new_page()
+        messages: list[str] = []
+        page.on("console", lambda m: messages.append(m.text))
+        page.goto(f"{url}/dashboard")
+        page.fill("#badge", HQ_USER.badge)
+        page.fill("#pin", PINS[HQ_USER.badge])
+        page.click("button[type=submit]")
+        page.wait_for_selector("#total-cases")
+        # the stylesheet applied: the header is the dark blue of dashboard.css
+        assert page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor") == (
+            "rgb(29, 58, 95)"
         )
-        try:
-            page = browser.new_page()
-            messages: list[str] = []
-            page.on("console", lambda m: messages.append(m.text))
-            page.goto(f"{url}/dashboard")
-            page.fill("#badge", HQ_USER.badge)
-            page.fill("#pin", PINS[HQ_USER.badge])
-            page.click("button[type=submit]")
-            page.wait_for_selector("#total-cases")
-            # the stylesheet applied: the header is the dark blue of dashboard.css
-            assert page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor") == (
-                "rgb(29, 58, 95)"
-            )
-            # injected script (as if markup slipped through) does not run
-            page.evaluate(
-                "() => { const s = document.createElement('script'); s.textContent = 'window.pwned = 1';"
-                " document.body.appendChild(s); }"
-            )
-            assert page.evaluate("window.pwned") is None
-            assert not [m for m in messages if "Content Security Policy" in m and "pwned" not in m and
-                        "inline" not in m]  # fmt: skip
-            # another origin (127.0.0.2 is not 127.0.0.1) frames the board: blocked
-            evil = url.replace("127.0.0.1", "localhost")
-            frame_page = browser.new_page()
-            frame_page.set_content(f'<iframe id="f" src="{evil}/dashboard"></iframe>')
-            frame_page.wait_for_timeout(1000)
-            frame = frame_page.frame_locator("#f")
-            assert frame.locator("#total-cases").count() == 0
-            assert frame.locator("form.signin").count() == 0
-        finally:
-            browser.close()
+        # injected script (as if markup slipped through) does not run
+        page.evaluate(
+            "() => { const s = document.createElement('script'); s.textContent = 'window.pwned = 1';"
+            " document.body.appendChild(s); }"
+        )
+        assert page.evaluate("window.pwned") is None
+        assert not [m for m in messages if "Content Security Policy" in m and "pwned" not in m and
+                    "inline" not in m]  # fmt: skip
+        # another origin (127.0.0.2 is not 127.0.0.1) frames the board: blocked
+        evil = url.replace("127.0.0.1", "localhost")
+        frame_page = browser.new_page()
+        frame_page.set_content(f'<iframe id="f" src="{evil}/dashboard"></iframe>')
+        frame_page.wait_for_timeout(1000)
+        frame = frame_page.frame_locator("#f")
+        assert frame.locator("#total-cases").count() == 0
+        assert frame.locator("form.signin").count() == 0
 
 
 # --------------------------------------------------------------------------------------------- CSRF

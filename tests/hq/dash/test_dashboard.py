@@ -23,6 +23,7 @@ from hq.dash.chart import trend_svg
 from hq.dash.fonts import FONT_URL
 from hq.demo import seed_demo
 from sync.protocol import PROTOCOL_VERSION
+from testkit.chromium import chromium
 from testkit.hqkit import (
     DISTRICT,
     HQ_USER,
@@ -206,41 +207,31 @@ def test_trend_svg_labels_and_bars() -> None:
 
 @pytest.mark.browser
 def test_dashboard_in_chromium(world: World, tmp_path: Path) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     # the demo district on top (seed-demo's users and PINs, its history 10–400 days back)
     seed_demo(world.hq.storage, world.hq.settings, catalogue=load_catalogue())
     url = world.hq.serve().url
     # a test artifact; docs/screenshots/dashboard.png (README) is a copy of it, refreshed by hand, so that a
     # test run never leaves the working tree changed
     shots = [ROOT / "artifacts" / "screenshots" / "dashboard.png"]
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1400}, locale="zh-CN")
-            page.goto(f"{url}/dashboard")
-            page.fill("#badge", "9001")
-            page.fill("#pin", "269001")
-            page.click("button[type=submit]")
-            page.wait_for_selector("#total-cases")
-            page.goto(f"{url}/dashboard?days=14&until=2026-11-22")
-            assert page.inner_text("#total-cases") == "6"  # the fixture's 5 and the demo's 渣土 case
-            assert page.locator("#trend-chart rect").count() >= 5
-            assert "赵老三烧烤" in page.inner_text("#offenders")
-            assert world.conflict.case_no in page.inner_text("#conflicts")
-            # the page's font is HQ's own copy of the shipped font, and it loaded
-            page.evaluate("document.fonts.ready")
-            assert page.evaluate("document.fonts.check('16px StreetPatrolSC', '指挥中心')")
-            assert page.context.cookies()[0]["httpOnly"] is True
-            for shot in shots:
-                shot.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1400}, locale="zh-CN")
+        page.goto(f"{url}/dashboard")
+        page.fill("#badge", "9001")
+        page.fill("#pin", "269001")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#total-cases")
+        page.goto(f"{url}/dashboard?days=14&until=2026-11-22")
+        assert page.inner_text("#total-cases") == "6"  # the fixture's 5 and the demo's 渣土 case
+        assert page.locator("#trend-chart rect").count() >= 5
+        assert "赵老三烧烤" in page.inner_text("#offenders")
+        assert world.conflict.case_no in page.inner_text("#conflicts")
+        # the page's font is HQ's own copy of the shipped font, and it loaded
+        page.evaluate("document.fonts.ready")
+        assert page.evaluate("document.fonts.check('16px StreetPatrolSC', '指挥中心')")
+        assert page.context.cookies()[0]["httpOnly"] is True
+        for shot in shots:
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
     assert all(shot.stat().st_size > 10_000 for shot in shots)
 
 

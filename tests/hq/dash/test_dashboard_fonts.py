@@ -11,12 +11,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hq.dash.fonts import FONT_CACHE, spans, unicode_range
 from hq.dash.layout import STYLE_URL
 from patrollog.style import FALLBACK_FONTS, FONT_FACE, FONT_STACK
+from testkit.chromium import chromium
 from testkit.hqkit import Hq, make_hq
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -94,78 +96,75 @@ def test_unicode_range_spans() -> None:
     assert unicode_range(set()) == ""
 
 
+def _typed_and_loaded(page: Any, name: str) -> list[str]:
+    """Type ``name`` into the sign-in form's badge field (it must read back whole) and return the font
+    families Chromium loads to draw it in the page's font stack."""
+    page.fill("#badge", name)
+    assert page.input_value("#badge") == name
+    families: list[str] = page.evaluate(
+        "async (text) => (await document.fonts.load("
+        "'16px ' + getComputedStyle(document.body).fontFamily, text)).map(f => f.family)",
+        name,
+    )
+    return families
+
+
 @pytest.mark.browser
 def test_controls_and_rare_names_in_chromium(hq: Hq) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     url = hq.serve().url
     shot = ROOT / "artifacts" / "screenshots" / "dashboard-rare-names.png"
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 412, "height": 915}, locale="zh-CN")
+        page.goto(f"{url}/dashboard")
+        button = page.locator("button[type=submit]")
+        assert page.evaluate("(b) => getComputedStyle(b).fontFamily", button.element_handle()).startswith(
+            FONT_FACE
         )
-        try:
-            page = browser.new_page(viewport={"width": 412, "height": 915}, locale="zh-CN")
-            page.goto(f"{url}/dashboard")
-            button = page.locator("button[type=submit]")
-            assert page.evaluate("(b) => getComputedStyle(b).fontFamily", button.element_handle()).startswith(
-                FONT_FACE
+        assert "登录" in button.inner_text()
+        fetched: list[tuple[str, int, str]] = []
+        page.on(
+            "response",
+            lambda r: fetched.append(
+                (r.url.rsplit("/", 1)[-1], r.status, r.headers.get("cache-control", ""))
+            ),
+        )
+        page.reload()
+        page.evaluate("document.fonts.ready")
+        # the sign-in page has no rare character: the Han fallback (18 MB) is not fetched; nor for an
+        # emoji, which the emoji fallback after it in the stack has (without its unicode-range the
+        # browser would fetch the Han fallback to look for 🔥 in it first)
+        page.fill("#badge", "🔥")
+        page.evaluate("async () => { await document.fonts.load('16px StreetPatrolEmoji', '🔥'); }")
+        page.evaluate("document.fonts.ready")
+        page.wait_for_timeout(500)
+        assert any(name == "StreetPatrolEmoji.ttf" for name, _, _ in fetched), fetched
+        assert not any(name.startswith("StreetPatrolHan") for name, _, _ in fetched), fetched
+        # a name as people write it, typed into the sign-in form's input
+        name = "𠮷野家🔥李𪚥" + EXTENDED + EXT_G_H + RARE_HIJ
+        loaded = _typed_and_loaded(page, name)
+        assert FONT_FACE in loaded, loaded
+        for family, _ in FALLBACK_FONTS:
+            assert family in loaded, loaded
+        page.evaluate("document.fonts.ready")
+        assert page.evaluate(f"document.fonts.check('16px {FONT_FACE}', '𠮷')")
+        # Chromium accepted the file (its sanitiser rejects a malformed font: status "error")
+        for family in ("StreetPatrolHan", "StreetPatrolHanExt", "StreetPatrolHanRare"):
+            status = page.evaluate(
+                "(family) => [...document.fonts].filter(f => f.family === family).map(f => f.status)",
+                family,
             )
-            assert "登录" in button.inner_text()
-            fetched: list[tuple[str, int, str]] = []
-            page.on(
-                "response",
-                lambda r: fetched.append(
-                    (r.url.rsplit("/", 1)[-1], r.status, r.headers.get("cache-control", ""))
-                ),
-            )
-            page.reload()
-            page.evaluate("document.fonts.ready")
-            # the sign-in page has no rare character: the Han fallback (18 MB) is not fetched; nor for an
-            # emoji, which the emoji fallback after it in the stack has (without its unicode-range the
-            # browser would fetch the Han fallback to look for 🔥 in it first)
-            page.fill("#badge", "🔥")
-            page.evaluate("async () => { await document.fonts.load('16px StreetPatrolEmoji', '🔥'); }")
-            page.evaluate("document.fonts.ready")
-            page.wait_for_timeout(500)
-            assert any(name == "StreetPatrolEmoji.ttf" for name, _, _ in fetched), fetched
-            assert not any(name.startswith("StreetPatrolHan") for name, _, _ in fetched), fetched
-            # a name as people write it, typed into the sign-in form's input
-            name = "𠮷野家🔥李𪚥" + EXTENDED + EXT_G_H + RARE_HIJ
-            page.fill("#badge", name)
-            assert page.input_value("#badge") == name
-            loaded = page.evaluate(
-                "async (text) => (await document.fonts.load("
-                "'16px ' + getComputedStyle(document.body).fontFamily, text)).map(f => f.family)",
-                name,
-            )
-            assert FONT_FACE in loaded, loaded
-            for family, _ in FALLBACK_FONTS:
-                assert family in loaded, loaded
-            page.evaluate("document.fonts.ready")
-            assert page.evaluate(f"document.fonts.check('16px {FONT_FACE}', '𠮷')")
-            # Chromium accepted the file (its sanitiser rejects a malformed font: status "error")
-            for family in ("StreetPatrolHan", "StreetPatrolHanExt", "StreetPatrolHanRare"):
-                status = page.evaluate(
-                    "(family) => [...document.fonts].filter(f => f.family === family).map(f => f.status)",
-                    family,
-                )
-                assert status == ["loaded"], (family, status)
-                assert (f"{family}.otf", 200, FONT_CACHE) in fetched, fetched
-            # drawn with the page's font stack: each character unlike the missing-glyph box and unlike blank
-            alpha = page.evaluate(DRAW_JS, [*EXTENDED, *EXT_G_H, *RARE_HIJ, MISSING, " "])
-            for ch in EXTENDED + EXT_G_H + RARE_HIJ:
-                assert _differing(alpha[ch], alpha[MISSING]) > 60, f"U+{ord(ch):X} drawn as tofu"
-                assert _differing(alpha[ch], alpha[" "]) > 60, f"U+{ord(ch):X} not drawn"
-            for one, two in itertools.pairwise(EXTENDED + EXT_G_H + RARE_HIJ):
-                assert _differing(alpha[one], alpha[two]) > 60, (one, two)
-            page.fill("#badge", name)
-            shot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+            assert status == ["loaded"], (family, status)
+            assert (f"{family}.otf", 200, FONT_CACHE) in fetched, fetched
+        # drawn with the page's font stack: each character unlike the missing-glyph box and unlike blank
+        alpha = page.evaluate(DRAW_JS, [*EXTENDED, *EXT_G_H, *RARE_HIJ, MISSING, " "])
+        for ch in EXTENDED + EXT_G_H + RARE_HIJ:
+            assert _differing(alpha[ch], alpha[MISSING]) > 60, f"U+{ord(ch):X} drawn as tofu"
+            assert _differing(alpha[ch], alpha[" "]) > 60, f"U+{ord(ch):X} not drawn"
+        for one, two in itertools.pairwise(EXTENDED + EXT_G_H + RARE_HIJ):
+            assert _differing(alpha[one], alpha[two]) > 60, (one, two)
+        page.fill("#badge", name)
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 5_000
 
 
@@ -228,48 +227,32 @@ def test_emoji_newer_than_symbola_in_chromium(hq: Hq) -> None:
     """Chromium fetches the emoji fallback for a shop name with 🧋 and draws each emoji from it: the same
     pixels as the face alone, one colour (a system colour emoji font would give colour), not the
     missing-glyph box, not blank, each unlike the others; 🀅 from the symbols fallback."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     url = hq.serve().url
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 412, "height": 915}, locale="zh-CN")
-            fetched: list[str] = []
-            page.on("response", lambda r: fetched.append(r.url.rsplit("/", 1)[-1]))
-            page.goto(f"{url}/dashboard")
-            name = f"王{NEW_EMOJI}奶茶{SYMBOL}"
-            page.fill("#badge", name)
-            assert page.input_value("#badge") == name
-            loaded = page.evaluate(
-                "async (text) => (await document.fonts.load("
-                "'16px ' + getComputedStyle(document.body).fontFamily, text)).map(f => f.family)",
-                name,
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 412, "height": 915}, locale="zh-CN")
+        fetched: list[str] = []
+        page.on("response", lambda r: fetched.append(r.url.rsplit("/", 1)[-1]))
+        page.goto(f"{url}/dashboard")
+        name = f"王{NEW_EMOJI}奶茶{SYMBOL}"
+        loaded = _typed_and_loaded(page, name)
+        assert "StreetPatrolEmoji" in loaded, loaded
+        assert "StreetPatrolSymbols" in loaded, loaded
+        page.evaluate("document.fonts.ready")
+        for family in ("StreetPatrolEmoji", "StreetPatrolSymbols"):
+            status = page.evaluate(
+                "(family) => [...document.fonts].filter(f => f.family === family).map(f => f.status)",
+                family,
             )
-            assert "StreetPatrolEmoji" in loaded, loaded
-            assert "StreetPatrolSymbols" in loaded, loaded
-            page.evaluate("document.fonts.ready")
-            for family in ("StreetPatrolEmoji", "StreetPatrolSymbols"):
-                status = page.evaluate(
-                    "(family) => [...document.fonts].filter(f => f.family === family).map(f => f.status)",
-                    family,
-                )
-                assert status == ["loaded"], (family, status)  # Chromium's sanitiser accepted the file
-                assert f"{family}.ttf" in fetched, fetched
-            assert not any(name.startswith("StreetPatrolHan") for name in fetched), fetched
-            emoji = page.evaluate(DRAW_BOTH_JS, [[*NEW_EMOJI, MISSING, " "], "StreetPatrolEmoji"])
-            # shaped text joins a ZWJ sequence, a skin tone and a flag into one glyph of the emoji font
-            widths = page.evaluate(WIDTHS_JS, [*JOINED, "👨", "🍳"])
-            assert widths["👨"] == widths["🍳"] > 0
-            for text in JOINED:
-                assert widths[text] == widths["👨"], (text, widths)  # one glyph wide, not two
-            symbol = page.evaluate(DRAW_BOTH_JS, [[SYMBOL], "StreetPatrolSymbols"])
-        finally:
-            browser.close()
+            assert status == ["loaded"], (family, status)  # Chromium's sanitiser accepted the file
+            assert f"{family}.ttf" in fetched, fetched
+        assert not any(name.startswith("StreetPatrolHan") for name in fetched), fetched
+        emoji = page.evaluate(DRAW_BOTH_JS, [[*NEW_EMOJI, MISSING, " "], "StreetPatrolEmoji"])
+        # shaped text joins a ZWJ sequence, a skin tone and a flag into one glyph of the emoji font
+        widths = page.evaluate(WIDTHS_JS, [*JOINED, "👨", "🍳"])
+        assert widths["👨"] == widths["🍳"] > 0
+        for text in JOINED:
+            assert widths[text] == widths["👨"], (text, widths)  # one glyph wide, not two
+        symbol = page.evaluate(DRAW_BOTH_JS, [[SYMBOL], "StreetPatrolSymbols"])
     drawn = {ch: pair for ch, pair in {**emoji, **symbol}.items()}
     alpha = {ch: pair[0][3::4] for ch, pair in drawn.items()}
     for ch in NEW_EMOJI + SYMBOL:
