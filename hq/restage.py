@@ -12,16 +12,21 @@ Used by ``hq.ingest.push`` (pushed cases, subjects and reviews) and ``hq.merge``
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from enforcement.codec import to_json_dict
-from enforcement.model import Review
+from enforcement.labels import subject_label
+from enforcement.model import HistoryEntry, Review
+from enforcement.policy import Policy
 from enforcement.staging import StageDecision, StagePolicy, compute_stage
 from hq.feed import emit_case_state, emit_history
-from hq.policy import current, policy_of, stage_policy_for, verdict_under
+from hq.policy import current, policy_of, verdict_under
 from hq.storage.base import CaseState, ChangeKind, ChangeScope, StageVerdict, Tx
 from hq.subjectmatch import group_history, identity_group
-from hq.tally import changing
+from hq.tally import Counted, TallyDelta, changing, facts_of
 
 __all__ = ["apply_review", "restage_after", "verdict_of"]
 
@@ -63,36 +68,100 @@ def restage_after(
     skip_case_no: str,
     policy: StagePolicy | None = None,
     cause: str = "",
+    tally: TallyDelta | None = None,
+    group: tuple[Iterable[str], list[HistoryEntry]] | None = None,
 ) -> list[CaseState]:
     """Recompute HQ's stage of the subject's cases at or after ``occurred_at`` (a late arrival, an
     amendment or a withdrawal can change what counted for them); returns the changed ones. Each change
     is a ``restaged`` audit event naming ``cause``, the case version whose arrival or review caused it.
     The subject's whole identity group is restaged over its history (``hq.subjectmatch``); ``occurred_at``
-    None: every case of it (a merge, a split, a new strong match)."""
-    members = sorted(identity_group(tx, subject_id))
+    None: every case of it (a merge, a split, a new strong match). ``tally``: the push batch's delta the
+    changes are added to (``hq.tally``), else they are written before returning. ``group``: the identity's
+    members and their history (``hq.subjectmatch.group_history``) when the caller holds them."""
+    if group is None:
+        members = sorted(identity_group(tx, subject_id))
+        history = None
+    else:
+        members, history = sorted(group[0]), group[1]
     later = [s for m in members for s in tx.list_cases(subject_id=m, since=occurred_at, limit=10_000)]
+    later = [s for s in later if s.case_no != skip_case_no]
     if not later:
         return []
-    history = group_history(tx, subject_id, members=members)
-    changed = []
+    if history is None:
+        history = group_history(tx, subject_id, members=members)
+    # read once for every later case (one query, not one a case): the stored JSON gives each case's street
+    # class and phone policy version (``stage_policy_for``), what the tally counts, and its device
+    payloads = tx.case_payloads([s.case_id for s in later])
+    versions: dict[int, Policy] = {}
+    changes: list[tuple[CaseState, StageVerdict]] = []
     for state in later:
-        if state.case_no == skip_case_no:
-            continue
+        data = payloads.get(state.case_id, {})
         # each case with the policy version it was staged under (``hq.policy``): never a newer one
-        case = tx.get_case(state.case_id)
-        settings = policy or stage_policy_for(policy_of(tx, state.policy_version) or current(tx), case)
+        if policy is None:
+            if state.policy_version not in versions:
+                versions[state.policy_version] = policy_of(tx, state.policy_version) or current(tx)
+            settings = versions[state.policy_version].stage_policy_for_extra(data.get("extra") or {})
+        else:
+            settings = policy
         decision = compute_stage(
             state.violation_code, state.occurred_at, history, settings, case_no=state.case_no
         )
-        if (decision.stage, decision.ordinal) == (state.hq_stage, state.hq_ordinal):
-            continue
-        verdict = verdict_under(decision, case.policy_version if case is not None else 0)
-        with changing(tx, state.case_id):
-            updated = tx.set_verdict(state.case_id, verdict)
-        if updated is not None:
-            changed.append(updated)
-            emit_case_state(tx, updated)
-            tx.audit("system", "restaged", target=state.case_id,
-                     detail={"from": int(state.hq_stage), "to": int(decision.stage),
-                             "caused_by": cause, "subject_id": state.subject_id})  # fmt: skip
+        if (decision.stage, decision.ordinal) != (state.hq_stage, state.hq_ordinal):
+            changes.append((state, verdict_under(decision, int(data.get("policy_version", 0)))))
+    if not changes:
+        return []
+    tx.set_verdicts([(state.case_id, verdict) for state, verdict in changes])
+    missing = tx.missing_photos_of([state.case_id for state, _ in changes])
+    told = _Told(tx)
+    delta = tally if tally is not None else TallyDelta()
+    changed = []
+    for state, verdict in changes:
+        updated = replace(
+            state,
+            hq_stage=verdict.stage,
+            hq_ordinal=verdict.ordinal,
+            stage_conflict=verdict.stage != state.device_stage,
+            explain_zh=verdict.explain_zh,
+            explain_en=verdict.explain_en,
+            policy_version=verdict.policy_version,
+        )  # fmt: skip  (what ``Tx.set_verdict`` would read back)
+        data = payloads.get(state.case_id, {})
+        counted = Counted.of_json(data) if data else None
+        delta.change(facts_of(state, counted), facts_of(updated, counted))  # the payload is unchanged
+        changed.append(updated)
+        told.emit(updated, data, missing[state.case_id])
+        tx.audit("system", "restaged", target=state.case_id,
+                 detail={"from": int(state.hq_stage), "to": int(verdict.stage),
+                         "caused_by": cause, "subject_id": state.subject_id})  # fmt: skip
+    if tally is None:
+        delta.write(tx)
     return changed
+
+
+class _Told:
+    """``emit_case_state`` for the restaged cases of one subject's identity, each reading once what the
+    cases share (their officer's name, their subject's label, their device's first sign-in)."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+        self.names: dict[str, str] = {}
+        self.labels: dict[str, str] = {}
+        self.first_seen: dict[str, datetime | None] = {}
+
+    def emit(self, state: CaseState, data: Mapping[str, Any], missing: list[str]) -> None:
+        tx = self.tx
+        if state.officer_badge not in self.names:
+            user = tx.get_user(state.officer_badge)
+            self.names[state.officer_badge] = user.officer.name if user is not None else ""
+        subject_id = state.subject_id or ""
+        if subject_id not in self.labels:
+            subject = tx.get_subject(subject_id, include_deleted=True) if subject_id else None
+            self.labels[subject_id] = subject_label(subject) if subject is not None else ""
+        device_id = data.get("device_id")
+        device_id = device_id if isinstance(device_id, str) else ""
+        if device_id not in self.first_seen:
+            self.first_seen[device_id] = tx.device_first_seen(device_id) if device_id else None
+        name, label = self.names[state.officer_badge], self.labels[subject_id]
+        emit_case_state(
+            tx, state, case=data, officer_name=name, label=label, first_seen=self.first_seen[device_id]
+        )

@@ -18,8 +18,11 @@ It reads the versions' facts before and after the block and adds the difference 
 (upsert-increment) in the same transaction, then recounts the row of each subject involved (its counted
 cases, their number at 处罚, the latest of each: a maximum cannot be decremented). The hooks: a new
 version and the one it supersedes (``hq.ingest.push``'s case), a restage (``restage_after``), a review
-(``apply_review``). ``rebuild(tx)`` empties the tables and counts every case again with the same
-``facts_of`` (``streetpatrol-hq rebuild-aggregates``, the bench's bulk loader).
+(``apply_review``). A push batch sums its differences into one ``TallyDelta`` (``changing(..., into=)``,
+``restage_after(..., tally=)``) written once, at its end: no read in a push reads the aggregate tables,
+and a subject's row is recounted from the cases as they are then. ``rebuild(tx)`` empties the tables
+and counts every case again with the same ``facts_of`` (``streetpatrol-hq rebuild-aggregates``, the
+bench's bulk loader).
 """
 
 from __future__ import annotations
@@ -183,24 +186,17 @@ class Figures:
 
 
 @contextmanager
-def changing(tx: Tx, *case_ids: str | None) -> Iterator[None]:
-    """Keep the aggregates right across a write to these case versions (see the module doc)."""
+def changing(tx: Tx, *case_ids: str | None, into: TallyDelta | None = None) -> Iterator[None]:
+    """Keep the aggregates right across a write to these case versions (see the module doc); with
+    ``into``, the difference is added to that delta, written by its owner later."""
     ids = [i for i in dict.fromkeys(case_ids) if i]
     before = {i: _facts(tx, i) for i in ids}
     yield
-    delta = Figures.empty()
-    subjects: set[str] = set()
+    delta = into if into is not None else TallyDelta()
     for case_id in ids:
-        after = _facts(tx, case_id)
-        old = before[case_id]
-        if old == after:
-            continue
-        delta.add(old, -1)
-        delta.add(after, +1)
-        subjects.update(f.subject_id for f in (old, after) if f is not None and f.subject_id)
-    delta.write(tx)
-    if subjects:
-        tx.tally_recount_subjects(subjects)
+        delta.change(before[case_id], _facts(tx, case_id))
+    if into is None:
+        delta.write(tx)
 
 
 class TallyDelta:

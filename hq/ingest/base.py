@@ -98,7 +98,7 @@ class BatchBase:
     def finish(self) -> list[tuple[int, int]]:
         """Write what is queued, record the device's sequence high-water mark and audit the batch; returns
         the gaps."""
-        self.view.flush()
+        self.view.finish()
         gaps = sequence_gaps(self.tx.device_seq_high(self.device_id), self.seqs)
         if self.seqs:
             self.tx.set_device_seq_high(self.device_id, max(self.seqs))

@@ -186,7 +186,7 @@ class CaseBatch(BatchBase):
     ) -> RecordResult:
         """An amendment, or a case that restages others: written and restaged on the stored rows."""
         previous = self.tx.case_state(case.supersedes) if case.supersedes else None
-        with changing(self.tx, case.id, case.supersedes):  # the kept counts (hq.tally)
+        with changing(self.tx, case.id, case.supersedes, into=self.view.tally):  # the kept counts (hq.tally)
             state = self.tx.save_case(
                 case, district=self.user.district, verdict=verdict, received_at=self.now
             )
@@ -200,7 +200,7 @@ class CaseBatch(BatchBase):
         if previous is not None and previous.subject_id and previous.subject_id != case.subject_id:
             # the amendment moved the case to another subject: the old one's history lost a case
             restage_after(self.tx, previous.subject_id, previous.occurred_at, skip_case_no=case.case_no,
-                          policy=self.policy, cause=case.id)  # fmt: skip
+                          policy=self.policy, cause=case.id, tally=self.view.tally)  # fmt: skip
             moved_from = self.tx.get_subject(previous.subject_id)
             emit_history(
                 self.tx, previous.subject_id, (moved_from.district if moved_from else "") or previous.district
@@ -209,20 +209,17 @@ class CaseBatch(BatchBase):
             since = case.occurred_at
             if previous is not None and previous.subject_id == case.subject_id:
                 since = min(since, previous.occurred_at)  # an amendment may move the case later
+            entries = sorted([*others, HistoryEntry.of(case)], key=lambda e: (e.occurred_at, e.case_no))
             if any(e.occurred_at >= since for e in others):
-                restage_after(
-                    self.tx,
-                    case.subject_id,
-                    since,
-                    skip_case_no=case.case_no,
-                    policy=self.policy,
-                    cause=case.id,
-                )
+                # a first version: the view holds its identity and the history it now joins
+                group = (self.view.group(case.subject_id), entries) if previous is None else None
+                restage_after(self.tx, case.subject_id, since, skip_case_no=case.case_no, policy=self.policy,
+                              cause=case.id, tally=self.view.tally, group=group)  # fmt: skip
             emit_history(
                 self.tx,
                 case.subject_id,
                 (subject.district if subject else "") or self.user.district,
-                entries=sorted([*others, HistoryEntry.of(case)], key=lambda e: (e.occurred_at, e.case_no)),
+                entries=entries,
             )
             emit_group_history(self.tx, case.subject_id, skip=case.subject_id)
         self._note_place(case, subject, queued=False)
@@ -314,5 +311,6 @@ class CaseBatch(BatchBase):
     def _regroup(self, members: set[str], cause: str) -> None:
         """A strong match came or went: each member's identity's cases are recounted over the group."""
         for member in sorted(members):
-            restage_after(self.tx, member, None, skip_case_no="", policy=self.policy, cause=cause)
+            restage_after(self.tx, member, None, skip_case_no="", policy=self.policy, cause=cause,
+                          tally=self.view.tally)  # fmt: skip
             emit_group_history(self.tx, member)

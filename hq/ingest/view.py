@@ -15,7 +15,8 @@
   (``SqlBase._rows``), the summed tally delta (``hq.tally.TallyDelta``) and each queued history once.
   Where the storage pipelines its writes (``Tx.spill_rows``, PostgreSQL), queued case versions and
   receipts are sent ahead every ``spill_rows``, so the server writes them while the next cases are
-  checked; the tally and the histories still wait for ``flush`` (each is written once a batch).
+  checked; the histories still wait for ``flush``. The tally delta (``tally``) also takes what the
+  records written directly change (``hq.tally.changing(..., into=)``) and is written once, by ``finish``.
 - ``invalidate`` flushes and forgets what was read: ``hq.ingest.push`` calls it before a record it applies
   with direct reads and writes (an amendment, a subject, a shift, a review, a work-order event), so
   nothing queued is ever missing from what those read. A first version that restages later cases is
@@ -255,18 +256,28 @@ class BatchView:
         self._history.pop(subject_id, None)
         self._history[subject_id] = (district, entries)
 
+    @property
+    def tally(self) -> TallyDelta:
+        """The batch's tally delta, for what is written directly too; ``finish`` writes it."""
+        self._tally_due = True
+        return self._tally
+
+    def finish(self) -> None:
+        """Write what is queued, then the batch's tally (after every version it counts is written)."""
+        self.flush()
+        if self._tally_due:
+            self._tally.write(self.tx)
+            self._tally_due = False
+
     def flush(self) -> None:
-        """Write what is queued: the case versions with their manifests, the receipts, the tally, and
-        emit the subjects' histories (in the order last given, before anything written directly)."""
+        """Write what is queued: the case versions with their manifests, the receipts, and emit the
+        subjects' histories (in the order last given, before anything written directly)."""
         for subject_id, (district, entries) in self._history.items():
             emit_history(self.tx, subject_id, district, entries=entries)
         self._history = {}
         if self._cases:
             self.tx.save_cases(self._cases)
             self._cases = []
-        if self._tally_due:  # after every queued version is written (some may have been sent ahead)
-            self._tally.write(self.tx)
-            self._tally_due = False
         if self._receipts:
             self.tx.add_receipts(self._receipts)
             self._receipts = []

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -171,6 +171,15 @@ class RecordsMixin(PolicyMixin):
         )  # fmt: skip
         return self.case_state(case_id)
 
+    def set_verdicts(self, verdicts: Sequence[tuple[str, StageVerdict]]) -> None:
+        self._writable()
+        self._many(
+            "UPDATE cases SET hq_stage = ?, hq_ordinal = ?, stage_conflict = (device_stage <> ?),"
+            " explain_zh = ?, explain_en = ?, policy_version = ? WHERE id = ?",
+            [(int(v.stage), v.ordinal, int(v.stage), v.explain_zh, v.explain_en, v.policy_version, case_id)
+             for case_id, v in verdicts],
+        )  # fmt: skip
+
     def get_case(self, case_id: str) -> Case | None:
         row = self._one("SELECT payload FROM cases WHERE id = ?", (case_id,))
         return case_from_dict(loads(row[0])) if row else None
@@ -318,6 +327,22 @@ class RecordsMixin(PolicyMixin):
             (case_id,),
         )
         return [r[0] for r in rows]
+
+    def missing_photos_of(self, case_ids: Sequence[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {case_id: [] for case_id in case_ids}
+        wanted = list(found)
+        for n in range(0, len(wanted), 500):
+            chunk = wanted[n : n + 500]
+            rows = self._all(
+                "SELECT cp.case_id, cp.sha256 FROM case_photos cp JOIN cases c ON c.id = cp.case_id"
+                f" WHERE cp.case_id IN ({', '.join('?' * len(chunk))}) AND NOT "
+                + _HELD.format(cp="cp", c="c")
+                + " ORDER BY cp.case_id, cp.sha256",
+                chunk,
+            )
+            for case_id, sha in rows:
+                found[case_id].append(sha)
+        return found
 
     # -- subjects
     def save_subject(self, subject: Subject, *, at: datetime, by_badge: str = "") -> None:

@@ -305,6 +305,33 @@ def test_list_cases_filters_and_verdict_updates(storage: Storage) -> None:
         assert len(tx.list_cases(subject_id=subject, limit=1)) == 1
 
 
+def test_set_verdicts_updates_each_case_as_set_verdict_does(storage: Storage) -> None:
+    cases = [make_case(subject_id=new_id(), occurred_at=NOW - days(n)) for n in range(3)]
+    verdicts = [
+        StageVerdict(Stage.WARNING, 2, "第2次", "2nd", 3),
+        StageVerdict(Stage.PERSUASION, 1, "第1次", "1st"),
+    ]
+    with storage.transaction() as tx:
+        for case in cases:
+            tx.save_case(case, district=DISTRICT, verdict=VERDICT, received_at=T0)
+        one = tx.set_verdict(cases[0].id, verdicts[0])
+        tx.set_verdicts([(cases[1].id, verdicts[0]), (cases[2].id, verdicts[1]), (new_id(), verdicts[1])])
+        tx.set_verdicts([])
+    with storage.transaction(readonly=True) as tx:
+        states = [tx.case_state(c.id) for c in cases]
+    assert one is not None
+    assert states[1] is not None
+    assert states[2] is not None
+    assert states[0] == one
+    assert (states[1].hq_stage, states[1].hq_ordinal, states[1].stage_conflict, states[1].explain_zh,
+            states[1].policy_version) == (Stage.WARNING, 2, True, "第2次", 3)  # fmt: skip
+    assert (states[2].hq_stage, states[2].stage_conflict, states[2].explain_en) == (
+        Stage.PERSUASION,
+        False,
+        "1st",
+    )
+
+
 def test_photos_make_cases_complete(storage: Storage) -> None:
     case = make_case(subject_id=new_id(), photos=2)
     other = make_case(subject_id=new_id(), photos=1)
@@ -315,6 +342,12 @@ def test_photos_make_cases_complete(storage: Storage) -> None:
         tx.save_case(case, district=DISTRICT, verdict=VERDICT, received_at=T0)
         tx.save_case(other, district=DISTRICT, verdict=VERDICT, received_at=T0)
         assert tx.missing_photos(case.id) == [shared]
+        unknown = new_id()
+        assert tx.missing_photos_of([case.id, other.id, unknown]) == {
+            case.id: [shared],
+            other.id: [shared],
+            unknown: [],
+        }
         completed = tx.mark_photo_stored(shared, 1000, T0, "1023")
         assert completed == sorted([case.id, other.id])
         assert tx.mark_photo_stored(shared, 1000, T0, "1023") == []  # already stored

@@ -1,0 +1,103 @@
+"""What a restage publishes (``hq.restage.restage_after``), on both backends: each restaged case's feed
+entry, for its officer and for the squad's leaders, is exactly what ``emit_case_state`` writes when it
+reads everything itself, though the restage reads once what its cases share (officer names, subject
+labels, devices' first sign-in, the cases' stored JSON); its audit names the cause; and the kept counts
+equal a recount after a batch that restages several subjects' cases (the batch writes them once)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from enforcement.codec import to_json_dict
+from enforcement.model import Disposition, Review, ReviewDecision, Stage, new_id
+from hq import tally
+from hq.feed import emit_case_state
+from hq.ingest.push import ingest_batch
+from hq.storage.base import ChangeKind, Storage, UserRow
+from sync.protocol import PushRecord
+from testkit.records import DISTRICT, LEADER, NOW, OFFICER, OTHER_OFFICER, days, make_case, make_subject
+
+_seq = iter(range(1, 10**9))
+
+
+def push(storage: Storage, *records: Any, user: Any = OFFICER, device: str = "device-1") -> list[Any]:
+    batch = [
+        PushRecord(kind=kind, id=r.id, device_seq=next(_seq), payload=to_json_dict(r)) for kind, r in records
+    ]
+    return ingest_batch(storage, user, device, batch, now=NOW)
+
+
+def entries(storage: Storage, case_id: str) -> dict[str, Any]:
+    """The case's newest entry as its officer and the squad's leader pull it."""
+    with storage.transaction(readonly=True) as tx:
+        state = tx.case_state(case_id)
+        assert state is not None
+        mine = tx.changes_after(None, district=DISTRICT, badge=state.officer_badge, limit=10_000).changes
+        squad = tx.changes_after(None, district=DISTRICT, badge=LEADER.badge, squad=state.squad_code,
+                                 limit=10_000).changes  # fmt: skip
+    officer = [c.data for c in mine if (c.kind, c.key) == (ChangeKind.CASE_STATE, case_id)]
+    leader = [c.data for c in squad if (c.kind, c.key) == (ChangeKind.SQUAD_CASE, case_id)]
+    return {"officer": officer[-1], "leader": leader[-1]}
+
+
+def test_a_restaged_case_is_published_as_the_plain_path_publishes_it(storage: Storage) -> None:
+    # one vendor registered twice (the same phone: one identity), names in rare characters and emoji
+    a = make_subject(name="烧烤摊主𠮷🔥", phone="13800001111")
+    b = make_subject(name="王㐂 夜宵", phone="13800001111", plate_written="")
+    with storage.transaction() as tx:  # two devices that signed in, so the leaders see their first sign-in
+        tx.touch_device("device-1", OFFICER.badge, NOW - days(40))
+        tx.touch_device("device-2", OTHER_OFFICER.badge, NOW - days(3))
+        tx.put_user(UserRow(OFFICER, "x"))
+        tx.put_user(UserRow(OTHER_OFFICER, "x"))
+    first = make_case(subject_id=a.id, occurred_at=NOW - days(4))
+    second = make_case(officer=OTHER_OFFICER, subject_id=b.id, occurred_at=NOW - days(3), stage=Stage.WARNING,
+                       device_id="device-2")  # fmt: skip
+    third = make_case(subject_id=b.id, occurred_at=NOW - days(2), stage=Stage.PENALTY)
+    push(storage, ("subject", a), ("case", first))
+    push(storage, ("subject", b), ("case", second), user=OTHER_OFFICER, device="device-2")
+    push(storage, ("case", third))
+    review = Review(id=new_id(), case_id=third.id, case_no=third.case_no, decision=ReviewDecision.APPROVE,
+                    reviewer_badge=LEADER.badge, decided_at=NOW, comment="同意 ✅")  # fmt: skip
+    push(storage, ("review", review), user=LEADER, device="device-9")
+    # an earlier case of the same vendor arrives late: every later case moves up one stage
+    late = make_case(subject_id=a.id, occurred_at=NOW - days(6))
+    [result] = push(storage, ("case", late))
+    assert result.hq_stage is Stage.PERSUASION
+    with storage.transaction(readonly=True) as tx:
+        stages = [tx.case_state(c.id).hq_stage for c in (first, second, third)]  # type: ignore[union-attr]
+        restaged = [e for e in tx.audit_events(limit=1000) if e.action == "restaged"]
+    assert stages == [Stage.WARNING, Stage.PENALTY, Stage.PENALTY]
+    # the third stays at 处罚 but is now the fourth time: restaged too, with its review kept
+    assert sorted(e.target for e in restaged[-3:]) == sorted([first.id, second.id, third.id])
+    assert {e.detail["caused_by"] for e in restaged[-3:]} == {late.id}
+    published = {c.id: entries(storage, c.id) for c in (first, second, third)}
+    assert published[second.id]["leader"]["officer_name"] == OTHER_OFFICER.name
+    assert published[third.id]["leader"]["reviews"][0]["comment"] == "同意 ✅"
+    for case in (first, second, third):  # the plain path: every fact read from the stored rows
+        with storage.transaction() as tx:
+            state = tx.case_state(case.id)
+            assert state is not None
+            emit_case_state(tx, state)
+        assert entries(storage, case.id) == published[case.id]
+
+
+def test_one_batch_restaging_many_subjects_keeps_the_counts(storage: Storage) -> None:
+    """Late cases of several subjects in one batch, with fines: the batch's tally is written once, at
+    its end, and equals a recount; a later batch still adds to it rightly."""
+    subjects = [new_id() for _ in range(4)]
+    later = [make_case(subject_id=s, occurred_at=NOW - days(1)) for s in subjects]
+    push(storage, *(("case", c) for c in later))
+    late = [
+        make_case(subject_id=s, occurred_at=NOW - days(5 + n)) for n, s in enumerate(subjects)
+    ]  # each one restages its subject's case
+    results = push(storage, *(("case", c) for c in late), user=OFFICER)
+    assert [r.status for r in results] == ["accepted"] * 4
+    basis = "《大气污染防治法》第一百一十八条"
+    more = make_case(subject_id=subjects[0], occurred_at=NOW, stage=Stage.PENALTY, fine_yuan=600,
+                     disposition=Disposition.PENALTY, legal_basis=basis)  # fmt: skip
+    assert push(storage, ("case", more))[0].status == "accepted"
+    with storage.transaction(readonly=True) as tx:
+        assert [tx.case_state(c.id).hq_stage for c in later] == [Stage.WARNING] * 4  # type: ignore[union-attr]
+        assert tx.case_state(more.id).hq_stage is Stage.PENALTY  # type: ignore[union-attr]
+        assert tally.comparable(tally.kept(tx)) == tally.comparable(tally.recount(tx))
+        assert sum(n for _, _, _, _, n, _, _ in tx.tally_cases("0000-00-00", "9999-99-99")) == 9
