@@ -91,14 +91,14 @@ class CaseBatch(BatchBase):
                 return self._stored_case(record, digest, case, case_json, subject, verdict, flag, others)
             finally:
                 view.invalidate()
-        if any(e.occurred_at >= case.occurred_at for e in others):
-            # it restages the subject's later cases (their HQ stage only): on the stored rows, after the
-            # queue; what the view holds stays true once it learns of this case
+        late = any(e.occurred_at >= case.occurred_at for e in others)
+        if late:
+            # it restages the subject's later cases (their HQ stage only), read from the stored rows: what
+            # is queued is written first; what the view holds stays true, as a restage changes only that
             view.flush()
-            result = self._stored_case(record, digest, case, case_json, subject, verdict, flag, others)
-            view.note_stored(case)
-            return result
-        return self._queued_case(record, digest, (case, case_json, case_text), subject, verdict, flag, others)
+        return self._queued_case(
+            record, digest, (case, case_json, case_text), subject, verdict, flag, others, restage=late
+        )
 
     def _queued_case(
         self,
@@ -109,9 +109,12 @@ class CaseBatch(BatchBase):
         verdict: StageVerdict,
         flag: TimeFlag | None,
         others: list[HistoryEntry],
+        *,
+        restage: bool = False,
     ) -> RecordResult:
-        """A first version that changes no other case's stage: queued in the view, written with the
-        batch (``BatchView.flush``); what it tells is what ``_stored_case`` would tell."""
+        """A first version: queued in the view, written with the batch (``BatchView.flush``); what it
+        tells is what ``_stored_case`` would tell. ``restage``: it arrived after later cases of its
+        subject, stored (the caller flushed the view), whose HQ stages are recomputed now."""
         case, case_json, case_text = parsed
         view = self.view
         missing = view.missing(case)
@@ -149,6 +152,10 @@ class CaseBatch(BatchBase):
                     found = view.subject(member, include_deleted=True)
                     if found is not None:
                         view.add_history(member, found.district, entries)
+            if restage:  # before the place is noted, as ``_stored_case`` does
+                group = (view.group(case.subject_id), view.group_history(case.subject_id))
+                restage_after(self.tx, case.subject_id, case.occurred_at, skip_case_no=case.case_no,
+                              policy=self.policy, cause=case.id, tally=view.tally, group=group)  # fmt: skip
         self._note_place(case, subject, queued=True)
         return self._receipt(record, digest, self._case_result(case, state, verdict, missing), queued=True)
 
