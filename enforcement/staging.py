@@ -143,6 +143,11 @@ def day_text(day: date, year: int) -> str:
     return f"{day:%m-%d}" if day.year == year else f"{day:%Y-%m-%d}"
 
 
+#: The counted cases ``StageDecision.explain`` lists, the latest ones: the line a case carries (HQ stores
+#: it with the case and sends it to phones) stays short however long the subject's history is.
+EXPLAINED_CASES = 5
+
+
 @dataclass(frozen=True, slots=True)
 class StageDecision:
     stage: Stage
@@ -160,7 +165,8 @@ class StageDecision:
 
     def explain(self, lang: Lang = "zh") -> str:
         """One line for the officer: "第3次 · 处罚：10-02 劝导，11-01 警告" (a case of an earlier year than
-        the new case's with its year: "2025-12-30 劝导")."""
+        the new case's with its year: "2025-12-30 劝导"); past ``EXPLAINED_CASES`` counted cases, the
+        latest ones after "更早N次从略"."""
         head = f"{ordinal_text(self.ordinal, lang)} · {stage_name(self.stage, lang)}"
         if self.aggravated:
             head += "（从重）" if lang == "zh" else " (aggravated)"
@@ -169,8 +175,11 @@ class StageDecision:
         if not self.counted:
             return head
         year = self.day.year if self.day is not None else None
-        items = [f"{_day(e):%m-%d}" if year is None else day_text(_day(e), year) for e in self.counted]
-        items = [f"{when} {stage_name(e.stage, lang)}" for when, e in zip(items, self.counted, strict=True)]
+        shown = self.counted[-EXPLAINED_CASES:]
+        items = [f"{_day(e):%m-%d}" if year is None else day_text(_day(e), year) for e in shown]
+        items = [f"{when} {stage_name(e.stage, lang)}" for when, e in zip(items, shown, strict=True)]
+        if left := len(self.counted) - len(shown):  # the ordinal says how many; ``details`` lists them all
+            items.insert(0, f"更早{left}次从略" if lang == "zh" else f"{left} earlier not listed")
         return f"{head}：{'，'.join(items)}" if lang == "zh" else f"{head}: {', '.join(items)}"
 
     def details(self, lang: Lang = "zh") -> list[str]:

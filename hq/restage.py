@@ -21,7 +21,8 @@ from enforcement.codec import to_json_dict
 from enforcement.labels import subject_label
 from enforcement.model import HistoryEntry, Review
 from enforcement.policy import Policy
-from enforcement.staging import StageDecision, StagePolicy, compute_stage
+from enforcement.restaging import StagedHistory
+from enforcement.staging import StageDecision, StagePolicy
 from hq.feed import emit_case_state, emit_history
 from hq.policy import current, policy_of, verdict_under
 from hq.storage.base import CaseState, ChangeKind, ChangeScope, StageVerdict, Tx
@@ -93,6 +94,7 @@ def restage_after(
     # class and phone policy version (``stage_policy_for``), what the tally counts, and its device
     payloads = tx.case_payloads([s.case_id for s in later])
     versions: dict[int, Policy] = {}
+    staged = StagedHistory(history)  # sorted once for every later case (``enforcement.restaging``)
     changes: list[tuple[CaseState, StageVerdict]] = []
     for state in later:
         data = payloads.get(state.case_id, {})
@@ -103,9 +105,7 @@ def restage_after(
             settings = versions[state.policy_version].stage_policy_for_extra(data.get("extra") or {})
         else:
             settings = policy
-        decision = compute_stage(
-            state.violation_code, state.occurred_at, history, settings, case_no=state.case_no
-        )
+        decision = staged.decide(state.violation_code, state.occurred_at, settings, case_no=state.case_no)
         if (decision.stage, decision.ordinal) != (state.hq_stage, state.hq_ordinal):
             changes.append((state, verdict_under(decision, int(data.get("policy_version", 0)))))
     if not changes:
@@ -162,6 +162,5 @@ class _Told:
         if device_id not in self.first_seen:
             self.first_seen[device_id] = tx.device_first_seen(device_id) if device_id else None
         name, label = self.names[state.officer_badge], self.labels[subject_id]
-        emit_case_state(
-            tx, state, case=data, officer_name=name, label=label, first_seen=self.first_seen[device_id]
-        )
+        emit_case_state(tx, state, case=data, officer_name=name, missing=missing, label=label,
+                        first_seen=self.first_seen[device_id])  # fmt: skip

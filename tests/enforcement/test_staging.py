@@ -84,6 +84,25 @@ def test_fourth_and_later_are_penalty_again() -> None:
     assert decision.explain("en").startswith("5th · Penalty: ")
 
 
+def test_a_long_history_is_explained_by_its_latest_cases() -> None:
+    """A subject caught 40 times: the line names the 5 latest and how many it leaves out (the ordinal has
+    the total; ``details`` lists them all), so what HQ stores and sends per case stays short."""
+    history = [entry(at(date(2026, 9, 1) + timedelta(days=d)), stage=Stage.PENALTY) for d in range(40)]
+    decision = compute_stage("0510", NOW, history)
+    assert decision.ordinal == 41
+    assert decision.explain("zh") == (
+        "第41次 · 处罚：更早35次从略，10-06 处罚，10-07 处罚，10-08 处罚，10-09 处罚，10-10 处罚"
+    )
+    assert decision.explain("en") == (
+        "41st · Penalty: 35 earlier not listed, 10-06 Penalty, 10-07 Penalty, 10-08 Penalty, 10-09 Penalty,"
+        " 10-10 Penalty"
+    )
+    assert len(decision.details("en")) == 40
+    five = compute_stage("0510", NOW, history[-5:])
+    assert "从略" not in five.explain("zh")
+    assert five.explain("zh").count("处罚") == 6
+
+
 def test_subcategory_scope_ignores_other_codes_category_scope_counts_them() -> None:
     history = [entry(at(date(2026, 10, 1)), "0501"), entry(at(date(2026, 11, 1)), "0101")]
     sub = compute_stage("0510", NOW, history)

@@ -6,7 +6,10 @@ equal a recount after a batch that restages several subjects' cases (the batch w
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+import pytest
 
 from enforcement.codec import to_json_dict
 from enforcement.model import Disposition, Review, ReviewDecision, Stage, new_id
@@ -101,3 +104,41 @@ def test_one_batch_restaging_many_subjects_keeps_the_counts(storage: Storage) ->
         assert tx.case_state(more.id).hq_stage is Stage.PENALTY  # type: ignore[union-attr]
         assert tally.comparable(tally.kept(tx)) == tally.comparable(tally.recount(tx))
         assert sum(n for _, _, _, _, n, _, _ in tx.tally_cases("0000-00-00", "9999-99-99")) == 9
+
+
+def _reads_of_a_late_case(storage: Storage, later: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The SELECTs of a push of one case earlier than a subject's ``later`` stored cases."""
+    sid = new_id()
+    cases = [
+        make_case(subject_id=sid, occurred_at=NOW - days(1) + timedelta(minutes=n)) for n in range(later)
+    ]
+    for start in range(0, later, 100):
+        push(storage, *(("case", c) for c in cases[start : start + 100]))
+    reads: list[str] = []
+    dialect = type(storage.dialect)  # type: ignore[attr-defined]  # both SQL backends have one
+    execute = dialect.execute
+
+    def counted(self: Any, conn: Any, sql: str, params: Any = ()) -> Any:
+        if sql.lstrip().upper().startswith("SELECT"):
+            reads.append(sql)
+        return execute(self, conn, sql, params)
+
+    monkeypatch.setattr(dialect, "execute", counted)
+    [result] = push(storage, ("case", make_case(subject_id=sid, occurred_at=NOW - days(2))))
+    monkeypatch.setattr(dialect, "execute", execute)
+    assert result.status == "accepted"
+    with storage.transaction(readonly=True) as tx:
+        assert tx.case_state(cases[-1].id).hq_ordinal == later + 1  # type: ignore[union-attr]
+    return len(reads)
+
+
+def test_a_late_case_restages_a_long_history_with_the_same_reads(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An officer (or a phone that synced after a long absence) pushes a case earlier than every stored
+    case of a subject: restaging 30 or 150 later cases takes the same number of reads (one query per
+    table, not one per case), and each decision is a binary search (``enforcement.restaging``), so a long
+    history cannot make one push hold HQ's write lock for minutes."""
+    few = _reads_of_a_late_case(storage, 30, monkeypatch)
+    many = _reads_of_a_late_case(storage, 150, monkeypatch)
+    assert many == few
