@@ -22,7 +22,14 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from enforcement.model import CaseStatus, HistoryEntry, Stage, local_date
-from enforcement.staging import YEAR_DAYS, Scope, StageDecision, StagePolicy, window_first_day
+from enforcement.staging import (
+    YEAR_DAYS,
+    Scope,
+    StageDecision,
+    StagePolicy,
+    stage_of_count,
+    window_first_day,
+)
 
 __all__ = ["StagedHistory"]
 
@@ -80,12 +87,7 @@ class StagedHistory:
         new_day = local_date(occurred_at)
         countable = self._countable(policy, violation_code)
         counted = countable.span(window_first_day(new_day, policy.window_days), occurred_at, case_no)
-        ordinal = len(counted) + 1
-        stage = Stage(min(ordinal, Stage.PENALTY))
-        first_exempt = False
-        exempt = violation_code in policy.first_violation_exempt and stage > Stage.PERSUASION
-        if exempt and not any(e.violation_code == violation_code for e in counted):
-            stage, first_exempt, ordinal = Stage.PERSUASION, True, 1
+        stage, ordinal, first_exempt = stage_of_count(counted, violation_code, policy)
         aggravated = False
         if policy.aggravate_over is not None and stage == Stage.PENALTY:
             in_year = countable.span(window_first_day(new_day, YEAR_DAYS), occurred_at, case_no)

@@ -44,7 +44,7 @@ what ``explain`` lists.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -242,12 +242,7 @@ def compute_stage(
 
     counted.sort(key=_sort_key)
     excluded.sort(key=lambda pair: (*_sort_key(pair[0]), pair[1].value))
-    ordinal = len(counted) + 1
-    stage = Stage(min(ordinal, Stage.PENALTY))
-    first_exempt = False
-    exempt = violation_code in policy.first_violation_exempt and stage > Stage.PERSUASION
-    if exempt and not any(e.violation_code == violation_code for e in counted):
-        stage, first_exempt, ordinal = Stage.PERSUASION, True, 1
+    stage, ordinal, first_exempt = stage_of_count(counted, violation_code, policy)
     aggravated = False
     if policy.aggravate_over is not None and stage == Stage.PENALTY:
         year_first = window_first_day(new_day, YEAR_DAYS)
@@ -270,6 +265,18 @@ def compute_stage(
         policy_version=policy.version,
         day=new_day,
     )
+
+
+def stage_of_count(
+    counted: Sequence[HistoryEntry], violation_code: str, policy: StagePolicy
+) -> tuple[Stage, int, bool]:
+    """The stage, the ordinal and whether 首违不罚 lowered the stage, for these counted earlier cases."""
+    ordinal = len(counted) + 1
+    stage = Stage(min(ordinal, Stage.PENALTY))
+    exempt = violation_code in policy.first_violation_exempt and stage > Stage.PERSUASION
+    if exempt and not any(e.violation_code == violation_code for e in counted):
+        return Stage.PERSUASION, 1, True
+    return stage, ordinal, False
 
 
 def _exclusion(
