@@ -59,6 +59,9 @@ class _Spool:
 
     def write(self, chunk: bytes) -> None:
         self.handle.write(chunk)
+        # handed to the file system chunk by chunk: a chunk smaller than the writer's buffer would
+        # otherwise wait there for the next, so a body that stalls would not be on disk as received
+        self.handle.flush()
 
     def finish(self) -> None:
         self.handle.flush()

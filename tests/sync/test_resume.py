@@ -119,6 +119,25 @@ def test_a_cut_body_is_kept_and_the_rest_completes_it(
     assert client.head(f"/v1/photos/{sha}", headers=auth).status_code == 200
 
 
+def test_a_body_that_stalls_is_on_disk_as_far_as_it_came(
+    hq: Hq, officer_case: tuple[httpx.Client, dict[str, str], bytes, str]
+) -> None:
+    """A slow link delivers 70,000 bytes, then 1,000 more, then stalls: HQ's spool holds all 71,000 (a
+    piece smaller than the writer's buffer is not left waiting in it for the next), and a cut there keeps
+    them all. Before, the small piece stayed in the buffer: the suite saw it as a flaky wait."""
+    _client, auth, data, sha = officer_case
+    head = [f"PUT /v1/photos/{sha} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(data)}"]
+    head += [f"{k}: {v}" for k, v in (auth | OCTET).items()]
+    with socket.create_connection(("127.0.0.1", hq.serve().port)) as conn:
+        conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + data[:70_000])
+        until(lambda: spooled(hq, 70_000), "HQ received the first piece")
+        conn.sendall(data[70_000:71_000])
+        until(lambda: spooled(hq, 71_000), "HQ wrote the small piece")
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    until(lambda: partials(hq, sha) != [], "HQ kept the partial")
+    assert partials(hq, sha) == [71_000]
+
+
 def test_a_second_cut_extends_the_partial_and_a_shorter_claim_is_taken(
     hq: Hq, officer_case: tuple[httpx.Client, dict[str, str], bytes, str]
 ) -> None:
