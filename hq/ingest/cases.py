@@ -49,8 +49,10 @@ class CaseBatch(BatchBase):
     def _case(self, record: PushRecord) -> RecordResult:
         case, case_json, case_text, digest = self._parse_text(Case, record)
         view = self.view
-        if case.supersedes or not self.set_based:
-            view.invalidate()  # an amendment reads and writes the stored versions directly
+        if not self.set_based:
+            view.invalidate()  # one by one: every record read and written on the stored rows
+        elif case.supersedes:
+            view.flush()  # an amendment reads and writes the stored versions directly
         elif not view.warm:
             view.prefetch(self.records[self.position - 1 :])
         receipt = view.get_receipt(record.id, digest)
@@ -86,11 +88,20 @@ class CaseBatch(BatchBase):
             device_first_seen=view.device_first_seen(),
         )  # derived again from the stored row by hq.daydata for the leader's queue
         others = [e for e in history if e.case_no != case.case_no]
-        if case.supersedes or not self.set_based:
+        if not self.set_based:
             try:  # the view was invalidated above: it read the stored rows
                 return self._stored_case(record, digest, case, case_json, subject, verdict, flag, others)
             finally:
                 view.invalidate()
+        if case.supersedes:  # the view was flushed above: what it holds is what is stored
+            try:
+                result = self._stored_case(record, digest, case, case_json, subject, verdict, flag, others)
+            except BaseException:
+                view.invalidate()
+                raise
+            previous = self.tx.case_state(case.supersedes)
+            view.note_amended(case, (previous.subject_id if previous else None, case.subject_id))
+            return result
         late = any(e.occurred_at >= case.occurred_at for e in others)
         if late:
             # it restages the subject's later cases (their HQ stage only), read from the stored rows: what
@@ -235,18 +246,17 @@ class CaseBatch(BatchBase):
     def _note_place(self, case: Case, subject: Subject | None, *, queued: bool) -> None:
         """Weak suggestions by place (``hq.subjectmatch.note_place``): the case's fix is kept against its
         subject. Should that change an identity (``note_subject``'s answer), the members' cases are
-        recounted on the stored rows: the batch view writes what it queued first and reads afresh after."""
+        recounted on the stored rows: the batch view writes what it queued first and reads afresh after.
+        ``queued``: the case itself is queued in the view (else it was written directly)."""
         if subject is None or case.location.lat is None or case.location.lon is None:
             return
         fix = (case.location.lon, case.location.lat)
         members = note_place(self.tx, subject, fix, at=self.now, by_badge=self.user.badge)
         if not members:
             return
-        if queued:
-            self.view.flush()
+        self.view.flush()
         self._regroup(members, case.id)
-        if queued:
-            self.view.invalidate()
+        self.view.invalidate()
 
     def _check_case_scope(self, case: Case) -> None:
         """The case's squad, device and number against the session (see the module doc)."""

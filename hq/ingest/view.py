@@ -18,8 +18,9 @@
   checked; the histories still wait for ``flush``. The tally delta (``tally``) also takes what the
   records written directly change (``hq.tally.changing(..., into=)``) and is written once, by ``finish``.
 - ``invalidate`` flushes and forgets what was read: ``hq.ingest.push`` calls it before a record it applies
-  with direct reads and writes (an amendment, a subject, a shift, a review, a work-order event), so
-  nothing queued is ever missing from what those read. A first version that restages later cases is
+  with direct reads and writes (a subject, a shift, a review, a work-order event), so nothing queued is
+  ever missing from what those read. An amendment is written directly after a ``flush`` and then noted
+  (``note_amended``): the view forgets only the identities whose history it changed. A first version that restages later cases is
   written directly after a ``flush`` and then noted (``note_stored``): a restage changes only HQ's stage
   of stored cases, which the view does not hold.
 
@@ -236,6 +237,19 @@ class BatchView:
             self.histories[case.subject_id].sort(key=lambda e: (e.occurred_at, e.case_no))
         self.stored[case.id] = True
         self.latest[case.case_no] = True
+
+    def note_amended(self, case: Case, subject_ids: Iterable[str | None]) -> None:
+        """Learn of an amendment written directly (``Tx.save_case``): its version is stored, and the
+        identities of these subjects (the one the case left, the one it is in) are read again when next
+        asked about, their histories having changed; nothing else an amendment writes is held here."""
+        self.stored[case.id] = True
+        self.latest[case.case_no] = True
+        members = {s for s in subject_ids if s}
+        members |= {m for group in self.groups.values() if group & members for m in group}
+        for key in [s for s, group in self.groups.items() if s in members or group & members]:
+            del self.groups[key]
+        for member in members:
+            self.histories.pop(member, None)
 
     def note_receipt(self, receipt: Receipt) -> None:
         """Learn of a receipt written directly."""
