@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,28 @@ def late_order(work: Workload) -> Workload:
     batches: list[tuple[Officer, list[Case]]] = []
     for start in range(0, len(work.batches), 4):
         batches.extend(reversed(work.batches[start : start + 4]))
+    return Workload(work.officers, batches)
+
+
+def with_amendments(work: Workload, every: int, seed: int = 11) -> Workload:
+    """The same batches with every ``every``-th record (``--amend``) an amendment of an earlier case of the
+    officer's instead (a corrected address, as officers fix a case after recording it)."""
+    rng = random.Random(seed)
+    latest: dict[str, list[Case]] = {}
+    batches: list[tuple[Officer, list[Case]]] = []
+    for officer, cases in work.batches:
+        mine = latest.setdefault(officer.badge, [])
+        records = []
+        for n, case in enumerate(cases):
+            if n % every == every - 1 and mine:
+                base = mine.pop(rng.randrange(len(mine)))
+                case = replace(
+                    base, id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), version=base.version + 1,
+                    supersedes=base.id, location=replace(base.location, address="人民路夜市东口"),
+                )  # fmt: skip
+            mine.append(case)
+            records.append(case)
+        batches.append((officer, records))
     return Workload(work.officers, batches)
 
 
@@ -344,10 +366,18 @@ def main() -> None:
         action="store_true",
         help="with --ingest-only: each group of 4 batches pushed last first (late cases restage later ones)",
     )
+    parser.add_argument(
+        "--amend",
+        type=int,
+        metavar="N",
+        help="with --ingest-only: every N-th record amends an earlier case of the officer instead",
+    )
     args = parser.parse_args()
     work = build_workload(args.cases)
     if args.late:
         work = late_order(work)
+    if args.amend:
+        work = with_amendments(work, args.amend)
     if args.ingest_only:
         ingest_only(work, args.ingest_only, args.pg_dsn)
         return
