@@ -167,7 +167,7 @@ class CaseBatch(BatchBase):
                 group = (view.group(case.subject_id), view.group_history(case.subject_id))
                 restage_after(self.tx, case.subject_id, case.occurred_at, skip_case_no=case.case_no,
                               policy=self.policy, cause=case.id, tally=view.tally, group=group)  # fmt: skip
-        self._note_place(case, subject, queued=True)
+        self._note_place(case, subject)
         return self._receipt(record, digest, self._case_result(case, state, verdict, missing), queued=True)
 
     def _case_result(
@@ -240,23 +240,16 @@ class CaseBatch(BatchBase):
                 entries=entries,
             )
             emit_group_history(self.tx, case.subject_id, skip=case.subject_id)
-        self._note_place(case, subject, queued=False)
+        self._note_place(case, subject)
         return self._receipt(record, digest, self._case_result(case, state, verdict, missing))
 
-    def _note_place(self, case: Case, subject: Subject | None, *, queued: bool) -> None:
+    def _note_place(self, case: Case, subject: Subject | None) -> None:
         """Weak suggestions by place (``hq.subjectmatch.note_place``): the case's fix is kept against its
-        subject. Should that change an identity (``note_subject``'s answer), the members' cases are
-        recounted on the stored rows: the batch view writes what it queued first and reads afresh after.
-        ``queued``: the case itself is queued in the view (else it was written directly)."""
+        subject. Should that change an identity (``note_subject``'s answer), ``_regroup``."""
         if subject is None or case.location.lat is None or case.location.lon is None:
             return
         fix = (case.location.lon, case.location.lat)
-        members = note_place(self.tx, subject, fix, at=self.now, by_badge=self.user.badge)
-        if not members:
-            return
-        self.view.flush()
-        self._regroup(members, case.id)
-        self.view.invalidate()
+        self._regroup(note_place(self.tx, subject, fix, at=self.now, by_badge=self.user.badge), case.id)
 
     def _check_case_scope(self, case: Case) -> None:
         """The case's squad, device and number against the session (see the module doc)."""
@@ -326,8 +319,14 @@ class CaseBatch(BatchBase):
             raise refused(Errno.VERSION_CONFLICT)
 
     def _regroup(self, members: set[str], cause: str) -> None:
-        """A strong match came or went: each member's identity's cases are recounted over the group."""
+        """A strong match came or went (``members``: the subjects whose identity changed; none, nothing
+        to do): each member's identity's cases are recounted over the group on the stored rows. The batch
+        view writes what it queued first and reads afresh after (the identities it held changed)."""
+        if not members:
+            return
+        self.view.flush()
         for member in sorted(members):
             restage_after(self.tx, member, None, skip_case_no="", policy=self.policy, cause=cause,
                           tally=self.view.tally)  # fmt: skip
             emit_group_history(self.tx, member)
+        self.view.invalidate()

@@ -201,11 +201,24 @@ class _Batch(CaseBatch):
         }.get(record.kind)
         if handler is None:
             raise refused(Errno.UNKNOWN_KIND)
-        self.view.invalidate()  # the other kinds read and write the stored rows directly
+        if record.kind == RecordKind.REVIEW.value or not self.set_based:
+            self.view.invalidate()  # a review may withdraw a case and restage: read afresh around it
+            try:
+                return handler(record)
+            finally:
+                self.view.invalidate()
+        # a subject, a shift, a work-order event: read and written on the stored rows, after what is
+        # queued (a resolution names a case that may be queued). Of what the view holds they change only
+        # the subject's row (``_regroup`` reads afresh when an identity changes), so the view stays.
+        self.view.flush()
         try:
-            return handler(record)
-        finally:
+            result = handler(record)
+        except BaseException:
             self.view.invalidate()
+            raise
+        if record.kind == RecordKind.SUBJECT.value:
+            self.view.forget_subject(record.id)
+        return result
 
     # -- subjects
     def _subject(self, record: PushRecord) -> RecordResult:

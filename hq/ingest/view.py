@@ -17,10 +17,12 @@
   receipts are sent ahead every ``spill_rows``, so the server writes them while the next cases are
   checked; the histories still wait for ``flush``. The tally delta (``tally``) also takes what the
   records written directly change (``hq.tally.changing(..., into=)``) and is written once, by ``finish``.
-- ``invalidate`` flushes and forgets what was read: ``hq.ingest.push`` calls it before a record it applies
-  with direct reads and writes (a subject, a shift, a review, a work-order event), so nothing queued is
-  ever missing from what those read. An amendment is written directly after a ``flush`` and then noted
-  (``note_amended``): the view forgets only the identities whose history it changed. A first version that restages later cases is
+- ``invalidate`` flushes and forgets what was read: ``hq.ingest.push`` calls it around a review (which may
+  withdraw a case and restage) and after a change of identity (``_regroup``). Other records written
+  directly come after a ``flush``, so nothing queued is ever missing from what they read, and keep the
+  view: an amendment is noted (``note_amended``: the view forgets the identities whose history it
+  changed), a subject forgotten (``forget_subject``: its row), a shift or work-order event changes
+  nothing the view holds. A first version that restages later cases is
   written directly after a ``flush`` and then noted (``note_stored``): a restage changes only HQ's stage
   of stored cases, which the view does not hold.
 
@@ -250,6 +252,11 @@ class BatchView:
             del self.groups[key]
         for member in members:
             self.histories.pop(member, None)
+
+    def forget_subject(self, subject_id: str) -> None:
+        """A subject record was written directly: its row is read again when next asked about (its
+        identity and history are unchanged unless ``invalidate`` followed a regrouping)."""
+        self.subjects.pop(subject_id, None)
 
     def note_receipt(self, receipt: Receipt) -> None:
         """Learn of a receipt written directly."""
