@@ -31,7 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,8 @@ from enforcement.model import (
     PhotoRef,
     Role,
     Stage,
+    Subject,
+    SubjectKind,
 )
 from hq.ingest.push import ingest_batch
 from hq.storage.base import Storage
@@ -79,6 +81,8 @@ FLOOR_PHOTO_SQL = "INSERT INTO case_photos (case_id, sha256) VALUES (?, ?)"
 class Workload:
     officers: list[Officer]
     batches: list[tuple[Officer, list[Case]]]
+    #: case id -> the new subject registered just before it in its batch (``--register``)
+    registrations: dict[str, Subject] = field(default_factory=dict)
 
     @property
     def cases(self) -> int:
@@ -158,6 +162,27 @@ def with_amendments(work: Workload, every: int, seed: int = 11) -> Workload:
     return Workload(work.officers, batches)
 
 
+def with_registrations(work: Workload, every: int, seed: int = 13) -> Workload:
+    """The same batches with every ``every``-th case (``--register``) about a new vendor, registered just
+    before it in the same push (a subject record, then the case naming it), as an officer meets one."""
+    rng = random.Random(seed)
+    registrations: dict[str, Subject] = {}
+    batches: list[tuple[Officer, list[Case]]] = []
+    for b, (officer, cases) in enumerate(work.batches):
+        records = []
+        for n, case in enumerate(cases):
+            if n % every == every - 1:
+                vendor = Subject(
+                    id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), kind=SubjectKind.MOBILE_VENDOR,
+                    name=f"新摊主{b}-{n}", phone=f"139{rng.randrange(10**8):08d}", district=DISTRICT,
+                )  # fmt: skip
+                case = replace(case, subject_id=vendor.id, violation_code="0510")  # 露天烧烤: a vendor's
+                registrations[case.id] = vendor
+            records.append(case)
+        batches.append((officer, records))
+    return Workload(work.officers, batches, registrations)
+
+
 def run_ingest(storage: Storage, work: Workload, threads: int = 1) -> tuple[float, dict[str, int], float]:
     """Push every batch; with ``threads`` > 1, that many devices push at once (batches dealt round-robin).
     Returns the wall-clock seconds, the answers by status and this process's CPU seconds (every thread;
@@ -165,10 +190,14 @@ def run_ingest(storage: Storage, work: Workload, threads: int = 1) -> tuple[floa
     catalogue = load_catalogue()
     pushes = []
     for officer, cases in work.batches:
-        records = [
-            PushRecord(kind="case", id=c.id, device_seq=i + 1, payload=to_json_dict(c))
-            for i, c in enumerate(cases)
-        ]
+        records: list[PushRecord] = []
+        for case in cases:
+            subject = work.registrations.get(case.id)
+            if subject is not None:
+                records.append(PushRecord(kind="subject", id=subject.id, device_seq=len(records) + 1,
+                                          payload=to_json_dict(subject)))  # fmt: skip
+            records.append(PushRecord(kind="case", id=case.id, device_seq=len(records) + 1,
+                                      payload=to_json_dict(case)))  # fmt: skip
         pushes.append((officer, records))
     statuses: dict[str, int] = {}
     lock = threading.Lock()
@@ -372,12 +401,20 @@ def main() -> None:
         metavar="N",
         help="with --ingest-only: every N-th record amends an earlier case of the officer instead",
     )
+    parser.add_argument(
+        "--register",
+        type=int,
+        metavar="N",
+        help="with --ingest-only: every N-th case is about a new vendor, registered just before it",
+    )
     args = parser.parse_args()
     work = build_workload(args.cases)
     if args.late:
         work = late_order(work)
     if args.amend:
         work = with_amendments(work, args.amend)
+    if args.register:
+        work = with_registrations(work, args.register)
     if args.ingest_only:
         ingest_only(work, args.ingest_only, args.pg_dsn)
         return
