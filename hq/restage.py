@@ -19,7 +19,7 @@ from typing import Any
 
 from enforcement.codec import to_json_dict
 from enforcement.labels import subject_label
-from enforcement.model import HistoryEntry, Review
+from enforcement.model import HistoryEntry, Review, ReviewDecision
 from enforcement.policy import Policy
 from enforcement.restaging import StagedHistory
 from enforcement.staging import StageDecision, StagePolicy
@@ -27,29 +27,47 @@ from hq.feed import emit_case_state, emit_history
 from hq.policy import current, policy_of, verdict_under
 from hq.storage.base import CaseState, ChangeKind, ChangeScope, StageVerdict, Tx
 from hq.subjectmatch import group_history, identity_group
-from hq.tally import Counted, TallyDelta, changing, facts_of
+from hq.tally import Counted, TallyDelta, facts_of
 
 __all__ = ["apply_review", "restage_after", "verdict_of"]
 
 
-def apply_review(tx: Tx, review: Review, at: datetime, *, policy: StagePolicy | None = None) -> CaseState:
+def apply_review(
+    tx: Tx,
+    review: Review,
+    at: datetime,
+    *,
+    policy: StagePolicy | None = None,
+    tally: TallyDelta | None = None,
+) -> CaseState:
     """Store a (checked) review and publish what follows from it: the decision to the case's officer, the
     case's state, and, when it changes what counts (a withdrawal), the subject's history and the stages
-    of the subject's later cases. Used for pushed reviews and for reviews made at HQ."""
+    of the subject's later cases. Used for pushed reviews and for reviews made at HQ. ``tally``: the push
+    batch's delta the change is added to (``hq.tally``), else it is written before returning."""
     before = tx.case_state(review.case_id)
     if before is None:
         raise ValueError(f"review of an unknown case {review.case_id}")
     if before.subject_id:
         tx.lock_subjects([before.subject_id])
-    with changing(tx, review.case_id):
-        tx.save_review(review, at)
+    tx.save_review(review, at)
     state = tx.case_state(review.case_id)
     assert state is not None
+    payload = tx.case_payloads([review.case_id]).get(review.case_id)  # a review leaves it as it is
+    counted = Counted.of_json(payload) if payload is not None else None
+    delta = tally if tally is not None else TallyDelta()
+    delta.change(
+        facts_of(before, counted if before.latest else None),
+        facts_of(state, counted if state.latest else None),
+    )  # what ``changing`` reads before and after, from the two states and the one payload
+    if tally is None:
+        delta.write(tx)
     tx.emit(ChangeKind.REVIEW, review.id, to_json_dict(review), ChangeScope(badge=state.officer_badge))
-    emit_case_state(tx, state)
-    if state.subject_id:
+    emit_case_state(tx, state, case=payload)
+    withdrawn = ReviewDecision.WITHDRAW.value
+    if state.subject_id and (before.review == withdrawn) != (state.review == withdrawn):
+        # only a withdrawal (or its reversal) changes what counts: the history and the later stages
         restage_after(tx, state.subject_id, state.occurred_at, skip_case_no=state.case_no, policy=policy,
-                      cause=review.case_id)  # fmt: skip
+                      cause=review.case_id, tally=tally)  # fmt: skip
         subject = tx.get_subject(state.subject_id)
         emit_history(tx, state.subject_id, (subject.district if subject else "") or state.district)
     tx.audit(review.reviewer_badge, "review", target=review.case_id,

@@ -321,7 +321,7 @@ class _Batch(CaseBatch):
                 "审核记录的案件编号与案件不符",
                 "The review's case number does not match the case",
             )
-        apply_review(self.tx, review, self.now, policy=self.policy)
+        apply_review(self.tx, review, self.now, policy=self.policy, tally=self.view.tally)
         return self._receipt(record, digest, RecordResult(id=review.id, status="accepted", complete=True))
 
     # -- work-order events (hq.workorders; the same ledger: a replay gets its first answer)
