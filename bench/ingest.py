@@ -49,6 +49,8 @@ from enforcement.model import (
     Officer,
     PhotoKind,
     PhotoRef,
+    Review,
+    ReviewDecision,
     Role,
     Stage,
     Subject,
@@ -353,28 +355,59 @@ def _us(cpu: float, work: Workload) -> str:
     return f"{cpu / work.cases * 1e6:.0f}"
 
 
-def ingest_only(work: Workload, runs: int, pg_dsn: str | None) -> None:
-    """``--ingest-only``: ingest's cases/s and CPU µs a case, run after run, on SQLite and PostgreSQL."""
+def run_reviews(storage: Storage, work: Workload, seed: int = 5) -> tuple[float, float]:
+    """Each ingested case reviewed by its squad's leader, pushes of 100 (8 in 10 approved, 1 returned,
+    1 withdrawn): the wall-clock and CPU seconds."""
+    leaders = {
+        o.squad_code: Officer(
+            f"2{o.squad_code[-2:]}0", f"队长{o.squad_code}", o.squad_code, district=DISTRICT, role=Role.LEADER
+        )
+        for o in work.officers
+    }
+    rng = random.Random(seed)
+    decisions = [ReviewDecision.APPROVE] * 8 + [ReviewDecision.RETURN, ReviewDecision.WITHDRAW]
+    by_squad: dict[str, list[Case]] = {}
+    for officer, cases in work.batches:
+        by_squad.setdefault(officer.squad_code, []).extend(c for c in cases if c.supersedes is None)
+    started, cpu = time.perf_counter(), time.process_time()
+    for squad, cases in sorted(by_squad.items()):
+        leader = leaders[squad]
+        for start in range(0, len(cases), BATCH):
+            records: list[PushRecord] = []
+            for case in cases[start : start + BATCH]:
+                review_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+                review = Review(
+                    id=review_id, case_id=case.id, case_no=case.case_no, decision=rng.choice(decisions),
+                    reviewer_badge=leader.badge, decided_at=case.occurred_at + timedelta(hours=1),
+                )  # fmt: skip
+                records.append(PushRecord(kind="review", id=review.id, device_seq=start + len(records) + 1,
+                                          payload=to_json_dict(review)))  # fmt: skip
+            results = ingest_batch(storage, leader, f"device-{leader.badge}", records)
+            assert all(r.status == "accepted" for r in results), results
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def ingest_only(work: Workload, runs: int, pg_dsn: str | None, *, reviews: bool = False) -> None:
+    """``--ingest-only``: ingest's cases/s and CPU µs a case, run after run, on SQLite and PostgreSQL;
+    with ``reviews`` (``--reviews``), then the leaders' reviews of them."""
+
+    def one(name: str, storage: Storage, n: int) -> None:
+        storage.create_schema()
+        try:
+            seconds, _, cpu = run_ingest(storage, work)
+            print(f"{name} run {n + 1}: {work.cases / seconds:,.0f} cases/s, {_us(cpu, work)} µs CPU a case")
+            if reviews:
+                seconds, cpu = run_reviews(storage, work)
+                print(f"  reviews: {work.cases / seconds:,.0f} /s, {_us(cpu, work)} µs CPU a review")
+        finally:
+            storage.close()
+
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(runs):
-            storage = SqliteStorage(Path(tmp) / f"only-{n}.db")
-            storage.create_schema()
-            try:
-                seconds, _, cpu = run_ingest(storage, work)
-            finally:
-                storage.close()
-            print(f"SQLite run {n + 1}: {work.cases / seconds:,.0f} cases/s, {_us(cpu, work)} µs CPU a case")
+            one("SQLite", SqliteStorage(Path(tmp) / f"only-{n}.db"), n)
     with postgres_dsn(pg_dsn) as dsn:
         for n in range(runs):
-            pg = PostgresStorage(dsn, schema=f"bench_{uuid.uuid4().hex[:12]}", max_size=4)
-            pg.create_schema()
-            try:
-                seconds, _, cpu = run_ingest(pg, work)
-            finally:
-                pg.close()
-            print(
-                f"PostgreSQL run {n + 1}: {work.cases / seconds:,.0f} cases/s, {_us(cpu, work)} µs CPU a case"
-            )
+            one("PostgreSQL", PostgresStorage(dsn, schema=f"bench_{uuid.uuid4().hex[:12]}", max_size=4), n)
         drop_bench_schemas(dsn)
 
 
@@ -402,6 +435,11 @@ def main() -> None:
         help="with --ingest-only: every N-th record amends an earlier case of the officer instead",
     )
     parser.add_argument(
+        "--reviews",
+        action="store_true",
+        help="with --ingest-only: then each case reviewed by its squad's leader (reviews/s, CPU a review)",
+    )
+    parser.add_argument(
         "--register",
         type=int,
         metavar="N",
@@ -416,7 +454,7 @@ def main() -> None:
     if args.register:
         work = with_registrations(work, args.register)
     if args.ingest_only:
-        ingest_only(work, args.ingest_only, args.pg_dsn)
+        ingest_only(work, args.ingest_only, args.pg_dsn, reviews=args.reviews)
         return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
