@@ -202,7 +202,8 @@ class CaseBatch(BatchBase):
         flag: TimeFlag | None,
         others: list[HistoryEntry],
     ) -> RecordResult:
-        """An amendment, or a case that restages others: written and restaged on the stored rows."""
+        """An amendment (or, one by one, any case): written, and what it changes restaged, on the stored
+        rows."""
         previous = self.tx.case_state(case.supersedes) if case.supersedes else None
         with changing(self.tx, case.id, case.supersedes, into=self.view.tally):  # the kept counts (hq.tally)
             state = self.tx.save_case(
@@ -229,10 +230,8 @@ class CaseBatch(BatchBase):
                 since = min(since, previous.occurred_at)  # an amendment may move the case later
             entries = sorted([*others, HistoryEntry.of(case)], key=lambda e: (e.occurred_at, e.case_no))
             if any(e.occurred_at >= since for e in others):
-                # a first version: the view holds its identity and the history it now joins
-                group = (self.view.group(case.subject_id), entries) if previous is None else None
                 restage_after(self.tx, case.subject_id, since, skip_case_no=case.case_no, policy=self.policy,
-                              cause=case.id, tally=self.view.tally, group=group)  # fmt: skip
+                              cause=case.id, tally=self.view.tally)  # fmt: skip
             emit_history(
                 self.tx,
                 case.subject_id,
