@@ -17,10 +17,11 @@ Every write that changes a case version's counted state goes through ``changing(
 It reads the versions' facts before and after the block and adds the difference to the aggregate tables
 (upsert-increment) in the same transaction, then recounts the row of each subject involved (its counted
 cases, their number at 处罚, the latest of each: a maximum cannot be decremented). The hooks: a new
-version and the one it supersedes (``hq.ingest.push``'s case), a restage (``restage_after``), a review
-(``apply_review``). A push batch sums its differences into one ``TallyDelta`` (``changing(..., into=)``,
-``restage_after(..., tally=)``) written once, at its end: no read in a push reads the aggregate tables,
-and a subject's row is recounted from the cases as they are then. ``rebuild(tx)`` empties the tables
+version and the one it supersedes (``hq.ingest.push``'s case); a restage (``restage_after``) and a review
+(``apply_review``) add the difference of the states they already hold, the case's JSON read once. A push
+batch sums its differences into one ``TallyDelta`` (``changing(..., into=)``, ``restage_after(...,
+tally=)``, ``apply_review(..., tally=)``) written once, at its end: no read in a push reads the aggregate
+tables, and a subject's row is recounted from the cases as they are then. ``rebuild(tx)`` empties the tables
 and counts every case again with the same ``facts_of`` (``streetpatrol-hq rebuild-aggregates``, the
 bench's bulk loader).
 """

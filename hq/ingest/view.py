@@ -22,9 +22,9 @@
   directly come after a ``flush``, so nothing queued is ever missing from what they read, and keep the
   view: an amendment is noted (``note_amended``: the view forgets the identities whose history it
   changed), a subject forgotten (``forget_subject``: its row), a shift or work-order event changes
-  nothing the view holds. A first version that restages later cases is
-  written directly after a ``flush`` and then noted (``note_stored``): a restage changes only HQ's stage
-  of stored cases, which the view does not hold.
+  nothing the view holds. A first version that restages later cases is queued like any other, after a
+  ``flush`` (the later cases are read from the stored rows): a restage changes only HQ's stage of stored
+  cases, which the view does not hold.
 
 The policy versions, the device row and the users looked up are kept for the whole batch (a push writes
 none of them).
