@@ -387,6 +387,53 @@ def run_reviews(storage: Storage, work: Workload, seed: int = 5) -> tuple[float,
     return time.perf_counter() - started, time.process_time() - cpu
 
 
+def long_history(stored: int, late: int, pg_dsn: str | None) -> None:
+    """``--long-history STORED,LATE`` (together under 10,000): one vendor given ``stored`` cases (in time
+    order, batches of 100), then one push of ``late`` cases earlier than all of them, each restaging every
+    later case (what a hostile officer, or a phone synced after a long absence, can send); its seconds."""
+    officer = Officer("1001", "队员1", "ZD01", district=DISTRICT, role=Role.OFFICER)
+    vendor = str(uuid.UUID(int=1, version=4))
+    catalogue = load_catalogue()
+
+    def case(n: int, at: datetime) -> Case:
+        return Case(
+            id=str(uuid.UUID(int=10_000 + n, version=4)), case_no=f"ZD01-1001-260601-K7Q2M-{n + 1:04d}",
+            officer_badge=officer.badge, squad_code=officer.squad_code, device_id="device-1001",
+            violation_code="0510", occurred_at=at, location=Location(lat=34.75, lon=113.62, address="夜市"),
+            subject_id=vendor, computed_stage=Stage.PERSUASION, chosen_stage=Stage.PERSUASION,
+            disposition=Disposition.PERSUADED,
+        )  # fmt: skip
+
+    def push(storage: Storage, cases: list[Case], seq: int) -> float:
+        records = [
+            PushRecord(kind="case", id=c.id, device_seq=seq + i, payload=to_json_dict(c))
+            for i, c in enumerate(cases)
+        ]
+        started = time.perf_counter()
+        results = ingest_batch(storage, officer, "device-1001", records, catalogue=catalogue)
+        seconds = time.perf_counter() - started
+        assert all(r.status in ("accepted", "conflict") for r in results), results[:3]
+        return seconds
+
+    def one(name: str, storage: Storage) -> None:
+        storage.create_schema()
+        try:
+            history = [case(n, START + timedelta(hours=2 * n)) for n in range(stored)]
+            for start in range(0, stored, BATCH):
+                push(storage, history[start : start + BATCH], start + 1)
+            earlier = [case(stored + n, START - timedelta(hours=n + 1)) for n in range(late)]
+            seconds = push(storage, earlier, stored + 1)
+            print(f"{name}: {late} late cases before {stored} of one vendor: {seconds:.2f} s")
+        finally:
+            storage.close()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        one("SQLite", SqliteStorage(Path(tmp) / "long.db"))
+    with postgres_dsn(pg_dsn) as dsn:
+        one("PostgreSQL", PostgresStorage(dsn, schema=f"bench_{uuid.uuid4().hex[:12]}", max_size=4))
+        drop_bench_schemas(dsn)
+
+
 def ingest_only(work: Workload, runs: int, pg_dsn: str | None, *, reviews: bool = False) -> None:
     """``--ingest-only``: ingest's cases/s and CPU µs a case, run after run, on SQLite and PostgreSQL;
     with ``reviews`` (``--reviews``), then the leaders' reviews of them."""
@@ -435,6 +482,12 @@ def main() -> None:
         help="with --ingest-only: every N-th record amends an earlier case of the officer instead",
     )
     parser.add_argument(
+        "--long-history",
+        metavar="STORED,LATE",
+        help="only this: one vendor with STORED cases, then one push of LATE cases earlier than all of them"
+        " (each restages every later case); the push's seconds on SQLite and PostgreSQL",
+    )
+    parser.add_argument(
         "--reviews",
         action="store_true",
         help="with --ingest-only: then each case reviewed by its squad's leader (reviews/s, CPU a review)",
@@ -453,6 +506,10 @@ def main() -> None:
         work = with_amendments(work, args.amend)
     if args.register:
         work = with_registrations(work, args.register)
+    if args.long_history:
+        stored, late = (int(n) for n in args.long_history.split(","))
+        long_history(stored, late, args.pg_dsn)
+        return
     if args.ingest_only:
         ingest_only(work, args.ingest_only, args.pg_dsn, reviews=args.reviews)
         return
