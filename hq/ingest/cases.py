@@ -94,14 +94,11 @@ class CaseBatch(BatchBase):
             finally:
                 view.invalidate()
         if case.supersedes:  # the view was flushed above: what it holds is what is stored
-            try:
-                result = self._stored_case(record, digest, case, case_json, subject, verdict, flag, others)
+            try:  # it tells the view what it changed (``note_amended``)
+                return self._stored_case(record, digest, case, case_json, subject, verdict, flag, others)
             except BaseException:
                 view.invalidate()
                 raise
-            previous = self.tx.case_state(case.supersedes)
-            view.note_amended(case, (previous.subject_id if previous else None, case.subject_id))
-            return result
         late = any(e.occurred_at >= case.occurred_at for e in others)
         if late:
             # it restages the subject's later cases (their HQ stage only), read from the stored rows: what
@@ -239,6 +236,8 @@ class CaseBatch(BatchBase):
                 entries=entries,
             )
             emit_group_history(self.tx, case.subject_id, skip=case.subject_id)
+        if previous is not None:  # the identities whose history changed are read again (one by one: all)
+            self.view.note_amended(case, (previous.subject_id, case.subject_id))
         self._note_place(case, subject)
         return self._receipt(record, digest, self._case_result(case, state, verdict, missing))
 
