@@ -387,6 +387,17 @@ def run_reviews(storage: Storage, work: Workload, seed: int = 5) -> tuple[float,
     return time.perf_counter() - started, time.process_time() - cpu
 
 
+def _stored_and_late(text: str) -> tuple[int, int]:
+    """``--long-history``'s value: two whole numbers, at least 1 late case, under 10,000 cases in all."""
+    parts = text.split(",")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"expected STORED,LATE (two whole numbers), got {text!r}")
+    stored, late = (int(p) for p in parts)
+    if late < 1 or stored + late >= 10_000:
+        raise argparse.ArgumentTypeError("LATE must be at least 1 and STORED + LATE under 10,000")
+    return stored, late
+
+
 def long_history(stored: int, late: int, pg_dsn: str | None) -> None:
     """``--long-history STORED,LATE`` (together under 10,000): one vendor given ``stored`` cases (in time
     order, batches of 100), then one push of ``late`` cases earlier than all of them, each restaging every
@@ -483,6 +494,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--long-history",
+        type=_stored_and_late,
         metavar="STORED,LATE",
         help="only this: one vendor with STORED cases, then one push of LATE cases earlier than all of them"
         " (each restages every later case); the push's seconds on SQLite and PostgreSQL",
@@ -507,7 +519,7 @@ def main() -> None:
     if args.register:
         work = with_registrations(work, args.register)
     if args.long_history:
-        stored, late = (int(n) for n in args.long_history.split(","))
+        stored, late = args.long_history
         long_history(stored, late, args.pg_dsn)
         return
     if args.ingest_only:
