@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -45,7 +46,9 @@ def database() -> Iterator[str]:
 
 class TwoNodes(httpx.BaseTransport):
     """Each request to a node picked at random; the first photo PUT is cut off after ``KEEP`` bytes (once
-    the node has them), and the resumed PUT (``Upload-Offset``) goes to the other node."""
+    the node has them), and the resumed PUT (``Upload-Offset``) goes to the other node. While the cut PUT
+    is on the wire, the phone's other photo PUTs (it sends some at once) go to the other node, so the
+    cut node's spool holds the cut upload alone: ``_Cut`` cannot take another photo's bytes for it."""
 
     def __init__(self, nodes: list[HqProcess], spools: list[Path], seed: int) -> None:
         self.nodes = nodes
@@ -53,17 +56,20 @@ class TwoNodes(httpx.BaseTransport):
         self.rng = random.Random(seed)
         self.inner = httpx.HTTPTransport()
         self.cut_on: int | None = None
+        self.cutting = False
+        self.routing = threading.Lock()  # the phone's upload lanes call from several threads
         self.resumed: list[tuple[int, int, int]] = []  # (node, offset, status) of resumed PUTs
         self.used = Counter[int]()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        node = self.rng.randrange(len(self.nodes))
         offset = int(request.headers.get(UPLOAD_OFFSET_HEADER, "0"))
-        if request.method == "PUT" and offset and self.cut_on is not None:
-            node = 1 - self.cut_on
-        elif request.method == "PUT" and self.cut_on is None:
-            self.cut_on = node
-            request.stream = _Cut(request.stream, self.spools[node])  # type: ignore[arg-type]
+        with self.routing:
+            node = self.rng.randrange(len(self.nodes))
+            if request.method == "PUT" and self.cut_on is not None and (offset or self.cutting):
+                node = 1 - self.cut_on
+            elif request.method == "PUT" and self.cut_on is None:
+                self.cut_on, self.cutting = node, True
+                request.stream = _Cut(request.stream, self.spools[node], self)
         self.used[node] += 1
         request.url = request.url.copy_with(port=self.nodes[node].port)
         response = self.inner.handle_request(request)
@@ -76,22 +82,26 @@ class TwoNodes(httpx.BaseTransport):
 
 
 class _Cut(httpx.SyncByteStream):
-    def __init__(self, inner: object, spool: Path) -> None:
+    def __init__(self, inner: object, spool: Path, owner: TwoNodes) -> None:
         self.inner = inner
         self.spool = spool
+        self.owner = owner
 
     def __iter__(self) -> Iterator[bytes]:
         sent = 0
-        for chunk in self.inner:  # type: ignore[attr-defined]
-            if sent + len(chunk) >= KEEP:
-                yield chunk[: KEEP - sent]
-                until(
-                    lambda: any(p.stat().st_size >= KEEP for p in self.spool.rglob("upload-*")),
-                    "the node received the first bytes",
-                )
-                raise httpx.WriteError("the link dropped mid-body (fault injected)")
-            sent += len(chunk)
-            yield chunk
+        try:
+            for chunk in self.inner:  # type: ignore[attr-defined]
+                if sent + len(chunk) >= KEEP:
+                    yield chunk[: KEEP - sent]
+                    until(
+                        lambda: any(p.stat().st_size >= KEEP for p in self.spool.rglob("upload-*")),
+                        "the node received the first bytes",
+                    )
+                    raise httpx.WriteError("the link dropped mid-body (fault injected)")
+                sent += len(chunk)
+                yield chunk
+        finally:
+            self.owner.cutting = False
 
 
 def test_two_nodes_share_database_and_bucket(tmp_path: Path, s3: S3Endpoint, database: str) -> None:
