@@ -12,14 +12,14 @@ Used by ``hq.ingest.push`` (pushed cases, subjects and reviews) and ``hq.merge``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from enforcement.codec import to_json_dict
 from enforcement.labels import subject_label
-from enforcement.model import HistoryEntry, Review, ReviewDecision
+from enforcement.model import Review, ReviewDecision
 from enforcement.policy import Policy
 from enforcement.restaging import StagedHistory
 from enforcement.staging import StageDecision, StagePolicy
@@ -88,69 +88,98 @@ def restage_after(
     policy: StagePolicy | None = None,
     cause: str = "",
     tally: TallyDelta | None = None,
-    group: tuple[Iterable[str], list[HistoryEntry]] | None = None,
 ) -> list[CaseState]:
     """Recompute HQ's stage of the subject's cases at or after ``occurred_at`` (a late arrival, an
     amendment or a withdrawal can change what counted for them); returns the changed ones. Each change
     is a ``restaged`` audit event naming ``cause``, the case version whose arrival or review caused it.
     The subject's whole identity group is restaged over its history (``hq.subjectmatch``); ``occurred_at``
     None: every case of it (a merge, a split, a new strong match). ``tally``: the push batch's delta the
-    changes are added to (``hq.tally``), else they are written before returning. ``group``: the identity's
-    members and their history (``hq.subjectmatch.group_history``) when the caller holds them."""
-    if group is None:
-        members = sorted(identity_group(tx, subject_id))
-        history = None
-    else:
-        members, history = sorted(group[0]), group[1]
+    changes are added to (``hq.tally``), else they are written before returning. A push batch's late
+    first versions are restaged together instead (``hq.restage_late``)."""
+    members = sorted(identity_group(tx, subject_id))
     later = [s for m in members for s in tx.list_cases(subject_id=m, since=occurred_at, limit=10_000)]
     later = [s for s in later if s.case_no != skip_case_no]
     if not later:
         return []
-    if history is None:
-        history = group_history(tx, subject_id, members=members)
+    history = group_history(tx, subject_id, members=members)
     # read once for every later case (one query, not one a case): the stored JSON gives each case's street
     # class and phone policy version (``stage_policy_for``), what the tally counts, and its device
     payloads = tx.case_payloads([s.case_id for s in later])
-    versions: dict[int, Policy] = {}
+    settings = Settings(tx, policy)
     staged = StagedHistory(history)  # sorted once for every later case (``enforcement.restaging``)
-    changes: list[tuple[CaseState, StageVerdict]] = []
+    steps: list[Step] = []
     for state in later:
         data = payloads.get(state.case_id, {})
-        # each case with the policy version it was staged under (``hq.policy``): never a newer one
-        if policy is None:
-            if state.policy_version not in versions:
-                versions[state.policy_version] = policy_of(tx, state.policy_version) or current(tx)
-            settings = versions[state.policy_version].stage_policy_for_extra(data.get("extra") or {})
-        else:
-            settings = policy
-        decision = staged.decide(state.violation_code, state.occurred_at, settings, case_no=state.case_no)
+        decision = staged.decide(state.violation_code, state.occurred_at, settings.of(state, data),
+                                 case_no=state.case_no)  # fmt: skip
         if (decision.stage, decision.ordinal) != (state.hq_stage, state.hq_ordinal):
-            changes.append((state, verdict_under(decision, int(data.get("policy_version", 0)))))
-    if not changes:
+            steps.append(Step(state, verdict_under(decision, int(data.get("policy_version", 0))), cause))
+    return write_steps(tx, steps, payloads, tally=tally)
+
+
+class Settings:
+    """Each case's stage policy: the batch's given ``policy``, else the version the case was staged under
+    (``hq.policy``: never a newer one) with its street class, each version read once."""
+
+    def __init__(self, tx: Tx, policy: StagePolicy | None) -> None:
+        self.tx = tx
+        self.policy = policy
+        self.versions: dict[int, Policy] = {}
+
+    def of(self, state: CaseState, data: Mapping[str, Any]) -> StagePolicy:
+        if self.policy is not None:
+            return self.policy
+        if state.policy_version not in self.versions:
+            self.versions[state.policy_version] = policy_of(self.tx, state.policy_version) or current(self.tx)
+        return self.versions[state.policy_version].stage_policy_for_extra(data.get("extra") or {})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One restage of one case: its state before, its new verdict, the case version that caused it."""
+
+    state: CaseState
+    verdict: StageVerdict
+    cause: str
+
+    def after(self) -> CaseState:
+        """The state ``Tx.set_verdict`` would read back."""
+        verdict = self.verdict
+        return replace(self.state, hq_stage=verdict.stage, hq_ordinal=verdict.ordinal,
+                       stage_conflict=verdict.stage != self.state.device_stage, explain_zh=verdict.explain_zh,
+                       explain_en=verdict.explain_en, policy_version=verdict.policy_version)  # fmt: skip
+
+
+def write_steps(
+    tx: Tx, steps: list[Step], payloads: Mapping[str, Mapping[str, Any]], *, tally: TallyDelta | None
+) -> list[CaseState]:
+    """Store and publish restages, in order (a case may be restaged more than once): each case's last
+    verdict written once, its last state published once, its tally facts changed from its first state to
+    its last, and every step audited as ``restaged`` naming its cause. Returns the cases' last states."""
+    if not steps:
         return []
-    tx.set_verdicts([(state.case_id, verdict) for state, verdict in changes])
-    missing = tx.missing_photos_of([state.case_id for state, _ in changes])
+    first: dict[str, CaseState] = {}
+    last: dict[str, Step] = {}
+    for step in steps:
+        first.setdefault(step.state.case_id, step.state)
+        last[step.state.case_id] = step
+    tx.set_verdicts([(case_id, step.verdict) for case_id, step in last.items()])
+    missing = tx.missing_photos_of(list(last))
     told = _Told(tx)
     delta = tally if tally is not None else TallyDelta()
     changed = []
-    for state, verdict in changes:
-        updated = replace(
-            state,
-            hq_stage=verdict.stage,
-            hq_ordinal=verdict.ordinal,
-            stage_conflict=verdict.stage != state.device_stage,
-            explain_zh=verdict.explain_zh,
-            explain_en=verdict.explain_en,
-            policy_version=verdict.policy_version,
-        )  # fmt: skip  (what ``Tx.set_verdict`` would read back)
-        data = payloads.get(state.case_id, {})
+    for case_id, step in last.items():
+        updated = step.after()
+        data = payloads.get(case_id, {})
         counted = Counted.of_json(data) if data else None
-        delta.change(facts_of(state, counted), facts_of(updated, counted))  # the payload is unchanged
+        # the payload is unchanged: the facts from its first state to its last
+        delta.change(facts_of(first[case_id], counted), facts_of(updated, counted))
         changed.append(updated)
-        told.emit(updated, data, missing[state.case_id])
-        tx.audit("system", "restaged", target=state.case_id,
-                 detail={"from": int(state.hq_stage), "to": int(verdict.stage),
-                         "caused_by": cause, "subject_id": state.subject_id})  # fmt: skip
+        told.emit(updated, data, missing[case_id])
+    for step in steps:
+        tx.audit("system", "restaged", target=step.state.case_id,
+                 detail={"from": int(step.state.hq_stage), "to": int(step.verdict.stage),
+                         "caused_by": step.cause, "subject_id": step.state.subject_id})  # fmt: skip
     if tally is None:
         delta.write(tx)
     return changed

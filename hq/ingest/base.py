@@ -58,7 +58,7 @@ class BatchBase:
         self.tx = tx
         self.records = records
         self.position = 0  # records applied so far
-        self.view = BatchView(tx, device_id)
+        self.view = BatchView(tx, device_id, policy)
         self.user = user
         self.device_id = device_id
         self.catalogue = catalogue

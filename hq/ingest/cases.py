@@ -99,11 +99,10 @@ class CaseBatch(BatchBase):
             except BaseException:
                 view.invalidate()
                 raise
+        # a case earlier than others of its identity restages them (their HQ stage only) at the view's
+        # next flush, from the stored rows (``hq.restage_late``); what the view holds stays true, as a
+        # restage changes only that
         late = any(e.occurred_at >= case.occurred_at for e in others)
-        if late:
-            # it restages the subject's later cases (their HQ stage only), read from the stored rows: what
-            # is queued is written first; what the view holds stays true, as a restage changes only that
-            view.flush()
         return self._queued_case(
             record, digest, (case, case_json, case_text), subject, verdict, flag, others, restage=late
         )
@@ -122,7 +121,7 @@ class CaseBatch(BatchBase):
     ) -> RecordResult:
         """A first version: queued in the view, written with the batch (``BatchView.flush``); what it
         tells is what ``_stored_case`` would tell. ``restage``: it arrived after later cases of its
-        subject, stored (the caller flushed the view), whose HQ stages are recomputed now."""
+        identity, whose HQ stages are recomputed at the view's next flush (``BatchView.add_late``)."""
         case, case_json, case_text = parsed
         view = self.view
         missing = view.missing(case)
@@ -160,10 +159,8 @@ class CaseBatch(BatchBase):
                     found = view.subject(member, include_deleted=True)
                     if found is not None:
                         view.add_history(member, found.district, entries)
-            if restage:  # before the place is noted, as ``_stored_case`` does
-                group = (view.group(case.subject_id), view.group_history(case.subject_id))
-                restage_after(self.tx, case.subject_id, case.occurred_at, skip_case_no=case.case_no,
-                              policy=self.policy, cause=case.id, tally=view.tally, group=group)  # fmt: skip
+            if restage:  # before the place is noted (which may regroup, flushing), as ``_stored_case`` does
+                view.add_late(case)
         self._note_place(case, subject)
         return self._receipt(record, digest, self._case_result(case, state, verdict, missing), queued=True)
 

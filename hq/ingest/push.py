@@ -46,7 +46,8 @@ leader's queue as needing a decision.
 ``FUTURE_SLACK`` after HQ's clock, older than the staged rule's look-back window, or more than
 ``DEVICE_SLACK`` before the device's first sign-in at HQ). The flag is stored with the case and puts it
 in the leader's queue as needing a decision, with the reason. Every stage a late or amended case changes
-(``hq.restage.restage_after``) is an audit event naming the case that caused it.
+(``hq.restage.restage_after``; a batch's late first versions together, ``hq.restage_late``) is an audit
+event naming the case that caused it.
 
 Per-device sequence numbers (``device_seq``, the phone's outbox order) are checked against the highest
 seen: gaps are reported (``IngestReport.gaps``, an audit event) but never refuse anything.

@@ -22,9 +22,10 @@
   directly come after a ``flush``, so nothing queued is ever missing from what they read, and keep the
   view: an amendment is noted (``note_amended``: the view forgets the identities whose history it
   changed), a subject forgotten (``forget_subject``: its row), a shift or work-order event changes
-  nothing the view holds. A first version that restages later cases is queued like any other, after a
-  ``flush`` (the later cases are read from the stored rows): a restage changes only HQ's stage of stored
-  cases, which the view does not hold.
+  nothing the view holds. A first version that restages later cases is queued like any other
+  (``add_late``): its restage runs at the next ``flush``, once everything it restages is written, as its
+  arrival saw them (``hq.restage_late``); a restage changes only HQ's stage of stored cases, which the view
+  does not hold.
 
 The policy versions, the device row and the users looked up are kept for the whole batch (a push writes
 none of them).
@@ -38,9 +39,11 @@ from typing import Any
 
 from enforcement.model import Case, HistoryEntry, Subject
 from enforcement.policy import Policy
+from enforcement.staging import StagePolicy
 from hq.feed import emit_history
 from hq.ingest.rules import is_uuid
 from hq.policy import resolve
+from hq.restage_late import LateArrival, restage_arrivals
 from hq.storage.base import CaseState, NewCase, Receipt, RecordKind, Tx, UserRow
 from hq.subjectmatch import identity_groups
 from hq.tally import Counted, TallyDelta, facts_of
@@ -53,9 +56,12 @@ _CASE = RecordKind.CASE.value
 
 
 class BatchView:
-    def __init__(self, tx: Tx, device_id: str) -> None:
+    def __init__(self, tx: Tx, device_id: str, policy: StagePolicy | None = None) -> None:
         self.tx = tx
         self.device_id = device_id
+        self._policy = policy  # the batch's, for restaging (None: each case's own version)
+        self._late: list[LateArrival] = []
+        self._positions: dict[str, int] = {}  # case id -> its place among the cases queued since a flush
         self.warm = False
         self._cases: list[NewCase] = []
         self._spill = tx.spill_rows or -1  # -1: never (``len`` is never -1)
@@ -209,6 +215,7 @@ class BatchView:
     def add_case(self, new: NewCase, state: CaseState) -> None:
         """Queue a first case version (``state``: as ``Tx.save_case`` would return it)."""
         self.note_stored(new.case)
+        self._positions[new.case.id] = len(self._positions)
         self._cases.append(new)
         self._tally.change(None, facts_of(state, Counted.of_json(new.payload)))
         self._tally_due = True
@@ -239,6 +246,16 @@ class BatchView:
             self.histories[case.subject_id].sort(key=lambda e: (e.occurred_at, e.case_no))
         self.stored[case.id] = True
         self.latest[case.case_no] = True
+
+    def add_late(self, case: Case) -> None:
+        """The queued first version ``case`` arrived after later cases of its identity: they are restaged
+        at the next ``flush``, as its arrival sees them now (``hq.restage_late``)."""
+        if not case.subject_id:
+            raise ValueError("a case without a subject restages nothing")
+        self._late.append(
+            LateArrival(case.id, case.case_no, case.occurred_at, frozenset(self.group(case.subject_id)),
+                        tuple(self.group_history(case.subject_id)), self._positions[case.id])
+        )  # fmt: skip
 
     def note_amended(self, case: Case, subject_ids: Iterable[str | None]) -> None:
         """Learn of an amendment written directly (``Tx.save_case``): its version is stored, and the
@@ -302,6 +319,11 @@ class BatchView:
         if self._receipts:
             self.tx.add_receipts(self._receipts)
             self._receipts = []
+        if self._late:  # once what they restage is written; before anything is written directly
+            restage_arrivals(self.tx, self._late, self._positions, policy=self._policy, tally=self._tally)
+            self._tally_due = True
+            self._late = []
+        self._positions = {}
 
     def invalidate(self) -> None:
         """Flush, and read again whatever is asked next (the caller is about to write directly)."""

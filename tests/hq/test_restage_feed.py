@@ -6,6 +6,7 @@ equal a recount after a batch that restages several subjects' cases (the batch w
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -142,3 +143,46 @@ def test_a_late_case_restages_a_long_history_with_the_same_reads(
     few = _reads_of_a_late_case(storage, 30, monkeypatch)
     many = _reads_of_a_late_case(storage, 150, monkeypatch)
     assert many == few
+
+
+def _push_late_cases(storage: Storage, late: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """One push of ``late`` cases of a subject with 10 stored cases, each case earlier than the one before
+    it (so each restages the stored cases and the late ones pushed before it); returns the push's
+    SELECTs, after checking the stages and the audit it left."""
+    sid = new_id()
+    stored = [make_case(subject_id=sid, occurred_at=NOW - days(1) + timedelta(minutes=n)) for n in range(10)]
+    push(storage, *(("case", c) for c in stored))
+    early = [make_case(subject_id=sid, occurred_at=NOW - days(2) - timedelta(minutes=n)) for n in range(late)]
+    reads: list[str] = []
+    dialect = type(storage.dialect)  # type: ignore[attr-defined]  # both SQL backends have one
+    execute = dialect.execute
+
+    def counted(self: Any, conn: Any, sql: str, params: Any = ()) -> Any:
+        if sql.lstrip().upper().startswith("SELECT"):
+            reads.append(sql)
+        return execute(self, conn, sql, params)
+
+    monkeypatch.setattr(dialect, "execute", counted)
+    results = push(storage, *(("case", c) for c in early))
+    monkeypatch.setattr(dialect, "execute", execute)
+    assert [r.status for r in results] == ["accepted"] * late  # each the earliest when it arrived
+    with storage.transaction(readonly=True) as tx:
+        ordinals = {c.id: tx.case_state(c.id).hq_ordinal for c in early + stored}  # type: ignore[union-attr]
+        restaged = [e for e in tx.audit_events(limit=100_000) if e.action == "restaged"]
+    assert [ordinals[c.id] for c in reversed(early)] == list(range(1, late + 1))
+    assert [ordinals[c.id] for c in stored] == list(range(late + 1, late + 11))
+    # each late case's restage is audited as at its arrival: the stored cases and the late ones before it
+    caused = Counter(e.detail["caused_by"] for e in restaged if e.detail["subject_id"] == sid)
+    assert caused == Counter({c.id: 10 + n for n, c in enumerate(early)})
+    return len(reads)
+
+
+def test_late_cases_of_one_subject_in_one_push_restage_once(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phone back from days offline pushes many cases of one vendor, each earlier than stored ones: the
+    vendor's later cases are read and written once for the whole push (``hq.restage_late``), not once
+    per late case, while every change is still audited naming the case whose arrival caused it."""
+    one = _push_late_cases(storage, 1, monkeypatch)
+    six = _push_late_cases(storage, 6, monkeypatch)
+    assert six == one
