@@ -91,14 +91,15 @@ class Workload:
         return sum(len(cases) for _, cases in self.batches)
 
 
-def build_workload(total: int, seed: int = 7) -> Workload:
-    """``total`` cases in batches of 100, each batch one officer's shift, subjects shared city-wide."""
+def build_workload(total: int, seed: int = 7, subjects: int = 400) -> Workload:
+    """``total`` cases in batches of 100, each batch one officer's shift, about ``subjects`` subjects shared
+    city-wide."""
     rng = random.Random(seed)
     officers = [
         Officer(f"{1000 + n}", f"队员{n}", f"ZD{n % 4:02d}", district=DISTRICT, role=Role.OFFICER)
         for n in range(20)
     ]
-    subjects = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(400)]
+    known = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(subjects)]
     codes = ["0510", "0501", "0504", "0108"]
     batches = []
     serial: dict[str, int] = {}
@@ -122,7 +123,7 @@ def build_workload(total: int, seed: int = 7) -> Workload:
                     violation_code=rng.choice(codes),
                     occurred_at=when,
                     location=Location(lat=34.75, lon=113.62, accuracy_m=8.0, address="人民路夜市"),
-                    subject_id=rng.choice(subjects),
+                    subject_id=rng.choice(known),
                     computed_stage=Stage.PERSUASION,
                     chosen_stage=Stage.PERSUASION,
                     disposition=Disposition.PERSUADED,
@@ -445,14 +446,16 @@ def long_history(stored: int, late: int, pg_dsn: str | None) -> None:
         drop_bench_schemas(dsn)
 
 
-def ingest_only(work: Workload, runs: int, pg_dsn: str | None, *, reviews: bool = False) -> None:
+def ingest_only(
+    work: Workload, runs: int, pg_dsn: str | None, *, reviews: bool = False, devices: int = 1
+) -> None:
     """``--ingest-only``: ingest's cases/s and CPU µs a case, run after run, on SQLite and PostgreSQL;
-    with ``reviews`` (``--reviews``), then the leaders' reviews of them."""
+    with ``reviews`` (``--reviews``), then the leaders' reviews of them; ``devices`` pushing at once."""
 
     def one(name: str, storage: Storage, n: int) -> None:
         storage.create_schema()
         try:
-            seconds, _, cpu = run_ingest(storage, work)
+            seconds, _, cpu = run_ingest(storage, work, devices)
             print(f"{name} run {n + 1}: {work.cases / seconds:,.0f} cases/s, {_us(cpu, work)} µs CPU a case")
             if reviews:
                 seconds, cpu = run_reviews(storage, work)
@@ -510,8 +513,25 @@ def main() -> None:
         metavar="N",
         help="with --ingest-only: every N-th case is about a new vendor, registered just before it",
     )
+    parser.add_argument(
+        "--subjects",
+        type=int,
+        default=400,
+        metavar="N",
+        help="subjects the cases are spread over (400: every batch shares subjects with every other; a"
+        " city's registry holds tens of thousands)",
+    )
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        metavar="K",
+        help="with --ingest-only: K devices pushing at once (batches dealt round-robin)",
+    )
     args = parser.parse_args()
-    work = build_workload(args.cases)
+    if args.subjects < 1 or args.devices < 1:
+        parser.error("--subjects and --devices take a positive number")
+    work = build_workload(args.cases, subjects=args.subjects)
     if args.late:
         work = late_order(work)
     if args.amend:
@@ -523,7 +543,7 @@ def main() -> None:
         long_history(stored, late, args.pg_dsn)
         return
     if args.ingest_only:
-        ingest_only(work, args.ingest_only, args.pg_dsn, reviews=args.reviews)
+        ingest_only(work, args.ingest_only, args.pg_dsn, reviews=args.reviews, devices=args.devices)
         return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
