@@ -7,10 +7,11 @@ pushing into shared subjects, about one case in three, each a handful of stateme
 
 Here each late arrival is kept as it was seen (``LateArrival``: the identity and history it was decided
 over, its place among the cases queued since the last flush) and ``restage_arrivals`` runs them once what
-is queued is written: per identity, the later cases are read once, then each arrival, in arrival order,
-decides the cases that were stored or queued before it over the history it saw, exactly as its own
-restage would have. A case changed by several arrivals is audited once per change (each naming its cause,
-as before), its last verdict written once and its last state published once.
+is queued is written: each identity's later cases are read (one query a subject), then each arrival, in
+arrival order, decides the cases that were stored or queued before it over the history it saw, exactly as
+its own restage would have. The cases' stored JSON is read, and their new verdicts written, once for the
+whole flush; a case changed by several arrivals is audited once per change (each naming its cause, as
+before), its last verdict written once and its last state published once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from enforcement.model import HistoryEntry
 from enforcement.restaging import StagedHistory
@@ -56,27 +58,32 @@ def restage_arrivals(
     by_identity: dict[frozenset[str], list[LateArrival]] = {}
     for arrival in arrivals:
         by_identity.setdefault(arrival.members, []).append(arrival)
-    changed: list[CaseState] = []
+    plans: list[tuple[list[LateArrival], list[CaseState]]] = []
     for members, seen in by_identity.items():
-        changed += _restage_identity(tx, sorted(members), seen, positions, policy=policy, tally=tally)
-    return changed
-
-
-def _restage_identity(
-    tx: Tx,
-    members: list[str],
-    arrivals: list[LateArrival],
-    positions: Mapping[str, int],
-    *,
-    policy: StagePolicy | None,
-    tally: TallyDelta,
-) -> list[CaseState]:
-    since = min(a.occurred_at for a in arrivals)
-    stored = [s for m in members for s in tx.list_cases(subject_id=m, since=since, limit=10_000)]
-    if not stored:
+        since = min(a.occurred_at for a in seen)
+        stored = [s for m in sorted(members) for s in tx.list_cases(subject_id=m, since=since, limit=10_000)]
+        if stored:
+            plans.append((seen, stored))
+    if not plans:
         return []
-    payloads = tx.case_payloads([s.case_id for s in stored])
+    # read and written once for every identity: the cases' stored JSON, then their new verdicts
+    payloads = tx.case_payloads([s.case_id for _, stored in plans for s in stored])
     settings = Settings(tx, policy)
+    steps: list[Step] = []
+    for seen, stored in plans:
+        steps += _steps(seen, stored, positions, payloads, settings)
+    return write_steps(tx, steps, payloads, tally=tally)
+
+
+def _steps(
+    arrivals: list[LateArrival],
+    stored: list[CaseState],
+    positions: Mapping[str, int],
+    payloads: Mapping[str, Mapping[str, Any]],
+    settings: Settings,
+) -> list[Step]:
+    """One identity's restages: each arrival, in arrival order, deciding the cases stored or queued before
+    it over the history it saw, each change seen by the arrivals after it."""
     now = {s.case_id: s for s in stored}  # each case as the arrivals so far left it
     steps: list[Step] = []
     for arrival in arrivals:
@@ -95,4 +102,4 @@ def _restage_identity(
                 step = Step(state, verdict, arrival.case_id)
                 steps.append(step)
                 now[case_id] = step.after()
-    return write_steps(tx, steps, payloads, tally=tally)
+    return steps

@@ -186,3 +186,24 @@ def test_late_cases_of_one_subject_in_one_push_restage_once(
     one = _push_late_cases(storage, 1, monkeypatch)
     six = _push_late_cases(storage, 6, monkeypatch)
     assert six == one
+
+
+def test_a_case_pushed_after_a_late_one_is_not_restaged_by_it(storage: Storage) -> None:
+    """Late cases restage at the batch's end, but each only what was there at its arrival: a case pushed
+    after it (decided over a history that held it already) is left alone, so no restage is audited for a
+    case whose stage never changed."""
+    sid = new_id()
+    stored = make_case(subject_id=sid, occurred_at=NOW - days(1))
+    push(storage, ("case", stored))
+    first_late = make_case(subject_id=sid, occurred_at=NOW - days(5))
+    second_late = make_case(subject_id=sid, occurred_at=NOW - days(3))
+    newest = make_case(subject_id=sid, occurred_at=NOW)  # after all: its own stage is already right
+    push(storage, ("case", first_late), ("case", second_late), ("case", newest))
+    with storage.transaction(readonly=True) as tx:
+        ordinals = [tx.case_state(c.id).hq_ordinal for c in (first_late, second_late, stored, newest)]  # type: ignore[union-attr]
+        restaged = [e for e in tx.audit_events(limit=100_000) if e.action == "restaged"]
+    assert ordinals == [1, 2, 3, 4]
+    # each late case restaged the stored one; neither touched what was pushed after it
+    assert Counter((e.target, e.detail["caused_by"]) for e in restaged) == Counter(
+        {(stored.id, first_late.id): 1, (stored.id, second_late.id): 1}
+    )
