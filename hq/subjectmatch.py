@@ -112,8 +112,11 @@ def note_subject(tx: Tx, subject: Subject, *, at: datetime, by_badge: str = "", 
     # names of at most MAX_NEAR subjects found only near a place, read in one query (their name keys hold
     # the kind and the normalised name)
     names = tx.subject_name_keys(near_only[:MAX_NEAR]) if mine and near_only else {}
+    unread = set(near_only) - names.keys()  # found only by place, no name read: never alike (a busy market)
     kind = f"name:{subject.kind.value}:"
     for other, shared in ordered:
+        if other in unread:
+            continue  # as ``_match`` would say: place alone, names unknown; an open pair of it goes below
         theirs = names.get(other, "")
         alike = theirs.startswith(kind) and similar_names(theirs[len(kind) :], mine[len(kind) :])
         found_as = _match(shared, known=alike)
