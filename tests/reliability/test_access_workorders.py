@@ -209,28 +209,22 @@ REQUESTS: dict[str, Request] = {
         json={"reached": True, "satisfaction": "satisfied", "comment": "满意"},
         headers=w.auth(c),
     ),
-    **{
-        f"GET /open311/v2/{resource}.{fmt}": _open311_get(f"{resource}.{fmt}")
-        for resource in ("discovery", "services", "requests")
-        for fmt in ("json", "xml")
-    },
-    **{
-        f"GET /open311/v2/services/{{service_code}}.{f}": _open311_get(f"services/0510.{f}")
-        for f in ("json", "xml")
-    },
-    **{
-        f"GET /open311/v2/services/{{unknown}}.{f}": _open311_get(f"services/9999.{f}")
-        for f in ("json", "xml")
-    },
-    **{
-        f"GET /open311/v2/requests/{{request_id}}.{f}": _open311_get(f"requests/{{order}}.{f}")
-        for f in ("json", "xml")
-    },
-    **{
-        f"GET /open311/v2/requests/{{unknown}}.{f}": _open311_get(f"requests/{{new}}.{f}")
-        for f in ("json", "xml")
-    },
-    **{f"POST /open311/v2/requests.{f}": _open311_post(f"requests.{f}") for f in ("json", "xml")},
+    "GET /open311/v2/discovery.json": _open311_get("discovery.json"),
+    "GET /open311/v2/discovery.xml": _open311_get("discovery.xml"),
+    "GET /open311/v2/services.json": _open311_get("services.json"),
+    "GET /open311/v2/services.xml": _open311_get("services.xml"),
+    "GET /open311/v2/services/{service_code}.json": _open311_get("services/0510.json"),
+    "GET /open311/v2/services/{service_code}.xml": _open311_get("services/0510.xml"),
+    "GET /open311/v2/services/{unknown}.json": _open311_get("services/9999.json"),
+    "GET /open311/v2/services/{unknown}.xml": _open311_get("services/9999.xml"),
+    "GET /open311/v2/requests.json": _open311_get("requests.json"),
+    "GET /open311/v2/requests.xml": _open311_get("requests.xml"),
+    "GET /open311/v2/requests/{request_id}.json": _open311_get("requests/{order}.json"),
+    "GET /open311/v2/requests/{request_id}.xml": _open311_get("requests/{order}.xml"),
+    "GET /open311/v2/requests/{unknown}.json": _open311_get("requests/{new}.json"),
+    "GET /open311/v2/requests/{unknown}.xml": _open311_get("requests/{new}.xml"),
+    "POST /open311/v2/requests.json": _open311_post("requests.json"),
+    "POST /open311/v2/requests.xml": _open311_post("requests.xml"),
     "GET /public": lambda w, c: w.client.get("/public", headers=w.auth(c)),
     "GET /public?lang=en": lambda w, c: w.client.get("/public", params={"lang": "en"}, headers=w.auth(c)),
     "GET /public/complaints.csv": lambda w, c: w.client.get("/public/complaints.csv", headers=w.auth(c)),
