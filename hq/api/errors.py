@@ -16,8 +16,10 @@ Every answer other than 2xx is an ``ErrorBody`` with a stable errno and both lan
     anything else                   500 INTERNAL without internals (logged by the server)
 
 Under ``/open311/`` the same refusals are Open311 GeoReport v2 error arrays (``[{"code", "description"}]``,
-``open311_response``), which is what a partner's client parses: a bad query field is 400, an unknown path
-404, a body over the cap 413 (``hq.api.limits``).
+``open311_response``), which is what a partner's client parses, in the path's format (``….xml``: an
+``<errors>`` document) with the description in Chinese (English when ``Accept-Language`` asks first for
+it): a bad query field is 400, an unknown path 404, a body over the cap 413 (``hq.api.limits``), a busy
+database 503 with ``Retry-After``, anything unexpected 500.
 
 Busy-database answers are handled as ordinary exceptions (the connection stays usable), not by the
 catch-all, which logs and closes it. Storage translates its drivers' errors into ``StorageError``s, so
@@ -36,7 +38,7 @@ from starlette.requests import ClientDisconnect
 
 from enforcement.fielderrors import describe
 from enforcement.text import LocalizedError
-from hq import open311
+from hq.api import open311_format
 from hq.settings import Settings
 from hq.storage.base import CursorError, StorageError, StorageUnavailable
 from sync.protocol import (
@@ -101,9 +103,31 @@ def is_open311(path: str) -> bool:
     return path.startswith(OPEN311_PREFIX)
 
 
-def open311_response(status: int, description: str) -> JSONResponse:
-    """An Open311 error array (GeoReport v2: ``[{"code": <HTTP status>, "description": …}]``)."""
-    return JSONResponse(open311.error(status, description), status_code=status)
+def open311_response(
+    status: int,
+    zh: str,
+    en: str,
+    *,
+    path: str = "",
+    accept_language: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An Open311 error array (GeoReport v2: ``[{"code": <HTTP status>, "description": …}]``), in the
+    format of ``path`` and the caller's language (``hq.api.open311_format``)."""
+    return open311_format.refusal(status, zh, en, path=path, accept_language=accept_language, headers=headers)
+
+
+def _open311(
+    request: Request, status: int, zh: str, en: str, headers: dict[str, str] | None = None
+) -> Response:
+    return open311_response(
+        status,
+        zh,
+        en,
+        path=request.url.path,
+        accept_language=request.headers.get("accept-language"),
+        headers=headers,
+    )
 
 
 def unsupported_protocol(version: object) -> ApiError:
@@ -122,7 +146,7 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         body = exc.body
         version = body.get("protocol") if isinstance(body, dict) else None
         if isinstance(version, int) and not isinstance(version, bool) and version not in SUPPORTED_PROTOCOLS:
@@ -138,7 +162,8 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
             device = str(first.get("loc", ("",))[-1]) == "device_id"
             message_zh, message_en = DEVICE_ID_RULE if device else RECORD_ID_RULE
         if is_open311(request.url.path):
-            return open311_response(400, f"{where}: {message_en}")
+            zh, en = f"请求字段“{where}”无效：{message_zh}", f"Invalid request field '{where}': {message_en}"
+            return _open311(request, 400, zh, en)
         return error_response(
             ApiError(
                 Errno.VALIDATION,
@@ -149,11 +174,11 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         errno = {404: Errno.NOT_FOUND, 405: Errno.METHOD_NOT_ALLOWED}.get(exc.status_code, Errno.VALIDATION)
         if is_open311(request.url.path):
             status = exc.status_code if exc.status_code in (404, 405) else 400
-            return open311_response(status, ERRNO_MESSAGES[errno][1])
+            return _open311(request, status, *ERRNO_MESSAGES[errno], dict(exc.headers or {}))
         return error_response(errno)
 
     @app.exception_handler(CursorError)
@@ -161,11 +186,12 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
         return error_response(Errno.BAD_CURSOR)
 
     @app.exception_handler(StorageError)
-    async def _busy(request: Request, exc: Exception) -> JSONResponse:
+    async def _busy(request: Request, exc: Exception) -> Response:
         """The database is locked, unreachable, or a concurrent copy of the request won a race: retry."""
-        return error_response(
-            Errno.UNAVAILABLE, headers={"Retry-After": str(settings.retry_after_unavailable)}
-        )
+        retry = {"Retry-After": str(settings.retry_after_unavailable)}
+        if is_open311(request.url.path):
+            return _open311(request, 503, *ERRNO_MESSAGES[Errno.UNAVAILABLE], retry)
+        return error_response(Errno.UNAVAILABLE, headers=retry)
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, exc: ClientDisconnect) -> Response:
@@ -173,7 +199,9 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
         return Response(status_code=400)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         if isinstance(exc, StorageUnavailable):
             return await _busy(request, exc)
+        if is_open311(request.url.path):
+            return _open311(request, 500, *ERRNO_MESSAGES[Errno.INTERNAL])
         return error_response(Errno.INTERNAL)

@@ -61,14 +61,16 @@ class BodyLimit:
             return
         cap, errno = limit
         path = scope["path"]
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        language = headers.get(b"accept-language", b"").decode("latin-1")
         if declared is not None:
             try:
                 too_big = int(declared) > cap
             except ValueError:
                 too_big = False
             if too_big:
-                await _too_large(path, cap, errno)(scope, receive, send)
+                await _too_large(path, cap, errno, language)(scope, receive, send)
                 return
         received = 0
         exceeded = False
@@ -93,20 +95,26 @@ class BodyLimit:
                 await send(message)
             elif not answered:
                 answered = True
-                await _too_large(path, cap, errno)(scope, receive, send)
+                await _too_large(path, cap, errno, language)(scope, receive, send)
 
         try:
             await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
             if not answered:
-                await _too_large(path, cap, errno)(scope, receive, send)
+                await _too_large(path, cap, errno, language)(scope, receive, send)
 
 
-def _too_large(path: str, cap: int, errno: Errno) -> Any:
+def _too_large(path: str, cap: int, errno: Errno, language: str = "") -> Any:
     """The 413 of a body over ``cap``: says the cap (an Open311 error array under ``/open311/``)."""
     kib = max(1, cap // 1024)
     if is_open311(path):
-        return open311_response(413, f"request too large: at most {kib} KB")
+        return open311_response(
+            413,
+            f"请求内容过大：最多 {kib} KB",
+            f"The request body is too large: at most {kib} KB",
+            path=path,
+            accept_language=language,
+        )
     if errno is not Errno.VALIDATION:
         return error_response(errno)  # its own message (a push batch, a zone file)
     return error_response(
@@ -162,6 +170,12 @@ class UrlGuard:
         query = scope.get("query_string", b"").decode()
         if "\x00" in unquote(scope.get("path", "") + "?" + query):
             refused = ApiError(Errno.VALIDATION, detail={"reason": "NUL in the URL"})
+            if is_open311(scope.get("path", "")):
+                language = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
+                zh, en = "网址含有空字符（NUL）", "NUL in the URL"
+                answer = open311_response(400, zh, en, path=scope["path"], accept_language=language)
+                await answer(scope, receive, marked)
+                return
             await error_response(refused)(scope, receive, marked)
             return
         await self.app(scope, receive, marked)

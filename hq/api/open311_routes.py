@@ -1,51 +1,43 @@
-"""Open311 GeoReport v2 (``hq.open311``), as an ``APIRouter`` (tag ``open311``), JSON only::
+"""Open311 GeoReport v2 (``hq.open311``), as an ``APIRouter`` (tag ``open311``); every resource as ``.xml``
+(the spec's required format) and ``.json``::
 
-    GET  /open311/v2/discovery.json
-    GET  /open311/v2/services.json
-    GET  /open311/v2/requests.json          ?service_request_id=a,b &service_code= &status=open|closed
+    GET  /open311/v2/discovery.{xml,json}
+    GET  /open311/v2/services.{xml,json}
+    GET  /open311/v2/services/{service_code}.{xml,json}   (service definition: no attributes; 404 unknown)
+    GET  /open311/v2/requests.{xml,json}    ?service_request_id=a,b &service_code=a,b &status=open,closed
                                              &start_date= &end_date=   (no key; never personal data)
-    POST /open311/v2/requests.json          api_key (``streetpatrol-hq partner add``), service_code,
+    POST /open311/v2/requests.{xml,json}    api_key (``streetpatrol-hq partner add``), service_code,
                                              lat + long and/or address_string, description, first_name,
-                                             last_name, phone (form-encoded as the spec says, or JSON)
-    GET  /open311/v2/requests/{id}.json
+                                             last_name, phone, media_url (checked, never fetched nor kept)
+                                             (form-encoded as the spec says, or JSON)
+    GET  /open311/v2/requests/{id}.{xml,json}
 
-Errors are Open311 error arrays ``[{"code": <HTTP status>, "description": …}]``. A partner's request is
-filed as source ``online`` in the district of HQ's demo/seeded squads (``Settings``' first district: the
-partner is the city's platform for this bureau).
+``jurisdiction_id`` is accepted (bounded) and ignored everywhere: one HQ serves one bureau. Errors are
+Open311 error arrays ``[{"code": <HTTP status>, "description": …}]`` in the path's format, the description
+in Chinese (``hq.api.open311_format``). A partner's request is filed as source ``online`` in the district
+of HQ's demo/seeded squads (``Settings``' first district: the partner is the city's platform for this
+bureau). The api_key is never compared as text: its SHA-256 is looked up (``hq.workorders.partner_of``),
+so response times say nothing about a key's characters.
 """
 
-import json
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
 from enforcement.catalogue import Catalogue
 from enforcement.workorders import Source, replay
 from hq import open311
+from hq.api.open311_format import answer, refused
 from hq.settings import Settings
 from hq.storage.base import Storage
 from hq.workorders import Complaint, WorkOrderRefused, file_order, partner_of
 
-MAX_BODY = 64 * 1024
-_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-
-
-def _err(status: int, text: str) -> JSONResponse:
-    return JSONResponse(open311.error(status, text), status_code=status)
-
-
-def _float(value: str | None) -> float | None:
-    if value is None or value == "":
-        return None
-    number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValueError("not a number")
-    return number
+NOTICE = "1 小时内到场，两日内办结"
+Jurisdiction = Annotated[str | None, Query(max_length=64, description="accepted and ignored")]
+#: ``service_request_id``: at most ``MAX_IDS`` ids of 64 characters and their commas.
+_IDS_CHARS = open311.MAX_IDS * 65
 
 
 def build_router(
@@ -53,128 +45,111 @@ def build_router(
 ) -> APIRouter:
     router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
-    @router.get("/discovery.json")
-    def discovery(request: Request) -> dict[str, Any]:
-        base = str(request.base_url).rstrip("/") + "/open311/v2/"
-        return {
-            "changeset": catalogue.version,
-            "contact": "城市管理行政执法局指挥中心",
-            "key_service": "streetpatrol-hq partner add NAME",
-            "endpoints": [
-                {
-                    "specification": "http://wiki.open311.org/GeoReport_v2",
-                    "url": base,
-                    "changeset": catalogue.version,
-                    "type": "production",
-                    "formats": ["application/json"],
-                }
-            ],
-        }
-
-    @router.get("/services.json")
-    def services() -> list[dict[str, Any]]:
-        return open311.services(catalogue)
-
-    def listed(ids: list[str] | None, **filters: Any) -> list[dict[str, Any]]:
+    def listed(filters: open311.Filters) -> list[dict[str, Any]]:
         with storage.transaction(readonly=True) as tx:
-            if ids is not None:
-                rows = [r for r in (tx.get_work_order(i) for i in ids) if r is not None]
+            if filters.ids:
+                rows = [r for r in (tx.get_work_order(i) for i in filters.ids) if r is not None]
             else:
-                rows = tx.list_work_orders(since=filters.get("since"), until=filters.get("until"), limit=500)
-            out = []
-            for row in rows:
-                if filters.get("code") and row.category != filters["code"]:
-                    continue
-                state = replay(tx.work_order_events(row.id), row.timer)
-                item = open311.request_of(row, state, catalogue)
-                if filters.get("status") and item["status"] != filters["status"]:
-                    continue
-                out.append(item)
-        return out
-
-    @router.get("/requests.json", response_model=None)
-    def requests(
-        service_request_id: Annotated[str | None, Query(max_length=2000)] = None,
-        service_code: Annotated[str | None, Query(pattern=r"^[0-9]{4}$")] = None,
-        status: Annotated[str | None, Query(pattern=r"^(open|closed)(,(open|closed))?$")] = None,
-        start_date: Annotated[datetime | None, Query()] = None,
-        end_date: Annotated[datetime | None, Query()] = None,
-    ) -> list[dict[str, Any]] | JSONResponse:
-        ids = None
-        if service_request_id is not None:
-            import re
-
-            ids = [i for i in service_request_id.split(",") if i][:100]
-            if not all(re.fullmatch(_ID, i) for i in ids):
-                return _err(400, "service_request_id: bad id")
-        for at in (start_date, end_date):
-            if at is not None and at.tzinfo is None:
-                return _err(400, "dates must carry an offset (ISO 8601)")
-        one_status = status if status in ("open", "closed") else None
-        return listed(ids, code=service_code, status=one_status, since=start_date, until=end_date)
-
-    @router.get("/requests/{request_id}.json", response_model=None)
-    def request_one(request_id: str) -> list[dict[str, Any]] | JSONResponse:
-        import re
-
-        if not re.fullmatch(_ID, request_id):
-            return _err(404, "no such request")
-        found = listed([request_id])
-        return found if found else _err(404, "no such request")
-
-    @router.post("/requests.json", response_model=None)
-    async def post_request(request: Request) -> list[dict[str, Any]] | JSONResponse:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return _err(413, "request too large")
-        try:
-            text = body.decode("utf-8")
-            if request.headers.get("content-type", "").startswith("application/json"):
-                raw = json.loads(text)
-                if not isinstance(raw, dict):
-                    return _err(400, "a JSON object is expected")
-                form = {str(k): str(v) for k, v in raw.items() if v is not None}
-            else:
-                form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
-        except (UnicodeDecodeError, ValueError):
-            return _err(400, "the body is not valid")
-        partner = await run_in_threadpool(partner_of, storage, form.get("api_key"))
-        if partner is None:
-            return _err(403, "api_key missing or not valid")
-        code = form.get("service_code", "")
-        if not open311.reportable(catalogue, code):
-            return _err(400, "service_code not found")
-        try:
-            lat, lon = _float(form.get("lat")), _float(form.get("long"))
-        except ValueError:
-            return _err(400, "lat/long must be numbers")
-        name = (form.get("last_name", "") + form.get("first_name", "")).strip()
-        complaint = Complaint(
-            Source.ONLINE,
-            code,
-            form.get("description", ""),
-            form.get("address_string", ""),
-            lat,
-            lon,
-            name,
-            form.get("phone", ""),
-        )
-        try:
-            order = await run_in_threadpool(
-                lambda: file_order(
-                    storage,
-                    complaint,
-                    district=district_of(),
-                    filed_by=f"partner:{partner.name}",
-                    catalogue=catalogue,
-                    now=settings.clock(),
-                    partner=partner.name,
+                rows = tx.list_work_orders(
+                    since=filters.since,
+                    until=filters.until,
+                    categories=filters.codes,
+                    open_only=filters.status == "open",
+                    closed_only=filters.status == "closed",
+                    limit=open311.MAX_REQUESTS,
                 )
-            )
-        except WorkOrderRefused as err:
-            return _err(400, err.en or err.errno.name)
-        return [
-            {"service_request_id": order.id, "service_notice": "1 小时内到场，两日内办结", "account_id": None}
-        ]
+            events = tx.work_order_events_of([row.id for row in rows])
+        return [open311.request_of(row, replay(events[row.id], row.timer), catalogue) for row in rows]
 
+    def formats(fmt: str) -> None:
+        path = f".{fmt}"
+
+        @router.get(f"/discovery{path}", response_model=None, name=f"discovery_{fmt}")
+        def discovery(request: Request, jurisdiction_id: Jurisdiction = None) -> Response:
+            base = str(request.base_url).rstrip("/") + "/open311/v2/"
+            return answer(open311.discovery(base, catalogue.version), fmt, "discovery")
+
+        @router.get(f"/services{path}", response_model=None, name=f"services_{fmt}")
+        def services(jurisdiction_id: Jurisdiction = None) -> Response:
+            return answer(open311.services(catalogue), fmt, "services")
+
+        @router.get(f"/services/{{service_code}}{path}", response_model=None, name=f"service_{fmt}")
+        def service(request: Request, service_code: str, jurisdiction_id: Jurisdiction = None) -> Response:
+            try:
+                return answer(open311.service_definition(catalogue, service_code), fmt, "service_definition")
+            except open311.Open311Error as err:
+                return refused(err, request.url.path, request.headers.get("accept-language"))
+
+        @router.get(f"/requests{path}", response_model=None, name=f"requests_{fmt}")
+        def requests(
+            request: Request,
+            service_request_id: Annotated[str | None, Query(max_length=_IDS_CHARS)] = None,
+            service_code: Annotated[str | None, Query(max_length=open311.MAX_CODES * 5)] = None,
+            status: Annotated[str | None, Query(max_length=20)] = None,
+            start_date: Annotated[str | None, Query(max_length=40)] = None,
+            end_date: Annotated[str | None, Query(max_length=40)] = None,
+            jurisdiction_id: Jurisdiction = None,
+        ) -> Response:
+            try:
+                filters = open311.request_filters(
+                    service_request_id=service_request_id,
+                    service_code=service_code,
+                    status=status,
+                    start_date=start_date,
+                    end_date=end_date,
+                    now=settings.clock(),
+                )
+            except open311.Open311Error as err:
+                return refused(err, request.url.path, request.headers.get("accept-language"))
+            return answer(listed(filters), fmt, "requests")
+
+        @router.get(f"/requests/{{request_id}}{path}", response_model=None, name=f"request_{fmt}")
+        def request_one(request: Request, request_id: str, jurisdiction_id: Jurisdiction = None) -> Response:
+            known = open311.ID_PATTERN.fullmatch(request_id)
+            found = listed(open311.Filters(ids=(request_id,))) if known else []
+            if not found:
+                err = open311.Open311Error(404, "没有这个服务请求", "no such service request")
+                return refused(err, request.url.path, request.headers.get("accept-language"))
+            return answer(found, fmt, "requests")
+
+        @router.post(f"/requests{path}", response_model=None, name=f"post_request_{fmt}")
+        async def post_request(request: Request) -> Response:
+            # The body is capped before it is read (``hq.api.limits.BodyLimit``: 413 over the cap).
+            language = request.headers.get("accept-language")
+            try:
+                form = open311.post_form(await request.body(), request.headers.get("content-type", ""))
+                partner = await run_in_threadpool(partner_of, storage, form.get("api_key"))
+                if partner is None:
+                    raise open311.Open311Error(403, "api_key 缺失或无效", "api_key missing or not valid")
+                complaint = open311.posted(form, catalogue)
+                order = await run_in_threadpool(
+                    lambda: file_order(
+                        storage,
+                        Complaint(
+                            Source.ONLINE,
+                            complaint.service_code,
+                            complaint.description,
+                            complaint.address,
+                            complaint.lat,
+                            complaint.lon,
+                            complaint.caller_name,
+                            complaint.caller_phone,
+                        ),
+                        district=district_of(),
+                        filed_by=f"partner:{partner.name}",
+                        catalogue=catalogue,
+                        now=settings.clock(),
+                        partner=partner.name,
+                    )
+                )
+            except open311.Open311Error as err:
+                return refused(err, request.url.path, language)
+            except WorkOrderRefused as err:
+                wrapped = open311.Open311Error(400, err.zh or "投诉无法受理", err.en or err.errno.name)
+                return refused(wrapped, request.url.path, language)
+            filed = [{"service_request_id": order.id, "service_notice": NOTICE, "account_id": None}]
+            return answer(filed, fmt, "requests")
+
+    for fmt in open311.FORMATS:
+        formats(fmt)
     return router

@@ -827,10 +827,12 @@ class Tx(Protocol):
         since: datetime | None = None,
         until: datetime | None = None,
         overdue_at: datetime | None = None,
+        categories: Sequence[str] = (),
         limit: int = 1000,
     ) -> list[WorkOrderRow]:
         """Orders by intake time, newest first (at most 5,000), filtered; ``unrouted``: the manual queue;
-        ``overdue_at``: only the orders overdue at that HQ time, the longest overdue first (indexed)."""
+        ``overdue_at``: only the orders overdue at that HQ time, the longest overdue first (indexed);
+        ``categories``: only orders of these violation codes (none: all)."""
         ...
 
     def add_work_order_event(self, event: WorkOrderEvent, *, at_hq: datetime | None = None) -> bool:

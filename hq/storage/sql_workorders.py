@@ -155,6 +155,7 @@ class WorkOrdersMixin(SqlBase):
         since: datetime | None = None,
         until: datetime | None = None,
         overdue_at: datetime | None = None,
+        categories: Sequence[str] = (),
         limit: int = 1000,
     ) -> list[WorkOrderRow]:
         sql, params = f"SELECT {_ORDER} FROM work_orders WHERE 1 = 1", list[Any]()
@@ -162,6 +163,9 @@ class WorkOrdersMixin(SqlBase):
             if value is not None:
                 sql += f" AND {column} = ?"
                 params.append(value)
+        if categories:
+            sql += f" AND category IN ({', '.join('?' * len(categories))})"
+            params.extend(categories)
         if unrouted:
             sql += " AND squad = ''"
         if open_only:

@@ -89,4 +89,4 @@ def test_open311_refusals_are_open311_error_arrays(client: httpx.Client) -> None
     )
     assert too_big.status_code == 413
     assert too_big.json() == [{"code": 413, "description": too_big.json()[0]["description"]}]
-    assert "at most" in too_big.json()[0]["description"]
+    assert too_big.json()[0]["description"].startswith("请求内容过大：最多 ")

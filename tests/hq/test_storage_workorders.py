@@ -128,8 +128,8 @@ def test_the_summary_is_written_and_place_kept_unless_given(storage: Storage) ->
 def test_listing_filters_orders_and_limits(storage: Storage) -> None:
     a = _order(intake_at=T0, squad="ZD01", officer="1001")
     b = _order(intake_at=T0 + timedelta(hours=1), squad="ZD02")
-    c = _order(intake_at=T0 + timedelta(hours=2), squad="")
-    d = _order(intake_at=T0 + timedelta(hours=3), district="其他区", squad="ZX01")
+    c = _order(intake_at=T0 + timedelta(hours=2), squad="", category="0501")
+    d = _order(intake_at=T0 + timedelta(hours=3), district="其他区", squad="ZX01", category="0303")
     with storage.transaction() as tx:
         for o in (a, b, c, d):
             assert tx.add_work_order(o)
@@ -165,6 +165,11 @@ def test_listing_filters_orders_and_limits(storage: Storage) -> None:
             b.id,
         ]
         assert ids(limit=2) == [d.id, c.id]
+        # Open311's service_code filter, in the query so the limit counts only matching orders
+        assert ids(categories=("0501", "0303")) == [d.id, c.id]
+        assert ids(categories=("0510",), limit=1) == [b.id]
+        assert ids(categories=("0510",), closed_only=True) == [a.id]
+        assert ids(categories=()) == [d.id, c.id, b.id, a.id]
         assert len(ids(limit=0)) == 1  # at least one
         assert ids(district="无此区") == []
 

@@ -41,7 +41,7 @@ def test_open311_to_follow_up_and_disclosure(tmp_path: Path) -> None:
         with httpx.Client(base_url=server.url, timeout=30) as web:
             # --- Open311 GeoReport v2, as a partner's client would use it
             discovery = web.get("/open311/v2/discovery.json").json()
-            assert discovery["endpoints"][0]["formats"] == ["application/json"]
+            assert discovery["endpoints"][0]["formats"] == ["text/xml", "application/json"]
             services = web.get("/open311/v2/services.json").json()
             codes = {s["service_code"] for s in services}
             assert "0510" in codes

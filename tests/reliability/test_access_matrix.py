@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -137,10 +138,17 @@ TABLE: list[tuple[str, tuple[str, ...]]] = [
     ("POST /v1/workorders/{order_id}/assign",   (DENY, DENY, DENY, OK,   DENY, DENY, OK,   AUTH, AUTH, AUTH)),
     ("POST /v1/workorders/{order_id}/follow-up", (DENY, DENY, DENY, DENY, DENY, DENY, OK,  AUTH, AUTH, AUTH)),
     ("GET /open311/v2/discovery.json",          (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
+    ("GET /open311/v2/discovery.xml",           (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
     ("GET /open311/v2/services.json",           (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
+    ("GET /open311/v2/services.xml",            (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
+    ("GET /open311/v2/services/{service_code}.json", (OK, OK, OK,  OK,   OK,   OK,   OK,   OK,   OK,   OK)),
+    ("GET /open311/v2/services/{service_code}.xml", (OK, OK, OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
     ("GET /open311/v2/requests.json",           (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
+    ("GET /open311/v2/requests.xml",            (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
     ("GET /open311/v2/requests/{request_id}.json", (OK, OK,  OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
+    ("GET /open311/v2/requests/{request_id}.xml", (OK, OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK)),
     ("POST /open311/v2/requests.json",          (KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY)),
+    ("POST /open311/v2/requests.xml",           (KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY,  KEY)),
     ("POST /v1/subjects/{subject_id}/merge",    (DENY, DENY, DENY, OK,   OK,   DENY, OK,   AUTH, AUTH, AUTH)),
     ("POST /v1/subjects/{subject_id}/unmerge",  (DENY, DENY, DENY, OK,   OK,   DENY, OK,   AUTH, AUTH, AUTH)),
     ("GET /v1/merge-suggestions",               (DENY, DENY, DENY, OK,   OK,   DENY, OK,   AUTH, AUTH, AUTH)),
@@ -348,6 +356,17 @@ def _conflict(w: World, conflict_id: str) -> str:
 
 
 # How each row is asked (caller ``c`` with headers ``a``), and what in the answer shows the target's data.
+def _open311_get(path: str) -> Request:
+    """GET an Open311 resource (``{order}``: the owner's work order)."""
+    return lambda w, c, a: w.client.get(f"/open311/v2/{path}".replace("{order}", w.order), headers=a)
+
+
+def _open311_post(path: str) -> Request:
+    """POST a complaint without a partner's api_key (the caller's bearer token is no key)."""
+    form = {"service_code": "0510", "description": "烧烤", "lat": "34.7585", "long": "113.6735"}
+    return lambda w, c, a: w.client.post(f"/open311/v2/{path}", data=form, headers=a)
+
+
 REQUESTS: dict[str, Request] = {
     "GET /v1/health": lambda w, c, a: w.client.get("/v1/health", headers=a),
     "POST /v1/auth/sign-in": _sign_in,
@@ -417,17 +436,18 @@ REQUESTS: dict[str, Request] = {
         json={"reached": True, "satisfaction": "satisfied"},
         headers=a,
     ),
-    "GET /open311/v2/discovery.json": lambda w, c, a: w.client.get("/open311/v2/discovery.json", headers=a),
-    "GET /open311/v2/services.json": lambda w, c, a: w.client.get("/open311/v2/services.json", headers=a),
-    "GET /open311/v2/requests.json": lambda w, c, a: w.client.get("/open311/v2/requests.json", headers=a),
-    "GET /open311/v2/requests/{request_id}.json": lambda w, c, a: w.client.get(
-        f"/open311/v2/requests/{w.order}.json", headers=a
-    ),
-    "POST /open311/v2/requests.json": lambda w, c, a: w.client.post(
-        "/open311/v2/requests.json",
-        data={"service_code": "0510", "description": "烧烤", "lat": "34.7585", "long": "113.6735"},
-        headers=a,
-    ),
+    "GET /open311/v2/discovery.json": _open311_get("discovery.json"),
+    "GET /open311/v2/discovery.xml": _open311_get("discovery.xml"),
+    "GET /open311/v2/services.json": _open311_get("services.json"),
+    "GET /open311/v2/services.xml": _open311_get("services.xml"),
+    "GET /open311/v2/services/{service_code}.json": _open311_get("services/0510.json"),
+    "GET /open311/v2/services/{service_code}.xml": _open311_get("services/0510.xml"),
+    "GET /open311/v2/requests.json": _open311_get("requests.json"),
+    "GET /open311/v2/requests.xml": _open311_get("requests.xml"),
+    "GET /open311/v2/requests/{request_id}.json": _open311_get("requests/{order}.json"),
+    "GET /open311/v2/requests/{request_id}.xml": _open311_get("requests/{order}.xml"),
+    "POST /open311/v2/requests.json": _open311_post("requests.json"),
+    "POST /open311/v2/requests.xml": _open311_post("requests.xml"),
     "POST /v1/subjects/{subject_id}/merge": lambda w, c, a: _merge(w, a),
     "POST /v1/subjects/{subject_id}/unmerge": lambda w, c, a: _unmerge(w, a),
     "GET /v1/merge-suggestions": lambda w, c, a: _suggestions(w, a),
@@ -484,6 +504,7 @@ MARKS: dict[str, Callable[[World], bytes]] = {
     "GET /v1/workorders": lambda w: w.order.encode(),
     "GET /v1/workorders/{order_id}": lambda w: w.order.encode(),
     "GET /open311/v2/requests/{request_id}.json": lambda w: w.order.encode(),
+    "GET /open311/v2/requests/{request_id}.xml": lambda w: w.order.encode(),
     "GET /v1/merge-suggestions": lambda w: SUGGESTED[0].encode(),
     "GET /v1/subjects/{subject_id}/history": lambda w: w.subject.id.encode(),
     "GET /v1/subject-conflicts": lambda w: CONFLICT_ID.encode(),
@@ -533,6 +554,11 @@ def test_access(world: World, key: str, caller: str, expected: str) -> None:
         return
     if expected == KEY:
         assert answer.status_code == 403, answer.text
+        if key.endswith(".xml"):  # <errors><error><code>403</code><description>…
+            [error_element] = ET.fromstring(body).iterfind("error")
+            assert [e.tag for e in error_element] == ["code", "description"]
+            assert error_element.findtext("code") == "403"
+            return
         [error] = answer.json()
         assert error["code"] == 403
         assert set(error) == {"code", "description"}
