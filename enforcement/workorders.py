@@ -127,10 +127,11 @@ _RANK = {k: i for i, k in enumerate(EventKind)} | {EventKind.REOPEN: -1}
 MAX_OFFSET = timedelta(days=2)
 #: An arrival farther than this from the complaint's point is flagged (not refused).
 FAR_M = 300.0
-#: Text bounds of a work order's fields (characters).
+#: Text bounds of a work order's fields (characters). A complaint's description may be as long as Open311
+#: GeoReport v2 allows (4,000: a hotline's transcription); phones get its first ``sync.protocol.WO_TEXT``.
 LIMITS: Mapping[str, int] = {
     "address": 200,
-    "description": 1000,
+    "description": 4000,
     "caller_name": 64,
     "caller_phone": 32,
     "note": 500,

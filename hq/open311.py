@@ -128,7 +128,7 @@ def request_of(order: WorkOrderRow, state: State, catalogue: Catalogue) -> dict[
         "status_notes": notes,
         "service_name": violation.name_zh if violation else "",
         "service_code": order.category,
-        "description": order.description[:1000],
+        "description": order.description,  # at most 4,000 (``enforcement.workorders.LIMITS``), as the spec
         "agency_responsible": "城市管理行政执法局",
         "service_notice": "1 小时内到场，两日内办结",
         "requested_datetime": iso(order.intake_at),

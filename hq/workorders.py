@@ -60,7 +60,7 @@ from enforcement.workorders import (
 from enforcement.zones import ZoneIndex, parse_collection
 from hq.storage.base import ChangeKind, ChangeScope, Storage, Tx
 from hq.storage.workorder_rows import PartnerRow, WorkOrderRow, summary_timers
-from sync.protocol import Errno, WorkOrderArrival, WorkOrderData, WorkOrderResolution
+from sync.protocol import WO_TEXT, Errno, WorkOrderArrival, WorkOrderData, WorkOrderResolution
 
 
 class WorkOrderRefused(Exception):
@@ -89,6 +89,11 @@ def set_timers(storage: Storage, data: Mapping[str, Any], *, by: str, at: dateti
         tx.set_work_order_timers(timers.to_json(), at)
         tx.audit(by, "work_order_timers", detail=timers.to_json())
     return timers
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters; a longer one cut, with a closing "…" saying it goes on."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,7 +550,7 @@ def change_data(order: WorkOrderRow, state: State) -> WorkOrderData:
         stage=state.stage.value,
         source=order.source.value,
         category=order.category,
-        description=order.description[:1000],
+        description=clip(order.description, WO_TEXT),
         address=order.address[:200],
         lat=order.lat,
         lon=order.lon,

@@ -835,7 +835,9 @@ class ZoneImportResult(WireModel):
 
 
 # ------------------------------------------------------------------------------------ work orders (#15)
-#: Text bounds of the work-order wire (characters), the same as ``enforcement.workorders.LIMITS``.
+#: Text bounds of the work-order wire (characters), the same as ``enforcement.workorders.LIMITS`` but for a
+#: description, which HQ keeps up to 4,000 characters and sends cut to this with a closing "…" (phones in
+#: the field validate this bound).
 WO_TEXT = 1000
 WO_SHORT = 200
 

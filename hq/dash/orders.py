@@ -93,7 +93,7 @@ def _intake_form(catalogue: Catalogue) -> str:
         f'<form method="post" action="{PAGE}" id="intake" class="intake">'
         f'<label>来源 <select name="source">{_options(sources)}</select></label> '
         f'<label>类别 <select name="category">{_options(categories)}</select></label><br>'
-        '<label>投诉内容 <textarea name="description" maxlength="1000" rows="2" required>'
+        '<label>投诉内容 <textarea name="description" maxlength="4000" rows="2" required>'
         "</textarea></label><br>"
         '<label>地址 <input name="address" maxlength="200"></label> '
         '<label>纬度 <input name="lat" inputmode="decimal" maxlength="20"></label> '

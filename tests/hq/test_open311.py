@@ -13,9 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
+from enforcement.workorders import replay
 from hq import open311
 from hq.storage.base import StorageUnavailable
-from hq.workorders import add_partner
+from hq.workorders import add_partner, change_data
+from sync.protocol import WO_TEXT, WorkOrderData
 from testkit.hqkit import Hq
 
 POINT = {"lat": "34.7466", "long": "113.6253"}
@@ -130,7 +132,7 @@ def test_refusals_are_the_specs_errors_in_chinese_or_english_on_request(
         ("POST", requests, {"data": FORM}, 403),
         ("POST", requests, {"data": FORM | {"api_key": "sp311_guess"}}, 403),
         ("POST", requests, {"data": FORM | {"api_key": key, "lat": "nan"}}, 400),
-        ("POST", requests, {"data": FORM | {"api_key": key, "description": "x" * 1001}}, 400),
+        ("POST", requests, {"data": FORM | {"api_key": key, "description": "x" * 4001}}, 400),
         ("DELETE", requests, {}, 405),
     ]
     for method, url, kwargs, status in cases:
@@ -315,3 +317,23 @@ def test_a_partner_given_media_url_is_never_fetched(hq: Hq, client: httpx.Client
         listener.settimeout(0.3)
         with pytest.raises(TimeoutError):
             listener.accept()
+
+
+def test_a_hotline_transcription_of_4000_characters_is_kept_whole_and_phones_get_it_cut(
+    hq: Hq, client: httpx.Client, key: str
+) -> None:
+    """The spec allows a description of 4,000 characters (a 12345 operator's transcription): HQ files it
+    whole and partners read it back whole; the officer's phone gets the first 1,000 (the wire's bound,
+    which phones in the field validate) ending in "…"."""
+    text = ("居民反映：夜市烧烤油烟扰民，" * 300)[:3999] + "止"
+    rid = _file(client, key, description=text)
+    assert client.get(f"{BASE}/requests/{rid}.json").json()[0]["description"] == text
+    [request] = _xml(client.get(f"{BASE}/requests/{rid}.xml"), "service_requests")
+    assert request.findtext("description") == text
+    with hq.storage.transaction(readonly=True) as tx:
+        [order] = tx.list_work_orders()
+        sent = change_data(order, replay(tx.work_order_events(order.id), order.timer))
+    assert order.description == text
+    assert sent.description == text[:999] + "…"
+    assert len(sent.description) == WO_TEXT
+    WorkOrderData.model_validate(sent.model_dump())  # what an older phone checks it against
