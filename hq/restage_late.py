@@ -7,7 +7,7 @@ pushing into shared subjects, about one case in three, each a handful of stateme
 
 Here each late arrival is kept as it was seen (``LateArrival``: the identity and history it was decided
 over, its place among the cases queued since the last flush) and ``restage_arrivals`` runs them once what
-is queued is written: each identity's later cases are read (one query a subject), then each arrival, in
+is queued is written: every identity's later cases are read in one query, then each arrival, in
 arrival order, decides the cases that were stored or queued before it over the history it saw, exactly as
 its own restage would have. The cases' stored JSON is read, and their new verdicts written, once for the
 whole flush; a case changed by several arrivals is audited once per change (each naming its cause, as
@@ -58,10 +58,18 @@ def restage_arrivals(
     by_identity: dict[frozenset[str], list[LateArrival]] = {}
     for arrival in arrivals:
         by_identity.setdefault(arrival.members, []).append(arrival)
+    # every identity's later cases in one query (a query per 500 subjects), from the earliest arrival on
+    subjects = sorted({m for members in by_identity for m in members})
+    since = min(a.occurred_at for a in arrivals)
+    by_subject: dict[str, list[CaseState]] = {}
+    for n in range(0, len(subjects), 500):
+        chunk = subjects[n : n + 500]
+        for state in tx.list_cases(subject_ids=chunk, since=since, limit=10_000 * len(chunk)):
+            by_subject.setdefault(state.subject_id or "", []).append(state)
     plans: list[tuple[list[LateArrival], list[CaseState]]] = []
     for members, seen in by_identity.items():
-        since = min(a.occurred_at for a in seen)
-        stored = [s for m in sorted(members) for s in tx.list_cases(subject_id=m, since=since, limit=10_000)]
+        first = min(a.occurred_at for a in seen)
+        stored = [s for m in sorted(members) for s in by_subject.get(m, ()) if s.occurred_at >= first]
         if stored:
             plans.append((seen, stored))
     if not plans:

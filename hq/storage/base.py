@@ -46,7 +46,7 @@ kept whole so that it reads as one specification.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -641,6 +641,7 @@ class Tx(Protocol):
         squad_code: str | None = None,
         officer_badge: str | None = None,
         subject_id: str | None = None,
+        subject_ids: Collection[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         latest_only: bool = True,

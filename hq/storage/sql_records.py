@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -245,6 +245,7 @@ class RecordsMixin(PolicyMixin):
         squad_code: str | None = None,
         officer_badge: str | None = None,
         subject_id: str | None = None,
+        subject_ids: Collection[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         latest_only: bool = True,
@@ -259,6 +260,14 @@ class RecordsMixin(PolicyMixin):
                    "c.subject_id": subject_id},
             ranges={"c.occurred_at": (since, until), "c.received_at": (received_since, received_until)},
         )  # fmt: skip
+        if subject_ids is not None:
+            wanted = sorted(set(subject_ids))
+            if len(wanted) > 500:
+                raise ValueError("at most 500 subjects at once")
+            if not wanted:
+                return []
+            sql += f" AND c.subject_id IN ({', '.join('?' * len(wanted))})"
+            params += wanted
         if latest_only:
             sql += " AND c.latest"
         if conflicts_only:

@@ -303,6 +303,13 @@ def test_list_cases_filters_and_verdict_updates(storage: Storage) -> None:
         assert [s.case_id for s in tx.list_cases(until=NOW - days(1))] == [mine.id]
         assert [s.case_id for s in tx.list_cases(district="二七区")] == []
         assert len(tx.list_cases(subject_id=subject, limit=1)) == 1
+        both = [theirs.id, mine.id]
+        assert [s.case_id for s in tx.list_cases(subject_ids=[new_id(), subject, subject])] == both
+        assert [s.case_id for s in tx.list_cases(subject_ids=[subject], since=NOW - days(1))] == [theirs.id]
+        assert tx.list_cases(subject_ids=[]) == []
+        assert tx.list_cases(subject_ids=[new_id()]) == []
+        with pytest.raises(ValueError, match="500"):
+            tx.list_cases(subject_ids=[new_id() for _ in range(501)])
 
 
 def test_set_verdicts_updates_each_case_as_set_verdict_does(storage: Storage) -> None:
