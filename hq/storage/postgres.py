@@ -114,6 +114,11 @@ class PostgresDialect:
             types = self._types[table] = {str(r[0]): str(r[1]) for r in rows}
         return types
 
+    def text_in(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+        """One text array: a statement with a parameter per value is parsed again by psycopg for every
+        count over 50 parameters (``MAX_CACHED_STATEMENT_PARAMS``), a tenth of a push's client time."""
+        return f"{column} = ANY(?::text[])", [list(values)]
+
     def ts(self, value: datetime | None) -> Any:
         return value
 

@@ -33,59 +33,55 @@ def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:
         yield items[start : start + _CHUNK]
 
 
-def _marks(chunk: Sequence[str]) -> str:
-    return ", ".join("?" * len(chunk))
-
-
 class BatchMixin(RecordsMixin):
     # -- reads
     def receipts_of(self, record_ids: Iterable[str]) -> list[Receipt]:
         found = []
         for chunk in _chunks(record_ids):
-            rows = self._all(
-                f"SELECT {self._RECEIPT_COLUMNS} FROM receipts WHERE record_id IN ({_marks(chunk)})", chunk
-            )
+            where, params = self._in("record_id", chunk)
+            rows = self._all(f"SELECT {self._RECEIPT_COLUMNS} FROM receipts WHERE {where}", params)
             found += [self._receipt(r) for r in rows]
         return found
 
     def existing_case_ids(self, case_ids: Iterable[str]) -> set[str]:
         found: set[str] = set()
         for chunk in _chunks(case_ids):
-            found |= {r[0] for r in self._all(f"SELECT id FROM cases WHERE id IN ({_marks(chunk)})", chunk)}
+            where, params = self._in("id", chunk)
+            found |= {r[0] for r in self._all(f"SELECT id FROM cases WHERE {where}", params)}
         return found
 
     def case_subjects(self, case_ids: Iterable[str]) -> dict[str, str | None]:
         found: dict[str, str | None] = {}
         for chunk in _chunks(case_ids):
-            rows = self._all(f"SELECT id, subject_id FROM cases WHERE id IN ({_marks(chunk)})", chunk)
+            where, params = self._in("id", chunk)
+            rows = self._all(f"SELECT id, subject_id FROM cases WHERE {where}", params)
             found.update((r[0], r[1]) for r in rows)
         return found
 
     def latest_case_nos(self, case_nos: Iterable[str]) -> set[str]:
         found: set[str] = set()
         for chunk in _chunks(case_nos):
-            sql = f"SELECT case_no FROM cases WHERE latest AND case_no IN ({_marks(chunk)})"
-            rows = self._all(sql, chunk)
+            where, params = self._in("case_no", chunk)
+            rows = self._all(f"SELECT case_no FROM cases WHERE latest AND {where}", params)
             found |= {r[0] for r in rows}
         return found
 
     def subjects_by_id(self, subject_ids: Iterable[str]) -> dict[str, tuple[Subject, bool]]:
         found: dict[str, tuple[Subject, bool]] = {}
         for chunk in _chunks(subject_ids):
-            rows = self._all(
-                f"SELECT id, payload, deleted_at FROM subjects WHERE id IN ({_marks(chunk)})", chunk
-            )
+            where, params = self._in("id", chunk)
+            rows = self._all(f"SELECT id, payload, deleted_at FROM subjects WHERE {where}", params)
             found.update((r[0], (subject_from_dict(loads(r[1])), r[2] is not None)) for r in rows)
         return found
 
     def histories(self, subject_ids: Iterable[str]) -> dict[str, list[HistoryEntry]]:
         found: dict[str, list[HistoryEntry]] = {}
         for chunk in _chunks(subject_ids):
+            where, params = self._in("subject_id", chunk)
             rows = self._all(
                 "SELECT subject_id, id, case_no, violation_code, occurred_at, chosen_stage, status, version,"
-                f" review FROM cases WHERE latest AND subject_id IN ({_marks(chunk)})"
-                " ORDER BY occurred_at, case_no",
-                chunk,
+                f" review FROM cases WHERE latest AND {where} ORDER BY occurred_at, case_no",
+                params,
             )
             for row in rows:  # the enums by lookup: a call of an Enum class costs more than the row
                 status = _STATUSES.get(row[6]) or CaseStatus(row[6])
@@ -101,10 +97,11 @@ class BatchMixin(RecordsMixin):
     def held_photos(self, sha256s: Iterable[str]) -> set[tuple[str, str]]:
         found: set[tuple[str, str]] = set()
         for chunk in _chunks(sha256s):
+            where, params = self._in("p.sha256", chunk)
             rows = self._all(
                 "SELECT p.sha256, u.badge FROM photos p JOIN photo_uploads u ON u.sha256 = p.sha256"
-                f" WHERE p.stored AND p.sha256 IN ({_marks(chunk)})",
-                chunk,
+                f" WHERE p.stored AND {where}",
+                params,
             )
             found |= {(r[0], r[1]) for r in rows}
         return found

@@ -208,10 +208,8 @@ class NoticesMixin(SqlBase):
         found: dict[str, set[int]] = {book_id: set() for book_id in ids}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            for row in self._all(
-                f"SELECT book_id, seq_no FROM notice_uses WHERE book_id IN ({marks})", tuple(chunk)
-            ):
+            where, params = self._in("book_id", chunk)
+            for row in self._all(f"SELECT book_id, seq_no FROM notice_uses WHERE {where}", params):
                 found[str(row[0])].add(int(row[1]))
         return found
 
@@ -230,11 +228,10 @@ class NoticesMixin(SqlBase):
         found: dict[str, NoticeFlagRow] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
+            where, params = self._in("case_id", chunk)
             for row in self._all(
-                "SELECT case_id, case_no, number, flag, other_case_no, at FROM notice_flags"
-                f" WHERE case_id IN ({marks})",
-                tuple(chunk),
+                f"SELECT case_id, case_no, number, flag, other_case_no, at FROM notice_flags WHERE {where}",
+                params,
             ):
                 found[str(row[0])] = NoticeFlagRow(
                     str(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), self._dt(row[5])

@@ -266,8 +266,9 @@ class RecordsMixin(PolicyMixin):
                 raise ValueError("at most 500 subjects at once")
             if not wanted:
                 return []
-            sql += f" AND c.subject_id IN ({', '.join('?' * len(wanted))})"
-            params += wanted
+            where, more = self._in("c.subject_id", wanted)
+            sql += f" AND {where}"
+            params += more
         if latest_only:
             sql += " AND c.latest"
         if conflicts_only:
@@ -342,12 +343,11 @@ class RecordsMixin(PolicyMixin):
         wanted = list(found)
         for n in range(0, len(wanted), 500):
             chunk = wanted[n : n + 500]
+            where, params = self._in("cp.case_id", chunk)
             rows = self._all(
                 "SELECT cp.case_id, cp.sha256 FROM case_photos cp JOIN cases c ON c.id = cp.case_id"
-                f" WHERE cp.case_id IN ({', '.join('?' * len(chunk))}) AND NOT "
-                + _HELD.format(cp="cp", c="c")
-                + " ORDER BY cp.case_id, cp.sha256",
-                chunk,
+                f" WHERE {where} AND NOT " + _HELD.format(cp="cp", c="c") + " ORDER BY cp.case_id, cp.sha256",
+                params,
             )
             for case_id, sha in rows:
                 found[case_id].append(sha)

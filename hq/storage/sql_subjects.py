@@ -45,11 +45,10 @@ class SubjectLinksMixin(SqlBase):
     def subject_name_keys(self, subject_ids: Iterable[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for chunk in _chunks(sorted(set(subject_ids))):
-            marks = ", ".join("?" * len(chunk))
+            where, params = self._in("subject_id", chunk)
             rows = self._all(
-                f"SELECT subject_id, key FROM subject_keys WHERE subject_id IN ({marks})"
-                " AND substr(key, 1, 5) = 'name:'",
-                tuple(chunk),
+                f"SELECT subject_id, key FROM subject_keys WHERE {where} AND substr(key, 1, 5) = 'name:'",
+                params,
             )
             found.update({subject_id: key for subject_id, key in rows})
         return found
@@ -57,11 +56,9 @@ class SubjectLinksMixin(SqlBase):
     def subjects_with_keys(self, district: str, keys: Iterable[str]) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
         for chunk in _chunks(sorted(set(keys))):
-            marks = ", ".join("?" * len(chunk))
-            rows = self._all(
-                f"SELECT subject_id, key FROM subject_keys WHERE district = ? AND key IN ({marks})",
-                (district, *chunk),
-            )
+            where, params = self._in("key", chunk)
+            sql = f"SELECT subject_id, key FROM subject_keys WHERE district = ? AND {where}"
+            rows = self._all(sql, [district, *params])
             for subject_id, key in rows:
                 found.setdefault(subject_id, set()).add(key)
         return found
@@ -94,10 +91,9 @@ class SubjectLinksMixin(SqlBase):
     def subject_pairs(self, subject_ids: Iterable[str]) -> list[SubjectPair]:
         found: dict[tuple[str, str], SubjectPair] = {}
         for chunk in _chunks(sorted(set(subject_ids))):
-            marks = ", ".join("?" * len(chunk))
-            rows = self._all(
-                f"SELECT {_PAIR} FROM subject_pairs WHERE a IN ({marks}) OR b IN ({marks})", (*chunk, *chunk)
-            )
+            in_a, params_a = self._in("a", chunk)
+            in_b, params_b = self._in("b", chunk)
+            rows = self._all(f"SELECT {_PAIR} FROM subject_pairs WHERE {in_a} OR {in_b}", params_a + params_b)
             for row in rows:
                 found[(row[0], row[1])] = self._pair(row)
         return [found[k] for k in sorted(found)]

@@ -85,12 +85,12 @@ class TallyMixin(SqlBase):
         counted: dict[str, Row] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
+            where, params = self._in("subject_id", chunk)
             rows = self._all(
                 "SELECT subject_id, count(*), sum(CASE WHEN hq_stage = ? THEN 1 ELSE 0 END),"
                 " max(occurred_at), max(CASE WHEN hq_stage = ? THEN occurred_at END)"
-                f" FROM cases WHERE subject_id IN ({marks}) AND {COUNTED_SQL} GROUP BY subject_id",
-                (int(Stage.PENALTY), int(Stage.PENALTY), *chunk),
+                f" FROM cases WHERE {where} AND {COUNTED_SQL} GROUP BY subject_id",
+                [int(Stage.PENALTY), int(Stage.PENALTY), *params],
             )
             counted.update((r[0], r) for r in rows if int(r[1]) > 0)
         gone = [(s,) for s in wanted if s not in counted]
@@ -298,8 +298,8 @@ class TallyMixin(SqlBase):
         found: dict[str, dict[str, Any]] = {}
         for n in range(0, len(case_ids), 500):
             chunk = list(case_ids[n : n + 500])
-            marks = ", ".join("?" * len(chunk))
-            for row in self._all(f"SELECT id, payload FROM cases WHERE id IN ({marks})", chunk):
+            where, params = self._in("id", chunk)
+            for row in self._all(f"SELECT id, payload FROM cases WHERE {where}", params):
                 found[row[0]] = loads(row[1])
         return found
 

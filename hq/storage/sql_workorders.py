@@ -228,11 +228,9 @@ class WorkOrdersMixin(SqlBase):
         ids = list(found)
         for start in range(0, len(ids), 500):  # one query per 500 orders, not one per order
             chunk = ids[start : start + 500]
-            sql = (
-                f"SELECT {_EVENT} FROM work_order_events WHERE order_id IN ({', '.join('?' * len(chunk))})"
-                " ORDER BY order_id, seq, id"
-            )
-            for r in self._all(sql, chunk):
+            where, params = self._in("order_id", chunk)
+            sql = f"SELECT {_EVENT} FROM work_order_events WHERE {where} ORDER BY order_id, seq, id"
+            for r in self._all(sql, params):
                 found[r[1]].append(self._event(r))
         return found
 

@@ -42,6 +42,12 @@ class Dialect(Protocol):
         """``executemany`` of an ``INSERT … VALUES (…)`` as one statement (``SqlBase._rows``)."""
         ...
 
+    def text_in(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+        """``column IN (values)`` for a text column, and its parameters: the SQL text depends on how many
+        values there are only where compiling it is cheap (SQLite); PostgreSQL takes one array, so the
+        statement is one text whatever the count (psycopg parses and caches it once)."""
+        ...
+
     def ts(self, value: datetime | None) -> Any:
         """A timezone-aware datetime as the database stores it."""
         ...
@@ -163,6 +169,10 @@ class SqlBase:
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return list(self._x(sql, params).fetchall())
+
+    def _in(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+        """``Dialect.text_in``: ``column IN (values)`` for a text column, and its parameters."""
+        return self.d.text_in(column, values)
 
     def _ts(self, value: datetime | None) -> Any:
         return self.d.ts(None if value is None else require_aware(value))

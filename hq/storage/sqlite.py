@@ -42,6 +42,9 @@ class SqliteDialect:
         multi-row ``VALUES`` measured no faster here: it is compiled again for each row count)."""
         conn.executemany(sql, rows)
 
+    def text_in(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
     def ts(self, value: datetime | None) -> Any:
         return None if value is None else utc_text(value)
 
