@@ -158,7 +158,8 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
 
     @app.exception_handler(CursorError)
     async def _cursor(request: Request, exc: CursorError) -> JSONResponse:
-        return error_response(Errno.BAD_CURSOR)
+        # its own words: a page cursor (start from the first page) is not the pull cursor (sync again)
+        return error_response(ApiError(Errno.BAD_CURSOR, zh=exc.zh, en=exc.en, detail={"field": "cursor"}))
 
     @app.exception_handler(StorageError)
     async def _busy(request: Request, exc: Exception) -> JSONResponse:

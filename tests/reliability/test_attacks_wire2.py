@@ -1,0 +1,149 @@
+"""Hostile callers of HQ's HTTP API, beyond ``test_attacks_wire``: each attack over real HTTP on loopback, on
+both storage backends, now refused with the house's ErrorBody (zh + en, an errno), HQ still answering.
+
+1. Forged cursors. A page cursor (``hq.paging``) and the pull cursor (``hq.storage.sqlcore``) are
+   unsigned base64 of a known shape: a signed-in officer can write any key into one. A number outside a
+   64-bit integer (a case version, a review-queue rank, an offender count, a pull change number) reached
+   the database: SQLite's driver raised OverflowError, 500 INTERNAL, and the server dropped the
+   connection. A NUL in a text key reached PostgreSQL, which cannot compare it. The pull cursor's number
+   was read with ``int()``, which also takes ``+3``, `` 3``, ``1_0`` and other scripts' digits. Now every
+   cursor key holds only what HQ itself writes into one, else 400 BAD_CURSOR; the refusal of a page
+   cursor says "page", not the pull cursor's "sync again from the start".
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hq import paging
+from sync.protocol import Errno
+from testkit.hqkit import (
+    DISTRICT,
+    HQ_USER,
+    LEADER,
+    OFFICER,
+    PINS,
+    Hq,
+    hq_of,
+    make_case,
+    push_body,
+    sign_in,
+)
+from testkit.pg import pg_hq_of
+from tests.hq.test_api import assert_error
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def hq(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hq]:
+    """HQ served on loopback over a fresh SQLite file or PostgreSQL schema, with one case of the officer."""
+    served = hq_of(tmp_path, serve=True) if request.param == "sqlite" else pg_hq_of(tmp_path)
+    for hq in served:
+        with hq.client() as client:
+            auth = sign_in(client, OFFICER, "phone-1")
+            case = make_case(OFFICER, device_id="phone-1")
+            pushed = client.post("/v1/push", json=push_body("phone-1", case), headers=auth)
+            assert pushed.json()["results"][0]["status"] == "accepted", pushed.text
+        yield hq
+
+
+def refused_and_still_served(client: httpx.Client, answer: httpx.Response, status: int, errno: Errno) -> dict:
+    """``answer`` is the ErrorBody of ``errno``; the same connection then still gets answers."""
+    body = assert_error(answer, status, errno)
+    assert client.get("/v1/health").status_code == 200
+    return body
+
+
+# ------------------------------------------------------------------------------------- 1: forged cursors
+
+
+def _pull_cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["9223372036854775808", "99999999999999999999", "-0", "+1", " 1", "1_0", "\u0663", "01"],
+    ids=["2^63", "20-digits", "minus-zero", "plus", "space", "underscore", "arabic-indic", "leading-zero"],
+)
+def test_a_forged_pull_cursor_is_bad_cursor_not_a_500(hq: Hq, number: str) -> None:
+    with hq.client() as client:
+        auth = sign_in(client, OFFICER, "phone-1")
+        issued = client.get("/v1/changes", headers=auth).json()["cursor"]
+        epoch = base64.urlsafe_b64decode(issued + "=" * (-len(issued) % 4)).decode().split(":")[0]
+        forged = _pull_cursor(f"{epoch}:{number}")
+        answer = client.get("/v1/changes", params={"cursor": forged}, headers=auth)
+        refused_and_still_served(client, answer, 400, Errno.BAD_CURSOR)
+        # the largest change number a database can hold is still a position (nothing after it yet)
+        top = client.get("/v1/changes", params={"cursor": _pull_cursor(f"{epoch}:{2**63 - 1}")}, headers=auth)
+        assert top.status_code == 200, top.text
+        assert top.json()["changes"] == []
+
+
+AT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC).isoformat()
+DAY = "2026-11-22"
+#: Keys an officer or leader can write into a page cursor: out of a 64-bit integer, or holding a NUL.
+FORGED_KEYS: dict[str, tuple[str, list[Any], list[Any]]] = {
+    # id: (kind, key with a number too large, key with a NUL)
+    "cases": ("cases", [AT, "ZD01-1023-261122-TESTA-0001", 2**63], [AT, "ZD01-1023\x00", 1]),
+    "queue": ("queue", [2**63, AT, "x"], [0, AT, "case\x00id"]),
+    "dash-cases": ("dash-cases", [AT, "x", -(2**63) - 1], [AT, "x\x00", 1]),
+    "dash-conflicts": ("dash-conflicts", [AT, "x", 10**30], [AT, "\x00", 1]),
+    "dash-offenders": ("dash-offenders", [10**30, "subject"], [1, "subject\x00"]),
+    "subjects": ("subjects", [str(10**30)], ["subject\x00"]),
+}
+
+
+def _browser(hq: Hq) -> httpx.Client:
+    """HQ's duty officer signed in to the dashboard (the session cookie)."""
+    browser = hq.client(follow_redirects=False)
+    signed = browser.post("/dashboard/sign-in", data={"badge": HQ_USER.badge, "pin": PINS[HQ_USER.badge]})
+    assert signed.status_code == 303, signed.text
+    return browser
+
+
+def _ask_with_cursor(hq: Hq, client: httpx.Client, route: str, key: list[Any]) -> httpx.Response:
+    """The list ``route`` asked by its reader (officer, leader or HQ) with a cursor holding ``key``."""
+    kind = FORGED_KEYS[route][0]
+    if route == "cases":
+        cursor = paging.encode(kind, [OFFICER.badge, None, False], key)
+        return client.get("/v1/cases", params={"cursor": cursor}, headers=sign_in(client, OFFICER))
+    if route == "queue":
+        cursor = paging.encode(kind, [LEADER.squad_code, DAY], key)
+        params = {"squad": LEADER.squad_code, "day": DAY, "limit": 5, "cursor": cursor}
+        return client.get("/v1/review/queue", params=params, headers=sign_in(client, LEADER))
+    if route == "subjects":
+        cursor = paging.encode(kind, [DISTRICT], key)
+        return client.get("/v1/subjects", params={"cursor": cursor}, headers=sign_in(client, OFFICER))
+    browser = _browser(hq)
+    try:
+        if route == "dash-cases":
+            cursor = paging.encode(kind, [DAY, 3, None], key)
+            return browser.get("/dashboard/cases", params={"days": 3, "until": DAY, "cursor": cursor})
+        if route == "dash-conflicts":
+            return browser.get("/dashboard/conflicts", params={"cursor": paging.encode(kind, [None], key)})
+        cursor = paging.encode(kind, [DAY, 3], key)
+        return browser.get("/dashboard/offenders", params={"days": 3, "until": DAY, "cursor": cursor})
+    finally:
+        browser.close()
+
+
+@pytest.mark.parametrize("forged", ["too-large", "nul"])
+@pytest.mark.parametrize("route", sorted(FORGED_KEYS))
+def test_a_forged_page_cursor_is_bad_cursor_not_a_500(hq: Hq, route: str, forged: str) -> None:
+    _, too_large, nul = FORGED_KEYS[route]
+    with hq.client() as client:
+        answer = _ask_with_cursor(hq, client, route, too_large if forged == "too-large" else nul)
+        if route == "subjects" and forged == "too-large":
+            assert answer.status_code == 200, answer.text  # a subject id is text: any digits are a position
+            return
+        body = refused_and_still_served(client, answer, 400, Errno.BAD_CURSOR)
+        # a page cursor's own words, not the pull cursor's "sync again from the start"
+        assert "page" in body["message_en"]
+        assert "翻页" in body["message_zh"]
