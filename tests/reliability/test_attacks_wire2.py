@@ -14,6 +14,7 @@ both storage backends, now refused with the house's ErrorBody (zh + en, an errno
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ import httpx
 import pytest
 
 from hq import paging
+from hq.demo_zones import demo_zones
 from sync.protocol import Errno
 from testkit.hqkit import (
     DISTRICT,
@@ -147,3 +149,115 @@ def test_a_forged_page_cursor_is_bad_cursor_not_a_500(hq: Hq, route: str, forged
         # a page cursor's own words, not the pull cursor's "sync again from the start"
         assert "page" in body["message_en"]
         assert "翻页" in body["message_zh"]
+
+
+# ------------------------------------------------------------------------------------- 2: a NUL in a form
+
+#: Every field any dashboard form reads, each set to a NUL (``%00``): what a hostile browser can post.
+NUL_FORM = "&".join(
+    f"{name}=%00"
+    for name in (
+        "badge", "pin", "squad", "district", "source", "category", "description", "address", "lat",
+        "lon", "caller_name", "caller_phone", "reached", "satisfaction", "comment", "reopen", "take",
+        "alias", "into", "a", "b", "conflict",
+    )
+)  # fmt: skip
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+#: The dashboard's form posts (sign-out reads no form; a zone upload is multipart: section 3).
+FORM_ROUTES = [
+    "/dashboard/sign-in",
+    "/dashboard/users/disable",
+    "/dashboard/users/enable",
+    "/dashboard/orders",
+    "/dashboard/orders/x/route",
+    "/dashboard/orders/x/assign",
+    "/dashboard/orders/x/follow-up",
+    "/dashboard/subjects/merge",
+    "/dashboard/subjects/split",
+    "/dashboard/subjects/unmerge",
+    "/dashboard/subjects/resolve",
+]
+
+
+def stored_rows(hq: Hq) -> tuple[int, int, list[bool]]:
+    """What a refused request must not change: audit events, work orders, users' active flags."""
+    with hq.storage.transaction(readonly=True) as tx:
+        audit = len(tx.audit_events(limit=100_000))
+        orders = len(tx.list_work_orders(limit=10_000))
+        return audit, orders, [user.active for user in tx.list_users()]
+
+
+def test_the_form_table_covers_every_dashboard_form(hq: Hq) -> None:
+    posts = {
+        route.path.replace("{raw_id}", "x")
+        for route in hq.app.routes
+        if getattr(route, "path", "").startswith("/dashboard") and "POST" in getattr(route, "methods", ())
+    }
+    assert posts - {"/dashboard/sign-out", "/dashboard/zones"} == set(FORM_ROUTES)
+
+
+@pytest.mark.parametrize("path", FORM_ROUTES)
+def test_a_form_field_holding_a_nul_is_refused_in_both_languages(hq: Hq, path: str) -> None:
+    """A NUL reached a pydantic model (the sign-in: a 500 to anyone, signed in or not), an error text that
+    echoed it (disabling badge "\\0": the ErrorBody could not be built, 500) or PostgreSQL (a DataError,
+    500). Now the form reader refuses it: 422 VALIDATION, nothing stored, the connection still served."""
+    browser = _browser(hq)
+    try:
+        if path == "/dashboard/sign-in":
+            browser.cookies.clear()  # an outsider
+        before = stored_rows(hq)
+        answer = browser.post(path, content=NUL_FORM.encode(), headers=FORM)
+        body = refused_and_still_served(browser, answer, 422, Errno.VALIDATION)
+        assert "NUL" in body["message_en"]
+    finally:
+        browser.close()
+    assert stored_rows(hq) == before
+
+
+# ------------------------------------------------------------------------------------- 3: a zone file's text
+
+ZONE_VALUES = {
+    "nul": '"a\\u0000b"',
+    "lone-surrogate": '"\\ud800"',
+    "nan": "NaN",
+    "infinity": "-Infinity",
+    "1e400": "1e400",  # a float json reads as inf
+}
+
+
+@pytest.mark.parametrize("where", ["extra-property", "collection-member"])
+@pytest.mark.parametrize("value", sorted(ZONE_VALUES))
+def test_a_zone_file_with_unstorable_text_or_numbers_is_refused_whole(hq: Hq, where: str, value: str) -> None:
+    """HQ stored a zone file's properties as sent: a lone surrogate could not be written (500), a NUL
+    neither on PostgreSQL (500), and NaN or an infinite number was kept for every phone and browser to
+    download as JSON that JSON.parse refuses. Now the file is refused whole: 422 ZONES_INVALID (zh + en)."""
+    doc = demo_zones()
+    feature = doc["features"][0]
+    # (a name, a code or an id holding such a value was refused already: the parser reads those)
+    target = {"extra-property": (feature["properties"], "note"), "collection-member": (doc, "title")}[where]
+    target[0][target[1]] = "@@HOSTILE@@"
+    data = json.dumps(doc, ensure_ascii=False).replace('"@@HOSTILE@@"', ZONE_VALUES[value]).encode()
+    with hq.client() as client:
+        auth = sign_in(client, HQ_USER)
+        answer = client.put(
+            "/v1/zones", content=data, headers=auth | {"Content-Type": "application/geo+json"}
+        )
+        body = refused_and_still_served(client, answer, 422, Errno.ZONES_INVALID)
+        assert body["detail"]["problems"], body
+    with hq.storage.transaction(readonly=True) as tx:
+        assert tx.zone_version() is None  # nothing imported
+
+
+def test_a_refusal_that_echoes_a_nul_or_a_lone_surrogate_is_still_an_error_body() -> None:
+    """Refusals name what was asked (``No user with badge …``). ErrorBody refuses a NUL or a lone surrogate
+    in its texts, so such an echo was a 500; the echoed character is now shown as U+FFFD."""
+    from hq.api.errors import ApiError, error_response
+
+    refusal = ApiError(Errno.NOT_FOUND, zh="警号“a\x00b”不存在", en="No user with badge \ud800")
+    answer = error_response(refusal)
+    body = json.loads(answer.body)
+    assert (answer.status_code, body["errno"]) == (404, Errno.NOT_FOUND)
+    assert body["message_zh"] == "警号“a\ufffdb”不存在"
+    assert body["message_en"] == "No user with badge \ufffd"
