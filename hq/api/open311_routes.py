@@ -133,10 +133,15 @@ def build_router(
                 raw = json.loads(text)
                 if not isinstance(raw, dict):
                     return _err(400, "a JSON object is expected")
+                # a field is text or a number (lat/long): str() of an object, a list or true would be filed
+                # as Python's repr of it
+                for name, value in raw.items():
+                    if isinstance(value, dict | list | bool):
+                        return _err(400, f"{str(name)[:64]} must be text or a number")
                 form = {str(k): str(v) for k, v in raw.items() if v is not None}
             else:
                 form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deep to read
             return _err(400, "the body is not valid")
         partner = await run_in_threadpool(partner_of, storage, form.get("api_key"))
         if partner is None:

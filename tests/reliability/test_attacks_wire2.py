@@ -261,3 +261,43 @@ def test_a_refusal_that_echoes_a_nul_or_a_lone_surrogate_is_still_an_error_body(
     assert (answer.status_code, body["errno"]) == (404, Errno.NOT_FOUND)
     assert body["message_zh"] == "警号“a\ufffdb”不存在"
     assert body["message_en"] == "No user with badge \ufffd"
+
+
+# ------------------------------------------------------------------------------------- 4: Open311 bodies
+
+OPEN311 = "/open311/v2/requests.json"
+JSON = {"Content-Type": "application/json"}
+
+
+def _orders(hq: Hq) -> int:
+    with hq.storage.transaction(readonly=True) as tx:
+        return len(tx.list_work_orders(limit=10_000))
+
+
+def test_an_open311_body_nested_deeper_than_json_reads_is_400_for_anyone(hq: Hq) -> None:
+    """The Open311 intake parses its JSON body itself, before the api_key is checked: 20,000 nested arrays
+    (40 KB, under the 64 KB cap) raised RecursionError, a 500, to a caller without any key."""
+    deep = b'{"api_key": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+    with hq.client() as client:
+        answer = client.post(OPEN311, content=deep, headers=JSON)
+        assert answer.status_code == 400, answer.text
+        [error] = answer.json()  # an Open311 error array, what a partner's client parses
+        assert error["code"] == 400
+        assert client.get("/v1/health").status_code == 200
+    assert _orders(hq) == 0
+
+
+@pytest.mark.parametrize("value", [{"a": [1, 2]}, ["人民路"], True])
+def test_an_open311_field_that_is_not_text_or_a_number_is_400_not_its_repr(hq: Hq, value: Any) -> None:
+    """A JSON object or list as a complaint's description was filed as Python's repr ("{'a': [1, 2]}"),
+    true as "True". A partner's field is text or a number (lat/long), else 400 naming it."""
+    from hq.workorders import add_partner
+
+    key = add_partner(hq.storage, "partner", at=hq.clock())
+    body = {"api_key": key, "service_code": "0510", "address_string": "人民路1号", "description": value}
+    with hq.client() as client:
+        answer = client.post(OPEN311, content=json.dumps(body).encode(), headers=JSON)
+        assert answer.status_code == 400, answer.text
+        [error] = answer.json()
+        assert "description" in error["description"]
+    assert _orders(hq) == 0
