@@ -41,6 +41,13 @@ def loads_storable(text: str | bytes) -> Any:
     """``json.loads(text)`` (``ValueError`` / ``RecursionError`` as there), refusing non-finite numbers
     and text holding a NUL or a lone surrogate (``UnstorableJson``)."""
     doc = json.loads(text, parse_constant=_constant, parse_float=_finite)
+    check_storable(doc)
+    return doc
+
+
+def check_storable(doc: Any) -> None:
+    """``UnstorableJson`` when a key or text anywhere in the decoded JSON ``doc`` holds a NUL or a lone
+    surrogate (what a request's JSON can carry, ``json`` decoding ``\\u0000`` and ``\\ud800``)."""
     stack: list[Any] = [doc]  # no recursion: json.loads already nests as deep as its C scanner allows
     while stack:
         value = stack.pop()
@@ -55,4 +62,3 @@ def loads_storable(text: str | bytes) -> Any:
             stack.extend(value.values())
         elif isinstance(value, list):
             stack.extend(value)
-    return doc

@@ -11,6 +11,7 @@ from typing import Any
 
 from enforcement.catalogue import Catalogue
 from enforcement.codec import from_json_dict, to_json_dict
+from enforcement.fielderrors import first_problem
 from enforcement.limits import TextTooLongError, check_lengths
 from enforcement.model import (
     CaseValidationError,
@@ -21,6 +22,7 @@ from hq.ingest.rules import (
     NotStored,
     canonical_text,
     invalid,
+    naive_time,
     payload_hash_of_text,
     refused,
     sequence_gaps,
@@ -79,7 +81,7 @@ class BatchBase:
         try:
             record = raw if isinstance(raw, PushRecord) else PushRecord.model_validate(raw)
         except ValueError as exc:
-            result = self._not_stored(record_id, refused(Errno.RECORD_INVALID, en=f"bad record: {exc}"[:300]))
+            result = self._not_stored(record_id, refused(Errno.RECORD_INVALID, *first_problem(exc)))
             self._count(result)
             return result
         self.seqs.append(record.device_seq)
@@ -136,6 +138,13 @@ class BatchBase:
             check_lengths(parsed)
         except TextTooLongError as err:
             raise invalid(err) from err
+        naive = naive_time(parsed)
+        if naive is not None:
+            raise refused(
+                Errno.RECORD_INVALID,
+                f"记录字段“{naive}”的时间缺少时区",
+                f"The record's field '{naive}' is a time without a time zone",
+            )
         if parsed.id != record.id:
             raise refused(
                 Errno.RECORD_INVALID, "记录编号与内容不符", "The record id does not match its payload"

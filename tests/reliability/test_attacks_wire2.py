@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from enforcement.codec import to_json_dict
 from hq import paging
 from hq.demo_zones import demo_zones
 from sync.protocol import Errno
@@ -301,3 +302,143 @@ def test_an_open311_field_that_is_not_text_or_a_number_is_400_not_its_repr(hq: H
         [error] = answer.json()
         assert "description" in error["description"]
     assert _orders(hq) == 0
+
+
+# ------------------------------------------------------------------------------------- 5: pushed records
+
+ORDER_COMPLAINT = {
+    "source": "12345", "category": "0510", "description": "夜间露天烧烤油烟扰民", "address": "人民路1号",
+    "lat": 34.7585, "lon": 113.6735, "caller_name": "赵六", "caller_phone": "13812345678",
+}  # fmt: skip
+
+
+def _assigned_order(hq: Hq, client: httpx.Client) -> str:
+    """A work order of ZD01 that HQ filed and assigned to the officer."""
+    desk = sign_in(client, HQ_USER)
+    order = client.post("/v1/workorders", json=ORDER_COMPLAINT, headers=desk).json()["order_id"]
+    assert client.post(f"/v1/workorders/{order}/route", json={"squad": "ZD01"}, headers=desk).is_success
+    assigned = client.post(f"/v1/workorders/{order}/assign", json={"badge": OFFICER.badge}, headers=desk)
+    assert assigned.status_code == 200, assigned.text
+    return str(order)
+
+
+def _event(kind: str, order: str) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "id": f"{kind}-1", "order_id": order, "round": 1, "device_at": AT, "offset_s": 0,
+    }  # fmt: skip
+    if kind == "work_order_arrival":
+        return event | {"lat": 34.7585, "lon": 113.6735}
+    return event | {"closure": "no_violation", "note": "现场未见烧烤", "photos": ["a" * 64]}
+
+
+def _push_one(client: httpx.Client, auth: dict[str, str], device: str, kind: str, payload: dict) -> dict:
+    body = {
+        "protocol": 1,
+        "device_id": device,
+        "records": [{"kind": kind, "id": payload["id"], "device_seq": 7, "payload": payload}],
+    }
+    # json.dumps escapes a lone surrogate (``\\ud800``), as a hostile client can send it
+    answer = client.post("/v1/push", content=json.dumps(body).encode(), headers=auth | JSON)
+    assert answer.status_code == 200, answer.text
+    [result] = answer.json()["results"]
+    return dict(result)
+
+
+@pytest.mark.parametrize("field", ["note", "order_id", "device_at"])
+@pytest.mark.parametrize("kind", ["work_order_arrival", "work_order_resolution"])
+def test_a_work_order_event_with_a_lone_surrogate_is_refused_not_a_500(hq: Hq, kind: str, field: str) -> None:
+    """A work-order event's payload was hashed (its identity for replays) before it was validated: a lone
+    surrogate anywhere in it failed the UTF-8 encoding, a 500 for the whole batch. Now the record alone
+    is refused (WORK_ORDER_EVENT_INVALID, zh + en) and nothing of it is stored."""
+    with hq.client() as client:
+        order = _assigned_order(hq, client)
+        auth = sign_in(client, OFFICER, "phone-1")
+        payload = _event(kind, order) | {field: "\ud800"}
+        result = _push_one(client, auth, "phone-1", kind, payload)
+        assert (result["status"], result["errno"]) == ("refused", Errno.WORK_ORDER_EVENT_INVALID), result
+        assert result["reason_zh"]
+        assert result["reason_en"]
+        assert client.get("/v1/health").status_code == 200
+    with hq.storage.transaction(readonly=True) as tx:
+        assert [e.kind.value for e in tx.work_order_events(order)] == ["intake", "route", "assign"]
+
+
+def test_a_malformed_work_order_event_is_refused_in_words_not_a_pydantic_dump(hq: Hq) -> None:
+    """The refusal's English was pydantic's multi-line dump ("1 validation error for WorkOrderArrival …
+    For further information visit https://errors.pydantic.dev …") and its Chinese the errno's default: now
+    both name the field and say what is wrong with it."""
+    with hq.client() as client:
+        order = _assigned_order(hq, client)
+        auth = sign_in(client, OFFICER, "phone-1")
+        result = _push_one(
+            client,
+            auth,
+            "phone-1",
+            "work_order_arrival",
+            _event("work_order_arrival", order) | {"round": "x"},
+        )
+        assert (result["status"], result["errno"]) == ("refused", Errno.WORK_ORDER_EVENT_INVALID), result
+        assert "round" in result["reason_zh"]
+        assert "round" in result["reason_en"]
+        assert "pydantic" not in result["reason_en"]
+        assert "\n" not in result["reason_en"]
+
+
+def _review_payload(case_id: str, case_no: str) -> dict[str, Any]:
+    return {
+        "id": "review-1", "case_id": case_id, "case_no": case_no, "decision": "approve",
+        "reviewer_badge": LEADER.badge, "decided_at": AT, "comment": "证据齐全",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "field"), [("review", "decided_at"), ("subject", "created_at")])
+def test_a_record_time_without_a_time_zone_is_refused_not_a_503_that_blocks_the_outbox(
+    hq: Hq, kind: str, field: str
+) -> None:
+    """A review whose decided_at had no offset reached the storage, which refuses naive times: a
+    StorageError, answered 503 UNAVAILABLE with Retry-After, so the leader's phone sent the same batch
+    again and again and every record behind it waited. A naive time is now refused with its record alone
+    (RECORD_INVALID, zh + en, naming the field); the other records of the batch are stored."""
+    from testkit.records import make_subject
+
+    naive = "2026-11-22T20:00:00"
+    with hq.client() as client:
+        officer = sign_in(client, OFFICER, "phone-1")
+        with hq.storage.transaction(readonly=True) as tx:
+            [state] = tx.cases_page(limit=1)
+        if kind == "review":
+            auth, device, payload = (
+                sign_in(client, LEADER, "leader-1"),
+                "leader-1",
+                _review_payload(state.case_id, state.case_no),
+            )
+        elif kind == "subject":
+            auth, device = officer, "phone-1"
+            payload = to_json_dict(make_subject(district=DISTRICT, name="赵记烧烤"))
+        else:
+            auth, device = officer, "phone-1"
+            payload = {"id": "shift-1", "officer_badge": OFFICER.badge, "started_at": AT, "grid_cell": "G1"}
+        payload[field] = naive
+        other = to_json_dict(make_subject(district=DISTRICT, name="同批的另一条"))
+        body = {
+            "protocol": 1,
+            "device_id": device,
+            "records": [
+                {"kind": kind, "id": payload["id"], "device_seq": 7, "payload": payload},
+                {"kind": "subject", "id": other["id"], "device_seq": 8, "payload": other},
+            ],
+        }
+        answer = client.post("/v1/push", json=body, headers=auth)
+        assert answer.status_code == 200, answer.text
+        first, second = answer.json()["results"]
+        assert (first["status"], first["errno"]) == ("refused", Errno.RECORD_INVALID), first
+        assert field in first["reason_zh"]
+        assert field in first["reason_en"]
+        assert "时区" in first["reason_zh"]
+        assert "time zone" in first["reason_en"]
+        assert second["status"] == "accepted", second
+    with hq.storage.transaction(readonly=True) as tx:
+        assert tx.get_review("review-1") is None
+        assert tx.get_subject(other["id"]) is not None
+        if kind == "subject":
+            assert tx.get_subject(payload["id"]) is None
