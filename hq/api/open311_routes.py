@@ -16,7 +16,7 @@ partner is the city's platform for this bureau).
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -110,6 +110,10 @@ def build_router(
         for at in (start_date, end_date):
             if at is not None and at.tzinfo is None:
                 return _err(400, "dates must carry an offset (ISO 8601)")
+            try:  # 0001-01-01T00:00+14:00 has no UTC instant (OverflowError in the storage: a 500)
+                _ = at and at.astimezone(UTC)
+            except OverflowError:
+                return _err(400, "dates must fall within years 1-9999 in UTC")
         one_status = status if status in ("open", "closed") else None
         return listed(ids, code=service_code, status=one_status, since=start_date, until=end_date)
 

@@ -20,9 +20,9 @@ from enforcement.model import (
 from enforcement.staging import StagePolicy
 from hq.ingest.rules import (
     NotStored,
+    bad_time,
     canonical_text,
     invalid,
-    naive_time,
     payload_hash_of_text,
     refused,
     sequence_gaps,
@@ -138,12 +138,11 @@ class BatchBase:
             check_lengths(parsed)
         except TextTooLongError as err:
             raise invalid(err) from err
-        naive = naive_time(parsed)
-        if naive is not None:
+        time = bad_time(parsed)
+        if time is not None:
+            where, zh, en = time
             raise refused(
-                Errno.RECORD_INVALID,
-                f"记录字段“{naive}”的时间缺少时区",
-                f"The record's field '{naive}' is a time without a time zone",
+                Errno.RECORD_INVALID, f"记录字段“{where}”的{zh}", f"The record's field '{where}' {en}"
             )
         if parsed.id != record.id:
             raise refused(

@@ -304,6 +304,20 @@ def test_an_open311_field_that_is_not_text_or_a_number_is_400_not_its_repr(hq: H
     assert _orders(hq) == 0
 
 
+@pytest.mark.parametrize("param", ["start_date", "end_date"])
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_an_open311_date_without_a_utc_instant_is_400_not_a_500(hq: Hq, param: str, value: str) -> None:
+    """The public Open311 list (no key) took any dated offset: 0001-01-01T00:00+14:00 is before year 1 in
+    UTC, the storage's conversion raised OverflowError, a 500 to anyone. Now 400 in Open311's own form."""
+    with hq.client() as client:
+        answer = client.get(OPEN311, params={param: value})
+        assert answer.status_code == 400, answer.text
+        [error] = answer.json()
+        assert error["code"] == 400
+        assert "1-9999" in error["description"]
+        assert client.get(OPEN311, params={param: "2026-11-22T00:00:00+08:00"}).status_code == 200
+
+
 # ------------------------------------------------------------------------------------- 5: pushed records
 
 ORDER_COMPLAINT = {
@@ -391,17 +405,36 @@ def _review_payload(case_id: str, case_no: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@pytest.mark.parametrize(("kind", "field"), [("review", "decided_at"), ("subject", "created_at")])
-def test_a_record_time_without_a_time_zone_is_refused_not_a_503_that_blocks_the_outbox(
-    hq: Hq, kind: str, field: str
+NAIVE = ("2026-11-22T20:00:00", "时区", "time zone")
+BEFORE_YEAR_1 = ("0001-01-01T00:00:00+14:00", "范围", "range")
+AFTER_9999 = ("9999-12-31T23:59:59-14:00", "范围", "range")
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "time"),
+    [
+        ("review", "decided_at", NAIVE),
+        ("review", "decided_at", BEFORE_YEAR_1),
+        ("review", "decided_at", AFTER_9999),
+        ("subject", "created_at", NAIVE),
+        ("subject", "created_at", AFTER_9999),
+        ("shift", "started_at", BEFORE_YEAR_1),
+    ],
+    ids=["review-naive", "review-before-1", "review-after-9999", "subject-naive", "subject-after-9999",
+         "shift-before-1"],
+)  # fmt: skip
+def test_a_record_time_the_storage_cannot_take_is_refused_with_its_record_alone(
+    hq: Hq, kind: str, field: str, time: tuple[str, str, str]
 ) -> None:
     """A review whose decided_at had no offset reached the storage, which refuses naive times: a
     StorageError, answered 503 UNAVAILABLE with Retry-After, so the leader's phone sent the same batch
-    again and again and every record behind it waited. A naive time is now refused with its record alone
-    (RECORD_INVALID, zh + en, naming the field); the other records of the batch are stored."""
+    again and again and every record behind it waited. A time with no UTC instant in years 1-9999
+    (0001-01-01T00:00+14:00) raised OverflowError in SQLite's conversion: a 500. Such a time is now refused
+    with its record alone (RECORD_INVALID, zh + en, naming the field); the batch's other records are stored.
+    (A subject's created_at of either kind was stored as sent.)"""
     from testkit.records import make_subject
 
-    naive = "2026-11-22T20:00:00"
+    value, zh_word, en_word = time
     with hq.client() as client:
         officer = sign_in(client, OFFICER, "phone-1")
         with hq.storage.transaction(readonly=True) as tx:
@@ -418,7 +451,7 @@ def test_a_record_time_without_a_time_zone_is_refused_not_a_503_that_blocks_the_
         else:
             auth, device = officer, "phone-1"
             payload = {"id": "shift-1", "officer_badge": OFFICER.badge, "started_at": AT, "grid_cell": "G1"}
-        payload[field] = naive
+        payload[field] = value
         other = to_json_dict(make_subject(district=DISTRICT, name="同批的另一条"))
         body = {
             "protocol": 1,
@@ -434,11 +467,12 @@ def test_a_record_time_without_a_time_zone_is_refused_not_a_503_that_blocks_the_
         assert (first["status"], first["errno"]) == ("refused", Errno.RECORD_INVALID), first
         assert field in first["reason_zh"]
         assert field in first["reason_en"]
-        assert "时区" in first["reason_zh"]
-        assert "time zone" in first["reason_en"]
+        assert zh_word in first["reason_zh"]
+        assert en_word in first["reason_en"]
         assert second["status"] == "accepted", second
     with hq.storage.transaction(readonly=True) as tx:
         assert tx.get_review("review-1") is None
+        assert tx.get_shift("shift-1") is None
         assert tx.get_subject(other["id"]) is not None
         if kind == "subject":
             assert tx.get_subject(payload["id"]) is None
