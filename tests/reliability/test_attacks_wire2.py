@@ -476,3 +476,60 @@ def test_a_record_time_the_storage_cannot_take_is_refused_with_its_record_alone(
         assert tx.get_subject(other["id"]) is not None
         if kind == "subject":
             assert tx.get_subject(payload["id"]) is None
+
+
+# ------------------------------------------------------------------------------------- 6: not even HTTP
+
+#: Requests uvicorn's parser refuses before HQ's app sees them (each with a valid token where one fits).
+MALFORMED = {
+    "raw-utf8-in-url": "GET /v1/cases?officer_badge=😀 HTTP/1.1\r\n".encode(),
+    "100-kb-query": b"GET /v1/cases?cursor=" + b"x" * 100_000 + b" HTTP/1.1\r\n",
+    "nul-in-bearer": b"GET /v1/cases HTTP/1.1\r\nAuthorization: Bearer abc\x00def\r\n",
+    "two-content-lengths": b"POST /v1/push HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 5\r\n",
+    "negative-length": b"POST /v1/auth/sign-in HTTP/1.1\r\nContent-Length: -1\r\n",
+}
+
+
+def _raw(hq: Hq, head: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", hq.serve().port), timeout=10) as conn:
+        conn.sendall(head + b"Host: 127.0.0.1\r\n\r\n{}")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("request_head", sorted(MALFORMED))
+def test_a_request_that_is_not_http_gets_the_error_body_not_uvicorns_english(
+    hq: Hq, request_head: str
+) -> None:
+    """uvicorn answered these with ``400`` and the plain text "Invalid HTTP request received." (English
+    only, no errno, no JSON). Now the house's ErrorBody (VALIDATION, zh + en), and HQ serves on."""
+    head, _, body = _raw(hq, MALFORMED[request_head]).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), head
+    assert b"content-type: application/json" in head.lower()
+    error = json.loads(body)
+    assert (error["errno"], error["code"]) == (Errno.VALIDATION, "validation")
+    assert error["message_zh"]
+    assert error["message_en"]
+    with hq.client() as client:
+        assert client.get("/v1/health").status_code == 200
+
+
+def test_hq_serve_hands_uvicorn_the_protocol_with_the_error_body() -> None:
+    """What ``streetpatrol-hq serve`` passes to uvicorn (its workers import the class by this name)."""
+    import argparse
+
+    from uvicorn.config import Config
+
+    from hq.api.malformed import HTTP_PROTOCOL, HttpToolsProtocolBilingual
+    from hq.cli.serve import _uvicorn_transport
+    from hq.settings import Settings
+
+    transport = _uvicorn_transport(argparse.Namespace(tls_cert=None, tls_key=None), Settings())
+    assert transport["http"] == HTTP_PROTOCOL
+    config = Config(app=lambda *a: None, http=transport["http"])  # type: ignore[arg-type]
+    config.load()
+    assert config.http_protocol_class is HttpToolsProtocolBilingual
