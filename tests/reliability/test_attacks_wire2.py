@@ -9,6 +9,19 @@ both storage backends, now refused with the house's ErrorBody (zh + en, an errno
    was read with ``int()``, which also takes ``+3``, `` 3``, ``1_0`` and other scripts' digits. Now every
    cursor key holds only what HQ itself writes into one, else 400 BAD_CURSOR; the refusal of a page
    cursor says "page", not the pull cursor's "sync again from the start".
+2. A NUL (``%00``) in a dashboard form: a 500 from the sign-in's model (no token needed), from an error
+   text echoing it, or from PostgreSQL. The form reader refuses it (422); an echoing refusal can no
+   longer fail to be built (U+FFFD).
+3. A zone file's extra properties were stored as sent: a lone surrogate (500), a NUL on PostgreSQL (500),
+   NaN or Infinity (served as JSON a browser refuses). The file is refused whole (ZONES_INVALID).
+4. Open311 intake: a JSON body nested 20,000 deep was a 500 before the key check; an object or a list was
+   filed as its Python repr; a date with no UTC instant (0001-01-01T00:00+14:00) was a 500 on the public
+   list. Each is a 400 Open311 error array now.
+5. Pushed records: a lone surrogate in a work-order event (hashed before validation: a 500 for the
+   batch); a review time without a zone (a StorageError: 503 + Retry-After, the leader's outbox blocked
+   for ever) or without a UTC instant (OverflowError: 500). Each is refused with its record alone.
+6. Requests uvicorn cannot parse (raw UTF-8 in the URL, a 100 KB query, a NUL in a header) were answered
+   with its plain English text; now with the ErrorBody (``hq.api.malformed``).
 """
 
 from __future__ import annotations
