@@ -92,3 +92,14 @@ def describe(error: Mapping[str, Any]) -> tuple[str, str]:
         return template.format(**_ctx(error)), en
     except (KeyError, IndexError, ValueError):
         return template.split("{", 1)[0].rstrip("：: ") or GENERAL_ZH, en
+
+
+def first_problem(exc: ValueError) -> tuple[str, str]:
+    """``(zh, en)``, one line each, naming the first bad field of a pydantic ``ValidationError`` (a record's
+    refusal): not pydantic's multi-line English dump with its documentation links and the input echoed."""
+    errors = getattr(exc, "errors", None)
+    items = errors(include_url=False, include_input=False) if callable(errors) else []
+    first: Mapping[str, Any] = items[0] if items else {}
+    where = ".".join(str(p) for p in first.get("loc", ())) or "?"
+    zh, en = describe(first)
+    return f"记录字段“{where}”无效：{zh}", f"The record's field '{where}' is not valid: {en}"

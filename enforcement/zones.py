@@ -40,6 +40,7 @@ from typing import Any
 
 from enforcement import geo
 from enforcement.hours import HoursError, OpeningHours
+from enforcement.strictjson import UnstorableJson, loads_storable
 from enforcement.text import Lang
 
 #: The whole GeoJSON file, before it is parsed.
@@ -387,7 +388,9 @@ def parse_collection(data: bytes) -> ZoneSet:
             f"文件超过 {MAX_FILE_BYTES // 2**20} MB", f"the file is larger than {MAX_FILE_BYTES // 2**20} MB"
         )
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
+        doc = loads_storable(data.decode("utf-8-sig"))
+    except UnstorableJson as bad:  # it is stored as sent: no NUL, lone surrogate or NaN (strictjson)
+        return _refused(f"文件无法保存：{bad.zh}", f"the file cannot be stored: {bad.en}")
     except (UnicodeDecodeError, ValueError, RecursionError):
         return _refused("文件不是 UTF-8 编码的 JSON", "the file is not UTF-8 JSON")
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":

@@ -4,7 +4,10 @@
 back or raises ``CursorError`` (the API's 400 ``BAD_CURSOR``) when the text is not one of ours, belongs to
 another list (``kind``) or to the same list under other filters (``scope``, hashed in), or its key is not
 of the list's shape. A cursor is a position, not a permission: each page is read under the caller's scope
-again. Page sizes: ``DEFAULT_PAGE`` unless asked, never above ``MAX_PAGE`` (the routes' ``le=``).
+again. Nor is it signed: a caller can write any key into one, so ``decode`` lets through only what
+``encode`` writes — text without NUL (PostgreSQL cannot compare one) and integers a 64-bit database column
+holds (SQLite's driver raises OverflowError past them) — before a key reaches the database.
+Page sizes: ``DEFAULT_PAGE`` unless asked, never above ``MAX_PAGE`` (the routes' ``le=``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from hq.storage.base import CaseKey, CaseState, CursorError
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 500
+#: The integers a key may hold: a signed 64-bit database integer (a version, a rank, a count).
+KEY_INT_MIN, KEY_INT_MAX = -(2**63), 2**63 - 1
 
 
 def bad_cursor() -> CursorError:
@@ -54,9 +59,16 @@ def decode(kind: str, scope: Sequence[Any], cursor: str | None) -> list[Any] | N
     if not isinstance(data, dict) or data.get("k") != kind or data.get("s") != _scope_hash(kind, scope):
         raise bad_cursor()
     key = data.get("p")
-    if not isinstance(key, list):
+    if not isinstance(key, list) or not all(_key_part(part) for part in key):
         raise bad_cursor()
     return key
+
+
+def _key_part(value: Any) -> bool:
+    """Whether ``value`` is something ``encode`` writes into a key: text without NUL, a 64-bit integer."""
+    if isinstance(value, str):
+        return "\x00" not in value
+    return type(value) is int and KEY_INT_MIN <= value <= KEY_INT_MAX
 
 
 def case_key(state: CaseState) -> list[Any]:

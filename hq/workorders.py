@@ -38,6 +38,7 @@ from pydantic import ValidationError
 
 from enforcement import geo
 from enforcement.catalogue import Catalogue
+from enforcement.fielderrors import first_problem
 from enforcement.model import Officer, Role, new_id
 from enforcement.workorders import (
     DEFAULT_TIMERS,
@@ -406,7 +407,7 @@ def apply_phone_event(tx: Tx, user: Officer, kind: str, payload: Mapping[str, An
     try:
         parsed = model.model_validate(payload)
     except ValidationError as exc:
-        raise WorkOrderRefused(Errno.WORK_ORDER_EVENT_INVALID, en=f"bad record: {exc}"[:300]) from None
+        raise WorkOrderRefused(Errno.WORK_ORDER_EVENT_INVALID, *first_problem(exc)) from None
     if parsed.device_at.tzinfo is None:
         raise WorkOrderRefused(Errno.WORK_ORDER_EVENT_INVALID, "时间缺少时区", "the time has no time zone")
     order = tx.get_work_order(parsed.order_id)

@@ -34,6 +34,7 @@ from enforcement.model import (
     Role,
     Stage,
 )
+from hq.api.malformed import HTTP_PROTOCOL
 from hq.app import create_app
 from hq.auth import PinHasher
 from hq.blobs.store import FilesystemBlobStore
@@ -304,6 +305,7 @@ class LiveServer:
             # as ``serve`` does: forwarded headers believed only from the app's configured proxies
             proxy_headers=bool(proxies),
             forwarded_allow_ips=",".join(proxies),
+            http=HTTP_PROTOCOL,  # as ``serve``: a request that is not HTTP gets the ErrorBody
             ssl_certfile=str(self.tls[0]) if self.tls else None,
             ssl_keyfile=str(self.tls[1]) if self.tls else None,
         )

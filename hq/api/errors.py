@@ -36,6 +36,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from enforcement.codec import storable
 from enforcement.fielderrors import describe
 from enforcement.text import LocalizedError
 from hq.api import open311_format
@@ -85,15 +86,24 @@ class ApiError(LocalizedError):
 
 
 def error_response(error: ApiError | Errno, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The ``ErrorBody`` answer of ``error`` (an errno alone: its default texts)."""
+    """The ``ErrorBody`` answer of ``error`` (an errno alone: its default texts). A text that echoes what the
+    caller sent may hold a NUL or a lone surrogate, which ``ErrorBody`` (a ``WireModel``) refuses and UTF-8
+    cannot encode: those are shown as U+FFFD, so a refusal never turns into a 500."""
     if isinstance(error, Errno):
         error = ApiError(error)
-    body = error_body(error.errno, zh=error.zh, en=error.en, detail=error.detail)
+    body = error_body(error.errno, zh=_shown(error.zh), en=_shown(error.en), detail=error.detail)
     return JSONResponse(
         body.model_dump(mode="json"),
         status_code=http_status(error.errno),
         headers=error.headers | (headers or {}),
     )
+
+
+def _shown(text: str) -> str:
+    """``text`` with every NUL and lone surrogate replaced by U+FFFD (``text`` itself when it has none)."""
+    if storable(text):
+        return text
+    return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in text)
 
 
 OPEN311_PREFIX = "/open311/"
@@ -183,7 +193,8 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
 
     @app.exception_handler(CursorError)
     async def _cursor(request: Request, exc: CursorError) -> JSONResponse:
-        return error_response(Errno.BAD_CURSOR)
+        # its own words: a page cursor (start from the first page) is not the pull cursor (sync again)
+        return error_response(ApiError(Errno.BAD_CURSOR, zh=exc.zh, en=exc.en, detail={"field": "cursor"}))
 
     @app.exception_handler(StorageError)
     async def _busy(request: Request, exc: Exception) -> Response:

@@ -144,14 +144,18 @@ def _check_tls(args: argparse.Namespace) -> None:
 
 
 def _uvicorn_transport(args: argparse.Namespace, settings: Settings) -> dict[str, object]:
-    """uvicorn's TLS and forwarded-header options: proxy headers only from the configured proxies. And its
+    """uvicorn's HTTP protocol (``hq.api.malformed``), TLS and forwarded-header options: proxy headers only
+    from the configured proxies. And its
     logging, with a plain formatter for the access log: the same line per request (client, request line,
     status) without uvicorn's colour and status-phrase formatting (about 4 % of HQ's CPU in bench/load.py)."""
     from uvicorn.config import LOGGING_CONFIG
 
+    from hq.api.malformed import HTTP_PROTOCOL  # imports uvicorn: only where a server is started
+
     log_config = copy.deepcopy(LOGGING_CONFIG)
     log_config["formatters"]["access"] = {"format": "%(levelname)s:     %(message)s"}
     options: dict[str, object] = {
+        "http": HTTP_PROTOCOL,  # a request that is not HTTP gets the ErrorBody (hq.api.malformed)
         "proxy_headers": bool(settings.trusted_proxies),
         "forwarded_allow_ips": ",".join(settings.trusted_proxies),  # never uvicorn's 127.0.0.1 default
         "log_config": log_config,

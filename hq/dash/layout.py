@@ -1,7 +1,7 @@
 """The dashboard's page kit: the skeleton every page is drawn in (``html_page``: the stylesheet at
 ``STYLE_URL``, no inline style or script, so the browser guard's CSP holds), its sections and tables, the
-sign-in and no-access pages, and ``read_form``: a posted form read within a size cap (over it: 422
-``VALIDATION`` in zh and en) with one value per field.
+sign-in and no-access pages, and ``read_form``: a posted form read within a size cap (over it, or a
+field holding a NUL: 422 ``VALIDATION`` in zh and en) with one value per field.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ MAX_FORM_FIELDS = 50
 
 def read_form(body: bytes, max_bytes: int) -> dict[str, str]:
     """A posted ``application/x-www-form-urlencoded`` body as one value per field (the first), blank
-    values kept; a body over ``max_bytes`` or with more than ``MAX_FORM_FIELDS`` fields is refused."""
+    values kept; a body over ``max_bytes``, with more than ``MAX_FORM_FIELDS`` fields or with a NUL in a
+    name or value is refused."""
     if len(body) > max_bytes:
         raise ApiError(Errno.VALIDATION, zh="表单过大", en="The form is too large")
     try:
@@ -31,6 +32,15 @@ def read_form(body: bytes, max_bytes: int) -> dict[str, str]:
         )
     except ValueError as err:  # more fields than max_num_fields
         raise ApiError(Errno.VALIDATION, zh="表单字段过多", en="The form has too many fields") from err
+    if any("\x00" in k or "\x00" in v for k, values in parsed.items() for v in values):
+        # ``%00``: no database stores it (PostgreSQL refuses it outright), no model takes it; the decode
+        # above already replaced bytes that are not UTF-8, so a NUL is the one unstorable character left
+        raise ApiError(
+            Errno.VALIDATION,
+            zh="表单含有无法保存的字符（NUL）",
+            en="The form holds a character that cannot be stored (NUL)",
+            detail={"reason": "NUL in the form"},
+        )
     return {k: v[0] for k, v in parsed.items()}
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from enforcement.catalogue import Catalogue
 from enforcement.codec import from_json_dict, to_json_dict
+from enforcement.fielderrors import first_problem
 from enforcement.limits import TextTooLongError, check_lengths
 from enforcement.model import (
     CaseValidationError,
@@ -19,6 +20,7 @@ from enforcement.model import (
 from enforcement.staging import StagePolicy
 from hq.ingest.rules import (
     NotStored,
+    bad_time,
     canonical_text,
     invalid,
     payload_hash_of_text,
@@ -79,7 +81,7 @@ class BatchBase:
         try:
             record = raw if isinstance(raw, PushRecord) else PushRecord.model_validate(raw)
         except ValueError as exc:
-            result = self._not_stored(record_id, refused(Errno.RECORD_INVALID, en=f"bad record: {exc}"[:300]))
+            result = self._not_stored(record_id, refused(Errno.RECORD_INVALID, *first_problem(exc)))
             self._count(result)
             return result
         self.seqs.append(record.device_seq)
@@ -136,6 +138,12 @@ class BatchBase:
             check_lengths(parsed)
         except TextTooLongError as err:
             raise invalid(err) from err
+        time = bad_time(parsed)
+        if time is not None:
+            where, zh, en = time
+            raise refused(
+                Errno.RECORD_INVALID, f"记录字段“{where}”的{zh}", f"The record's field '{where}' {en}"
+            )
         if parsed.id != record.id:
             raise refused(
                 Errno.RECORD_INVALID, "记录编号与内容不符", "The record id does not match its payload"

@@ -76,6 +76,7 @@ from enforcement.model import (
     Subject,
 )
 from enforcement.staging import StagePolicy
+from enforcement.strictjson import UnstorableJson, check_storable
 from enforcement.validation import validate_subject
 from hq.feed import emit_squad_shift
 from hq.ingest.cases import CaseBatch
@@ -331,6 +332,11 @@ class _Batch(CaseBatch):
             raise refused(
                 Errno.RECORD_INVALID, "记录编号与内容不符", "The record id does not match its payload"
             )
+        try:  # before its hash: UTF-8 cannot encode a lone surrogate (the other kinds are parsed first)
+            check_storable(record.payload)
+        except UnstorableJson as bad:
+            zh, en = f"工单记录无效：{bad.zh}", f"The work-order record is not valid: {bad.en}"
+            raise refused(Errno.WORK_ORDER_EVENT_INVALID, zh, en) from None
         digest = payload_hash(record.kind, record.payload)
         receipt = self._replay(record, digest)
         if receipt is not None:

@@ -3,17 +3,20 @@
 A record that is not stored (``NotStored``: ``refused`` or ``deferred``, with the errno and the reason for
 the officer; ``invalid`` for a payload that does not validate), a record's identity for replays
 (``payload_hash``), client record ids (``is_uuid``, ``record_ids``), a subject write's ``base_version``
-(``base_version_of``), the one allowed change of a stored shift (``closes``) and the device sequence gaps
-(``sequence_gaps``). ``hq.ingest.push`` re-exports ``payload_hash`` and ``sequence_gaps``.
+(``base_version_of``), the one allowed change of a stored shift (``closes``), the device sequence gaps
+(``sequence_gaps``) and a record's time the storage cannot take (``bad_time``).
+``hq.ingest.push`` re-exports ``payload_hash`` and ``sequence_gaps``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from enforcement.limits import TextTooLongError
@@ -22,8 +25,19 @@ from enforcement.text import LocalizedError
 from sync.protocol import ERRNO_MESSAGES, Errno, PushRecord
 
 __all__ = [
-    "NotStored", "base_version_of", "canonical_text", "closes", "deferred", "invalid", "is_uuid",
-    "payload_hash", "payload_hash_of_text", "record_ids", "refused", "sequence_gaps",
+    "NotStored",
+    "bad_time",
+    "base_version_of",
+    "canonical_text",
+    "closes",
+    "deferred",
+    "invalid",
+    "is_uuid",
+    "payload_hash",
+    "payload_hash_of_text",
+    "record_ids",
+    "refused",
+    "sequence_gaps",
 ]  # fmt: skip
 
 
@@ -127,3 +141,34 @@ def closes(stored: Shift, shift: Shift) -> bool:
         and stored.grid_cell == shift.grid_cell
         and stored.ended_at in (None, shift.ended_at)
     )
+
+
+def bad_time(record: Any) -> tuple[str, str, str] | None:
+    """``(field, zh, en)`` of the first time in ``record`` (a parsed record dataclass) that the storage
+    cannot take, else None: one without a time zone (the storage refuses it outright: a 503 for the whole
+    batch, sent again and again) or one whose UTC instant falls outside years 1-9999 (0001-01-01T00:00
+    +14:00: OverflowError, a 500). ``hq.ingest.base`` refuses its record alone. (The records' times are all
+    top-level fields: their nested photos, items and location hold none.)"""
+    for name in _time_fields(type(record)):
+        value = getattr(record, name)
+        if not isinstance(value, datetime):
+            continue
+        if value.utcoffset() is None:
+            return name, "时间缺少时区", "is a time without a time zone"
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            return name, "时间超出可保存的范围", "is a time out of the storable range"
+    return None
+
+
+_TIME_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _time_fields(kind: type) -> tuple[str, ...]:
+    """The names of ``kind``'s fields typed as a datetime (read once per class: pushes are hot)."""
+    names = _TIME_FIELDS.get(kind)
+    if names is None:
+        fields = dataclasses.fields(kind) if dataclasses.is_dataclass(kind) else ()
+        names = _TIME_FIELDS[kind] = tuple(f.name for f in fields if "datetime" in str(f.type))
+    return names

@@ -94,6 +94,10 @@ def loads(text: str | None) -> Any:
     return json.loads(text) if text else {}
 
 
+#: The largest change number a pull cursor can name (a signed 64-bit database integer).
+MAX_CURSOR_SEQ = 2**63 - 1
+
+
 def encode_cursor(epoch: str, seq: int) -> str:
     """An opaque pull cursor: the database's epoch and the last delivered change number."""
     return base64.urlsafe_b64encode(f"{epoch}:{seq}".encode()).decode().rstrip("=")
@@ -107,13 +111,17 @@ def decode_cursor(epoch: str, cursor: str | None) -> int:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         issued_by, seq_text = text.split(":")
         seq = int(seq_text)
+        # only the number as encode_cursor writes it (int() also reads "+3", " 3", "1_0", "٣"), and one a
+        # database integer holds (SQLite's driver raises OverflowError past 2**63 - 1)
+        if seq_text != str(seq) or not 0 <= seq <= MAX_CURSOR_SEQ:
+            raise ValueError(seq_text)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise CursorError(
             "the sync cursor is not valid; sync again from the start",
             zh="同步位置无效，请重新同步",
             field="cursor",
         ) from exc
-    if issued_by != epoch or seq < 0:
+    if issued_by != epoch:
         raise CursorError(
             "the sync cursor was issued by another HQ database; sync again from the start",
             zh="同步位置来自其他指挥中心数据库，请重新同步",
