@@ -18,7 +18,7 @@ import string
 from typing import Any
 
 from enforcement.text import DEFAULT_LANG, LANGS, Lang
-from mobile import i18n_clock, i18n_leader, i18n_subjects, i18n_workorders, i18n_zones
+from mobile import i18n_clock, i18n_guard, i18n_leader, i18n_subjects, i18n_workorders, i18n_zones
 
 #: Latin tokens a Chinese string may contain (abbreviations officers use as they are; PEM: certificates).
 ALLOWED_LATIN = frozenset({"GPS", "HQ", "ID", "PIN", "KB", "MB", "px", "PEM"})
@@ -614,6 +614,8 @@ ZH.update(i18n_clock.ZH)
 EN.update(i18n_clock.EN)
 ZH.update(i18n_subjects.ZH)
 EN.update(i18n_subjects.EN)
+ZH.update(i18n_guard.ZH)
+EN.update(i18n_guard.EN)
 ALLOWED_LATIN = ALLOWED_LATIN | i18n_leader.LATIN
 
 TABLES: dict[Lang, dict[str, str]] = {"zh": ZH, "en": EN}

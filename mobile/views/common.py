@@ -218,10 +218,10 @@ def choice(
     return ft.Column([ft.Text(label, size=14), group], spacing=2)
 
 
-def fault_card(text: Any, on_home: Any) -> ft.Control:
+def fault_card(text: Any, on_home: Any, *, reason: str = "") -> ft.Control:
     """The card shown in place of a screen that failed unexpectedly (never Flet's English overlay):
     what happened in the UI language, that nothing entered is lost, and the way back to 今日. ``text`` is
-    the host's ``t``."""
+    the host's ``t``; ``reason``: the error's own words in the UI language, when it has them."""
     return ft.Column(
         [
             ft.Card(
@@ -236,6 +236,12 @@ def fault_card(text: Any, on_home: Any) -> ft.Control:
                                 spacing=8,
                             ),
                             ft.Text(text("error.card.body"), size=16),
+                            ft.Text(
+                                text("error.card.reason", reason=reason),
+                                size=14,
+                                visible=bool(reason),
+                                key="fault_reason",
+                            ),
                             ft.Row([big_button(text("error.card.home"), on_home, icon=ft.Icons.TODAY)]),
                         ],
                         spacing=12,
