@@ -113,7 +113,13 @@ class AppState:
         self.subjects = SubjectsState(store)
         self.subject_edit = SubjectEditState(self.subjects)
         self.workorders = WorkOrdersState(
-            store, photos, self.link, now=now, clock=self.clock, drafts=self.drafts
+            store,
+            photos,
+            self.link,
+            now=now,
+            clock=self.clock,
+            drafts=self.drafts,
+            officer=self._signed_in_badge,
         )  # #15
         self.leader_orders = LeaderOrdersState(
             store, self.session, self.link, now=now, clock=self.clock

@@ -20,12 +20,15 @@ import pytest
 from mobile.metakeys import DRAFT as DRAFT_KEY
 from mobile.state.app_state import AppState
 from mobile.state.draft import Draft
+from mobile.state.errors import DraftError
 from mobile.views.new_case import NewCaseView
 from mobile.views.shell import Shell
 from mobile.views.subjects import SubjectsView
+from mobile.views.workorder import WorkOrderView
 from testkit.hqkit import LEADER, OFFICER, Hq
-from tests.mobile.statekit import Apps, photo, sign_in
+from tests.mobile.statekit import Apps, PhoneClock, photo, sign_in
 from tests.mobile.test_views_shared_phone import ENGLISH_CRASH, button, click
+from tests.mobile.test_views_workorders import file_orders
 from tests.mobile.viewkit import controls, event, open_screen, started, texts, tree
 
 
@@ -228,3 +231,36 @@ def _subject(name: str) -> Any:
     from enforcement.model import Subject, SubjectKind, new_id
 
     return Subject(id=new_id(), kind=SubjectKind.MOBILE_VENDOR, name=name)
+
+
+def test_the_next_user_sees_none_of_the_previous_officers_work_orders(make_app: Apps, hq: Hq) -> None:
+    """Officer 1023 pulled a work order (the caller's masked contact, the place); on the shared phone the
+    squad leader signs in next: 今日 lists no order of 1023's, the order cannot be opened or acted on from a
+    stale screen, and 1023 finds it again at the next sign-in."""
+    clock = PhoneClock(hq.clock())
+    app = make_app(clock=clock)
+    url = hq.serve().url
+    sign_in(app, url, OFFICER)
+    [order_id] = file_orders(hq, "夜里露天烧烤")
+    app.sync.sync_now()
+    shell = started(app)
+    assert [o.order_id for o in app.workorders.open_orders()] == [order_id]
+    shell.go("work_order", order_id)
+    stale = shell.screen
+    assert isinstance(stale, WorkOrderView)
+    assert "赵* 138****5678" in texts(shell.body)
+    app.session.sign_out()
+    sign_in(app, url, LEADER)
+    shell.go("today")
+    shown = texts(shell.body)
+    assert "暂无待办工单" in shown, shown
+    assert app.workorders.open_orders() == []
+    shell.go("work_order", order_id)
+    assert "赵* 138****5678" not in texts(shell.body)
+    assert "工单不存在（可能已改派）" in texts(shell.body)
+    with pytest.raises(DraftError):
+        app.workorders.arrive(order_id)  # what the stale screen's 到达 would do
+    assert not shell.faults
+    app.session.sign_out()
+    sign_in(app, url, OFFICER)
+    assert [o.order_id for o in app.workorders.open_orders()] == [order_id]
