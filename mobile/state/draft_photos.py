@@ -19,7 +19,7 @@ from enforcement.model import LOCAL_TZ, PhotoKind
 from mobile import metakeys
 from mobile.i18n import t
 from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark
-from mobile.photostore import PhotoStore
+from mobile.photostore import PhotoStore, PhotoStoreError
 from mobile.state.camera import CameraError, camera_error, camera_problem
 from mobile.state.clock import ClockState
 from mobile.state.draft import Draft, DraftPhoto
@@ -195,7 +195,13 @@ class DraftPhotos(Observable):
         self._persist()
 
     def thumbnail(self, sha256: str) -> bytes | None:
-        path = self._photos.thumbnail_path(sha256)
-        if path.exists():
-            return path.read_bytes()
-        return self._photos.read(sha256) if self._photos.has(sha256) else None
+        """The photo's preview (else the photo itself); None when neither can be read (missing, damaged
+        on the phone's storage, unreadable): the screen shows a broken image in its place, which the
+        officer can remove, instead of failing to show the step at all."""
+        try:
+            path = self._photos.thumbnail_path(sha256)
+            if path.exists():
+                return path.read_bytes()
+            return self._photos.read(sha256) if self._photos.has(sha256) else None
+        except (PhotoStoreError, OSError, ValueError):  # ValueError: not a photo name (a damaged draft)
+            return None

@@ -264,3 +264,38 @@ def test_the_next_user_sees_none_of_the_previous_officers_work_orders(make_app: 
     app.session.sign_out()
     sign_in(app, url, OFFICER)
     assert [o.order_id for o in app.workorders.open_orders()] == [order_id]
+
+
+def test_a_damaged_photo_file_never_blocks_the_wizard_or_the_case(app: AppState) -> None:
+    """A photo file damaged on the phone's storage (its bytes no longer match its name) and its preview
+    gone: the photos step still opens, with a broken image the officer can remove, and so does the saved
+    case's detail and its photo viewer."""
+    drafts = app.drafts
+    drafts.start()
+    drafts.choose_violation("0510")
+    drafts.update(address="人民路 12 号")
+    drafts.create_subject("mobile_vendor", name="刘小摊")
+    added = asyncio.run(drafts.add_photo(photo(7)))
+    kept = asyncio.run(drafts.add_photo(photo(8)))
+    app.photos.thumbnail_path(added.sha256).unlink()
+    damaged = app.photos.path(added.sha256)
+    damaged.write_bytes(damaged.read_bytes()[:-100] + b"\0" * 100)
+    drafts.go_to("photos")
+    shell = started(app)
+    click(shell, "新建案件")
+    assert shell.route == "new_case", texts(shell.body)
+    assert not shell.faults
+    assert "2 张照片" in texts(shell.body)
+    broken = [c for c in tree(shell.body) if isinstance(c, ft.Icon) and c.icon == ft.Icons.BROKEN_IMAGE]
+    assert len(broken) == 1
+    case = drafts.save()  # the damaged photo stays in the case: the evidence is HQ's to judge
+    shell.go("case", case.id)
+    assert shell.route == "case"
+    assert "照片文件缺失或已损坏" in texts(shell.body)
+    screen = shell.screen
+    assert screen is not None
+    screen.open_photo(added.sha256)  # type: ignore[attr-defined]
+    assert shell.route == "case"
+    assert "照片文件缺失或已损坏" in texts(shell.body)
+    assert not shell.faults
+    assert kept.sha256 != added.sha256
