@@ -72,6 +72,13 @@ def violation_icon(name: str, size: int = 32) -> ft.Icon:
     return ft.Icon(icon(name), size=size)
 
 
+def code_icon(catalogue: Catalogue, code: str, size: int = 32) -> ft.Icon:
+    """The violation's icon, a generic one for a code this catalogue does not know (a case recorded under
+    another catalogue version: the screen still opens)."""
+    known = catalogue.violations.get(code)
+    return violation_icon(known.icon if known is not None else "", size)
+
+
 def sync_badge(state: SyncState, lang: Lang) -> ft.Row:
     colour = SYNC_COLOURS[state]
     return ft.Row(
@@ -282,12 +289,11 @@ def nearby_buttons(
     s = shell
     buttons: list[ft.Control] = []
     for n, near in enumerate(found):
-        violation = shell.app.catalogue.get(near.violation_code)
         when = s.t("today.nearby.days_ago", n=near.days_ago) if near.days_ago else s.t("today.nearby.today")
         text = s.t(
             "today.nearby.line",
             who=near.who,
-            violation=violation.name(s.lang),
+            violation=violation_label(shell.app.catalogue, near.violation_code, s.lang),
             when=when,
             stage=stage_name(near.next_stage, s.lang),
         )

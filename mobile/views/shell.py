@@ -374,7 +374,14 @@ class Shell:
         self.route, self.arg, self.screen = "error", None, None
         reason = self.error_text(exc) if isinstance(exc, LocalizedError) else ""
         self.show(fault_card(self.t, self._fault_home, reason=reason))
-        self.nav.visible = False
+        # the bottom bar of whoever is signed in stays: if 今日 itself is what fails, 回到今日 would only
+        # bring the card back, and 同步 / 设置 (sign-out) must stay reachable
+        try:
+            self._render_nav()
+            self.nav.visible = self.app.session.signed_in
+        except Exception:
+            log.exception("the bottom bar could not be shown with the error card")
+            self.nav.visible = False
         try:
             self._push()
         except Exception:  # the page could not take even the card: nothing more to show

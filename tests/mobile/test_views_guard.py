@@ -10,8 +10,9 @@ tests/e2e/test_sign_out_elsewhere.py."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import flet as ft
@@ -19,14 +20,16 @@ import pytest
 
 from mobile.metakeys import DRAFT as DRAFT_KEY
 from mobile.state.app_state import AppState
+from mobile.state.backend import client_factory
 from mobile.state.draft import Draft
 from mobile.state.errors import DraftError
 from mobile.views.new_case import NewCaseView
 from mobile.views.shell import Shell
 from mobile.views.subjects import SubjectsView
+from mobile.views.today import TodayView
 from mobile.views.workorder import WorkOrderView
 from testkit.hqkit import LEADER, OFFICER, Hq
-from tests.mobile.statekit import Apps, PhoneClock, photo, sign_in
+from tests.mobile.statekit import LIGHT_PIN_COST, Apps, PhoneClock, photo, saved_case, sign_in
 from tests.mobile.test_views_shared_phone import ENGLISH_CRASH, button, click
 from tests.mobile.test_views_workorders import file_orders
 from tests.mobile.viewkit import controls, event, open_screen, started, texts, tree
@@ -299,3 +302,63 @@ def test_a_damaged_photo_file_never_blocks_the_wizard_or_the_case(app: AppState)
     assert "照片文件缺失或已损坏" in texts(shell.body)
     assert not shell.faults
     assert kept.sha256 != added.sha256
+
+
+def test_a_case_under_another_catalogue_version_still_opens(make_app: Apps, hq: Hq) -> None:
+    """A case saved under a catalogue version that had its violation code, read by a build whose catalogue
+    no longer has it: 今日 lists it (by its code, a generic icon) and its detail opens; neither is the
+    error card, so 今日 (the card's way back) is never what fails."""
+    clock = PhoneClock()
+    app = make_app(clock=clock)
+    sign_in(app, hq.serve().url)
+    case_id = saved_case(app)  # 0510 露天烧烤
+    known = app.catalogue
+    newer = dataclasses.replace(
+        known,
+        version=f"{known.version}+renumbered",
+        violations=MappingProxyType({c: v for c, v in known.violations.items() if c != "0510"}),
+    )
+    updated = AppState(
+        app.store,
+        app.photos,
+        newer,
+        client_factory(app.store, app.photos, secrets=app.secrets),
+        threaded=False,
+        now=clock,
+        monotonic=clock.monotonic,
+        secrets=app.secrets,
+        pin_cost=LIGHT_PIN_COST,
+    )
+    try:
+        shell = started(updated)
+        assert shell.route == "today", texts(shell.body)
+        assert "0510" in texts(shell.body)
+        shell.go("case", case_id)
+        assert shell.route == "case", texts(shell.body)
+        assert "0510" in texts(shell.body)
+        assert not shell.faults
+    finally:
+        updated.stop()
+
+
+def test_the_card_keeps_the_bottom_bar_when_today_itself_fails(
+    app: AppState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """今日 cannot be built (whatever the cause): 回到今日 brings the card back, so the card keeps the
+    signed-in user's bottom bar and 同步 / 设置 (and the sign-out) stay reachable."""
+
+    def broken(self: TodayView) -> ft.Control:
+        raise LookupError("today broke")
+
+    monkeypatch.setattr(TodayView, "build", broken)
+    shell = started(app)
+    assert_card(shell, "出错了", "回到今日")
+    assert shell.nav.visible
+    assert [str(d.label) for d in shell.nav.destinations] == ["今日", "当事人", "同步", "设置"]
+    shell.nav.selected_index = 3
+    assert shell.nav.on_change is not None
+    shell.nav.on_change(SimpleNamespace(control=shell.nav, data="3"))
+    assert shell.route == "settings"
+    click(shell, "退出登录")
+    assert shell.route == "signin"
+    assert not app.session.signed_in
