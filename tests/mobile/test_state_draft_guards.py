@@ -7,6 +7,8 @@ an amendment never replaces another unsaved draft."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import threading
 from datetime import timedelta
 from typing import Any
@@ -209,3 +211,24 @@ def test_amending_a_returned_case_never_replaces_an_unsaved_draft(app: AppState,
     assert app.drafts.draft is not None
     assert app.drafts.draft.case_id == amendment.case_id
     assert app.drafts.draft.address == "人民路 12 号东侧"
+
+
+def test_a_follower_that_fails_never_fails_the_save(
+    app: AppState, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The case draft's followers (the work orders, which resolve the order a saved case was recorded
+    for) run when it saves; one of them failing (here the store locked under it) is logged, and the save
+    the officer tapped still reports the case saved, the draft cleared, exactly once."""
+    ready_draft(app)
+    asyncio.run(app.drafts.add_photo(photo(3)))
+
+    def locked() -> bool:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(app.workorders, "check_linked_case", locked)
+    with caplog.at_level(logging.ERROR, logger="mobile.state.observable"):
+        case = app.drafts.save()
+    assert [entry.case.id for entry in app.today.cases()] == [case.id]
+    assert app.drafts.draft is None
+    assert stored_draft(app, OFFICER.badge) is None
+    assert any(r.exc_info and "database is locked" in str(r.exc_info[1]) for r in caplog.records), caplog.text
