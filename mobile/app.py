@@ -120,7 +120,7 @@ def make_main(app: AppState) -> Callable[[ft.Page], Awaitable[None]]:
         def damaged() -> None:
             if app.store_damage is not None:
                 with contextlib.suppress(RuntimeError, AttributeError):  # the page or its loop is gone
-                    page.run_task(show_damage)
+                    shell.run_task(show_damage)  # under the shell's guard, as every handler
 
         async def show_damage() -> None:
             text = shell.error_text(app.store_damage) if app.store_damage else ""
@@ -140,9 +140,19 @@ def make_main(app: AppState) -> Callable[[ft.Page], Awaitable[None]]:
             shell.close()
 
         page.on_close = closed
-        page.run_thread(app.check_store)  # after the first screen: the full check, when due
+        page.run_thread(check_store_logged, app)  # after the first screen: the full check, when due
 
     return main
+
+
+def check_store_logged(app: AppState) -> None:
+    """``AppState.check_store`` on a worker thread of the page: what it raises besides the damage it
+    reports itself (the store closed under it at shutdown, a read refused) is logged with its traceback,
+    never lost silently in the thread pool."""
+    try:
+        app.check_store()
+    except Exception:
+        log.exception("the store's scheduled integrity check failed")
 
 
 def watch_lost_events(session: Any) -> None:

@@ -18,7 +18,7 @@ import string
 from typing import Any
 
 from enforcement.text import DEFAULT_LANG, LANGS, Lang
-from mobile import i18n_clock, i18n_leader, i18n_subjects, i18n_workorders, i18n_zones
+from mobile import i18n_clock, i18n_guard, i18n_leader, i18n_subjects, i18n_workorders, i18n_zones
 
 #: Latin tokens a Chinese string may contain (abbreviations officers use as they are; PEM: certificates).
 ALLOWED_LATIN = frozenset({"GPS", "HQ", "ID", "PIN", "KB", "MB", "px", "PEM"})
@@ -218,7 +218,7 @@ ZH: dict[str, str] = {
     "detail.cannot_amend": "只有被退回案件的最新版本才能修改",
     "detail.versions": "历史版本",
     "detail.not_found": "找不到这起案件",
-    "detail.photo_missing": "照片文件缺失",
+    "detail.photo_missing": "照片文件缺失或已损坏",
     "detail.photo_open": "查看原图",
     "detail.photo_close": "关闭照片",
     "detail.photo_zoom": "双指缩放、拖动查看细节",
@@ -509,7 +509,7 @@ EN: dict[str, str] = {
     "detail.cannot_amend": "Only the latest version of a returned case can be amended",
     "detail.versions": "Versions",
     "detail.not_found": "This case was not found",
-    "detail.photo_missing": "Photo file missing",
+    "detail.photo_missing": "Photo file missing or damaged",
     "detail.photo_open": "View the full photo",
     "detail.photo_close": "Close photo",
     "detail.photo_zoom": "Pinch to zoom, drag to look closer",
@@ -614,6 +614,8 @@ ZH.update(i18n_clock.ZH)
 EN.update(i18n_clock.EN)
 ZH.update(i18n_subjects.ZH)
 EN.update(i18n_subjects.EN)
+ZH.update(i18n_guard.ZH)
+EN.update(i18n_guard.EN)
 ALLOWED_LATIN = ALLOWED_LATIN | i18n_leader.LATIN
 
 TABLES: dict[Lang, dict[str, str]] = {"zh": ZH, "en": EN}

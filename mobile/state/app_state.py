@@ -113,7 +113,13 @@ class AppState:
         self.subjects = SubjectsState(store)
         self.subject_edit = SubjectEditState(self.subjects)
         self.workorders = WorkOrdersState(
-            store, photos, self.link, now=now, clock=self.clock, drafts=self.drafts
+            store,
+            photos,
+            self.link,
+            now=now,
+            clock=self.clock,
+            drafts=self.drafts,
+            officer=self._signed_in_badge,
         )  # #15
         self.leader_orders = LeaderOrdersState(
             store, self.session, self.link, now=now, clock=self.clock
@@ -147,11 +153,11 @@ class AppState:
         """Drop what the screens held for the officer who signed out: the subject search, the squad day
         and filters, the draft in memory. Nothing stored is touched: each officer's draft stays in the store
         under the officer's badge and comes back at the officer's next sign-in."""
+        self.drafts.draft = None  # first: what is only in memory goes before anything reads the store
         self.subjects.forget()
         self.subject_edit.close()
-        self.identity.load()  # the lists the new leader fetched (none for an officer)
         self.squad.forget()
-        self.drafts.draft = None
+        self.identity.load()  # the lists the new leader fetched (none for an officer)
 
     def check_store(self) -> bool:
         """The store's scheduled full integrity check, when due (``Store.integrity_check_due``); at most once

@@ -13,7 +13,7 @@ from enforcement.model import Case, Review, Stage, Subject, SyncState, local_dat
 from enforcement.staging import StageDecision, stage_name
 from enforcement.text import Lang, pick
 from enforcement.zones import EXTRA_GUIDED_SPOT_NAME, EXTRA_STREET, EXTRA_STREET_CLASS, StreetClass
-from mobile.photostore import PhotoStore
+from mobile.photostore import PhotoStore, PhotoStoreError
 from mobile.state.errors import DraftError, localized
 from mobile.state.new_case import CaseDraftState
 from mobile.state.observable import Observable
@@ -156,8 +156,12 @@ class CaseDetailState(Observable):
         return {lang_key: phone_reason(decision, lang) for lang, lang_key in _REASON_FIELDS}
 
     def photo(self, sha256: str) -> bytes | None:
-        """The evidence photo at full size, or None when its file is missing."""
-        return self._photos.read(sha256) if self._photos.has(sha256) else None
+        """The evidence photo at full size, or None when its file is missing or cannot be read back whole
+        (damaged on the phone's storage: the viewer says so instead of failing)."""
+        try:
+            return self._photos.read(sha256) if self._photos.has(sha256) else None
+        except (PhotoStoreError, OSError):
+            return None
 
     def amend(self, case_id: str) -> None:
         """Start a new version of a returned case in the case draft."""

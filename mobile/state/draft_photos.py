@@ -16,13 +16,14 @@ from typing import Any
 from enforcement.catalogue import Violation
 from enforcement.clock import plausible
 from enforcement.model import LOCAL_TZ, PhotoKind
+from mobile import metakeys
 from mobile.i18n import t
 from mobile.photos import PhotoSettings, ProcessedPhoto, Watermark
-from mobile.photostore import PhotoStore
+from mobile.photostore import PhotoStore, PhotoStoreError
 from mobile.state.camera import CameraError, camera_error, camera_problem
 from mobile.state.clock import ClockState
 from mobile.state.draft import Draft, DraftPhoto
-from mobile.state.errors import DraftError, NotSignedIn
+from mobile.state.errors import DraftError, NotSignedIn, localized
 from mobile.state.observable import Observable
 from mobile.state.session import SessionState
 from mobile.state.settings import SettingsState
@@ -40,6 +41,7 @@ class DraftPhotos(Observable):
     _process: Callable[[bytes, Watermark | None, PhotoSettings], ProcessedPhoto]
     busy_photos: int
     camera_note: CameraError | None
+    draft: Draft | None
 
     def _require(self) -> Draft:
         raise NotImplementedError
@@ -122,9 +124,12 @@ class DraftPhotos(Observable):
         return photo
 
     async def add_photo(self, data: bytes, kind: PhotoKind | str = PhotoKind.DURING) -> DraftPhoto:
-        """Watermark, shrink and store a photo off the UI thread, then attach it to the draft.
+        """Watermark, shrink and store a photo off the UI thread, then attach it to the draft it was taken
+        for (``attach_to``: never to another officer's draft or a draft begun meanwhile).
 
         A PhotoError leaves the draft untouched (the view shows the error)."""
+        draft = self._require()
+        badge, case_id = draft.officer_badge, draft.case_id
         watermark = self.watermark()
         settings = self.photo_settings()
         self.busy_photos += 1
@@ -134,7 +139,30 @@ class DraftPhotos(Observable):
         finally:
             self.busy_photos -= 1
             self.notify()
-        return self.attach(processed, kind)
+        return self.attach_to(badge, case_id, processed, kind)
+
+    def attach_to(
+        self, badge: str, case_id: str, processed: ProcessedPhoto, kind: PhotoKind | str = PhotoKind.DURING
+    ) -> DraftPhoto:
+        """Attach a processed photo to the draft ``case_id`` of officer ``badge``, whatever happened while
+        it was processed: the open draft when it is still that one; else (the officer signed out, another
+        signed in) that officer's draft as kept in the store, so the photo is there at the officer's next
+        sign-in and never in anyone else's draft. A draft saved or discarded meanwhile takes nothing:
+        DraftError ``case.photos.draft_gone`` (the file goes at the next sweep)."""
+        draft = self.draft
+        if draft is not None and draft.case_id == case_id:
+            return self.attach(processed, kind)
+        key = metakeys.DRAFT.format(badge=badge)
+        kept = Draft.from_json(self._store.meta_get(key))
+        if kept is None or kept.case_id != case_id:
+            raise localized(DraftError, "case.photos.draft_gone", code="draft_gone")
+        photo = DraftPhoto(
+            processed.sha256, processed.size, processed.width, processed.height, PhotoKind(kind).value
+        )
+        if processed.sha256 not in kept.photo_hashes:
+            kept.photos.append(photo)
+            self._store.meta_set(key, kept.to_json())
+        return photo
 
     async def add_camera_photo(self, data: object) -> DraftPhoto:
         """A picture from the camera (``take_picture``'s JPEG bytes) through the same pipeline as a picked
@@ -167,7 +195,13 @@ class DraftPhotos(Observable):
         self._persist()
 
     def thumbnail(self, sha256: str) -> bytes | None:
-        path = self._photos.thumbnail_path(sha256)
-        if path.exists():
-            return path.read_bytes()
-        return self._photos.read(sha256) if self._photos.has(sha256) else None
+        """The photo's preview (else the photo itself); None when neither can be read (missing, damaged
+        on the phone's storage, unreadable): the screen shows a broken image in its place, which the
+        officer can remove, instead of failing to show the step at all."""
+        try:
+            path = self._photos.thumbnail_path(sha256)
+            if path.exists():
+                return path.read_bytes()
+            return self._photos.read(sha256) if self._photos.has(sha256) else None
+        except (PhotoStoreError, OSError, ValueError):  # ValueError: not a photo name (a damaged draft)
+            return None

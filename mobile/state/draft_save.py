@@ -19,7 +19,7 @@ from enforcement.text import LocalizedError
 from enforcement.validation import case_problems, deadline_problem, fine_problem, read_deadline, read_fine
 from mobile.i18n import t
 from mobile.state.draft import Draft
-from mobile.state.errors import DraftError, NotSignedIn
+from mobile.state.errors import DraftError, NotSignedIn, localized
 from mobile.state.observable import Observable
 from mobile.state.ports import SyncSoon
 from mobile.state.session import SessionState
@@ -29,6 +29,7 @@ class DraftSave(Observable):
     """The checks and the save of ``CaseDraftState`` (a mixin: the attributes below are set there)."""
 
     draft: Draft | None
+    busy_photos: int  # photos being processed (DraftPhotos)
     catalogue: Catalogue
     _store: Any
     _session: SessionState
@@ -183,7 +184,13 @@ class DraftSave(Observable):
 
     def save(self) -> Case:
         """Save the case atomically, clear the draft and ask the link to sync. On any error the draft
-        stays as it is and the error (naming the field) propagates."""
+        stays as it is and the error (naming the field) propagates. Refused (DraftError) with no draft
+        open (a second tap on 保存: the case is saved once, and no empty draft is begun by the tap) and
+        while a photo is still being processed (it would be left out of the case)."""
+        if self.draft is None:
+            raise localized(DraftError, "case.save.no_draft", code="no_draft")
+        if self.busy_photos:
+            raise localized(DraftError, "case.save.photos_busy", code="photos_busy")
         case = self.build_case()
         self._store.save_case(case)
         self.draft = None

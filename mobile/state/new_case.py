@@ -140,8 +140,23 @@ class CaseDraftState(
 
     def resume(self) -> Draft | None:
         """The signed-in officer's unsaved draft, if there is one (after a restart or a break), its time
-        recomputed if the clock was fixed since it began (``refresh_clock``)."""
-        self.draft = Draft.from_json(self._store.meta_get(self._key()))
+        recomputed if the clock was fixed since it began (``refresh_clock``). The draft in memory wins over
+        its stored copy when both are the same draft of this officer: it holds what the store could not
+        take (a write refused while the officer typed, e.g. a full disk), which is written now if it can
+        be, else kept in memory for the next change."""
+        stored = Draft.from_json(self._store.meta_get(self._key()))
+        held = self.draft
+        if (
+            held is not None
+            and stored is not None
+            and held.case_id == stored.case_id
+            and held.officer_badge == stored.officer_badge
+        ):
+            if held.to_json() != stored.to_json():
+                with suppress(LocalizedError):  # still refused: the next change tries again
+                    self._store.meta_set(self._key(), held.to_json())
+            stored = held
+        self.draft = stored
         if self.draft is not None:
             self.refresh_clock()
         return self.draft
@@ -212,7 +227,15 @@ class CaseDraftState(
         return True
 
     def start_amendment(self, case: Case) -> Draft:
-        """A new version of ``case`` (e.g. returned by the leader), prefilled with its fields."""
+        """A new version of ``case`` (e.g. returned by the leader), prefilled with its fields. The
+        officer's amendment of this case already under way is continued; any other unsaved draft that
+        holds something is never replaced (DraftError ``case.amend.draft_open``: save or discard it
+        first), as a quick pick or a work order's case would not replace it."""
+        if self.draft_in_progress():
+            open_draft = self.draft
+            if open_draft is not None and open_draft.supersedes == case.id:
+                return open_draft
+            raise localized(DraftError, "case.amend.draft_open", code="draft_open")
         loc = case.location
         self.draft = Draft(
             case_id=new_id(),
@@ -321,9 +344,10 @@ class CaseDraftState(
 
     def advance_from(self, step: str) -> bool:
         """After something was done on ``step`` (a photo taken): move on when the officer is still on it
-        and it needs nothing more. Returns whether the wizard moved."""
-        draft = self._require()
-        if draft.step != step or self.step_needed(step):
+        and it needs nothing more. Returns whether the wizard moved (never, with no draft open: this
+        begins none)."""
+        draft = self.draft
+        if draft is None or draft.step != step or self.step_needed(step):
             return False
         self._advance(draft, step)
         self._persist()
@@ -383,12 +407,18 @@ class CaseDraftState(
         *,
         advance: bool = False,
         fix_time: object = None,
-    ) -> None:
+        for_case: str | None = None,
+    ) -> bool:
         """Record the GPS fix. With ``advance`` (a fix the location step asked for) the wizard moves on
         to the next step that needs the officer, unless the officer has started typing the place.
         ``fix_time`` (the position's timestamp) checks the phone's clock first: a clock the fix's time
-        contradicts (with no HQ time known) corrects the draft's time at once (``refresh_clock``)."""
+        contradicts (with no HQ time known) corrects the draft's time at once (``refresh_clock``).
+        ``for_case``: the draft (its case id) the fix was asked for; when another draft is open by the time
+        it comes (the officer signed out, or saved and began another) or none is, the fix is not taken.
+        Returns whether it was."""
         self.clock.note_gps(fix_time)
+        if for_case is not None and (self.draft is None or self.draft.case_id != for_case):
+            return False
         draft = self._require()
         draft.lat, draft.lon, draft.accuracy_m = float(lat), float(lon), accuracy_m
         draft.no_fix_reason = ""
@@ -396,6 +426,7 @@ class CaseDraftState(
         if advance and draft.step == "location" and not typing:
             self._advance(draft, "location")
         self._persist()
+        return True
 
     def clear_position(self) -> None:
         draft = self._require()

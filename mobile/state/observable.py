@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
+
+log = logging.getLogger(__name__)
 
 Listener = Callable[[], None]
 
@@ -29,7 +32,13 @@ class Observable:
         return unsubscribe
 
     def notify(self) -> None:
+        """Call every listener. A listener that raises is logged with its traceback and the others are
+        still called: the change it follows has happened (a case saved, a sync step done), and neither
+        the change's caller nor the other screens may fail because one follower did."""
         with self._listeners_lock:
             listeners = list(self._listeners)
         for listener in listeners:
-            listener()
+            try:
+                listener()
+            except Exception:
+                log.exception("a listener of %s failed", type(self).__name__)

@@ -55,7 +55,7 @@ class DraftStarter(Protocol):
     def choose_violation(self, code: str) -> None: ...
     def set_position(
         self, lat: float, lon: float, accuracy_m: float | None, *, advance: bool = ...
-    ) -> None: ...
+    ) -> object: ...
     def update(self, **values: Any) -> Any: ...
     def subscribe(self, listener: Callable[[], None]) -> Any: ...
 
@@ -109,8 +109,13 @@ class WorkOrdersState(Observable):
         clock: ClockState | None = None,
         drafts: DraftStarter | None = None,
         process: Callable[[bytes, Watermark | None, PhotoSettings], ProcessedPhoto] = process_photo,
+        officer: Callable[[], str | None] | None = None,
     ) -> None:
         super().__init__()
+        #: the signed-in officer's badge (None: nobody); an order assigned to another officer (pulled while
+        #: that officer was signed in on this shared phone) is neither shown nor acted on. Not given: every
+        #: order the phone holds.
+        self._officer = officer
         self._store = store
         self._photos = photos
         self._link = link
@@ -129,19 +134,28 @@ class WorkOrdersState(Observable):
         due = row.resolve_due if arrived else row.arrive_due
         return OpenOrder(row=row, due=due, left=due - now, arrived=arrived)
 
+    def _mine(self, row: WorkOrderRow) -> bool:
+        """Whether ``row`` is the signed-in officer's (a shared phone keeps every officer's pulled orders)."""
+        if self._officer is None:
+            return True
+        assignee = str(row.data.get("officer") or "")
+        return not assignee or assignee == self._officer()
+
     def open_orders(self) -> list[OpenOrder]:
         """The officer's orders not yet resolved: overdue first (most overdue first), then by time left."""
         now = self.clock.now()
         orders = [
             self._open(row, now)
             for row in self._store.work_orders()
-            if row.resolved_at is None and row.data.get("stage") in ("dispatched", "arrived", "intake")
+            if row.resolved_at is None
+            and row.data.get("stage") in ("dispatched", "arrived", "intake")
+            and self._mine(row)
         ]
         return sorted(orders, key=lambda o: (not o.overdue, o.left, o.order_id))
 
     def order(self, order_id: str) -> OpenOrder | None:
         row = self._store.work_order(order_id)
-        return None if row is None else self._open(row, self.clock.now())
+        return None if row is None or not self._mine(row) else self._open(row, self.clock.now())
 
     def select(self, order_id: str) -> None:
         self.selected = order_id
@@ -150,7 +164,7 @@ class WorkOrdersState(Observable):
     # -- events ----------------------------------------------------------------------------------------
     def _require(self, order_id: str) -> WorkOrderRow:
         row = self._store.work_order(order_id)
-        if row is None:
+        if row is None or not self._mine(row):
             raise DraftError("unknown work order", zh="工单不存在（可能已改派）", code="work_order_unknown")
         return row
 

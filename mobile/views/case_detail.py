@@ -15,11 +15,12 @@ from mobile.views.common import (
     Host,
     big_button,
     chip,
+    code_icon,
     day_time,
     screen_column,
     sync_badge,
     title,
-    violation_icon,
+    violation_label,
 )
 
 
@@ -42,7 +43,6 @@ class CaseDetailView:
         if view is None:
             return ft.Column([ft.Row([back, title(s.t("detail.title"))]), ft.Text(s.t("detail.not_found"))])
         case = view.case
-        violation = self.app.catalogue.get(case.violation_code)
         loc = case.location
         place = " · ".join(
             p
@@ -64,7 +64,7 @@ class CaseDetailView:
         rows: list[tuple[str, str]] = [
             (s.t("detail.case_no"), f"{case.case_no} · {s.t('detail.version', version=case.version)}"),
             (s.t("detail.occurred_at"), day_time(case.occurred_at)),
-            (s.t("detail.violation"), violation.name(s.lang)),
+            (s.t("detail.violation"), violation_label(self.app.catalogue, case.violation_code, s.lang)),
             (s.t("detail.location"), place or "—"),
             (s.t("detail.subject"), who),
             (s.t("detail.disposition"), s.t(f"disposition.{case.disposition.value}")),
@@ -101,7 +101,12 @@ class CaseDetailView:
         # copy them (the case number above all). A Text(selectable=True) becomes an empty text field in
         # Flutter web's semantics tree.
         values: list[ft.Control] = [
-            ft.Row([violation_icon(violation.icon, 40), chip(case.chosen_stage, s.lang, large=True)]),
+            ft.Row(
+                [
+                    code_icon(self.app.catalogue, case.violation_code, 40),
+                    chip(case.chosen_stage, s.lang, large=True),
+                ]
+            ),
             ft.Row([ft.Text(s.t("detail.sync_state"), size=14), sync_badge(view.sync_state, s.lang)]),
         ]
         reason = view.stage_reason(s.lang)

@@ -72,6 +72,13 @@ def violation_icon(name: str, size: int = 32) -> ft.Icon:
     return ft.Icon(icon(name), size=size)
 
 
+def code_icon(catalogue: Catalogue, code: str, size: int = 32) -> ft.Icon:
+    """The violation's icon, a generic one for a code this catalogue does not know (a case recorded under
+    another catalogue version: the screen still opens)."""
+    known = catalogue.violations.get(code)
+    return violation_icon(known.icon if known is not None else "", size)
+
+
 def sync_badge(state: SyncState, lang: Lang) -> ft.Row:
     colour = SYNC_COLOURS[state]
     return ft.Row(
@@ -218,10 +225,10 @@ def choice(
     return ft.Column([ft.Text(label, size=14), group], spacing=2)
 
 
-def fault_card(text: Any, on_home: Any) -> ft.Control:
+def fault_card(text: Any, on_home: Any, *, reason: str = "") -> ft.Control:
     """The card shown in place of a screen that failed unexpectedly (never Flet's English overlay):
     what happened in the UI language, that nothing entered is lost, and the way back to 今日. ``text`` is
-    the host's ``t``."""
+    the host's ``t``; ``reason``: the error's own words in the UI language, when it has them."""
     return ft.Column(
         [
             ft.Card(
@@ -236,6 +243,12 @@ def fault_card(text: Any, on_home: Any) -> ft.Control:
                                 spacing=8,
                             ),
                             ft.Text(text("error.card.body"), size=16),
+                            ft.Text(
+                                text("error.card.reason", reason=reason),
+                                size=14,
+                                visible=bool(reason),
+                                key="fault_reason",
+                            ),
                             ft.Row([big_button(text("error.card.home"), on_home, icon=ft.Icons.TODAY)]),
                         ],
                         spacing=12,
@@ -276,12 +289,11 @@ def nearby_buttons(
     s = shell
     buttons: list[ft.Control] = []
     for n, near in enumerate(found):
-        violation = shell.app.catalogue.get(near.violation_code)
         when = s.t("today.nearby.days_ago", n=near.days_ago) if near.days_ago else s.t("today.nearby.today")
         text = s.t(
             "today.nearby.line",
             who=near.who,
-            violation=violation.name(s.lang),
+            violation=violation_label(shell.app.catalogue, near.violation_code, s.lang),
             when=when,
             stage=stage_name(near.next_stage, s.lang),
         )

@@ -16,11 +16,24 @@ diff turned officer → leader into eight tabs, leader → officer into none), a
 lies within it.
 
 No screen shows Flet's English crash overlay: the shell is the one place that guards the screens. Every
-``on_*`` handler in a rendered screen's control tree is wrapped (``guard``), a screen's ``build`` is
-guarded in ``render``, and what Flet itself would report as a crash (``crashed``, hooked in by
-``mobile.app``) comes here too. Each shows the error card (``fault``): the traceback is logged, the
-state (the officer's draft is persisted by it at every change) is left as it was, and a button leads back
-to 今日.
+``on_*`` handler in a rendered screen's control tree is wrapped (``guard``), also the controls a screen
+adds in place before ``update`` (search results while typing), a screen's ``build`` is guarded in
+``render``, and what Flet itself would report as a crash (``crashed``, hooked in by ``mobile.app``) comes
+here too. A handler's failure is one of two kinds (``failed``):
+
+- a refusal the state explains (a ``LocalizedError``: the store could not write, a work order reassigned
+  meanwhile, a photo that is not one, HQ refused): said in a message in the UI language, the screen stays
+  as it is with everything typed on it; the traceback is logged as a warning;
+- anything else (a bug): the error card (``fault``) in place of the screen, the traceback logged, the
+  state (the officer's draft is persisted by it at every change) left as it was, a button back to 今日.
+
+Whoever is signed in owns the screens: when the user changes (a sign-out, another officer or the leader
+signing in, on this page or another page of the same phone) every shell leaves the screen it drew for the
+previous user at once (``changed_elsewhere``), and a handler of a screen drawn for another user than the
+one signed in now (a tap that was on its way) does nothing but show the current user's screen: nothing
+the previous user typed is shown to the next, and nothing of the next user's is written by the previous
+user's screen. What the previous officer had in the case draft stays in the store under the officer's
+badge (``mobile.state.app_state.AppState.forget_user``).
 """
 
 from __future__ import annotations
@@ -91,10 +104,11 @@ class Shell:
             self.frame, expand=True, padding=ft.Padding.symmetric(horizontal=12, vertical=8)
         )
         self._renders = 0
+        self._user: tuple[str, str] | None = None  # (badge, role) the screens were last rendered for
         self.nav = self._new_nav()
         self._nav_tabs: tuple[tuple[str, str], ...] = ()  # (route, label) of the bar's destinations
-        self._user: tuple[str, str] | None = None  # (badge, role) the screens were last rendered for
         self.faults: list[BaseException] = []  # every unexpected error shown on the card (the tests read it)
+        self.refusals: list[BaseException] = []  # every refusal a handler met, said in a message
         # every render of a reconciled screen that reused controls of the tree shown (the tests read it)
         self.reused: list[tuple[str, list[ft.BaseControl]]] = []
         self._shown_controls: dict[int, ft.BaseControl] = {}  # the shown tree's controls (kept alive)
@@ -210,11 +224,15 @@ class Shell:
             self.page.navigation_bar = self.nav if self.nav.visible else None
         self.update()
 
+    def _current_user(self) -> tuple[str, str] | None:
+        """(badge, role) of whoever is signed in now (None: nobody)."""
+        officer = self.app.session.officer
+        return (officer.badge, str(officer.role)) if officer is not None else None
+
     def _follow_user(self) -> None:
         """When someone else is signed in than at the last render (a shared phone): forget the previous
         user's messages and dialogs and start from a fresh bottom bar."""
-        officer = self.app.session.officer
-        user = (officer.badge, str(officer.role)) if officer is not None else None
+        user = self._current_user()
         if user == self._user:
             return
         self._user = user
@@ -259,31 +277,38 @@ class Shell:
         if getattr(handler, "_shell_guarded", False):
             return handler
         faulty = label is not None and label == self._fault_label
+        owner = self._user  # who the screen holding the handler was drawn for
 
-        def check() -> None:
+        def check() -> bool:
+            """Whether the handler may run: not for a screen drawn for someone else than who is signed in
+            now (then the current user's screen is shown instead)."""
+            if self._current_user() != owner:
+                log.warning("a tap on a screen drawn for another user (%r) was ignored", self.route)
+                self.go("today" if self.app.session.signed_in else "signin")
+                return False
             if faulty:
                 raise RuntimeError(f"deliberate test fault ({FAULT_ENV}={label})")
+            return True
 
         guarded: Callable[..., Any]
         if inspect.isasyncgenfunction(handler):
 
             async def guarded_gen(*args: Any, **kwargs: Any) -> Any:
                 try:
-                    check()
-                    async for item in handler(*args, **kwargs):
-                        yield item
+                    if check():
+                        async for item in handler(*args, **kwargs):
+                            yield item
                 except Exception as exc:
-                    self.fault(exc)
+                    self.failed(exc)
 
             guarded = guarded_gen
         elif inspect.iscoroutinefunction(handler):
 
             async def guarded_async(*args: Any, **kwargs: Any) -> Any:
                 try:
-                    check()
-                    return await handler(*args, **kwargs)
+                    return await handler(*args, **kwargs) if check() else None
                 except Exception as exc:
-                    self.fault(exc)
+                    self.failed(exc)
                     return None
 
             guarded = guarded_async
@@ -291,10 +316,9 @@ class Shell:
 
             def guarded_sync(*args: Any, **kwargs: Any) -> Any:
                 try:
-                    check()
-                    return handler(*args, **kwargs)
+                    return handler(*args, **kwargs) if check() else None
                 except Exception as exc:
-                    self.fault(exc)
+                    self.failed(exc)
                     return None
 
             guarded = guarded_sync
@@ -331,14 +355,33 @@ class Shell:
                     stack.extend(item for item in value if isinstance(item, ft.BaseControl))
         return seen
 
+    def failed(self, exc: BaseException) -> None:
+        """A handler (or a task it started) raised ``exc``. A refusal the state explains in both languages
+        (``LocalizedError``) is said in a message and the screen stays as it is, with what was typed on it;
+        anything else shows the error card (``fault``)."""
+        if not isinstance(exc, LocalizedError) or self.screen is None:
+            self.fault(exc)
+            return
+        log.warning("refused on screen %r: %s", self.route, exc, exc_info=exc)
+        self.refusals.append(exc)
+        self.message(self.error_text(exc))
+
     def fault(self, exc: BaseException) -> None:
         """Show the error card in place of the screen: log the traceback, touch no state (the officer's
         draft stays as it was persisted), offer the way back to 今日."""
         log.error("unexpected error on screen %r", self.route, exc_info=exc)
         self.faults.append(exc)
         self.route, self.arg, self.screen = "error", None, None
-        self.show(fault_card(self.t, self._fault_home))
-        self.nav.visible = False
+        reason = self.error_text(exc) if isinstance(exc, LocalizedError) else ""
+        self.show(fault_card(self.t, self._fault_home, reason=reason))
+        # the bottom bar of whoever is signed in stays: if 今日 itself is what fails, 回到今日 would only
+        # bring the card back, and 同步 / 设置 (sign-out) must stay reachable
+        try:
+            self._render_nav()
+            self.nav.visible = self.app.session.signed_in
+        except Exception:
+            log.exception("the bottom bar could not be shown with the error card")
+            self.nav.visible = False
         try:
             self._push()
         except Exception:  # the page could not take even the card: nothing more to show
@@ -373,6 +416,9 @@ class Shell:
             self.page.update()
 
     def update(self) -> None:
+        """Push what a screen changed in place; controls it added since its render (search results while
+        typing) get their handlers guarded first, like every rendered one."""
+        self.guard_tree(self.frame)
         if self.page is not None:
             self.page.update()
 
@@ -394,21 +440,32 @@ class Shell:
     RECONCILED = LIVE
 
     def changed_elsewhere(self) -> None:
-        """A state object changed (possibly on the sync worker): re-render screens that show live data."""
-        if self.route not in self.LIVE:
+        """A state object changed (possibly on the sync worker): re-render screens that show live data;
+        leave any screen drawn for another user than the one signed in now (a sign-out or a sign-in,
+        on this page or another page of the phone) for the current user's first screen."""
+        if self.route not in self.LIVE and not self._user_changed():
             return
         if self.page is None:
-            self.render()
+            self._refresh()
             return
         with contextlib.suppress(RuntimeError, AttributeError):  # the page or its loop is gone
             self.page.run_task(self._render_async)
 
+    def _user_changed(self) -> bool:
+        """Whether the screen shown was drawn for someone else than who is signed in now."""
+        return self.route != "" and self._current_user() != self._user
+
+    def _refresh(self) -> None:
+        if self._user_changed():  # nothing of the previous user stays on screen
+            self.go("today" if self.app.session.signed_in else "signin")
+        elif self.route == "signin" and self.app.session.signed_in:
+            self.go("today")
+        elif self.route in self.LIVE:  # checked again: the officer may have moved on meanwhile
+            self.render()
+
     async def _render_async(self) -> None:
         try:
-            if self.route == "signin" and self.app.session.signed_in:
-                self.go("today")
-            elif self.route in self.LIVE:  # checked again: the officer may have moved on meanwhile
-                self.render()
+            self._refresh()
         except Exception as exc:  # a background update must not end in Flet's overlay either
             self.fault(exc)
 

@@ -21,13 +21,14 @@ from mobile.views.common import (
     clipped,
     clock_banner,
     clock_time,
+    code_icon,
     day_time,
     nearby_buttons,
     plain_button,
     screen_column,
     sync_badge,
     title,
-    violation_icon,
+    violation_label,
 )
 
 try:  # GPS, as on the new-case location step
@@ -183,7 +184,6 @@ class TodayView:
     def case_tile(self, entry: Any) -> ft.Control:
         s = self.shell
         case = entry.case
-        violation = self.app.catalogue.get(case.violation_code)
         subject = self.app.store.get_subject(case.subject_id) if case.subject_id else None
         who = (
             (subject.name or subject_plate(subject) or subject.description)
@@ -197,8 +197,12 @@ class TodayView:
         if entry.photos_missing:
             details.append(ft.Text(s.t("today.photos_missing", n=entry.photos_missing), size=12))
         return ft.ListTile(
-            leading=violation_icon(violation.icon, 36),
-            title=clipped(violation.name(s.lang), size=18, weight=ft.FontWeight.BOLD),
+            leading=code_icon(self.app.catalogue, case.violation_code, 36),
+            title=clipped(
+                violation_label(self.app.catalogue, case.violation_code, s.lang),
+                size=18,
+                weight=ft.FontWeight.BOLD,
+            ),
             subtitle=ft.Column(details, spacing=2, tight=True),
             trailing=chip(case.chosen_stage, s.lang),
             on_click=lambda e, case_id=case.id: self.shell.go("case", case_id),

@@ -63,6 +63,7 @@ class LocationStep(StepBase):
         self.gps_note = s.t("case.location.gps_working")
         self.locating = True
         s.render()
+        asked_for = self.drafts.draft.case_id if self.drafts.draft is not None else None
         try:
             if self.geolocator is None:
                 self.geolocator = ftg.Geolocator()
@@ -81,6 +82,8 @@ class LocationStep(StepBase):
                     # the fix's own time checks the phone's clock (ClockState.note_gps); HQ's time,
                     # once known, wins, and the same cached fix handed back again is not taken as now
                     fix_time=getattr(position, "timestamp", None),
+                    # the draft the fix was asked for: not another one open by the time it comes
+                    for_case=asked_for or "",
                 )
                 self.gps_note = ""
         except Exception:  # permission refused, no signal, timeout: the officer types the place instead

@@ -164,6 +164,8 @@ class PhotosStep(StepBase):
         if not blobs:
             return
         s = self.shell
+        draft = self.drafts.draft
+        taken_for = draft.case_id if draft is not None else None  # the draft the photos are for
         added = False
         for data in blobs:
             self.show_status()
@@ -177,7 +179,8 @@ class PhotosStep(StepBase):
             else:
                 self.error = ""
                 added = True
-        if added and not self.error:
+        draft = self.drafts.draft
+        if added and not self.error and draft is not None and draft.case_id == taken_for:
             self.drafts.advance_from("photos")
         s.render()
 

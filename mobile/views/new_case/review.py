@@ -104,6 +104,9 @@ class ReviewStep(StepBase):
         self.go("photos")
 
     def save(self, e: Any = None) -> None:
+        if self.drafts.draft is None:  # a second tap: the case is saved and 今日 is shown already
+            self.shell.go("today")
+            return
         try:
             case = self.drafts.save()
         except Exception as exc:  # validation / store refusal: the draft stays, the field's step is shown
