@@ -123,7 +123,8 @@ def _too_large(path: str, cap: int, errno: Errno, language: str = "") -> Any:
             zh=f"请求内容过大：最多 {kib} KB",
             en=f"The request body is too large: at most {kib} KB",
             detail={"max_bytes": cap},
-        )
+        ),
+        status=413,  # VALIDATION's own status is 422: too large is 413, as for every other body
     )
 
 

@@ -62,6 +62,7 @@ def test_a_body_over_the_cap_says_the_cap(client: httpx.Client) -> None:
         content=b'{"badge": "' + b"1" * 200_000 + b'"}',
         headers={"content-type": "application/json"},
     )
+    assert answer.status_code == 413
     refusal = answer.json()
     assert refusal["code"] == "validation"
     assert refusal["message_zh"].startswith("请求内容过大：最多 ")
