@@ -243,6 +243,7 @@ class Errno(IntEnum):
     METHOD_NOT_ALLOWED = 1006
     BAD_CURSOR = 1007
     BAD_HASH = 1008  # a path hash that is not 64 lowercase hex digits
+    BODY_TOO_LARGE = 1009  # a request body over its route's cap (not a push batch, not a zone file)
     ZONES_INVALID = 1030  # bad features in a zone import (detail["problems"]: [{index, zh, en}])
     ZONES_TOO_LARGE = 1031  # a zone file over enforcement.zones.MAX_FILE_BYTES
     WORK_ORDER_INVALID = 1050  # a complaint or a desk/leader action on a work order that is not valid
@@ -302,6 +303,7 @@ ERRNO_HTTP_STATUS: dict[Errno, int] = {
     Errno.METHOD_NOT_ALLOWED: 405,
     Errno.BAD_CURSOR: 400,
     Errno.BAD_HASH: 400,
+    Errno.BODY_TOO_LARGE: 413,
     Errno.ZONES_INVALID: 422,
     Errno.ZONES_TOO_LARGE: 413,
     Errno.WORK_ORDER_INVALID: 422,
@@ -361,6 +363,7 @@ ERRNO_MESSAGES: dict[Errno, tuple[str, str]] = {
     Errno.METHOD_NOT_ALLOWED: ("不支持该操作", "Method not allowed"),
     Errno.BAD_CURSOR: ("同步位置无效，请重新同步", "Invalid sync cursor; sync again from the start"),
     Errno.BAD_HASH: ("照片编号无效", "Invalid photo hash"),
+    Errno.BODY_TOO_LARGE: ("请求内容过大", "The request body is too large"),
     Errno.ZONES_INVALID: (
         "区域文件中有无效的要素，未导入任何内容",
         "The zone file has invalid features; nothing was imported",

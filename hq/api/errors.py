@@ -85,19 +85,16 @@ class ApiError(LocalizedError):
         return http_status(self.errno)
 
 
-def error_response(
-    error: ApiError | Errno, headers: dict[str, str] | None = None, *, status: int | None = None
-) -> JSONResponse:
-    """The ``ErrorBody`` answer of ``error`` (an errno alone: its default texts), with the errno's HTTP status
-    unless ``status`` is given. A text that echoes what the caller sent may hold a NUL or a lone surrogate,
-    which ``ErrorBody`` (a ``WireModel``) refuses and UTF-8 cannot encode: those are shown as U+FFFD, so a
-    refusal never turns into a 500."""
+def error_response(error: ApiError | Errno, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The ``ErrorBody`` answer of ``error`` (an errno alone: its default texts). A text that echoes what the
+    caller sent may hold a NUL or a lone surrogate, which ``ErrorBody`` (a ``WireModel``) refuses and UTF-8
+    cannot encode: those are shown as U+FFFD, so a refusal never turns into a 500."""
     if isinstance(error, Errno):
         error = ApiError(error)
     body = error_body(error.errno, zh=_shown(error.zh), en=_shown(error.en), detail=error.detail)
     return JSONResponse(
         body.model_dump(mode="json"),
-        status_code=status or http_status(error.errno),
+        status_code=http_status(error.errno),
         headers=error.headers | (headers or {}),
     )
 

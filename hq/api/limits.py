@@ -2,8 +2,9 @@
 
 ``BodyLimit`` (ASGI middleware) refuses a declared Content-Length over the route's cap and stops
 counting bytes that go past it (413 with the route's errno); ``body_limits(settings)`` gives each route's
-cap: a push batch ``max_batch_bytes`` (``BATCH_TOO_LARGE``), any other JSON body ``max_json_bytes``
-(``VALIDATION``), a photo upload none here (it streams its body with its own cap, ``hq.api.photo_routes``).
+cap: a push batch ``max_batch_bytes`` (``BATCH_TOO_LARGE``), a zone file ``MAX_FILE_BYTES``
+(``ZONES_TOO_LARGE``), any other JSON body ``max_json_bytes`` (``BODY_TOO_LARGE``, saying the cap), a
+photo upload none here (it streams its body with its own cap, ``hq.api.photo_routes``).
 ``install_limits`` adds both middlewares to the app.
 """
 
@@ -115,7 +116,7 @@ def _too_large(path: str, cap: int, errno: Errno, language: str = "") -> Any:
             path=path,
             accept_language=language,
         )
-    if errno is not Errno.VALIDATION:
+    if errno is not Errno.BODY_TOO_LARGE:
         return error_response(errno)  # its own message (a push batch, a zone file)
     return error_response(
         ApiError(
@@ -123,8 +124,7 @@ def _too_large(path: str, cap: int, errno: Errno, language: str = "") -> Any:
             zh=f"请求内容过大：最多 {kib} KB",
             en=f"The request body is too large: at most {kib} KB",
             detail={"max_bytes": cap},
-        ),
-        status=413,  # VALIDATION's own status is 422: too large is 413, as for every other body
+        )
     )
 
 
@@ -138,7 +138,7 @@ def body_limits(settings: Settings) -> Limits:
             return settings.max_batch_bytes, Errno.BATCH_TOO_LARGE
         if path in ZONE_UPLOAD_PATHS:  # a GeoJSON file (hq.zones)
             return MAX_FILE_BYTES, Errno.ZONES_TOO_LARGE
-        return settings.max_json_bytes, Errno.VALIDATION
+        return settings.max_json_bytes, Errno.BODY_TOO_LARGE
 
     return limits
 

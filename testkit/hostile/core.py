@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -107,7 +108,19 @@ def error_problem(status: int, method: str, content: bytes) -> str | None:
 
 
 def open311_error(status: int, content: bytes) -> bool:
-    """An Open311 GeoReport v2 error answer: a list of ``{code, description}`` with ``code`` the status."""
+    """An Open311 GeoReport v2 error answer: a list of ``{code, description}`` with ``code`` the status, in
+    JSON or (a ``.xml`` path) as ``<errors><error><code/><description/></error>…</errors>``."""
+    if content.startswith(b"<?xml"):
+        try:
+            root = ET.fromstring(content)
+        except ET.ParseError:
+            return False
+        return (
+            root.tag == "errors"
+            and len(root) > 0
+            and all(e.tag == "error" and e.findtext("code") == str(status) and e.findtext("description")
+                    for e in root)
+        )  # fmt: skip
     try:
         errors = json.loads(content)
     except ValueError:

@@ -146,6 +146,7 @@ def known_values(target: Target) -> dict[str, str]:
     return {
         "order_id": order_id,  # a work order HQ filed (the Open311 request id is the same id)
         "request_id": order_id,
+        "service_code": "0510",  # an Open311 service definition (a violation code residents may report)
         "conflict_id": conflict_id,
         "case_id": case.id,
         "subject_id": target.subject_id,

@@ -63,8 +63,9 @@ def test_a_body_over_the_cap_says_the_cap(client: httpx.Client) -> None:
         headers={"content-type": "application/json"},
     )
     assert answer.status_code == 413
+    assert answer.status_code == 413
     refusal = answer.json()
-    assert refusal["code"] == "validation"
+    assert refusal["code"] == "body_too_large"
     assert refusal["message_zh"].startswith("请求内容过大：最多 ")
     assert refusal["message_en"].startswith("The request body is too large: at most ")
     assert refusal["detail"]["max_bytes"] > 0
