@@ -1,8 +1,9 @@
 """Evidence photos: any phone photo in, a small, upright, watermarked, hash-identified JPEG out.
 
-With its resize jobs (``mobile.photoresize``) and its decode plan and colour conversions
-(``mobile.photodecode``), the only code that imports PIL (Pillow 10.4 API: Flet's Android build ships
-that version). The pipeline:
+With its resize jobs (``mobile.photoresize``), its decode plan and colour conversions
+(``mobile.photodecode``) and its colour-profile conversion (``mobile.photocolour``), the only code that
+imports PIL (Pillow 10.4 API: Flet's Android build ships that version, built with libjpeg, FreeType and
+zlib only: no littlecms, no libwebp). The pipeline:
 
 1. refuse what cannot be a photo before decoding it: empty files, files over ``max_bytes``, headers that
    declare more than ``max_pixels`` (Pillow's own decompression-bomb checks are translated, never leaked);
@@ -23,7 +24,9 @@ that version). The pipeline:
    bands, each turned on its own (the turn moves the small image, never the source); for YCbCr, bands
    of the luma and one job per colour plane, made at half size (what the encoder's 4:2:0 keeps). A
    camera JPEG is resized while it decodes: the decoder gets the file in pieces, and the rows it has
-   finished are resized by a helper meanwhile (``_decode_streaming``);
+   finished are resized by a helper meanwhile (``_decode_streaming``). Colours coded for another RGB
+   space than sRGB (an embedded Display P3 or Adobe RGB profile) are then converted to sRGB
+   (``mobile.photocolour``), since the profile is not kept;
 4. the thumbnail from the upright image; burn in the watermark (``mobile.watermark.Watermark``: time
    with zone, GPS or 无定位, badge, case number, violation) with the shipped CJK font, encode a
    progressive optimised JPEG with no metadata at all (no EXIF, ICC, XMP or comment: the app records
@@ -56,6 +59,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFile, ImageFont
 
 from enforcement.text import LocalizedError
+from mobile.photocolour import to_srgb
 from mobile.photodecode import DecodePlan, PngLayout, decode_plan, png_layout, reduced_png
 from mobile.photodecode import output_mode as _output_mode
 from mobile.photodecode import to_rgb as _to_rgb
@@ -279,6 +283,7 @@ def _decode(
     with warnings.catch_warnings():  # our own pixel limit governs; Pillow's warning must not escape
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         image = _open(data, settings, cast(IO[bytes], pieces))
+        icc = image.info.get("icc_profile")  # the colour space its pixels are coded in (``to_srgb``)
         target = _fit(image.size, settings.long_edge)
         if pieces is not None and image.format in _JPEG_FORMATS:
             # DCT scaling: the smallest 1/2, 1/4, 1/8 that still covers target; a YCbCr-coded JPEG stays
@@ -286,7 +291,8 @@ def _decode(
             image.draft("YCbCr" if _ycc_coded(image) else None, target)
             orientation = _orientation(image)  # a JPEG's EXIF is in its header: no decoding needed
             if _streams(image, target):
-                return _decode_streaming(image, pieces, target, orientation, settings, pool, sized, also)
+                image = _decode_streaming(image, pieces, target, orientation, settings, pool, sized, also)
+                return _strip(to_srgb(image, icc))
             # one read of the whole file: the decoder gets all of it in one call instead of 64 KiB at a
             # time (no copies, no suspending and resuming between pieces: about 3 ms less at 48 MP)
             if isinstance(image, ImageFile.ImageFile):
@@ -313,7 +319,7 @@ def _decode(
             sized(upright_size(target, orientation), image.mode)
     image = resize_upright(_strip(image), target, orientation, pool)
     hashing.result()
-    return _strip(image)
+    return _strip(to_srgb(image, icc))
 
 
 #: A streamed JPEG reaches its decoder in this many pieces, each of at least _PIECE_BYTES.
