@@ -4,7 +4,11 @@ Chinese text is set in the shipped font (``assets/fonts/NotoSansSC-StreetPatrol.
 OpenType subset of Noto Sans CJK SC), embedded as a subset with a ToUnicode map, so text extracts from
 the PDF (``pdftotext``) as written. A character the main font lacks is set in the first fallback font that
 has it (``patrollog.style.FALLBACK_FONTS``: rare name hanzi, monochrome emoji); one that no shipped font has
-is never dropped silently: it prints as ``MISSING_MARK`` and is logged (``render_daylog`` returns them).
+is never dropped silently: it prints as ``MISSING_MARK`` and is logged (``render_daylog`` returns them) —
+Arabic script (Uyghur names) and Hebrew among them: no shipped font has them, and fpdf2 lays out neither
+right to left nor joined without HarfBuzz, which the phone lacks. Invisible characters (default-ignorable:
+a zero-width space or BOM pasted into a name, bidi controls, variation selectors) are left out where no
+font has them, and text typed with combining accents is composed first (``_visible``).
 A table cell holds at most ``MAX_CELL_LINES`` lines, the last ending in "…" (the CSV has the full text).
 Pages are A4 landscape: the head (date, squad, summary line, stages),
 the officers on shift, cases by type, seized items, fines and returned cases, then one row per case.
@@ -17,6 +21,8 @@ first 16 hex digits of the hash), so each printed log anchors HQ's audit chain o
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -244,16 +250,42 @@ def _cmap(pdf: FPDF, family: str) -> set[int]:
     return set(font.cmap) if isinstance(font, TTFFont) else set()
 
 
+#: Unicode's default-ignorable code points (DerivedCoreProperties.txt): invisible by definition, drawn as
+#: nothing where a font has no glyph for them (zero-width space and joiners, BOM, word joiner, bidi
+#: controls, soft hyphen, Hangul fillers, variation selectors, tags).
+_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)  # fmt: skip
+#: CJK compatibility ideographs: NFC maps each to its unified twin, which is another character of a name.
+_COMPATIBILITY = re.compile("([\uf900-\ufaff\U0002f800-\U0002fa1f]+)")
+
+
+def _ignorable(code: int) -> bool:
+    return any(first <= code <= last for first, last in _IGNORABLE)
+
+
+def _composed(text: str) -> str:
+    """``text`` in NFC (a letter typed with combining accents becomes the accented letter the fonts
+    have), except its CJK compatibility ideographs, which stay as typed."""
+    parts = _COMPATIBILITY.split(text)
+    return "".join(part if i % 2 else unicodedata.normalize("NFC", part) for i, part in enumerate(parts))
+
+
 def _visible(text: str, covered: set[int], missing: dict[str, None]) -> str:
-    """``text`` with each character no font covers replaced by ``MISSING_MARK`` (and noted in ``missing``);
-    line breaks and tabs pass."""
-    if not covered:
+    """``text`` as the PDF prints it: composed (``_composed``) when a font lacks one of its characters;
+    then each default-ignorable character no font has left out (it is drawn as nothing), and each other
+    character no font covers replaced by ``MISSING_MARK`` (and noted in ``missing``); line breaks and
+    tabs pass."""
+    if not covered or all(ord(ch) in covered for ch in text):
         return text
     out = []
-    for ch in text:
+    for ch in _composed(text):
         if ord(ch) in covered or ch in "\n\r\t":
             out.append(ch)
-        else:
+        elif not _ignorable(ord(ch)):
             missing.setdefault(ch)
             out.append(MISSING_MARK)
     return "".join(out)
