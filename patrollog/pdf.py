@@ -35,6 +35,7 @@ from fpdf.fonts import FontFace, TTFFont
 
 from enforcement.model import Stage
 from enforcement.staging import stage_name
+from enforcement.text import ignorable
 from patrollog.csvlog import hhmm
 from patrollog.daylog import DISPOSITION_ZH, CaseLine, DayLog
 from patrollog.style import FALLBACK_FONTS, MAIN_FONT_FILE
@@ -250,21 +251,8 @@ def _cmap(pdf: FPDF, family: str) -> set[int]:
     return set(font.cmap) if isinstance(font, TTFFont) else set()
 
 
-#: Unicode's default-ignorable code points (DerivedCoreProperties.txt): invisible by definition, drawn as
-#: nothing where a font has no glyph for them (zero-width space and joiners, BOM, word joiner, bidi
-#: controls, soft hyphen, Hangul fillers, variation selectors, tags).
-_IGNORABLE = (
-    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
-    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
-    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
-)  # fmt: skip
 #: CJK compatibility ideographs: NFC maps each to its unified twin, which is another character of a name.
 _COMPATIBILITY = re.compile("([\uf900-\ufaff\U0002f800-\U0002fa1f]+)")
-
-
-def _ignorable(code: int) -> bool:
-    return any(first <= code <= last for first, last in _IGNORABLE)
 
 
 def _composed(text: str) -> str:
@@ -285,7 +273,7 @@ def _visible(text: str, covered: set[int], missing: dict[str, None]) -> str:
     for ch in _composed(text):
         if ord(ch) in covered or ch in "\n\r\t":
             out.append(ch)
-        elif not _ignorable(ord(ch)):
+        elif not ignorable(ch):
             missing.setdefault(ch)
             out.append(MISSING_MARK)
     return "".join(out)
