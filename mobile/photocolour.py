@@ -26,6 +26,7 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 from PIL import Image, ImageFilter
 
@@ -217,23 +218,8 @@ def _inverse(m: Matrix) -> Matrix:
 
 
 def _product(m: Matrix, n: Matrix) -> Matrix:
-    return (
-        (
-            sum(m[0][k] * n[k][0] for k in range(3)),
-            sum(m[0][k] * n[k][1] for k in range(3)),
-            sum(m[0][k] * n[k][2] for k in range(3)),
-        ),
-        (
-            sum(m[1][k] * n[k][0] for k in range(3)),
-            sum(m[1][k] * n[k][1] for k in range(3)),
-            sum(m[1][k] * n[k][2] for k in range(3)),
-        ),
-        (
-            sum(m[2][k] * n[k][0] for k in range(3)),
-            sum(m[2][k] * n[k][1] for k in range(3)),
-            sum(m[2][k] * n[k][2] for k in range(3)),
-        ),
-    )
+    rows = [tuple(sum(m[i][k] * n[k][j] for k in range(3)) for j in range(3)) for i in range(3)]
+    return cast(Matrix, tuple(rows))
 
 
 # JPEG's (JFIF's) full-range YCbCr, as libjpeg converts it (on 0..1 values).
@@ -270,6 +256,14 @@ def _lut(icc: bytes, mode: str) -> ImageFilter.Color3DLUT | None:
     profile = rgb_profile(icc)
     if profile is None:
         return None
+    try:
+        return ImageFilter.Color3DLUT(LUT_SIZE, _table(profile, mode))
+    except (ArithmeticError, ValueError, TypeError):  # a curve that fails between the points it was tried at
+        return None
+
+
+def _table(profile: RgbProfile, mode: str) -> list[float]:
+    """``_lut``'s table: ``LUT_SIZE`` cubed entries of three values, the first channel changing fastest."""
     (m00, m01, m02), (m10, m11, m12), (m20, m21, m22) = _product(_inverse(_SRGB_COLORANTS), profile.colorants)
     axis = [i / (LUT_SIZE - 1) for i in range(LUT_SIZE)]
     table: list[float] = []
@@ -285,7 +279,7 @@ def _lut(icc: bytes, mode: str) -> ImageFilter.Color3DLUT | None:
                         _srgb_encode(m10 * lr + m11 * lg + m12 * lb),
                         _srgb_encode(m20 * lr + m21 * lg + m22 * lb),
                     )
-        return ImageFilter.Color3DLUT(LUT_SIZE, table)
+        return table
     lin_r, lin_g, lin_b = ([curve(x) for x in axis] for curve in profile.curves)  # once per grid value
     for lb in lin_b:
         for lg in lin_g:
@@ -295,4 +289,4 @@ def _lut(icc: bytes, mode: str) -> ImageFilter.Color3DLUT | None:
                     _srgb_encode(m10 * lr + m11 * lg + m12 * lb),
                     _srgb_encode(m20 * lr + m21 * lg + m22 * lb),
                 )
-    return ImageFilter.Color3DLUT(LUT_SIZE, table)
+    return table
