@@ -8,7 +8,10 @@ violation to allow it, an inventory receipt and two officers present; a stage ot
 needs a written reason; an amendment names the version it replaces.
 
 ``validate_subject`` returns a normalised copy of a subject (plate, phone, ID number in canonical form,
-text trimmed) or raises ``CaseValidationError`` naming the ``Subject`` field.
+text trimmed of spaces and invisible characters at its ends: ``enforcement.text.trimmed``) or raises
+``CaseValidationError`` naming the ``Subject`` field. A required text counts only with something that
+shows (``enforcement.text.blank``): a shop "named" by a zero-width space, or a stage override "reason" of
+four of them, is refused like an empty one. Inside a text, every character is kept as typed.
 
 Every free-text field is bounded by ``enforcement.limits.TEXT_LIMITS`` (a ``TextTooLongError`` naming the
 field); HQ applies the same table to every pushed record.
@@ -49,9 +52,10 @@ from enforcement.model import (
     SubjectKind,
     local_date,
 )
+from enforcement.text import blank, trimmed, visible_length
 
 MAX_PHOTOS = 9
-#: A stage override reason needs at least this many non-space characters ("屡教不改" is 4).
+#: A stage override reason needs at least this many characters that show ("屡教不改" is 4).
 MIN_REASON_CHARS = 4
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -66,12 +70,15 @@ _KIND_ZH = {
 
 
 def clean_reason(text: str) -> str:
-    """A written reason with surrounding space removed and inner runs of space collapsed."""
-    return " ".join(text.split())
+    """A written reason with surrounding space (and invisible characters) removed and inner runs of space
+    collapsed."""
+    return trimmed(" ".join(text.split()))
 
 
 def reason_is_enough(text: str) -> bool:
-    return len("".join(text.split())) >= MIN_REASON_CHARS
+    """At least ``MIN_REASON_CHARS`` characters that show (zero-width and other invisible ones do not
+    count: four zero-width spaces are no reason)."""
+    return visible_length(text) >= MIN_REASON_CHARS
 
 
 def _problem(field: str, en: str, zh: str) -> CaseValidationError:
@@ -220,7 +227,7 @@ def _location(location: Location) -> Iterator[CaseValidationError]:
             math.isfinite(location.accuracy_m) and location.accuracy_m >= 0
         ):
             yield _problem("location", "the GPS accuracy is invalid", "定位精度无效，请重新定位")
-    elif not location.address.strip() and not location.no_fix_reason.strip():
+    elif blank(location.address) and blank(location.no_fix_reason):
         yield _problem(
             "location",
             "get a GPS fix, type the address, or say why there is no fix",
@@ -302,14 +309,14 @@ def _disposition(case: Case, violation: Violation | None) -> Iterator[CaseValida
             "a fine is recorded only when the disposition is a penalty",
             "只有处置方式为“罚款”时才填写罚款金额",
         )
-    if disposition is Disposition.WARNING_NOTICE and not case.warning_notice_no.strip():
+    if disposition is Disposition.WARNING_NOTICE and blank(case.warning_notice_no):
         yield _problem("warning_notice_no", "enter the warning notice number", "请填写警告通知书编号")
     if disposition is Disposition.RECTIFY_ORDER:
         day = local_date(case.occurred_at) if case.occurred_at.tzinfo is not None else None
         problem = deadline_problem(case.rectify_deadline, day)
         if problem is not None:
             yield problem
-    if disposition is Disposition.REFERRED and not case.referred_to.strip():
+    if disposition is Disposition.REFERRED and blank(case.referred_to):
         yield _problem("referred_to", "enter the department the case is referred to", "请填写移交部门")
 
 
@@ -331,7 +338,7 @@ def _penalty(case: Case, violation: Violation | None) -> Iterator[CaseValidation
             problem = fine_problem(case.fine_yuan, violation)
             if problem is not None:
                 yield problem
-    if not case.legal_basis.strip():
+    if blank(case.legal_basis):
         yield _problem("legal_basis", "cite the legal basis of the penalty", "请填写处罚依据")
 
 
@@ -424,7 +431,7 @@ def _seizure(case: Case, violation: Violation | None) -> Iterator[CaseValidation
             f"“{violation.name_zh}”不允许暂扣物品",
         )
     for item in case.seized_items:
-        if not item.kind.strip():
+        if blank(item.kind):
             yield _problem("seized_items", "name each seized item", "请填写暂扣物品名称")
         elif item.quantity < 1:
             yield _problem(
@@ -432,7 +439,7 @@ def _seizure(case: Case, violation: Violation | None) -> Iterator[CaseValidation
                 f"the quantity of '{item.kind}' must be at least 1",
                 f"暂扣物品“{item.kind}”的数量至少为1",
             )
-    if not case.seizure_receipt_no.strip():
+    if blank(case.seizure_receipt_no):
         yield _problem(
             "seizure_receipt_no",
             "enter the number of the seizure inventory (made in duplicate)",
@@ -522,14 +529,14 @@ def validate_subject(subject: Subject) -> Subject:
     result = replace(
         subject,
         kind=kind,
-        name=subject.name.strip(),
+        name=trimmed(subject.name),
         phone=phone,
         plate=plate,
         plate_written=_plate_written(subject, plate),
-        address=subject.address.strip(),
-        description=subject.description.strip(),
+        address=trimmed(subject.address),
+        description=trimmed(subject.description),
         id_number=id_number,
-        district=subject.district.strip(),
+        district=trimmed(subject.district),
     )
     _check_kind_fields(result)
     return result

@@ -1,8 +1,9 @@
 """Evidence photos: any phone photo in, a small, upright, watermarked, hash-identified JPEG out.
 
-With its resize jobs (``mobile.photoresize``) and its decode plan and colour conversions
-(``mobile.photodecode``), the only code that imports PIL (Pillow 10.4 API: Flet's Android build ships
-that version). The pipeline:
+With its resize jobs (``mobile.photoresize``), its decode plan and colour conversions
+(``mobile.photodecode``) and its colour-profile conversion (``mobile.photocolour``), the only code that
+imports PIL (Pillow 10.4 API: Flet's Android build ships that version, built with libjpeg, FreeType and
+zlib only: no littlecms, no libwebp). The pipeline:
 
 1. refuse what cannot be a photo before decoding it: empty files, files over ``max_bytes``, headers that
    declare more than ``max_pixels`` (Pillow's own decompression-bomb checks are translated, never leaked);
@@ -23,7 +24,9 @@ that version). The pipeline:
    bands, each turned on its own (the turn moves the small image, never the source); for YCbCr, bands
    of the luma and one job per colour plane, made at half size (what the encoder's 4:2:0 keeps). A
    camera JPEG is resized while it decodes: the decoder gets the file in pieces, and the rows it has
-   finished are resized by a helper meanwhile (``_decode_streaming``);
+   finished are resized by a helper meanwhile (``_decode_streaming``). Colours coded for another RGB
+   space than sRGB (an embedded Display P3 or Adobe RGB profile) are then converted to sRGB
+   (``mobile.photocolour``), since the profile is not kept;
 4. the thumbnail from the upright image; burn in the watermark (``mobile.watermark.Watermark``: time
    with zone, GPS or 无定位, badge, case number, violation) with the shipped CJK font, encode a
    progressive optimised JPEG with no metadata at all (no EXIF, ICC, XMP or comment: the app records
@@ -53,15 +56,24 @@ from pathlib import Path
 from typing import IO, cast
 
 from fontTools.ttLib import TTFont
-from PIL import Image, ImageDraw, ImageFile, ImageFont
+from PIL import Image, ImageDraw, ImageFile, ImageFont, WebPImagePlugin
 
-from enforcement.text import LocalizedError
+from mobile import photoerrors
+from mobile.photocolour import to_srgb
 from mobile.photodecode import DecodePlan, PngLayout, decode_plan, png_layout, reduced_png
 from mobile.photodecode import output_mode as _output_mode
 from mobile.photodecode import to_rgb as _to_rgb
 from mobile.photodecode import ycc_coded as _ycc_coded
+from mobile.photoerrors import PhotoError
 from mobile.photoresize import Jobs, Pieces, Resize, Stream, resize_upright, serve, upright_size
-from mobile.photowhole import HEIF_SUPPORTED, WholeSource, looks_heif, whole_plan, whole_reduced, whole_source
+from mobile.photowhole import (
+    HEIF_SUPPORTED,
+    WholeSource,
+    sniffed_format,
+    whole_plan,
+    whole_reduced,
+    whole_source,
+)
 from mobile.watermark import Watermark
 from patrollog.style import FALLBACK_FONTS, MAIN_FONT_FILE
 
@@ -94,19 +106,6 @@ __all__ = [
     "text_runs",
 ]
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
-
-
-class PhotoError(LocalizedError):
-    """A photo the app cannot use; the officer reads why, and the rest of the form stays as typed.
-
-    Codes: empty, not_image, truncated, too_large, too_many_pixels, too_much_memory, unsupported_format,
-    no_font.
-    """
-
-    code = "photo"
-
-    def __init__(self, code: str, en: str, zh: str) -> None:
-        super().__init__(en, zh=zh, field="photos", code=code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,55 +186,25 @@ def _sha256(data: bytes) -> str:
 # -- decoding -------------------------------------------------------------------------------------------
 def _check_bytes(data: bytes, settings: PhotoSettings) -> None:
     if not data:
-        raise PhotoError(
-            "empty",
-            "The photo file is empty (0 bytes); take or choose it again",
-            "照片文件是空的（0 字节），请重新拍摄或选择",
-        )
+        raise photoerrors.empty()
     if len(data) > settings.max_bytes:
-        mb, limit = len(data) / 2**20, settings.max_bytes / 2**20
-        raise PhotoError(
-            "too_large",
-            f"The photo file is too large ({mb:.1f} MB; the limit is {limit:.0f} MB)",
-            f"照片文件过大（{mb:.1f} MB，上限 {limit:.0f} MB）",
-        )
+        raise photoerrors.too_large(len(data), settings.max_bytes)
 
 
 def _too_many_pixels(pixels: int | None, settings: PhotoSettings) -> PhotoError:
-    limit = f"{settings.max_pixels / 1e6:.0f}"
-    if pixels is None:  # Pillow's own limit tripped before ours could measure
-        return PhotoError(
-            "too_many_pixels",
-            f"The photo has too many pixels to decode (the limit is {limit} MP)",
-            f"照片像素过多，无法解码（上限 {limit} 百万像素）",
-        )
-    return PhotoError(
-        "too_many_pixels",
-        f"The photo has too many pixels ({pixels / 1e6:.0f} MP; the limit is {limit} MP)",
-        f"照片像素过多（{pixels / 1e6:.0f} 百万像素，上限 {limit} 百万像素）",
-    )
+    return photoerrors.too_many_pixels(pixels, settings.max_pixels)
 
 
 def _unsupported(kind: str) -> PhotoError:
-    if kind == "HEIF":
-        return PhotoError(
-            "unsupported_format",
-            "HEIC photos cannot be read on this phone; set the camera to JPEG (most compatible)",
-            "本机无法读取 HEIC 照片，请把相机格式设为 JPEG（兼容性最佳）",
-        )
-    return PhotoError(
-        "unsupported_format",
-        f"Unsupported image format {kind}; use a JPEG, PNG or HEIC photo",
-        f"不支持的图片格式 {kind}，请使用 JPEG、PNG 或 HEIC 照片",
-    )
-
-
-def _corrupt() -> PhotoError:
-    return PhotoError(
-        "truncated",
-        "The photo file is incomplete or damaged; take or choose it again",
-        "照片文件不完整或已损坏，请重新拍摄或选择",
-    )
+    """``photoerrors.unsupported`` naming what this build reads: WebP only where Pillow has libwebp
+    (Flet's Android Pillow has not), HEIC only with pillow-heif."""
+    readable = [
+        "JPEG",
+        "PNG",
+        *(["WebP"] if WebPImagePlugin.SUPPORTED else []),
+        *(["HEIC"] if HEIF_SUPPORTED else []),
+    ]
+    return photoerrors.unsupported(kind, readable)
 
 
 def _open(data: bytes, settings: PhotoSettings, fp: IO[bytes] | None = None) -> Image.Image:
@@ -245,11 +214,14 @@ def _open(data: bytes, settings: PhotoSettings, fp: IO[bytes] | None = None) -> 
     except Image.DecompressionBombError:
         raise _too_many_pixels(None, settings) from None
     except Image.UnidentifiedImageError:
-        if looks_heif(data):
-            raise (_corrupt() if HEIF_SUPPORTED else _unsupported("HEIF")) from None
-        raise PhotoError("not_image", "The file is not an image", "所选文件不是图片") from None
+        kind = sniffed_format(data)  # a format this build has no decoder for, or a damaged HEIC
+        if kind is not None:
+            raise (
+                photoerrors.corrupt() if kind == "HEIF" and HEIF_SUPPORTED else _unsupported(kind)
+            ) from None
+        raise photoerrors.not_image() from None
     except _DECODE_ERRORS:
-        raise _corrupt() from None
+        raise photoerrors.corrupt() from None
     accepted = _JPEG_FORMATS | {"PNG", "WEBP"} | ({"HEIF"} if HEIF_SUPPORTED else set())
     if image.format not in accepted:
         raise _unsupported(image.format or "?")
@@ -278,7 +250,11 @@ def _decode(
     pieces = Pieces(data) if jpeg else None
     with warnings.catch_warnings():  # our own pixel limit governs; Pillow's warning must not escape
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        # Pillow warns before it gives up on a format it has no decoder for (WebP without libwebp): the
+        # refusal says it (``_unsupported``)
+        warnings.filterwarnings("ignore", "image file could not be identified", UserWarning)
         image = _open(data, settings, cast(IO[bytes], pieces))
+        icc = image.info.get("icc_profile")  # the colour space its pixels are coded in (``to_srgb``)
         target = _fit(image.size, settings.long_edge)
         if pieces is not None and image.format in _JPEG_FORMATS:
             # DCT scaling: the smallest 1/2, 1/4, 1/8 that still covers target; a YCbCr-coded JPEG stays
@@ -286,7 +262,8 @@ def _decode(
             image.draft("YCbCr" if _ycc_coded(image) else None, target)
             orientation = _orientation(image)  # a JPEG's EXIF is in its header: no decoding needed
             if _streams(image, target):
-                return _decode_streaming(image, pieces, target, orientation, settings, pool, sized, also)
+                image = _decode_streaming(image, pieces, target, orientation, settings, pool, sized, also)
+                return _strip(to_srgb(image, icc))
             # one read of the whole file: the decoder gets all of it in one call instead of 64 KiB at a
             # time (no copies, no suspending and resuming between pieces: about 3 ms less at 48 MP)
             if isinstance(image, ImageFile.ImageFile):
@@ -313,7 +290,7 @@ def _decode(
             sized(upright_size(target, orientation), image.mode)
     image = resize_upright(_strip(image), target, orientation, pool)
     hashing.result()
-    return _strip(image)
+    return _strip(to_srgb(image, icc))
 
 
 #: A streamed JPEG reaches its decoder in this many pieces, each of at least _PIECE_BYTES.
@@ -391,7 +368,7 @@ def _decode_errors(image: Image.Image, settings: PhotoSettings) -> Iterator[None
     except MemoryError:
         raise _too_many_pixels(image.width * image.height, settings) from None
     except _DECODE_ERRORS:
-        raise _corrupt() from None
+        raise photoerrors.corrupt() from None
 
 
 def _strip(image: Image.Image) -> Image.Image:
@@ -430,15 +407,8 @@ def _check_budget(
         plan = decode_plan(image.mode, image.size, target, image.format, source.bits, source.interlaced)
     if plan.total <= settings.decode_budget:
         return
-    need, limit = plan.total / 2**20, settings.decode_budget / 2**20
-    kind = image.format or "?"
-    raise PhotoError(
-        "too_much_memory",
-        f"This {kind} image is too large to open on the phone ({image.width} x {image.height} px, "
-        f"{image.mode}: it would need {need:.0f} MB; the limit is {limit:.0f} MB). "
-        "Take the photo with the camera (JPEG) or choose a smaller image",
-        f"这张 {kind} 图片太大，手机无法打开（{image.width} x {image.height} 像素，{image.mode}："
-        f"需要 {need:.0f} MB 内存，上限 {limit:.0f} MB）。请用相机拍摄（JPEG）或选择较小的图片",
+    raise photoerrors.too_much_memory(
+        image.format or "?", image.size, image.mode, plan.total, settings.decode_budget
     )
 
 

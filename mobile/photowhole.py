@@ -47,6 +47,7 @@ __all__ = [
     "looks_heif",
     "reduced_heif",
     "reduced_webp",
+    "sniffed_format",
     "webp_plan",
     "webp_source",
     "whole_plan",
@@ -62,6 +63,21 @@ _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b
 def looks_heif(data: bytes) -> bool:
     """Whether ``data`` starts as a HEIF file does (what Pillow cannot identify without pillow-heif)."""
     return data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS
+
+
+def sniffed_format(data: bytes) -> str | None:
+    """The image format ``data`` starts as, for a file Pillow could not identify: one this build of
+    Pillow has no decoder for (Flet's Android Pillow has no libwebp; Pillow 10.4 knows no AVIF or JPEG
+    XL; pillow-heif is not on every phone); None for a file that is no image format known here."""
+    if looks_heif(data):
+        return "HEIF"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis"):
+        return "AVIF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data[:2] == b"\xff\x0a" or data[:12] == b"\0\0\0\x0cJXL \r\n\x87\n":
+        return "JPEG XL"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,11 @@ Chinese text is set in the shipped font (``assets/fonts/NotoSansSC-StreetPatrol.
 OpenType subset of Noto Sans CJK SC), embedded as a subset with a ToUnicode map, so text extracts from
 the PDF (``pdftotext``) as written. A character the main font lacks is set in the first fallback font that
 has it (``patrollog.style.FALLBACK_FONTS``: rare name hanzi, monochrome emoji); one that no shipped font has
-is never dropped silently: it prints as ``MISSING_MARK`` and is logged (``render_daylog`` returns them).
+is never dropped silently: it prints as ``MISSING_MARK`` and is logged (``render_daylog`` returns them) —
+Arabic script (Uyghur names) and Hebrew among them: no shipped font has them, and fpdf2 lays out neither
+right to left nor joined without HarfBuzz, which the phone lacks. Invisible characters (default-ignorable:
+a zero-width space or BOM pasted into a name, bidi controls, variation selectors) are left out where no
+font has them, and text typed with combining accents is composed first (``_visible``).
 A table cell holds at most ``MAX_CELL_LINES`` lines, the last ending in "…" (the CSV has the full text).
 Pages are A4 landscape: the head (date, squad, summary line, stages),
 the officers on shift, cases by type, seized items, fines and returned cases, then one row per case.
@@ -17,6 +21,8 @@ first 16 hex digits of the hash), so each printed log anchors HQ's audit chain o
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +35,7 @@ from fpdf.fonts import FontFace, TTFFont
 
 from enforcement.model import Stage
 from enforcement.staging import stage_name
+from enforcement.text import ignorable
 from patrollog.csvlog import hhmm
 from patrollog.daylog import DISPOSITION_ZH, CaseLine, DayLog
 from patrollog.style import FALLBACK_FONTS, MAIN_FONT_FILE
@@ -244,16 +251,29 @@ def _cmap(pdf: FPDF, family: str) -> set[int]:
     return set(font.cmap) if isinstance(font, TTFFont) else set()
 
 
+#: CJK compatibility ideographs: NFC maps each to its unified twin, which is another character of a name.
+_COMPATIBILITY = re.compile("([\uf900-\ufaff\U0002f800-\U0002fa1f]+)")
+
+
+def _composed(text: str) -> str:
+    """``text`` in NFC (a letter typed with combining accents becomes the accented letter the fonts
+    have), except its CJK compatibility ideographs, which stay as typed."""
+    parts = _COMPATIBILITY.split(text)
+    return "".join(part if i % 2 else unicodedata.normalize("NFC", part) for i, part in enumerate(parts))
+
+
 def _visible(text: str, covered: set[int], missing: dict[str, None]) -> str:
-    """``text`` with each character no font covers replaced by ``MISSING_MARK`` (and noted in ``missing``);
-    line breaks and tabs pass."""
-    if not covered:
+    """``text`` as the PDF prints it: composed (``_composed``) when a font lacks one of its characters;
+    then each default-ignorable character no font has left out (it is drawn as nothing), and each other
+    character no font covers replaced by ``MISSING_MARK`` (and noted in ``missing``); line breaks and
+    tabs pass."""
+    if not covered or all(ord(ch) in covered for ch in text):
         return text
     out = []
-    for ch in text:
+    for ch in _composed(text):
         if ord(ch) in covered or ch in "\n\r\t":
             out.append(ch)
-        else:
+        elif not ignorable(ch):
             missing.setdefault(ch)
             out.append(MISSING_MARK)
     return "".join(out)

@@ -7,7 +7,8 @@ On the phone side one module owns each outside library: sqlite3 and sqlite_utils
 (mobile/store.py and its parts, mobile/store_*.py), PIL only in the photo pipeline (mobile/photos.py, its
 resize jobs mobile/photoresize.py, its decode plan mobile/photodecode.py with its PNG rows in pieces
 mobile/photopngrows.py, which only photodecode.py imports, and its WebP/HEIC decoding
-mobile/photowhole.py, which only photos.py imports; pillow_heif only there, ctypes only in the libwebp
+mobile/photowhole.py, which only photos.py imports, and its colour-profile conversion mobile/photocolour.py,
+no littlecms; pillow_heif only in photowhole.py, ctypes only in the libwebp
 binding mobile/photowebp.py and the libheif tile binding mobile/photoheif.py, which import no PIL), httpx
 only in the HQ client (mobile/hqclient/). sync/ is what phone and HQ share: it imports neither. At HQ the
 database drivers (sqlite3, psycopg) stay in hq/storage/, which hands its callers its own errors; boto3 only
@@ -88,6 +89,7 @@ def test_views_talk_only_to_state() -> None:
                 "mobile/photodecode.py",
                 "mobile/photopngrows.py",
                 "mobile/photowhole.py",
+                "mobile/photocolour.py",
             },
         ),
         ("pillow_heif", {"mobile/photowhole.py"}),
@@ -160,6 +162,7 @@ def test_the_resize_jobs_belong_to_the_photo_pipeline() -> None:
         "mobile/photowhole.py",
         "mobile/photowebp.py",
         "mobile/photoheif.py",
+        "mobile/photocolour.py",
     }
     parts = (
         "mobile.photoresize",
@@ -168,6 +171,7 @@ def test_the_resize_jobs_belong_to_the_photo_pipeline() -> None:
         "mobile.photowhole",
         "mobile.photowebp",
         "mobile.photoheif",
+        "mobile.photocolour",
     )
     for part in parts:
         users = [
@@ -177,8 +181,10 @@ def test_the_resize_jobs_belong_to_the_photo_pipeline() -> None:
             if part in modules_imported(path) and path.relative_to(ROOT).as_posix() not in pipeline
         ]
         assert users == []
-    for part in ("mobile.photoresize", "mobile.photodecode", "mobile.photowhole"):
+    for part in ("mobile.photoresize", "mobile.photodecode", "mobile.photowhole", "mobile.photocolour"):
         assert part in modules_imported(ROOT / "mobile" / "photos.py")
+    # colour profiles are converted without littlecms, which Flet's Android Pillow lacks
+    assert not any("ImageCms" in name for name in modules_imported(ROOT / "mobile" / "photocolour.py"))
     assert "mobile.photopngrows" in modules_imported(ROOT / "mobile" / "photodecode.py")
     for binding in ("photowebp", "photoheif"):
         assert f"mobile.{binding}" in modules_imported(ROOT / "mobile" / "photowhole.py")

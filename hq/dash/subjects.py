@@ -159,7 +159,9 @@ def _merged(tx: Tx, pair: SubjectPair, district: str) -> str:
     alias, survivor = tx.get_subject(alias_row.alias_id), tx.get_subject(alias_row.survivor_id)
     names = [(s.name or subject_plate(s) or s.id[:8]) if s else "?" for s in (alias, survivor)]
     return (
-        f'<tr id="merged-{escape(alias_row.alias_id)}"><td>{escape(names[0])} → {escape(names[1])}</td>'
+        # each name isolated: a bidi override pasted into one must not reorder the arrow and the other
+        f'<tr id="merged-{escape(alias_row.alias_id)}"><td><bdi>{escape(names[0])}</bdi> → '
+        f"<bdi>{escape(names[1])}</bdi></td>"
         f"<td>{escape(_local(alias_row.at))}</td><td>{escape(alias_row.by_badge)}</td>"
         f'<td><form method="post" action="{PAGE}/unmerge">{_hidden(alias=alias_row.alias_id)}'
         f'{_hidden(district=district)}<button type="submit">撤销合并</button></form></td></tr>'

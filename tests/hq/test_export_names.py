@@ -81,3 +81,54 @@ def test_export_and_daylog_name_subject_place_fine_and_stages(storage: Storage) 
     )
     assert lines[vendor_case.id].subject == "流动摊贩：推三轮车卖烤红薯"
     assert Stage(lines[truck_case.id].stage) is Stage.PERSUASION
+
+
+#: Names as officers meet them: Extensions B and G, emoji only (a ZWJ family), a flag, a variation
+#: selector, a combining accent (as typed), right to left, one character, an invisible character inside.
+RARE_NAMES = (
+    "𠀀𪚥",
+    "𰻞𰻞面馆",
+    "👨\u200d👩\u200d👧\u200d👦",
+    "🇨🇳小卖部",
+    "葛\U000e0100记",
+    "Jose\u0301",
+    "مەمەت",
+    "王",
+    "赵\u200b六",
+)
+
+
+def test_rare_names_go_through_ingest_into_the_export_and_the_day_log_intact(storage: Storage) -> None:
+    with storage.transaction() as tx:
+        tx.put_squad(SQUAD1)
+        tx.put_user(UserRow(officer=OFFICER, pin_hash="x"))
+    subjects = [
+        Subject(f"a0000000-0000-4000-8000-{n:012d}", SubjectKind.MOBILE_VENDOR, name=name, district=DISTRICT)
+        for n, name in enumerate(RARE_NAMES, start=10)
+    ]
+    # pasted with spaces and invisible characters around it: trimmed at ingest (enforcement.text.trimmed)
+    padded = replace(subjects[0], name=f"\u3000\u200b{subjects[0].name}\u00a0\ufeff")
+    cases = [
+        replace(make_case(OFFICER, seq=i, subject_id=s.id), subject_unknown=False)
+        for i, s in enumerate(subjects, start=1)
+    ]
+    records = [
+        PushRecord(kind=kind, id=r.id, device_seq=i, payload=to_json_dict(r))
+        for i, (kind, r) in enumerate(
+            [("subject", padded), *(("subject", s) for s in subjects[1:]), *(("case", c) for c in cases)],
+            start=1,
+        )
+    ]
+    results = ingest_batch(
+        storage, OFFICER, f"dev-{OFFICER.badge}", records, catalogue=load_catalogue(), now=NOW
+    )
+    assert all(r.acked for r in results), results
+    out = io.StringIO()
+    write_cases_csv(storage, out)
+    exported = {r["case_id"]: r["subject_name"] for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    with storage.transaction(readonly=True) as tx:
+        log = load_daylog(tx, SQUAD1.code, date(2026, 11, 22), load_catalogue())
+    logged = {line.case_id: line.subject for line in log.lines}
+    for case, name in zip(cases, RARE_NAMES, strict=True):
+        assert exported[case.id].endswith(name), (exported[case.id], name)
+        assert logged[case.id].endswith(name), (logged[case.id], name)

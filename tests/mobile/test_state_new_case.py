@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import struct
+import zlib
 from dataclasses import replace
 
 import pytest
+from PIL import Image
 
 from enforcement.model import (
     CaseValidationError,
@@ -131,6 +135,48 @@ def test_a_bad_photo_changes_nothing(app: AppState, clock: PhoneClock) -> None:
     assert drafts.resume() == before
     assert len(before.photos) == 1
     assert before.address == "人民路 12 号门口"
+
+
+def bad_photos() -> dict[str, bytes]:
+    """What officers' phones and partners send that is no usable photo: each is refused in both languages."""
+
+    def encoded(image: Image.Image, fmt: str, **params: object) -> bytes:
+        out = io.BytesIO()
+        image.save(out, fmt, **params)
+        return out.getvalue()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    good = photo(3)
+    bomb_ihdr = struct.pack(">IIBBBBB", 30_000, 30_000, 8, 2, 0, 0, 0)  # 900 MP declared, 1 KB sent
+    return {
+        "empty": b"",
+        "text named .jpg": "这不是照片\n".encode(),
+        "truncated jpeg": good[: len(good) // 2],
+        "decompression bomb": b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", bomb_ihdr)
+        + chunk(b"IDAT", zlib.compress(bytes(1024))),
+        "gif": encoded(Image.new("RGB", (64, 48), "red"), "GIF"),
+        "avif-like": struct.pack(">I", 28) + b"ftypavif\0\0\0\0avifmif1miaf" + bytes(64),
+    }
+
+
+def test_no_bad_photo_costs_the_draft_or_its_photos(app: AppState, clock: PhoneClock) -> None:
+    vendor_case(app, clock)
+    drafts = app.drafts
+    drafts.update(address="人民路 12 号门口")
+    kept = asyncio.run(drafts.add_photo(photo(2)))
+    before = drafts.resume()
+    assert before is not None
+    for name, data in bad_photos().items():
+        with pytest.raises(PhotoError) as err:
+            asyncio.run(drafts.add_photo(data))
+        assert err.value.message("zh") != err.value.message("en"), name
+        assert drafts.resume() == before, name
+        assert drafts.busy_photos == 0
+    assert drafts.thumbnail(kept.sha256)  # the photo already added is still there, file and all
+    assert [p.sha256 for p in before.photos] == [kept.sha256]
 
 
 def test_seizure_needs_receipt_and_second_officer(app: AppState, clock: PhoneClock) -> None:

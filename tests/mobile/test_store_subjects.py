@@ -204,3 +204,37 @@ def test_address_matches_come_after_name_matches() -> None:
     by_address = store.save_subject(make_subject(kind=SubjectKind.SHOP, name="老李面馆", address="人民路8号"))
     assert [s.id for s in store.search_subjects("人民")] == [by_name.id, by_address.id]
     assert [s.id for s in store.search_subjects("人民", limit=1)] == [by_name.id]
+
+
+#: Names as officers meet them (rare hanzi of Extensions B-G, emoji only, a ZWJ family, a flag, variation
+#: selectors, combining accents, right to left, one character, an invisible character inside), each with a
+#: query that must find it first.
+NAMES_AND_QUERIES = (
+    ("𠀀", "𠀀"),
+    ("李𪚥", "𪚥"),
+    ("𰻞𰻞面馆", "𰻞𰻞"),
+    ("👨\u200d👩\u200d👧\u200d👦", "👨\u200d👩\u200d👧\u200d👦"),
+    ("🇨🇳", "🇨🇳"),
+    ("❤\ufe0f", "❤"),
+    ("葛\U000e0100", "葛"),
+    ("Jose\u0301", "José"),  # typed decomposed, searched composed
+    ("مەمەت", "مەمەت"),
+    ("王", "王"),
+    ("赵\u200b六", "赵六"),
+)
+
+
+def test_names_in_rare_characters_round_trip_and_are_found() -> None:
+    store = open_store()
+    saved = {name: store.save_subject(make_subject(name=name, phone="")) for name, _ in NAMES_AND_QUERIES}
+    for name, query in NAMES_AND_QUERIES:
+        again = store.get_subject(saved[name].id)
+        assert again is not None
+        assert again.name == name
+        found = store.search_subjects(query)
+        assert found, name
+        assert found[0].id == saved[name].id, (name, [s.name for s in found])
+    # spaces and invisible characters at the ends are trimmed when saved (enforcement.text.trimmed)
+    trimmed = store.save_subject(make_subject(name="\u200b\u3000王五\u00a0\ufeff", phone=""))
+    assert trimmed.name == "王五"
+    assert store.search_subjects("王五")[0].id == trimmed.id

@@ -93,3 +93,66 @@ def png() -> bytes:
 def test_anything_else_is_refused(tmp_path: Path, data: bytes) -> None:
     with pytest.raises(NotEvidence):
         check_evidence(write(tmp_path, data))
+
+
+def _saved(image: Image.Image, fmt: str = "JPEG", **params: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+def _scene(size: tuple[int, int]) -> Image.Image:
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    image.paste((220, 20, 20), (0, 0, max(1, size[0] // 3), max(1, size[1] // 3)))
+    return image
+
+
+def _ycck() -> bytes:
+    """A YCCK JPEG (Adobe transform 2, as print workflows write CMYK): Pillow writes CMYK only, so its
+    colour components are coded by hand and the Adobe marker patched."""
+    c, m, y, k = _scene((400, 300)).convert("CMYK").split()
+    luma, cb, cr = Image.merge("RGB", (c, m, y)).convert("YCbCr").split()
+    inverted = [band.point(lambda v: 255 - v) for band in (luma, cb, cr)]
+    data = bytearray(_saved(Image.merge("CMYK", (*inverted, k)), quality=95))
+    adobe = data.index(b"Adobe")
+    data[adobe + 11] = 2
+    return bytes(data)
+
+
+def _with_gps(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x8825] = {1: "N", 2: (34.0, 44.0, 50.0), 3: "E", 4: (113.0, 37.0, 31.0)}
+    return _saved(_scene((640, 480)), exif=exif.tobytes())
+
+
+def _palette_with_transparency() -> bytes:
+    image = _scene((320, 240)).convert("P")
+    return _saved(image, "PNG", transparency=0)
+
+
+PHONE_INPUTS = {
+    "cmyk-jpeg": lambda: _saved(_scene((400, 300)).convert("CMYK")),
+    "ycck-jpeg": _ycck,
+    "progressive-jpeg": lambda: _saved(_scene((2000, 1500)), progressive=True),
+    "mpo": lambda: _saved(_scene((800, 600)), "MPO", save_all=True, append_images=[_scene((200, 150))]),
+    **{f"exif-gps-orientation-{o}": (lambda o=o: _with_gps(o)) for o in range(1, 9)},
+    "png-16-bit": lambda: _saved(Image.linear_gradient("L").resize((300, 200)).convert("I;16"), "PNG"),
+    "png-rgba": lambda: _saved(_scene((300, 200)).convert("RGBA"), "PNG"),
+    "png-palette-transparency": _palette_with_transparency,
+    "grey-jpeg": lambda: _saved(_scene((400, 300)).convert("L")),
+    "one-bit-png": lambda: _saved(_scene((400, 300)).convert("1"), "PNG"),
+    "one-pixel": lambda: _saved(Image.new("RGB", (1, 1), "red")),
+    "20000x10": lambda: _saved(Image.new("RGB", (20000, 10), "red")),
+    "10x20000-png": lambda: _saved(Image.new("RGB", (10, 20000), "red"), "PNG"),
+}
+
+
+@pytest.mark.parametrize("name", list(PHONE_INPUTS))
+def test_whatever_the_phone_makes_of_real_world_photos_passes(tmp_path: Path, name: str) -> None:
+    when = datetime(2026, 11, 22, 21, 0, tzinfo=LOCAL_TZ)
+    mark = Watermark(when, 34.7, 113.6, "1023", "ZD01-1", "露天烧烤")
+    result = process_photo(PHONE_INPUTS[name](), mark, PhotoSettings())
+    assert check_evidence(write(tmp_path, result.evidence)) == (result.width, result.height)
+    assert max(result.width, result.height) <= 1600
+    assert not Image.open(io.BytesIO(result.evidence)).getexif()  # no EXIF at all, so no GPS

@@ -205,3 +205,36 @@ def test_scope_and_bad_forms(world: World) -> None:
             assert "该当事人没有被合并" in gone.text
     finally:
         PINS.pop(FAR_LEADER.badge, None)
+
+
+def test_names_in_any_script_show_intact_and_a_bidi_override_cannot_reorder_the_merged_row(
+    tmp_path: Path,
+) -> None:
+    """Two registrations of one vendor (one phone number), named in right-to-left Uyghur and with a
+    right-to-left override pasted inside: each name is shown as stored, and in the merged row, where both
+    stand in one cell, each is isolated (``<bdi>``) so the override cannot run on into the arrow and the
+    other name (``老王 → 烧烤`` read backwards)."""
+    hq = make_hq(tmp_path)
+    try:
+        day = datetime(2026, 11, 20, 21, 0, tzinfo=LOCAL_TZ)
+        names = ("مەمەت كاۋاپ", "𠀀👨\u200d👩\u200d👧\u200d👦老\u202e王烧烤")
+        vendors = []
+        for n, (officer, name) in enumerate(zip((OFFICER, OFFICER_B), names, strict=True)):
+            vendor = Subject(new_id(), SubjectKind.MOBILE_VENDOR, name=name, phone="13812345678",
+                             district=DISTRICT, created_at=day + timedelta(days=n))  # fmt: skip
+            case = make_case(officer, occurred_at=day + timedelta(days=n), subject_id=vendor.id)
+            push(hq, officer, ("subject", vendor), ("case", case))
+            vendors.append(vendor)
+        with browser_of(hq, LEADER) as web:
+            page = web.get("/dashboard/subjects").text
+            for name in names:
+                assert name in page
+            merged = web.post(
+                "/dashboard/subjects/merge",
+                data={"alias": vendors[1].id, "into": vendors[0].id, "district": DISTRICT},
+            )
+            after = web.get(merged.headers["location"]).text
+        [row] = re.findall(rf'<tr id="merged-{vendors[1].id}">.*?</tr>', after)
+        assert f"<bdi>{names[1]}</bdi> → <bdi>{names[0]}</bdi>" in row
+    finally:
+        hq.close()
