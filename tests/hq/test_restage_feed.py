@@ -7,6 +7,8 @@ equal a recount after a batch that restages several subjects' cases (the batch w
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -107,14 +109,9 @@ def test_one_batch_restaging_many_subjects_keeps_the_counts(storage: Storage) ->
         assert sum(n for _, _, _, _, n, _, _ in tx.tally_cases("0000-00-00", "9999-99-99")) == 9
 
 
-def _reads_of_a_late_case(storage: Storage, later: int, monkeypatch: pytest.MonkeyPatch) -> int:
-    """The SELECTs of a push of one case earlier than a subject's ``later`` stored cases."""
-    sid = new_id()
-    cases = [
-        make_case(subject_id=sid, occurred_at=NOW - days(1) + timedelta(minutes=n)) for n in range(later)
-    ]
-    for start in range(0, later, 100):
-        push(storage, *(("case", c) for c in cases[start : start + 100]))
+@contextmanager
+def _selects(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The SELECTs the storage sends inside the block."""
     reads: list[str] = []
     dialect = type(storage.dialect)  # type: ignore[attr-defined]  # both SQL backends have one
     execute = dialect.execute
@@ -125,8 +122,22 @@ def _reads_of_a_late_case(storage: Storage, later: int, monkeypatch: pytest.Monk
         return execute(self, conn, sql, params)
 
     monkeypatch.setattr(dialect, "execute", counted)
-    [result] = push(storage, ("case", make_case(subject_id=sid, occurred_at=NOW - days(2))))
-    monkeypatch.setattr(dialect, "execute", execute)
+    try:
+        yield reads
+    finally:
+        monkeypatch.setattr(dialect, "execute", execute)
+
+
+def _reads_of_a_late_case(storage: Storage, later: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The SELECTs of a push of one case earlier than a subject's ``later`` stored cases."""
+    sid = new_id()
+    cases = [
+        make_case(subject_id=sid, occurred_at=NOW - days(1) + timedelta(minutes=n)) for n in range(later)
+    ]
+    for start in range(0, later, 100):
+        push(storage, *(("case", c) for c in cases[start : start + 100]))
+    with _selects(storage, monkeypatch) as reads:
+        [result] = push(storage, ("case", make_case(subject_id=sid, occurred_at=NOW - days(2))))
     assert result.status == "accepted"
     with storage.transaction(readonly=True) as tx:
         assert tx.case_state(cases[-1].id).hq_ordinal == later + 1  # type: ignore[union-attr]
@@ -153,18 +164,8 @@ def _push_late_cases(storage: Storage, late: int, monkeypatch: pytest.MonkeyPatc
     stored = [make_case(subject_id=sid, occurred_at=NOW - days(1) + timedelta(minutes=n)) for n in range(10)]
     push(storage, *(("case", c) for c in stored))
     early = [make_case(subject_id=sid, occurred_at=NOW - days(2) - timedelta(minutes=n)) for n in range(late)]
-    reads: list[str] = []
-    dialect = type(storage.dialect)  # type: ignore[attr-defined]  # both SQL backends have one
-    execute = dialect.execute
-
-    def counted(self: Any, conn: Any, sql: str, params: Any = ()) -> Any:
-        if sql.lstrip().upper().startswith("SELECT"):
-            reads.append(sql)
-        return execute(self, conn, sql, params)
-
-    monkeypatch.setattr(dialect, "execute", counted)
-    results = push(storage, *(("case", c) for c in early))
-    monkeypatch.setattr(dialect, "execute", execute)
+    with _selects(storage, monkeypatch) as reads:
+        results = push(storage, *(("case", c) for c in early))
     assert [r.status for r in results] == ["accepted"] * late  # each the earliest when it arrived
     with storage.transaction(readonly=True) as tx:
         ordinals = {c.id: tx.case_state(c.id).hq_ordinal for c in early + stored}  # type: ignore[union-attr]
