@@ -20,19 +20,7 @@ from mobile.state.app_state import AppState
 from mobile.state.draft import Draft
 from mobile.state.errors import DraftError
 from testkit.hqkit import LEADER, OFFICER, OFFICER_B, PINS, Hq
-from tests.mobile.statekit import Apps, PhoneClock, photo, returned, saved_case, sign_in
-
-
-@pytest.fixture
-def clock() -> PhoneClock:
-    return PhoneClock()
-
-
-@pytest.fixture
-def app(make_app: Apps, hq: Hq, clock: PhoneClock) -> AppState:
-    app = make_app(clock=clock)
-    sign_in(app, hq.serve().url)
-    return app
+from tests.mobile.statekit import PhoneClock, photo, returned, saved_case, sign_in
 
 
 class Gate:
