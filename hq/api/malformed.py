@@ -15,15 +15,19 @@ uvicorn's worker processes import it themselves.
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 from uvicorn.protocols.http.h11_impl import H11Protocol
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from sync.protocol import Errno, error_body
 
-#: ``http=`` for uvicorn: the httptools protocol (uvicorn's default when httptools is installed, as here).
-HTTP_PROTOCOL = "hq.api.malformed:HttpToolsProtocolBilingual"
-#: The same for uvicorn's pure-Python h11 protocol.
+#: httptools (uvicorn's ``[standard]`` parser) is installed: uvicorn's default is then its protocol. Where it
+#: is not (the phone-versions test venv, which starts HQ to sync against), uvicorn uses h11.
+HAS_HTTPTOOLS = find_spec("httptools") is not None
+#: uvicorn's pure-Python h11 protocol with the bilingual answer.
 H11_PROTOCOL = "hq.api.malformed:H11ProtocolBilingual"
+#: ``http=`` for uvicorn: the protocol uvicorn would choose itself ("auto"), with the bilingual answer.
+HTTP_PROTOCOL = "hq.api.malformed:HttpToolsProtocolBilingual" if HAS_HTTPTOOLS else H11_PROTOCOL
 
 
 def refusal_bytes(default_headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -50,12 +54,15 @@ def refusal_bytes(default_headers: list[tuple[bytes, bytes]]) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
-class HttpToolsProtocolBilingual(HttpToolsProtocol):
-    """uvicorn's httptools protocol; a request it cannot parse gets ``refusal_bytes``."""
+if HAS_HTTPTOOLS:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    def send_400_response(self, msg: str) -> None:
-        self.transport.write(refusal_bytes(self.server_state.default_headers))
-        self.transport.close()
+    class HttpToolsProtocolBilingual(HttpToolsProtocol):
+        """uvicorn's httptools protocol; a request it cannot parse gets ``refusal_bytes``."""
+
+        def send_400_response(self, msg: str) -> None:
+            self.transport.write(refusal_bytes(self.server_state.default_headers))
+            self.transport.close()
 
 
 class H11ProtocolBilingual(H11Protocol):

@@ -547,3 +547,38 @@ def test_hq_serve_hands_uvicorn_the_protocol_with_the_error_body() -> None:
     config = Config(app=lambda *a: None, http=transport["http"])  # type: ignore[arg-type]
     config.load()
     assert config.http_protocol_class is HttpToolsProtocolBilingual
+
+
+def test_without_httptools_the_h11_protocol_gives_the_error_body_too() -> None:
+    """Where uvicorn's ``[standard]`` parser is not installed (the phone-versions venv starts HQ to sync
+    against), ``HTTP_PROTOCOL`` would name a class that cannot be imported: uvicorn's h11 protocol, with
+    the same answer, is the one it names then."""
+    import asyncio
+
+    from uvicorn.config import Config
+
+    from hq.api.malformed import H11_PROTOCOL, H11ProtocolBilingual, refusal_bytes
+
+    config = Config(app=lambda *a: None, http=H11_PROTOCOL)  # type: ignore[arg-type]
+    config.load()
+    assert config.http_protocol_class is H11ProtocolBilingual
+
+    class Transport(asyncio.Transport):
+        def __init__(self) -> None:
+            super().__init__()
+            self.written = b""
+            self.closed = False
+
+        def write(self, data: bytes | bytearray | memoryview) -> None:
+            self.written += bytes(data)
+
+        def close(self) -> None:
+            self.closed = True
+
+    protocol = H11ProtocolBilingual.__new__(H11ProtocolBilingual)
+    protocol.transport = Transport()  # type: ignore[assignment]
+    protocol.server_state = type("State", (), {"default_headers": [(b"server", b"hq")]})()  # type: ignore[assignment]
+    protocol.send_400_response("Invalid HTTP request received.")
+    assert protocol.transport.written == refusal_bytes([(b"server", b"hq")])  # type: ignore[attr-defined]
+    assert protocol.transport.closed  # type: ignore[attr-defined]
+    assert b'"errno":1001' in protocol.transport.written.replace(b" ", b"")  # type: ignore[attr-defined]
