@@ -16,11 +16,11 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from enforcement.catalogue import Catalogue
 from enforcement.model import Role
-from enforcement.workorders import EventKind, Satisfaction, Source, replay
+from enforcement.workorders import LIMITS, EventKind, Satisfaction, Source, replay
 from hq.api.errors import ERROR_RESPONSES, ApiError
 from hq.auth import Principal
 from hq.dash.figures import listed_orders
@@ -36,16 +36,27 @@ from hq.workorders import (
     route,
     view,
 )
-from sync.protocol import RECORD_ID_PATTERN, Errno, WireModel
+from sync.protocol import RECORD_ID_PATTERN, Errno, WireModel, WireValueError
+
+
+def _not_true_or_false(value: object) -> object:
+    """A coordinate is a number: JSON's ``true`` is not 1.0 (pydantic's lax mode would take it as that)."""
+    if isinstance(value, bool):
+        raise WireValueError("a number is expected, not true or false", "应为数字，不能是 true 或 false")
+    return value
+
+
+Coordinate = Annotated[float | None, BeforeValidator(_not_true_or_false)]
 
 
 class WorkOrderIn(WireModel):
     source: Literal["12345", "12319", "bureau", "online", "walk_in"]
     category: str = Field(pattern=r"^[0-9]{4}$")
-    description: str = Field(min_length=1, max_length=1000)
+    # as long as the desk's form and Open311 take it (``enforcement.workorders.LIMITS``)
+    description: str = Field(min_length=1, max_length=LIMITS["description"])
     address: str = Field(default="", max_length=200)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: Coordinate = Field(default=None, ge=-90, le=90)
+    lon: Coordinate = Field(default=None, ge=-180, le=180)
     caller_name: str = Field(default="", max_length=64)
     caller_phone: str = Field(default="", max_length=32)
 

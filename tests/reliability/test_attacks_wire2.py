@@ -582,3 +582,18 @@ def test_without_httptools_the_h11_protocol_gives_the_error_body_too() -> None:
     assert protocol.transport.written == refusal_bytes([(b"server", b"hq")])  # type: ignore[attr-defined]
     assert protocol.transport.closed  # type: ignore[attr-defined]
     assert b'"errno":1001' in protocol.transport.written.replace(b" ", b"")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("field", ["lat", "lon"])
+def test_a_coordinate_of_true_is_refused_not_read_as_one(hq: Hq, field: str) -> None:
+    """``"lat": true`` was filed as 1.0 (pydantic's lax mode): a complaint placed in the sea off Africa. A
+    coordinate is a number; true or false is a 422 naming the field in zh and en, nothing filed."""
+    with hq.client() as client:
+        desk = sign_in(client, HQ_USER)
+        answer = client.post("/v1/workorders", json=ORDER_COMPLAINT | {field: True}, headers=desk)
+        body = assert_error(answer, 422, Errno.VALIDATION)
+        assert field in body["message_en"]
+        assert "不能是 true 或 false" in body["message_zh"]
+        long_text = ORDER_COMPLAINT | {"description": "居民反映油烟扰民，" * 400}  # 3,600 characters
+        assert client.post("/v1/workorders", json=long_text, headers=desk).status_code == 200
+    assert _orders(hq) == 1
