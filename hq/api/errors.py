@@ -16,7 +16,7 @@ Every answer other than 2xx is an ``ErrorBody`` with a stable errno and both lan
     anything else                   500 INTERNAL without internals (logged by the server)
 
 Under ``/open311/`` the same refusals are Open311 GeoReport v2 error arrays (``[{"code", "description"}]``,
-``open311_response``), which is what a partner's client parses, in the path's format (``….xml``: an
+``open311_format.refusal``), which is what a partner's client parses, in the path's format (``….xml``: an
 ``<errors>`` document) with the description in Chinese (English when ``Accept-Language`` asks first for
 it): a bad query field is 400, an unknown path 404, a body over the cap 413 (``hq.api.limits``), a busy
 database 503 with ``Retry-After``, anything unexpected 500.
@@ -113,24 +113,10 @@ def is_open311(path: str) -> bool:
     return path.startswith(OPEN311_PREFIX)
 
 
-def open311_response(
-    status: int,
-    zh: str,
-    en: str,
-    *,
-    path: str = "",
-    accept_language: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """An Open311 error array (GeoReport v2: ``[{"code": <HTTP status>, "description": …}]``), in the
-    format of ``path`` and the caller's language (``hq.api.open311_format``)."""
-    return open311_format.refusal(status, zh, en, path=path, accept_language=accept_language, headers=headers)
-
-
 def _open311(
     request: Request, status: int, zh: str, en: str, headers: dict[str, str] | None = None
 ) -> Response:
-    return open311_response(
+    return open311_format.refusal(
         status,
         zh,
         en,

@@ -18,7 +18,8 @@ from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 
 from enforcement.zones import MAX_FILE_BYTES
-from hq.api.errors import ApiError, error_response, is_open311, open311_response
+from hq.api import open311_format
+from hq.api.errors import ApiError, error_response, is_open311
 from hq.settings import Settings
 from sync.protocol import Errno
 
@@ -109,7 +110,7 @@ def _too_large(path: str, cap: int, errno: Errno, language: str = "") -> Any:
     """The 413 of a body over ``cap``: says the cap (an Open311 error array under ``/open311/``)."""
     kib = max(1, cap // 1024)
     if is_open311(path):
-        return open311_response(
+        return open311_format.refusal(
             413,
             f"请求内容过大：最多 {kib} KB",
             f"The request body is too large: at most {kib} KB",
@@ -174,7 +175,7 @@ class UrlGuard:
             if is_open311(scope.get("path", "")):
                 language = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
                 zh, en = "网址含有空字符（NUL）", "NUL in the URL"
-                answer = open311_response(400, zh, en, path=scope["path"], accept_language=language)
+                answer = open311_format.refusal(400, zh, en, path=scope["path"], accept_language=language)
                 await answer(scope, receive, marked)
                 return
             await error_response(refused)(scope, receive, marked)
